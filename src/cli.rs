@@ -1,0 +1,152 @@
+//! The command line: clap types only. Their doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run test-optimization plans against a Python repository: measured, gated, reversible.
+#[derive(Debug, Parser)]
+#[command(name = "planrun", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Never colour the output (also NO_COLOR=1).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check plans for errors without running anything.
+    Validate(ValidateArgs),
+    /// Print a plan's step graph as DOT or Mermaid.
+    Graph(GraphArgs),
+    /// Print the JSON Schema of the plan language.
+    Schema,
+    /// Run a plan against a target repository.
+    Apply(ApplyArgs),
+    /// Undo the most recent apply still in effect on a target.
+    Rollback(TargetArgs),
+    /// List the applies recorded on a target, newest first.
+    History(TargetArgs),
+    /// Remove a stale lock left by an apply whose process is gone.
+    Unlock(UnlockArgs),
+    /// Render the report of a past run again.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Plan files to check.
+    #[arg(required = true, value_name = "PLAN")]
+    pub plans: Vec<PathBuf>,
+
+    /// Set a plan variable (repeatable): --var key=value.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The repository to run against (default: the plan's default_target, then the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub target: Option<PathBuf>,
+
+    /// Set a plan variable (repeatable): --var key=value.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// How many independent steps may run at once (default: number of cores); suites always run alone.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Print every command and file diff that would happen; touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// CI mode: no colour, no animation, step summary and annotations (also CI=true).
+    #[arg(long)]
+    pub ci: bool,
+
+    /// Print the JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Copy report.json, junit.xml and summary.md into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Save the record of the `baseline = true` suite under this name in .planrun/baselines/.
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
+
+    /// Use a saved baseline record (a name in .planrun/baselines/ or a JSON file) instead of re-measuring.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The target repository (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The target repository (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub target: PathBuf,
+
+    /// Remove the lock even if its process still seems alive.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run id (default: the most recent run).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+
+    /// The target repository (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub target: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+    Junit,
+}

@@ -1,0 +1,13 @@
+//! `planrun history`.
+
+use crate::cli::TargetArgs;
+use crate::error::{Error, Result};
+
+/// Runs `planrun history`.
+pub fn run(_args: &TargetArgs) -> Result<u8> {
+    Err(Error::Message {
+        message: "`planrun history` is not implemented yet".into(),
+        hint: None,
+        code: crate::exit::INVALID,
+    })
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand; this file only routes.
+
+mod apply;
+mod graph;
+mod history;
+mod report;
+mod rollback;
+mod schema;
+mod unlock;
+mod validate;
+
+use crate::cli::Command;
+use crate::error::Result;
+
+/// Runs a subcommand and returns its exit code.
+pub fn dispatch(command: Command) -> Result<u8> {
+    match command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Schema => schema::run(),
+        Command::Apply(args) => apply::run(&args),
+        Command::Rollback(args) => rollback::run(&args),
+        Command::History(args) => history::run(&args),
+        Command::Unlock(args) => unlock::run(&args),
+        Command::Report(args) => report::run(&args),
+    }
+}

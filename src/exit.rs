@@ -1,0 +1,14 @@
+//! The process exit codes, one named constant each; the README documents the same table.
+
+/// Applied and every gate passed (or a read-only command succeeded).
+pub const OK: u8 = 0;
+/// A gate failed; the target was rolled back.
+pub const GATE_FAILED: u8 = 1;
+/// The plan or the command line is invalid; nothing was run.
+pub const INVALID: u8 = 2;
+/// A step failed; the target was rolled back.
+pub const STEP_FAILED: u8 = 3;
+/// Rollback itself failed; the journal is kept and the message says what to do.
+pub const ROLLBACK_FAILED: u8 = 4;
+/// Interrupted (SIGINT/SIGTERM); the target was rolled back.
+pub const INTERRUPTED: u8 = 130;

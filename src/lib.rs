@@ -1,0 +1,28 @@
+//! planrun: executable, measured, reversible test-optimization plans for Python repositories.
+
+pub mod cli;
+pub mod commands;
+pub mod criteria;
+pub mod edit;
+pub mod error;
+pub mod exec;
+pub mod exit;
+pub mod fsutil;
+pub mod graph;
+pub mod journal;
+pub mod logging;
+pub mod measure;
+pub mod plan;
+pub mod report;
+pub mod ui;
+
+/// Runs one parsed command line and returns the process exit code.
+pub fn run(cli: cli::Cli) -> u8 {
+    if cli.no_color {
+        ui::force_plain();
+    }
+    match commands::dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => e.report(),
+    }
+}

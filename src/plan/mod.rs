@@ -1,0 +1,3 @@
+//! Plans: the serde model, loading with diagnostics, interpolation and validation.
+
+pub mod model;

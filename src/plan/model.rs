@@ -1,0 +1,439 @@
+//! The plan language as serde types: what a plan file may say, and nothing more.
+//!
+//! These types are the single source of truth: the loader deserializes them, `planrun schema`
+//! derives `schemas/plan.schema.json` from them, and the executor reads them. Every struct denies
+//! unknown fields so a typo is an error, never a silently ignored key.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A whole plan file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// A short name, used in reports and the run history.
+    pub name: String,
+    /// What the plan does and why, in a sentence or two.
+    pub description: String,
+    /// The repository to run against, relative to the plan file; `--target` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_target: Option<String>,
+    /// Variables for `${name}` interpolation; `--var name=value` overrides them.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// The phases, each a group of steps followed by its gates.
+    #[serde(default, rename = "phase")]
+    pub phases: Vec<Phase>,
+}
+
+/// A group of steps; its gates are checked once all of its steps have finished.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Unique among phases.
+    pub id: String,
+    /// A human title for reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Phases whose steps (and gates) must all have finished before this phase starts.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// The steps of this phase.
+    #[serde(default, rename = "step")]
+    pub steps: Vec<Step>,
+    /// Criteria checked after the phase's steps.
+    #[serde(default, rename = "gate")]
+    pub gates: Vec<Gate>,
+}
+
+/// What a failed gate does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFail {
+    /// Roll the whole apply back and exit 1.
+    #[default]
+    Rollback,
+    /// Report the verdict, keep going, exit 0: for a new, untrusted criterion.
+    Warn,
+}
+
+/// A success or rollback criterion over the recorded metrics.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// A criteria expression, e.g. `after.wall.median <= baseline.wall.median * 0.43`.
+    pub check: String,
+    /// Why the criterion matters; shown with the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// What a failure does (default: roll back).
+    #[serde(default)]
+    pub on_fail: OnFail,
+}
+
+/// An integer that may also be given as a `${var}` string, resolved after interpolation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum IntOrVar {
+    /// A literal value.
+    Int(u32),
+    /// A string such as `"${runs}"`, interpolated and then parsed as an integer.
+    Var(String),
+}
+
+/// A boolean that may also be given as a `${var}` string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BoolOrVar {
+    /// A literal value.
+    Bool(bool),
+    /// A string such as `"${flag}"`, interpolated and then parsed as `true` or `false`.
+    Var(String),
+}
+
+/// The fields every step has, whatever its action.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Common {
+    /// Unique among all steps of the plan.
+    pub id: String,
+    /// Steps (in any phase) that must succeed before this one runs.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Longest time the step may take, e.g. `"90s"`, `"5m"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Extra environment variables for the step's commands.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// Declares one step struct per action, each with the common fields followed by its own, so that
+/// `deny_unknown_fields` works per action and the schema lists exactly the fields each accepts.
+macro_rules! step_struct {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Unique among all steps of the plan.
+            pub id: String,
+            /// Steps (in any phase) that must succeed before this one runs.
+            #[serde(default)]
+            pub needs: Vec<String>,
+            /// Longest time the step may take, e.g. `"90s"`, `"5m"`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub timeout: Option<String>,
+            /// Extra environment variables for the step's commands.
+            #[serde(default)]
+            pub env: BTreeMap<String, String>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The fields every step has.
+            pub fn common(&self) -> Common {
+                Common {
+                    id: self.id.clone(),
+                    needs: self.needs.clone(),
+                    timeout: self.timeout.clone(),
+                    env: self.env.clone(),
+                }
+            }
+        }
+    };
+}
+
+step_struct! {
+    /// Run a shell command in the target directory.
+    RunStep {
+        /// The command, run with `sh -c` in the target directory.
+        command: String,
+        /// A command that undoes this one, run on rollback.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<String>,
+        /// Files (relative to the target) the command may change; journaled before it runs.
+        #[serde(default)]
+        changes: Vec<String>,
+    }
+}
+
+/// Which installer the `install` action uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Installer {
+    /// uv when it is on PATH or in the venv, else pip.
+    #[default]
+    Auto,
+    /// Always uv.
+    Uv,
+    /// Always pip.
+    Pip,
+}
+
+step_struct! {
+    /// Ensure a virtual environment and install packages into it.
+    InstallStep {
+        /// Requirement specifiers, e.g. `"pytest-xdist>=3.5"`.
+        packages: Vec<String>,
+        /// The venv directory, relative to the target (default `.venv`); created when missing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        venv: Option<String>,
+        /// The interpreter that creates the venv when it is missing (default `python3`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        python: Option<String>,
+        /// Installer to use (default: uv when available, else pip).
+        #[serde(default)]
+        installer: Installer,
+        /// Also record the requirements in this file: a requirements file, or `pyproject.toml`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record_in: Option<String>,
+        /// In `pyproject.toml`: the dependency group (PEP 735) or, with `extra = true`, the
+        /// optional-dependencies list to record into (default `dev`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        /// Record into `[project.optional-dependencies]` instead of `[dependency-groups]`.
+        #[serde(default)]
+        extra: bool,
+    }
+}
+
+step_struct! {
+    /// Write a file from a template beside the plan, with `${vars}` expanded.
+    WriteStep {
+        /// The template, relative to the plan file.
+        template: String,
+        /// The file to write, relative to the target.
+        path: String,
+        /// Unix permissions as an octal string, e.g. `"0755"` (default: keep, or `0644` for new files).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<String>,
+    }
+}
+
+step_struct! {
+    /// Replace text in a file; an error when the pattern matches nothing.
+    ReplaceStep {
+        /// The file to edit, relative to the target.
+        path: String,
+        /// The text (or, with `regex = true`, the regular expression) to find.
+        pattern: String,
+        /// The replacement; with `regex = true`, `$1`/`${name}` refer to groups.
+        replacement: String,
+        /// Treat `pattern` as a regular expression.
+        #[serde(default)]
+        regex: bool,
+        /// Replace only the first match instead of all.
+        #[serde(default)]
+        first_only: bool,
+    }
+}
+
+step_struct! {
+    /// Edit keys of one section of an INI file (pytest.ini, tox.ini, setup.cfg), keeping the rest.
+    IniStep {
+        /// The file to edit, relative to the target; created when missing.
+        path: String,
+        /// The section, e.g. `pytest` or `tool:pytest`; created when missing.
+        section: String,
+        /// Keys to set to a value.
+        #[serde(default)]
+        set: BTreeMap<String, String>,
+        /// Keys to remove.
+        #[serde(default)]
+        unset: Vec<String>,
+        /// Items to append to whitespace/line separated list values (kept once).
+        #[serde(default)]
+        append: BTreeMap<String, Vec<String>>,
+        /// Items to remove from list values.
+        #[serde(default)]
+        remove: BTreeMap<String, Vec<String>>,
+    }
+}
+
+step_struct! {
+    /// Edit keys of one table of a TOML file (e.g. pyproject.toml), formatting and comments kept.
+    TomlStep {
+        /// The file to edit, relative to the target; created when missing.
+        path: String,
+        /// The dotted table path, e.g. `tool.pytest.ini_options`; created when missing.
+        table: String,
+        /// Keys to set (any TOML value).
+        #[serde(default)]
+        set: BTreeMap<String, serde_json::Value>,
+        /// Keys to remove.
+        #[serde(default)]
+        unset: Vec<String>,
+        /// Values to append to array keys (kept once).
+        #[serde(default)]
+        append: BTreeMap<String, Vec<serde_json::Value>>,
+        /// Values to remove from array keys.
+        #[serde(default)]
+        remove: BTreeMap<String, Vec<serde_json::Value>>,
+    }
+}
+
+step_struct! {
+    /// Edit the configuration file pytest itself reads (pytest.ini, pyproject.toml, tox.ini,
+    /// setup.cfg, in pytest's order); creates pytest.ini when there is none.
+    PytestConfigStep {
+        /// Options to add to `addopts`; an option already present gets the new value.
+        #[serde(default)]
+        addopts_add: Vec<String>,
+        /// Options to remove from `addopts` (with their values).
+        #[serde(default)]
+        addopts_remove: Vec<String>,
+        /// Other ini options to set, e.g. `testpaths`.
+        #[serde(default)]
+        set: BTreeMap<String, String>,
+        /// Marker lines to register, e.g. `"slow: takes more than a second"`.
+        #[serde(default)]
+        markers_add: Vec<String>,
+    }
+}
+
+/// How a suite's results are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Framework {
+    /// pytest: planrun adds `--junitxml` and reads per-test outcomes and durations.
+    #[default]
+    Pytest,
+    /// Any command: only wall time, CPU, memory and the exit status are recorded.
+    Command,
+}
+
+step_struct! {
+    /// Run a test suite timed and repeated, and store its metrics as a record.
+    SuiteStep {
+        /// The test command, run with `sh -c` in the target directory.
+        command: String,
+        /// The record name gates refer to, e.g. `baseline` or `after`.
+        record: String,
+        /// Counted runs (default 3).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runs: Option<IntOrVar>,
+        /// Uncounted runs before the counted ones (default 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warmup: Option<IntOrVar>,
+        /// How results are read (default pytest).
+        #[serde(default)]
+        framework: Framework,
+        /// This suite measures the baseline: `--baseline` may stand in for it.
+        #[serde(default)]
+        baseline: bool,
+    }
+}
+
+/// One step: the action decides which fields it takes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Step {
+    /// Run a shell command.
+    Run(RunStep),
+    /// Install Python packages into a venv.
+    Install(InstallStep),
+    /// Write a file from a template.
+    Write(WriteStep),
+    /// Replace text in a file.
+    Replace(ReplaceStep),
+    /// Edit an INI file.
+    Ini(IniStep),
+    /// Edit a TOML file.
+    Toml(TomlStep),
+    /// Edit pytest's own configuration.
+    PytestConfig(PytestConfigStep),
+    /// Run a timed suite.
+    Suite(SuiteStep),
+}
+
+/// Calls `$body` with `$s` bound to the step struct of whatever action `$step` is.
+macro_rules! with_step {
+    ($step:expr, $s:ident => $body:expr) => {
+        match $step {
+            Step::Run($s) => $body,
+            Step::Install($s) => $body,
+            Step::Write($s) => $body,
+            Step::Replace($s) => $body,
+            Step::Ini($s) => $body,
+            Step::Toml($s) => $body,
+            Step::PytestConfig($s) => $body,
+            Step::Suite($s) => $body,
+        }
+    };
+}
+
+impl Step {
+    /// The step id.
+    pub fn id(&self) -> &str {
+        with_step!(self, s => &s.id)
+    }
+
+    /// The step ids this step needs.
+    pub fn needs(&self) -> &[String] {
+        with_step!(self, s => &s.needs)
+    }
+
+    /// The step's timeout text, if any.
+    pub fn timeout(&self) -> Option<&str> {
+        with_step!(self, s => s.timeout.as_deref())
+    }
+
+    /// The step's extra environment.
+    pub fn env(&self) -> &BTreeMap<String, String> {
+        with_step!(self, s => &s.env)
+    }
+
+    /// The action name as written in the plan.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Step::Run(_) => "run",
+            Step::Install(_) => "install",
+            Step::Write(_) => "write",
+            Step::Replace(_) => "replace",
+            Step::Ini(_) => "ini",
+            Step::Toml(_) => "toml",
+            Step::PytestConfig(_) => "pytest-config",
+            Step::Suite(_) => "suite",
+        }
+    }
+
+    /// The target-relative paths this step names (to be confined to the target).
+    pub fn target_paths(&self) -> Vec<&str> {
+        match self {
+            Step::Run(s) => s.changes.iter().map(String::as_str).collect(),
+            Step::Install(s) => s.venv.iter().chain(&s.record_in).map(String::as_str).collect(),
+            Step::Write(s) => vec![s.path.as_str()],
+            Step::Replace(s) => vec![s.path.as_str()],
+            Step::Ini(s) => vec![s.path.as_str()],
+            Step::Toml(s) => vec![s.path.as_str()],
+            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
+        }
+    }
+}
+
+impl Plan {
+    /// Every step with the index of its phase, in file order.
+    pub fn steps(&self) -> impl Iterator<Item = (usize, &Step)> {
+        self.phases
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.steps.iter().map(move |s| (i, s)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_step_field_is_rejected() {
+        let text = "name='x'\ndescription='d'\n[[phase]]\nid='p'\n[[phase.step]]\nid='s'\naction='run'\ncommand='true'\nneed=['a']\n";
+        let err = toml::from_str::<Plan>(text).unwrap_err();
+        assert!(err.to_string().contains("need"), "{err}");
+        let ok = "name='x'\ndescription='d'\n[[phase]]\nid='p'\n[[phase.step]]\nid='s'\naction='suite'\ncommand='true'\nrecord='r'\nruns='${n}'\n";
+        let plan: Plan = toml::from_str(ok).unwrap();
+        assert!(matches!(&plan.phases[0].steps[0], Step::Suite(s) if s.runs == Some(IntOrVar::Var("${n}".into()))));
+    }
+}

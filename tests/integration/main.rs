@@ -1,0 +1,3 @@
+//! Integration tests: the real `planrun` binary against temp copies of example repositories.
+
+mod cli;
