@@ -13,6 +13,7 @@ pub mod journal;
 pub mod logging;
 pub mod measure;
 pub mod plan;
+pub mod pyenv;
 pub mod report;
 pub mod ui;
 

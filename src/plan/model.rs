@@ -177,16 +177,19 @@ step_struct! {
     InstallStep {
         /// Requirement specifiers, e.g. `"pytest-xdist>=3.5"`.
         packages: Vec<String>,
-        /// The venv directory, relative to the target (default `.venv`); created when missing.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        venv: Option<String>,
-        /// The interpreter that creates the venv when it is missing (default `python3`).
+        /// The interpreter whose environment receives the packages, e.g. `"${python}"`. When it
+        /// does not exist and has the shape `DIR/bin/python` inside the target, a venv is created
+        /// at `DIR`. Default: `.venv/bin/python`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         python: Option<String>,
+        /// The interpreter that creates a missing venv (default `python3`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base_python: Option<String>,
         /// Installer to use (default: uv when available, else pip).
         #[serde(default)]
         installer: Installer,
-        /// Also record the requirements in this file: a requirements file, or `pyproject.toml`.
+        /// Also record the requirements: a requirements file, `pyproject.toml`, or `"auto"` (the
+        /// project's existing dev requirements wherever they live, else `requirements-dev.txt`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record_in: Option<String>,
         /// In `pyproject.toml`: the dependency group (PEP 735) or, with `extra = true`, the
@@ -403,7 +406,7 @@ impl Step {
     pub fn target_paths(&self) -> Vec<&str> {
         match self {
             Step::Run(s) => s.changes.iter().map(String::as_str).collect(),
-            Step::Install(s) => s.venv.iter().chain(&s.record_in).map(String::as_str).collect(),
+            Step::Install(s) => s.record_in.iter().filter(|p| *p != "auto").map(String::as_str).collect(),
             Step::Write(s) => vec![s.path.as_str()],
             Step::Replace(s) => vec![s.path.as_str()],
             Step::Ini(s) => vec![s.path.as_str()],
