@@ -1,1 +1,3 @@
-//! Placeholder; filled in by its owner.
+//! Executing a plan: the scheduler, one module per action, and the apply orchestration.
+
+pub mod scheduler;

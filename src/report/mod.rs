@@ -1,1 +1,3 @@
-//! Placeholder; filled in by its owner.
+//! Reports of a run: the model, and one renderer per format.
+
+pub mod model;

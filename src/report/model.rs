@@ -1,0 +1,194 @@
+//! What one apply did, as a flat serializable value: every report format reads this and only this.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The report of one apply (or dry run), rewritten after every step so a crash leaves a valid file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunReport {
+    /// Version of this format.
+    pub format_version: u32,
+    /// The run id, also the directory name under `.planrun/runs/`.
+    pub run_id: String,
+    /// The plan that ran.
+    pub plan: PlanInfo,
+    /// The target repository (absolute path).
+    pub target: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started: String,
+    /// When the run ended (RFC 3339, UTC); absent while running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// Wall time of the whole run so far, in seconds.
+    pub duration_s: f64,
+    /// Where the run stands.
+    pub status: RunStatus,
+    /// The process exit code; absent while running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+    /// Variables after `--var` overrides.
+    pub vars: BTreeMap<String, String>,
+    /// Every step, in execution order.
+    pub steps: Vec<StepReport>,
+    /// Suite records by name (the `Record` of `measure::suite`, serialized).
+    pub records: BTreeMap<String, serde_json::Value>,
+    /// Records that came from a saved baseline instead of a measurement: record name -> source.
+    #[serde(default)]
+    pub baselines_used: BTreeMap<String, String>,
+    /// Every gate, in plan order.
+    pub gates: Vec<GateReport>,
+    /// Lines changed in the target's files.
+    pub diffstat: DiffStatReport,
+    /// What was rolled back, when the run was rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackInfo>,
+}
+
+/// The plan that ran.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PlanInfo {
+    /// The plan's `name`.
+    pub name: String,
+    /// The plan's `description`.
+    pub description: String,
+    /// The plan file as given on the command line.
+    pub path: String,
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Still running (or killed: the journal says which).
+    #[default]
+    Running,
+    /// Every step succeeded and every gate passed (or only warned).
+    Passed,
+    /// A gate failed; the target was rolled back.
+    GateFailed,
+    /// A step failed; the target was rolled back.
+    StepFailed,
+    /// Interrupted by a signal; the target was rolled back.
+    Interrupted,
+    /// Rolling back failed; the journal was kept.
+    RollbackFailed,
+}
+
+/// One step's fate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StepReport {
+    /// The step id.
+    pub id: String,
+    /// The id of its phase.
+    pub phase: String,
+    /// The action name (`run`, `suite`, ...).
+    pub action: String,
+    /// Where it stands.
+    pub status: StepStatus,
+    /// Seconds from the start of the run to the start of the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_s: Option<f64>,
+    /// How long it took, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    /// Its log file (relative to the target), for steps that run commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// What went wrong, or a short note of what it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Target-relative files this step changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+}
+
+/// Where a step stands.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    /// Not started yet.
+    #[default]
+    Pending,
+    /// Running now.
+    Running,
+    /// Succeeded.
+    Ok,
+    /// Succeeded without changing anything (an edit already in place).
+    Unchanged,
+    /// Failed.
+    Failed,
+    /// Never ran: an earlier failure stopped the run.
+    Skipped,
+}
+
+/// One gate's verdict.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GateReport {
+    /// The id of the phase the gate belongs to.
+    pub phase: String,
+    /// The expression, after `${var}` interpolation.
+    pub check: String,
+    /// Why the gate matters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// `rollback` or `warn`.
+    pub on_fail: String,
+    /// The verdict.
+    pub status: GateStatus,
+    /// The expression with every metric's value substituted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// Each metric the gate read and its value.
+    #[serde(default)]
+    pub values: BTreeMap<String, f64>,
+    /// Why the gate could not be evaluated (e.g. a metric no run produced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A gate's verdict.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateStatus {
+    /// Not reached (an earlier failure stopped the run).
+    #[default]
+    NotEvaluated,
+    /// The criterion holds.
+    Pass,
+    /// The criterion does not hold; the run was rolled back.
+    Fail,
+    /// The criterion does not hold, but the gate only warns.
+    Warn,
+    /// The criterion could not be evaluated; counts as a failure.
+    Error,
+}
+
+/// Lines changed in the target's files.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DiffStatReport {
+    /// Files changed.
+    pub files: usize,
+    /// Lines added.
+    pub insertions: usize,
+    /// Lines removed.
+    pub deletions: usize,
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RollbackInfo {
+    /// Why the run was rolled back.
+    pub reason: String,
+    /// Whether the rollback completed.
+    pub ok: bool,
+    /// Files restored to their before-image.
+    pub restored: Vec<String>,
+    /// Files (and directories) the plan created, now deleted.
+    pub deleted: Vec<String>,
+    /// Python environments put back to their package set.
+    pub environments: Vec<String>,
+    /// What went wrong during the rollback, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
