@@ -1,13 +1,62 @@
-//! `planrun apply`.
+//! `planrun apply`: dry-run preview or the real thing.
 
 use crate::cli::ApplyArgs;
 use crate::error::{Error, Result};
+use crate::exec::apply::{self, ApplyOptions};
+use crate::exec::{dryrun, finish, setup::Prepared};
+use crate::{exit, plan, ui};
 
 /// Runs `planrun apply`.
-pub fn run(_args: &ApplyArgs) -> Result<u8> {
-    Err(Error::Message {
-        message: "`planrun apply` is not implemented yet".into(),
-        hint: None,
-        code: crate::exit::INVALID,
-    })
+pub fn run(args: &ApplyArgs) -> Result<u8> {
+    let ci = finish::ci_mode(args.ci);
+    if ci {
+        ui::force_plain();
+    }
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| plan::parse_var_arg(v))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid(e.to_string(), Some("write --var NAME=VALUE")))?;
+    let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
+    refuse_if_interrupted(&prep.target)?;
+    if args.dry_run {
+        let preview = dryrun::preview(&prep, ui::stdout_color())
+            .map_err(|e| Error::invalid(e.to_string(), None))?;
+        ui::out(preview.text.trim_end());
+        return Ok(exit::OK);
+    }
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    if jobs == 0 {
+        return Err(Error::invalid("--jobs must be at least 1", None));
+    }
+    let opts = ApplyOptions {
+        jobs,
+        ci,
+        json: args.json,
+        report_dir: args.report_dir.clone(),
+        save_baseline: args.save_baseline.clone(),
+        baseline: args.baseline.clone(),
+    };
+    apply::apply(&prep, &opts)
+}
+
+/// Refuses to work on a target whose last apply was killed before it could finish or roll back.
+pub fn refuse_if_interrupted(target: &std::path::Path) -> Result<()> {
+    match crate::journal::interrupted(target) {
+        Some(run) => Err(Error::Message {
+            message: format!(
+                "an interrupted run ({}) must be rolled back first",
+                run.id
+            ),
+            hint: Some(format!(
+                "run `planrun rollback --target {}`",
+                target.display()
+            )),
+            code: exit::INVALID,
+        }),
+        None => Ok(()),
+    }
 }

@@ -1,3 +1,13 @@
-//! Executing a plan: the scheduler, one module per action, and the apply orchestration.
+//! Executing a plan: setup, the scheduler, the actions, gates, dry-run, and the apply itself.
 
+pub mod actions;
+pub mod apply;
+pub mod baseline;
+pub mod dryrun;
+pub mod edits;
+pub mod finish;
+pub mod gates;
+pub mod progress;
 pub mod scheduler;
+pub mod setup;
+pub mod signals;

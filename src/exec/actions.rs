@@ -1,0 +1,313 @@
+//! What each action does for real: journal first, then change the world.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::exec::apply::Run;
+use crate::exec::edits::{self, FileChange};
+use crate::exec::process::{self, CommandSpec};
+use crate::fsutil;
+use crate::measure::suite::{self, Record, SuiteSpec};
+use crate::plan::model::{InstallStep, RunStep, Step, SuiteStep};
+use crate::pyenv::PythonEnv;
+
+/// A step that succeeded.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// Target-relative files it changed.
+    pub changed: Vec<String>,
+    /// It had nothing to do (an edit already in place).
+    pub unchanged: bool,
+    /// Its log file, relative to the target.
+    pub log: Option<String>,
+    /// A short note for the progress line.
+    pub note: Option<String>,
+}
+
+/// A step that failed.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong, with the command's last lines when there is a command.
+    pub message: String,
+    /// Its log file, relative to the target.
+    pub log: Option<String>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            log: None,
+        }
+    }
+}
+
+type StepResult = Result<Done, Failure>;
+
+/// Runs one step.
+pub fn execute(run: &Run<'_>, step: &Step) -> StepResult {
+    let mut done = match step {
+        Step::Run(s) => run_command(run, s)?,
+        Step::Install(s) => install(run, s)?,
+        Step::Suite(s) => run_suite(run, s)?,
+        _ => Done {
+            unchanged: true,
+            ..Done::default()
+        },
+    };
+    if !matches!(step, Step::Run(_) | Step::Suite(_)) {
+        let changed = apply_edits(run, step)?;
+        done.unchanged = changed.is_empty() && !matches!(step, Step::Install(_));
+        done.changed.extend(changed);
+    }
+    Ok(done)
+}
+
+/// Computes a step's file changes against the disk and writes them, journaling each file first.
+fn apply_edits(run: &Run<'_>, step: &Step) -> Result<Vec<String>, Failure> {
+    let _serial = run.edit_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let prep = run.prep;
+    let read = |rel: &str| prep.read(rel);
+    let changes = edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let mut changed = Vec::new();
+    for change in changes {
+        if change.is_noop() {
+            continue;
+        }
+        write_change(run, &change)?;
+        let stat = crate::edit::diff::stat(change.old.as_deref(), Some(&change.new));
+        {
+            let mut report = run.report.lock().unwrap_or_else(|p| p.into_inner());
+            report.diffstat.insertions += stat.insertions;
+            report.diffstat.deletions += stat.deletions;
+            if !report.steps.iter().any(|s| s.changed.contains(&change.rel)) {
+                report.diffstat.files += 1;
+            }
+        }
+        changed.push(change.rel);
+    }
+    Ok(changed)
+}
+
+fn write_change(run: &Run<'_>, change: &FileChange) -> Result<(), Failure> {
+    let path = run
+        .prep
+        .confine(&change.rel)
+        .map_err(|e| Failure::new(e.to_string()))?;
+    run.journal
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .record_file(Path::new(&change.rel))
+        .map_err(|e| Failure::new(format!("failed to journal `{}`: {e}", change.rel)))?;
+    let mode = change.mode.or_else(|| existing_mode(&path));
+    fsutil::write_atomic(&path, change.new.as_bytes(), mode)
+        .map_err(|e| Failure::new(format!("failed to write `{}`: {e}", change.rel)))
+}
+
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+fn log_path(run: &Run<'_>, id: &str) -> (PathBuf, String) {
+    let path = run.run_dir.join("logs").join(format!("{id}.log"));
+    let rel = path
+        .strip_prefix(&run.prep.target)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    (path, rel)
+}
+
+fn timeout_of(text: Option<&str>) -> Option<Duration> {
+    text.and_then(|t| humantime::parse_duration(t).ok())
+}
+
+fn step_env(env: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    env.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
+    {
+        let mut journal = run.journal.lock().unwrap_or_else(|p| p.into_inner());
+        for rel in &s.changes {
+            journal
+                .record_file(Path::new(rel))
+                .map_err(|e| Failure::new(format!("failed to journal `{rel}`: {e}")))?;
+        }
+        if let Some(undo) = &s.undo {
+            journal
+                .record_undo(&s.id, undo, &s.env, &run.prep.target)
+                .map_err(|e| Failure::new(format!("failed to journal the undo command: {e}")))?;
+        }
+    }
+    let (log, rel) = log_path(run, &s.id);
+    let spec = CommandSpec {
+        command: s.command.clone(),
+        cwd: run.prep.target.clone(),
+        env: step_env(&s.env),
+        timeout: timeout_of(s.timeout.as_deref()),
+        log: log.clone(),
+    };
+    let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
+        message: format!("failed to start `{}`: {e}", s.command),
+        log: Some(rel.clone()),
+    })?;
+    if outcome.status.success() {
+        return Ok(Done {
+            log: Some(rel),
+            ..Done::default()
+        });
+    }
+    Err(Failure {
+        message: format!(
+            "`{}` {}\n{}",
+            s.command,
+            outcome.status,
+            tail_text(&log)
+        ),
+        log: Some(rel),
+    })
+}
+
+fn tail_text(log: &Path) -> String {
+    let lines = process::tail(log, 15);
+    if lines.is_empty() {
+        return "  (no output)".into();
+    }
+    lines
+        .iter()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
+    let prep = run.prep;
+    let python_text = s.python.as_deref().unwrap_or(".venv/bin/python");
+    let python = prep
+        .resolve_python(python_text)
+        .ok_or_else(|| Failure::new(format!("python `{python_text}` leaves the target")))?;
+    let mut note = String::new();
+    if !python.exists() {
+        let venv = python
+            .parent()
+            .filter(|bin| bin.file_name().is_some_and(|n| n == "bin"))
+            .and_then(Path::parent)
+            .filter(|dir| dir.starts_with(&prep.target))
+            .ok_or_else(|| {
+                Failure::new(format!(
+                    "python `{python_text}` does not exist, and it is not of the form DIR/bin/python inside the target, so no venv can be made for it"
+                ))
+            })?;
+        let base = s.base_python.as_deref().unwrap_or("python3");
+        let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
+        run.journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record_venv_created(rel)
+            .map_err(|e| Failure::new(format!("failed to journal the venv: {e}")))?;
+        PythonEnv::create_venv(venv, base, installer_uv(s, venv).as_deref())
+            .map_err(|e| Failure::new(format!("failed to create the venv `{}`: {e}", rel.display())))?;
+        note = format!("created {}; ", rel.display());
+    }
+    let mut env = PythonEnv::locate(&python).map_err(|e| Failure::new(e.to_string()))?;
+    if s.installer == crate::plan::model::Installer::Pip {
+        env.uv = None;
+    } else if s.installer == crate::plan::model::Installer::Uv && env.uv.is_none() {
+        return Err(Failure::new("installer = \"uv\" but uv is not on PATH nor in the venv"));
+    }
+    run.journal
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .record_env(&env)
+        .map_err(|e| Failure::new(format!("failed to journal the environment: {e}")))?;
+    env.install(&s.packages)
+        .map_err(|e| Failure::new(format!("failed to install {}: {e}", s.packages.join(" "))))?;
+    Ok(Done {
+        note: Some(format!(
+            "{note}installed {} with {}",
+            s.packages.join(" "),
+            if env.uv.is_some() { "uv" } else { "pip" }
+        )),
+        ..Done::default()
+    })
+}
+
+fn installer_uv(s: &InstallStep, venv: &Path) -> Option<PathBuf> {
+    match s.installer {
+        crate::plan::model::Installer::Pip => None,
+        _ => PythonEnv::find_uv(Some(venv)),
+    }
+}
+
+fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
+    let prep = run.prep;
+    if s.baseline {
+        if let Some(source) = &run.opts.baseline {
+            let record = crate::exec::baseline::load(&prep.target, source)
+                .map_err(|e| Failure::new(e.to_string()))?;
+            store_record(run, &s.record, record, Some(source.clone()));
+            return Ok(Done {
+                note: Some(format!("record `{}` from saved baseline `{source}`", s.record)),
+                ..Done::default()
+            });
+        }
+    }
+    let (log, rel) = log_path(run, &s.id);
+    let spec = SuiteSpec {
+        command: s.command.clone(),
+        cwd: prep.target.clone(),
+        env: step_env(&s.env),
+        warmup: prep.warmup(s),
+        runs: prep.runs(s),
+        framework: s.framework,
+        timeout: timeout_of(s.timeout.as_deref()),
+        log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
+        record: s.record.clone(),
+    };
+    let progress = &run.progress;
+    let id = s.id.clone();
+    let mut on_progress = |p: suite::Progress| {
+        progress.detail(&id, &p.to_string(), p.finished);
+    };
+    let record = suite::run_suite(&spec, &run.cancel, &mut on_progress).map_err(|e| Failure {
+        message: e.to_string(),
+        log: Some(rel.clone()),
+    })?;
+    for w in &record.warnings {
+        run.progress.line(&format!("  warning: {w}"));
+    }
+    let note = format!(
+        "median {:.2}s ± {:.2}s, {} passed, {} failed",
+        record.wall.median, record.wall.stddev, record.passed, record.failed
+    );
+    if s.baseline {
+        if let Some(name) = &run.opts.save_baseline {
+            crate::exec::baseline::save(&prep.target, name, &record)
+                .map_err(|e| Failure::new(format!("failed to save baseline `{name}`: {e}")))?;
+        }
+    }
+    store_record(run, &s.record, record, None);
+    Ok(Done {
+        log: Some(rel),
+        note: Some(note),
+        ..Done::default()
+    })
+}
+
+fn store_record(run: &Run<'_>, name: &str, record: Record, source: Option<String>) {
+    let value = serde_json::to_value(&record).unwrap_or(serde_json::Value::Null);
+    run.records
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(name.to_string(), record);
+    let mut report = run.report.lock().unwrap_or_else(|p| p.into_inner());
+    report.records.insert(name.to_string(), value);
+    if let Some(source) = source {
+        report.baselines_used.insert(name.to_string(), source);
+    }
+}

@@ -1,0 +1,435 @@
+//! One apply: lock the target, open a journal, run the DAG, decide the gates, and on any failure
+//! (a step, a gate, a signal) roll everything back; the report is rewritten after every step.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::exec::progress::{fmt_duration, Progress};
+use crate::exec::scheduler::{self, Outcome, Task};
+use crate::exec::setup::Prepared;
+use crate::exec::{actions, gates};
+use crate::exit;
+use crate::graph::Node;
+use crate::journal::{self, Journal, Lock};
+use crate::measure::suite::Record;
+use crate::report::model::{
+    GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
+};
+use crate::ui::{self, Style};
+
+/// Everything the command line decides about an apply.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Parallel steps at most.
+    pub jobs: usize,
+    /// CI mode: plain output, step summary, annotations.
+    pub ci: bool,
+    /// Print the JSON report on stdout.
+    pub json: bool,
+    /// Copy reports here too.
+    pub report_dir: Option<PathBuf>,
+    /// Save the baseline record under this name.
+    pub save_baseline: Option<String>,
+    /// Use this saved baseline record instead of measuring.
+    pub baseline: Option<String>,
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stop {
+    Gate(String),
+    Step(String),
+}
+
+/// The state shared by the steps of one run.
+pub struct Run<'a> {
+    /// The prepared plan and target.
+    pub prep: &'a Prepared,
+    /// The options of this apply.
+    pub opts: &'a ApplyOptions,
+    /// The journal of this run.
+    pub journal: Mutex<Journal>,
+    /// `.planrun/runs/<run-id>/`.
+    pub run_dir: PathBuf,
+    /// Set by SIGINT/SIGTERM; commands watch it.
+    pub cancel: crate::exec::process::Cancel,
+    /// The suite records so far.
+    pub records: Mutex<BTreeMap<String, Record>>,
+    /// The report, rewritten after each step.
+    pub report: Mutex<RunReport>,
+    /// Live progress.
+    pub progress: Arc<Progress>,
+    /// Serializes file edits, so two steps never edit one file at once.
+    pub edit_lock: Mutex<()>,
+    started: Instant,
+    stop: Mutex<Option<Stop>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Run<'_> {
+    /// Writes report.json, junit.xml and summary.md as they stand now.
+    pub fn save_report(&self) {
+        let mut report = lock(&self.report);
+        report.duration_s = self.started.elapsed().as_secs_f64();
+        if let Err(e) = crate::report::write::write_all(&self.run_dir, &report) {
+            tracing::warn!("failed to write the report: {e}");
+        }
+    }
+
+    fn set_step(&self, id: &str, f: impl FnOnce(&mut StepReport)) {
+        let mut report = lock(&self.report);
+        if let Some(s) = report.steps.iter_mut().find(|s| s.id == id) {
+            f(s);
+        }
+    }
+
+    fn run_node(&self, node: &Node) -> Outcome {
+        match node {
+            Node::Step { .. } => self.run_step(node),
+            Node::Gates { phase } => self.run_gates(*phase),
+        }
+    }
+
+    fn run_step(&self, node: &Node) -> Outcome {
+        let Some(step) = self.prep.step(node) else {
+            return Outcome::Failed;
+        };
+        let id = step.id().to_string();
+        let start = self.started.elapsed().as_secs_f64();
+        self.set_step(&id, |s| {
+            s.status = StepStatus::Running;
+            s.started_s = Some(start);
+        });
+        self.progress.started(&id, step.action());
+        let t = Instant::now();
+        let result = actions::execute(self, step);
+        let duration = t.elapsed().as_secs_f64();
+        let (status, message, outcome) = match result {
+            Ok(done) => {
+                let status = if done.changed.is_empty() && done.unchanged {
+                    StepStatus::Unchanged
+                } else {
+                    StepStatus::Ok
+                };
+                self.set_step(&id, |s| {
+                    s.changed = done.changed.clone();
+                    s.log = done.log.clone();
+                });
+                (status, done.note, Outcome::Done)
+            }
+            Err(failure) => {
+                self.set_step(&id, |s| s.log = failure.log.clone());
+                let mut stop = lock(&self.stop);
+                if stop.is_none() {
+                    *stop = Some(Stop::Step(id.clone()));
+                }
+                (StepStatus::Failed, Some(failure.message), Outcome::Failed)
+            }
+        };
+        self.set_step(&id, |s| {
+            s.status = status;
+            s.duration_s = Some(duration);
+            s.message = message.clone();
+        });
+        let shown = match (&status, &message) {
+            (StepStatus::Failed, Some(m)) => Some(m.as_str()),
+            (_, Some(m)) => Some(m.as_str()),
+            _ => None,
+        };
+        self.progress.finished(&id, status, shown);
+        self.save_report();
+        outcome
+    }
+
+    fn run_gates(&self, phase: usize) -> Outcome {
+        let phase = &self.prep.plan.phases[phase];
+        if phase.gates.is_empty() {
+            return Outcome::Done;
+        }
+        let verdicts = {
+            let records = lock(&self.records);
+            let lookup = |record: &str, metric: &str| records.get(record)?.metric(metric);
+            gates::evaluate(&phase.id, &phase.gates, &lookup)
+        };
+        let color = ui::stderr_color();
+        for v in &verdicts {
+            let (word, style) = match v.status {
+                GateStatus::Pass => ("pass", Style::BoldGreen),
+                GateStatus::Fail => ("FAIL", Style::BoldRed),
+                GateStatus::Warn => ("warn", Style::BoldYellow),
+                GateStatus::Error => ("ERROR", Style::BoldRed),
+                GateStatus::NotEvaluated => ("skip", Style::Dim),
+            };
+            let body = v
+                .explanation
+                .clone()
+                .or_else(|| v.message.clone())
+                .unwrap_or_else(|| v.check.clone());
+            let mut line = format!("gate {body} ... {}", ui::paint(color, style, word));
+            if v.status != GateStatus::Pass {
+                if let Some(why) = &v.why {
+                    line.push_str(&format!("  ({why})"));
+                }
+            }
+            self.progress.line(&line);
+        }
+        let blocked = gates::blocks(&verdicts);
+        {
+            let mut report = lock(&self.report);
+            for v in verdicts.iter() {
+                if let Some(slot) = report
+                    .gates
+                    .iter_mut()
+                    .find(|g| g.phase == v.phase && g.check == v.check && g.status == GateStatus::NotEvaluated)
+                {
+                    *slot = v.clone();
+                }
+            }
+        }
+        self.save_report();
+        if blocked {
+            let failed = verdicts
+                .iter()
+                .find(|v| matches!(v.status, GateStatus::Fail | GateStatus::Error))
+                .map(|v| v.check.clone())
+                .unwrap_or_default();
+            let mut stop = lock(&self.stop);
+            if stop.is_none() {
+                *stop = Some(Stop::Gate(failed));
+            }
+            return Outcome::Failed;
+        }
+        Outcome::Done
+    }
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
+    let mut report = RunReport {
+        format_version: 1,
+        run_id: run_id.to_string(),
+        plan: PlanInfo {
+            name: prep.plan.name.clone(),
+            description: prep.plan.description.clone(),
+            path: prep.plan_path.display().to_string(),
+        },
+        target: prep.target.display().to_string(),
+        started: now_rfc3339(),
+        vars: prep.vars.clone(),
+        ..RunReport::default()
+    };
+    for node in &prep.order {
+        match node {
+            Node::Step { phase, .. } => {
+                if let Some(step) = prep.step(node) {
+                    report.steps.push(StepReport {
+                        id: step.id().to_string(),
+                        phase: prep.plan.phases[*phase].id.clone(),
+                        action: step.action().to_string(),
+                        ..StepReport::default()
+                    });
+                }
+            }
+            Node::Gates { phase } => {
+                let p = &prep.plan.phases[*phase];
+                for g in &p.gates {
+                    report.gates.push(crate::report::model::GateReport {
+                        phase: p.id.clone(),
+                        check: g.check.clone(),
+                        why: g.why.clone(),
+                        on_fail: match g.on_fail {
+                            crate::plan::model::OnFail::Rollback => "rollback".into(),
+                            crate::plan::model::OnFail::Warn => "warn".into(),
+                        },
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Runs a prepared plan for real and returns the exit code.
+pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
+    let lock_guard = Lock::acquire(&prep.target).map_err(|e| Error::Message {
+        message: e.to_string(),
+        hint: Some("wait for the other apply, or run `planrun unlock` if its process is gone".into()),
+        code: exit::INVALID,
+    })?;
+    warn_dirty_files(prep);
+    let meta = journal::RunMeta::new(&prep.plan.name, &prep.plan_path);
+    let journal = Journal::begin(&prep.target, meta)
+        .map_err(|e| Error::Message { message: format!("failed to open the journal: {e}"), hint: None, code: exit::INVALID })?;
+    let run_id = journal.run_id().to_string();
+    let run_dir = prep.target.join(".planrun").join("runs").join(&run_id);
+    std::fs::create_dir_all(run_dir.join("logs"))
+        .map_err(|e| Error::io(format!("failed to create `{}`", run_dir.display()), e))?;
+
+    let cancel = crate::exec::process::Cancel::new();
+    let _signals = crate::exec::signals::install(&cancel);
+    let steps = prep.order.iter().filter(|n| matches!(n, Node::Step { .. })).count();
+    let run = Run {
+        prep,
+        opts,
+        journal: Mutex::new(journal),
+        run_dir: run_dir.clone(),
+        cancel: cancel.clone(),
+        records: Mutex::new(BTreeMap::new()),
+        report: Mutex::new(initial_report(prep, &run_id)),
+        progress: Progress::new(steps, ui::animate()),
+        edit_lock: Mutex::new(()),
+        started: Instant::now(),
+        stop: Mutex::new(None),
+    };
+    let color = ui::stderr_color();
+    run.progress.line(&format!(
+        "{} {} -> {} {}",
+        ui::paint(color, Style::Bold, "planrun apply"),
+        prep.plan.name,
+        prep.target.display(),
+        ui::paint(color, Style::Dim, &format!("(run {run_id})"))
+    ));
+    run.save_report();
+
+    let index: BTreeMap<Node, usize> = prep.order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let tasks: Vec<Task> = prep
+        .order
+        .iter()
+        .map(|n| Task {
+            deps: prep.graph.deps(*n).iter().filter_map(|d| index.get(d).copied()).collect(),
+            exclusive: matches!(prep.step(n), Some(crate::plan::model::Step::Suite(_))),
+        })
+        .collect();
+    let outcomes = scheduler::run(&tasks, opts.jobs, cancel.flag(), |i| run.run_node(&prep.order[i]));
+    run.progress.finish();
+
+    {
+        let mut report = lock(&run.report);
+        for (node, outcome) in prep.order.iter().zip(&outcomes) {
+            if *outcome == Outcome::Skipped {
+                if let Some(step) = prep.step(node) {
+                    if let Some(s) = report.steps.iter_mut().find(|s| s.id == step.id()) {
+                        s.status = StepStatus::Skipped;
+                    }
+                }
+            }
+        }
+    }
+
+    let interrupted = cancel.is_cancelled();
+    let stop = lock(&run.stop).clone();
+    let (status, code, reason) = match (&stop, interrupted) {
+        (_, true) => (RunStatus::Interrupted, exit::INTERRUPTED, "interrupted by a signal".to_string()),
+        (Some(Stop::Gate(check)), _) => (RunStatus::GateFailed, exit::GATE_FAILED, format!("gate failed: {check}")),
+        (Some(Stop::Step(id)), _) => (RunStatus::StepFailed, exit::STEP_FAILED, format!("step `{id}` failed")),
+        (None, false) => (RunStatus::Passed, exit::OK, String::new()),
+    };
+    let mut final_code = code;
+    let mut final_status = status;
+    if status != RunStatus::Passed {
+        ui::err(&format!("{} {reason}; rolling back", ui::paint(color, Style::BoldRed, "✗")));
+        let t = Instant::now();
+        drop(run.journal.into_inner().unwrap_or_else(|p| p.into_inner()));
+        let info = match journal::rollback_run(&prep.target, &run_id) {
+            Ok(done) => {
+                ui::err(&format!(
+                    "{} rolled back in {}: {} restored, {} deleted, {} environment(s) restored",
+                    ui::paint(color, Style::BoldGreen, "↺"),
+                    fmt_duration(t.elapsed()),
+                    done.restored.len(),
+                    done.deleted.len(),
+                    done.environments.len()
+                ));
+                RollbackInfo {
+                    reason: reason.clone(),
+                    ok: true,
+                    restored: done.restored,
+                    deleted: done.deleted,
+                    environments: done.environments,
+                    message: None,
+                }
+            }
+            Err(e) => {
+                final_code = exit::ROLLBACK_FAILED;
+                final_status = RunStatus::RollbackFailed;
+                ui::error(
+                    &format!("rollback failed: {e}"),
+                    Some(&format!(
+                        "the journal is kept; fix the cause and run `planrun rollback --target {}`",
+                        prep.target.display()
+                    )),
+                );
+                RollbackInfo { reason: reason.clone(), ok: false, message: Some(e.to_string()), ..Default::default() }
+            }
+        };
+        lock(&run.report).rollback = Some(info);
+    } else {
+        let mut journal = run.journal.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = journal.set_status(journal::Status::Applied) {
+            tracing::warn!("failed to mark the run applied: {e}");
+        }
+    }
+
+    let report = {
+        let mut report = lock(&run.report);
+        report.status = final_status;
+        report.exit_code = Some(final_code);
+        report.finished = Some(now_rfc3339());
+        report.duration_s = run.started.elapsed().as_secs_f64();
+        report.clone()
+    };
+    crate::exec::finish::publish(&report, &run_dir, opts, final_code)?;
+    drop(lock_guard);
+    Ok(final_code)
+}
+
+/// Warns about files the plan will edit that have uncommitted changes in git.
+fn warn_dirty_files(prep: &Prepared) {
+    let files: Vec<&str> = prep.plan.steps().flat_map(|(_, s)| s.target_paths()).collect();
+    if files.is_empty() {
+        return;
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&prep.target)
+        .args(["status", "--porcelain", "--"])
+        .args(&files)
+        .output();
+    let Ok(out) = out else { return };
+    if !out.status.success() {
+        return;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let dirty: Vec<&str> = text.lines().filter_map(|l| l.get(3..)).collect();
+    if !dirty.is_empty() {
+        ui::warn(&format!(
+            "uncommitted changes in files this plan edits: {} (planrun journals them and can restore them)",
+            dirty.join(", ")
+        ));
+    }
+}
+
+/// Whether a path is inside the target (used by install for venv creation).
+pub fn inside(target: &Path, path: &Path) -> bool {
+    path.starts_with(target)
+}
+
+/// Marks `flag` when dropped; used to stop helper threads.
+pub struct StopOnDrop(pub Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}

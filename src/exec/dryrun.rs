@@ -1,0 +1,150 @@
+//! `--dry-run`: every command and every file diff in execution order, touching nothing.
+//!
+//! File changes are computed by the same [`edits::compute`] that apply uses, reading through an
+//! overlay of the changes previewed so far, so a later edit of the same file shows its real diff.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::edit::diff;
+use crate::exec::edits::{self, FileChange};
+use crate::exec::setup::Prepared;
+use crate::graph::Node;
+use crate::plan::model::Step;
+use crate::ui::{self, Style};
+
+/// What a dry run would do, rendered for the terminal, plus its counts.
+#[derive(Debug, Default)]
+pub struct Preview {
+    /// The rendered preview.
+    pub text: String,
+    /// Distinct files that would change.
+    pub files: usize,
+    /// Packages that would be installed.
+    pub packages: usize,
+    /// Commands that would run (`run` steps and their undo commands are counted once).
+    pub commands: usize,
+    /// Timed suites that would run.
+    pub suites: usize,
+}
+
+/// Builds the preview of a prepared apply.
+pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepError> {
+    let mut out = Preview::default();
+    let mut overlay: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut changed = std::collections::BTreeSet::new();
+    let mut earlier_command: Option<String> = None;
+    let mut text = String::new();
+    let head = |s: &str| ui::paint(color, Style::Bold, s);
+    let dim = |s: &str| ui::paint(color, Style::Dim, s);
+
+    for node in &prep.order {
+        let (phase, index) = match node {
+            Node::Step { phase, index } => (*phase, *index),
+            Node::Gates { phase } => {
+                for gate in &prep.plan.phases[*phase].gates {
+                    let _ = writeln!(text, "{} {}", head("gate"), gate.check);
+                }
+                continue;
+            }
+        };
+        let step = &prep.plan.phases[phase].steps[index];
+        let _ = writeln!(
+            text,
+            "{} {} {}",
+            head("step"),
+            step.id(),
+            dim(&format!("({})", step.action()))
+        );
+        match step {
+            Step::Run(s) => {
+                out.commands += 1;
+                let _ = writeln!(text, "  $ {}", s.command);
+                if let Some(undo) = &s.undo {
+                    let _ = writeln!(text, "  {} {undo}", dim("undo on rollback: $"));
+                }
+                earlier_command = Some(s.id.clone());
+            }
+            Step::Install(s) => {
+                out.packages += s.packages.len();
+                let python = s.python.as_deref().unwrap_or(".venv/bin/python");
+                let exists = prep.resolve_python(python).is_some_and(|p| p.exists());
+                let create = if exists { "" } else { " (venv created)" };
+                let _ = writeln!(
+                    text,
+                    "  install into {python}{create}: {}",
+                    s.packages.join(" ")
+                );
+                earlier_command = Some(s.id.clone());
+            }
+            Step::Suite(s) => {
+                out.suites += 1;
+                let _ = writeln!(
+                    text,
+                    "  $ {}  {}",
+                    s.command,
+                    dim(&format!(
+                        "(timed: {} warmup + {} runs -> record `{}`)",
+                        prep.warmup(s),
+                        prep.runs(s),
+                        s.record
+                    ))
+                );
+            }
+            _ => {}
+        }
+        let read = |rel: &str| -> Result<Option<String>, String> {
+            match overlay.get(rel) {
+                Some(content) => Ok(content.clone()),
+                None => prep.read(rel),
+            }
+        };
+        let changes: Vec<FileChange> = edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))?;
+        for c in changes {
+            if c.is_noop() {
+                let _ = writeln!(text, "  {} {}", c.rel, dim("(already as planned, unchanged)"));
+                continue;
+            }
+            if let Some(cmd) = &earlier_command {
+                let _ = writeln!(
+                    text,
+                    "  {}",
+                    ui::paint(
+                        color,
+                        Style::Yellow,
+                        &format!("note: shown against today's content; step `{cmd}` runs first and may change `{}`", c.rel)
+                    )
+                );
+            }
+            text.push_str(&diff::unified(&c.rel, c.old.as_deref(), Some(&c.new), color));
+            changed.insert(c.rel.clone());
+            overlay.insert(c.rel.clone(), Some(c.new));
+        }
+    }
+    out.files = changed.len();
+    let _ = writeln!(
+        text,
+        "\n{}",
+        head(&format!(
+            "{} {} changed, {} {} to install, {} {}, {} timed {}",
+            out.files,
+            plural(out.files, "file", "files"),
+            out.packages,
+            plural(out.packages, "package", "packages"),
+            out.commands,
+            plural(out.commands, "command", "commands"),
+            out.suites,
+            plural(out.suites, "suite", "suites"),
+        ))
+    );
+    out.text = text;
+    Ok(out)
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}

@@ -1,0 +1,326 @@
+//! The file changes a step makes, computed purely from what the files hold now.
+//!
+//! Dry-run and apply both call [`compute`]: dry-run reads through an overlay of earlier previewed
+//! changes and prints the diff; apply reads the disk and writes the result. One function, so the
+//! preview and the change cannot disagree.
+
+use std::path::Path;
+
+use crate::edit;
+use crate::plan::model::{InstallStep, Step};
+
+/// One file's change: its content before (None = absent) and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// Path relative to the target, as the plan names it.
+    pub rel: String,
+    /// Content before the step; `None` when the file does not exist.
+    pub old: Option<String>,
+    /// Content after the step.
+    pub new: String,
+    /// Unix permissions to give the file, when the step asks for them.
+    pub mode: Option<u32>,
+}
+
+impl FileChange {
+    /// Whether applying the change would alter the file.
+    pub fn is_noop(&self) -> bool {
+        self.old.as_deref() == Some(self.new.as_str()) && self.mode.is_none()
+    }
+}
+
+/// Why a step's change could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum EditStepError {
+    /// The edit itself failed (no match, malformed input, ...).
+    #[error("cannot edit `{path}`: {source}")]
+    Edit {
+        path: String,
+        #[source]
+        source: edit::EditError,
+    },
+    /// A file could not be read.
+    #[error("cannot read `{path}`: {message}")]
+    Read { path: String, message: String },
+    /// The template of a `write` step could not be read.
+    #[error("cannot read template `{path}`: {message}")]
+    Template { path: String, message: String },
+    /// A mode string is not octal.
+    #[error("mode `{0}` is not an octal permission such as \"0644\"")]
+    Mode(String),
+    /// Template interpolation failed.
+    #[error("template `{path}`: {message}")]
+    Interpolate { path: String, message: String },
+}
+
+/// How a step reads the target's files: `Ok(None)` when a file does not exist.
+pub type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
+
+/// Expands `${vars}` in a template's text.
+pub type Expander<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
+/// The file changes `step` makes, given how to read files and where the plan lives.
+pub fn compute(
+    step: &Step,
+    read: &Reader<'_>,
+    plan_dir: &Path,
+    expand: &Expander<'_>,
+) -> Result<Vec<FileChange>, EditStepError> {
+    let get = |rel: &str| {
+        read(rel).map_err(|message| EditStepError::Read {
+            path: rel.to_string(),
+            message,
+        })
+    };
+    let wrap = |path: &str| {
+        let path = path.to_string();
+        move |source| EditStepError::Edit { path, source }
+    };
+    let change = |rel: &str, old: Option<String>, new: String| FileChange {
+        rel: rel.to_string(),
+        old,
+        new,
+        mode: None,
+    };
+    Ok(match step {
+        Step::Run(_) | Step::Suite(_) => Vec::new(),
+        Step::Install(s) => record_in_change(s, read)?.into_iter().collect(),
+        Step::Write(s) => {
+            let template = plan_dir.join(&s.template);
+            let text =
+                std::fs::read_to_string(&template).map_err(|e| EditStepError::Template {
+                    path: template.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            let new = expand(&text).map_err(|message| EditStepError::Interpolate {
+                path: template.display().to_string(),
+                message,
+            })?;
+            let mode = s.mode.as_deref().map(parse_mode).transpose()?;
+            let old = get(&s.path)?;
+            let mut c = change(&s.path, old, new);
+            c.mode = mode;
+            vec![c]
+        }
+        Step::Replace(s) => {
+            let old = get(&s.path)?;
+            let text = old.clone().unwrap_or_default();
+            let new = edit::replace::edit(&text, &s.pattern, &s.replacement, s.regex, s.first_only)
+                .map_err(wrap(&s.path))?;
+            vec![change(&s.path, old, new)]
+        }
+        Step::Ini(s) => {
+            let old = get(&s.path)?;
+            let ops = edit::ini::IniOps {
+                set: s.set.clone(),
+                unset: s.unset.clone(),
+                append: s.append.clone(),
+                remove: s.remove.clone(),
+            };
+            let new = edit::ini::edit(old.as_deref().unwrap_or(""), &s.section, &ops)
+                .map_err(wrap(&s.path))?;
+            vec![change(&s.path, old, new)]
+        }
+        Step::Toml(s) => {
+            let old = get(&s.path)?;
+            let ops = edit::toml::TomlOps {
+                set: s.set.clone(),
+                unset: s.unset.clone(),
+                append: s.append.clone(),
+                remove: s.remove.clone(),
+            };
+            let new = edit::toml::edit(old.as_deref().unwrap_or(""), &s.table, &ops)
+                .map_err(wrap(&s.path))?;
+            vec![change(&s.path, old, new)]
+        }
+        Step::PytestConfig(s) => {
+            let lookup = |rel: &str| read(rel).ok().flatten();
+            let located = edit::pytest_config::locate(&lookup);
+            let old = get(located.path)?;
+            let ops = edit::pytest_config::PytestOps {
+                addopts_add: s.addopts_add.clone(),
+                addopts_remove: s.addopts_remove.clone(),
+                set: s.set.clone(),
+                markers_add: s.markers_add.clone(),
+            };
+            let new = edit::pytest_config::edit(located.kind, old.as_deref().unwrap_or(""), &ops)
+                .map_err(wrap(located.path))?;
+            vec![change(located.path, old, new)]
+        }
+    })
+}
+
+/// Files that, in this order, are taken to hold a project's development requirements.
+const REQUIREMENT_FILES: &[&str] = &[
+    "requirements-dev.txt",
+    "dev-requirements.txt",
+    "requirements_dev.txt",
+    "requirements/dev.txt",
+    "requirements-test.txt",
+    "test-requirements.txt",
+    "requirements/test.txt",
+];
+
+/// Where `record_in` puts an install step's requirements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RecordTarget {
+    /// A requirements file.
+    Requirements(String),
+    /// `pyproject.toml`: a dependency group, or with `extra` an optional-dependencies list.
+    Pyproject { group: String, extra: bool },
+}
+
+/// Resolves `record_in = "auto"`: the project's existing dev requirements wherever they live.
+fn auto_record_target(read: &Reader<'_>) -> RecordTarget {
+    for file in REQUIREMENT_FILES {
+        if matches!(read(file), Ok(Some(_))) {
+            return RecordTarget::Requirements(file.to_string());
+        }
+    }
+    if let Ok(Some(text)) = read("pyproject.toml") {
+        if let Ok(doc) = text.parse::<toml_edit::DocumentMut>() {
+            for (table, extra) in [("dependency-groups", false), ("project", true)] {
+                let groups = if extra {
+                    doc.get(table).and_then(|p| p.get("optional-dependencies"))
+                } else {
+                    doc.get(table)
+                };
+                if let Some(groups) = groups.and_then(|g| g.as_table_like()) {
+                    for name in ["dev", "test", "tests", "testing"] {
+                        if groups.contains_key(name) {
+                            return RecordTarget::Pyproject {
+                                group: name.to_string(),
+                                extra,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+    RecordTarget::Requirements("requirements-dev.txt".to_string())
+}
+
+/// The change recording an install step's packages in the project's requirements, if it asks.
+fn record_in_change(
+    step: &InstallStep,
+    read: &Reader<'_>,
+) -> Result<Option<FileChange>, EditStepError> {
+    let Some(record_in) = step.record_in.as_deref() else {
+        return Ok(None);
+    };
+    let target = if record_in == "auto" {
+        auto_record_target(read)
+    } else if Path::new(record_in).file_name().is_some_and(|n| n == "pyproject.toml") {
+        RecordTarget::Pyproject {
+            group: step.group.clone().unwrap_or_else(|| "dev".into()),
+            extra: step.extra,
+        }
+    } else {
+        RecordTarget::Requirements(record_in.to_string())
+    };
+    let rel = match &target {
+        RecordTarget::Requirements(file) => file.clone(),
+        RecordTarget::Pyproject { .. } if record_in == "auto" => "pyproject.toml".to_string(),
+        RecordTarget::Pyproject { .. } => record_in.to_string(),
+    };
+    let old = read(&rel).map_err(|message| EditStepError::Read {
+        path: rel.clone(),
+        message,
+    })?;
+    let text = old.as_deref().unwrap_or("");
+    let new = match &target {
+        RecordTarget::Requirements(_) => edit::requirements::add(text, &step.packages),
+        RecordTarget::Pyproject { group, extra } => {
+            edit::toml::add_dependencies(text, group, *extra, &step.packages).map_err(|source| {
+                EditStepError::Edit {
+                    path: rel.clone(),
+                    source,
+                }
+            })?
+        }
+    };
+    Ok(Some(FileChange {
+        rel,
+        old,
+        new,
+        mode: None,
+    }))
+}
+
+fn parse_mode(text: &str) -> Result<u32, EditStepError> {
+    let digits = text.trim_start_matches("0o");
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| EditStepError::Mode(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn reader(files: &[(&str, &str)]) -> impl Fn(&str) -> Result<Option<String>, String> {
+        let map: HashMap<String, String> = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |rel: &str| Ok(map.get(rel).cloned())
+    }
+
+    fn install(record_in: &str) -> InstallStep {
+        toml::from_str(&format!(
+            "id = 'x'\npackages = ['pytest-xdist>=3.5']\nrecord_in = '{record_in}'\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn auto_record_prefers_existing_requirement_files() {
+        let read = reader(&[("requirements/dev.txt", "pytest>=8\n")]);
+        let c = record_in_change(&install("auto"), &read).unwrap().unwrap();
+        assert_eq!(c.rel, "requirements/dev.txt");
+        assert!(c.new.contains("pytest-xdist>=3.5"));
+        assert!(c.new.contains("pytest>=8"));
+    }
+
+    #[test]
+    fn auto_record_finds_pyproject_groups() {
+        let read = reader(&[(
+            "pyproject.toml",
+            "[project]\nname='x'\n\n[dependency-groups]\ndev = [\"pytest>=8\"]\n",
+        )]);
+        let c = record_in_change(&install("auto"), &read).unwrap().unwrap();
+        assert_eq!(c.rel, "pyproject.toml");
+        assert!(c.new.contains("pytest-xdist>=3.5"), "{}", c.new);
+        let read = reader(&[(
+            "pyproject.toml",
+            "[project]\nname='x'\n[project.optional-dependencies]\ntest = [\"pytest\"]\n",
+        )]);
+        let c = record_in_change(&install("auto"), &read).unwrap().unwrap();
+        assert!(
+            c.new.contains("test = [\"pytest\", \"pytest-xdist>=3.5\"]"),
+            "{}",
+            c.new
+        );
+    }
+
+    #[test]
+    fn auto_record_falls_back_to_a_new_requirements_dev() {
+        let c = record_in_change(&install("auto"), &reader(&[]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.rel, "requirements-dev.txt");
+        assert_eq!(c.old, None);
+        assert_eq!(c.new, "pytest-xdist>=3.5\n");
+    }
+
+    #[test]
+    fn modes_parse_as_octal() {
+        assert_eq!(parse_mode("0755").unwrap(), 0o755);
+        assert_eq!(parse_mode("644").unwrap(), 0o644);
+        assert!(parse_mode("0999").is_err());
+        assert!(parse_mode("rwx").is_err());
+    }
+}

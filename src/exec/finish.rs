@@ -1,0 +1,83 @@
+//! The end of an apply: the reports written and copied, CI told, the verdict printed.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::exec::apply::ApplyOptions;
+use crate::report::model::{GateStatus, RunReport, RunStatus};
+use crate::ui::{self, Style};
+
+/// Whether CI mode is on: `--ci` or `CI=true`.
+pub fn ci_mode(flag: bool) -> bool {
+    flag || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Writes the final reports, copies them, feeds CI, and prints the closing lines.
+pub fn publish(report: &RunReport, run_dir: &Path, opts: &ApplyOptions, code: u8) -> Result<()> {
+    crate::report::write::write_all(run_dir, report)
+        .map_err(|e| Error::io(format!("failed to write the reports in `{}`", run_dir.display()), e))?;
+    if let Some(dest) = &opts.report_dir {
+        crate::report::write::copy_to(run_dir, dest).map_err(|e| {
+            Error::io(format!("failed to copy the reports to `{}`", dest.display()), e)
+        })?;
+    }
+    if ci_mode(opts.ci) {
+        let markdown = crate::report::markdown::render(report);
+        if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
+            if let Err(e) = crate::report::github::append_step_summary(&path, &markdown) {
+                ui::warn(&format!("cannot append to GITHUB_STEP_SUMMARY `{path}`: {e}"));
+            }
+        }
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            for line in crate::report::github::annotations(report) {
+                ui::out(&line);
+            }
+        }
+    }
+    if opts.json {
+        ui::out(&crate::report::json::to_json(report));
+    }
+    print_verdict(report, run_dir, code);
+    Ok(())
+}
+
+fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
+    let color = ui::stderr_color();
+    let records: Vec<String> = report
+        .records
+        .iter()
+        .filter_map(|(name, r)| {
+            let median = r.get("wall")?.get("median")?.as_f64()?;
+            Some(format!("{name} {median:.2}s"))
+        })
+        .collect();
+    if !records.is_empty() {
+        ui::err(&format!("records: {}", records.join(", ")));
+    }
+    let passed = report.gates.iter().filter(|g| g.status == GateStatus::Pass).count();
+    let evaluated = report
+        .gates
+        .iter()
+        .filter(|g| g.status != GateStatus::NotEvaluated)
+        .count();
+    let (word, style) = match report.status {
+        RunStatus::Passed => ("applied", Style::BoldGreen),
+        RunStatus::GateFailed => ("gate failed, rolled back", Style::BoldRed),
+        RunStatus::StepFailed => ("step failed, rolled back", Style::BoldRed),
+        RunStatus::Interrupted => ("interrupted, rolled back", Style::BoldYellow),
+        RunStatus::RollbackFailed => ("ROLLBACK FAILED", Style::BoldRed),
+        RunStatus::Running => ("running", Style::Dim),
+    };
+    ui::err(&format!(
+        "{} in {:.1}s: {passed}/{evaluated} gates passed, {} files changed (+{} -{}); exit {code}",
+        ui::paint(color, style, word),
+        report.duration_s,
+        report.diffstat.files,
+        report.diffstat.insertions,
+        report.diffstat.deletions,
+    ));
+    let shown = run_dir
+        .strip_prefix(std::env::current_dir().unwrap_or_default())
+        .unwrap_or(run_dir);
+    ui::err(&format!("report: {}", shown.join("report.json").display()));
+}

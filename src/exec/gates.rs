@@ -1,0 +1,108 @@
+//! Deciding a phase's gates over the records so far: one verdict per gate, with values.
+
+use crate::criteria;
+use crate::plan::model::{Gate, OnFail};
+use crate::report::model::{GateReport, GateStatus};
+
+/// Evaluates every gate of a phase; `lookup(record, metric)` reads the recorded metrics.
+pub fn evaluate(
+    phase: &str,
+    gates: &[Gate],
+    lookup: &dyn Fn(&str, &str) -> Option<f64>,
+) -> Vec<GateReport> {
+    gates.iter().map(|g| decide(phase, g, lookup)).collect()
+}
+
+fn decide(phase: &str, gate: &Gate, lookup: &dyn Fn(&str, &str) -> Option<f64>) -> GateReport {
+    let mut report = GateReport {
+        phase: phase.to_string(),
+        check: gate.check.clone(),
+        why: gate.why.clone(),
+        on_fail: match gate.on_fail {
+            OnFail::Rollback => "rollback".into(),
+            OnFail::Warn => "warn".into(),
+        },
+        ..GateReport::default()
+    };
+    let failed = match gate.on_fail {
+        OnFail::Rollback => GateStatus::Fail,
+        OnFail::Warn => GateStatus::Warn,
+    };
+    let verdict = criteria::parse(&gate.check)
+        .map_err(|e| format!("the check does not parse at column {}: {e}", e.offset + 1))
+        .and_then(|expr| expr.evaluate(lookup).map_err(|e| e.to_string()));
+    match verdict {
+        Ok(v) => {
+            report.status = if v.pass { GateStatus::Pass } else { failed };
+            report.explanation = Some(v.explanation);
+            report.values = v.values.into_iter().collect();
+        }
+        Err(message) => {
+            // A gate that cannot be decided never passes: with `warn` it warns, else it fails.
+            report.status = if gate.on_fail == OnFail::Warn {
+                GateStatus::Warn
+            } else {
+                GateStatus::Error
+            };
+            report.message = Some(message);
+        }
+    }
+    report
+}
+
+/// Whether any verdict stops the run (a failure or an undecidable gate that does not only warn).
+pub fn blocks(reports: &[GateReport]) -> bool {
+    reports
+        .iter()
+        .any(|r| matches!(r.status, GateStatus::Fail | GateStatus::Error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(check: &str, on_fail: OnFail) -> Gate {
+        Gate {
+            check: check.into(),
+            why: Some("because".into()),
+            on_fail,
+        }
+    }
+
+    fn lookup(record: &str, metric: &str) -> Option<f64> {
+        match (record, metric) {
+            ("after", "wall.median") => Some(2.0),
+            ("baseline", "wall.median") => Some(20.0),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn pass_fail_warn_and_missing() {
+        let gates = [
+            gate(
+                "after.wall.median <= baseline.wall.median * 0.43",
+                OnFail::Rollback,
+            ),
+            gate("after.wall.median > 100", OnFail::Warn),
+            gate("after.wall.median > 100", OnFail::Rollback),
+            gate("after.rss_peak_mb < 500", OnFail::Rollback),
+        ];
+        let r = evaluate("verify", &gates, &lookup);
+        assert_eq!(r[0].status, GateStatus::Pass);
+        assert_eq!(
+            r[0].explanation.as_deref(),
+            Some("after.wall.median 2 <= baseline.wall.median 20 * 0.43 = 8.60")
+        );
+        assert_eq!(r[0].values["baseline.wall.median"], 20.0);
+        assert_eq!(r[1].status, GateStatus::Warn);
+        assert_eq!(r[2].status, GateStatus::Fail);
+        assert_eq!(r[3].status, GateStatus::Error);
+        assert_eq!(
+            r[3].message.as_deref(),
+            Some("no run produced `after.rss_peak_mb`")
+        );
+        assert!(blocks(&r));
+        assert!(!blocks(&r[..2]));
+    }
+}

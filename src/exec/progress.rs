@@ -1,0 +1,202 @@
+//! Live progress of an apply: on a TTY a redrawn status line (what runs now, elapsed time) under
+//! the finished steps; otherwise, and in CI, plain lines only.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::report::model::StepStatus;
+use crate::ui::{self, Style};
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// The progress display of one apply.
+pub struct Progress {
+    state: Mutex<State>,
+    animate: bool,
+    color: bool,
+    stop: AtomicBool,
+}
+
+struct State {
+    total: usize,
+    done: usize,
+    start: Instant,
+    running: BTreeMap<String, (Instant, String)>,
+    frame: usize,
+    drawn: bool,
+}
+
+/// Formats a duration as `1.23s` or `2m05s`.
+pub fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.2}s")
+    } else {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+}
+
+impl Progress {
+    /// A display for `total` steps; `animate` redraws a status line every 100 ms.
+    pub fn new(total: usize, animate: bool) -> Arc<Self> {
+        let progress = Arc::new(Progress {
+            state: Mutex::new(State {
+                total,
+                done: 0,
+                start: Instant::now(),
+                running: BTreeMap::new(),
+                frame: 0,
+                drawn: false,
+            }),
+            animate,
+            color: ui::stderr_color(),
+            stop: AtomicBool::new(false),
+        });
+        if animate {
+            let ticker = Arc::clone(&progress);
+            std::thread::spawn(move || {
+                while !ticker.stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    ticker.redraw();
+                }
+            });
+        }
+        progress
+    }
+
+    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut guard = match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Prints a line above the status line.
+    pub fn line(&self, text: &str) {
+        self.with_state(|s| {
+            if s.drawn {
+                eprint!("\r\x1b[2K");
+                s.drawn = false;
+            }
+            ui::err(text);
+        });
+        if self.animate {
+            self.redraw();
+        }
+    }
+
+    /// A step has started.
+    pub fn started(&self, id: &str, action: &str) {
+        self.with_state(|s| {
+            s.running
+                .insert(id.to_string(), (Instant::now(), String::new()));
+        });
+        let arrow = ui::paint(self.color, Style::Cyan, "▶");
+        self.line(&format!("{arrow} {id} {}", ui::paint(self.color, Style::Dim, action)));
+    }
+
+    /// What a running step is doing now (shown on the status line; in plain mode, printed).
+    pub fn detail(&self, id: &str, detail: &str, print_plain: bool) {
+        self.with_state(|s| {
+            if let Some(entry) = s.running.get_mut(id) {
+                entry.1 = detail.to_string();
+            }
+        });
+        if !self.animate && print_plain {
+            self.line(&format!("  {id}: {detail}"));
+        }
+    }
+
+    /// A step has finished.
+    pub fn finished(&self, id: &str, status: StepStatus, message: Option<&str>) {
+        let elapsed = self.with_state(|s| {
+            s.done += 1;
+            s.running
+                .remove(id)
+                .map(|(t, _)| t.elapsed())
+                .unwrap_or_default()
+        });
+        let (mark, style) = match status {
+            StepStatus::Ok => ("✓", Style::Green),
+            StepStatus::Unchanged => ("=", Style::Dim),
+            StepStatus::Failed => ("✗", Style::BoldRed),
+            _ => ("·", Style::Dim),
+        };
+        let mut text = format!(
+            "{} {id} {}",
+            ui::paint(self.color, style, mark),
+            ui::paint(self.color, Style::Dim, &fmt_duration(elapsed))
+        );
+        if let Some(m) = message {
+            text.push_str(&format!("  {m}"));
+        }
+        self.line(&text);
+    }
+
+    fn redraw(&self) {
+        if !self.animate || self.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        self.with_state(|s| {
+            s.frame = (s.frame + 1) % SPINNER.len();
+            let now: Vec<String> = s
+                .running
+                .iter()
+                .map(|(id, (t, d))| {
+                    let d = if d.is_empty() { String::new() } else { format!(" {d}") };
+                    format!("{id}{d} ({})", fmt_duration(t.elapsed()))
+                })
+                .collect();
+            let mut line = format!(
+                "{} {} [{}/{}] {}",
+                SPINNER[s.frame],
+                fmt_duration(s.start.elapsed()),
+                s.done,
+                s.total,
+                now.join(", ")
+            );
+            let width = terminal_width();
+            if line.chars().count() > width {
+                line = line.chars().take(width.saturating_sub(1)).collect();
+            }
+            eprint!("\r\x1b[2K{line}");
+            s.drawn = true;
+        });
+    }
+
+    /// Stops the status line and clears it.
+    pub fn finish(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.with_state(|s| {
+            if s.drawn {
+                eprint!("\r\x1b[2K");
+                s.drawn = false;
+            }
+        });
+    }
+}
+
+fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ fills a winsize struct we own; a failure leaves it zeroed.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    if ok && ws.ws_col > 0 {
+        usize::from(ws.ws_col)
+    } else {
+        100
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(fmt_duration(Duration::from_millis(1234)), "1.23s");
+        assert_eq!(fmt_duration(Duration::from_secs(125)), "2m05s");
+    }
+}

@@ -1,0 +1,172 @@
+//! Everything decided before a plan runs: the plan loaded, validated and interpolated, the target
+//! found, every path confined, the execution order fixed. Dry-run and apply start from here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::fsutil;
+use crate::graph::{Node, PlanGraph};
+use crate::plan::{self, model::IntOrVar, model::Plan, model::Step, model::SuiteStep};
+
+/// A plan ready to run against a target.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The plan file as given.
+    pub plan_path: PathBuf,
+    /// The directory of the plan file (templates are relative to it).
+    pub plan_dir: PathBuf,
+    /// The plan with every `${var}` expanded.
+    pub plan: Plan,
+    /// The target repository, absolute.
+    pub target: PathBuf,
+    /// Nodes in a valid execution order.
+    pub order: Vec<Node>,
+    /// The step graph.
+    pub graph: PlanGraph,
+    /// The effective variables (plan `[vars]`, `--var`, built-ins).
+    pub vars: BTreeMap<String, String>,
+}
+
+/// Turns plan diagnostics into an error already printed to the user.
+fn diagnostics(d: plan::Diagnostics) -> Error {
+    crate::ui::err(&d.render(crate::ui::stderr_color()));
+    Error::Reported(exit::INVALID)
+}
+
+impl Prepared {
+    /// Loads, validates and resolves `plan_path` for `target` (or the plan's default target, or
+    /// the current directory), and confines every path the plan names.
+    pub fn new(
+        plan_path: &Path,
+        target: Option<&Path>,
+        overrides: &[(String, String)],
+    ) -> Result<Prepared> {
+        let loaded = plan::load(plan_path).map_err(diagnostics)?;
+        let valid = plan::validate(&loaded, overrides).map_err(diagnostics)?;
+        let plan_dir = plan_path
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let target = match (target, &valid.plan.default_target) {
+            (Some(t), _) => t.to_path_buf(),
+            (None, Some(d)) => plan_dir.join(d),
+            (None, None) => PathBuf::from("."),
+        };
+        let target = target.canonicalize().map_err(|e| {
+            Error::invalid(
+                format!("target `{}` is not a directory: {e}", target.display()),
+                Some("pass an existing repository with --target DIR"),
+            )
+        })?;
+        if !target.is_dir() {
+            return Err(Error::invalid(
+                format!("target `{}` is not a directory", target.display()),
+                Some("pass an existing repository with --target DIR"),
+            ));
+        }
+        let plan_dir_abs = plan_dir.canonicalize().unwrap_or(plan_dir.clone());
+        let mut builtins = BTreeMap::new();
+        builtins.insert("target".to_string(), target.display().to_string());
+        builtins.insert("plan_dir".to_string(), plan_dir_abs.display().to_string());
+        let plan = valid.resolve(&builtins).map_err(diagnostics)?;
+        let graph = PlanGraph::build(&plan).map_err(|e| Error::invalid(e.to_string(), None))?;
+        let order = graph.order();
+        let mut vars = plan.vars.clone();
+        vars.extend(overrides.iter().cloned());
+        vars.extend(builtins);
+        let prep = Prepared {
+            plan_path: plan_path.to_path_buf(),
+            plan_dir: plan_dir_abs,
+            plan,
+            target,
+            order,
+            graph,
+            vars,
+        };
+        prep.confine_all()?;
+        Ok(prep)
+    }
+
+    /// Refuses, before anything runs, any path that leaves the target (also through symlinks).
+    fn confine_all(&self) -> Result<()> {
+        for (_, step) in self.plan.steps() {
+            for rel in step.target_paths() {
+                self.confine(rel).map_err(|e| {
+                    Error::invalid(
+                        format!("step `{}`: {e}", step.id()),
+                        Some("plans may only touch files inside the target"),
+                    )
+                })?;
+            }
+            if let Step::Install(s) = step {
+                let python = s.python.as_deref().unwrap_or(".venv/bin/python");
+                if !Path::new(python).is_absolute() {
+                    self.confine(python).map_err(|e| {
+                        Error::invalid(format!("step `{}`: {e}", step.id()), None)
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The absolute path of a target-relative path, refused when it leaves the target.
+    pub fn confine(&self, rel: &str) -> std::result::Result<PathBuf, fsutil::ConfineError> {
+        fsutil::confine(&self.target, rel)
+    }
+
+    /// Reads a target file as text; `Ok(None)` when it does not exist.
+    pub fn read(&self, rel: &str) -> std::result::Result<Option<String>, String> {
+        let path = self.confine(rel).map_err(|e| e.to_string())?;
+        match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| "it is not UTF-8 text".to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Expands `${vars}` in a template's text.
+    pub fn expand(&self, text: &str) -> std::result::Result<String, String> {
+        plan::interpolate(text, &self.vars).map_err(|e| e.to_string())
+    }
+
+    /// The interpreter path a plan names: absolute as is, else inside the target.
+    pub fn resolve_python(&self, python: &str) -> Option<PathBuf> {
+        if Path::new(python).is_absolute() {
+            Some(PathBuf::from(python))
+        } else {
+            self.confine(python).ok()
+        }
+    }
+
+    /// The counted runs of a suite (default 3).
+    pub fn runs(&self, s: &SuiteStep) -> u32 {
+        int_of(s.runs.as_ref(), 3)
+    }
+
+    /// The warmup runs of a suite (default 1).
+    pub fn warmup(&self, s: &SuiteStep) -> u32 {
+        int_of(s.warmup.as_ref(), 1)
+    }
+
+    /// The step a node stands for, if it is a step.
+    pub fn step(&self, node: &Node) -> Option<&Step> {
+        match node {
+            Node::Step { phase, index } => self.plan.phases.get(*phase)?.steps.get(*index),
+            Node::Gates { .. } => None,
+        }
+    }
+}
+
+fn int_of(v: Option<&IntOrVar>, default: u32) -> u32 {
+    match v {
+        Some(IntOrVar::Int(n)) => *n,
+        Some(IntOrVar::Var(s)) => s.trim().parse().unwrap_or(default),
+        None => default,
+    }
+}
