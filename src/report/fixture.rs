@@ -45,16 +45,24 @@ pub fn sample() -> RunReport {
         changed: Vec::new(),
     };
     let mut failed_step = step("parallel", "migrate", "run", StepStatus::Failed, Some(0.8));
-    failed_step.message = Some("command `make migrate` exited with status 2 <stderr & \"more\">".into());
+    failed_step.message =
+        Some("command `make migrate` exited with status 2 <stderr & \"more\">".into());
     failed_step.log = Some(".planrun/runs/r1/logs/migrate.log".into());
-    let mut addopts = step("parallel", "addopts", "pytest-config", StepStatus::Ok, Some(0.01));
+    let mut addopts = step(
+        "parallel",
+        "addopts",
+        "pytest-config",
+        StepStatus::Ok,
+        Some(0.01),
+    );
     addopts.changed = vec!["pytest.ini".into()];
     RunReport {
         format_version: 1,
         run_id: "20250301T101500Z-4f2a".into(),
         plan: PlanInfo {
             name: "xdist".into(),
-            description: "Run the suite in parallel; keep it only if faster and still green.".into(),
+            description: "Run the suite in parallel; keep it only if faster and still green."
+                .into(),
             path: "plans/xdist.toml".into(),
         },
         target: "/home/dev/shop-api".into(),
@@ -65,7 +73,13 @@ pub fn sample() -> RunReport {
         exit_code: Some(1),
         vars: BTreeMap::from([("python".into(), ".venv/bin/python".into())]),
         steps: vec![
-            step("baseline", "deps", "install", StepStatus::Unchanged, Some(1.5)),
+            step(
+                "baseline",
+                "deps",
+                "install",
+                StepStatus::Unchanged,
+                Some(1.5),
+            ),
             step("baseline", "measure", "suite", StepStatus::Ok, Some(108.4)),
             step("parallel", "xdist", "install", StepStatus::Ok, Some(4.2)),
             addopts,

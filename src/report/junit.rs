@@ -16,7 +16,9 @@ pub fn to_junit(report: &RunReport) -> String {
         .into_iter()
         .map(|phase| Suite::new(report, phase))
         .collect();
-    let total = suites.iter().fold(Counts::default(), |acc, s| acc.add(&s.counts));
+    let total = suites
+        .iter()
+        .fold(Counts::default(), |acc, s| acc.add(&s.counts));
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -94,8 +96,16 @@ struct Suite<'a> {
 
 impl<'a> Suite<'a> {
     fn new(report: &RunReport, phase: &'a str) -> Suite<'a> {
-        let steps = report.steps.iter().filter(|s| s.phase == phase).map(step_case);
-        let gates = report.gates.iter().filter(|g| g.phase == phase).map(gate_case);
+        let steps = report
+            .steps
+            .iter()
+            .filter(|s| s.phase == phase)
+            .map(step_case);
+        let gates = report
+            .gates
+            .iter()
+            .filter(|g| g.phase == phase)
+            .map(gate_case);
         let cases: Vec<Case> = steps.chain(gates).collect();
         let mut counts = Counts {
             tests: cases.len(),

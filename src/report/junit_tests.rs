@@ -21,7 +21,10 @@ fn output_parses_and_counts_match() {
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
     let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
-    let names: Vec<_> = suites.iter().map(|s| s.attribute("name").unwrap()).collect();
+    let names: Vec<_> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
     assert_eq!(names, ["baseline", "parallel"]);
     // 6 steps + 3 gates; the failed step and the failed gate; the skipped step.
     assert_eq!(doc_counts(&xml), (9, 2, 0, 1));
@@ -76,7 +79,10 @@ fn failed_step_message_survives_escaping() {
         .unwrap();
     let message = "command `make migrate` exited with status 2 <stderr & \"more\">";
     assert_eq!(failure.attribute("message"), Some(message));
-    assert!(failure.text().unwrap().ends_with("log: .planrun/runs/r1/logs/migrate.log"));
+    assert!(failure
+        .text()
+        .unwrap()
+        .ends_with("log: .planrun/runs/r1/logs/migrate.log"));
 }
 
 #[test]
@@ -136,11 +142,7 @@ fn escaper_handles_markup_and_control_characters() {
         escape_text(nasty),
         "&lt;&amp;&gt;&quot;&apos; a\tb\nc&#13;d\u{FFFD}[31m\u{FFFD}e\u{FFFD}"
     );
-    let xml = format!(
-        "<a v=\"{}\">{}</a>",
-        escape_attr(nasty),
-        escape_text(nasty)
-    );
+    let xml = format!("<a v=\"{}\">{}</a>", escape_attr(nasty), escape_text(nasty));
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let a = doc.root_element();
     let kept = "<&>\"' a\tb\nc\rd\u{FFFD}[31m\u{FFFD}e\u{FFFD}";

@@ -51,7 +51,15 @@ mod tests {
 
     #[test]
     fn missing_or_non_numeric_paths_are_none() {
-        for path in ["wall", "name", "gone", "wall.max", "passed.x", "", "nope.median"] {
+        for path in [
+            "wall",
+            "name",
+            "gone",
+            "wall.max",
+            "passed.x",
+            "",
+            "nope.median",
+        ] {
             assert_eq!(metric(&record(), path), None, "{path}");
         }
         assert_eq!(metric(&json!(5), "x"), None);
