@@ -1,3 +1,5 @@
+//! Tests of the JUnit renderer: structure, counts, escaping.
+
 use super::super::fixture::sample;
 use super::super::model::{GateStatus, StepStatus};
 use super::*;

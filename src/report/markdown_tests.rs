@@ -1,3 +1,5 @@
+//! Tests of the Markdown summary: exact key lines of each section, and escaping.
+
 use super::super::fixture::sample;
 use super::super::model::{GateStatus, RunStatus};
 use super::*;
