@@ -1,0 +1,277 @@
+//! Records side by side: which record is the reference, how each metric reads, and how another
+//! record compares to the reference (`0.09× (10.9× faster)`, `+3`, `+12 pp`).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::metric::metric;
+
+/// Shown where a metric is missing or a comparison makes no sense.
+pub const MISSING: &str = "—";
+
+/// How a metric's value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds, shown as `s` or `ms`.
+    Seconds,
+    /// A whole count.
+    Count,
+    /// A fraction shown as a percentage.
+    Percent,
+    /// Megabytes.
+    Megabytes,
+}
+
+/// How a metric of another record compares to the reference's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// A ratio, with how many times faster or slower.
+    Time,
+    /// A plain ratio.
+    Ratio,
+    /// A signed difference.
+    Delta,
+    /// A signed difference in percentage points.
+    Points,
+}
+
+/// One row of the records table.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricRow {
+    /// The metric path, also the row's label.
+    pub path: &'static str,
+    /// How its values are written.
+    pub unit: Unit,
+    /// How records are compared on it.
+    pub compare: Compare,
+}
+
+const fn row(path: &'static str, unit: Unit, compare: Compare) -> MetricRow {
+    MetricRow {
+        path,
+        unit,
+        compare,
+    }
+}
+
+/// The rows of the records table, in order.
+pub const ROWS: &[MetricRow] = &[
+    row("wall.median", Unit::Seconds, Compare::Time),
+    row("wall.min", Unit::Seconds, Compare::Time),
+    row("wall.max", Unit::Seconds, Compare::Time),
+    row("tests", Unit::Count, Compare::Delta),
+    row("passed", Unit::Count, Compare::Delta),
+    row("failed", Unit::Count, Compare::Delta),
+    row("errors", Unit::Count, Compare::Delta),
+    row("skipped", Unit::Count, Compare::Delta),
+    row("runs_green", Unit::Percent, Compare::Points),
+    row("flaky", Unit::Count, Compare::Delta),
+    row("slowest", Unit::Seconds, Compare::Time),
+    row("p95_test", Unit::Seconds, Compare::Time),
+    row("rss_peak_mb", Unit::Megabytes, Compare::Ratio),
+    row("cpu_util", Unit::Percent, Compare::Ratio),
+];
+
+/// Record names in column order, and the reference the others are compared to.
+///
+/// The reference is the record named `baseline`, else one that came from a saved baseline, else
+/// (with exactly two records) one named `before`, else the first by name. With more than two
+/// records and no baseline there is no reference, hence no ratio columns.
+pub fn columns<'a>(
+    records: &'a BTreeMap<String, Value>,
+    baselines_used: &BTreeMap<String, String>,
+) -> (Vec<&'a str>, Option<&'a str>) {
+    let names: Vec<&str> = records.keys().map(String::as_str).collect();
+    let reference = names
+        .iter()
+        .find(|n| **n == "baseline")
+        .or_else(|| names.iter().find(|n| baselines_used.contains_key(**n)))
+        .or_else(|| {
+            (names.len() == 2)
+                .then(|| names.iter().find(|n| **n == "before").or(names.first()))
+                .flatten()
+        })
+        .copied();
+    let mut ordered: Vec<&str> = reference.into_iter().collect();
+    ordered.extend(names.iter().filter(|n| Some(**n) != reference));
+    (ordered, reference)
+}
+
+/// A metric's value in `record`, written in its unit; the wall median carries its stddev.
+pub fn cell(record: &Value, row: &MetricRow) -> String {
+    let Some(v) = metric(record, row.path) else {
+        return MISSING.to_string();
+    };
+    let text = fmt_value(v, row.unit);
+    if row.path == "wall.median" {
+        if let Some(sd) = metric(record, "wall.stddev") {
+            // The spread reads in the median's unit, so `34.90 s ± 0.41 s`, not `± 410.0 ms`.
+            let spread = if text.ends_with(" ms") {
+                format!("{:.1} ms", sd * 1000.0)
+            } else {
+                format!("{sd:.2} s")
+            };
+            return format!("{text} ± {spread}");
+        }
+    }
+    text
+}
+
+/// How `new` compares to `base` on one metric.
+pub fn ratio_cell(new: Option<f64>, base: Option<f64>, compare: Compare) -> String {
+    let (Some(new), Some(base)) = (new, base) else {
+        return MISSING.to_string();
+    };
+    if !new.is_finite() || !base.is_finite() {
+        return MISSING.to_string();
+    }
+    match compare {
+        Compare::Delta => signed(new - base, ""),
+        Compare::Points => signed((new - base) * 100.0, " pp"),
+        Compare::Ratio | Compare::Time if base <= 0.0 => MISSING.to_string(),
+        Compare::Ratio => format!("{:.2}×", new / base),
+        Compare::Time => time_ratio(new / base),
+    }
+}
+
+fn time_ratio(ratio: f64) -> String {
+    let text = format!("{ratio:.2}×");
+    if text == "1.00×" {
+        format!("{text} (same)")
+    } else if ratio > 1.0 {
+        // The ratio already says how many times slower; repeating it would only round it.
+        format!("{text} (slower)")
+    } else if ratio > 0.0 {
+        let speedup = 1.0 / ratio;
+        let digits = if speedup < 2.0 { 2 } else { 1 };
+        format!("{text} ({speedup:.digits$}× faster)")
+    } else {
+        text
+    }
+}
+
+fn signed(diff: f64, suffix: &str) -> String {
+    let rounded = if diff.fract() == 0.0 {
+        format!("{:.0}", diff.abs())
+    } else {
+        format!("{:.1}", diff.abs())
+    };
+    match rounded.as_str() {
+        "0" | "0.0" => "=".to_string(),
+        _ if diff > 0.0 => format!("+{rounded}{suffix}"),
+        _ => format!("-{rounded}{suffix}"),
+    }
+}
+
+/// A value written in its unit.
+pub fn fmt_value(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Seconds => fmt_seconds(v),
+        Unit::Count if v.fract() == 0.0 => format!("{v:.0}"),
+        Unit::Count => format!("{v:.1}"),
+        Unit::Percent => format!("{:.0}%", v * 100.0),
+        Unit::Megabytes => format!("{v:.1} MB"),
+    }
+}
+
+/// Seconds as `34.90 s`, or `420.0 ms` below one second.
+pub fn fmt_seconds(v: f64) -> String {
+    if v == 0.0 || v.abs() >= 1.0 || !v.is_finite() {
+        format!("{v:.2} s")
+    } else {
+        format!("{:.1} ms", v * 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn names(list: &[&str]) -> BTreeMap<String, Value> {
+        list.iter().map(|n| (n.to_string(), json!({}))).collect()
+    }
+
+    #[test]
+    fn baseline_comes_first_and_is_the_reference() {
+        let records = names(&["after", "baseline", "cache"]);
+        let (cols, reference) = columns(&records, &BTreeMap::new());
+        assert_eq!(cols, ["baseline", "after", "cache"]);
+        assert_eq!(reference, Some("baseline"));
+    }
+
+    #[test]
+    fn two_records_without_baseline_prefer_before() {
+        let records = names(&["after", "before"]);
+        assert_eq!(columns(&records, &BTreeMap::new()).0, ["before", "after"]);
+        let records = names(&["fast", "slow"]);
+        assert_eq!(columns(&records, &BTreeMap::new()).1, Some("fast"));
+    }
+
+    #[test]
+    fn a_saved_baseline_is_the_reference() {
+        let records = names(&["a", "main", "z"]);
+        let used = BTreeMap::from([("main".to_string(), "main.json".to_string())]);
+        assert_eq!(
+            columns(&records, &used),
+            (vec!["main", "a", "z"], Some("main"))
+        );
+    }
+
+    #[test]
+    fn three_records_without_baseline_have_no_reference() {
+        let records = names(&["a", "b", "c"]);
+        assert_eq!(
+            columns(&records, &BTreeMap::new()),
+            (vec!["a", "b", "c"], None)
+        );
+        assert_eq!(columns(&names(&["a"]), &BTreeMap::new()).1, None);
+    }
+
+    #[test]
+    fn time_ratios_say_faster_or_slower() {
+        let time = |n, b| ratio_cell(Some(n), Some(b), Compare::Time);
+        assert_eq!(time(3.2, 34.9), "0.09× (10.9× faster)");
+        assert_eq!(time(5.0, 2.0), "2.50× (slower)");
+        assert_eq!(time(0.95, 1.0), "0.95× (1.05× faster)");
+        assert_eq!(time(2.0, 2.001), "1.00× (same)");
+        assert_eq!(time(0.0, 2.0), "0.00×");
+        assert_eq!(time(1.0, 0.0), MISSING);
+    }
+
+    #[test]
+    fn other_comparisons() {
+        assert_eq!(ratio_cell(Some(117.0), Some(118.0), Compare::Delta), "-1");
+        assert_eq!(ratio_cell(Some(120.0), Some(118.0), Compare::Delta), "+2");
+        assert_eq!(ratio_cell(Some(5.0), Some(5.0), Compare::Delta), "=");
+        assert_eq!(
+            ratio_cell(Some(2.0 / 3.0), Some(1.0), Compare::Points),
+            "-33.3 pp"
+        );
+        assert_eq!(
+            ratio_cell(Some(420.5), Some(180.0), Compare::Ratio),
+            "2.34×"
+        );
+        assert_eq!(ratio_cell(None, Some(1.0), Compare::Ratio), MISSING);
+        assert_eq!(
+            ratio_cell(Some(f64::NAN), Some(1.0), Compare::Delta),
+            MISSING
+        );
+    }
+
+    #[test]
+    fn cells_use_units_and_show_missing() {
+        let rec = json!({"wall": {"median": 34.9, "stddev": 0.41, "min": 0.25},
+                         "runs_green": 0.6666, "rss_peak_mb": 180, "flaky": ["a"]});
+        let get = |path| *ROWS.iter().find(|r| r.path == path).unwrap();
+        assert_eq!(cell(&rec, &get("wall.median")), "34.90 s ± 0.41 s");
+        assert_eq!(cell(&rec, &get("wall.min")), "250.0 ms");
+        let quick = json!({"wall": {"median": 0.5, "stddev": 0.02}});
+        assert_eq!(cell(&quick, &get("wall.median")), "500.0 ms ± 20.0 ms");
+        assert_eq!(cell(&rec, &get("runs_green")), "67%");
+        assert_eq!(cell(&rec, &get("rss_peak_mb")), "180.0 MB");
+        assert_eq!(cell(&rec, &get("flaky")), "1");
+        assert_eq!(cell(&rec, &get("tests")), MISSING);
+    }
+}

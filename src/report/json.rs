@@ -1,0 +1,98 @@
+//! The JSON report: `report.json`, the source every other format and `planrun report` read back.
+
+use std::io;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::model::RunReport;
+use super::write::{write_atomic, REPORT_JSON};
+
+/// The report as pretty-printed JSON, ending with a newline.
+pub fn to_json(report: &RunReport) -> String {
+    // Serializing plain structs, string-keyed maps and `Value`s cannot fail; the fallback only
+    // keeps this function total.
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+        serde_json::json!({ "error": format!("failed to serialize the report: {e}") }).to_string()
+    });
+    text.push('\n');
+    text
+}
+
+/// Reads a report back from its JSON text.
+///
+/// JSON has no infinity or NaN, so serde_json writes such numbers as `null` (a gate dividing by a
+/// zero baseline produces one). A plain `f64` field cannot read `null` back, so those entries are
+/// dropped from a gate's `values` and a `null` run duration reads as 0: the gate's explanation
+/// still shows the number.
+pub fn from_json(text: &str) -> serde_json::Result<RunReport> {
+    let mut value: Value = serde_json::from_str(text)?;
+    if let Some(gates) = value.get_mut("gates").and_then(Value::as_array_mut) {
+        for gate in gates {
+            if let Some(values) = gate.get_mut("values").and_then(Value::as_object_mut) {
+                values.retain(|_, v| !v.is_null());
+            }
+        }
+    }
+    if let Some(duration) = value.get_mut("duration_s").filter(|v| v.is_null()) {
+        *duration = Value::from(0.0);
+    }
+    serde_json::from_value(value)
+}
+
+/// Writes `report.json` into `run_dir` atomically: a crash at any moment leaves either the old
+/// file or the new one, never a torn one.
+pub fn write_report_json(run_dir: &Path, report: &RunReport) -> io::Result<()> {
+    write_atomic(&run_dir.join(REPORT_JSON), to_json(report).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::sample;
+    use super::*;
+
+    #[test]
+    fn json_round_trips() {
+        let report = sample();
+        let text = to_json(&report);
+        assert_eq!(serde_json::from_str::<RunReport>(&text).unwrap(), report);
+        assert_eq!(from_json(&text).unwrap(), report);
+    }
+
+    #[test]
+    fn json_is_pretty_and_uses_kebab_case_statuses() {
+        let text = to_json(&sample());
+        assert!(text.starts_with("{\n  \"format_version\": 1,\n"), "{text}");
+        assert!(text.contains("\"status\": \"gate-failed\""));
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn non_finite_gate_values_still_read_back() {
+        let mut report = sample();
+        report.gates[0].values.insert("ratio".into(), f64::INFINITY);
+        report.duration_s = f64::NAN;
+        let text = to_json(&report);
+        assert!(serde_json::from_str::<RunReport>(&text).is_err());
+        let back = from_json(&text).unwrap();
+        assert_eq!(back.gates[0].values.get("ratio"), None);
+        assert_eq!(back.gates[0].values.get("after.passed"), Some(&117.0));
+        assert_eq!(back.duration_s, 0.0);
+    }
+
+    #[test]
+    fn write_report_json_replaces_the_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = sample();
+        write_report_json(dir.path(), &report).unwrap();
+        report.steps.truncate(1);
+        write_report_json(dir.path(), &report).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+        assert_eq!(from_json(&text).unwrap(), report);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["report.json"], "no temp file left behind");
+    }
+}

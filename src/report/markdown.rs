@@ -1,0 +1,289 @@
+//! The Markdown summary (`summary.md`, GitHub's step summary): the verdict, the records side by
+//! side with their ratios, the gates, the steps, the diff stat and what a rollback restored.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, ROWS};
+use super::metric::metric;
+use super::model::{RollbackInfo, RunReport};
+
+/// At most this many flaky test ids are listed per record.
+const FLAKY_LISTED: usize = 10;
+
+/// The report as a Markdown document.
+pub fn to_markdown(report: &RunReport) -> String {
+    let mut md = String::new();
+    let plan = if report.plan.name.is_empty() {
+        "planrun"
+    } else {
+        report.plan.name.as_str()
+    };
+    let _ = writeln!(
+        md,
+        "# {} — {} {}\n",
+        text(plan),
+        report.status.icon(),
+        report.status.phrase()
+    );
+    if !report.plan.description.is_empty() {
+        let _ = writeln!(md, "{}\n", text(&report.plan.description));
+    }
+    let _ = writeln!(md, "{}\n", run_line(report));
+    records_section(&mut md, report);
+    gates_section(&mut md, report);
+    steps_section(&mut md, report);
+    let _ = writeln!(md, "## Changes\n\n{}\n", diffstat_line(report));
+    if let Some(rollback) = &report.rollback {
+        rollback_section(&mut md, rollback);
+    }
+    md.truncate(md.trim_end().len());
+    md.push('\n');
+    md
+}
+
+fn run_line(report: &RunReport) -> String {
+    let mut parts = Vec::new();
+    if !report.plan.path.is_empty() {
+        parts.push(format!("plan {}", code(&report.plan.path)));
+    }
+    if !report.target.is_empty() {
+        parts.push(format!("target {}", code(&report.target)));
+    }
+    if !report.run_id.is_empty() {
+        parts.push(format!("run {}", code(&report.run_id)));
+    }
+    parts.push(duration(Some(report.duration_s)));
+    if let Some(exit) = report.exit_code {
+        parts.push(format!("exit {exit}"));
+    }
+    parts.join(" · ")
+}
+
+fn records_section(md: &mut String, report: &RunReport) {
+    if report.records.is_empty() {
+        return;
+    }
+    let (names, reference) = columns(&report.records, &report.baselines_used);
+    let others: Vec<&str> = match reference {
+        Some(r) => names.iter().copied().filter(|n| *n != r).collect(),
+        None => Vec::new(),
+    };
+    md.push_str("## Records\n\n| metric |");
+    for name in &names {
+        let _ = write!(md, " {} |", text(name));
+    }
+    for other in &others {
+        let _ = write!(
+            md,
+            " {}/{} |",
+            text(other),
+            text(reference.unwrap_or_default())
+        );
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(names.len()));
+    md.push_str(&"---|".repeat(others.len()));
+    md.push('\n');
+    let record = |name: &str| report.records.get(name).unwrap_or(&Value::Null);
+    for row in ROWS {
+        let label = if row.path == "wall.median" {
+            "wall.median ± stddev"
+        } else {
+            row.path
+        };
+        let _ = write!(md, "| {label} |");
+        for name in &names {
+            let _ = write!(md, " {} |", cell(record(name), row));
+        }
+        if let Some(base) = reference {
+            let base = metric(record(base), row.path);
+            for other in &others {
+                let new = metric(record(other), row.path);
+                let _ = write!(md, " {} |", ratio_cell(new, base, row.compare));
+            }
+        }
+        md.push('\n');
+    }
+    let mut notes = Vec::new();
+    for (name, source) in &report.baselines_used {
+        notes.push(format!(
+            "- {} comes from the saved baseline {}, not from this run",
+            code(name),
+            code(source)
+        ));
+    }
+    for name in &names {
+        if let Some(Value::Array(flaky)) = record(name).get("flaky") {
+            if !flaky.is_empty() {
+                notes.push(format!("- flaky in {}: {}", code(name), flaky_list(flaky)));
+            }
+        }
+    }
+    if !notes.is_empty() {
+        md.push('\n');
+        md.push_str(&notes.join("\n"));
+        md.push('\n');
+    }
+    md.push('\n');
+}
+
+fn flaky_list(flaky: &[Value]) -> String {
+    let mut ids: Vec<String> = flaky
+        .iter()
+        .take(FLAKY_LISTED)
+        .map(|v| {
+            code(
+                v.as_str()
+                    .map_or_else(|| v.to_string(), str::to_string)
+                    .as_str(),
+            )
+        })
+        .collect();
+    if flaky.len() > FLAKY_LISTED {
+        ids.push(format!("and {} more", flaky.len() - FLAKY_LISTED));
+    }
+    ids.join(", ")
+}
+
+fn gates_section(md: &mut String, report: &RunReport) {
+    if report.gates.is_empty() {
+        return;
+    }
+    md.push_str("## Gates\n\n| verdict | check | explanation | why |\n|---|---|---|---|\n");
+    for gate in &report.gates {
+        let said = gate.explanation.as_deref().map(code);
+        let said = match (said, &gate.message) {
+            (Some(e), Some(m)) => format!("{e}<br>{}", text(m)),
+            (Some(e), None) => e,
+            (None, Some(m)) => text(m),
+            (None, None) => MISSING.to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} {} | {} | {} | {} |",
+            gate.status.icon(),
+            gate.status.word(),
+            code(&gate.check),
+            said,
+            gate.why.as_deref().map_or_else(String::new, text),
+        );
+    }
+    md.push('\n');
+}
+
+fn steps_section(md: &mut String, report: &RunReport) {
+    if report.steps.is_empty() {
+        return;
+    }
+    md.push_str("## Steps\n\n| status | phase | step | action | duration | note |\n");
+    md.push_str("|---|---|---|---|---:|---|\n");
+    for step in &report.steps {
+        let mut note = step.message.as_deref().map(text).unwrap_or_default();
+        if let Some(log) = &step.log {
+            if !note.is_empty() {
+                note.push_str("<br>");
+            }
+            let _ = write!(note, "log: {}", code(log));
+        }
+        let _ = writeln!(
+            md,
+            "| {} {} | {} | {} | {} | {} | {note} |",
+            step.status.icon(),
+            step.status.word(),
+            text(&step.phase),
+            text(&step.id),
+            text(&step.action),
+            duration(step.duration_s),
+        );
+    }
+    md.push('\n');
+}
+
+fn diffstat_line(report: &RunReport) -> String {
+    let d = &report.diffstat;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!(
+        "{} changed, {}(+), {}(-)",
+        plural(d.files, "file", "files"),
+        plural(d.insertions, "insertion", "insertions"),
+        plural(d.deletions, "deletion", "deletions"),
+    );
+    if report.rollback.as_ref().is_some_and(|r| r.ok) {
+        line.push_str(", all undone by the rollback");
+    }
+    line
+}
+
+fn rollback_section(md: &mut String, rollback: &RollbackInfo) {
+    let outcome = if rollback.ok {
+        "✅ completed".to_string()
+    } else {
+        format!(
+            "❌ failed: {}; the journal was kept",
+            rollback
+                .message
+                .as_deref()
+                .map_or_else(|| "unknown error".into(), text)
+        )
+    };
+    let _ = writeln!(md, "## Rollback\n\n{}: {outcome}\n", text(&rollback.reason));
+    for (label, items) in [
+        ("restored", &rollback.restored),
+        ("deleted", &rollback.deleted),
+        ("environments", &rollback.environments),
+    ] {
+        if !items.is_empty() {
+            let list: Vec<String> = items.iter().map(|i| code(i)).collect();
+            let _ = writeln!(md, "- {label}: {}", list.join(", "));
+        }
+    }
+}
+
+/// A duration as `0.80 s`, `108.40 s` or `2 min 23 s`.
+fn duration(seconds: Option<f64>) -> String {
+    match seconds {
+        Some(s) if s.is_finite() && s >= 60.0 => {
+            let whole = s.round() as u64;
+            format!("{} min {} s", whole / 60, whole % 60)
+        }
+        Some(s) if s.is_finite() => fmt_seconds(s),
+        _ => MISSING.to_string(),
+    }
+}
+
+/// Plain text made safe for a table cell: no HTML, no column breaks, no line breaks.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that holds `s` verbatim, safe in a table cell: the fence is longer than any run
+/// of backticks inside, and pipes are escaped because GFM splits cells before code spans.
+fn code(s: &str) -> String {
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let body = s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    if longest > 0 || body.starts_with(' ') || body.ends_with(' ') {
+        format!("{fence} {body} {fence}")
+    } else {
+        format!("{fence}{body}{fence}")
+    }
+}
+
+#[cfg(test)]
+#[path = "markdown_tests.rs"]
+mod tests;

@@ -1,0 +1,114 @@
+//! Writing a run's reports to disk: every file replaced atomically, and copied on for CI.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::json::write_report_json;
+use super::junit::to_junit;
+use super::markdown::to_markdown;
+use super::model::RunReport;
+
+/// The JSON report's file name in a run directory.
+pub const REPORT_JSON: &str = "report.json";
+/// The JUnit report's file name in a run directory.
+pub const JUNIT_XML: &str = "junit.xml";
+/// The Markdown summary's file name in a run directory.
+pub const SUMMARY_MD: &str = "summary.md";
+
+/// Every report file a run directory holds.
+pub const REPORT_FILES: [&str; 3] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD];
+
+/// Writes `contents` to `path` through a temporary file in the same directory, fsynced and then
+/// renamed over `path`, so readers see the old file or the new one and never a partial one.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".planrun-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    // The rename lives in the directory; syncing it makes the new file survive a power loss.
+    // Some filesystems refuse to fsync a directory, and the file is already in place, so a
+    // failure here is not an error.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes `report.json`, `junit.xml` and `summary.md` into `run_dir`, each atomically.
+pub fn write_all(run_dir: &Path, report: &RunReport) -> io::Result<()> {
+    write_report_json(run_dir, report)?;
+    write_atomic(&run_dir.join(JUNIT_XML), to_junit(report).as_bytes())?;
+    write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(report).as_bytes())
+}
+
+/// Copies the report files of `run_dir` that exist into `dest_dir` (created when missing), for
+/// `--report-dir`; each copy is written atomically.
+pub fn copy_to(run_dir: &Path, dest_dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dest_dir)?;
+    for name in REPORT_FILES {
+        match fs::read(run_dir.join(name)) {
+            Ok(bytes) => write_atomic(&dest_dir.join(name), &bytes)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::sample;
+    use super::super::json::from_json;
+    use super::*;
+
+    #[test]
+    fn write_all_writes_the_three_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = sample();
+        write_all(dir.path(), &report).unwrap();
+        let json = fs::read_to_string(dir.path().join(REPORT_JSON)).unwrap();
+        assert_eq!(from_json(&json).unwrap(), report);
+        let xml = fs::read_to_string(dir.path().join(JUNIT_XML)).unwrap();
+        assert_eq!(xml, to_junit(&report));
+        let md = fs::read_to_string(dir.path().join(SUMMARY_MD)).unwrap();
+        assert_eq!(md, to_markdown(&report));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn write_atomic_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        write_atomic(&path, b"one, longer").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+    }
+
+    #[test]
+    fn write_atomic_fails_in_a_missing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_atomic(&dir.path().join("no/such/f"), b"x").is_err());
+    }
+
+    #[test]
+    fn copy_to_creates_the_destination_and_skips_missing_files() {
+        let run = tempfile::tempdir().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let dest = dest.path().join("artifacts/planrun");
+        write_report_json(run.path(), &sample()).unwrap();
+        copy_to(run.path(), &dest).unwrap();
+        assert_eq!(
+            fs::read(dest.join(REPORT_JSON)).unwrap(),
+            fs::read(run.path().join(REPORT_JSON)).unwrap()
+        );
+        assert!(!dest.join(JUNIT_XML).exists());
+    }
+}
