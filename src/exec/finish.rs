@@ -22,11 +22,10 @@ pub fn publish(report: &RunReport, run_dir: &Path, opts: &ApplyOptions, code: u8
         })?;
     }
     if ci_mode(opts.ci) {
-        let markdown = crate::report::markdown::render(report);
-        if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
-            if let Err(e) = crate::report::github::append_step_summary(&path, &markdown) {
-                ui::warn(&format!("cannot append to GITHUB_STEP_SUMMARY `{path}`: {e}"));
-            }
+        let markdown = crate::report::markdown::to_markdown(report);
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY");
+        if let Err(e) = crate::report::github::append_step_summary(&markdown, summary.as_deref()) {
+            ui::warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
         }
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
             for line in crate::report::github::annotations(report) {
