@@ -4,6 +4,7 @@ pub mod addopts;
 pub mod diff;
 pub mod error;
 pub mod ini;
+pub mod ini_doc;
 pub mod list;
 pub mod pytest_config;
 pub mod replace;
