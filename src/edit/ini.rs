@@ -31,14 +31,35 @@ pub fn edit(old: &str, section: &str, ops: &IniOps) -> Result<String, EditError>
     for (key, value) in &ops.set {
         text = set(&text, section, key, value)?;
     }
-    for (key, items) in &ops.remove {
+    let list_keys: std::collections::BTreeSet<&String> =
+        ops.remove.keys().chain(ops.append.keys()).collect();
+    for key in list_keys {
+        let appended = ops.append.get(key).map_or(&[][..], Vec::as_slice);
+        let appended: Vec<Vec<String>> = appended.iter().map(|i| words(i)).collect();
+        // A removal that is part of an appended item would fight it; the append wins.
+        let inside = |r: &Vec<String>| {
+            appended
+                .iter()
+                .any(|a| a.windows(r.len().max(1)).any(|w| w == r.as_slice()))
+        };
+        let removed: Vec<Vec<String>> = ops
+            .remove
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|i| words(i))
+            .filter(|r| !inside(r))
+            .collect();
         text = edit_list(&text, section, key, words, false, |list| {
-            items.iter().for_each(|item| list.remove_run(&words(item)));
-        })?;
-    }
-    for (key, items) in &ops.append {
-        text = edit_list(&text, section, key, words, false, |list| {
-            items.iter().for_each(|item| list.append_run(words(item)));
+            // Appending can bring a removed run together again; settle so a second edit is a no-op.
+            for _ in 0..8 {
+                let before = list.items.clone();
+                removed.iter().for_each(|r| list.remove_run(r));
+                appended.iter().for_each(|a| list.append_run(a.clone()));
+                if list.items == before {
+                    break;
+                }
+            }
         })?;
     }
     Ok(text)
@@ -503,8 +524,8 @@ max-line-length = 100
         (
             prop::collection::btree_map(key.clone(), "[-a-c ]{0,6}(\n[a-c]{1,3})?", 0..2),
             prop::collection::vec(key.clone(), 0..2),
-            prop::collection::btree_map(key.clone(), items.clone(), 0..2),
-            prop::collection::btree_map(key, items, 0..2),
+            prop::collection::btree_map(key.clone(), items.clone(), 0..3),
+            prop::collection::btree_map(key, items, 0..3),
         )
             .prop_map(|(set, unset, append, remove)| IniOps {
                 set,
