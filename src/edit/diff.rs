@@ -58,10 +58,10 @@ pub struct DiffStat {
     pub deletions: usize,
 }
 
-impl DiffStat {
-    /// The sum of two stats.
-    #[allow(clippy::should_implement_trait)]
-    pub fn add(self, other: DiffStat) -> DiffStat {
+impl std::ops::Add for DiffStat {
+    type Output = DiffStat;
+
+    fn add(self, other: DiffStat) -> DiffStat {
         DiffStat {
             files: self.files + other.files,
             insertions: self.insertions + other.insertions,
@@ -72,7 +72,7 @@ impl DiffStat {
 
 impl std::ops::AddAssign for DiffStat {
     fn add_assign(&mut self, other: DiffStat) {
-        *self = self.add(other);
+        *self = *self + other;
     }
 }
 
@@ -169,7 +169,7 @@ mod tests {
                 deletions: 0
             }
         );
-        let mut total = one.add(created);
+        let mut total = one + created;
         total += stat(Some("x\n"), None);
         assert_eq!(
             total.to_string(),

@@ -250,7 +250,7 @@ fn value_lines(
 ) -> Vec<String> {
     let mut all: Vec<String> = Some(first).filter(|f| !f.is_empty()).into_iter().collect();
     let on_key_line = if rest.is_empty() || !inline_empty {
-        all.drain(..).collect()
+        std::mem::take(&mut all)
     } else {
         Vec::new()
     };
