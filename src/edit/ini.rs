@@ -7,7 +7,8 @@ use super::error::EditError;
 use super::ini_doc::{find_entry, find_section, is_continuation, Doc, Entry};
 use super::list::{ListValue, Slot};
 
-/// What to change in one section. Applied in this order: unset, set, remove, append.
+/// What to change in one section. Applied in this order: unset, set, remove, append; a key both
+/// unset and set (or appended) is only set, and an item both removed and appended stays once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IniOps {
     /// Keys to set to a value (a value with newlines becomes a multi-line value).
@@ -110,9 +111,10 @@ pub(crate) fn edit_list(
         }
         None => ListValue::empty(multiline_if_new),
     };
-    let before = list.clone();
+    let before = list.items.clone();
     f(&mut list);
-    if list == before {
+    // Only the items count: a layout switch alone (e.g. to multi-line) must not rewrite lines.
+    if list.items == before {
         return Ok(old.to_string());
     }
     match entry {

@@ -468,6 +468,12 @@ mod tests {
 
     #[test]
     fn no_op_edits_return_the_input() {
+        let mixed = "[pytest]\r\nmarkers = slow: s\n    db: d\r\n";
+        let ops = PytestOps {
+            markers_add: s(&["db: again"]),
+            ..PytestOps::default()
+        };
+        assert_eq!(edit(ConfigKind::PytestIni, mixed, &ops).unwrap(), mixed);
         let done = edit(
             ConfigKind::Pyproject,
             PYPROJECT,

@@ -9,7 +9,8 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Key, Table, TableLike, Va
 use super::error::EditError;
 use super::requirements::{normalize, project_name};
 
-/// What to change in one table. Applied in this order: unset, set, remove, append.
+/// What to change in one table. Applied in this order: unset, set, remove, append; a key both
+/// unset and set (or appended) is only set, and a value both removed and appended stays once.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TomlOps {
     /// Keys to set to a value (JSON `null` is refused).
