@@ -1,1 +1,12 @@
-//! Placeholder; filled in by its owner.
+//! Pure file edits: each one is a function from old content to new content, shown as a diff.
+
+pub mod addopts;
+pub mod diff;
+pub mod error;
+pub mod ini;
+pub mod ini_doc;
+pub mod list;
+pub mod pytest_config;
+pub mod replace;
+pub mod requirements;
+pub mod toml;
