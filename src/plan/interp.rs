@@ -50,7 +50,13 @@ pub fn is_var_name(name: &str) -> bool {
 }
 
 /// Replaces every `${name}` in `text` by its value in `vars`; `$${` stays as a literal `${`.
-pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> Result<String, Vec<InterpError>> {
+/// Fails with the first problem; `interpolate_all` reports every one.
+pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> Result<String, InterpError> {
+    interpolate_all(text, vars).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// Like `interpolate`, with every problem in the text.
+pub fn interpolate_all(text: &str, vars: &BTreeMap<String, String>) -> Result<String, Vec<InterpError>> {
     if !text.contains('$') {
         return Ok(text.to_string());
     }
@@ -126,7 +132,8 @@ mod tests {
 
     #[test]
     fn reports_every_problem_with_its_range() {
-        let errs = interpolate("a ${pyton} ${1x} ${n} ${open", &vars()).unwrap_err();
+        let errs = interpolate_all("a ${pyton} ${1x} ${n} ${open", &vars()).unwrap_err();
+        assert_eq!(interpolate("${pyton}", &vars()).unwrap_err().to_string(), "unknown variable `pyton`");
         assert_eq!(
             errs,
             [
@@ -151,7 +158,7 @@ mod tests {
 
         #[test]
         fn never_panics_and_errors_stay_in_bounds(text in "[a-zé${}]{0,40}") {
-            if let Err(errs) = interpolate(&text, &vars()) {
+            if let Err(errs) = interpolate_all(&text, &vars()) {
                 for e in errs {
                     prop_assert!(e.range().end <= text.len() && text.is_char_boundary(e.range().start));
                 }

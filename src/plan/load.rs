@@ -11,6 +11,7 @@ use toml::de::DeTable;
 use super::diag::{Diagnostic, Diagnostics, Source};
 use super::locate::{span_of, Loc};
 use super::model::Plan;
+use super::resolve::Problem;
 
 /// Syntax errors reported per file at most; later ones are usually echoes of the first.
 const MAX_SYNTAX_ERRORS: usize = 10;
@@ -31,25 +32,39 @@ pub struct LoadedPlan {
 impl LoadedPlan {
     /// Byte spans of places in the file (re-parses once: only needed when reporting problems).
     pub fn spans(&self, locs: &[Loc]) -> Vec<Range<usize>> {
-        match DeTable::parse(&self.source.text) {
-            Ok(root) => locs.iter().map(|l| span_of(&root, &self.source.text, l)).collect(),
-            Err(_) => locs.iter().map(|_| 0..0).collect(),
-        }
+        spans(&self.source, locs)
     }
+}
 
-    /// A diagnostic at each place: `(where, message, help)`, all resolved with one parse.
-    pub fn diagnose(&self, problems: Vec<(Loc, Diagnostic)>) -> Diagnostics {
-        let locs: Vec<Loc> = problems.iter().map(|(l, _)| l.clone()).collect();
-        let spans = self.spans(&locs);
-        let mut out = Diagnostics::new();
-        for ((_, mut d), span) in problems.into_iter().zip(spans) {
-            d.source = Some(Arc::clone(&self.source));
-            d.span = Some(span);
-            out.push(d);
-        }
-        out.sort();
-        out
+fn spans(source: &Source, locs: &[Loc]) -> Vec<Range<usize>> {
+    match DeTable::parse(&source.text) {
+        Ok(root) => locs.iter().map(|l| span_of(&root, &source.text, l)).collect(),
+        Err(_) => locs.iter().map(|_| 0..0).collect(),
     }
+}
+
+/// Places every problem in the file (one parse for all), notes where duplicates were first
+/// defined, and sorts them by position.
+pub(crate) fn diagnose(source: &Arc<Source>, problems: Vec<Problem>) -> Diagnostics {
+    let mut locs: Vec<Loc> = problems.iter().map(|p| p.loc.clone()).collect();
+    locs.extend(problems.iter().filter_map(|p| p.first.clone()));
+    let found = spans(source, &locs);
+    let (at, firsts) = found.split_at(problems.len());
+    let mut firsts = firsts.iter();
+    let mut out = Diagnostics::new();
+    for (problem, span) in problems.into_iter().zip(at) {
+        let mut d = problem.diag;
+        if problem.first.is_some() {
+            if let Some(first) = firsts.next() {
+                d = d.with_note(format!("first defined at line {}", source.line_col(first.start).0));
+            }
+        }
+        d.source = Some(Arc::clone(source));
+        d.span = Some(span.clone());
+        out.push(d);
+    }
+    out.sort();
+    out
 }
 
 /// The plan schema as JSON, computed once per process.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::diag::{did_you_mean, Diagnostic};
 use super::fields::{gate_strings, step_strings};
-use super::interp::{interpolate, InterpError};
+use super::interp::{interpolate_all, InterpError};
 use super::locate::{Loc, Seg};
 use super::model::{IntOrVar, Plan, Step};
 
@@ -87,7 +87,7 @@ fn substitute(
     problems: &mut Vec<Problem>,
     failed: &mut HashSet<Vec<Seg>>,
 ) {
-    match interpolate(s, vars) {
+    match interpolate_all(s, vars) {
         Ok(text) => *s = text,
         Err(errors) => {
             for e in errors {

@@ -6,19 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use super::diag::{did_you_mean, Diagnostic, Diagnostics, Source};
+use super::diag::{did_you_mean, Diagnostics, Source};
 use super::load::{diagnose, LoadedPlan};
 use super::locate::{at, Loc, Seg};
 use super::model::{Plan, Step};
 use super::resolve::{interpolate_plan, Problem};
 use crate::graph::{Node, PlanGraph};
-
-/// Values of the built-in variables that depend on the run.
-#[derive(Debug, Clone)]
-pub struct Builtins {
-    /// The absolute target directory (`${target}`).
-    pub target: PathBuf,
-}
 
 /// A plan that passed every check; `resolve` gives the interpolated copy to execute.
 #[derive(Debug, Clone)]
@@ -35,13 +28,16 @@ pub struct ValidPlan {
 }
 
 impl ValidPlan {
-    /// Every variable: user vars plus the built-ins `target` and `plan_dir`.
-    pub fn all_vars(&self, builtins: &Builtins) -> BTreeMap<String, String> {
-        with_builtins(&self.vars, &builtins.target, &self.dir)
+    /// Every variable: user vars plus `builtins` (`target`, `plan_dir`; they win).
+    pub fn all_vars(&self, builtins: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = self.vars.clone();
+        all.extend(builtins.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
     }
 
-    /// The plan with every `${var}` replaced and `runs`/`warmup` turned into integers.
-    pub fn resolve(&self, builtins: &Builtins) -> Result<Plan, Diagnostics> {
+    /// The plan with every `${var}` replaced and `runs`/`warmup` turned into integers;
+    /// `builtins` holds `target` (the absolute target directory) and `plan_dir`.
+    pub fn resolve(&self, builtins: &BTreeMap<String, String>) -> Result<Plan, Diagnostics> {
         let out = interpolate_plan(&self.plan, &self.all_vars(builtins));
         if out.problems.is_empty() {
             Ok(out.plan)
@@ -118,7 +114,7 @@ pub fn validate(loaded: &LoadedPlan, overrides: &[(String, String)]) -> Result<V
     let target = loaded.dir.join(plan.default_target.as_deref().unwrap_or("."));
     let out = interpolate_plan(plan, &with_builtins(&vars, &target, &loaded.dir));
     problems.extend(out.problems);
-    check_resolved(&out.plan, &out.failed, &mut problems);
+    check_resolved(plan, &out.plan, &out.failed, &mut problems);
     if !problems.is_empty() {
         return Err(diagnose(&loaded.source, problems));
     }
@@ -291,7 +287,7 @@ fn confinement(path: &str) -> Option<&'static str> {
     None
 }
 
-fn check_path(path: &str, base: Base, loc: Loc, what: &str, problems: &mut Vec<Problem>) {
+fn check_path(path: &str, base: Base, loc: Loc, what: &str, ctx: &str, problems: &mut Vec<Problem>) {
     let Some(why) = confinement(path) else {
         return;
     };
@@ -300,14 +296,14 @@ fn check_path(path: &str, base: Base, loc: Loc, what: &str, problems: &mut Vec<P
         Base::PlanDir => ("the plan's directory", "keep templates beside the plan, e.g. `templates/conftest.py`"),
     };
     let message = match why {
-        "leaves" => format!("{what} `{path}` leaves {base_name} with `..`"),
-        why => format!("{what} `{path}` {why}"),
+        "leaves" => format!("{what} `{path}` {ctx} leaves {base_name} with `..`"),
+        why => format!("{what} `{path}` {ctx} {why}"),
     };
     problems.push(Problem::new(loc, message, help));
 }
 
 /// Checks that need interpolated values: paths, timeouts, modes, regexes, records, gates.
-fn check_resolved(plan: &Plan, failed: &std::collections::HashSet<Vec<Seg>>, problems: &mut Vec<Problem>) {
+fn check_resolved(raw: &Plan, plan: &Plan, failed: &std::collections::HashSet<Vec<Seg>>, problems: &mut Vec<Problem>) {
     let mut records: HashMap<&str, Vec<Seg>> = HashMap::new();
     for (p, i, step) in indexed_steps(plan) {
         let base = step_path(p, i);
@@ -326,9 +322,8 @@ fn check_resolved(plan: &Plan, failed: &std::collections::HashSet<Vec<Seg>>, pro
             Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
         };
         for (rel, path) in paths.drain(..) {
-            let what = format!("path {ctx}");
             if let Some(loc) = field(rel) {
-                check_path(path, Base::Target, Loc::value(loc), &what, problems);
+                check_path(path, Base::Target, Loc::value(loc), "path", &ctx, problems);
             }
         }
         if let Some((timeout, loc)) = step.timeout().zip(field(at!["timeout"])) {
@@ -349,7 +344,7 @@ fn check_resolved(plan: &Plan, failed: &std::collections::HashSet<Vec<Seg>>, pro
         match step {
             Step::Write(s) => {
                 if let Some(loc) = field(at!["template"]) {
-                    check_path(&s.template, Base::PlanDir, Loc::value(loc), &format!("template {ctx}"), problems);
+                    check_path(&s.template, Base::PlanDir, Loc::value(loc), "template", &ctx, problems);
                 }
                 if let Some((mode, loc)) = s.mode.as_deref().zip(field(at!["mode"])) {
                     if u32::from_str_radix(mode, 8).map_or(true, |m| m > 0o7777) {
@@ -389,7 +384,7 @@ fn check_resolved(plan: &Plan, failed: &std::collections::HashSet<Vec<Seg>>, pro
             _ => {}
         }
     }
-    super::gates::check(plan, failed, &records.keys().copied().collect::<Vec<_>>(), problems);
+    super::gates::check(raw, plan, failed, &records.keys().copied().collect::<Vec<_>>(), problems);
 }
 
 #[cfg(test)]
