@@ -139,7 +139,7 @@ mod tests {
             [
                 InterpError::Unknown { name: "pyton".into(), range: 2..10 },
                 InterpError::BadName { text: "1x".into(), range: 11..16 },
-                InterpError::Unclosed { range: 22..29 },
+                InterpError::Unclosed { range: 22..28 },
             ]
         );
     }

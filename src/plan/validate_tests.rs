@@ -164,7 +164,7 @@ fn gates_must_read_recorded_records_and_known_metrics() {
     let errs = check(&format!("[[phase]]\nid = 'p'\n{}[[phase.gate]]\ncheck = 'after.wall.medain > 0 and aftr.passed > 0'\n", suite("s", "after")), &[]).map(|_| ()).unwrap_err();
     assert_eq!(errs.len(), 2, "{errs:?}");
     assert_eq!((errs[0].0.as_str(), errs[0].1, errs[0].2, errs[0].3.as_str()), ("unknown metric `wall.medain` in gate 1 of phase `p`", 11, 16, "did you mean `wall.median`?"));
-    assert_eq!((errs[1].2, errs[1].3.as_str()), (40, "did you mean `after`?"));
+    assert_eq!((errs[1].2, errs[1].3.as_str()), (36, "did you mean `after`?"));
 }
 
 #[test]
