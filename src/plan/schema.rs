@@ -18,3 +18,24 @@ pub fn plan_schema_text() -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_schema_is_up_to_date() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/plan.schema.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == super::plan_schema_text(),
+            "schemas/plan.schema.json is stale; run `cargo run -- schema > schemas/plan.schema.json`"
+        );
+    }
+
+    #[test]
+    fn schema_is_draft07_with_title_and_descriptions() {
+        let schema = super::plan_schema();
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+        assert_eq!(schema["title"], "Plan");
+        assert!(schema["properties"]["name"]["description"].is_string());
+    }
+}
