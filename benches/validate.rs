@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 /// The generated plan text: each phase needs the previous one, each step the one before it,
 /// the last step of each phase is a suite whose record the phase's gate reads.
 fn generate(phases: usize, steps: usize) -> String {
-    let mut out = String::from("name = \"bench\"\ndescription = \"generated\"\n\n[vars]\npython = \"python3\"\n");
+    let mut out = String::from(
+        "name = \"bench\"\ndescription = \"generated\"\n\n[vars]\npython = \"python3\"\n",
+    );
     for p in 0..phases {
         let _ = write!(out, "\n[[phase]]\nid = \"p{p}\"\n");
         if p > 0 {
@@ -23,7 +25,10 @@ fn generate(phases: usize, steps: usize) -> String {
                 let _ = writeln!(out, "  action = \"run\"\n  command = \"${{python}} -c 'print({s})'\"\n  timeout = \"90s\"\n  changes = [\"out/{s}.txt\"]");
             }
         }
-        let _ = writeln!(out, "\n  [[phase.gate]]\n  check = \"r{p}.failed == 0 and r{p}.wall.median < 10\"");
+        let _ = writeln!(
+            out,
+            "\n  [[phase.gate]]\n  check = \"r{p}.failed == 0 and r{p}.wall.median < 10\""
+        );
     }
     out
 }

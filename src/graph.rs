@@ -49,7 +49,12 @@ impl CycleError {
     pub fn describe(&self, plan: &Plan) -> Vec<String> {
         self.cycles
             .iter()
-            .map(|c| c.iter().map(|n| n.name(plan)).collect::<Vec<_>>().join(" -> "))
+            .map(|c| {
+                c.iter()
+                    .map(|n| n.name(plan))
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            })
             .collect()
     }
 }
@@ -163,7 +168,11 @@ impl PlanGraph {
         let mut indegree: Vec<usize> = self
             .graph
             .node_indices()
-            .map(|n| self.graph.neighbors_directed(n, Direction::Incoming).count())
+            .map(|n| {
+                self.graph
+                    .neighbors_directed(n, Direction::Incoming)
+                    .count()
+            })
             .collect();
         let mut ready: BinaryHeap<Reverse<usize>> = indegree
             .iter()
@@ -190,7 +199,10 @@ impl PlanGraph {
         let Some(&n) = self.index.get(&node) else {
             return Vec::new();
         };
-        let mut deps: Vec<NodeIndex> = self.graph.neighbors_directed(n, Direction::Incoming).collect();
+        let mut deps: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(n, Direction::Incoming)
+            .collect();
         deps.sort();
         deps.into_iter().map(|d| self.graph[d]).collect()
     }
@@ -204,10 +216,21 @@ impl PlanGraph {
     pub fn to_dot(&self, plan: &Plan) -> String {
         let mut out = String::from("digraph plan {\n  rankdir=TB;\n  node [shape=box];\n");
         for p in 0..plan.phases.len() {
-            out.push_str(&format!("  subgraph cluster_{p} {{\n    label=\"{}\";\n", dot_escape(&phase_label(plan, p))));
+            out.push_str(&format!(
+                "  subgraph cluster_{p} {{\n    label=\"{}\";\n",
+                dot_escape(&phase_label(plan, p))
+            ));
             for n in self.phase_nodes(p) {
-                let shape = if matches!(self.graph[n], Node::Gates { .. }) { ", shape=diamond" } else { "" };
-                out.push_str(&format!("    n{} [label=\"{}\"{shape}];\n", n.index(), dot_escape(&label(plan, self.graph[n]))));
+                let shape = if matches!(self.graph[n], Node::Gates { .. }) {
+                    ", shape=diamond"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "    n{} [label=\"{}\"{shape}];\n",
+                    n.index(),
+                    dot_escape(&label(plan, self.graph[n]))
+                ));
             }
             out.push_str("  }\n");
         }
@@ -222,11 +245,16 @@ impl PlanGraph {
     pub fn to_mermaid(&self, plan: &Plan) -> String {
         let mut out = String::from("flowchart TD\n");
         for p in 0..plan.phases.len() {
-            out.push_str(&format!("  subgraph p{p}[\"{}\"]\n", mermaid_escape(&phase_label(plan, p))));
+            out.push_str(&format!(
+                "  subgraph p{p}[\"{}\"]\n",
+                mermaid_escape(&phase_label(plan, p))
+            ));
             for n in self.phase_nodes(p) {
                 let text = mermaid_escape(&label(plan, self.graph[n])).replace('\n', "<br/>");
                 match self.graph[n] {
-                    Node::Gates { .. } => out.push_str(&format!("    n{}{{\"{text}\"}}\n", n.index())),
+                    Node::Gates { .. } => {
+                        out.push_str(&format!("    n{}{{\"{text}\"}}\n", n.index()))
+                    }
                     Node::Step { .. } => out.push_str(&format!("    n{}[\"{text}\"]\n", n.index())),
                 }
             }
@@ -284,7 +312,9 @@ fn label(plan: &Plan, node: Node) -> String {
 }
 
 fn dot_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn mermaid_escape(text: &str) -> String {
@@ -305,26 +335,45 @@ mod tests {
 
     #[test]
     fn order_follows_needs_then_file_order() {
-        let p = plan(&format!("[[phase]]\nid='a'\n{}{}{}", step("s1", "'s3'"), step("s2", ""), step("s3", "")));
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\n{}{}{}",
+            step("s1", "'s3'"),
+            step("s2", ""),
+            step("s3", "")
+        ));
         let g = PlanGraph::build(&p).unwrap();
         let names: Vec<String> = g.order().iter().map(|n| n.name(&p)).collect();
         assert_eq!(names, ["s2", "s3", "s1", "phase a"]);
-        assert_eq!(g.deps(Node::Step { phase: 0, index: 0 }), [Node::Step { phase: 0, index: 2 }]);
+        assert_eq!(
+            g.deps(Node::Step { phase: 0, index: 0 }),
+            [Node::Step { phase: 0, index: 2 }]
+        );
         assert_eq!(g.nodes().len(), 4);
     }
 
     #[test]
     fn a_phase_waits_for_the_barrier_of_the_phases_it_needs() {
-        let p = plan(&format!("[[phase]]\nid='b'\nneeds=['a']\n{}[[phase]]\nid='a'\n{}", step("x", ""), step("y", "")));
+        let p = plan(&format!(
+            "[[phase]]\nid='b'\nneeds=['a']\n{}[[phase]]\nid='a'\n{}",
+            step("x", ""),
+            step("y", "")
+        ));
         let g = PlanGraph::build(&p).unwrap();
         let names: Vec<String> = g.order().iter().map(|n| n.name(&p)).collect();
         assert_eq!(names, ["y", "phase a", "x", "phase b"]);
-        assert!(g.deps(Node::Gates { phase: 0 }).contains(&Node::Gates { phase: 1 }));
+        assert!(g
+            .deps(Node::Gates { phase: 0 })
+            .contains(&Node::Gates { phase: 1 }));
     }
 
     #[test]
     fn step_cycles_show_the_whole_path() {
-        let p = plan(&format!("[[phase]]\nid='a'\n{}{}{}", step("s1", "'s2'"), step("s2", "'s3'"), step("s3", "'s1'")));
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\n{}{}{}",
+            step("s1", "'s2'"),
+            step("s2", "'s3'"),
+            step("s3", "'s1'")
+        ));
         let err = PlanGraph::build(&p).unwrap_err();
         assert_eq!(err.describe(&p), ["s1 -> s2 -> s3 -> s1"]);
     }
@@ -337,19 +386,33 @@ mod tests {
 
     #[test]
     fn cycles_mixing_step_and_phase_needs_are_found() {
-        let p = plan(&format!("[[phase]]\nid='a'\n{}[[phase]]\nid='b'\nneeds=['a']\n{}", step("s1", "'s2'"), step("s2", "")));
-        assert_eq!(PlanGraph::build(&p).unwrap_err().describe(&p), ["s1 -> s2 -> phase a -> s1"]);
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\n{}[[phase]]\nid='b'\nneeds=['a']\n{}",
+            step("s1", "'s2'"),
+            step("s2", "")
+        ));
+        assert_eq!(
+            PlanGraph::build(&p).unwrap_err().describe(&p),
+            ["s1 -> s2 -> phase a -> s1"]
+        );
     }
 
     #[test]
     fn phase_cycles_are_found_even_without_steps() {
         let p = plan("[[phase]]\nid='a'\nneeds=['b']\n[[phase]]\nid='b'\nneeds=['a']\n");
-        assert_eq!(PlanGraph::build(&p).unwrap_err().describe(&p), ["phase a -> phase b -> phase a"]);
+        assert_eq!(
+            PlanGraph::build(&p).unwrap_err().describe(&p),
+            ["phase a -> phase b -> phase a"]
+        );
     }
 
     #[test]
     fn dot_and_mermaid_cluster_by_phase() {
-        let p = plan(&format!("[[phase]]\nid='a'\ntitle='Say \"hi\"'\n{}{}[[phase.gate]]\ncheck='x'\n", step("s1", ""), step("s2", "'s1'")));
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\ntitle='Say \"hi\"'\n{}{}[[phase.gate]]\ncheck='x'\n",
+            step("s1", ""),
+            step("s2", "'s1'")
+        ));
         let g = PlanGraph::build(&p).unwrap();
         assert_eq!(
             g.to_dot(&p),

@@ -144,27 +144,45 @@ impl Diagnostic {
             let text = source.line_text(line);
             let (shown, caret_at, caret_len) = underline(text, col, span, source);
             out.push_str(&format!("{pad}{bar}\n"));
-            out.push_str(&format!("{} {bar} {shown}\n", paint(color, Style::Cyan, &number)));
+            out.push_str(&format!(
+                "{} {bar} {shown}\n",
+                paint(color, Style::Cyan, &number)
+            ));
             out.push_str(&format!(
                 "{pad}{bar} {}{}\n",
                 " ".repeat(caret_at),
                 paint(color, Style::BoldRed, &"^".repeat(caret_len))
             ));
         } else if let Some(source) = &self.source {
-            out.push_str(&format!(" {} {}\n", paint(color, Style::Cyan, "-->"), source.name));
+            out.push_str(&format!(
+                " {} {}\n",
+                paint(color, Style::Cyan, "-->"),
+                source.name
+            ));
         }
         for note in &self.notes {
-            out.push_str(&format!("{pad}{} {note}\n", paint(color, Style::Cyan, "= note:")));
+            out.push_str(&format!(
+                "{pad}{} {note}\n",
+                paint(color, Style::Cyan, "= note:")
+            ));
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("{pad}{} {help}\n", paint(color, Style::Cyan, "= help:")));
+            out.push_str(&format!(
+                "{pad}{} {help}\n",
+                paint(color, Style::Cyan, "= help:")
+            ));
         }
         out
     }
 }
 
 /// The line as shown (control characters made visible, long lines cut) and where its caret goes.
-fn underline(text: &str, col: usize, span: &Range<usize>, source: &Source) -> (String, usize, usize) {
+fn underline(
+    text: &str,
+    col: usize,
+    span: &Range<usize>,
+    source: &Source,
+) -> (String, usize, usize) {
     const MAX: usize = 160;
     let chars: Vec<char> = text.chars().collect();
     let start = col - 1;
@@ -174,7 +192,9 @@ fn underline(text: &str, col: usize, span: &Range<usize>, source: &Source) -> (S
         chars.len().saturating_sub(start)
     } else {
         let start_byte = source.boundary(span.start);
-        source.text[start_byte..end_offset.max(start_byte)].chars().count()
+        source.text[start_byte..end_offset.max(start_byte)]
+            .chars()
+            .count()
     };
     // Long lines (minified or binary files) are shown as a window around the caret.
     let first = start.saturating_sub(MAX / 2).min(chars.len());
@@ -279,7 +299,10 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean `x`?" for the closest candidate, if any.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     suggest(word, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
@@ -328,6 +351,9 @@ mod tests {
     fn suggestions_need_a_small_distance() {
         assert_eq!(suggest("need", ["needs", "id"]), Some("needs"));
         assert_eq!(suggest("zzzzzz", ["needs", "id"]), None);
-        assert_eq!(did_you_mean("suit", ["run", "suite"]).as_deref(), Some("did you mean `suite`?"));
+        assert_eq!(
+            did_you_mean("suit", ["run", "suite"]).as_deref(),
+            Some("did you mean `suite`?")
+        );
     }
 }

@@ -66,10 +66,18 @@ fn json_map(f: &mut Visit<'_>, key: &str, items: &mut BTreeMap<String, serde_jso
     }
 }
 
-fn json_map_list(f: &mut Visit<'_>, key: &str, items: &mut BTreeMap<String, Vec<serde_json::Value>>) {
+fn json_map_list(
+    f: &mut Visit<'_>,
+    key: &str,
+    items: &mut BTreeMap<String, Vec<serde_json::Value>>,
+) {
     for (k, values) in items.iter_mut() {
         for (i, v) in values.iter_mut().enumerate() {
-            json(f, vec![Seg::from(key), Seg::Key(k.clone()), Seg::Index(i)], v);
+            json(
+                f,
+                vec![Seg::from(key), Seg::Key(k.clone()), Seg::Index(i)],
+                v,
+            );
         }
     }
 }

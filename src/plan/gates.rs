@@ -11,7 +11,13 @@ use crate::criteria;
 
 /// Checks every gate of `resolved` (the interpolated plan); `raw` is the plan as written, so
 /// offsets inside an unchanged `check` can point at the exact column.
-pub fn check(raw: &Plan, resolved: &Plan, failed: &HashSet<Vec<Seg>>, records: &[&str], problems: &mut Vec<Problem>) {
+pub fn check(
+    raw: &Plan,
+    resolved: &Plan,
+    failed: &HashSet<Vec<Seg>>,
+    records: &[&str],
+    problems: &mut Vec<Problem>,
+) {
     for (p, phase) in resolved.phases.iter().enumerate() {
         for (g, gate) in phase.gates.iter().enumerate() {
             let path = at!["phase", p, "gate", g, "check"];
@@ -41,21 +47,33 @@ pub fn check(raw: &Plan, resolved: &Plan, failed: &HashSet<Vec<Seg>>, records: &
             };
             for m in expr.metric_refs() {
                 if !records.contains(&m.record.as_str()) {
-                    let help = did_you_mean(&m.record, records.iter().copied()).unwrap_or_else(|| {
-                        if records.is_empty() {
-                            format!("add a `suite` step with `record = \"{}\"`", m.record)
-                        } else {
-                            format!("records produced by suites: {}", quoted(records.iter().copied()))
-                        }
-                    });
+                    let help =
+                        did_you_mean(&m.record, records.iter().copied()).unwrap_or_else(|| {
+                            if records.is_empty() {
+                                format!("add a `suite` step with `record = \"{}\"`", m.record)
+                            } else {
+                                format!(
+                                    "records produced by suites: {}",
+                                    quoted(records.iter().copied())
+                                )
+                            }
+                        });
                     problems.push(Problem::new(
                         place(m.offset, m.record.len()),
-                        format!("check {ctx} reads record `{}`, which no `suite` step records", m.record),
+                        format!(
+                            "check {ctx} reads record `{}`, which no `suite` step records",
+                            m.record
+                        ),
                         help,
                     ));
                 } else if !criteria::KNOWN_METRICS.contains(&m.metric()) {
                     let help = did_you_mean(m.metric(), criteria::KNOWN_METRICS.iter().copied())
-                        .unwrap_or_else(|| format!("known metrics: {}", quoted(criteria::KNOWN_METRICS.iter().copied())));
+                        .unwrap_or_else(|| {
+                            format!(
+                                "known metrics: {}",
+                                quoted(criteria::KNOWN_METRICS.iter().copied())
+                            )
+                        });
                     problems.push(Problem::new(
                         place(m.offset + m.record.len() + 1, m.metric().len()),
                         format!("unknown metric `{}` {ctx}", m.metric()),
@@ -68,5 +86,8 @@ pub fn check(raw: &Plan, resolved: &Plan, failed: &HashSet<Vec<Seg>>, records: &
 }
 
 fn quoted<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    items.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

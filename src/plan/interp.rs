@@ -45,7 +45,9 @@ impl InterpError {
 /// Whether `name` is a valid variable name: a letter or `_`, then letters, digits, `_` or `-`.
 pub fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -56,7 +58,10 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> Result<String
 }
 
 /// Like `interpolate`, with every problem in the text.
-pub fn interpolate_all(text: &str, vars: &BTreeMap<String, String>) -> Result<String, Vec<InterpError>> {
+pub fn interpolate_all(
+    text: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<String, Vec<InterpError>> {
     if !text.contains('$') {
         return Ok(text.to_string());
     }
@@ -74,7 +79,9 @@ pub fn interpolate_all(text: &str, vars: &BTreeMap<String, String>) -> Result<St
         } else if bytes[i..].starts_with(b"${") {
             out.push_str(&text[rest..i]);
             let Some(close) = text[i + 2..].find('}') else {
-                errors.push(InterpError::Unclosed { range: i..text.len() });
+                errors.push(InterpError::Unclosed {
+                    range: i..text.len(),
+                });
                 rest = text.len();
                 break;
             };
@@ -127,18 +134,30 @@ mod tests {
 
     #[test]
     fn double_dollar_is_a_literal() {
-        assert_eq!(interpolate("echo $${HOME} ${n}", &vars()).unwrap(), "echo ${HOME} 3");
+        assert_eq!(
+            interpolate("echo $${HOME} ${n}", &vars()).unwrap(),
+            "echo ${HOME} 3"
+        );
     }
 
     #[test]
     fn reports_every_problem_with_its_range() {
         let errs = interpolate_all("a ${pyton} ${1x} ${n} ${open", &vars()).unwrap_err();
-        assert_eq!(interpolate("${pyton}", &vars()).unwrap_err().to_string(), "unknown variable `pyton`");
+        assert_eq!(
+            interpolate("${pyton}", &vars()).unwrap_err().to_string(),
+            "unknown variable `pyton`"
+        );
         assert_eq!(
             errs,
             [
-                InterpError::Unknown { name: "pyton".into(), range: 2..10 },
-                InterpError::BadName { text: "1x".into(), range: 11..16 },
+                InterpError::Unknown {
+                    name: "pyton".into(),
+                    range: 2..10
+                },
+                InterpError::BadName {
+                    text: "1x".into(),
+                    range: 11..16
+                },
                 InterpError::Unclosed { range: 22..28 },
             ]
         );

@@ -38,7 +38,10 @@ impl LoadedPlan {
 
 fn spans(source: &Source, locs: &[Loc]) -> Vec<Range<usize>> {
     match DeTable::parse(&source.text) {
-        Ok(root) => locs.iter().map(|l| span_of(&root, &source.text, l)).collect(),
+        Ok(root) => locs
+            .iter()
+            .map(|l| span_of(&root, &source.text, l))
+            .collect(),
         Err(_) => locs.iter().map(|_| 0..0).collect(),
     }
 }
@@ -56,7 +59,10 @@ pub(crate) fn diagnose(source: &Arc<Source>, problems: Vec<Problem>) -> Diagnost
         let mut d = problem.diag;
         if problem.first.is_some() {
             if let Some(first) = firsts.next() {
-                d = d.with_note(format!("first defined at line {}", source.line_col(first.start).0));
+                d = d.with_note(format!(
+                    "first defined at line {}",
+                    source.line_col(first.start).0
+                ));
             }
         }
         d.source = Some(Arc::clone(source));
@@ -98,8 +104,12 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<LoadedPlan, Diagnostics> 
     let source = Source::new(name, text);
     let plan = parse(&source)?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let dir = std::path::absolute(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
-        .unwrap_or_else(|_| dir.to_path_buf());
+    let dir = std::path::absolute(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
+    .unwrap_or_else(|_| dir.to_path_buf());
     Ok(LoadedPlan {
         path: path.to_path_buf(),
         dir,

@@ -16,7 +16,9 @@ fn errors(text: &str) -> Vec<(String, usize, usize, Option<String>)> {
 
 #[test]
 fn a_good_plan_loads() {
-    let text = format!("{HEAD}[[phase]]\nid = 'p'\n[[phase.step]]\nid = 's'\naction = 'run'\ncommand = 'true'\n");
+    let text = format!(
+        "{HEAD}[[phase]]\nid = 'p'\n[[phase.step]]\nid = 's'\naction = 'run'\ncommand = 'true'\n"
+    );
     let plan = load_bytes(Path::new("dir/p.toml"), text.as_bytes()).unwrap();
     assert_eq!(plan.plan.phases[0].steps[0].id(), "s");
     assert!(plan.dir.is_absolute() && plan.dir.ends_with("dir"));
@@ -34,15 +36,30 @@ fn unknown_step_key_points_at_the_key_with_a_suggestion() {
 
 #[test]
 fn unknown_keys_everywhere_are_all_reported() {
-    let text = format!("nam = 'x'\ndescription = 'd'\n[[phase]]\nid = 'p'\ntitel = 't'\n[[phase.gate]]\ncheck = 'a'\nwhy_ = 'w'\n");
-    let e = errors(&text);
+    let text = "nam = 'x'\ndescription = 'd'\n[[phase]]\nid = 'p'\ntitel = 't'\n[[phase.gate]]\ncheck = 'a'\nwhy_ = 'w'\n";
+    let e = errors(text);
     let msgs: Vec<&str> = e.iter().map(|e| e.0.as_str()).collect();
-    assert!(msgs.contains(&"unknown field `nam` at the top level"), "{msgs:?}");
-    assert!(msgs.contains(&"unknown field `titel` in phase `p`"), "{msgs:?}");
-    assert!(msgs.contains(&"unknown field `why_` in gate 1 of phase `p`"), "{msgs:?}");
-    assert!(msgs.contains(&"missing field `name` at the top level"), "{msgs:?}");
+    assert!(
+        msgs.contains(&"unknown field `nam` at the top level"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.contains(&"unknown field `titel` in phase `p`"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.contains(&"unknown field `why_` in gate 1 of phase `p`"),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.contains(&"missing field `name` at the top level"),
+        "{msgs:?}"
+    );
     let titel = e.iter().find(|e| e.0.contains("titel")).unwrap();
-    assert_eq!((titel.1, titel.2, titel.3.as_deref()), (5, 1, Some("did you mean `title`?")));
+    assert_eq!(
+        (titel.1, titel.2, titel.3.as_deref()),
+        (5, 1, Some("did you mean `title`?"))
+    );
 }
 
 #[test]
@@ -60,7 +77,10 @@ fn missing_fields_point_at_the_table_header() {
     let e = errors(&text);
     assert_eq!(e[0].0, "missing field `record` in step `s`");
     assert_eq!((e[0].1, e[0].2), (5, 1));
-    assert!(e[0].3.as_deref().unwrap().starts_with("add `record = ...`"), "{e:?}");
+    assert!(
+        e[0].3.as_deref().unwrap().starts_with("add `record = ...`"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -90,9 +110,13 @@ fn wrong_types_name_what_was_expected() {
 
 #[test]
 fn enum_values_are_checked() {
-    let text = format!("{HEAD}[[phase]]\nid = 'p'\n[[phase.gate]]\ncheck = 'x'\non_fail = 'wran'\n");
+    let text =
+        format!("{HEAD}[[phase]]\nid = 'p'\n[[phase.gate]]\ncheck = 'x'\non_fail = 'wran'\n");
     let e = errors(&text);
-    assert_eq!(e[0].0, "unknown value `wran` for `on_fail` in gate 1 of phase `p`");
+    assert_eq!(
+        e[0].0,
+        "unknown value `wran` for `on_fail` in gate 1 of phase `p`"
+    );
     assert_eq!(e[0].3.as_deref(), Some("did you mean `warn`?"));
 }
 
@@ -119,8 +143,19 @@ fn hostile_inputs_do_not_panic() {
     let huge_array = format!("{HEAD}vars = {{a = [{}]}}\n", "1,".repeat(500_000));
     let big = "# comment line\n".repeat(700_000);
     let dotted = format!("{} = 1\n", vec!["a"; 50_000].join("."));
-    for text in ["", "\0\0\0", deep.as_str(), &deep_inline, &deep_tables, &huge_array, &big, &dotted] {
-        let _ = load_bytes(Path::new("p.toml"), text.as_bytes()).map(|_| ()).map_err(|e| e.render(true));
+    for text in [
+        "",
+        "\0\0\0",
+        deep.as_str(),
+        &deep_inline,
+        &deep_tables,
+        &huge_array,
+        &big,
+        &dotted,
+    ] {
+        let _ = load_bytes(Path::new("p.toml"), text.as_bytes())
+            .map(|_| ())
+            .map_err(|e| e.render(true));
     }
     let binary: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
     assert!(load_bytes(Path::new("p.toml"), &binary).is_err());
@@ -136,7 +171,8 @@ mod props {
             Just("[[phase.step]]\n".to_string()),
             Just("[[phase.gate]]\n".to_string()),
             Just("[vars]\n".to_string()),
-            "(name|description|id|action|needs|command|record|runs|check|need|path|[a-z]{1,4}) = ".prop_map(String::from),
+            "(name|description|id|action|needs|command|record|runs|check|need|path|[a-z]{1,4}) = "
+                .prop_map(String::from),
             "'[a-z${}. ]{0,8}'\n".prop_map(String::from),
             "\"[a-z\\\\${}]{0,8}\"\n".prop_map(String::from),
             "\\[('[a-z]{0,3}',?){0,3}\\]\n".prop_map(String::from),

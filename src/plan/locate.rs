@@ -94,7 +94,7 @@ pub fn span_of(root: &Spanned<DeTable<'_>>, text: &str, loc: &Loc) -> Range<usiz
                 .iter()
                 .find(|(key, _)| key.get_ref() == k)
                 .map(|(key, v)| (Some(key.span()), v)),
-            (Seg::Index(i), _, Some(DeValue::Array(a))) => a.iter().nth(*i).map(|v| (None, v)),
+            (Seg::Index(i), _, Some(DeValue::Array(a))) => a.get(*i).map(|v| (None, v)),
             _ => None,
         };
         let Some((key, value)) = next else {
@@ -125,7 +125,12 @@ pub fn span_of(root: &Spanned<DeTable<'_>>, text: &str, loc: &Loc) -> Range<usiz
 }
 
 /// Maps a range of a string's decoded text into the file, when the literal has no escapes.
-fn string_range(text: &str, span: Range<usize>, decoded: &str, range: Range<usize>) -> Range<usize> {
+fn string_range(
+    text: &str,
+    span: Range<usize>,
+    decoded: &str,
+    range: Range<usize>,
+) -> Range<usize> {
     let Some(raw) = text.get(span.clone()) else {
         return span;
     };
@@ -153,15 +158,27 @@ mod tests {
     #[test]
     fn finds_keys_values_and_items() {
         let src = "[[phase]]\nid = 'p'\n[[phase.step]]\nid = 's'\nneeds = ['a', \"b\"]\n";
-        assert_eq!(find(src, Loc::key(at!["phase", 0, "step", 0, "needs"])), "needs");
-        assert_eq!(find(src, Loc::value(at!["phase", 0, "step", 0, "needs", 1])), "\"b\"");
-        assert_eq!(find(src, Loc::value(at!["phase", 0, "step", 0])), "[[phase.step]]");
+        assert_eq!(
+            find(src, Loc::key(at!["phase", 0, "step", 0, "needs"])),
+            "needs"
+        );
+        assert_eq!(
+            find(src, Loc::value(at!["phase", 0, "step", 0, "needs", 1])),
+            "\"b\""
+        );
+        assert_eq!(
+            find(src, Loc::value(at!["phase", 0, "step", 0])),
+            "[[phase.step]]"
+        );
     }
 
     #[test]
     fn falls_back_to_the_deepest_existing_part() {
         let src = "[[phase]]\nid = 'p'\n";
-        assert_eq!(find(src, Loc::value(at!["phase", 0, "gate", 3])), "[[phase]]");
+        assert_eq!(
+            find(src, Loc::value(at!["phase", 0, "gate", 3])),
+            "[[phase]]"
+        );
     }
 
     #[test]

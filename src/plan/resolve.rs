@@ -52,7 +52,12 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
         let phase_id = phase.id.clone();
         for (i, step) in phase.steps.iter_mut().enumerate() {
             let ctx = format!("in step `{}`", step.id());
-            let base = vec![Seg::from("phase"), Seg::Index(p), Seg::from("step"), Seg::Index(i)];
+            let base = vec![
+                Seg::from("phase"),
+                Seg::Index(p),
+                Seg::from("step"),
+                Seg::Index(i),
+            ];
             step_strings(step, &mut |s, rel| {
                 substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
             });
@@ -60,7 +65,12 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
         }
         for (g, gate) in phase.gates.iter_mut().enumerate() {
             let ctx = format!("in gate {} of phase `{phase_id}`", g + 1);
-            let base = vec![Seg::from("phase"), Seg::Index(p), Seg::from("gate"), Seg::Index(g)];
+            let base = vec![
+                Seg::from("phase"),
+                Seg::Index(p),
+                Seg::from("gate"),
+                Seg::Index(g),
+            ];
             gate_strings(gate, &mut |s, rel| {
                 substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
             });
@@ -108,7 +118,13 @@ fn substitute(
 }
 
 /// Turns interpolated `runs`/`warmup` strings into integers.
-fn resolve_ints(step: &mut Step, base: &[Seg], ctx: &str, failed: &HashSet<Vec<Seg>>, problems: &mut Vec<Problem>) {
+fn resolve_ints(
+    step: &mut Step,
+    base: &[Seg],
+    ctx: &str,
+    failed: &HashSet<Vec<Seg>>,
+    problems: &mut Vec<Problem>,
+) {
     let Step::Suite(suite) = step else {
         return;
     };
@@ -136,19 +152,29 @@ mod tests {
     use super::*;
 
     fn plan(step: &str) -> Plan {
-        toml::from_str(&format!("name='x'\ndescription='d'\n[[phase]]\nid='p'\n[[phase.step]]\nid='s'\n{step}")).unwrap()
+        toml::from_str(&format!(
+            "name='x'\ndescription='d'\n[[phase]]\nid='p'\n[[phase.step]]\nid='s'\n{step}"
+        ))
+        .unwrap()
     }
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn every_string_field_is_interpolated_and_ints_resolved() {
-        let p = plan("action='suite'\ncommand='${py} -m pytest'\nrecord='r'\nruns='${n}'\nenv={A='${n}'}\n");
+        let p = plan(
+            "action='suite'\ncommand='${py} -m pytest'\nrecord='r'\nruns='${n}'\nenv={A='${n}'}\n",
+        );
         let out = interpolate_plan(&p, &vars(&[("py", "python3"), ("n", "5")]));
         assert!(out.problems.is_empty());
-        let Step::Suite(s) = &out.plan.phases[0].steps[0] else { panic!() };
+        let Step::Suite(s) = &out.plan.phases[0].steps[0] else {
+            panic!()
+        };
         assert_eq!(s.command, "python3 -m pytest");
         assert_eq!(s.runs, Some(IntOrVar::Int(5)));
         assert_eq!(s.env["A"], "5");
@@ -158,7 +184,11 @@ mod tests {
     fn unknown_variables_and_non_integers_are_problems() {
         let p = plan("action='suite'\ncommand='${pi} x'\nrecord='r'\nruns='${n}'\nwarmup='${m}'\n");
         let out = interpolate_plan(&p, &vars(&[("py", "python3"), ("n", "many")]));
-        let msgs: Vec<String> = out.problems.iter().map(|p| p.diag.message.clone()).collect();
+        let msgs: Vec<String> = out
+            .problems
+            .iter()
+            .map(|p| p.diag.message.clone())
+            .collect();
         assert_eq!(
             msgs,
             [
@@ -167,7 +197,16 @@ mod tests {
                 "`runs` in step `s` must be a whole number, but it is `many`",
             ]
         );
-        assert_eq!(out.problems[0].diag.help.as_deref(), Some("did you mean `py`?"));
-        assert_eq!(out.problems[0].loc, Loc::in_string(crate::plan::locate::at!["phase", 0, "step", 0, "command"], 0..5));
+        assert_eq!(
+            out.problems[0].diag.help.as_deref(),
+            Some("did you mean `py`?")
+        );
+        assert_eq!(
+            out.problems[0].loc,
+            Loc::in_string(
+                crate::plan::locate::at!["phase", 0, "step", 0, "command"],
+                0..5
+            )
+        );
     }
 }

@@ -66,7 +66,11 @@ impl<'a> Checker<'a> {
                     Some(target) => schema = target,
                     None => return &Value::Bool(true),
                 }
-            } else if let Some([only]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+            } else if let Some([only]) = schema
+                .get("allOf")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+            {
                 schema = only;
             } else {
                 break;
@@ -91,7 +95,11 @@ impl<'a> Checker<'a> {
         }
         let ty = match schema.get("type") {
             Some(Value::String(t)) => t.as_str(),
-            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or(""),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or(""),
             _ => "",
         };
         match ty {
@@ -136,13 +144,18 @@ impl<'a> Checker<'a> {
                 e if e.starts_with("a string") => format!("quote it: `{name} = \"...\"`"),
                 e if e.starts_with("an array of strings") => format!("write `{name} = [\"...\"]`"),
                 e if e.starts_with("a table") => format!("write `{name} = {{ key = \"value\" }}`"),
-                e if e.starts_with("a non-negative integer") => format!("write a whole number, e.g. `{name} = 3`"),
+                e if e.starts_with("a non-negative integer") => {
+                    format!("write a whole number, e.g. `{name} = 3`")
+                }
                 e => format!("write {e}"),
             };
             Diagnostic::at(
                 this.source,
                 value.span(),
-                format!("`{name}` {ctx} must be {expected}, found {}", kind(value.get_ref())),
+                format!(
+                    "`{name}` {ctx} must be {expected}, found {}",
+                    kind(value.get_ref())
+                ),
             )
             .with_help(help)
         };
@@ -167,7 +180,10 @@ impl<'a> Checker<'a> {
         }
         let type_ok = match schema.get("type") {
             Some(Value::String(t)) => has_type(value.get_ref(), t),
-            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(|t| has_type(value.get_ref(), t)),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|t| has_type(value.get_ref(), t)),
             _ => true,
         };
         if !type_ok {
@@ -178,7 +194,10 @@ impl<'a> Checker<'a> {
             DeValue::String(_) => {}
             DeValue::Integer(i) => {
                 let n = i128::from_str_radix(i.as_str(), i.radix()).ok();
-                let min_ok = schema.get("minimum").and_then(Value::as_f64).is_none_or(|m| n.is_some_and(|n| n as f64 >= m));
+                let min_ok = schema
+                    .get("minimum")
+                    .and_then(Value::as_f64)
+                    .is_none_or(|m| n.is_some_and(|n| n as f64 >= m));
                 let u32_ok = schema.get("format").and_then(Value::as_str) != Some("uint32")
                     || n.is_some_and(|n| u32::try_from(n).is_ok());
                 if !(min_ok && u32_ok) {
@@ -196,7 +215,11 @@ impl<'a> Checker<'a> {
             }
             DeValue::Table(t) => {
                 // Items of `[[phase]]`, `[[phase.step]]`, `[[phase.gate]]` are already named by `ctx`.
-                let inner = if matches!(name, "" | "phase" | "step" | "gate") { ctx.to_string() } else { format!("in `{name}` {ctx}") };
+                let inner = if matches!(name, "" | "phase" | "step" | "gate") {
+                    ctx.to_string()
+                } else {
+                    format!("in `{name}` {ctx}")
+                };
                 self.table(schema, t, value.span(), &inner)
             }
             DeValue::Float(_) | DeValue::Boolean(_) | DeValue::Datetime(_) => {}
@@ -204,18 +227,35 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks a string against the values an enum allows.
-    fn string(&mut self, allowed: &[&str], s: &str, value: &Spanned<DeValue<'_>>, name: &str, ctx: &str) {
+    fn string(
+        &mut self,
+        allowed: &[&str],
+        s: &str,
+        value: &Spanned<DeValue<'_>>,
+        name: &str,
+        ctx: &str,
+    ) {
         if !allowed.contains(&s) {
             let help = did_you_mean(s, allowed.iter().copied())
                 .unwrap_or_else(|| format!("use one of {}", quoted_list(allowed.iter().copied())));
-            let d = Diagnostic::at(self.source, value.span(), format!("unknown value `{s}` for `{name}` {ctx}"))
-                .with_help(help);
+            let d = Diagnostic::at(
+                self.source,
+                value.span(),
+                format!("unknown value `{s}` for `{name}` {ctx}"),
+            )
+            .with_help(help);
             self.push(d);
         }
     }
 
     /// Checks a table: known keys, required keys, each value.
-    fn table(&mut self, schema: &'a Value, table: &DeTable<'_>, span: std::ops::Range<usize>, ctx: &str) {
+    fn table(
+        &mut self,
+        schema: &'a Value,
+        table: &DeTable<'_>,
+        span: std::ops::Range<usize>,
+        ctx: &str,
+    ) {
         let props = schema.get("properties").and_then(Value::as_object);
         let extra = schema.get("additionalProperties");
         let mut entries: Vec<_> = table.iter().collect();
@@ -235,7 +275,9 @@ impl<'a> Checker<'a> {
                 }
             } else {
                 match extra {
-                    Some(Value::Bool(false)) | None if props.is_some() => self.unknown_key(props, key, ctx),
+                    Some(Value::Bool(false)) | None if props.is_some() => {
+                        self.unknown_key(props, key, ctx)
+                    }
                     Some(s @ Value::Object(_)) => self.value(s, value, k, ctx),
                     _ => {}
                 }
@@ -252,19 +294,39 @@ impl<'a> Checker<'a> {
                     .and_then(|d| d.lines().next())
                     .map(|d| format!(" ({})", d.trim_end_matches('.').to_lowercase()))
                     .unwrap_or_default();
-                let d = Diagnostic::at(self.source, span.clone(), format!("missing field `{req}` {ctx}"))
-                    .with_help(format!("add `{req} = ...`{about}"));
+                let d = Diagnostic::at(
+                    self.source,
+                    span.clone(),
+                    format!("missing field `{req}` {ctx}"),
+                )
+                .with_help(format!("add `{req} = ...`{about}"));
                 self.push(d);
             }
         }
     }
 
-    fn unknown_key(&mut self, props: Option<&'a Map<String, Value>>, key: &Spanned<std::borrow::Cow<'_, str>>, ctx: &str) {
-        let known: Vec<&str> = props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+    fn unknown_key(
+        &mut self,
+        props: Option<&'a Map<String, Value>>,
+        key: &Spanned<std::borrow::Cow<'_, str>>,
+        ctx: &str,
+    ) {
+        let known: Vec<&str> = props
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         let k = key.get_ref().as_ref();
-        let help = did_you_mean(k, known.iter().copied())
-            .unwrap_or_else(|| format!("remove it; the keys allowed here are {}", quoted_list(known.iter().copied())));
-        let d = Diagnostic::at(self.source, key.span(), format!("unknown field `{k}` {ctx}")).with_help(help);
+        let help = did_you_mean(k, known.iter().copied()).unwrap_or_else(|| {
+            format!(
+                "remove it; the keys allowed here are {}",
+                quoted_list(known.iter().copied())
+            )
+        });
+        let d = Diagnostic::at(
+            self.source,
+            key.span(),
+            format!("unknown field `{k}` {ctx}"),
+        )
+        .with_help(help);
         self.push(d);
     }
 
@@ -276,24 +338,43 @@ impl<'a> Checker<'a> {
                 .with_help("write each step as a `[[phase.step]]` table");
             return self.push(d);
         };
-        let tag_of = |b: &'a Value| b.pointer(&format!("/properties/{TAG}/const")).and_then(Value::as_str);
+        let tag_of = |b: &'a Value| {
+            b.pointer(&format!("/properties/{TAG}/const"))
+                .and_then(Value::as_str)
+        };
         let names: Vec<&str> = branches.iter().filter_map(tag_of).collect();
         let Some((_, tag)) = table.iter().find(|(k, _)| k.get_ref() == TAG) else {
-            let d = Diagnostic::at(self.source, value.span(), format!("missing field `{TAG}` {ctx}"))
-                .with_help(format!("add `{TAG} = \"...\"`, one of {}", quoted_list(names.iter().copied())));
+            let d = Diagnostic::at(
+                self.source,
+                value.span(),
+                format!("missing field `{TAG}` {ctx}"),
+            )
+            .with_help(format!(
+                "add `{TAG} = \"...\"`, one of {}",
+                quoted_list(names.iter().copied())
+            ));
             return self.push(d);
         };
         let DeValue::String(name) = tag.get_ref() else {
-            let msg = format!("`{TAG}` {ctx} must be a string, found {}", kind(tag.get_ref()));
+            let msg = format!(
+                "`{TAG}` {ctx} must be a string, found {}",
+                kind(tag.get_ref())
+            );
             let help = format!("use one of {}", quoted_list(names.iter().copied()));
             return self.push(Diagnostic::at(self.source, tag.span(), msg).with_help(help));
         };
         match branches.iter().find(|b| tag_of(b) == Some(name.as_ref())) {
             Some(branch) => self.table(branch, table, value.span(), ctx),
             None => {
-                let help = did_you_mean(name, names.iter().copied())
-                    .unwrap_or_else(|| format!("use one of {}", quoted_list(names.iter().copied())));
-                let d = Diagnostic::at(self.source, tag.span(), format!("unknown action `{name}` {ctx}")).with_help(help);
+                let help = did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
+                    format!("use one of {}", quoted_list(names.iter().copied()))
+                });
+                let d = Diagnostic::at(
+                    self.source,
+                    tag.span(),
+                    format!("unknown action `{name}` {ctx}"),
+                )
+                .with_help(help);
                 self.push(d);
             }
         }
@@ -303,10 +384,13 @@ impl<'a> Checker<'a> {
 /// "in phase `p`", "in step `s`", "in gate 2 of phase `p`" for the i-th item of a phase/step/gate array.
 fn item_label(key: &str, i: usize, item: &DeValue<'_>, outer: &str) -> String {
     let id = match item {
-        DeValue::Table(t) => t.iter().find(|(k, _)| k.get_ref() == "id").and_then(|(_, v)| match v.get_ref() {
-            DeValue::String(s) => Some(s.to_string()),
-            _ => None,
-        }),
+        DeValue::Table(t) => t
+            .iter()
+            .find(|(k, _)| k.get_ref() == "id")
+            .and_then(|(_, v)| match v.get_ref() {
+                DeValue::String(s) => Some(s.to_string()),
+                _ => None,
+            }),
         _ => None,
     };
     let of_phase = outer.strip_prefix("in ").unwrap_or(outer);
@@ -327,16 +411,26 @@ fn enum_values(schema: &Value) -> Option<Vec<&str>> {
         return Some(vec![c]);
     }
     let branches = schema.get("oneOf").and_then(Value::as_array)?;
-    branches.iter().map(|b| b.get("const").and_then(Value::as_str)).collect()
+    branches
+        .iter()
+        .map(|b| b.get("const").and_then(Value::as_str))
+        .collect()
 }
 
 /// `` `a`, `b`, `c` ``.
 fn quoted_list<'s>(items: impl IntoIterator<Item = &'s str>) -> String {
-    items.into_iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .into_iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// "a string" -> "strings", for "an array of strings".
 fn plural(what: &str) -> String {
-    let bare = what.strip_prefix("an ").or_else(|| what.strip_prefix("a ")).unwrap_or(what);
+    let bare = what
+        .strip_prefix("an ")
+        .or_else(|| what.strip_prefix("a "))
+        .unwrap_or(what);
     format!("{bare}s")
 }

@@ -51,7 +51,15 @@ impl ValidPlan {
         let phases = self.plan.phases.len();
         let steps = self.plan.steps().count();
         let gates: usize = self.plan.phases.iter().map(|p| p.gates.len()).sum();
-        format!("{} phase{}, {} step{}, {} gate{}", phases, s(phases), steps, s(steps), gates, s(gates))
+        format!(
+            "{} phase{}, {} step{}, {} gate{}",
+            phases,
+            s(phases),
+            steps,
+            s(steps),
+            gates,
+            s(gates)
+        )
     }
 }
 
@@ -66,7 +74,11 @@ fn s(n: usize) -> &'static str {
 /// The names of the built-in variables.
 pub const BUILTINS: [&str; 2] = ["target", "plan_dir"];
 
-fn with_builtins(vars: &BTreeMap<String, String>, target: &Path, dir: &Path) -> BTreeMap<String, String> {
+fn with_builtins(
+    vars: &BTreeMap<String, String>,
+    target: &Path,
+    dir: &Path,
+) -> BTreeMap<String, String> {
     let mut all = vars.clone();
     all.insert("target".into(), target.display().to_string());
     all.insert("plan_dir".into(), dir.display().to_string());
@@ -86,7 +98,9 @@ pub enum VarArgError {
 
 /// Splits a `--var key=value` argument.
 pub fn parse_var_arg(arg: &str) -> Result<(String, String), VarArgError> {
-    let (key, value) = arg.split_once('=').ok_or_else(|| VarArgError::NoValue(arg.to_string()))?;
+    let (key, value) = arg
+        .split_once('=')
+        .ok_or_else(|| VarArgError::NoValue(arg.to_string()))?;
     if !super::interp::is_var_name(key) {
         return Err(VarArgError::BadName(arg.to_string(), key.to_string()));
     }
@@ -94,7 +108,10 @@ pub fn parse_var_arg(arg: &str) -> Result<(String, String), VarArgError> {
 }
 
 /// Checks everything about a loaded plan that its structure alone does not say.
-pub fn validate(loaded: &LoadedPlan, overrides: &[(String, String)]) -> Result<ValidPlan, Diagnostics> {
+pub fn validate(
+    loaded: &LoadedPlan,
+    overrides: &[(String, String)],
+) -> Result<ValidPlan, Diagnostics> {
     let plan = &loaded.plan;
     let mut problems = Vec::new();
     check_var_names(plan, &mut problems);
@@ -111,7 +128,9 @@ pub fn validate(loaded: &LoadedPlan, overrides: &[(String, String)]) -> Result<V
     }
     let mut vars = plan.vars.clone();
     vars.extend(overrides.iter().cloned());
-    let target = loaded.dir.join(plan.default_target.as_deref().unwrap_or("."));
+    let target = loaded
+        .dir
+        .join(plan.default_target.as_deref().unwrap_or("."));
     let out = interpolate_plan(plan, &with_builtins(&vars, &target, &loaded.dir));
     problems.extend(out.problems);
     check_resolved(plan, &out.plan, &out.failed, &mut problems);
@@ -197,7 +216,11 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
                         .unwrap_or_else(|| "name a phase defined in this plan".to_string())
                 };
                 let loc = Loc::value(at!["phase", p, "needs", n]);
-                problems.push(Problem::new(loc, format!("phase `{}` needs unknown phase `{need}`", phase.id), help));
+                problems.push(Problem::new(
+                    loc,
+                    format!("phase `{}` needs unknown phase `{need}`", phase.id),
+                    help,
+                ));
             }
         }
     }
@@ -211,7 +234,11 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
                         .unwrap_or_else(|| "name a step defined in this plan".to_string())
                 };
                 let loc = Loc::value(with(step_path(p, i), at!["needs", n]));
-                problems.push(Problem::new(loc, format!("step `{}` needs unknown step `{need}`", step.id()), help));
+                problems.push(Problem::new(
+                    loc,
+                    format!("step `{}` needs unknown step `{need}`", step.id()),
+                    help,
+                ));
             }
         }
     }
@@ -239,7 +266,11 @@ fn check_cycles(plan: &Plan, problems: &mut Vec<Problem>) {
         } else {
             format!("dependency cycle: {text}")
         };
-        problems.push(Problem::new(loc, message, "remove one of these `needs` to break the cycle"));
+        problems.push(Problem::new(
+            loc,
+            message,
+            "remove one of these `needs` to break the cycle",
+        ));
     }
 }
 
@@ -251,9 +282,18 @@ fn need_entry(plan: &Plan, from: Node, to: Node) -> Option<Loc> {
         Some(Loc::value(at!["phase", p, "needs", n]))
     };
     match (from, to) {
-        (Node::Step { phase, index }, Node::Step { phase: tp, index: ti }) => {
+        (
+            Node::Step { phase, index },
+            Node::Step {
+                phase: tp,
+                index: ti,
+            },
+        ) => {
             let target = plan.phases[tp].steps[ti].id();
-            let n = plan.phases[phase].steps[index].needs().iter().position(|x| x == target)?;
+            let n = plan.phases[phase].steps[index]
+                .needs()
+                .iter()
+                .position(|x| x == target)?;
             Some(Loc::value(with(step_path(phase, index), at!["needs", n])))
         }
         (Node::Step { phase, .. }, Node::Gates { phase: q }) => phase_need(phase, q),
@@ -287,13 +327,26 @@ fn confinement(path: &str) -> Option<&'static str> {
     None
 }
 
-fn check_path(path: &str, base: Base, loc: Loc, what: &str, ctx: &str, problems: &mut Vec<Problem>) {
+fn check_path(
+    path: &str,
+    base: Base,
+    loc: Loc,
+    what: &str,
+    ctx: &str,
+    problems: &mut Vec<Problem>,
+) {
     let Some(why) = confinement(path) else {
         return;
     };
     let (base_name, help) = match base {
-        Base::Target => ("the target", "write it relative to the target repository, without leaving it"),
-        Base::PlanDir => ("the plan's directory", "keep templates beside the plan, e.g. `templates/conftest.py`"),
+        Base::Target => (
+            "the target",
+            "write it relative to the target repository, without leaving it",
+        ),
+        Base::PlanDir => (
+            "the plan's directory",
+            "keep templates beside the plan, e.g. `templates/conftest.py`",
+        ),
     };
     let message = match why {
         "leaves" => format!("{what} `{path}` {ctx} leaves {base_name} with `..`"),
@@ -303,7 +356,12 @@ fn check_path(path: &str, base: Base, loc: Loc, what: &str, ctx: &str, problems:
 }
 
 /// Checks that need interpolated values: paths, timeouts, modes, regexes, records, gates.
-fn check_resolved(raw: &Plan, plan: &Plan, failed: &std::collections::HashSet<Vec<Seg>>, problems: &mut Vec<Problem>) {
+fn check_resolved(
+    raw: &Plan,
+    plan: &Plan,
+    failed: &std::collections::HashSet<Vec<Seg>>,
+    problems: &mut Vec<Problem>,
+) {
     let mut records: HashMap<&str, Vec<Seg>> = HashMap::new();
     for (p, i, step) in indexed_steps(plan) {
         let base = step_path(p, i);
@@ -313,8 +371,18 @@ fn check_resolved(raw: &Plan, plan: &Plan, failed: &std::collections::HashSet<Ve
         };
         let ctx = format!("in step `{}`", step.id());
         let mut paths: Vec<(Vec<Seg>, &str)> = match step {
-            Step::Run(s) => s.changes.iter().enumerate().map(|(n, c)| (at!["changes", n], c.as_str())).collect(),
-            Step::Install(s) => s.record_in.iter().filter(|r| *r != "auto").map(|r| (at!["record_in"], r.as_str())).collect(),
+            Step::Run(s) => s
+                .changes
+                .iter()
+                .enumerate()
+                .map(|(n, c)| (at!["changes", n], c.as_str()))
+                .collect(),
+            Step::Install(s) => s
+                .record_in
+                .iter()
+                .filter(|r| *r != "auto")
+                .map(|r| (at!["record_in"], r.as_str()))
+                .collect(),
             Step::Write(s) => vec![(at!["path"], s.path.as_str())],
             Step::Replace(s) => vec![(at!["path"], s.path.as_str())],
             Step::Ini(s) => vec![(at!["path"], s.path.as_str())],
@@ -344,7 +412,14 @@ fn check_resolved(raw: &Plan, plan: &Plan, failed: &std::collections::HashSet<Ve
         match step {
             Step::Write(s) => {
                 if let Some(loc) = field(at!["template"]) {
-                    check_path(&s.template, Base::PlanDir, Loc::value(loc), "template", &ctx, problems);
+                    check_path(
+                        &s.template,
+                        Base::PlanDir,
+                        Loc::value(loc),
+                        "template",
+                        &ctx,
+                        problems,
+                    );
                 }
                 if let Some((mode, loc)) = s.mode.as_deref().zip(field(at!["mode"])) {
                     if u32::from_str_radix(mode, 8).map_or(true, |m| m > 0o7777) {
@@ -359,10 +434,19 @@ fn check_resolved(raw: &Plan, plan: &Plan, failed: &std::collections::HashSet<Ve
             Step::Replace(s) if s.regex => {
                 if let Some(loc) = field(at!["pattern"]) {
                     if let Err(e) = regex::Regex::new(&s.pattern) {
-                        let first = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                        let first = e
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string();
                         problems.push(Problem::new(
                             Loc::value(loc),
-                            format!("pattern {ctx} is not a valid regular expression: {}", first.trim_start_matches("error: ")),
+                            format!(
+                                "pattern {ctx} is not a valid regular expression: {}",
+                                first.trim_start_matches("error: ")
+                            ),
                             "fix the pattern, or set `regex = false` to match it literally",
                         ));
                     }
@@ -384,7 +468,13 @@ fn check_resolved(raw: &Plan, plan: &Plan, failed: &std::collections::HashSet<Ve
             _ => {}
         }
     }
-    super::gates::check(raw, plan, failed, &records.keys().copied().collect::<Vec<_>>(), problems);
+    super::gates::check(
+        raw,
+        plan,
+        failed,
+        &records.keys().copied().collect::<Vec<_>>(),
+        problems,
+    );
 }
 
 #[cfg(test)]

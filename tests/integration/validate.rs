@@ -19,7 +19,11 @@ const DIR: &str = "tests/fixtures/plans";
 
 #[test]
 fn a_valid_plan_prints_one_summary_line() {
-    let out = planrun(&["validate", &format!("{DIR}/good.toml"), &format!("{DIR}/small.toml")]);
+    let out = planrun(&[
+        "validate",
+        &format!("{DIR}/good.toml"),
+        &format!("{DIR}/small.toml"),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
@@ -52,9 +56,16 @@ fn a_cycle_shows_its_path() {
 
 #[test]
 fn every_problem_of_a_bad_plan_is_reported_and_good_plans_still_pass() {
-    let out = planrun(&["validate", &format!("{DIR}/bad.toml"), &format!("{DIR}/good.toml")]);
+    let out = planrun(&[
+        "validate",
+        &format!("{DIR}/bad.toml"),
+        &format!("{DIR}/good.toml"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(text(&out.stdout), "tests/fixtures/plans/good.toml: ok — 2 phases, 5 steps, 2 gates\n");
+    assert_eq!(
+        text(&out.stdout),
+        "tests/fixtures/plans/good.toml: ok — 2 phases, 5 steps, 2 gates\n"
+    );
     let err = text(&out.stderr);
     for line in [
         "error: dependency cycle: measure -> phase two -> phase one -> measure",
@@ -67,7 +78,10 @@ fn every_problem_of_a_bad_plan_is_reported_and_good_plans_still_pass() {
         "  --> tests/fixtures/plans/bad.toml:36:53",
         "invalid: tests/fixtures/plans/bad.toml: 9 problems",
     ] {
-        assert!(err.lines().any(|l| l == line), "missing `{line}` in:\n{err}");
+        assert!(
+            err.lines().any(|l| l == line),
+            "missing `{line}` in:\n{err}"
+        );
     }
 }
 
@@ -104,13 +118,24 @@ fn graph_prints_dot_and_mermaid() {
     assert_eq!(dot.status.code(), Some(0));
     let dot = text(&dot.stdout);
     assert!(dot.starts_with("digraph plan {\n"), "{dot}");
-    for line in ["  subgraph cluster_1 {", "    n0 [label=\"deps\\ninstall\"];", "  n2 -> n3;"] {
-        assert!(dot.lines().any(|l| l == line), "missing `{line}` in:\n{dot}");
+    for line in [
+        "  subgraph cluster_1 {",
+        "    n0 [label=\"deps\\ninstall\"];",
+        "  n2 -> n3;",
+    ] {
+        assert!(
+            dot.lines().any(|l| l == line),
+            "missing `{line}` in:\n{dot}"
+        );
     }
     let mermaid = planrun(&["graph", &plan, "--format", "mermaid"]);
     assert_eq!(mermaid.status.code(), Some(0));
     let mermaid = text(&mermaid.stdout);
-    assert!(mermaid.starts_with("flowchart TD\n  subgraph p0[\"base\"]\n    n0[\"deps<br/>install\"]\n"), "{mermaid}");
+    assert!(
+        mermaid
+            .starts_with("flowchart TD\n  subgraph p0[\"base\"]\n    n0[\"deps<br/>install\"]\n"),
+        "{mermaid}"
+    );
     assert!(mermaid.lines().any(|l| l == "  n2 --> n3"), "{mermaid}");
     let bad = planrun(&["graph", &format!("{DIR}/cycle.toml")]);
     assert_eq!(bad.status.code(), Some(2));
@@ -120,7 +145,11 @@ fn graph_prints_dot_and_mermaid() {
 fn schema_matches_the_committed_file() {
     let out = planrun(&["schema"]);
     assert_eq!(out.status.code(), Some(0));
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/plan.schema.json")).unwrap();
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/plan.schema.json"
+    ))
+    .unwrap();
     assert!(
         text(&out.stdout) == committed,
         "schemas/plan.schema.json is stale; run `cargo run -- schema > schemas/plan.schema.json`"
