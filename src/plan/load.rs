@@ -140,6 +140,7 @@ fn parse(source: &Arc<Source>) -> Result<Plan, Diagnostics> {
                     .with_help("fix the syntax; a plan is a TOML file (https://toml.io)"),
             );
         }
+        diags.sort();
         return Err(diags);
     }
     let problems = super::strict::check(&root, schema(), source);

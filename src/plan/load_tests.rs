@@ -122,9 +122,9 @@ fn enum_values_are_checked() {
 
 #[test]
 fn syntax_errors_have_a_place() {
-    let e = errors("name = 'x'\ndescription = \n");
+    let e = errors("name = 'x'\ndescription = \n[[phase]\n");
     assert!(e[0].0.starts_with("invalid TOML"), "{e:?}");
-    assert_eq!(e[0].1, 2);
+    assert_eq!(e.iter().map(|e| e.1).collect::<Vec<_>>(), [2, 3]);
 }
 
 #[test]
