@@ -1,1 +1,426 @@
-//! Placeholder; filled in by its owner.
+//! The step DAG of a plan (petgraph): steps plus one gate barrier per phase, its order with ties
+//! broken by file order, cycle paths for diagnostics, and DOT/Mermaid renderings.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+
+use crate::plan::model::Plan;
+
+/// A node of the plan graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Node {
+    /// Step `index` of phase `phase`.
+    Step {
+        /// The phase's index in the plan.
+        phase: usize,
+        /// The step's index in its phase.
+        index: usize,
+    },
+    /// The barrier after every step of a phase, where its gates are evaluated.
+    Gates {
+        /// The phase's index in the plan.
+        phase: usize,
+    },
+}
+
+impl Node {
+    /// How the node reads in a cycle path: the step id, or `phase <id>` for a barrier.
+    pub fn name(&self, plan: &Plan) -> String {
+        match *self {
+            Node::Step { phase, index } => plan.phases[phase].steps[index].id().to_string(),
+            Node::Gates { phase } => format!("phase {}", plan.phases[phase].id),
+        }
+    }
+}
+
+/// Dependency cycles; each is listed in `needs` order, first node repeated at the end.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dependency cycle ({} found)", cycles.len())]
+pub struct CycleError {
+    /// Every cycle found, one per strongly connected group of nodes.
+    pub cycles: Vec<Vec<Node>>,
+}
+
+impl CycleError {
+    /// `a -> b -> c -> a` for each cycle.
+    pub fn describe(&self, plan: &Plan) -> Vec<String> {
+        self.cycles
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|n| n.name(plan))
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            })
+            .collect()
+    }
+}
+
+/// The plan's dependency graph; an edge `a -> b` means `a` runs before `b`.
+#[derive(Debug, Clone)]
+pub struct PlanGraph {
+    graph: DiGraph<Node, ()>,
+    index: HashMap<Node, NodeIndex>,
+}
+
+impl PlanGraph {
+    /// Builds the graph; `needs` naming nothing are ignored here (validation reports them).
+    pub fn build(plan: &Plan) -> Result<PlanGraph, CycleError> {
+        let mut graph = DiGraph::new();
+        let mut index = HashMap::new();
+        let mut step_ids: HashMap<&str, Node> = HashMap::new();
+        let mut phase_ids: HashMap<&str, usize> = HashMap::new();
+        for (p, phase) in plan.phases.iter().enumerate() {
+            phase_ids.entry(phase.id.as_str()).or_insert(p);
+            for (i, step) in phase.steps.iter().enumerate() {
+                let node = Node::Step { phase: p, index: i };
+                step_ids.entry(step.id()).or_insert(node);
+                index.insert(node, graph.add_node(node));
+            }
+            let gates = Node::Gates { phase: p };
+            index.insert(gates, graph.add_node(gates));
+        }
+        for (p, phase) in plan.phases.iter().enumerate() {
+            let barrier = index[&Node::Gates { phase: p }];
+            let deps: Vec<NodeIndex> = phase
+                .needs
+                .iter()
+                .filter_map(|n| phase_ids.get(n.as_str()))
+                .map(|&q| index[&Node::Gates { phase: q }])
+                .collect();
+            for &dep in &deps {
+                graph.update_edge(dep, barrier, ());
+            }
+            for (i, step) in phase.steps.iter().enumerate() {
+                let me = index[&Node::Step { phase: p, index: i }];
+                graph.add_edge(me, barrier, ());
+                for &dep in &deps {
+                    graph.update_edge(dep, me, ());
+                }
+                for need in step.needs() {
+                    if let Some(n) = step_ids.get(need.as_str()) {
+                        graph.update_edge(index[n], me, ());
+                    }
+                }
+            }
+        }
+        let built = PlanGraph { graph, index };
+        let cycles = built.cycles();
+        if cycles.is_empty() {
+            Ok(built)
+        } else {
+            Err(CycleError { cycles })
+        }
+    }
+
+    /// One cycle per strongly connected group, in `needs` order, starting at its first step.
+    fn cycles(&self) -> Vec<Vec<Node>> {
+        let mut cycles: Vec<Vec<Node>> = petgraph::algo::tarjan_scc(&self.graph)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0]))
+            .filter_map(|scc| {
+                let start = scc
+                    .iter()
+                    .copied()
+                    .min_by_key(|&n| (matches!(self.graph[n], Node::Gates { .. }), n.index()))?;
+                self.cycle_through(start, &scc)
+            })
+            .collect();
+        cycles.sort();
+        cycles
+    }
+
+    /// The shortest path `start` needs ... needs `start`, staying inside `scc`.
+    fn cycle_through(&self, start: NodeIndex, scc: &[NodeIndex]) -> Option<Vec<Node>> {
+        let mut prev: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(n) = queue.pop_front() {
+            for dep in self.graph.neighbors_directed(n, Direction::Incoming) {
+                if !scc.contains(&dep) {
+                    continue;
+                }
+                if dep == start {
+                    let mut path = vec![self.graph[start]];
+                    let mut cur = n;
+                    let mut back = vec![];
+                    while cur != start {
+                        back.push(self.graph[cur]);
+                        cur = prev[&cur];
+                    }
+                    path.extend(back.into_iter().rev());
+                    path.push(self.graph[start]);
+                    return Some(path);
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = prev.entry(dep) {
+                    e.insert(n);
+                    queue.push_back(dep);
+                }
+            }
+        }
+        None
+    }
+
+    /// Every node in a topological order, ties broken by file order.
+    pub fn order(&self) -> Vec<Node> {
+        let mut indegree: Vec<usize> = self
+            .graph
+            .node_indices()
+            .map(|n| {
+                self.graph
+                    .neighbors_directed(n, Direction::Incoming)
+                    .count()
+            })
+            .collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = indegree
+            .iter()
+            .enumerate()
+            .filter(|(_, &d)| d == 0)
+            .map(|(i, _)| Reverse(i))
+            .collect();
+        let mut order = Vec::with_capacity(indegree.len());
+        while let Some(Reverse(i)) = ready.pop() {
+            let n = NodeIndex::new(i);
+            order.push(self.graph[n]);
+            for next in self.graph.neighbors_directed(n, Direction::Outgoing) {
+                indegree[next.index()] -= 1;
+                if indegree[next.index()] == 0 {
+                    ready.push(Reverse(next.index()));
+                }
+            }
+        }
+        order
+    }
+
+    /// The nodes `node` waits for directly, in file order.
+    pub fn deps(&self, node: Node) -> Vec<Node> {
+        let Some(&n) = self.index.get(&node) else {
+            return Vec::new();
+        };
+        let mut deps: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(n, Direction::Incoming)
+            .collect();
+        deps.sort();
+        deps.into_iter().map(|d| self.graph[d]).collect()
+    }
+
+    /// Every node, in file order (each phase's steps, then its barrier).
+    pub fn nodes(&self) -> Vec<Node> {
+        self.graph.node_indices().map(|n| self.graph[n]).collect()
+    }
+
+    /// The graph in Graphviz DOT, one cluster per phase.
+    pub fn to_dot(&self, plan: &Plan) -> String {
+        let mut out = String::from("digraph plan {\n  rankdir=TB;\n  node [shape=box];\n");
+        for p in 0..plan.phases.len() {
+            out.push_str(&format!(
+                "  subgraph cluster_{p} {{\n    label=\"{}\";\n",
+                dot_escape(&phase_label(plan, p))
+            ));
+            for n in self.phase_nodes(p) {
+                let shape = if matches!(self.graph[n], Node::Gates { .. }) {
+                    ", shape=diamond"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "    n{} [label=\"{}\"{shape}];\n",
+                    n.index(),
+                    dot_escape(&label(plan, self.graph[n]))
+                ));
+            }
+            out.push_str("  }\n");
+        }
+        for e in self.sorted_edges() {
+            out.push_str(&format!("  n{} -> n{};\n", e.0, e.1));
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// The graph as a Mermaid flowchart, one subgraph per phase.
+    pub fn to_mermaid(&self, plan: &Plan) -> String {
+        let mut out = String::from("flowchart TD\n");
+        for p in 0..plan.phases.len() {
+            out.push_str(&format!(
+                "  subgraph p{p}[\"{}\"]\n",
+                mermaid_escape(&phase_label(plan, p))
+            ));
+            for n in self.phase_nodes(p) {
+                let text = mermaid_escape(&label(plan, self.graph[n])).replace('\n', "<br/>");
+                match self.graph[n] {
+                    Node::Gates { .. } => {
+                        out.push_str(&format!("    n{}{{\"{text}\"}}\n", n.index()))
+                    }
+                    Node::Step { .. } => out.push_str(&format!("    n{}[\"{text}\"]\n", n.index())),
+                }
+            }
+            out.push_str("  end\n");
+        }
+        for e in self.sorted_edges() {
+            out.push_str(&format!("  n{} --> n{}\n", e.0, e.1));
+        }
+        out
+    }
+
+    fn phase_nodes(&self, phase: usize) -> Vec<NodeIndex> {
+        self.graph
+            .node_indices()
+            .filter(|&n| match self.graph[n] {
+                Node::Step { phase: p, .. } | Node::Gates { phase: p } => p == phase,
+            })
+            .collect()
+    }
+
+    fn sorted_edges(&self) -> Vec<(usize, usize)> {
+        let mut edges: Vec<(usize, usize)> = self
+            .graph
+            .edge_indices()
+            .filter_map(|e| self.graph.edge_endpoints(e))
+            .map(|(a, b)| (a.index(), b.index()))
+            .collect();
+        edges.sort();
+        edges
+    }
+}
+
+/// A phase's cluster title: its id, and its title when it has one.
+fn phase_label(plan: &Plan, p: usize) -> String {
+    let phase = &plan.phases[p];
+    match &phase.title {
+        Some(title) => format!("{}: {title}", phase.id),
+        None => phase.id.clone(),
+    }
+}
+
+/// `id\naction` for a step; the gate count for a barrier.
+fn label(plan: &Plan, node: Node) -> String {
+    match node {
+        Node::Step { phase, index } => {
+            let step = &plan.phases[phase].steps[index];
+            format!("{}\n{}", step.id(), step.action())
+        }
+        Node::Gates { phase } => match plan.phases[phase].gates.len() {
+            0 => format!("{} done", plan.phases[phase].id),
+            1 => "1 gate".to_string(),
+            n => format!("{n} gates"),
+        },
+    }
+}
+
+fn dot_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn mermaid_escape(text: &str) -> String {
+    text.replace('"', "#quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(body: &str) -> Plan {
+        toml::from_str(&format!("name='x'\ndescription='d'\n{body}")).unwrap()
+    }
+
+    fn step(id: &str, needs: &str) -> String {
+        format!("[[phase.step]]\nid='{id}'\naction='run'\ncommand='true'\nneeds=[{needs}]\n")
+    }
+
+    #[test]
+    fn order_follows_needs_then_file_order() {
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\n{}{}{}",
+            step("s1", "'s3'"),
+            step("s2", ""),
+            step("s3", "")
+        ));
+        let g = PlanGraph::build(&p).unwrap();
+        let names: Vec<String> = g.order().iter().map(|n| n.name(&p)).collect();
+        assert_eq!(names, ["s2", "s3", "s1", "phase a"]);
+        assert_eq!(
+            g.deps(Node::Step { phase: 0, index: 0 }),
+            [Node::Step { phase: 0, index: 2 }]
+        );
+        assert_eq!(g.nodes().len(), 4);
+    }
+
+    #[test]
+    fn a_phase_waits_for_the_barrier_of_the_phases_it_needs() {
+        let p = plan(&format!(
+            "[[phase]]\nid='b'\nneeds=['a']\n{}[[phase]]\nid='a'\n{}",
+            step("x", ""),
+            step("y", "")
+        ));
+        let g = PlanGraph::build(&p).unwrap();
+        let names: Vec<String> = g.order().iter().map(|n| n.name(&p)).collect();
+        assert_eq!(names, ["y", "phase a", "x", "phase b"]);
+        assert!(g
+            .deps(Node::Gates { phase: 0 })
+            .contains(&Node::Gates { phase: 1 }));
+    }
+
+    #[test]
+    fn step_cycles_show_the_whole_path() {
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\n{}{}{}",
+            step("s1", "'s2'"),
+            step("s2", "'s3'"),
+            step("s3", "'s1'")
+        ));
+        let err = PlanGraph::build(&p).unwrap_err();
+        assert_eq!(err.describe(&p), ["s1 -> s2 -> s3 -> s1"]);
+    }
+
+    #[test]
+    fn self_needs_is_a_cycle() {
+        let p = plan(&format!("[[phase]]\nid='a'\n{}", step("s1", "'s1'")));
+        assert_eq!(PlanGraph::build(&p).unwrap_err().describe(&p), ["s1 -> s1"]);
+    }
+
+    #[test]
+    fn cycles_mixing_step_and_phase_needs_are_found() {
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\n{}[[phase]]\nid='b'\nneeds=['a']\n{}",
+            step("s1", "'s2'"),
+            step("s2", "")
+        ));
+        assert_eq!(
+            PlanGraph::build(&p).unwrap_err().describe(&p),
+            ["s1 -> s2 -> phase a -> s1"]
+        );
+    }
+
+    #[test]
+    fn phase_cycles_are_found_even_without_steps() {
+        let p = plan("[[phase]]\nid='a'\nneeds=['b']\n[[phase]]\nid='b'\nneeds=['a']\n");
+        assert_eq!(
+            PlanGraph::build(&p).unwrap_err().describe(&p),
+            ["phase a -> phase b -> phase a"]
+        );
+    }
+
+    #[test]
+    fn dot_and_mermaid_cluster_by_phase() {
+        let p = plan(&format!(
+            "[[phase]]\nid='a'\ntitle='Say \"hi\"'\n{}{}[[phase.gate]]\ncheck='x'\n",
+            step("s1", ""),
+            step("s2", "'s1'")
+        ));
+        let g = PlanGraph::build(&p).unwrap();
+        assert_eq!(
+            g.to_dot(&p),
+            "digraph plan {\n  rankdir=TB;\n  node [shape=box];\n  subgraph cluster_0 {\n    label=\"a: Say \\\"hi\\\"\";\n    n0 [label=\"s1\\nrun\"];\n    n1 [label=\"s2\\nrun\"];\n    n2 [label=\"1 gate\", shape=diamond];\n  }\n  n0 -> n1;\n  n0 -> n2;\n  n1 -> n2;\n}\n"
+        );
+        assert_eq!(
+            g.to_mermaid(&p),
+            "flowchart TD\n  subgraph p0[\"a: Say #quot;hi#quot;\"]\n    n0[\"s1<br/>run\"]\n    n1[\"s2<br/>run\"]\n    n2{\"1 gate\"}\n  end\n  n0 --> n1\n  n0 --> n2\n  n1 --> n2\n"
+        );
+    }
+}

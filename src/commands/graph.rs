@@ -1,13 +1,25 @@
-//! `planrun graph`.
+//! `planrun graph`: print a valid plan's step graph as DOT or Mermaid.
 
-use crate::cli::GraphArgs;
+use crate::cli::{GraphArgs, GraphFormat};
 use crate::error::{Error, Result};
+use crate::graph::PlanGraph;
+use crate::{exit, plan, ui};
 
 /// Runs `planrun graph`.
-pub fn run(_args: &GraphArgs) -> Result<u8> {
-    Err(Error::Message {
-        message: "`planrun graph` is not implemented yet".into(),
-        hint: None,
-        code: crate::exit::INVALID,
-    })
+pub fn run(args: &GraphArgs) -> Result<u8> {
+    let valid = plan::load(&args.plan).and_then(|loaded| plan::validate(&loaded, &[]));
+    let valid = match valid {
+        Ok(valid) => valid,
+        Err(diagnostics) => {
+            ui::err(&diagnostics.render(ui::stderr_color()));
+            return Err(Error::Reported(exit::INVALID));
+        }
+    };
+    let graph = PlanGraph::build(&valid.plan).map_err(|e| Error::invalid(e.to_string(), None))?;
+    let text = match args.format {
+        GraphFormat::Dot => graph.to_dot(&valid.plan),
+        GraphFormat::Mermaid => graph.to_mermaid(&valid.plan),
+    };
+    ui::out(text.trim_end());
+    Ok(exit::OK)
 }

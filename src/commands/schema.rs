@@ -1,11 +1,9 @@
-//! `planrun schema`.
+//! `planrun schema`: print the JSON Schema of the plan language.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Runs `planrun schema`.
 pub fn run() -> Result<u8> {
-    Err(Error::invalid(
-        "`planrun schema` is not implemented yet",
-        None,
-    ))
+    crate::ui::out(crate::plan::schema::plan_schema_text().trim_end());
+    Ok(crate::exit::OK)
 }

@@ -37,7 +37,7 @@ pub enum EditStepError {
     Edit {
         path: String,
         #[source]
-        source: edit::EditError,
+        source: edit::error::EditError,
     },
     /// A file could not be read.
     #[error("cannot read `{path}`: {message}")]

@@ -1,3 +1,18 @@
 //! Plans: the serde model, loading with diagnostics, interpolation and validation.
 
+pub mod diag;
+mod fields;
+mod gates;
+pub mod interp;
+pub mod load;
+pub mod locate;
 pub mod model;
+pub mod resolve;
+pub mod schema;
+mod strict;
+pub mod validate;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use interp::{interpolate, InterpError};
+pub use load::{load, load_bytes, LoadedPlan};
+pub use validate::{parse_var_arg, validate, ValidPlan, VarArgError};

@@ -1,0 +1,93 @@
+//! Gate checks at validation time: each `check` parses (the column is pointed at inside the
+//! file) and reads only records some `suite` step produces and metrics a record has.
+
+use std::collections::HashSet;
+
+use super::diag::did_you_mean;
+use super::locate::{at, Loc, Seg};
+use super::model::Plan;
+use super::resolve::Problem;
+use crate::criteria;
+
+/// Checks every gate of `resolved` (the interpolated plan); `raw` is the plan as written, so
+/// offsets inside an unchanged `check` can point at the exact column.
+pub fn check(
+    raw: &Plan,
+    resolved: &Plan,
+    failed: &HashSet<Vec<Seg>>,
+    records: &[&str],
+    problems: &mut Vec<Problem>,
+) {
+    for (p, phase) in resolved.phases.iter().enumerate() {
+        for (g, gate) in phase.gates.iter().enumerate() {
+            let path = at!["phase", p, "gate", g, "check"];
+            if failed.contains(&path) {
+                continue;
+            }
+            let unchanged = raw.phases[p].gates[g].check == gate.check;
+            let place = |offset: usize, len: usize| {
+                if unchanged {
+                    let end = (offset + len).min(gate.check.len());
+                    Loc::in_string(path.clone(), offset.min(end)..end)
+                } else {
+                    Loc::value(path.clone())
+                }
+            };
+            let ctx = format!("in gate {} of phase `{}`", g + 1, phase.id);
+            let expr = match criteria::parse(&gate.check) {
+                Ok(expr) => expr,
+                Err(e) => {
+                    problems.push(Problem::new(
+                        place(e.offset, 1),
+                        format!("invalid check {ctx}: {}", e.message),
+                        "write a criteria expression such as `after.wall.median <= baseline.wall.median * 0.8`",
+                    ));
+                    continue;
+                }
+            };
+            for m in expr.metric_refs() {
+                if !records.contains(&m.record.as_str()) {
+                    let help =
+                        did_you_mean(&m.record, records.iter().copied()).unwrap_or_else(|| {
+                            if records.is_empty() {
+                                format!("add a `suite` step with `record = \"{}\"`", m.record)
+                            } else {
+                                format!(
+                                    "records produced by suites: {}",
+                                    quoted(records.iter().copied())
+                                )
+                            }
+                        });
+                    problems.push(Problem::new(
+                        place(m.offset, m.record.len()),
+                        format!(
+                            "check {ctx} reads record `{}`, which no `suite` step records",
+                            m.record
+                        ),
+                        help,
+                    ));
+                } else if !criteria::KNOWN_METRICS.contains(&m.metric()) {
+                    let help = did_you_mean(m.metric(), criteria::KNOWN_METRICS.iter().copied())
+                        .unwrap_or_else(|| {
+                            format!(
+                                "known metrics: {}",
+                                quoted(criteria::KNOWN_METRICS.iter().copied())
+                            )
+                        });
+                    problems.push(Problem::new(
+                        place(m.offset + m.record.len() + 1, m.metric().len()),
+                        format!("unknown metric `{}` {ctx}", m.metric()),
+                        help,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn quoted<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,482 @@
+//! Semantic validation of a loaded plan: unique ids, `needs` that exist, no cycles, paths that
+//! stay inside the target, parseable timeouts, known variables, sound gates. Every problem is
+//! collected and reported with its place; the result is a `ValidPlan` the executor can resolve.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use super::diag::{did_you_mean, Diagnostics, Source};
+use super::load::{diagnose, LoadedPlan};
+use super::locate::{at, Loc, Seg};
+use super::model::{Plan, Step};
+use super::resolve::{interpolate_plan, Problem};
+use crate::graph::{Node, PlanGraph};
+
+/// A plan that passed every check; `resolve` gives the interpolated copy to execute.
+#[derive(Debug, Clone)]
+pub struct ValidPlan {
+    /// The plan as written (not interpolated).
+    pub plan: Plan,
+    /// The plan file as given.
+    pub path: PathBuf,
+    /// The absolute directory of the plan file.
+    pub dir: PathBuf,
+    /// The plan's `[vars]` with the `--var` overrides applied.
+    pub vars: BTreeMap<String, String>,
+    source: Arc<Source>,
+}
+
+impl ValidPlan {
+    /// Every variable: user vars plus `builtins` (`target`, `plan_dir`; they win).
+    pub fn all_vars(&self, builtins: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = self.vars.clone();
+        all.extend(builtins.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
+
+    /// The plan with every `${var}` replaced and `runs`/`warmup` turned into integers;
+    /// `builtins` holds `target` (the absolute target directory) and `plan_dir`.
+    pub fn resolve(&self, builtins: &BTreeMap<String, String>) -> Result<Plan, Diagnostics> {
+        let out = interpolate_plan(&self.plan, &self.all_vars(builtins));
+        if out.problems.is_empty() {
+            Ok(out.plan)
+        } else {
+            Err(diagnose(&self.source, out.problems))
+        }
+    }
+
+    /// `3 phases, 7 steps, 3 gates`.
+    pub fn summary(&self) -> String {
+        let phases = self.plan.phases.len();
+        let steps = self.plan.steps().count();
+        let gates: usize = self.plan.phases.iter().map(|p| p.gates.len()).sum();
+        format!(
+            "{} phase{}, {} step{}, {} gate{}",
+            phases,
+            s(phases),
+            steps,
+            s(steps),
+            gates,
+            s(gates)
+        )
+    }
+}
+
+fn s(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The names of the built-in variables.
+pub const BUILTINS: [&str; 2] = ["target", "plan_dir"];
+
+fn with_builtins(
+    vars: &BTreeMap<String, String>,
+    target: &Path,
+    dir: &Path,
+) -> BTreeMap<String, String> {
+    let mut all = vars.clone();
+    all.insert("target".into(), target.display().to_string());
+    all.insert("plan_dir".into(), dir.display().to_string());
+    all
+}
+
+/// A malformed `--var` argument.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VarArgError {
+    /// No `=` in the argument.
+    #[error("`--var {0}` lacks a value; write `--var {0}=VALUE`")]
+    NoValue(String),
+    /// The part before `=` is not a variable name.
+    #[error("`--var {0}`: `{1}` is not a variable name (letters, digits, `_` and `-`)")]
+    BadName(String, String),
+}
+
+/// Splits a `--var key=value` argument.
+pub fn parse_var_arg(arg: &str) -> Result<(String, String), VarArgError> {
+    let (key, value) = arg
+        .split_once('=')
+        .ok_or_else(|| VarArgError::NoValue(arg.to_string()))?;
+    if !super::interp::is_var_name(key) {
+        return Err(VarArgError::BadName(arg.to_string(), key.to_string()));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// Checks everything about a loaded plan that its structure alone does not say.
+pub fn validate(
+    loaded: &LoadedPlan,
+    overrides: &[(String, String)],
+) -> Result<ValidPlan, Diagnostics> {
+    let plan = &loaded.plan;
+    let mut problems = Vec::new();
+    check_var_names(plan, &mut problems);
+    check_ids_and_needs(plan, &mut problems);
+    check_cycles(plan, &mut problems);
+    if let Some(t) = &plan.default_target {
+        if Path::new(t).is_absolute() || t.is_empty() {
+            problems.push(Problem::new(
+                Loc::value(at!["default_target"]),
+                format!("`default_target` must be a path relative to the plan file, not `{t}`"),
+                "write it relative to this file, e.g. `../my-repo`, or pass `--target` instead",
+            ));
+        }
+    }
+    let mut vars = plan.vars.clone();
+    vars.extend(overrides.iter().cloned());
+    let target = loaded
+        .dir
+        .join(plan.default_target.as_deref().unwrap_or("."));
+    let out = interpolate_plan(plan, &with_builtins(&vars, &target, &loaded.dir));
+    problems.extend(out.problems);
+    check_resolved(plan, &out.plan, &out.failed, &mut problems);
+    if !problems.is_empty() {
+        return Err(diagnose(&loaded.source, problems));
+    }
+    Ok(ValidPlan {
+        plan: plan.clone(),
+        path: loaded.path.clone(),
+        dir: loaded.dir.clone(),
+        vars,
+        source: Arc::clone(&loaded.source),
+    })
+}
+
+fn check_var_names(plan: &Plan, problems: &mut Vec<Problem>) {
+    for name in plan.vars.keys() {
+        if !super::interp::is_var_name(name) {
+            problems.push(Problem::new(
+                Loc::key(at!["vars", name.as_str()]),
+                format!("`{name}` is not a valid variable name"),
+                "use letters, digits, `_` and `-`, starting with a letter or `_`",
+            ));
+        } else if BUILTINS.contains(&name.as_str()) {
+            problems.push(Problem::new(
+                Loc::key(at!["vars", name.as_str()]),
+                format!("`{name}` is a built-in variable and cannot be set in `[vars]`"),
+                "rename the variable; `${target}` and `${plan_dir}` are always defined",
+            ));
+        }
+    }
+}
+
+fn step_path(p: usize, i: usize) -> Vec<Seg> {
+    at!["phase", p, "step", i]
+}
+
+fn with(mut path: Vec<Seg>, more: Vec<Seg>) -> Vec<Seg> {
+    path.extend(more);
+    path
+}
+
+fn duplicate(loc: Loc, first: Loc, message: String, help: &str) -> Problem {
+    let mut problem = Problem::new(loc, message, help);
+    problem.first = Some(first);
+    problem
+}
+
+fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
+    let mut phases: HashMap<&str, usize> = HashMap::new();
+    for (p, phase) in plan.phases.iter().enumerate() {
+        if let Some(&first) = phases.get(phase.id.as_str()) {
+            problems.push(duplicate(
+                Loc::value(at!["phase", p, "id"]),
+                Loc::value(at!["phase", first, "id"]),
+                format!("duplicate phase id `{}`", phase.id),
+                "give each phase its own id",
+            ));
+        } else {
+            phases.insert(&phase.id, p);
+        }
+    }
+    let mut steps: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (p, i, step) in indexed_steps(plan) {
+        if let Some(&(fp, fi)) = steps.get(step.id()) {
+            problems.push(duplicate(
+                Loc::value(with(step_path(p, i), at!["id"])),
+                Loc::value(with(step_path(fp, fi), at!["id"])),
+                format!("duplicate step id `{}`", step.id()),
+                "step ids are unique across the whole plan; rename one",
+            ));
+        } else {
+            steps.insert(step.id(), (p, i));
+        }
+    }
+    for (p, phase) in plan.phases.iter().enumerate() {
+        for (n, need) in phase.needs.iter().enumerate() {
+            if !phases.contains_key(need.as_str()) {
+                let help = if steps.contains_key(need.as_str()) {
+                    format!("`{need}` is a step; a phase's `needs` names phases (put it on a step instead)")
+                } else {
+                    did_you_mean(need, phases.keys().copied())
+                        .unwrap_or_else(|| "name a phase defined in this plan".to_string())
+                };
+                let loc = Loc::value(at!["phase", p, "needs", n]);
+                problems.push(Problem::new(
+                    loc,
+                    format!("phase `{}` needs unknown phase `{need}`", phase.id),
+                    help,
+                ));
+            }
+        }
+    }
+    for (p, i, step) in indexed_steps(plan) {
+        for (n, need) in step.needs().iter().enumerate() {
+            if !steps.contains_key(need.as_str()) {
+                let help = if phases.contains_key(need.as_str()) {
+                    format!("`{need}` is a phase; to wait for a whole phase, put `needs = [\"{need}\"]` on this step's phase")
+                } else {
+                    did_you_mean(need, steps.keys().copied())
+                        .unwrap_or_else(|| "name a step defined in this plan".to_string())
+                };
+                let loc = Loc::value(with(step_path(p, i), at!["needs", n]));
+                problems.push(Problem::new(
+                    loc,
+                    format!("step `{}` needs unknown step `{need}`", step.id()),
+                    help,
+                ));
+            }
+        }
+    }
+}
+
+fn indexed_steps(plan: &Plan) -> impl Iterator<Item = (usize, usize, &Step)> {
+    plan.phases
+        .iter()
+        .enumerate()
+        .flat_map(|(p, phase)| phase.steps.iter().enumerate().map(move |(i, s)| (p, i, s)))
+}
+
+/// One problem per cycle, at the first `needs` entry on it.
+fn check_cycles(plan: &Plan, problems: &mut Vec<Problem>) {
+    let Err(err) = PlanGraph::build(plan) else {
+        return;
+    };
+    for (cycle, text) in err.cycles.iter().zip(err.describe(plan)) {
+        let loc = cycle
+            .windows(2)
+            .find_map(|w| need_entry(plan, w[0], w[1]))
+            .unwrap_or_else(|| Loc::value(Vec::new()));
+        let message = if cycle.len() == 2 {
+            format!("`{}` needs itself", cycle[0].name(plan))
+        } else {
+            format!("dependency cycle: {text}")
+        };
+        problems.push(Problem::new(
+            loc,
+            message,
+            "remove one of these `needs` to break the cycle",
+        ));
+    }
+}
+
+/// The `needs` entry that makes `from` wait for `to`, when one is written in the plan.
+fn need_entry(plan: &Plan, from: Node, to: Node) -> Option<Loc> {
+    let phase_need = |p: usize, q: usize| {
+        let target = &plan.phases[q].id;
+        let n = plan.phases[p].needs.iter().position(|x| x == target)?;
+        Some(Loc::value(at!["phase", p, "needs", n]))
+    };
+    match (from, to) {
+        (
+            Node::Step { phase, index },
+            Node::Step {
+                phase: tp,
+                index: ti,
+            },
+        ) => {
+            let target = plan.phases[tp].steps[ti].id();
+            let n = plan.phases[phase].steps[index]
+                .needs()
+                .iter()
+                .position(|x| x == target)?;
+            Some(Loc::value(with(step_path(phase, index), at!["needs", n])))
+        }
+        (Node::Step { phase, .. }, Node::Gates { phase: q }) => phase_need(phase, q),
+        (Node::Gates { phase }, Node::Gates { phase: q }) => phase_need(phase, q),
+        (Node::Gates { .. }, Node::Step { .. }) => None,
+    }
+}
+
+/// Where a path must stay.
+#[derive(Clone, Copy)]
+enum Base {
+    Target,
+    PlanDir,
+}
+
+/// Why a path is refused, lexically: absolute, empty, or leaving its base with `..`.
+fn confinement(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return Some("is empty");
+    }
+    let mut depth = 0usize;
+    for c in Path::new(path).components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) => return Some("is absolute"),
+            Component::ParentDir if depth == 0 => return Some("leaves"),
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+        }
+    }
+    None
+}
+
+fn check_path(
+    path: &str,
+    base: Base,
+    loc: Loc,
+    what: &str,
+    ctx: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(why) = confinement(path) else {
+        return;
+    };
+    let (base_name, help) = match base {
+        Base::Target => (
+            "the target",
+            "write it relative to the target repository, without leaving it",
+        ),
+        Base::PlanDir => (
+            "the plan's directory",
+            "keep templates beside the plan, e.g. `templates/conftest.py`",
+        ),
+    };
+    let message = match why {
+        "leaves" => format!("{what} `{path}` {ctx} leaves {base_name} with `..`"),
+        why => format!("{what} `{path}` {ctx} {why}"),
+    };
+    problems.push(Problem::new(loc, message, help));
+}
+
+/// Checks that need interpolated values: paths, timeouts, modes, regexes, records, gates.
+fn check_resolved(
+    raw: &Plan,
+    plan: &Plan,
+    failed: &std::collections::HashSet<Vec<Seg>>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut records: HashMap<&str, Vec<Seg>> = HashMap::new();
+    for (p, i, step) in indexed_steps(plan) {
+        let base = step_path(p, i);
+        let field = |rel: Vec<Seg>| {
+            let path = with(base.clone(), rel);
+            (!failed.contains(&path)).then_some(path)
+        };
+        let ctx = format!("in step `{}`", step.id());
+        let mut paths: Vec<(Vec<Seg>, &str)> = match step {
+            Step::Run(s) => s
+                .changes
+                .iter()
+                .enumerate()
+                .map(|(n, c)| (at!["changes", n], c.as_str()))
+                .collect(),
+            Step::Install(s) => s
+                .record_in
+                .iter()
+                .filter(|r| *r != "auto")
+                .map(|r| (at!["record_in"], r.as_str()))
+                .collect(),
+            Step::Write(s) => vec![(at!["path"], s.path.as_str())],
+            Step::Replace(s) => vec![(at!["path"], s.path.as_str())],
+            Step::Ini(s) => vec![(at!["path"], s.path.as_str())],
+            Step::Toml(s) => vec![(at!["path"], s.path.as_str())],
+            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
+        };
+        for (rel, path) in paths.drain(..) {
+            if let Some(loc) = field(rel) {
+                check_path(path, Base::Target, Loc::value(loc), "path", &ctx, problems);
+            }
+        }
+        if let Some((timeout, loc)) = step.timeout().zip(field(at!["timeout"])) {
+            match humantime::parse_duration(timeout) {
+                Ok(d) if d.is_zero() => problems.push(Problem::new(
+                    Loc::value(loc),
+                    format!("timeout {ctx} is zero"),
+                    "give a positive duration such as `90s` or `5m`, or remove `timeout`",
+                )),
+                Ok(_) => {}
+                Err(e) => problems.push(Problem::new(
+                    Loc::value(loc),
+                    format!("timeout `{timeout}` {ctx} is not a duration: {e}"),
+                    "write a duration such as `90s`, `5m` or `1h 30m`",
+                )),
+            }
+        }
+        match step {
+            Step::Write(s) => {
+                if let Some(loc) = field(at!["template"]) {
+                    check_path(
+                        &s.template,
+                        Base::PlanDir,
+                        Loc::value(loc),
+                        "template",
+                        &ctx,
+                        problems,
+                    );
+                }
+                if let Some((mode, loc)) = s.mode.as_deref().zip(field(at!["mode"])) {
+                    if u32::from_str_radix(mode, 8).map_or(true, |m| m > 0o7777) {
+                        problems.push(Problem::new(
+                            Loc::value(loc),
+                            format!("mode `{mode}` {ctx} is not an octal permission"),
+                            "write it as an octal string such as `\"0644\"` or `\"0755\"`",
+                        ));
+                    }
+                }
+            }
+            Step::Replace(s) if s.regex => {
+                if let Some(loc) = field(at!["pattern"]) {
+                    if let Err(e) = regex::Regex::new(&s.pattern) {
+                        let first = e
+                            .to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string();
+                        problems.push(Problem::new(
+                            Loc::value(loc),
+                            format!(
+                                "pattern {ctx} is not a valid regular expression: {}",
+                                first.trim_start_matches("error: ")
+                            ),
+                            "fix the pattern, or set `regex = false` to match it literally",
+                        ));
+                    }
+                }
+            }
+            Step::Suite(s) => {
+                let loc = with(base.clone(), at!["record"]);
+                if let Some(first) = records.get(s.record.as_str()) {
+                    problems.push(duplicate(
+                        Loc::value(loc),
+                        Loc::value(first.clone()),
+                        format!("duplicate suite record `{}` {ctx}", s.record),
+                        "give each suite its own `record` name; gates refer to records by name",
+                    ));
+                } else {
+                    records.insert(&s.record, loc);
+                }
+            }
+            _ => {}
+        }
+    }
+    super::gates::check(
+        raw,
+        plan,
+        failed,
+        &records.keys().copied().collect::<Vec<_>>(),
+        problems,
+    );
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
