@@ -5,5 +5,6 @@ pub mod entry;
 pub mod error;
 pub mod lock;
 pub mod record;
+pub mod render;
 pub mod replay;
 pub mod state;
