@@ -1,5 +1,5 @@
-//! The journal's entries: one numbered JSON file per recorded mutation (plus a blob for a file's
-//! old content), named so that listing a run never needs to open them.
+//! The journal's entries and their log: one record per mutation (a JSON header line, then a
+//! file's old bytes), appended and synced once, so journaling an edit costs a single fsync.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::JournalError;
 
-/// The kind of a file entry, as it appears in entry file names.
+/// The kind word of a file entry.
 pub const FILE: &str = "file";
 /// The kind of a directory entry.
 pub const DIR: &str = "dir";
@@ -65,14 +65,10 @@ pub enum Entry {
 pub enum Before {
     /// The file did not exist.
     Absent,
-    /// A regular file; its bytes are in the blob file beside the entry.
+    /// A regular file; its bytes are the record's payload.
     File {
         /// Permission bits.
         mode: u32,
-        /// The blob's file name in the run directory.
-        blob: String,
-        /// The blob's length, to detect a truncated blob.
-        len: u64,
     },
     /// A symbolic link.
     Symlink {
@@ -82,7 +78,7 @@ pub enum Before {
 }
 
 impl Entry {
-    /// The kind word used in the entry's file name.
+    /// The kind word of this entry.
     pub fn kind(&self) -> &'static str {
         match self {
             Entry::File { .. } => FILE,
@@ -93,82 +89,110 @@ impl Entry {
     }
 }
 
-/// An entry file found in a run directory.
+/// The log of a run: records appended in order, each durable before its mutation happens.
+pub const LOG: &str = "entries.log";
+
+/// The header line of one record; a file's old bytes follow it directly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Header {
+    seq: u32,
+    entry: Entry,
+    /// Length of the payload after the header line.
+    len: u64,
+    /// FNV-1a of the payload, so a record torn by a crash is recognized.
+    sum: u64,
+}
+
+/// One record read back from a run's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
+pub struct Record {
     /// Its sequence number (1-based, in recording order).
     pub seq: u32,
-    /// Its kind word.
-    pub kind: String,
-    /// The JSON file.
-    pub path: PathBuf,
+    /// What was recorded.
+    pub entry: Entry,
+    /// Where its payload lies in the log (offset, length).
+    pub payload: (u64, u64),
 }
 
-/// `000042-file.json`.
-pub fn entry_name(seq: u32, kind: &str) -> String {
-    format!("{seq:06}-{kind}.json")
+/// Encodes one record: a JSON header line, then the payload.
+pub fn encode(seq: u32, entry: &Entry, payload: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    let header = Header {
+        seq,
+        entry: entry.clone(),
+        len: payload.len() as u64,
+        sum: fnv1a(payload),
+    };
+    let mut bytes = serde_json::to_vec(&header)?;
+    bytes.push(b'\n');
+    bytes.extend_from_slice(payload);
+    Ok(bytes)
 }
 
-/// `000042.blob`.
-pub fn blob_name(seq: u32) -> String {
-    format!("{seq:06}.blob")
+/// 64-bit FNV-1a: enough to tell a complete payload from a torn or zeroed one.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Parses a run's log. A record torn by a crash can only be the last one written, and its
+/// mutation never happened (it waits for the record to be durable), so reading stops there.
+/// With `check_payloads` false, payload sums are not checked (for counting).
+pub fn read_log(run_dir: &Path, check_payloads: bool) -> Result<Vec<Record>, JournalError> {
+    let path = run_dir.join(LOG);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(JournalError::io(format!("read `{}`", path.display()), e)),
+    };
+    Ok(parse_log(&bytes, check_payloads))
+}
+
+fn parse_log(bytes: &[u8], check_payloads: bool) -> Vec<Record> {
+    let mut records = Vec::new();
+    let mut at = 0usize;
+    while let Some(nl) = bytes[at..].iter().position(|&b| b == b'\n') {
+        let Ok(header) = serde_json::from_slice::<Header>(&bytes[at..at + nl]) else {
+            break;
+        };
+        let start = at + nl + 1;
+        let Some(end) = usize::try_from(header.len)
+            .ok()
+            .and_then(|len| start.checked_add(len))
+            .filter(|end| *end <= bytes.len())
+        else {
+            break;
+        };
+        if check_payloads && fnv1a(&bytes[start..end]) != header.sum {
+            break;
+        }
+        records.push(Record {
+            seq: header.seq,
+            entry: header.entry,
+            payload: (start as u64, header.len),
+        });
+        at = end;
+    }
+    records
+}
+
+/// Reads a record's payload (a file's old bytes).
+pub fn read_payload(run_dir: &Path, record: &Record) -> Result<Vec<u8>, JournalError> {
+    use std::os::unix::fs::FileExt;
+    let path = run_dir.join(LOG);
+    let ctx = || format!("read `{}`", path.display());
+    let file = fs::File::open(&path).map_err(|e| JournalError::io(ctx(), e))?;
+    let (offset, len) = record.payload;
+    let len = usize::try_from(len).map_err(|e| JournalError::io(ctx(), io::Error::other(e)))?;
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, offset)
+        .map_err(|e| JournalError::io(ctx(), e))?;
+    Ok(bytes)
 }
 
 /// `000042.done`: written once a non-idempotent entry (an undo command) has been undone.
 pub fn done_name(seq: u32) -> String {
     format!("{seq:06}.done")
-}
-
-fn parse_name(name: &str) -> Option<(u32, String)> {
-    let stem = name.strip_suffix(".json")?;
-    let (seq, kind) = stem.split_once('-')?;
-    if seq.len() != 6 || !seq.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((seq.parse().ok()?, kind.to_string()))
-}
-
-/// The entries of a run, in recording order. Temporary files and blobs are skipped.
-pub fn list(run_dir: &Path) -> Result<Vec<Listed>, JournalError> {
-    let ctx = || format!("read `{}`", run_dir.display());
-    let mut entries = Vec::new();
-    for item in fs::read_dir(run_dir).map_err(|e| JournalError::io(ctx(), e))? {
-        let item = item.map_err(|e| JournalError::io(ctx(), e))?;
-        let name = item.file_name();
-        if let Some((seq, kind)) = name.to_str().and_then(parse_name) {
-            entries.push(Listed {
-                seq,
-                kind,
-                path: item.path(),
-            });
-        }
-    }
-    entries.sort_by_key(|e| e.seq);
-    Ok(entries)
-}
-
-/// Reads and parses one entry file.
-pub fn read(path: &Path) -> Result<Entry, JournalError> {
-    let bytes =
-        fs::read(path).map_err(|e| JournalError::io(format!("read `{}`", path.display()), e))?;
-    serde_json::from_slice(&bytes).map_err(|e| JournalError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
-/// Reads a file entry's blob, checking its length.
-pub fn read_blob(run_dir: &Path, blob: &str, len: u64) -> Result<Vec<u8>, JournalError> {
-    let path = run_dir.join(blob);
-    let bytes =
-        fs::read(&path).map_err(|e| JournalError::io(format!("read `{}`", path.display()), e))?;
-    if bytes.len() as u64 != len {
-        return Err(JournalError::Corrupt {
-            path,
-            reason: format!("expected {len} bytes, found {}", bytes.len()),
-        });
-    }
-    Ok(bytes)
 }
 
 /// Whether an entry is already marked undone.
@@ -187,47 +211,51 @@ pub fn mark_done(run_dir: &Path, seq: u32) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn listing_keeps_entries_in_order_and_skips_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in [
-            "000010-undo.json",
-            "000002-file.json",
-            "000002.blob",
-            ".000011-file.json.planrun-tmp",
-            "meta.json",
-            "000003.done",
-        ] {
-            fs::write(dir.path().join(name), "{}").unwrap();
+    fn file_entry(path: &str) -> Entry {
+        Entry::File {
+            path: path.into(),
+            before: Before::File { mode: 0o644 },
         }
-        let listed = list(dir.path()).unwrap();
-        let got: Vec<_> = listed.iter().map(|e| (e.seq, e.kind.as_str())).collect();
-        assert_eq!(got, vec![(2, FILE), (10, UNDO)]);
     }
 
     #[test]
-    fn entries_round_trip_through_json() {
-        let entry = Entry::File {
-            path: "a/b.txt".into(),
-            before: Before::File {
-                mode: 0o644,
-                blob: blob_name(1),
-                len: 3,
-            },
-        };
-        let json = serde_json::to_string(&entry).unwrap();
-        assert!(json.contains(r#""kind":"file""#), "{json}");
-        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), entry);
-    }
-
-    #[test]
-    fn truncated_blob_is_corrupt() {
+    fn log_round_trips_records_and_payloads() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("000001.blob"), "ab").unwrap();
-        assert!(matches!(
-            read_blob(dir.path(), "000001.blob", 3),
-            Err(JournalError::Corrupt { .. })
-        ));
-        assert_eq!(read_blob(dir.path(), "000001.blob", 2).unwrap(), b"ab");
+        let mut log = encode(1, &file_entry("a.txt"), b"old\nbytes").unwrap();
+        log.extend(encode(2, &Entry::Dir { path: "d".into() }, b"").unwrap());
+        fs::write(dir.path().join(LOG), &log).unwrap();
+        let records = read_log(dir.path(), true).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].entry, file_entry("a.txt"));
+        assert_eq!(
+            read_payload(dir.path(), &records[0]).unwrap(),
+            b"old\nbytes"
+        );
+        assert_eq!(records[1].entry.kind(), DIR);
+    }
+
+    #[test]
+    fn a_torn_last_record_is_ignored() {
+        let good = encode(1, &file_entry("a"), b"0123456789").unwrap();
+        let torn = encode(2, &file_entry("b"), b"abcdefghij").unwrap();
+        for cut in 1..torn.len() {
+            let mut log = good.clone();
+            log.extend_from_slice(&torn[..cut]);
+            assert_eq!(parse_log(&log, true).len(), 1, "cut at {cut}");
+        }
+        // Extended but never written: the tail reads back as zeros.
+        let mut log = good.clone();
+        let zeroed = torn.len() - 4;
+        log.extend(
+            torn.iter()
+                .enumerate()
+                .map(|(i, b)| if i >= zeroed { 0 } else { *b }),
+        );
+        assert_eq!(parse_log(&log, true).len(), 1);
+        assert_eq!(
+            parse_log(&log, false).len(),
+            2,
+            "counting skips payload checks"
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Recording a run: each before-image is written and fsynced before the caller mutates anything.
+//! Recording a run: each before-image is appended to the run's log and synced before the caller
+//! mutates anything.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -27,6 +28,12 @@ pub struct Journal {
 #[derive(Debug)]
 struct Inner {
     next: u32,
+    /// The run's log, opened for appending.
+    log: fs::File,
+    /// Its length after the last complete record.
+    len: u64,
+    /// A failed append could not be cut back off: later records would be unreadable after it.
+    poisoned: bool,
     files: HashSet<PathBuf>,
     dirs: HashSet<PathBuf>,
     envs: HashSet<PathBuf>,
@@ -66,6 +73,13 @@ impl Journal {
             pid: std::process::id(),
             host: lock::host_name(),
         };
+        let log_path = run_dir.join(entry::LOG);
+        let log = fs::OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&log_path)
+            .map_err(|e| JournalError::io(format!("create `{}`", log_path.display()), e))?;
+        // Writing meta.json syncs the run directory, which makes the log's name durable too.
         state::write_record(&run_dir, &record)?;
         fsutil::fsync_dir(&journal_dir)
             .map_err(|e| JournalError::io(format!("sync `{}`", journal_dir.display()), e))?;
@@ -75,6 +89,9 @@ impl Journal {
             id,
             inner: Mutex::new(Inner {
                 next: 1,
+                log,
+                len: 0,
+                poisoned: false,
                 files: HashSet::new(),
                 dirs: HashSet::new(),
                 envs: HashSet::new(),
@@ -119,24 +136,16 @@ impl Journal {
         self.record_missing_dirs(&mut inner, &rel)?;
         let image = FileImage::read(&abs)
             .map_err(|e| JournalError::io(format!("read `{}`", abs.display()), e))?;
-        let seq = inner.next;
-        let (before, blob) = match image {
-            FileImage::Absent => (Before::Absent, None),
-            FileImage::Symlink { target } => (Before::Symlink { target }, None),
-            FileImage::File { bytes, mode } => (
-                Before::File {
-                    mode,
-                    blob: entry::blob_name(seq),
-                    len: bytes.len() as u64,
-                },
-                Some(bytes),
-            ),
+        let (before, payload) = match image {
+            FileImage::Absent => (Before::Absent, Vec::new()),
+            FileImage::Symlink { target } => (Before::Symlink { target }, Vec::new()),
+            FileImage::File { bytes, mode } => (Before::File { mode }, bytes),
         };
         let entry = Entry::File {
             path: rel.clone(),
             before,
         };
-        self.write_entry(&mut inner, &entry, blob.as_deref())?;
+        self.write_entry(&mut inner, &entry, &payload)?;
         inner.files.insert(rel);
         Ok(abs)
     }
@@ -155,7 +164,7 @@ impl Journal {
             if inner.dirs.contains(&dir) {
                 continue;
             }
-            self.write_entry(inner, &Entry::Dir { path: dir.clone() }, None)?;
+            self.write_entry(inner, &Entry::Dir { path: dir.clone() }, &[])?;
             inner.dirs.insert(dir);
         }
         Ok(())
@@ -198,7 +207,7 @@ impl Journal {
             created_venv,
             freeze,
         };
-        self.write_entry(&mut inner, &entry, None)?;
+        self.write_entry(&mut inner, &entry, &[])?;
         inner.envs.insert(python);
         Ok(())
     }
@@ -219,7 +228,7 @@ impl Journal {
             cwd,
         };
         let mut inner = self.lock_inner();
-        self.write_entry(&mut inner, &entry, None)
+        self.write_entry(&mut inner, &entry, &[])
     }
 
     /// Sets the run's status in `meta.json`.
@@ -242,31 +251,42 @@ impl Journal {
         })
     }
 
-    /// Writes blob (if any) then entry, each fsynced, and the directory after the entry's
-    /// rename: once this returns, the entry survives a crash. A blob without its entry (a crash
-    /// in between) is ignored by rollback.
+    /// Appends one record and syncs it: once this returns, the entry survives a crash. One
+    /// `fdatasync` per record is the whole cost (the log's name was made durable at `begin`).
     fn write_entry(
         &self,
         inner: &mut Inner,
         entry: &Entry,
-        blob: Option<&[u8]>,
+        payload: &[u8],
     ) -> Result<(), JournalError> {
-        let seq = inner.next;
-        if let Some(bytes) = blob {
-            let path = self.run_dir.join(entry::blob_name(seq));
-            let written = fs::File::create(&path).and_then(|mut f| {
-                f.write_all(bytes)?;
-                f.sync_all()
-            });
-            written.map_err(|e| JournalError::io(format!("write `{}`", path.display()), e))?;
+        let path = self.run_dir.join(entry::LOG);
+        let ctx = || format!("append to `{}`", path.display());
+        if inner.poisoned {
+            return Err(JournalError::io(
+                ctx(),
+                io::Error::other("an earlier append failed and could not be undone"),
+            ));
         }
-        let path = self.run_dir.join(entry::entry_name(seq, entry.kind()));
-        let json = serde_json::to_vec(entry).map_err(|e| JournalError::Corrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        fsutil::write_atomic(&path, &json, None)
-            .map_err(|e| JournalError::io(format!("write `{}`", path.display()), e))?;
+        let bytes = entry::encode(inner.next, entry, payload)
+            .map_err(|e| JournalError::io(ctx(), io::Error::other(e)))?;
+        let written = inner
+            .log
+            .write_all(&bytes)
+            .and_then(|()| inner.log.sync_data());
+        if let Err(e) = written {
+            // A partial record in the middle would hide every record after it.
+            let len = inner.len;
+            if inner
+                .log
+                .set_len(len)
+                .and_then(|()| inner.log.sync_data())
+                .is_err()
+            {
+                inner.poisoned = true;
+            }
+            return Err(JournalError::io(ctx(), e));
+        }
+        inner.len += bytes.len() as u64;
         inner.next += 1;
         Ok(())
     }

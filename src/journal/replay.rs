@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::entry::{self, Before, Entry, Listed};
+use super::entry::{self, Before, Entry, Record};
 use super::error::{JournalError, RollbackError};
 use super::state::{self, Status};
 use crate::fsutil::{self, FileImage, Restored};
@@ -89,7 +89,7 @@ pub fn rollback_run(target: &Path, run_id: &str) -> Result<RollbackReport, Rollb
     if report.already_rolled_back {
         return Ok(report);
     }
-    let entries = entry::list(&run_dir)?;
+    let entries = entry::read_log(&run_dir, true)?;
     let failures = replay(target, &run_dir, &entries, &mut report);
     report.seconds = started.elapsed().as_secs_f64();
     if !failures.is_empty() {
@@ -123,20 +123,20 @@ pub fn rollback_latest(target: &Path) -> Result<Option<RollbackReport>, Rollback
 pub(crate) fn replay(
     target: &Path,
     run_dir: &Path,
-    entries: &[Listed],
+    entries: &[Record],
     report: &mut RollbackReport,
 ) -> Vec<String> {
     let mut failures = Vec::new();
-    for listed in entries.iter().rev() {
+    for rec in entries.iter().rev() {
         let started = Instant::now();
-        match undo_one(target, run_dir, listed) {
+        match undo_one(target, run_dir, rec) {
             Ok((outcome, subject)) => report.actions.push(RollbackAction {
-                seq: listed.seq,
+                seq: rec.seq,
                 outcome,
                 subject,
                 seconds: started.elapsed().as_secs_f64(),
             }),
-            Err(e) => failures.push(format!("entry {}: {}", listed.seq, error_chain(&e))),
+            Err(e) => failures.push(format!("entry {}: {}", rec.seq, error_chain(&e))),
         }
     }
     failures
@@ -156,9 +156,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 fn undo_one(
     target: &Path,
     run_dir: &Path,
-    listed: &Listed,
+    rec: &Record,
 ) -> Result<(Outcome, String), JournalError> {
-    let entry = entry::read(&listed.path)?;
+    let entry = rec.entry.clone();
     let io_err = |what: &str, p: &Path| {
         let context = format!("{what} `{}`", p.display());
         move |e| JournalError::io(context, e)
@@ -169,8 +169,8 @@ fn undo_one(
             let image = match before {
                 Before::Absent => FileImage::Absent,
                 Before::Symlink { target } => FileImage::Symlink { target },
-                Before::File { mode, blob, len } => FileImage::File {
-                    bytes: entry::read_blob(run_dir, &blob, len)?,
+                Before::File { mode } => FileImage::File {
+                    bytes: entry::read_payload(run_dir, rec)?,
                     mode,
                 },
             };
@@ -204,7 +204,7 @@ fn undo_one(
         } => {
             if created_venv {
                 let rel = venv.ok_or_else(|| JournalError::Corrupt {
-                    path: listed.path.clone(),
+                    path: run_dir.join(entry::LOG),
                     reason: "a created venv without its directory".into(),
                 })?;
                 let abs = confine(target, &rel)?;
@@ -235,7 +235,7 @@ fn undo_one(
             cwd,
         } => {
             let subject = format!("{step}: {command}");
-            if entry::is_done(run_dir, listed.seq) {
+            if entry::is_done(run_dir, rec.seq) {
                 return Ok((Outcome::AlreadyDone, subject));
             }
             let out = Command::new("sh")
@@ -252,7 +252,8 @@ fn undo_one(
                     io::Error::other(format!("`{command}`: {}", output.trim_end())),
                 ));
             }
-            entry::mark_done(run_dir, listed.seq).map_err(io_err("mark done", &listed.path))?;
+            entry::mark_done(run_dir, rec.seq)
+                .map_err(io_err("write", &run_dir.join(entry::done_name(rec.seq))))?;
             Ok((Outcome::UndoRan, subject))
         }
     }

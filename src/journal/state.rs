@@ -179,9 +179,9 @@ pub fn history(target: &Path) -> Result<Vec<RunSummary>, JournalError> {
     for id in run_ids(target)?.into_iter().rev() {
         let dir = run_dir(target, &id);
         let record = read_record(&dir)?;
-        let files_touched = entry::list(&dir)?
+        let files_touched = entry::read_log(&dir, false)?
             .iter()
-            .filter(|e| e.kind == entry::FILE)
+            .filter(|r| r.entry.kind() == entry::FILE)
             .count();
         runs.push(RunSummary {
             id,

@@ -161,7 +161,7 @@ fn rollback_cut_short_finishes_and_runs_undo_once() {
 
     // A rollback killed after undoing the newest three entries (here.txt, made/, old.txt, undo).
     let run_dir = journal.run_dir().to_path_buf();
-    let entries = entry::list(&run_dir).unwrap();
+    let entries = entry::read_log(&run_dir, true).unwrap();
     let mut partial = RollbackReport {
         run_id: journal.run_id().into(),
         plan: "undo".into(),
@@ -215,7 +215,7 @@ fn escaping_paths_are_refused_before_anything_is_journaled() {
     let journal = Journal::begin(dir.path(), meta("bad")).unwrap();
     assert!(journal.record_file(Path::new("../x")).is_err());
     assert!(journal.record_file(Path::new("/etc/hosts")).is_err());
-    assert!(entry::list(journal.run_dir()).unwrap().is_empty());
+    assert!(entry::read_log(journal.run_dir(), true).unwrap().is_empty());
 }
 
 #[test]
