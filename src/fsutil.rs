@@ -270,6 +270,44 @@ impl FileImage {
     }
 }
 
+/// Which of `rels` (paths relative to `target`) have uncommitted changes in git, for the
+/// warning before an apply edits them. Empty when `target` is not a git work tree or git is
+/// missing: a dirty tree is allowed, this only informs.
+pub fn uncommitted(target: &Path, rels: &[String]) -> Vec<String> {
+    if rels.is_empty() {
+        return Vec::new();
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(target)
+        .args([
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=no",
+            "--",
+        ])
+        .args(rels)
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Some(out) = out.ok().filter(|o| o.status.success()) else {
+        return Vec::new();
+    };
+    // `XY path` records, NUL-separated; a rename adds its old path as an extra record.
+    let mut dirty: Vec<String> = Vec::new();
+    let mut records = out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty());
+    while let Some(record) = records.next() {
+        if record.len() < 4 {
+            continue;
+        }
+        if record[0] == b'R' || record[0] == b'C' {
+            records.next();
+        }
+        dirty.push(String::from_utf8_lossy(&record[3..]).into_owned());
+    }
+    dirty
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +413,32 @@ mod tests {
         write_atomic(&l, b"replaced", None).unwrap();
         assert_eq!(link.restore(&l).unwrap(), Restored::Written);
         assert_eq!(fs::read_link(&l).unwrap(), PathBuf::from("sub/a.txt"));
+    }
+
+    #[test]
+    fn uncommitted_names_only_changed_tracked_files() {
+        let dir = tree();
+        let t = dir.path();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(t)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        let rels = vec!["sub/a.txt".to_string(), "b.txt".to_string()];
+        assert!(uncommitted(t, &rels).is_empty(), "not a git tree yet");
+        fs::write(t.join("b.txt"), "b").unwrap();
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-qm", "init"]);
+        assert!(uncommitted(t, &rels).is_empty());
+        fs::write(t.join("sub/a.txt"), "changed").unwrap();
+        assert_eq!(uncommitted(t, &rels), vec!["sub/a.txt".to_string()]);
     }
 }
