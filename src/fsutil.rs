@@ -1,1 +1,444 @@
-//! Placeholder; filled in by its owner.
+//! Safe file-system primitives: confining plan paths to the target, crash-proof writes, and
+//! exact snapshots (content, mode, or absence) of single files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+/// The directory inside a target that holds planrun's own state.
+pub const STATE_DIR: &str = ".planrun";
+
+/// Why a plan path was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfineError {
+    /// The path is empty or names the target itself.
+    #[error("path `{path}` is empty or names the target itself")]
+    Empty { path: String },
+    /// The path is absolute.
+    #[error("path `{path}` is absolute; plan paths are relative to the target")]
+    Absolute { path: String },
+    /// `..` components climb out of the target.
+    #[error("path `{path}` leaves the target through `..`")]
+    Escapes { path: String },
+    /// An existing component is a symlink that resolves outside the target.
+    #[error("path `{path}` leaves the target: `{link}` is a symlink to `{resolves_to}`")]
+    SymlinkEscapes {
+        path: String,
+        link: String,
+        resolves_to: PathBuf,
+    },
+    /// An existing component is a symlink whose destination does not exist.
+    #[error("path `{path}` goes through `{link}`, a symlink whose destination does not exist")]
+    DanglingSymlink { path: String, link: String },
+    /// The path lies inside planrun's own state directory.
+    #[error("path `{path}` is inside planrun's state directory `{STATE_DIR}`")]
+    StateDir { path: String },
+    /// The target or a component could not be inspected.
+    #[error("failed to inspect `{path}` while checking `{rel}`")]
+    Io {
+        rel: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Resolves `rel` inside `target`, refusing anything that would reach outside it.
+///
+/// Checked lexically first (absolute paths, `..` that climbs out), then on disk: every existing
+/// component that is a symlink must resolve inside the target. The returned path has no `.` or
+/// `..` components, so the OS resolves exactly what was checked.
+pub fn confine(target: &Path, rel: &str) -> Result<PathBuf, ConfineError> {
+    let normal = normalize(rel)?;
+    if normal.components().next() == Some(Component::Normal(STATE_DIR.as_ref())) {
+        return Err(ConfineError::StateDir { path: rel.into() });
+    }
+    let io_err = |path: &Path, source| ConfineError::Io {
+        rel: rel.into(),
+        path: path.to_path_buf(),
+        source,
+    };
+    let root = fs::canonicalize(target).map_err(|e| io_err(target, e))?;
+    let mut current = target.to_path_buf();
+    for component in normal.components() {
+        current.push(component);
+        let meta = match fs::symlink_metadata(&current) {
+            Ok(meta) => meta,
+            // Nothing below a missing component exists, so nothing there can be a symlink.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+            Err(e) => return Err(io_err(&current, e)),
+        };
+        if !meta.file_type().is_symlink() {
+            continue;
+        }
+        let link = current
+            .strip_prefix(target)
+            .unwrap_or(&current)
+            .display()
+            .to_string();
+        match fs::canonicalize(&current) {
+            Ok(resolved) if resolved.starts_with(&root) => {}
+            Ok(resolved) => {
+                return Err(ConfineError::SymlinkEscapes {
+                    path: rel.into(),
+                    link,
+                    resolves_to: resolved,
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ConfineError::DanglingSymlink {
+                    path: rel.into(),
+                    link,
+                })
+            }
+            Err(e) => return Err(io_err(&current, e)),
+        }
+    }
+    Ok(target.join(normal))
+}
+
+/// Removes `.` and resolves `..` lexically, refusing what is absolute, empty or climbs out.
+fn normalize(rel: &str) -> Result<PathBuf, ConfineError> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in Path::new(rel).components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => {
+                return Err(ConfineError::Absolute { path: rel.into() })
+            }
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return Err(ConfineError::Escapes { path: rel.into() });
+                }
+            }
+            Component::Normal(part) => parts.push(part),
+        }
+    }
+    if parts.is_empty() {
+        return Err(ConfineError::Empty { path: rel.into() });
+    }
+    Ok(parts.iter().collect())
+}
+
+/// The temporary name `write_atomic` uses beside `path`. It is fixed, not random, so that a
+/// rollback after a crash mid-write knows exactly which leftover to delete.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.planrun-tmp"))
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never a
+/// mix: a temporary file in the same directory, fsync, rename over `path`, fsync the directory.
+///
+/// `mode` sets the permission bits exactly (umask ignored); `None` keeps the mode of the file
+/// being replaced, or gives a new file the usual `0o666 & !umask`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    let mode = match mode {
+        Some(mode) => Some(mode),
+        None => match fs::metadata(path) {
+            Ok(meta) => Some(meta.permissions().mode() & 0o7777),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        },
+    };
+    let tmp = temp_path(path);
+    let result = (|| {
+        // A leftover from a crash would keep its own mode through a truncating open.
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        // Without an explicit mode, the creation mode goes through the umask like any new file.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode.unwrap_or(0o666))
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        if let Some(mode) = mode {
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    fsync_dir(parent_or_dot(path))
+}
+
+/// Flushes a directory's entries (creations, renames, removals) to disk.
+pub fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// The directory holding `path` (`.` for a bare name).
+pub fn parent_or_dot(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The exact state of one path: absent, a regular file with its mode, or a symlink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileImage {
+    /// Nothing exists at the path.
+    Absent,
+    /// A regular file: its bytes and permission bits.
+    File { bytes: Vec<u8>, mode: u32 },
+    /// A symbolic link and what it points to.
+    Symlink { target: PathBuf },
+}
+
+/// What restoring an image did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restored {
+    /// The path already matched the image.
+    Unchanged,
+    /// The file (or link) was written back.
+    Written,
+    /// A file the image says was absent was deleted.
+    Deleted,
+}
+
+impl FileImage {
+    /// Reads the current state of `path` (a directory there is an error).
+    pub fn read(path: &Path) -> io::Result<FileImage> {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileImage::Absent),
+            Err(e) => return Err(e),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            Ok(FileImage::Symlink {
+                target: fs::read_link(path)?,
+            })
+        } else if kind.is_file() {
+            Ok(FileImage::File {
+                bytes: fs::read(path)?,
+                mode: meta.permissions().mode() & 0o7777,
+            })
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{}` is not a regular file", path.display()),
+            ))
+        }
+    }
+
+    /// Puts `path` back into this state; does nothing when it already is.
+    pub fn restore(&self, path: &Path) -> io::Result<Restored> {
+        // A crash inside write_atomic can leave its temporary file behind.
+        match fs::remove_file(temp_path(path)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        // A directory standing where the file was is an error: removing it is not ours to decide.
+        let current = FileImage::read(path)?;
+        if &current == self {
+            return Ok(Restored::Unchanged);
+        }
+        match self {
+            FileImage::Absent => {
+                fs::remove_file(path)?;
+                fsync_dir(parent_or_dot(path))?;
+                Ok(Restored::Deleted)
+            }
+            FileImage::File { bytes, mode } => {
+                if matches!(current, FileImage::Symlink { .. }) {
+                    fs::remove_file(path)?;
+                }
+                write_atomic(path, bytes, Some(*mode))?;
+                Ok(Restored::Written)
+            }
+            FileImage::Symlink { target } => {
+                if current != FileImage::Absent {
+                    fs::remove_file(path)?;
+                }
+                std::os::unix::fs::symlink(target, path)?;
+                fsync_dir(parent_or_dot(path))?;
+                Ok(Restored::Written)
+            }
+        }
+    }
+}
+
+/// Which of `rels` (paths relative to `target`) have uncommitted changes in git, for the
+/// warning before an apply edits them. Empty when `target` is not a git work tree or git is
+/// missing: a dirty tree is allowed, this only informs.
+pub fn uncommitted(target: &Path, rels: &[String]) -> Vec<String> {
+    if rels.is_empty() {
+        return Vec::new();
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(target)
+        .args([
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=no",
+            "--",
+        ])
+        .args(rels)
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Some(out) = out.ok().filter(|o| o.status.success()) else {
+        return Vec::new();
+    };
+    // `XY path` records, NUL-separated; a rename adds its old path as an extra record.
+    let mut dirty: Vec<String> = Vec::new();
+    let mut records = out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty());
+    while let Some(record) = records.next() {
+        if record.len() < 4 {
+            continue;
+        }
+        if record[0] == b'R' || record[0] == b'C' {
+            records.next();
+        }
+        dirty.push(String::from_utf8_lossy(&record[3..]).into_owned());
+    }
+    dirty
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::write(dir.path().join("sub/a.txt"), "a").unwrap();
+        dir
+    }
+
+    #[test]
+    fn confine_accepts_plain_and_new_paths() {
+        let dir = tree();
+        let t = dir.path();
+        assert_eq!(confine(t, "sub/a.txt").unwrap(), t.join("sub/a.txt"));
+        assert_eq!(confine(t, "./new/x/../y.txt").unwrap(), t.join("new/y.txt"));
+    }
+
+    #[test]
+    fn confine_refuses_absolute_dotdot_and_empty() {
+        let dir = tree();
+        let t = dir.path();
+        assert!(matches!(
+            confine(t, "/etc/passwd"),
+            Err(ConfineError::Absolute { .. })
+        ));
+        let err = confine(t, "sub/../../x").unwrap_err();
+        assert!(matches!(err, ConfineError::Escapes { .. }));
+        assert!(err.to_string().contains("sub/../../x"));
+        assert!(matches!(
+            confine(t, "sub/.."),
+            Err(ConfineError::Empty { .. })
+        ));
+        assert!(matches!(
+            confine(t, ".planrun/lock"),
+            Err(ConfineError::StateDir { .. })
+        ));
+    }
+
+    #[test]
+    fn confine_refuses_symlinks_that_leave() {
+        let dir = tree();
+        let outside = tempfile::tempdir().unwrap();
+        let t = dir.path();
+        symlink(outside.path(), t.join("out")).unwrap();
+        symlink(t.join("sub"), t.join("in")).unwrap();
+        symlink(t.join("nowhere"), t.join("dangling")).unwrap();
+        let err = confine(t, "out/x.txt").unwrap_err();
+        assert!(matches!(err, ConfineError::SymlinkEscapes { .. }), "{err}");
+        assert!(err.to_string().contains("`out` is a symlink to"));
+        assert_eq!(confine(t, "in/a.txt").unwrap(), t.join("in/a.txt"));
+        assert!(matches!(
+            confine(t, "dangling"),
+            Err(ConfineError::DanglingSymlink { .. })
+        ));
+    }
+
+    #[test]
+    fn write_atomic_sets_or_keeps_mode_and_leaves_no_temp() {
+        let dir = tree();
+        let p = dir.path().join("sub/a.txt");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o751)).unwrap();
+        write_atomic(&p, b"new", None).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o7777,
+            0o751
+        );
+        write_atomic(&p, b"x", Some(0o600)).unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        assert!(!temp_path(&p).exists());
+    }
+
+    #[test]
+    fn image_round_trips_file_absence_and_symlink() {
+        let dir = tree();
+        let p = dir.path().join("sub/a.txt");
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let before = FileImage::read(&p).unwrap();
+        assert_eq!(before.restore(&p).unwrap(), Restored::Unchanged);
+        fs::write(&p, "changed").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
+        fs::write(temp_path(&p), "half").unwrap();
+        assert_eq!(before.restore(&p).unwrap(), Restored::Written);
+        assert_eq!(FileImage::read(&p).unwrap(), before);
+        assert!(!temp_path(&p).exists());
+
+        let q = dir.path().join("new.txt");
+        let absent = FileImage::read(&q).unwrap();
+        assert_eq!(absent, FileImage::Absent);
+        fs::write(&q, "created").unwrap();
+        assert_eq!(absent.restore(&q).unwrap(), Restored::Deleted);
+        assert!(!q.exists());
+
+        let l = dir.path().join("link");
+        symlink("sub/a.txt", &l).unwrap();
+        let link = FileImage::read(&l).unwrap();
+        write_atomic(&l, b"replaced", None).unwrap();
+        assert_eq!(link.restore(&l).unwrap(), Restored::Written);
+        assert_eq!(fs::read_link(&l).unwrap(), PathBuf::from("sub/a.txt"));
+    }
+
+    #[test]
+    fn uncommitted_names_only_changed_tracked_files() {
+        let dir = tree();
+        let t = dir.path();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(t)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        let rels = vec!["sub/a.txt".to_string(), "b.txt".to_string()];
+        assert!(uncommitted(t, &rels).is_empty(), "not a git tree yet");
+        fs::write(t.join("b.txt"), "b").unwrap();
+        git(&["init", "-q"]);
+        git(&["add", "."]);
+        git(&["commit", "-qm", "init"]);
+        assert!(uncommitted(t, &rels).is_empty());
+        fs::write(t.join("sub/a.txt"), "changed").unwrap();
+        assert_eq!(uncommitted(t, &rels), vec!["sub/a.txt".to_string()]);
+    }
+}

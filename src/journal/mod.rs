@@ -1,1 +1,10 @@
-//! Placeholder; filled in by its owner.
+//! The journal: before-images written ahead of every mutation, rollback that replays them, the
+//! run history and the per-target lock.
+
+pub mod entry;
+pub mod error;
+pub mod lock;
+pub mod record;
+pub mod render;
+pub mod replay;
+pub mod state;

@@ -1,0 +1,66 @@
+//! The journal's errors: recording and reading runs, and rolling them back.
+
+use std::path::PathBuf;
+
+use crate::fsutil::ConfineError;
+use crate::pyenv::PyEnvError;
+
+use super::replay::RollbackReport;
+
+/// A failure recording a run or reading the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// A file-system operation failed.
+    #[error("failed to {context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path was refused because it leaves the target.
+    #[error(transparent)]
+    Confine(#[from] ConfineError),
+    /// The Python environment could not be frozen.
+    #[error("failed to record the python environment")]
+    PyEnv(#[from] PyEnvError),
+    /// A path is not valid UTF-8, so it cannot be checked and recorded faithfully.
+    #[error("path `{}` is not valid UTF-8", .0.display())]
+    NotUtf8(PathBuf),
+    /// A venv planrun would create (and later delete) is not inside the target.
+    #[error("venv `{}` is not inside the target; planrun only creates venvs it may remove", .0.display())]
+    VenvOutsideTarget(PathBuf),
+    /// No run with this id exists.
+    #[error("no run `{0}` in the journal")]
+    NoSuchRun(String),
+    /// A journal file cannot be understood.
+    #[error("journal file `{}` is unreadable: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    /// A run was interrupted and still holds changes.
+    #[error("an interrupted run must be rolled back: planrun rollback --target {}", target.display())]
+    Interrupted { run_id: String, target: PathBuf },
+}
+
+impl JournalError {
+    /// An I/O error with what was being done ("write `x`").
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        JournalError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// A rollback that did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RollbackError {
+    /// The journal itself could not be read.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// Some entries could not be undone; the others were, and the journal is kept.
+    #[error("rollback of run `{run_id}` is incomplete: {}", failures.join("; "))]
+    Incomplete {
+        run_id: String,
+        failures: Vec<String>,
+        report: Box<RollbackReport>,
+    },
+}

@@ -1,0 +1,316 @@
+//! One apply per target: `.planrun/lock`, created atomically, naming its pid, host and start.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::JournalError;
+use super::state;
+use crate::fsutil;
+
+/// Who holds a lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// The holding process.
+    pub pid: u32,
+    /// The host it runs on.
+    pub host: String,
+    /// When it took the lock (RFC 3339, UTC).
+    pub started: String,
+    /// What it is doing, e.g. `apply plans/xdist.toml`.
+    pub command: String,
+}
+
+/// Why a lock could not be taken or cleared.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another live process holds the lock.
+    #[error("`{}` is locked by `{}` (pid {} on {}, started {})", target.display(), info.command, info.pid, info.host, info.started)]
+    Held { target: PathBuf, info: LockInfo },
+    /// The lock's process is gone.
+    #[error("stale lock on `{}`: pid {} on {} (started {}) is gone; `planrun unlock --target {}` clears it", target.display(), info.pid, info.host, info.started, target.display())]
+    Stale { target: PathBuf, info: LockInfo },
+    /// The lock file cannot be parsed.
+    #[error("lock file `{}` is unreadable; `planrun unlock --force --target {}` removes it", path.display(), target.display())]
+    Unreadable { path: PathBuf, target: PathBuf },
+    /// The state directory could not be prepared.
+    #[error(transparent)]
+    State(Box<JournalError>),
+    /// A file-system failure.
+    #[error("failed to {context}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A held lock; dropping it removes the lock file.
+#[derive(Debug)]
+pub struct Lock {
+    path: PathBuf,
+    info: LockInfo,
+}
+
+/// `.planrun/lock` inside `target`.
+pub fn lock_path(target: &Path) -> PathBuf {
+    state::state_dir(target).join("lock")
+}
+
+impl Lock {
+    /// Takes the lock of `target` for `command`, or says who holds it.
+    pub fn acquire(target: &Path, command: &str) -> Result<Lock, LockError> {
+        let io_err = |context: String| move |source| LockError::Io { context, source };
+        state::ensure_state_dir(target).map_err(|e| LockError::State(Box::new(e)))?;
+        let path = lock_path(target);
+        let info = LockInfo {
+            pid: std::process::id(),
+            host: host_name(),
+            started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            command: command.to_string(),
+        };
+        // Written whole under a private name, then hard-linked into place: the link is atomic
+        // and fails when a lock exists, like O_EXCL, but no one ever sees a half-written lock.
+        let tmp = path.with_file_name(format!("lock.{}.tmp", info.pid));
+        let json = serde_json::to_vec(&info).map_err(|e| LockError::Io {
+            context: "encode the lock".into(),
+            source: io::Error::other(e),
+        })?;
+        fsutil::write_atomic(&tmp, &json, None)
+            .map_err(io_err(format!("write `{}`", tmp.display())))?;
+        let linked = fs::hard_link(&tmp, &path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                fsutil::fsync_dir(fsutil::parent_or_dot(&path))
+                    .map_err(io_err(format!("sync `{}`", path.display())))?;
+                Ok(Lock { path, info })
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(holder_error(target)?),
+            Err(e) => Err(io_err(format!("create `{}`", path.display()))(e)),
+        }
+    }
+
+    /// Takes the lock, first clearing a stale one; returns the stale holder it cleared.
+    /// For `planrun rollback`, which must work after an apply was killed.
+    pub fn acquire_breaking_stale(
+        target: &Path,
+        command: &str,
+    ) -> Result<(Lock, Option<LockInfo>), LockError> {
+        match Lock::acquire(target, command) {
+            Ok(lock) => Ok((lock, None)),
+            Err(LockError::Stale { info, .. }) => {
+                remove_lock(target)?;
+                Ok((Lock::acquire(target, command)?, Some(info)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Who holds this lock (this process).
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Only our own lock: `unlock --force` may have handed it to someone else meanwhile.
+        let ours = fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())
+            .is_some_and(|held| held == self.info);
+        if ours {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The current lock holder, if any.
+pub fn read_lock(target: &Path) -> Result<Option<LockInfo>, LockError> {
+    let path = lock_path(target);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| LockError::Unreadable {
+                path,
+                target: target.to_path_buf(),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LockError::Io {
+            context: format!("read `{}`", path.display()),
+            source: e,
+        }),
+    }
+}
+
+/// Whether the holder's process is still running (a holder on another host counts as alive:
+/// there is no way to tell from here).
+pub fn holder_alive(info: &LockInfo) -> bool {
+    info.host != host_name() || pid_alive(info.pid)
+}
+
+/// The error describing the current holder: held, or stale.
+fn holder_error(target: &Path) -> Result<LockError, LockError> {
+    let target = target.to_path_buf();
+    match read_lock(&target)? {
+        Some(info) if holder_alive(&info) => Ok(LockError::Held { target, info }),
+        Some(info) => Ok(LockError::Stale { target, info }),
+        // Released between our attempt and the read: report it as held by nobody alive.
+        None => Err(LockError::Io {
+            context: format!("take the lock of `{}`", target.display()),
+            source: io::Error::other("the lock changed hands; try again"),
+        }),
+    }
+}
+
+fn remove_lock(target: &Path) -> Result<(), LockError> {
+    let path = lock_path(target);
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(LockError::Io {
+            context: format!("remove `{}`", path.display()),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Clears the lock of `target` when its holder is gone (or always, with `force`); returns the
+/// holder it cleared, `None` when there was no lock.
+pub fn unlock(target: &Path, force: bool) -> Result<Option<LockInfo>, LockError> {
+    let info = match read_lock(target) {
+        Ok(Some(info)) => Some(info),
+        Ok(None) => return Ok(None),
+        Err(LockError::Unreadable { .. }) if force => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(info) = &info {
+        if holder_alive(info) && !force {
+            return Err(LockError::Held {
+                target: target.to_path_buf(),
+                info: info.clone(),
+            });
+        }
+    }
+    remove_lock(target)?;
+    Ok(info.or_else(|| {
+        Some(LockInfo {
+            pid: 0,
+            host: String::new(),
+            started: String::new(),
+            command: "(unreadable lock)".into(),
+        })
+    }))
+}
+
+/// Whether a process with this pid exists on this host.
+pub fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks for existence and permission; nothing is delivered.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// This machine's host name.
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn second_acquire_names_the_holder_and_drop_releases() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = Lock::acquire(dir.path(), "apply x.toml").unwrap();
+        let err = Lock::acquire(dir.path(), "apply y.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, LockError::Held { .. }));
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        assert!(msg.contains("apply x.toml"), "{msg}");
+        assert!(matches!(
+            unlock(dir.path(), false),
+            Err(LockError::Held { .. })
+        ));
+        drop(lock);
+        assert!(!lock_path(dir.path()).exists());
+        assert!(Lock::acquire(dir.path(), "apply y.toml").is_ok());
+    }
+
+    #[test]
+    fn dead_holder_is_stale_and_unlock_clears_it() {
+        let dir = tempfile::tempdir().unwrap();
+        state::ensure_state_dir(dir.path()).unwrap();
+        let info = LockInfo {
+            pid: dead_pid(),
+            host: host_name(),
+            started: "2026-11-21T14:05:01Z".into(),
+            command: "apply x.toml".into(),
+        };
+        fs::write(lock_path(dir.path()), serde_json::to_vec(&info).unwrap()).unwrap();
+        let err = Lock::acquire(dir.path(), "apply").unwrap_err();
+        assert!(matches!(err, LockError::Stale { .. }));
+        assert!(err.to_string().contains("planrun unlock"), "{err}");
+        assert_eq!(unlock(dir.path(), false).unwrap(), Some(info));
+        assert_eq!(unlock(dir.path(), false).unwrap(), None);
+    }
+
+    #[test]
+    fn rollback_breaks_a_stale_lock_but_not_a_live_one() {
+        let dir = tempfile::tempdir().unwrap();
+        state::ensure_state_dir(dir.path()).unwrap();
+        let stale = LockInfo {
+            pid: dead_pid(),
+            host: host_name(),
+            started: "x".into(),
+            command: "apply".into(),
+        };
+        fs::write(lock_path(dir.path()), serde_json::to_vec(&stale).unwrap()).unwrap();
+        let (lock, cleared) = Lock::acquire_breaking_stale(dir.path(), "rollback").unwrap();
+        assert_eq!(cleared, Some(stale));
+        assert!(matches!(
+            Lock::acquire_breaking_stale(dir.path(), "rollback"),
+            Err(LockError::Held { .. })
+        ));
+        drop(lock);
+    }
+
+    #[test]
+    fn unreadable_lock_needs_force() {
+        let dir = tempfile::tempdir().unwrap();
+        state::ensure_state_dir(dir.path()).unwrap();
+        fs::write(lock_path(dir.path()), "{not json").unwrap();
+        assert!(matches!(
+            unlock(dir.path(), false),
+            Err(LockError::Unreadable { .. })
+        ));
+        assert!(unlock(dir.path(), true).unwrap().is_some());
+        assert!(!lock_path(dir.path()).exists());
+    }
+}

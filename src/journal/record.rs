@@ -1,0 +1,298 @@
+//! Recording a run: each before-image is appended to the run's log and synced before the caller
+//! mutates anything.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use super::entry::{self, Before, Entry};
+use super::error::JournalError;
+use super::lock;
+use super::state::{self, RunMeta, RunRecord, Status};
+use crate::fsutil::{self, FileImage};
+use crate::pyenv::PythonEnv;
+
+/// An open run on a target. Safe to share between threads: recording is serialized so entry
+/// numbers follow the order in which mutations were announced.
+#[derive(Debug)]
+pub struct Journal {
+    target: PathBuf,
+    run_dir: PathBuf,
+    id: String,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    next: u32,
+    /// The run's log, opened for appending.
+    log: fs::File,
+    /// Its length after the last complete record.
+    len: u64,
+    /// A failed append could not be cut back off: later records would be unreadable after it.
+    poisoned: bool,
+    files: HashSet<PathBuf>,
+    dirs: HashSet<PathBuf>,
+    envs: HashSet<PathBuf>,
+    record: RunRecord,
+}
+
+impl Journal {
+    /// Starts a run on `target`: creates `.planrun/journal/<run-id>/meta.json` with status running.
+    pub fn begin(target: &Path, meta: RunMeta) -> Result<Journal, JournalError> {
+        let target = std::path::absolute(target)
+            .map_err(|e| JournalError::io(format!("resolve `{}`", target.display()), e))?;
+        state::ensure_state_dir(&target)?;
+        let journal_dir = state::journal_dir(&target);
+        fs::create_dir_all(&journal_dir)
+            .map_err(|e| JournalError::io(format!("create `{}`", journal_dir.display()), e))?;
+        let now = SystemTime::now();
+        let seed = u64::from(std::process::id()) ^ u64::from(now_nanos(now));
+        let (id, run_dir) = (0..16u8)
+            .find_map(|i| {
+                let id = state::new_run_id(now, (seed as u8).wrapping_add(i));
+                let dir = journal_dir.join(&id);
+                fs::create_dir(&dir).ok().map(|()| (id, dir))
+            })
+            .ok_or_else(|| {
+                JournalError::io(
+                    format!("create a run directory in `{}`", journal_dir.display()),
+                    io::Error::from(io::ErrorKind::AlreadyExists),
+                )
+            })?;
+        let record = RunRecord {
+            id: id.clone(),
+            plan: meta.plan,
+            plan_path: meta.plan_path,
+            started: humantime::format_rfc3339_seconds(now).to_string(),
+            status: Status::Running,
+            finished: None,
+            pid: std::process::id(),
+            host: lock::host_name(),
+        };
+        let log_path = run_dir.join(entry::LOG);
+        let log = fs::OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&log_path)
+            .map_err(|e| JournalError::io(format!("create `{}`", log_path.display()), e))?;
+        // Writing meta.json syncs the run directory, which makes the log's name durable too.
+        state::write_record(&run_dir, &record)?;
+        fsutil::fsync_dir(&journal_dir)
+            .map_err(|e| JournalError::io(format!("sync `{}`", journal_dir.display()), e))?;
+        Ok(Journal {
+            target,
+            run_dir,
+            id,
+            inner: Mutex::new(Inner {
+                next: 1,
+                log,
+                len: 0,
+                poisoned: false,
+                files: HashSet::new(),
+                dirs: HashSet::new(),
+                envs: HashSet::new(),
+                record,
+            }),
+        })
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.id
+    }
+
+    /// The (absolute) target.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The run's directory under `.planrun/journal/`.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while recording leaves the sets consistent enough to keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the before-image of `rel` (content and mode, or absence) and the missing parent
+    /// directories a write there will create; only the first call per path does anything.
+    /// Returns the confined absolute path to write to.
+    pub fn record_file(&self, rel: &Path) -> Result<PathBuf, JournalError> {
+        let rel_str = rel
+            .to_str()
+            .ok_or_else(|| JournalError::NotUtf8(rel.to_path_buf()))?;
+        let abs = fsutil::confine(&self.target, rel_str)?;
+        let rel = abs.strip_prefix(&self.target).unwrap_or(rel).to_path_buf();
+        let mut inner = self.lock_inner();
+        if inner.files.contains(&rel) {
+            return Ok(abs);
+        }
+        self.record_missing_dirs(&mut inner, &rel)?;
+        let image = FileImage::read(&abs)
+            .map_err(|e| JournalError::io(format!("read `{}`", abs.display()), e))?;
+        let (before, payload) = match image {
+            FileImage::Absent => (Before::Absent, Vec::new()),
+            FileImage::Symlink { target } => (Before::Symlink { target }, Vec::new()),
+            FileImage::File { bytes, mode } => (Before::File { mode }, bytes),
+        };
+        let entry = Entry::File {
+            path: rel.clone(),
+            before,
+        };
+        self.write_entry(&mut inner, &entry, &payload)?;
+        inner.files.insert(rel);
+        Ok(abs)
+    }
+
+    /// Records each missing ancestor of `rel` (outermost first) as a directory the run creates.
+    fn record_missing_dirs(&self, inner: &mut Inner, rel: &Path) -> Result<(), JournalError> {
+        let mut missing: Vec<PathBuf> = rel
+            .ancestors()
+            .skip(1)
+            .filter(|a| !a.as_os_str().is_empty())
+            .take_while(|a| fs::symlink_metadata(self.target.join(a)).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        for dir in missing {
+            if inner.dirs.contains(&dir) {
+                continue;
+            }
+            self.write_entry(inner, &Entry::Dir { path: dir.clone() }, &[])?;
+            inner.dirs.insert(dir);
+        }
+        Ok(())
+    }
+
+    /// Records the package set of `env` before an install; with `created_venv`, records that
+    /// its venv did not exist, so rollback deletes it. Only the first call per interpreter counts.
+    pub fn record_env(&self, env: &PythonEnv, created_venv: bool) -> Result<(), JournalError> {
+        let python = self.relative_if_inside(&env.python)?;
+        let mut inner = self.lock_inner();
+        if inner.envs.contains(&python) {
+            return Ok(());
+        }
+        let (venv, freeze) = if created_venv {
+            let venv = env
+                .venv
+                .as_deref()
+                .ok_or_else(|| JournalError::VenvOutsideTarget(env.python.clone()))?;
+            let rel = self.relative_if_inside(venv)?;
+            if rel.is_absolute() {
+                return Err(JournalError::VenvOutsideTarget(venv.to_path_buf()));
+            }
+            let rel_str = rel
+                .to_str()
+                .ok_or_else(|| JournalError::NotUtf8(rel.clone()))?;
+            fsutil::confine(&self.target, rel_str)?;
+            self.record_missing_dirs(&mut inner, &rel)?;
+            (Some(rel), Vec::new())
+        } else {
+            let venv = env
+                .venv
+                .as_deref()
+                .map(|v| self.relative_if_inside(v))
+                .transpose()?;
+            (venv, env.freeze()?)
+        };
+        let entry = Entry::Env {
+            python: python.clone(),
+            venv,
+            created_venv,
+            freeze,
+        };
+        self.write_entry(&mut inner, &entry, &[])?;
+        inner.envs.insert(python);
+        Ok(())
+    }
+
+    /// Records the `undo` command of a `run` step, to be run on rollback.
+    pub fn record_undo(
+        &self,
+        step_id: &str,
+        command: &str,
+        env: &BTreeMap<String, String>,
+        cwd: &Path,
+    ) -> Result<(), JournalError> {
+        let cwd = self.relative_if_inside(cwd)?;
+        let entry = Entry::Undo {
+            step: step_id.to_string(),
+            command: command.to_string(),
+            env: env.clone(),
+            cwd,
+        };
+        let mut inner = self.lock_inner();
+        self.write_entry(&mut inner, &entry, &[])
+    }
+
+    /// Sets the run's status in `meta.json`.
+    pub fn set_status(&self, status: Status) -> Result<(), JournalError> {
+        let mut inner = self.lock_inner();
+        inner.record.status = status;
+        inner.record.finished = (status != Status::Running)
+            .then(|| humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+        state::write_record(&self.run_dir, &inner.record)
+    }
+
+    /// `path` relative to the target when it lies inside it, else absolute.
+    fn relative_if_inside(&self, path: &Path) -> Result<PathBuf, JournalError> {
+        let abs = std::path::absolute(path)
+            .map_err(|e| JournalError::io(format!("resolve `{}`", path.display()), e))?;
+        Ok(match abs.strip_prefix(&self.target) {
+            Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => abs,
+        })
+    }
+
+    /// Appends one record and syncs it: once this returns, the entry survives a crash. One
+    /// `fdatasync` per record is the whole cost (the log's name was made durable at `begin`).
+    fn write_entry(
+        &self,
+        inner: &mut Inner,
+        entry: &Entry,
+        payload: &[u8],
+    ) -> Result<(), JournalError> {
+        let path = self.run_dir.join(entry::LOG);
+        let ctx = || format!("append to `{}`", path.display());
+        if inner.poisoned {
+            return Err(JournalError::io(
+                ctx(),
+                io::Error::other("an earlier append failed and could not be undone"),
+            ));
+        }
+        let bytes = entry::encode(inner.next, entry, payload)
+            .map_err(|e| JournalError::io(ctx(), io::Error::other(e)))?;
+        let written = inner
+            .log
+            .write_all(&bytes)
+            .and_then(|()| inner.log.sync_data());
+        if let Err(e) = written {
+            // A partial record in the middle would hide every record after it.
+            let len = inner.len;
+            if inner
+                .log
+                .set_len(len)
+                .and_then(|()| inner.log.sync_data())
+                .is_err()
+            {
+                inner.poisoned = true;
+            }
+            return Err(JournalError::io(ctx(), e));
+        }
+        inner.len += bytes.len() as u64;
+        inner.next += 1;
+        Ok(())
+    }
+}
+
+fn now_nanos(now: SystemTime) -> u32 {
+    now.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+}

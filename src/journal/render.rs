@@ -1,0 +1,186 @@
+//! Text for people: a rollback report and the history table, as lines (printed by `crate::ui`).
+
+use super::replay::{Outcome, RollbackReport};
+use super::state::{RunSummary, Status};
+use crate::ui::{paint, Style};
+
+/// The lines describing a rollback: a headline, then one line per change made.
+pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
+    if report.already_rolled_back {
+        return vec![format!(
+            "run {} (plan {}) was already rolled back",
+            report.run_id, report.plan
+        )];
+    }
+    let mut lines = vec![format!(
+        "{} run {} (plan {}) in {}",
+        paint(color, Style::BoldGreen, "rolled back"),
+        report.run_id,
+        report.plan,
+        millis(report.seconds)
+    )];
+    let mut unchanged = 0;
+    for action in &report.actions {
+        let (word, detail) = match &action.outcome {
+            Outcome::Unchanged => {
+                unchanged += 1;
+                continue;
+            }
+            Outcome::Restored => ("restored", String::new()),
+            Outcome::Deleted => ("deleted", String::new()),
+            Outcome::DirRemoved => ("removed", String::new()),
+            Outcome::DirKept => ("kept", " (holds files planrun did not create)".into()),
+            Outcome::VenvRemoved => ("removed", " (venv created by the run)".into()),
+            Outcome::UndoRan => ("undo ran", String::new()),
+            Outcome::AlreadyDone => ("undo ran", " (in an earlier rollback)".into()),
+            Outcome::EnvRestored {
+                uninstalled,
+                reinstalled,
+            } => {
+                let mut parts: Vec<String> = uninstalled.iter().map(|p| format!("-{p}")).collect();
+                parts.extend(reinstalled.iter().map(|p| format!("+{p}")));
+                ("packages", format!(": {}", parts.join(" ")))
+            }
+        };
+        lines.push(format!(
+            "  {:<9} {}{detail}",
+            paint(color, Style::Cyan, word),
+            action.subject
+        ));
+    }
+    if unchanged > 0 {
+        lines.push(format!(
+            "  {}",
+            paint(
+                color,
+                Style::Dim,
+                &format!("{unchanged} already as they were")
+            )
+        ));
+    }
+    lines
+}
+
+/// The history table, newest first; `interrupted` names a run to show as interrupted.
+pub fn history_lines(runs: &[RunSummary], interrupted: Option<&str>, color: bool) -> Vec<String> {
+    let rows: Vec<[String; 5]> = runs
+        .iter()
+        .map(|run| {
+            let status = if Some(run.id.as_str()) == interrupted {
+                "interrupted"
+            } else {
+                run.status.as_str()
+            };
+            [
+                run.id.clone(),
+                run.plan.clone(),
+                run.started.clone(),
+                status.to_string(),
+                run.files_touched.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["RUN", "PLAN", "STARTED", "STATUS", "FILES"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[String; 5], styles: [Option<Style>; 5]| {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .zip(styles)
+            .map(|((cell, w), style)| {
+                let padded = format!("{cell:<w$}");
+                style.map_or(padded.clone(), |s| paint(color, s, &padded))
+            })
+            .collect();
+        cells.join("  ").trim_end().to_string()
+    };
+    let mut lines = vec![line(&header, [Some(Style::Bold); 5])];
+    for (row, run) in rows.iter().zip(runs) {
+        let status_style = match run.status {
+            _ if Some(run.id.as_str()) == interrupted => Style::BoldRed,
+            Status::Applied => Style::Green,
+            Status::RolledBack => Style::Dim,
+            Status::Running | Status::Failed => Style::Yellow,
+        };
+        lines.push(line(row, [None, None, None, Some(status_style), None]));
+    }
+    lines
+}
+
+fn millis(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{:.0} ms", seconds * 1000.0)
+    } else {
+        format!("{seconds:.2} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::replay::RollbackAction;
+
+    fn action(outcome: Outcome, subject: &str) -> RollbackAction {
+        RollbackAction {
+            seq: 1,
+            outcome,
+            subject: subject.into(),
+            seconds: 0.001,
+        }
+    }
+
+    #[test]
+    fn rollback_lines_list_changes_and_count_the_rest() {
+        let report = RollbackReport {
+            run_id: "20261121T140501Z-05af".into(),
+            plan: "xdist".into(),
+            already_rolled_back: false,
+            actions: vec![
+                action(Outcome::Deleted, "pytest.ini"),
+                action(Outcome::Unchanged, "a"),
+                action(
+                    Outcome::EnvRestored {
+                        uninstalled: vec!["six".into()],
+                        reinstalled: vec!["pip==23.2.1".into()],
+                    },
+                    ".venv/bin/python",
+                ),
+            ],
+            seconds: 0.012,
+        };
+        assert_eq!(
+            rollback_lines(&report, false),
+            vec![
+                "rolled back run 20261121T140501Z-05af (plan xdist) in 12 ms",
+                "  deleted   pytest.ini",
+                "  packages  .venv/bin/python: -six +pip==23.2.1",
+                "  1 already as they were",
+            ]
+        );
+    }
+
+    #[test]
+    fn history_table_aligns_and_marks_the_interrupted_run() {
+        let run = |id: &str, status| RunSummary {
+            id: id.into(),
+            plan: "xdist".into(),
+            started: "2026-11-21T14:05:01Z".into(),
+            status,
+            files_touched: 3,
+        };
+        let runs = [run("B", Status::Running), run("A", Status::Applied)];
+        assert_eq!(
+            history_lines(&runs, Some("B"), false),
+            vec![
+                "RUN  PLAN   STARTED               STATUS       FILES",
+                "B    xdist  2026-11-21T14:05:01Z  interrupted  3",
+                "A    xdist  2026-11-21T14:05:01Z  applied      3",
+            ]
+        );
+    }
+}
