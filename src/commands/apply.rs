@@ -45,18 +45,9 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
 
 /// Refuses to work on a target whose last apply was killed before it could finish or roll back.
 pub fn refuse_if_interrupted(target: &std::path::Path) -> Result<()> {
-    match crate::journal::interrupted(target) {
-        Some(run) => Err(Error::Message {
-            message: format!(
-                "an interrupted run ({}) must be rolled back first",
-                run.id
-            ),
-            hint: Some(format!(
-                "run `planrun rollback --target {}`",
-                target.display()
-            )),
-            code: exit::INVALID,
-        }),
-        None => Ok(()),
-    }
+    crate::journal::state::ensure_not_interrupted(target).map_err(|e| Error::Message {
+        message: e.to_string(),
+        hint: None,
+        code: exit::INVALID,
+    })
 }

@@ -96,8 +96,6 @@ fn write_change(run: &Run<'_>, change: &FileChange) -> Result<(), Failure> {
         .confine(&change.rel)
         .map_err(|e| Failure::new(e.to_string()))?;
     run.journal
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
         .record_file(Path::new(&change.rel))
         .map_err(|e| Failure::new(format!("failed to journal `{}`: {e}", change.rel)))?;
     let mode = change.mode.or_else(|| existing_mode(&path));
@@ -132,7 +130,7 @@ fn step_env(env: &std::collections::BTreeMap<String, String>) -> Vec<(String, St
 
 fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
     {
-        let mut journal = run.journal.lock().unwrap_or_else(|p| p.into_inner());
+        let journal = &run.journal;
         for rel in &s.changes {
             journal
                 .record_file(Path::new(rel))
@@ -203,15 +201,15 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
                     "python `{python_text}` does not exist, and it is not of the form DIR/bin/python inside the target, so no venv can be made for it"
                 ))
             })?;
-        let base = s.base_python.as_deref().unwrap_or("python3");
+        let base = Path::new(s.base_python.as_deref().unwrap_or("python3"));
         let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
+        let uv = installer_uv(s, venv);
         run.journal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .record_venv_created(rel)
+            .record_env(&PythonEnv::for_venv(venv, uv.clone()), true)
             .map_err(|e| Failure::new(format!("failed to journal the venv: {e}")))?;
-        PythonEnv::create_venv(venv, base, installer_uv(s, venv).as_deref())
-            .map_err(|e| Failure::new(format!("failed to create the venv `{}`: {e}", rel.display())))?;
+        crate::pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
+            Failure::new(format!("failed to create the venv `{}`: {e}", rel.display()))
+        })?;
         note = format!("created {}; ", rel.display());
     }
     let mut env = PythonEnv::locate(&python).map_err(|e| Failure::new(e.to_string()))?;
@@ -221,9 +219,7 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
         return Err(Failure::new("installer = \"uv\" but uv is not on PATH nor in the venv"));
     }
     run.journal
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .record_env(&env)
+        .record_env(&env, false)
         .map_err(|e| Failure::new(format!("failed to journal the environment: {e}")))?;
     env.install(&s.packages)
         .map_err(|e| Failure::new(format!("failed to install {}: {e}", s.packages.join(" "))))?;
@@ -240,7 +236,7 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
 fn installer_uv(s: &InstallStep, venv: &Path) -> Option<PathBuf> {
     match s.installer {
         crate::plan::model::Installer::Pip => None,
-        _ => PythonEnv::find_uv(Some(venv)),
+        _ => crate::pyenv::find_uv(Some(venv)),
     }
 }
 

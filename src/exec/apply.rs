@@ -2,8 +2,7 @@
 //! (a step, a gate, a signal) roll everything back; the report is rewritten after every step.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -14,7 +13,10 @@ use crate::exec::setup::Prepared;
 use crate::exec::{actions, gates};
 use crate::exit;
 use crate::graph::Node;
-use crate::journal::{self, Journal, Lock};
+use crate::journal::lock::Lock;
+use crate::journal::record::Journal;
+use crate::journal::replay::{self, RollbackReport};
+use crate::journal::state::{RunMeta, Status};
 use crate::measure::suite::Record;
 use crate::report::model::{
     GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
@@ -52,7 +54,7 @@ pub struct Run<'a> {
     /// The options of this apply.
     pub opts: &'a ApplyOptions,
     /// The journal of this run.
-    pub journal: Mutex<Journal>,
+    pub journal: Journal,
     /// `.planrun/runs/<run-id>/`.
     pub run_dir: PathBuf,
     /// Set by SIGINT/SIGTERM; commands watch it.
@@ -262,13 +264,16 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
 
 /// Runs a prepared plan for real and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
-    let lock_guard = Lock::acquire(&prep.target).map_err(|e| Error::Message {
+    let lock_guard = Lock::acquire(&prep.target, "apply").map_err(|e| Error::Message {
         message: e.to_string(),
         hint: Some("wait for the other apply, or run `planrun unlock` if its process is gone".into()),
         code: exit::INVALID,
     })?;
     warn_dirty_files(prep);
-    let meta = journal::RunMeta::new(&prep.plan.name, &prep.plan_path);
+    let meta = RunMeta {
+        plan: prep.plan.name.clone(),
+        plan_path: prep.plan_path.clone(),
+    };
     let journal = Journal::begin(&prep.target, meta)
         .map_err(|e| Error::Message { message: format!("failed to open the journal: {e}"), hint: None, code: exit::INVALID })?;
     let run_id = journal.run_id().to_string();
@@ -282,7 +287,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let run = Run {
         prep,
         opts,
-        journal: Mutex::new(journal),
+        journal,
         run_dir: run_dir.clone(),
         cancel: cancel.clone(),
         records: Mutex::new(BTreeMap::new()),
@@ -340,25 +345,18 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     if status != RunStatus::Passed {
         ui::err(&format!("{} {reason}; rolling back", ui::paint(color, Style::BoldRed, "✗")));
         let t = Instant::now();
-        drop(run.journal.into_inner().unwrap_or_else(|p| p.into_inner()));
-        let info = match journal::rollback_run(&prep.target, &run_id) {
+        let info = match replay::rollback_run(&prep.target, &run_id) {
             Ok(done) => {
+                let info = rollback_info(&reason, &done);
                 ui::err(&format!(
                     "{} rolled back in {}: {} restored, {} deleted, {} environment(s) restored",
                     ui::paint(color, Style::BoldGreen, "↺"),
                     fmt_duration(t.elapsed()),
-                    done.restored.len(),
-                    done.deleted.len(),
-                    done.environments.len()
+                    info.restored.len(),
+                    info.deleted.len(),
+                    info.environments.len()
                 ));
-                RollbackInfo {
-                    reason: reason.clone(),
-                    ok: true,
-                    restored: done.restored,
-                    deleted: done.deleted,
-                    environments: done.environments,
-                    message: None,
-                }
+                info
             }
             Err(e) => {
                 final_code = exit::ROLLBACK_FAILED;
@@ -370,13 +368,17 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
                         prep.target.display()
                     )),
                 );
-                RollbackInfo { reason: reason.clone(), ok: false, message: Some(e.to_string()), ..Default::default() }
+                RollbackInfo {
+                    reason: reason.clone(),
+                    ok: false,
+                    message: Some(e.to_string()),
+                    ..Default::default()
+                }
             }
         };
         lock(&run.report).rollback = Some(info);
     } else {
-        let mut journal = run.journal.into_inner().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = journal.set_status(journal::Status::Applied) {
+        if let Err(e) = run.journal.set_status(Status::Applied) {
             tracing::warn!("failed to mark the run applied: {e}");
         }
     }
@@ -396,22 +398,13 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
 /// Warns about files the plan will edit that have uncommitted changes in git.
 fn warn_dirty_files(prep: &Prepared) {
-    let files: Vec<&str> = prep.plan.steps().flat_map(|(_, s)| s.target_paths()).collect();
-    if files.is_empty() {
-        return;
-    }
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(&prep.target)
-        .args(["status", "--porcelain", "--"])
-        .args(&files)
-        .output();
-    let Ok(out) = out else { return };
-    if !out.status.success() {
-        return;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let dirty: Vec<&str> = text.lines().filter_map(|l| l.get(3..)).collect();
+    let files: Vec<String> = prep
+        .plan
+        .steps()
+        .flat_map(|(_, s)| s.target_paths())
+        .map(str::to_string)
+        .collect();
+    let dirty = crate::fsutil::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
         ui::warn(&format!(
             "uncommitted changes in files this plan edits: {} (planrun journals them and can restore them)",
@@ -420,16 +413,22 @@ fn warn_dirty_files(prep: &Prepared) {
     }
 }
 
-/// Whether a path is inside the target (used by install for venv creation).
-pub fn inside(target: &Path, path: &Path) -> bool {
-    path.starts_with(target)
-}
-
-/// Marks `flag` when dropped; used to stop helper threads.
-pub struct StopOnDrop(pub Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+/// What a rollback did, in the report's terms.
+fn rollback_info(reason: &str, done: &RollbackReport) -> RollbackInfo {
+    use crate::journal::replay::Outcome as Undo;
+    let mut info = RollbackInfo {
+        reason: reason.to_string(),
+        ok: true,
+        ..RollbackInfo::default()
+    };
+    for action in &done.actions {
+        let subject = action.subject.clone();
+        match action.outcome {
+            Undo::Restored => info.restored.push(subject),
+            Undo::Deleted | Undo::DirRemoved | Undo::VenvRemoved => info.deleted.push(subject),
+            Undo::EnvRestored { .. } => info.environments.push(subject),
+            _ => {}
+        }
     }
+    info
 }
