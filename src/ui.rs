@@ -95,7 +95,10 @@ pub fn error(message: &str, hint: Option<&str>) {
 /// `warning: message` on stderr.
 pub fn warn(message: &str) {
     let c = stderr_color();
-    err(&format!("{} {message}", paint(c, Style::BoldYellow, "warning:")));
+    err(&format!(
+        "{} {message}",
+        paint(c, Style::BoldYellow, "warning:")
+    ));
 }
 
 /// `note: message` on stderr.

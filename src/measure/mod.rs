@@ -1,1 +1,4 @@
-//! Placeholder; filled in by its owner.
+//! Measuring test suites: repeated timed runs, junit results, memory, statistics.
+
+pub mod proctree;
+pub mod rss;

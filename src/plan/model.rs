@@ -406,7 +406,12 @@ impl Step {
     pub fn target_paths(&self) -> Vec<&str> {
         match self {
             Step::Run(s) => s.changes.iter().map(String::as_str).collect(),
-            Step::Install(s) => s.record_in.iter().filter(|p| *p != "auto").map(String::as_str).collect(),
+            Step::Install(s) => s
+                .record_in
+                .iter()
+                .filter(|p| *p != "auto")
+                .map(String::as_str)
+                .collect(),
             Step::Write(s) => vec![s.path.as_str()],
             Step::Replace(s) => vec![s.path.as_str()],
             Step::Ini(s) => vec![s.path.as_str()],
@@ -437,6 +442,8 @@ mod tests {
         assert!(err.to_string().contains("need"), "{err}");
         let ok = "name='x'\ndescription='d'\n[[phase]]\nid='p'\n[[phase.step]]\nid='s'\naction='suite'\ncommand='true'\nrecord='r'\nruns='${n}'\n";
         let plan: Plan = toml::from_str(ok).unwrap();
-        assert!(matches!(&plan.phases[0].steps[0], Step::Suite(s) if s.runs == Some(IntOrVar::Var("${n}".into()))));
+        assert!(
+            matches!(&plan.phases[0].steps[0], Step::Suite(s) if s.runs == Some(IntOrVar::Var("${n}".into())))
+        );
     }
 }

@@ -11,7 +11,9 @@ fn help_lists_every_subcommand() {
     let out = planrun().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for sub in ["validate", "graph", "schema", "apply", "rollback", "history", "unlock", "report"] {
+    for sub in [
+        "validate", "graph", "schema", "apply", "rollback", "history", "unlock", "report",
+    ] {
         assert!(text.contains(sub), "--help lacks {sub}:\n{text}");
     }
 }
@@ -21,7 +23,10 @@ fn version_prints_the_crate_version() {
     let out = planrun().arg("--version").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.trim(), format!("planrun {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text.trim(),
+        format!("planrun {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
