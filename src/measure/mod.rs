@@ -1,4 +1,7 @@
 //! Measuring test suites: repeated timed runs, junit results, memory, statistics.
 
+pub mod junit;
+pub mod outliers;
 pub mod proctree;
 pub mod rss;
+pub mod stats;
