@@ -3,5 +3,6 @@
 pub mod junit;
 pub mod outliers;
 pub mod proctree;
+pub mod record;
 pub mod rss;
 pub mod stats;
