@@ -6,3 +6,4 @@ pub mod proctree;
 pub mod record;
 pub mod rss;
 pub mod stats;
+pub mod suite;
