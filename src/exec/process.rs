@@ -20,7 +20,10 @@ use crate::measure::{proctree, rss};
 /// The default time between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
 
-/// How often the timeout, the cancel flag and the group are checked.
+/// How often the cancel flag is checked while a command runs (timeouts wake the loop exactly).
+const WATCH: Duration = Duration::from_millis(50);
+
+/// How often the group is checked while it is being ended.
 const POLL: Duration = Duration::from_millis(10);
 
 /// One command to run.
@@ -187,7 +190,10 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
         });
         let mut forced = None;
         let (ended, waited) = loop {
-            match rx.recv_timeout(POLL) {
+            let until_timeout = spec
+                .timeout
+                .map_or(WATCH, |t| t.saturating_sub(started.elapsed()));
+            match rx.recv_timeout(WATCH.min(until_timeout)) {
                 Ok(done) => break done,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {

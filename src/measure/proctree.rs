@@ -60,18 +60,22 @@ pub fn read(pid: u32, buf: &mut String) -> Option<ProcInfo> {
     parse_stat(buf)
 }
 
-/// Every process currently visible in `/proc`; processes that vanish mid-scan are skipped.
-pub fn scan() -> Vec<ProcInfo> {
+/// The pids of every process in `/proc`; listing costs a few syscalls, unlike reading each one.
+pub fn pids() -> Vec<u32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
+    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Every process currently visible in `/proc`; processes that vanish mid-scan are skipped.
+pub fn scan() -> Vec<ProcInfo> {
     let mut buf = String::with_capacity(512);
-    dir.filter_map(|entry| {
-        let name = entry.ok()?.file_name();
-        let pid = name.to_str()?.parse().ok()?;
-        read(pid, &mut buf)
-    })
-    .collect()
+    pids()
+        .into_iter()
+        .filter_map(|pid| read(pid, &mut buf))
+        .collect()
 }
 
 /// The pids of `root` and all its descendants in `table` (root first); empty when root is absent.
