@@ -20,6 +20,8 @@ const ROUNDS: usize = 3;
 
 fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
+    // CPU-bound commands are at the mercy of whatever else runs; the load says how much did.
+    println!("load average before: {}", load_average());
     println!("accuracy: median of {ROUNDS} interleaved rounds, each {RUNS} runs after 1 warmup");
     let busy = "python3 -c 'import time\nt = time.time()\nwhile time.time() - t < 0.3: pass'";
     for command in ["sleep 0.2", busy] {
@@ -30,9 +32,20 @@ fn main() {
     for sample_rss in [false, true] {
         overhead(dir.path(), sample_rss);
     }
+    println!("load average after: {}", load_average());
 }
 
-/// Prints planrun's median, hyperfine's and the spawn loop's for `command`, and the differences.
+/// The 1, 5 and 15 minute load averages, as the kernel reports them.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints planrun's median and min, hyperfine's and the spawn loop's for `command`, and the
+/// differences. The min is the figure least moved by other programs on a shared machine.
 fn accuracy(dir: &Path, command: &str) {
     let spec = SuiteSpec {
         command: command.to_string(),
@@ -48,36 +61,44 @@ fn accuracy(dir: &Path, command: &str) {
     let (mut ours, mut hyperfine, mut spawn_loop) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let record = run_suite(&spec, &Cancel::new(), &mut |_| {}).expect("suite runs");
-        ours.push(record.wall.median);
-        hyperfine.extend(hyperfine_median(dir, command));
-        spawn_loop.push(loop_median(command));
+        ours.push((record.wall.median, record.wall.min));
+        hyperfine.extend(hyperfine_stats(dir, command));
+        spawn_loop.extend(loop_stats(command));
     }
-    let ours = stats::median(&ours).unwrap_or(f64::NAN);
     let label = command.lines().next().unwrap_or(command);
     println!("  {label}");
-    println!("    planrun    median {ours:.4} s");
-    for (name, medians) in [("hyperfine", hyperfine), ("spawn loop", spawn_loop)] {
-        let Some(reference) = stats::median(&medians) else {
+    let Some((median, min)) = combine(&ours) else {
+        return;
+    };
+    println!("    planrun    median {median:.4} s   min {min:.4} s");
+    for (name, rounds) in [("hyperfine", hyperfine), ("spawn loop", spawn_loop)] {
+        let Some((ref_median, ref_min)) = combine(&rounds) else {
             println!("    {name:<10} not available");
             continue;
         };
-        let diff = (ours - reference) / reference * 100.0;
-        println!("    {name:<10} median {reference:.4} s   planrun differs by {diff:+.2} %");
+        let diff = |ours: f64, theirs: f64| (ours - theirs) / theirs * 100.0;
+        println!(
+            "    {name:<10} median {ref_median:.4} s   min {ref_min:.4} s   planrun differs by \
+             {:+.2} % (median), {:+.2} % (min)",
+            diff(median, ref_median),
+            diff(min, ref_min)
+        );
     }
 }
 
-/// hyperfine's median for `command`, when hyperfine is installed.
-fn hyperfine_median(dir: &Path, command: &str) -> Option<f64> {
+/// The median of the rounds' medians and the smallest of their minimums.
+fn combine(rounds: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let medians: Vec<f64> = rounds.iter().map(|r| r.0).collect();
+    let mins: Vec<f64> = rounds.iter().map(|r| r.1).collect();
+    Some((stats::median(&medians)?, stats::min(&mins)?))
+}
+
+/// hyperfine's median and min for `command`, when hyperfine is installed.
+fn hyperfine_stats(dir: &Path, command: &str) -> Option<(f64, f64)> {
     let json = dir.join("hyperfine.json");
+    let runs = RUNS.to_string();
     let status = Command::new("hyperfine")
-        .args([
-            "--warmup",
-            "1",
-            "--runs",
-            &RUNS.to_string(),
-            "--style",
-            "none",
-        ])
+        .args(["--warmup", "1", "--runs", &runs, "--style", "none"])
         .arg("--export-json")
         .arg(&json)
         .arg(command)
@@ -89,11 +110,12 @@ fn hyperfine_median(dir: &Path, command: &str) -> Option<f64> {
     }
     let text = std::fs::read_to_string(&json).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value["results"][0]["median"].as_f64()
+    let result = &value["results"][0];
+    Some((result["median"].as_f64()?, result["min"].as_f64()?))
 }
 
-/// The median of a minimal hyperfine-like loop: spawn `sh -c`, wait, time it.
-fn loop_median(command: &str) -> f64 {
+/// Median and min of a minimal hyperfine-like loop: spawn `sh -c`, wait, time it.
+fn loop_stats(command: &str) -> Option<(f64, f64)> {
     let mut walls = Vec::new();
     for i in 0..=RUNS {
         let start = Instant::now();
@@ -104,7 +126,7 @@ fn loop_median(command: &str) -> f64 {
             walls.push(wall);
         }
     }
-    stats::median(&walls).unwrap_or(f64::NAN)
+    Some((stats::median(&walls)?, stats::min(&walls)?))
 }
 
 /// Prints planrun's CPU time (all its threads) while it runs `sleep 5`, as % of the wall.
