@@ -103,6 +103,7 @@ fn hyperfine_stats(dir: &Path, command: &str) -> Option<(f64, f64)> {
         .arg(&json)
         .arg(command)
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .status()
         .ok()?;
     if !status.success() {

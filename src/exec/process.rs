@@ -206,7 +206,13 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
                 forced = Some(Status::TimedOut);
             }
             if forced.is_some() {
-                let done = terminate_group(pgid, spec.grace, || rx.recv_timeout(POLL).ok());
+                let done = terminate_group(pgid, spec.grace, || match rx.recv_timeout(POLL) {
+                    Ok(done) => Some(done),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        Some((Instant::now(), Err(io::Error::other("waiter thread ended"))))
+                    }
+                });
                 break done;
             }
         };

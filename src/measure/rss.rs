@@ -140,10 +140,12 @@ mod tests {
         let before = tree.resident_pages();
         assert!(tree.strangers.contains(&std::process::id()));
         assert!(!tree.strangers.contains(&child.id()));
-        thread::sleep(Duration::from_millis(700));
-        let during = tree.resident_pages();
-        child.wait().unwrap();
-        let kb = (during - before) * proctree::page_size() / 1024;
+        let mut during = 0;
+        while child.try_wait().unwrap().is_none() {
+            during = during.max(tree.resident_pages());
+            thread::sleep(Duration::from_millis(20));
+        }
+        let kb = during.saturating_sub(before) * proctree::page_size() / 1024;
         assert!(
             kb > 45 * 1024,
             "a child born after the first tick adds {kb} KiB"
