@@ -1,4 +1,4 @@
-//! Executing a plan: setup, the scheduler, the actions, gates, dry-run, and the apply itself.
+//! Executing a plan: setup, the scheduler, processes, the actions, gates, dry-run, and the apply.
 
 pub mod actions;
 pub mod apply;
@@ -7,6 +7,7 @@ pub mod dryrun;
 pub mod edits;
 pub mod finish;
 pub mod gates;
+pub mod process;
 pub mod progress;
 pub mod scheduler;
 pub mod setup;

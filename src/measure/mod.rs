@@ -1,1 +1,9 @@
-//! Placeholder; filled in by its owner.
+//! Measuring test suites: repeated timed runs, junit results, memory, statistics.
+
+pub mod junit;
+pub mod outliers;
+pub mod proctree;
+pub mod record;
+pub mod rss;
+pub mod stats;
+pub mod suite;

@@ -1,0 +1,183 @@
+//! The process table as read from `/proc`: who descends from whom, and how much memory each holds.
+//!
+//! Only `/proc/<pid>/stat` is read: one small file gives the parent, the process group, the state
+//! and the resident set, so a whole scan costs one read per process. `/proc/<pid>/task/*/children`
+//! would be cheaper but is missing on kernels built without `CONFIG_PROC_CHILDREN` (and in some
+//! VMs), so it is not relied on.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+
+/// What one `/proc/<pid>/stat` line says about a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// The process id.
+    pub pid: u32,
+    /// The parent's process id.
+    pub ppid: u32,
+    /// The process group id.
+    pub pgrp: i32,
+    /// The state letter (`R`, `S`, `D`, `Z`, ...).
+    pub state: char,
+    /// Resident set size in pages.
+    pub rss_pages: u64,
+}
+
+impl ProcInfo {
+    /// A zombie has exited and holds no memory; it only waits to be reaped.
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+/// Parses the text of `/proc/<pid>/stat`; `None` when it does not have the expected shape.
+pub fn parse_stat(text: &str) -> Option<ProcInfo> {
+    let pid = text.split_once(' ')?.0.parse().ok()?;
+    // The command name is in parentheses and may itself contain spaces and parentheses, so the
+    // fields start after the last `)`.
+    let rest = &text[text.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    // rss is field 24 of the line; after state, ppid and pgrp it is the 19th remaining one.
+    let rss_pages = fields.nth(18)?.parse().ok()?;
+    Some(ProcInfo {
+        pid,
+        ppid,
+        pgrp,
+        state,
+        rss_pages,
+    })
+}
+
+/// Reads one process's stat into `buf` (reused to avoid an allocation per read).
+pub fn read(pid: u32, buf: &mut String) -> Option<ProcInfo> {
+    buf.clear();
+    let mut file = fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    file.read_to_string(buf).ok()?;
+    parse_stat(buf)
+}
+
+/// The pids of every process in `/proc`; listing costs a few syscalls, unlike reading each one.
+pub fn pids() -> Vec<u32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Every process currently visible in `/proc`; processes that vanish mid-scan are skipped.
+pub fn scan() -> Vec<ProcInfo> {
+    let mut buf = String::with_capacity(512);
+    pids()
+        .into_iter()
+        .filter_map(|pid| read(pid, &mut buf))
+        .collect()
+}
+
+/// The pids of `root` and all its descendants in `table` (root first); empty when root is absent.
+pub fn descendants(table: &[ProcInfo], root: u32) -> Vec<u32> {
+    if !table.iter().any(|p| p.pid == root) {
+        return Vec::new();
+    }
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for p in table {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        if let Some(kids) = children.get(&tree[i]) {
+            // A pid cannot be its own ancestor, but a racy scan could in theory show a loop.
+            tree.extend(kids.iter().filter(|k| **k != root));
+        }
+        i += 1;
+    }
+    tree
+}
+
+/// Whether any live (non-zombie) process is in process group `pgid`.
+pub fn group_alive(pgid: i32) -> bool {
+    scan().iter().any(|p| p.pgrp == pgid && !p.is_zombie())
+}
+
+/// The kernel page size in bytes.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions; it returns -1 only for unknown names.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(pid: u32, ppid: u32) -> ProcInfo {
+        ProcInfo {
+            pid,
+            ppid,
+            pgrp: 1,
+            state: 'S',
+            rss_pages: 1,
+        }
+    }
+
+    #[test]
+    fn parses_a_stat_line_with_a_tricky_name() {
+        let line = "7177 (we (i) rd) R 7173 7170 4776 0 -1 4194304 97 0 0 0 0 0 0 0 20 0 1 0 \
+                    39349 3133440 365 18446744073709551615 94086363779072 0";
+        let p = parse_stat(line).unwrap();
+        assert_eq!(
+            p,
+            ProcInfo {
+                pid: 7177,
+                ppid: 7173,
+                pgrp: 7170,
+                state: 'R',
+                rss_pages: 365
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert_eq!(parse_stat(""), None);
+        assert_eq!(parse_stat("12 (x) R 1 2"), None);
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let me = std::process::id();
+        let p = read(me, &mut String::new()).unwrap();
+        assert_eq!(p.pid, me);
+        assert!(p.rss_pages > 0);
+        assert!(scan().iter().any(|p| p.pid == me));
+    }
+
+    #[test]
+    fn descendants_walk_the_whole_tree_and_nothing_else() {
+        let table = [
+            info(1, 0),
+            info(10, 1),
+            info(11, 10),
+            info(12, 10),
+            info(13, 12),
+            info(20, 1),
+        ];
+        let mut tree = descendants(&table, 10);
+        tree.sort_unstable();
+        assert_eq!(tree, vec![10, 11, 12, 13]);
+        assert!(descendants(&table, 99).is_empty());
+    }
+
+    #[test]
+    fn zombies_are_not_alive() {
+        let mut p = info(1, 0);
+        assert!(!p.is_zombie());
+        p.state = 'Z';
+        assert!(p.is_zombie());
+    }
+}

@@ -1,0 +1,304 @@
+//! A suite's record: the metrics gates read, computed purely from the raw runs.
+//!
+//! Runs combine conservatively, so a gate never sees a better suite than the worst counted run:
+//! `failed`, `errors`, `skipped` and `tests` are the maximum over counted runs, `passed` the
+//! minimum. Warmup runs are kept in `samples` (marked) but count for nothing else.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::junit::{Counts, Outcome, TestResult};
+use super::outliers;
+use super::stats::{self, Summary};
+use crate::exec::process::Status;
+use crate::plan::model::Framework;
+
+/// How many of the slowest tests `slowest_tests` keeps.
+pub const SLOWEST_KEPT: usize = 20;
+
+/// Every metric path [`Record::metric`] accepts.
+pub const METRICS: &[&str] = &[
+    "wall.min",
+    "wall.median",
+    "wall.mean",
+    "wall.max",
+    "wall.stddev",
+    "passed",
+    "failed",
+    "skipped",
+    "errors",
+    "tests",
+    "runs_green",
+    "flaky",
+    "slowest",
+    "p95_test",
+    "rss_peak_mb",
+    "cpu_util",
+    "cpu_seconds",
+    "runs",
+    "warmup",
+];
+
+/// One run of the suite, as measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSample {
+    /// A warmup run: kept for the record, counted in no metric.
+    pub warmup: bool,
+    /// Wall seconds from spawn to exit.
+    pub wall: f64,
+    /// User CPU seconds of the whole tree.
+    pub cpu_user: f64,
+    /// System CPU seconds of the whole tree.
+    pub cpu_system: f64,
+    /// Peak resident memory of the whole tree in MiB, when it could be sampled.
+    pub rss_peak_mb: Option<f64>,
+    /// How the command ended.
+    pub status: Status,
+    /// The shell-style exit code (a signal n is 128+n).
+    pub exit_code: i32,
+    /// The run's test counts (pytest only).
+    pub counts: Option<Counts>,
+    /// The file holding the run's output.
+    pub log: PathBuf,
+}
+
+impl RunSample {
+    /// Exit 0 and, when tests were counted, no failure and no error.
+    pub fn green(&self) -> bool {
+        self.status.success() && self.counts.is_none_or(|c| c.failed == 0 && c.errors == 0)
+    }
+}
+
+/// One run as the suite runner hands it over: the sample and the per-test results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// What was measured.
+    pub sample: RunSample,
+    /// Each test's outcome and time (empty for `framework = command`).
+    pub tests: Vec<TestResult>,
+}
+
+/// A test and its duration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestTime {
+    /// The test id (`classname::name`).
+    pub id: String,
+    /// Median seconds over the counted runs it appeared in.
+    pub seconds: f64,
+}
+
+/// The metrics of one `suite` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The command as written (without the `--junitxml` planrun adds).
+    pub command: String,
+    /// How results were read; test metrics exist only for pytest.
+    pub framework: Framework,
+    /// Uncounted runs made first.
+    pub warmup: u32,
+    /// Counted runs.
+    pub runs: u32,
+    /// Wall seconds over the counted runs.
+    pub wall: Summary,
+    /// Passed tests: the minimum over counted runs.
+    pub passed: u64,
+    /// Failed tests: the maximum over counted runs.
+    pub failed: u64,
+    /// Skipped tests (xfail included): the maximum over counted runs.
+    pub skipped: u64,
+    /// Setup, teardown and collection errors: the maximum over counted runs.
+    pub errors: u64,
+    /// Distinct tests: the maximum over counted runs.
+    pub tests: u64,
+    /// Fraction of counted runs that exited 0 with no failure and no error.
+    pub runs_green: f64,
+    /// Tests whose outcome differed between counted runs, sorted.
+    pub flaky: Vec<String>,
+    /// Seconds of the slowest test (by its median over runs).
+    pub slowest: Option<f64>,
+    /// 95th percentile of the tests' median seconds.
+    pub p95_test: Option<f64>,
+    /// Peak resident memory of the whole process tree over counted runs, MiB.
+    pub rss_peak_mb: Option<f64>,
+    /// CPU seconds / wall seconds / cores over the counted runs (1.0 = every core busy).
+    pub cpu_util: f64,
+    /// Median CPU seconds (user + system) of a counted run.
+    pub cpu_seconds: f64,
+    /// The core count `cpu_util` divides by.
+    pub cores: u32,
+    /// Every run, warmup runs included and marked.
+    pub samples: Vec<RunSample>,
+    /// Each test's median seconds over the counted runs it appeared in.
+    pub durations: BTreeMap<String, f64>,
+    /// The slowest tests, slowest first (at most [`SLOWEST_KEPT`]).
+    pub slowest_tests: Vec<TestTime>,
+    /// Noisy runs, flaky tests, runs that were not green.
+    pub warnings: Vec<String>,
+}
+
+impl Record {
+    /// Builds the record from every run (warmup ones marked); `None` without a counted run.
+    pub fn from_runs(
+        command: &str,
+        framework: Framework,
+        runs: Vec<RunResult>,
+        cores: u32,
+    ) -> Option<Record> {
+        let (warm, counted): (Vec<_>, Vec<_>) = runs.into_iter().partition(|r| r.sample.warmup);
+        let walls: Vec<f64> = counted.iter().map(|r| r.sample.wall).collect();
+        let wall = Summary::of(&walls)?;
+        let count_of = |pick: fn(&Counts) -> u64, fold: fn(u64, u64) -> u64| {
+            counted
+                .iter()
+                .filter_map(|r| r.sample.counts.as_ref().map(pick))
+                .reduce(fold)
+                .unwrap_or(0)
+        };
+        let cpu: Vec<f64> = counted
+            .iter()
+            .map(|r| r.sample.cpu_user + r.sample.cpu_system)
+            .collect();
+        let wall_total: f64 = walls.iter().sum();
+        let cpu_util = if wall_total > 0.0 {
+            cpu.iter().sum::<f64>() / wall_total / f64::from(cores.max(1))
+        } else {
+            0.0
+        };
+        let green = counted.iter().filter(|r| r.sample.green()).count();
+        let durations = median_durations(&counted);
+        let times: Vec<f64> = durations.values().copied().collect();
+        let flaky = flaky_tests(&counted);
+        let warmup = u32::try_from(warm.len()).unwrap_or(u32::MAX);
+        let mut warnings = outliers::warnings(&walls, warmup);
+        if green < counted.len() {
+            warnings.push(format!(
+                "{} of {} counted runs were not green (non-zero exit, failure or error)",
+                counted.len() - green,
+                counted.len()
+            ));
+        }
+        if !flaky.is_empty() {
+            let shown: Vec<&str> = flaky.iter().take(5).map(String::as_str).collect();
+            let more = flaky.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            warnings.push(format!(
+                "{} flaky test(s): {}{more}",
+                flaky.len(),
+                shown.join(", ")
+            ));
+        }
+        Some(Record {
+            command: command.to_string(),
+            framework,
+            warmup,
+            runs: u32::try_from(counted.len()).unwrap_or(u32::MAX),
+            wall,
+            passed: count_of(|c| c.passed, u64::min),
+            failed: count_of(|c| c.failed, u64::max),
+            skipped: count_of(|c| c.skipped, u64::max),
+            errors: count_of(|c| c.errors, u64::max),
+            tests: count_of(|c| c.tests, u64::max),
+            runs_green: green as f64 / counted.len() as f64,
+            flaky,
+            slowest: stats::max(&times),
+            p95_test: stats::percentile(&times, 95.0),
+            rss_peak_mb: stats::max(
+                &counted
+                    .iter()
+                    .filter_map(|r| r.sample.rss_peak_mb)
+                    .collect::<Vec<_>>(),
+            ),
+            cpu_util,
+            cpu_seconds: stats::median(&cpu).unwrap_or(0.0),
+            cores,
+            slowest_tests: slowest(&durations),
+            durations,
+            samples: warm.into_iter().chain(counted).map(|r| r.sample).collect(),
+            warnings,
+        })
+    }
+
+    /// The value of a metric path (one of [`METRICS`]); `None` for an unknown path or a metric
+    /// this record has no value for (test metrics of `framework = command`, a single run's
+    /// stddev, memory that could not be sampled).
+    pub fn metric(&self, path: &str) -> Option<f64> {
+        let tests = self.framework == Framework::Pytest;
+        let count = |n: u64| tests.then_some(n as f64);
+        match path {
+            "wall.min" => Some(self.wall.min),
+            "wall.median" => Some(self.wall.median),
+            "wall.mean" => Some(self.wall.mean),
+            "wall.max" => Some(self.wall.max),
+            "wall.stddev" => self.wall.stddev,
+            "passed" => count(self.passed),
+            "failed" => count(self.failed),
+            "skipped" => count(self.skipped),
+            "errors" => count(self.errors),
+            "tests" => count(self.tests),
+            "flaky" => count(self.flaky.len() as u64),
+            "runs_green" => Some(self.runs_green),
+            "slowest" => self.slowest.filter(|_| tests),
+            "p95_test" => self.p95_test.filter(|_| tests),
+            "rss_peak_mb" => self.rss_peak_mb,
+            "cpu_util" => Some(self.cpu_util),
+            "cpu_seconds" => Some(self.cpu_seconds),
+            "runs" => Some(f64::from(self.runs)),
+            "warmup" => Some(f64::from(self.warmup)),
+            _ => None,
+        }
+    }
+}
+
+/// Each test's median time over the runs it appeared in.
+fn median_durations(runs: &[RunResult]) -> BTreeMap<String, f64> {
+    let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for test in runs.iter().flat_map(|r| &r.tests) {
+        times.entry(&test.id).or_default().push(test.time);
+    }
+    times
+        .into_iter()
+        .filter_map(|(id, ts)| Some((id.to_string(), stats::median(&ts)?)))
+        .collect()
+}
+
+/// Tests seen with more than one outcome across the runs, sorted. A test missing from a run is
+/// not counted as a change: a run that crashed before reaching it says nothing about it.
+fn flaky_tests(runs: &[RunResult]) -> Vec<String> {
+    let mut outcomes: BTreeMap<&str, BTreeSet<Outcome>> = BTreeMap::new();
+    for test in runs.iter().flat_map(|r| &r.tests) {
+        outcomes.entry(&test.id).or_default().insert(test.outcome);
+    }
+    outcomes
+        .into_iter()
+        .filter(|(_, seen)| seen.len() > 1)
+        .map(|(id, _)| id.to_string())
+        .collect()
+}
+
+/// The slowest tests, slowest first, ties by id.
+fn slowest(durations: &BTreeMap<String, f64>) -> Vec<TestTime> {
+    let mut all: Vec<TestTime> = durations
+        .iter()
+        .map(|(id, &seconds)| TestTime {
+            id: id.clone(),
+            seconds,
+        })
+        .collect();
+    all.sort_by(|a, b| {
+        b.seconds
+            .total_cmp(&a.seconds)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    all.truncate(SLOWEST_KEPT);
+    all
+}
+
+#[cfg(test)]
+#[path = "record_tests.rs"]
+mod tests;

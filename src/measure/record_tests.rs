@@ -1,0 +1,165 @@
+//! Tests of how runs combine into a record.
+
+use super::*;
+
+fn sample(wall: f64, status: Status, counts: Option<Counts>) -> RunSample {
+    RunSample {
+        warmup: false,
+        wall,
+        cpu_user: wall / 2.0,
+        cpu_system: 0.0,
+        rss_peak_mb: Some(wall * 100.0),
+        status,
+        exit_code: status.code(),
+        counts,
+        log: PathBuf::from("x.log"),
+    }
+}
+
+fn counts(passed: u64, failed: u64, errors: u64) -> Counts {
+    Counts {
+        passed,
+        failed,
+        skipped: 1,
+        errors,
+        tests: passed + failed + errors + 1,
+    }
+}
+
+fn test(id: &str, outcome: Outcome, time: f64) -> TestResult {
+    TestResult {
+        id: id.to_string(),
+        outcome,
+        time,
+    }
+}
+
+fn pytest_run(wall: f64, c: Counts, tests: Vec<TestResult>) -> RunResult {
+    let code = if c.failed + c.errors > 0 { 1 } else { 0 };
+    RunResult {
+        sample: sample(wall, Status::Exited(code), Some(c)),
+        tests,
+    }
+}
+
+fn three_runs() -> Vec<RunResult> {
+    let mut warm = pytest_run(
+        9.0,
+        counts(0, 5, 0),
+        vec![test("t::warm", Outcome::Failed, 9.0)],
+    );
+    warm.sample.warmup = true;
+    vec![
+        warm,
+        pytest_run(
+            2.0,
+            counts(3, 0, 0),
+            vec![
+                test("t::a", Outcome::Passed, 0.5),
+                test("t::flip", Outcome::Passed, 0.1),
+                test("t::s", Outcome::Skipped, 0.0),
+            ],
+        ),
+        pytest_run(
+            4.0,
+            counts(2, 1, 0),
+            vec![
+                test("t::a", Outcome::Passed, 0.7),
+                test("t::flip", Outcome::Failed, 0.3),
+                test("t::s", Outcome::Skipped, 0.0),
+            ],
+        ),
+        pytest_run(
+            3.0,
+            counts(3, 0, 0),
+            vec![
+                test("t::a", Outcome::Passed, 0.6),
+                test("t::flip", Outcome::Passed, 0.2),
+                test("t::s", Outcome::Skipped, 0.0),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn counted_runs_combine_conservatively() {
+    let r = Record::from_runs("pytest -q", Framework::Pytest, three_runs(), 2).unwrap();
+    assert_eq!((r.warmup, r.runs), (1, 3));
+    assert_eq!((r.wall.min, r.wall.median, r.wall.max), (2.0, 3.0, 4.0));
+    assert_eq!((r.passed, r.failed, r.errors, r.tests), (2, 1, 0, 4));
+    assert!((r.runs_green - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(r.flaky, vec!["t::flip"]);
+    assert_eq!(r.durations["t::a"], 0.6);
+    assert_eq!(r.slowest, Some(0.6));
+    assert_eq!(r.slowest_tests[0].id, "t::a");
+    assert_eq!(r.slowest_tests.len(), 3);
+    assert!(
+        !r.durations.contains_key("t::warm"),
+        "warmup tests are not counted"
+    );
+    // cpu is half the wall on 2 cores.
+    assert!((r.cpu_util - 0.25).abs() < 1e-12);
+    assert_eq!(r.cpu_seconds, 1.5);
+    assert_eq!(r.rss_peak_mb, Some(400.0));
+    assert_eq!(r.samples.len(), 4);
+    assert!(r.samples[0].warmup);
+    assert!(r.warnings.iter().any(|w| w.contains("1 of 3 counted runs")));
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| w.contains("1 flaky test(s): t::flip")));
+}
+
+#[test]
+fn metric_paths_resolve() {
+    let r = Record::from_runs("pytest", Framework::Pytest, three_runs(), 2).unwrap();
+    for path in METRICS {
+        assert!(r.metric(path).is_some(), "{path} has no value");
+    }
+    assert_eq!(r.metric("wall.median"), Some(3.0));
+    assert_eq!(r.metric("passed"), Some(2.0));
+    assert_eq!(r.metric("flaky"), Some(1.0));
+    assert_eq!(r.metric("runs"), Some(3.0));
+    assert_eq!(r.metric("wall.nope"), None);
+    assert_eq!(r.metric(""), None);
+}
+
+#[test]
+fn command_suites_have_no_test_metrics() {
+    let runs = vec![RunResult {
+        sample: sample(0.1, Status::Exited(0), None),
+        tests: Vec::new(),
+    }];
+    let r = Record::from_runs("sleep 0.1", Framework::Command, runs, 1).unwrap();
+    assert_eq!(r.metric("passed"), None);
+    assert_eq!(r.metric("flaky"), None);
+    assert_eq!(r.metric("slowest"), None);
+    assert_eq!(r.metric("wall.stddev"), None, "a single run has no stddev");
+    assert_eq!(r.metric("runs_green"), Some(1.0));
+    assert!(r.warnings.is_empty());
+}
+
+#[test]
+fn a_failing_command_is_not_green() {
+    let runs = vec![RunResult {
+        sample: sample(0.1, Status::Exited(2), None),
+        tests: Vec::new(),
+    }];
+    let r = Record::from_runs("false", Framework::Command, runs, 1).unwrap();
+    assert_eq!(r.runs_green, 0.0);
+}
+
+#[test]
+fn no_counted_run_no_record() {
+    let mut only_warm = three_runs();
+    only_warm.truncate(1);
+    assert!(Record::from_runs("x", Framework::Pytest, only_warm, 1).is_none());
+}
+
+#[test]
+fn round_trips_through_json() {
+    let r = Record::from_runs("pytest", Framework::Pytest, three_runs(), 2).unwrap();
+    let json = serde_json::to_string(&r).unwrap();
+    let back: Record = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, r);
+}

@@ -1,0 +1,264 @@
+//! The `suite` action: run a test command warmup + runs times, timed, and turn the runs into a
+//! [`Record`].
+//!
+//! For pytest each run gets `--junitxml=<file>` appended, the file in a temporary directory of its
+//! own, and the file is read after the run. A run whose tests fail is recorded (gates decide); a
+//! run that leaves no readable junit file means pytest never got to report, so the step fails with
+//! the run's last output lines. Each run's output goes to its own log file under `log_dir`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::junit;
+use super::record::{Record, RunResult, RunSample};
+use crate::exec::process::{self, Cancel, CommandSpec, Status};
+use crate::plan::model::Framework;
+
+/// How many output lines an error carries.
+pub const TAIL_LINES: usize = 20;
+
+/// What to run and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteSpec {
+    /// The test command, run with `sh -c`.
+    pub command: String,
+    /// The working directory (the target).
+    pub cwd: PathBuf,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Uncounted runs first.
+    pub warmup: u32,
+    /// Counted runs (at least 1).
+    pub runs: u32,
+    /// How results are read.
+    pub framework: Framework,
+    /// Longest time one run may take.
+    pub timeout: Option<Duration>,
+    /// Where the per-run log files go (created when missing).
+    pub log_dir: PathBuf,
+    /// The record name; it prefixes the log files.
+    pub record: String,
+}
+
+/// Where a suite is: sent when a run starts and when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Whether this is a warmup run.
+    pub warmup: bool,
+    /// The run's number among its kind, from 1.
+    pub index: u32,
+    /// How many runs of its kind there are.
+    pub of: u32,
+    /// Time since the suite started.
+    pub elapsed: Duration,
+    /// The run's wall time once it has ended; `None` when it starts.
+    pub finished: Option<Duration>,
+}
+
+/// Why a suite produced no record.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// `runs = 0`.
+    #[error("a suite needs at least one counted run")]
+    NoRuns,
+    /// The log directory or a temporary junit directory could not be created.
+    #[error("failed to prepare `{path}`")]
+    Prepare {
+        /// What was being created.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command could not be started or waited for.
+    #[error("failed to run `{command}`")]
+    Spawn {
+        /// The command.
+        command: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// pytest left no readable junit file.
+    #[error("{run} of `{command}` left no junit results ({reason}); see `{}`", log.display())]
+    Junit {
+        /// Which run, e.g. `run 2` or `warmup 1`.
+        run: String,
+        /// The command.
+        command: String,
+        /// Missing, or why it could not be parsed.
+        reason: String,
+        /// The run's log file.
+        log: PathBuf,
+        /// The last output lines of the run.
+        tail: Vec<String>,
+    },
+    /// A run took longer than the timeout and was ended.
+    #[error("{run} of `{command}` timed out after {}", humantime::format_duration(*timeout))]
+    TimedOut {
+        /// Which run.
+        run: String,
+        /// The command.
+        command: String,
+        /// The limit.
+        timeout: Duration,
+        /// The last output lines of the run.
+        tail: Vec<String>,
+    },
+    /// planrun was interrupted.
+    #[error("interrupted")]
+    Cancelled,
+}
+
+impl SuiteError {
+    /// The command's last output lines, when the error has them.
+    pub fn output(&self) -> &[String] {
+        match self {
+            SuiteError::Junit { tail, .. } | SuiteError::TimedOut { tail, .. } => tail,
+            _ => &[],
+        }
+    }
+}
+
+/// Runs the suite and builds its record; `progress` hears of every run's start and end.
+pub fn run_suite(
+    spec: &SuiteSpec,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Record, SuiteError> {
+    if spec.runs == 0 {
+        return Err(SuiteError::NoRuns);
+    }
+    fs::create_dir_all(&spec.log_dir).map_err(|source| SuiteError::Prepare {
+        path: spec.log_dir.clone(),
+        source,
+    })?;
+    let started = Instant::now();
+    let plan = (1..=spec.warmup)
+        .map(|i| (true, i, spec.warmup))
+        .chain((1..=spec.runs).map(|i| (false, i, spec.runs)));
+    let mut results = Vec::new();
+    for (warmup, index, of) in plan {
+        let mut tell = |finished| {
+            progress(Progress {
+                warmup,
+                index,
+                of,
+                elapsed: started.elapsed(),
+                finished,
+            })
+        };
+        tell(None);
+        let result = run_once(spec, cancel, warmup, index)?;
+        tell(Some(Duration::from_secs_f64(result.sample.wall)));
+        results.push(result);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = u32::try_from(cores).unwrap_or(1);
+    Record::from_runs(&spec.command, spec.framework, results, cores).ok_or(SuiteError::NoRuns)
+}
+
+/// One run: the command (with `--junitxml` for pytest), measured, and its junit file read.
+fn run_once(
+    spec: &SuiteSpec,
+    cancel: &Cancel,
+    warmup: bool,
+    index: u32,
+) -> Result<RunResult, SuiteError> {
+    let label = if warmup {
+        format!("warmup {index}")
+    } else {
+        format!("run {index}")
+    };
+    let log = spec
+        .log_dir
+        .join(format!("{}-{}.log", spec.record, label.replace(' ', "-")));
+    // The directory lives until the end of this function; pytest creates the file inside it,
+    // so a file that is not there afterwards means pytest did not report.
+    let junit_dir = match spec.framework {
+        Framework::Pytest => Some(
+            tempfile::Builder::new()
+                .prefix("planrun-junit-")
+                .tempdir()
+                .map_err(|source| SuiteError::Prepare {
+                    path: std::env::temp_dir(),
+                    source,
+                })?,
+        ),
+        Framework::Command => None,
+    };
+    let junit_path = junit_dir.as_ref().map(|d| d.path().join("junit.xml"));
+    let command = match &junit_path {
+        Some(path) => format!("{} --junitxml={}", spec.command, shell_quote(path)),
+        None => spec.command.clone(),
+    };
+    let command_spec = CommandSpec {
+        env: spec.env.clone(),
+        timeout: spec.timeout,
+        ..CommandSpec::new(command, &spec.cwd, &log)
+    };
+    let outcome =
+        process::run(&command_spec, cancel, true).map_err(|source| SuiteError::Spawn {
+            command: spec.command.clone(),
+            source,
+        })?;
+    match outcome.status {
+        Status::Cancelled => return Err(SuiteError::Cancelled),
+        Status::TimedOut => {
+            return Err(SuiteError::TimedOut {
+                run: label,
+                command: spec.command.clone(),
+                timeout: spec.timeout.unwrap_or_default(),
+                tail: process::tail(&log, TAIL_LINES),
+            })
+        }
+        Status::Exited(_) | Status::Signaled(_) => {}
+    }
+    let report = match &junit_path {
+        Some(path) => Some(read_junit(path).map_err(|reason| SuiteError::Junit {
+            run: label,
+            command: spec.command.clone(),
+            reason,
+            tail: process::tail(&log, TAIL_LINES),
+            log: log.clone(),
+        })?),
+        None => None,
+    };
+    let sample = RunSample {
+        warmup,
+        wall: outcome.wall.as_secs_f64(),
+        cpu_user: outcome.cpu_user.as_secs_f64(),
+        cpu_system: outcome.cpu_system.as_secs_f64(),
+        rss_peak_mb: outcome.rss_peak_kb.map(|kb| kb as f64 / 1024.0),
+        status: outcome.status,
+        exit_code: outcome.status.code(),
+        counts: report.as_ref().map(|r| r.counts),
+        log,
+    };
+    Ok(RunResult {
+        sample,
+        tests: report.map(|r| r.tests).unwrap_or_default(),
+    })
+}
+
+/// Reads and parses a junit file; the error says why in a few words.
+fn read_junit(path: &Path) -> Result<junit::Report, String> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("the junit file was not written".to_string())
+        }
+        Err(e) => return Err(format!("the junit file could not be read: {e}")),
+    };
+    junit::parse(&text).map_err(|e| e.to_string())
+}
+
+/// `path` single-quoted for `sh`.
+fn shell_quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+#[path = "suite_tests.rs"]
+mod tests;

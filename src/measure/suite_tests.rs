@@ -1,0 +1,186 @@
+//! Tests of the suite runner, with real shell commands and a fake pytest.
+
+use super::*;
+
+/// A stand-in for pytest: writes a junit file to the `--junitxml=` path it is given. `t_flip`
+/// fails on every second run (counted in the file `count`), so it is flaky.
+const FAKE_PYTEST: &str = r#"#!/bin/sh
+for arg in "$@"; do
+  case "$arg" in --junitxml=*) out="${arg#--junitxml=}" ;; esac
+done
+n=$(cat count 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > count
+flip=''; failures=0
+if [ $((n % 2)) -eq 0 ]; then flip='<failure message="boom"/>'; failures=1; fi
+echo "fake pytest run $n"
+cat > "$out" <<XML
+<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="0" failures="$failures" skipped="1" tests="3" time="0.3"><testcase classname="tests.test_x" name="t_ok" time="0.200"/><testcase classname="tests.test_x" name="t_flip" time="0.050">$flip</testcase><testcase classname="tests.test_x" name="t_skip" time="0.000"><skipped message="no"/></testcase></testsuite></testsuites>
+XML
+[ "$failures" -eq 0 ]
+"#;
+
+fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
+    SuiteSpec {
+        command: command.to_string(),
+        cwd: dir.to_path_buf(),
+        env: Vec::new(),
+        warmup: 1,
+        runs: 3,
+        framework,
+        timeout: None,
+        log_dir: dir.join("logs"),
+        record: "baseline".to_string(),
+    }
+}
+
+fn quiet(_: Progress) {}
+
+#[test]
+fn a_command_suite_is_timed_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = spec(dir.path(), "sleep 0.1; echo done", Framework::Command);
+    let mut events = Vec::new();
+    let record = run_suite(&s, &Cancel::new(), &mut |p| events.push(p)).unwrap();
+    assert_eq!(
+        (record.warmup, record.runs, record.samples.len()),
+        (1, 3, 4)
+    );
+    assert!(
+        record.wall.median >= 0.1 && record.wall.median < 0.3,
+        "{:?}",
+        record.wall
+    );
+    assert_eq!(record.runs_green, 1.0);
+    assert_eq!(record.metric("passed"), None);
+    assert!(record.rss_peak_mb.is_some());
+    let kinds: Vec<(bool, u32, u32, bool)> = events
+        .iter()
+        .map(|p| (p.warmup, p.index, p.of, p.finished.is_some()))
+        .collect();
+    assert_eq!(kinds.len(), 8);
+    assert_eq!(kinds[0], (true, 1, 1, false));
+    assert_eq!(kinds[1], (true, 1, 1, true));
+    assert_eq!(kinds[7], (false, 3, 3, true));
+    assert!(events.windows(2).all(|w| w[0].elapsed <= w[1].elapsed));
+    let log = dir.path().join("logs/baseline-run-2.log");
+    assert_eq!(fs::read_to_string(log).unwrap(), "done\n");
+    assert!(dir.path().join("logs/baseline-warmup-1.log").exists());
+}
+
+#[test]
+fn a_pytest_suite_reads_junit_and_finds_the_flaky_test() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("fake_pytest"), FAKE_PYTEST).unwrap();
+    let s = SuiteSpec {
+        runs: 4,
+        ..spec(dir.path(), "sh fake_pytest -q", Framework::Pytest)
+    };
+    let record = run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    // Counted runs are 2..=5: runs 2 and 4 fail.
+    assert_eq!(record.flaky, vec!["tests.test_x::t_flip"]);
+    assert_eq!((record.passed, record.failed, record.skipped), (1, 1, 1));
+    assert_eq!(record.tests, 3);
+    assert_eq!(record.runs_green, 0.5);
+    assert_eq!(record.durations["tests.test_x::t_ok"], 0.2);
+    assert_eq!(record.slowest, Some(0.2));
+    assert_eq!(record.slowest_tests[0].id, "tests.test_x::t_ok");
+    let codes: Vec<i32> = record.samples.iter().map(|s| s.exit_code).collect();
+    assert_eq!(codes, [0, 1, 0, 1, 0]);
+    assert_eq!(record.command, "sh fake_pytest -q");
+    assert!(record.warnings.iter().any(|w| w.contains("flaky")));
+}
+
+#[test]
+fn a_failing_run_is_recorded_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = run_suite(
+        &spec(dir.path(), "exit 1", Framework::Command),
+        &Cancel::new(),
+        &mut quiet,
+    )
+    .unwrap();
+    assert_eq!(record.runs_green, 0.0);
+    assert!(record.samples.iter().all(|s| s.exit_code == 1));
+}
+
+#[test]
+fn missing_junit_fails_with_the_last_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = "for i in $(seq 1 30); do echo line $i; done; exit 4";
+    let err = run_suite(
+        &spec(dir.path(), command, Framework::Pytest),
+        &Cancel::new(),
+        &mut quiet,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, SuiteError::Junit { run, .. } if run == "warmup 1"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("the junit file was not written"),
+        "{err}"
+    );
+    let tail = err.output();
+    assert_eq!(tail.len(), TAIL_LINES);
+    assert_eq!(tail.last().map(String::as_str), Some("line 30"));
+}
+
+#[test]
+fn unparsable_junit_is_an_error_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "for a in \"$@\"; do out=\"${a#--junitxml=}\"; done; echo '<html/>' > \"$out\"";
+    fs::write(dir.path().join("bad"), script).unwrap();
+    let err = run_suite(
+        &spec(dir.path(), "sh bad", Framework::Pytest),
+        &Cancel::new(),
+        &mut quiet,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no <testsuite> element"), "{err}");
+}
+
+#[test]
+fn timeout_cancel_and_zero_runs_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = SuiteSpec {
+        timeout: Some(Duration::from_millis(100)),
+        ..spec(dir.path(), "echo started; sleep 10", Framework::Command)
+    };
+    let err = run_suite(&slow, &Cancel::new(), &mut quiet).unwrap_err();
+    assert!(matches!(err, SuiteError::TimedOut { .. }), "{err}");
+    assert_eq!(err.output(), ["started"]);
+    assert!(err.to_string().contains("timed out after 100ms"), "{err}");
+
+    let cancel = Cancel::new();
+    cancel.cancel();
+    let err = run_suite(&slow, &cancel, &mut quiet).unwrap_err();
+    assert!(matches!(err, SuiteError::Cancelled));
+
+    let none = SuiteSpec {
+        runs: 0,
+        ..spec(dir.path(), "true", Framework::Command)
+    };
+    assert!(matches!(
+        run_suite(&none, &Cancel::new(), &mut quiet),
+        Err(SuiteError::NoRuns)
+    ));
+}
+
+#[test]
+fn env_reaches_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SuiteSpec {
+        env: vec![("CODE".to_string(), "3".to_string())],
+        warmup: 0,
+        runs: 1,
+        ..spec(dir.path(), "exit $CODE", Framework::Command)
+    };
+    let record = run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    assert_eq!(record.samples[0].exit_code, 3);
+}
+
+#[test]
+fn paths_are_quoted_for_the_shell() {
+    assert_eq!(shell_quote(Path::new("/tmp/a b")), "'/tmp/a b'");
+    assert_eq!(shell_quote(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
+}
