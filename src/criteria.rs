@@ -20,24 +20,7 @@
 use std::fmt;
 
 /// The metric paths a suite record provides (without the record prefix).
-pub const KNOWN_METRICS: &[&str] = &[
-    "wall.min",
-    "wall.median",
-    "wall.mean",
-    "wall.max",
-    "wall.stddev",
-    "passed",
-    "failed",
-    "skipped",
-    "errors",
-    "tests",
-    "runs_green",
-    "flaky",
-    "slowest",
-    "p95_test",
-    "rss_peak_mb",
-    "cpu_util",
-];
+pub use crate::measure::record::METRICS as KNOWN_METRICS;
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]

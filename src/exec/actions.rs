@@ -6,8 +6,10 @@ use std::time::Duration;
 use crate::exec::apply::Run;
 use crate::exec::edits::{self, FileChange};
 use crate::exec::process::{self, CommandSpec};
+use crate::exec::progress::fmt_duration;
 use crate::fsutil;
-use crate::measure::suite::{self, Record, SuiteSpec};
+use crate::measure::record::Record;
+use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::model::{InstallStep, RunStep, Step, SuiteStep};
 use crate::pyenv::PythonEnv;
 
@@ -149,6 +151,7 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
         env: step_env(&s.env),
         timeout: timeout_of(s.timeout.as_deref()),
         log: log.clone(),
+        grace: process::DEFAULT_GRACE,
     };
     let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
         message: format!("failed to start `{}`: {e}", s.command),
@@ -164,11 +167,21 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
         message: format!(
             "`{}` {}\n{}",
             s.command,
-            outcome.status,
+            describe(&outcome.status),
             tail_text(&log)
         ),
         log: Some(rel),
     })
+}
+
+/// How a command ended, as a sentence fragment.
+fn describe(status: &process::Status) -> String {
+    match status {
+        process::Status::Exited(code) => format!("exited with status {code}"),
+        process::Status::Signaled(sig) => format!("was killed by signal {sig}"),
+        process::Status::TimedOut => "timed out and was stopped".into(),
+        process::Status::Cancelled => "was interrupted".into(),
+    }
 }
 
 fn tail_text(log: &Path) -> String {
@@ -208,7 +221,10 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
             .record_env(&PythonEnv::for_venv(venv, uv.clone()), true)
             .map_err(|e| Failure::new(format!("failed to journal the venv: {e}")))?;
         crate::pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
-            Failure::new(format!("failed to create the venv `{}`: {e}", rel.display()))
+            Failure::new(format!(
+                "failed to create the venv `{}`: {e}",
+                rel.display()
+            ))
         })?;
         note = format!("created {}; ", rel.display());
     }
@@ -216,7 +232,9 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
     if s.installer == crate::plan::model::Installer::Pip {
         env.uv = None;
     } else if s.installer == crate::plan::model::Installer::Uv && env.uv.is_none() {
-        return Err(Failure::new("installer = \"uv\" but uv is not on PATH nor in the venv"));
+        return Err(Failure::new(
+            "installer = \"uv\" but uv is not on PATH nor in the venv",
+        ));
     }
     run.journal
         .record_env(&env, false)
@@ -248,7 +266,10 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
                 .map_err(|e| Failure::new(e.to_string()))?;
             store_record(run, &s.record, record, Some(source.clone()));
             return Ok(Done {
-                note: Some(format!("record `{}` from saved baseline `{source}`", s.record)),
+                note: Some(format!(
+                    "record `{}` from saved baseline `{source}`",
+                    s.record
+                )),
                 ..Done::default()
             });
         }
@@ -268,7 +289,12 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     let progress = &run.progress;
     let id = s.id.clone();
     let mut on_progress = |p: suite::Progress| {
-        progress.detail(&id, &p.to_string(), p.finished);
+        let kind = if p.warmup { "warmup" } else { "run" };
+        let text = match p.finished {
+            Some(took) => format!("{kind} {}/{} took {}", p.index, p.of, fmt_duration(took)),
+            None => format!("{kind} {}/{}", p.index, p.of),
+        };
+        progress.detail(&id, &text, p.finished.is_some());
     };
     let record = suite::run_suite(&spec, &run.cancel, &mut on_progress).map_err(|e| Failure {
         message: e.to_string(),
@@ -277,10 +303,16 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     for w in &record.warnings {
         run.progress.line(&format!("  warning: {w}"));
     }
-    let note = format!(
-        "median {:.2}s ± {:.2}s, {} passed, {} failed",
-        record.wall.median, record.wall.stddev, record.passed, record.failed
-    );
+    let note = match s.framework {
+        crate::plan::model::Framework::Pytest => format!(
+            "median {:.2}s ± {:.2}s, {} passed, {} failed",
+            record.wall.median,
+            record.wall.stddev.unwrap_or(0.0),
+            record.passed,
+            record.failed
+        ),
+        crate::plan::model::Framework::Command => format!("median {:.2}s", record.wall.median),
+    };
     if s.baseline {
         if let Some(name) = &run.opts.save_baseline {
             crate::exec::baseline::save(&prep.target, name, &record)

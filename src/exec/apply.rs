@@ -17,7 +17,7 @@ use crate::journal::lock::Lock;
 use crate::journal::record::Journal;
 use crate::journal::replay::{self, RollbackReport};
 use crate::journal::state::{RunMeta, Status};
-use crate::measure::suite::Record;
+use crate::measure::record::Record;
 use crate::report::model::{
     GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
 };
@@ -186,11 +186,9 @@ impl Run<'_> {
         {
             let mut report = lock(&self.report);
             for v in verdicts.iter() {
-                if let Some(slot) = report
-                    .gates
-                    .iter_mut()
-                    .find(|g| g.phase == v.phase && g.check == v.check && g.status == GateStatus::NotEvaluated)
-                {
+                if let Some(slot) = report.gates.iter_mut().find(|g| {
+                    g.phase == v.phase && g.check == v.check && g.status == GateStatus::NotEvaluated
+                }) {
                     *slot = v.clone();
                 }
             }
@@ -266,7 +264,9 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply").map_err(|e| Error::Message {
         message: e.to_string(),
-        hint: Some("wait for the other apply, or run `planrun unlock` if its process is gone".into()),
+        hint: Some(
+            "wait for the other apply, or run `planrun unlock` if its process is gone".into(),
+        ),
         code: exit::INVALID,
     })?;
     warn_dirty_files(prep);
@@ -274,8 +274,11 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         plan: prep.plan.name.clone(),
         plan_path: prep.plan_path.clone(),
     };
-    let journal = Journal::begin(&prep.target, meta)
-        .map_err(|e| Error::Message { message: format!("failed to open the journal: {e}"), hint: None, code: exit::INVALID })?;
+    let journal = Journal::begin(&prep.target, meta).map_err(|e| Error::Message {
+        message: format!("failed to open the journal: {e}"),
+        hint: None,
+        code: exit::INVALID,
+    })?;
     let run_id = journal.run_id().to_string();
     let run_dir = prep.target.join(".planrun").join("runs").join(&run_id);
     std::fs::create_dir_all(run_dir.join("logs"))
@@ -283,7 +286,11 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
     let cancel = crate::exec::process::Cancel::new();
     let _signals = crate::exec::signals::install(&cancel);
-    let steps = prep.order.iter().filter(|n| matches!(n, Node::Step { .. })).count();
+    let steps = prep
+        .order
+        .iter()
+        .filter(|n| matches!(n, Node::Step { .. }))
+        .count();
     let run = Run {
         prep,
         opts,
@@ -307,16 +314,27 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     ));
     run.save_report();
 
-    let index: BTreeMap<Node, usize> = prep.order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let index: BTreeMap<Node, usize> = prep
+        .order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, i))
+        .collect();
     let tasks: Vec<Task> = prep
         .order
         .iter()
         .map(|n| Task {
-            deps: prep.graph.deps(*n).iter().filter_map(|d| index.get(d).copied()).collect(),
+            deps: prep
+                .graph
+                .deps(*n)
+                .iter()
+                .filter_map(|d| index.get(d).copied())
+                .collect(),
             exclusive: matches!(prep.step(n), Some(crate::plan::model::Step::Suite(_))),
         })
         .collect();
-    let outcomes = scheduler::run(&tasks, opts.jobs, cancel.flag(), |i| run.run_node(&prep.order[i]));
+    let stop = cancel.flag();
+    let outcomes = scheduler::run(&tasks, opts.jobs, &stop, |i| run.run_node(&prep.order[i]));
     run.progress.finish();
 
     {
@@ -335,15 +353,30 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let interrupted = cancel.is_cancelled();
     let stop = lock(&run.stop).clone();
     let (status, code, reason) = match (&stop, interrupted) {
-        (_, true) => (RunStatus::Interrupted, exit::INTERRUPTED, "interrupted by a signal".to_string()),
-        (Some(Stop::Gate(check)), _) => (RunStatus::GateFailed, exit::GATE_FAILED, format!("gate failed: {check}")),
-        (Some(Stop::Step(id)), _) => (RunStatus::StepFailed, exit::STEP_FAILED, format!("step `{id}` failed")),
+        (_, true) => (
+            RunStatus::Interrupted,
+            exit::INTERRUPTED,
+            "interrupted by a signal".to_string(),
+        ),
+        (Some(Stop::Gate(check)), _) => (
+            RunStatus::GateFailed,
+            exit::GATE_FAILED,
+            format!("gate failed: {check}"),
+        ),
+        (Some(Stop::Step(id)), _) => (
+            RunStatus::StepFailed,
+            exit::STEP_FAILED,
+            format!("step `{id}` failed"),
+        ),
         (None, false) => (RunStatus::Passed, exit::OK, String::new()),
     };
     let mut final_code = code;
     let mut final_status = status;
     if status != RunStatus::Passed {
-        ui::err(&format!("{} {reason}; rolling back", ui::paint(color, Style::BoldRed, "✗")));
+        ui::err(&format!(
+            "{} {reason}; rolling back",
+            ui::paint(color, Style::BoldRed, "✗")
+        ));
         let t = Instant::now();
         let info = match replay::rollback_run(&prep.target, &run_id) {
             Ok(done) => {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::measure::suite::Record;
+use crate::measure::record::Record;
 
 /// Why a baseline could not be saved or loaded.
 #[derive(Debug, thiserror::Error)]

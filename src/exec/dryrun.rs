@@ -99,10 +99,16 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                 None => prep.read(rel),
             }
         };
-        let changes: Vec<FileChange> = edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))?;
+        let changes: Vec<FileChange> =
+            edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))?;
         for c in changes {
             if c.is_noop() {
-                let _ = writeln!(text, "  {} {}", c.rel, dim("(already as planned, unchanged)"));
+                let _ = writeln!(
+                    text,
+                    "  {} {}",
+                    c.rel,
+                    dim("(already as planned, unchanged)")
+                );
                 continue;
             }
             if let Some(cmd) = &earlier_command {
@@ -116,7 +122,12 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     )
                 );
             }
-            text.push_str(&diff::unified(&c.rel, c.old.as_deref(), Some(&c.new), color));
+            text.push_str(&diff::unified(
+                &c.rel,
+                c.old.as_deref(),
+                Some(&c.new),
+                color,
+            ));
             changed.insert(c.rel.clone());
             overlay.insert(c.rel.clone(), Some(c.new));
         }

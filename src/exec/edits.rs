@@ -87,11 +87,10 @@ pub fn compute(
         Step::Install(s) => record_in_change(s, read)?.into_iter().collect(),
         Step::Write(s) => {
             let template = plan_dir.join(&s.template);
-            let text =
-                std::fs::read_to_string(&template).map_err(|e| EditStepError::Template {
-                    path: template.display().to_string(),
-                    message: e.to_string(),
-                })?;
+            let text = std::fs::read_to_string(&template).map_err(|e| EditStepError::Template {
+                path: template.display().to_string(),
+                message: e.to_string(),
+            })?;
             let new = expand(&text).map_err(|message| EditStepError::Interpolate {
                 path: template.display().to_string(),
                 message,
@@ -211,7 +210,10 @@ fn record_in_change(
     };
     let target = if record_in == "auto" {
         auto_record_target(read)
-    } else if Path::new(record_in).file_name().is_some_and(|n| n == "pyproject.toml") {
+    } else if Path::new(record_in)
+        .file_name()
+        .is_some_and(|n| n == "pyproject.toml")
+    {
         RecordTarget::Pyproject {
             group: step.group.clone().unwrap_or_else(|| "dev".into()),
             extra: step.extra,

@@ -14,11 +14,18 @@ pub fn ci_mode(flag: bool) -> bool {
 
 /// Writes the final reports, copies them, feeds CI, and prints the closing lines.
 pub fn publish(report: &RunReport, run_dir: &Path, opts: &ApplyOptions, code: u8) -> Result<()> {
-    crate::report::write::write_all(run_dir, report)
-        .map_err(|e| Error::io(format!("failed to write the reports in `{}`", run_dir.display()), e))?;
+    crate::report::write::write_all(run_dir, report).map_err(|e| {
+        Error::io(
+            format!("failed to write the reports in `{}`", run_dir.display()),
+            e,
+        )
+    })?;
     if let Some(dest) = &opts.report_dir {
         crate::report::write::copy_to(run_dir, dest).map_err(|e| {
-            Error::io(format!("failed to copy the reports to `{}`", dest.display()), e)
+            Error::io(
+                format!("failed to copy the reports to `{}`", dest.display()),
+                e,
+            )
         })?;
     }
     if ci_mode(opts.ci) {
@@ -53,7 +60,11 @@ fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
     if !records.is_empty() {
         ui::err(&format!("records: {}", records.join(", ")));
     }
-    let passed = report.gates.iter().filter(|g| g.status == GateStatus::Pass).count();
+    let passed = report
+        .gates
+        .iter()
+        .filter(|g| g.status == GateStatus::Pass)
+        .count();
     let evaluated = report
         .gates
         .iter()

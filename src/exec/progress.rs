@@ -95,7 +95,10 @@ impl Progress {
                 .insert(id.to_string(), (Instant::now(), String::new()));
         });
         let arrow = ui::paint(self.color, Style::Cyan, "▶");
-        self.line(&format!("{arrow} {id} {}", ui::paint(self.color, Style::Dim, action)));
+        self.line(&format!(
+            "{arrow} {id} {}",
+            ui::paint(self.color, Style::Dim, action)
+        ));
     }
 
     /// What a running step is doing now (shown on the status line; in plain mode, printed).
@@ -146,7 +149,11 @@ impl Progress {
                 .running
                 .iter()
                 .map(|(id, (t, d))| {
-                    let d = if d.is_empty() { String::new() } else { format!(" {d}") };
+                    let d = if d.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {d}")
+                    };
                     format!("{id}{d} ({})", fmt_duration(t.elapsed()))
                 })
                 .collect();

@@ -47,7 +47,13 @@ impl Prepared {
         let valid = plan::validate(&loaded, overrides).map_err(diagnostics)?;
         let plan_dir = plan_path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .to_path_buf();
         let target = match (target, &valid.plan.default_target) {
@@ -104,9 +110,8 @@ impl Prepared {
             if let Step::Install(s) = step {
                 let python = s.python.as_deref().unwrap_or(".venv/bin/python");
                 if !Path::new(python).is_absolute() {
-                    self.confine(python).map_err(|e| {
-                        Error::invalid(format!("step `{}`: {e}", step.id()), None)
-                    })?;
+                    self.confine(python)
+                        .map_err(|e| Error::invalid(format!("step `{}`: {e}", step.id()), None))?;
                 }
             }
         }

@@ -12,7 +12,7 @@ pub struct Signals {
 pub fn install(cancel: &Cancel) -> Signals {
     let mut ids = Vec::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        match signal_hook::flag::register(signal, cancel.shared()) {
+        match signal_hook::flag::register(signal, cancel.flag()) {
             Ok(id) => ids.push(id),
             Err(e) => tracing::warn!("cannot handle signal {signal}: {e}"),
         }
