@@ -1,3 +1,4 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
 mod cli;
+mod support;
