@@ -330,7 +330,7 @@ fn hash_into(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (u32, String)>
 }
 
 /// Every plan in plans/ deserializes into the plan model, names the schema on its first line,
-/// and every `write` template it names exists.
+/// uses only variables it declares (or the builtins), and every `write` template it names exists.
 #[test]
 fn every_plan_parses() {
     use planrun::plan::model::{Plan, Step};
@@ -349,6 +349,18 @@ fn every_plan_parses() {
         );
         let plan: Plan =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for name in text
+            .split("${")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(n, _)| n))
+        {
+            let builtin = ["target", "plan_dir"].contains(&name);
+            assert!(
+                builtin || plan.vars.contains_key(name),
+                "{}: unknown var ${{{name}}}",
+                path.display()
+            );
+        }
         for (_, step) in plan.steps() {
             if let Step::Write(w) = step {
                 let template = path.parent().unwrap().join(&w.template);
