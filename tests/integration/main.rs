@@ -1,4 +1,5 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
 mod cli;
+mod support;
 mod validate;
