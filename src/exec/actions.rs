@@ -93,13 +93,17 @@ fn apply_edits(run: &Run<'_>, step: &Step) -> Result<Vec<String>, Failure> {
 }
 
 fn write_change(run: &Run<'_>, change: &FileChange) -> Result<(), Failure> {
+    // The journal confines the path and records its before-image (and any parent directory the
+    // write creates) before anything on disk changes.
     let path = run
-        .prep
-        .confine(&change.rel)
-        .map_err(|e| Failure::new(e.to_string()))?;
-    run.journal
+        .journal
         .record_file(Path::new(&change.rel))
         .map_err(|e| Failure::new(format!("failed to journal `{}`: {e}", change.rel)))?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Failure::new(format!("failed to create the directory of `{}`: {e}", change.rel))
+        })?;
+    }
     let mode = change.mode.or_else(|| existing_mode(&path));
     fsutil::write_atomic(&path, change.new.as_bytes(), mode)
         .map_err(|e| Failure::new(format!("failed to write `{}`: {e}", change.rel)))
