@@ -101,7 +101,10 @@ fn write_change(run: &Run<'_>, change: &FileChange) -> Result<(), Failure> {
         .map_err(|e| Failure::new(format!("failed to journal `{}`: {e}", change.rel)))?;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| {
-            Failure::new(format!("failed to create the directory of `{}`: {e}", change.rel))
+            Failure::new(format!(
+                "failed to create the directory of `{}`: {e}",
+                change.rel
+            ))
         })?;
     }
     let mode = change.mode.or_else(|| existing_mode(&path));
@@ -124,6 +127,14 @@ fn log_path(run: &Run<'_>, id: &str) -> (PathBuf, String) {
         .display()
         .to_string();
     (path, rel)
+}
+
+fn log_dir_rel(run: &Run<'_>) -> String {
+    let dir = run.run_dir.join("logs");
+    dir.strip_prefix(&run.prep.target)
+        .unwrap_or(&dir)
+        .display()
+        .to_string()
 }
 
 fn timeout_of(text: Option<&str>) -> Option<Duration> {
@@ -278,7 +289,9 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
             });
         }
     }
-    let (log, rel) = log_path(run, &s.id);
+    // A suite writes one log per run (`<record>-run-N.log`) into the run's log directory.
+    let (log, _) = log_path(run, &s.id);
+    let rel = format!("{}/", log_dir_rel(run));
     let spec = SuiteSpec {
         command: s.command.clone(),
         cwd: prep.target.clone(),

@@ -280,6 +280,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         code: exit::INVALID,
     })?;
     let run_id = journal.run_id().to_string();
+    crate::exec::orphans::track(Some(journal.run_dir().join(crate::exec::orphans::FILE)));
     let run_dir = prep.target.join(".planrun").join("runs").join(&run_id);
     std::fs::create_dir_all(run_dir.join("logs"))
         .map_err(|e| Error::io(format!("failed to create `{}`", run_dir.display()), e))?;
@@ -336,6 +337,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let stop = cancel.flag();
     let outcomes = scheduler::run(&tasks, opts.jobs, &stop, |i| run.run_node(&prep.order[i]));
     run.progress.finish();
+    crate::exec::orphans::track(None);
 
     {
         let mut report = lock(&run.report);

@@ -7,6 +7,7 @@ pub mod dryrun;
 pub mod edits;
 pub mod finish;
 pub mod gates;
+pub mod orphans;
 pub mod process;
 pub mod progress;
 pub mod scheduler;

@@ -177,6 +177,7 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
     let handle = expr.start()?;
     let pid = handle.pids().first().copied().unwrap_or(0);
     let pgid = i32::try_from(pid).unwrap_or(0);
+    crate::exec::orphans::spawned(pid);
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
 
     let result = thread::scope(|scope| {
