@@ -79,6 +79,23 @@ pub fn run(args: &TargetArgs) -> Result<u8> {
     }
 }
 
+/// Ends processes that a killed apply left running, before their files are restored.
+fn end_orphans(target: &std::path::Path) {
+    let Ok(runs) = state::history(target) else {
+        return;
+    };
+    for run in runs.iter().filter(|r| r.status == state::Status::Running) {
+        let record = state::run_dir(target, &run.id).join(crate::exec::orphans::FILE);
+        let killed = crate::exec::orphans::reap(&record);
+        if killed > 0 {
+            ui::note(&format!(
+                "ended {killed} process(es) left running by the interrupted run {}",
+                run.id
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,22 +164,5 @@ mod tests {
             .as_deref()
             .unwrap_or("")
             .contains("planrun rollback --target"));
-    }
-}
-
-/// Ends processes that a killed apply left running, before their files are restored.
-fn end_orphans(target: &std::path::Path) {
-    let Ok(runs) = state::history(target) else {
-        return;
-    };
-    for run in runs.iter().filter(|r| r.status == state::Status::Running) {
-        let record = state::run_dir(target, &run.id).join(crate::exec::orphans::FILE);
-        let killed = crate::exec::orphans::reap(&record);
-        if killed > 0 {
-            ui::note(&format!(
-                "ended {killed} process(es) left running by the interrupted run {}",
-                run.id
-            ));
-        }
     }
 }
