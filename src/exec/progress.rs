@@ -94,11 +94,14 @@ impl Progress {
             s.running
                 .insert(id.to_string(), (Instant::now(), String::new()));
         });
-        let arrow = ui::paint(self.color, Style::Cyan, "▶");
-        self.line(&format!(
-            "{arrow} {id} {}",
-            ui::paint(self.color, Style::Dim, action)
-        ));
+        // On a TTY the status line shows what runs; plain output (CI logs) says it in a line.
+        if !self.animate {
+            let arrow = ui::paint(self.color, Style::Cyan, "▶");
+            self.line(&format!(
+                "{arrow} {id} {}",
+                ui::paint(self.color, Style::Dim, action)
+            ));
+        }
     }
 
     /// What a running step is doing now (shown on the status line; in plain mode, printed).
