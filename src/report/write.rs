@@ -1,7 +1,7 @@
 //! Writing a run's reports to disk: every file replaced atomically, and copied on for CI.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use super::json::write_report_json;
@@ -22,24 +22,7 @@ pub const REPORT_FILES: [&str; 3] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD];
 /// Writes `contents` to `path` through a temporary file in the same directory, fsynced and then
 /// renamed over `path`, so readers see the old file or the new one and never a partial one.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".planrun-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)?;
-    // The rename lives in the directory; syncing it makes the new file survive a power loss.
-    // Some filesystems refuse to fsync a directory, and the file is already in place, so a
-    // failure here is not an error.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::fsutil::write_atomic(path, contents, None)
 }
 
 /// Writes `report.json`, `junit.xml` and `summary.md` into `run_dir`, each atomically.
