@@ -172,6 +172,57 @@ pub fn find_uv(venv: Option<&Path>) -> Option<PathBuf> {
     })
 }
 
+/// Where planrun keeps its own uv when the machine has none: `$PLANRUN_CACHE_DIR/uv`, else
+/// `$XDG_CACHE_HOME/planrun/uv`, else `~/.cache/planrun/uv`.
+pub fn uv_cache_venv() -> Option<PathBuf> {
+    let base = std::env::var_os("PLANRUN_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(|d| PathBuf::from(d).join("planrun"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache").join("planrun"))
+        })?;
+    Some(base.join("uv"))
+}
+
+/// uv from anywhere [`find_uv`] looks, else installed once with pip into planrun's own cache
+/// venv (uv ships as a wheel on PyPI), so later installs are fast. `None` when that fails too:
+/// the caller then uses pip.
+pub fn find_or_provision_uv(venv: Option<&Path>, base_python: &Path) -> Option<PathBuf> {
+    if let Some(uv) = find_uv(venv) {
+        return Some(uv);
+    }
+    provision_uv_in(&uv_cache_venv()?, base_python)
+}
+
+/// uv in the venv at `dir`, installed there with pip first when it is missing.
+pub fn provision_uv_in(dir: &Path, base_python: &Path) -> Option<PathBuf> {
+    let uv = dir.join("bin").join("uv");
+    if uv.is_file() {
+        return Some(uv);
+    }
+    let made = run(Command::new(base_python).args(["-m", "venv"]).arg(dir)).and_then(|_| {
+        run(Command::new(dir.join("bin").join("python"))
+            .args(["-m", "pip", "install", "--quiet", "uv"]))
+    });
+    match made {
+        Ok(_) if uv.is_file() => Some(uv),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!("uv is not available, using pip: {e}");
+            // A half-made cache venv would be found next time without a uv in it; start over then.
+            let _ = std::fs::remove_dir_all(dir);
+            None
+        }
+    }
+}
+
 /// The venv directory implied by an interpreter path of the shape `DIR/bin/python*`.
 pub fn venv_dir_of(python: &Path) -> Option<PathBuf> {
     let name = python.file_name()?.to_str()?;
@@ -392,5 +443,23 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("--definitely-not-a-flag"), "{msg}");
         assert!(matches!(err, PyEnvError::Failed { .. }));
+    }
+
+    #[test]
+    fn uv_is_provisioned_once_into_a_cache_venv() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-uv-provision");
+        let uv = provision_uv_in(&dir, Path::new("python3")).expect("uv installs from PyPI");
+        assert_eq!(uv, dir.join("bin/uv"));
+        let out = Command::new(&uv).arg("--version").output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("uv "));
+        let modified = std::fs::metadata(&uv).unwrap().modified().unwrap();
+        assert_eq!(
+            provision_uv_in(&dir, Path::new("python3")),
+            Some(uv.clone())
+        );
+        assert_eq!(
+            std::fs::metadata(&uv).unwrap().modified().unwrap(),
+            modified
+        );
     }
 }

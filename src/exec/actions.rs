@@ -10,8 +10,9 @@ use crate::exec::progress::fmt_duration;
 use crate::fsutil;
 use crate::measure::record::Record;
 use crate::measure::suite::{self, SuiteSpec};
+use crate::plan::model::Installer;
 use crate::plan::model::{InstallStep, RunStep, Step, SuiteStep};
-use crate::pyenv::PythonEnv;
+use crate::pyenv::{self, PythonEnv};
 
 /// A step that succeeded.
 #[derive(Debug, Default)]
@@ -231,11 +232,11 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
             })?;
         let base = Path::new(s.base_python.as_deref().unwrap_or("python3"));
         let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
-        let uv = installer_uv(s, venv);
+        let uv = installer_uv(s, venv, base);
         run.journal
             .record_env(&PythonEnv::for_venv(venv, uv.clone()), true)
             .map_err(|e| Failure::new(format!("failed to journal the venv: {e}")))?;
-        crate::pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
+        pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
             Failure::new(format!(
                 "failed to create the venv `{}`: {e}",
                 rel.display()
@@ -244,11 +245,16 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
         note = format!("created {}; ", rel.display());
     }
     let mut env = PythonEnv::locate(&python).map_err(|e| Failure::new(e.to_string()))?;
-    if s.installer == crate::plan::model::Installer::Pip {
-        env.uv = None;
-    } else if s.installer == crate::plan::model::Installer::Uv && env.uv.is_none() {
+    env.uv = match s.installer {
+        Installer::Pip => None,
+        _ => env
+            .uv
+            .take()
+            .or_else(|| pyenv::find_or_provision_uv(env.venv.as_deref(), Path::new("python3"))),
+    };
+    if s.installer == Installer::Uv && env.uv.is_none() {
         return Err(Failure::new(
-            "installer = \"uv\" but uv is not on PATH nor in the venv",
+            "installer = \"uv\" but uv is not on PATH, not in the venv, and could not be installed",
         ));
     }
     run.journal
@@ -266,10 +272,11 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
     })
 }
 
-fn installer_uv(s: &InstallStep, venv: &Path) -> Option<PathBuf> {
+/// The uv that creates a venv: none when the step asks for pip.
+fn installer_uv(s: &InstallStep, venv: &Path, base: &Path) -> Option<PathBuf> {
     match s.installer {
-        crate::plan::model::Installer::Pip => None,
-        _ => crate::pyenv::find_uv(Some(venv)),
+        Installer::Pip => None,
+        Installer::Auto | Installer::Uv => pyenv::find_or_provision_uv(Some(venv), base),
     }
 }
 
