@@ -106,6 +106,15 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 0.006 * a.abs().max(b.abs()) + 1e-9
 }
 
+/// Every log a step of `report` names exists in the target.
+fn step_logs_exist(project: &Project, report: &Value) {
+    for step in report["steps"].as_array().unwrap() {
+        if let Some(log) = step["log"].as_str() {
+            assert!(project.join(log).is_file(), "step log missing: {step:#}");
+        }
+    }
+}
+
 /// No line of stdout is a GitHub workflow command.
 fn no_annotations(out: &Output) {
     out.check(
@@ -174,6 +183,8 @@ fn a_gate_that_must_pass_applies_and_reports_its_numbers() {
     );
 
     assert_eq!(project.read("delay.py").lines().last(), Some("DELAY = 0.0"));
+    assert!(step(&report, "after")["log"].is_string());
+    step_logs_exist(&project, &report);
     no_annotations(&out);
     assert!(
         !summary.exists(),
@@ -627,4 +638,25 @@ fn exit_130_for_sigint_during_a_suite_rolled_back() {
         serde_json::json!(["delay.py"])
     );
     assert_eq!(step(&report, "held")["status"], "failed");
+}
+
+#[test]
+fn a_suite_that_leaves_no_junit_fails_with_its_last_output() {
+    let project = target();
+    let out = apply(&project, "nojunit.toml", &[], &[]);
+    out.expect_code(3)
+        .expect_stderr("left no junit results")
+        .expect_stderr("| last words");
+    let report = read_json(&only_run(&project).join("report.json"));
+    let failed = step(&report, "not-pytest");
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["message"]
+        .as_str()
+        .unwrap()
+        .contains("| first words"));
+    assert!(failed["log"].is_string(), "{failed:#}");
+    step_logs_exist(&project, &report);
+    assert!(project
+        .read(failed["log"].as_str().unwrap())
+        .contains("last words"));
 }
