@@ -660,3 +660,22 @@ fn a_suite_that_leaves_no_junit_fails_with_its_last_output() {
         .read(failed["log"].as_str().unwrap())
         .contains("last words"));
 }
+
+#[test]
+fn with_json_in_github_actions_stdout_stays_the_report_alone() {
+    let project = target();
+    let out = apply(
+        &project,
+        "warn.toml",
+        &["--ci", "--json"],
+        &[("GITHUB_ACTIONS", "true".as_ref())],
+    );
+    out.expect_code(0);
+    let printed: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json stdout does not parse: {e}\n{}", out.stdout));
+    assert_eq!(printed, read_json(&only_run(&project).join("report.json")));
+    // The runner reads workflow commands on stderr as well.
+    out.expect_stderr(
+        "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
+    );
+}
