@@ -556,6 +556,12 @@ fn exit_2_for_an_invalid_plan_or_a_bad_var() {
     out.expect_code(2).expect_stderr("unknown field `comand`");
     let out = apply(&project, "gate.toml", &["--var", "factor"], &[]);
     out.expect_code(2).expect_stderr("--var factor");
+    // A baseline that does not exist, or a plan with no suite for it to stand in for, is a
+    // command-line error found before anything runs.
+    let out = apply(&project, "gate.toml", &["--baseline", "nope"], &[]);
+    out.expect_code(2).expect_stderr("no baseline `nope`");
+    let out = apply(&project, "steps.toml", &["--save-baseline", "main"], &[]);
+    out.expect_code(2).expect_stderr("baseline = true");
     assert!(!project.join(".planrun/runs").exists(), "nothing ran");
 }
 
