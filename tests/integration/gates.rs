@@ -524,13 +524,31 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
         saved["wall"]["median"]
     );
 
+    // A record file elsewhere works as well as a saved name.
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(0);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("main-branch.json");
+    fs::copy(project.join(".planrun/baselines/main.json"), &file).unwrap();
+    let third = args(&["--baseline", file.to_str().unwrap()]);
+    let third: Vec<&str> = third.iter().map(String::as_str).collect();
+    apply(&project, "gate.toml", &third, &[]).expect_code(0);
+    let report3 = read_json(&run_dirs(&project)[2].join("report.json"));
+    assert_eq!(
+        report3["baselines_used"]["baseline"],
+        file.to_str().unwrap()
+    );
+    assert_eq!(report3["records"]["baseline"], saved);
+
     // `planrun report` re-renders a past run in each format.
     let id1 = run1.file_name().unwrap().to_str().unwrap();
     let json = project.planrun(["report", id1, "--target", ".", "--format", "json"]);
     json.expect_code(0);
     let rendered: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(rendered, report1);
-    let markdown = project.planrun(["report", "--target", ".", "--format", "markdown"]);
+    let id2 = run2.file_name().unwrap().to_str().unwrap();
+    let markdown = project.planrun(["report", id2, "--target", ".", "--format", "markdown"]);
     markdown.expect_code(0);
     assert_eq!(
         markdown.stdout.trim_end(),
@@ -683,5 +701,30 @@ fn with_json_in_github_actions_stdout_stays_the_report_alone() {
     // The runner reads workflow commands on stderr as well.
     out.expect_stderr(
         "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
+    );
+}
+
+#[test]
+fn ci_true_in_the_environment_is_ci_mode() {
+    let project = target();
+    let scratch = tempfile::tempdir().unwrap();
+    let summary = scratch.path().join("step-summary.md");
+    let out = apply(
+        &project,
+        "warn.toml",
+        &[],
+        &[
+            ("CI", "true".as_ref()),
+            ("GITHUB_ACTIONS", "true".as_ref()),
+            ("GITHUB_STEP_SUMMARY", summary.as_os_str()),
+        ],
+    );
+    out.expect_code(0).expect_stdout(
+        "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
+    );
+    let markdown = fs::read_to_string(only_run(&project).join("summary.md")).unwrap();
+    assert_eq!(
+        fs::read_to_string(&summary).unwrap().trim_end(),
+        markdown.trim_end()
     );
 }
