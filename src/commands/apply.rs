@@ -4,6 +4,7 @@ use crate::cli::ApplyArgs;
 use crate::error::{Error, Result};
 use crate::exec::apply::{self, ApplyOptions};
 use crate::exec::{dryrun, finish, setup::Prepared};
+use crate::plan::model::Step;
 use crate::{exit, plan, ui};
 
 /// Runs `planrun apply`.
@@ -20,6 +21,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         .map_err(|e| Error::invalid(e.to_string(), Some("write --var NAME=VALUE")))?;
     let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
     refuse_if_interrupted(&prep.target)?;
+    check_baseline_flags(&prep, args)?;
     if args.dry_run {
         let preview = dryrun::preview(&prep, ui::stdout_color())
             .map_err(|e| Error::invalid(e.to_string(), None))?;
@@ -41,6 +43,35 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         baseline: args.baseline.clone(),
     };
     apply::apply(&prep, &opts)
+}
+
+/// Checks `--baseline` and `--save-baseline` before anything runs: the plan needs a suite with
+/// `baseline = true` for them to act on, and a baseline to use must load.
+fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
+    let flag = match (&args.baseline, &args.save_baseline) {
+        (Some(b), _) => format!("--baseline {b}"),
+        (None, Some(s)) => format!("--save-baseline {s}"),
+        (None, None) => return Ok(()),
+    };
+    let has_baseline_suite = prep
+        .plan
+        .steps()
+        .any(|(_, s)| matches!(s, Step::Suite(suite) if suite.baseline));
+    if !has_baseline_suite {
+        return Err(Error::invalid(
+            format!("{flag} given, but no suite step of the plan has `baseline = true`"),
+            Some("mark the suite that measures the baseline with `baseline = true`"),
+        ));
+    }
+    if let Some(source) = &args.baseline {
+        crate::exec::baseline::load(&prep.target, source).map_err(|e| {
+            Error::invalid(
+                e.to_string(),
+                Some("save one with `planrun apply --save-baseline NAME`, or pass a record JSON file"),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Refuses to work on a target whose last apply was killed before it could finish or roll back.

@@ -122,18 +122,14 @@ fn existing_mode(path: &Path) -> Option<u32> {
 
 fn log_path(run: &Run<'_>, id: &str) -> (PathBuf, String) {
     let path = run.run_dir.join("logs").join(format!("{id}.log"));
-    let rel = path
-        .strip_prefix(&run.prep.target)
-        .unwrap_or(&path)
-        .display()
-        .to_string();
+    let rel = target_rel(run, &path);
     (path, rel)
 }
 
-fn log_dir_rel(run: &Run<'_>) -> String {
-    let dir = run.run_dir.join("logs");
-    dir.strip_prefix(&run.prep.target)
-        .unwrap_or(&dir)
+/// `path` relative to the target, as reports show it.
+fn target_rel(run: &Run<'_>, path: &Path) -> String {
+    path.strip_prefix(&run.prep.target)
+        .unwrap_or(path)
         .display()
         .to_string()
 }
@@ -296,9 +292,9 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
             });
         }
     }
-    // A suite writes one log per run (`<record>-run-N.log`) into the run's log directory.
+    // Each run logs to its own `<record>-<run>.log` in the logs directory; the step's log is
+    // the run that failed, or else the last one.
     let (log, _) = log_path(run, &s.id);
-    let rel = format!("{}/", log_dir_rel(run));
     let spec = SuiteSpec {
         command: s.command.clone(),
         cwd: prep.target.clone(),
@@ -320,10 +316,18 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
         };
         progress.detail(&id, &text, p.finished.is_some());
     };
-    let record = suite::run_suite(&spec, &run.cancel, &mut on_progress).map_err(|e| Failure {
-        message: e.to_string(),
-        log: Some(rel.clone()),
+    let record = suite::run_suite(&spec, &run.cancel, &mut on_progress).map_err(|e| {
+        let mut message = e.to_string();
+        for line in e.output() {
+            message.push_str(&format!("\n  | {line}"));
+        }
+        let log = match &e {
+            suite::SuiteError::Junit { log, .. } => Some(target_rel(run, log)),
+            _ => None,
+        };
+        Failure { message, log }
     })?;
+    let rel = record.samples.last().map(|r| target_rel(run, &r.log));
     for w in &record.warnings {
         run.progress.line(&format!("  warning: {w}"));
     }
@@ -345,7 +349,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     }
     store_record(run, &s.record, record, None);
     Ok(Done {
-        log: Some(rel),
+        log: rel,
         note: Some(note),
         ..Done::default()
     })

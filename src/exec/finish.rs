@@ -36,7 +36,12 @@ pub fn publish(report: &RunReport, run_dir: &Path, opts: &ApplyOptions, code: u8
         }
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
             for line in crate::report::github::annotations(report) {
-                ui::out(&line);
+                // With --json stdout is the report alone; the runner reads commands on stderr too.
+                if opts.json {
+                    ui::err(&line);
+                } else {
+                    ui::out(&line);
+                }
             }
         }
     }
