@@ -142,6 +142,12 @@ fn sigkill_then_rollback_restores_tree_and_environment() {
         .contains("sleeping"));
     kill(child.id(), libc::SIGKILL);
     child.wait().unwrap();
+    // The report rewritten after each step is whole after a crash and says what finished.
+    let report: serde_json::Value =
+        serde_json::from_str(&project.read(format!(".planrun/runs/{run}/report.json"))).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    let six = steps.iter().find(|s| s["id"] == "six").unwrap();
+    assert_eq!(six["status"], "ok", "{report:#}");
     // SIGKILL leaves the step's group running; it is not part of what is checked here.
     // SAFETY: killpg only sends a signal to the group this test's plan started.
     unsafe { libc::killpg(pgid as libc::pid_t, libc::SIGKILL) };
