@@ -110,7 +110,7 @@ impl Prepared {
             if let Step::Install(s) = step {
                 let python = s.python.as_deref().unwrap_or(".venv/bin/python");
                 if !Path::new(python).is_absolute() {
-                    self.confine(python)
+                    self.confine_python(python)
                         .map_err(|e| Error::invalid(format!("step `{}`: {e}", step.id()), None))?;
                 }
             }
@@ -145,7 +145,21 @@ impl Prepared {
         if Path::new(python).is_absolute() {
             Some(PathBuf::from(python))
         } else {
-            self.confine(python).ok()
+            self.confine_python(python).ok()
+        }
+    }
+
+    /// Confines the directory of a target-relative interpreter, not the interpreter itself: a
+    /// venv's `bin/python` is a symlink to its base interpreter outside the target by design,
+    /// and what an install writes lands in the venv's own directories.
+    fn confine_python(&self, python: &str) -> std::result::Result<PathBuf, fsutil::ConfineError> {
+        let path = Path::new(python);
+        match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) if !dir.as_os_str().is_empty() && name != ".." => {
+                let dir = dir.to_str().unwrap_or(python);
+                Ok(self.confine(dir)?.join(name))
+            }
+            _ => self.confine(python),
         }
     }
 
@@ -173,5 +187,45 @@ fn int_of(v: Option<&IntOrVar>, default: u32) -> u32 {
         Some(IntOrVar::Int(n)) => *n,
         Some(IntOrVar::Var(s)) => s.trim().parse().unwrap_or(default),
         None => default,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"
+name = "deps"
+description = "Install into the target's venv."
+
+[[phase]]
+id = "p"
+
+  [[phase.step]]
+  id = "six"
+  action = "install"
+  packages = ["six"]
+"#;
+
+    /// A venv's interpreter is a symlink out of the target; its directory is what must stay in.
+    #[test]
+    fn a_venv_interpreter_may_link_outside_but_its_directory_may_not() {
+        let outside = tempfile::tempdir().unwrap();
+        let plan_dir = tempfile::tempdir().unwrap();
+        let plan = plan_dir.path().join("plan.toml");
+        std::fs::write(&plan, PLAN).unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let bin = target.path().join(".venv/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("python3"), bin.join("python")).unwrap();
+        let prep = Prepared::new(&plan, Some(target.path()), &[]).unwrap();
+        let python = prep.resolve_python(".venv/bin/python").unwrap();
+        assert_eq!(python, prep.target.join(".venv/bin/python"));
+
+        std::fs::remove_dir_all(target.path().join(".venv")).unwrap();
+        std::fs::create_dir_all(outside.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), target.path().join(".venv")).unwrap();
+        let err = Prepared::new(&plan, Some(target.path()), &[]).unwrap_err();
+        assert!(err.to_string().contains(".venv"), "{err}");
     }
 }

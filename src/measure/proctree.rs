@@ -101,6 +101,16 @@ pub fn descendants(table: &[ProcInfo], root: u32) -> Vec<u32> {
 
 /// Whether any live (non-zombie) process is in process group `pgid`.
 pub fn group_alive(pgid: i32) -> bool {
+    // Asked after every command; usually its group is empty once the leader is reaped, and the
+    // kernel says so without the scan of all of /proc (a few ms on a busy machine). Only a group
+    // that still has members (zombies count here) needs the scan to tell them apart.
+    // SAFETY: signal 0 only checks for existence and permission; nothing is delivered.
+    if pgid > 0 && unsafe { libc::killpg(pgid, 0) } != 0 {
+        let gone = std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            return false;
+        }
+    }
     scan().iter().any(|p| p.pgrp == pgid && !p.is_zombie())
 }
 
@@ -171,6 +181,26 @@ mod tests {
         tree.sort_unstable();
         assert_eq!(tree, vec![10, 11, 12, 13]);
         assert!(descendants(&table, 99).is_empty());
+    }
+
+    #[test]
+    fn a_group_is_alive_while_a_member_runs_and_not_once_reaped() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = i32::try_from(child.id()).unwrap();
+        assert!(group_alive(pgid));
+        child.kill().unwrap();
+        // Killed but not reaped: the group still exists for the kernel, as a zombie only.
+        while read(child.id(), &mut String::new()).is_some_and(|p| !p.is_zombie()) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!group_alive(pgid));
+        child.wait().unwrap();
+        assert!(!group_alive(pgid));
     }
 
     #[test]

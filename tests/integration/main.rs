@@ -1,5 +1,6 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
+mod apply;
 mod cli;
 mod gates;
 mod support;

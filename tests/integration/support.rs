@@ -145,7 +145,8 @@ pub struct Output {
 }
 
 impl Output {
-    fn from_std(out: std::process::Output) -> Output {
+    /// Converts what `std::process` collected (e.g. from `Child::wait_with_output`).
+    pub fn from_std(out: std::process::Output) -> Output {
         use std::os::unix::process::ExitStatusExt;
         let code = out
             .status
@@ -219,6 +220,21 @@ impl Project {
         Project { dir }
     }
 
+    /// Copies any directory (without its venv, caches or `.planrun`) into a temp dir, e.g. a
+    /// fixture target under tests/fixtures/targets/.
+    pub fn from_dir(src: &Path) -> Project {
+        assert!(src.is_dir(), "no directory {}", src.display());
+        let name = src
+            .file_name()
+            .map_or("dir".into(), |n| n.to_string_lossy());
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("planrun-{name}-"))
+            .tempdir()
+            .expect("create a temp dir");
+        copy_tree(src, dir.path());
+        Project { dir }
+    }
+
     /// The copy's root directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -261,15 +277,24 @@ impl Project {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let out = Command::new(env!("CARGO_BIN_EXE_planrun"))
-            .args(args)
+        let out = self.command(args).output().expect("run planrun");
+        Output::from_std(out)
+    }
+
+    /// The `planrun` command [`Project::planrun`] runs, not yet started: for tests that spawn it
+    /// and signal it while it runs.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_planrun"));
+        cmd.args(args)
             .current_dir(self.path())
             .env("PATH", env_path())
             .env("UV_CACHE_DIR", uv_cache_dir())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run planrun");
-        Output::from_std(out)
+            .env("NO_COLOR", "1");
+        cmd
     }
 }
 

@@ -1,0 +1,420 @@
+//! `planrun apply` end to end: dry-run honesty, rollback after failures, signals and SIGKILL,
+//! locking, path confinement, parallelism and idempotence, on temp copies of the mini target.
+
+mod diffs;
+mod signals;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::{repo_root, Project};
+
+/// A temp copy of tests/fixtures/targets/mini.
+fn mini() -> Project {
+    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
+}
+
+/// A plan of tests/fixtures/apply/.
+fn fixture(name: &str) -> String {
+    let path = repo_root().join("tests/fixtures/apply").join(name);
+    path.to_str().expect("UTF-8 path").to_string()
+}
+
+/// Every file (mode and digest, from `hash_tree`) and every directory of the copy, outside
+/// `.planrun`, `.venv` and Python caches: equal snapshots mean identical trees.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    files: BTreeMap<PathBuf, (u32, String)>,
+    dirs: BTreeMap<PathBuf, u32>,
+}
+
+fn snapshot(project: &Project) -> Snapshot {
+    let mut dirs = BTreeMap::new();
+    collect_dirs(project.path(), project.path(), &mut dirs);
+    Snapshot {
+        files: project.hash_tree(),
+        dirs,
+    }
+}
+
+fn collect_dirs(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, u32>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if [".planrun", ".venv", "__pycache__", ".pytest_cache"]
+            .iter()
+            .any(|n| name == *n)
+        {
+            continue;
+        }
+        let meta = fs::symlink_metadata(entry.path()).unwrap();
+        if meta.is_dir() {
+            let rel = entry.path().strip_prefix(root).unwrap().to_path_buf();
+            out.insert(rel, meta.permissions().mode());
+            collect_dirs(root, &entry.path(), out);
+        }
+    }
+}
+
+/// Polls `ready` every 20 ms; panics after a minute (a hang, not a slow machine).
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The run ids recorded under `.planrun/runs/`, oldest first.
+fn run_ids(project: &Project) -> Vec<String> {
+    let mut ids: Vec<String> = fs::read_dir(project.join(".planrun/runs"))
+        .map(|dir| {
+            dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// Writes `text` as `plan.toml` in a fresh temp dir (outside any target), with `files` beside it.
+fn plan_in_tempdir(text: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("plan.toml"), text).unwrap();
+    for (name, content) in files {
+        fs::write(dir.path().join(name), content).unwrap();
+    }
+    let plan = dir.path().join("plan.toml").to_str().unwrap().to_string();
+    (dir, plan)
+}
+
+#[test]
+fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
+    let project = mini();
+    let before = snapshot(&project);
+    let out = project.planrun([
+        "apply",
+        &fixture("mixed.toml"),
+        "--target",
+        ".",
+        "--dry-run",
+    ]);
+    out.expect_code(0);
+    assert_eq!(snapshot(&project), before);
+    assert!(
+        !project.join(".planrun").exists(),
+        "dry-run created .planrun/"
+    );
+    assert!(!project.join(".venv").exists(), "dry-run created the venv");
+
+    // Each command, install and diff, in the order the plan's needs impose.
+    let expected = [
+        "step hello (run)",
+        "$ echo hello from the mini target",
+        "step deps (install)",
+        "install into .venv/bin/python (venv created): six==1.16.0 iniconfig",
+        "step fast (replace)",
+        "note: shown against today's content; step `deps` runs first",
+        "--- a/app.py\n+++ b/app.py\n",
+        "-SLOW = True\n+SLOW = False\n",
+        "step after (suite)",
+        "$ .venv/bin/python -m pytest -q",
+        "(timed: 1 warmup + 2 runs -> record `after`)",
+        "step bye (run)",
+        "$ echo goodbye",
+        "gate after.failed == 0",
+        "1 file changed, 2 packages to install, 2 commands, 1 timed suite",
+    ];
+    let mut at = 0;
+    for needle in expected {
+        let found = out.stdout[at..].find(needle);
+        out.check(
+            found.is_some(),
+            &format!("{needle:?} after byte {at} of stdout"),
+        );
+        at += found.unwrap() + needle.len();
+    }
+    assert_eq!(out.stdout.matches("--- ").count(), 1, "{}", out.stdout);
+}
+
+#[test]
+fn dry_run_summary_counts_files_once_when_edited_twice() {
+    let project = mini();
+    let before = snapshot(&project);
+    let out = project.planrun([
+        "apply",
+        &fixture("edits.toml"),
+        "--target",
+        ".",
+        "--dry-run",
+    ]);
+    out.expect_code(0)
+        .expect_stdout("5 files changed, 0 packages to install, 0 commands, 0 timed suites");
+    assert_eq!(snapshot(&project), before);
+    assert!(!project.join(".planrun").exists());
+}
+
+#[test]
+fn failing_step_exits_3_and_restores_the_tree() {
+    let project = mini();
+    // A non-default mode, which the restored file must get back.
+    fs::set_permissions(project.join("app.py"), fs::Permissions::from_mode(0o640)).unwrap();
+    let before = snapshot(&project);
+    let out = project.planrun(["apply", &fixture("failing.toml"), "--target", "."]);
+    out.expect_code(3)
+        .expect_stderr("about to fail")
+        .expect_stderr("on stderr")
+        .expect_stderr("exited with status 3");
+    assert_eq!(snapshot(&project), before);
+    assert!(!project.join("tests/deep").exists());
+    // The edits did happen before the failure: the report says which files changed.
+    let id = run_ids(&project).pop().expect("a run directory");
+    let report = project.read(format!(".planrun/runs/{id}/report.json"));
+    assert!(report.contains("tests/deep/new/conftest.py"), "{report}");
+}
+
+#[test]
+fn second_apply_while_one_runs_is_refused_naming_the_pid() {
+    let project = mini();
+    let outside = tempfile::tempdir().unwrap();
+    let pidfile = outside.path().join("pid");
+    let pidvar = format!("pidfile={}", pidfile.display());
+    let plan = fixture("signal.toml");
+    let first = project
+        .command(["apply", &plan, "--target", ".", "--var", &pidvar])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the first apply's command", || pidfile.exists());
+
+    let second = project.planrun([
+        "apply",
+        &plan,
+        "--target",
+        ".",
+        "--var",
+        "pidfile=/dev/null",
+    ]);
+    second
+        .expect_code(2)
+        .expect_stderr("is locked by `apply`")
+        .expect_stderr(&format!("pid {}", first.id()));
+
+    signals::kill(first.id(), libc::SIGTERM);
+    let first = crate::support::Output::from_std(first.wait_with_output().unwrap());
+    first.expect_code(130);
+}
+
+#[test]
+fn stale_lock_is_reported_and_unlock_clears_it() {
+    use planrun::journal::lock::{host_name, lock_path, LockInfo};
+    let project = mini();
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    let info = LockInfo {
+        pid,
+        host: host_name(),
+        started: "2026-01-01T00:00:00Z".into(),
+        command: "apply".into(),
+    };
+    let lock = lock_path(project.path());
+    fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    fs::write(&lock, serde_json::to_vec(&info).unwrap()).unwrap();
+    let before = snapshot(&project);
+
+    let out = project.planrun(["apply", &fixture("edits.toml"), "--target", "."]);
+    out.expect_code(2)
+        .expect_stderr("stale lock")
+        .expect_stderr(&format!("pid {pid}"))
+        .expect_stderr("planrun unlock");
+    assert_eq!(snapshot(&project), before);
+
+    project
+        .planrun(["unlock", "--target", "."])
+        .expect_code(0)
+        .expect_stdout(&format!("removed the lock of `apply` (pid {pid}"));
+    assert!(!lock.exists());
+    project
+        .planrun(["apply", &fixture("edits.toml"), "--target", "."])
+        .expect_code(0);
+    assert_ne!(snapshot(&project), before);
+}
+
+/// A plan whose first step would leave a marker and whose second writes to `path`.
+fn escaping_plan(path: &str) -> String {
+    format!(
+        r#"name = "escape"
+description = "Writes outside the target."
+
+[[phase]]
+id = "p"
+
+  [[phase.step]]
+  id = "first"
+  action = "run"
+  command = "touch ran"
+
+  [[phase.step]]
+  id = "bad"
+  needs = ["first"]
+  action = "write"
+  template = "t.py"
+  path = "{path}"
+"#
+    )
+}
+
+#[test]
+fn paths_leaving_the_target_are_refused_before_anything_runs() {
+    let project = mini();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.join("link")).unwrap();
+    let before = snapshot(&project);
+    let absolute = outside.path().join("abs.py").display().to_string();
+    for path in [
+        "../escaped.py",
+        "tests/../../escaped.py",
+        &absolute,
+        "link/x.py",
+    ] {
+        let (_dir, plan) = plan_in_tempdir(&escaping_plan(path), &[("t.py", "x = 1\n")]);
+        let out = project.planrun(["apply", &plan, "--target", "."]);
+        out.expect_code(2).expect_stderr("step `bad`");
+        assert_eq!(snapshot(&project), before, "{path}");
+        assert!(!project.join("ran").exists(), "{path}: a step ran");
+        assert!(!project.join(".planrun").exists(), "{path}: a run started");
+        assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0, "{path}");
+        assert!(!project.path().parent().unwrap().join("escaped.py").exists());
+    }
+}
+
+#[test]
+fn jobs_2_runs_two_at_a_time_and_the_next_phase_after_all() {
+    let project = mini();
+    project
+        .planrun([
+            "apply",
+            &fixture("parallel.toml"),
+            "--target",
+            ".",
+            "--jobs",
+            "2",
+        ])
+        .expect_code(0);
+    let log = project.read("order.log");
+    let (mut running, mut max) = (0, 0);
+    let mut ended = BTreeSet::new();
+    let mut started = BTreeSet::new();
+    for line in log.lines() {
+        match line.split_once(' ') {
+            Some(("start", id)) => {
+                if id == "last" {
+                    assert_eq!(ended.len(), 20, "`last` started before all ended:\n{log}");
+                }
+                assert!(started.insert(id.to_string()), "{id} started twice");
+                running += 1;
+                max = max.max(running);
+            }
+            Some(("end", id)) => {
+                assert!(started.contains(id), "{id} ended before it started");
+                ended.insert(id.to_string());
+                running -= 1;
+            }
+            _ => panic!("unexpected line {line:?}"),
+        }
+    }
+    assert_eq!(started.len(), 21, "{log}");
+    assert_eq!(ended.len(), 21, "{log}");
+    assert_eq!(max, 2, "max concurrency\n{log}");
+}
+
+#[test]
+fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
+    let project = mini();
+    let original = snapshot(&project);
+    let plan = fixture("edits.toml");
+    project
+        .planrun(["apply", &plan, "--target", "."])
+        .expect_code(0);
+    let applied = snapshot(&project);
+    assert_ne!(applied, original);
+    let edited = [
+        "app.py",
+        "setup.cfg",
+        "pyproject.toml",
+        "pytest.ini",
+        "tests/conftest.py",
+    ];
+    let mtimes = |p: &Project| -> Vec<std::time::SystemTime> {
+        edited
+            .iter()
+            .map(|f| fs::metadata(p.join(f)).unwrap().modified().unwrap())
+            .collect()
+    };
+    let first_mtimes = mtimes(&project);
+
+    project
+        .planrun(["apply", &plan, "--target", "."])
+        .expect_code(0);
+    assert_eq!(snapshot(&project), applied);
+    assert_eq!(
+        mtimes(&project),
+        first_mtimes,
+        "the second apply rewrote files"
+    );
+
+    let ids = run_ids(&project);
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let history = project.planrun(["history", "--target", "."]);
+    history.expect_code(0);
+    for id in &ids {
+        history.expect_stdout(id);
+    }
+
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(0);
+    assert_eq!(snapshot(&project), applied);
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(0);
+    assert_eq!(snapshot(&project), original);
+    assert!(!project.join("tests/conftest.py").exists());
+}
+
+#[test]
+fn rollback_runs_undo_commands_and_restores_declared_changes() {
+    let project = mini();
+    let outside = tempfile::tempdir().unwrap();
+    let marker = outside.path().join("marker");
+    let original = snapshot(&project);
+    project
+        .planrun([
+            "apply",
+            &fixture("undo.toml"),
+            "--target",
+            ".",
+            "--var",
+            &format!("marker={}", marker.display()),
+        ])
+        .expect_code(0);
+    assert!(project.read("app.py").ends_with("# appended\n"));
+    assert_eq!(project.read("gen/deep/new.txt"), "new\n");
+    assert_eq!(fs::read_to_string(&marker).unwrap(), "built\n");
+
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(0)
+        .expect_stdout("undo ran");
+    assert_eq!(snapshot(&project), original);
+    assert!(!project.join("gen").exists());
+    assert_eq!(fs::read_to_string(&marker).unwrap(), "built\nundone\n");
+}
