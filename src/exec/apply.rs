@@ -111,6 +111,8 @@ impl Run<'_> {
             s.status = StepStatus::Running;
             s.started_s = Some(start);
         });
+        // A crash report should say what was running, not only what had finished.
+        self.save_report();
         self.progress.started(&id, step.action());
         let t = Instant::now();
         let result = actions::execute(self, step);
