@@ -37,7 +37,7 @@ fn apply(project: &Project, plan_name: &str, extra: &[&str], env: &[(&str, &OsSt
     for (k, v) in env {
         cmd.env(k, v);
     }
-    Output::of(cmd.output().expect("run planrun"))
+    Output::from_std(cmd.output().expect("run planrun"))
 }
 
 /// The run directories under `.planrun/runs/`, oldest first (run ids sort by time).
@@ -651,7 +651,7 @@ fn exit_130_for_sigint_during_a_suite_rolled_back() {
     // SAFETY: as above.
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(rc, 0);
-    let out = Output::of(child.wait_with_output().unwrap());
+    let out = Output::from_std(child.wait_with_output().unwrap());
     out.expect_code(130);
     assert_eq!(project.hash_tree(), before);
     let report = read_json(&only_run(&project).join("report.json"));

@@ -449,36 +449,6 @@ fn shared_venv_has_the_test_tools() {
 impl Project {
     /// Copies `tests/fixtures/<rel>` (a fixture target) into a temp dir, like [`Project::new`].
     pub fn fixture(rel: &str) -> Project {
-        let src = repo_root().join("tests/fixtures").join(rel);
-        assert!(src.is_dir(), "no fixture {}", src.display());
-        let dir = tempfile::Builder::new()
-            .prefix("planrun-fixture-")
-            .tempdir()
-            .expect("create a temp dir");
-        copy_tree(&src, dir.path());
-        Project { dir }
-    }
-
-    /// The command [`Project::planrun`] runs, not yet started: for tests that set more
-    /// environment or signal the process.
-    pub fn command<I, S>(&self, args: I) -> Command
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<std::ffi::OsStr>,
-    {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_planrun"));
-        cmd.args(args)
-            .current_dir(self.path())
-            .env("PATH", env_path())
-            .env("UV_CACHE_DIR", uv_cache_dir())
-            .env("NO_COLOR", "1");
-        cmd
-    }
-}
-
-impl Output {
-    /// What a finished process printed and how it exited (a death by signal `n` is `128 + n`).
-    pub fn of(out: std::process::Output) -> Output {
-        Output::from_std(out)
+        Project::from_dir(&repo_root().join("tests/fixtures").join(rel))
     }
 }
