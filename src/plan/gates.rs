@@ -16,6 +16,7 @@ pub fn check(
     resolved: &Plan,
     failed: &HashSet<Vec<Seg>>,
     records: &[&str],
+    ready: &dyn Fn(usize, &str) -> bool,
     problems: &mut Vec<Problem>,
 ) {
     for (p, phase) in resolved.phases.iter().enumerate() {
@@ -65,6 +66,15 @@ pub fn check(
                             m.record
                         ),
                         help,
+                    ));
+                } else if !ready(p, &m.record) {
+                    problems.push(Problem::new(
+                        place(m.offset, m.record.len()),
+                        format!(
+                            "check {ctx} reads record `{}`, but the suite that records it does not run before this gate",
+                            m.record
+                        ),
+                        "move the gate to a phase that `needs` the suite's phase, or add the suite step to this phase",
                     ));
                 } else if !criteria::KNOWN_METRICS.contains(&m.metric()) {
                     let help = did_you_mean(m.metric(), criteria::KNOWN_METRICS.iter().copied())

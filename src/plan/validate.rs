@@ -468,13 +468,43 @@ fn check_resolved(
             _ => {}
         }
     }
+    let before = records_before_gates(plan);
     super::gates::check(
         raw,
         plan,
         failed,
         &records.keys().copied().collect::<Vec<_>>(),
+        &|phase, record| before.as_ref().is_none_or(|b| b[phase].contains(record)),
         problems,
     );
+}
+
+/// For each phase, the records of the suites that have finished by the time its gates are
+/// checked (its own suites and those it depends on); `None` when the graph has a cycle, which
+/// is reported on its own.
+fn records_before_gates(plan: &Plan) -> Option<Vec<std::collections::BTreeSet<String>>> {
+    let graph = PlanGraph::build(plan).ok()?;
+    let result = (0..plan.phases.len())
+        .map(|phase| {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut stack = vec![Node::Gates { phase }];
+            let mut records = std::collections::BTreeSet::new();
+            while let Some(node) = stack.pop() {
+                for dep in graph.deps(node) {
+                    if seen.insert(dep) {
+                        if let Node::Step { phase, index } = dep {
+                            if let Some(Step::Suite(s)) = plan.phases[phase].steps.get(index) {
+                                records.insert(s.record.clone());
+                            }
+                        }
+                        stack.push(dep);
+                    }
+                }
+            }
+            records
+        })
+        .collect();
+    Some(result)
 }
 
 #[cfg(test)]

@@ -318,6 +318,32 @@ fn gates_must_read_recorded_records_and_known_metrics() {
 }
 
 #[test]
+fn gates_read_only_records_measured_before_them() {
+    // Phase `early` gates on `after`, which only the later phase `late` measures.
+    let body = format!(
+        "[[phase]]\nid = 'early'\n{}[[phase.gate]]\ncheck = 'after.failed == 0'\n[[phase]]\nid = 'late'\nneeds = ['early']\n{}",
+        suite("s", "before"),
+        suite("t", "after")
+    );
+    let e = one(&body);
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        (
+            "check in gate 1 of phase `early` reads record `after`, but the suite that records it does not run before this gate",
+            11,
+            10
+        )
+    );
+    // The same gate in the later phase is fine: the suite runs before it.
+    let body = format!(
+        "[[phase]]\nid = 'early'\n{}[[phase]]\nid = 'late'\nneeds = ['early']\n{}[[phase.gate]]\ncheck = 'after.failed == 0 and before.failed == 0'\n",
+        suite("s", "before"),
+        suite("t", "after")
+    );
+    assert!(check(&body, &[]).is_ok());
+}
+
+#[test]
 fn regex_and_mode_are_checked() {
     let e = one("[[phase]]\nid = 'p'\n[[phase.step]]\nid = 'r'\naction = 'replace'\npath = 'a'\npattern = '('\nreplacement = ''\nregex = true\n");
     assert!(
