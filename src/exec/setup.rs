@@ -110,7 +110,7 @@ impl Prepared {
             if let Step::Install(s) = step {
                 let python = s.python.as_deref().unwrap_or(".venv/bin/python");
                 if !Path::new(python).is_absolute() {
-                    self.confine(python)
+                    confine_interpreter(&self.target, python)
                         .map_err(|e| Error::invalid(format!("step `{}`: {e}", step.id()), None))?;
                 }
             }
@@ -140,12 +140,13 @@ impl Prepared {
         plan::interpolate(text, &self.vars).map_err(|e| e.to_string())
     }
 
-    /// The interpreter path a plan names: absolute as is, else inside the target.
+    /// The interpreter path a plan names: absolute as is, else inside the target (see
+    /// [`confine_interpreter`]).
     pub fn resolve_python(&self, python: &str) -> Option<PathBuf> {
         if Path::new(python).is_absolute() {
             Some(PathBuf::from(python))
         } else {
-            self.confine(python).ok()
+            confine_interpreter(&self.target, python).ok()
         }
     }
 
@@ -168,10 +169,55 @@ impl Prepared {
     }
 }
 
+/// Confines a target-relative interpreter path by its directory only.
+///
+/// A venv's `bin/python` is normally a symlink to the base interpreter outside the target;
+/// planrun runs it but never writes it, so only the directory it may create or remove (the
+/// venv) has to stay inside the target.
+pub fn confine_interpreter(
+    target: &Path,
+    rel: &str,
+) -> std::result::Result<PathBuf, fsutil::ConfineError> {
+    let path = Path::new(rel);
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
+            let dir = dir.to_str().unwrap_or(rel);
+            Ok(fsutil::confine(target, dir)?.join(name))
+        }
+        _ => fsutil::confine(target, rel),
+    }
+}
+
 fn int_of(v: Option<&IntOrVar>, default: u32) -> u32 {
     match v {
         Some(IntOrVar::Int(n)) => *n,
         Some(IntOrVar::Var(s)) => s.trim().parse().unwrap_or(default),
         None => default,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::confine_interpreter;
+    use std::os::unix::fs::symlink;
+
+    /// A venv interpreter symlinked to a base Python outside the target is accepted; a venv
+    /// directory that is itself a symlink out of the target, or `..` out of it, is not.
+    #[test]
+    fn an_interpreter_is_confined_by_its_directory() {
+        let outside = tempfile::tempdir().unwrap();
+        let base = outside.path().join("python3");
+        std::fs::write(&base, "").unwrap();
+        let target = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(target.path().join(".venv/bin")).unwrap();
+        symlink(&base, target.path().join(".venv/bin/python")).unwrap();
+        assert_eq!(
+            confine_interpreter(target.path(), ".venv/bin/python").unwrap(),
+            target.path().join(".venv/bin/python")
+        );
+        symlink(outside.path(), target.path().join("env")).unwrap();
+        assert!(confine_interpreter(target.path(), "env/python3").is_err());
+        assert!(confine_interpreter(target.path(), "../x/bin/python").is_err());
+        assert!(confine_interpreter(target.path(), ".planrun/bin/python").is_err());
     }
 }
