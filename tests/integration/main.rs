@@ -1,5 +1,6 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
 mod cli;
+mod plans;
 mod support;
 mod validate;
