@@ -1,10 +1,10 @@
 -- The port registry: every TCP and UDP port with its IANA range (system, registered,
 -- dynamic) and, where Docker users meet it often, its service name. Published container
--- ports are checked against it. Generated rather than entered: the INSERT below decides
--- protocol and range, so only the port number carries a CHECK.
+-- ports are checked against it. The range is derived from the port by the INSERT below, so
+-- it carries no CHECK of its own.
 CREATE TABLE port_registry (
     port     INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
-    protocol TEXT    NOT NULL,
+    protocol TEXT    NOT NULL CHECK (protocol IN ('tcp', 'udp')),
     range    TEXT    NOT NULL,
     service  TEXT,
     PRIMARY KEY (port, protocol)
