@@ -31,15 +31,18 @@ fn apply(project: &Project, plan_name: &str, extra: &[&str]) -> Output {
     project.planrun(args)
 }
 
-/// The `report.json` whose path the apply printed on its last `report: ` line.
-fn report(out: &Output) -> Value {
+/// The `report.json` whose path the apply printed on its last `report: ` line (relative to
+/// the project, where planrun ran, unless absolute).
+fn report(project: &Project, out: &Output) -> Value {
     let all = out.all();
     let path = all
         .lines()
         .rev()
         .find_map(|l| l.strip_prefix("report: "))
         .unwrap_or_else(|| panic!("no `report:` line in the output\n{all}"));
-    let text = std::fs::read_to_string(path.trim()).expect("read report.json");
+    let path = project.join(path.trim());
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}\n{all}", path.display()));
     serde_json::from_str(&text).expect("parse report.json")
 }
 
@@ -115,7 +118,7 @@ fn persistence_plan_is_ten_times_faster_and_rolls_back_exactly() {
     let before = project.hash_tree();
     let out = apply(&project, "persistence.toml", &[]);
     out.expect_code(0);
-    let report = report(&out);
+    let report = report(&project, &out);
     assert_eq!(report["status"], "passed", "{report:#}");
     // The plan's defaults, not a shortened run.
     assert_eq!(num(&report, "records/baseline/runs"), 3.0);
@@ -177,7 +180,7 @@ fn xdist_is_kept_on_the_slow_demo() {
         ],
     );
     out.expect_code(0);
-    let report = report(&out);
+    let report = report(&project, &out);
     assert!(
         gates(&report).iter().all(|(_, s)| s == "pass"),
         "{:?}",
@@ -237,7 +240,7 @@ fn xdist_is_rolled_back_on_a_fast_suite_and_says_why() {
         "the printed numbers explain the verdict: {}",
         &caps[0]
     );
-    let report = report(&out);
+    let report = report(&project, &out);
     assert_eq!(report["exit_code"], 1);
     let failed: Vec<_> = gates(&report)
         .into_iter()
@@ -414,7 +417,7 @@ fn xdist_applies_end_to_end_on_setup_cfg_layout() {
         "all four verdicts printed\n{}",
         out.stderr
     );
-    let report = report(&out);
+    let report = report(&project, &out);
     assert!(num(&report, "records/baseline/tests") > 0.0);
     assert_eq!(
         num(&report, "records/after/tests"),
