@@ -134,6 +134,18 @@ fn persistence_plan_is_ten_times_faster_and_rolls_back_exactly() {
     assert_eq!(num(&report, "records/after/tests"), tests);
     assert_eq!(num(&report, "records/leakcheck/tests"), tests);
     assert_eq!(num(&report, "records/after/failed"), 0.0);
+    assert!(
+        report["records"]["baseline"]["slowest_tests"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "per-test durations of the baseline are recorded"
+    );
+    assert!(
+        report["records"]["leakcheck"]["command"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("--reverse")),
+        "the leak check runs the suite in reverse"
+    );
     let gates = gates(&report);
     assert_eq!(
         gates.len(),
