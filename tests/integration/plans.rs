@@ -346,6 +346,13 @@ fn xdist_dry_run_edits_pyproject_sections() {
     let before = project.hash_tree();
     let out = dry_run_xdist(&project);
     assert_eq!(diffed_files(&out.stdout), ["pyproject.toml"]);
+    // The first install makes the venv, the second one uses it.
+    assert_eq!(
+        out.stdout.matches("(creates the venv)").count(),
+        1,
+        "{}",
+        out.stdout
+    );
     let edited: toml::Table =
         toml::from_str(&dry_run_result(&out.stdout, &project, "pyproject.toml"))
             .expect("the edited pyproject.toml is valid TOML");
