@@ -34,6 +34,8 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
     let mut overlay: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut changed = std::collections::BTreeSet::new();
     let mut earlier_command: Option<String> = None;
+    // Venvs an earlier install step of this preview creates: later installs into them do not.
+    let mut new_venvs = std::collections::BTreeSet::new();
     let mut text = String::new();
     let head = |s: &str| ui::paint(color, Style::Bold, s);
     let dim = |s: &str| ui::paint(color, Style::Dim, s);
@@ -69,7 +71,11 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                 out.packages += s.packages.len();
                 let python = s.python.as_deref().unwrap_or(".venv/bin/python");
                 let exists = prep.resolve_python(python).is_some_and(|p| p.exists());
-                let create = if exists { "" } else { " (venv created)" };
+                let create = if exists || !new_venvs.insert(python.to_string()) {
+                    ""
+                } else {
+                    " (creates the venv)"
+                };
                 let _ = writeln!(
                     text,
                     "  install into {python}{create}: {}",

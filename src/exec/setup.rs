@@ -110,7 +110,7 @@ impl Prepared {
             if let Step::Install(s) = step {
                 let python = s.python.as_deref().unwrap_or(".venv/bin/python");
                 if !Path::new(python).is_absolute() {
-                    self.confine_python(python)
+                    confine_interpreter(&self.target, python)
                         .map_err(|e| Error::invalid(format!("step `{}`: {e}", step.id()), None))?;
                 }
             }
@@ -140,26 +140,13 @@ impl Prepared {
         plan::interpolate(text, &self.vars).map_err(|e| e.to_string())
     }
 
-    /// The interpreter path a plan names: absolute as is, else inside the target.
+    /// The interpreter path a plan names: absolute as is, else inside the target (see
+    /// [`confine_interpreter`]).
     pub fn resolve_python(&self, python: &str) -> Option<PathBuf> {
         if Path::new(python).is_absolute() {
             Some(PathBuf::from(python))
         } else {
-            self.confine_python(python).ok()
-        }
-    }
-
-    /// Confines the directory of a target-relative interpreter, not the interpreter itself: a
-    /// venv's `bin/python` is a symlink to its base interpreter outside the target by design,
-    /// and what an install writes lands in the venv's own directories.
-    fn confine_python(&self, python: &str) -> std::result::Result<PathBuf, fsutil::ConfineError> {
-        let path = Path::new(python);
-        match (path.parent(), path.file_name()) {
-            (Some(dir), Some(name)) if !dir.as_os_str().is_empty() && name != ".." => {
-                let dir = dir.to_str().unwrap_or(python);
-                Ok(self.confine(dir)?.join(name))
-            }
-            _ => self.confine(python),
+            confine_interpreter(&self.target, python).ok()
         }
     }
 
@@ -182,6 +169,25 @@ impl Prepared {
     }
 }
 
+/// Confines a target-relative interpreter path by its directory only.
+///
+/// A venv's `bin/python` is normally a symlink to the base interpreter outside the target;
+/// planrun runs it but never writes it, so only the directory it may create or remove (the
+/// venv) has to stay inside the target.
+pub fn confine_interpreter(
+    target: &Path,
+    rel: &str,
+) -> std::result::Result<PathBuf, fsutil::ConfineError> {
+    let path = Path::new(rel);
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
+            let dir = dir.to_str().unwrap_or(rel);
+            Ok(fsutil::confine(target, dir)?.join(name))
+        }
+        _ => fsutil::confine(target, rel),
+    }
+}
+
 fn int_of(v: Option<&IntOrVar>, default: u32) -> u32 {
     match v {
         Some(IntOrVar::Int(n)) => *n,
@@ -192,40 +198,26 @@ fn int_of(v: Option<&IntOrVar>, default: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::confine_interpreter;
+    use std::os::unix::fs::symlink;
 
-    const PLAN: &str = r#"
-name = "deps"
-description = "Install into the target's venv."
-
-[[phase]]
-id = "p"
-
-  [[phase.step]]
-  id = "six"
-  action = "install"
-  packages = ["six"]
-"#;
-
-    /// A venv's interpreter is a symlink out of the target; its directory is what must stay in.
+    /// A venv interpreter symlinked to a base Python outside the target is accepted; a venv
+    /// directory that is itself a symlink out of the target, or `..` out of it, is not.
     #[test]
-    fn a_venv_interpreter_may_link_outside_but_its_directory_may_not() {
+    fn an_interpreter_is_confined_by_its_directory() {
         let outside = tempfile::tempdir().unwrap();
-        let plan_dir = tempfile::tempdir().unwrap();
-        let plan = plan_dir.path().join("plan.toml");
-        std::fs::write(&plan, PLAN).unwrap();
+        let base = outside.path().join("python3");
+        std::fs::write(&base, "").unwrap();
         let target = tempfile::tempdir().unwrap();
-        let bin = target.path().join(".venv/bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(outside.path().join("python3"), bin.join("python")).unwrap();
-        let prep = Prepared::new(&plan, Some(target.path()), &[]).unwrap();
-        let python = prep.resolve_python(".venv/bin/python").unwrap();
-        assert_eq!(python, prep.target.join(".venv/bin/python"));
-
-        std::fs::remove_dir_all(target.path().join(".venv")).unwrap();
-        std::fs::create_dir_all(outside.path().join("bin")).unwrap();
-        std::os::unix::fs::symlink(outside.path(), target.path().join(".venv")).unwrap();
-        let err = Prepared::new(&plan, Some(target.path()), &[]).unwrap_err();
-        assert!(err.to_string().contains(".venv"), "{err}");
+        std::fs::create_dir_all(target.path().join(".venv/bin")).unwrap();
+        symlink(&base, target.path().join(".venv/bin/python")).unwrap();
+        assert_eq!(
+            confine_interpreter(target.path(), ".venv/bin/python").unwrap(),
+            target.path().join(".venv/bin/python")
+        );
+        symlink(outside.path(), target.path().join("env")).unwrap();
+        assert!(confine_interpreter(target.path(), "env/python3").is_err());
+        assert!(confine_interpreter(target.path(), "../x/bin/python").is_err());
+        assert!(confine_interpreter(target.path(), ".planrun/bin/python").is_err());
     }
 }

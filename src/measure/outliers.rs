@@ -23,25 +23,38 @@ pub fn modified_zscores(xs: &[f64]) -> Vec<f64> {
     xs.iter().map(|x| (x - mid) / mad).collect()
 }
 
+/// How far from the median, as a fraction of it, a run must also be to be worth a warning.
+///
+/// With few runs of a steady command the MAD is tiny, so a run 2% slower than the others gets
+/// a huge Z-score; a warning about it ("much slower") would only be noise.
+pub const MIN_RELATIVE_DEVIATION: f64 = 0.1;
+
 /// Warnings for the counted wall times `walls` (seconds, in run order): a first run much slower
 /// than the rest, else outliers; the hint depends on whether `warmup` runs were made.
 pub fn warnings(walls: &[f64], warmup: u32) -> Vec<String> {
-    let scores = modified_zscores(walls);
-    let Some(&first) = scores.first() else {
+    let Some(mid) = median(walls) else {
         return Vec::new();
     };
+    let outlier: Vec<bool> = modified_zscores(walls)
+        .iter()
+        .zip(walls)
+        .map(|(z, x)| {
+            z.abs() > OUTLIER_THRESHOLD && (x - mid).abs() > MIN_RELATIVE_DEVIATION * mid.abs()
+        })
+        .collect();
+    let slow_first = walls[0] > mid && outlier[0];
     let hint = if warmup == 0 {
         "Consider `warmup = 1` (or more) to fill caches before the counted runs."
     } else {
         "Consider more warmup runs, or re-run on a quiet machine; it may be a random outlier."
     };
-    if first > OUTLIER_THRESHOLD {
+    if slow_first {
         vec![format!(
             "the first counted run was much slower than the rest ({:.3} s), maybe because caches \
              were cold. {hint}",
             walls[0]
         )]
-    } else if scores.iter().any(|z| z.abs() > OUTLIER_THRESHOLD) {
+    } else if outlier.contains(&true) {
         vec![
             "statistical outliers were detected among the runs. Consider re-running on a quiet \
              machine, without other programs competing for it."
@@ -88,5 +101,19 @@ mod tests {
         assert!(later[0].contains("outliers"), "{later:?}");
         assert!(warnings(&[0.30, 0.29, 0.31, 0.30], 1).is_empty());
         assert!(warnings(&[], 1).is_empty());
+    }
+
+    /// Three steady runs, the first 2% slower: a huge Z-score (tiny MAD) but nothing "much
+    /// slower"; the same shape at 50% slower still warns.
+    #[test]
+    fn a_few_percent_is_not_worth_a_warning() {
+        assert!(modified_zscores(&[0.562, 0.5503, 0.5501])[0] > OUTLIER_THRESHOLD);
+        assert!(warnings(&[0.562, 0.5503, 0.5501], 1).is_empty());
+        assert!(warnings(&[0.5501, 0.562, 0.5503], 1).is_empty());
+        let slow = warnings(&[0.825, 0.5503, 0.5501], 1);
+        assert!(
+            slow.len() == 1 && slow[0].contains("first counted run"),
+            "{slow:?}"
+        );
     }
 }

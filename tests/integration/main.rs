@@ -3,5 +3,6 @@
 mod apply;
 mod cli;
 mod gates;
+mod plans;
 mod support;
 mod validate;
