@@ -4,20 +4,10 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::support::{plan, repo_root, Output, Project};
-
-/// Held by every test that times a real suite, so that no two of them measure at once: cargo
-/// runs tests on parallel threads, and a neighbour's pytest would be in the other's numbers.
-static HEAVY: Mutex<()> = Mutex::new(());
-
-/// Takes the timing lock; a test that panicked while holding it leaves nothing to repair.
-fn heavy() -> MutexGuard<'static, ()> {
-    HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::support::{exclusive as heavy, plan, repo_root, Output, Project};
 
 /// `planrun apply plans/<plan_name> --target <copy> <extra...>` in the project.
 fn apply(project: &Project, plan_name: &str, extra: &[&str]) -> Output {

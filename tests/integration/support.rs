@@ -12,7 +12,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::cell::Cell;
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The repository root (where Cargo.toml, examples/ and plans/ are).
 pub fn repo_root() -> &'static Path {
@@ -277,6 +278,7 @@ impl Project {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        let _shared = shared();
         let out = self.command(args).output().expect("run planrun");
         Output::from_std(out)
     }
@@ -450,5 +452,39 @@ impl Project {
     /// Copies `tests/fixtures/<rel>` (a fixture target) into a temp dir, like [`Project::new`].
     pub fn fixture(rel: &str) -> Project {
         Project::from_dir(&repo_root().join("tests/fixtures").join(rel))
+    }
+}
+
+/// Tests that time real suites take this lock exclusively; every `planrun` run through
+/// [`Project::planrun`] takes it shared. cargo runs tests on parallel threads, and with two cores
+/// a neighbour's commands would end up in a measurement.
+static ISOLATION: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    static EXCLUSIVE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Holds the whole test binary to this test until dropped.
+pub struct Exclusive(#[allow(dead_code)] RwLockWriteGuard<'static, ()>);
+
+/// Waits until no other test runs `planrun`, then keeps them waiting while the guard lives.
+pub fn exclusive() -> Exclusive {
+    let guard = ISOLATION.write().unwrap_or_else(PoisonError::into_inner);
+    EXCLUSIVE.with(|e| e.set(true));
+    Exclusive(guard)
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        EXCLUSIVE.with(|e| e.set(false));
+    }
+}
+
+/// A shared hold for one `planrun` run; none inside a test that already holds it exclusively.
+fn shared() -> Option<RwLockReadGuard<'static, ()>> {
+    if EXCLUSIVE.with(Cell::get) {
+        None
+    } else {
+        Some(ISOLATION.read().unwrap_or_else(PoisonError::into_inner))
     }
 }

@@ -1,11 +1,10 @@
 -- The port registry: every TCP and UDP port with its IANA range (system, registered,
 -- dynamic) and, where Docker users meet it often, its service name. Published container
--- ports are checked against it. The range is derived from the port by the INSERT below, so
--- it carries no CHECK of its own.
+-- ports are checked against it.
 CREATE TABLE port_registry (
     port     INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
     protocol TEXT    NOT NULL CHECK (protocol IN ('tcp', 'udp')),
-    range    TEXT    NOT NULL,
+    range    TEXT    NOT NULL CHECK (range IN ('system', 'registered', 'dynamic')),
     service  TEXT,
     PRIMARY KEY (port, protocol)
 ) WITHOUT ROWID;
