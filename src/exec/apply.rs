@@ -114,8 +114,10 @@ impl Run<'_> {
         // A crash report should say what was running, not only what had finished.
         self.save_report();
         self.progress.started(&id, step.action());
+        tracing::info!(step = %id, action = step.action(), "step started");
         let t = Instant::now();
         let result = actions::execute(self, step);
+        tracing::info!(step = %id, ok = result.is_ok(), seconds = t.elapsed().as_secs_f64(), "step finished");
         let duration = t.elapsed().as_secs_f64();
         let (status, message, outcome) = match result {
             Ok(done) => {
@@ -187,6 +189,7 @@ impl Run<'_> {
             self.progress.line(&line);
         }
         let blocked = gates::blocks(&verdicts);
+        tracing::info!(phase = %phase.id, blocked, "gates decided");
         {
             let mut report = lock(&self.report);
             for v in verdicts.iter() {
@@ -437,12 +440,20 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
 /// Warns about files the plan will edit that have uncommitted changes in git.
 fn warn_dirty_files(prep: &Prepared) {
-    let files: Vec<String> = prep
+    let mut files: Vec<String> = prep
         .plan
         .steps()
         .flat_map(|(_, s)| s.target_paths())
         .map(str::to_string)
         .collect();
+    if prep
+        .plan
+        .steps()
+        .any(|(_, s)| matches!(s, crate::plan::model::Step::PytestConfig(_)))
+    {
+        let read = |rel: &str| prep.read(rel).ok().flatten();
+        files.push(crate::edit::pytest_config::locate(&read).path.to_string());
+    }
     let dirty = crate::fsutil::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
         ui::warn(&format!(

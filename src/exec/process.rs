@@ -174,9 +174,11 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
     // one run is that run's tree; for `run` steps in parallel it may include a neighbour's.
     let cpu_before = children_cpu();
     let started = Instant::now();
+    tracing::debug!(command = %spec.command, cwd = %spec.cwd.display(), "spawning");
     let handle = expr.start()?;
     let pid = handle.pids().first().copied().unwrap_or(0);
     let pgid = i32::try_from(pid).unwrap_or(0);
+    tracing::debug!(pid, "started in its own process group");
     crate::exec::orphans::spawned(pid);
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
 

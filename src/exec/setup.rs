@@ -43,6 +43,7 @@ impl Prepared {
         target: Option<&Path>,
         overrides: &[(String, String)],
     ) -> Result<Prepared> {
+        tracing::info!(plan = %plan_path.display(), "loading plan");
         let loaded = plan::load(plan_path).map_err(diagnostics)?;
         let valid = plan::validate(&loaded, overrides).map_err(diagnostics)?;
         let plan_dir = plan_path

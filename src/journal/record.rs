@@ -129,6 +129,7 @@ impl Journal {
             .ok_or_else(|| JournalError::NotUtf8(rel.to_path_buf()))?;
         let abs = fsutil::confine(&self.target, rel_str)?;
         let rel = abs.strip_prefix(&self.target).unwrap_or(rel).to_path_buf();
+        tracing::trace!(path = %rel.display(), "journal: before-image requested");
         let mut inner = self.lock_inner();
         if inner.files.contains(&rel) {
             return Ok(abs);

@@ -77,6 +77,7 @@ pub enum Outcome {
 /// marked rolled-back only when all succeeded.
 pub fn rollback_run(target: &Path, run_id: &str) -> Result<RollbackReport, RollbackError> {
     let started = Instant::now();
+    tracing::info!(run_id, target = %target.display(), "rolling back");
     let run_dir = state::run_dir(target, run_id);
     let mut record = state::read_record(&run_dir)?;
     let mut report = RollbackReport {

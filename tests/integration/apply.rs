@@ -118,7 +118,7 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         "step hello (run)",
         "$ echo hello from the mini target",
         "step deps (install)",
-        "install into .venv/bin/python (venv created): six==1.16.0 iniconfig",
+        "install into .venv/bin/python (creates the venv): six==1.16.0 iniconfig",
         "step fast (replace)",
         "note: shown against today's content; step `deps` runs first",
         "--- a/app.py\n+++ b/app.py\n",
