@@ -481,30 +481,50 @@ fn check_resolved(
 
 /// For each phase, the records of the suites that have finished by the time its gates are
 /// checked (its own suites and those it depends on); `None` when the graph has a cycle, which
-/// is reported on its own.
+/// is reported on its own. One pass in topological order with a bit per record keeps this linear
+/// in the size of the graph.
 fn records_before_gates(plan: &Plan) -> Option<Vec<std::collections::BTreeSet<String>>> {
     let graph = PlanGraph::build(plan).ok()?;
-    let result = (0..plan.phases.len())
-        .map(|phase| {
-            let mut seen = std::collections::BTreeSet::new();
-            let mut stack = vec![Node::Gates { phase }];
-            let mut records = std::collections::BTreeSet::new();
-            while let Some(node) = stack.pop() {
-                for dep in graph.deps(node) {
-                    if seen.insert(dep) {
-                        if let Node::Step { phase, index } = dep {
-                            if let Some(Step::Suite(s)) = plan.phases[phase].steps.get(index) {
-                                records.insert(s.record.clone());
-                            }
-                        }
-                        stack.push(dep);
+    let mut names: Vec<&str> = Vec::new();
+    for (_, step) in plan.steps() {
+        if let Step::Suite(s) = step {
+            if !names.contains(&s.record.as_str()) {
+                names.push(&s.record);
+            }
+        }
+    }
+    let words = names.len().div_ceil(64).max(1);
+    let order = graph.order();
+    let index: std::collections::HashMap<Node, usize> =
+        order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut masks = vec![0u64; order.len() * words];
+    let mut before = vec![std::collections::BTreeSet::new(); plan.phases.len()];
+    for (i, node) in order.iter().enumerate() {
+        for dep in graph.deps(*node) {
+            let Some(&d) = index.get(&dep) else { continue };
+            for w in 0..words {
+                masks[i * words + w] |= masks[d * words + w];
+            }
+        }
+        match *node {
+            Node::Step { phase, index } => {
+                if let Some(Step::Suite(s)) = plan.phases[phase].steps.get(index) {
+                    if let Some(bit) = names.iter().position(|n| *n == s.record) {
+                        masks[i * words + bit / 64] |= 1 << (bit % 64);
                     }
                 }
             }
-            records
-        })
-        .collect();
-    Some(result)
+            Node::Gates { phase } => {
+                before[phase] = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| masks[i * words + bit / 64] & (1 << (bit % 64)) != 0)
+                    .map(|(_, n)| n.to_string())
+                    .collect();
+            }
+        }
+    }
+    Some(before)
 }
 
 #[cfg(test)]
