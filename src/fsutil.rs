@@ -137,6 +137,17 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// `mode` sets the permission bits exactly (umask ignored); `None` keeps the mode of the file
 /// being replaced, or gives a new file the usual `0o666 & !umask`.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    write_via_temp(path, bytes, mode, true)
+}
+
+/// Like [`write_atomic`] but without the fsyncs: readers still see the old file or the new one,
+/// and a crash of the process keeps whichever was renamed last, but a power loss may lose it.
+/// For files rewritten often whose last version is also written durably (reports in progress).
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_via_temp(path, bytes, None, false)
+}
+
+fn write_via_temp(path: &Path, bytes: &[u8], mode: Option<u32>, sync: bool) -> io::Result<()> {
     let mode = match mode {
         Some(mode) => Some(mode),
         None => match fs::metadata(path) {
@@ -162,14 +173,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<
         if let Some(mode) = mode {
             file.set_permissions(fs::Permissions::from_mode(mode))?;
         }
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result?;
-    fsync_dir(parent_or_dot(path))
+    if sync {
+        fsync_dir(parent_or_dot(path))?;
+    }
+    Ok(())
 }
 
 /// Flushes a directory's entries (creations, renames, removals) to disk.

@@ -82,7 +82,10 @@ impl Run<'_> {
     pub fn save_report(&self) {
         let mut report = lock(&self.report);
         report.duration_s = self.started.elapsed().as_secs_f64();
-        if let Err(e) = crate::report::json::write_report_json(&self.run_dir, &report) {
+        // Rewritten around every step: atomic, but not fsynced; the final reports are.
+        let path = self.run_dir.join(crate::report::write::REPORT_JSON);
+        let json = crate::report::json::to_json(&report);
+        if let Err(e) = crate::fsutil::replace_unsynced(&path, json.as_bytes()) {
             tracing::warn!("failed to write the report: {e}");
         }
     }

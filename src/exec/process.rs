@@ -155,7 +155,8 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
         .create(true)
         .append(true)
         .open(&spec.log)?;
-    let mut expr = duct::cmd("sh", ["-c", spec.command.as_str()])
+    // An absolute path spares a failed execve per PATH entry on every step.
+    let mut expr = duct::cmd("/bin/sh", ["-c", spec.command.as_str()])
         .dir(&spec.cwd)
         .stdin_null()
         .stderr_to_stdout()
