@@ -54,12 +54,27 @@ pub fn publish(report: &RunReport, run_dir: &Path, opts: &ApplyOptions, code: u8
 
 fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
     let color = ui::stderr_color();
-    let records: Vec<String> = report
-        .records
+    let (names, reference) =
+        crate::report::compare::columns(&report.records, &report.baselines_used);
+    let median =
+        |name: &str| crate::report::metric::metric(report.records.get(name)?, "wall.median");
+    let base = reference.and_then(median);
+    let records: Vec<String> = names
         .iter()
-        .filter_map(|(name, r)| {
-            let median = r.get("wall")?.get("median")?.as_f64()?;
-            Some(format!("{name} {median:.2}s"))
+        .filter_map(|name| {
+            let m = median(name)?;
+            let versus = match base {
+                Some(b) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
+                    let (ratio, word) = if m <= b {
+                        (b / m, "faster")
+                    } else {
+                        (m / b, "slower")
+                    };
+                    format!(" ({ratio:.1}× {word})")
+                }
+                _ => String::new(),
+            };
+            Some(format!("{name} {m:.2}s{versus}"))
         })
         .collect();
     if !records.is_empty() {
