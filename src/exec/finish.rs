@@ -54,31 +54,8 @@ pub fn publish(report: &RunReport, run_dir: &Path, opts: &ApplyOptions, code: u8
 
 fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
     let color = ui::stderr_color();
-    let (names, reference) =
-        crate::report::compare::columns(&report.records, &report.baselines_used);
-    let median =
-        |name: &str| crate::report::metric::metric(report.records.get(name)?, "wall.median");
-    let base = reference.and_then(median);
-    let records: Vec<String> = names
-        .iter()
-        .filter_map(|name| {
-            let m = median(name)?;
-            let versus = match base {
-                Some(b) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
-                    let (ratio, word) = if m <= b {
-                        (b / m, "faster")
-                    } else {
-                        (m / b, "slower")
-                    };
-                    format!(" ({ratio:.1}× {word})")
-                }
-                _ => String::new(),
-            };
-            Some(format!("{name} {m:.2}s{versus}"))
-        })
-        .collect();
-    if !records.is_empty() {
-        ui::err(&format!("records: {}", records.join(", ")));
+    if let Some(line) = records_line(report) {
+        ui::err(&line);
     }
     let passed = report
         .gates
@@ -110,4 +87,57 @@ fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
         .strip_prefix(std::env::current_dir().unwrap_or_default())
         .unwrap_or(run_dir);
     ui::err(&format!("report: {}", shown.join("report.json").display()));
+}
+
+/// `records: baseline 20.03s, after 0.91s (22.0× faster)`: each record's median wall time, and
+/// for the others how it compares with the baseline; `None` without records.
+fn records_line(report: &RunReport) -> Option<String> {
+    let (names, reference) =
+        crate::report::compare::columns(&report.records, &report.baselines_used);
+    let median =
+        |name: &str| crate::report::metric::metric(report.records.get(name)?, "wall.median");
+    let base = reference.and_then(median);
+    let records: Vec<String> = names
+        .iter()
+        .filter_map(|name| {
+            let m = median(name)?;
+            let versus = match base {
+                Some(b) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
+                    let (ratio, word) = if m <= b {
+                        (b / m, "faster")
+                    } else {
+                        (m / b, "slower")
+                    };
+                    format!(" ({ratio:.1}× {word})")
+                }
+                _ => String::new(),
+            };
+            Some(format!("{name} {m:.2}s{versus}"))
+        })
+        .collect();
+    (!records.is_empty()).then(|| format!("records: {}", records.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(median: f64) -> serde_json::Value {
+        serde_json::json!({ "wall": { "median": median } })
+    }
+
+    #[test]
+    fn records_line_compares_with_the_baseline() {
+        let mut report = RunReport::default();
+        assert_eq!(records_line(&report), None);
+        report.records.insert("baseline".into(), record(20.0));
+        report.records.insert("after".into(), record(0.5));
+        report.records.insert("xdist".into(), record(25.0));
+        assert_eq!(
+            records_line(&report).as_deref(),
+            Some(
+                "records: baseline 20.00s, after 0.50s (40.0× faster), xdist 25.00s (1.2× slower)"
+            )
+        );
+    }
 }
