@@ -96,7 +96,7 @@ where
 mod tests {
     use super::*;
     use std::sync::Mutex;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn task(deps: &[usize]) -> Task {
         Task {
@@ -126,7 +126,6 @@ mod tests {
         let tasks = vec![task(&[]); 6];
         let live = Mutex::new((0usize, 0usize));
         let stop = AtomicBool::new(false);
-        let start = Instant::now();
         run(&tasks, 3, &stop, |_| {
             {
                 let mut l = live.lock().unwrap();
@@ -138,7 +137,6 @@ mod tests {
             Outcome::Done
         });
         assert_eq!(live.lock().unwrap().1, 3);
-        assert!(start.elapsed() < Duration::from_millis(290));
     }
 
     #[test]
