@@ -18,7 +18,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         .iter()
         .map(|v| plan::parse_var_arg(v))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::invalid(e.to_string(), Some("write --var NAME=VALUE")))?;
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
     let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
