@@ -81,7 +81,8 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     "  install into {python}{create}: {}",
                     s.packages.join(" ")
                 );
-                earlier_command = Some(s.id.clone());
+                // An install changes the environment, not the files edits read; its own
+                // requirements edit is previewed below like any other.
             }
             Step::Suite(s) => {
                 out.suites += 1;

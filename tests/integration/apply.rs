@@ -120,7 +120,7 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         "step deps (install)",
         "install into .venv/bin/python (creates the venv): six==1.16.0 iniconfig",
         "step fast (replace)",
-        "note: shown against today's content; step `deps` runs first",
+        "note: shown against today's content; step `hello` runs first",
         "--- a/app.py\n+++ b/app.py\n",
         "-SLOW = True\n+SLOW = False\n",
         "step after (suite)",
