@@ -343,6 +343,12 @@ fn xdist_dry_run_edits_pyproject_sections() {
         "{}",
         out.stdout
     );
+    // Installs change the environment, not files: the edits after them need no caveat.
+    assert!(
+        !out.stdout.contains("shown against today's content"),
+        "{}",
+        out.stdout
+    );
     let edited: toml::Table =
         toml::from_str(&dry_run_result(&out.stdout, &project, "pyproject.toml"))
             .expect("the edited pyproject.toml is valid TOML");
