@@ -79,15 +79,6 @@ fn apply_edits(run: &Run<'_>, step: &Step) -> Result<Vec<String>, Failure> {
             continue;
         }
         write_change(run, &change)?;
-        let stat = crate::edit::diff::stat(change.old.as_deref(), Some(&change.new));
-        {
-            let mut report = run.report.lock().unwrap_or_else(|p| p.into_inner());
-            report.diffstat.insertions += stat.insertions;
-            report.diffstat.deletions += stat.deletions;
-            if !report.steps.iter().any(|s| s.changed.contains(&change.rel)) {
-                report.diffstat.files += 1;
-            }
-        }
         changed.push(change.rel);
     }
     Ok(changed)

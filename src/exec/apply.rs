@@ -19,7 +19,8 @@ use crate::journal::replay::{self, RollbackReport};
 use crate::journal::state::{RunMeta, Status};
 use crate::measure::record::Record;
 use crate::report::model::{
-    GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
+    DiffStatReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus, StepReport,
+    StepStatus,
 };
 use crate::ui::{self, Style};
 
@@ -362,6 +363,10 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         }
     }
 
+    // What the run changed, derived from its before-images (edits and `run` steps' `changes`
+    // alike), taken before any rollback undoes it.
+    lock(&run.report).diffstat = net_diffstat(&prep.target, run.journal.run_dir());
+
     let interrupted = cancel.is_cancelled();
     let stop = lock(&run.stop).clone();
     let (status, code, reason) = match (&stop, interrupted) {
@@ -463,6 +468,32 @@ fn warn_dirty_files(prep: &Prepared) {
             "uncommitted changes in files this plan edits: {} (planrun journals them and can restore them)",
             dirty.join(", ")
         ));
+    }
+}
+
+/// The net change of every file the run journaled: before-image against the file as it is now.
+fn net_diffstat(target: &std::path::Path, journal_dir: &std::path::Path) -> DiffStatReport {
+    let images = match crate::journal::entry::file_before_images(journal_dir) {
+        Ok(images) => images,
+        Err(e) => {
+            tracing::warn!("cannot read the journal for the diff stat: {e}");
+            return DiffStatReport::default();
+        }
+    };
+    let mut total = crate::edit::diff::DiffStat::default();
+    for (rel, before) in images {
+        let now = std::fs::read(target.join(&rel)).ok();
+        if now == before {
+            continue;
+        }
+        let old = before.as_deref().map(String::from_utf8_lossy);
+        let new = now.as_deref().map(String::from_utf8_lossy);
+        total += crate::edit::diff::stat(old.as_deref(), new.as_deref());
+    }
+    DiffStatReport {
+        files: total.files,
+        insertions: total.insertions,
+        deletions: total.deletions,
     }
 }
 

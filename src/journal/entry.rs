@@ -114,6 +114,24 @@ pub struct Record {
     pub payload: (u64, u64),
 }
 
+/// Every file a run journaled, with its content before the run (`None`: it did not exist);
+/// symlinks are left out. What the run changed is the difference with what is there now.
+pub fn file_before_images(run_dir: &Path) -> Result<Vec<(PathBuf, Option<Vec<u8>>)>, JournalError> {
+    let mut out = Vec::new();
+    for record in read_log(run_dir, false)? {
+        if let Entry::File { path, before } = &record.entry {
+            match before {
+                Before::Absent => out.push((path.clone(), None)),
+                Before::File { .. } => {
+                    out.push((path.clone(), Some(read_payload(run_dir, &record)?)));
+                }
+                Before::Symlink { .. } => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Encodes one record: a JSON header line, then the payload.
 pub fn encode(seq: u32, entry: &Entry, payload: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
     let header = Header {

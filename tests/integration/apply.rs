@@ -409,6 +409,14 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
     assert!(project.read("app.py").ends_with("# appended\n"));
     assert_eq!(project.read("gen/deep/new.txt"), "new\n");
     assert_eq!(fs::read_to_string(&marker).unwrap(), "built\n");
+    // The diff stat counts what commands changed too: a line appended to app.py, a new file
+    // (setup.cfg only changed its mode).
+    let out = project.planrun(["report", "--target", ".", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        report["diffstat"],
+        serde_json::json!({"files": 2, "insertions": 2, "deletions": 0})
+    );
 
     project
         .planrun(["rollback", "--target", "."])
