@@ -114,9 +114,12 @@ pub struct Record {
     pub payload: (u64, u64),
 }
 
-/// Every file a run journaled, with its content before the run (`None`: it did not exist);
-/// symlinks are left out. What the run changed is the difference with what is there now.
-pub fn file_before_images(run_dir: &Path) -> Result<Vec<(PathBuf, Option<Vec<u8>>)>, JournalError> {
+/// A journaled file and its content before the run (`None`: it did not exist).
+pub type BeforeImage = (PathBuf, Option<Vec<u8>>);
+
+/// Every file a run journaled, with its content before the run; symlinks are left out. What
+/// the run changed is the difference with what is there now.
+pub fn file_before_images(run_dir: &Path) -> Result<Vec<BeforeImage>, JournalError> {
     let mut out = Vec::new();
     for record in read_log(run_dir, false)? {
         if let Entry::File { path, before } = &record.entry {
