@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::exec::apply::{self, ApplyOptions};
 use crate::exec::{dryrun, finish, setup::Prepared};
 use crate::plan::model::Step;
-use crate::{exit, plan, ui};
+use crate::{exit, ui};
 
 /// Runs `planrun apply`.
 pub fn run(args: &ApplyArgs) -> Result<u8> {
@@ -13,12 +13,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     if ci {
         ui::force_plain();
     }
-    let vars = args
-        .vars
-        .iter()
-        .map(|v| plan::parse_var_arg(v))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    let vars = super::validate::overrides(&args.vars)?;
     let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
