@@ -93,22 +93,6 @@ pub enum BoolOrVar {
     Var(String),
 }
 
-/// The fields every step has, whatever its action.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Common {
-    /// Unique among all steps of the plan.
-    pub id: String,
-    /// Steps (in any phase) that must succeed before this one runs.
-    #[serde(default)]
-    pub needs: Vec<String>,
-    /// Longest time the step may take, e.g. `"90s"`, `"5m"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
-    /// Extra environment variables for the step's commands.
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-}
-
 /// Declares one step struct per action, each with the common fields followed by its own, so that
 /// `deny_unknown_fields` works per action and the schema lists exactly the fields each accepts.
 macro_rules! step_struct {
@@ -129,18 +113,6 @@ macro_rules! step_struct {
             #[serde(default)]
             pub env: BTreeMap<String, String>,
             $($(#[$fmeta])* pub $field: $ty,)*
-        }
-
-        impl $name {
-            /// The fields every step has.
-            pub fn common(&self) -> Common {
-                Common {
-                    id: self.id.clone(),
-                    needs: self.needs.clone(),
-                    timeout: self.timeout.clone(),
-                    env: self.env.clone(),
-                }
-            }
         }
     };
 }
