@@ -83,16 +83,6 @@ pub enum IntOrVar {
     Var(String),
 }
 
-/// A boolean that may also be given as a `${var}` string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum BoolOrVar {
-    /// A literal value.
-    Bool(bool),
-    /// A string such as `"${flag}"`, interpolated and then parsed as `true` or `false`.
-    Var(String),
-}
-
 /// Declares one step struct per action, each with the common fields followed by its own, so that
 /// `deny_unknown_fields` works per action and the schema lists exactly the fields each accepts.
 macro_rules! step_struct {
