@@ -4,7 +4,9 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+use petgraph::algo::tred;
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::IntoNeighbors;
 use petgraph::Direction;
 
 use crate::plan::model::Plan;
@@ -275,13 +277,31 @@ impl PlanGraph {
             .collect()
     }
 
+    /// The edges worth drawing: the transitive reduction (an edge implied by a longer path,
+    /// such as a phase barrier to a step that also waits on an earlier step of its phase, is
+    /// left out), sorted.
     fn sorted_edges(&self) -> Vec<(usize, usize)> {
-        let mut edges: Vec<(usize, usize)> = self
-            .graph
-            .edge_indices()
-            .filter_map(|e| self.graph.edge_endpoints(e))
-            .map(|(a, b)| (a.index(), b.index()))
-            .collect();
+        let all = || {
+            self.graph
+                .edge_indices()
+                .filter_map(|e| self.graph.edge_endpoints(e))
+                .map(|(a, b)| (a.index(), b.index()))
+                .collect::<Vec<_>>()
+        };
+        let mut edges = match petgraph::algo::toposort(&self.graph, None) {
+            Ok(topo) => {
+                let (list, _) =
+                    tred::dag_to_toposorted_adjacency_list::<_, u32>(&self.graph, &topo);
+                let (reduction, _) = tred::dag_transitive_reduction_closure::<(), u32>(&list);
+                reduction
+                    .node_indices()
+                    .flat_map(|a| (&reduction).neighbors(a).map(move |b| (a, b)))
+                    .map(|(a, b)| (topo[a as usize].index(), topo[b as usize].index()))
+                    .collect()
+            }
+            // Built graphs are acyclic; should one not be, draw every edge.
+            Err(_) => all(),
+        };
         edges.sort();
         edges
     }
@@ -406,6 +426,7 @@ mod tests {
         );
     }
 
+    /// `s2` waits for `s1`, so the barrier's edge from `s1` is implied and not drawn.
     #[test]
     fn dot_and_mermaid_cluster_by_phase() {
         let p = plan(&format!(
@@ -416,11 +437,11 @@ mod tests {
         let g = PlanGraph::build(&p).unwrap();
         assert_eq!(
             g.to_dot(&p),
-            "digraph plan {\n  rankdir=TB;\n  node [shape=box];\n  subgraph cluster_0 {\n    label=\"a: Say \\\"hi\\\"\";\n    n0 [label=\"s1\\nrun\"];\n    n1 [label=\"s2\\nrun\"];\n    n2 [label=\"1 gate\", shape=diamond];\n  }\n  n0 -> n1;\n  n0 -> n2;\n  n1 -> n2;\n}\n"
+            "digraph plan {\n  rankdir=TB;\n  node [shape=box];\n  subgraph cluster_0 {\n    label=\"a: Say \\\"hi\\\"\";\n    n0 [label=\"s1\\nrun\"];\n    n1 [label=\"s2\\nrun\"];\n    n2 [label=\"1 gate\", shape=diamond];\n  }\n  n0 -> n1;\n  n1 -> n2;\n}\n"
         );
         assert_eq!(
             g.to_mermaid(&p),
-            "flowchart TD\n  subgraph p0[\"a: Say #quot;hi#quot;\"]\n    n0[\"s1<br/>run\"]\n    n1[\"s2<br/>run\"]\n    n2{\"1 gate\"}\n  end\n  n0 --> n1\n  n0 --> n2\n  n1 --> n2\n"
+            "flowchart TD\n  subgraph p0[\"a: Say #quot;hi#quot;\"]\n    n0[\"s1<br/>run\"]\n    n1[\"s2<br/>run\"]\n    n2{\"1 gate\"}\n  end\n  n0 --> n1\n  n1 --> n2\n"
         );
     }
 }
