@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::exec::apply::Run;
+use crate::exec::apply::{lock, Run};
 use crate::exec::edits::{self, FileChange};
 use crate::exec::process::{self, CommandSpec};
 use crate::exec::progress::fmt_duration;
@@ -68,7 +68,7 @@ pub fn execute(run: &Run<'_>, step: &Step) -> StepResult {
 
 /// Computes a step's file changes against the disk and writes them, journaling each file first.
 fn apply_edits(run: &Run<'_>, step: &Step) -> Result<Vec<String>, Failure> {
-    let _serial = run.edit_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = lock(&run.edit_lock);
     let prep = run.prep;
     let read = |rel: &str| prep.read(rel);
     let changes = edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))
@@ -348,11 +348,8 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
 
 fn store_record(run: &Run<'_>, name: &str, record: Record, source: Option<String>) {
     let value = serde_json::to_value(&record).unwrap_or(serde_json::Value::Null);
-    run.records
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(name.to_string(), record);
-    let mut report = run.report.lock().unwrap_or_else(|p| p.into_inner());
+    lock(&run.records).insert(name.to_string(), record);
+    let mut report = lock(&run.report);
     report.records.insert(name.to_string(), value);
     if let Some(source) = source {
         report.baselines_used.insert(name.to_string(), source);

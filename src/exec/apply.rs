@@ -72,7 +72,8 @@ pub struct Run<'a> {
     stop: Mutex<Option<Stop>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a mutex of the run; a step that panicked while holding it leaves plain data behind.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
