@@ -10,5 +10,8 @@ pub const INVALID: u8 = 2;
 pub const STEP_FAILED: u8 = 3;
 /// Rollback itself failed; the journal is kept and the message says what to do.
 pub const ROLLBACK_FAILED: u8 = 4;
+/// Rollback stopped before overwriting a path that changed since planrun wrote it (drift);
+/// nothing of that path was touched, and `--force` restores it after keeping a copy.
+pub const DRIFT: u8 = 5;
 /// Interrupted (SIGINT/SIGTERM); the target was rolled back.
 pub const INTERRUPTED: u8 = 130;
