@@ -14,6 +14,7 @@ fn meta() -> RunMeta {
     RunMeta {
         plan: "bench".into(),
         plan_path: "bench.toml".into(),
+        plan_hash: String::new(),
     }
 }
 
@@ -76,7 +77,9 @@ fn rollback_three_edits(root: &Path) -> Duration {
     fs::remove_file(gone).expect("delete");
     journal.set_status(Status::Applied).expect("status");
     let start = Instant::now();
-    rollback_latest(root).expect("rollback").expect("a run");
+    rollback_latest(root, Default::default())
+        .expect("rollback")
+        .expect("a run");
     start.elapsed()
 }
 

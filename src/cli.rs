@@ -31,7 +31,7 @@ pub enum Command {
     /// Run a plan against a target repository.
     Apply(ApplyArgs),
     /// Undo the most recent apply still in effect on a target.
-    Rollback(TargetArgs),
+    Rollback(RollbackArgs),
     /// List the applies recorded on a target, newest first.
     History(TargetArgs),
     /// Remove a stale lock left by an apply whose process is gone.
@@ -109,6 +109,10 @@ pub struct ApplyArgs {
     /// Use a saved baseline record (a name in .planrun/baselines/ or a JSON file) instead of re-measuring.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<String>,
+
+    /// Apply even when the same plan's last apply on this target is still in effect.
+    #[arg(long)]
+    pub reapply: bool,
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +120,21 @@ pub struct TargetArgs {
     /// The target repository (default: the current directory).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub target: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The target repository (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub target: PathBuf,
+
+    /// Restore paths changed since the apply too, after saving each person's version beside the journal.
+    #[arg(long)]
+    pub force: bool,
+
+    /// End run RUN without undoing it (after fixing things by hand), or set aside a journal not written here; applies may run again.
+    #[arg(long, value_name = "RUN", conflicts_with = "force")]
+    pub abandon: Option<String>,
 }
 
 #[derive(Debug, Args)]

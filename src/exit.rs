@@ -13,5 +13,7 @@ pub const ROLLBACK_FAILED: u8 = 4;
 /// Rollback stopped before overwriting a path that changed since planrun wrote it (drift);
 /// nothing of that path was touched, and `--force` restores it after keeping a copy.
 pub const DRIFT: u8 = 5;
+/// The target is locked by another planrun process; nothing was done.
+pub const LOCKED: u8 = 6;
 /// Interrupted (SIGINT/SIGTERM); the target was rolled back.
 pub const INTERRUPTED: u8 = 130;

@@ -36,6 +36,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         report_dir: args.report_dir.clone(),
         save_baseline: args.save_baseline.clone(),
         baseline: args.baseline.clone(),
+        reapply: args.reapply,
     };
     apply::apply(&prep, &opts)
 }
@@ -73,7 +74,10 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
 pub fn refuse_if_interrupted(target: &std::path::Path) -> Result<()> {
     crate::journal::state::ensure_not_interrupted(target).map_err(|e| Error::Message {
         message: e.to_string(),
-        hint: None,
+        hint: Some(format!(
+            "if you already put things right by hand, `planrun rollback --abandon RUN --target {}` ends it (`planrun history` lists the runs)",
+            target.display()
+        )),
         code: exit::INVALID,
     })
 }

@@ -1,15 +1,18 @@
-//! `planrun rollback`: undo the most recent apply still in effect (runs stack like commits).
+//! `planrun rollback`: undo the most recent apply still in effect (runs stack like commits),
+//! refuse to overwrite what a person changed since, and end a journal by hand (`--abandon`).
 
-use crate::cli::TargetArgs;
+use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
 use crate::exit;
-use crate::journal::error::RollbackError;
+use crate::journal::error::JournalError;
+use crate::journal::explain::{refused, rollback_error, warn_foreign};
 use crate::journal::lock::Lock;
+use crate::journal::replay::RollbackOptions;
 use crate::journal::{render, replay, state};
 use crate::ui;
 
 /// Runs `planrun rollback`.
-pub fn run(args: &TargetArgs) -> Result<u8> {
+pub fn run(args: &RollbackArgs) -> Result<u8> {
     let target = &args.target;
     let shown = target.display();
     if !target.is_dir() {
@@ -18,32 +21,38 @@ pub fn run(args: &TargetArgs) -> Result<u8> {
             None,
         ));
     }
-    if !state::state_dir(target).is_dir() {
+    if state::existing_subdir(target, &[])
+        .map_err(refused)?
+        .is_none()
+    {
         ui::note(&format!(
             "nothing to roll back: no planrun runs in `{shown}`"
         ));
         return Ok(exit::OK);
     }
-    let failed = |message: String, hint: String| Error::Message {
-        message,
-        hint: Some(hint),
-        code: exit::ROLLBACK_FAILED,
-    };
-    let (_lock, cleared) = Lock::acquire_breaking_stale(target, "rollback").map_err(|e| {
-        failed(
-            e.to_string(),
-            "nothing was rolled back; wait for that process to finish, then run this again".into(),
-        )
-    })?;
+    let (_lock, cleared) =
+        Lock::acquire_breaking_stale(target, "rollback").map_err(|e| Error::Message {
+            message: e.to_string(),
+            hint: Some(
+                "nothing was rolled back; wait for that process to finish, then run this again"
+                    .into(),
+            ),
+            code: exit::LOCKED,
+        })?;
     if let Some(info) = cleared {
         ui::note(&format!(
             "cleared the stale lock of `{}` (pid {} on {}, started {})",
             info.command, info.pid, info.host, info.started
         ));
     }
+    if let Some(run_id) = &args.abandon {
+        return abandon(target, run_id);
+    }
+    warn_foreign(target);
     end_orphans(target);
     let color = ui::stdout_color();
-    match replay::rollback_latest(target) {
+    let opts = RollbackOptions { force: args.force };
+    match replay::rollback_latest(target, opts) {
         Ok(Some(report)) => {
             for line in render::rollback_lines(&report, color) {
                 ui::out(&line);
@@ -51,31 +60,55 @@ pub fn run(args: &TargetArgs) -> Result<u8> {
             Ok(exit::OK)
         }
         Ok(None) => {
-            ui::note(&format!("nothing to roll back: every run in `{shown}` is rolled back"));
+            ui::note(&format!(
+                "nothing to roll back: every run in `{shown}` is rolled back"
+            ));
             Ok(exit::OK)
         }
-        Err(RollbackError::Incomplete {
-            run_id,
-            failures,
-            report,
-        }) => {
-            for line in render::rollback_lines(&report, color).into_iter().skip(1) {
-                ui::out(&line);
+        Err(e) => Err(rollback_error(target, e, color)),
+    }
+}
+
+/// `--abandon RUN`: ends one of this user's runs without undoing it (kept in history), or moves
+/// a journal not written here to `.planrun/quarantine/`.
+fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
+    let dir = state::checked_run_dir(target, run_id).map_err(refused)?;
+    match state::read_record(&dir) {
+        Ok(mut record) => {
+            if matches!(
+                record.status,
+                state::Status::RolledBack | state::Status::Abandoned
+            ) {
+                ui::note(&format!(
+                    "run {run_id} is already {}; nothing to do",
+                    record.status.as_str()
+                ));
+                return Ok(exit::OK);
             }
-            let list: Vec<String> = failures.iter().map(|f| format!("\n  - {f}")).collect();
-            Err(failed(
-                format!("rollback of run `{run_id}` is incomplete:{}", list.concat()),
-                format!(
-                    "fix the cause above, then run `planrun rollback --target {shown}` again; \
-                     what was undone stays undone and the journal is kept in \
-                     .planrun/journal/{run_id}"
-                ),
-            ))
+            let was = record.status;
+            record.status = state::Status::Abandoned;
+            record.finished =
+                Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+            state::write_record(&dir, &record).map_err(refused)?;
+            ui::out(&format!(
+                "abandoned run {run_id} (plan {}, was {}): planrun no longer undoes it, and what it changed stays as it is now; its journal is kept in .planrun/journal/{run_id}",
+                record.plan,
+                was.as_str()
+            ));
+            Ok(exit::OK)
         }
-        Err(RollbackError::Journal(e)) => Err(failed(
-            format!("rollback failed: {e}"),
-            format!("the journal is kept in `{shown}/.planrun/journal`; fix the cause and run `planrun rollback --target {shown}` again"),
-        )),
+        Err(JournalError::Foreign { .. }) => {
+            let quarantine = state::state_subdir(target, &["quarantine"]).map_err(refused)?;
+            let to = quarantine.join(run_id);
+            std::fs::rename(&dir, &to)
+                .map_err(|e| Error::io(format!("failed to move `{}` aside", dir.display()), e))?;
+            ui::out(&format!(
+                "set aside journal {run_id}, which was not written here, in {}; planrun never acted on it",
+                to.display()
+            ));
+            Ok(exit::OK)
+        }
+        Err(e) => Err(refused(e)),
     }
 }
 
@@ -103,9 +136,11 @@ mod tests {
     use crate::journal::state::{RunMeta, Status};
     use std::path::Path;
 
-    fn args(target: &Path) -> TargetArgs {
-        TargetArgs {
+    fn args(target: &Path) -> RollbackArgs {
+        RollbackArgs {
             target: target.to_path_buf(),
+            force: false,
+            abandon: None,
         }
     }
 
@@ -123,6 +158,7 @@ mod tests {
             RunMeta {
                 plan: "p".into(),
                 plan_path: "p.toml".into(),
+                plan_hash: String::new(),
             },
         )
         .unwrap();
@@ -143,6 +179,7 @@ mod tests {
             RunMeta {
                 plan: "p".into(),
                 plan_path: "p.toml".into(),
+                plan_hash: String::new(),
             },
         )
         .unwrap();

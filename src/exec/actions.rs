@@ -37,7 +37,8 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(message: impl Into<String>) -> Self {
+    /// A failure with a message and no log.
+    pub fn new(message: impl Into<String>) -> Self {
         Failure {
             message: message.into(),
             log: None,
@@ -134,6 +135,7 @@ fn step_env(env: &std::collections::BTreeMap<String, String>) -> Vec<(String, St
 }
 
 fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
+    record_caches(run)?;
     {
         let journal = &run.journal;
         for rel in &s.changes {
@@ -267,8 +269,16 @@ fn installer_uv(s: &InstallStep, venv: &Path, base: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Notes the caches under the target before the first command, so rollback removes new ones.
+fn record_caches(run: &Run<'_>) -> Result<(), Failure> {
+    run.journal
+        .record_caches()
+        .map_err(|e| Failure::new(format!("failed to journal the caches: {e}")))
+}
+
 fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     let prep = run.prep;
+    record_caches(run)?;
     if s.baseline {
         if let Some(source) = &run.opts.baseline {
             let record = crate::exec::baseline::load(&prep.target, source)

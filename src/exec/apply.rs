@@ -39,6 +39,8 @@ pub struct ApplyOptions {
     pub save_baseline: Option<String>,
     /// Use this saved baseline record instead of measuring.
     pub baseline: Option<String>,
+    /// Apply even when the same plan's last apply here is still in effect.
+    pub reapply: bool,
 }
 
 /// Why a run stopped early.
@@ -122,6 +124,13 @@ impl Run<'_> {
         tracing::info!(step = %id, action = step.action(), "step started");
         let t = Instant::now();
         let result = actions::execute(self, step);
+        // What the step left is what rollback compares with, to tell later edits by a person.
+        let result = match (result, self.journal.seal_files()) {
+            (Ok(_), Err(e)) => Err(actions::Failure::new(format!(
+                "failed to journal what the step wrote: {e}"
+            ))),
+            (result, _) => result,
+        };
         tracing::info!(step = %id, ok = result.is_ok(), seconds = t.elapsed().as_secs_f64(), "step finished");
         let duration = t.elapsed().as_secs_f64();
         let (status, message, outcome) = match result {
@@ -274,17 +283,32 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
 
 /// Runs a prepared plan for real and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
-    let lock_guard = Lock::acquire(&prep.target, "apply").map_err(|e| Error::Message {
-        message: e.to_string(),
-        hint: Some(
-            "wait for the other apply, or run `planrun unlock` if its process is gone".into(),
-        ),
-        code: exit::INVALID,
+    let lock_guard = Lock::acquire(&prep.target, "apply").map_err(|e| {
+        let code = match e {
+            crate::journal::lock::LockError::Held { .. }
+            | crate::journal::lock::LockError::Stale { .. } => exit::LOCKED,
+            _ => exit::INVALID,
+        };
+        Error::Message {
+            message: e.to_string(),
+            hint: Some(
+                "wait for the other apply, or run `planrun unlock` if its process is gone".into(),
+            ),
+            code,
+        }
     })?;
+    crate::journal::explain::warn_foreign(&prep.target);
+    let plan_hash = plan_hash(prep);
+    if !opts.reapply {
+        if let Some(code) = already_applied(prep, &plan_hash)? {
+            return Ok(code);
+        }
+    }
     warn_dirty_files(prep);
     let meta = RunMeta {
         plan: prep.plan.name.clone(),
         plan_path: prep.plan_path.clone(),
+        plan_hash,
     };
     let journal = Journal::begin(&prep.target, meta).map_err(|e| Error::Message {
         message: format!("failed to open the journal: {e}"),
@@ -293,9 +317,17 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     })?;
     let run_id = journal.run_id().to_string();
     crate::exec::orphans::track(Some(journal.run_dir().join(crate::exec::orphans::FILE)));
-    let run_dir = prep.target.join(".planrun").join("runs").join(&run_id);
-    std::fs::create_dir_all(run_dir.join("logs"))
-        .map_err(|e| Error::io(format!("failed to create `{}`", run_dir.display()), e))?;
+    let run_dir = crate::journal::state::state_subdir(&prep.target, &["runs", &run_id, "logs"])
+        .map(|logs| {
+            logs.parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or(logs)
+        })
+        .map_err(|e| Error::Message {
+            message: format!("failed to create the run's report directory: {e}"),
+            hint: None,
+            code: exit::INVALID,
+        })?;
 
     let cancel = crate::exec::process::Cancel::new();
     let _signals = crate::exec::signals::install(&cancel);
@@ -396,7 +428,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             ui::paint(color, Style::BoldRed, "✗")
         ));
         let t = Instant::now();
-        let info = match replay::rollback_run(&prep.target, &run_id) {
+        let info = match replay::rollback_run(&prep.target, &run_id, Default::default()) {
             Ok(done) => {
                 let info = rollback_info(&reason, &done);
                 ui::err(&format!(
@@ -410,28 +442,35 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
                 info
             }
             Err(e) => {
-                final_code = exit::ROLLBACK_FAILED;
+                let message = e.to_string();
+                let err = crate::journal::explain::rollback_error(&prep.target, e, color);
+                final_code = match &err {
+                    Error::Message { code, .. } => *code,
+                    _ => exit::ROLLBACK_FAILED,
+                };
                 final_status = RunStatus::RollbackFailed;
-                ui::error(
-                    &format!("rollback failed: {e}"),
-                    Some(&format!(
-                        "the journal is kept; fix the cause and run `planrun rollback --target {}`",
-                        prep.target.display()
-                    )),
-                );
+                err.report();
                 RollbackInfo {
                     reason: reason.clone(),
                     ok: false,
-                    message: Some(e.to_string()),
+                    message: Some(message),
                     ..Default::default()
                 }
             }
         };
         lock(&run.report).rollback = Some(info);
-    } else {
-        if let Err(e) = run.journal.set_status(Status::Applied) {
-            tracing::warn!("failed to mark the run applied: {e}");
-        }
+    } else if let Err(e) = run.journal.set_status(Status::Applied) {
+        // A run that cannot be marked applied would stay "running" and block the target:
+        // it is undone instead, so the target ends in a state the journal can describe.
+        ui::error(
+            &format!("failed to mark the run applied: {e}; rolling back"),
+            None,
+        );
+        final_status = RunStatus::RollbackFailed;
+        final_code = match replay::rollback_run(&prep.target, &run_id, Default::default()) {
+            Ok(_) => exit::STEP_FAILED,
+            Err(e) => crate::journal::explain::rollback_error(&prep.target, e, color).report(),
+        };
     }
 
     let report = {
@@ -442,9 +481,95 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         report.duration_s = run.started.elapsed().as_secs_f64();
         report.clone()
     };
-    crate::exec::finish::publish(&report, &run_dir, opts, final_code)?;
+    // The target's state is decided above; a report that cannot be written is said, but
+    // never turns the exit code into "invalid, nothing ran".
+    if let Err(e) = crate::exec::finish::publish(&report, &run_dir, opts, final_code) {
+        e.report();
+    }
     drop(lock_guard);
     Ok(final_code)
+}
+
+/// What identifies this apply's inputs: the plan file and every variable.
+fn plan_hash(prep: &Prepared) -> String {
+    let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
+    crate::journal::state::plan_hash(&bytes, &prep.vars)
+}
+
+/// When the newest run still in effect on the target is this same plan with the same inputs:
+/// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
+/// changes"), or refuses, naming what changed, when something did.
+fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
+    use crate::journal::{entry, replay, state};
+    let target = &prep.target;
+    let Ok(runs) = state::history(target) else {
+        return Ok(None);
+    };
+    let Some(run) = runs
+        .into_iter()
+        .find(|r| !matches!(r.status, Status::RolledBack | Status::Abandoned))
+    else {
+        return Ok(None);
+    };
+    let dir = state::run_dir(target, &run.id);
+    let Ok(record) = state::read_record(&dir) else {
+        return Ok(None);
+    };
+    if run.status != Status::Applied || record.plan_hash.is_empty() || record.plan_hash != plan_hash
+    {
+        return Ok(None);
+    }
+    let drift = entry::read_log(&dir, true)
+        .and_then(|entries| replay::drift(target, &dir, &entries))
+        .unwrap_or_default();
+    if !drift.is_empty() {
+        let names: Vec<&str> = drift.iter().map(|d| d.path.as_str()).collect();
+        return Err(Error::Message {
+            message: format!(
+                "plan `{}` is already applied here (run {}, {}), and these files changed since: {}",
+                prep.plan.name,
+                run.id,
+                run.started,
+                names.join(", ")
+            ),
+            hint: Some(format!(
+                "`planrun rollback --target {0}` to start from the original (your changes are kept unless you pass --force), or `--reapply` to apply on top",
+                target.display()
+            )),
+            code: exit::INVALID,
+        });
+    }
+    let report_path = target
+        .join(crate::fsutil::STATE_DIR)
+        .join("runs")
+        .join(&run.id)
+        .join(crate::report::write::REPORT_JSON);
+    let report = std::fs::read_to_string(report_path)
+        .ok()
+        .and_then(|t| crate::report::json::from_json(&t).ok());
+    let verdict = report.as_ref().map(|r| {
+        let passed = r
+            .gates
+            .iter()
+            .filter(|g| g.status == GateStatus::Pass)
+            .count();
+        let mut text = format!("{passed}/{} gates passed", r.gates.len());
+        if let Some(line) = crate::exec::finish::records_line(r) {
+            text.push_str("; ");
+            text.push_str(&line);
+        }
+        text
+    });
+    ui::out(&format!(
+        "plan `{}` is already applied to {} (run {}, {}){}; nothing to do",
+        prep.plan.name,
+        target.display(),
+        run.id,
+        run.started,
+        verdict.map(|v| format!(": {v}")).unwrap_or_default()
+    ));
+    ui::note("`--reapply` runs it again on top; `planrun rollback` undoes it");
+    Ok(Some(exit::OK))
 }
 
 /// Warns about files the plan will edit that have uncommitted changes in git.

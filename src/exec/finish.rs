@@ -91,7 +91,7 @@ fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
 
 /// `records: baseline 20.03s, after 0.91s (22.0× faster)`: each record's median wall time, and
 /// for the others how it compares with the baseline; `None` without records.
-fn records_line(report: &RunReport) -> Option<String> {
+pub(crate) fn records_line(report: &RunReport) -> Option<String> {
     let (names, reference) =
         crate::report::compare::columns(&report.records, &report.baselines_used);
     let median =

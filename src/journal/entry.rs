@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::JournalError;
+use super::trust;
 
 /// The kind word of a file entry.
 pub const FILE: &str = "file";
@@ -46,6 +47,23 @@ pub enum Entry {
         /// The package set before (empty when the venv is created).
         freeze: Vec<String>,
     },
+    /// What a journaled path held after a step of the run (the newest one per path counts): a
+    /// path that differs from it at rollback was changed by someone else since (drift). A
+    /// file's bytes are the payload, so the drift can be shown as a diff.
+    After {
+        /// Relative to the target.
+        path: PathBuf,
+        /// Its state then.
+        after: After,
+    },
+    /// The caches under the target (`__pycache__`, `.pytest_cache`) before the run's first
+    /// command, so rollback can remove the ones the run's commands created.
+    Caches {
+        /// Cache directories that existed, relative to the target.
+        dirs: Vec<PathBuf>,
+        /// The files inside them then, relative to the target.
+        files: Vec<PathBuf>,
+    },
     /// A command to run on rollback (the `undo` of a `run` step).
     Undo {
         /// The step it belongs to.
@@ -77,6 +95,49 @@ pub enum Before {
     },
 }
 
+/// A path's state after a step, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum After {
+    /// Nothing was there.
+    Absent,
+    /// A regular file with this content hash ([`super::trust::hash`]); its bytes are the payload.
+    File {
+        /// Permission bits.
+        mode: u32,
+        /// BLAKE3 of its bytes, hex.
+        hash: String,
+    },
+    /// A symbolic link.
+    Symlink {
+        /// What it pointed to.
+        target: PathBuf,
+    },
+}
+
+impl After {
+    /// The after-state of an image, and the bytes to store with it.
+    pub fn of(image: &crate::fsutil::FileImage) -> (After, &[u8]) {
+        use crate::fsutil::FileImage;
+        match image {
+            FileImage::Absent => (After::Absent, &[]),
+            FileImage::Symlink { target } => (
+                After::Symlink {
+                    target: target.clone(),
+                },
+                &[],
+            ),
+            FileImage::File { bytes, mode } => (
+                After::File {
+                    mode: *mode,
+                    hash: trust::hash(bytes),
+                },
+                bytes,
+            ),
+        }
+    }
+}
+
 impl Entry {
     /// The kind word of this entry.
     pub fn kind(&self) -> &'static str {
@@ -84,6 +145,8 @@ impl Entry {
             Entry::File { .. } => FILE,
             Entry::Dir { .. } => DIR,
             Entry::Env { .. } => ENV,
+            Entry::After { .. } => "after",
+            Entry::Caches { .. } => "caches",
             Entry::Undo { .. } => UNDO,
         }
     }
@@ -101,6 +164,30 @@ struct Header {
     len: u64,
     /// FNV-1a of the payload, so a record torn by a crash is recognized.
     sum: u64,
+    /// The MAC of the run id, `seq`, `entry` and `sum` under this user's key.
+    #[serde(default)]
+    mac: String,
+}
+
+/// The MAC domain of a log record.
+const RECORD_MAC: &str = "planrun record v1";
+
+fn record_mac(run_id: &str, seq: u32, entry: &Entry, sum: u64) -> Result<String, JournalError> {
+    let json = entry_json(entry)?;
+    trust::mac(
+        RECORD_MAC,
+        &[
+            run_id.as_bytes(),
+            &seq.to_le_bytes(),
+            &json,
+            &sum.to_le_bytes(),
+        ],
+    )
+}
+
+fn entry_json(entry: &Entry) -> Result<Vec<u8>, JournalError> {
+    serde_json::to_vec(entry)
+        .map_err(|e| JournalError::io("encode a journal entry", io::Error::other(e)))
 }
 
 /// One record read back from a run's log.
@@ -136,14 +223,23 @@ pub fn file_before_images(run_dir: &Path) -> Result<Vec<BeforeImage>, JournalErr
 }
 
 /// Encodes one record: a JSON header line, then the payload.
-pub fn encode(seq: u32, entry: &Entry, payload: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+/// The record is signed for `run_id`, so it cannot be moved into another run either.
+pub fn encode(
+    run_id: &str,
+    seq: u32,
+    entry: &Entry,
+    payload: &[u8],
+) -> Result<Vec<u8>, JournalError> {
+    let sum = fnv1a(payload);
     let header = Header {
         seq,
         entry: entry.clone(),
         len: payload.len() as u64,
-        sum: fnv1a(payload),
+        sum,
+        mac: record_mac(run_id, seq, entry, sum)?,
     };
-    let mut bytes = serde_json::to_vec(&header)?;
+    let mut bytes = serde_json::to_vec(&header)
+        .map_err(|e| JournalError::io("encode a journal record", io::Error::other(e)))?;
     bytes.push(b'\n');
     bytes.extend_from_slice(payload);
     Ok(bytes)
@@ -158,7 +254,8 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Parses a run's log. A record torn by a crash can only be the last one written, and its
 /// mutation never happened (it waits for the record to be durable), so reading stops there.
-/// With `check_payloads` false, payload sums are not checked (for counting).
+/// With `check_payloads` false, payload sums are not checked (for counting). Every record's
+/// MAC is checked: one that this user did not write makes the whole log untrusted.
 pub fn read_log(run_dir: &Path, check_payloads: bool) -> Result<Vec<Record>, JournalError> {
     let path = run_dir.join(LOG);
     let bytes = match fs::read(&path) {
@@ -166,10 +263,23 @@ pub fn read_log(run_dir: &Path, check_payloads: bool) -> Result<Vec<Record>, Jou
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(JournalError::io(format!("read `{}`", path.display()), e)),
     };
-    Ok(parse_log(&bytes, check_payloads))
+    let run_id = run_dir.file_name().unwrap_or_default().to_string_lossy();
+    let (records, macs) = parse_log(&bytes, check_payloads);
+    for (record, (sum, mac)) in records.iter().zip(macs) {
+        let wanted = record_mac(&run_id, record.seq, &record.entry, sum)?;
+        if !trust::same(&wanted, &mac) {
+            return Err(JournalError::Foreign {
+                run_id: run_id.into_owned(),
+                dir: run_dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(records)
 }
 
-fn parse_log(bytes: &[u8], check_payloads: bool) -> Vec<Record> {
+/// The records of a log, and for each its payload sum and MAC as stored.
+fn parse_log(bytes: &[u8], check_payloads: bool) -> (Vec<Record>, Vec<(u64, String)>) {
+    let mut macs = Vec::new();
     let mut records = Vec::new();
     let mut at = 0usize;
     while let Some(nl) = bytes[at..].iter().position(|&b| b == b'\n') {
@@ -192,9 +302,10 @@ fn parse_log(bytes: &[u8], check_payloads: bool) -> Vec<Record> {
             entry: header.entry,
             payload: (start as u64, header.len),
         });
+        macs.push((header.sum, header.mac));
         at = end;
     }
-    records
+    (records, macs)
 }
 
 /// Reads a record's payload (a file's old bytes).
@@ -242,8 +353,9 @@ mod tests {
     #[test]
     fn log_round_trips_records_and_payloads() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = encode(1, &file_entry("a.txt"), b"old\nbytes").unwrap();
-        log.extend(encode(2, &Entry::Dir { path: "d".into() }, b"").unwrap());
+        let id = dir.path().file_name().unwrap().to_str().unwrap();
+        let mut log = encode(id, 1, &file_entry("a.txt"), b"old\nbytes").unwrap();
+        log.extend(encode(id, 2, &Entry::Dir { path: "d".into() }, b"").unwrap());
         fs::write(dir.path().join(LOG), &log).unwrap();
         let records = read_log(dir.path(), true).unwrap();
         assert_eq!(records.len(), 2);
@@ -256,13 +368,33 @@ mod tests {
     }
 
     #[test]
+    fn a_record_signed_for_another_run_or_unsigned_is_foreign() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = encode("some-other-run", 1, &file_entry("a.txt"), b"x").unwrap();
+        fs::write(dir.path().join(LOG), &log).unwrap();
+        assert!(matches!(
+            read_log(dir.path(), true),
+            Err(JournalError::Foreign { .. })
+        ));
+        let unsigned = String::from_utf8(log).unwrap();
+        let (header, rest) = unsigned.split_once('\n').unwrap();
+        let mut header: serde_json::Value = serde_json::from_str(header).unwrap();
+        header["mac"] = "".into();
+        fs::write(dir.path().join(LOG), format!("{header}\n{rest}")).unwrap();
+        assert!(matches!(
+            read_log(dir.path(), true),
+            Err(JournalError::Foreign { .. })
+        ));
+    }
+
+    #[test]
     fn a_torn_last_record_is_ignored() {
-        let good = encode(1, &file_entry("a"), b"0123456789").unwrap();
-        let torn = encode(2, &file_entry("b"), b"abcdefghij").unwrap();
+        let good = encode("r", 1, &file_entry("a"), b"0123456789").unwrap();
+        let torn = encode("r", 2, &file_entry("b"), b"abcdefghij").unwrap();
         for cut in 1..torn.len() {
             let mut log = good.clone();
             log.extend_from_slice(&torn[..cut]);
-            assert_eq!(parse_log(&log, true).len(), 1, "cut at {cut}");
+            assert_eq!(parse_log(&log, true).0.len(), 1, "cut at {cut}");
         }
         // Extended but never written: the tail reads back as zeros.
         let mut log = good.clone();
@@ -272,9 +404,9 @@ mod tests {
                 .enumerate()
                 .map(|(i, b)| if i >= zeroed { 0 } else { *b }),
         );
-        assert_eq!(parse_log(&log, true).len(), 1);
+        assert_eq!(parse_log(&log, true).0.len(), 1);
         assert_eq!(
-            parse_log(&log, false).len(),
+            parse_log(&log, false).0.len(),
             2,
             "counting skips payload checks"
         );

@@ -35,6 +35,14 @@ pub enum JournalError {
     /// A journal file cannot be understood.
     #[error("journal file `{}` is unreadable: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
+    /// A run directory whose MACs do not check out under this user's key: it was not written
+    /// by this user on this machine (shipped in a repository, copied, or tampered with).
+    #[error("journal `{}` was not written here (by this user on this machine), so planrun will not act on it; inspect it, then `planrun rollback --abandon {run_id}` sets it aside", dir.display())]
+    Foreign { run_id: String, dir: PathBuf },
+    /// A directory of planrun's state is a symlink or not this user's: planrun would write
+    /// its journal (with copies of the target's files) wherever it points.
+    #[error("`{}` is {what}; planrun keeps its state only in a real directory of its own", path.display())]
+    UntrustedStateDir { path: PathBuf, what: String },
     /// A run was interrupted and still holds changes.
     #[error("an interrupted run must be rolled back: planrun rollback --target {}", target.display())]
     Interrupted { run_id: String, target: PathBuf },
@@ -56,6 +64,12 @@ pub enum RollbackError {
     /// The journal itself could not be read.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// Paths changed since the run wrote them; nothing was touched.
+    #[error("rollback of run `{run_id}` would overwrite changes made since the apply: {}", drift.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", "))]
+    Drift {
+        run_id: String,
+        drift: Vec<super::replay::Drift>,
+    },
     /// Some entries could not be undone; the others were, and the journal is kept.
     #[error("rollback of run `{run_id}` is incomplete: {}", failures.join("; "))]
     Incomplete {

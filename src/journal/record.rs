@@ -35,6 +35,10 @@ struct Inner {
     /// A failed append could not be cut back off: later records would be unreadable after it.
     poisoned: bool,
     files: HashSet<PathBuf>,
+    /// The after-state last recorded for each journaled file.
+    after: std::collections::HashMap<PathBuf, entry::After>,
+    /// The caches were recorded (once per run).
+    caches: bool,
     dirs: HashSet<PathBuf>,
     envs: HashSet<PathBuf>,
     record: RunRecord,
@@ -45,10 +49,7 @@ impl Journal {
     pub fn begin(target: &Path, meta: RunMeta) -> Result<Journal, JournalError> {
         let target = std::path::absolute(target)
             .map_err(|e| JournalError::io(format!("resolve `{}`", target.display()), e))?;
-        state::ensure_state_dir(&target)?;
-        let journal_dir = state::journal_dir(&target);
-        fs::create_dir_all(&journal_dir)
-            .map_err(|e| JournalError::io(format!("create `{}`", journal_dir.display()), e))?;
+        let journal_dir = state::state_subdir(&target, &["journal"])?;
         let now = SystemTime::now();
         let seed = u64::from(std::process::id()) ^ u64::from(now_nanos(now));
         let (id, run_dir) = (0..16u8)
@@ -72,6 +73,8 @@ impl Journal {
             finished: None,
             pid: std::process::id(),
             host: lock::host_name(),
+            plan_hash: meta.plan_hash,
+            mac: String::new(),
         };
         let log_path = run_dir.join(entry::LOG);
         let log = fs::OpenOptions::new()
@@ -93,6 +96,8 @@ impl Journal {
                 len: 0,
                 poisoned: false,
                 files: HashSet::new(),
+                after: std::collections::HashMap::new(),
+                caches: false,
                 dirs: HashSet::new(),
                 envs: HashSet::new(),
                 record,
@@ -128,6 +133,9 @@ impl Journal {
             .to_str()
             .ok_or_else(|| JournalError::NotUtf8(rel.to_path_buf()))?;
         let abs = fsutil::confine(&self.target, rel_str)?;
+        // An edit through a symlink inside the target edits what the link points to, and is
+        // journaled as that path: replacing the link with a file would lose the real one.
+        let abs = self.through_links(&abs)?;
         let rel = abs.strip_prefix(&self.target).unwrap_or(rel).to_path_buf();
         tracing::trace!(path = %rel.display(), "journal: before-image requested");
         let mut inner = self.lock_inner();
@@ -149,6 +157,95 @@ impl Journal {
         self.write_entry(&mut inner, &entry, &payload)?;
         inner.files.insert(rel);
         Ok(abs)
+    }
+
+    /// `abs` with every symlink in it resolved, as a path under the target (which
+    /// [`fsutil::confine`] has already checked it stays in).
+    fn through_links(&self, abs: &Path) -> Result<PathBuf, JournalError> {
+        let root = fs::canonicalize(&self.target)
+            .map_err(|e| JournalError::io(format!("resolve `{}`", self.target.display()), e))?;
+        // The deepest part that exists is resolved; the rest does not exist, so it has no links.
+        let mut existing = abs.to_path_buf();
+        let mut rest = Vec::new();
+        while fs::symlink_metadata(&existing).is_err() {
+            match (existing.file_name(), existing.parent()) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name.to_os_string());
+                    existing = parent.to_path_buf();
+                }
+                _ => return Ok(abs.to_path_buf()),
+            }
+        }
+        let mut resolved = fs::canonicalize(&existing)
+            .map_err(|e| JournalError::io(format!("resolve `{}`", existing.display()), e))?;
+        resolved.extend(rest.iter().rev());
+        Ok(match resolved.strip_prefix(&root) {
+            Ok(inside) => self.target.join(inside),
+            Err(_) => abs.to_path_buf(),
+        })
+    }
+
+    /// Records what every journaled file holds now, where that changed since last time, so
+    /// rollback can tell what planrun left from what a person changed later. Called after each
+    /// step; caches are left out (they change by themselves whenever a suite runs).
+    pub fn seal_files(&self) -> Result<(), JournalError> {
+        let mut inner = self.lock_inner();
+        let mut paths: Vec<PathBuf> = inner
+            .files
+            .iter()
+            .filter(|p| !crate::journal::caches::is_cache(p))
+            .cloned()
+            .collect();
+        paths.sort();
+        for rel in paths {
+            let abs = self.target.join(&rel);
+            let image = match FileImage::read(&abs) {
+                Ok(image) => image,
+                // A directory where the file was: nothing to compare with; rollback reports it.
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput => continue,
+                Err(e) => return Err(JournalError::io(format!("read `{}`", abs.display()), e)),
+            };
+            let (after, bytes) = entry::After::of(&image);
+            if inner.after.get(&rel) == Some(&after) {
+                continue;
+            }
+            let record = Entry::After {
+                path: rel.clone(),
+                after: after.clone(),
+            };
+            self.write_entry(&mut inner, &record, bytes)?;
+            inner.after.insert(rel, after);
+        }
+        Ok(())
+    }
+
+    /// Records the caches under the target before the run's first command (later calls do
+    /// nothing), and journals the files of caches that exist so they come back as they were.
+    pub fn record_caches(&self) -> Result<(), JournalError> {
+        {
+            let mut inner = self.lock_inner();
+            if inner.caches {
+                return Ok(());
+            }
+            inner.caches = true;
+        }
+        let found = crate::journal::caches::scan(&self.target);
+        let entry = Entry::Caches {
+            dirs: found.dirs.clone(),
+            files: found.files.clone(),
+        };
+        {
+            let mut inner = self.lock_inner();
+            self.write_entry(&mut inner, &entry, &[])?;
+        }
+        for rel in found
+            .files
+            .iter()
+            .filter(|f| crate::journal::caches::worth_keeping(f))
+        {
+            self.record_file(rel)?;
+        }
+        Ok(())
     }
 
     /// Records each missing ancestor of `rel` (outermost first) as a directory the run creates.
@@ -268,8 +365,7 @@ impl Journal {
                 io::Error::other("an earlier append failed and could not be undone"),
             ));
         }
-        let bytes = entry::encode(inner.next, entry, payload)
-            .map_err(|e| JournalError::io(ctx(), io::Error::other(e)))?;
+        let bytes = entry::encode(&self.id, inner.next, entry, payload)?;
         let written = inner
             .log
             .write_all(&bytes)

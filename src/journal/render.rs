@@ -33,6 +33,10 @@ pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
             Outcome::VenvRemoved => ("removed", " (venv created by the run)".into()),
             Outcome::UndoRan => ("undo ran", String::new()),
             Outcome::AlreadyDone => ("undo ran", " (in an earlier rollback)".into()),
+            Outcome::CachesRemoved { count } => (
+                "removed",
+                format!(" ({count} cache file(s) and directories the run's commands created)"),
+            ),
             Outcome::EnvRestored {
                 uninstalled,
                 reinstalled,
@@ -46,6 +50,13 @@ pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
             "  {:<9} {}{detail}",
             paint(color, Style::Cyan, word),
             action.subject
+        ));
+    }
+    for (path, copy) in &report.saved {
+        lines.push(format!(
+            "  {:<9} {path}: your version is in {}",
+            paint(color, Style::Yellow, "saved"),
+            copy.display()
         ));
     }
     if unchanged > 0 {
@@ -104,7 +115,7 @@ pub fn history_lines(runs: &[RunSummary], interrupted: Option<&str>, color: bool
         let status_style = match run.status {
             _ if Some(run.id.as_str()) == interrupted => Style::BoldRed,
             Status::Applied => Style::Green,
-            Status::RolledBack => Style::Dim,
+            Status::RolledBack | Status::Abandoned => Style::Dim,
             Status::Running | Status::Failed => Style::Yellow,
         };
         lines.push(line(row, [None, None, None, Some(status_style), None]));
@@ -152,6 +163,7 @@ mod tests {
                 ),
             ],
             seconds: 0.012,
+            saved: Vec::new(),
         };
         assert_eq!(
             rollback_lines(&report, false),

@@ -29,6 +29,28 @@ pub struct RollbackReport {
     pub actions: Vec<RollbackAction>,
     /// Total time taken, in seconds.
     pub seconds: f64,
+    /// With `--force`: the person's versions of drifted paths, saved before they were
+    /// overwritten (target-relative path, where the copy is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub saved: Vec<(String, PathBuf)>,
+}
+
+/// How to roll back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RollbackOptions {
+    /// Restore paths that changed since planrun wrote them, after saving a copy of each.
+    pub force: bool,
+}
+
+/// A path that changed since the run wrote it: rollback would destroy someone's work there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// Relative to the target.
+    pub path: String,
+    /// A unified diff from what planrun left to what is there now.
+    pub diff: String,
+    /// The path is tracked by git and has uncommitted changes.
+    pub git_dirty: bool,
 }
 
 /// What undoing one entry did.
@@ -71,11 +93,20 @@ pub enum Outcome {
     UndoRan,
     /// An undo command had already run in an earlier, interrupted rollback.
     AlreadyDone,
+    /// Caches the run's commands created (`__pycache__`, `.pytest_cache`) were removed.
+    CachesRemoved {
+        /// How many directories and files went.
+        count: usize,
+    },
 }
 
 /// Rolls back one run. Entries that fail are reported and the others still undone; the run is
 /// marked rolled-back only when all succeeded.
-pub fn rollback_run(target: &Path, run_id: &str) -> Result<RollbackReport, RollbackError> {
+pub fn rollback_run(
+    target: &Path,
+    run_id: &str,
+    opts: RollbackOptions,
+) -> Result<RollbackReport, RollbackError> {
     let started = Instant::now();
     tracing::info!(run_id, target = %target.display(), "rolling back");
     let run_dir = state::run_dir(target, run_id);
@@ -86,11 +117,25 @@ pub fn rollback_run(target: &Path, run_id: &str) -> Result<RollbackReport, Rollb
         already_rolled_back: record.status == Status::RolledBack,
         actions: Vec::new(),
         seconds: 0.0,
+        saved: Vec::new(),
     };
-    if report.already_rolled_back {
+    if report.already_rolled_back || record.status == Status::Abandoned {
+        report.already_rolled_back = true;
         return Ok(report);
     }
     let entries = entry::read_log(&run_dir, true)?;
+    // Decided before anything is touched: a rollback that would destroy a person's work does
+    // nothing at all, unless forced, and then it keeps their version first.
+    let drift = drift(target, &run_dir, &entries)?;
+    if !drift.is_empty() {
+        if !opts.force {
+            return Err(RollbackError::Drift {
+                run_id: run_id.to_string(),
+                drift,
+            });
+        }
+        report.saved = save_drifted(target, &run_dir, &drift)?;
+    }
     let failures = replay(target, &run_dir, &entries, &mut report);
     report.seconds = started.elapsed().as_secs_f64();
     if !failures.is_empty() {
@@ -110,14 +155,102 @@ pub fn rollback_run(target: &Path, run_id: &str) -> Result<RollbackReport, Rollb
 
 /// Rolls back the newest run not yet rolled back; `None` when there is none. Called again, it
 /// walks further back.
-pub fn rollback_latest(target: &Path) -> Result<Option<RollbackReport>, RollbackError> {
+pub fn rollback_latest(
+    target: &Path,
+    opts: RollbackOptions,
+) -> Result<Option<RollbackReport>, RollbackError> {
     let latest = state::history(target)?
         .into_iter()
-        .find(|run| run.status != Status::RolledBack);
+        .find(|run| !matches!(run.status, Status::RolledBack | Status::Abandoned));
     match latest {
-        Some(run) => rollback_run(target, &run.id).map(Some),
+        Some(run) => rollback_run(target, &run.id, opts).map(Some),
         None => Ok(None),
     }
+}
+
+/// The newest after-state recorded for each path, with its bytes.
+fn final_afters(
+    run_dir: &Path,
+    entries: &[Record],
+) -> Result<std::collections::BTreeMap<PathBuf, (entry::After, Vec<u8>)>, JournalError> {
+    let mut out = std::collections::BTreeMap::new();
+    for rec in entries {
+        if let Entry::After { path, after } = &rec.entry {
+            out.insert(
+                path.clone(),
+                (after.clone(), entry::read_payload(run_dir, rec)?),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Every journaled path whose content is no longer what the run left there. A path with no
+/// after-state (the apply was killed in the middle of its step) has nothing to compare with.
+pub fn drift(
+    target: &Path,
+    run_dir: &Path,
+    entries: &[Record],
+) -> Result<Vec<Drift>, JournalError> {
+    let mut out = Vec::new();
+    for (path, (after, bytes)) in final_afters(run_dir, entries)? {
+        let abs = confine(target, &path)?;
+        let now = FileImage::read(&abs);
+        let same = match &now {
+            Ok(image) => entry::After::of(image).0 == after,
+            Err(_) => false,
+        };
+        if same {
+            continue;
+        }
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let left = matches!(after, entry::After::File { .. }).then(|| text(&bytes));
+        let right = match &now {
+            Ok(FileImage::File { bytes, .. }) => Some(text(bytes)),
+            Ok(FileImage::Symlink { target }) => Some(format!("-> {}\n", target.display())),
+            Ok(FileImage::Absent) => None,
+            Err(e) => Some(format!("({e})\n")),
+        };
+        let rel = path.display().to_string();
+        let diff = crate::edit::diff::unified(&rel, left.as_deref(), right.as_deref(), false);
+        out.push(Drift {
+            path: rel,
+            diff,
+            git_dirty: false,
+        });
+    }
+    let paths: Vec<String> = out.iter().map(|d| d.path.clone()).collect();
+    let dirty = fsutil::uncommitted(target, &paths);
+    for d in &mut out {
+        d.git_dirty = dirty.contains(&d.path);
+    }
+    Ok(out)
+}
+
+/// Copies each drifted path as it is now into `<run>/drift/`, durably, before `--force`
+/// overwrites it; returns where each went.
+fn save_drifted(
+    target: &Path,
+    run_dir: &Path,
+    drift: &[Drift],
+) -> Result<Vec<(String, PathBuf)>, JournalError> {
+    let mut saved = Vec::new();
+    for d in drift {
+        let from = confine(target, Path::new(&d.path))?;
+        let to = run_dir.join("drift").join(&d.path);
+        let copied = match FileImage::read(&from) {
+            Ok(FileImage::File { bytes, mode }) => to
+                .parent()
+                .map_or(Ok(()), fs::create_dir_all)
+                .and_then(|()| fsutil::write_atomic(&to, &bytes, Some(mode))),
+            Ok(_) => continue,
+            Err(e) => Err(e),
+        };
+        copied
+            .map_err(|e| JournalError::io(format!("save `{}` to `{}`", d.path, to.display()), e))?;
+        saved.push((d.path.clone(), to));
+    }
+    Ok(saved)
 }
 
 /// Undoes `entries` newest first, appending to `report`; returns one message per failure.
@@ -131,7 +264,8 @@ pub(crate) fn replay(
     for rec in entries.iter().rev() {
         let started = Instant::now();
         match undo_one(target, run_dir, rec) {
-            Ok((outcome, subject)) => report.actions.push(RollbackAction {
+            Ok(None) => {}
+            Ok(Some((outcome, subject))) => report.actions.push(RollbackAction {
                 seq: rec.seq,
                 outcome,
                 subject,
@@ -154,11 +288,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Undoes one entry; `None` for entries with nothing to show (after-states, no new caches).
 fn undo_one(
     target: &Path,
     run_dir: &Path,
     rec: &Record,
-) -> Result<(Outcome, String), JournalError> {
+) -> Result<Option<(Outcome, String)>, JournalError> {
     let entry = rec.entry.clone();
     let io_err = |what: &str, p: &Path| {
         let context = format!("{what} `{}`", p.display());
@@ -181,7 +316,26 @@ fn undo_one(
                 Restored::Written => Outcome::Restored,
                 Restored::Deleted => Outcome::Deleted,
             };
-            Ok((outcome, path.display().to_string()))
+            Ok(Some((outcome, path.display().to_string())))
+        }
+        Entry::After { .. } => Ok(None),
+        Entry::Caches { dirs, files } => {
+            let before = crate::journal::caches::Found { dirs, files };
+            let removed = crate::journal::caches::remove_new(target, &before)
+                .map_err(io_err("remove caches under", target))?;
+            Ok((!removed.is_empty()).then(|| {
+                (
+                    Outcome::CachesRemoved {
+                        count: removed.len(),
+                    },
+                    removed
+                        .iter()
+                        .take(3)
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }))
         }
         Entry::Dir { path } => {
             let abs = confine(target, &path)?;
@@ -195,7 +349,7 @@ fn undo_one(
                 Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => Outcome::DirKept,
                 Err(e) => return Err(io_err("remove", &abs)(e)),
             };
-            Ok((outcome, format!("{}/", path.display())))
+            Ok(Some((outcome, format!("{}/", path.display()))))
         }
         Entry::Env {
             python,
@@ -214,7 +368,7 @@ fn undo_one(
                     Err(e) if e.kind() == io::ErrorKind::NotFound => Outcome::Unchanged,
                     Err(e) => return Err(io_err("remove", &abs)(e)),
                 };
-                return Ok((outcome, format!("{}/", rel.display())));
+                return Ok(Some((outcome, format!("{}/", rel.display()))));
             }
             let python = target.join(python);
             let env = PythonEnv::locate(&python)?;
@@ -227,7 +381,7 @@ fn undo_one(
                     reinstalled: changes.reinstalled,
                 }
             };
-            Ok((outcome, python.display().to_string()))
+            Ok(Some((outcome, python.display().to_string())))
         }
         Entry::Undo {
             step,
@@ -237,7 +391,7 @@ fn undo_one(
         } => {
             let subject = format!("{step}: {command}");
             if entry::is_done(run_dir, rec.seq) {
-                return Ok((Outcome::AlreadyDone, subject));
+                return Ok(Some((Outcome::AlreadyDone, subject)));
             }
             let out = Command::new("sh")
                 .arg("-c")
@@ -255,7 +409,7 @@ fn undo_one(
             }
             entry::mark_done(run_dir, rec.seq)
                 .map_err(io_err("write", &run_dir.join(entry::done_name(rec.seq))))?;
-            Ok((Outcome::UndoRan, subject))
+            Ok(Some((Outcome::UndoRan, subject)))
         }
     }
 }

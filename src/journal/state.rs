@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::entry;
 use super::error::JournalError;
 use super::lock;
+use super::trust;
 use crate::fsutil::{self, STATE_DIR};
 
 /// Where a run stands.
@@ -24,6 +25,9 @@ pub enum Status {
     RolledBack,
     /// The apply failed and its changes may still be (partly) in effect.
     Failed,
+    /// A person ended the run by hand (`planrun rollback --abandon`): whatever it left is theirs
+    /// now, and it no longer blocks applies.
+    Abandoned,
 }
 
 impl Status {
@@ -34,6 +38,7 @@ impl Status {
             Status::Applied => "applied",
             Status::RolledBack => "rolled-back",
             Status::Failed => "failed",
+            Status::Abandoned => "abandoned",
         }
     }
 }
@@ -45,6 +50,9 @@ pub struct RunMeta {
     pub plan: String,
     /// The plan file.
     pub plan_path: PathBuf,
+    /// What identifies this plan's content and inputs (see [`plan_hash`]), so a re-apply of
+    /// the same plan can be recognised.
+    pub plan_hash: String,
 }
 
 /// The contents of a run's `meta.json`.
@@ -67,6 +75,21 @@ pub struct RunRecord {
     pub pid: u32,
     /// The host that process ran on.
     pub host: String,
+    /// The hash of the plan file and its variables when it began.
+    #[serde(default)]
+    pub plan_hash: String,
+    /// The MAC of everything above under this user's key ([`super::trust`]).
+    #[serde(default)]
+    pub mac: String,
+}
+
+/// The MAC domain of `meta.json`.
+const META_MAC: &str = "planrun meta v1";
+
+/// The hash that tells two applies of the same plan with the same inputs from others.
+pub fn plan_hash(plan_bytes: &[u8], vars: &std::collections::BTreeMap<String, String>) -> String {
+    let vars = serde_json::to_vec(vars).unwrap_or_default();
+    trust::hash(&[plan_bytes, b"\0", &vars].concat())
 }
 
 /// One line of `planrun history`.
@@ -99,17 +122,105 @@ pub fn run_dir(target: &Path, run_id: &str) -> PathBuf {
     journal_dir(target).join(run_id)
 }
 
-/// Creates `.planrun/` with a `.gitignore` that makes git ignore all of it.
+/// Creates `.planrun/` with a `.gitignore` that makes git ignore all of it, or checks the one
+/// there. It is made whole under a private name and renamed into place, so concurrent first
+/// applies never see it half made; one that exists must be a real directory of this user.
 pub fn ensure_state_dir(target: &Path) -> Result<PathBuf, JournalError> {
     let dir = state_dir(target);
     let ctx = |what: &str, p: &Path| format!("{what} `{}`", p.display());
-    fs::create_dir_all(&dir).map_err(|e| JournalError::io(ctx("create", &dir), e))?;
+    if fs::symlink_metadata(&dir).is_err() {
+        let tmp = target.join(format!(
+            "{STATE_DIR}.{}.{:x}.tmp",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
+        fs::create_dir(&tmp).map_err(|e| JournalError::io(ctx("create", &tmp), e))?;
+        let made = fs::write(tmp.join(".gitignore"), b"*\n").and_then(|()| fs::rename(&tmp, &dir));
+        if made.is_err() {
+            // Someone else made it first (the rename found it not empty), or it failed: either
+            // way only the directory now in place counts, and it is checked below.
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        if let Err(e) = made {
+            if fs::symlink_metadata(&dir).is_err() {
+                return Err(JournalError::io(ctx("create", &dir), e));
+            }
+        }
+    }
+    check_dir(&dir)?;
     let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        fsutil::write_atomic(&ignore, b"*\n", None)
-            .map_err(|e| JournalError::io(ctx("write", &ignore), e))?;
+    if fs::symlink_metadata(&ignore).is_err() {
+        let written = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&ignore)
+            .and_then(|mut f| io::Write::write_all(&mut f, b"*\n"));
+        match written {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(JournalError::io(ctx("write", &ignore), e)),
+        }
     }
     Ok(dir)
+}
+
+/// Refuses a state directory that is a symlink, not a directory, or not this user's.
+pub fn check_dir(dir: &Path) -> Result<(), JournalError> {
+    let meta = fs::symlink_metadata(dir)
+        .map_err(|e| JournalError::io(format!("inspect `{}`", dir.display()), e))?;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let what = if meta.file_type().is_symlink() {
+        "a symlink".to_string()
+    } else if !meta.is_dir() {
+        "not a directory".to_string()
+    } else if std::os::unix::fs::MetadataExt::uid(&meta) != me {
+        format!(
+            "owned by uid {}, not by you",
+            std::os::unix::fs::MetadataExt::uid(&meta)
+        )
+    } else {
+        return Ok(());
+    };
+    Err(JournalError::UntrustedStateDir {
+        path: dir.to_path_buf(),
+        what,
+    })
+}
+
+/// `.planrun/<parts...>` inside `target`, each directory created when missing and checked
+/// (never followed through a symlink).
+pub fn state_subdir(target: &Path, parts: &[&str]) -> Result<PathBuf, JournalError> {
+    let mut dir = ensure_state_dir(target)?;
+    for part in parts {
+        dir.push(part);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(JournalError::io(format!("create `{}`", dir.display()), e)),
+        }
+        check_dir(&dir)?;
+    }
+    Ok(dir)
+}
+
+/// `.planrun/<parts...>` when it exists and is trustworthy; `None` when it does not exist.
+pub fn existing_subdir(target: &Path, parts: &[&str]) -> Result<Option<PathBuf>, JournalError> {
+    let mut dir = state_dir(target);
+    if fs::symlink_metadata(&dir).is_err() {
+        return Ok(None);
+    }
+    check_dir(&dir)?;
+    for part in parts {
+        dir.push(part);
+        if fs::symlink_metadata(&dir).is_err() {
+            return Ok(None);
+        }
+        check_dir(&dir)?;
+    }
+    Ok(Some(dir))
 }
 
 /// A sortable run id for `now`: UTC seconds, then milliseconds and a random nibble in hex.
@@ -125,6 +236,22 @@ pub fn new_run_id(now: SystemTime, nibble: u8) -> String {
     format!("{stamp}-{millis:03x}{:x}", nibble & 0xf)
 }
 
+/// The directory of run `run_id` as given on a command line: refused unless it is a run id
+/// (so it cannot name a path elsewhere) and a real directory.
+pub fn checked_run_dir(target: &Path, run_id: &str) -> Result<PathBuf, JournalError> {
+    let plausible = !run_id.is_empty()
+        && run_id.len() <= 64
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let dir = run_dir(target, run_id);
+    if !plausible || fs::symlink_metadata(&dir).is_err() {
+        return Err(JournalError::NoSuchRun(run_id.to_string()));
+    }
+    check_dir(&dir)?;
+    Ok(dir)
+}
+
 /// Reads a run's `meta.json`.
 pub fn read_record(run_dir: &Path) -> Result<RunRecord, JournalError> {
     let path = run_dir.join("meta.json");
@@ -136,16 +263,34 @@ pub fn read_record(run_dir: &Path) -> Result<RunRecord, JournalError> {
         }
         Err(e) => return Err(JournalError::io(format!("read `{}`", path.display()), e)),
     };
-    serde_json::from_str(&text).map_err(|e| JournalError::Corrupt {
-        path,
+    let record: RunRecord = serde_json::from_str(&text).map_err(|e| JournalError::Corrupt {
+        path: path.clone(),
         reason: e.to_string(),
-    })
+    })?;
+    let id = run_dir.file_name().unwrap_or_default().to_string_lossy();
+    if record.id != id || !trust::verify(META_MAC, &[&unsigned(&record)?], &record.mac)? {
+        return Err(JournalError::Foreign {
+            run_id: id.into_owned(),
+            dir: run_dir.to_path_buf(),
+        });
+    }
+    Ok(record)
+}
+
+/// The bytes a record's MAC covers: the record with an empty MAC.
+fn unsigned(record: &RunRecord) -> Result<Vec<u8>, JournalError> {
+    let mut bare = record.clone();
+    bare.mac.clear();
+    serde_json::to_vec(&bare)
+        .map_err(|e| JournalError::io("encode a run record", io::Error::other(e)))
 }
 
 /// Writes a run's `meta.json` atomically.
 pub fn write_record(run_dir: &Path, record: &RunRecord) -> Result<(), JournalError> {
     let path = run_dir.join("meta.json");
-    let json = serde_json::to_vec_pretty(record).map_err(|e| JournalError::Corrupt {
+    let mut record = record.clone();
+    record.mac = trust::mac(META_MAC, &[&unsigned(&record)?])?;
+    let json = serde_json::to_vec_pretty(&record).map_err(|e| JournalError::Corrupt {
         path: path.clone(),
         reason: e.to_string(),
     })?;
@@ -155,7 +300,9 @@ pub fn write_record(run_dir: &Path, record: &RunRecord) -> Result<(), JournalErr
 
 /// The run ids of a target, oldest first.
 pub fn run_ids(target: &Path) -> Result<Vec<String>, JournalError> {
-    let dir = journal_dir(target);
+    let Some(dir) = existing_subdir(target, &["journal"])? else {
+        return Ok(Vec::new());
+    };
     let read = match fs::read_dir(&dir) {
         Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -165,7 +312,8 @@ pub fn run_ids(target: &Path) -> Result<Vec<String>, JournalError> {
     for item in read {
         let item = item.map_err(|e| JournalError::io(format!("read `{}`", dir.display()), e))?;
         let name = item.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') && item.path().join("meta.json").is_file() {
+        let real_dir = item.file_type().is_ok_and(|t| t.is_dir());
+        if !name.starts_with('.') && real_dir && item.path().join("meta.json").is_file() {
             ids.push(name);
         }
     }
@@ -173,16 +321,25 @@ pub fn run_ids(target: &Path) -> Result<Vec<String>, JournalError> {
     Ok(ids)
 }
 
-/// Every run recorded on `target`, newest first.
+/// Every run recorded on `target` by this user on this machine, newest first; journals that
+/// fail their check are left out (see [`foreign_runs`]).
 pub fn history(target: &Path) -> Result<Vec<RunSummary>, JournalError> {
     let mut runs = Vec::new();
     for id in run_ids(target)?.into_iter().rev() {
         let dir = run_dir(target, &id);
-        let record = read_record(&dir)?;
-        let files_touched = entry::read_log(&dir, false)?
-            .iter()
-            .filter(|r| r.entry.kind() == entry::FILE)
-            .count();
+        let record = match read_record(&dir) {
+            Ok(record) => record,
+            Err(JournalError::Foreign { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let files_touched = match entry::read_log(&dir, false) {
+            Ok(records) => records,
+            Err(JournalError::Foreign { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+        .iter()
+        .filter(|r| r.entry.kind() == entry::FILE)
+        .count();
         runs.push(RunSummary {
             id,
             plan: record.plan,
@@ -192,6 +349,21 @@ pub fn history(target: &Path) -> Result<Vec<RunSummary>, JournalError> {
         });
     }
     Ok(runs)
+}
+
+/// The run directories on `target` that this user did not write here, oldest first.
+pub fn foreign_runs(target: &Path) -> Result<Vec<String>, JournalError> {
+    let mut foreign = Vec::new();
+    for id in run_ids(target)? {
+        let dir = run_dir(target, &id);
+        let checked = read_record(&dir).and_then(|_| entry::read_log(&dir, false).map(drop));
+        match checked {
+            Ok(()) => {}
+            Err(JournalError::Foreign { .. }) => foreign.push(id),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(foreign)
 }
 
 /// The newest run still marked running whose applying process is gone (killed, crashed, or

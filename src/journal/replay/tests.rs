@@ -39,6 +39,7 @@ fn meta(plan: &str) -> RunMeta {
     RunMeta {
         plan: plan.into(),
         plan_path: PathBuf::from(format!("plans/{plan}.toml")),
+        plan_hash: String::new(),
     }
 }
 
@@ -78,14 +79,14 @@ fn rollback_restores_edits_creations_deletions_and_modes() {
         (runs[0].status, runs[0].files_touched),
         (Status::Applied, 4)
     );
-    let report = rollback_latest(t).unwrap().unwrap();
+    let report = rollback_latest(t, Default::default()).unwrap().unwrap();
     assert_eq!(snapshot(t), before);
     let outcomes: Vec<_> = report.actions.iter().map(|a| &a.outcome).collect();
     assert!(outcomes.contains(&&Outcome::Deleted) && outcomes.contains(&&Outcome::DirRemoved));
     assert_eq!(history(t).unwrap()[0].status, Status::RolledBack);
-    assert!(rollback_latest(t).unwrap().is_none());
+    assert!(rollback_latest(t, Default::default()).unwrap().is_none());
     assert!(
-        rollback_run(t, journal.run_id())
+        rollback_run(t, journal.run_id(), Default::default())
             .unwrap()
             .already_rolled_back
     );
@@ -103,9 +104,21 @@ fn applies_stack_like_commits() {
     edit(&second, "setup.cfg", b"two");
     second.set_status(Status::Applied).unwrap();
     assert_eq!(history(t).unwrap()[0].plan, "two");
-    assert_eq!(rollback_latest(t).unwrap().unwrap().plan, "two");
+    assert_eq!(
+        rollback_latest(t, Default::default())
+            .unwrap()
+            .unwrap()
+            .plan,
+        "two"
+    );
     assert_eq!(fs::read(t.join("setup.cfg")).unwrap(), b"one");
-    assert_eq!(rollback_latest(t).unwrap().unwrap().plan, "one");
+    assert_eq!(
+        rollback_latest(t, Default::default())
+            .unwrap()
+            .unwrap()
+            .plan,
+        "one"
+    );
     assert_eq!(fs::read(t.join("setup.cfg")).unwrap(), b"[tool:pytest]\n");
 }
 
@@ -128,7 +141,7 @@ fn crash_after_journaling_before_or_mid_write_is_rolled_back() {
     assert_eq!(found.id, id);
     let err = ensure_not_interrupted(t).unwrap_err().to_string();
     assert!(err.contains("an interrupted run must be rolled back: planrun rollback --target"));
-    rollback_latest(t).unwrap().unwrap();
+    rollback_latest(t, Default::default()).unwrap().unwrap();
     assert_eq!(snapshot(t), before);
     assert!(interrupted(t).unwrap().is_none());
 }
@@ -168,12 +181,13 @@ fn rollback_cut_short_finishes_and_runs_undo_once() {
         already_rolled_back: false,
         actions: Vec::new(),
         seconds: 0.0,
+        saved: Vec::new(),
     };
     assert!(replay(t, &run_dir, &entries[1..], &mut partial).is_empty());
     assert_ne!(snapshot(t), before_rollback);
     assert_eq!(fs::read_to_string(t.join("undo.log")).unwrap(), "undo\n");
 
-    let report = rollback_run(t, journal.run_id()).unwrap();
+    let report = rollback_run(t, journal.run_id(), Default::default()).unwrap();
     assert_eq!(fs::read_to_string(t.join("undo.log")).unwrap(), "undo\n");
     assert!(report
         .actions
@@ -195,7 +209,7 @@ fn failed_undo_keeps_the_run_for_a_retry() {
         .unwrap();
     edit(&journal, "old.txt", b"b");
     journal.set_status(Status::Applied).unwrap();
-    let err = rollback_latest(t).unwrap_err();
+    let err = rollback_latest(t, Default::default()).unwrap_err();
     let RollbackError::Incomplete { failures, .. } = &err else {
         panic!("{err}");
     };
@@ -205,7 +219,7 @@ fn failed_undo_keeps_the_run_for_a_retry() {
     assert_eq!(fs::read(t.join("setup.cfg")).unwrap(), b"[tool:pytest]\n");
     assert_eq!(history(t).unwrap()[0].status, Status::Applied);
     fs::write(t.join("fixed"), "").unwrap();
-    assert!(rollback_latest(t).unwrap().is_some());
+    assert!(rollback_latest(t, Default::default()).unwrap().is_some());
     assert_eq!(history(t).unwrap()[0].status, Status::RolledBack);
 }
 
@@ -233,7 +247,7 @@ fn created_venv_is_removed_on_rollback() {
         journal.record_env(&outside, true),
         Err(JournalError::VenvOutsideTarget(_))
     ));
-    rollback_latest(t).unwrap().unwrap();
+    rollback_latest(t, Default::default()).unwrap().unwrap();
     assert_eq!(snapshot(t), before);
 }
 
@@ -247,7 +261,7 @@ fn real_venv_packages_are_restored() {
     journal.record_env(&env, false).unwrap();
     env.install(&["six==1.16.0".to_string()]).unwrap();
     journal.set_status(Status::Applied).unwrap();
-    let report = rollback_latest(t).unwrap().unwrap();
+    let report = rollback_latest(t, Default::default()).unwrap().unwrap();
     assert_eq!(env.freeze().unwrap(), before);
     assert!(matches!(
         report.actions[0].outcome,
@@ -322,7 +336,7 @@ proptest! {
             }
         }
         drop(journal);
-        rollback_latest(t).unwrap().unwrap();
+        rollback_latest(t, Default::default()).unwrap().unwrap();
         prop_assert_eq!(snapshot(t), before.clone());
         // Idempotent: replaying the whole run again (as after a crash just before the status
         // was written) changes nothing.
@@ -331,7 +345,7 @@ proptest! {
         let mut record = state::read_record(&run_dir).unwrap();
         record.status = Status::Running;
         state::write_record(&run_dir, &record).unwrap();
-        let again = rollback_run(t, &id).unwrap();
+        let again = rollback_run(t, &id, Default::default()).unwrap();
         prop_assert!(again.actions.iter().all(|a| a.outcome == Outcome::Unchanged));
         prop_assert_eq!(snapshot(t), before);
     }

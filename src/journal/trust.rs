@@ -1,0 +1,141 @@
+//! Which journals planrun may act on: only those this user wrote on this machine.
+//!
+//! A journal tells rollback what to write, delete, run and kill, and it lives inside the
+//! target, where anyone who ships the repository can put one. So every run's `meta.json` and
+//! every record of its log carry a MAC (keyed BLAKE3) under a key that never lives in a
+//! target: 32 random bytes in planrun's own state directory (`$PLANRUN_STATE_DIR`, else
+//! `$XDG_STATE_HOME/planrun`, else `~/.local/state/planrun`), readable by this user only. A
+//! journal copied from another user, another machine or a repository fails the check and is
+//! reported, never replayed.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use super::error::JournalError;
+
+/// Length of the key in bytes.
+const KEY_LEN: usize = 32;
+
+/// The directory holding planrun's per-user state (the key).
+pub fn user_state_dir() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    var("PLANRUN_STATE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| var("XDG_STATE_HOME").map(|d| PathBuf::from(d).join("planrun")))
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/state/planrun")))
+}
+
+/// This user's key, created on first use.
+fn key() -> Result<&'static [u8; KEY_LEN], JournalError> {
+    static KEY: OnceLock<[u8; KEY_LEN]> = OnceLock::new();
+    if let Some(key) = KEY.get() {
+        return Ok(key);
+    }
+    let key = load_or_create()?;
+    Ok(KEY.get_or_init(|| key))
+}
+
+fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
+    let dir = user_state_dir().ok_or_else(|| {
+        JournalError::io(
+            "find planrun's state directory",
+            io::Error::other("set HOME, XDG_STATE_HOME or PLANRUN_STATE_DIR"),
+        )
+    })?;
+    let path = dir.join("key");
+    let ctx = |what: &str| format!("{what} `{}`", path.display());
+    fs::create_dir_all(&dir)
+        .map_err(|e| JournalError::io(format!("create `{}`", dir.display()), e))?;
+    let mut fresh = [0u8; KEY_LEN];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut fresh))
+        .map_err(|e| JournalError::io("read /dev/urandom", e))?;
+    // Written under a private name and linked into place, so a concurrent first use never
+    // reads a half-written key: whoever links first wins, the others read theirs.
+    let tmp = dir.join(format!("key.{}.tmp", std::process::id()));
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&fresh).and_then(|()| f.sync_all()));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(JournalError::io(ctx("create"), e));
+    }
+    let linked = fs::hard_link(&tmp, &path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => return Ok(fresh),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(JournalError::io(ctx("create"), e)),
+    }
+    let meta = fs::symlink_metadata(&path).map_err(|e| JournalError::io(ctx("inspect"), e))?;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.file_type().is_file() || meta.uid() != me || meta.mode() & 0o077 != 0 {
+        return Err(JournalError::io(
+            ctx("trust"),
+            io::Error::other(
+                "it must be a regular file owned by you and readable by you only (chmod 600)",
+            ),
+        ));
+    }
+    let bytes = fs::read(&path).map_err(|e| JournalError::io(ctx("read"), e))?;
+    bytes.try_into().map_err(|_| {
+        JournalError::io(
+            ctx("read"),
+            io::Error::other(format!("it must hold exactly {KEY_LEN} bytes")),
+        )
+    })
+}
+
+/// The MAC of `parts` for `domain` (which keeps MACs of different things apart), in hex.
+pub fn mac(domain: &str, parts: &[&[u8]]) -> Result<String, JournalError> {
+    let mut hasher = blake3::Hasher::new_keyed(key()?);
+    hasher.update(domain.as_bytes());
+    for part in parts {
+        // Length-prefixed, so the boundaries between parts are part of what is signed.
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Whether `given` is the MAC of `parts` for `domain` (compared in constant time).
+pub fn verify(domain: &str, parts: &[&[u8]], given: &str) -> Result<bool, JournalError> {
+    Ok(same(&mac(domain, parts)?, given))
+}
+
+/// Whether two MACs are equal, compared in constant time.
+pub fn same(wanted: &str, given: &str) -> bool {
+    wanted.len() == given.len()
+        && wanted
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The BLAKE3 of some bytes, in hex: how after-images name content.
+pub fn hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_depend_on_domain_parts_and_boundaries() {
+        let a = mac("meta", &[b"ab", b"c"]).unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(verify("meta", &[b"ab", b"c"], &a).unwrap());
+        assert!(!verify("log", &[b"ab", b"c"], &a).unwrap());
+        assert!(!verify("meta", &[b"a", b"bc"], &a).unwrap());
+        assert!(!verify("meta", &[b"ab", b"c"], &a[..63]).unwrap());
+    }
+}
