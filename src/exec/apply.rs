@@ -310,6 +310,12 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         plan_path: prep.plan_path.clone(),
         plan_hash,
     };
+    // Checked before the journal begins: a run that cannot keep its reports never starts.
+    crate::journal::state::state_subdir(&prep.target, &["runs"]).map_err(|e| Error::Message {
+        message: format!("failed to prepare the reports directory: {e}"),
+        hint: None,
+        code: exit::INVALID,
+    })?;
     let journal = Journal::begin(&prep.target, meta).map_err(|e| Error::Message {
         message: format!("failed to open the journal: {e}"),
         hint: None,

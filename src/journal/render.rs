@@ -33,10 +33,10 @@ pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
             Outcome::VenvRemoved => ("removed", " (venv created by the run)".into()),
             Outcome::UndoRan => ("undo ran", String::new()),
             Outcome::AlreadyDone => ("undo ran", " (in an earlier rollback)".into()),
-            Outcome::CachesRemoved { count } => (
-                "removed",
-                format!(" ({count} cache file(s) and directories the run's commands created)"),
-            ),
+            Outcome::CachesRemoved { count: 1 } => ("removed", " (a cache the run created)".into()),
+            Outcome::CachesRemoved { count } => {
+                ("removed", format!(" ({count} caches the run created)"))
+            }
             Outcome::EnvRestored {
                 uninstalled,
                 reinstalled,

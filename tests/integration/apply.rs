@@ -203,7 +203,7 @@ fn second_apply_while_one_runs_is_refused_naming_the_pid() {
         "pidfile=/dev/null",
     ]);
     second
-        .expect_code(2)
+        .expect_code(6)
         .expect_stderr("is locked by `apply`")
         .expect_stderr(&format!("pid {}", first.id()));
 
@@ -361,8 +361,15 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
     };
     let first_mtimes = mtimes(&project);
 
+    // The same plan again is recognised as applied: nothing runs, no new run is recorded.
     project
         .planrun(["apply", &plan, "--target", "."])
+        .expect_code(0)
+        .expect_stdout("is already applied")
+        .expect_stdout("nothing to do");
+    assert_eq!(run_ids(&project).len(), 1);
+    project
+        .planrun(["apply", &plan, "--target", ".", "--reapply"])
         .expect_code(0);
     assert_eq!(snapshot(&project), applied);
     assert_eq!(

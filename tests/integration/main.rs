@@ -5,4 +5,5 @@ mod cli;
 mod gates;
 mod plans;
 mod support;
+mod trust;
 mod validate;

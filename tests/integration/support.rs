@@ -209,20 +209,18 @@ pub struct Project {
 }
 
 impl Project {
-    /// Copies `examples/<name>` (without its venv, caches or `.planrun`) into a temp dir.
+    /// Copies `examples/<name>` as committed (see [`Project::from_dir`]) into a temp dir.
     pub fn new(name: &str) -> Project {
         let src = repo_root().join("examples").join(name);
         assert!(src.is_dir(), "no example {}", src.display());
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("planrun-{name}-"))
-            .tempdir()
-            .expect("create a temp dir");
-        copy_tree(&src, dir.path());
-        Project { dir }
+        Project::from_dir(&src)
     }
 
-    /// Copies any directory (without its venv, caches or `.planrun`) into a temp dir, e.g. a
-    /// fixture target under tests/fixtures/targets/.
+    /// Copies a directory of this repository into a temp dir, e.g. a fixture target under
+    /// tests/fixtures/targets/: its content as committed in git when it is committed, so that
+    /// whatever an apply left in the working tree (the README's first command optimizes
+    /// examples/persistence-demo in place) never becomes a test's starting point; else the
+    /// working tree without its venv, caches or `.planrun`.
     pub fn from_dir(src: &Path) -> Project {
         assert!(src.is_dir(), "no directory {}", src.display());
         let name = src
@@ -232,7 +230,9 @@ impl Project {
             .prefix(&format!("planrun-{name}-"))
             .tempdir()
             .expect("create a temp dir");
-        copy_tree(src, dir.path());
+        if !copy_committed(src, dir.path()) {
+            copy_tree(src, dir.path());
+        }
         Project { dir }
     }
 
@@ -298,6 +298,43 @@ impl Project {
             .env("NO_COLOR", "1");
         cmd
     }
+}
+
+/// Extracts `src` as committed at HEAD into `dst`; false when it is not in a git work tree
+/// or not committed (a new fixture still being written), and nothing was extracted.
+fn copy_committed(src: &Path, dst: &Path) -> bool {
+    let Ok(rel) = src.strip_prefix(repo_root()) else {
+        return false;
+    };
+    let Some(rel_text) = rel.to_str().filter(|r| !r.is_empty()) else {
+        return false;
+    };
+    let archive = Command::new("git")
+        .arg("-C")
+        .arg(repo_root())
+        .args(["archive", "--format=tar", "HEAD", "--", rel_text])
+        .output();
+    let Some(archive) = archive
+        .ok()
+        .filter(|o| o.status.success() && !o.stdout.is_empty())
+    else {
+        return false;
+    };
+    let mut tar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(dst)
+        .arg(format!("--strip-components={}", rel.components().count()))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tar");
+    tar.stdin
+        .take()
+        .expect("tar's stdin")
+        .write_all(&archive.stdout)
+        .expect("feed tar");
+    assert!(tar.wait().expect("wait for tar").success(), "tar failed");
+    fs::read_dir(dst).is_ok_and(|mut d| d.next().is_some())
 }
 
 fn copy_tree(src: &Path, dst: &Path) {
@@ -407,16 +444,51 @@ fn every_plan_parses() {
     );
 }
 
-/// A copy has every file of its example, with the same modes and bytes, and nothing else;
-/// a one-byte change shows in the tree hash.
+/// A copy has every file of its example as committed, with the same bytes, and nothing else
+/// (whatever an apply left in the working tree); a one-byte change shows in the tree hash.
 #[test]
 fn project_copy_matches_its_example_byte_for_byte() {
     let project = Project::new("persistence-demo");
-    let mut source = BTreeMap::new();
-    let src = repo_root().join("examples/persistence-demo");
-    hash_into(&src, &src, &mut source);
+    let listed = Command::new("git")
+        .arg("-C")
+        .arg(repo_root())
+        .args(["ls-files", "examples/persistence-demo"])
+        .output()
+        .expect("run git");
     let before = project.hash_tree();
-    assert_eq!(before, source);
+    if listed.status.success() && !listed.stdout.is_empty() {
+        for rel in String::from_utf8_lossy(&listed.stdout).lines() {
+            let rel = Path::new(rel)
+                .strip_prefix("examples/persistence-demo")
+                .unwrap();
+            let shown = Command::new("git")
+                .arg("-C")
+                .arg(repo_root())
+                .arg("show")
+                .arg(format!("HEAD:examples/persistence-demo/{}", rel.display()))
+                .output()
+                .expect("run git show");
+            assert_eq!(
+                before.get(rel).map(|(_, digest)| digest.clone()),
+                Some(format!(
+                    "{}:{:016x}",
+                    shown.stdout.len(),
+                    fnv1a(&shown.stdout)
+                )),
+                "{}",
+                rel.display()
+            );
+        }
+        assert_eq!(
+            before.len(),
+            String::from_utf8_lossy(&listed.stdout).lines().count()
+        );
+    } else {
+        let mut source = BTreeMap::new();
+        let src = repo_root().join("examples/persistence-demo");
+        hash_into(&src, &src, &mut source);
+        assert_eq!(before, source);
+    }
     assert!(before.contains_key(Path::new("tests/conftest.py")));
     project.write(
         "tests/conftest.py",

@@ -1,0 +1,448 @@
+//! Rollback never destroys a person's work, and no repository can turn planrun against its
+//! user: drift, in-target symlinks, caches, shipped and planted `.planrun/`, concurrent first
+//! applies, stuck runs ended by hand, and re-applies that know they are applied.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use crate::support::{fnv1a, python, repo_root, Output, Project};
+
+fn mini() -> Project {
+    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
+}
+
+/// Writes `text` as `plan.toml` in a fresh temp dir outside the target.
+fn plan(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.toml");
+    fs::write(&path, text).unwrap();
+    (dir, path.to_str().unwrap().to_string())
+}
+
+/// An edit of a tracked file and a file a command creates.
+const EDIT_PLAN: &str = r#"
+name = "edit"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+  [[phase.step]]
+  id = "out"
+  action = "run"
+  command = "echo made >> out.txt"
+  changes = ["out.txt"]
+"#;
+
+/// Every file and symlink under the copy except `.planrun/`, caches included: equal maps mean
+/// the tree is exactly as it was.
+fn whole_tree(root: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for item in fs::read_dir(&dir).unwrap() {
+            let path = item.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if rel == Path::new(".planrun") {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                out.insert(
+                    rel,
+                    format!("-> {}", fs::read_link(&path).unwrap().display()),
+                );
+            } else if meta.is_dir() {
+                out.insert(rel, "dir".into());
+                stack.push(path);
+            } else {
+                let bytes = fs::read(&path).unwrap();
+                out.insert(rel, format!("{}:{:016x}", bytes.len(), fnv1a(&bytes)));
+            }
+        }
+    }
+    out
+}
+
+/// The run ids in the copy's journal, oldest first.
+fn journal_ids(project: &Project) -> Vec<String> {
+    let mut ids: Vec<String> = fs::read_dir(project.join(".planrun/journal"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// `planrun` in the copy with planrun's per-user state (its key) in `state`: another user, or
+/// the same user on another machine, as far as the journal's signatures go.
+fn as_other_user(project: &Project, state: &Path, args: &[&str]) -> Output {
+    let out = project
+        .command(args)
+        .env("PLANRUN_STATE_DIR", state)
+        .output()
+        .unwrap();
+    Output::from_std(out)
+}
+
+#[test]
+fn rollback_refuses_to_overwrite_a_persons_edits_and_force_keeps_them() {
+    let project = mini();
+    let original = whole_tree(project.path());
+    let (_dir, plan) = plan(EDIT_PLAN);
+    project
+        .planrun(["apply", &plan, "--target", "."])
+        .expect_code(0);
+    let app = project.read("app.py") + "# my own edit\n";
+    project.write("app.py", &app);
+    project.write("out.txt", "made\nand mine\n");
+
+    let refused = project.planrun(["rollback", "--target", "."]);
+    refused
+        .expect_code(5)
+        .expect_stderr("changed since the apply: app.py")
+        .expect_stderr("changed since the apply: out.txt")
+        .expect_stderr("+# my own edit")
+        .expect_stderr("+and mine")
+        .expect_stderr("nothing was touched")
+        .expect_stderr("--force");
+    assert_eq!(project.read("app.py"), app, "the person's edit is kept");
+    assert_eq!(project.read("out.txt"), "made\nand mine\n");
+
+    let forced = project.planrun(["rollback", "--target", ".", "--force"]);
+    forced.expect_code(0).expect_stdout("your version is in");
+    assert_eq!(whole_tree(project.path()), original);
+    let id = &journal_ids(&project)[0];
+    let saved = project.join(format!(".planrun/journal/{id}/drift"));
+    assert_eq!(fs::read_to_string(saved.join("app.py")).unwrap(), app);
+    assert_eq!(
+        fs::read_to_string(saved.join("out.txt")).unwrap(),
+        "made\nand mine\n"
+    );
+}
+
+#[test]
+fn an_edit_through_an_in_target_symlink_edits_the_real_file() {
+    let project = mini();
+    fs::create_dir(project.join("config")).unwrap();
+    fs::rename(project.join("setup.cfg"), project.join("config/setup.cfg")).unwrap();
+    std::os::unix::fs::symlink("config/setup.cfg", project.join("setup.cfg")).unwrap();
+    let original = whole_tree(project.path());
+    let (_dir, plan) = plan(
+        r#"
+name = "cfg"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "version"
+  action = "ini"
+  path = "setup.cfg"
+  section = "metadata"
+  set = { version = "0.2" }
+"#,
+    );
+    project
+        .planrun(["apply", &plan, "--target", "."])
+        .expect_code(0);
+    let link = fs::symlink_metadata(project.join("setup.cfg")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link is kept");
+    assert!(project.read("config/setup.cfg").contains("version = 0.2"));
+    let report = project.planrun(["report", "--target", ".", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
+    assert_eq!(report["diffstat"]["files"], 1, "{report}");
+
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(0);
+    assert_eq!(whole_tree(project.path()), original);
+}
+
+#[test]
+fn rollback_removes_the_caches_the_run_created() {
+    let project = mini();
+    let original = whole_tree(project.path());
+    let (_dir, plan) = plan(&format!(
+        r#"
+name = "caches"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "import"
+  action = "run"
+  command = "{py} -c 'import app'"
+  [[phase.step]]
+  id = "suite"
+  needs = ["import"]
+  action = "suite"
+  command = "{py} -m pytest -q"
+  runs = 1
+  warmup = 0
+  record = "after"
+  [[phase.gate]]
+  check = "after.failed > 0"
+"#,
+        py = python().display()
+    ));
+    project
+        .planrun(["apply", &plan, "--target", "."])
+        .expect_code(1);
+    assert_eq!(whole_tree(project.path()), original);
+}
+
+#[test]
+fn a_journal_shipped_in_the_repository_is_never_acted_on() {
+    let project = mini();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let pwned = elsewhere.path().join("PWNED");
+    // A real journal, written under another key: what a repository can ship.
+    let (_dir, shipped) = plan(&format!(
+        r#"
+name = "shipped"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "x"
+  action = "run"
+  command = "true"
+  undo = "touch {}"
+"#,
+        pwned.display()
+    ));
+    let other = elsewhere.path().join("other-user");
+    as_other_user(&project, &other, &["apply", &shipped, "--target", "."]).expect_code(0);
+    let id = journal_ids(&project).pop().unwrap();
+    // A process group the crafted journal names, as if a killed apply had left it.
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("300")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let stat = fs::read_to_string(format!("/proc/{}/stat", bystander.id())).unwrap();
+    let start = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    fs::write(
+        project.join(format!(".planrun/journal/{id}/groups")),
+        format!("{} {start}\n", bystander.id()),
+    )
+    .unwrap();
+    let meta = project.join(format!(".planrun/journal/{id}/meta.json"));
+    let text = fs::read_to_string(&meta)
+        .unwrap()
+        .replace("\"applied\"", "\"running\"");
+    fs::write(&meta, text).unwrap();
+
+    let rollback = project.planrun(["rollback", "--target", "."]);
+    rollback
+        .expect_code(0)
+        .expect_stderr("was not written here")
+        .expect_stderr(&format!("planrun rollback --abandon {id}"));
+    assert!(!pwned.exists(), "the shipped undo command ran");
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "a process group named by a shipped journal was killed"
+    );
+    let (_dir2, edit) = plan(EDIT_PLAN);
+    project
+        .planrun(["apply", &edit, "--target", "."])
+        .expect_code(0)
+        .expect_stderr("was not written here");
+    project
+        .planrun(["rollback", "--target", ".", "--abandon", &id])
+        .expect_code(0)
+        .expect_stdout("set aside journal");
+    assert!(project.join(format!(".planrun/quarantine/{id}")).is_dir());
+    assert!(!pwned.exists());
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+}
+
+#[test]
+fn a_journal_tampered_with_after_the_apply_is_refused() {
+    let project = mini();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let marker = elsewhere.path().join("marker");
+    let pwned = elsewhere.path().join("PWNED");
+    let (_dir, undo) = plan(&format!(
+        r#"
+name = "undo"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "x"
+  action = "run"
+  command = "true"
+  undo = "touch {}"
+"#,
+        marker.display()
+    ));
+    project
+        .planrun(["apply", &undo, "--target", "."])
+        .expect_code(0);
+    let id = journal_ids(&project).pop().unwrap();
+    let log = project.join(format!(".planrun/journal/{id}/entries.log"));
+    let text = fs::read_to_string(&log)
+        .unwrap()
+        .replace(&marker.display().to_string(), &pwned.display().to_string());
+    fs::write(&log, text).unwrap();
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(0)
+        .expect_stderr("was not written here");
+    assert!(!pwned.exists() && !marker.exists());
+}
+
+#[test]
+fn a_planted_state_dir_symlink_is_refused_and_nothing_is_written_through_it() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    for planted in [".planrun", ".planrun/journal", ".planrun/runs"] {
+        let project = mini();
+        let outside = tempfile::tempdir().unwrap();
+        let parent = project.join(planted).parent().unwrap().to_path_buf();
+        fs::create_dir_all(&parent).unwrap();
+        std::os::unix::fs::symlink(outside.path(), project.join(planted)).unwrap();
+        let before = whole_tree(project.path());
+        project
+            .planrun(["apply", &edit, "--target", "."])
+            .expect_code(2)
+            .expect_stderr("is a symlink");
+        let left: Vec<_> = fs::read_dir(outside.path()).unwrap().collect();
+        assert!(left.is_empty(), "{planted}: wrote {left:?} outside");
+        if planted != ".planrun" {
+            // Edits that ran before the refusal were rolled back, or none ran.
+            let now = whole_tree(project.path());
+            let changed: Vec<_> = now
+                .iter()
+                .filter(|(k, v)| before.get(*k) != Some(v) && !k.starts_with(".planrun"))
+                .collect();
+            assert!(changed.is_empty(), "{planted}: {changed:?}");
+        }
+    }
+}
+
+#[test]
+fn concurrent_first_applies_get_locked_not_broken() {
+    let project = mini();
+    let (_dir, plan) = plan(
+        r#"
+name = "slowish"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "wait"
+  action = "run"
+  command = "sleep 0.3"
+"#,
+    );
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            project
+                .command(["apply", &plan, "--target", "."])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| Output::from_std(c.wait_with_output().unwrap()))
+        .collect();
+    let mut applied = 0;
+    for out in &outs {
+        match out.code {
+            0 => applied += 1,
+            6 => {
+                out.expect_stderr("is locked by");
+            }
+            other => panic!("exit {other}:\n{}", out.all()),
+        }
+    }
+    assert!(applied >= 1);
+}
+
+#[test]
+fn a_stuck_run_can_be_abandoned_and_applies_run_again() {
+    let project = mini();
+    let (_dir, stuck) = plan(
+        r#"
+name = "stuck"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "x"
+  action = "run"
+  command = "true"
+  undo = "echo cannot undo >&2; exit 3"
+  [[phase.step]]
+  id = "boom"
+  needs = ["x"]
+  action = "run"
+  command = "exit 1"
+"#,
+    );
+    project
+        .planrun(["apply", &stuck, "--target", "."])
+        .expect_code(4)
+        .expect_stderr("cannot undo");
+    let id = journal_ids(&project).pop().unwrap();
+    let (_dir2, edit) = plan(EDIT_PLAN);
+    project
+        .planrun(["apply", &edit, "--target", "."])
+        .expect_code(2)
+        .expect_stderr("--abandon");
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(4)
+        .expect_stderr(&format!("planrun rollback --abandon {id}"));
+    project
+        .planrun(["rollback", "--target", ".", "--abandon", &id])
+        .expect_code(0)
+        .expect_stdout("abandoned run");
+    project
+        .planrun(["history", "--target", "."])
+        .expect_code(0)
+        .expect_stdout("abandoned");
+    project
+        .planrun(["apply", &edit, "--target", "."])
+        .expect_code(0);
+    assert_eq!(journal_ids(&project).len(), 2, "earlier journals are kept");
+}
+
+#[test]
+fn reapply_knows_it_is_applied_and_names_what_changed_since() {
+    let project = mini();
+    let (_dir, edit) = plan(EDIT_PLAN);
+    project
+        .planrun(["apply", &edit, "--target", "."])
+        .expect_code(0);
+    let id = journal_ids(&project).pop().unwrap();
+    project
+        .planrun(["apply", &edit, "--target", "."])
+        .expect_code(0)
+        .expect_stdout(&format!("already applied to {}", project.path().display()))
+        .expect_stdout(&id);
+    assert_eq!(project.read("out.txt"), "made\n", "the plan ran again");
+    project.write("app.py", "SLOW = None\n");
+    project
+        .planrun(["apply", &edit, "--target", "."])
+        .expect_code(2)
+        .expect_stderr("changed since: app.py");
+    assert_eq!(journal_ids(&project).len(), 1);
+}
