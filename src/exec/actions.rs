@@ -7,7 +7,6 @@ use crate::exec::apply::{lock, Run};
 use crate::exec::edits::{self, FileChange};
 use crate::exec::process::{self, CommandSpec};
 use crate::exec::progress::fmt_duration;
-use crate::fsutil;
 use crate::measure::record::Record;
 use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::model::Installer;
@@ -86,30 +85,12 @@ fn apply_edits(run: &Run<'_>, step: &Step) -> Result<Vec<String>, Failure> {
 }
 
 fn write_change(run: &Run<'_>, change: &FileChange) -> Result<(), Failure> {
-    // The journal confines the path and records its before-image (and any parent directory the
-    // write creates) before anything on disk changes.
-    let path = run
-        .journal
-        .record_file(Path::new(&change.rel))
-        .map_err(|e| Failure::new(format!("failed to journal `{}`: {e}", change.rel)))?;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            Failure::new(format!(
-                "failed to create the directory of `{}`: {e}",
-                change.rel
-            ))
-        })?;
-    }
-    let mode = change.mode.or_else(|| existing_mode(&path));
-    fsutil::write_atomic(&path, change.new.as_bytes(), mode)
+    // The journal confines the path, records its before-image (and any parent directory the
+    // write creates) and what is about to be written, before anything on disk changes.
+    run.journal
+        .write_file(Path::new(&change.rel), change.new.as_bytes(), change.mode)
+        .map(drop)
         .map_err(|e| Failure::new(format!("failed to write `{}`: {e}", change.rel)))
-}
-
-fn existing_mode(path: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
 }
 
 fn log_path(run: &Run<'_>, id: &str) -> (PathBuf, String) {

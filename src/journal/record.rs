@@ -185,6 +185,59 @@ impl Journal {
         })
     }
 
+    /// Journals `rel` and writes `bytes` there atomically (creating its directory), recording
+    /// what it is about to write first: a run killed right after the write still tells the
+    /// file it wrote from a person's later edit. Returns the path written.
+    pub fn write_file(
+        &self,
+        rel: &Path,
+        bytes: &[u8],
+        mode: Option<u32>,
+    ) -> Result<PathBuf, JournalError> {
+        let abs = self.record_file(rel)?;
+        let io_err = |what: &str, e| JournalError::io(format!("{what} `{}`", abs.display()), e);
+        if let Some(parent) = abs.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_err("create the directory of", e))?;
+        }
+        let mode = mode.or_else(|| {
+            use std::os::unix::fs::PermissionsExt;
+            fs::metadata(&abs)
+                .ok()
+                .map(|m| m.permissions().mode() & 0o7777)
+        });
+        let image = FileImage::File {
+            bytes: bytes.to_vec(),
+            // A new file gets the umask's mode; the after-state then records what it got.
+            mode: mode.unwrap_or(0o644),
+        };
+        let rel = abs.strip_prefix(&self.target).unwrap_or(rel).to_path_buf();
+        if mode.is_some() {
+            self.record_after(&rel, &image)?;
+        }
+        fsutil::write_atomic(&abs, bytes, mode).map_err(|e| io_err("write", e))?;
+        if mode.is_none() {
+            let now = FileImage::read(&abs).map_err(|e| io_err("read", e))?;
+            self.record_after(&rel, &now)?;
+        }
+        Ok(abs)
+    }
+
+    /// Records the after-state of one journaled path, unless it is the one already recorded.
+    fn record_after(&self, rel: &Path, image: &FileImage) -> Result<(), JournalError> {
+        let (after, bytes) = entry::After::of(image);
+        let mut inner = self.lock_inner();
+        if inner.after.get(rel) == Some(&after) {
+            return Ok(());
+        }
+        let record = Entry::After {
+            path: rel.to_path_buf(),
+            after: after.clone(),
+        };
+        self.write_entry(&mut inner, &record, bytes)?;
+        inner.after.insert(rel.to_path_buf(), after);
+        Ok(())
+    }
+
     /// Records what every journaled file holds now, where that changed since last time, so
     /// rollback can tell what planrun left from what a person changed later. Called after each
     /// step; caches are left out (they change by themselves whenever a suite runs).
@@ -329,8 +382,12 @@ impl Journal {
         self.write_entry(&mut inner, &entry, &[])
     }
 
-    /// Sets the run's status in `meta.json`.
+    /// Sets the run's status in `meta.json`; a run marked applied first records what its files
+    /// hold, which is what a later rollback compares with.
     pub fn set_status(&self, status: Status) -> Result<(), JournalError> {
+        if status == Status::Applied {
+            self.seal_files()?;
+        }
         let mut inner = self.lock_inner();
         inner.record.status = status;
         inner.record.finished = (status != Status::Running)

@@ -185,26 +185,56 @@ fn final_afters(
     Ok(out)
 }
 
-/// Every journaled path whose content is no longer what the run left there. A path with no
-/// after-state (the apply was killed in the middle of its step) has nothing to compare with.
+/// Every journaled path whose content is neither what the run left there nor what it was
+/// before the run: someone changed it since, and restoring it would destroy their work. A
+/// path the run was changing when it was killed (a command's declared `changes`, with no
+/// after-state yet) cannot be told apart from a person's edit, so it counts as drift too.
 pub fn drift(
     target: &Path,
     run_dir: &Path,
     entries: &[Record],
 ) -> Result<Vec<Drift>, JournalError> {
+    let afters = final_afters(run_dir, entries)?;
     let mut out = Vec::new();
-    for (path, (after, bytes)) in final_afters(run_dir, entries)? {
-        let abs = confine(target, &path)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for rec in entries {
+        let Entry::File { path, before } = &rec.entry else {
+            continue;
+        };
+        if !seen.insert(path.clone()) || crate::journal::caches::is_cache(path) {
+            continue;
+        }
+        let abs = confine(target, path)?;
         let now = FileImage::read(&abs);
-        let same = match &now {
-            Ok(image) => entry::After::of(image).0 == after,
+        let before = match before {
+            Before::Absent => FileImage::Absent,
+            Before::Symlink { target } => FileImage::Symlink {
+                target: target.clone(),
+            },
+            Before::File { mode } => FileImage::File {
+                bytes: entry::read_payload(run_dir, rec)?,
+                mode: *mode,
+            },
+        };
+        let after = afters.get(path);
+        let unchanged = match &now {
+            Ok(image) => {
+                image == &before || after.is_some_and(|(a, _)| &entry::After::of(image).0 == a)
+            }
             Err(_) => false,
         };
-        if same {
+        if unchanged {
             continue;
         }
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let left = matches!(after, entry::After::File { .. }).then(|| text(&bytes));
+        let left = match after {
+            Some((entry::After::File { .. }, bytes)) => Some(text(bytes)),
+            Some(_) => None,
+            None => match &before {
+                FileImage::File { bytes, .. } => Some(text(bytes)),
+                _ => None,
+            },
+        };
         let right = match &now {
             Ok(FileImage::File { bytes, .. }) => Some(text(bytes)),
             Ok(FileImage::Symlink { target }) => Some(format!("-> {}\n", target.display())),

@@ -231,7 +231,7 @@ fn stale_lock_is_reported_and_unlock_clears_it() {
     let before = snapshot(&project);
 
     let out = project.planrun(["apply", &fixture("edits.toml"), "--target", "."]);
-    out.expect_code(2)
+    out.expect_code(6)
         .expect_stderr("stale lock")
         .expect_stderr(&format!("pid {pid}"))
         .expect_stderr("planrun unlock");

@@ -44,9 +44,7 @@ fn meta(plan: &str) -> RunMeta {
 }
 
 fn edit(journal: &Journal, rel: &str, bytes: &[u8]) {
-    let abs = journal.record_file(Path::new(rel)).unwrap();
-    fs::create_dir_all(abs.parent().unwrap()).unwrap();
-    fsutil::write_atomic(&abs, bytes, None).unwrap();
+    journal.write_file(Path::new(rel), bytes, None).unwrap();
 }
 
 fn sample_tree() -> tempfile::TempDir {
@@ -334,6 +332,8 @@ proptest! {
                 }
                 _ => {}
             }
+            // The end of planrun's step: what it left is recorded.
+            journal.seal_files().unwrap();
         }
         drop(journal);
         rollback_latest(t, Default::default()).unwrap().unwrap();
@@ -348,5 +348,111 @@ proptest! {
         let again = rollback_run(t, &id, Default::default()).unwrap();
         prop_assert!(again.actions.iter().all(|a| a.outcome == Outcome::Unchanged));
         prop_assert_eq!(snapshot(t), before);
+    }
+}
+
+/// One step of a person's day with planrun.
+#[derive(Debug, Clone)]
+enum Day {
+    /// An apply that writes these files (index, content); `killed` stops it before its end.
+    Apply(Vec<(usize, u8)>, bool),
+    /// The person edits a file.
+    Edit(usize, u8),
+    /// `planrun rollback`, with or without `--force`.
+    Rollback(bool),
+}
+
+fn day() -> impl Strategy<Value = Day> {
+    prop_oneof![
+        (
+            proptest::collection::vec((0..FILES.len(), any::<u8>()), 1..3),
+            any::<bool>()
+        )
+            .prop_map(|(w, k)| Day::Apply(w, k)),
+        (0..FILES.len(), any::<u8>()).prop_map(|(i, b)| Day::Edit(i, b)),
+        any::<bool>().prop_map(Day::Rollback),
+    ]
+}
+
+/// Every copy `--force` saved under any run's `drift/`.
+fn saved_copies(t: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let Ok(runs) = fs::read_dir(t.join(".planrun/journal")) else {
+        return out;
+    };
+    for run in runs.flatten() {
+        let mut stack = vec![run.path().join("drift")];
+        while let Some(dir) = stack.pop() {
+            for item in fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if item.file_type().unwrap().is_dir() {
+                    stack.push(item.path());
+                } else {
+                    out.push(fs::read(item.path()).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Random applies (some killed), edits by a person and rollbacks (some forced) never lose
+    /// a byte of the person's edits (each is still in its file, or saved by `--force`) and
+    /// never touch a path outside the target.
+    #[test]
+    fn a_persons_edits_are_never_lost(days in proptest::collection::vec(day(), 1..10)) {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, sibling) = (dir.path().join("t"), dir.path().join("sibling"));
+        fs::create_dir_all(&t).unwrap();
+        fs::create_dir_all(&sibling).unwrap();
+        fs::write(sibling.join("keep"), "untouched").unwrap();
+        // The person's latest version of each file: it must survive.
+        let mut theirs: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+        for day in &days {
+            match day {
+                Day::Apply(writes, killed) => {
+                    if interrupted(&t).unwrap().is_some() {
+                        continue; // planrun refuses to apply until that run is rolled back
+                    }
+                    let journal = Journal::begin(&t, meta("day")).unwrap();
+                    for (i, b) in writes {
+                        let abs = journal.record_file(Path::new(FILES[*i])).unwrap();
+                        fs::create_dir_all(abs.parent().unwrap()).unwrap();
+                        fsutil::write_atomic(&abs, &[b'p', *b], None).unwrap();
+                        theirs.remove(i);
+                    }
+                    if !killed {
+                        journal.seal_files().unwrap();
+                        journal.set_status(Status::Applied).unwrap();
+                    }
+                }
+                Day::Edit(i, b) => {
+                    let p = t.join(FILES[*i]);
+                    fs::create_dir_all(p.parent().unwrap()).unwrap();
+                    let content = vec![b'u', *b, b'!'];
+                    fs::write(&p, &content).unwrap();
+                    theirs.insert(*i, content);
+                }
+                Day::Rollback(force) => {
+                    let opts = RollbackOptions { force: *force };
+                    match rollback_latest(&t, opts) {
+                        Ok(_) | Err(RollbackError::Drift { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            let saved = saved_copies(&t);
+            for (i, content) in &theirs {
+                let now = fs::read(t.join(FILES[*i])).ok();
+                prop_assert!(
+                    now.as_ref() == Some(content) || saved.contains(content),
+                    "{day:?} lost the edit of {}", FILES[*i]
+                );
+            }
+        }
+        prop_assert_eq!(fs::read_dir(&sibling).unwrap().count(), 1);
+        prop_assert_eq!(fs::read_to_string(sibling.join("keep")).unwrap(), "untouched");
     }
 }
