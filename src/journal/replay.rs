@@ -5,6 +5,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Instant;
 
@@ -423,7 +424,10 @@ fn undo_one(
             if entry::is_done(run_dir, rec.seq) {
                 return Ok(Some((Outcome::AlreadyDone, subject)));
             }
-            let out = Command::new("sh")
+            // In a process group of its own: a second Ctrl-C during apply's automatic rollback
+            // goes to planrun's group, and must not cut an undo command off half way.
+            let out = Command::new("/bin/sh")
+                .process_group(0)
                 .arg("-c")
                 .arg(&command)
                 .current_dir(target.join(&cwd))

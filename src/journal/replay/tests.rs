@@ -456,3 +456,19 @@ proptest! {
         prop_assert_eq!(fs::read_to_string(sibling.join("keep")).unwrap(), "untouched");
     }
 }
+
+/// Undo commands lead a process group of their own, out of reach of a second Ctrl-C sent to
+/// planrun's group during the automatic rollback.
+#[test]
+fn undo_commands_run_in_their_own_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    let journal = Journal::begin(t, meta("undo")).unwrap();
+    let leads = r#"test "$(cut -d' ' -f5 /proc/$$/stat)" = "$$""#;
+    journal
+        .record_undo("s", leads, &BTreeMap::new(), t)
+        .unwrap();
+    journal.set_status(Status::Applied).unwrap();
+    let report = rollback_latest(t, Default::default()).unwrap().unwrap();
+    assert_eq!(report.actions[0].outcome, Outcome::UndoRan);
+}
