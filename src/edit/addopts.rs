@@ -110,6 +110,15 @@ fn short_letter(word: &str) -> Option<char> {
     rest.chars().next()
 }
 
+/// `-n4` as (`-n`, `4`) when `-n` takes a value; split after the letter, whatever its width in
+/// bytes (`-é…` must not slice through a character).
+fn short_with_value(word: &str) -> Option<(&str, &str)> {
+    let letter = short_letter(word)?;
+    let at = 1 + letter.len_utf8();
+    let (flag, value) = (word.get(..at)?, word.get(at..)?);
+    (!value.is_empty() && takes_value(flag)).then_some((flag, value))
+}
+
 fn is_option(word: &str) -> bool {
     word.len() > 1 && word.starts_with('-')
 }
@@ -125,8 +134,8 @@ fn parse_request(request: &[String]) -> Vec<Opt> {
         let (name, value, used) =
             if let Some((name, value)) = word.split_once('=').filter(|_| word.starts_with("--")) {
                 (name.to_string(), Some(value.to_string()), 1)
-            } else if short_letter(word).is_some() && word.len() > 2 && takes_value(&word[..2]) {
-                (word[..2].to_string(), Some(word[2..].to_string()), 1)
+            } else if let Some((flag, value)) = short_with_value(word) {
+                (flag.to_string(), Some(value.to_string()), 1)
             } else if is_option(word)
                 && !is_flag(word)
                 && words.get(i + 1).is_some_and(|n| !is_option(n))
@@ -348,7 +357,25 @@ mod tests {
         assert_eq!(run("-ra -x", &[], &["-r"]), "-x");
     }
 
+    #[test]
+    fn a_short_option_with_a_wide_letter_is_not_sliced_through() {
+        assert_eq!(run("-q", &["-é"], &[]), "-q -é");
+        assert_eq!(run("-éx", &["-n4"], &["-é"]), "-éx -n4");
+    }
+
     proptest! {
+        /// Any text at all, in the ini value and in the plan's lists, never panics.
+        #[test]
+        fn arbitrary_unicode_never_panics(
+            addopts in "\\PC{0,40}",
+            add in prop::collection::vec("\\PC{0,12}", 0..4),
+            remove in prop::collection::vec("\\PC{0,12}", 0..3),
+        ) {
+            let add: Vec<&str> = add.iter().map(String::as_str).collect();
+            let remove: Vec<&str> = remove.iter().map(String::as_str).collect();
+            run(&addopts, &add, &remove);
+        }
+
         #[test]
         fn applying_twice_equals_applying_once(
             addopts in prop::collection::vec(prop_oneof![Just("-n"), Just("4"), Just("-nauto"), Just("--dist=load"), Just("--dist"), Just("-q"), Just("-p"), Just("x"), Just("-x")], 0..8),
