@@ -6,6 +6,7 @@ pub mod error;
 pub mod ini;
 pub mod ini_doc;
 pub mod list;
+pub mod poetry;
 pub mod pytest_config;
 pub mod replace;
 pub mod requirements;

@@ -48,6 +48,9 @@ pub enum EditStepError {
     /// A mode string is not octal.
     #[error("mode `{0}` is not an octal permission such as \"0644\"")]
     Mode(String),
+    /// `record_in` names a requirements file that pins hashes.
+    #[error("cannot record packages in `{path}`: it pins hashes (`--hash=`), and a line without one would make pip refuse the whole file; name another file in `record_in`, or regenerate this one with `pip-compile --generate-hashes` after the apply")]
+    Hashed { path: String },
     /// Template interpolation failed.
     #[error("template `{path}`: {message}")]
     Interpolate { path: String, message: String },
@@ -167,6 +170,8 @@ enum RecordTarget {
     Requirements(String),
     /// `pyproject.toml`: a dependency group, or with `extra` an optional-dependencies list.
     Pyproject { group: String, extra: bool },
+    /// A Poetry project's `pyproject.toml`: `[tool.poetry.group.<group>.dependencies]`.
+    Poetry { group: String },
 }
 
 /// Resolves `record_in = "auto"`: the project's existing dev requirements wherever they live.
@@ -196,6 +201,11 @@ fn auto_record_target(read: &Reader<'_>) -> RecordTarget {
                 }
             }
         }
+        if edit::poetry::is_poetry(&text) {
+            return RecordTarget::Poetry {
+                group: "dev".into(),
+            };
+        }
     }
     RecordTarget::Requirements("requirements-dev.txt".to_string())
 }
@@ -214,17 +224,26 @@ fn record_in_change(
         .file_name()
         .is_some_and(|n| n == "pyproject.toml")
     {
-        RecordTarget::Pyproject {
-            group: step.group.clone().unwrap_or_else(|| "dev".into()),
-            extra: step.extra,
+        let group = step.group.clone().unwrap_or_else(|| "dev".into());
+        let poetry = !step.extra
+            && matches!(read(record_in), Ok(Some(t)) if edit::poetry::is_poetry(&t) && !t.contains("[dependency-groups]"));
+        if poetry {
+            RecordTarget::Poetry { group }
+        } else {
+            RecordTarget::Pyproject {
+                group,
+                extra: step.extra,
+            }
         }
     } else {
         RecordTarget::Requirements(record_in.to_string())
     };
     let rel = match &target {
         RecordTarget::Requirements(file) => file.clone(),
-        RecordTarget::Pyproject { .. } if record_in == "auto" => "pyproject.toml".to_string(),
-        RecordTarget::Pyproject { .. } => record_in.to_string(),
+        RecordTarget::Pyproject { .. } | RecordTarget::Poetry { .. } if record_in == "auto" => {
+            "pyproject.toml".to_string()
+        }
+        RecordTarget::Pyproject { .. } | RecordTarget::Poetry { .. } => record_in.to_string(),
     };
     let old = read(&rel).map_err(|message| EditStepError::Read {
         path: rel.clone(),
@@ -232,7 +251,20 @@ fn record_in_change(
     })?;
     let text = old.as_deref().unwrap_or("");
     let new = match &target {
+        // pip's hash-checking mode refuses a whole file with one unhashed line, and replacing a
+        // pinned line would orphan its `--hash` continuation lines.
+        RecordTarget::Requirements(_) if text.contains("--hash") => {
+            return Err(EditStepError::Hashed { path: rel });
+        }
         RecordTarget::Requirements(_) => edit::requirements::add(text, &step.packages),
+        RecordTarget::Poetry { group } => {
+            edit::poetry::add_dependencies(text, group, &step.packages).map_err(|source| {
+                EditStepError::Edit {
+                    path: rel.clone(),
+                    source,
+                }
+            })?
+        }
         RecordTarget::Pyproject { group, extra } => {
             edit::toml::add_dependencies(text, group, *extra, &step.packages).map_err(|source| {
                 EditStepError::Edit {
@@ -316,6 +348,35 @@ mod tests {
         assert_eq!(c.rel, "requirements-dev.txt");
         assert_eq!(c.old, None);
         assert_eq!(c.new, "pytest-xdist>=3.5\n");
+    }
+
+    #[test]
+    fn a_poetry_project_gets_its_dev_group() {
+        let project = "[tool.poetry]\nname = \"shop\"\n";
+        for record_in in ["auto", "pyproject.toml"] {
+            let read = reader(&[("pyproject.toml", project)]);
+            let c = record_in_change(&install(record_in), &read)
+                .unwrap()
+                .unwrap();
+            assert_eq!(c.rel, "pyproject.toml");
+            assert!(
+                c.new
+                    .ends_with("[tool.poetry.group.dev.dependencies]\npytest-xdist = \">=3.5\"\n"),
+                "{record_in}: {}",
+                c.new
+            );
+        }
+    }
+
+    #[test]
+    fn a_hashed_requirements_file_is_refused_not_left_with_orphan_hashes() {
+        let hashed = "pytest-xdist==3.5.0 \\\n    --hash=sha256:abc\n";
+        let read = reader(&[("requirements-dev.txt", hashed)]);
+        let err = record_in_change(&install("auto"), &read).unwrap_err();
+        assert!(
+            err.to_string().contains("pins hashes") && err.to_string().contains("record_in"),
+            "{err}"
+        );
     }
 
     #[test]

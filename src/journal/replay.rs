@@ -4,8 +4,8 @@
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
