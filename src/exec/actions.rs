@@ -59,11 +59,73 @@ pub fn execute(run: &Run<'_>, step: &Step) -> StepResult {
         },
     };
     if !matches!(step, Step::Run(_) | Step::Suite(_)) {
-        let changed = apply_edits(run, step)?;
+        let mut changed = apply_edits(run, step)?;
+        if let Step::Install(s) = step {
+            changed.extend(relock(run, s, &changed)?);
+        }
         done.unchanged = changed.is_empty() && !matches!(step, Step::Install(_));
         done.changed.extend(changed);
     }
     Ok(done)
+}
+
+/// A uv project's lock follows its `pyproject.toml`, as `uv add --dev` keeps them: when
+/// `record_in` changed a `pyproject.toml` that has a `uv.lock` beside it, the lock is journaled
+/// and `uv lock` brings it up to date (rollback puts both back). Returns the lock when it changed.
+fn relock(run: &Run<'_>, s: &InstallStep, changed: &[String]) -> Result<Vec<String>, Failure> {
+    let Some(pyproject) = changed.iter().find(|c| {
+        Path::new(c)
+            .file_name()
+            .is_some_and(|n| n == "pyproject.toml")
+    }) else {
+        return Ok(Vec::new());
+    };
+    let dir = Path::new(pyproject).parent().unwrap_or(Path::new(""));
+    let lock = dir.join("uv.lock");
+    let lock_text = lock.to_string_lossy().into_owned();
+    if !matches!(run.prep.read(&lock_text), Ok(Some(_))) {
+        return Ok(Vec::new());
+    }
+    let uv = pyenv::find_or_provision_uv(None, Path::new("python3")).ok_or_else(|| {
+        Failure::new(format!(
+            "`{lock_text}` must follow `{pyproject}`, but uv is not on PATH and could not be installed"
+        ))
+    })?;
+    let before = run.prep.read(&lock_text).ok().flatten();
+    run.journal
+        .record_file(&lock)
+        .map_err(|e| Failure::new(format!("failed to journal `{lock_text}`: {e}")))?;
+    let (log, rel) = log_path(run, &format!("{}-uv-lock", s.id));
+    let quoted = format!("'{}' lock", uv.display().to_string().replace('\'', r"'\''"));
+    let spec = CommandSpec {
+        command: quoted.clone(),
+        cwd: run.prep.target.join(dir),
+        env: Vec::new(),
+        timeout: None,
+        log: log.clone(),
+        grace: process::DEFAULT_GRACE,
+    };
+    let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
+        message: format!("failed to start `{quoted}`: {e}"),
+        log: Some(rel.clone()),
+    })?;
+    if !outcome.status.success() {
+        return Err(Failure {
+            message: format!(
+                "`uv lock` {} after recording {} in `{pyproject}`\n{}",
+                describe(&outcome.status),
+                s.packages.join(" "),
+                tail_text(&log)
+            ),
+            log: Some(rel),
+        });
+    }
+    let after = run.prep.read(&lock_text).ok().flatten();
+    Ok(if after != before {
+        vec![lock_text]
+    } else {
+        Vec::new()
+    })
 }
 
 /// Computes a step's file changes against the disk and writes them, journaling each file first.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use crate::edit::diff;
 use crate::exec::edits::{self, FileChange};
@@ -136,6 +137,17 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                 color,
             ));
             changed.insert(c.rel.clone());
+            let lock = Path::new(&c.rel).with_file_name("uv.lock");
+            if matches!(step, Step::Install(_))
+                && c.rel.ends_with("pyproject.toml")
+                && matches!(prep.read(&lock.to_string_lossy()), Ok(Some(_)))
+            {
+                let _ = writeln!(
+                    text,
+                    "  $ uv lock  {}",
+                    dim(&format!("({} follows {})", lock.display(), c.rel))
+                );
+            }
             overlay.insert(c.rel.clone(), Some(c.new));
         }
     }

@@ -3,6 +3,7 @@
 mod apply;
 mod cli;
 mod gates;
+mod locks;
 mod plans;
 mod support;
 mod trust;
