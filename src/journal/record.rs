@@ -372,10 +372,16 @@ impl Journal {
         cwd: &Path,
     ) -> Result<(), JournalError> {
         let cwd = self.relative_if_inside(cwd)?;
+        // Sealed: an undo command or its environment may carry a secret, and the journal lies
+        // in the target, where a CI artifact or a copy of the repository can take it.
+        let env = env
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), super::trust::seal(v)?)))
+            .collect::<Result<_, JournalError>>()?;
         let entry = Entry::Undo {
             step: step_id.to_string(),
-            command: command.to_string(),
-            env: env.clone(),
+            command: super::trust::seal(command)?,
+            env,
             cwd,
         };
         let mut inner = self.lock_inner();

@@ -2,6 +2,7 @@
 //! it is not), so a rollback cut short by a crash is finished by running it again. Only the
 //! journaled paths are visited: the cost grows with what the run touched, never with the tree.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -420,6 +421,11 @@ fn undo_one(
             env,
             cwd,
         } => {
+            let command = super::trust::open(&command)?;
+            let env = env
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), super::trust::open(v)?)))
+                .collect::<Result<BTreeMap<_, _>, JournalError>>()?;
             let subject = format!("{step}: {command}");
             if entry::is_done(run_dir, rec.seq) {
                 return Ok(Some((Outcome::AlreadyDone, subject)));

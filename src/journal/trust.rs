@@ -55,7 +55,9 @@ fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
         .map_err(|e| JournalError::io("read /dev/urandom", e))?;
     // Written under a private name and linked into place, so a concurrent first use never
     // reads a half-written key: whoever links first wins, the others read theirs.
-    let tmp = dir.join(format!("key.{}.tmp", std::process::id()));
+    static MAKING: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = MAKING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!("key.{}.{n}.tmp", std::process::id()));
     let written = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -120,6 +122,56 @@ pub fn same(wanted: &str, given: &str) -> bool {
             == 0
 }
 
+/// The prefix of a text [`seal`]ed for the journal.
+const SEALED: &str = "sealed:v1:";
+
+/// Encrypts `text` under this user's key, for journal fields that may carry secrets (an undo
+/// command with a token in it): the journal sits in the target, the key never does. The
+/// keystream is BLAKE3's keyed XOF over a random nonce; integrity comes from the record's MAC.
+pub fn seal(text: &str) -> Result<String, JournalError> {
+    let mut nonce = [0u8; 16];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut nonce))
+        .map_err(|e| JournalError::io("read /dev/urandom", e))?;
+    let bytes = xor(key()?, &nonce, text.as_bytes());
+    Ok(format!("{SEALED}{}:{}", hex(&nonce), hex(&bytes)))
+}
+
+/// The text [`seal`] encrypted; text that is not sealed is returned as it is.
+pub fn open(text: &str) -> Result<String, JournalError> {
+    let Some(rest) = text.strip_prefix(SEALED) else {
+        return Ok(text.to_string());
+    };
+    let bad = || JournalError::io("open a sealed journal field", io::Error::other("malformed"));
+    let (nonce, body) = rest.split_once(':').ok_or_else(bad)?;
+    let (nonce, body) = (unhex(nonce).ok_or_else(bad)?, unhex(body).ok_or_else(bad)?);
+    String::from_utf8(xor(key()?, &nonce, &body)).map_err(|_| bad())
+}
+
+fn xor(key: &[u8; KEY_LEN], nonce: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    hasher.update(b"planrun sealed field v1");
+    hasher.update(nonce);
+    let mut stream = vec![0u8; data.len()];
+    hasher.finalize_xof().fill(&mut stream);
+    data.iter().zip(stream).map(|(d, k)| d ^ k).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    (text.len() % 2 == 0)
+        .then(|| {
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                .collect()
+        })
+        .flatten()
+}
+
 /// The BLAKE3 of some bytes, in hex: how after-images name content.
 pub fn hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
@@ -128,6 +180,20 @@ pub fn hash(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_fields_round_trip_and_hide_their_text() {
+        let sealed = seal("curl -H 'token: hunter2' x").unwrap();
+        assert!(!sealed.contains("hunter2"));
+        assert_ne!(
+            sealed,
+            seal("curl -H 'token: hunter2' x").unwrap(),
+            "fresh nonce"
+        );
+        assert_eq!(open(&sealed).unwrap(), "curl -H 'token: hunter2' x");
+        assert_eq!(open("plain").unwrap(), "plain");
+        assert!(open("sealed:v1:zz:00").is_err());
+    }
 
     #[test]
     fn macs_depend_on_domain_parts_and_boundaries() {

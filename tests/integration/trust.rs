@@ -275,7 +275,6 @@ fn a_journal_tampered_with_after_the_apply_is_refused() {
     let project = mini();
     let elsewhere = tempfile::tempdir().unwrap();
     let marker = elsewhere.path().join("marker");
-    let pwned = elsewhere.path().join("PWNED");
     let (_dir, undo) = plan(&format!(
         r#"
 name = "undo"
@@ -295,15 +294,17 @@ id = "p"
         .expect_code(0);
     let id = journal_ids(&project).pop().unwrap();
     let log = project.join(format!(".planrun/journal/{id}/entries.log"));
-    let text = fs::read_to_string(&log)
-        .unwrap()
-        .replace(&marker.display().to_string(), &pwned.display().to_string());
-    fs::write(&log, text).unwrap();
+    // The undo command is sealed in the log (it may carry a secret); what is in the clear, here
+    // the step it belongs to, is covered by the record's MAC like the rest.
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(&marker.display().to_string()), "{text}");
+    assert!(text.contains("\"step\":\"x\""), "{text}");
+    fs::write(&log, text.replace("\"step\":\"x\"", "\"step\":\"y\"")).unwrap();
     project
         .planrun(["rollback", "--target", "."])
         .expect_code(0)
         .expect_stderr("was not written here");
-    assert!(!pwned.exists() && !marker.exists());
+    assert!(!marker.exists(), "a tampered journal was replayed");
 }
 
 #[test]
