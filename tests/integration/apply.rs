@@ -2,7 +2,7 @@
 //! locking, path confinement, parallelism and idempotence, on temp copies of the mini target.
 
 mod diffs;
-mod signals;
+pub mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

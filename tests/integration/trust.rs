@@ -447,3 +447,74 @@ fn reapply_knows_it_is_applied_and_names_what_changed_since() {
         .expect_stderr("changed since: app.py");
     assert_eq!(journal_ids(&project).len(), 1);
 }
+
+#[test]
+fn a_report_that_cannot_be_copied_does_not_turn_a_finished_apply_into_invalid() {
+    let project = mini();
+    let (_dir, edit) = plan(EDIT_PLAN);
+    // A directory cannot be made under a regular file: the copy of the reports fails.
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    let report_dir = blocker.path().join("reports");
+    project
+        .planrun([
+            "apply",
+            &edit,
+            "--target",
+            ".",
+            "--report-dir",
+            report_dir.to_str().unwrap(),
+        ])
+        .expect_code(0)
+        .expect_stderr("failed to copy the reports");
+    project
+        .planrun(["history", "--target", "."])
+        .expect_code(0)
+        .expect_stdout("applied");
+}
+
+#[test]
+fn rollback_on_a_locked_target_says_locked_and_does_nothing() {
+    let project = mini();
+    let (_dir, slow) = plan(
+        r#"
+name = "slow"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+  [[phase.step]]
+  id = "wait"
+  needs = ["fast"]
+  action = "run"
+  command = "touch started; sleep 30"
+  changes = ["started"]
+"#,
+    );
+    let mut first = project
+        .command(["apply", &slow, "--target", "."])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !project.join("started").exists() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    project
+        .planrun(["rollback", "--target", "."])
+        .expect_code(6)
+        .expect_stderr("nothing was rolled back");
+    assert!(project.read("app.py").contains("SLOW = False"));
+    crate::apply::signals::kill(first.id(), libc::SIGTERM);
+    first.wait().unwrap();
+    assert!(project.read("app.py").contains("SLOW = True"));
+}
