@@ -1,7 +1,6 @@
 //! What each action does for real: journal first, then change the world.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::exec::apply::{lock, Run};
 use crate::exec::edits::{self, FileChange};
@@ -111,10 +110,12 @@ fn existing_mode(path: &Path) -> Option<u32> {
         .map(|m| m.permissions().mode() & 0o7777)
 }
 
-fn log_path(run: &Run<'_>, id: &str) -> (PathBuf, String) {
-    let path = run.run_dir.join("logs").join(format!("{id}.log"));
+/// The log file of step `id`; refused unless the id is an identifier (validate made sure).
+fn log_path(run: &Run<'_>, id: &str) -> Result<(PathBuf, String), Failure> {
+    let path = crate::ident::ident_path(&run.run_dir.join("logs"), id, "log")
+        .map_err(|e| Failure::new(format!("step id `{}`: {e}", crate::ident::shown(id))))?;
     let rel = target_rel(run, &path);
-    (path, rel)
+    Ok((path, rel))
 }
 
 /// `path` relative to the target, as reports show it.
@@ -123,10 +124,6 @@ fn target_rel(run: &Run<'_>, path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
-}
-
-fn timeout_of(text: Option<&str>) -> Option<Duration> {
-    text.and_then(|t| humantime::parse_duration(t).ok())
 }
 
 fn step_env(env: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
@@ -147,12 +144,12 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
                 .map_err(|e| Failure::new(format!("failed to journal the undo command: {e}")))?;
         }
     }
-    let (log, rel) = log_path(run, &s.id);
+    let (log, rel) = log_path(run, &s.id)?;
     let spec = CommandSpec {
         command: s.command.clone(),
         cwd: run.prep.target.clone(),
         env: step_env(&s.env),
-        timeout: timeout_of(s.timeout.as_deref()),
+        timeout: run.prep.timeout(&s.id),
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
     };
@@ -285,7 +282,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     }
     // Each run logs to its own `<record>-<run>.log` in the logs directory; the step's log is
     // the run that failed, or else the last one.
-    let (log, _) = log_path(run, &s.id);
+    let (log, _) = log_path(run, &s.id)?;
     let spec = SuiteSpec {
         command: s.command.clone(),
         cwd: prep.target.clone(),
@@ -293,7 +290,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
         warmup: prep.warmup(s),
         runs: prep.runs(s),
         framework: s.framework,
-        timeout: timeout_of(s.timeout.as_deref()),
+        timeout: run.prep.timeout(&s.id),
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
         record: s.record.clone(),
     };
