@@ -26,7 +26,7 @@ pub enum IdentError {
     #[error("`{0}` names a directory")]
     Dots(String),
     /// A control character (newline, NUL, ...).
-    #[error("it contains the control character `{}`", .0.escape_default())]
+    #[error("it contains the control character `{}`", .0.escape_debug())]
     Control(char),
     /// A path separator.
     #[error("it contains `/`")]
@@ -113,7 +113,7 @@ mod tests {
         );
         assert_eq!(
             IdentError::Control('\0').to_string(),
-            "it contains the control character `\\u{0}`"
+            "it contains the control character `\\0`"
         );
         assert_eq!(shown("x\ny"), "x\\ny");
     }

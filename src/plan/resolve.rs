@@ -289,7 +289,7 @@ mod tests {
             [
                 "unknown variable `pi` in step `s`",
                 "unknown variable `m` in step `s`",
-                "`runs` in step `s` must be a whole number, but it is `many`",
+                "`runs` in step `s` must be a whole number of at least 1, but `${n}` is `many`",
             ]
         );
         assert_eq!(
