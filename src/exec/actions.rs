@@ -331,7 +331,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     };
     if s.baseline {
         if let Some(name) = &run.opts.save_baseline {
-            crate::exec::baseline::save(&prep.target, name, &record)
+            crate::exec::baseline::save(&prep.target, name, &record, &prep.secrets)
                 .map_err(|e| Failure::new(format!("failed to save baseline `{name}`: {e}")))?;
         }
     }

@@ -53,8 +53,14 @@ pub fn is_file_source(source: &str) -> bool {
     source.contains('/') || source.ends_with(".json")
 }
 
-/// Saves `record` as baseline `name` in the target's state directory.
-pub fn save(target: &Path, name: &str, record: &Record) -> Result<PathBuf, BaselineError> {
+/// Saves `record` as baseline `name` in the target's state directory, secret values in its
+/// command masked: a saved baseline is shared (CI artifacts, caches) like a report.
+pub fn save(
+    target: &Path,
+    name: &str,
+    record: &Record,
+    secrets: &crate::secrets::Secrets,
+) -> Result<PathBuf, BaselineError> {
     let path = saved_path(target, name)?;
     let io = |source| BaselineError::Io {
         path: path.clone(),
@@ -63,10 +69,13 @@ pub fn save(target: &Path, name: &str, record: &Record) -> Result<PathBuf, Basel
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let text = serde_json::to_string_pretty(record).map_err(|e| BaselineError::Parse {
+    let parse = |e: serde_json::Error| BaselineError::Parse {
         path: path.clone(),
         message: e.to_string(),
-    })?;
+    };
+    let mut value = serde_json::to_value(record).map_err(parse)?;
+    secrets.mask_json(&mut value);
+    let text = serde_json::to_string_pretty(&value).map_err(parse)?;
     crate::fsutil::write_atomic(&path, text.as_bytes(), None).map_err(io)?;
     Ok(path)
 }
@@ -131,11 +140,14 @@ mod tests {
             Record::from_runs("true", crate::plan::model::Framework::Command, vec![run], 1)
                 .unwrap();
         assert!(matches!(
-            save(target.path(), "../../x", &record),
+            save(target.path(), "../../x", &record, &Default::default()),
             Err(BaselineError::Name { .. })
         ));
         assert!(!target.path().join("../x.json").exists());
-        let saved = save(target.path(), "main", &record).unwrap();
+        let secrets = crate::secrets::Secrets::new(["true"]);
+        let saved = save(target.path(), "main", &record, &secrets).unwrap();
+        let text = std::fs::read_to_string(&saved).unwrap();
+        assert!(text.contains("\"command\": \"***\""), "{text}");
         assert_eq!(saved, target.path().join(".planrun/baselines/main.json"));
         assert!(load(target.path(), "main").is_ok());
         assert!(matches!(

@@ -134,6 +134,15 @@ fn substitute(
     failed: &mut HashSet<Vec<Seg>>,
 ) {
     match interpolate_all(s, vars) {
+        // No command, argument, environment value or file name can hold a NUL byte.
+        Ok(text) if text.contains('\0') => {
+            problems.push(Problem::new(
+                Loc::value(path.clone()),
+                format!("a value {ctx} contains a NUL character"),
+                "remove the `\\u0000` (or the variable that brings it in)",
+            ));
+            failed.insert(path);
+        }
         Ok(text) => *s = text,
         Err(errors) => {
             for e in errors {

@@ -131,6 +131,7 @@ pub fn validate(
     let mut problems = Vec::new();
     check_var_names(plan, &mut problems);
     check_ids_and_needs(plan, &mut problems);
+    check_env_names(plan, &mut problems);
     check_cycles(plan, &mut problems);
     if let Some(t) = &plan.default_target {
         if Path::new(t).is_absolute() || t.is_empty() {
@@ -368,6 +369,25 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
                     loc,
                     format!("step `{}` needs unknown step `{need}`", step.id()),
                     help,
+                ));
+            }
+        }
+    }
+}
+
+/// Environment variable names a process can be given: not empty, without `=` or NUL.
+fn check_env_names(plan: &Plan, problems: &mut Vec<Problem>) {
+    for (p, i, step) in indexed_steps(plan) {
+        for name in step.env().keys() {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                problems.push(Problem::new(
+                    Loc::key(with(step_path(p, i), at!["env", name.as_str()])),
+                    format!(
+                        "`{}` in step `{}` is not an environment variable name",
+                        crate::ident::shown(name),
+                        step.id()
+                    ),
+                    "name it with letters, digits and `_`, without `=`",
                 ));
             }
         }

@@ -636,3 +636,27 @@ fn secret_vars_are_marked_named_or_overridden() {
     assert_eq!(valid.vars["dsn"], "postgres://u:pw@db");
     assert_eq!(valid.vars["python"], "py3");
 }
+
+#[test]
+fn nul_characters_and_bad_environment_names_are_refused() {
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}",
+        run("a", "undo = \"x\\u0000y\"\n")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        ("a value in step `a` contains a NUL character", 9, 8)
+    );
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}",
+        run("a", "env = { \"A=B\" = '1' }\n")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        (
+            "`A=B` in step `a` is not an environment variable name",
+            9,
+            9
+        )
+    );
+}
