@@ -228,8 +228,8 @@ fn check_template(
                 path.display()
             ),
         )),
-        Err(e) if path.is_dir() => Some((
-            format!("template `{template}` {ctx} is a directory: {e}"),
+        Err(_) if path.is_dir() => Some((
+            format!("template `{template}` {ctx} is a directory"),
             "name a file, e.g. `templates/conftest.py`".to_string(),
         )),
         Err(e) => Some((
