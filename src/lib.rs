@@ -9,12 +9,14 @@ pub mod exec;
 pub mod exit;
 pub mod fsutil;
 pub mod graph;
+pub mod ident;
 pub mod journal;
 pub mod logging;
 pub mod measure;
 pub mod plan;
 pub mod pyenv;
 pub mod report;
+pub mod secrets;
 pub mod ui;
 
 /// Runs one parsed command line and returns the process exit code.

@@ -71,14 +71,16 @@ pub fn paint(color: bool, style: Style, text: &str) -> String {
     }
 }
 
-/// Writes a line to stdout (report output).
+/// Writes a line to stdout (report output), secret values masked.
 pub fn out(line: &str) {
+    let line = crate::secrets::mask_output(line);
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
 }
 
-/// Writes a line to stderr (status, progress, diagnostics).
+/// Writes a line to stderr (status, progress, diagnostics), secret values masked.
 pub fn err(line: &str) {
+    let line = crate::secrets::mask_output(line);
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{line}");
 }

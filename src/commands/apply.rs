@@ -44,6 +44,14 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
 /// Checks `--baseline` and `--save-baseline` before anything runs: the plan needs a suite with
 /// `baseline = true` for them to act on, and a baseline to use must load.
 fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
+    if let Some(name) = &args.save_baseline {
+        crate::exec::baseline::check_name(name).map_err(|e| {
+            Error::invalid(
+                format!("--save-baseline: {e}"),
+                Some("name the baseline with ASCII letters, digits, `_`, `.` and `-`, e.g. `--save-baseline main`; it is saved as .planrun/baselines/NAME.json"),
+            )
+        })?;
+    }
     let flag = match (&args.baseline, &args.save_baseline) {
         (Some(b), _) => format!("--baseline {b}"),
         (None, Some(s)) => format!("--save-baseline {s}"),

@@ -1,7 +1,6 @@
 //! What each action does for real: journal first, then change the world.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::exec::apply::{lock, Run};
 use crate::exec::edits::{self, FileChange};
@@ -95,7 +94,7 @@ fn relock(run: &Run<'_>, s: &InstallStep, changed: &[String]) -> Result<Vec<Stri
     run.journal
         .record_file(&lock)
         .map_err(|e| Failure::new(format!("failed to journal `{lock_text}`: {e}")))?;
-    let (log, rel) = log_path(run, &format!("{}-uv-lock", s.id));
+    let (log, rel) = log_path(run, &format!("{}-uv-lock", s.id))?;
     let quoted = format!("'{}' lock", uv.display().to_string().replace('\'', r"'\''"));
     let spec = CommandSpec {
         command: quoted.clone(),
@@ -155,10 +154,12 @@ fn write_change(run: &Run<'_>, change: &FileChange) -> Result<(), Failure> {
         .map_err(|e| Failure::new(format!("failed to write `{}`: {e}", change.rel)))
 }
 
-fn log_path(run: &Run<'_>, id: &str) -> (PathBuf, String) {
-    let path = run.run_dir.join("logs").join(format!("{id}.log"));
+/// The log file of step `id`; refused unless the id is an identifier (validate made sure).
+fn log_path(run: &Run<'_>, id: &str) -> Result<(PathBuf, String), Failure> {
+    let path = crate::ident::ident_path(&run.run_dir.join("logs"), id, "log")
+        .map_err(|e| Failure::new(format!("step id `{}`: {e}", crate::ident::shown(id))))?;
     let rel = target_rel(run, &path);
-    (path, rel)
+    Ok((path, rel))
 }
 
 /// `path` relative to the target, as reports show it.
@@ -167,10 +168,6 @@ fn target_rel(run: &Run<'_>, path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
-}
-
-fn timeout_of(text: Option<&str>) -> Option<Duration> {
-    text.and_then(|t| humantime::parse_duration(t).ok())
 }
 
 fn step_env(env: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
@@ -192,12 +189,12 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
                 .map_err(|e| Failure::new(format!("failed to journal the undo command: {e}")))?;
         }
     }
-    let (log, rel) = log_path(run, &s.id);
+    let (log, rel) = log_path(run, &s.id)?;
     let spec = CommandSpec {
         command: s.command.clone(),
         cwd: run.prep.target.clone(),
         env: step_env(&s.env),
-        timeout: timeout_of(s.timeout.as_deref()),
+        timeout: run.prep.timeout(&s.id),
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
     };
@@ -338,7 +335,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     }
     // Each run logs to its own `<record>-<run>.log` in the logs directory; the step's log is
     // the run that failed, or else the last one.
-    let (log, _) = log_path(run, &s.id);
+    let (log, _) = log_path(run, &s.id)?;
     let spec = SuiteSpec {
         command: s.command.clone(),
         cwd: prep.target.clone(),
@@ -346,7 +343,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
         warmup: prep.warmup(s),
         runs: prep.runs(s),
         framework: s.framework,
-        timeout: timeout_of(s.timeout.as_deref()),
+        timeout: run.prep.timeout(&s.id),
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
         record: s.record.clone(),
     };
@@ -387,7 +384,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     };
     if s.baseline {
         if let Some(name) = &run.opts.save_baseline {
-            crate::exec::baseline::save(&prep.target, name, &record)
+            crate::exec::baseline::save(&prep.target, name, &record, &prep.secrets)
                 .map_err(|e| Failure::new(format!("failed to save baseline `{name}`: {e}")))?;
         }
     }

@@ -88,7 +88,8 @@ impl Run<'_> {
         report.duration_s = self.started.elapsed().as_secs_f64();
         // Rewritten around every step: atomic, but not fsynced; the final reports are.
         let path = self.run_dir.join(crate::report::write::REPORT_JSON);
-        let json = crate::report::json::to_json(&report);
+        let shown = crate::report::mask::mask_report(&report, &self.prep.secrets);
+        let json = crate::report::json::to_json(&shown);
         if let Err(e) = crate::fsutil::replace_unsynced(&path, json.as_bytes()) {
             tracing::warn!("failed to write the report: {e}");
         }
@@ -165,7 +166,8 @@ impl Run<'_> {
             (_, Some(m)) => Some(m.as_str()),
             _ => None,
         };
-        self.progress.finished(&id, status, shown);
+        let shown = shown.map(|m| self.prep.secrets.mask(m));
+        self.progress.finished(&id, status, shown.as_deref());
         self.save_report();
         outcome
     }
@@ -246,7 +248,7 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
         },
         target: prep.target.display().to_string(),
         started: now_rfc3339(),
-        vars: prep.vars.clone(),
+        vars: prep.shown_vars(),
         ..RunReport::default()
     };
     for node in &prep.order {
@@ -485,7 +487,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         report.exit_code = Some(final_code);
         report.finished = Some(now_rfc3339());
         report.duration_s = run.started.elapsed().as_secs_f64();
-        report.clone()
+        // Every format and copy is written from the masked report.
+        crate::report::mask::mask_report(&report, &prep.secrets)
     };
     // The target's state is decided above; a report that cannot be written is said, but
     // never turns the exit code into "invalid, nothing ran".

@@ -21,35 +21,47 @@ pub enum BaselineError {
         #[source]
         source: std::io::Error,
     },
-    /// A name with a path separator or a leading dot.
-    #[error("baseline name `{0}` must be a plain name (letters, digits, `-`, `_`, `.`)")]
-    Name(String),
+    /// A name that is not an identifier.
+    #[error("baseline name `{}` is not a plain name: {source}", crate::ident::shown(.name))]
+    Name {
+        name: String,
+        #[source]
+        source: crate::ident::IdentError,
+    },
 }
 
-fn saved_path(target: &Path, name: &str) -> PathBuf {
-    target
-        .join(".planrun")
-        .join("baselines")
-        .join(format!("{name}.json"))
+/// `.planrun/baselines/NAME.json`, for a name that is an identifier.
+fn saved_path(target: &Path, name: &str) -> Result<PathBuf, BaselineError> {
+    let dir = target.join(".planrun").join("baselines");
+    crate::ident::ident_path(&dir, name, "json").map_err(|source| BaselineError::Name {
+        name: name.to_string(),
+        source,
+    })
 }
 
-fn check_name(name: &str) -> Result<(), BaselineError> {
-    let ok = !name.is_empty()
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(BaselineError::Name(name.to_string()))
-    }
+/// Checks a `--save-baseline` name before anything runs.
+pub fn check_name(name: &str) -> Result<(), BaselineError> {
+    crate::ident::check(name).map_err(|source| BaselineError::Name {
+        name: name.to_string(),
+        source,
+    })
 }
 
-/// Saves `record` as baseline `name` in the target's state directory.
-pub fn save(target: &Path, name: &str, record: &Record) -> Result<PathBuf, BaselineError> {
-    check_name(name)?;
-    let path = saved_path(target, name);
+/// Whether a `--baseline` argument names a file rather than a saved baseline: it has a `/` or
+/// ends in `.json`.
+pub fn is_file_source(source: &str) -> bool {
+    source.contains('/') || source.ends_with(".json")
+}
+
+/// Saves `record` as baseline `name` in the target's state directory, secret values in its
+/// command masked: a saved baseline is shared (CI artifacts, caches) like a report.
+pub fn save(
+    target: &Path,
+    name: &str,
+    record: &Record,
+    secrets: &crate::secrets::Secrets,
+) -> Result<PathBuf, BaselineError> {
+    let path = saved_path(target, name)?;
     let io = |source| BaselineError::Io {
         path: path.clone(),
         source,
@@ -57,26 +69,40 @@ pub fn save(target: &Path, name: &str, record: &Record) -> Result<PathBuf, Basel
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let text = serde_json::to_string_pretty(record).map_err(|e| BaselineError::Parse {
+    let parse = |e: serde_json::Error| BaselineError::Parse {
         path: path.clone(),
         message: e.to_string(),
-    })?;
+    };
+    let mut value = serde_json::to_value(record).map_err(parse)?;
+    secrets.mask_json(&mut value);
+    let text = serde_json::to_string_pretty(&value).map_err(parse)?;
     crate::fsutil::write_atomic(&path, text.as_bytes(), None).map_err(io)?;
     Ok(path)
 }
 
 /// Loads a baseline: a name saved in the target's state directory, or a path to a JSON file.
 pub fn load(target: &Path, source: &str) -> Result<Record, BaselineError> {
-    let saved = saved_path(target, source);
-    let path = if check_name(source).is_ok() && saved.is_file() {
-        saved
-    } else if Path::new(source).is_file() {
+    let path = if is_file_source(source) {
+        if !Path::new(source).is_file() {
+            return Err(BaselineError::Io {
+                path: PathBuf::from(source),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
         PathBuf::from(source)
     } else {
-        return Err(BaselineError::Missing {
-            name: source.to_string(),
-            saved,
-        });
+        let saved = saved_path(target, source)?;
+        if saved.is_file() {
+            saved
+        } else if Path::new(source).is_file() {
+            // A record file named without `.json` in the current directory, as before.
+            PathBuf::from(source)
+        } else {
+            return Err(BaselineError::Missing {
+                name: source.to_string(),
+                saved,
+            });
+        }
     };
     let text = std::fs::read_to_string(&path).map_err(|source| BaselineError::Io {
         path: path.clone(),
@@ -86,4 +112,50 @@ pub fn load(target: &Path, source: &str) -> Result<Record, BaselineError> {
         path,
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_identifiers_and_paths_are_files() {
+        let target = tempfile::tempdir().unwrap();
+        let sample = crate::measure::record::RunSample {
+            warmup: false,
+            wall: 1.0,
+            cpu_user: 0.5,
+            cpu_system: 0.0,
+            rss_peak_mb: None,
+            status: crate::exec::process::Status::Exited(0),
+            exit_code: 0,
+            counts: None,
+            log: PathBuf::from("x.log"),
+        };
+        let run = crate::measure::record::RunResult {
+            sample,
+            tests: Vec::new(),
+        };
+        let record =
+            Record::from_runs("true", crate::plan::model::Framework::Command, vec![run], 1)
+                .unwrap();
+        assert!(matches!(
+            save(target.path(), "../../x", &record, &Default::default()),
+            Err(BaselineError::Name { .. })
+        ));
+        assert!(!target.path().join("../x.json").exists());
+        let secrets = crate::secrets::Secrets::new(["true"]);
+        let saved = save(target.path(), "main", &record, &secrets).unwrap();
+        let text = std::fs::read_to_string(&saved).unwrap();
+        assert!(text.contains("\"command\": \"***\""), "{text}");
+        assert_eq!(saved, target.path().join(".planrun/baselines/main.json"));
+        assert!(load(target.path(), "main").is_ok());
+        assert!(matches!(
+            load(target.path(), "a\nb"),
+            Err(BaselineError::Name { .. })
+        ));
+        assert!(load(target.path(), saved.to_str().unwrap()).is_ok());
+        assert!(is_file_source("records/main.json") && is_file_source("main.json"));
+        assert!(!is_file_source("main"));
+    }
 }

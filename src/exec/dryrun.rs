@@ -167,7 +167,8 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
             plural(out.suites, "suite", "suites"),
         ))
     );
-    out.text = text;
+    // Commands, diffs and undo lines show secret values masked; apply runs them unmasked.
+    out.text = prep.secrets.mask(&text).into_owned();
     Ok(out)
 }
 

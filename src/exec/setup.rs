@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::fsutil;
 use crate::graph::{Node, PlanGraph};
-use crate::plan::{self, model::IntOrVar, model::Plan, model::Step, model::SuiteStep};
+use crate::plan::{self, model::Plan, model::Step, model::SuiteStep};
+use crate::secrets::Secrets;
 
 /// A plan ready to run against a target.
 #[derive(Debug)]
@@ -25,8 +27,14 @@ pub struct Prepared {
     pub order: Vec<Node>,
     /// The step graph.
     pub graph: PlanGraph,
-    /// The effective variables (plan `[vars]`, `--var`, built-ins).
+    /// The effective variables (plan `[vars]`, `--var`, built-ins), with their real values.
     pub vars: BTreeMap<String, String>,
+    /// The values of the secret variables: mask with `secrets.mask(text)` whatever is shown.
+    pub secrets: Secrets,
+    /// The names of the secret variables.
+    pub secret_vars: std::collections::BTreeSet<String>,
+    /// The timeout of each step that has one, by step id (parsed once, at resolve).
+    pub timeouts: BTreeMap<String, Duration>,
 }
 
 /// Turns plan diagnostics into an error already printed to the user.
@@ -78,12 +86,19 @@ impl Prepared {
         let mut builtins = BTreeMap::new();
         builtins.insert("target".to_string(), target.display().to_string());
         builtins.insert("plan_dir".to_string(), plan_dir_abs.display().to_string());
-        let plan = valid.resolve(&builtins).map_err(diagnostics)?;
+        let resolved = valid.resolve(&builtins).map_err(diagnostics)?;
+        let plan = resolved.plan;
         let graph = PlanGraph::build(&plan).map_err(|e| Error::invalid(e.to_string(), None))?;
         let order = graph.order();
-        let mut vars = plan.vars.clone();
-        vars.extend(overrides.iter().cloned());
-        vars.extend(builtins);
+        let vars = valid.all_vars(&builtins);
+        let secrets = Secrets::new(
+            valid
+                .secret_vars
+                .iter()
+                .filter_map(|name| vars.get(name).cloned()),
+        );
+        // planrun's own log lines and terminal output mask them from here on.
+        crate::secrets::install(&secrets);
         let prep = Prepared {
             plan_path: plan_path.to_path_buf(),
             plan_dir: plan_dir_abs,
@@ -92,9 +107,51 @@ impl Prepared {
             order,
             graph,
             vars,
+            secrets,
+            secret_vars: valid.secret_vars.clone(),
+            timeouts: resolved.timeouts,
         };
+        prep.check_counts()?;
         prep.confine_all()?;
         Ok(prep)
+    }
+
+    /// Every suite's counts are integers after resolve; checked once here so that [`Self::runs`]
+    /// and [`Self::warmup`] never have to guess.
+    fn check_counts(&self) -> Result<()> {
+        for (_, step) in self.plan.steps() {
+            if let Step::Suite(s) = step {
+                let resolved = |v: &Option<plan::model::IntOrVar>| v.as_ref().and_then(|v| v.int());
+                if resolved(&s.runs).is_none_or(|n| n == 0) || resolved(&s.warmup).is_none() {
+                    return Err(Error::invalid(
+                        format!("step `{}`: `runs` or `warmup` is not resolved", s.id),
+                        Some("give `runs` (at least 1) and `warmup` whole numbers"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The vars as reports show them: each secret one as `***`, every other with any secret
+    /// value inside it masked.
+    pub fn shown_vars(&self) -> BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .map(|(k, v)| {
+                let shown = if self.secret_vars.contains(k) {
+                    crate::secrets::MASK.to_string()
+                } else {
+                    self.secrets.mask(v).into_owned()
+                };
+                (k.clone(), shown)
+            })
+            .collect()
+    }
+
+    /// The timeout of step `id`, if it has one.
+    pub fn timeout(&self, id: &str) -> Option<Duration> {
+        self.timeouts.get(id).copied()
     }
 
     /// Refuses, before anything runs, any path that leaves the target (also through symlinks).
@@ -151,14 +208,20 @@ impl Prepared {
         }
     }
 
-    /// The counted runs of a suite (default 3).
+    /// The counted runs of a suite (at least 1: resolve filled in the default and refused 0).
     pub fn runs(&self, s: &SuiteStep) -> u32 {
-        int_of(s.runs.as_ref(), 3)
+        s.runs
+            .as_ref()
+            .and_then(|v| v.int())
+            .unwrap_or(plan::model::DEFAULT_RUNS)
     }
 
-    /// The warmup runs of a suite (default 1).
+    /// The warmup runs of a suite (resolve filled in the default).
     pub fn warmup(&self, s: &SuiteStep) -> u32 {
-        int_of(s.warmup.as_ref(), 1)
+        s.warmup
+            .as_ref()
+            .and_then(|v| v.int())
+            .unwrap_or(plan::model::DEFAULT_WARMUP)
     }
 
     /// The step a node stands for, if it is a step.
@@ -186,14 +249,6 @@ pub fn confine_interpreter(
             Ok(fsutil::confine(target, dir)?.join(name))
         }
         _ => fsutil::confine(target, rel),
-    }
-}
-
-fn int_of(v: Option<&IntOrVar>, default: u32) -> u32 {
-    match v {
-        Some(IntOrVar::Int(n)) => *n,
-        Some(IntOrVar::Var(s)) => s.trim().parse().unwrap_or(default),
-        None => default,
     }
 }
 

@@ -68,8 +68,11 @@ pub enum Entry {
     Undo {
         /// The step it belongs to.
         step: String,
-        /// A shell command line.
+        /// A shell command line, sealed ([`super::trust::seal`]).
         command: String,
+        /// The command as people may see it: secrets masked.
+        #[serde(default)]
+        shown: String,
         /// Extra environment variables.
         env: BTreeMap<String, String>,
         /// Working directory; relative paths are relative to the target.

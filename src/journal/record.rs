@@ -381,6 +381,7 @@ impl Journal {
         let entry = Entry::Undo {
             step: step_id.to_string(),
             command: super::trust::seal(command)?,
+            shown: crate::secrets::mask_output(command).into_owned(),
             env,
             cwd,
         };

@@ -418,15 +418,17 @@ fn undo_one(
         Entry::Undo {
             step,
             command,
+            shown,
             env,
             cwd,
         } => {
             let command = super::trust::open(&command)?;
+            let shown = if shown.is_empty() { &command } else { &shown };
             let env = env
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), super::trust::open(v)?)))
                 .collect::<Result<BTreeMap<_, _>, JournalError>>()?;
-            let subject = format!("{step}: {command}");
+            let subject = format!("{step}: {shown}");
             if entry::is_done(run_dir, rec.seq) {
                 return Ok(Some((Outcome::AlreadyDone, subject)));
             }
@@ -444,7 +446,7 @@ fn undo_one(
                 let output = String::from_utf8_lossy(&out.stderr);
                 return Err(JournalError::io(
                     format!("run the undo command of step `{step}` ({})", out.status),
-                    io::Error::other(format!("`{command}`: {}", output.trim_end())),
+                    io::Error::other(format!("`{shown}`: {}", output.trim_end())),
                 ));
             }
             entry::mark_done(run_dir, rec.seq)

@@ -171,9 +171,16 @@ fn run_once(
     } else {
         format!("run {index}")
     };
-    let log = spec
-        .log_dir
-        .join(format!("{}-{}.log", spec.record, label.replace(' ', "-")));
+    // The record is an identifier (validate checked it); the path is built only from one.
+    let name = format!("{}-{}", spec.record, label.replace(' ', "-"));
+    let log =
+        crate::ident::ident_path(&spec.log_dir, &name, "log").map_err(|e| SuiteError::Prepare {
+            path: spec.log_dir.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("record `{}`: {e}", crate::ident::shown(&spec.record)),
+            ),
+        })?;
     // The directory lives until the end of this function; pytest creates the file inside it,
     // so a file that is not there afterwards means pytest did not report.
     let junit_dir = match spec.framework {

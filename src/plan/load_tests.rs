@@ -92,6 +92,36 @@ fn missing_action_lists_the_actions() {
 }
 
 #[test]
+fn a_var_table_is_checked_key_by_key() {
+    let text = format!(
+        "{HEAD}[vars]\ntoken = {{ value = 'x', secret = true }}\npw = {{ value = 'y', secert = true }}\nn = {{ secret = true }}\n"
+    );
+    let e = errors(&text);
+    assert_eq!(
+        e,
+        [
+            (
+                "unknown field `secert` in `pw` in `vars` at the top level".to_string(),
+                5,
+                21,
+                Some("did you mean `secret`?".to_string())
+            ),
+            (
+                "missing field `value` in `n` in `vars` at the top level".to_string(),
+                6,
+                5,
+                Some("add `value = ...` (the value)".to_string())
+            ),
+        ]
+    );
+    let ok = format!("{HEAD}[vars]\ntoken = {{ value = 'x', secret = true }}\npython = 'p'\n");
+    let plan = load_bytes(Path::new("p.toml"), ok.as_bytes()).unwrap().plan;
+    assert!(plan.vars["token"].marked_secret());
+    assert_eq!(plan.vars["token"].value(), "x");
+    assert!(!plan.vars["python"].marked_secret());
+}
+
+#[test]
 fn wrong_types_name_what_was_expected() {
     let text = format!("{HEAD}[vars]\nn = 3\n[[phase]]\nid = 'p'\nneeds = 'q'\n[[phase.step]]\nid = 's'\naction = 'suite'\ncommand = 'c'\nrecord = 'r'\nruns = [1]\nwarmup = -1\n");
     let e = errors(&text);
@@ -99,7 +129,7 @@ fn wrong_types_name_what_was_expected() {
     assert_eq!(
         msgs,
         [
-            "`n` in `vars` at the top level must be a string, found an integer",
+            "`n` in `vars` at the top level must be a string or a table, found an integer",
             "`needs` in phase `p` must be an array of strings, found a string",
             "`runs` in step `s` must be a non-negative integer or a string, found an array",
             "`warmup` in step `s` must be a non-negative integer or a string, found an integer",

@@ -15,4 +15,4 @@ pub mod validate;
 pub use diag::{Diagnostic, Diagnostics};
 pub use interp::{interpolate, InterpError};
 pub use load::{load, load_bytes, LoadedPlan};
-pub use validate::{parse_var_arg, validate, ValidPlan, VarArgError};
+pub use validate::{parse_var_arg, validate, Resolved, ValidPlan, VarArgError};

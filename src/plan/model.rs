@@ -20,12 +20,57 @@ pub struct Plan {
     /// The repository to run against, relative to the plan file; `--target` wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_target: Option<String>,
-    /// Variables for `${name}` interpolation; `--var name=value` overrides them.
+    /// Variables for `${name}` interpolation; `--var name=value` overrides them. A variable is
+    /// secret (masked as `***` in reports, annotations, the dry run and logs) when it is written
+    /// `{ value = "...", secret = true }` or its name contains `token`, `secret`, `password` or
+    /// `key` (any case).
     #[serde(default)]
-    pub vars: BTreeMap<String, String>,
+    pub vars: BTreeMap<String, VarDef>,
     /// The phases, each a group of steps followed by its gates.
     #[serde(default, rename = "phase")]
     pub phases: Vec<Phase>,
+}
+
+/// One `[vars]` entry: a plain string, or a table that can mark the value secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum VarDef {
+    /// `python = ".venv/bin/python"`.
+    Plain(String),
+    /// `token = { value = "...", secret = true }`.
+    Table(VarTable),
+}
+
+/// The table form of a variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VarTable {
+    /// The value.
+    pub value: String,
+    /// Mask the value as `***` in everything planrun writes for people; commands still get it.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+impl VarDef {
+    /// The variable's value.
+    pub fn value(&self) -> &str {
+        match self {
+            VarDef::Plain(v) => v,
+            VarDef::Table(t) => &t.value,
+        }
+    }
+
+    /// Whether the variable is marked secret (its name may make it secret too).
+    pub fn marked_secret(&self) -> bool {
+        matches!(self, VarDef::Table(t) if t.secret)
+    }
+}
+
+impl From<&str> for VarDef {
+    fn from(value: &str) -> Self {
+        VarDef::Plain(value.to_string())
+    }
 }
 
 /// A group of steps; its gates are checked once all of its steps have finished.
@@ -73,6 +118,12 @@ pub struct Gate {
     pub on_fail: OnFail,
 }
 
+/// Counted runs of a suite without `runs`.
+pub const DEFAULT_RUNS: u32 = 3;
+
+/// Uncounted runs of a suite without `warmup`.
+pub const DEFAULT_WARMUP: u32 = 1;
+
 /// An integer that may also be given as a `${var}` string, resolved after interpolation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -81,6 +132,16 @@ pub enum IntOrVar {
     Int(u32),
     /// A string such as `"${runs}"`, interpolated and then parsed as an integer.
     Var(String),
+}
+
+impl IntOrVar {
+    /// The integer, once resolved.
+    pub fn int(&self) -> Option<u32> {
+        match self {
+            IntOrVar::Int(n) => Some(*n),
+            IntOrVar::Var(_) => None,
+        }
+    }
 }
 
 /// Declares one step struct per action, each with the common fields followed by its own, so that
@@ -276,7 +337,7 @@ step_struct! {
         command: String,
         /// The record name gates refer to, e.g. `baseline` or `after`.
         record: String,
-        /// Counted runs (default 3).
+        /// Counted runs, at least 1 (default 3).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         runs: Option<IntOrVar>,
         /// Uncounted runs before the counted ones (default 1).
@@ -384,6 +445,14 @@ impl Step {
 }
 
 impl Plan {
+    /// The `[vars]` values by name.
+    pub fn var_values(&self) -> BTreeMap<String, String> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value().to_string()))
+            .collect()
+    }
+
     /// Every step with the index of its phase, in file order.
     pub fn steps(&self) -> impl Iterator<Item = (usize, &Step)> {
         self.phases

@@ -1,13 +1,15 @@
 //! Interpolating a whole plan: every string field of steps and gates through `${vars}`, then
-//! `runs`/`warmup` strings into integers; problems come back with their place in the file.
+//! `runs`/`warmup` into checked integers (defaults filled in) and timeouts into durations, once;
+//! problems come back with their place in the file.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use super::diag::{did_you_mean, Diagnostic};
 use super::fields::{gate_strings, step_strings};
 use super::interp::{interpolate_all, InterpError};
 use super::locate::{Loc, Seg};
-use super::model::{IntOrVar, Plan, Step};
+use super::model::{IntOrVar, Plan, Step, DEFAULT_RUNS, DEFAULT_WARMUP};
 
 /// A problem found while checking a plan, with where it is and, for duplicates, where the
 /// first one is (rendered as a note with its line).
@@ -41,6 +43,8 @@ pub struct Interpolated {
     pub problems: Vec<Problem>,
     /// Paths of fields that could not be interpolated.
     pub failed: HashSet<Vec<Seg>>,
+    /// The timeout of each step that has one, by step id.
+    pub timeouts: BTreeMap<String, Duration>,
 }
 
 /// Interpolates every step and gate string of `plan` with `vars`.
@@ -48,6 +52,7 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
     let mut out = plan.clone();
     let mut problems = Vec::new();
     let mut failed = HashSet::new();
+    let mut timeouts = BTreeMap::new();
     for (p, phase) in out.phases.iter_mut().enumerate() {
         let phase_id = phase.id.clone();
         for (i, step) in phase.steps.iter_mut().enumerate() {
@@ -58,10 +63,25 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                 Seg::from("step"),
                 Seg::Index(i),
             ];
+            let raw = match &*step {
+                Step::Suite(s) => [s.runs.clone(), s.warmup.clone()],
+                _ => [None, None],
+            };
             step_strings(step, &mut |s, rel| {
                 substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
             });
-            resolve_ints(step, &base, &ctx, &failed, &mut problems);
+            resolve_ints(step, &raw, &base, &ctx, &failed, &mut problems);
+            let path = join(&base, vec![Seg::from("timeout")]);
+            if let Some(text) = step.timeout().filter(|_| !failed.contains(&path)) {
+                match parse_timeout(text, &ctx) {
+                    Ok(d) => {
+                        timeouts.insert(step.id().to_string(), d);
+                    }
+                    Err((message, help)) => {
+                        problems.push(Problem::new(Loc::value(path), message, help))
+                    }
+                }
+            }
         }
         for (g, gate) in phase.gates.iter_mut().enumerate() {
             let ctx = format!("in gate {} of phase `{phase_id}`", g + 1);
@@ -80,6 +100,22 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
         plan: out,
         problems,
         failed,
+        timeouts,
+    }
+}
+
+/// A step's timeout as a duration; the error is a message and a help line.
+fn parse_timeout(text: &str, ctx: &str) -> Result<Duration, (String, &'static str)> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err((
+            format!("timeout {ctx} is zero"),
+            "give a positive duration such as `90s` or `5m`, or remove `timeout`",
+        )),
+        Ok(d) => Ok(d),
+        Err(e) => Err((
+            format!("timeout `{text}` {ctx} is not a duration: {e}"),
+            "write a duration such as `90s`, `5m` or `1h 30m`",
+        )),
     }
 }
 
@@ -98,6 +134,15 @@ fn substitute(
     failed: &mut HashSet<Vec<Seg>>,
 ) {
     match interpolate_all(s, vars) {
+        // No command, argument, environment value or file name can hold a NUL byte.
+        Ok(text) if text.contains('\0') => {
+            problems.push(Problem::new(
+                Loc::value(path.clone()),
+                format!("a value {ctx} contains a NUL character"),
+                "remove the `\\u0000` (or the variable that brings it in)",
+            ));
+            failed.insert(path);
+        }
         Ok(text) => *s = text,
         Err(errors) => {
             for e in errors {
@@ -117,9 +162,11 @@ fn substitute(
     }
 }
 
-/// Turns interpolated `runs`/`warmup` strings into integers.
+/// Turns `runs`/`warmup` into checked integers, defaults filled in, so the resolved plan says
+/// exactly how often each suite runs; `raw` holds them as written, to name the variables used.
 fn resolve_ints(
     step: &mut Step,
+    raw: &[Option<IntOrVar>; 2],
     base: &[Seg],
     ctx: &str,
     failed: &HashSet<Vec<Seg>>,
@@ -128,23 +175,80 @@ fn resolve_ints(
     let Step::Suite(suite) = step else {
         return;
     };
-    for (key, value) in [("runs", &mut suite.runs), ("warmup", &mut suite.warmup)] {
-        let Some(IntOrVar::Var(text)) = value else {
-            continue;
-        };
+    let slots = [
+        ("runs", &mut suite.runs, DEFAULT_RUNS, 1),
+        ("warmup", &mut suite.warmup, DEFAULT_WARMUP, 0),
+    ];
+    for ((key, value, default, min), raw) in slots.into_iter().zip(raw) {
         let path = join(base, vec![Seg::from(key)]);
         if failed.contains(&path) {
             continue;
         }
-        match text.trim().parse::<u32>() {
-            Ok(n) => *value = Some(IntOrVar::Int(n)),
-            Err(_) => problems.push(Problem::new(
+        let written = match raw {
+            Some(IntOrVar::Var(text)) => Some(text.as_str()),
+            _ => None,
+        };
+        let parsed = match &*value {
+            None => Ok(default),
+            Some(IntOrVar::Int(n)) => Ok(*n),
+            Some(IntOrVar::Var(text)) => text.trim().parse::<u32>().map_err(|_| text.clone()),
+        };
+        let least = if min == 0 {
+            "a whole number (0 or more)".to_string()
+        } else {
+            format!("a whole number of at least {min}")
+        };
+        let got = |text: &str| match written.filter(|w| *w != text) {
+            Some(w) => format!("`{w}` is `{text}`"),
+            None => format!("it is `{text}`"),
+        };
+        let help = || match written.map(var_names).filter(|n| !n.is_empty()) {
+            Some(names) => format!(
+                "give {} {least}, e.g. `--var {}={}`",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                names[0],
+                default.max(min)
+            ),
+            None => format!("write {least}, e.g. `{key} = {}`", default.max(min)),
+        };
+        match parsed {
+            Ok(n) if n >= min => *value = Some(IntOrVar::Int(n)),
+            Ok(n) => problems.push(Problem::new(
                 Loc::value(path),
-                format!("`{key}` {ctx} must be a whole number, but it is `{text}`"),
-                format!("give `{key}` (or the variable it uses) a value such as `3`"),
+                format!(
+                    "`{key}` {ctx} must be at least {min}, but {}",
+                    got(&n.to_string())
+                ),
+                help(),
+            )),
+            Err(text) => problems.push(Problem::new(
+                Loc::value(path),
+                format!("`{key}` {ctx} must be {least}, but {}", got(&text)),
+                help(),
             )),
         }
     }
+}
+
+/// The names of the `${name}` placeholders in `text`, in order.
+fn var_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        if rest[..start].ends_with('$') {
+            rest = &rest[start + 2..];
+            continue;
+        }
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        names.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    names
 }
 
 #[cfg(test)]
@@ -194,7 +298,7 @@ mod tests {
             [
                 "unknown variable `pi` in step `s`",
                 "unknown variable `m` in step `s`",
-                "`runs` in step `s` must be a whole number, but it is `many`",
+                "`runs` in step `s` must be a whole number of at least 1, but `${n}` is `many`",
             ]
         );
         assert_eq!(

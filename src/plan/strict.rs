@@ -127,6 +127,18 @@ impl<'a> Checker<'a> {
         probe.diags.is_empty()
     }
 
+    /// Whether a schema branch accepts values of this kind at all (its `type` only).
+    fn kind_fits(&self, schema: &'a Value, value: &DeValue<'_>) -> bool {
+        match self.resolve(schema).get("type") {
+            Some(Value::String(t)) => has_type(value, t),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|t| has_type(value, t)),
+            _ => false,
+        }
+    }
+
     fn push(&mut self, diagnostic: Diagnostic) {
         self.diags.push(diagnostic);
     }
@@ -161,6 +173,15 @@ impl<'a> Checker<'a> {
         };
         if let Some(branches) = schema.get("anyOf").and_then(Value::as_array) {
             if !branches.iter().any(|b| self.fits(b, value)) {
+                // A value of the right kind for exactly one branch (a `[vars]` table among
+                // string-or-table) is checked against it, so an unknown key inside is named.
+                let same_kind: Vec<&Value> = branches
+                    .iter()
+                    .filter(|b| self.kind_fits(b, value.get_ref()))
+                    .collect();
+                if let [only] = same_kind.as_slice() {
+                    return self.value(only, value, name, ctx);
+                }
                 let d = wrong_type(self);
                 self.push(d);
             }

@@ -2,7 +2,7 @@
 //! stay inside the target, parseable timeouts, known variables, sound gates. Every problem is
 //! collected and reported with its place; the result is a `ValidPlan` the executor can resolve.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,6 +24,8 @@ pub struct ValidPlan {
     pub dir: PathBuf,
     /// The plan's `[vars]` with the `--var` overrides applied.
     pub vars: BTreeMap<String, String>,
+    /// The names of the secret variables, whose values reports and logs mask.
+    pub secret_vars: BTreeSet<String>,
     source: Arc<Source>,
 }
 
@@ -35,12 +37,16 @@ impl ValidPlan {
         all
     }
 
-    /// The plan with every `${var}` replaced and `runs`/`warmup` turned into integers;
-    /// `builtins` holds `target` (the absolute target directory) and `plan_dir`.
-    pub fn resolve(&self, builtins: &BTreeMap<String, String>) -> Result<Plan, Diagnostics> {
+    /// The plan with every `${var}` replaced, `runs`/`warmup` turned into integers (defaults
+    /// filled in) and timeouts into durations; `builtins` holds `target` (the absolute target
+    /// directory) and `plan_dir`.
+    pub fn resolve(&self, builtins: &BTreeMap<String, String>) -> Result<Resolved, Diagnostics> {
         let out = interpolate_plan(&self.plan, &self.all_vars(builtins));
         if out.problems.is_empty() {
-            Ok(out.plan)
+            Ok(Resolved {
+                plan: out.plan,
+                timeouts: out.timeouts,
+            })
         } else {
             Err(diagnose(&self.source, out.problems))
         }
@@ -61,6 +67,15 @@ impl ValidPlan {
             s(gates)
         )
     }
+}
+
+/// A plan ready to execute: interpolated, with the values that have a type of their own parsed.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The plan with every variable replaced; every suite's `runs` and `warmup` are integers.
+    pub plan: Plan,
+    /// The timeout of each step that has one, by step id.
+    pub timeouts: BTreeMap<String, std::time::Duration>,
 }
 
 fn s(n: usize) -> &'static str {
@@ -116,6 +131,7 @@ pub fn validate(
     let mut problems = Vec::new();
     check_var_names(plan, &mut problems);
     check_ids_and_needs(plan, &mut problems);
+    check_env_names(plan, &mut problems);
     check_cycles(plan, &mut problems);
     if let Some(t) = &plan.default_target {
         if Path::new(t).is_absolute() || t.is_empty() {
@@ -126,14 +142,23 @@ pub fn validate(
             ));
         }
     }
-    let mut vars = plan.vars.clone();
+    let mut vars = plan.var_values();
     vars.extend(overrides.iter().cloned());
+    let secret_vars = secret_vars(plan, overrides);
     let target = loaded
         .dir
         .join(plan.default_target.as_deref().unwrap_or("."));
     let out = interpolate_plan(plan, &with_builtins(&vars, &target, &loaded.dir));
     problems.extend(out.problems);
-    check_resolved(plan, &out.plan, &out.failed, &mut problems);
+    let all = with_builtins(&vars, &target, &loaded.dir);
+    check_resolved(
+        plan,
+        &out.plan,
+        &out.failed,
+        &loaded.dir,
+        &all,
+        &mut problems,
+    );
     if !problems.is_empty() {
         return Err(diagnose(&loaded.source, problems));
     }
@@ -142,8 +167,96 @@ pub fn validate(
         path: loaded.path.clone(),
         dir: loaded.dir.clone(),
         vars,
+        secret_vars,
         source: Arc::clone(&loaded.source),
     })
+}
+
+/// The names of the secret variables: marked `secret = true` in `[vars]`, or named like a secret
+/// (see [`crate::secrets::is_secret_name`]), in `[vars]` or on the command line.
+fn secret_vars(plan: &Plan, overrides: &[(String, String)]) -> BTreeSet<String> {
+    let marked = plan
+        .vars
+        .iter()
+        .filter(|(name, def)| def.marked_secret() || crate::secrets::is_secret_name(name))
+        .map(|(name, _)| name.clone());
+    let named = overrides
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| crate::secrets::is_secret_name(name))
+        .cloned();
+    marked.chain(named).collect()
+}
+
+/// "step id `x` is not an identifier: it contains `/`", with what identifiers may contain.
+fn not_ident(loc: Loc, what: &str, name: &str, ctx: &str, e: crate::ident::IdentError) -> Problem {
+    let ctx = if ctx.is_empty() {
+        String::new()
+    } else {
+        format!(" {ctx}")
+    };
+    Problem::new(
+        loc,
+        format!(
+            "{what} `{}`{ctx} is not an identifier: {e}",
+            crate::ident::shown(name)
+        ),
+        format!(
+            "use 1 to {} {}; {what}s name files under `.planrun/`",
+            crate::ident::MAX_LEN,
+            crate::ident::ALLOWED
+        ),
+    )
+}
+
+/// A `write` step's template must be a readable UTF-8 file beside the plan whose `${vars}` are
+/// all defined, so a missing or broken template is found before any step runs.
+fn check_template(
+    plan_dir: &Path,
+    vars: &BTreeMap<String, String>,
+    template: &str,
+    loc: Vec<Seg>,
+    ctx: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let path = plan_dir.join(template);
+    let problem = match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some((
+            format!("template `{template}` {ctx} does not exist"),
+            format!(
+                "create `{}`, or fix the path: templates are relative to the plan file",
+                path.display()
+            ),
+        )),
+        Err(_) if path.is_dir() => Some((
+            format!("template `{template}` {ctx} is a directory"),
+            "name a file, e.g. `templates/conftest.py`".to_string(),
+        )),
+        Err(e) => Some((
+            format!("template `{template}` {ctx} cannot be read: {e}"),
+            "check the file's permissions".to_string(),
+        )),
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Err(_) => Some((
+                format!("template `{template}` {ctx} is not UTF-8 text"),
+                "save the template as UTF-8".to_string(),
+            )),
+            Ok(text) => super::interp::interpolate(&text, vars).err().map(|e| {
+                let help = match &e {
+                    super::InterpError::Unknown { name, .. } => {
+                        did_you_mean(name, vars.keys().map(String::as_str)).unwrap_or_else(|| {
+                            format!("define it in `[vars]` or pass `--var {name}=...`")
+                        })
+                    }
+                    _ => "write `$${` in the template for a literal `${`".to_string(),
+                };
+                (format!("template `{template}` {ctx}: {e}"), help)
+            }),
+        },
+    };
+    if let Some((message, help)) = problem {
+        problems.push(Problem::new(Loc::value(loc), message, help));
+    }
 }
 
 fn check_var_names(plan: &Plan, problems: &mut Vec<Problem>) {
@@ -182,6 +295,15 @@ fn duplicate(loc: Loc, first: Loc, message: String, help: &str) -> Problem {
 fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
     let mut phases: HashMap<&str, usize> = HashMap::new();
     for (p, phase) in plan.phases.iter().enumerate() {
+        if let Err(e) = crate::ident::check(&phase.id) {
+            problems.push(not_ident(
+                Loc::value(at!["phase", p, "id"]),
+                "phase id",
+                &phase.id,
+                "",
+                e,
+            ));
+        }
         if let Some(&first) = phases.get(phase.id.as_str()) {
             problems.push(duplicate(
                 Loc::value(at!["phase", p, "id"]),
@@ -195,6 +317,15 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
     }
     let mut steps: HashMap<&str, (usize, usize)> = HashMap::new();
     for (p, i, step) in indexed_steps(plan) {
+        if let Err(e) = crate::ident::check(step.id()) {
+            problems.push(not_ident(
+                Loc::value(with(step_path(p, i), at!["id"])),
+                "step id",
+                step.id(),
+                "",
+                e,
+            ));
+        }
         if let Some(&(fp, fi)) = steps.get(step.id()) {
             problems.push(duplicate(
                 Loc::value(with(step_path(p, i), at!["id"])),
@@ -238,6 +369,25 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
                     loc,
                     format!("step `{}` needs unknown step `{need}`", step.id()),
                     help,
+                ));
+            }
+        }
+    }
+}
+
+/// Environment variable names a process can be given: not empty, without `=` or NUL.
+fn check_env_names(plan: &Plan, problems: &mut Vec<Problem>) {
+    for (p, i, step) in indexed_steps(plan) {
+        for name in step.env().keys() {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                problems.push(Problem::new(
+                    Loc::key(with(step_path(p, i), at!["env", name.as_str()])),
+                    format!(
+                        "`{}` in step `{}` is not an environment variable name",
+                        crate::ident::shown(name),
+                        step.id()
+                    ),
+                    "name it with letters, digits and `_`, without `=`",
                 ));
             }
         }
@@ -355,11 +505,13 @@ fn check_path(
     problems.push(Problem::new(loc, message, help));
 }
 
-/// Checks that need interpolated values: paths, timeouts, modes, regexes, records, gates.
+/// Checks that need interpolated values: paths, templates, modes, regexes, records, gates.
 fn check_resolved(
     raw: &Plan,
     plan: &Plan,
     failed: &std::collections::HashSet<Vec<Seg>>,
+    plan_dir: &Path,
+    vars: &BTreeMap<String, String>,
     problems: &mut Vec<Problem>,
 ) {
     let mut records: HashMap<&str, Vec<Seg>> = HashMap::new();
@@ -394,32 +546,21 @@ fn check_resolved(
                 check_path(path, Base::Target, Loc::value(loc), "path", &ctx, problems);
             }
         }
-        if let Some((timeout, loc)) = step.timeout().zip(field(at!["timeout"])) {
-            match humantime::parse_duration(timeout) {
-                Ok(d) if d.is_zero() => problems.push(Problem::new(
-                    Loc::value(loc),
-                    format!("timeout {ctx} is zero"),
-                    "give a positive duration such as `90s` or `5m`, or remove `timeout`",
-                )),
-                Ok(_) => {}
-                Err(e) => problems.push(Problem::new(
-                    Loc::value(loc),
-                    format!("timeout `{timeout}` {ctx} is not a duration: {e}"),
-                    "write a duration such as `90s`, `5m` or `1h 30m`",
-                )),
-            }
-        }
         match step {
             Step::Write(s) => {
                 if let Some(loc) = field(at!["template"]) {
+                    let before = problems.len();
                     check_path(
                         &s.template,
                         Base::PlanDir,
-                        Loc::value(loc),
+                        Loc::value(loc.clone()),
                         "template",
                         &ctx,
                         problems,
                     );
+                    if problems.len() == before {
+                        check_template(plan_dir, vars, &s.template, loc, &ctx, problems);
+                    }
                 }
                 if let Some((mode, loc)) = s.mode.as_deref().zip(field(at!["mode"])) {
                     if u32::from_str_radix(mode, 8).map_or(true, |m| m > 0o7777) {
@@ -454,7 +595,18 @@ fn check_resolved(
             }
             Step::Suite(s) => {
                 let loc = with(base.clone(), at!["record"]);
-                if let Some(first) = records.get(s.record.as_str()) {
+                if failed.contains(&loc) {
+                    continue;
+                }
+                if let Err(e) = crate::ident::check(&s.record) {
+                    problems.push(not_ident(
+                        Loc::value(loc),
+                        "suite record",
+                        &s.record,
+                        &ctx,
+                        e,
+                    ));
+                } else if let Some(first) = records.get(s.record.as_str()) {
                     problems.push(duplicate(
                         Loc::value(loc),
                         Loc::value(first.clone()),

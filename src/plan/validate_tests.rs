@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::plan::load::load_bytes;
+use crate::plan::model::IntOrVar;
 
 const HEAD: &str = "name = 'x'\ndescription = 'd'\n";
 
@@ -9,9 +10,13 @@ const HEAD: &str = "name = 'x'\ndescription = 'd'\n";
 type Found = (String, usize, usize, String, Vec<String>);
 
 fn check(body: &str, overrides: &[(&str, &str)]) -> Result<ValidPlan, Vec<Found>> {
+    check_at(Path::new("dir/p.toml"), body, overrides)
+}
+
+/// Like [`check`], for a plan file at `path` (templates are looked up beside it).
+fn check_at(path: &Path, body: &str, overrides: &[(&str, &str)]) -> Result<ValidPlan, Vec<Found>> {
     let text = format!("{HEAD}{body}");
-    let loaded =
-        load_bytes(Path::new("dir/p.toml"), text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_bytes(path, text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let overrides: Vec<(String, String)> = overrides
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -228,7 +233,7 @@ fn overrides_and_builtins_define_variables() {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let plan = valid.resolve(&builtins).unwrap();
+    let plan = valid.resolve(&builtins).unwrap().plan;
     let Step::Run(r) = &plan.phases[0].steps[0] else {
         panic!()
     };
@@ -245,13 +250,17 @@ fn runs_must_be_an_integer_after_interpolation() {
     assert_eq!(
         (e.0.as_str(), e.1, e.2),
         (
-            "`runs` in step `s` must be a whole number, but it is `three`",
+            "`runs` in step `s` must be a whole number of at least 1, but `${n}` is `three`",
             12,
             8
         )
     );
+    assert_eq!(
+        e.3,
+        "give `n` a whole number of at least 1, e.g. `--var n=3`"
+    );
     let valid = check(&body, &[("n", "4")]).unwrap();
-    let plan = valid.resolve(&BTreeMap::new()).unwrap();
+    let plan = valid.resolve(&BTreeMap::new()).unwrap().plan;
     let Step::Suite(s) = &plan.phases[0].steps[0] else {
         panic!()
     };
@@ -350,8 +359,20 @@ fn regex_and_mode_are_checked() {
         e.0.starts_with("pattern in step `r` is not a valid regular expression"),
         "{e:?}"
     );
-    let e = one("[[phase]]\nid = 'p'\n[[phase.step]]\nid = 'w'\naction = 'write'\ntemplate = 't'\npath = 'a'\nmode = '999'\n");
-    assert_eq!(e.0, "mode `999` in step `w` is not an octal permission");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t"), "x").unwrap();
+    let errs = check_at(
+        &dir.path().join("p.toml"),
+        "[[phase]]\nid = 'p'\n[[phase.step]]\nid = 'w'\naction = 'write'\ntemplate = 't'\npath = 'a'\nmode = '999'\n",
+        &[],
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        errs[0].0,
+        "mode `999` in step `w` is not an octal permission"
+    );
 }
 
 #[test]
@@ -381,4 +402,261 @@ fn var_args() {
 fn builtin_names_cannot_be_redefined() {
     let e = one("[vars]\ntarget = 'x'\n");
     assert_eq!((e.1, e.2), (4, 1));
+}
+
+/// The one diagnostic of a plan whose single step has id `id` (written as a TOML basic string).
+fn bad_step_id(id: &str) -> Found {
+    one(&format!(
+        "[[phase]]\nid = 'p'\n[[phase.step]]\nid = \"{id}\"\naction = 'run'\ncommand = 'true'\n"
+    ))
+}
+
+const IDENT_HELP: &str = "use 1 to 100 ASCII letters, digits, `_`, `.` and `-` (not `.` or `..`); step ids name files under `.planrun/`";
+
+#[test]
+fn step_ids_are_identifiers() {
+    for (written, message) in [
+        ("", "step id `` is not an identifier: it is empty"),
+        (
+            "x\\ny",
+            "step id `x\\ny` is not an identifier: it contains the control character `\\n`",
+        ),
+        (
+            "a\\u0000b",
+            "step id `a\\0b` is not an identifier: it contains the control character `\\0`",
+        ),
+        (
+            "../../../../outside/pwned",
+            "step id `../../../../outside/pwned` is not an identifier: it contains `/`",
+        ),
+        ("..", "step id `..` is not an identifier: `..` names a directory"),
+        (
+            "caf\u{e9}",
+            "step id `caf\u{e9}` is not an identifier: it contains `\u{e9}`, which is not allowed",
+        ),
+        (
+            "cafe\u{301}",
+            "step id `cafe\u{301}` is not an identifier: it contains `\u{301}`, which is not allowed",
+        ),
+        (
+            "a b",
+            "step id `a b` is not an identifier: it contains ` `, which is not allowed",
+        ),
+    ] {
+        let e = bad_step_id(written);
+        assert_eq!((e.0.as_str(), e.1, e.2), (message, 6, 6), "{written:?}");
+        assert_eq!(e.3, IDENT_HELP);
+    }
+    let long = "a".repeat(101);
+    assert_eq!(
+        bad_step_id(&long).0,
+        format!("step id `{long}` is not an identifier: it is longer than 100 characters")
+    );
+    assert!(check(
+        "[[phase]]\nid = 'p'\n[[phase.step]]\nid = 'a-b_c.1'\naction = 'run'\ncommand = 'true'\n",
+        &[]
+    )
+    .is_ok());
+}
+
+#[test]
+fn phase_ids_and_records_are_identifiers() {
+    let e = one("[[phase]]\nid = 'a/b'\n");
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        ("phase id `a/b` is not an identifier: it contains `/`", 4, 6)
+    );
+    assert!(
+        e.3.ends_with("phase ids name files under `.planrun/`"),
+        "{e:?}"
+    );
+    let e = one(&format!("[[phase]]\nid = 'p'\n{}", suite("s", "../up")));
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        (
+            "suite record `../up` in step `s` is not an identifier: it contains `/`",
+            9,
+            10
+        )
+    );
+    // A record given through a variable is checked after interpolation.
+    let body = format!(
+        "[vars]\nr = 'ok'\n[[phase]]\nid = 'p'\n{}",
+        suite("s", "${r}")
+    );
+    assert!(check(&body, &[]).is_ok());
+    let errs = check(&body, &[("r", "../../x")]).map(|_| ()).unwrap_err();
+    assert_eq!(
+        errs[0].0,
+        "suite record `../../x` in step `s` is not an identifier: it contains `/`"
+    );
+}
+
+#[test]
+fn runs_and_warmup_are_checked_where_they_are_given() {
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}runs = 0\n",
+        suite("s", "r")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2, e.3.as_str()),
+        (
+            "`runs` in step `s` must be at least 1, but it is `0`",
+            10,
+            8,
+            "write a whole number of at least 1, e.g. `runs = 3`"
+        )
+    );
+    let body = format!(
+        "[vars]\nruns = '3'\nw = '1'\n[[phase]]\nid = 'p'\n{}runs = '${{runs}}'\nwarmup = '${{w}}'\n",
+        suite("s", "r")
+    );
+    let valid = check(&body, &[]).unwrap();
+    let plan = valid.resolve(&BTreeMap::new()).unwrap().plan;
+    let Step::Suite(s) = &plan.phases[0].steps[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (s.runs.clone(), s.warmup.clone()),
+        (Some(IntOrVar::Int(3)), Some(IntOrVar::Int(1)))
+    );
+    let errs = check(&body, &[("runs", "0"), ("w", "-1")])
+        .map(|_| ())
+        .unwrap_err();
+    let got: Vec<(&str, &str)> = errs.iter().map(|e| (e.0.as_str(), e.3.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "`runs` in step `s` must be at least 1, but `${runs}` is `0`",
+                "give `runs` a whole number of at least 1, e.g. `--var runs=3`"
+            ),
+            (
+                "`warmup` in step `s` must be a whole number (0 or more), but `${w}` is `-1`",
+                "give `w` a whole number (0 or more), e.g. `--var w=1`"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn defaults_and_timeouts_are_resolved_once() {
+    let body = format!(
+        "[[phase]]\nid = 'p'\n{}timeout = '1m 30s'\n{}",
+        suite("s", "r"),
+        run("a", "")
+    );
+    let resolved = check(&body, &[])
+        .unwrap()
+        .resolve(&BTreeMap::new())
+        .unwrap();
+    let Step::Suite(s) = &resolved.plan.phases[0].steps[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (s.runs.clone(), s.warmup.clone()),
+        (
+            Some(IntOrVar::Int(crate::plan::model::DEFAULT_RUNS)),
+            Some(IntOrVar::Int(crate::plan::model::DEFAULT_WARMUP))
+        )
+    );
+    assert_eq!(
+        resolved.timeouts,
+        BTreeMap::from([("s".to_string(), std::time::Duration::from_secs(90))])
+    );
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}",
+        run("a", "timeout = 'soon'\n")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        (
+            "timeout `soon` in step `a` is not a duration: expected number at 0",
+            9,
+            11
+        )
+    );
+}
+
+#[test]
+fn a_template_must_exist_beside_the_plan_and_use_known_vars() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("p.toml");
+    let write = |template: &str| {
+        format!("[vars]\npy = 'python3'\n[[phase]]\nid = 'p'\n[[phase.step]]\nid = 'w'\naction = 'write'\ntemplate = '{template}'\npath = 'out.py'\n")
+    };
+    let errs = check_at(&plan, &write("templates/conftest.py"), &[])
+        .map(|_| ())
+        .unwrap_err();
+    let missing = dir.path().join("templates/conftest.py");
+    assert_eq!(
+        errs,
+        [(
+            "template `templates/conftest.py` in step `w` does not exist".to_string(),
+            10,
+            12,
+            format!(
+                "create `{}`, or fix the path: templates are relative to the plan file",
+                missing.display()
+            ),
+            Vec::new()
+        )]
+    );
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(&missing, "# ${py}\n").unwrap();
+    assert!(check_at(&plan, &write("templates/conftest.py"), &[]).is_ok());
+    std::fs::write(&missing, "# ${pi}\n").unwrap();
+    let errs = check_at(&plan, &write("templates/conftest.py"), &[])
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        (errs[0].0.as_str(), errs[0].3.as_str()),
+        (
+            "template `templates/conftest.py` in step `w`: unknown variable `pi`",
+            "did you mean `py`?"
+        )
+    );
+    let errs = check_at(&plan, &write("templates"), &[])
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        errs[0]
+            .0
+            .starts_with("template `templates` in step `w` is a directory"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn secret_vars_are_marked_named_or_overridden() {
+    let body = "[vars]\ntoken = 'a'\ndsn = { value = 'postgres://u:pw@db', secret = true }\npython = 'p'\nApi_Key = 'k'\n[[phase]]\nid = 'p'\n";
+    let valid = check(body, &[("db_password", "hunter2"), ("python", "py3")]).unwrap();
+    let secret: Vec<&str> = valid.secret_vars.iter().map(String::as_str).collect();
+    assert_eq!(secret, ["Api_Key", "db_password", "dsn", "token"]);
+    assert_eq!(valid.vars["dsn"], "postgres://u:pw@db");
+    assert_eq!(valid.vars["python"], "py3");
+}
+
+#[test]
+fn nul_characters_and_bad_environment_names_are_refused() {
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}",
+        run("a", "undo = \"x\\u0000y\"\n")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        ("a value in step `a` contains a NUL character", 9, 8)
+    );
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}",
+        run("a", "env = { \"A=B\" = '1' }\n")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.1, e.2),
+        (
+            "`A=B` in step `a` is not an environment variable name",
+            9,
+            9
+        )
+    );
 }

@@ -6,6 +6,7 @@ pub mod json;
 pub mod junit;
 pub mod labels;
 pub mod markdown;
+pub mod mask;
 pub mod metric;
 pub mod model;
 pub mod write;

@@ -1,7 +1,9 @@
 //! `planrun apply` end to end: dry-run honesty, rollback after failures, signals and SIGKILL,
 //! locking, path confinement, parallelism and idempotence, on temp copies of the mini target.
 
+mod checked;
 mod diffs;
+mod secrets;
 pub mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -285,19 +285,30 @@ id = "p"
   id = "x"
   action = "run"
   command = "true"
-  undo = "touch {}"
+  undo = "touch {}; test ${{api_token}} = hunter2xyz"
 "#,
         marker.display()
     ));
     project
-        .planrun(["apply", &undo, "--target", "."])
+        .planrun([
+            "apply",
+            &undo,
+            "--target",
+            ".",
+            "--var",
+            "api_token=hunter2xyz",
+        ])
         .expect_code(0);
     let id = journal_ids(&project).pop().unwrap();
     let log = project.join(format!(".planrun/journal/{id}/entries.log"));
     // The undo command is sealed in the log (it may carry a secret); what is in the clear, here
     // the step it belongs to, is covered by the record's MAC like the rest.
     let text = fs::read_to_string(&log).unwrap();
-    assert!(!text.contains(&marker.display().to_string()), "{text}");
+    assert!(
+        !text.contains("hunter2xyz"),
+        "a secret in the journal: {text}"
+    );
+    assert!(text.contains("sealed:v1:"), "{text}");
     assert!(text.contains("\"step\":\"x\""), "{text}");
     fs::write(&log, text.replace("\"step\":\"x\"", "\"step\":\"y\"")).unwrap();
     project

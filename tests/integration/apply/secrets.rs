@@ -1,0 +1,128 @@
+//! Secret variables reach the commands but none of what planrun writes for people: report.json,
+//! junit.xml, summary.md, the `--report-dir` copies, annotations, the step summary, the dry run,
+//! the terminal and `-vv` log lines.
+
+use std::fs;
+
+use super::{mini, plan_in_tempdir, run_ids};
+use crate::support::{Output, Project};
+
+const TOKEN: &str = "tok-31415926";
+const DSN: &str = "postgres://u:hunter22@db";
+const API: &str = "k3y-271828";
+
+fn plan(command: &str) -> String {
+    format!(
+        "name = 'secrets'\ndescription = 'd'\n[vars]\ndsn = {{ value = '{DSN}', secret = true }}\n\
+         api_key = '{API}'\n[[phase]]\nid = 'p'\n[[phase.step]]\nid = 'use'\naction = 'run'\n\
+         command = '{command}'\n"
+    )
+}
+
+/// Runs planrun in CI mode as GitHub Actions would, with a step summary file.
+fn ci(project: &Project, summary: &std::path::Path, args: &[&str]) -> Output {
+    let out = project
+        .command(args)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", summary)
+        .output()
+        .unwrap();
+    Output::from_std(out)
+}
+
+/// Every report file of the newest run and of the `--report-dir` copy, with their names.
+fn reports(project: &Project, copies: &std::path::Path) -> Vec<(String, String)> {
+    let id = run_ids(project).pop().expect("a run");
+    let mut out = Vec::new();
+    for dir in [
+        project.join(format!(".planrun/runs/{id}")),
+        copies.to_path_buf(),
+    ] {
+        for name in ["report.json", "junit.xml", "summary.md"] {
+            let path = dir.join(name);
+            let text = fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            out.push((path.display().to_string(), text));
+        }
+    }
+    out
+}
+
+fn assert_masked(what: &str, text: &str) {
+    for secret in [TOKEN, DSN, API, "hunter22"] {
+        assert!(!text.contains(secret), "{what} shows `{secret}`:\n{text}");
+    }
+}
+
+#[test]
+fn secrets_reach_the_command_but_no_report_log_or_preview() {
+    let project = mini();
+    let (dir, plan) = plan_in_tempdir(&plan("echo ${token} ${dsn} ${api_key} > out.txt"), &[]);
+    let copies = dir.path().join("artifacts");
+    let summary = dir.path().join("summary.md");
+    let var = format!("token={TOKEN}");
+
+    let dry = project.planrun(["apply", &plan, "--target", ".", "--var", &var, "--dry-run"]);
+    dry.expect_code(0)
+        .expect_stdout("$ echo *** *** *** > out.txt");
+    assert_masked("the dry run", &dry.all());
+
+    let copies_arg = copies.to_str().unwrap();
+    let args = [
+        "-vv",
+        "apply",
+        &plan,
+        "--target",
+        ".",
+        "--var",
+        &var,
+        "--ci",
+        "--report-dir",
+        copies_arg,
+    ];
+    let out = ci(&project, &summary, &args);
+    out.expect_code(0);
+    assert_eq!(project.read("out.txt"), format!("{TOKEN} {DSN} {API}\n"));
+    assert_masked("apply's output", &out.all());
+    assert!(out.stderr.contains("echo *** *** ***"), "{}", out.stderr);
+    for (name, text) in reports(&project, &copies) {
+        assert_masked(&name, &text);
+    }
+    let report = fs::read_to_string(copies.join("report.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&report).unwrap();
+    for name in ["token", "dsn", "api_key"] {
+        assert_eq!(json["vars"][name], "***", "{name}");
+    }
+    assert_masked("the step summary", &fs::read_to_string(&summary).unwrap());
+}
+
+#[test]
+fn a_failing_step_shows_its_command_and_output_masked() {
+    let project = mini();
+    let (dir, plan) = plan_in_tempdir(&plan("echo ${token} ${api_key}; exit 3"), &[]);
+    let copies = dir.path().join("artifacts");
+    let summary = dir.path().join("summary.md");
+    let var = format!("token={TOKEN}");
+    let args = [
+        "apply",
+        &plan,
+        "--target",
+        ".",
+        "--var",
+        &var,
+        "--ci",
+        "--report-dir",
+        copies.to_str().unwrap(),
+    ];
+    let out = ci(&project, &summary, &args);
+    out.expect_code(3).expect_stdout(
+        "::error title=planrun step failed::p/use: `echo *** ***; exit 3` exited with status 3",
+    );
+    assert_masked("apply's output", &out.all());
+    for (name, text) in reports(&project, &copies) {
+        assert_masked(&name, &text);
+    }
+    let report = fs::read_to_string(copies.join("report.json")).unwrap();
+    assert!(report.contains("  | *** ***"), "{report}");
+    assert_masked("the step summary", &fs::read_to_string(&summary).unwrap());
+}
