@@ -236,9 +236,11 @@ fn run_once(
         counts: report.as_ref().map(|r| r.counts),
         log,
     };
+    let (tests, warnings) = report.map(|r| (r.tests, r.warnings)).unwrap_or_default();
     Ok(RunResult {
         sample,
-        tests: report.map(|r| r.tests).unwrap_or_default(),
+        tests,
+        warnings,
     })
 }
 

@@ -184,3 +184,28 @@ fn paths_are_quoted_for_the_shell() {
     assert_eq!(shell_quote(Path::new("/tmp/a b")), "'/tmp/a b'");
     assert_eq!(shell_quote(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
 }
+
+#[test]
+fn a_junit_file_with_duplicates_and_bad_times_gives_sane_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"for arg in "$@"; do
+  case "$arg" in --junitxml=*) out="${arg#--junitxml=}" ;; esac
+done
+cat > "$out" <<XML
+<testsuites><testsuite tests="4"><testcase classname="m" name="a" time="-5.0"/><testcase classname="m" name="a" time="-5.0"/><testcase classname="m" name="b" time="NaN"/><testcase classname="m" name="c" time="0.25"/></testsuite></testsuites>
+XML
+"#;
+    fs::write(dir.path().join("fake_pytest"), script).unwrap();
+    let s = SuiteSpec {
+        warmup: 0,
+        runs: 1,
+        ..spec(dir.path(), "sh fake_pytest", Framework::Pytest)
+    };
+    let record = run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    assert_eq!((record.tests, record.passed), (3, 3));
+    assert_eq!(record.slowest, Some(0.25));
+    assert!(record.durations.values().all(|t| *t >= 0.0));
+    let joined = record.warnings.join("\n");
+    assert!(joined.contains("more than once"), "{joined}");
+    assert!(joined.contains("non-finite"), "{joined}");
+}
