@@ -4,7 +4,7 @@ use crate::cli::TargetArgs;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::journal::error::RollbackError;
-use crate::journal::lock::Lock;
+use crate::journal::lock::{Lock, LockError};
 use crate::journal::{render, replay, state};
 use crate::ui;
 
@@ -30,9 +30,15 @@ pub fn run(args: &TargetArgs) -> Result<u8> {
         code: exit::ROLLBACK_FAILED,
     };
     let (_lock, cleared) = Lock::acquire_breaking_stale(target, "rollback").map_err(|e| {
+        let hint = match &e {
+            LockError::Held { .. } => {
+                "wait for that process to finish, then run this again".to_string()
+            }
+            _ => e.hint().unwrap_or("see the cause above").to_string(),
+        };
         failed(
-            e.to_string(),
-            "nothing was rolled back; wait for that process to finish, then run this again".into(),
+            crate::error::with_causes(&e),
+            format!("nothing was rolled back; {hint}"),
         )
     })?;
     if let Some(info) = cleared {

@@ -275,10 +275,8 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
 /// Runs a prepared plan for real and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply").map_err(|e| Error::Message {
-        message: e.to_string(),
-        hint: Some(
-            "wait for the other apply, or run `planrun unlock` if its process is gone".into(),
-        ),
+        message: crate::error::with_causes(&e),
+        hint: e.hint().map(str::to_string),
         code: exit::INVALID,
     })?;
     warn_dirty_files(prep);
@@ -287,7 +285,10 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         plan_path: prep.plan_path.clone(),
     };
     let journal = Journal::begin(&prep.target, meta).map_err(|e| Error::Message {
-        message: format!("failed to open the journal: {e}"),
+        message: format!(
+            "failed to open the journal: {}",
+            crate::error::with_causes(&e)
+        ),
         hint: None,
         code: exit::INVALID,
     })?;

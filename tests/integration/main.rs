@@ -3,6 +3,7 @@
 mod apply;
 mod cli;
 mod gates;
+mod messages;
 mod plans;
 mod support;
 mod validate;
