@@ -3,6 +3,7 @@
 mod apply;
 mod cli;
 mod gates;
+mod leftovers;
 mod messages;
 mod plans;
 mod support;
