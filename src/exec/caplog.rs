@@ -102,15 +102,23 @@ impl CappedLog {
         self.keep_under_cap()
     }
 
-    /// Copies everything `from` yields into the log until it ends.
+    /// Copies everything `from` yields into the log until it ends. After a write error (a full
+    /// disk) the rest is still read and dropped, so the command never blocks on a full pipe;
+    /// the first error is returned at the end.
     pub fn copy_from(&mut self, mut from: impl Read) -> io::Result<()> {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut failed = None;
         loop {
             match from.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.write(&buf[..n])?,
+                Ok(0) => return failed.map_or(Ok(()), Err),
+                Ok(n) if failed.is_none() => {
+                    if let Err(e) = self.write(&buf[..n]) {
+                        failed = Some(e);
+                    }
+                }
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(failed.unwrap_or(e)),
             }
         }
     }
@@ -252,6 +260,18 @@ mod tests {
             log.write(chunk.as_bytes()).unwrap();
         }
         assert_eq!(fs::metadata(&path).unwrap().len(), 10_000);
+    }
+
+    #[test]
+    fn a_failing_log_still_drains_its_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.log");
+        let mut log = CappedLog::open(&path, Some(MIN_MAX)).unwrap();
+        // Writing through a read-only handle fails like a full disk does.
+        log.file = File::open(&path).unwrap();
+        let mut input = io::Cursor::new(vec![b'x'; 300_000]);
+        assert!(log.copy_from(&mut input).is_err());
+        assert_eq!(input.position(), 300_000, "everything was read");
     }
 
     #[test]

@@ -89,7 +89,11 @@ fn junit_dirs_of_a_killed_apply_are_removed_by_the_next_one() {
     let out = project.planrun(["rollback", "--target", "."]);
     out.check(out.code == 0, "rollback of the killed apply");
     // Rollback keeps the run's directory (its logs); the junit files are still there.
-    assert!(junit.exists(), "{} gone before the next apply", junit.display());
+    assert!(
+        junit.exists(),
+        "{} gone before the next apply",
+        junit.display()
+    );
     fs::remove_file(flags.path().join("slow")).unwrap();
     let out = project.planrun(args(&plan));
     out.check(out.code == 0, "the next apply");
