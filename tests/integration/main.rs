@@ -2,6 +2,7 @@
 
 mod apply;
 mod cli;
+mod formats;
 mod gates;
 mod leftovers;
 mod messages;
