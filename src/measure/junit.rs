@@ -118,10 +118,10 @@ pub fn parse(xml: &str) -> Result<Report, JunitError> {
             Some(Ok(t)) if t.is_finite() && t >= 0.0 => t,
             // A time pytest cannot have measured is unknown; 0 keeps it out of `slowest`.
             Some(_) => {
-                bad_times.push(format!(
-                    "{id} ({})",
-                    case.attribute("time").unwrap_or_default()
-                ));
+                let bad = format!("{id} ({})", case.attribute("time").unwrap_or_default());
+                if !bad_times.contains(&bad) {
+                    bad_times.push(bad);
+                }
                 0.0
             }
         };

@@ -4,6 +4,7 @@ mod apply;
 mod cli;
 mod formats;
 mod gates;
+mod junit_values;
 mod leftovers;
 mod messages;
 mod plans;
