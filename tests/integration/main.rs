@@ -6,6 +6,7 @@ mod formats;
 mod gates;
 mod junit_values;
 mod leftovers;
+mod logs;
 mod messages;
 mod plans;
 mod support;
