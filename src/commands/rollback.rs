@@ -31,14 +31,14 @@ pub fn run(args: &TargetArgs) -> Result<u8> {
     };
     let (_lock, cleared) = Lock::acquire_breaking_stale(target, "rollback").map_err(|e| {
         let hint = match &e {
-            LockError::Held { .. } => {
-                "wait for that process to finish, then run this again".to_string()
-            }
-            _ => e.hint().unwrap_or("see the cause above").to_string(),
+            LockError::Held { .. } => Some("wait for that process to finish, then run this again"),
+            _ => e.hint(),
         };
         failed(
             crate::error::with_causes(&e),
-            format!("nothing was rolled back; {hint}"),
+            hint.map_or("nothing was rolled back".into(), |h| {
+                format!("nothing was rolled back; {h}")
+            }),
         )
     })?;
     if let Some(info) = cleared {

@@ -154,7 +154,8 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
         env: step_env(&s.env),
         timeout: timeout_of(s.timeout.as_deref()),
         log: log.clone(),
-        ..CommandSpec::new(String::new(), PathBuf::new(), PathBuf::new())
+        grace: process::DEFAULT_GRACE,
+        log_max: crate::exec::caplog::max_from_env(),
     };
     let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
         message: format!("failed to start `{}`: {e}", s.command),
