@@ -56,6 +56,7 @@ fn accuracy(dir: &Path, command: &str) {
         framework: Framework::Command,
         timeout: None,
         log_dir: dir.join("logs"),
+        junit_dir: dir.join("junit"),
         record: "bench".to_string(),
     };
     let (mut ours, mut hyperfine, mut spawn_loop) = (Vec::new(), Vec::new(), Vec::new());

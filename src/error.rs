@@ -62,5 +62,46 @@ impl Error {
     }
 }
 
+/// `error`'s message followed by a `Caused by:` line for each source whose text it does not
+/// already show, so the OS error (`No space left on device (os error 28)`) reaches the user
+/// when an error becomes an [`Error::Message`].
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str("\n  Caused by: ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// The result of a command: its exit code, or an error that carries one.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("failed to create `x`")]
+        Io(#[source] std::io::Error),
+        #[error(transparent)]
+        Inner(Box<Outer>),
+    }
+
+    #[test]
+    fn causes_carry_the_os_error_once() {
+        let full = Outer::Io(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(
+            with_causes(&full),
+            "failed to create `x`\n  Caused by: No space left on device (os error 28)"
+        );
+        let wrapped = Outer::Inner(Box::new(full));
+        assert_eq!(with_causes(&wrapped).matches("Caused by").count(), 1);
+    }
+}

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::journal::error::JournalError;
 use crate::journal::explain::{refused, rollback_error, warn_foreign};
-use crate::journal::lock::Lock;
+use crate::journal::lock::{Lock, LockError};
 use crate::journal::replay::RollbackOptions;
 use crate::journal::{render, replay, state};
 use crate::ui;
@@ -30,15 +30,23 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
         ));
         return Ok(exit::OK);
     }
-    let (_lock, cleared) =
-        Lock::acquire_breaking_stale(target, "rollback").map_err(|e| Error::Message {
-            message: e.to_string(),
-            hint: Some(
-                "nothing was rolled back; wait for that process to finish, then run this again"
-                    .into(),
-            ),
-            code: exit::LOCKED,
-        })?;
+    let (_lock, cleared) = Lock::acquire_breaking_stale(target, "rollback").map_err(|e| {
+        let hint = match &e {
+            LockError::Held { .. } => Some("wait for that process to finish, then run this again"),
+            _ => e.hint(),
+        };
+        let code = match &e {
+            LockError::Held { .. } | LockError::Stale { .. } => exit::LOCKED,
+            _ => exit::INVALID,
+        };
+        Error::Message {
+            message: crate::error::with_causes(&e),
+            hint: Some(hint.map_or("nothing was rolled back".into(), |h| {
+                format!("nothing was rolled back; {h}")
+            })),
+            code,
+        }
+    })?;
     if let Some(info) = cleared {
         ui::note(&format!(
             "cleared the stale lock of `{}` (pid {} on {}, started {})",

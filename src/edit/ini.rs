@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::error::EditError;
+use super::format;
 use super::ini_doc::{find_entry, find_section, is_continuation, Doc, Entry};
 use super::list::{ListValue, Slot};
 
@@ -21,8 +22,13 @@ pub struct IniOps {
     pub remove: BTreeMap<String, Vec<String>>,
 }
 
-/// Applies `ops` to `section` of the INI text `old` (empty for a missing file).
+/// Applies `ops` to `section` of the INI text `old` (empty for a missing file); a BOM, CRLF
+/// endings and a missing final newline are kept.
 pub fn edit(old: &str, section: &str, ops: &IniOps) -> Result<String, EditError> {
+    format::keeping(old, |plain| edit_plain(plain, section, ops))
+}
+
+fn edit_plain(old: &str, section: &str, ops: &IniOps) -> Result<String, EditError> {
     let mut text = old.to_string();
     // A key that is also set or appended ends up present; unsetting it first would only move it.
     let kept = |k: &String| !ops.set.contains_key(k) && !ops.append.contains_key(k);
@@ -68,14 +74,14 @@ pub fn edit(old: &str, section: &str, ops: &IniOps) -> Result<String, EditError>
 
 /// Reads `key` of `section` as iniconfig would: `None` when the section or key is missing.
 pub fn get(text: &str, section: &str, key: &str) -> Result<Option<String>, EditError> {
-    let doc = Doc::parse(text);
+    let doc = Doc::parse(format::strip_bom(text));
     let sections = doc.scan()?;
     Ok(find_entry(&sections, section, key)?.map(|e| doc.value(e)))
 }
 
 /// Whether `text` has a `[section]` header (the file is still checked for syntax errors).
 pub fn has_section(text: &str, section: &str) -> Result<bool, EditError> {
-    let doc = Doc::parse(text);
+    let doc = Doc::parse(format::strip_bom(text));
     Ok(find_section(&doc.scan()?, section)?.is_some())
 }
 
@@ -394,7 +400,8 @@ max-line-length = 100
             &append1("addopts", &["-q"]),
         )
         .unwrap();
-        assert_eq!(new, "[metadata]\nname = x\n\n[tool:pytest]\naddopts = -q\n");
+        // A file without a final newline keeps lacking one.
+        assert_eq!(new, "[metadata]\nname = x\n\n[tool:pytest]\naddopts = -q");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod addopts;
 pub mod diff;
 pub mod error;
+pub mod format;
 pub mod ini;
 pub mod ini_doc;
 pub mod list;

@@ -7,6 +7,7 @@ use toml_edit::{Array, Item, TableLike, Value};
 
 use super::addopts::{self, split_shell};
 use super::error::EditError;
+use super::format;
 use super::ini;
 use super::list::ListValue;
 use super::toml;
@@ -114,10 +115,10 @@ pub struct PytestOps {
 
 /// Applies `ops` to the content of a configuration file of `kind` (empty when it is new).
 pub fn edit(kind: ConfigKind, old: &str, ops: &PytestOps) -> Result<String, EditError> {
-    match kind.section() {
-        Some(section) => edit_ini(old, section, ops),
-        None => edit_pyproject(old, ops),
-    }
+    format::keeping(old, |plain| match kind.section() {
+        Some(section) => edit_ini(plain, section, ops),
+        None => edit_pyproject(plain, ops),
+    })
 }
 
 /// The marker's name: what comes before its `:` description or `(` arguments.

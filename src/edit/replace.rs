@@ -12,13 +12,28 @@ use std::borrow::Cow;
 use regex::Regex;
 
 use super::error::EditError;
+use super::format;
 
 /// How often replacing may repeat before the edit is declared unstable.
 const MAX_ROUNDS: usize = 16;
 
 /// Replaces `pattern` (a regex when `regex`) with `replacement` in `old`, all matches or only the
 /// first. `NoMatch` when the pattern matches nothing and the replacement is not already there.
+/// The text is matched with LF endings and no BOM (so a pattern spanning lines matches a CRLF
+/// file too), and the result gets the file's BOM, endings and final newline back.
 pub fn edit(
+    old: &str,
+    pattern: &str,
+    replacement: &str,
+    regex: bool,
+    first_only: bool,
+) -> Result<String, EditError> {
+    format::keeping(old, |plain| {
+        edit_plain(plain, pattern, replacement, regex, first_only)
+    })
+}
+
+fn edit_plain(
     old: &str,
     pattern: &str,
     replacement: &str,

@@ -47,7 +47,17 @@ fn split_comment(line: &str) -> (&str, &str) {
 
 /// Adds `packages` (requirement strings) to a requirements file: the line for the same project
 /// is replaced (its comment kept), otherwise the requirement is appended.
+/// A BOM, CRLF endings and a missing final newline are kept.
 pub fn add(old: &str, packages: &[String]) -> String {
+    match super::format::keeping(old, |plain| {
+        Ok::<_, std::convert::Infallible>(add_plain(plain, packages))
+    }) {
+        Ok(text) => text,
+        Err(never) => match never {},
+    }
+}
+
+fn add_plain(old: &str, packages: &[String]) -> String {
     let eol = if old.contains("\r\n") { "\r\n" } else { "\n" };
     let mut lines: Vec<(String, &str)> = old
         .split_inclusive('\n')
@@ -152,7 +162,8 @@ coverage[toml]>=7 ; python_version >= \"3.9\"
         let new = add(DEV, &s(&["pytest-randomly"]));
         assert_eq!(new, format!("{DEV}pytest-randomly\n"));
         assert_eq!(add("", &s(&["pytest"])), "pytest\n");
-        assert_eq!(add("-r base.txt", &s(&["pytest"])), "-r base.txt\npytest\n");
+        // A file without a final newline keeps lacking one.
+        assert_eq!(add("-r base.txt", &s(&["pytest"])), "-r base.txt\npytest");
         assert_eq!(add("a\r\n", &s(&["b"])), "a\r\nb\r\n");
     }
 

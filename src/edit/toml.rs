@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Key, Table, TableLike, Value};
 
 use super::error::EditError;
+use super::format;
 use super::requirements::{normalize, project_name};
 
 /// What to change in one table. Applied in this order: unset, set, remove, append; a key both
@@ -26,6 +27,10 @@ pub struct TomlOps {
 /// Applies `ops` to the dotted `table` (e.g. `tool.pytest.ini_options`) of the TOML text `old`
 /// (empty for a missing file); the table is created only when something is added to it.
 pub fn edit(old: &str, table: &str, ops: &TomlOps) -> Result<String, EditError> {
+    format::keeping(old, |plain| edit_plain(plain, table, ops))
+}
+
+fn edit_plain(old: &str, table: &str, ops: &TomlOps) -> Result<String, EditError> {
     let mut doc = parse(old)?;
     let adds = !ops.set.is_empty() || ops.append.values().any(|v| !v.is_empty());
     let Some(tbl) = table_mut(&mut doc, table, adds)? else {
@@ -70,6 +75,17 @@ pub fn edit(old: &str, table: &str, ops: &TomlOps) -> Result<String, EditError> 
 /// Records requirement strings in `[dependency-groups].<group>` (PEP 735) or, with `extra`, in
 /// `[project.optional-dependencies].<group>`; an entry for the same project is replaced.
 pub fn add_dependencies(
+    old: &str,
+    group: &str,
+    extra: bool,
+    packages: &[String],
+) -> Result<String, EditError> {
+    format::keeping(old, |plain| {
+        add_dependencies_plain(plain, group, extra, packages)
+    })
+}
+
+fn add_dependencies_plain(
     old: &str,
     group: &str,
     extra: bool,
@@ -126,7 +142,8 @@ pub fn add_dependencies(
 
 /// Whether `text` parses and has the dotted table `table`.
 pub fn has_table(text: &str, table: &str) -> bool {
-    parse(text).is_ok_and(|mut doc| matches!(table_mut(&mut doc, table, false), Ok(Some(_))))
+    parse(format::strip_bom(text))
+        .is_ok_and(|mut doc| matches!(table_mut(&mut doc, table, false), Ok(Some(_))))
 }
 
 /// Parses TOML, turning the parser's byte span into a line number.

@@ -103,6 +103,7 @@ fn relock(run: &Run<'_>, s: &InstallStep, changed: &[String]) -> Result<Vec<Stri
         timeout: None,
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
+        log_max: crate::exec::caplog::max_from_env(),
     };
     let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
         message: format!("failed to start `{quoted}`: {e}"),
@@ -197,6 +198,7 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
         timeout: run.prep.timeout(&s.id),
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
+        log_max: crate::exec::caplog::max_from_env(),
     };
     let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
         message: format!("failed to start `{}`: {e}", s.command),
@@ -336,6 +338,12 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
     // Each run logs to its own `<record>-<run>.log` in the logs directory; the step's log is
     // the run that failed, or else the last one.
     let (log, _) = log_path(run, &s.id)?;
+    // The apply holds the target's lock, so junit directories of other runs are leftovers.
+    if let Some(runs_dir) = run.run_dir.parent() {
+        for gone in suite::clean_stale_junit(runs_dir, &run.run_dir) {
+            tracing::debug!("removed stale `{}`", gone.display());
+        }
+    }
     let spec = SuiteSpec {
         command: s.command.clone(),
         cwd: prep.target.clone(),
@@ -345,6 +353,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
         framework: s.framework,
         timeout: run.prep.timeout(&s.id),
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
+        junit_dir: run.run_dir.join(suite::JUNIT_DIR),
         record: s.record.clone(),
     };
     let progress = &run.progress;

@@ -292,10 +292,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             _ => exit::INVALID,
         };
         Error::Message {
-            message: e.to_string(),
-            hint: Some(
-                "wait for the other apply, or run `planrun unlock` if its process is gone".into(),
-            ),
+            message: crate::error::with_causes(&e),
+            hint: e.hint().map(str::to_string),
             code,
         }
     })?;
@@ -319,7 +317,10 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         code: exit::INVALID,
     })?;
     let journal = Journal::begin(&prep.target, meta).map_err(|e| Error::Message {
-        message: format!("failed to open the journal: {e}"),
+        message: format!(
+            "failed to open the journal: {}",
+            crate::error::with_causes(&e)
+        ),
         hint: None,
         code: exit::INVALID,
     })?;

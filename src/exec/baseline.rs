@@ -135,6 +135,7 @@ mod tests {
         let run = crate::measure::record::RunResult {
             sample,
             tests: Vec::new(),
+            warnings: Vec::new(),
         };
         let record =
             Record::from_runs("true", crate::plan::model::Framework::Command, vec![run], 1)

@@ -182,7 +182,7 @@ fn auto_record_target(read: &Reader<'_>) -> RecordTarget {
         }
     }
     if let Ok(Some(text)) = read("pyproject.toml") {
-        if let Ok(doc) = text.parse::<toml_edit::DocumentMut>() {
+        if let Ok(doc) = edit::format::strip_bom(&text).parse::<toml_edit::DocumentMut>() {
             for (table, extra) in [("dependency-groups", false), ("project", true)] {
                 let groups = if extra {
                     doc.get(table).and_then(|p| p.get("optional-dependencies"))

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod apply;
 pub mod baseline;
+pub mod caplog;
 pub mod dryrun;
 pub mod edits;
 pub mod finish;

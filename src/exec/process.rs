@@ -5,8 +5,11 @@
 //! (pytest-xdist workers, servers started by fixtures), not only the shell. On timeout or cancel
 //! the group gets SIGTERM, then SIGKILL once the grace period is over. Processes the command leaves
 //! behind in its group when it exits are ended the same way, so nothing outlives its step.
+//!
+//! Output goes through a pipe to a [`CappedLog`], so a chatty command cannot fill the disk: the
+//! log keeps its most recent part (what [`tail`] quotes in messages) under `log_max`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -15,6 +18,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::exec::caplog::{self, CappedLog};
 use crate::measure::{proctree, rss};
 
 /// The default time between SIGTERM and SIGKILL.
@@ -41,10 +45,13 @@ pub struct CommandSpec {
     pub log: PathBuf,
     /// Time between SIGTERM and SIGKILL when the command must end.
     pub grace: Duration,
+    /// The log's size cap in bytes (`None`: unbounded); the most recent output is kept.
+    pub log_max: Option<u64>,
 }
 
 impl CommandSpec {
-    /// A spec with no extra environment, no timeout and the default grace period.
+    /// A spec with no extra environment, no timeout, the default grace period and the log cap
+    /// `PLANRUN_LOG_MAX` sets (8 MiB by default).
     pub fn new(
         command: impl Into<String>,
         cwd: impl Into<PathBuf>,
@@ -57,6 +64,7 @@ impl CommandSpec {
             timeout: None,
             log: log.into(),
             grace: DEFAULT_GRACE,
+            log_max: caplog::max_from_env(),
         }
     }
 }
@@ -171,16 +179,14 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
     if let Some(dir) = spec.log.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
     }
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&spec.log)?;
+    let mut log = CappedLog::open(&spec.log, spec.log_max)?;
+    let (output, child_output) = os_pipe::pipe()?;
     // An absolute path spares a failed execve per PATH entry on every step.
     let mut expr = duct::cmd("/bin/sh", ["-c", spec.command.as_str()])
         .dir(&spec.cwd)
         .stdin_null()
         .stderr_to_stdout()
-        .stdout_file(log)
+        .stdout_file(child_output)
         .unchecked()
         .before_spawn(|command| {
             command.process_group(0);
@@ -197,6 +203,16 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
     let started = Instant::now();
     tracing::debug!(command = %spec.command, cwd = %spec.cwd.display(), "spawning");
     let handle = expr.start()?;
+    // The expression holds planrun's copy of the pipe's write end; the log sees the end of the
+    // output only once every copy is closed.
+    drop(expr);
+    let (copied, log_done) = mpsc::channel();
+    thread::spawn(move || {
+        if let Err(e) = log.copy_from(output) {
+            tracing::warn!("cannot write the log: {e}");
+        }
+        let _ = copied.send(());
+    });
     let pid = handle.pids().first().copied().unwrap_or(0);
     let pgid = i32::try_from(pid).unwrap_or(0);
     tracing::debug!(pid, "started in its own process group");
@@ -250,6 +266,11 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
     if forced.is_none() && pgid > 0 {
         end_leftovers(pgid, spec.grace);
     }
+    // A process that left the group (`setsid`) may keep the pipe open for ever; after a while
+    // the copier is left to finish on its own rather than holding up the step.
+    if log_done.recv_timeout(DRAIN).is_err() {
+        tracing::debug!("output pipe still open after the command ended; log left to drain");
+    }
     let rss_peak_kb = sampler.and_then(rss::RssSampler::stop);
     let (user, system) = children_cpu();
     let status = forced.unwrap_or_else(|| match (exit.code(), exit.signal()) {
@@ -265,6 +286,9 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
         rss_peak_kb,
     })
 }
+
+/// How long the log may take to drain once the command's group is gone.
+const DRAIN: Duration = Duration::from_secs(2);
 
 /// SIGTERM to the group, up to `grace` for the leader (whose exit `wait_leader` reports) and the
 /// rest of the group to go, then SIGKILL; returns the leader's exit once it has been reaped.
@@ -540,6 +564,46 @@ mod tests {
             "{out:?}"
         );
         assert!(out.rss_peak_kb.unwrap() > 1000, "{out:?}");
+    }
+
+    #[test]
+    fn the_log_is_capped_keeping_the_tail_and_a_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec(
+            dir.path(),
+            "i=0; while [ $i -lt 20000 ]; do echo \"line $i\"; i=$((i+1)); done; echo done >&2",
+        );
+        s.log_max = Some(64 * 1024);
+        assert!(go(&s).status.success());
+        let text = fs::read_to_string(&s.log).unwrap();
+        assert!(text.len() <= 64 * 1024, "{}", text.len());
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with("[planrun: log capped at 65536 bytes (PLANRUN_LOG_MAX); ")
+                && first.ends_with(" earlier bytes dropped]"),
+            "{first}"
+        );
+        assert_eq!(tail(&s.log, 2), vec!["line 19999", "done"]);
+        let second = text.lines().nth(1).unwrap();
+        let n: u32 = second.strip_prefix("line ").unwrap().parse().unwrap();
+        let kept = text.lines().skip(1).count() as u32;
+        assert_eq!(
+            n + kept,
+            20001,
+            "every line after the marker is there, in order"
+        );
+    }
+
+    #[test]
+    fn a_process_holding_the_output_open_does_not_hold_up_the_step() {
+        let dir = tempfile::tempdir().unwrap();
+        // setsid takes the sleeper out of the group, so it is not ended with it; it keeps the
+        // pipe's write end until it exits.
+        let s = spec(dir.path(), "setsid sleep 6 & echo started");
+        let t = Instant::now();
+        assert!(go(&s).status.success());
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert_eq!(fs::read_to_string(&s.log).unwrap(), "started\n");
     }
 
     #[test]

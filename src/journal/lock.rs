@@ -48,6 +48,35 @@ pub enum LockError {
     },
 }
 
+impl LockError {
+    /// What to do about it, when the message does not say already. Only a held lock is worth
+    /// waiting for; a target planrun cannot write to needs the person, not time.
+    pub fn hint(&self) -> Option<&'static str> {
+        let source = match self {
+            LockError::Held { .. } => {
+                return Some(
+                    "wait for the other apply, or run `planrun unlock` if its process is gone",
+                )
+            }
+            LockError::Stale { .. } | LockError::Unreadable { .. } => return None,
+            LockError::Io { source, .. } => source,
+            LockError::State(e) => match e.as_ref() {
+                JournalError::Io { source, .. } => source,
+                _ => return None,
+            },
+        };
+        match source.kind() {
+            io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied => Some(
+                "planrun keeps its lock and journal in `.planrun/` inside the target; make the target writable",
+            ),
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+                Some("free space on the target's file system, then run this again")
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A held lock; dropping it removes the lock file.
 #[derive(Debug)]
 pub struct Lock {
@@ -324,5 +353,66 @@ mod tests {
         ));
         assert!(unlock(dir.path(), true).unwrap().is_some());
         assert!(!lock_path(dir.path()).exists());
+    }
+
+    fn io_failure(errno: i32) -> LockError {
+        LockError::State(Box::new(JournalError::io(
+            "create `t/.planrun`",
+            io::Error::from_raw_os_error(errno),
+        )))
+    }
+
+    #[test]
+    fn only_a_held_lock_hints_at_waiting() {
+        let read_only = io_failure(libc::EROFS);
+        let text = crate::error::with_causes(&read_only);
+        assert!(
+            text.contains("Read-only file system (os error 30)"),
+            "{text}"
+        );
+        let hint = read_only.hint().unwrap();
+        assert!(!hint.contains("wait"), "{hint}");
+        assert!(hint.contains("writable"), "{hint}");
+        let full = LockError::Io {
+            context: "write `t/.planrun/lock.1.tmp`".into(),
+            source: io::Error::from_raw_os_error(libc::ENOSPC),
+        };
+        let text = crate::error::with_causes(&full);
+        assert!(
+            text.contains("No space left on device (os error 28)"),
+            "{text}"
+        );
+        assert!(full.hint().unwrap().contains("free space"));
+        let held = LockError::Held {
+            target: "t".into(),
+            info: LockInfo {
+                pid: 1,
+                host: host_name(),
+                started: "x".into(),
+                command: "apply".into(),
+            },
+        };
+        assert!(held.hint().unwrap().starts_with("wait for the other apply"));
+        assert_eq!(io_failure(libc::EIO).hint(), None);
+    }
+
+    #[test]
+    fn a_read_only_target_names_the_os_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
+        let result = Lock::acquire(dir.path(), "apply");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // root writes through mode 0555 (CAP_DAC_OVERRIDE), so the directory is not
+            // read-only for this process; the synthetic EROFS/ENOSPC cases above cover the
+            // message and hint instead.
+            return;
+        }
+        let e = result.unwrap_err();
+        let text = crate::error::with_causes(&e);
+        assert!(text.contains("Permission denied (os error 13)"), "{text}");
+        assert!(!e.hint().unwrap_or_default().contains("wait"));
     }
 }

@@ -60,6 +60,9 @@ pub struct Report {
     pub tests: Vec<TestResult>,
     /// The summary counts.
     pub counts: Counts,
+    /// Values that were not believable and how they were taken (duplicate testcases, negative
+    /// or non-finite times).
+    pub warnings: Vec<String>,
 }
 
 /// Why a JUnit file could not be read.
@@ -73,18 +76,35 @@ pub enum JunitError {
     NotJunit(String),
 }
 
-/// Parses the text of a pytest JUnit XML file.
+/// How many examples a warning about bad values names.
+const NAMED: usize = 3;
+
+/// What the `<testcase>` elements of one test id said.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The outcome of the first element that is not a teardown error: the call (or setup).
+    call: Option<Outcome>,
+    /// Whether an element reported an error on teardown.
+    teardown_error: bool,
+    /// The worst outcome over every element.
+    worst: Option<Outcome>,
+    /// The longest believable time.
+    time: f64,
+    /// Elements beyond the one call and one teardown error pytest writes at most.
+    extra: usize,
+}
+
+/// Parses the text of a pytest JUnit XML file. Counts come from the merged tests, so a file
+/// that lists a test twice counts it once (with a warning) and `passed` never exceeds `tests`.
 pub fn parse(xml: &str) -> Result<Report, JunitError> {
     let doc = roxmltree::Document::parse(xml)?;
     let root = doc.root_element();
     if !root.has_tag_name("testsuites") && !root.has_tag_name("testsuite") {
         return Err(JunitError::NotJunit(root.tag_name().name().to_string()));
     }
-    let mut counts = Counts::default();
     let mut order: Vec<String> = Vec::new();
-    let mut merged: BTreeMap<String, (TestResult, bool)> = BTreeMap::new();
-    // Teardown errors whose test has no other element: the call passed.
-    let mut teardown_only: Vec<String> = Vec::new();
+    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut bad_times: Vec<String> = Vec::new();
     for case in root.descendants().filter(|n| n.has_tag_name("testcase")) {
         let class = case.attribute("classname").unwrap_or("");
         let name = case.attribute("name").unwrap_or("");
@@ -93,10 +113,18 @@ pub fn parse(xml: &str) -> Result<Report, JunitError> {
         } else {
             format!("{class}::{name}")
         };
-        let time = case
-            .attribute("time")
-            .and_then(|t| t.parse::<f64>().ok())
-            .unwrap_or(0.0);
+        let time = match case.attribute("time").map(|t| t.trim().parse::<f64>()) {
+            None => 0.0,
+            Some(Ok(t)) if t.is_finite() && t >= 0.0 => t,
+            // A time pytest cannot have measured is unknown; 0 keeps it out of `slowest`.
+            Some(_) => {
+                let bad = format!("{id} ({})", case.attribute("time").unwrap_or_default());
+                if !bad_times.contains(&bad) {
+                    bad_times.push(bad);
+                }
+                0.0
+            }
+        };
         let child = |tag: &str| case.children().find(|c| c.has_tag_name(tag));
         let failure = child("failure").is_some();
         let error = child("error");
@@ -110,44 +138,84 @@ pub fn parse(xml: &str) -> Result<Report, JunitError> {
         } else {
             Outcome::Passed
         };
-        counts.failed += u64::from(failure);
-        counts.errors += u64::from(error.is_some());
-        counts.skipped += u64::from(skipped && !failure && error.is_none());
-        counts.passed += u64::from(outcome == Outcome::Passed);
-        let on_teardown = error
-            .and_then(|e| e.attribute("message"))
-            .is_some_and(|m| m.starts_with("failed on teardown"));
-        match merged.get_mut(&id) {
-            Some((known, seen_twice)) => {
-                known.outcome = known.outcome.worse(outcome);
-                known.time = known.time.max(time);
-                *seen_twice = true;
-            }
-            None => {
-                if on_teardown && !failure {
-                    teardown_only.push(id.clone());
-                }
-                order.push(id.clone());
-                let result = TestResult {
-                    id: id.clone(),
-                    outcome,
-                    time,
-                };
-                merged.insert(id, (result, false));
-            }
+        let on_teardown = !failure
+            && error
+                .and_then(|e| e.attribute("message"))
+                .is_some_and(|m| m.starts_with("failed on teardown"));
+        let entry = seen.entry(id.clone()).or_insert_with(|| {
+            order.push(id);
+            Seen::default()
+        });
+        if on_teardown {
+            entry.extra += usize::from(entry.teardown_error);
+            entry.teardown_error = true;
+        } else if let Some(call) = entry.call {
+            entry.extra += 1;
+            entry.call = Some(call.worse(outcome));
+        } else {
+            entry.call = Some(outcome);
         }
+        entry.worst = Some(entry.worst.map_or(outcome, |w| w.worse(outcome)));
+        entry.time = entry.time.max(time);
     }
-    for id in &teardown_only {
-        if merged.get(id).is_some_and(|(_, twice)| !twice) {
-            counts.passed += 1;
+    let mut counts = Counts::default();
+    let mut duplicates: Vec<&str> = Vec::new();
+    for id in &order {
+        let Some(s) = seen.get(id) else { continue };
+        // A test with only a teardown error passed its call, as pytest's summary says.
+        match s.call.unwrap_or(Outcome::Passed) {
+            Outcome::Passed => counts.passed += 1,
+            Outcome::Failed => counts.failed += 1,
+            Outcome::Error => counts.errors += 1,
+            Outcome::Skipped => counts.skipped += 1,
+        }
+        counts.errors += u64::from(s.teardown_error);
+        if s.extra > 0 {
+            duplicates.push(id);
         }
     }
     counts.tests = order.len() as u64;
+    let mut warnings = Vec::new();
+    if !duplicates.is_empty() {
+        warnings.push(format!(
+            "junit file lists {} test(s) more than once, counted once: {}",
+            duplicates.len(),
+            named(&duplicates)
+        ));
+    }
+    if !bad_times.is_empty() {
+        let ids: Vec<&str> = bad_times.iter().map(String::as_str).collect();
+        warnings.push(format!(
+            "junit file has {} negative or non-finite test time(s), taken as unknown (0): {}",
+            ids.len(),
+            named(&ids)
+        ));
+    }
     let tests = order
-        .iter()
-        .filter_map(|id| merged.remove(id).map(|(r, _)| r))
+        .into_iter()
+        .filter_map(|id| {
+            let s = seen.remove(&id)?;
+            Some(TestResult {
+                id,
+                outcome: s.worst.unwrap_or(Outcome::Passed),
+                time: s.time,
+            })
+        })
         .collect();
-    Ok(Report { tests, counts })
+    Ok(Report {
+        tests,
+        counts,
+        warnings,
+    })
+}
+
+/// The first few of `items`, and how many more there are.
+fn named(items: &[&str]) -> String {
+    let shown = items[..items.len().min(NAMED)].join(", ");
+    match items.len().saturating_sub(NAMED) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 impl Outcome {
@@ -245,6 +313,70 @@ E   AssertionError: nope</failure></testcase><testcase classname="test_demo" nam
         );
     }
 
+    #[test]
+    fn a_test_listed_twice_counts_once_with_a_warning() {
+        let xml = r#"<testsuites><testsuite tests="4">
+            <testcase classname="m" name="a" time="0.1"/>
+            <testcase classname="m" name="a" time="0.1"/>
+            <testcase classname="m" name="b" time="0.2"/>
+            <testcase classname="m" name="c" time="0.3"/>
+            <testcase classname="m" name="c" time="0.3"/>
+        </testsuite></testsuites>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!(r.counts, counts(3, 0, 0, 0, 3));
+        assert_eq!(r.tests.len(), 3);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("2 test(s) more than once"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(r.warnings[0].contains("m::a, m::c"), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn a_duplicate_with_another_outcome_takes_the_worse_and_counts_once() {
+        let xml = r#"<testsuite>
+            <testcase classname="m" name="a"/>
+            <testcase classname="m" name="a"><failure message="x"/></testcase>
+            <testcase classname="m" name="a"><error message="failed on teardown with x"/></testcase>
+            <testcase classname="m" name="a"><error message="failed on teardown with x"/></testcase>
+        </testsuite>"#;
+        let r = parse(xml).unwrap();
+        assert_eq!(r.counts, counts(0, 1, 0, 1, 1));
+        assert_eq!(r.tests[0].outcome, Outcome::Failed);
+        assert_eq!(r.warnings.len(), 1);
+    }
+
+    #[test]
+    fn the_teardown_shape_is_not_a_duplicate() {
+        assert!(parse(TEARDOWN).unwrap().warnings.is_empty());
+        assert!(parse(MIXED).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn negative_and_non_finite_times_are_unknown() {
+        let xml = r#"<testsuite>
+            <testcase classname="m" name="neg" time="-5.0"/>
+            <testcase classname="m" name="nan" time="NaN"/>
+            <testcase classname="m" name="inf" time="inf"/>
+            <testcase classname="m" name="big" time="-1e400"/>
+            <testcase classname="m" name="ok" time="0.5"/>
+            <testcase classname="m" name="junk" time="soon"/>
+        </testsuite>"#;
+        let r = parse(xml).unwrap();
+        let times: Vec<f64> = r.tests.iter().map(|t| t.time).collect();
+        assert_eq!(times, vec![0.0, 0.0, 0.0, 0.0, 0.5, 0.0]);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].starts_with("junit file has 5 negative or non-finite test time(s)"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(r.warnings[0].contains("m::neg (-5.0)"), "{:?}", r.warnings);
+        assert!(r.warnings[0].ends_with("and 2 more"), "{:?}", r.warnings);
+    }
+
     proptest! {
         #[test]
         fn never_panics(text in ".{0,200}") {
@@ -261,6 +393,20 @@ E   AssertionError: nope</failure></testcase><testcase classname="test_demo" nam
             let c = r.counts;
             prop_assert_eq!(c.passed + c.failed + c.skipped + c.errors, c.tests);
             prop_assert_eq!(c.tests as usize, outcomes.len());
+        }
+
+        #[test]
+        fn duplicates_never_count_more_than_the_tests(
+            cases in prop::collection::vec((0u8..4, 0u8..6, -10.0f64..10.0), 0..30),
+        ) {
+            let xml: String = cases.iter().map(|(o, name, time)| {
+                let child = ["", "<failure/>", "<error message=\"x\"/>", "<skipped/>"][*o as usize];
+                format!(r#"<testcase classname="m" name="t{name}" time="{time}">{child}</testcase>"#)
+            }).collect();
+            let r = parse(&format!("<testsuite>{xml}</testsuite>")).unwrap();
+            let c = r.counts;
+            prop_assert_eq!(c.passed + c.failed + c.skipped + c.errors, c.tests);
+            prop_assert!(r.tests.iter().all(|t| t.time >= 0.0 && t.time.is_finite()));
         }
     }
 }

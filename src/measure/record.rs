@@ -78,6 +78,8 @@ pub struct RunResult {
     pub sample: RunSample,
     /// Each test's outcome and time (empty for `framework = command`).
     pub tests: Vec<TestResult>,
+    /// What reading the run's results found suspicious (duplicate tests, bad times).
+    pub warnings: Vec<String>,
 }
 
 /// A test and its duration.
@@ -146,6 +148,13 @@ impl Record {
         runs: Vec<RunResult>,
         cores: u32,
     ) -> Option<Record> {
+        let mut warnings: Vec<String> = Vec::new();
+        let mut warn = |w: String| {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        };
+        let runs: Vec<RunResult> = runs.into_iter().map(|r| sanitize(r, &mut warn)).collect();
         let (warm, counted): (Vec<_>, Vec<_>) = runs.into_iter().partition(|r| r.sample.warmup);
         let walls: Vec<f64> = counted.iter().map(|r| r.sample.wall).collect();
         let wall = Summary::of(&walls)?;
@@ -171,7 +180,7 @@ impl Record {
         let times: Vec<f64> = durations.values().copied().collect();
         let flaky = flaky_tests(&counted);
         let warmup = u32::try_from(warm.len()).unwrap_or(u32::MAX);
-        let mut warnings = outliers::warnings(&walls, warmup);
+        warnings.extend(outliers::warnings(&walls, warmup));
         if green < counted.len() {
             warnings.push(format!(
                 "{} of {} counted runs were not green (non-zero exit, failure or error)",
@@ -253,6 +262,39 @@ impl Record {
             _ => None,
         }
     }
+}
+
+/// A run with its unbelievable values taken out, each named through `warn`: counts above the
+/// number of tests are capped at it, and negative or non-finite test times become 0 (unknown),
+/// so no metric shows `passed` above `tests` or a negative `slowest`.
+fn sanitize(mut run: RunResult, warn: &mut dyn FnMut(String)) -> RunResult {
+    run.warnings.drain(..).for_each(&mut *warn);
+    if let Some(c) = run.sample.counts.as_mut() {
+        let tests = c.tests;
+        let mut capped = false;
+        for n in [&mut c.passed, &mut c.failed, &mut c.skipped] {
+            capped |= *n > tests;
+            *n = (*n).min(tests);
+        }
+        if capped {
+            warn(format!(
+                "a run counted more results than its {tests} tests; counts capped at {tests}"
+            ));
+        }
+    }
+    let mut bad = 0usize;
+    for t in &mut run.tests {
+        if !t.time.is_finite() || t.time < 0.0 {
+            t.time = 0.0;
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        warn(format!(
+            "{bad} negative or non-finite test time(s), taken as unknown (0)"
+        ));
+    }
+    run
 }
 
 /// Each test's median time over the runs it appeared in.

@@ -39,6 +39,7 @@ fn pytest_run(wall: f64, c: Counts, tests: Vec<TestResult>) -> RunResult {
     RunResult {
         sample: sample(wall, Status::Exited(code), Some(c)),
         tests,
+        warnings: Vec::new(),
     }
 }
 
@@ -129,6 +130,7 @@ fn command_suites_have_no_test_metrics() {
     let runs = vec![RunResult {
         sample: sample(0.1, Status::Exited(0), None),
         tests: Vec::new(),
+        warnings: Vec::new(),
     }];
     let r = Record::from_runs("sleep 0.1", Framework::Command, runs, 1).unwrap();
     assert_eq!(r.metric("passed"), None);
@@ -144,6 +146,7 @@ fn a_failing_command_is_not_green() {
     let runs = vec![RunResult {
         sample: sample(0.1, Status::Exited(2), None),
         tests: Vec::new(),
+        warnings: Vec::new(),
     }];
     let r = Record::from_runs("false", Framework::Command, runs, 1).unwrap();
     assert_eq!(r.runs_green, 0.0);
@@ -162,4 +165,44 @@ fn round_trips_through_json() {
     let json = serde_json::to_string(&r).unwrap();
     let back: Record = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r);
+}
+
+#[test]
+fn unbelievable_values_are_sanitised_with_warnings() {
+    let mut bad = pytest_run(
+        1.0,
+        Counts {
+            passed: 4,
+            failed: 0,
+            skipped: 0,
+            errors: 0,
+            tests: 3,
+        },
+        vec![
+            test("t::neg", Outcome::Passed, -5.0),
+            test("t::nan", Outcome::Passed, f64::NAN),
+            test("t::inf", Outcome::Passed, f64::INFINITY),
+        ],
+    );
+    bad.warnings = vec!["junit file lists 1 test(s) more than once, counted once: t::neg".into()];
+    let mut again = bad.clone();
+    again.sample.wall = 1.1;
+    let r = Record::from_runs("pytest", Framework::Pytest, vec![bad, again], 1).unwrap();
+    assert_eq!((r.tests, r.passed), (3, 3));
+    assert_eq!(r.slowest, Some(0.0));
+    assert!(r.durations.values().all(|t| *t == 0.0));
+    let joined = r.warnings.join("\n");
+    assert_eq!(
+        r.warnings
+            .iter()
+            .filter(|w| w.contains("more than once"))
+            .count(),
+        1,
+        "the same warning from two runs is said once: {joined}"
+    );
+    assert!(joined.contains("counts capped at 3"), "{joined}");
+    assert!(
+        joined.contains("3 negative or non-finite test time(s)"),
+        "{joined}"
+    );
 }

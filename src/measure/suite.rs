@@ -1,8 +1,10 @@
 //! The `suite` action: run a test command warmup + runs times, timed, and turn the runs into a
 //! [`Record`].
 //!
-//! For pytest each run gets `--junitxml=<file>` appended, the file in a temporary directory of its
-//! own, and the file is read after the run. A run whose tests fail is recorded (gates decide); a
+//! For pytest each run gets `--junitxml=<file>` appended, the file in a directory of its own under
+//! the spec's `junit_dir` (in an apply, `.planrun/runs/<id>/junit/`, not the system temp
+//! directory: a run killed with SIGKILL leaves it where the next apply finds and removes it, see
+//! [`clean_stale_junit`]), and the file is read after the run. A run whose tests fail is recorded (gates decide); a
 //! run that leaves no readable junit file means pytest never got to report, so the step fails with
 //! the run's last output lines. Each run's output goes to its own log file under `log_dir`.
 
@@ -37,6 +39,8 @@ pub struct SuiteSpec {
     pub timeout: Option<Duration>,
     /// Where the per-run log files go (created when missing).
     pub log_dir: PathBuf,
+    /// Where each pytest run's junit directory is made (created when missing).
+    pub junit_dir: PathBuf,
     /// The record name; it prefixes the log files.
     pub record: String,
 }
@@ -184,15 +188,7 @@ fn run_once(
     // The directory lives until the end of this function; pytest creates the file inside it,
     // so a file that is not there afterwards means pytest did not report.
     let junit_dir = match spec.framework {
-        Framework::Pytest => Some(
-            tempfile::Builder::new()
-                .prefix("planrun-junit-")
-                .tempdir()
-                .map_err(|source| SuiteError::Prepare {
-                    path: std::env::temp_dir(),
-                    source,
-                })?,
-        ),
+        Framework::Pytest => Some(junit_tempdir(spec, &label)?),
         Framework::Command => None,
     };
     let junit_path = junit_dir.as_ref().map(|d| d.path().join("junit.xml"));
@@ -243,10 +239,56 @@ fn run_once(
         counts: report.as_ref().map(|r| r.counts),
         log,
     };
+    let (tests, warnings) = report.map(|r| (r.tests, r.warnings)).unwrap_or_default();
     Ok(RunResult {
         sample,
-        tests: report.map(|r| r.tests).unwrap_or_default(),
+        tests,
+        warnings,
     })
+}
+
+/// A fresh directory for one run's junit file under `spec.junit_dir`, made absolute because the
+/// command runs in the target and pytest resolves `--junitxml` against its own working directory.
+fn junit_tempdir(spec: &SuiteSpec, label: &str) -> Result<tempfile::TempDir, SuiteError> {
+    let prepare = |source| SuiteError::Prepare {
+        path: spec.junit_dir.clone(),
+        source,
+    };
+    let parent = std::path::absolute(&spec.junit_dir).map_err(prepare)?;
+    fs::create_dir_all(&parent).map_err(prepare)?;
+    tempfile::Builder::new()
+        .prefix(&format!("{}-{}-", spec.record, label.replace(' ', "-")))
+        .tempdir_in(&parent)
+        .map_err(prepare)
+}
+
+/// The directory under a run's directory that holds its suites' junit directories.
+pub const JUNIT_DIR: &str = "junit";
+
+/// Removes the `junit/` directories that other runs under `runs_dir` left behind (a SIGKILL
+/// skips the clean-up that normally removes them), keeping `current`'s. Only an apply that holds
+/// the target's lock may call it: then no other run of the target is alive. Symlinks are not
+/// followed; what cannot be removed is logged and left. Returns the directories removed.
+pub fn clean_stale_junit(runs_dir: &Path, current: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(runs_dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let run = entry.path();
+        if run == current || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let junit = run.join(JUNIT_DIR);
+        if !fs::symlink_metadata(&junit).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        match fs::remove_dir_all(&junit) {
+            Ok(()) => removed.push(junit),
+            Err(e) => tracing::warn!("cannot remove stale `{}`: {e}", junit.display()),
+        }
+    }
+    removed
 }
 
 /// Reads and parses a junit file; the error says why in a few words.

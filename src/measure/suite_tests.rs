@@ -28,6 +28,7 @@ fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
         framework,
         timeout: None,
         log_dir: dir.join("logs"),
+        junit_dir: dir.join("junit"),
         record: "baseline".to_string(),
     }
 }
@@ -183,4 +184,94 @@ fn env_reaches_the_command() {
 fn paths_are_quoted_for_the_shell() {
     assert_eq!(shell_quote(Path::new("/tmp/a b")), "'/tmp/a b'");
     assert_eq!(shell_quote(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
+}
+
+#[test]
+fn a_junit_file_with_duplicates_and_bad_times_gives_sane_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"for arg in "$@"; do
+  case "$arg" in --junitxml=*) out="${arg#--junitxml=}" ;; esac
+done
+cat > "$out" <<XML
+<testsuites><testsuite tests="4"><testcase classname="m" name="a" time="-5.0"/><testcase classname="m" name="a" time="-5.0"/><testcase classname="m" name="b" time="NaN"/><testcase classname="m" name="c" time="0.25"/></testsuite></testsuites>
+XML
+"#;
+    fs::write(dir.path().join("fake_pytest"), script).unwrap();
+    let s = SuiteSpec {
+        warmup: 0,
+        runs: 1,
+        ..spec(dir.path(), "sh fake_pytest", Framework::Pytest)
+    };
+    let record = run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    assert_eq!((record.tests, record.passed), (3, 3));
+    assert_eq!(record.slowest, Some(0.25));
+    assert!(record.durations.values().all(|t| *t >= 0.0));
+    let joined = record.warnings.join("\n");
+    assert!(joined.contains("more than once"), "{joined}");
+    assert!(joined.contains("non-finite"), "{joined}");
+}
+
+#[test]
+fn junit_files_go_under_the_junit_dir_and_are_removed_after_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"for arg in "$@"; do
+  case "$arg" in --junitxml=*) out="${arg#--junitxml=}" ;; esac
+done
+echo "$out" >> seen
+echo '<testsuite><testcase classname="m" name="a"/></testsuite>' > "$out"
+"#;
+    fs::write(dir.path().join("fake_pytest"), script).unwrap();
+    let s = SuiteSpec {
+        warmup: 0,
+        runs: 2,
+        ..spec(dir.path(), "sh fake_pytest", Framework::Pytest)
+    };
+    run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    let seen = fs::read_to_string(dir.path().join("seen")).unwrap();
+    let paths: Vec<&Path> = seen.lines().map(Path::new).collect();
+    assert_eq!(paths.len(), 2);
+    let junit_dir = fs::canonicalize(dir.path().join("junit")).unwrap();
+    for path in &paths {
+        assert!(path.is_absolute(), "{path:?}");
+        let parent = path.parent().and_then(Path::parent).unwrap();
+        assert_eq!(fs::canonicalize(parent).unwrap(), junit_dir);
+        assert!(!path.exists(), "{path:?} was left behind");
+    }
+    let name = paths[0].parent().unwrap().file_name().unwrap();
+    assert!(
+        name.to_string_lossy().starts_with("baseline-run-1-"),
+        "{name:?}"
+    );
+    assert_eq!(fs::read_dir(&junit_dir).unwrap().count(), 0);
+}
+
+#[test]
+fn stale_junit_dirs_of_other_runs_are_removed_and_links_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(outside.join("keep")).unwrap();
+    fs::write(outside.join("keep/junit.xml"), "mine").unwrap();
+    for run in ["killed", "current"] {
+        let junit = runs.join(run).join(JUNIT_DIR).join("baseline-run-1-x");
+        fs::create_dir_all(&junit).unwrap();
+        fs::write(junit.join("junit.xml"), "<testsuite/>").unwrap();
+        fs::write(runs.join(run).join("journal"), "kept").unwrap();
+    }
+    fs::create_dir_all(runs.join("linked")).unwrap();
+    std::os::unix::fs::symlink(&outside, runs.join("linked").join(JUNIT_DIR)).unwrap();
+    fs::write(runs.join("not-a-run"), "file").unwrap();
+
+    let removed = clean_stale_junit(&runs, &runs.join("current"));
+    assert_eq!(removed, vec![runs.join("killed").join(JUNIT_DIR)]);
+    assert!(!runs.join("killed").join(JUNIT_DIR).exists());
+    assert!(runs.join("killed/journal").exists(), "only junit/ goes");
+    assert!(runs
+        .join("current/junit/baseline-run-1-x/junit.xml")
+        .exists());
+    assert_eq!(
+        fs::read_to_string(outside.join("keep/junit.xml")).unwrap(),
+        "mine"
+    );
+    assert!(clean_stale_junit(&dir.path().join("missing"), &runs).is_empty());
 }

@@ -2,8 +2,13 @@
 
 mod apply;
 mod cli;
+mod formats;
 mod gates;
+mod junit_values;
+mod leftovers;
 mod locks;
+mod logs;
+mod messages;
 mod plans;
 mod support;
 mod trust;

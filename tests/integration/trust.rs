@@ -228,15 +228,16 @@ id = "p"
         .process_group(0)
         .spawn()
         .unwrap();
+    // Recorded the way planrun records its own groups: `pgid starttime session boot_id`.
     let stat = fs::read_to_string(format!("/proc/{}/stat", bystander.id())).unwrap();
-    let start = stat[stat.rfind(')').unwrap() + 1..]
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
         .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .to_string();
+        .collect();
+    let (session, start) = (fields[3], fields[19]);
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     fs::write(
         project.join(format!(".planrun/journal/{id}/groups")),
-        format!("{} {start}\n", bystander.id()),
+        format!("{} {start} {session} {}\n", bystander.id(), boot.trim()),
     )
     .unwrap();
     let meta = project.join(format!(".planrun/journal/{id}/meta.json"));

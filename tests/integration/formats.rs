@@ -1,0 +1,88 @@
+//! Edits through the binary keep a file's BOM, CRLF endings and missing final newline, and
+//! rollback gives back the very bytes.
+
+use std::fs;
+
+use crate::support::{repo_root, Project};
+
+const PLAN: &str = r#"name = "formats"
+description = "One edit of each text kind on files with BOMs and CRLF endings."
+[[phase]]
+id = "edit"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+  [[phase.step]]
+  id = "metadata"
+  action = "ini"
+  path = "setup.cfg"
+  section = "metadata"
+  set = { version = "0.2" }
+  [[phase.step]]
+  id = "black"
+  action = "toml"
+  path = "pyproject.toml"
+  table = "tool.black"
+  set = { line-length = 100 }
+  [[phase.step]]
+  id = "pytest"
+  action = "pytest-config"
+  addopts_add = ["-p", "no:cacheprovider"]
+"#;
+
+const BOM: &str = "\u{feff}";
+
+#[test]
+fn crlf_bom_and_final_newline_survive_every_edit_and_rollback() {
+    let project = Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"));
+    // (file, with a BOM, without its final newline)
+    let forms = [
+        ("app.py", false, true),
+        ("setup.cfg", true, false),
+        ("pyproject.toml", false, true),
+        ("pytest.ini", true, true),
+    ];
+    let mut before = Vec::new();
+    for (file, bom, unterminated) in forms {
+        let lf = project.read(file);
+        assert!(!lf.contains('\r') && lf.ends_with('\n'), "{file}");
+        let mut text = lf.replace('\n', "\r\n");
+        if unterminated {
+            text.truncate(text.len() - 2);
+        }
+        if bom {
+            text.insert_str(0, BOM);
+        }
+        project.write(file, &text);
+        before.push((file, text));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    fs::write(&plan, PLAN).unwrap();
+    let plan = plan.to_str().unwrap();
+
+    let out = project.planrun(["apply", plan, "--target", "."]);
+    out.check(out.code == 0, "apply");
+    for ((file, bom, unterminated), (_, old)) in forms.iter().zip(&before) {
+        let new = project.read(file);
+        assert_ne!(&new, old, "{file} was edited");
+        assert_eq!(new.starts_with(BOM), *bom, "{file}: BOM");
+        assert_eq!(
+            new.matches('\n').count(),
+            new.matches("\r\n").count(),
+            "{file}: every line ends in CRLF: {new:?}"
+        );
+        assert_eq!(!new.ends_with('\n'), *unterminated, "{file}: final newline");
+    }
+    assert!(project.read("setup.cfg").contains("version = 0.2\r\n"));
+    assert!(project.read("pyproject.toml").contains("line-length = 100"));
+
+    let out = project.planrun(["rollback", "--target", "."]);
+    out.check(out.code == 0, "rollback");
+    for (file, old) in &before {
+        assert_eq!(&project.read(file), old, "{file} restored byte for byte");
+    }
+}

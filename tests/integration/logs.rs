@@ -1,0 +1,41 @@
+//! Step logs are capped by `PLANRUN_LOG_MAX`, keeping their tail, and failures still quote it.
+
+use std::fs;
+
+use crate::support::{repo_root, Output, Project};
+
+const PLAN: &str = r#"name = "chatty"
+description = "A step that writes a lot, then fails, so its message quotes the log's end."
+[[phase]]
+id = "talk"
+  [[phase.step]]
+  id = "chatty"
+  action = "run"
+  command = "i=0; while [ $i -lt 30000 ]; do echo \"line $i\"; i=$((i+1)); done; echo 'the real reason' >&2; exit 3"
+"#;
+
+#[test]
+fn a_chatty_step_log_is_capped_and_its_failure_quotes_the_end() {
+    let project = Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    fs::write(&plan, PLAN).unwrap();
+    let out = project
+        .command(["apply", plan.to_str().unwrap(), "--target", "."])
+        .env("PLANRUN_LOG_MAX", "64K")
+        .output()
+        .unwrap();
+    let out = Output::from_std(out);
+    out.check(out.code == 3, "the failing step exits 3");
+    assert!(out.all().contains("the real reason"), "{}", out.all());
+    let runs = project.join(".planrun/runs");
+    let run = fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let log = fs::read_to_string(run.join("logs/chatty.log")).unwrap();
+    assert!(log.len() <= 64 * 1024, "{}", log.len());
+    assert!(
+        log.starts_with("[planrun: log capped at 65536 bytes (PLANRUN_LOG_MAX); "),
+        "{:.100}",
+        log
+    );
+    assert!(log.ends_with("line 29999\nthe real reason\n"));
+}
