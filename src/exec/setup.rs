@@ -112,7 +112,7 @@ impl Prepared {
             timeouts: resolved.timeouts,
         };
         prep.check_counts()?;
-        prep.confine_all()?;
+        prep.confine_all(&valid)?;
         Ok(prep)
     }
 
@@ -154,22 +154,27 @@ impl Prepared {
         self.timeouts.get(id).copied()
     }
 
-    /// Refuses, before anything runs, any path that leaves the target (also through symlinks).
-    fn confine_all(&self) -> Result<()> {
-        for (_, step) in self.plan.steps() {
-            for rel in step.target_paths() {
-                self.confine(rel).map_err(|e| {
-                    Error::invalid(
+    /// Refuses, before anything runs, any path that leaves the target (also through symlinks),
+    /// pointing at the step in the plan file.
+    fn confine_all(&self, valid: &plan::ValidPlan) -> Result<()> {
+        for (p, phase) in self.plan.phases.iter().enumerate() {
+            for (i, step) in phase.steps.iter().enumerate() {
+                let refuse = |e: fsutil::ConfineError| {
+                    diagnostics(valid.step_problem(
+                        p,
+                        i,
                         format!("step `{}`: {e}", step.id()),
-                        Some("plans may only touch files inside the target"),
-                    )
-                })?;
-            }
-            if let Step::Install(s) = step {
-                let python = s.python.as_deref().unwrap_or(".venv/bin/python");
-                if !Path::new(python).is_absolute() {
-                    confine_interpreter(&self.target, python)
-                        .map_err(|e| Error::invalid(format!("step `{}`: {e}", step.id()), None))?;
+                        "plans may only touch files inside the target",
+                    ))
+                };
+                for rel in step.target_paths() {
+                    self.confine(rel).map_err(refuse)?;
+                }
+                if let Step::Install(s) = step {
+                    let python = s.python.as_deref().unwrap_or(".venv/bin/python");
+                    if !Path::new(python).is_absolute() {
+                        confine_interpreter(&self.target, python).map_err(refuse)?;
+                    }
                 }
             }
         }

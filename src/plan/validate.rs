@@ -30,6 +30,13 @@ pub struct ValidPlan {
 }
 
 impl ValidPlan {
+    /// A problem found once the target is known (a path that leaves it through a symlink on
+    /// disk), placed at step `i` of phase `p` like every other diagnostic.
+    pub fn step_problem(&self, p: usize, i: usize, message: String, help: &str) -> Diagnostics {
+        let loc = Loc::value(with(step_path(p, i), at!["id"]));
+        diagnose(&self.source, vec![Problem::new(loc, message, help)])
+    }
+
     /// Every variable: user vars plus `builtins` (`target`, `plan_dir`; they win).
     pub fn all_vars(&self, builtins: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut all = self.vars.clone();
