@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::entry::{self, Before, Entry, Record};
 use super::error::{JournalError, RollbackError};
 use super::state::{self, Status};
+use crate::envjournal::{self, EnvJournalError};
 use crate::fsutil::{self, FileImage, Restored};
-use crate::pyenv::PythonEnv;
 
 /// What rolling back one run did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,12 +58,16 @@ pub enum Outcome {
     DirRemoved,
     /// A directory the run created was kept: something not journaled is in it.
     DirKept,
-    /// A Python environment was put back to its recorded package set.
+    /// A Python environment was put back, file by file, as it was before an install.
     EnvRestored {
-        /// Packages removed.
-        uninstalled: Vec<String>,
-        /// Requirement lines installed again.
-        reinstalled: Vec<String>,
+        /// Distributions removed, as freeze lines.
+        removed: Vec<String>,
+        /// Distributions put back as they were, as freeze lines.
+        restored: Vec<String>,
+        /// Files, symlinks and directories deleted.
+        files_deleted: usize,
+        /// Files, symlinks and directories written back.
+        files_written: usize,
     },
     /// A venv the run created was deleted.
     VenvRemoved,
@@ -201,7 +205,9 @@ fn undo_one(
             python,
             venv,
             created_venv,
-            freeze,
+            identity,
+            snapshot,
+            manifest,
         } => {
             if created_venv {
                 let rel = venv.ok_or_else(|| JournalError::Corrupt {
@@ -209,6 +215,17 @@ fn undo_one(
                     reason: "a created venv without its directory".into(),
                 })?;
                 let abs = confine(target, &rel)?;
+                // The venv planrun made is a directory; a symlink there now points elsewhere.
+                if fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let found = fs::canonicalize(&abs).unwrap_or_else(|_| abs.clone());
+                    return Err(EnvJournalError::Identity {
+                        given: abs.clone(),
+                        recorded: abs,
+                        found,
+                        what: "the venv planrun created was replaced by a symlink".into(),
+                    }
+                    .into());
+                }
                 let outcome = match fs::remove_dir_all(&abs) {
                     Ok(()) => Outcome::VenvRemoved,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => Outcome::Unchanged,
@@ -216,18 +233,24 @@ fn undo_one(
                 };
                 return Ok((outcome, format!("{}/", rel.display())));
             }
-            let python = target.join(python);
-            let env = PythonEnv::locate(&python)?;
-            let changes = env.restore(&freeze)?;
-            let outcome = if changes.uninstalled.is_empty() && changes.reinstalled.is_empty() {
+            let subject = target.join(&python).display().to_string();
+            // An install that changed nothing has no snapshot, and nothing to undo.
+            let (Some(identity), Some(snapshot), Some(manifest)) = (identity, snapshot, manifest)
+            else {
+                return Ok((Outcome::Unchanged, subject));
+            };
+            let report = envjournal::restore(&run_dir.join(snapshot), &manifest, &identity, false)?;
+            let outcome = if report.files_deleted + report.files_written == 0 {
                 Outcome::Unchanged
             } else {
                 Outcome::EnvRestored {
-                    uninstalled: changes.uninstalled,
-                    reinstalled: changes.reinstalled,
+                    removed: report.removed,
+                    restored: report.restored,
+                    files_deleted: report.files_deleted,
+                    files_written: report.files_written,
                 }
             };
-            Ok((outcome, python.display().to_string()))
+            Ok((outcome, subject))
         }
         Entry::Undo {
             step,
