@@ -2,6 +2,7 @@
 //! will remove or replace (whose files must be saved) and the ones it will add.
 
 use std::collections::BTreeSet;
+use std::fs;
 use std::process::Command;
 
 use super::distinfo::Dist;
@@ -33,12 +34,19 @@ pub fn predict(
 ) -> Result<Affected, EnvJournalError> {
     match &env.uv {
         Some(uv) => {
+            // uv creates `.lock` in the venv while it works; a dry run must leave the
+            // environment as it found it, or the snapshot taken next would include it.
+            let lock = env.venv.as_ref().map(|v| v.join(".lock"));
+            let new_lock = lock.as_ref().filter(|l| fs::symlink_metadata(l).is_err());
             let mut cmd = Command::new(uv);
             cmd.args(["pip", "install", "--dry-run", "--python"])
                 .arg(&env.python)
                 .args(packages);
-            let (_, stderr) = pyenv::run_output(&mut cmd)?;
-            Ok(parse_uv(&stderr))
+            let out = pyenv::run_output(&mut cmd);
+            if let Some(lock) = new_lock {
+                let _ = fs::remove_file(lock);
+            }
+            Ok(parse_uv(&out?.1))
         }
         None => {
             let mut cmd = Command::new(&env.python);

@@ -2,6 +2,7 @@
 
 mod apply;
 mod cli;
+mod envs;
 mod gates;
 mod plans;
 mod support;
