@@ -3,6 +3,7 @@
 
 pub mod affected;
 pub mod distinfo;
+pub mod durable;
 pub mod error;
 pub mod identity;
 pub mod layout;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 use super::distinfo;
+use super::durable;
 use super::error::EnvJournalError;
 use super::identity::EnvIdentity;
 use super::manifest::{self, is_cache, Manifest, Node, Tree};
@@ -72,8 +73,9 @@ pub fn restore(
         });
     }
     let freeze_now = distinfo::freeze(&distinfo::installed(&before.layout.site_packages));
-    let (files_deleted, files_written) = execute(dir, &plan)?;
-    verify::durable(&before.layout.root)?;
+    let (deleted, written) = execute(dir, &plan)?;
+    durable::sync(&before.layout.root, &written, &deleted)?;
+    let (files_deleted, files_written) = (deleted.len(), written.len());
     verify::matches(&before)?;
     let (removed, restored) = freeze_changes(&freeze_now, &before);
     tracing::info!(
@@ -175,13 +177,13 @@ fn wanted(plan: &mut Plan, path: &Path, old: &Node) {
     }
 }
 
-/// Carries out a plan; returns (deleted, written) counts.
-fn execute(dir: &Path, plan: &Plan) -> Result<(usize, usize), EnvJournalError> {
+/// Carries out a plan; returns the paths deleted and written.
+fn execute(dir: &Path, plan: &Plan) -> Result<(Vec<PathBuf>, Vec<PathBuf>), EnvJournalError> {
     let io = |what: &str, p: &Path| {
         let context = format!("{what} `{}`", p.display());
         move |e| EnvJournalError::io(context, e)
     };
-    let mut deleted = 0;
+    let mut deleted = Vec::new();
     for path in &plan.delete {
         let removed = match fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
@@ -189,15 +191,15 @@ fn execute(dir: &Path, plan: &Plan) -> Result<(usize, usize), EnvJournalError> {
             Err(e) => Err(e),
         };
         match removed {
-            Ok(()) => deleted += 1,
+            Ok(()) => deleted.push(path.clone()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io("delete", path)(e)),
         }
     }
-    let mut written = 0;
+    let mut written = Vec::new();
     for (path, mode) in &plan.mkdir {
         match fs::create_dir(path) {
-            Ok(()) => written += 1,
+            Ok(()) => written.push(path.clone()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io("create", path)(e)),
         }
@@ -206,7 +208,7 @@ fn execute(dir: &Path, plan: &Plan) -> Result<(usize, usize), EnvJournalError> {
     }
     for (path, node) in &plan.write {
         write_back(dir, path, node)?;
-        written += 1;
+        written.push(path.clone());
     }
     Ok((deleted, written))
 }

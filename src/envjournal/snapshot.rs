@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -13,14 +12,12 @@ use serde::Serialize;
 
 use super::affected::Affected;
 use super::distinfo::{self, Dist};
+use super::durable;
 use super::error::EnvJournalError;
 use super::identity::EnvIdentity;
 use super::layout::EnvLayout;
 use super::manifest::{self, Manifest, Node};
 use crate::fsutil;
-
-/// Fewer files written than this are synced one by one; more, with one `syncfs`.
-const FSYNC_EACH_MAX: usize = 32;
 
 /// What a snapshot holds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,34 +122,13 @@ fn files_to_save(layout: &EnvLayout, dists: &[Dist], replaced: &[String]) -> BTr
     out
 }
 
-/// Makes `written` (inside `dir`) and `dir`'s own name durable: few files are synced one by
-/// one, many with a single `syncfs` of the file system holding `dir`.
+/// Makes `written` (inside `dir`) and `dir`'s own name durable.
 fn make_durable(dir: &Path, written: &[PathBuf]) -> Result<(), EnvJournalError> {
-    let io = |what: &str, p: &Path| {
-        let context = format!("{what} `{}`", p.display());
-        move |e| EnvJournalError::io(context, e)
-    };
-    if written.len() <= FSYNC_EACH_MAX {
-        for path in written {
-            fs::File::open(path)
-                .and_then(|f| f.sync_data())
-                .map_err(io("sync", path))?;
-        }
-        let files_dir = dir.join(manifest::FILES);
-        fsutil::fsync_dir(&files_dir).map_err(io("sync", &files_dir))?;
-        fsutil::fsync_dir(dir).map_err(io("sync", dir))?;
-    } else {
-        let handle = fs::File::open(dir).map_err(io("open", dir))?;
-        // SAFETY: syncfs only reads the descriptor, which `handle` keeps open.
-        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
-            return Err(io("sync the file system of", dir)(
-                std::io::Error::last_os_error(),
-            ));
-        }
-    }
+    let mut written = written.to_vec();
     // The snapshot directory's own entry lives in its parent (the run directory).
-    let parent = fsutil::parent_or_dot(dir);
-    fsutil::fsync_dir(parent).map_err(io("sync", parent))
+    written.push(dir.join(manifest::FILES));
+    written.push(dir.to_path_buf());
+    durable::sync(dir, &written, &[])
 }
 
 /// Seals the snapshot in `dir` once the install finished: records what the install left (stat

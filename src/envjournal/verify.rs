@@ -3,8 +3,6 @@
 //! freeze equals the one taken with the snapshot.
 
 use std::fs;
-use std::os::fd::AsRawFd;
-use std::path::Path;
 
 use super::distinfo;
 use super::error::EnvJournalError;
@@ -12,20 +10,6 @@ use super::manifest::{self, is_cache, Manifest, Node};
 
 /// Differences shown in an error at most.
 const SHOWN: usize = 20;
-
-/// Makes what a restore wrote durable: one `syncfs` of the file system holding `root`.
-pub fn durable(root: &Path) -> Result<(), EnvJournalError> {
-    let handle = fs::File::open(root)
-        .map_err(|e| EnvJournalError::io(format!("open `{}`", root.display()), e))?;
-    // SAFETY: syncfs only reads the descriptor, which `handle` keeps open.
-    if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
-        return Err(EnvJournalError::io(
-            format!("sync the file system of `{}`", root.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
-}
 
 /// Checks the environment now against the snapshot `before`.
 pub fn matches(before: &Manifest) -> Result<(), EnvJournalError> {

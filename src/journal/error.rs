@@ -44,6 +44,15 @@ pub enum JournalError {
 }
 
 impl JournalError {
+    /// Whether this is drift found in an environment (paths changed after planrun's install,
+    /// left alone): the rollback command maps it to exit code 5 (`crate::exit::DRIFT`).
+    pub fn is_drift(&self) -> bool {
+        matches!(
+            self,
+            JournalError::EnvJournal(crate::envjournal::EnvJournalError::Drift { .. })
+        )
+    }
+
     /// An I/O error with what was being done ("write `x`").
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         JournalError::Io {
