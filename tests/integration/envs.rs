@@ -289,3 +289,71 @@ fn an_env_repointed_by_a_symlink_is_refused_and_left_untouched() {
     assert!(text.contains(&venv.display().to_string()), "{text}");
     assert_eq!((venv_hash(&other), freeze(&other)), theirs);
 }
+
+/// A step failing after the install: apply rolls back on its own (exit 3), the env as before.
+#[test]
+fn a_failed_step_after_the_install_rolls_the_env_back() {
+    let project = Project::fixture("targets/mini");
+    let scratch = tempfile::tempdir().unwrap();
+    let venv = scratch.path().join("venv");
+    uv_venv(&venv, scratch.path(), false);
+    let before = (venv_hash(&venv), freeze(&venv));
+    project
+        .planrun([
+            "apply",
+            &plan(),
+            "--target",
+            ".",
+            "--var",
+            &format!("python={}", venv.join("bin/python").display()),
+            "--var",
+            "after=exit 1",
+        ])
+        .expect_code(3);
+    assert_eq!(freeze(&venv), before.1);
+    assert_eq!(venv_hash(&venv), before.0);
+}
+
+/// An install that changes nothing: no snapshot is taken, and rollback touches nothing.
+#[test]
+fn an_install_that_changes_nothing_journals_nothing() {
+    let project = Project::fixture("targets/mini");
+    let scratch = tempfile::tempdir().unwrap();
+    let venv = scratch.path().join("venv");
+    sh(Command::new(uv()).args(["venv", "-q"]).arg(&venv));
+    sh(Command::new(uv())
+        .args(["pip", "install", "-q", "--python"])
+        .arg(venv.join("bin/python"))
+        .args(["six==1.17.0", "iniconfig==2.0.0"]));
+    let before = venv_hash(&venv);
+    project
+        .planrun([
+            "apply",
+            &plan(),
+            "--target",
+            ".",
+            "--var",
+            &format!("python={}", venv.join("bin/python").display()),
+        ])
+        .expect_code(0)
+        .expect_stderr("already installed");
+    let journal = project.join(".planrun/journal");
+    let runs: Vec<PathBuf> = fs::read_dir(&journal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let snapshots = fs::read_dir(&runs[0])
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("env-")
+        })
+        .count();
+    assert_eq!(snapshots, 0);
+    rollback_offline(&project).expect_code(0);
+    assert_eq!(venv_hash(&venv), before);
+}
