@@ -81,6 +81,81 @@ fn reinstall_by_freeze(env: &PythonEnv, before: &[String]) {
     assert_eq!(freeze(env), before);
 }
 
+/// The old rollback driven by pip (its fallback when uv was missing): freeze, uninstall the
+/// new distributions, freeze again.
+fn reinstall_by_freeze_pip(python: &Path, before: &[String]) {
+    let pip = |args: &[&str]| {
+        run(Command::new(python)
+            .args(["-m", "pip"])
+            .args(args)
+            .env("PIP_NO_INDEX", "1")
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"))
+    };
+    let freeze = || {
+        let mut lines: Vec<String> = pip(&["freeze", "--all"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let name = |l: &String| l.split("==").next().unwrap_or(l).to_string();
+    let now = freeze();
+    let new: Vec<String> = now
+        .iter()
+        .filter(|l| !before.iter().any(|b| name(b) == name(l)))
+        .map(name)
+        .collect();
+    let mut args = vec!["uninstall", "-y", "-q"];
+    args.extend(new.iter().map(String::as_str));
+    pip(&args);
+    assert_eq!(freeze(), before);
+}
+
+/// The same comparison on a `python -m venv` venv, where the old rollback used pip.
+fn pip_venv_comparison(tmp: &Path, uv: &Path, packages: &[String]) -> (Duration, Duration) {
+    let venv = tmp.join("pip-venv");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    let python = venv.join("bin/python");
+    let with_uv = PythonEnv {
+        uv: Some(uv.to_path_buf()),
+        ..PythonEnv::locate(&python).expect("venv")
+    };
+    with_uv
+        .install(&["pytest".to_string()])
+        .expect("install pytest");
+    let freeze_all = || {
+        let mut lines: Vec<String> =
+            run(Command::new(&python).args(["-m", "pip", "freeze", "--all"]))
+                .lines()
+                .map(str::to_string)
+                .collect();
+        lines.sort();
+        lines
+    };
+    let before = freeze_all();
+    let layout = EnvLayout::of_venv(&venv).expect("layout");
+    let identity = EnvIdentity::of(&venv, &python).expect("identity");
+    let (mut new, mut old) = (Vec::new(), Vec::new());
+    for i in 0..3 {
+        let installed = distinfo::installed(&layout.site_packages);
+        let affected = envjournal::predict(&with_uv, packages, &installed).expect("predict");
+        let dir = tmp.join(format!("pip-env-{i}"));
+        let summary = envjournal::take(&dir, &layout, &identity, &affected).expect("snapshot");
+        with_uv.install(packages).expect("install");
+        envjournal::seal(&dir).expect("seal");
+        let start = Instant::now();
+        envjournal::restore(&dir, &summary.manifest_hash, &identity, false).expect("restore");
+        new.push(start.elapsed());
+        assert_eq!(freeze_all(), before);
+        with_uv.install(packages).expect("install");
+        let start = Instant::now();
+        reinstall_by_freeze_pip(&python, &before);
+        old.push(start.elapsed());
+    }
+    (median(new), median(old))
+}
+
 fn main() {
     let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/uv-cache");
     // Set before any thread starts; every uv below shares the warm cache.
@@ -90,7 +165,7 @@ fn main() {
     let uv = uv();
     run(Command::new(&uv).args(["venv", "-q"]).arg(&venv));
     let env = PythonEnv {
-        uv: Some(uv),
+        uv: Some(uv.clone()),
         ..PythonEnv::locate(&venv.join("bin/python")).expect("venv")
     };
     env.install(&["pytest".to_string()])
@@ -143,5 +218,12 @@ fn main() {
     println!(
         "ratio file-level / reinstall: {:.1}% (target < 5%)",
         100.0 * new.as_secs_f64() / old.as_secs_f64()
+    );
+    let (new_pip, old_pip) = pip_venv_comparison(tmp.path(), &uv, &packages);
+    println!(
+        "pip venv: file-level {} vs reinstall-from-freeze with pip {} median: {:.1}%",
+        ms(new_pip),
+        ms(old_pip),
+        100.0 * new_pip.as_secs_f64() / old_pip.as_secs_f64()
     );
 }
