@@ -226,3 +226,18 @@ fn a_file_changed_without_a_copy_is_named() {
     assert!(err.to_string().contains("bin/activate"), "{err}");
     assert!(matches!(err, EnvJournalError::NoCopy { .. }));
 }
+
+#[test]
+fn an_interpreter_outside_a_venv_is_laid_out_by_sysconfig() {
+    let layout = EnvLayout::of_interpreter(Path::new("python3")).unwrap();
+    assert!(!layout.site_packages.is_empty(), "{layout:?}");
+    assert!(layout
+        .site_packages
+        .iter()
+        .all(|s| layout.roots.iter().any(|r| s.starts_with(r))));
+    let venv = tempfile::tempdir().unwrap();
+    uv_venv(&venv.path().join("v"), &[]);
+    let layout = EnvLayout::of_venv(&venv.path().join("v")).unwrap();
+    assert_eq!(layout.roots, vec![layout.root.clone()]);
+    assert!(layout.site_packages[0].ends_with("site-packages"));
+}

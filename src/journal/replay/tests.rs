@@ -239,6 +239,22 @@ fn created_venv_is_removed_on_rollback() {
 }
 
 #[test]
+fn a_created_venv_replaced_by_a_symlink_is_not_followed() {
+    let dir = sample_tree();
+    let t = dir.path();
+    let journal = Journal::begin(t, meta("venv")).unwrap();
+    let env = PythonEnv::for_venv(&t.join(".venv"), None);
+    journal.record_env(&env, true, &Default::default()).unwrap();
+    fs::create_dir_all(t.join("keep/bin")).unwrap();
+    fs::write(t.join("keep/bin/python"), "").unwrap();
+    std::os::unix::fs::symlink("keep", t.join(".venv")).unwrap();
+    journal.set_status(Status::Applied).unwrap();
+    let err = rollback_latest(t).unwrap_err().to_string();
+    assert!(err.contains("replaced by a symlink"), "{err}");
+    assert!(t.join("keep/bin/python").exists());
+}
+
+#[test]
 fn real_venv_packages_are_restored_from_the_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path();
