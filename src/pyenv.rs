@@ -82,6 +82,15 @@ impl PythonEnv {
         self.pip("install", &[], requirements)
     }
 
+    /// Installs like [`PythonEnv::install`], stopping the installer once `stop` says so.
+    pub fn install_until(
+        &self,
+        requirements: &[String],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(), PyEnvError> {
+        run_output_until(&mut self.pip_command("install", &[], requirements), stop).map(drop)
+    }
+
     /// Uninstalls packages by name from this environment.
     pub fn uninstall(&self, names: &[String]) -> Result<(), PyEnvError> {
         let yes: &[&str] = if self.uv.is_some() { &[] } else { &["-y"] };
@@ -89,6 +98,10 @@ impl PythonEnv {
     }
 
     fn pip(&self, verb: &str, flags: &[&str], args: &[String]) -> Result<(), PyEnvError> {
+        run(&mut self.pip_command(verb, flags, args)).map(drop)
+    }
+
+    fn pip_command(&self, verb: &str, flags: &[&str], args: &[String]) -> Command {
         let mut cmd = match &self.uv {
             Some(uv) => {
                 let mut cmd = Command::new(uv);
@@ -102,7 +115,7 @@ impl PythonEnv {
             }
         };
         cmd.args(flags).args(args);
-        run(&mut cmd).map(drop)
+        cmd
     }
 }
 
@@ -288,9 +301,25 @@ fn run(cmd: &mut Command) -> Result<String, PyEnvError> {
 /// Runs an installer command to completion in its own process group, recorded for orphan
 /// clean-up (so a rollback after SIGKILL ends it before restoring); returns stdout and stderr.
 pub fn run_output(cmd: &mut Command) -> Result<(String, String), PyEnvError> {
+    run_output_until(cmd, &|| false)
+}
+
+/// Like [`run_output`], but once `stop` says so the command's group gets SIGTERM, then SIGKILL
+/// after a grace period: it is in its own group, so a Ctrl-C at the terminal does not reach it.
+pub fn run_output_until(
+    cmd: &mut Command,
+    stop: &dyn Fn() -> bool,
+) -> Result<(String, String), PyEnvError> {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    const GRACE: Duration = Duration::from_secs(3);
     let command = render(cmd);
     tracing::debug!(command, "running installer");
-    let child = cmd
+    let spawn_err = |source| PyEnvError::Spawn {
+        command: command.clone(),
+        source,
+    };
+    let mut child = cmd
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         .env("PIP_NO_INPUT", "1")
         .stdin(Stdio::null())
@@ -298,23 +327,61 @@ pub fn run_output(cmd: &mut Command) -> Result<(String, String), PyEnvError> {
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|source| PyEnvError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
+        .map_err(spawn_err)?;
     crate::exec::orphans::spawned(child.id());
-    let out = child
-        .wait_with_output()
-        .map_err(|source| PyEnvError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    if !out.status.success() {
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let out_reader = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err_reader = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    // Never 0: killpg(0) would signal planrun's own group.
+    let pgid = libc::pid_t::try_from(child.id()).ok().filter(|p| *p > 0);
+    let kill_group = |signal| {
+        if let Some(pgid) = pgid {
+            // SAFETY: killpg signals the group this function started.
+            unsafe { libc::killpg(pgid, signal) };
+        }
+    };
+    let mut stopping: Option<Instant> = None;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(spawn_err)? {
+            break status;
+        }
+        if stopping.is_none() && stop() {
+            kill_group(libc::SIGTERM);
+            stopping = Some(Instant::now());
+        }
+        if stopping.is_some_and(|t| t.elapsed() > GRACE) {
+            kill_group(libc::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if stopping.is_some() {
+        // What is left of the group would hold the pipes open and the readers with them.
+        kill_group(libc::SIGKILL);
+    }
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    if !status.success() {
         return Err(PyEnvError::Failed {
             command,
-            status: out.status.to_string(),
+            status: status.to_string(),
             output: format!("{stdout}{stderr}").trim_end().to_string(),
         });
     }
@@ -424,6 +491,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("has no pip"), "{err}");
+    }
+
+    #[test]
+    fn a_stopped_installer_is_ended_with_its_group() {
+        let started = std::time::Instant::now();
+        let err = run_output_until(
+            Command::new("sh").args(["-c", "sleep 30 & sleep 30; wait"]),
+            &|| started.elapsed() > std::time::Duration::from_millis(100),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PyEnvError::Failed { .. }), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

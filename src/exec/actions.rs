@@ -271,7 +271,8 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
             ..Done::default()
         });
     }
-    env.install(&s.packages)
+    let cancel = &run.cancel;
+    env.install_until(&s.packages, &|| cancel.is_cancelled())
         .map_err(|e| Failure::new(format!("failed to install {packages}: {e}")))?;
     run.journal
         .seal_env(&env)
