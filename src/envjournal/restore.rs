@@ -144,9 +144,9 @@ fn plan(before: &Tree, after: Option<&Tree>, now: &Tree, force: bool) -> Plan {
     // what is below it, so its descendants need no entries of their own.
     plan.delete
         .sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    let deleted = plan.delete.clone();
+    let deleted: std::collections::BTreeSet<PathBuf> = plan.delete.iter().cloned().collect();
     plan.delete
-        .retain(|p| !deleted.iter().any(|d| d != p && p.starts_with(d)));
+        .retain(|p| !p.ancestors().skip(1).any(|a| deleted.contains(a)));
     plan.mkdir.sort_by_key(|(p, _)| p.components().count());
     plan.drift.sort();
     plan.no_copy.sort();
@@ -169,7 +169,9 @@ fn wanted(plan: &mut Plan, path: &Path, old: &Node) {
         }
         // Python writes its caches again on its own; an old one that changed just goes.
         Node::File { copy: None, .. } if is_cache(path) => {
-            if fs::symlink_metadata(path).is_ok() && !plan.delete.iter().any(|d| d == path) {
+            // A cache of another kind now was queued for deletion just before this call.
+            let queued = plan.delete.last().is_some_and(|d| d == path);
+            if fs::symlink_metadata(path).is_ok() && !queued {
                 plan.delete.push(path.to_path_buf());
             }
         }
