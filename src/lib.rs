@@ -4,6 +4,7 @@ pub mod cli;
 pub mod commands;
 pub mod criteria;
 pub mod edit;
+pub mod envjournal;
 pub mod error;
 pub mod exec;
 pub mod exit;

@@ -1,10 +1,10 @@
-//! A Python environment as a package set: locate it, create a venv, freeze it, change it, and
-//! put a frozen set back exactly (uv when available, else pip).
+//! A Python environment and its installer: locate it, create a venv, freeze it, install into
+//! it, and find the one installer to drive it with (uv when available, else pip if present).
 
-use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// A failure talking to an interpreter or installer.
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +26,9 @@ pub enum PyEnvError {
         status: String,
         output: String,
     },
-    /// After a restore the package set still differs from the one wanted.
-    #[error("after restoring, `{python}` still differs from its recorded packages: {diff}")]
-    Mismatch { python: PathBuf, diff: String },
+    /// Neither uv nor pip can install into this interpreter.
+    #[error("no installer for `{}`: uv was not found (UV, PATH, the venv's bin/, planrun's cache) and {why}", python.display())]
+    NoInstaller { python: PathBuf, why: String },
 }
 
 /// An interpreter, the venv it lives in (if any) and the uv binary to drive it with (if any).
@@ -82,35 +82,26 @@ impl PythonEnv {
         self.pip("install", &[], requirements)
     }
 
+    /// Installs like [`PythonEnv::install`], stopping the installer once `stop` says so.
+    pub fn install_until(
+        &self,
+        requirements: &[String],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(), PyEnvError> {
+        run_output_until(&mut self.pip_command("install", &[], requirements), stop).map(drop)
+    }
+
     /// Uninstalls packages by name from this environment.
     pub fn uninstall(&self, names: &[String]) -> Result<(), PyEnvError> {
         let yes: &[&str] = if self.uv.is_some() { &[] } else { &["-y"] };
         self.pip("uninstall", yes, names)
     }
 
-    /// Brings the environment back to a frozen package set: removes packages that are new,
-    /// reinstalls what changed or vanished exactly as recorded, then checks the result.
-    pub fn restore(&self, before: &[String]) -> Result<EnvChanges, PyEnvError> {
-        let now = self.freeze()?;
-        let changes = plan_restore(before, &now);
-        if !changes.uninstalled.is_empty() {
-            self.uninstall(&changes.uninstalled)?;
-        }
-        if !changes.reinstalled.is_empty() {
-            // The recorded set is complete, so dependencies are already in it.
-            self.pip("install", &["--no-deps"], &changes.reinstalled)?;
-        }
-        let after = self.freeze()?;
-        if after != normalize_freeze(&before.join("\n")) {
-            return Err(PyEnvError::Mismatch {
-                python: self.python.clone(),
-                diff: describe_diff(before, &after),
-            });
-        }
-        Ok(changes)
+    fn pip(&self, verb: &str, flags: &[&str], args: &[String]) -> Result<(), PyEnvError> {
+        run(&mut self.pip_command(verb, flags, args)).map(drop)
     }
 
-    fn pip(&self, verb: &str, flags: &[&str], args: &[String]) -> Result<(), PyEnvError> {
+    fn pip_command(&self, verb: &str, flags: &[&str], args: &[String]) -> Command {
         let mut cmd = match &self.uv {
             Some(uv) => {
                 let mut cmd = Command::new(uv);
@@ -124,17 +115,8 @@ impl PythonEnv {
             }
         };
         cmd.args(flags).args(args);
-        run(&mut cmd).map(drop)
+        cmd
     }
-}
-
-/// What a restore changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct EnvChanges {
-    /// Package names removed because they were not there before.
-    pub uninstalled: Vec<String>,
-    /// Requirement lines installed again as recorded.
-    pub reinstalled: Vec<String>,
 }
 
 /// Creates a venv at `dir` from `base_python`, with uv when given, else `python -m venv`.
@@ -153,7 +135,8 @@ pub fn create_venv(
     Ok(PythonEnv::for_venv(dir, uv.map(Path::to_path_buf)))
 }
 
-/// Finds uv: the `UV` environment variable, then `PATH`, then the venv's own `bin/`.
+/// Finds uv: the `UV` environment variable, then `PATH`, then the venv's own `bin/`, then
+/// planrun's cache ([`uv_cache_venv`]).
 pub fn find_uv(venv: Option<&Path>) -> Option<PathBuf> {
     if let Some(uv) = std::env::var_os("UV").filter(|v| !v.is_empty()) {
         let uv = PathBuf::from(uv);
@@ -166,10 +149,89 @@ pub fn find_uv(venv: Option<&Path>) -> Option<PathBuf> {
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .map(|dir| dir.join("uv"))
         .find(|p| p.is_file());
-    on_path.or_else(|| {
-        venv.map(|v| v.join("bin").join("uv"))
-            .filter(|p| p.is_file())
+    on_path
+        .or_else(|| {
+            venv.map(|v| v.join("bin").join("uv"))
+                .filter(|p| p.is_file())
+        })
+        .or_else(|| {
+            uv_cache_venv()
+                .map(|c| c.join("bin").join("uv"))
+                .filter(|p| p.is_file())
+        })
+}
+
+/// Which installer to use, as a plan asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefer {
+    /// uv when found (or provisioned), else pip when the environment has it.
+    Auto,
+    /// uv only.
+    Uv,
+    /// pip only.
+    Pip,
+}
+
+/// The installer that drives one environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installer {
+    /// `uv pip ... --python PY`.
+    Uv(PathBuf),
+    /// `PY -m pip ...`.
+    Pip,
+}
+
+impl Installer {
+    /// The uv binary, if this is uv.
+    pub fn uv(&self) -> Option<&Path> {
+        match self {
+            Installer::Uv(uv) => Some(uv),
+            Installer::Pip => None,
+        }
+    }
+}
+
+/// The one way to find an installer for `python` (in `venv`): uv from [`find_uv`], else
+/// provisioned into planrun's cache from `base_python`, else `python -m pip` if the
+/// environment has pip (a venv without pip is normal: uv makes them).
+pub fn find_installer(
+    python: &Path,
+    venv: Option<&Path>,
+    prefer: Prefer,
+    base_python: &Path,
+) -> Result<Installer, PyEnvError> {
+    if prefer != Prefer::Pip {
+        if let Some(uv) = find_or_provision_uv(venv, base_python) {
+            return Ok(Installer::Uv(uv));
+        }
+        if prefer == Prefer::Uv {
+            return Err(PyEnvError::NoInstaller {
+                python: python.to_path_buf(),
+                why: "the plan asks for uv only".into(),
+            });
+        }
+    }
+    if has_pip(python) {
+        return Ok(Installer::Pip);
+    }
+    Err(PyEnvError::NoInstaller {
+        python: python.to_path_buf(),
+        why: "the environment has no pip".into(),
     })
+}
+
+/// Whether `python` can import pip.
+pub fn has_pip(python: &Path) -> bool {
+    Command::new(python)
+        .args([
+            "-c",
+            "import importlib.util, sys; sys.exit(importlib.util.find_spec('pip') is None)",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Where planrun keeps its own uv when the machine has none: `$PLANRUN_CACHE_DIR/uv`, else
@@ -233,25 +295,97 @@ pub fn venv_dir_of(python: &Path) -> Option<PathBuf> {
 }
 
 fn run(cmd: &mut Command) -> Result<String, PyEnvError> {
+    run_output(cmd).map(|(stdout, _)| stdout)
+}
+
+/// Runs an installer command to completion in its own process group, recorded for orphan
+/// clean-up (so a rollback after SIGKILL ends it before restoring); returns stdout and stderr.
+pub fn run_output(cmd: &mut Command) -> Result<(String, String), PyEnvError> {
+    run_output_until(cmd, &|| false)
+}
+
+/// Like [`run_output`], but once `stop` says so the command's group gets SIGTERM, then SIGKILL
+/// after a grace period: it is in its own group, so a Ctrl-C at the terminal does not reach it.
+pub fn run_output_until(
+    cmd: &mut Command,
+    stop: &dyn Fn() -> bool,
+) -> Result<(String, String), PyEnvError> {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    const GRACE: Duration = Duration::from_secs(3);
     let command = render(cmd);
-    let out = cmd
+    tracing::debug!(command, "running installer");
+    let spawn_err = |source| PyEnvError::Spawn {
+        command: command.clone(),
+        source,
+    };
+    let mut child = cmd
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
         .env("PIP_NO_INPUT", "1")
-        .output()
-        .map_err(|source| PyEnvError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
-    if !out.status.success() {
-        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-        output.push_str(&String::from_utf8_lossy(&out.stderr));
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(spawn_err)?;
+    crate::exec::orphans::spawned(child.id());
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let out_reader = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err_reader = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    // Never 0: killpg(0) would signal planrun's own group.
+    let pgid = libc::pid_t::try_from(child.id()).ok().filter(|p| *p > 0);
+    let kill_group = |signal| {
+        if let Some(pgid) = pgid {
+            // SAFETY: killpg signals the group this function started.
+            unsafe { libc::killpg(pgid, signal) };
+        }
+    };
+    let mut stopping: Option<Instant> = None;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(spawn_err)? {
+            break status;
+        }
+        if stopping.is_none() && stop() {
+            kill_group(libc::SIGTERM);
+            stopping = Some(Instant::now());
+        }
+        if stopping.is_some_and(|t| t.elapsed() > GRACE) {
+            kill_group(libc::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if stopping.is_some() {
+        // What is left of the group would hold the pipes open and the readers with them.
+        kill_group(libc::SIGKILL);
+    }
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    if !status.success() {
         return Err(PyEnvError::Failed {
             command,
-            status: out.status.to_string(),
-            output: output.trim_end().to_string(),
+            status: status.to_string(),
+            output: format!("{stdout}{stderr}").trim_end().to_string(),
         });
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok((stdout, stderr))
 }
 
 fn render(cmd: &Command) -> String {
@@ -301,54 +435,6 @@ pub fn normalize_name(name: &str) -> String {
     out
 }
 
-/// The package a freeze line is about: its name, the `#egg=` of an editable line, or the line.
-fn key_of(line: &str) -> String {
-    if line.starts_with('-') {
-        if let Some((_, egg)) = line.split_once("#egg=") {
-            return normalize_name(egg.split('&').next().unwrap_or(egg));
-        }
-        return line.to_string();
-    }
-    for sep in ["==", " @ "] {
-        if let Some((name, _)) = line.split_once(sep) {
-            return normalize_name(name);
-        }
-    }
-    line.to_string()
-}
-
-/// Which packages to remove and which lines to install to go from `now` back to `before`.
-pub fn plan_restore(before: &[String], now: &[String]) -> EnvChanges {
-    let index = |lines: &[String]| -> BTreeMap<String, String> {
-        normalize_freeze(&lines.join("\n"))
-            .into_iter()
-            .map(|l| (key_of(&l), l))
-            .collect()
-    };
-    let (before, now) = (index(before), index(now));
-    let uninstalled = now
-        .keys()
-        .filter(|k| !before.contains_key(*k) && !k.starts_with('-'))
-        .cloned()
-        .collect();
-    let reinstalled = before
-        .iter()
-        .filter(|(k, line)| now.get(*k) != Some(line))
-        .map(|(_, line)| line.clone())
-        .collect();
-    EnvChanges {
-        uninstalled,
-        reinstalled,
-    }
-}
-
-fn describe_diff(before: &[String], after: &[String]) -> String {
-    let before = normalize_freeze(&before.join("\n"));
-    let missing: Vec<_> = before.iter().filter(|l| !after.contains(l)).collect();
-    let extra: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
-    format!("missing {missing:?}, unexpected {extra:?}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,27 +457,6 @@ mod tests {
     }
 
     #[test]
-    fn restore_plan_removes_new_and_reinstalls_changed() {
-        let before = lines(&[
-            "iniconfig==2.0.0",
-            "pip==23.2.1",
-            "-e git+https://h/r#egg=Demo",
-        ]);
-        let now = lines(&["pip==24.0", "six==1.16.0", "pytest==8.0.0"]);
-        let plan = plan_restore(&before, &now);
-        assert_eq!(plan.uninstalled, lines(&["pytest", "six"]));
-        assert_eq!(
-            plan.reinstalled,
-            lines(&[
-                "-e git+https://h/r#egg=Demo",
-                "iniconfig==2.0.0",
-                "pip==23.2.1"
-            ])
-        );
-        assert_eq!(plan_restore(&now, &now), EnvChanges::default());
-    }
-
-    #[test]
     fn venv_dir_follows_the_bin_python_shape() {
         assert_eq!(
             venv_dir_of(Path::new("t/.venv/bin/python3")),
@@ -404,30 +469,51 @@ mod tests {
         ));
     }
 
-    /// One real venv: install two tiny packages, change them, and restore the recorded set.
     #[test]
-    fn real_venv_restore_round_trips_freeze() {
+    fn a_venv_without_pip_and_no_uv_has_no_installer() {
         let dir = tempfile::tempdir().unwrap();
-        let venv = dir.path().join(".venv");
-        let uv = find_uv(None);
-        let env = create_venv(&venv, Path::new("python3"), uv.as_deref()).unwrap();
-        assert_eq!(
-            PythonEnv::locate(&env.python).unwrap().venv,
-            Some(venv.clone())
-        );
-        env.install(&lines(&["iniconfig==2.0.0"])).unwrap();
-        let before = env.freeze().unwrap();
-        assert!(
-            before.contains(&"iniconfig==2.0.0".to_string()),
-            "{before:?}"
-        );
-        env.install(&lines(&["six==1.16.0"])).unwrap();
-        env.uninstall(&lines(&["iniconfig"])).unwrap();
-        assert_ne!(env.freeze().unwrap(), before);
-        let changes = env.restore(&before).unwrap();
-        assert_eq!(changes.uninstalled, lines(&["six"]));
-        assert_eq!(changes.reinstalled, lines(&["iniconfig==2.0.0"]));
-        assert_eq!(env.freeze().unwrap(), before);
+        assert!(!has_pip(&dir.path().join("bin/python")));
+        assert!(has_pip(Path::new("python3")));
+        assert!(matches!(
+            find_installer(
+                Path::new("python3"),
+                None,
+                Prefer::Pip,
+                Path::new("python3")
+            ),
+            Ok(Installer::Pip)
+        ));
+        let err = find_installer(
+            &dir.path().join("bin/python"),
+            None,
+            Prefer::Pip,
+            Path::new("python3"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("has no pip"), "{err}");
+    }
+
+    #[test]
+    fn a_stopped_installer_is_ended_with_its_group() {
+        let started = std::time::Instant::now();
+        let err = run_output_until(
+            Command::new("sh").args(["-c", "sleep 30 & sleep 30; wait"]),
+            &|| started.elapsed() > std::time::Duration::from_millis(100),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PyEnvError::Failed { .. }), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn installers_run_in_their_own_process_group() {
+        let (out, _) = run_output(Command::new("sh").args(["-c", "cat /proc/$$/stat"])).unwrap();
+        // Field 5 of stat, after the parenthesised command name, is the process group.
+        let rest = &out[out.rfind(')').unwrap() + 1..];
+        let pgid: u32 = rest.split_whitespace().nth(2).unwrap().parse().unwrap();
+        // SAFETY: getpgrp has no preconditions.
+        let ours = unsafe { libc::getpgrp() } as u32;
+        assert_ne!(pgid, ours);
     }
 
     #[test]

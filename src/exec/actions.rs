@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::envjournal::{self, Affected, EnvLayout};
 use crate::exec::apply::{lock, Run};
 use crate::exec::edits::{self, FileChange};
 use crate::exec::process::{self, CommandSpec};
@@ -249,8 +250,10 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
     let python = prep
         .resolve_python(python_text)
         .ok_or_else(|| Failure::new(format!("python `{python_text}` leaves the target")))?;
+    let base = Path::new(s.base_python.as_deref().unwrap_or("python3"));
     let mut note = String::new();
-    if !python.exists() {
+    let created = !python.exists();
+    if created {
         let venv = python
             .parent()
             .filter(|bin| bin.file_name().is_some_and(|n| n == "bin"))
@@ -261,11 +264,14 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
                     "python `{python_text}` does not exist, and it is not of the form DIR/bin/python inside the target, so no venv can be made for it"
                 ))
             })?;
-        let base = Path::new(s.base_python.as_deref().unwrap_or("python3"));
         let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
         let uv = installer_uv(s, venv, base);
         run.journal
-            .record_env(&PythonEnv::for_venv(venv, uv.clone()), true)
+            .record_env(
+                &PythonEnv::for_venv(venv, uv.clone()),
+                true,
+                &Affected::default(),
+            )
             .map_err(|e| Failure::new(format!("failed to journal the venv: {e}")))?;
         pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
             Failure::new(format!(
@@ -276,34 +282,53 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
         note = format!("created {}; ", rel.display());
     }
     let mut env = PythonEnv::locate(&python).map_err(|e| Failure::new(e.to_string()))?;
-    env.uv = match s.installer {
-        Installer::Pip => None,
-        _ => env
-            .uv
-            .take()
-            .or_else(|| pyenv::find_or_provision_uv(env.venv.as_deref(), Path::new("python3"))),
+    let prefer = match s.installer {
+        Installer::Auto => pyenv::Prefer::Auto,
+        Installer::Uv => pyenv::Prefer::Uv,
+        Installer::Pip => pyenv::Prefer::Pip,
     };
-    if s.installer == Installer::Uv && env.uv.is_none() {
-        return Err(Failure::new(
-            "installer = \"uv\" but uv is not on PATH, not in the venv, and could not be installed",
-        ));
+    let installer = pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base)
+        .map_err(|e| Failure::new(e.to_string()))?;
+    env.uv = installer.uv().map(Path::to_path_buf);
+    let tool = if env.uv.is_some() { "uv" } else { "pip" };
+    let packages = s.packages.join(" ");
+    // A venv made just now is deleted whole on rollback: nothing in it needs saving first.
+    let affected = if created {
+        None
+    } else {
+        let layout = EnvLayout::locate(&env.python, env.venv.as_deref())
+            .map_err(|e| Failure::new(format!("failed to inspect the environment: {e}")))?;
+        let installed = envjournal::distinfo::installed(&layout.site_packages);
+        let affected = envjournal::predict(&env, &s.packages, &installed)
+            .map_err(|e| Failure::new(format!("failed to plan the install of {packages}: {e}")))?;
+        run.journal
+            .record_env(&env, false, &affected)
+            .map_err(|e| Failure::new(format!("failed to journal the environment: {e}")))?;
+        Some(affected)
+    };
+    if affected.as_ref().is_some_and(Affected::is_empty) {
+        return Ok(Done {
+            unchanged: true,
+            note: Some(format!(
+                "{note}{packages} already installed ({tool} changes nothing)"
+            )),
+            ..Done::default()
+        });
     }
+    let cancel = &run.cancel;
+    env.install_until(&s.packages, &|| cancel.is_cancelled())
+        .map_err(|e| Failure::new(format!("failed to install {packages}: {e}")))?;
     run.journal
-        .record_env(&env, false)
+        .seal_env(&env)
         .map_err(|e| Failure::new(format!("failed to journal the environment: {e}")))?;
-    env.install(&s.packages)
-        .map_err(|e| Failure::new(format!("failed to install {}: {e}", s.packages.join(" "))))?;
     Ok(Done {
-        note: Some(format!(
-            "{note}installed {} with {}",
-            s.packages.join(" "),
-            if env.uv.is_some() { "uv" } else { "pip" }
-        )),
+        note: Some(format!("{note}installed {packages} with {tool}")),
         ..Done::default()
     })
 }
 
-/// The uv that creates a venv: none when the step asks for pip.
+/// The uv that creates a venv: none when the step asks for pip (the same search as
+/// [`pyenv::find_installer`]).
 fn installer_uv(s: &InstallStep, venv: &Path, base: &Path) -> Option<PathBuf> {
     match s.installer {
         Installer::Pip => None,

@@ -44,8 +44,16 @@ pub enum Entry {
         venv: Option<PathBuf>,
         /// The venv did not exist: rollback deletes it.
         created_venv: bool,
-        /// The package set before (empty when the venv is created).
-        freeze: Vec<String>,
+        /// Which environment this is; rollback refuses to touch another (none for a created
+        /// venv, which does not exist yet).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<crate::envjournal::EnvIdentity>,
+        /// The snapshot's directory in the run directory; none when the install changes nothing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<String>,
+        /// blake3 (hex) of the snapshot's `manifest.json`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manifest: Option<String>,
     },
     /// What a journaled path held after a step of the run (the newest one per path counts): a
     /// path that differs from it at rollback was changed by someone else since (drift). A

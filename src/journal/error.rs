@@ -20,9 +20,12 @@ pub enum JournalError {
     /// A path was refused because it leaves the target.
     #[error(transparent)]
     Confine(#[from] ConfineError),
-    /// The Python environment could not be frozen.
+    /// The Python environment could not be inspected.
     #[error("failed to record the python environment")]
     PyEnv(#[from] PyEnvError),
+    /// The Python environment could not be snapshotted or restored (`Drift` inside means exit 5).
+    #[error(transparent)]
+    EnvJournal(#[from] crate::envjournal::EnvJournalError),
     /// A path is not valid UTF-8, so it cannot be checked and recorded faithfully.
     #[error("path `{}` is not valid UTF-8", .0.display())]
     NotUtf8(PathBuf),
@@ -49,6 +52,15 @@ pub enum JournalError {
 }
 
 impl JournalError {
+    /// Whether this is drift found in an environment (paths changed after planrun's install,
+    /// left alone): the rollback command maps it to exit code 5 (`crate::exit::DRIFT`).
+    pub fn is_drift(&self) -> bool {
+        matches!(
+            self,
+            JournalError::EnvJournal(crate::envjournal::EnvJournalError::Drift { .. })
+        )
+    }
+
     /// An I/O error with what was being done ("write `x`").
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         JournalError::Io {

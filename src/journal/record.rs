@@ -1,7 +1,7 @@
 //! Recording a run: each before-image is appended to the run's log and synced before the caller
 //! mutates anything.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use super::entry::{self, Before, Entry};
 use super::error::JournalError;
 use super::lock;
 use super::state::{self, RunMeta, RunRecord, Status};
+use crate::envjournal::{self, Affected, EnvIdentity, EnvLayout};
 use crate::fsutil::{self, FileImage};
 use crate::pyenv::PythonEnv;
 
@@ -40,7 +41,11 @@ struct Inner {
     /// The caches were recorded (once per run).
     caches: bool,
     dirs: HashSet<PathBuf>,
-    envs: HashSet<PathBuf>,
+    /// Venvs this run created (absolute): rollback deletes them whole, so installs into them
+    /// need no snapshot.
+    created: HashSet<PathBuf>,
+    /// The snapshot of each interpreter's latest install, until it is sealed.
+    unsealed: HashMap<PathBuf, PathBuf>,
     record: RunRecord,
 }
 
@@ -99,7 +104,8 @@ impl Journal {
                 after: std::collections::HashMap::new(),
                 caches: false,
                 dirs: HashSet::new(),
-                envs: HashSet::new(),
+                created: HashSet::new(),
+                unsealed: HashMap::new(),
                 record,
             }),
         })
@@ -321,46 +327,94 @@ impl Journal {
         Ok(())
     }
 
-    /// Records the package set of `env` before an install; with `created_venv`, records that
-    /// its venv did not exist, so rollback deletes it. Only the first call per interpreter counts.
-    pub fn record_env(&self, env: &PythonEnv, created_venv: bool) -> Result<(), JournalError> {
+    /// Records `env` before it changes. With `created_venv`, its venv does not exist yet and
+    /// rollback deletes it. Otherwise the environment's identity is recorded and, unless the
+    /// install changes nothing (`affected` empty), a snapshot of it is taken in `env-<seq>/` of
+    /// the run directory, durable before this returns; [`Journal::seal_env`] completes it once
+    /// the install is done. Every install gets its own entry: rollback undoes them newest first.
+    pub fn record_env(
+        &self,
+        env: &PythonEnv,
+        created_venv: bool,
+        affected: &Affected,
+    ) -> Result<(), JournalError> {
         let python = self.relative_if_inside(&env.python)?;
         let mut inner = self.lock_inner();
-        if inner.envs.contains(&python) {
-            return Ok(());
-        }
-        let (venv, freeze) = if created_venv {
-            let venv = env
-                .venv
-                .as_deref()
-                .ok_or_else(|| JournalError::VenvOutsideTarget(env.python.clone()))?;
-            let rel = self.relative_if_inside(venv)?;
+        let venv_abs = env
+            .venv
+            .as_deref()
+            .map(|v| {
+                std::path::absolute(v)
+                    .map_err(|e| JournalError::io(format!("resolve `{}`", v.display()), e))
+            })
+            .transpose()?;
+        if created_venv {
+            let venv =
+                venv_abs.ok_or_else(|| JournalError::VenvOutsideTarget(env.python.clone()))?;
+            let rel = self.relative_if_inside(&venv)?;
             if rel.is_absolute() {
-                return Err(JournalError::VenvOutsideTarget(venv.to_path_buf()));
+                return Err(JournalError::VenvOutsideTarget(venv));
             }
             let rel_str = rel
                 .to_str()
                 .ok_or_else(|| JournalError::NotUtf8(rel.clone()))?;
             fsutil::confine(&self.target, rel_str)?;
             self.record_missing_dirs(&mut inner, &rel)?;
-            (Some(rel), Vec::new())
+            let entry = Entry::Env {
+                python,
+                venv: Some(rel),
+                created_venv: true,
+                identity: None,
+                snapshot: None,
+                manifest: None,
+            };
+            self.write_entry(&mut inner, &entry, &[])?;
+            inner.created.insert(venv);
+            return Ok(());
+        }
+        if venv_abs.as_ref().is_some_and(|v| inner.created.contains(v)) {
+            return Ok(());
+        }
+        let layout = EnvLayout::locate(&env.python, env.venv.as_deref())?;
+        let root = venv_abs.clone().unwrap_or_else(|| layout.root.clone());
+        let identity = EnvIdentity::of(&root, &env.python)?;
+        let (snapshot, manifest) = if affected.is_empty() {
+            (None, None)
         } else {
-            let venv = env
-                .venv
-                .as_deref()
-                .map(|v| self.relative_if_inside(v))
-                .transpose()?;
-            (venv, env.freeze()?)
+            let name = format!("env-{}", inner.next);
+            let dir = self.run_dir.join(&name);
+            let summary = envjournal::take(&dir, &layout, &identity, affected)?;
+            tracing::info!(
+                entries = summary.entries,
+                copies = summary.copies,
+                bytes = summary.bytes,
+                seconds = summary.seconds,
+                "environment snapshot taken"
+            );
+            inner.unsealed.insert(identity.python.clone(), dir);
+            (Some(name), Some(summary.manifest_hash))
         };
         let entry = Entry::Env {
-            python: python.clone(),
-            venv,
-            created_venv,
-            freeze,
+            python,
+            venv: venv_abs.map(|v| self.relative_if_inside(&v)).transpose()?,
+            created_venv: false,
+            identity: Some(identity),
+            snapshot,
+            manifest,
         };
-        self.write_entry(&mut inner, &entry, &[])?;
-        inner.envs.insert(python);
-        Ok(())
+        self.write_entry(&mut inner, &entry, &[])
+    }
+
+    /// Completes the snapshot of `env`'s latest install once the installer finished: records
+    /// what it left, so rollback can tell later changes by a person (drift) from planrun's.
+    pub fn seal_env(&self, env: &PythonEnv) -> Result<(), JournalError> {
+        let python = std::path::absolute(&env.python)
+            .map_err(|e| JournalError::io(format!("resolve `{}`", env.python.display()), e))?;
+        let dir = self.lock_inner().unsealed.remove(&python);
+        match dir {
+            Some(dir) => Ok(envjournal::seal(&dir)?),
+            None => Ok(()),
+        }
     }
 
     /// Records the `undo` command of a `run` step, to be run on rollback.

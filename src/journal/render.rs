@@ -38,11 +38,10 @@ pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
                 ("removed", format!(" ({count} caches the run created)"))
             }
             Outcome::EnvRestored {
-                uninstalled,
-                reinstalled,
+                removed, restored, ..
             } => {
-                let mut parts: Vec<String> = uninstalled.iter().map(|p| format!("-{p}")).collect();
-                parts.extend(reinstalled.iter().map(|p| format!("+{p}")));
+                let mut parts: Vec<String> = removed.iter().map(|p| format!("-{p}")).collect();
+                parts.extend(restored.iter().map(|p| format!("+{p}")));
                 ("packages", format!(": {}", parts.join(" ")))
             }
         };
@@ -156,8 +155,10 @@ mod tests {
                 action(Outcome::Unchanged, "a"),
                 action(
                     Outcome::EnvRestored {
-                        uninstalled: vec!["six".into()],
-                        reinstalled: vec!["pip==23.2.1".into()],
+                        removed: vec!["six".into()],
+                        restored: vec!["pip==23.2.1".into()],
+                        files_deleted: 3,
+                        files_written: 2,
                     },
                     ".venv/bin/python",
                 ),

@@ -15,8 +15,8 @@ use serde::Serialize;
 use super::entry::{self, Before, Entry, Record};
 use super::error::{JournalError, RollbackError};
 use super::state::{self, Status};
+use crate::envjournal::{self, EnvJournalError};
 use crate::fsutil::{self, FileImage, Restored};
-use crate::pyenv::PythonEnv;
 
 /// What rolling back one run did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,12 +82,16 @@ pub enum Outcome {
     DirRemoved,
     /// A directory the run created was kept: something not journaled is in it.
     DirKept,
-    /// A Python environment was put back to its recorded package set.
+    /// A Python environment was put back, file by file, as it was before an install.
     EnvRestored {
-        /// Packages removed.
-        uninstalled: Vec<String>,
-        /// Requirement lines installed again.
-        reinstalled: Vec<String>,
+        /// Distributions removed, as freeze lines.
+        removed: Vec<String>,
+        /// Distributions put back as they were, as freeze lines.
+        restored: Vec<String>,
+        /// Files, symlinks and directories deleted.
+        files_deleted: usize,
+        /// Files, symlinks and directories written back.
+        files_written: usize,
     },
     /// A venv the run created was deleted.
     VenvRemoved,
@@ -138,7 +142,7 @@ pub fn rollback_run(
         }
         report.saved = save_drifted(target, &run_dir, &drift)?;
     }
-    let failures = replay(target, &run_dir, &entries, &mut report);
+    let failures = replay(target, &run_dir, &entries, &mut report, opts.force);
     report.seconds = started.elapsed().as_secs_f64();
     if !failures.is_empty() {
         return Err(RollbackError::Incomplete {
@@ -251,6 +255,41 @@ pub fn drift(
             git_dirty: false,
         });
     }
+    for rec in entries {
+        let Entry::Env {
+            python,
+            identity: Some(identity),
+            snapshot: Some(snapshot),
+            manifest: Some(manifest),
+            ..
+        } = &rec.entry
+        else {
+            continue;
+        };
+        let changed = envjournal::restore::drift(&run_dir.join(snapshot), manifest, identity)?;
+        if changed.is_empty() {
+            continue;
+        }
+        let listed: Vec<String> = changed
+            .iter()
+            .take(20)
+            .map(|p| format!("  changed since the install: {}", p.display()))
+            .collect();
+        let more = changed.len().saturating_sub(20);
+        out.push(Drift {
+            path: target.join(python).display().to_string(),
+            diff: format!(
+                "{}{}\n",
+                listed.join("\n"),
+                if more > 0 {
+                    format!("\n  ... and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+            git_dirty: false,
+        });
+    }
     let paths: Vec<String> = out.iter().map(|d| d.path.clone()).collect();
     let dirty = fsutil::uncommitted(target, &paths);
     for d in &mut out {
@@ -268,6 +307,10 @@ fn save_drifted(
 ) -> Result<Vec<(String, PathBuf)>, JournalError> {
     let mut saved = Vec::new();
     for d in drift {
+        // An environment's drift names its interpreter: its changed files are not copied.
+        if Path::new(&d.path).is_absolute() {
+            continue;
+        }
         let from = confine(target, Path::new(&d.path))?;
         let to = run_dir.join("drift").join(&d.path);
         let copied = match FileImage::read(&from) {
@@ -291,11 +334,12 @@ pub(crate) fn replay(
     run_dir: &Path,
     entries: &[Record],
     report: &mut RollbackReport,
+    force: bool,
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for rec in entries.iter().rev() {
         let started = Instant::now();
-        match undo_one(target, run_dir, rec) {
+        match undo_one(target, run_dir, rec, force) {
             Ok(None) => {}
             Ok(Some((outcome, subject))) => report.actions.push(RollbackAction {
                 seq: rec.seq,
@@ -325,6 +369,7 @@ fn undo_one(
     target: &Path,
     run_dir: &Path,
     rec: &Record,
+    force: bool,
 ) -> Result<Option<(Outcome, String)>, JournalError> {
     let entry = rec.entry.clone();
     let io_err = |what: &str, p: &Path| {
@@ -387,7 +432,9 @@ fn undo_one(
             python,
             venv,
             created_venv,
-            freeze,
+            identity,
+            snapshot,
+            manifest,
         } => {
             if created_venv {
                 let rel = venv.ok_or_else(|| JournalError::Corrupt {
@@ -395,6 +442,17 @@ fn undo_one(
                     reason: "a created venv without its directory".into(),
                 })?;
                 let abs = confine(target, &rel)?;
+                // The venv planrun made is a directory; a symlink there now points elsewhere.
+                if fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let found = fs::canonicalize(&abs).unwrap_or_else(|_| abs.clone());
+                    return Err(EnvJournalError::Identity {
+                        given: abs.clone(),
+                        recorded: abs,
+                        found,
+                        what: "the venv planrun created was replaced by a symlink".into(),
+                    }
+                    .into());
+                }
                 let outcome = match fs::remove_dir_all(&abs) {
                     Ok(()) => Outcome::VenvRemoved,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => Outcome::Unchanged,
@@ -402,18 +460,24 @@ fn undo_one(
                 };
                 return Ok(Some((outcome, format!("{}/", rel.display()))));
             }
-            let python = target.join(python);
-            let env = PythonEnv::locate(&python)?;
-            let changes = env.restore(&freeze)?;
-            let outcome = if changes.uninstalled.is_empty() && changes.reinstalled.is_empty() {
+            let subject = target.join(&python).display().to_string();
+            // An install that changed nothing has no snapshot, and nothing to undo.
+            let (Some(identity), Some(snapshot), Some(manifest)) = (identity, snapshot, manifest)
+            else {
+                return Ok(Some((Outcome::Unchanged, subject)));
+            };
+            let report = envjournal::restore(&run_dir.join(snapshot), &manifest, &identity, force)?;
+            let outcome = if report.files_deleted + report.files_written == 0 {
                 Outcome::Unchanged
             } else {
                 Outcome::EnvRestored {
-                    uninstalled: changes.uninstalled,
-                    reinstalled: changes.reinstalled,
+                    removed: report.removed,
+                    restored: report.restored,
+                    files_deleted: report.files_deleted,
+                    files_written: report.files_written,
                 }
             };
-            Ok(Some((outcome, python.display().to_string())))
+            Ok(Some((outcome, subject)))
         }
         Entry::Undo {
             step,

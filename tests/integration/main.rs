@@ -2,6 +2,7 @@
 
 mod apply;
 mod cli;
+mod envs;
 mod formats;
 mod gates;
 mod junit_values;

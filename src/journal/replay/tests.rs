@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::journal::record::Journal;
 use crate::journal::state::{ensure_not_interrupted, history, interrupted, RunMeta};
+use crate::pyenv::PythonEnv;
 
 /// Every path under `root` except `.planrun/`: kind, bytes and mode.
 fn snapshot(root: &Path) -> BTreeMap<PathBuf, (bool, Vec<u8>, u32)> {
@@ -181,7 +182,7 @@ fn rollback_cut_short_finishes_and_runs_undo_once() {
         seconds: 0.0,
         saved: Vec::new(),
     };
-    assert!(replay(t, &run_dir, &entries[1..], &mut partial).is_empty());
+    assert!(replay(t, &run_dir, &entries[1..], &mut partial, false).is_empty());
     assert_ne!(snapshot(t), before_rollback);
     assert_eq!(fs::read_to_string(t.join("undo.log")).unwrap(), "undo\n");
 
@@ -237,12 +238,12 @@ fn created_venv_is_removed_on_rollback() {
     let before = snapshot(t);
     let journal = Journal::begin(t, meta("venv")).unwrap();
     let env = PythonEnv::for_venv(&t.join("envs/.venv"), None);
-    journal.record_env(&env, true).unwrap();
+    journal.record_env(&env, true, &Default::default()).unwrap();
     fs::create_dir_all(t.join("envs/.venv/bin")).unwrap();
     fs::write(t.join("envs/.venv/bin/python"), "").unwrap();
     let outside = PythonEnv::for_venv(Path::new("/tmp/elsewhere"), None);
     assert!(matches!(
-        journal.record_env(&outside, true),
+        journal.record_env(&outside, true, &Default::default()),
         Err(JournalError::VenvOutsideTarget(_))
     ));
     rollback_latest(t, Default::default()).unwrap().unwrap();
@@ -250,21 +251,72 @@ fn created_venv_is_removed_on_rollback() {
 }
 
 #[test]
-fn real_venv_packages_are_restored() {
+fn a_created_venv_replaced_by_a_symlink_is_not_followed() {
+    let dir = sample_tree();
+    let t = dir.path();
+    let journal = Journal::begin(t, meta("venv")).unwrap();
+    let env = PythonEnv::for_venv(&t.join(".venv"), None);
+    journal.record_env(&env, true, &Default::default()).unwrap();
+    fs::create_dir_all(t.join("keep/bin")).unwrap();
+    fs::write(t.join("keep/bin/python"), "").unwrap();
+    std::os::unix::fs::symlink("keep", t.join(".venv")).unwrap();
+    journal.set_status(Status::Applied).unwrap();
+    let err = rollback_latest(t, Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("replaced by a symlink"), "{err}");
+    assert!(t.join("keep/bin/python").exists());
+}
+
+#[test]
+fn real_venv_packages_are_restored_from_the_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path();
-    let env = crate::pyenv::create_venv(&t.join(".venv"), Path::new("python3"), None).unwrap();
-    let before = env.freeze().unwrap();
+    let env = crate::envjournal::tests::uv_venv(&t.join(".venv"), &["iniconfig==2.0.0"]);
+    let before = crate::envjournal::tests::hash_tree(&t.join(".venv"));
     let journal = Journal::begin(t, meta("deps")).unwrap();
-    journal.record_env(&env, false).unwrap();
-    env.install(&["six==1.16.0".to_string()]).unwrap();
+    let packages = vec!["six==1.16.0".to_string()];
+    let layout = crate::envjournal::EnvLayout::of_venv(&t.join(".venv")).unwrap();
+    let installed = crate::envjournal::distinfo::installed(&layout.site_packages);
+    let affected = crate::envjournal::predict(&env, &packages, &installed).unwrap();
+    journal.record_env(&env, false, &affected).unwrap();
+    env.install(&packages).unwrap();
+    journal.seal_env(&env).unwrap();
     journal.set_status(Status::Applied).unwrap();
     let report = rollback_latest(t, Default::default()).unwrap().unwrap();
-    assert_eq!(env.freeze().unwrap(), before);
-    assert!(matches!(
-        report.actions[0].outcome,
-        Outcome::EnvRestored { .. }
-    ));
+    assert_eq!(
+        crate::envjournal::tests::hash_tree(&t.join(".venv")),
+        before
+    );
+    let Outcome::EnvRestored { removed, .. } = &report.actions[0].outcome else {
+        panic!("{report:?}");
+    };
+    assert_eq!(removed, &vec!["six==1.16.0".to_string()]);
+}
+
+#[test]
+fn an_env_repointed_by_a_symlink_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    let env = crate::envjournal::tests::uv_venv(&t.join(".venv"), &[]);
+    let other = tempfile::tempdir().unwrap();
+    let other_venv = other.path().join("venv");
+    crate::envjournal::tests::uv_venv(&other_venv, &["six==1.16.0"]);
+    let journal = Journal::begin(t, meta("deps")).unwrap();
+    let packages = vec!["six==1.16.0".to_string()];
+    let affected = crate::envjournal::predict(&env, &packages, &[]).unwrap();
+    journal.record_env(&env, false, &affected).unwrap();
+    env.install(&packages).unwrap();
+    journal.seal_env(&env).unwrap();
+    journal.set_status(Status::Applied).unwrap();
+    fs::rename(t.join(".venv"), t.join("old-venv")).unwrap();
+    std::os::unix::fs::symlink(&other_venv, t.join(".venv")).unwrap();
+    let theirs = crate::envjournal::tests::hash_tree(&other_venv);
+    let err = rollback_latest(t, Default::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("not the one journaled"), "{text}");
+    assert!(text.contains(&other_venv.display().to_string()), "{text}");
+    assert_eq!(crate::envjournal::tests::hash_tree(&other_venv), theirs);
 }
 
 #[derive(Debug, Clone)]
