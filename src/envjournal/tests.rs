@@ -10,14 +10,37 @@ use std::process::Command;
 use super::*;
 use crate::pyenv::{self, PythonEnv};
 
-/// uv from where planrun looks, else the one of the integration tests' shared venv.
+/// uv from where planrun looks, else the one of the integration tests' shared venv, else a
+/// venv of the unit tests' own (`target/unit-uv`) with the uv that tests/requirements.txt pins,
+/// made once: on a clean clone the unit tests run before the integration tests build theirs.
 pub(crate) fn test_uv() -> PathBuf {
-    pyenv::find_uv(None)
-        .or_else(|| {
-            let uv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/uv");
-            uv.is_file().then_some(uv)
+    static UNIT_UV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if let Some(uv) = pyenv::find_uv(None) {
+        return uv;
+    }
+    let shared = root.join("target/test-venv/bin/uv");
+    if shared.is_file() {
+        return shared;
+    }
+    UNIT_UV
+        .get_or_init(|| {
+            let venv = root.join("target/unit-uv");
+            let uv = venv.join("bin/uv");
+            if !uv.is_file() {
+                let pinned = fs::read_to_string(root.join("tests/requirements.txt"))
+                    .unwrap()
+                    .lines()
+                    .find(|l| l.starts_with("uv=="))
+                    .expect("tests/requirements.txt pins uv")
+                    .to_string();
+                sh(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+                sh(Command::new(venv.join("bin/python"))
+                    .args(["-m", "pip", "install", "-q", &pinned]));
+            }
+            uv
         })
-        .expect("uv: run `cargo test --test integration support::` once to build target/test-venv")
+        .clone()
 }
 
 fn sh(cmd: &mut Command) {
