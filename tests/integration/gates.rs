@@ -601,7 +601,7 @@ fn exit_4_when_an_undo_command_fails_during_rollback() {
     let project = target();
     let out = apply(&project, "steps.toml", &["--var", "undo=exit 9"], &[]);
     out.expect_code(4)
-        .expect_stderr("rollback failed")
+        .expect_stderr("is incomplete")
         .expect_stderr("planrun rollback --target");
     let report = read_json(&only_run(&project).join("report.json"));
     assert_eq!(report["status"], "rollback-failed");

@@ -156,6 +156,13 @@ fn persistence_plan_is_ten_times_faster_and_rolls_back_exactly() {
         project.join(".venv/bin/python").exists(),
         "planrun made the venv"
     );
+    // The README's first command again: it knows it is applied, and measures nothing.
+    let again = apply(&project, "persistence.toml", &[]);
+    again
+        .expect_code(0)
+        .expect_stdout("is already applied")
+        .expect_stdout("6/6 gates passed");
+    assert!(!again.stderr.contains("▶ baseline"), "{}", again.stderr);
     rollback_restores(&project, &before);
 }
 
