@@ -53,16 +53,7 @@ pub fn restore(
     force: bool,
 ) -> Result<RestoreReport, EnvJournalError> {
     let started = Instant::now();
-    let before = manifest::read_checked(&dir.join(manifest::BEFORE), manifest_hash)?;
-    if before.identity != *identity {
-        return Err(EnvJournalError::Corrupt {
-            path: dir.join(manifest::BEFORE),
-            reason: "it describes another environment than its journal entry".into(),
-        });
-    }
-    identity.check()?;
-    let after = manifest::read_after(dir)?;
-    let now = manifest::scan(&before.layout.roots)?;
+    let (before, after, now) = load(dir, manifest_hash, identity)?;
     let plan = plan(&before.entries, after.as_ref(), &now, force);
     if !plan.drift.is_empty() && !force {
         return Err(EnvJournalError::Drift { paths: plan.drift });
@@ -101,6 +92,17 @@ pub fn drift(
     manifest_hash: &str,
     identity: &EnvIdentity,
 ) -> Result<Vec<PathBuf>, EnvJournalError> {
+    let (before, after, now) = load(dir, manifest_hash, identity)?;
+    Ok(plan(&before.entries, after.as_ref(), &now, false).drift)
+}
+
+/// The snapshot's before-manifest (checked against its hash and the identity, which must still
+/// be the environment on disk), its after-manifest if the install finished, and the env now.
+fn load(
+    dir: &Path,
+    manifest_hash: &str,
+    identity: &EnvIdentity,
+) -> Result<(manifest::Manifest, Option<Tree>, Tree), EnvJournalError> {
     let before = manifest::read_checked(&dir.join(manifest::BEFORE), manifest_hash)?;
     if before.identity != *identity {
         return Err(EnvJournalError::Corrupt {
@@ -111,7 +113,7 @@ pub fn drift(
     identity.check()?;
     let after = manifest::read_after(dir)?;
     let now = manifest::scan(&before.layout.roots)?;
-    Ok(plan(&before.entries, after.as_ref(), &now, false).drift)
+    Ok((before, after, now))
 }
 
 /// Decides, path by path, what to do; nothing is touched yet.

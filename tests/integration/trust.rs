@@ -40,6 +40,23 @@ id = "p"
   changes = ["out.txt"]
 "#;
 
+/// A plan whose one step does nothing and has `undo` as its undo command.
+fn undo_plan(undo: &str) -> (tempfile::TempDir, String) {
+    plan(&format!(
+        r#"
+name = "undo"
+description = "A plan of the trust tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "x"
+  action = "run"
+  command = "true"
+  undo = "{undo}"
+"#
+    ))
+}
+
 /// Every file and symlink under the copy except `.planrun/`, caches included: equal maps mean
 /// the tree is exactly as it was.
 fn whole_tree(root: &Path) -> BTreeMap<PathBuf, String> {
@@ -205,20 +222,7 @@ fn a_journal_shipped_in_the_repository_is_never_acted_on() {
     let elsewhere = tempfile::tempdir().unwrap();
     let pwned = elsewhere.path().join("PWNED");
     // A real journal, written under another key: what a repository can ship.
-    let (_dir, shipped) = plan(&format!(
-        r#"
-name = "shipped"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
-  [[phase.step]]
-  id = "x"
-  action = "run"
-  command = "true"
-  undo = "touch {}"
-"#,
-        pwned.display()
-    ));
+    let (_dir, shipped) = undo_plan(&format!("touch {}", pwned.display()));
     let other = elsewhere.path().join("other-user");
     as_other_user(&project, &other, &["apply", &shipped, "--target", "."]).expect_code(0);
     let id = journal_ids(&project).pop().unwrap();
@@ -276,18 +280,8 @@ fn a_journal_tampered_with_after_the_apply_is_refused() {
     let project = mini();
     let elsewhere = tempfile::tempdir().unwrap();
     let marker = elsewhere.path().join("marker");
-    let (_dir, undo) = plan(&format!(
-        r#"
-name = "undo"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
-  [[phase.step]]
-  id = "x"
-  action = "run"
-  command = "true"
-  undo = "touch {}; test ${{api_token}} = hunter2xyz"
-"#,
+    let (_dir, undo) = undo_plan(&format!(
+        "touch {}; test ${{api_token}} = hunter2xyz",
         marker.display()
     ));
     project
