@@ -94,7 +94,7 @@ fn apply(bin: &Path, plan: &Path, target: &Path) -> Command {
         .arg(plan)
         .arg("--target")
         .arg(target)
-        .args(["--jobs", "1"])
+        .args(["--jobs", "1", "--reapply"])
         .env("NO_COLOR", "1");
     cmd
 }
