@@ -242,24 +242,35 @@ mod tests {
         assert!(!proctree::group_alive(pid as i32));
     }
 
+    /// A group leader that starts a `sleep 60` member, writes its pid to the returned file and
+    /// exits after 0.3 s, leaving the member holding the group.
+    fn leader_with_a_member(dir: &Path) -> (std::process::Child, PathBuf) {
+        let pids = dir.join("pids");
+        let child = group(&format!(
+            "sleep 60 & echo $! > {}; sleep 0.3",
+            pids.display()
+        ));
+        (child, pids)
+    }
+
+    fn member_of(pids: &Path) -> u32 {
+        std::fs::read_to_string(pids)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     #[test]
     fn members_left_after_their_leader_exited_are_killed() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE);
-        let pids = dir.path().join("pids");
-        let mut child = group(&format!(
-            "sleep 60 & echo $! > {}; sleep 0.3",
-            pids.display()
-        ));
+        let (mut child, pids) = leader_with_a_member(dir.path());
         let pid = child.id();
         std::fs::write(&file, format!("{}\n", record_line(pid).unwrap())).unwrap();
         // Reaped, the leader is gone from /proc; its sleep still holds the group.
         child.wait().unwrap();
-        let member: u32 = std::fs::read_to_string(&pids)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let member = member_of(&pids);
         assert!(alive(member) && !alive(pid));
         assert_eq!(reap(&file), 1);
         sleep(Duration::from_millis(100));
@@ -270,22 +281,14 @@ mod tests {
     fn a_leaderless_group_in_another_session_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE);
-        let pids = dir.path().join("pids");
-        let mut child = group(&format!(
-            "sleep 60 & echo $! > {}; sleep 0.3",
-            pids.display()
-        ));
+        let (mut child, pids) = leader_with_a_member(dir.path());
         let pid = child.id();
         let id = identity(pid).unwrap();
         let boot = boot_id().unwrap();
         let line = format!("{pid} {} {} {boot}\n", id.start, id.session + 1);
         std::fs::write(&file, line).unwrap();
         child.wait().unwrap();
-        let member: u32 = std::fs::read_to_string(&pids)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let member = member_of(&pids);
         assert_eq!(reap(&file), 0);
         assert!(alive(member));
         // SAFETY: kill on the sleep this test started.

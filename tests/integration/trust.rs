@@ -40,20 +40,24 @@ id = "p"
   changes = ["out.txt"]
 "#;
 
+/// A plan `name` of one phase `p` with these `[[phase.step]]` tables.
+fn steps_plan_text(name: &str, steps: &str) -> String {
+    format!("name = \"{name}\"\ndescription = \"A plan of the trust tests.\"\n[[phase]]\nid = \"p\"\n{steps}")
+}
+
 /// A plan whose one step does nothing and has `undo` as its undo command.
 fn undo_plan(undo: &str) -> (tempfile::TempDir, String) {
-    plan(&format!(
-        r#"
-name = "undo"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
+    plan(&steps_plan_text(
+        "undo",
+        &format!(
+            r#"
   [[phase.step]]
   id = "x"
   action = "run"
   command = "true"
   undo = "{undo}"
 "#
+        ),
     ))
 }
 
@@ -153,12 +157,9 @@ fn an_edit_through_an_in_target_symlink_edits_the_real_file() {
     fs::rename(project.join("setup.cfg"), project.join("config/setup.cfg")).unwrap();
     std::os::unix::fs::symlink("config/setup.cfg", project.join("setup.cfg")).unwrap();
     let original = whole_tree(project.path());
-    let (_dir, plan) = plan(
+    let (_dir, plan) = plan(&steps_plan_text(
+        "cfg",
         r#"
-name = "cfg"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
   [[phase.step]]
   id = "version"
   action = "ini"
@@ -166,7 +167,7 @@ id = "p"
   section = "metadata"
   set = { version = "0.2" }
 "#,
-    );
+    ));
     project
         .planrun(["apply", &plan, "--target", "."])
         .expect_code(0);
@@ -187,12 +188,10 @@ id = "p"
 fn rollback_removes_the_caches_the_run_created() {
     let project = mini();
     let original = whole_tree(project.path());
-    let (_dir, plan) = plan(&format!(
-        r#"
-name = "caches"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
+    let (_dir, plan) = plan(&steps_plan_text(
+        "caches",
+        &format!(
+            r#"
   [[phase.step]]
   id = "import"
   action = "run"
@@ -208,7 +207,8 @@ id = "p"
   [[phase.gate]]
   check = "after.failed > 0"
 "#,
-        py = python().display()
+            py = python().display()
+        ),
     ));
     project
         .planrun(["apply", &plan, "--target", "."])
@@ -344,18 +344,15 @@ fn a_planted_state_dir_symlink_is_refused_and_nothing_is_written_through_it() {
 #[test]
 fn concurrent_first_applies_get_locked_not_broken() {
     let project = mini();
-    let (_dir, plan) = plan(
+    let (_dir, plan) = plan(&steps_plan_text(
+        "slowish",
         r#"
-name = "slowish"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
   [[phase.step]]
   id = "wait"
   action = "run"
   command = "sleep 0.3"
 "#,
-    );
+    ));
     let children: Vec<_> = (0..8)
         .map(|_| {
             project
@@ -386,12 +383,9 @@ id = "p"
 #[test]
 fn a_stuck_run_can_be_abandoned_and_applies_run_again() {
     let project = mini();
-    let (_dir, stuck) = plan(
+    let (_dir, stuck) = plan(&steps_plan_text(
+        "stuck",
         r#"
-name = "stuck"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
   [[phase.step]]
   id = "x"
   action = "run"
@@ -403,7 +397,7 @@ id = "p"
   action = "run"
   command = "exit 1"
 "#,
-    );
+    ));
     project
         .planrun(["apply", &stuck, "--target", "."])
         .expect_code(4)
@@ -481,12 +475,9 @@ fn a_report_that_cannot_be_copied_does_not_turn_a_finished_apply_into_invalid() 
 #[test]
 fn rollback_on_a_locked_target_says_locked_and_does_nothing() {
     let project = mini();
-    let (_dir, slow) = plan(
+    let (_dir, slow) = plan(&steps_plan_text(
+        "slow",
         r#"
-name = "slow"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
   [[phase.step]]
   id = "fast"
   action = "replace"
@@ -500,7 +491,7 @@ id = "p"
   command = "touch started; sleep 30"
   changes = ["started"]
 "#,
-    );
+    ));
     let mut first = project
         .command(["apply", &slow, "--target", "."])
         .stdout(std::process::Stdio::null())
