@@ -555,7 +555,8 @@ mod tests {
         let out = go(&spec(dir.path(), "sleep 0.2"));
         // Only a sanity bound above: how close the figure is lives in the suite benchmark.
         assert!(out.wall >= Duration::from_millis(200) && out.wall < Duration::from_secs(5));
-        assert!(out.cpu_user < Duration::from_millis(100));
+        // No upper bound on the CPU of `sleep`: RUSAGE_CHILDREN counts every child this test
+        // binary reaps, and other tests reap theirs at the same moment (it failed in CI so).
         assert_eq!(out.rss_peak_kb, None);
         let busy = "python3 -c 'import time\nt=time.time()\nwhile time.time()-t<0.3: pass'";
         let out = run(&spec(dir.path(), busy), &Cancel::new(), true).unwrap();
