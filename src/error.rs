@@ -1,26 +1,64 @@
-//! The top-level error: what a command reports before planrun exits, and with which code.
+//! The top-level error: one variant per layer that can end a command, each owning its exit code
+//! ([`Error::code`], the only place codes are chosen for errors) and rendered once, with its
+//! `Caused by:` chain and a hint ([`Error::report`]).
+
+use std::path::PathBuf;
 
 use crate::exit;
+use crate::journal::error::{JournalError, RollbackError};
+use crate::journal::lock::LockError;
+use crate::plan::Diagnostics;
 
 /// An error that ends a command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Already printed to the user in full; exit with this code.
-    #[error("exit {0}")]
-    Reported(u8),
-    /// A message, an optional hint and the exit code.
+    /// A plan that failed its checks: every problem with its file, line and column.
+    #[error("the plan has {} problem(s)", .0.len())]
+    Plan(Diagnostics),
+    /// The target's lock could not be taken.
+    #[error("{source}")]
+    Lock {
+        /// Why.
+        source: Box<LockError>,
+        /// What to do, as the command that wanted the lock puts it.
+        hint: Option<String>,
+    },
+    /// A journal or state directory planrun cannot use, or will not trust.
+    #[error(transparent)]
+    Journal(Box<JournalError>),
+    /// A rollback that stopped before touching anything, or did not finish.
+    #[error("{source}")]
+    Rollback {
+        /// The target it was rolling back.
+        target: PathBuf,
+        /// What happened.
+        source: Box<RollbackError>,
+    },
+    /// A usage error: a message and what to do.
     #[error("{message}")]
     Message {
+        /// What is wrong.
         message: String,
+        /// What to do.
         hint: Option<String>,
-        code: u8,
     },
     /// An I/O failure with what was being done.
     #[error("{context}")]
     Io {
+        /// What was being done.
         context: String,
+        /// The OS error.
         #[source]
         source: std::io::Error,
+    },
+    /// Another layer's error with what was being done; its causes are kept, not flattened.
+    #[error("{context}")]
+    Context {
+        /// What was being done.
+        context: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -30,7 +68,6 @@ impl Error {
         Error::Message {
             message: message.into(),
             hint: hint.map(str::to_string),
-            code: exit::INVALID,
         }
     }
 
@@ -42,29 +79,104 @@ impl Error {
         }
     }
 
-    /// Prints the error (unless already reported) and returns its exit code.
-    pub fn report(&self) -> u8 {
+    /// Another layer's error with what was being done ("failed to open the journal").
+    pub fn context(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Context {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+
+    /// A failed rollback of `target`.
+    pub fn rollback(target: &std::path::Path, source: RollbackError) -> Self {
+        Error::Rollback {
+            target: target.to_path_buf(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The process exit code this error ends planrun with.
+    pub fn code(&self) -> u8 {
         match self {
-            Error::Reported(code) => *code,
-            Error::Message {
-                message,
-                hint,
-                code,
-            } => {
-                crate::ui::error(message, hint.as_deref());
-                *code
+            Error::Lock { source, .. }
+                if matches!(**source, LockError::Held { .. } | LockError::Stale { .. }) =>
+            {
+                exit::LOCKED
             }
-            Error::Io { context, source } => {
-                crate::ui::error(&format!("{context}\n  Caused by: {source}"), None);
-                exit::INVALID
+            Error::Rollback { source, .. } => match source.as_ref() {
+                RollbackError::Drift { .. } => exit::DRIFT,
+                // A journal planrun will not trust is refused before anything is done.
+                RollbackError::Journal(
+                    JournalError::Foreign { .. } | JournalError::UntrustedStateDir { .. },
+                ) => exit::INVALID,
+                RollbackError::Journal(_) | RollbackError::Incomplete { .. } => {
+                    exit::ROLLBACK_FAILED
+                }
+            },
+            Error::Plan(_)
+            | Error::Lock { .. }
+            | Error::Journal(_)
+            | Error::Message { .. }
+            | Error::Io { .. }
+            | Error::Context { .. } => exit::INVALID,
+        }
+    }
+
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Message { hint, .. } | Error::Lock { hint, .. } => hint.clone(),
+            Error::Journal(_) => Some("nothing was done".into()),
+            Error::Rollback { target, source } => {
+                Some(crate::journal::explain::rollback_hint(target, source))
             }
+            _ => None,
+        }
+    }
+
+    /// Prints the error, once, and returns its exit code: plan diagnostics as they are; any other
+    /// error as `error:` with its causes and a hint, after the details a rollback has to show.
+    pub fn report(&self) -> u8 {
+        let color = crate::ui::stderr_color();
+        match self {
+            Error::Plan(diagnostics) => crate::ui::err(&diagnostics.render(color)),
+            Error::Rollback { target, source } => {
+                crate::journal::explain::rollback_details(target, source, color);
+                let message = crate::journal::explain::rollback_message(source);
+                crate::ui::error(&message, self.hint().as_deref());
+            }
+            _ => crate::ui::error(&with_causes(self), self.hint().as_deref()),
+        }
+        self.code()
+    }
+}
+
+impl From<LockError> for Error {
+    fn from(source: LockError) -> Self {
+        Error::Lock {
+            hint: source.hint().map(str::to_string),
+            source: Box::new(source),
         }
     }
 }
 
+impl From<JournalError> for Error {
+    fn from(e: JournalError) -> Self {
+        Error::Journal(Box::new(e))
+    }
+}
+
+impl From<Diagnostics> for Error {
+    fn from(d: Diagnostics) -> Self {
+        Error::Plan(d)
+    }
+}
+
 /// `error`'s message followed by a `Caused by:` line for each source whose text it does not
-/// already show, so the OS error (`No space left on device (os error 28)`) reaches the user
-/// when an error becomes an [`Error::Message`].
+/// already show, so the OS error (`No space left on device (os error 28)`) reaches the user.
 pub fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

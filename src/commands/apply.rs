@@ -2,14 +2,15 @@
 
 use crate::cli::ApplyArgs;
 use crate::error::{Error, Result};
-use crate::exec::apply::{self, ApplyOptions};
-use crate::exec::{dryrun, finish, setup::Prepared};
-use crate::plan::model::Step;
+use crate::exec::apply;
+use crate::exec::context::ApplyOptions;
+use crate::exec::{dryrun, setup::Prepared, sinks};
+use crate::plan::compiled::Step;
 use crate::{exit, ui};
 
 /// Runs `planrun apply`.
 pub fn run(args: &ApplyArgs) -> Result<u8> {
-    let ci = finish::ci_mode(args.ci);
+    let ci = sinks::ci_mode(args.ci);
     if ci {
         ui::force_plain();
     }
@@ -81,11 +82,10 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
 /// Refuses to work on a target whose last apply was killed before it could finish or roll back.
 pub fn refuse_if_interrupted(target: &std::path::Path) -> Result<()> {
     crate::journal::state::ensure_not_interrupted(target).map_err(|e| Error::Message {
-        message: e.to_string(),
+        message: crate::error::with_causes(&e),
         hint: Some(format!(
             "if you already put things right by hand, `planrun rollback --abandon RUN --target {}` ends it (`planrun history` lists the runs)",
             target.display()
         )),
-        code: exit::INVALID,
     })
 }

@@ -8,13 +8,7 @@ use crate::{exit, plan, ui};
 /// Runs `planrun graph`.
 pub fn run(args: &GraphArgs) -> Result<u8> {
     let valid = plan::load(&args.plan).and_then(|loaded| plan::validate(&loaded, &[]));
-    let valid = match valid {
-        Ok(valid) => valid,
-        Err(diagnostics) => {
-            ui::err(&diagnostics.render(ui::stderr_color()));
-            return Err(Error::Reported(exit::INVALID));
-        }
-    };
+    let valid = valid?;
     let graph = PlanGraph::build(&valid.plan).map_err(|e| Error::invalid(e.to_string(), None))?;
     let text = match args.format {
         GraphFormat::Dot => graph.to_dot(&valid.plan),

@@ -120,12 +120,9 @@ mod tests {
     use crate::report::write::write_all;
 
     fn message_of(err: Error) -> (String, Option<String>, u8) {
+        let code = err.code();
         match err {
-            Error::Message {
-                message,
-                hint,
-                code,
-            } => (message, hint, code),
+            Error::Message { message, hint } => (message, hint, code),
             other => panic!("unexpected error {other:?}"),
         }
     }

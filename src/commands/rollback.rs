@@ -5,7 +5,7 @@ use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::journal::error::JournalError;
-use crate::journal::explain::{refused, rollback_error, warn_foreign};
+use crate::journal::explain::warn_foreign;
 use crate::journal::lock::{Lock, LockError};
 use crate::journal::replay::RollbackOptions;
 use crate::journal::{render, replay, state};
@@ -22,7 +22,7 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
         ));
     }
     if state::existing_subdir(target, &[])
-        .map_err(refused)?
+        .map_err(Error::from)?
         .is_none()
     {
         ui::note(&format!(
@@ -35,16 +35,11 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
             LockError::Held { .. } => Some("wait for that process to finish, then run this again"),
             _ => e.hint(),
         };
-        let code = match &e {
-            LockError::Held { .. } | LockError::Stale { .. } => exit::LOCKED,
-            _ => exit::INVALID,
-        };
-        Error::Message {
-            message: crate::error::with_causes(&e),
+        Error::Lock {
             hint: Some(hint.map_or("nothing was rolled back".into(), |h| {
                 format!("nothing was rolled back; {h}")
             })),
-            code,
+            source: Box::new(e),
         }
     })?;
     if let Some(info) = cleared {
@@ -73,14 +68,14 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
             ));
             Ok(exit::OK)
         }
-        Err(e) => Err(rollback_error(target, e, color)),
+        Err(e) => Err(Error::rollback(target, e)),
     }
 }
 
 /// `--abandon RUN`: ends one of this user's runs without undoing it (kept in history), or moves
 /// a journal not written here to `.planrun/quarantine/`.
 fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
-    let dir = state::checked_run_dir(target, run_id).map_err(refused)?;
+    let dir = state::checked_run_dir(target, run_id).map_err(Error::from)?;
     match state::read_record(&dir) {
         Ok(mut record) => {
             if matches!(
@@ -97,7 +92,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             record.status = state::Status::Abandoned;
             record.finished =
                 Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
-            state::write_record(&dir, &record).map_err(refused)?;
+            state::write_record(&dir, &record).map_err(Error::from)?;
             ui::out(&format!(
                 "abandoned run {run_id} (plan {}, was {}): planrun no longer undoes it, and what it changed stays as it is now; its journal is kept in .planrun/journal/{run_id}",
                 record.plan,
@@ -106,7 +101,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             Ok(exit::OK)
         }
         Err(JournalError::Foreign { .. }) => {
-            let quarantine = state::state_subdir(target, &["quarantine"]).map_err(refused)?;
+            let quarantine = state::state_subdir(target, &["quarantine"]).map_err(Error::from)?;
             let to = quarantine.join(run_id);
             std::fs::rename(&dir, &to)
                 .map_err(|e| Error::io(format!("failed to move `{}` aside", dir.display()), e))?;
@@ -116,7 +111,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             ));
             Ok(exit::OK)
         }
-        Err(e) => Err(refused(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -195,19 +190,15 @@ mod tests {
             .record_undo("s", "exit 3", &Default::default(), t)
             .unwrap();
         let err = run(&args(t)).unwrap_err();
-        let Error::Message {
-            code,
-            hint,
-            message,
-        } = &err
-        else {
+        let Error::Rollback { source, .. } = &err else {
             panic!("{err}");
         };
-        assert_eq!(*code, exit::ROLLBACK_FAILED);
+        assert_eq!(err.code(), exit::ROLLBACK_FAILED);
+        let message = crate::journal::explain::rollback_message(source);
         assert!(message.contains("exit 3"), "{message}");
-        assert!(hint
-            .as_deref()
-            .unwrap_or("")
+        assert!(err
+            .hint()
+            .unwrap_or_default()
             .contains("planrun rollback --target"));
     }
 }

@@ -1,15 +1,21 @@
 //! One apply: lock the target, open a journal, run the DAG, decide the gates, and on any failure
-//! (a step, a gate, a signal) roll everything back; the report is rewritten after every step.
+//! (a step, a gate, a signal) roll everything back.
+//!
+//! The flow is nextest's: the scheduler's workers run steps ([`actions::execute`]) and emit
+//! [`Event`]s; the dispatcher (this thread) folds each into the [`RunState`], decides gates
+//! inline, and hands every event to the [`Sink`]s (terminal, `report.json`, and at the end the
+//! report files, CI and `--json`). No state is shared between steps.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::exec::progress::{fmt_duration, Progress};
-use crate::exec::scheduler::{self, Outcome, Task};
+use crate::exec::context::{ApplyOptions, StepContext};
+use crate::exec::events::{Event, RunEvent, StepError};
+use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
+use crate::exec::sinks::{self, Sink};
+use crate::exec::state::{RunState, Stop};
 use crate::exec::{actions, gates};
 use crate::exit;
 use crate::graph::Node;
@@ -17,226 +23,110 @@ use crate::journal::lock::Lock;
 use crate::journal::record::Journal;
 use crate::journal::replay::{self, RollbackReport};
 use crate::journal::state::{RunMeta, Status};
-use crate::measure::record::Record;
+use crate::plan::compiled::Step;
 use crate::report::model::{
-    DiffStatReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus, StepReport,
-    StepStatus,
+    DiffStatReport, GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus,
+    StepReport,
 };
-use crate::ui::{self, Style};
+use crate::ui;
 
-/// Everything the command line decides about an apply.
-#[derive(Debug, Clone, Default)]
-pub struct ApplyOptions {
-    /// Parallel steps at most.
-    pub jobs: usize,
-    /// CI mode: plain output, step summary, annotations.
-    pub ci: bool,
-    /// Print the JSON report on stdout.
-    pub json: bool,
-    /// Copy reports here too.
-    pub report_dir: Option<PathBuf>,
-    /// Save the baseline record under this name.
-    pub save_baseline: Option<String>,
-    /// Use this saved baseline record instead of measuring.
-    pub baseline: Option<String>,
-    /// Apply even when the same plan's last apply here is still in effect.
-    pub reapply: bool,
+/// The dispatcher's side of one apply: the state, the sinks, and the gates it decides.
+struct Dispatcher<'a> {
+    prep: &'a Prepared,
+    state: RunState,
+    sinks: Vec<Box<dyn Sink>>,
 }
 
-/// Why a run stopped early.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Stop {
-    Gate(String),
-    Step(String),
-}
-
-/// The state shared by the steps of one run.
-pub struct Run<'a> {
-    /// The prepared plan and target.
-    pub prep: &'a Prepared,
-    /// The options of this apply.
-    pub opts: &'a ApplyOptions,
-    /// The journal of this run.
-    pub journal: Journal,
-    /// `.planrun/runs/<run-id>/`.
-    pub run_dir: PathBuf,
-    /// Set by SIGINT/SIGTERM; commands watch it.
-    pub cancel: crate::exec::process::Cancel,
-    /// The suite records so far.
-    pub records: Mutex<BTreeMap<String, Record>>,
-    /// The report, rewritten after each step.
-    pub report: Mutex<RunReport>,
-    /// Live progress.
-    pub progress: Arc<Progress>,
-    /// Serializes file edits, so two steps never edit one file at once.
-    pub edit_lock: Mutex<()>,
-    started: Instant,
-    stop: Mutex<Option<Stop>>,
-}
-
-/// Locks a mutex of the run; a step that panicked while holding it leaves plain data behind.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Run<'_> {
-    /// Writes report.json as it stands now. The other formats are derived from it (`planrun
-    /// report`) and written once at the end: three atomic, fsynced files per step made up most of
-    /// planrun's own cost per `run` step (benches/apply.rs).
-    pub fn save_report(&self) {
-        let mut report = lock(&self.report);
-        report.duration_s = self.started.elapsed().as_secs_f64();
-        // Rewritten around every step: atomic, but not fsynced; the final reports are.
-        let path = self.run_dir.join(crate::report::write::REPORT_JSON);
-        let shown = crate::report::mask::mask_report(&report, &self.prep.secrets);
-        let json = crate::report::json::to_json(&shown);
-        if let Err(e) = crate::fsutil::replace_unsynced(&path, json.as_bytes()) {
-            tracing::warn!("failed to write the report: {e}");
+impl Dispatcher<'_> {
+    fn send(&mut self, event: Event) {
+        self.state.apply(&event);
+        for sink in &mut self.sinks {
+            sink.event(&event, &self.state);
         }
     }
 
-    fn set_step(&self, id: &str, f: impl FnOnce(&mut StepReport)) {
-        let mut report = lock(&self.report);
-        if let Some(s) = report.steps.iter_mut().find(|s| s.id == id) {
-            f(s);
+    /// The final report, masked, to every sink; the first error is returned after all ran.
+    fn finish(&mut self) -> Result<()> {
+        let report = crate::report::mask::mask_report(&self.state.report, &self.prep.secrets);
+        let mut first = Ok(());
+        for sink in &mut self.sinks {
+            if let Err(e) = sink.finish(&report) {
+                if first.is_ok() {
+                    first = Err(e);
+                } else {
+                    e.report();
+                }
+            }
         }
+        first
+    }
+}
+
+impl Dispatch<Event> for Dispatcher<'_> {
+    fn event(&mut self, event: Event) {
+        self.send(event);
     }
 
-    fn run_node(&self, node: &Node) -> Outcome {
-        match node {
-            Node::Step { .. } => self.run_step(node),
-            Node::Gates { phase } => self.run_gates(*phase),
-        }
-    }
-
-    fn run_step(&self, node: &Node) -> Outcome {
-        let Some(step) = self.prep.step(node) else {
+    /// Decides a phase's gates over the records the events brought so far.
+    fn inline(&mut self, task: usize) -> Outcome {
+        let Some(Node::Gates { phase }) = self.prep.plan.order.get(task).copied() else {
             return Outcome::Failed;
         };
-        let id = step.id().to_string();
-        let start = self.started.elapsed().as_secs_f64();
-        self.set_step(&id, |s| {
-            s.status = StepStatus::Running;
-            s.started_s = Some(start);
-        });
-        // A crash report should say what was running, not only what had finished.
-        self.save_report();
-        self.progress.started(&id, step.action());
-        tracing::info!(step = %id, action = step.action(), "step started");
-        let t = Instant::now();
-        let result = actions::execute(self, step);
-        // What the step left is what rollback compares with, to tell later edits by a person.
-        let result = match (result, self.journal.seal_files()) {
-            (Ok(_), Err(e)) => Err(actions::Failure::new(format!(
-                "failed to journal what the step wrote: {e}"
-            ))),
-            (result, _) => result,
-        };
-        tracing::info!(step = %id, ok = result.is_ok(), seconds = t.elapsed().as_secs_f64(), "step finished");
-        let duration = t.elapsed().as_secs_f64();
-        let (status, message, outcome) = match result {
-            Ok(done) => {
-                let status = if done.changed.is_empty() && done.unchanged {
-                    StepStatus::Unchanged
-                } else {
-                    StepStatus::Ok
-                };
-                self.set_step(&id, |s| {
-                    s.changed = done.changed.clone();
-                    s.log = done.log.clone();
-                });
-                (status, done.note, Outcome::Done)
-            }
-            Err(failure) => {
-                self.set_step(&id, |s| s.log = failure.log.clone());
-                let mut stop = lock(&self.stop);
-                if stop.is_none() {
-                    *stop = Some(Stop::Step(id.clone()));
-                }
-                (StepStatus::Failed, Some(failure.message), Outcome::Failed)
-            }
-        };
-        self.set_step(&id, |s| {
-            s.status = status;
-            s.duration_s = Some(duration);
-            s.message = message.clone();
-        });
-        let shown = match (&status, &message) {
-            (StepStatus::Failed, Some(m)) => Some(m.as_str()),
-            (_, Some(m)) => Some(m.as_str()),
-            _ => None,
-        };
-        let shown = shown.map(|m| self.prep.secrets.mask(m));
-        self.progress.finished(&id, status, shown.as_deref());
-        self.save_report();
-        outcome
-    }
-
-    fn run_gates(&self, phase: usize) -> Outcome {
         let phase = &self.prep.plan.phases[phase];
         if phase.gates.is_empty() {
             return Outcome::Done;
         }
-        let verdicts = {
-            let records = lock(&self.records);
-            let lookup = |record: &str, metric: &str| records.get(record)?.metric(metric);
-            gates::evaluate(&phase.id, &phase.gates, &lookup)
-        };
-        let color = ui::stderr_color();
-        for v in &verdicts {
-            let (word, style) = match v.status {
-                GateStatus::Pass => ("pass", Style::BoldGreen),
-                GateStatus::Fail => ("FAIL", Style::BoldRed),
-                GateStatus::Warn => ("warn", Style::BoldYellow),
-                GateStatus::Error => ("ERROR", Style::BoldRed),
-                GateStatus::NotEvaluated => ("skip", Style::Dim),
-            };
-            let body = v
-                .explanation
-                .clone()
-                .or_else(|| v.message.clone())
-                .unwrap_or_else(|| v.check.clone());
-            let mut line = format!("gate {body} ... {}", ui::paint(color, style, word));
-            if v.status != GateStatus::Pass {
-                if let Some(why) = &v.why {
-                    line.push_str(&format!("  ({why})"));
-                }
-            }
-            self.progress.line(&line);
-        }
+        let verdicts = gates::evaluate(&phase.id, &phase.gates, &|record, metric| {
+            self.state.metric(record, metric)
+        });
         let blocked = gates::blocks(&verdicts);
         tracing::info!(phase = %phase.id, blocked, "gates decided");
-        {
-            let mut report = lock(&self.report);
-            for v in verdicts.iter() {
-                if let Some(slot) = report.gates.iter_mut().find(|g| {
-                    g.phase == v.phase && g.check == v.check && g.status == GateStatus::NotEvaluated
-                }) {
-                    *slot = v.clone();
-                }
-            }
-        }
-        self.save_report();
+        self.send(Event::GatesDecided {
+            phase: phase.id.clone(),
+            verdicts,
+        });
         if blocked {
-            let failed = verdicts
-                .iter()
-                .find(|v| matches!(v.status, GateStatus::Fail | GateStatus::Error))
-                .map(|v| v.check.clone())
-                .unwrap_or_default();
-            let mut stop = lock(&self.stop);
-            if stop.is_none() {
-                *stop = Some(Stop::Gate(failed));
-            }
-            return Outcome::Failed;
+            Outcome::Failed
+        } else {
+            Outcome::Done
         }
-        Outcome::Done
     }
 }
 
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+/// Runs one step on a worker: its events, its result, and what it left sealed in the journal.
+fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {
+    let id = step.id().to_string();
+    ctx.emit.emit(Event::StepStarted {
+        id: id.clone(),
+        action: step.action(),
+        at: started.elapsed().as_secs_f64(),
+    });
+    tracing::info!(step = %id, action = step.action(), "step started");
+    let t = Instant::now();
+    let result = actions::execute(ctx, step);
+    // What the step left is what rollback compares with, to tell later edits by a person.
+    let result = match (result, ctx.journal.seal_files()) {
+        (Ok(_), Err(e)) => Err(StepError::new(format!(
+            "failed to journal what the step wrote: {e}"
+        ))),
+        (result, _) => result,
+    };
+    let seconds = t.elapsed().as_secs_f64();
+    tracing::info!(step = %id, ok = result.is_ok(), seconds, "step finished");
+    let outcome = if result.is_ok() {
+        Outcome::Done
+    } else {
+        Outcome::Failed
+    };
+    ctx.emit.emit(Event::StepFinished {
+        id,
+        seconds,
+        result,
+    });
+    outcome
 }
 
+/// The report before anything ran: every step and gate, none evaluated.
 fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
     let mut report = RunReport {
         format_version: 1,
@@ -247,34 +137,31 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
             path: prep.plan_path.display().to_string(),
         },
         target: prep.target.display().to_string(),
-        started: now_rfc3339(),
+        started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         vars: prep.shown_vars(),
         ..RunReport::default()
     };
-    for node in &prep.order {
-        match node {
+    for node in &prep.plan.order {
+        match *node {
             Node::Step { phase, .. } => {
                 if let Some(step) = prep.step(node) {
                     report.steps.push(StepReport {
                         id: step.id().to_string(),
-                        phase: prep.plan.phases[*phase].id.clone(),
+                        phase: prep.plan.phases[phase].id.clone(),
                         action: step.action().to_string(),
                         ..StepReport::default()
                     });
                 }
             }
             Node::Gates { phase } => {
-                let p = &prep.plan.phases[*phase];
+                let p = &prep.plan.phases[phase];
                 for g in &p.gates {
-                    report.gates.push(crate::report::model::GateReport {
+                    report.gates.push(GateReport {
                         phase: p.id.clone(),
                         check: g.check.clone(),
                         why: g.why.clone(),
-                        on_fail: match g.on_fail {
-                            crate::plan::model::OnFail::Rollback => "rollback".into(),
-                            crate::plan::model::OnFail::Warn => "warn".into(),
-                        },
-                        ..Default::default()
+                        on_fail: gates::on_fail_name(g.on_fail).into(),
+                        ..GateReport::default()
                     });
                 }
             }
@@ -283,20 +170,35 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
     report
 }
 
+/// The scheduler's view of the plan: dependencies by index, suites alone, edits one at a time
+/// (two steps never edit one file at once), gates decided inline.
+fn tasks(prep: &Prepared) -> Vec<Task> {
+    let order = &prep.plan.order;
+    let index: std::collections::BTreeMap<Node, usize> =
+        order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    order
+        .iter()
+        .map(|n| {
+            let step = prep.step(n);
+            Task {
+                deps: prep
+                    .plan
+                    .graph
+                    .deps(*n)
+                    .iter()
+                    .filter_map(|d| index.get(d).copied())
+                    .collect(),
+                exclusive: matches!(step, Some(Step::Suite(_))),
+                serial: step.is_some_and(|s| s.process().is_none() || matches!(s, Step::Install(_))),
+                inline: step.is_none(),
+            }
+        })
+        .collect()
+}
+
 /// Runs a prepared plan for real and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
-    let lock_guard = Lock::acquire(&prep.target, "apply").map_err(|e| {
-        let code = match e {
-            crate::journal::lock::LockError::Held { .. }
-            | crate::journal::lock::LockError::Stale { .. } => exit::LOCKED,
-            _ => exit::INVALID,
-        };
-        Error::Message {
-            message: crate::error::with_causes(&e),
-            hint: e.hint().map(str::to_string),
-            code,
-        }
-    })?;
+    let lock_guard = Lock::acquire(&prep.target, "apply")?;
     crate::journal::explain::warn_foreign(&prep.target);
     let plan_hash = plan_hash(prep);
     if !opts.reapply {
@@ -311,107 +213,79 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         plan_hash,
     };
     // Checked before the journal begins: a run that cannot keep its reports never starts.
-    crate::journal::state::state_subdir(&prep.target, &["runs"]).map_err(|e| Error::Message {
-        message: format!("failed to prepare the reports directory: {e}"),
-        hint: None,
-        code: exit::INVALID,
-    })?;
-    let journal = Journal::begin(&prep.target, meta).map_err(|e| Error::Message {
-        message: format!(
-            "failed to open the journal: {}",
-            crate::error::with_causes(&e)
-        ),
-        hint: None,
-        code: exit::INVALID,
-    })?;
+    crate::journal::state::state_subdir(&prep.target, &["runs"])
+        .map_err(|e| Error::context("failed to prepare the reports directory", e))?;
+    let journal = Journal::begin(&prep.target, meta)
+        .map_err(|e| Error::context("failed to open the journal", e))?;
     let run_id = journal.run_id().to_string();
     crate::exec::orphans::track(Some(journal.run_dir().join(crate::exec::orphans::FILE)));
-    let run_dir = crate::journal::state::state_subdir(&prep.target, &["runs", &run_id, "logs"])
-        .map(|logs| {
-            logs.parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or(logs)
-        })
-        .map_err(|e| Error::Message {
-            message: format!("failed to create the run's report directory: {e}"),
-            hint: None,
-            code: exit::INVALID,
-        })?;
+    let run_dir: PathBuf =
+        crate::journal::state::state_subdir(&prep.target, &["runs", &run_id, "logs"])
+            .map(|logs| {
+                logs.parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or(logs)
+            })
+            .map_err(|e| Error::context("failed to create the run's report directory", e))?;
 
     let cancel = crate::exec::process::Cancel::new();
     let _signals = crate::exec::signals::install(&cancel);
-    let steps = prep
-        .order
-        .iter()
-        .filter(|n| matches!(n, Node::Step { .. }))
-        .count();
-    let run = Run {
+    let terminal = sinks::Terminal::new(
+        prep.plan.step_count(),
+        &prep.secrets,
+        format!("{} -> {}", prep.plan.name, prep.target.display()),
+        run_dir.clone(),
+    );
+    let mut dispatcher = Dispatcher {
         prep,
-        opts,
-        journal,
-        run_dir: run_dir.clone(),
-        cancel: cancel.clone(),
-        records: Mutex::new(BTreeMap::new()),
-        report: Mutex::new(initial_report(prep, &run_id)),
-        progress: Progress::new(steps, ui::animate()),
-        edit_lock: Mutex::new(()),
-        started: Instant::now(),
-        stop: Mutex::new(None),
+        state: RunState::new(initial_report(prep, &run_id)),
+        sinks: sinks::for_apply(opts, terminal, run_dir.clone(), &prep.secrets),
     };
-    let color = ui::stderr_color();
-    run.progress.line(&format!(
-        "{} {} -> {} {}",
-        ui::paint(color, Style::Bold, "planrun apply"),
-        prep.plan.name,
-        prep.target.display(),
-        ui::paint(color, Style::Dim, &format!("(run {run_id})"))
-    ));
-    run.save_report();
+    dispatcher.send(Event::Run(RunEvent::Started {
+        run_id: run_id.clone(),
+    }));
 
-    let index: BTreeMap<Node, usize> = prep
-        .order
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (*n, i))
-        .collect();
-    let tasks: Vec<Task> = prep
-        .order
-        .iter()
-        .map(|n| Task {
-            deps: prep
-                .graph
-                .deps(*n)
-                .iter()
-                .filter_map(|d| index.get(d).copied())
-                .collect(),
-            exclusive: matches!(prep.step(n), Some(crate::plan::model::Step::Suite(_))),
-        })
-        .collect();
-    let stop = cancel.flag();
-    let outcomes = scheduler::run(&tasks, opts.jobs, &stop, |i| run.run_node(&prep.order[i]));
-    run.progress.finish();
+    let started = Instant::now();
+    let order = &prep.plan.order;
+    let worker = |i: usize, emit: &Emitter<Event>| {
+        let Some(step) = prep.step(&order[i]) else {
+            return Outcome::Failed;
+        };
+        let ctx = StepContext {
+            prep,
+            opts,
+            journal: &journal,
+            run_dir: &run_dir,
+            cancel: &cancel,
+            emit,
+        };
+        run_step(&ctx, step, started)
+    };
+    let outcomes = scheduler::run(
+        &tasks(prep),
+        opts.jobs,
+        &cancel.flag(),
+        worker,
+        &mut dispatcher,
+    );
     crate::exec::orphans::track(None);
-
-    {
-        let mut report = lock(&run.report);
-        for (node, outcome) in prep.order.iter().zip(&outcomes) {
-            if *outcome == Outcome::Skipped {
-                if let Some(step) = prep.step(node) {
-                    if let Some(s) = report.steps.iter_mut().find(|s| s.id == step.id()) {
-                        s.status = StepStatus::Skipped;
-                    }
-                }
-            }
-        }
+    let skipped: Vec<String> = order
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == Outcome::Skipped)
+        .filter_map(|(n, _)| prep.step(n).map(|s| s.id().to_string()))
+        .collect();
+    if !skipped.is_empty() {
+        dispatcher.send(Event::Skipped { ids: skipped });
     }
-
     // What the run changed, derived from its before-images (edits and `run` steps' `changes`
     // alike), taken before any rollback undoes it.
-    lock(&run.report).diffstat = net_diffstat(&prep.target, run.journal.run_dir());
+    dispatcher.send(Event::Run(RunEvent::Changed(net_diffstat(
+        &prep.target,
+        journal.run_dir(),
+    ))));
 
-    let interrupted = cancel.is_cancelled();
-    let stop = lock(&run.stop).clone();
-    let (status, code, reason) = match (&stop, interrupted) {
+    let (status, code, reason) = match (&dispatcher.state.stop, cancel.is_cancelled()) {
         (_, true) => (
             RunStatus::Interrupted,
             exit::INTERRUPTED,
@@ -429,75 +303,59 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         ),
         (None, false) => (RunStatus::Passed, exit::OK, String::new()),
     };
-    let mut final_code = code;
-    let mut final_status = status;
-    if status != RunStatus::Passed {
-        ui::err(&format!(
-            "{} {reason}; rolling back",
-            ui::paint(color, Style::BoldRed, "✗")
-        ));
-        let t = Instant::now();
-        let info = match replay::rollback_run(&prep.target, &run_id, Default::default()) {
-            Ok(done) => {
-                let info = rollback_info(&reason, &done);
-                ui::err(&format!(
-                    "{} rolled back in {}: {} restored, {} deleted, {} environment(s) restored",
-                    ui::paint(color, Style::BoldGreen, "↺"),
-                    fmt_duration(t.elapsed()),
-                    info.restored.len(),
-                    info.deleted.len(),
-                    info.environments.len()
-                ));
-                info
-            }
-            Err(e) => {
-                let message = e.to_string();
-                let err = crate::journal::explain::rollback_error(&prep.target, e, color);
-                final_code = match &err {
-                    Error::Message { code, .. } => *code,
-                    _ => exit::ROLLBACK_FAILED,
-                };
-                final_status = RunStatus::RollbackFailed;
-                err.report();
-                RollbackInfo {
-                    reason: reason.clone(),
-                    ok: false,
-                    message: Some(message),
-                    ..Default::default()
-                }
-            }
+    let (status, code) = if status != RunStatus::Passed {
+        dispatcher.send(Event::Run(RunEvent::RollingBack {
+            reason: reason.clone(),
+        }));
+        let (info, seconds, failed) = roll_back(prep, &run_id, &reason);
+        let outcome = match &failed {
+            None => (status, code),
+            Some(err) => (RunStatus::RollbackFailed, err.report()),
         };
-        lock(&run.report).rollback = Some(info);
-    } else if let Err(e) = run.journal.set_status(Status::Applied) {
+        dispatcher.send(Event::Run(RunEvent::RolledBack { info, seconds }));
+        outcome
+    } else if let Err(e) = journal.set_status(Status::Applied) {
         // A run that cannot be marked applied would stay "running" and block the target:
         // it is undone instead, so the target ends in a state the journal can describe.
-        ui::error(
-            &format!("failed to mark the run applied: {e}; rolling back"),
-            None,
-        );
-        final_status = RunStatus::RollbackFailed;
-        final_code = match replay::rollback_run(&prep.target, &run_id, Default::default()) {
-            Ok(_) => exit::STEP_FAILED,
-            Err(e) => crate::journal::explain::rollback_error(&prep.target, e, color).report(),
-        };
-    }
-
-    let report = {
-        let mut report = lock(&run.report);
-        report.status = final_status;
-        report.exit_code = Some(final_code);
-        report.finished = Some(now_rfc3339());
-        report.duration_s = run.started.elapsed().as_secs_f64();
-        // Every format and copy is written from the masked report.
-        crate::report::mask::mask_report(&report, &prep.secrets)
+        let reason = format!("failed to mark the run applied: {e}");
+        dispatcher.send(Event::Run(RunEvent::RollingBack {
+            reason: reason.clone(),
+        }));
+        let (mut info, seconds, failed) = roll_back(prep, &run_id, &reason);
+        let code = failed.map_or(exit::STEP_FAILED, |err| err.report());
+        info.ok = false;
+        dispatcher.send(Event::Run(RunEvent::RolledBack { info, seconds }));
+        (RunStatus::RollbackFailed, code)
+    } else {
+        (status, code)
     };
+    dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
     // The target's state is decided above; a report that cannot be written is said, but
     // never turns the exit code into "invalid, nothing ran".
-    if let Err(e) = crate::exec::finish::publish(&report, &run_dir, opts, final_code) {
+    if let Err(e) = dispatcher.finish() {
         e.report();
     }
     drop(lock_guard);
-    Ok(final_code)
+    Ok(code)
+}
+
+/// Rolls the run back: the report's account of it, how long it took, and the error when it
+/// did not finish.
+fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64, Option<Error>) {
+    let t = Instant::now();
+    let (info, error) = match replay::rollback_run(&prep.target, run_id, Default::default()) {
+        Ok(done) => (rollback_info(reason, &done), None),
+        Err(e) => {
+            let info = RollbackInfo {
+                reason: reason.to_string(),
+                ok: false,
+                message: Some(e.to_string()),
+                ..Default::default()
+            };
+            (info, Some(Error::rollback(&prep.target, e)))
+        }
+    };
+    (info, t.elapsed().as_secs_f64(), error)
 }
 
 /// What identifies this apply's inputs: the plan file and every variable.
@@ -546,7 +404,6 @@ fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
                 "`planrun rollback --target {0}` to start from the original (your changes are kept unless you pass --force), or `--reapply` to apply on top",
                 target.display()
             )),
-            code: exit::INVALID,
         });
     }
     let report_path = target
@@ -564,7 +421,7 @@ fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
             .filter(|g| g.status == GateStatus::Pass)
             .count();
         let mut text = format!("{passed}/{} gates passed", r.gates.len());
-        if let Some(line) = crate::exec::finish::records_line(r) {
+        if let Some(line) = crate::exec::sinks::records_line(r) {
             text.push_str("; ");
             text.push_str(&line);
         }
@@ -593,7 +450,7 @@ fn warn_dirty_files(prep: &Prepared) {
     if prep
         .plan
         .steps()
-        .any(|(_, s)| matches!(s, crate::plan::model::Step::PytestConfig(_)))
+        .any(|(_, s)| matches!(s, Step::PytestConfig(_)))
     {
         let read = |rel: &str| prep.read(rel).ok().flatten();
         files.push(crate::edit::pytest_config::locate(&read).path.to_string());

@@ -11,7 +11,7 @@ use crate::edit::diff;
 use crate::exec::edits::{self, FileChange};
 use crate::exec::setup::Prepared;
 use crate::graph::Node;
-use crate::plan::model::Step;
+use crate::plan::compiled::Step;
 use crate::ui::{self, Style};
 
 /// What a dry run would do, rendered for the terminal, plus its counts.
@@ -41,7 +41,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
     let head = |s: &str| ui::paint(color, Style::Bold, s);
     let dim = |s: &str| ui::paint(color, Style::Dim, s);
 
-    for node in &prep.order {
+    for node in &prep.plan.order {
         let (phase, index) = match node {
             Node::Step { phase, index } => (*phase, *index),
             Node::Gates { phase } => {
@@ -70,7 +70,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
             }
             Step::Install(s) => {
                 out.packages += s.packages.len();
-                let python = s.python.as_deref().unwrap_or(".venv/bin/python");
+                let python = s.python.as_str();
                 let exists = prep.resolve_python(python).is_some_and(|p| p.exists());
                 let create = if exists || !new_venvs.insert(python.to_string()) {
                     ""
@@ -93,8 +93,8 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     s.command,
                     dim(&format!(
                         "(timed: {} warmup + {} runs -> record `{}`)",
-                        prep.warmup(s),
-                        prep.runs(s),
+                        s.warmup,
+                        s.runs,
                         s.record
                     ))
                 );

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use crate::edit;
-use crate::plan::model::{InstallStep, Step};
+use crate::plan::compiled::{Install, Step};
 
 /// One file's change: its content before (None = absent) and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +212,7 @@ fn auto_record_target(read: &Reader<'_>) -> RecordTarget {
 
 /// The change recording an install step's packages in the project's requirements, if it asks.
 fn record_in_change(
-    step: &InstallStep,
+    step: &Install,
     read: &Reader<'_>,
 ) -> Result<Option<FileChange>, EditStepError> {
     let Some(record_in) = step.record_in.as_deref() else {
@@ -303,11 +303,18 @@ mod tests {
         move |rel: &str| Ok(map.get(rel).cloned())
     }
 
-    fn install(record_in: &str) -> InstallStep {
-        toml::from_str(&format!(
-            "id = 'x'\npackages = ['pytest-xdist>=3.5']\nrecord_in = '{record_in}'\n"
-        ))
-        .unwrap()
+    fn install(record_in: &str) -> Install {
+        Install {
+            id: "x".into(),
+            packages: vec!["pytest-xdist>=3.5".into()],
+            python: crate::plan::compiled::DEFAULT_PYTHON.into(),
+            base_python: crate::plan::compiled::DEFAULT_BASE_PYTHON.into(),
+            installer: Default::default(),
+            record_in: Some(record_in.into()),
+            group: None,
+            extra: false,
+            process: Default::default(),
+        }
     }
 
     #[test]

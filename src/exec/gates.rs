@@ -1,8 +1,16 @@
 //! Deciding a phase's gates over the records so far: one verdict per gate, with values.
 
-use crate::criteria;
-use crate::plan::model::{Gate, OnFail};
+use crate::plan::compiled::Gate;
+use crate::plan::model::OnFail;
 use crate::report::model::{GateReport, GateStatus};
+
+/// How a gate's `on_fail` reads in reports.
+pub fn on_fail_name(on_fail: OnFail) -> &'static str {
+    match on_fail {
+        OnFail::Rollback => "rollback",
+        OnFail::Warn => "warn",
+    }
+}
 
 /// Evaluates every gate of a phase; `lookup(record, metric)` reads the recorded metrics.
 pub fn evaluate(
@@ -18,20 +26,14 @@ fn decide(phase: &str, gate: &Gate, lookup: &dyn Fn(&str, &str) -> Option<f64>) 
         phase: phase.to_string(),
         check: gate.check.clone(),
         why: gate.why.clone(),
-        on_fail: match gate.on_fail {
-            OnFail::Rollback => "rollback".into(),
-            OnFail::Warn => "warn".into(),
-        },
+        on_fail: on_fail_name(gate.on_fail).into(),
         ..GateReport::default()
     };
     let failed = match gate.on_fail {
         OnFail::Rollback => GateStatus::Fail,
         OnFail::Warn => GateStatus::Warn,
     };
-    let verdict = criteria::parse(&gate.check)
-        .map_err(|e| format!("the check does not parse at column {}: {e}", e.offset + 1))
-        .and_then(|expr| expr.evaluate(lookup).map_err(|e| e.to_string()));
-    match verdict {
+    match gate.expr.evaluate(lookup).map_err(|e| e.to_string()) {
         Ok(v) => {
             report.status = if v.pass { GateStatus::Pass } else { failed };
             report.explanation = Some(v.explanation);
@@ -64,6 +66,7 @@ mod tests {
     fn gate(check: &str, on_fail: OnFail) -> Gate {
         Gate {
             check: check.into(),
+            expr: crate::criteria::parse(check).unwrap(),
             why: Some("because".into()),
             on_fail,
         }

@@ -1,12 +1,14 @@
-//! Executing a plan: setup, the scheduler, processes, the actions, gates, dry-run, and the apply.
+//! Executing a compiled plan: the scheduler runs steps (actions) as workers that emit events;
+//! one fold keeps the run's state and sinks show and store it; plus the dry-run preview.
 
 pub mod actions;
 pub mod apply;
 pub mod baseline;
 pub mod caplog;
+pub mod context;
 pub mod dryrun;
 pub mod edits;
-pub mod finish;
+pub mod events;
 pub mod gates;
 pub mod orphans;
 pub mod process;
@@ -14,3 +16,5 @@ pub mod progress;
 pub mod scheduler;
 pub mod setup;
 pub mod signals;
+pub mod sinks;
+pub mod state;

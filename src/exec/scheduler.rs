@@ -1,9 +1,13 @@
-//! Runs a DAG of tasks on a bounded pool of threads: a task starts once every task it depends on
-//! has succeeded; exclusive tasks (timed suites) run alone so their timings are not disturbed.
+//! Runs a DAG of tasks on a bounded pool of threads, as nextest's executor and dispatcher: workers
+//! run tasks and send events, and one dispatcher (the calling thread) receives every event in
+//! order, runs the quick inline tasks itself, and decides what starts next.
 //!
-//! The scheduler knows nothing about plans: it takes dependency lists and a closure. When a task
-//! fails, or `stop` is set, no further task starts; running ones finish (their own commands watch
-//! the cancel flag), and every task that never ran is reported as skipped.
+//! A task starts once every task it depends on has succeeded; exclusive tasks (timed suites) run
+//! alone so their timings are not disturbed; serial tasks (file edits) never overlap each other.
+//! The scheduler knows nothing about plans: it takes dependency lists, a worker closure and a
+//! [`Dispatch`]. When a task fails, or `stop` is set, no further task starts; running ones
+//! finish (their own commands watch the cancel flag), and every task that never ran is reported
+//! as skipped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -15,6 +19,10 @@ pub struct Task {
     pub deps: Vec<usize>,
     /// Run with nothing else running.
     pub exclusive: bool,
+    /// Never run beside another serial task.
+    pub serial: bool,
+    /// Run on the dispatcher's thread by [`Dispatch::inline`], not by a worker.
+    pub inline: bool,
 }
 
 /// What running a task came to.
@@ -28,26 +36,59 @@ pub enum Outcome {
     Skipped,
 }
 
-/// Runs `tasks` with at most `jobs` at once, in index order among the ready ones, calling
-/// `exec(i)` for each; returns every task's outcome.
-pub fn run<F>(tasks: &[Task], jobs: usize, stop: &AtomicBool, exec: F) -> Vec<Outcome>
+/// The dispatcher's side: it owns whatever state the events build up.
+pub trait Dispatch<E> {
+    /// An event a worker sent, in the order it was sent.
+    fn event(&mut self, event: E);
+    /// Runs an inline task; it sees every event sent before it became ready.
+    fn inline(&mut self, task: usize) -> Outcome;
+}
+
+enum Msg<E> {
+    Event(E),
+    Finished(usize, Outcome),
+}
+
+/// How a worker sends events to the dispatcher.
+pub struct Emitter<E> {
+    tx: mpsc::Sender<Msg<E>>,
+}
+
+impl<E> Emitter<E> {
+    /// Sends one event; after the run has ended it is dropped.
+    pub fn emit(&self, event: E) {
+        let _ = self.tx.send(Msg::Event(event));
+    }
+}
+
+/// Runs `tasks` with at most `jobs` workers at once, in index order among the ready ones:
+/// `exec(i, emitter)` on a worker for each task, [`Dispatch::inline`] for inline ones; returns
+/// every task's outcome.
+pub fn run<E, F>(
+    tasks: &[Task],
+    jobs: usize,
+    stop: &AtomicBool,
+    exec: F,
+    dispatch: &mut dyn Dispatch<E>,
+) -> Vec<Outcome>
 where
-    F: Fn(usize) -> Outcome + Sync,
+    E: Send,
+    F: Fn(usize, &Emitter<E>) -> Outcome + Sync,
 {
     let jobs = jobs.max(1);
     let mut outcome: Vec<Option<Outcome>> = vec![None; tasks.len()];
     let mut started = vec![false; tasks.len()];
     let mut running = 0usize;
     let mut exclusive_running = false;
+    let mut serial_running = false;
     let mut failed = false;
-    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+    let (tx, rx) = mpsc::channel::<Msg<E>>();
 
     std::thread::scope(|scope| loop {
-        if !failed && !stop.load(Ordering::SeqCst) && !exclusive_running {
+        let mut progressed = true;
+        while progressed && !failed && !stop.load(Ordering::SeqCst) {
+            progressed = false;
             for i in 0..tasks.len() {
-                if running >= jobs || exclusive_running {
-                    break;
-                }
                 let ready = !started[i]
                     && tasks[i]
                         .deps
@@ -56,35 +97,58 @@ where
                 if !ready {
                     continue;
                 }
+                if tasks[i].inline {
+                    started[i] = true;
+                    let result = dispatch.inline(i);
+                    failed |= result != Outcome::Done;
+                    outcome[i] = Some(result);
+                    progressed = true;
+                    break;
+                }
+                if running >= jobs || exclusive_running {
+                    continue;
+                }
                 if tasks[i].exclusive && running > 0 {
                     // Wait for the pool to drain; keep later tasks back too, so the suite is
                     // not starved by a steady stream of small steps.
                     break;
                 }
+                if tasks[i].serial && serial_running {
+                    continue;
+                }
                 started[i] = true;
                 running += 1;
                 exclusive_running = tasks[i].exclusive;
-                let tx = tx.clone();
+                serial_running |= tasks[i].serial;
+                let emitter = Emitter { tx: tx.clone() };
                 let exec = &exec;
                 scope.spawn(move || {
-                    let result = exec(i);
-                    let _ = tx.send((i, result));
+                    let result = exec(i, &emitter);
+                    let _ = emitter.tx.send(Msg::Finished(i, result));
                 });
             }
         }
         if running == 0 {
             break;
         }
-        let Ok((i, result)) = rx.recv() else { break };
-        running -= 1;
-        if tasks[i].exclusive {
-            exclusive_running = false;
+        match rx.recv() {
+            Ok(Msg::Event(event)) => dispatch.event(event),
+            Ok(Msg::Finished(i, result)) => {
+                running -= 1;
+                exclusive_running &= !tasks[i].exclusive;
+                serial_running &= !tasks[i].serial;
+                failed |= result != Outcome::Done;
+                outcome[i] = Some(result);
+            }
+            Err(_) => break,
         }
-        if result != Outcome::Done {
-            failed = true;
-        }
-        outcome[i] = Some(result);
     });
+    // Events sent by the last workers after their task's outcome was counted.
+    while let Ok(msg) = rx.try_recv() {
+        if let Msg::Event(event) = msg {
+            dispatch.event(event);
+        }
+    }
 
     outcome
         .into_iter()
@@ -95,14 +159,40 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::sync::{Barrier, Mutex};
     use std::time::Duration;
 
     fn task(deps: &[usize]) -> Task {
         Task {
             deps: deps.to_vec(),
-            exclusive: false,
+            ..Task::default()
         }
+    }
+
+    /// Collects events; inline tasks record the events they saw.
+    #[derive(Default)]
+    struct Collect {
+        events: Vec<usize>,
+        inline_saw: Vec<(usize, Vec<usize>)>,
+    }
+
+    impl Dispatch<usize> for Collect {
+        fn event(&mut self, event: usize) {
+            self.events.push(event);
+        }
+        fn inline(&mut self, task: usize) -> Outcome {
+            self.inline_saw.push((task, self.events.clone()));
+            Outcome::Done
+        }
+    }
+
+    fn run_plain(
+        tasks: &[Task],
+        jobs: usize,
+        stop: &AtomicBool,
+        exec: impl Fn(usize) -> Outcome + Sync,
+    ) -> Vec<Outcome> {
+        run(tasks, jobs, stop, |i, _: &Emitter<usize>| exec(i), &mut Collect::default())
     }
 
     #[test]
@@ -110,7 +200,7 @@ mod tests {
         let tasks = vec![task(&[]), task(&[0]), task(&[0]), task(&[1, 2])];
         let log = Mutex::new(Vec::new());
         let stop = AtomicBool::new(false);
-        let out = run(&tasks, 4, &stop, |i| {
+        let out = run_plain(&tasks, 4, &stop, |i| {
             log.lock().unwrap().push(i);
             Outcome::Done
         });
@@ -121,18 +211,21 @@ mod tests {
         assert!(pos(1) < pos(3) && pos(2) < pos(3));
     }
 
+    /// Bounded by a barrier, not by sleeps: each wave of three passes only when three run at
+    /// once, and the counter shows no fourth ever joins them.
     #[test]
     fn runs_independent_tasks_in_parallel_up_to_jobs() {
         let tasks = vec![task(&[]); 6];
         let live = Mutex::new((0usize, 0usize));
+        let barrier = Barrier::new(3);
         let stop = AtomicBool::new(false);
-        run(&tasks, 3, &stop, |_| {
+        run_plain(&tasks, 3, &stop, |_| {
             {
                 let mut l = live.lock().unwrap();
                 l.0 += 1;
                 l.1 = l.1.max(l.0);
             }
-            std::thread::sleep(Duration::from_millis(100));
+            barrier.wait();
             live.lock().unwrap().0 -= 1;
             Outcome::Done
         });
@@ -146,7 +239,7 @@ mod tests {
         let live = Mutex::new(0usize);
         let overlap = AtomicBool::new(false);
         let stop = AtomicBool::new(false);
-        run(&tasks, 4, &stop, |i| {
+        run_plain(&tasks, 4, &stop, |i| {
             *live.lock().unwrap() += 1;
             std::thread::sleep(Duration::from_millis(30));
             if i == 2 && *live.lock().unwrap() != 1 {
@@ -159,10 +252,65 @@ mod tests {
     }
 
     #[test]
+    fn serial_tasks_never_overlap_but_others_run_beside_them() {
+        let mut tasks = vec![task(&[]); 4];
+        tasks[0].serial = true;
+        tasks[1].serial = true;
+        let serial_live = Mutex::new(0usize);
+        let overlap = AtomicBool::new(false);
+        // Task 2 waits until a serial task is running, so it proves they run side by side.
+        let beside = Barrier::new(2);
+        let stop = AtomicBool::new(false);
+        run_plain(&tasks, 4, &stop, |i| {
+            if i < 2 {
+                let n = {
+                    let mut l = serial_live.lock().unwrap();
+                    *l += 1;
+                    *l
+                };
+                if n > 1 {
+                    overlap.store(true, Ordering::SeqCst);
+                }
+                if i == 0 {
+                    beside.wait();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                *serial_live.lock().unwrap() -= 1;
+            } else if i == 2 {
+                beside.wait();
+            }
+            Outcome::Done
+        });
+        assert!(!overlap.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn events_reach_the_dispatcher_in_order_before_inline_dependants() {
+        let mut tasks = vec![task(&[]), task(&[0]), task(&[0, 1])];
+        tasks[2].inline = true;
+        let stop = AtomicBool::new(false);
+        let mut collect = Collect::default();
+        let out = run(
+            &tasks,
+            2,
+            &stop,
+            |i, emit: &Emitter<usize>| {
+                emit.emit(i * 10);
+                emit.emit(i * 10 + 1);
+                Outcome::Done
+            },
+            &mut collect,
+        );
+        assert!(out.iter().all(|o| *o == Outcome::Done));
+        assert_eq!(collect.events, [0, 1, 10, 11]);
+        assert_eq!(collect.inline_saw, [(2, vec![0, 1, 10, 11])]);
+    }
+
+    #[test]
     fn failure_stops_new_work_and_skips_dependants() {
         let tasks = vec![task(&[]), task(&[0]), task(&[1])];
         let stop = AtomicBool::new(false);
-        let out = run(&tasks, 1, &stop, |i| {
+        let out = run_plain(&tasks, 1, &stop, |i| {
             if i == 1 {
                 Outcome::Failed
             } else {
@@ -176,7 +324,7 @@ mod tests {
     fn stop_flag_prevents_further_starts() {
         let tasks = vec![task(&[]), task(&[0]), task(&[1])];
         let stop = AtomicBool::new(false);
-        let out = run(&tasks, 1, &stop, |i| {
+        let out = run_plain(&tasks, 1, &stop, |i| {
             if i == 0 {
                 stop.store(true, Ordering::SeqCst);
             }

@@ -3,13 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::exit;
 use crate::fsutil;
-use crate::graph::{Node, PlanGraph};
-use crate::plan::{self, model::Plan, model::Step, model::SuiteStep};
+use crate::graph::Node;
+use crate::plan::{self, compiled::Plan, compiled::Step};
 use crate::secrets::Secrets;
 
 /// A plan ready to run against a target.
@@ -19,28 +17,21 @@ pub struct Prepared {
     pub plan_path: PathBuf,
     /// The directory of the plan file (templates are relative to it).
     pub plan_dir: PathBuf,
-    /// The plan with every `${var}` expanded.
+    /// The compiled plan, every `${var}` expanded.
     pub plan: Plan,
     /// The target repository, absolute.
     pub target: PathBuf,
-    /// Nodes in a valid execution order.
-    pub order: Vec<Node>,
-    /// The step graph.
-    pub graph: PlanGraph,
     /// The effective variables (plan `[vars]`, `--var`, built-ins), with their real values.
     pub vars: BTreeMap<String, String>,
     /// The values of the secret variables: mask with `secrets.mask(text)` whatever is shown.
     pub secrets: Secrets,
     /// The names of the secret variables.
     pub secret_vars: std::collections::BTreeSet<String>,
-    /// The timeout of each step that has one, by step id (parsed once, at resolve).
-    pub timeouts: BTreeMap<String, Duration>,
 }
 
-/// Turns plan diagnostics into an error already printed to the user.
+/// Plan diagnostics as the command's error (rendered once, when it is reported).
 fn diagnostics(d: plan::Diagnostics) -> Error {
-    crate::ui::err(&d.render(crate::ui::stderr_color()));
-    Error::Reported(exit::INVALID)
+    Error::Plan(d)
 }
 
 impl Prepared {
@@ -88,8 +79,6 @@ impl Prepared {
         builtins.insert("plan_dir".to_string(), plan_dir_abs.display().to_string());
         let resolved = valid.resolve(&builtins).map_err(diagnostics)?;
         let plan = resolved.plan;
-        let graph = PlanGraph::build(&plan).map_err(|e| Error::invalid(e.to_string(), None))?;
-        let order = graph.order();
         let vars = valid.all_vars(&builtins);
         let secrets = Secrets::new(
             valid
@@ -104,33 +93,12 @@ impl Prepared {
             plan_dir: plan_dir_abs,
             plan,
             target,
-            order,
-            graph,
             vars,
             secrets,
             secret_vars: valid.secret_vars.clone(),
-            timeouts: resolved.timeouts,
         };
-        prep.check_counts()?;
         prep.confine_all(&valid)?;
         Ok(prep)
-    }
-
-    /// Every suite's counts are integers after resolve; checked once here so that [`Self::runs`]
-    /// and [`Self::warmup`] never have to guess.
-    fn check_counts(&self) -> Result<()> {
-        for (_, step) in self.plan.steps() {
-            if let Step::Suite(s) = step {
-                let resolved = |v: &Option<plan::model::IntOrVar>| v.as_ref().and_then(|v| v.int());
-                if resolved(&s.runs).is_none_or(|n| n == 0) || resolved(&s.warmup).is_none() {
-                    return Err(Error::invalid(
-                        format!("step `{}`: `runs` or `warmup` is not resolved", s.id),
-                        Some("give `runs` (at least 1) and `warmup` whole numbers"),
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The vars as reports show them: each secret one as `***`, every other with any secret
@@ -147,11 +115,6 @@ impl Prepared {
                 (k.clone(), shown)
             })
             .collect()
-    }
-
-    /// The timeout of step `id`, if it has one.
-    pub fn timeout(&self, id: &str) -> Option<Duration> {
-        self.timeouts.get(id).copied()
     }
 
     /// Refuses, before anything runs, any path that leaves the target (also through symlinks),
@@ -171,9 +134,8 @@ impl Prepared {
                     self.confine(rel).map_err(refuse)?;
                 }
                 if let Step::Install(s) = step {
-                    let python = s.python.as_deref().unwrap_or(".venv/bin/python");
-                    if !Path::new(python).is_absolute() {
-                        confine_interpreter(&self.target, python).map_err(refuse)?;
+                    if !Path::new(&s.python).is_absolute() {
+                        confine_interpreter(&self.target, &s.python).map_err(refuse)?;
                     }
                 }
             }
@@ -213,28 +175,9 @@ impl Prepared {
         }
     }
 
-    /// The counted runs of a suite (at least 1: resolve filled in the default and refused 0).
-    pub fn runs(&self, s: &SuiteStep) -> u32 {
-        s.runs
-            .as_ref()
-            .and_then(|v| v.int())
-            .unwrap_or(plan::model::DEFAULT_RUNS)
-    }
-
-    /// The warmup runs of a suite (resolve filled in the default).
-    pub fn warmup(&self, s: &SuiteStep) -> u32 {
-        s.warmup
-            .as_ref()
-            .and_then(|v| v.int())
-            .unwrap_or(plan::model::DEFAULT_WARMUP)
-    }
-
     /// The step a node stands for, if it is a step.
     pub fn step(&self, node: &Node) -> Option<&Step> {
-        match node {
-            Node::Step { phase, index } => self.plan.phases.get(*phase)?.steps.get(*index),
-            Node::Gates { .. } => None,
-        }
+        self.plan.step(node)
     }
 }
 

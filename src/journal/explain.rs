@@ -1,21 +1,20 @@
-//! What planrun says when a rollback stops or a journal is refused: the message, what to do
-//! next, and the exit code, the same for `planrun rollback` and for apply's own rollback.
+//! What planrun says when a rollback stops: the details to show, the message and what to do
+//! next, the same for `planrun rollback` and for apply's own rollback. The exit code is the
+//! error's own (`Error::code`).
 
 use std::path::Path;
 
 use super::error::{JournalError, RollbackError};
 use super::{render, state};
-use crate::error::Error;
-use crate::exit;
 use crate::ui;
 
-/// The error of a rollback that did not finish, with what to do next; shared with apply's
-/// automatic rollback so both say the same thing.
-pub fn rollback_error(target: &Path, e: RollbackError, color: bool) -> Error {
-    let shown = target.display();
+/// Prints what a rollback has to show before its error line: each drifted path with its diff,
+/// or what an incomplete rollback did undo.
+pub fn rollback_details(target: &Path, e: &RollbackError, color: bool) {
+    let _ = target;
     match e {
-        RollbackError::Drift { run_id, drift } => {
-            for d in &drift {
+        RollbackError::Drift { drift, .. } => {
+            for d in drift {
                 let tracked = if d.git_dirty {
                     " (tracked by git, with uncommitted changes)"
                 } else {
@@ -27,49 +26,54 @@ pub fn rollback_error(target: &Path, e: RollbackError, color: bool) -> Error {
                 ));
                 ui::err(d.diff.trim_end());
             }
-            Error::Message {
-                message: format!(
-                    "rollback of run `{run_id}` stopped: {} path(s) changed since planrun wrote them; nothing was touched",
-                    drift.len()
-                ),
-                hint: Some(format!(
-                    "keep your changes elsewhere first, or run `planrun rollback --force --target {shown}` to restore anyway after saving your versions in .planrun/journal/{run_id}/drift/"
-                )),
-                code: exit::DRIFT,
-            }
         }
-        RollbackError::Incomplete {
-            run_id,
-            failures,
-            report,
-        } => {
-            for line in render::rollback_lines(&report, color).into_iter().skip(1) {
+        RollbackError::Incomplete { report, .. } => {
+            for line in render::rollback_lines(report, color).into_iter().skip(1) {
                 ui::out(&line);
             }
-            let list: Vec<String> = failures.iter().map(|f| format!("\n  - {f}")).collect();
-            Error::Message {
-                message: format!("rollback of run `{run_id}` is incomplete:{}", list.concat()),
-                hint: Some(format!(
-                    "fix the cause above, then run `planrun rollback --target {shown}` again: it retries only what is left, and the journal is kept in .planrun/journal/{run_id}; if you put things right by hand, `planrun rollback --abandon {run_id} --target {shown}` ends the run"
-                )),
-                code: exit::ROLLBACK_FAILED,
-            }
         }
-        RollbackError::Journal(e @ (JournalError::Foreign { .. } | JournalError::UntrustedStateDir { .. })) => refused(e),
-        RollbackError::Journal(e) => Error::Message {
-            message: format!("rollback failed: {e}"),
-            hint: Some(format!("the journal is kept in `{shown}/.planrun/journal`; fix the cause and run `planrun rollback --target {shown}` again")),
-            code: exit::ROLLBACK_FAILED,
-        },
+        RollbackError::Journal(_) => {}
     }
 }
 
-/// A state directory or journal planrun will not act on.
-pub fn refused(e: JournalError) -> Error {
-    Error::Message {
-        message: e.to_string(),
-        hint: Some("nothing was done".into()),
-        code: exit::INVALID,
+/// The error line of a rollback that stopped or did not finish.
+pub fn rollback_message(e: &RollbackError) -> String {
+    match e {
+        RollbackError::Drift { run_id, drift } => format!(
+            "rollback of run `{run_id}` stopped: {} path(s) changed since planrun wrote them; nothing was touched",
+            drift.len()
+        ),
+        RollbackError::Incomplete {
+            run_id, failures, ..
+        } => {
+            let list: Vec<String> = failures.iter().map(|f| format!("\n  - {f}")).collect();
+            format!("rollback of run `{run_id}` is incomplete:{}", list.concat())
+        }
+        RollbackError::Journal(
+            e @ (JournalError::Foreign { .. } | JournalError::UntrustedStateDir { .. }),
+        ) => crate::error::with_causes(e),
+        RollbackError::Journal(e) => {
+            format!("rollback failed: {}", crate::error::with_causes(e))
+        }
+    }
+}
+
+/// What to do after a rollback of `target` stopped or did not finish.
+pub fn rollback_hint(target: &Path, e: &RollbackError) -> String {
+    let shown = target.display();
+    match e {
+        RollbackError::Drift { run_id, .. } => format!(
+            "keep your changes elsewhere first, or run `planrun rollback --force --target {shown}` to restore anyway after saving your versions in .planrun/journal/{run_id}/drift/"
+        ),
+        RollbackError::Incomplete { run_id, .. } => format!(
+            "fix the cause above, then run `planrun rollback --target {shown}` again: it retries only what is left, and the journal is kept in .planrun/journal/{run_id}; if you put things right by hand, `planrun rollback --abandon {run_id} --target {shown}` ends the run"
+        ),
+        RollbackError::Journal(JournalError::Foreign { .. } | JournalError::UntrustedStateDir { .. }) => {
+            "nothing was done".into()
+        }
+        RollbackError::Journal(_) => format!(
+            "the journal is kept in `{shown}/.planrun/journal`; fix the cause and run `planrun rollback --target {shown}` again"
+        ),
     }
 }
 

@@ -145,12 +145,8 @@ pub fn step_strings(step: &mut Step, f: &mut Visit<'_>) {
     let (timeout, env) = match step {
         Step::Run(s) => (&mut s.timeout, &mut s.env),
         Step::Install(s) => (&mut s.timeout, &mut s.env),
-        Step::Write(s) => (&mut s.timeout, &mut s.env),
-        Step::Replace(s) => (&mut s.timeout, &mut s.env),
-        Step::Ini(s) => (&mut s.timeout, &mut s.env),
-        Step::Toml(s) => (&mut s.timeout, &mut s.env),
-        Step::PytestConfig(s) => (&mut s.timeout, &mut s.env),
         Step::Suite(s) => (&mut s.timeout, &mut s.env),
+        _ => return,
     };
     opt(f, "timeout", timeout);
     map(f, "env", env);

@@ -1,5 +1,7 @@
-//! Plans: the serde model, loading with diagnostics, interpolation and validation.
+//! Plans: the serde model, loading with diagnostics, validation, interpolation, and the
+//! compiled plan the executor runs.
 
+pub mod compiled;
 pub mod diag;
 mod fields;
 mod gates;

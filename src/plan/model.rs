@@ -146,7 +146,22 @@ impl IntOrVar {
 
 /// Declares one step struct per action, each with the common fields followed by its own, so that
 /// `deny_unknown_fields` works per action and the schema lists exactly the fields each accepts.
+/// Actions that run processes (`process`) also take `timeout` and `env`; the edit actions run
+/// none, so a plan that gives them either is refused instead of having it silently ignored.
 macro_rules! step_struct {
+    (process $(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+        step_struct! {
+            $(#[$meta])* $name {
+                /// Longest time the step may take, e.g. `"90s"`, `"5m"`.
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                timeout: Option<String>,
+                /// Extra environment variables for the step's commands.
+                #[serde(default)]
+                env: BTreeMap<String, String>,
+                $($(#[$fmeta])* $field : $ty,)*
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -157,18 +172,13 @@ macro_rules! step_struct {
             /// Steps (in any phase) that must succeed before this one runs.
             #[serde(default)]
             pub needs: Vec<String>,
-            /// Longest time the step may take, e.g. `"90s"`, `"5m"`.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub timeout: Option<String>,
-            /// Extra environment variables for the step's commands.
-            #[serde(default)]
-            pub env: BTreeMap<String, String>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
     };
 }
 
 step_struct! {
+    process
     /// Run a shell command in the target directory.
     RunStep {
         /// The command, run with `sh -c` in the target directory.
@@ -196,6 +206,7 @@ pub enum Installer {
 }
 
 step_struct! {
+    process
     /// Ensure a virtual environment and install packages into it.
     InstallStep {
         /// Requirement specifiers, e.g. `"pytest-xdist>=3.5"`.
@@ -331,6 +342,7 @@ pub enum Framework {
 }
 
 step_struct! {
+    process
     /// Run a test suite timed and repeated, and store its metrics as a record.
     SuiteStep {
         /// The test command, run with `sh -c` in the target directory.
@@ -401,14 +413,23 @@ impl Step {
         with_step!(self, s => &s.needs)
     }
 
-    /// The step's timeout text, if any.
+    /// The step's timeout text, if any (only actions that run processes take one).
     pub fn timeout(&self) -> Option<&str> {
-        with_step!(self, s => s.timeout.as_deref())
+        self.process_fields().and_then(|(timeout, _)| timeout.as_deref())
     }
 
-    /// The step's extra environment.
-    pub fn env(&self) -> &BTreeMap<String, String> {
-        with_step!(self, s => &s.env)
+    /// The step's extra environment (only actions that run processes take one).
+    pub fn env(&self) -> Option<&BTreeMap<String, String>> {
+        self.process_fields().map(|(_, env)| env)
+    }
+
+    fn process_fields(&self) -> Option<(&Option<String>, &BTreeMap<String, String>)> {
+        match self {
+            Step::Run(s) => Some((&s.timeout, &s.env)),
+            Step::Install(s) => Some((&s.timeout, &s.env)),
+            Step::Suite(s) => Some((&s.timeout, &s.env)),
+            _ => None,
+        }
     }
 
     /// The action name as written in the plan.

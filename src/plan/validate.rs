@@ -44,19 +44,17 @@ impl ValidPlan {
         all
     }
 
-    /// The plan with every `${var}` replaced, `runs`/`warmup` turned into integers (defaults
-    /// filled in) and timeouts into durations; `builtins` holds `target` (the absolute target
-    /// directory) and `plan_dir`.
+    /// The plan with every `${var}` replaced, then compiled (`runs`/`warmup` integers with their
+    /// defaults, timeouts durations, gates parsed); `builtins` holds `target` (the absolute
+    /// target directory) and `plan_dir`.
     pub fn resolve(&self, builtins: &BTreeMap<String, String>) -> Result<Resolved, Diagnostics> {
         let out = interpolate_plan(&self.plan, &self.all_vars(builtins));
-        if out.problems.is_empty() {
-            Ok(Resolved {
-                plan: out.plan,
-                timeouts: out.timeouts,
-            })
-        } else {
-            Err(diagnose(&self.source, out.problems))
+        if !out.problems.is_empty() {
+            return Err(diagnose(&self.source, out.problems));
         }
+        super::compiled::compile(&out.plan, &out.timeouts)
+            .map(|plan| Resolved { plan })
+            .map_err(|problems| diagnose(&self.source, problems))
     }
 
     /// `3 phases, 7 steps, 3 gates`.
@@ -76,13 +74,11 @@ impl ValidPlan {
     }
 }
 
-/// A plan ready to execute: interpolated, with the values that have a type of their own parsed.
+/// A plan ready to execute: interpolated and compiled, every value in its final type.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    /// The plan with every variable replaced; every suite's `runs` and `warmup` are integers.
-    pub plan: Plan,
-    /// The timeout of each step that has one, by step id.
-    pub timeouts: BTreeMap<String, std::time::Duration>,
+    /// The compiled plan.
+    pub plan: super::compiled::Plan,
 }
 
 fn s(n: usize) -> &'static str {
@@ -385,7 +381,7 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
 /// Environment variable names a process can be given: not empty, without `=` or NUL.
 fn check_env_names(plan: &Plan, problems: &mut Vec<Problem>) {
     for (p, i, step) in indexed_steps(plan) {
-        for name in step.env().keys() {
+        for name in step.env().into_iter().flat_map(|env| env.keys()) {
             if name.is_empty() || name.contains(['=', '\0']) {
                 problems.push(Problem::new(
                     Loc::key(with(step_path(p, i), at!["env", name.as_str()])),

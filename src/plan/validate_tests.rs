@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::plan::load::load_bytes;
-use crate::plan::model::IntOrVar;
+use crate::plan::compiled;
 
 const HEAD: &str = "name = 'x'\ndescription = 'd'\n";
 
@@ -234,7 +234,7 @@ fn overrides_and_builtins_define_variables() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let plan = valid.resolve(&builtins).unwrap().plan;
-    let Step::Run(r) = &plan.phases[0].steps[0] else {
+    let compiled::Step::Run(r) = &plan.phases[0].steps[0] else {
         panic!()
     };
     assert_eq!(r.undo.as_deref(), Some("-x /t /d ${HOME}"));
@@ -261,10 +261,10 @@ fn runs_must_be_an_integer_after_interpolation() {
     );
     let valid = check(&body, &[("n", "4")]).unwrap();
     let plan = valid.resolve(&BTreeMap::new()).unwrap().plan;
-    let Step::Suite(s) = &plan.phases[0].steps[0] else {
+    let compiled::Step::Suite(s) = &plan.phases[0].steps[0] else {
         panic!()
     };
-    assert_eq!(s.runs, Some(crate::plan::model::IntOrVar::Int(4)));
+    assert_eq!(s.runs.get(), 4);
 }
 
 #[test]
@@ -513,13 +513,10 @@ fn runs_and_warmup_are_checked_where_they_are_given() {
     );
     let valid = check(&body, &[]).unwrap();
     let plan = valid.resolve(&BTreeMap::new()).unwrap().plan;
-    let Step::Suite(s) = &plan.phases[0].steps[0] else {
+    let compiled::Step::Suite(s) = &plan.phases[0].steps[0] else {
         panic!()
     };
-    assert_eq!(
-        (s.runs.clone(), s.warmup.clone()),
-        (Some(IntOrVar::Int(3)), Some(IntOrVar::Int(1)))
-    );
+    assert_eq!((s.runs.get(), s.warmup), (3, 1));
     let errs = check(&body, &[("runs", "0"), ("w", "-1")])
         .map(|_| ())
         .unwrap_err();
@@ -550,20 +547,21 @@ fn defaults_and_timeouts_are_resolved_once() {
         .unwrap()
         .resolve(&BTreeMap::new())
         .unwrap();
-    let Step::Suite(s) = &resolved.plan.phases[0].steps[0] else {
+    let compiled::Step::Suite(s) = &resolved.plan.phases[0].steps[0] else {
         panic!()
     };
     assert_eq!(
-        (s.runs.clone(), s.warmup.clone()),
+        (s.runs.get(), s.warmup),
         (
-            Some(IntOrVar::Int(crate::plan::model::DEFAULT_RUNS)),
-            Some(IntOrVar::Int(crate::plan::model::DEFAULT_WARMUP))
+            crate::plan::model::DEFAULT_RUNS,
+            crate::plan::model::DEFAULT_WARMUP
         )
     );
-    assert_eq!(
-        resolved.timeouts,
-        BTreeMap::from([("s".to_string(), std::time::Duration::from_secs(90))])
-    );
+    assert_eq!(s.process.timeout, Some(std::time::Duration::from_secs(90)));
+    let compiled::Step::Run(a) = &resolved.plan.phases[0].steps[1] else {
+        panic!()
+    };
+    assert_eq!(a.process.timeout, None);
     let e = one(&format!(
         "[[phase]]\nid = 'p'\n{}",
         run("a", "timeout = 'soon'\n")

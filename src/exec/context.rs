@@ -1,0 +1,57 @@
+//! What a step sees while it runs: the prepared plan and target, the journal, where its logs go,
+//! the cancel flag, and the channel its progress events take. Nothing in it is shared state a
+//! step could change for another: the journal is the run's storage, and events are the only
+//! way a step reports.
+
+use std::path::{Path, PathBuf};
+
+use crate::exec::events::Event;
+use crate::exec::process::Cancel;
+use crate::exec::scheduler::Emitter;
+use crate::exec::setup::Prepared;
+use crate::journal::record::Journal;
+
+/// Everything the command line decides about an apply.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Parallel steps at most.
+    pub jobs: usize,
+    /// CI mode: plain output, step summary, annotations.
+    pub ci: bool,
+    /// Print the JSON report on stdout.
+    pub json: bool,
+    /// Copy reports here too.
+    pub report_dir: Option<PathBuf>,
+    /// Save the baseline record under this name.
+    pub save_baseline: Option<String>,
+    /// Use this saved baseline record instead of measuring.
+    pub baseline: Option<String>,
+    /// Apply even when the same plan's last apply here is still in effect.
+    pub reapply: bool,
+}
+
+/// The context of one step.
+pub struct StepContext<'a> {
+    /// The prepared plan and target.
+    pub prep: &'a Prepared,
+    /// The options of this apply.
+    pub opts: &'a ApplyOptions,
+    /// The journal of this run.
+    pub journal: &'a Journal,
+    /// `.planrun/runs/<run-id>/`.
+    pub run_dir: &'a Path,
+    /// Set by SIGINT/SIGTERM; commands watch it.
+    pub cancel: &'a Cancel,
+    /// Where the step's progress goes.
+    pub emit: &'a Emitter<Event>,
+}
+
+impl StepContext<'_> {
+    /// `path` relative to the target, as reports show it.
+    pub fn target_rel(&self, path: &Path) -> String {
+        path.strip_prefix(&self.prep.target)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}

@@ -1,0 +1,129 @@
+//! What happens during an apply, as data: workers and the dispatcher emit these events, one fold
+//! turns them into the run's state, and the sinks show and store it.
+
+use crate::measure::record::Record;
+use crate::report::model::{DiffStatReport, GateReport, RollbackInfo, RunStatus};
+
+/// What a step that succeeded leaves behind.
+#[derive(Debug, Default)]
+pub struct StepOutput {
+    /// Target-relative files it changed.
+    pub changed: Vec<String>,
+    /// It had nothing to do (an edit already in place).
+    pub unchanged: bool,
+    /// Its log file, relative to the target.
+    pub log: Option<String>,
+    /// A short note for the progress line.
+    pub note: Option<String>,
+    /// The record a suite step measured (or took from a saved baseline).
+    pub record: Option<NewRecord>,
+    /// Warnings to show under the step.
+    pub warnings: Vec<String>,
+}
+
+/// A record a suite step produced.
+#[derive(Debug)]
+pub struct NewRecord {
+    /// The record name gates read it by.
+    pub name: String,
+    /// The metrics.
+    pub record: Box<Record>,
+    /// The saved baseline it came from, when `--baseline` stood in for the suite.
+    pub source: Option<String>,
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    /// What went wrong, with the command's last lines when there is a command.
+    pub message: String,
+    /// Its log file, relative to the target.
+    pub log: Option<String>,
+}
+
+impl StepError {
+    /// A failure with a message and no log.
+    pub fn new(message: impl Into<String>) -> Self {
+        StepError {
+            message: message.into(),
+            log: None,
+        }
+    }
+}
+
+/// One thing that happened in an apply.
+#[derive(Debug)]
+pub enum Event {
+    /// A step started, `at` seconds into the run.
+    StepStarted {
+        /// The step id.
+        id: String,
+        /// Its action name.
+        action: &'static str,
+        /// Seconds since the run started.
+        at: f64,
+    },
+    /// Progress inside a step (a suite's runs).
+    StepDetail {
+        /// The step id.
+        id: String,
+        /// What is happening now.
+        text: String,
+        /// Whether it is worth a line of its own in plain output (a run that ended).
+        milestone: bool,
+    },
+    /// A step ended.
+    StepFinished {
+        /// The step id.
+        id: String,
+        /// How long it took.
+        seconds: f64,
+        /// What it came to.
+        result: Result<StepOutput, StepError>,
+    },
+    /// A phase's gates were decided.
+    GatesDecided {
+        /// The phase id.
+        phase: String,
+        /// One verdict per gate.
+        verdicts: Vec<GateReport>,
+    },
+    /// Steps that never ran.
+    Skipped {
+        /// Their ids.
+        ids: Vec<String>,
+    },
+    /// Something about the run as a whole.
+    Run(RunEvent),
+}
+
+/// The apply itself: its start, what it changed, its rollback and its end.
+#[derive(Debug)]
+pub enum RunEvent {
+    /// The run began.
+    Started {
+        /// The run id.
+        run_id: String,
+    },
+    /// The net change of the target's files, taken before any rollback.
+    Changed(DiffStatReport),
+    /// A step or gate failed, or a signal came: the rollback begins.
+    RollingBack {
+        /// Why.
+        reason: String,
+    },
+    /// The rollback ended (`ok` false when it failed; its error is reported on its own).
+    RolledBack {
+        /// What it did.
+        info: RollbackInfo,
+        /// How long it took.
+        seconds: f64,
+    },
+    /// The run ended with this status and exit code.
+    Finished {
+        /// The run's status.
+        status: RunStatus,
+        /// The process exit code.
+        code: u8,
+    },
+}

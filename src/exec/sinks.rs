@@ -1,0 +1,366 @@
+//! Where an apply's events go, behind one trait: the terminal (progress, gate verdicts, the
+//! closing lines), `report.json` rewritten as the run goes, and at the end the report files, CI
+//! (step summary, annotations) and `--json` on stdout. Each sink masks secrets in what it shows.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::exec::context::ApplyOptions;
+use crate::exec::events::{Event, RunEvent};
+use crate::exec::progress::{fmt_duration, Progress};
+use crate::exec::state::RunState;
+use crate::report::model::{GateStatus, RunReport, RunStatus, StepStatus};
+use crate::secrets::Secrets;
+use crate::ui::{self, Style};
+
+/// A consumer of an apply's events.
+pub trait Sink {
+    /// One event, after the state has taken it in.
+    fn event(&mut self, event: &Event, state: &RunState);
+    /// The run is over; `report` is the final report, secrets masked.
+    fn finish(&mut self, report: &RunReport) -> Result<()> {
+        let _ = report;
+        Ok(())
+    }
+}
+
+/// The terminal: live progress, each gate's verdict, the rollback, and the closing lines.
+pub struct Terminal {
+    progress: Arc<Progress>,
+    secrets: Secrets,
+    color: bool,
+    header: String,
+    run_dir: PathBuf,
+}
+
+impl Terminal {
+    /// Progress for `steps` steps; `header` names the plan and target.
+    pub fn new(steps: usize, secrets: &Secrets, header: String, run_dir: PathBuf) -> Self {
+        Terminal {
+            progress: Progress::new(steps, ui::animate()),
+            secrets: secrets.clone(),
+            color: ui::stderr_color(),
+            header,
+            run_dir,
+        }
+    }
+
+    fn gate_lines(&self, verdicts: &[crate::report::model::GateReport]) {
+        for v in verdicts {
+            let (word, style) = match v.status {
+                GateStatus::Pass => ("pass", Style::BoldGreen),
+                GateStatus::Fail => ("FAIL", Style::BoldRed),
+                GateStatus::Warn => ("warn", Style::BoldYellow),
+                GateStatus::Error => ("ERROR", Style::BoldRed),
+                GateStatus::NotEvaluated => ("skip", Style::Dim),
+            };
+            let body = v
+                .explanation
+                .clone()
+                .or_else(|| v.message.clone())
+                .unwrap_or_else(|| v.check.clone());
+            let mut line = format!("gate {body} ... {}", ui::paint(self.color, style, word));
+            if v.status != GateStatus::Pass {
+                if let Some(why) = &v.why {
+                    line.push_str(&format!("  ({why})"));
+                }
+            }
+            self.progress.line(&self.secrets.mask(&line));
+        }
+    }
+}
+
+impl Sink for Terminal {
+    fn event(&mut self, event: &Event, state: &RunState) {
+        let color = self.color;
+        match event {
+            Event::Run(RunEvent::Started { run_id }) => self.progress.line(&format!(
+                "{} {} {}",
+                ui::paint(color, Style::Bold, "planrun apply"),
+                self.header,
+                ui::paint(color, Style::Dim, &format!("(run {run_id})"))
+            )),
+            Event::StepStarted { id, action, .. } => self.progress.started(id, action),
+            Event::StepDetail {
+                id,
+                text,
+                milestone,
+            } => self.progress.detail(id, text, *milestone),
+            Event::StepFinished { id, result, .. } => {
+                let status = state
+                    .report
+                    .steps
+                    .iter()
+                    .find(|s| &s.id == id)
+                    .map_or(StepStatus::Failed, |s| s.status);
+                let message = match result {
+                    Ok(out) => out.note.as_deref(),
+                    Err(e) => Some(e.message.as_str()),
+                };
+                let shown = message.map(|m| self.secrets.mask(m));
+                self.progress.finished(id, status, shown.as_deref());
+                if let Ok(out) = result {
+                    for w in &out.warnings {
+                        self.progress
+                            .line(&self.secrets.mask(&format!("  warning: {w}")));
+                    }
+                }
+            }
+            Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts),
+            Event::Skipped { .. } | Event::Run(RunEvent::Changed(_)) => {}
+            Event::Run(RunEvent::RollingBack { reason }) => {
+                self.progress.finish();
+                ui::err(&format!(
+                    "{} {}; rolling back",
+                    ui::paint(color, Style::BoldRed, "✗"),
+                    self.secrets.mask(reason)
+                ));
+            }
+            Event::Run(RunEvent::RolledBack { info, seconds }) => {
+                if info.ok {
+                    ui::err(&format!(
+                        "{} rolled back in {}: {} restored, {} deleted, {} environment(s) restored",
+                        ui::paint(color, Style::BoldGreen, "↺"),
+                        fmt_duration(std::time::Duration::from_secs_f64(*seconds)),
+                        info.restored.len(),
+                        info.deleted.len(),
+                        info.environments.len()
+                    ));
+                }
+            }
+            Event::Run(RunEvent::Finished { .. }) => self.progress.finish(),
+        }
+    }
+
+    fn finish(&mut self, report: &RunReport) -> Result<()> {
+        print_verdict(report, &self.run_dir);
+        Ok(())
+    }
+}
+
+/// `report.json`, rewritten after every event that changes it (atomic, not fsynced: the final
+/// reports are), so a crash report says what was running.
+pub struct LiveReport {
+    path: PathBuf,
+    secrets: Secrets,
+}
+
+impl LiveReport {
+    /// Rewrites `run_dir/report.json`.
+    pub fn new(run_dir: &std::path::Path, secrets: &Secrets) -> Self {
+        LiveReport {
+            path: run_dir.join(crate::report::write::REPORT_JSON),
+            secrets: secrets.clone(),
+        }
+    }
+}
+
+impl Sink for LiveReport {
+    fn event(&mut self, event: &Event, state: &RunState) {
+        // Three atomic files per step made up most of planrun's own cost per `run` step
+        // (benches/apply.rs): only report.json is kept current, and not for progress details.
+        if matches!(event, Event::StepDetail { .. }) {
+            return;
+        }
+        let shown = crate::report::mask::mask_report(&state.report, &self.secrets);
+        let json = crate::report::json::to_json(&shown);
+        if let Err(e) = crate::fsutil::replace_unsynced(&self.path, json.as_bytes()) {
+            tracing::warn!("failed to write the report: {e}");
+        }
+    }
+}
+
+/// Every report format in the run's directory, fsynced, and copied to `--report-dir`.
+pub struct ReportFiles {
+    run_dir: PathBuf,
+    copy_to: Option<PathBuf>,
+}
+
+impl ReportFiles {
+    /// Writes into `run_dir`, and copies to `copy_to` when given.
+    pub fn new(run_dir: PathBuf, copy_to: Option<PathBuf>) -> Self {
+        ReportFiles { run_dir, copy_to }
+    }
+}
+
+impl Sink for ReportFiles {
+    fn event(&mut self, _: &Event, _: &RunState) {}
+
+    fn finish(&mut self, report: &RunReport) -> Result<()> {
+        crate::report::write::write_all(&self.run_dir, report).map_err(|e| {
+            Error::io(
+                format!("failed to write the reports in `{}`", self.run_dir.display()),
+                e,
+            )
+        })?;
+        if let Some(dest) = &self.copy_to {
+            crate::report::write::copy_to(&self.run_dir, dest).map_err(|e| {
+                Error::io(
+                    format!("failed to copy the reports to `{}`", dest.display()),
+                    e,
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// CI: the Markdown summary appended to `GITHUB_STEP_SUMMARY`, and annotations on GitHub
+/// Actions (on stderr with `--json`, so stdout stays the report alone).
+pub struct Ci {
+    json: bool,
+}
+
+impl Ci {
+    /// A CI sink; `json` says whether stdout carries the JSON report.
+    pub fn new(json: bool) -> Self {
+        Ci { json }
+    }
+}
+
+impl Sink for Ci {
+    fn event(&mut self, _: &Event, _: &RunState) {}
+
+    fn finish(&mut self, report: &RunReport) -> Result<()> {
+        let markdown = crate::report::markdown::to_markdown(report);
+        let summary = std::env::var_os("GITHUB_STEP_SUMMARY");
+        if let Err(e) = crate::report::github::append_step_summary(&markdown, summary.as_deref()) {
+            ui::warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
+        }
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            for line in crate::report::github::annotations(report) {
+                if self.json {
+                    ui::err(&line);
+                } else {
+                    ui::out(&line);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `--json`: the final report on stdout.
+pub struct JsonStdout;
+
+impl Sink for JsonStdout {
+    fn event(&mut self, _: &Event, _: &RunState) {}
+
+    fn finish(&mut self, report: &RunReport) -> Result<()> {
+        ui::out(&crate::report::json::to_json(report));
+        Ok(())
+    }
+}
+
+/// Whether CI mode is on: `--ci` or `CI=true`.
+pub fn ci_mode(flag: bool) -> bool {
+    flag || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The sinks of an apply with `opts`, in the order they finish: the report files first (what
+/// the others point at), then CI, `--json`, and the terminal's closing lines last.
+pub fn for_apply(opts: &ApplyOptions, terminal: Terminal, run_dir: PathBuf, secrets: &Secrets) -> Vec<Box<dyn Sink>> {
+    let mut sinks: Vec<Box<dyn Sink>> = vec![
+        Box::new(LiveReport::new(&run_dir, secrets)),
+        Box::new(ReportFiles::new(run_dir, opts.report_dir.clone())),
+    ];
+    if ci_mode(opts.ci) {
+        sinks.push(Box::new(Ci::new(opts.json)));
+    }
+    if opts.json {
+        sinks.push(Box::new(JsonStdout));
+    }
+    sinks.push(Box::new(terminal));
+    sinks
+}
+
+fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
+    let color = ui::stderr_color();
+    if let Some(line) = records_line(report) {
+        ui::err(&line);
+    }
+    let passed = report
+        .gates
+        .iter()
+        .filter(|g| g.status == GateStatus::Pass)
+        .count();
+    let evaluated = report
+        .gates
+        .iter()
+        .filter(|g| g.status != GateStatus::NotEvaluated)
+        .count();
+    let (word, style) = match report.status {
+        RunStatus::Passed => ("applied", Style::BoldGreen),
+        RunStatus::GateFailed => ("gate failed, rolled back", Style::BoldRed),
+        RunStatus::StepFailed => ("step failed, rolled back", Style::BoldRed),
+        RunStatus::Interrupted => ("interrupted, rolled back", Style::BoldYellow),
+        RunStatus::RollbackFailed => ("ROLLBACK FAILED", Style::BoldRed),
+        RunStatus::Running => ("running", Style::Dim),
+    };
+    ui::err(&format!(
+        "{} in {:.1}s: {passed}/{evaluated} gates passed, {} files changed (+{} -{}); exit {}",
+        ui::paint(color, style, word),
+        report.duration_s,
+        report.diffstat.files,
+        report.diffstat.insertions,
+        report.diffstat.deletions,
+        report.exit_code.unwrap_or_default(),
+    ));
+    let shown = run_dir
+        .strip_prefix(std::env::current_dir().unwrap_or_default())
+        .unwrap_or(run_dir);
+    ui::err(&format!("report: {}", shown.join("report.json").display()));
+}
+/// `records: baseline 20.03s, after 0.91s (22.0× faster)`: each record's median wall time, and
+/// for the others how it compares with the baseline; `None` without records.
+pub fn records_line(report: &RunReport) -> Option<String> {
+    let (names, reference) =
+        crate::report::compare::columns(&report.records, &report.baselines_used);
+    let median =
+        |name: &str| crate::report::metric::metric(report.records.get(name)?, "wall.median");
+    let base = reference.and_then(median);
+    let records: Vec<String> = names
+        .iter()
+        .filter_map(|name| {
+            let m = median(name)?;
+            let versus = match base {
+                Some(b) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
+                    let (ratio, word) = if m <= b {
+                        (b / m, "faster")
+                    } else {
+                        (m / b, "slower")
+                    };
+                    format!(" ({ratio:.1}× {word})")
+                }
+                _ => String::new(),
+            };
+            Some(format!("{name} {m:.2}s{versus}"))
+        })
+        .collect();
+    (!records.is_empty()).then(|| format!("records: {}", records.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(median: f64) -> serde_json::Value {
+        serde_json::json!({ "wall": { "median": median } })
+    }
+
+    #[test]
+    fn records_line_compares_with_the_baseline() {
+        let mut report = RunReport::default();
+        assert_eq!(records_line(&report), None);
+        report.records.insert("baseline".into(), record(20.0));
+        report.records.insert("after".into(), record(0.5));
+        report.records.insert("xdist".into(), record(25.0));
+        assert_eq!(
+            records_line(&report).as_deref(),
+            Some(
+                "records: baseline 20.00s, after 0.50s (40.0× faster), xdist 25.00s (1.2× slower)"
+            )
+        );
+    }
+}

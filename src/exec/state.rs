@@ -1,0 +1,216 @@
+//! The fold: every event of an apply, applied in order to one `RunState` (the report as it
+//! stands, the records so far, and why the run stopped). Only the dispatcher holds it.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::exec::events::{Event, RunEvent, StepOutput};
+use crate::measure::record::Record;
+use crate::report::model::{GateStatus, RunReport, RunStatus, StepReport, StepStatus};
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// A gate failed (its check).
+    Gate(String),
+    /// A step failed (its id).
+    Step(String),
+}
+
+/// The state of one apply, built from its events.
+#[derive(Debug)]
+pub struct RunState {
+    /// The report as it stands (unmasked; sinks mask what they show).
+    pub report: RunReport,
+    /// The suite records so far, by name.
+    pub records: BTreeMap<String, Record>,
+    /// The first failure, if any.
+    pub stop: Option<Stop>,
+    started: Instant,
+}
+
+impl RunState {
+    /// The state before anything ran; `report` lists every step and gate, not yet run.
+    pub fn new(report: RunReport) -> Self {
+        RunState {
+            report,
+            records: BTreeMap::new(),
+            stop: None,
+            started: Instant::now(),
+        }
+    }
+
+    /// Seconds since the run started.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// One metric of one record, as gates read it.
+    pub fn metric(&self, record: &str, metric: &str) -> Option<f64> {
+        self.records.get(record)?.metric(metric)
+    }
+
+    /// Applies one event.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::StepStarted { id, at, .. } => self.step(id, |s| {
+                s.status = StepStatus::Running;
+                s.started_s = Some(*at);
+            }),
+            Event::StepDetail { .. } => {}
+            Event::StepFinished {
+                id,
+                seconds,
+                result,
+            } => {
+                let (status, message, log) = match result {
+                    Ok(out) => {
+                        self.take_record(out);
+                        let status = if out.changed.is_empty() && out.unchanged {
+                            StepStatus::Unchanged
+                        } else {
+                            StepStatus::Ok
+                        };
+                        self.step(id, |s| s.changed = out.changed.clone());
+                        (status, out.note.clone(), out.log.clone())
+                    }
+                    Err(e) => {
+                        self.stop.get_or_insert_with(|| Stop::Step(id.clone()));
+                        (StepStatus::Failed, Some(e.message.clone()), e.log.clone())
+                    }
+                };
+                self.step(id, |s| {
+                    s.status = status;
+                    s.duration_s = Some(*seconds);
+                    s.message = message;
+                    s.log = log;
+                });
+            }
+            Event::GatesDecided { phase, verdicts } => {
+                for v in verdicts {
+                    if let Some(slot) = self.report.gates.iter_mut().find(|g| {
+                        &g.phase == phase
+                            && g.check == v.check
+                            && g.status == GateStatus::NotEvaluated
+                    }) {
+                        *slot = v.clone();
+                    }
+                }
+                if let Some(v) = verdicts
+                    .iter()
+                    .find(|v| matches!(v.status, GateStatus::Fail | GateStatus::Error))
+                {
+                    self.stop.get_or_insert_with(|| Stop::Gate(v.check.clone()));
+                }
+            }
+            Event::Skipped { ids } => {
+                for id in ids {
+                    self.step(id, |s| s.status = StepStatus::Skipped);
+                }
+            }
+            Event::Run(RunEvent::Started { .. } | RunEvent::RollingBack { .. }) => {}
+            Event::Run(RunEvent::Changed(diffstat)) => self.report.diffstat = *diffstat,
+            Event::Run(RunEvent::RolledBack { info, .. }) => {
+                self.report.rollback = Some(info.clone());
+                if !info.ok {
+                    self.report.status = RunStatus::RollbackFailed;
+                }
+            }
+            Event::Run(RunEvent::Finished { status, code }) => {
+                self.report.status = *status;
+                self.report.exit_code = Some(*code);
+                self.report.finished =
+                    Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+            }
+        }
+        self.report.duration_s = self.elapsed();
+    }
+
+    fn take_record(&mut self, out: &StepOutput) {
+        let Some(new) = &out.record else { return };
+        let value = serde_json::to_value(&new.record).unwrap_or(serde_json::Value::Null);
+        self.report.records.insert(new.name.clone(), value);
+        if let Some(source) = &new.source {
+            self.report
+                .baselines_used
+                .insert(new.name.clone(), source.clone());
+        }
+        self.records
+            .insert(new.name.clone(), new.record.as_ref().clone());
+    }
+
+    fn step(&mut self, id: &str, f: impl FnOnce(&mut StepReport)) {
+        if let Some(s) = self.report.steps.iter_mut().find(|s| s.id == id) {
+            f(s);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::events::StepError;
+    use crate::report::model::GateReport;
+
+    fn state() -> RunState {
+        let mut report = RunReport::default();
+        for id in ["a", "b", "c"] {
+            report.steps.push(StepReport {
+                id: id.into(),
+                ..StepReport::default()
+            });
+        }
+        report.gates.push(GateReport {
+            phase: "p".into(),
+            check: "x".into(),
+            ..GateReport::default()
+        });
+        RunState::new(report)
+    }
+
+    #[test]
+    fn steps_fold_into_the_report_and_the_first_failure_stops() {
+        let mut s = state();
+        s.apply(&Event::StepStarted {
+            id: "a".into(),
+            action: "run",
+            at: 0.5,
+        });
+        assert_eq!(s.report.steps[0].status, StepStatus::Running);
+        s.apply(&Event::StepFinished {
+            id: "a".into(),
+            seconds: 1.0,
+            result: Ok(StepOutput {
+                unchanged: true,
+                ..StepOutput::default()
+            }),
+        });
+        s.apply(&Event::StepFinished {
+            id: "b".into(),
+            seconds: 2.0,
+            result: Err(StepError::new("boom")),
+        });
+        s.apply(&Event::GatesDecided {
+            phase: "p".into(),
+            verdicts: vec![GateReport {
+                phase: "p".into(),
+                check: "x".into(),
+                status: GateStatus::Fail,
+                ..GateReport::default()
+            }],
+        });
+        s.apply(&Event::Skipped {
+            ids: vec!["c".into()],
+        });
+        let steps = &s.report.steps;
+        assert_eq!(steps[0].status, StepStatus::Unchanged);
+        assert_eq!(steps[0].started_s, Some(0.5));
+        assert_eq!(
+            (steps[1].status, steps[1].message.as_deref()),
+            (StepStatus::Failed, Some("boom"))
+        );
+        assert_eq!(steps[2].status, StepStatus::Skipped);
+        assert_eq!(s.report.gates[0].status, GateStatus::Fail);
+        assert_eq!(s.stop, Some(Stop::Step("b".into())));
+    }
+}

@@ -1,0 +1,454 @@
+//! The plan as it runs: compiled once from the resolved model, every value in its final type.
+//!
+//! `runs` is a `NonZeroU32`, timeouts are `Duration`s, gates are parsed expressions, every
+//! default is filled in here and nowhere else, and `timeout`/`env` exist only on the actions
+//! that run processes. The executor and the dry-run read this and never the written model, so
+//! whatever can be wrong with a plan is found before anything runs.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use super::locate::{at, Loc, Seg};
+use super::model::{self, Framework, Installer, IntOrVar, OnFail};
+use super::resolve::Problem;
+use crate::criteria;
+use crate::graph::{CycleError, Node, PlanGraph};
+
+/// The interpreter an `install` step uses when it names none.
+pub const DEFAULT_PYTHON: &str = ".venv/bin/python";
+
+/// The interpreter that creates a missing venv when the step names none.
+pub const DEFAULT_BASE_PYTHON: &str = "python3";
+
+/// A compiled plan: its phases, and the order and dependencies of its nodes.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The plan's name.
+    pub name: String,
+    /// What the plan does.
+    pub description: String,
+    /// The target the plan names, relative to the plan file.
+    pub default_target: Option<String>,
+    /// The phases in file order.
+    pub phases: Vec<Phase>,
+    /// The step graph.
+    pub graph: PlanGraph,
+    /// Every node in a valid execution order.
+    pub order: Vec<Node>,
+}
+
+/// One phase.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// The phase id.
+    pub id: String,
+    /// Its steps in file order.
+    pub steps: Vec<Step>,
+    /// The gates decided once all of its steps are done.
+    pub gates: Vec<Gate>,
+}
+
+/// A gate with its check parsed.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// The check as written (interpolated).
+    pub check: String,
+    /// The check, parsed.
+    pub expr: criteria::Expr,
+    /// Why the plan has this gate.
+    pub why: Option<String>,
+    /// What a failed check does.
+    pub on_fail: OnFail,
+}
+
+/// What a step that runs processes gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Process {
+    /// Longest time the step's commands may take together.
+    pub timeout: Option<Duration>,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Process {
+    /// The environment as `(name, value)` pairs.
+    pub fn env_pairs(&self) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// A `run` step.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The step id.
+    pub id: String,
+    /// The command, run with `sh -c` in the target.
+    pub command: String,
+    /// The command that undoes it on rollback.
+    pub undo: Option<String>,
+    /// Target-relative files it may change.
+    pub changes: Vec<String>,
+    /// Timeout and environment.
+    pub process: Process,
+}
+
+/// An `install` step.
+#[derive(Debug, Clone)]
+pub struct Install {
+    /// The step id.
+    pub id: String,
+    /// Requirement specifiers.
+    pub packages: Vec<String>,
+    /// The interpreter whose environment receives them ([`DEFAULT_PYTHON`] unless given).
+    pub python: String,
+    /// The interpreter that creates a missing venv ([`DEFAULT_BASE_PYTHON`] unless given).
+    pub base_python: String,
+    /// Which installer.
+    pub installer: Installer,
+    /// Where the requirements are also recorded.
+    pub record_in: Option<String>,
+    /// The dependency group or extra to record into.
+    pub group: Option<String>,
+    /// Record into `[project.optional-dependencies]`.
+    pub extra: bool,
+    /// Timeout and environment of the installer.
+    pub process: Process,
+}
+
+/// A `suite` step.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The step id.
+    pub id: String,
+    /// The test command.
+    pub command: String,
+    /// The record it stores.
+    pub record: String,
+    /// Counted runs.
+    pub runs: NonZeroU32,
+    /// Uncounted runs before them.
+    pub warmup: u32,
+    /// How results are read.
+    pub framework: Framework,
+    /// `--baseline` may stand in for it.
+    pub baseline: bool,
+    /// Timeout (of each run) and environment.
+    pub process: Process,
+}
+
+/// One compiled step. The edit actions keep their written shape: they have nothing to resolve.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Run a shell command.
+    Run(Run),
+    /// Install Python packages.
+    Install(Install),
+    /// Write a file from a template.
+    Write(model::WriteStep),
+    /// Replace text in a file.
+    Replace(model::ReplaceStep),
+    /// Edit an INI file.
+    Ini(model::IniStep),
+    /// Edit a TOML file.
+    Toml(model::TomlStep),
+    /// Edit pytest's configuration.
+    PytestConfig(model::PytestConfigStep),
+    /// Run a timed suite.
+    Suite(Suite),
+}
+
+impl Step {
+    /// The step id.
+    pub fn id(&self) -> &str {
+        match self {
+            Step::Run(s) => &s.id,
+            Step::Install(s) => &s.id,
+            Step::Write(s) => &s.id,
+            Step::Replace(s) => &s.id,
+            Step::Ini(s) => &s.id,
+            Step::Toml(s) => &s.id,
+            Step::PytestConfig(s) => &s.id,
+            Step::Suite(s) => &s.id,
+        }
+    }
+
+    /// The action name as written in the plan.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Step::Run(_) => "run",
+            Step::Install(_) => "install",
+            Step::Write(_) => "write",
+            Step::Replace(_) => "replace",
+            Step::Ini(_) => "ini",
+            Step::Toml(_) => "toml",
+            Step::PytestConfig(_) => "pytest-config",
+            Step::Suite(_) => "suite",
+        }
+    }
+
+    /// Timeout and environment, for the actions that run processes.
+    pub fn process(&self) -> Option<&Process> {
+        match self {
+            Step::Run(s) => Some(&s.process),
+            Step::Install(s) => Some(&s.process),
+            Step::Suite(s) => Some(&s.process),
+            _ => None,
+        }
+    }
+
+    /// The target-relative paths this step names (confined to the target before anything runs).
+    pub fn target_paths(&self) -> Vec<&str> {
+        match self {
+            Step::Run(s) => s.changes.iter().map(String::as_str).collect(),
+            Step::Install(s) => s
+                .record_in
+                .iter()
+                .filter(|p| *p != "auto")
+                .map(String::as_str)
+                .collect(),
+            Step::Write(s) => vec![s.path.as_str()],
+            Step::Replace(s) => vec![s.path.as_str()],
+            Step::Ini(s) => vec![s.path.as_str()],
+            Step::Toml(s) => vec![s.path.as_str()],
+            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
+        }
+    }
+}
+
+impl Plan {
+    /// Every step with the index of its phase, in file order.
+    pub fn steps(&self) -> impl Iterator<Item = (usize, &Step)> {
+        self.phases
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.steps.iter().map(move |s| (i, s)))
+    }
+
+    /// The step a node stands for, if it is a step.
+    pub fn step(&self, node: &Node) -> Option<&Step> {
+        match node {
+            Node::Step { phase, index } => self.phases.get(*phase)?.steps.get(*index),
+            Node::Gates { .. } => None,
+        }
+    }
+
+    /// The number of steps.
+    pub fn step_count(&self) -> usize {
+        self.phases.iter().map(|p| p.steps.len()).sum()
+    }
+}
+
+/// Compiles an interpolated plan whose `runs`/`warmup` resolve has made integers;
+/// `timeouts` holds the durations resolve parsed, by step id. Problems come back with their
+/// place; a graph with a cycle is one too (validate reports cycles first, with their paths).
+pub fn compile(
+    plan: &model::Plan,
+    timeouts: &BTreeMap<String, Duration>,
+) -> Result<Plan, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut phases = Vec::with_capacity(plan.phases.len());
+    for (p, phase) in plan.phases.iter().enumerate() {
+        let steps = phase
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, step)| {
+                compile_step(step, timeouts, at!["phase", p, "step", i], &mut problems)
+            })
+            .collect();
+        let gates = phase
+            .gates
+            .iter()
+            .enumerate()
+            .filter_map(|(g, gate)| match criteria::parse(&gate.check) {
+                Ok(expr) => Some(Gate {
+                    check: gate.check.clone(),
+                    expr,
+                    why: gate.why.clone(),
+                    on_fail: gate.on_fail,
+                }),
+                Err(e) => {
+                    problems.push(Problem::new(
+                        Loc::value(at!["phase", p, "gate", g, "check"]),
+                        format!("invalid check in gate {} of phase `{}`: {e}", g + 1, phase.id),
+                        "write a criteria expression such as `after.wall.median <= baseline.wall.median * 0.8`",
+                    ));
+                    None
+                }
+            })
+            .collect();
+        phases.push(Phase {
+            id: phase.id.clone(),
+            steps,
+            gates,
+        });
+    }
+    let graph = match PlanGraph::build(plan) {
+        Ok(graph) => Some(graph),
+        Err(CycleError { cycles }) => {
+            problems.push(Problem::new(
+                Loc::value(at!["phase", 0, "id"]),
+                format!("the plan has {} dependency cycle(s)", cycles.len()),
+                "break the cycle in `needs` (`planrun validate` shows it)",
+            ));
+            None
+        }
+    };
+    match graph {
+        Some(graph) if problems.is_empty() => Ok(Plan {
+            name: plan.name.clone(),
+            description: plan.description.clone(),
+            default_target: plan.default_target.clone(),
+            order: graph.order(),
+            graph,
+            phases,
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn compile_step(
+    step: &model::Step,
+    timeouts: &BTreeMap<String, Duration>,
+    base: Vec<Seg>,
+    problems: &mut Vec<Problem>,
+) -> Option<Step> {
+    let process = |env: &BTreeMap<String, String>, id: &str| Process {
+        timeout: timeouts.get(id).copied(),
+        env: env.clone(),
+    };
+    Some(match step {
+        model::Step::Run(s) => Step::Run(Run {
+            id: s.id.clone(),
+            command: s.command.clone(),
+            undo: s.undo.clone(),
+            changes: s.changes.clone(),
+            process: process(&s.env, &s.id),
+        }),
+        model::Step::Install(s) => Step::Install(Install {
+            id: s.id.clone(),
+            packages: s.packages.clone(),
+            python: s.python.clone().unwrap_or_else(|| DEFAULT_PYTHON.into()),
+            base_python: s
+                .base_python
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BASE_PYTHON.into()),
+            installer: s.installer,
+            record_in: s.record_in.clone(),
+            group: s.group.clone(),
+            extra: s.extra,
+            process: process(&s.env, &s.id),
+        }),
+        model::Step::Write(s) => Step::Write(s.clone()),
+        model::Step::Replace(s) => Step::Replace(s.clone()),
+        model::Step::Ini(s) => Step::Ini(s.clone()),
+        model::Step::Toml(s) => Step::Toml(s.clone()),
+        model::Step::PytestConfig(s) => Step::PytestConfig(s.clone()),
+        model::Step::Suite(s) => {
+            let mut count = |key: &str, value: &Option<IntOrVar>| match value {
+                Some(IntOrVar::Int(n)) => Some(*n),
+                _ => {
+                    let mut path = base.clone();
+                    path.push(Seg::from(key));
+                    problems.push(Problem::new(
+                        Loc::value(path),
+                        format!("`{key}` in step `{}` is not a whole number", s.id),
+                        format!("write a whole number, e.g. `{key} = 3`"),
+                    ));
+                    None
+                }
+            };
+            let runs = count("runs", &s.runs);
+            let warmup = count("warmup", &s.warmup);
+            let runs = runs.and_then(NonZeroU32::new).or_else(|| {
+                let mut path = base.clone();
+                path.push(Seg::from("runs"));
+                if runs == Some(0) {
+                    problems.push(Problem::new(
+                        Loc::value(path),
+                        format!("`runs` in step `{}` must be at least 1", s.id),
+                        "write `runs = 1` or more",
+                    ));
+                }
+                None
+            })?;
+            Step::Suite(Suite {
+                id: s.id.clone(),
+                command: s.command.clone(),
+                record: s.record.clone(),
+                runs,
+                warmup: warmup?,
+                framework: s.framework,
+                baseline: s.baseline,
+                process: process(&s.env, &s.id),
+            })
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(text: &str) -> model::Plan {
+        toml::from_str(text).unwrap()
+    }
+
+    const HEAD: &str = "name='x'\ndescription='d'\n[[phase]]\nid='p'\n";
+
+    #[test]
+    fn defaults_are_filled_in_once_and_values_typed() {
+        let plan = model(&format!(
+            "{HEAD}[[phase.step]]\nid='i'\naction='install'\npackages=['x']\n\
+             [[phase.step]]\nid='s'\naction='suite'\ncommand='pytest'\nrecord='r'\nruns=5\nwarmup=0\nenv={{A='1'}}\n\
+             [[phase.gate]]\ncheck='r.failed == 0'\n"
+        ));
+        let timeouts = BTreeMap::from([("s".to_string(), Duration::from_secs(90))]);
+        let c = compile(&plan, &timeouts).unwrap();
+        let Step::Install(i) = &c.phases[0].steps[0] else {
+            panic!("{:?}", c.phases[0].steps[0])
+        };
+        assert_eq!(
+            (i.python.as_str(), i.base_python.as_str()),
+            (DEFAULT_PYTHON, DEFAULT_BASE_PYTHON)
+        );
+        let Step::Suite(s) = &c.phases[0].steps[1] else {
+            panic!()
+        };
+        assert_eq!((s.runs.get(), s.warmup), (5, 0));
+        assert_eq!(s.process.timeout, Some(Duration::from_secs(90)));
+        assert_eq!(s.process.env["A"], "1");
+        assert_eq!(c.phases[0].gates[0].expr, criteria::parse("r.failed == 0").unwrap());
+        assert_eq!(c.order.len(), 3);
+    }
+
+    #[test]
+    fn unresolved_counts_and_bad_gates_are_problems_not_defaults() {
+        let plan = model(&format!(
+            "{HEAD}[[phase.step]]\nid='s'\naction='suite'\ncommand='pytest'\nrecord='r'\nruns='${{n}}'\nwarmup=1\n\
+             [[phase.step]]\nid='z'\naction='suite'\ncommand='pytest'\nrecord='q'\nruns=0\nwarmup=1\n\
+             [[phase.gate]]\ncheck='r.failed =='\n"
+        ));
+        let problems = compile(&plan, &BTreeMap::new()).unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.diag.message.as_str()).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].contains("`runs` in step `s` is not a whole number"));
+        assert!(messages[1].contains("`runs` in step `z` must be at least 1"));
+        assert!(messages[2].starts_with("invalid check in gate 1 of phase `p`"));
+    }
+
+    #[test]
+    fn edit_steps_refuse_timeout_and_env() {
+        for field in ["timeout='5s'", "env={A='1'}"] {
+            let text = format!(
+                "{HEAD}[[phase.step]]\nid='w'\naction='replace'\npath='a'\npattern='x'\nreplacement='y'\n{field}\n"
+            );
+            let err = toml::from_str::<model::Plan>(&text).unwrap_err();
+            assert!(err.to_string().contains("unknown field"), "{err}");
+        }
+    }
+}
