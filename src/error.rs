@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use std::path::Path;
+
 use crate::exit;
 use crate::journal::error::{JournalError, RollbackError};
 use crate::journal::lock::LockError;
@@ -130,9 +132,7 @@ impl Error {
         match self {
             Error::Message { hint, .. } | Error::Lock { hint, .. } => hint.clone(),
             Error::Journal(_) => Some("nothing was done".into()),
-            Error::Rollback { target, source } => {
-                Some(crate::journal::explain::rollback_hint(target, source))
-            }
+            Error::Rollback { target, source } => Some(rollback_hint(target, source)),
             _ => None,
         }
     }
@@ -144,8 +144,8 @@ impl Error {
         match self {
             Error::Plan(diagnostics) => crate::ui::err(&diagnostics.render(color)),
             Error::Rollback { target, source } => {
-                crate::journal::explain::rollback_details(target, source, color);
-                let message = crate::journal::explain::rollback_message(source);
+                rollback_details(target, source, color);
+                let message = rollback_message(source);
                 crate::ui::error(&message, self.hint().as_deref());
             }
             _ => crate::ui::error(&with_causes(self), self.hint().as_deref()),
@@ -189,6 +189,78 @@ pub fn with_causes(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Prints what a rollback has to show before its error line: each drifted path with its diff,
+/// or what an incomplete rollback did undo.
+fn rollback_details(target: &Path, e: &RollbackError, color: bool) {
+    let _ = target;
+    match e {
+        RollbackError::Drift { drift, .. } => {
+            for d in drift {
+                let tracked = if d.git_dirty {
+                    " (tracked by git, with uncommitted changes)"
+                } else {
+                    ""
+                };
+                crate::ui::err(&format!(
+                    "changed since the apply: {}{tracked}",
+                    crate::ui::paint(color, crate::ui::Style::Bold, &d.path)
+                ));
+                crate::ui::err(d.diff.trim_end());
+            }
+        }
+        RollbackError::Incomplete { report, .. } => {
+            for line in crate::journal::render::rollback_lines(report, color)
+                .into_iter()
+                .skip(1)
+            {
+                crate::ui::out(&line);
+            }
+        }
+        RollbackError::Journal(_) => {}
+    }
+}
+
+/// The error line of a rollback that stopped or did not finish.
+pub(crate) fn rollback_message(e: &RollbackError) -> String {
+    match e {
+        RollbackError::Drift { run_id, drift } => format!(
+            "rollback of run `{run_id}` stopped: {} path(s) changed since planrun wrote them; nothing was touched",
+            drift.len()
+        ),
+        RollbackError::Incomplete {
+            run_id, failures, ..
+        } => {
+            let list: Vec<String> = failures.iter().map(|f| format!("\n  - {f}")).collect();
+            format!("rollback of run `{run_id}` is incomplete:{}", list.concat())
+        }
+        RollbackError::Journal(
+            e @ (JournalError::Foreign { .. } | JournalError::UntrustedStateDir { .. }),
+        ) => with_causes(e),
+        RollbackError::Journal(e) => {
+            format!("rollback failed: {}", with_causes(e))
+        }
+    }
+}
+
+/// What to do after a rollback of `target` stopped or did not finish.
+fn rollback_hint(target: &Path, e: &RollbackError) -> String {
+    let shown = target.display();
+    match e {
+        RollbackError::Drift { run_id, .. } => format!(
+            "keep your changes elsewhere first, or run `planrun rollback --force --target {shown}` to restore anyway after saving your versions in .planrun/journal/{run_id}/drift/"
+        ),
+        RollbackError::Incomplete { run_id, .. } => format!(
+            "fix the cause above, then run `planrun rollback --target {shown}` again: it retries only what is left, and the journal is kept in .planrun/journal/{run_id}; if you put things right by hand, `planrun rollback --abandon {run_id} --target {shown}` ends the run"
+        ),
+        RollbackError::Journal(JournalError::Foreign { .. } | JournalError::UntrustedStateDir { .. }) => {
+            "nothing was done".into()
+        }
+        RollbackError::Journal(_) => format!(
+            "the journal is kept in `{shown}/.planrun/journal`; fix the cause and run `planrun rollback --target {shown}` again"
+        ),
+    }
 }
 
 /// The result of a command: its exit code, or an error that carries one.

@@ -20,6 +20,9 @@ pub mod report;
 pub mod secrets;
 pub mod ui;
 
+#[cfg(test)]
+mod layout_tests;
+
 /// Runs one parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli) -> u8 {
     if cli.no_color {

@@ -194,7 +194,7 @@ mod tests {
             panic!("{err}");
         };
         assert_eq!(err.code(), exit::ROLLBACK_FAILED);
-        let message = crate::journal::explain::rollback_message(source);
+        let message = crate::error::rollback_message(source);
         assert!(message.contains("exit 3"), "{message}");
         assert!(err
             .hint()

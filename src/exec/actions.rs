@@ -41,7 +41,11 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
 /// A uv project's lock follows its `pyproject.toml`, as `uv add --dev` keeps them: when
 /// `record_in` changed a `pyproject.toml` that has a `uv.lock` beside it, the lock is journaled
 /// and `uv lock` brings it up to date (rollback puts both back). Returns the lock when it changed.
-fn relock(ctx: &StepContext<'_>, s: &Install, changed: &[String]) -> Result<Vec<String>, StepError> {
+fn relock(
+    ctx: &StepContext<'_>,
+    s: &Install,
+    changed: &[String],
+) -> Result<Vec<String>, StepError> {
     let Some(pyproject) = changed.iter().find(|c| {
         Path::new(c)
             .file_name()
@@ -63,7 +67,7 @@ fn relock(ctx: &StepContext<'_>, s: &Install, changed: &[String]) -> Result<Vec<
     let before = ctx.prep.read(&lock_text).ok().flatten();
     ctx.journal
         .record_file(&lock)
-        .map_err(|e| StepError::new(format!("failed to journal `{lock_text}`: {e}")))?;
+        .map_err(|e| StepError::caused(format!("failed to journal `{lock_text}`"), &e))?;
     let (log, rel) = log_path(ctx, &format!("{}-uv-lock", s.id))?;
     let quoted = format!("'{}' lock", uv.display().to_string().replace('\'', r"'\''"));
     let spec = CommandSpec {
@@ -103,7 +107,7 @@ fn apply_edits(ctx: &StepContext<'_>, step: &Step) -> Result<Vec<String>, StepEr
     let prep = ctx.prep;
     let read = |rel: &str| prep.read(rel);
     let changes = edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))
-        .map_err(|e| StepError::new(e.to_string()))?;
+        .map_err(|e| StepError::of(&e))?;
     let mut changed = Vec::new();
     for change in changes {
         if change.is_noop() {
@@ -139,12 +143,12 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
         for rel in &s.changes {
             journal
                 .record_file(Path::new(rel))
-                .map_err(|e| StepError::new(format!("failed to journal `{rel}`: {e}")))?;
+                .map_err(|e| StepError::caused(format!("failed to journal `{rel}`"), &e))?;
         }
         if let Some(undo) = &s.undo {
             journal
                 .record_undo(&s.id, undo, &s.process.env, &ctx.prep.target)
-                .map_err(|e| StepError::new(format!("failed to journal the undo command: {e}")))?;
+                .map_err(|e| StepError::caused("failed to journal the undo command", &e))?;
         }
     }
     let (log, rel) = log_path(ctx, &s.id)?;
@@ -228,7 +232,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
                 true,
                 &Affected::default(),
             )
-            .map_err(|e| StepError::new(format!("failed to journal the venv: {e}")))?;
+            .map_err(|e| StepError::caused("failed to journal the venv", &e))?;
         pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
             StepError::new(format!(
                 "failed to create the venv `{}`: {e}",
@@ -237,14 +241,14 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         })?;
         note = format!("created {}; ", rel.display());
     }
-    let mut env = PythonEnv::locate(&python).map_err(|e| StepError::new(e.to_string()))?;
+    let mut env = PythonEnv::locate(&python).map_err(|e| StepError::of(&e))?;
     let prefer = match s.installer {
         Installer::Auto => pyenv::Prefer::Auto,
         Installer::Uv => pyenv::Prefer::Uv,
         Installer::Pip => pyenv::Prefer::Pip,
     };
     let installer = pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base)
-        .map_err(|e| StepError::new(e.to_string()))?;
+        .map_err(|e| StepError::of(&e))?;
     env.uv = installer.uv().map(Path::to_path_buf);
     let tool = if env.uv.is_some() { "uv" } else { "pip" };
     let packages = s.packages.join(" ");
@@ -253,13 +257,14 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         None
     } else {
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())
-            .map_err(|e| StepError::new(format!("failed to inspect the environment: {e}")))?;
+            .map_err(|e| StepError::caused("failed to inspect the environment", &e))?;
         let installed = envjournal::distinfo::installed(&layout.site_packages);
-        let affected = envjournal::predict(&env, &s.packages, &installed)
-            .map_err(|e| StepError::new(format!("failed to plan the install of {packages}: {e}")))?;
+        let affected = envjournal::predict(&env, &s.packages, &installed).map_err(|e| {
+            StepError::caused(format!("failed to plan the install of {packages}"), &e)
+        })?;
         ctx.journal
             .record_env(&env, false, &affected)
-            .map_err(|e| StepError::new(format!("failed to journal the environment: {e}")))?;
+            .map_err(|e| StepError::caused("failed to journal the environment", &e))?;
         Some(affected)
     };
     if affected.as_ref().is_some_and(Affected::is_empty) {
@@ -273,10 +278,10 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     }
     let cancel = ctx.cancel;
     env.install_until(&s.packages, &|| cancel.is_cancelled())
-        .map_err(|e| StepError::new(format!("failed to install {packages}: {e}")))?;
+        .map_err(|e| StepError::caused(format!("failed to install {packages}"), &e))?;
     ctx.journal
         .seal_env(&env)
-        .map_err(|e| StepError::new(format!("failed to journal the environment: {e}")))?;
+        .map_err(|e| StepError::caused("failed to journal the environment", &e))?;
     Ok(StepOutput {
         note: Some(format!("{note}installed {packages} with {tool}")),
         ..StepOutput::default()
@@ -296,7 +301,7 @@ fn installer_uv(s: &Install, venv: &Path, base: &Path) -> Option<PathBuf> {
 fn record_caches(ctx: &StepContext<'_>) -> Result<(), StepError> {
     ctx.journal
         .record_caches()
-        .map_err(|e| StepError::new(format!("failed to journal the caches: {e}")))
+        .map_err(|e| StepError::caused("failed to journal the caches", &e))
 }
 
 fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
@@ -304,8 +309,8 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     record_caches(ctx)?;
     if s.baseline {
         if let Some(source) = &ctx.opts.baseline {
-            let record = crate::exec::baseline::load(&prep.target, source)
-                .map_err(|e| StepError::new(e.to_string()))?;
+            let record =
+                crate::exec::baseline::load(&prep.target, source).map_err(|e| StepError::of(&e))?;
             return Ok(StepOutput {
                 note: Some(format!(
                     "record `{}` from saved baseline `{source}`",
@@ -380,7 +385,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     if s.baseline {
         if let Some(name) = &ctx.opts.save_baseline {
             crate::exec::baseline::save(&prep.target, name, &record, &prep.secrets)
-                .map_err(|e| StepError::new(format!("failed to save baseline `{name}`: {e}")))?;
+                .map_err(|e| StepError::caused(format!("failed to save baseline `{name}`"), &e))?;
         }
     }
     Ok(StepOutput {

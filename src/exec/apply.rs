@@ -189,7 +189,8 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
                     .filter_map(|d| index.get(d).copied())
                     .collect(),
                 exclusive: matches!(step, Some(Step::Suite(_))),
-                serial: step.is_some_and(|s| s.process().is_none() || matches!(s, Step::Install(_))),
+                serial: step
+                    .is_some_and(|s| s.process().is_none() || matches!(s, Step::Install(_))),
                 inline: step.is_none(),
             }
         })

@@ -93,9 +93,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     s.command,
                     dim(&format!(
                         "(timed: {} warmup + {} runs -> record `{}`)",
-                        s.warmup,
-                        s.runs,
-                        s.record
+                        s.warmup, s.runs, s.record
                     ))
                 );
             }

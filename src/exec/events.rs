@@ -49,6 +49,20 @@ impl StepError {
             log: None,
         }
     }
+
+    /// A failure from another layer's error, its causes kept (down to the OS error).
+    pub fn of(error: &dyn std::error::Error) -> Self {
+        StepError::new(crate::error::with_causes(error))
+    }
+
+    /// A failure doing `context` ("failed to journal `x`"), then the error and its causes.
+    pub fn caused(context: impl Into<String>, error: &dyn std::error::Error) -> Self {
+        StepError::new(format!(
+            "{}: {}",
+            context.into(),
+            crate::error::with_causes(error)
+        ))
+    }
 }
 
 /// One thing that happened in an apply.

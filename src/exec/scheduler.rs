@@ -192,7 +192,13 @@ mod tests {
         stop: &AtomicBool,
         exec: impl Fn(usize) -> Outcome + Sync,
     ) -> Vec<Outcome> {
-        run(tasks, jobs, stop, |i, _: &Emitter<usize>| exec(i), &mut Collect::default())
+        run(
+            tasks,
+            jobs,
+            stop,
+            |i, _: &Emitter<usize>| exec(i),
+            &mut Collect::default(),
+        )
     }
 
     #[test]

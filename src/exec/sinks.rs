@@ -190,7 +190,10 @@ impl Sink for ReportFiles {
     fn finish(&mut self, report: &RunReport) -> Result<()> {
         crate::report::write::write_all(&self.run_dir, report).map_err(|e| {
             Error::io(
-                format!("failed to write the reports in `{}`", self.run_dir.display()),
+                format!(
+                    "failed to write the reports in `{}`",
+                    self.run_dir.display()
+                ),
                 e,
             )
         })?;
@@ -260,7 +263,12 @@ pub fn ci_mode(flag: bool) -> bool {
 
 /// The sinks of an apply with `opts`, in the order they finish: the report files first (what
 /// the others point at), then CI, `--json`, and the terminal's closing lines last.
-pub fn for_apply(opts: &ApplyOptions, terminal: Terminal, run_dir: PathBuf, secrets: &Secrets) -> Vec<Box<dyn Sink>> {
+pub fn for_apply(
+    opts: &ApplyOptions,
+    terminal: Terminal,
+    run_dir: PathBuf,
+    secrets: &Secrets,
+) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = vec![
         Box::new(LiveReport::new(&run_dir, secrets)),
         Box::new(ReportFiles::new(run_dir, opts.report_dir.clone())),

@@ -119,8 +119,9 @@ impl RunState {
             Event::Run(RunEvent::Finished { status, code }) => {
                 self.report.status = *status;
                 self.report.exit_code = Some(*code);
-                self.report.finished =
-                    Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+                self.report.finished = Some(
+                    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+                );
             }
         }
         self.report.duration_s = self.elapsed();

@@ -422,7 +422,10 @@ mod tests {
         assert_eq!((s.runs.get(), s.warmup), (5, 0));
         assert_eq!(s.process.timeout, Some(Duration::from_secs(90)));
         assert_eq!(s.process.env["A"], "1");
-        assert_eq!(c.phases[0].gates[0].expr, criteria::parse("r.failed == 0").unwrap());
+        assert_eq!(
+            c.phases[0].gates[0].expr,
+            criteria::parse("r.failed == 0").unwrap()
+        );
         assert_eq!(c.order.len(), 3);
     }
 

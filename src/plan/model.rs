@@ -415,7 +415,8 @@ impl Step {
 
     /// The step's timeout text, if any (only actions that run processes take one).
     pub fn timeout(&self) -> Option<&str> {
-        self.process_fields().and_then(|(timeout, _)| timeout.as_deref())
+        self.process_fields()
+            .and_then(|(timeout, _)| timeout.as_deref())
     }
 
     /// The step's extra environment (only actions that run processes take one).

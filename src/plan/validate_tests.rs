@@ -1,8 +1,8 @@
 //! Unit tests of semantic validation: one per kind of diagnostic, checking line, column and hint.
 
 use super::*;
-use crate::plan::load::load_bytes;
 use crate::plan::compiled;
+use crate::plan::load::load_bytes;
 
 const HEAD: &str = "name = 'x'\ndescription = 'd'\n";
 

@@ -1,0 +1,210 @@
+//! The layout holds: no file of `src/` depends, through a chain of `crate::`/`super::` paths,
+//! on a file that depends back on it, and the process layer depends on nothing else of planrun.
+//! Test code (`#[cfg(test)]` and below, `*_tests.rs`, `tests.rs`) is left out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+type Module = Vec<String>;
+
+/// Every non-test source file of `src/`, by module path (`exec/apply` is `["exec", "apply"]`).
+fn modules(src: &Path) -> BTreeMap<Module, PathBuf> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(src).unwrap().with_extension("");
+            let mut parts: Module = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let last = parts.last().cloned().unwrap_or_default();
+            if last.ends_with("_tests") || last == "tests" {
+                continue;
+            }
+            if matches!(last.as_str(), "mod" | "lib" | "main") {
+                parts.pop();
+            }
+            out.insert(parts, path);
+        }
+    }
+    out
+}
+
+/// The module paths a source text names, through `use` trees and inline paths.
+fn references(text: &str, me: &Module) -> Vec<Module> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let code: String = code
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut paths = Vec::new();
+    let uses = regex::Regex::new(r"(?m)^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);").unwrap();
+    for cap in uses.captures_iter(&code) {
+        expand(
+            "",
+            &cap[1].split_whitespace().collect::<String>(),
+            &mut paths,
+        );
+    }
+    let inline = regex::Regex::new(r"\b(?:crate|super)(?:::\w+)+").unwrap();
+    paths.extend(inline.find_iter(&code).map(|m| m.as_str().to_string()));
+    paths
+        .iter()
+        .filter_map(|p| {
+            let parts: Vec<&str> = p.split("::").collect();
+            let mut base: Module = match parts.first() {
+                Some(&"crate") => Vec::new(),
+                // `super` of `a/b.rs` and of `a/b/mod.rs` (both module `a::b`) is `a`.
+                Some(&"super") => me[..me.len().saturating_sub(1)].to_vec(),
+                _ => return None,
+            };
+            let mut rest = &parts[1..];
+            while rest.first() == Some(&"super") {
+                base.pop();
+                rest = &rest[1..];
+            }
+            base.extend(
+                rest.iter()
+                    .filter(|s| !matches!(**s, "self" | "*" | ""))
+                    .map(|s| s.to_string()),
+            );
+            Some(base)
+        })
+        .collect()
+}
+
+/// Expands a `use` tree such as `crate::a::{b, c::{d, e}}` into its paths.
+fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
+    let close = tree.rfind('}');
+    let Some(open) = tree
+        .find('{')
+        .filter(|open| close.is_some_and(|c| c > *open))
+    else {
+        out.push(format!("{prefix}{tree}"));
+        return;
+    };
+    let head = &tree[..open];
+    let body = &tree[open + 1..close.unwrap_or(tree.len())];
+    let mut depth = 0;
+    let mut start = 0;
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                expand(&format!("{prefix}{head}"), &body[start..i], out);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < body.len() {
+        expand(&format!("{prefix}{head}"), &body[start..], out);
+    }
+}
+
+/// The file-level dependency graph: module -> modules it names (longest existing prefix).
+fn graph() -> BTreeMap<Module, BTreeSet<Module>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mods = modules(&src);
+    let mut edges = BTreeMap::new();
+    for (module, path) in &mods {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut deps = BTreeSet::new();
+        for r in references(&text, module) {
+            let found = (1..=r.len())
+                .rev()
+                .map(|n| r[..n].to_vec())
+                .find(|prefix| mods.contains_key(prefix));
+            if let Some(dep) = found.filter(|d| d != module && !d.is_empty()) {
+                deps.insert(dep);
+            }
+        }
+        edges.insert(module.clone(), deps);
+    }
+    edges
+}
+
+/// The groups of two or more files that reach each other.
+fn cycles(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<String>> {
+    let reach = |from: &Module| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(m) = stack.pop() {
+            for d in edges.get(&m).into_iter().flatten() {
+                if seen.insert(d.clone()) {
+                    stack.push(d.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reachable: BTreeMap<&Module, BTreeSet<Module>> =
+        edges.keys().map(|m| (m, reach(m))).collect();
+    let mut groups: BTreeSet<Vec<String>> = BTreeSet::new();
+    for (m, r) in &reachable {
+        if !r.contains(*m) {
+            continue;
+        }
+        let group: Vec<String> = reachable
+            .iter()
+            .filter(|(o, ro)| r.contains(**o) && ro.contains(*m))
+            .map(|(o, _)| o.join("/"))
+            .collect();
+        groups.insert(group);
+    }
+    groups.into_iter().collect()
+}
+
+#[test]
+fn no_file_level_import_cycles() {
+    let found = cycles(&graph());
+    assert!(
+        found.is_empty(),
+        "files that depend on each other (move what they share down into one of them):\n{}",
+        found
+            .iter()
+            .map(|g| format!("  {}", g.join(" <-> ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_checker_finds_a_cycle_and_reads_use_trees() {
+    let mut paths = Vec::new();
+    expand("", "crate::a::{b,c::{d,e}}", &mut paths);
+    assert_eq!(paths, ["crate::a::b", "crate::a::c::d", "crate::a::c::e"]);
+    let m = |s: &str| -> Module { s.split('/').map(str::to_string).collect() };
+    let edges = BTreeMap::from([
+        (m("a"), BTreeSet::from([m("b")])),
+        (m("b"), BTreeSet::from([m("a")])),
+        (m("c"), BTreeSet::from([m("a")])),
+    ]);
+    assert_eq!(cycles(&edges), [vec!["a".to_string(), "b".to_string()]]);
+}
+
+#[test]
+fn the_process_layer_depends_on_nothing_else() {
+    let edges = graph();
+    let outside: Vec<String> = edges
+        .iter()
+        .filter(|(m, _)| m.first().is_some_and(|f| f == "process"))
+        .flat_map(|(m, deps)| {
+            deps.iter()
+                .filter(|d| d.first().is_none_or(|f| f != "process"))
+                .map(move |d| format!("{} -> {}", m.join("/"), d.join("/")))
+        })
+        .collect();
+    assert!(outside.is_empty(), "{outside:?}");
+}
