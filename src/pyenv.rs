@@ -6,6 +6,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The interpreter an `install` step uses when it names none: the target's `.venv`.
+pub const DEFAULT_PYTHON: &str = ".venv/bin/python";
+
 /// A failure talking to an interpreter or installer.
 #[derive(Debug, thiserror::Error)]
 pub enum PyEnvError {

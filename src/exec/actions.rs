@@ -158,7 +158,7 @@ fn write_change(run: &Run<'_>, change: &FileChange) -> Result<(), Failure> {
 
 /// The log file of step `id`; refused unless the id is an identifier (validate made sure).
 fn log_path(run: &Run<'_>, id: &str) -> Result<(PathBuf, String), Failure> {
-    let path = crate::ident::ident_path(&run.run_dir.join("logs"), id, "log")
+    let path = crate::ident::ident_path(&crate::journal::paths::logs_dir(&run.run_dir), id, "log")
         .map_err(|e| Failure::new(format!("step id `{}`: {e}", crate::ident::shown(id))))?;
     let rel = target_rel(run, &path);
     Ok((path, rel))
@@ -246,7 +246,7 @@ fn tail_text(log: &Path) -> String {
 
 fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
     let prep = run.prep;
-    let python_text = s.python.as_deref().unwrap_or(".venv/bin/python");
+    let python_text = s.python.as_deref().unwrap_or(crate::pyenv::DEFAULT_PYTHON);
     let python = prep
         .resolve_python(python_text)
         .ok_or_else(|| Failure::new(format!("python `{python_text}` leaves the target")))?;

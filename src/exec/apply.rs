@@ -14,8 +14,9 @@ use crate::exec::{actions, gates};
 use crate::exit;
 use crate::graph::Node;
 use crate::journal::lock::Lock;
+use crate::journal::outcome::RollbackReport;
 use crate::journal::record::Journal;
-use crate::journal::replay::{self, RollbackReport};
+use crate::journal::replay;
 use crate::journal::state::{RunMeta, Status};
 use crate::measure::record::Record;
 use crate::report::model::{
@@ -87,7 +88,7 @@ impl Run<'_> {
         let mut report = lock(&self.report);
         report.duration_s = self.started.elapsed().as_secs_f64();
         // Rewritten around every step: atomic, but not fsynced; the final reports are.
-        let path = self.run_dir.join(crate::report::write::REPORT_JSON);
+        let path = self.run_dir.join(crate::journal::paths::REPORT_JSON);
         let shown = crate::report::mask::mask_report(&report, &self.prep.secrets);
         let json = crate::report::json::to_json(&shown);
         if let Err(e) = crate::fsutil::replace_unsynced(&path, json.as_bytes()) {
@@ -233,10 +234,6 @@ impl Run<'_> {
     }
 }
 
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
 fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
     let mut report = RunReport {
         format_version: 1,
@@ -247,7 +244,7 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
             path: prep.plan_path.display().to_string(),
         },
         target: prep.target.display().to_string(),
-        started: now_rfc3339(),
+        started: crate::timestamp::now(),
         vars: prep.shown_vars(),
         ..RunReport::default()
     };
@@ -311,7 +308,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         plan_hash,
     };
     // Checked before the journal begins: a run that cannot keep its reports never starts.
-    crate::journal::state::state_subdir(&prep.target, &["runs"]).map_err(|e| Error::Message {
+    crate::journal::paths::ensure_reports_dir(&prep.target).map_err(|e| Error::Message {
         message: format!("failed to prepare the reports directory: {e}"),
         hint: None,
         code: exit::INVALID,
@@ -325,18 +322,16 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         code: exit::INVALID,
     })?;
     let run_id = journal.run_id().to_string();
-    crate::exec::orphans::track(Some(journal.run_dir().join(crate::exec::orphans::FILE)));
-    let run_dir = crate::journal::state::state_subdir(&prep.target, &["runs", &run_id, "logs"])
-        .map(|logs| {
-            logs.parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or(logs)
-        })
-        .map_err(|e| Error::Message {
+    crate::exec::orphans::track(Some(crate::journal::paths::orphan_groups(
+        journal.run_dir(),
+    )));
+    let run_dir = crate::journal::paths::ensure_report_dir(&prep.target, &run_id).map_err(|e| {
+        Error::Message {
             message: format!("failed to create the run's report directory: {e}"),
             hint: None,
             code: exit::INVALID,
-        })?;
+        }
+    })?;
 
     let cancel = crate::exec::process::Cancel::new();
     let _signals = crate::exec::signals::install(&cancel);
@@ -486,7 +481,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         let mut report = lock(&run.report);
         report.status = final_status;
         report.exit_code = Some(final_code);
-        report.finished = Some(now_rfc3339());
+        report.finished = Some(crate::timestamp::now());
         report.duration_s = run.started.elapsed().as_secs_f64();
         // Every format and copy is written from the masked report.
         crate::report::mask::mask_report(&report, &prep.secrets)
@@ -510,7 +505,7 @@ fn plan_hash(prep: &Prepared) -> String {
 /// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
 /// changes"), or refuses, naming what changed, when something did.
 fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
-    use crate::journal::{entry, replay, state};
+    use crate::journal::{entry, paths, replay, state};
     let target = &prep.target;
     let Ok(runs) = state::history(target) else {
         return Ok(None);
@@ -521,7 +516,7 @@ fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
     else {
         return Ok(None);
     };
-    let dir = state::run_dir(target, &run.id);
+    let dir = paths::run_dir(target, &run.id);
     let Ok(record) = state::read_record(&dir) else {
         return Ok(None);
     };
@@ -549,11 +544,7 @@ fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
             code: exit::INVALID,
         });
     }
-    let report_path = target
-        .join(crate::fsutil::STATE_DIR)
-        .join("runs")
-        .join(&run.id)
-        .join(crate::report::write::REPORT_JSON);
+    let report_path = paths::report_json(target, &run.id);
     let report = std::fs::read_to_string(report_path)
         .ok()
         .and_then(|t| crate::report::json::from_json(&t).ok());
@@ -635,7 +626,7 @@ fn net_diffstat(target: &std::path::Path, journal_dir: &std::path::Path) -> Diff
 
 /// What a rollback did, in the report's terms.
 fn rollback_info(reason: &str, done: &RollbackReport) -> RollbackInfo {
-    use crate::journal::replay::Outcome as Undo;
+    use crate::journal::outcome::Outcome as Undo;
     let mut info = RollbackInfo {
         reason: reason.to_string(),
         ok: true,

@@ -32,11 +32,12 @@ pub enum BaselineError {
 
 /// `.planrun/baselines/NAME.json`, for a name that is an identifier.
 fn saved_path(target: &Path, name: &str) -> Result<PathBuf, BaselineError> {
-    let dir = target.join(".planrun").join("baselines");
-    crate::ident::ident_path(&dir, name, "json").map_err(|source| BaselineError::Name {
-        name: name.to_string(),
-        source,
-    })
+    crate::ident::ident_path(&crate::journal::paths::baselines_dir(target), name, "json").map_err(
+        |source| BaselineError::Name {
+            name: name.to_string(),
+            source,
+        },
+    )
 }
 
 /// Checks a `--save-baseline` name before anything runs.

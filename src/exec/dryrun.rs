@@ -12,7 +12,7 @@ use crate::exec::edits::{self, FileChange};
 use crate::exec::setup::Prepared;
 use crate::graph::Node;
 use crate::plan::model::Step;
-use crate::ui::{self, Style};
+use crate::ui::{self, count, Style};
 
 /// What a dry run would do, rendered for the terminal, plus its counts.
 #[derive(Debug, Default)]
@@ -70,7 +70,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
             }
             Step::Install(s) => {
                 out.packages += s.packages.len();
-                let python = s.python.as_deref().unwrap_or(".venv/bin/python");
+                let python = s.python.as_deref().unwrap_or(crate::pyenv::DEFAULT_PYTHON);
                 let exists = prep.resolve_python(python).is_some_and(|p| p.exists());
                 let create = if exists || !new_venvs.insert(python.to_string()) {
                     ""
@@ -156,26 +156,14 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
         text,
         "\n{}",
         head(&format!(
-            "{} {} changed, {} {} to install, {} {}, {} timed {}",
-            out.files,
-            plural(out.files, "file", "files"),
-            out.packages,
-            plural(out.packages, "package", "packages"),
-            out.commands,
-            plural(out.commands, "command", "commands"),
-            out.suites,
-            plural(out.suites, "suite", "suites"),
+            "{} changed, {} to install, {}, {}",
+            count(out.files, "file"),
+            count(out.packages, "package"),
+            count(out.commands, "command"),
+            count(out.suites, "timed suite"),
         ))
     );
     // Commands, diffs and undo lines show secret values masked; apply runs them unmasked.
     out.text = prep.secrets.mask(&text).into_owned();
     Ok(out)
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
 }

@@ -86,7 +86,10 @@ fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
     let shown = run_dir
         .strip_prefix(std::env::current_dir().unwrap_or_default())
         .unwrap_or(run_dir);
-    ui::err(&format!("report: {}", shown.join("report.json").display()));
+    ui::err(&format!(
+        "report: {}",
+        shown.join(crate::journal::paths::REPORT_JSON).display()
+    ));
 }
 
 /// `records: baseline 20.03s, after 0.91s (22.0× faster)`: each record's median wall time, and

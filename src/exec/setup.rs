@@ -171,7 +171,7 @@ impl Prepared {
                     self.confine(rel).map_err(refuse)?;
                 }
                 if let Step::Install(s) = step {
-                    let python = s.python.as_deref().unwrap_or(".venv/bin/python");
+                    let python = s.python.as_deref().unwrap_or(crate::pyenv::DEFAULT_PYTHON);
                     if !Path::new(python).is_absolute() {
                         confine_interpreter(&self.target, python).map_err(refuse)?;
                     }

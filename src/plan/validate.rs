@@ -12,6 +12,7 @@ use super::locate::{at, Loc, Seg};
 use super::model::{Plan, Step};
 use super::resolve::{interpolate_plan, Problem};
 use crate::graph::{Node, PlanGraph};
+use crate::ui::count;
 
 /// A plan that passed every check; `resolve` gives the interpolated copy to execute.
 #[derive(Debug, Clone)]
@@ -65,13 +66,10 @@ impl ValidPlan {
         let steps = self.plan.steps().count();
         let gates: usize = self.plan.phases.iter().map(|p| p.gates.len()).sum();
         format!(
-            "{} phase{}, {} step{}, {} gate{}",
-            phases,
-            s(phases),
-            steps,
-            s(steps),
-            gates,
-            s(gates)
+            "{}, {}, {}",
+            count(phases, "phase"),
+            count(steps, "step"),
+            count(gates, "gate")
         )
     }
 }
@@ -83,14 +81,6 @@ pub struct Resolved {
     pub plan: Plan,
     /// The timeout of each step that has one, by step id.
     pub timeouts: BTreeMap<String, std::time::Duration>,
-}
-
-fn s(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 /// The names of the built-in variables.

@@ -1,12 +1,8 @@
 //! The JSON report: `report.json`, the source every other format and `planrun report` read back.
 
-use std::io;
-use std::path::Path;
-
 use serde_json::Value;
 
 use super::model::RunReport;
-use super::write::{write_atomic, REPORT_JSON};
 
 /// The report as pretty-printed JSON, ending with a newline.
 pub fn to_json(report: &RunReport) -> String {
@@ -38,12 +34,6 @@ pub fn from_json(text: &str) -> serde_json::Result<RunReport> {
         *duration = Value::from(0.0);
     }
     serde_json::from_value(value)
-}
-
-/// Writes `report.json` into `run_dir` atomically: a crash at any moment leaves either the old
-/// file or the new one, never a torn one.
-pub fn write_report_json(run_dir: &Path, report: &RunReport) -> io::Result<()> {
-    write_atomic(&run_dir.join(REPORT_JSON), to_json(report).as_bytes())
 }
 
 #[cfg(test)]
@@ -78,21 +68,5 @@ mod tests {
         assert_eq!(back.gates[0].values.get("ratio"), None);
         assert_eq!(back.gates[0].values.get("after.passed"), Some(&117.0));
         assert_eq!(back.duration_s, 0.0);
-    }
-
-    #[test]
-    fn write_report_json_replaces_the_file_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut report = sample();
-        write_report_json(dir.path(), &report).unwrap();
-        report.steps.truncate(1);
-        write_report_json(dir.path(), &report).unwrap();
-        let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
-        assert_eq!(from_json(&text).unwrap(), report);
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec!["report.json"], "no temp file left behind");
     }
 }
