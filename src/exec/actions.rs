@@ -378,7 +378,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
         framework: s.framework,
         timeout: run.prep.timeout(&s.id),
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
-        junit_dir: run.run_dir.join(suite::JUNIT_DIR),
+        junit_dir: crate::journal::paths::junit_dir(&run.run_dir),
         record: s.record.clone(),
     };
     let progress = &run.progress;
@@ -431,10 +431,9 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
 }
 
 fn store_record(run: &Run<'_>, name: &str, record: Record, source: Option<String>) {
-    let value = serde_json::to_value(&record).unwrap_or(serde_json::Value::Null);
-    lock(&run.records).insert(name.to_string(), record);
+    lock(&run.records).insert(name.to_string(), record.clone());
     let mut report = lock(&run.report);
-    report.records.insert(name.to_string(), value);
+    report.records.insert(name.to_string(), record);
     if let Some(source) = source {
         report.baselines_used.insert(name.to_string(), source);
     }

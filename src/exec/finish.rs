@@ -97,8 +97,7 @@ fn print_verdict(report: &RunReport, run_dir: &Path, code: u8) {
 pub(crate) fn records_line(report: &RunReport) -> Option<String> {
     let (names, reference) =
         crate::report::compare::columns(&report.records, &report.baselines_used);
-    let median =
-        |name: &str| crate::report::metric::metric(report.records.get(name)?, "wall.median");
+    let median = |name: &str| report.records.get(name)?.metric("wall.median");
     let base = reference.and_then(median);
     let records: Vec<String> = names
         .iter()
@@ -125,8 +124,10 @@ pub(crate) fn records_line(report: &RunReport) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn record(median: f64) -> serde_json::Value {
-        serde_json::json!({ "wall": { "median": median } })
+    fn record(median: f64) -> crate::measure::record::Record {
+        let mut record = crate::report::fixture::record();
+        record.wall.median = median;
+        record
     }
 
     #[test]

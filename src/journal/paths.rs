@@ -7,8 +7,10 @@
 //!   .gitignore            `*`: git ignores all of it
 //!   lock                  one apply per target (`super::lock`)
 //!   journal/<run>/        a run's journal; `groups` records its process groups
+//!   journal/<run>/drift/  a person's versions of drifted files, kept by `rollback --force`
 //!   runs/<run>/           a run's reports (report.json, junit.xml, summary.md)
 //!   runs/<run>/logs/      its steps' logs
+//!   runs/<run>/junit/     its pytest suites' junit files, while they run
 //!   baselines/<name>.json saved suite records
 //!   quarantine/<run>/     journals not written here, set aside by `rollback --abandon`
 //! ```
@@ -33,6 +35,8 @@ pub const REPORT_FILES: [&str; 3] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD];
 const JOURNAL: &str = "journal";
 const RUNS: &str = "runs";
 const LOGS: &str = "logs";
+const JUNIT: &str = "junit";
+const DRIFT: &str = "drift";
 const BASELINES: &str = "baselines";
 const QUARANTINE: &str = "quarantine";
 const LOCK: &str = "lock";
@@ -62,6 +66,12 @@ pub fn orphan_groups(run_dir: &Path) -> PathBuf {
     run_dir.join(crate::exec::orphans::FILE)
 }
 
+/// Where `rollback --force` keeps a person's versions of drifted files, in the journal
+/// directory `run_dir`.
+pub fn drift_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join(DRIFT)
+}
+
 /// `.planrun/runs/`: one report directory per run.
 pub fn reports_dir(target: &Path) -> PathBuf {
     state_dir(target).join(RUNS)
@@ -80,6 +90,12 @@ pub fn report_json(target: &Path, run_id: &str) -> PathBuf {
 /// The step logs of the run whose report directory is `report_dir`.
 pub fn logs_dir(report_dir: &Path) -> PathBuf {
     report_dir.join(LOGS)
+}
+
+/// The junit files of the pytest suites of the run whose report directory is `report_dir`
+/// (removed after each suite).
+pub fn junit_dir(report_dir: &Path) -> PathBuf {
+    report_dir.join(JUNIT)
 }
 
 /// `.planrun/baselines/`: saved suite records, one `<name>.json` each.

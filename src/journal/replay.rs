@@ -230,7 +230,7 @@ fn save_drifted(
             continue;
         }
         let from = confine(target, Path::new(&d.path))?;
-        let to = run_dir.join("drift").join(&d.path);
+        let to = paths::drift_dir(run_dir).join(&d.path);
         let copied = match FileImage::read(&from) {
             Ok(FileImage::File { bytes, mode }) => to
                 .parent()

@@ -84,6 +84,9 @@ pub struct RunRecord {
     pub mac: String,
 }
 
+/// A run's record in its journal directory.
+const META: &str = "meta.json";
+
 /// The MAC domain of `meta.json`.
 const META_MAC: &str = "planrun meta v1";
 
@@ -122,7 +125,7 @@ pub fn new_run_id(now: SystemTime, nibble: u8) -> String {
 
 /// Reads a run's `meta.json`.
 pub fn read_record(run_dir: &Path) -> Result<RunRecord, JournalError> {
-    let path = run_dir.join("meta.json");
+    let path = run_dir.join(META);
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -155,7 +158,7 @@ fn unsigned(record: &RunRecord) -> Result<Vec<u8>, JournalError> {
 
 /// Writes a run's `meta.json` atomically.
 pub fn write_record(run_dir: &Path, record: &RunRecord) -> Result<(), JournalError> {
-    let path = run_dir.join("meta.json");
+    let path = run_dir.join(META);
     let mut record = record.clone();
     record.mac = trust::mac(META_MAC, &[&unsigned(&record)?])?;
     let json = serde_json::to_vec_pretty(&record).map_err(|e| JournalError::Corrupt {
@@ -181,7 +184,7 @@ pub fn run_ids(target: &Path) -> Result<Vec<String>, JournalError> {
         let item = item.map_err(|e| JournalError::io(format!("read `{}`", dir.display()), e))?;
         let name = item.file_name().to_string_lossy().into_owned();
         let real_dir = item.file_type().is_ok_and(|t| t.is_dir());
-        if !name.starts_with('.') && real_dir && item.path().join("meta.json").is_file() {
+        if !name.starts_with('.') && real_dir && item.path().join(META).is_file() {
             ids.push(name);
         }
     }

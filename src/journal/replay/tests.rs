@@ -433,7 +433,7 @@ fn saved_copies(t: &Path) -> Vec<Vec<u8>> {
         return out;
     };
     for run in runs.flatten() {
-        let mut stack = vec![run.path().join("drift")];
+        let mut stack = vec![paths::drift_dir(&run.path())];
         while let Some(dir) = stack.pop() {
             for item in fs::read_dir(&dir).into_iter().flatten().flatten() {
                 if item.file_type().unwrap().is_dir() {
