@@ -20,7 +20,7 @@
 use std::fmt;
 
 /// The metric paths a suite record provides (without the record prefix).
-pub use crate::measure::record::METRICS as KNOWN_METRICS;
+pub use crate::metrics::METRICS as KNOWN_METRICS;
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,10 +14,12 @@ pub mod ident;
 pub mod journal;
 pub mod logging;
 pub mod measure;
+pub mod metrics;
 pub mod plan;
 pub mod pyenv;
 pub mod report;
 pub mod secrets;
+pub mod timestamp;
 pub mod ui;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The one place user-facing output is written: colour decisions (NO_COLOR, --no-color, CI,
-//! non-TTY), styles, and the error/warning/note line formats. Logs go through `tracing` instead.
+//! non-TTY), styles, the error/warning/note line formats and how a count reads (`1 file`,
+//! `3 files`). Logs go through `tracing` instead.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,6 +72,16 @@ pub fn paint(color: bool, style: Style, text: &str) -> String {
     }
 }
 
+/// `n` and `noun`, plural unless `n` is 1: `1 file`, `0 files`, `3 timed suites`. Every noun
+/// planrun counts takes a plain `s`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Writes a line to stdout (report output), secret values masked.
 pub fn out(line: &str) {
     let line = crate::secrets::mask_output(line);
@@ -107,4 +118,16 @@ pub fn warn(message: &str) {
 pub fn note(message: &str) {
     let c = stderr_color();
     err(&format!("{} {message}", paint(c, Style::Cyan, "note:")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_plural_unless_one() {
+        assert_eq!(count(1, "file"), "1 file");
+        assert_eq!(count(0, "file"), "0 files");
+        assert_eq!(count(3, "timed suite"), "3 timed suites");
+    }
 }

@@ -48,7 +48,7 @@ mod tests {
             target: dir.path().to_path_buf(),
         };
         assert_eq!(run(&args).unwrap(), exit::OK);
-        let run_dir = state::run_dir(dir.path(), "20261121T140501Z-0000");
+        let run_dir = crate::journal::paths::run_dir(dir.path(), "20261121T140501Z-0000");
         std::fs::create_dir_all(&run_dir).unwrap();
         std::fs::write(run_dir.join("meta.json"), "{").unwrap();
         let err = run(&args).unwrap_err();

@@ -2,16 +2,16 @@
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::journal::paths::{self, REPORT_JSON};
 use crate::report::json::{from_json, to_json};
 use crate::report::junit::to_junit;
 use crate::report::markdown::to_markdown;
 use crate::report::model::RunReport;
-use crate::report::write::REPORT_JSON;
 use crate::ui;
 
 /// At most this many run ids are listed when the one asked for does not exist.
@@ -33,15 +33,10 @@ fn render(report: &RunReport, format: ReportFormat) -> String {
     }
 }
 
-fn runs_dir(target: &Path) -> PathBuf {
-    target.join(".planrun").join("runs")
-}
-
 /// Reads the report of run `wanted` (default: the newest) in `target`.
 fn load(target: &Path, wanted: Option<&str>) -> Result<RunReport> {
-    let dir = runs_dir(target);
-    let run = pick_run(&list_runs(&dir)?, wanted, target)?;
-    let path = dir.join(&run).join(REPORT_JSON);
+    let run = pick_run(&list_runs(&paths::reports_dir(target))?, wanted, target)?;
+    let path = paths::report_json(target, &run);
     let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => Error::invalid(
             format!("run `{run}` has no `{REPORT_JSON}`"),
@@ -137,7 +132,7 @@ mod tests {
     fn target_with_runs(ids: &[&str]) -> tempfile::TempDir {
         let target = tempfile::tempdir().unwrap();
         for id in ids {
-            let dir = runs_dir(target.path()).join(id);
+            let dir = paths::report_dir(target.path(), id);
             fs::create_dir_all(&dir).unwrap();
             write_all(&dir, &report_named(id)).unwrap();
         }
@@ -156,7 +151,7 @@ mod tests {
     #[test]
     fn the_newest_run_is_the_default() {
         let target = target_with_runs(&["20250301T101500Z-aaaa", "20250302T090000Z-bbbb"]);
-        fs::write(runs_dir(target.path()).join("zzz-not-a-dir"), "x").unwrap();
+        fs::write(paths::reports_dir(target.path()).join("zzz-not-a-dir"), "x").unwrap();
         let report = load(target.path(), None).unwrap();
         assert_eq!(report.run_id, "20250302T090000Z-bbbb");
         let older = load(target.path(), Some("20250301T101500Z-aaaa")).unwrap();
@@ -187,10 +182,10 @@ mod tests {
     #[test]
     fn a_run_without_report_or_with_a_broken_one_says_so() {
         let target = target_with_runs(&[]);
-        fs::create_dir_all(runs_dir(target.path()).join("r1")).unwrap();
+        fs::create_dir_all(paths::report_dir(target.path(), "r1")).unwrap();
         let (message, _, _) = message_of(load(target.path(), None).unwrap_err());
         assert_eq!(message, "run `r1` has no `report.json`");
-        fs::write(runs_dir(target.path()).join("r1/report.json"), "{").unwrap();
+        fs::write(paths::report_json(target.path(), "r1"), "{").unwrap();
         let (message, hint, _) = message_of(load(target.path(), None).unwrap_err());
         assert!(message.starts_with("failed to parse `"), "{message}");
         assert!(hint.is_some());

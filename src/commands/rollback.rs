@@ -8,7 +8,7 @@ use crate::journal::error::JournalError;
 use crate::journal::explain::warn_foreign;
 use crate::journal::lock::{Lock, LockError};
 use crate::journal::replay::RollbackOptions;
-use crate::journal::{render, replay, state};
+use crate::journal::{paths, render, replay, state};
 use crate::ui;
 
 /// Runs `planrun rollback`.
@@ -21,7 +21,7 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
             None,
         ));
     }
-    if state::existing_subdir(target, &[])
+    if paths::existing_state_dir(target)
         .map_err(Error::from)?
         .is_none()
     {
@@ -75,7 +75,7 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
 /// `--abandon RUN`: ends one of this user's runs without undoing it (kept in history), or moves
 /// a journal not written here to `.planrun/quarantine/`.
 fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
-    let dir = state::checked_run_dir(target, run_id).map_err(Error::from)?;
+    let dir = paths::checked_run_dir(target, run_id).map_err(Error::from)?;
     match state::read_record(&dir) {
         Ok(mut record) => {
             if matches!(
@@ -90,8 +90,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             }
             let was = record.status;
             record.status = state::Status::Abandoned;
-            record.finished =
-                Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+            record.finished = Some(crate::timestamp::now());
             state::write_record(&dir, &record).map_err(Error::from)?;
             ui::out(&format!(
                 "abandoned run {run_id} (plan {}, was {}): planrun no longer undoes it, and what it changed stays as it is now; its journal is kept in .planrun/journal/{run_id}",
@@ -101,7 +100,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             Ok(exit::OK)
         }
         Err(JournalError::Foreign { .. }) => {
-            let quarantine = state::state_subdir(target, &["quarantine"]).map_err(Error::from)?;
+            let quarantine = paths::ensure_quarantine_dir(target).map_err(Error::from)?;
             let to = quarantine.join(run_id);
             std::fs::rename(&dir, &to)
                 .map_err(|e| Error::io(format!("failed to move `{}` aside", dir.display()), e))?;
@@ -121,7 +120,7 @@ fn end_orphans(target: &std::path::Path) {
         return;
     };
     for run in runs.iter().filter(|r| r.status == state::Status::Running) {
-        let record = state::run_dir(target, &run.id).join(crate::exec::orphans::FILE);
+        let record = paths::orphan_groups(&paths::run_dir(target, &run.id));
         let killed = crate::exec::orphans::reap(&record);
         if killed > 0 {
             ui::note(&format!(
@@ -153,7 +152,7 @@ mod tests {
         let t = dir.path();
         assert_eq!(run(&args(t)).unwrap(), exit::OK);
         assert!(
-            !state::state_dir(t).exists(),
+            !paths::state_dir(t).exists(),
             "no state dir for a target never applied"
         );
         let journal = Journal::begin(

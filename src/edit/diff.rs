@@ -2,7 +2,7 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::ui::{paint, Style};
+use crate::ui::{count, paint, Style};
 
 /// Lines of context around each change, as `diff -u` and git use.
 const CONTEXT: usize = 3;
@@ -78,16 +78,12 @@ impl std::ops::AddAssign for DiffStat {
 
 impl std::fmt::Display for DiffStat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = |n: usize| if n == 1 { "" } else { "s" };
         write!(
             f,
-            "{} file{} changed, {} insertion{}(+), {} deletion{}(-)",
-            self.files,
-            s(self.files),
-            self.insertions,
-            s(self.insertions),
-            self.deletions,
-            s(self.deletions)
+            "{} changed, {}(+), {}(-)",
+            count(self.files, "file"),
+            count(self.insertions, "insertion"),
+            count(self.deletions, "deletion")
         )
     }
 }

@@ -130,8 +130,9 @@ fn write_change(ctx: &StepContext<'_>, change: &FileChange) -> Result<(), StepEr
 
 /// The log file of step `id`; refused unless the id is an identifier (validate made sure).
 fn log_path(ctx: &StepContext<'_>, id: &str) -> Result<(PathBuf, String), StepError> {
-    let path = crate::ident::ident_path(&ctx.run_dir.join("logs"), id, "log")
-        .map_err(|e| StepError::new(format!("step id `{}`: {e}", crate::ident::shown(id))))?;
+    let path =
+        crate::ident::ident_path(&crate::journal::paths::logs_dir(ctx.run_dir), id, "log")
+            .map_err(|e| StepError::new(format!("step id `{}`: {e}", crate::ident::shown(id))))?;
     let rel = ctx.target_rel(&path);
     Ok((path, rel))
 }
@@ -343,7 +344,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         framework: s.framework,
         timeout: s.process.timeout,
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
-        junit_dir: ctx.run_dir.join(suite::JUNIT_DIR),
+        junit_dir: crate::journal::paths::junit_dir(ctx.run_dir),
         record: s.record.clone(),
     };
     let id = s.id.clone();

@@ -20,8 +20,9 @@ use crate::exec::{actions, gates};
 use crate::exit;
 use crate::graph::Node;
 use crate::journal::lock::Lock;
+use crate::journal::outcome::RollbackReport;
 use crate::journal::record::Journal;
-use crate::journal::replay::{self, RollbackReport};
+use crate::journal::replay;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
 use crate::report::model::{
@@ -137,7 +138,7 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
             path: prep.plan_path.display().to_string(),
         },
         target: prep.target.display().to_string(),
-        started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        started: crate::timestamp::now(),
         vars: prep.shown_vars(),
         ..RunReport::default()
     };
@@ -214,20 +215,16 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         plan_hash,
     };
     // Checked before the journal begins: a run that cannot keep its reports never starts.
-    crate::journal::state::state_subdir(&prep.target, &["runs"])
+    crate::journal::paths::ensure_reports_dir(&prep.target)
         .map_err(|e| Error::context("failed to prepare the reports directory", e))?;
     let journal = Journal::begin(&prep.target, meta)
         .map_err(|e| Error::context("failed to open the journal", e))?;
     let run_id = journal.run_id().to_string();
-    crate::exec::orphans::track(Some(journal.run_dir().join(crate::exec::orphans::FILE)));
-    let run_dir: PathBuf =
-        crate::journal::state::state_subdir(&prep.target, &["runs", &run_id, "logs"])
-            .map(|logs| {
-                logs.parent()
-                    .map(std::path::Path::to_path_buf)
-                    .unwrap_or(logs)
-            })
-            .map_err(|e| Error::context("failed to create the run's report directory", e))?;
+    crate::exec::orphans::track(Some(crate::journal::paths::orphan_groups(
+        journal.run_dir(),
+    )));
+    let run_dir: PathBuf = crate::journal::paths::ensure_report_dir(&prep.target, &run_id)
+        .map_err(|e| Error::context("failed to create the run's report directory", e))?;
 
     let cancel = crate::exec::process::Cancel::new();
     let _signals = crate::exec::signals::install(&cancel);
@@ -369,7 +366,7 @@ fn plan_hash(prep: &Prepared) -> String {
 /// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
 /// changes"), or refuses, naming what changed, when something did.
 fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
-    use crate::journal::{entry, replay, state};
+    use crate::journal::{entry, paths, replay, state};
     let target = &prep.target;
     let Ok(runs) = state::history(target) else {
         return Ok(None);
@@ -380,7 +377,7 @@ fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
     else {
         return Ok(None);
     };
-    let dir = state::run_dir(target, &run.id);
+    let dir = paths::run_dir(target, &run.id);
     let Ok(record) = state::read_record(&dir) else {
         return Ok(None);
     };
@@ -407,11 +404,7 @@ fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
             )),
         });
     }
-    let report_path = target
-        .join(crate::fsutil::STATE_DIR)
-        .join("runs")
-        .join(&run.id)
-        .join(crate::report::write::REPORT_JSON);
+    let report_path = paths::report_json(target, &run.id);
     let report = std::fs::read_to_string(report_path)
         .ok()
         .and_then(|t| crate::report::json::from_json(&t).ok());
@@ -493,7 +486,7 @@ fn net_diffstat(target: &std::path::Path, journal_dir: &std::path::Path) -> Diff
 
 /// What a rollback did, in the report's terms.
 fn rollback_info(reason: &str, done: &RollbackReport) -> RollbackInfo {
-    use crate::journal::replay::Outcome as Undo;
+    use crate::journal::outcome::Outcome as Undo;
     let mut info = RollbackInfo {
         reason: reason.to_string(),
         ok: true,

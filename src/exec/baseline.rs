@@ -32,11 +32,12 @@ pub enum BaselineError {
 
 /// `.planrun/baselines/NAME.json`, for a name that is an identifier.
 fn saved_path(target: &Path, name: &str) -> Result<PathBuf, BaselineError> {
-    let dir = target.join(".planrun").join("baselines");
-    crate::ident::ident_path(&dir, name, "json").map_err(|source| BaselineError::Name {
-        name: name.to_string(),
-        source,
-    })
+    crate::ident::ident_path(&crate::journal::paths::baselines_dir(target), name, "json").map_err(
+        |source| BaselineError::Name {
+            name: name.to_string(),
+            source,
+        },
+    )
 }
 
 /// Checks a `--save-baseline` name before anything runs.
@@ -54,7 +55,7 @@ pub fn is_file_source(source: &str) -> bool {
 }
 
 /// Saves `record` as baseline `name` in the target's state directory, secret values in its
-/// command masked: a saved baseline is shared (CI artifacts, caches) like a report.
+/// text masked: a saved baseline is shared (CI artifacts, caches) like a report.
 pub fn save(
     target: &Path,
     name: &str,
@@ -73,9 +74,9 @@ pub fn save(
         path: path.clone(),
         message: e.to_string(),
     };
-    let mut value = serde_json::to_value(record).map_err(parse)?;
-    secrets.mask_json(&mut value);
-    let text = serde_json::to_string_pretty(&value).map_err(parse)?;
+    let mut record = record.clone();
+    crate::report::mask::mask_record(&mut record, secrets);
+    let text = serde_json::to_string_pretty(&record).map_err(parse)?;
     crate::fsutil::write_atomic(&path, text.as_bytes(), None).map_err(io)?;
     Ok(path)
 }

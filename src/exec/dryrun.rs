@@ -12,7 +12,7 @@ use crate::exec::edits::{self, FileChange};
 use crate::exec::setup::Prepared;
 use crate::graph::Node;
 use crate::plan::compiled::Step;
-use crate::ui::{self, Style};
+use crate::ui::{self, count, Style};
 
 /// What a dry run would do, rendered for the terminal, plus its counts.
 #[derive(Debug, Default)]
@@ -154,26 +154,14 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
         text,
         "\n{}",
         head(&format!(
-            "{} {} changed, {} {} to install, {} {}, {} timed {}",
-            out.files,
-            plural(out.files, "file", "files"),
-            out.packages,
-            plural(out.packages, "package", "packages"),
-            out.commands,
-            plural(out.commands, "command", "commands"),
-            out.suites,
-            plural(out.suites, "suite", "suites"),
+            "{} changed, {} to install, {}, {}",
+            count(out.files, "file"),
+            count(out.packages, "package"),
+            count(out.commands, "command"),
+            count(out.suites, "timed suite"),
         ))
     );
     // Commands, diffs and undo lines show secret values masked; apply runs them unmasked.
     out.text = prep.secrets.mask(&text).into_owned();
     Ok(out)
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
-    }
 }

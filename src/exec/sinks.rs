@@ -150,7 +150,7 @@ impl LiveReport {
     /// Rewrites `run_dir/report.json`.
     pub fn new(run_dir: &std::path::Path, secrets: &Secrets) -> Self {
         LiveReport {
-            path: run_dir.join(crate::report::write::REPORT_JSON),
+            path: run_dir.join(crate::journal::paths::REPORT_JSON),
             secrets: secrets.clone(),
         }
     }
@@ -318,15 +318,17 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
     let shown = run_dir
         .strip_prefix(std::env::current_dir().unwrap_or_default())
         .unwrap_or(run_dir);
-    ui::err(&format!("report: {}", shown.join("report.json").display()));
+    ui::err(&format!(
+        "report: {}",
+        shown.join(crate::journal::paths::REPORT_JSON).display()
+    ));
 }
 /// `records: baseline 20.03s, after 0.91s (22.0× faster)`: each record's median wall time, and
 /// for the others how it compares with the baseline; `None` without records.
 pub fn records_line(report: &RunReport) -> Option<String> {
     let (names, reference) =
         crate::report::compare::columns(&report.records, &report.baselines_used);
-    let median =
-        |name: &str| crate::report::metric::metric(report.records.get(name)?, "wall.median");
+    let median = |name: &str| report.records.get(name)?.metric("wall.median");
     let base = reference.and_then(median);
     let records: Vec<String> = names
         .iter()
@@ -353,8 +355,10 @@ pub fn records_line(report: &RunReport) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn record(median: f64) -> serde_json::Value {
-        serde_json::json!({ "wall": { "median": median } })
+    fn record(median: f64) -> crate::measure::record::Record {
+        let mut record = crate::report::fixture::record();
+        record.wall.median = median;
+        record
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! The fold: every event of an apply, applied in order to one `RunState` (the report as it
-//! stands, the records so far, and why the run stopped). Only the dispatcher holds it.
+//! stands, its records included, and why the run stopped). Only the dispatcher holds it.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::exec::events::{Event, RunEvent, StepOutput};
-use crate::measure::record::Record;
 use crate::report::model::{GateStatus, RunReport, RunStatus, StepReport, StepStatus};
 
 /// Why a run stopped early.
@@ -20,10 +18,8 @@ pub enum Stop {
 /// The state of one apply, built from its events.
 #[derive(Debug)]
 pub struct RunState {
-    /// The report as it stands (unmasked; sinks mask what they show).
+    /// The report as it stands, records included (unmasked; sinks mask what they show).
     pub report: RunReport,
-    /// The suite records so far, by name.
-    pub records: BTreeMap<String, Record>,
     /// The first failure, if any.
     pub stop: Option<Stop>,
     started: Instant,
@@ -34,7 +30,6 @@ impl RunState {
     pub fn new(report: RunReport) -> Self {
         RunState {
             report,
-            records: BTreeMap::new(),
             stop: None,
             started: Instant::now(),
         }
@@ -47,7 +42,7 @@ impl RunState {
 
     /// One metric of one record, as gates read it.
     pub fn metric(&self, record: &str, metric: &str) -> Option<f64> {
-        self.records.get(record)?.metric(metric)
+        self.report.records.get(record)?.metric(metric)
     }
 
     /// Applies one event.
@@ -129,15 +124,14 @@ impl RunState {
 
     fn take_record(&mut self, out: &StepOutput) {
         let Some(new) = &out.record else { return };
-        let value = serde_json::to_value(&new.record).unwrap_or(serde_json::Value::Null);
-        self.report.records.insert(new.name.clone(), value);
+        self.report
+            .records
+            .insert(new.name.clone(), new.record.as_ref().clone());
         if let Some(source) = &new.source {
             self.report
                 .baselines_used
                 .insert(new.name.clone(), source.clone());
         }
-        self.records
-            .insert(new.name.clone(), new.record.as_ref().clone());
     }
 
     fn step(&mut self, id: &str, f: impl FnOnce(&mut StepReport)) {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const CACHE_DIRS: [&str; 2] = ["__pycache__", ".pytest_cache"];
 
 /// Directories never walked into.
-const SKIP: [&str; 4] = [".git", ".planrun", "node_modules", ".hg"];
+const SKIP: [&str; 4] = [".git", crate::fsutil::STATE_DIR, "node_modules", ".hg"];
 
 /// The caches found under a target.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

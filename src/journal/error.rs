@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::fsutil::ConfineError;
 use crate::pyenv::PyEnvError;
 
-use super::replay::RollbackReport;
+use super::outcome::{Drift, RollbackReport};
 
 /// A failure recording a run or reading the journal.
 #[derive(Debug, thiserror::Error)]
@@ -78,10 +78,7 @@ pub enum RollbackError {
     Journal(#[from] JournalError),
     /// Paths changed since the run wrote them; nothing was touched.
     #[error("rollback of run `{run_id}` would overwrite changes made since the apply: {}", drift.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", "))]
-    Drift {
-        run_id: String,
-        drift: Vec<super::replay::Drift>,
-    },
+    Drift { run_id: String, drift: Vec<Drift> },
     /// Some entries could not be undone; the others were, and the journal is kept.
     #[error("rollback of run `{run_id}` is incomplete: {}", failures.join("; "))]
     Incomplete {

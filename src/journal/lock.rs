@@ -3,13 +3,15 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::JournalError;
-use super::state;
+use super::paths;
 use crate::fsutil;
+
+/// Where the lock lives; re-exported here, where its users look for it.
+pub use super::paths::lock_path;
 
 /// Who holds a lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,21 +86,16 @@ pub struct Lock {
     info: LockInfo,
 }
 
-/// `.planrun/lock` inside `target`.
-pub fn lock_path(target: &Path) -> PathBuf {
-    state::state_dir(target).join("lock")
-}
-
 impl Lock {
     /// Takes the lock of `target` for `command`, or says who holds it.
     pub fn acquire(target: &Path, command: &str) -> Result<Lock, LockError> {
         let io_err = |context: String| move |source| LockError::Io { context, source };
-        state::ensure_state_dir(target).map_err(|e| LockError::State(Box::new(e)))?;
+        paths::ensure_state_dir(target).map_err(|e| LockError::State(Box::new(e)))?;
         let path = lock_path(target);
         let info = LockInfo {
             pid: std::process::id(),
             host: host_name(),
-            started: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            started: crate::timestamp::now(),
             command: command.to_string(),
         };
         // Written whole under a private name, then hard-linked into place: the link is atomic
@@ -307,7 +304,7 @@ mod tests {
     #[test]
     fn dead_holder_is_stale_and_unlock_clears_it() {
         let dir = tempfile::tempdir().unwrap();
-        state::ensure_state_dir(dir.path()).unwrap();
+        paths::ensure_state_dir(dir.path()).unwrap();
         let info = LockInfo {
             pid: dead_pid(),
             host: host_name(),
@@ -325,7 +322,7 @@ mod tests {
     #[test]
     fn rollback_breaks_a_stale_lock_but_not_a_live_one() {
         let dir = tempfile::tempdir().unwrap();
-        state::ensure_state_dir(dir.path()).unwrap();
+        paths::ensure_state_dir(dir.path()).unwrap();
         let stale = LockInfo {
             pid: dead_pid(),
             host: host_name(),
@@ -345,7 +342,7 @@ mod tests {
     #[test]
     fn unreadable_lock_needs_force() {
         let dir = tempfile::tempdir().unwrap();
-        state::ensure_state_dir(dir.path()).unwrap();
+        paths::ensure_state_dir(dir.path()).unwrap();
         fs::write(lock_path(dir.path()), "{not json").unwrap();
         assert!(matches!(
             unlock(dir.path(), false),

@@ -1,11 +1,14 @@
 //! The journal: before-images written ahead of every mutation, rollback that replays them, the
-//! run history and the per-target lock.
+//! run history, the per-target lock, and the layout of the state directory `.planrun/` they
+//! live in.
 
 pub mod caches;
 pub mod entry;
 pub mod error;
 pub mod explain;
 pub mod lock;
+pub mod outcome;
+pub mod paths;
 pub mod record;
 pub mod render;
 pub mod replay;

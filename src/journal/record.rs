@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use super::entry::{self, Before, Entry};
 use super::error::JournalError;
 use super::lock;
+use super::paths;
 use super::state::{self, RunMeta, RunRecord, Status};
 use crate::envjournal::{self, Affected, EnvIdentity, EnvLayout};
 use crate::fsutil::{self, FileImage};
@@ -54,7 +55,7 @@ impl Journal {
     pub fn begin(target: &Path, meta: RunMeta) -> Result<Journal, JournalError> {
         let target = std::path::absolute(target)
             .map_err(|e| JournalError::io(format!("resolve `{}`", target.display()), e))?;
-        let journal_dir = state::state_subdir(&target, &["journal"])?;
+        let journal_dir = paths::ensure_journal_dir(&target)?;
         let now = SystemTime::now();
         let seed = u64::from(std::process::id()) ^ u64::from(now_nanos(now));
         let (id, run_dir) = (0..16u8)
@@ -73,7 +74,7 @@ impl Journal {
             id: id.clone(),
             plan: meta.plan,
             plan_path: meta.plan_path,
-            started: humantime::format_rfc3339_seconds(now).to_string(),
+            started: crate::timestamp::rfc3339(now),
             status: Status::Running,
             finished: None,
             pid: std::process::id(),
@@ -451,8 +452,7 @@ impl Journal {
         }
         let mut inner = self.lock_inner();
         inner.record.status = status;
-        inner.record.finished = (status != Status::Running)
-            .then(|| humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+        inner.record.finished = (status != Status::Running).then(crate::timestamp::now);
         state::write_record(&self.run_dir, &inner.record)
     }
 

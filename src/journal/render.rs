@@ -1,6 +1,6 @@
 //! Text for people: a rollback report and the history table, as lines (printed by `crate::ui`).
 
-use super::replay::{Outcome, RollbackReport};
+use super::outcome::{Outcome, RollbackReport};
 use super::state::{RunSummary, Status};
 use crate::ui::{paint, Style};
 
@@ -133,7 +133,7 @@ fn millis(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::replay::RollbackAction;
+    use crate::journal::outcome::RollbackAction;
 
     fn action(outcome: Outcome, subject: &str) -> RollbackAction {
         RollbackAction {

@@ -10,100 +10,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use serde::Serialize;
-
 use super::entry::{self, Before, Entry, Record};
 use super::error::{JournalError, RollbackError};
+use super::outcome::{Drift, Outcome, RollbackAction, RollbackReport};
+use super::paths;
 use super::state::{self, Status};
 use crate::envjournal::{self, EnvJournalError};
 use crate::fsutil::{self, FileImage, Restored};
-
-/// What rolling back one run did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RollbackReport {
-    /// The run rolled back.
-    pub run_id: String,
-    /// Its plan's name.
-    pub plan: String,
-    /// The run was already rolled back; nothing was done.
-    pub already_rolled_back: bool,
-    /// One line per entry, in the order they were undone.
-    pub actions: Vec<RollbackAction>,
-    /// Total time taken, in seconds.
-    pub seconds: f64,
-    /// With `--force`: the person's versions of drifted paths, saved before they were
-    /// overwritten (target-relative path, where the copy is).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub saved: Vec<(String, PathBuf)>,
-}
 
 /// How to roll back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RollbackOptions {
     /// Restore paths that changed since planrun wrote them, after saving a copy of each.
     pub force: bool,
-}
-
-/// A path that changed since the run wrote it: rollback would destroy someone's work there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Drift {
-    /// Relative to the target.
-    pub path: String,
-    /// A unified diff from what planrun left to what is there now.
-    pub diff: String,
-    /// The path is tracked by git and has uncommitted changes.
-    pub git_dirty: bool,
-}
-
-/// What undoing one entry did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RollbackAction {
-    /// The entry's sequence number.
-    pub seq: u32,
-    /// What happened.
-    pub outcome: Outcome,
-    /// The path, interpreter or command concerned.
-    pub subject: String,
-    /// Time taken, in seconds.
-    pub seconds: f64,
-}
-
-/// The result of undoing one entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "outcome")]
-pub enum Outcome {
-    /// A file was written back to its old content and mode.
-    Restored,
-    /// A file the run created was deleted.
-    Deleted,
-    /// Already as it was; nothing to do.
-    Unchanged,
-    /// A directory the run created was removed.
-    DirRemoved,
-    /// A directory the run created was kept: something not journaled is in it.
-    DirKept,
-    /// A Python environment was put back, file by file, as it was before an install.
-    EnvRestored {
-        /// Distributions removed, as freeze lines.
-        removed: Vec<String>,
-        /// Distributions put back as they were, as freeze lines.
-        restored: Vec<String>,
-        /// Files, symlinks and directories deleted.
-        files_deleted: usize,
-        /// Files, symlinks and directories written back.
-        files_written: usize,
-    },
-    /// A venv the run created was deleted.
-    VenvRemoved,
-    /// An undo command ran successfully.
-    UndoRan,
-    /// An undo command had already run in an earlier, interrupted rollback.
-    AlreadyDone,
-    /// Caches the run's commands created (`__pycache__`, `.pytest_cache`) were removed.
-    CachesRemoved {
-        /// How many directories and files went.
-        count: usize,
-    },
 }
 
 /// Rolls back one run. Entries that fail are reported and the others still undone; the run is
@@ -115,7 +34,7 @@ pub fn rollback_run(
 ) -> Result<RollbackReport, RollbackError> {
     let started = Instant::now();
     tracing::info!(run_id, target = %target.display(), "rolling back");
-    let run_dir = state::run_dir(target, run_id);
+    let run_dir = paths::run_dir(target, run_id);
     let mut record = state::read_record(&run_dir)?;
     let mut report = RollbackReport {
         run_id: run_id.to_string(),
@@ -152,8 +71,7 @@ pub fn rollback_run(
         });
     }
     record.status = Status::RolledBack;
-    record.finished =
-        Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+    record.finished = Some(crate::timestamp::now());
     state::write_record(&run_dir, &record)?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -312,7 +230,7 @@ fn save_drifted(
             continue;
         }
         let from = confine(target, Path::new(&d.path))?;
-        let to = run_dir.join("drift").join(&d.path);
+        let to = paths::drift_dir(run_dir).join(&d.path);
         let copied = match FileImage::read(&from) {
             Ok(FileImage::File { bytes, mode }) => to
                 .parent()

@@ -1,4 +1,4 @@
-//! The state directory `.planrun/` of a target, the runs recorded in it, and their history.
+//! The runs recorded in a target's journal: each run's `meta.json`, and their history.
 
 use std::fs;
 use std::io;
@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::entry;
 use super::error::JournalError;
 use super::lock;
+use super::paths;
 use super::trust;
-use crate::fsutil::{self, STATE_DIR};
+use crate::fsutil;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +84,9 @@ pub struct RunRecord {
     pub mac: String,
 }
 
+/// A run's record in its journal directory.
+const META: &str = "meta.json";
+
 /// The MAC domain of `meta.json`.
 const META_MAC: &str = "planrun meta v1";
 
@@ -107,126 +111,9 @@ pub struct RunSummary {
     pub files_touched: usize,
 }
 
-/// `.planrun/` inside `target`.
-pub fn state_dir(target: &Path) -> PathBuf {
-    target.join(STATE_DIR)
-}
-
-/// `.planrun/journal/` inside `target`.
-pub fn journal_dir(target: &Path) -> PathBuf {
-    state_dir(target).join("journal")
-}
-
-/// The directory of one run.
-pub fn run_dir(target: &Path, run_id: &str) -> PathBuf {
-    journal_dir(target).join(run_id)
-}
-
-/// Creates `.planrun/` with a `.gitignore` that makes git ignore all of it, or checks the one
-/// there. It is made whole under a private name and renamed into place, so concurrent first
-/// applies never see it half made; one that exists must be a real directory of this user.
-pub fn ensure_state_dir(target: &Path) -> Result<PathBuf, JournalError> {
-    let dir = state_dir(target);
-    let ctx = |what: &str, p: &Path| format!("{what} `{}`", p.display());
-    if fs::symlink_metadata(&dir).is_err() {
-        let tmp = target.join(format!(
-            "{STATE_DIR}.{}.{:x}.tmp",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos())
-        ));
-        fs::create_dir(&tmp).map_err(|e| JournalError::io(ctx("create", &tmp), e))?;
-        let made = fs::write(tmp.join(".gitignore"), b"*\n").and_then(|()| fs::rename(&tmp, &dir));
-        if made.is_err() {
-            // Someone else made it first (the rename found it not empty), or it failed: either
-            // way only the directory now in place counts, and it is checked below.
-            let _ = fs::remove_dir_all(&tmp);
-        }
-        if let Err(e) = made {
-            if fs::symlink_metadata(&dir).is_err() {
-                return Err(JournalError::io(ctx("create", &dir), e));
-            }
-        }
-    }
-    check_dir(&dir)?;
-    let ignore = dir.join(".gitignore");
-    if fs::symlink_metadata(&ignore).is_err() {
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&ignore)
-            .and_then(|mut f| io::Write::write_all(&mut f, b"*\n"));
-        match written {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(JournalError::io(ctx("write", &ignore), e)),
-        }
-    }
-    Ok(dir)
-}
-
-/// Refuses a state directory that is a symlink, not a directory, or not this user's.
-pub fn check_dir(dir: &Path) -> Result<(), JournalError> {
-    let meta = fs::symlink_metadata(dir)
-        .map_err(|e| JournalError::io(format!("inspect `{}`", dir.display()), e))?;
-    // SAFETY: geteuid cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let what = if meta.file_type().is_symlink() {
-        "a symlink".to_string()
-    } else if !meta.is_dir() {
-        "not a directory".to_string()
-    } else if std::os::unix::fs::MetadataExt::uid(&meta) != me {
-        format!(
-            "owned by uid {}, not by you",
-            std::os::unix::fs::MetadataExt::uid(&meta)
-        )
-    } else {
-        return Ok(());
-    };
-    Err(JournalError::UntrustedStateDir {
-        path: dir.to_path_buf(),
-        what,
-    })
-}
-
-/// `.planrun/<parts...>` inside `target`, each directory created when missing and checked
-/// (never followed through a symlink).
-pub fn state_subdir(target: &Path, parts: &[&str]) -> Result<PathBuf, JournalError> {
-    let mut dir = ensure_state_dir(target)?;
-    for part in parts {
-        dir.push(part);
-        match fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(JournalError::io(format!("create `{}`", dir.display()), e)),
-        }
-        check_dir(&dir)?;
-    }
-    Ok(dir)
-}
-
-/// `.planrun/<parts...>` when it exists and is trustworthy; `None` when it does not exist.
-pub fn existing_subdir(target: &Path, parts: &[&str]) -> Result<Option<PathBuf>, JournalError> {
-    let mut dir = state_dir(target);
-    if fs::symlink_metadata(&dir).is_err() {
-        return Ok(None);
-    }
-    check_dir(&dir)?;
-    for part in parts {
-        dir.push(part);
-        if fs::symlink_metadata(&dir).is_err() {
-            return Ok(None);
-        }
-        check_dir(&dir)?;
-    }
-    Ok(Some(dir))
-}
-
 /// A sortable run id for `now`: UTC seconds, then milliseconds and a random nibble in hex.
 pub fn new_run_id(now: SystemTime, nibble: u8) -> String {
-    let stamp: String = humantime::format_rfc3339_seconds(now)
-        .to_string()
+    let stamp: String = crate::timestamp::rfc3339(now)
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();
@@ -236,25 +123,9 @@ pub fn new_run_id(now: SystemTime, nibble: u8) -> String {
     format!("{stamp}-{millis:03x}{:x}", nibble & 0xf)
 }
 
-/// The directory of run `run_id` as given on a command line: refused unless it is a run id
-/// (so it cannot name a path elsewhere) and a real directory.
-pub fn checked_run_dir(target: &Path, run_id: &str) -> Result<PathBuf, JournalError> {
-    let plausible = !run_id.is_empty()
-        && run_id.len() <= 64
-        && run_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let dir = run_dir(target, run_id);
-    if !plausible || fs::symlink_metadata(&dir).is_err() {
-        return Err(JournalError::NoSuchRun(run_id.to_string()));
-    }
-    check_dir(&dir)?;
-    Ok(dir)
-}
-
 /// Reads a run's `meta.json`.
 pub fn read_record(run_dir: &Path) -> Result<RunRecord, JournalError> {
-    let path = run_dir.join("meta.json");
+    let path = run_dir.join(META);
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -287,7 +158,7 @@ fn unsigned(record: &RunRecord) -> Result<Vec<u8>, JournalError> {
 
 /// Writes a run's `meta.json` atomically.
 pub fn write_record(run_dir: &Path, record: &RunRecord) -> Result<(), JournalError> {
-    let path = run_dir.join("meta.json");
+    let path = run_dir.join(META);
     let mut record = record.clone();
     record.mac = trust::mac(META_MAC, &[&unsigned(&record)?])?;
     let json = serde_json::to_vec_pretty(&record).map_err(|e| JournalError::Corrupt {
@@ -300,7 +171,7 @@ pub fn write_record(run_dir: &Path, record: &RunRecord) -> Result<(), JournalErr
 
 /// The run ids of a target, oldest first.
 pub fn run_ids(target: &Path) -> Result<Vec<String>, JournalError> {
-    let Some(dir) = existing_subdir(target, &["journal"])? else {
+    let Some(dir) = paths::existing_journal_dir(target)? else {
         return Ok(Vec::new());
     };
     let read = match fs::read_dir(&dir) {
@@ -313,7 +184,7 @@ pub fn run_ids(target: &Path) -> Result<Vec<String>, JournalError> {
         let item = item.map_err(|e| JournalError::io(format!("read `{}`", dir.display()), e))?;
         let name = item.file_name().to_string_lossy().into_owned();
         let real_dir = item.file_type().is_ok_and(|t| t.is_dir());
-        if !name.starts_with('.') && real_dir && item.path().join("meta.json").is_file() {
+        if !name.starts_with('.') && real_dir && item.path().join(META).is_file() {
             ids.push(name);
         }
     }
@@ -326,7 +197,7 @@ pub fn run_ids(target: &Path) -> Result<Vec<String>, JournalError> {
 pub fn history(target: &Path) -> Result<Vec<RunSummary>, JournalError> {
     let mut runs = Vec::new();
     for id in run_ids(target)?.into_iter().rev() {
-        let dir = run_dir(target, &id);
+        let dir = paths::run_dir(target, &id);
         let record = match read_record(&dir) {
             Ok(record) => record,
             Err(JournalError::Foreign { .. }) => continue,
@@ -355,7 +226,7 @@ pub fn history(target: &Path) -> Result<Vec<RunSummary>, JournalError> {
 pub fn foreign_runs(target: &Path) -> Result<Vec<String>, JournalError> {
     let mut foreign = Vec::new();
     for id in run_ids(target)? {
-        let dir = run_dir(target, &id);
+        let dir = paths::run_dir(target, &id);
         let checked = read_record(&dir).and_then(|_| entry::read_log(&dir, false).map(drop));
         match checked {
             Ok(()) => {}
@@ -374,7 +245,7 @@ pub fn interrupted(target: &Path) -> Result<Option<RunSummary>, JournalError> {
         if run.status != Status::Running {
             continue;
         }
-        let record = read_record(&run_dir(target, &run.id))?;
+        let record = read_record(&paths::run_dir(target, &run.id))?;
         let live = holder.as_ref().is_some_and(|l| {
             l.pid == record.pid
                 && l.host == record.host
@@ -416,7 +287,7 @@ mod tests {
     #[test]
     fn state_dir_ignores_itself() {
         let dir = tempfile::tempdir().unwrap();
-        let state = ensure_state_dir(dir.path()).unwrap();
+        let state = paths::ensure_state_dir(dir.path()).unwrap();
         assert_eq!(fs::read_to_string(state.join(".gitignore")).unwrap(), "*\n");
         assert!(history(dir.path()).unwrap().is_empty());
     }

@@ -18,29 +18,6 @@ use crate::plan::model::Framework;
 /// How many of the slowest tests `slowest_tests` keeps.
 pub const SLOWEST_KEPT: usize = 20;
 
-/// Every metric path [`Record::metric`] accepts.
-pub const METRICS: &[&str] = &[
-    "wall.min",
-    "wall.median",
-    "wall.mean",
-    "wall.max",
-    "wall.stddev",
-    "passed",
-    "failed",
-    "skipped",
-    "errors",
-    "tests",
-    "runs_green",
-    "flaky",
-    "slowest",
-    "p95_test",
-    "rss_peak_mb",
-    "cpu_util",
-    "cpu_seconds",
-    "runs",
-    "warmup",
-];
-
 /// One run of the suite, as measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSample {
@@ -233,7 +210,7 @@ impl Record {
         })
     }
 
-    /// The value of a metric path (one of [`METRICS`]); `None` for an unknown path or a metric
+    /// The value of a metric path (one of [`crate::metrics::METRICS`]); `None` for an unknown path or a metric
     /// this record has no value for (test metrics of `framework = command`, a single run's
     /// stddev, memory that could not be sampled).
     pub fn metric(&self, path: &str) -> Option<f64> {

@@ -1,6 +1,7 @@
 //! Tests of how runs combine into a record.
 
 use super::*;
+use crate::metrics::METRICS;
 
 fn sample(wall: f64, status: Status, counts: Option<Counts>) -> RunSample {
     RunSample {

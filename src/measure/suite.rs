@@ -262,9 +262,6 @@ fn junit_tempdir(spec: &SuiteSpec, label: &str) -> Result<tempfile::TempDir, Sui
         .map_err(prepare)
 }
 
-/// The directory under a run's directory that holds its suites' junit directories.
-pub const JUNIT_DIR: &str = "junit";
-
 /// Removes the `junit/` directories that other runs under `runs_dir` left behind (a SIGKILL
 /// skips the clean-up that normally removes them), keeping `current`'s. Only an apply that holds
 /// the target's lock may call it: then no other run of the target is alive. Symlinks are not
@@ -279,7 +276,7 @@ pub fn clean_stale_junit(runs_dir: &Path, current: &Path) -> Vec<PathBuf> {
         if run == current || !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        let junit = run.join(JUNIT_DIR);
+        let junit = crate::journal::paths::junit_dir(&run);
         if !fs::symlink_metadata(&junit).is_ok_and(|m| m.is_dir()) {
             continue;
         }

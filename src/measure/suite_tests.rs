@@ -1,6 +1,7 @@
 //! Tests of the suite runner, with real shell commands and a fake pytest.
 
 use super::*;
+use crate::journal::paths::junit_dir;
 
 /// A stand-in for pytest: writes a junit file to the `--junitxml=` path it is given. `t_flip`
 /// fails on every second run (counted in the file `count`), so it is flaky.
@@ -253,18 +254,18 @@ fn stale_junit_dirs_of_other_runs_are_removed_and_links_not_followed() {
     fs::create_dir_all(outside.join("keep")).unwrap();
     fs::write(outside.join("keep/junit.xml"), "mine").unwrap();
     for run in ["killed", "current"] {
-        let junit = runs.join(run).join(JUNIT_DIR).join("baseline-run-1-x");
+        let junit = junit_dir(&runs.join(run)).join("baseline-run-1-x");
         fs::create_dir_all(&junit).unwrap();
         fs::write(junit.join("junit.xml"), "<testsuite/>").unwrap();
         fs::write(runs.join(run).join("journal"), "kept").unwrap();
     }
     fs::create_dir_all(runs.join("linked")).unwrap();
-    std::os::unix::fs::symlink(&outside, runs.join("linked").join(JUNIT_DIR)).unwrap();
+    std::os::unix::fs::symlink(&outside, junit_dir(&runs.join("linked"))).unwrap();
     fs::write(runs.join("not-a-run"), "file").unwrap();
 
     let removed = clean_stale_junit(&runs, &runs.join("current"));
-    assert_eq!(removed, vec![runs.join("killed").join(JUNIT_DIR)]);
-    assert!(!runs.join("killed").join(JUNIT_DIR).exists());
+    assert_eq!(removed, vec![junit_dir(&runs.join("killed"))]);
+    assert!(!junit_dir(&runs.join("killed")).exists());
     assert!(runs.join("killed/journal").exists(), "only junit/ goes");
     assert!(runs
         .join("current/junit/baseline-run-1-x/junit.xml")

@@ -12,6 +12,7 @@ use super::locate::{at, Loc, Seg};
 use super::model::{Plan, Step};
 use super::resolve::{interpolate_plan, Problem};
 use crate::graph::{Node, PlanGraph};
+use crate::ui::count;
 
 /// A plan that passed every check; `resolve` gives the interpolated copy to execute.
 #[derive(Debug, Clone)]
@@ -63,13 +64,10 @@ impl ValidPlan {
         let steps = self.plan.steps().count();
         let gates: usize = self.plan.phases.iter().map(|p| p.gates.len()).sum();
         format!(
-            "{} phase{}, {} step{}, {} gate{}",
-            phases,
-            s(phases),
-            steps,
-            s(steps),
-            gates,
-            s(gates)
+            "{}, {}, {}",
+            count(phases, "phase"),
+            count(steps, "step"),
+            count(gates, "gate")
         )
     }
 }
@@ -79,14 +77,6 @@ impl ValidPlan {
 pub struct Resolved {
     /// The compiled plan.
     pub plan: super::compiled::Plan,
-}
-
-fn s(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 /// The names of the built-in variables.

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
-use super::metric::metric;
+use crate::measure::record::Record;
 
 /// Shown where a metric is missing or a comparison makes no sense.
 pub const MISSING: &str = "—";
@@ -78,8 +76,8 @@ pub const ROWS: &[MetricRow] = &[
 /// The reference is the record named `baseline`, else one that came from a saved baseline, else
 /// (with exactly two records) one named `before`, else the first by name. With more than two
 /// records and no baseline there is no reference, hence no ratio columns.
-pub fn columns<'a>(
-    records: &'a BTreeMap<String, Value>,
+pub fn columns<'a, R>(
+    records: &'a BTreeMap<String, R>,
     baselines_used: &BTreeMap<String, String>,
 ) -> (Vec<&'a str>, Option<&'a str>) {
     let names: Vec<&str> = records.keys().map(String::as_str).collect();
@@ -98,14 +96,15 @@ pub fn columns<'a>(
     (ordered, reference)
 }
 
-/// A metric's value in `record`, written in its unit; the wall median carries its stddev.
-pub fn cell(record: &Value, row: &MetricRow) -> String {
-    let Some(v) = metric(record, row.path) else {
+/// A metric's value in `record`, read as gates read it ([`Record::metric`]) and written in its
+/// unit; the wall median carries its stddev.
+pub fn cell(record: &Record, row: &MetricRow) -> String {
+    let Some(v) = record.metric(row.path) else {
         return MISSING.to_string();
     };
     let text = fmt_value(v, row.unit);
     if row.path == "wall.median" {
-        if let Some(sd) = metric(record, "wall.stddev") {
+        if let Some(sd) = record.metric("wall.stddev") {
             // The spread reads in the median's unit, so `34.90 s ± 0.41 s`, not `± 410.0 ms`.
             let spread = if text.ends_with(" ms") {
                 format!("{:.1} ms", sd * 1000.0)
@@ -186,11 +185,23 @@ pub fn fmt_seconds(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixture::record;
     use super::*;
-    use serde_json::json;
+    use crate::measure::stats::Summary;
+    use crate::plan::model::Framework;
 
-    fn names(list: &[&str]) -> BTreeMap<String, Value> {
-        list.iter().map(|n| (n.to_string(), json!({}))).collect()
+    fn names(list: &[&str]) -> BTreeMap<String, ()> {
+        list.iter().map(|n| (n.to_string(), ())).collect()
+    }
+
+    fn wall(median: f64, stddev: f64, min: f64) -> Summary {
+        Summary {
+            min,
+            median,
+            mean: median,
+            max: median,
+            stddev: Some(stddev),
+        }
     }
 
     #[test]
@@ -262,16 +273,79 @@ mod tests {
 
     #[test]
     fn cells_use_units_and_show_missing() {
-        let rec = json!({"wall": {"median": 34.9, "stddev": 0.41, "min": 0.25},
-                         "runs_green": 0.6666, "rss_peak_mb": 180, "flaky": ["a"]});
+        let rec = Record {
+            wall: wall(34.9, 0.41, 0.25),
+            runs_green: 0.6666,
+            rss_peak_mb: Some(180.0),
+            flaky: vec!["a".into()],
+            ..record()
+        };
         let get = |path| *ROWS.iter().find(|r| r.path == path).unwrap();
         assert_eq!(cell(&rec, &get("wall.median")), "34.90 s ± 0.41 s");
         assert_eq!(cell(&rec, &get("wall.min")), "250.0 ms");
-        let quick = json!({"wall": {"median": 0.5, "stddev": 0.02}});
+        let quick = Record {
+            wall: wall(0.5, 0.02, 0.5),
+            ..record()
+        };
         assert_eq!(cell(&quick, &get("wall.median")), "500.0 ms ± 20.0 ms");
         assert_eq!(cell(&rec, &get("runs_green")), "67%");
         assert_eq!(cell(&rec, &get("rss_peak_mb")), "180.0 MB");
         assert_eq!(cell(&rec, &get("flaky")), "1");
+        // A command's record has no test metrics: no count, not a zero.
+        let rec = Record {
+            framework: Framework::Command,
+            ..rec
+        };
         assert_eq!(cell(&rec, &get("tests")), MISSING);
+    }
+
+    #[test]
+    fn a_command_record_reads_the_same_in_gates_and_in_the_report() {
+        use crate::exec::process::Status;
+        use crate::measure::record::{RunResult, RunSample};
+        let run = |wall: f64| RunResult {
+            sample: RunSample {
+                warmup: false,
+                wall,
+                cpu_user: wall / 2.0,
+                cpu_system: 0.0,
+                rss_peak_mb: None,
+                status: Status::Exited(0),
+                exit_code: 0,
+                counts: None,
+                log: "check.log".into(),
+            },
+            tests: Vec::new(),
+            warnings: Vec::new(),
+        };
+        // What a `framework = "command"` suite step records: times, no test counts.
+        let runs = vec![run(2.0), run(4.0), run(3.0)];
+        let record = Record::from_runs("make check", Framework::Command, runs, 2).unwrap();
+        let records = BTreeMap::from([("check".to_string(), record)]);
+        // The lookup gates evaluate with, over the run's records.
+        let gate = |name: &str, path: &str| records.get(name)?.metric(path);
+        let report = super::super::model::RunReport {
+            records: records.clone(),
+            ..Default::default()
+        };
+        // The report as `planrun report` reads it back from report.json.
+        let json = super::super::json::to_json(&report);
+        let shown = &super::super::json::from_json(&json).unwrap().records["check"];
+        for path in crate::metrics::METRICS {
+            assert_eq!(shown.metric(path), gate("check", path), "{path}");
+        }
+        let get = |path| *ROWS.iter().find(|r| r.path == path).unwrap();
+        for path in ["passed", "failed", "tests", "flaky"] {
+            assert_eq!(gate("check", path), None, "{path}");
+            assert_eq!(cell(shown, &get(path)), MISSING, "{path}");
+        }
+        // report.json still holds the zero counts, as it always did; no reader takes them
+        // for a measurement.
+        let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(raw["records"]["check"]["failed"], 0);
+        let failed = crate::criteria::parse("check.failed == 0").unwrap();
+        assert!(failed.evaluate(&gate).is_err());
+        assert_eq!(gate("check", "wall.median"), Some(3.0));
+        assert_eq!(cell(shown, &get("wall.median")), "3.00 s ± 1.00 s");
     }
 }

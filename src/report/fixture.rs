@@ -1,37 +1,95 @@
 //! A realistic report shared by the renderers' tests: two records, three gates, a failed step and
-//! a rollback.
+//! a rollback; and a blank record for tests to fill in.
 
 use std::collections::BTreeMap;
-
-use serde_json::json;
 
 use super::model::{
     DiffStatReport, GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus,
     StepReport, StepStatus,
 };
+use crate::measure::record::Record;
+use crate::measure::stats::Summary;
+use crate::plan::model::Framework;
+
+/// A pytest record with every metric zero or empty, for tests to fill in what they read.
+pub fn record() -> Record {
+    Record {
+        command: "pytest".into(),
+        framework: Framework::Pytest,
+        warmup: 0,
+        runs: 3,
+        wall: Summary {
+            min: 0.0,
+            median: 0.0,
+            mean: 0.0,
+            max: 0.0,
+            stddev: None,
+        },
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+        errors: 0,
+        tests: 0,
+        runs_green: 1.0,
+        flaky: Vec::new(),
+        slowest: None,
+        p95_test: None,
+        rss_peak_mb: None,
+        cpu_util: 0.0,
+        cpu_seconds: 0.0,
+        cores: 4,
+        samples: Vec::new(),
+        durations: BTreeMap::new(),
+        slowest_tests: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// A record whose wall times are `min`, `median`, `mean`, `max` with `stddev`.
+fn timed(min: f64, median: f64, mean: f64, max: f64, stddev: f64) -> Record {
+    Record {
+        wall: Summary {
+            min,
+            median,
+            mean,
+            max,
+            stddev: Some(stddev),
+        },
+        ..record()
+    }
+}
 
 /// The report of an xdist plan whose speed gate failed and which was rolled back.
 pub fn sample() -> RunReport {
     let mut records = BTreeMap::new();
     records.insert(
         "baseline".to_string(),
-        json!({
-            "wall": {"min": 34.1, "median": 34.9, "mean": 34.85, "max": 35.6, "stddev": 0.41},
-            "passed": 118, "failed": 0, "skipped": 2, "errors": 0, "tests": 120,
-            "runs_green": 1.0, "flaky": [], "slowest": 2.5, "p95_test": 0.42,
-            "rss_peak_mb": 180.0, "cpu_util": 0.24,
-            "samples": [34.1, 34.9, 35.6],
-        }),
+        Record {
+            passed: 118,
+            skipped: 2,
+            tests: 120,
+            slowest: Some(2.5),
+            p95_test: Some(0.42),
+            rss_peak_mb: Some(180.0),
+            cpu_util: 0.24,
+            ..timed(34.1, 34.9, 34.85, 35.6, 0.41)
+        },
     );
     records.insert(
         "after".to_string(),
-        json!({
-            "wall": {"min": 3.1, "median": 3.2, "mean": 3.2, "max": 3.3, "stddev": 0.05},
-            "passed": 117, "failed": 1, "skipped": 2, "errors": 0, "tests": 120,
-            "runs_green": 0.6666666666666666, "flaky": ["tests/test_cart.py::test_total"],
-            "slowest": 2.6, "p95_test": 0.45, "rss_peak_mb": 420.5, "cpu_util": 0.88,
-            "samples": [3.1, 3.2, 3.3],
-        }),
+        Record {
+            passed: 117,
+            failed: 1,
+            skipped: 2,
+            tests: 120,
+            runs_green: 0.6666666666666666,
+            flaky: vec!["tests/test_cart.py::test_total".into()],
+            slowest: Some(2.6),
+            p95_test: Some(0.45),
+            rss_peak_mb: Some(420.5),
+            cpu_util: 0.88,
+            ..timed(3.1, 3.2, 3.2, 3.3, 0.05)
+        },
     );
     let step = |phase: &str, id: &str, action: &str, status, duration| StepReport {
         id: id.into(),

@@ -1,12 +1,8 @@
 //! The JSON report: `report.json`, the source every other format and `planrun report` read back.
 
-use std::io;
-use std::path::Path;
-
 use serde_json::Value;
 
 use super::model::RunReport;
-use super::write::{write_atomic, REPORT_JSON};
 
 /// The report as pretty-printed JSON, ending with a newline.
 pub fn to_json(report: &RunReport) -> String {
@@ -24,9 +20,13 @@ pub fn to_json(report: &RunReport) -> String {
 /// JSON has no infinity or NaN, so serde_json writes such numbers as `null` (a gate dividing by a
 /// zero baseline produces one). A plain `f64` field cannot read `null` back, so those entries are
 /// dropped from a gate's `values` and a `null` run duration reads as 0: the gate's explanation
-/// still shows the number.
+/// still shows the number. A record stored as `null` (one that could not be serialized) is
+/// dropped too: there is nothing in it to show.
 pub fn from_json(text: &str) -> serde_json::Result<RunReport> {
     let mut value: Value = serde_json::from_str(text)?;
+    if let Some(records) = value.get_mut("records").and_then(Value::as_object_mut) {
+        records.retain(|_, r| !r.is_null());
+    }
     if let Some(gates) = value.get_mut("gates").and_then(Value::as_array_mut) {
         for gate in gates {
             if let Some(values) = gate.get_mut("values").and_then(Value::as_object_mut) {
@@ -40,12 +40,6 @@ pub fn from_json(text: &str) -> serde_json::Result<RunReport> {
     serde_json::from_value(value)
 }
 
-/// Writes `report.json` into `run_dir` atomically: a crash at any moment leaves either the old
-/// file or the new one, never a torn one.
-pub fn write_report_json(run_dir: &Path, report: &RunReport) -> io::Result<()> {
-    write_atomic(&run_dir.join(REPORT_JSON), to_json(report).as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::fixture::sample;
@@ -56,6 +50,21 @@ mod tests {
         let report = sample();
         let text = to_json(&report);
         assert_eq!(serde_json::from_str::<RunReport>(&text).unwrap(), report);
+        assert_eq!(from_json(&text).unwrap(), report);
+    }
+
+    #[test]
+    fn reports_from_before_records_were_typed_still_read() {
+        // Records were stored as JSON values, which wrote their keys sorted, and a record
+        // that could not be serialized as `null`.
+        let report = sample();
+        let mut old: Value = serde_json::from_str(&to_json(&report)).unwrap();
+        old["records"]["broken"] = Value::Null;
+        let text = serde_json::to_string_pretty(&old).unwrap();
+        assert!(
+            text.contains("\"cores\": 4,\n      \"cpu_seconds\""),
+            "{text}"
+        );
         assert_eq!(from_json(&text).unwrap(), report);
     }
 
@@ -78,21 +87,5 @@ mod tests {
         assert_eq!(back.gates[0].values.get("ratio"), None);
         assert_eq!(back.gates[0].values.get("after.passed"), Some(&117.0));
         assert_eq!(back.duration_s, 0.0);
-    }
-
-    #[test]
-    fn write_report_json_replaces_the_file_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut report = sample();
-        write_report_json(dir.path(), &report).unwrap();
-        report.steps.truncate(1);
-        write_report_json(dir.path(), &report).unwrap();
-        let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
-        assert_eq!(from_json(&text).unwrap(), report);
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec!["report.json"], "no temp file left behind");
     }
 }

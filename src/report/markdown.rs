@@ -3,10 +3,7 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
 use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, ROWS};
-use super::metric::metric;
 use super::model::{RollbackInfo, RunReport};
 
 /// At most this many flaky test ids are listed per record.
@@ -86,7 +83,12 @@ fn records_section(md: &mut String, report: &RunReport) {
     md.push_str(&"---:|".repeat(names.len()));
     md.push_str(&"---|".repeat(others.len()));
     md.push('\n');
-    let record = |name: &str| report.records.get(name).unwrap_or(&Value::Null);
+    let records = || {
+        names
+            .iter()
+            .filter_map(|name| Some((*name, report.records.get(*name)?)))
+    };
+    let metric = |name: &str, path: &str| report.records.get(name)?.metric(path);
     for row in ROWS {
         let label = if row.path == "wall.median" {
             "wall.median ± stddev"
@@ -94,13 +96,13 @@ fn records_section(md: &mut String, report: &RunReport) {
             row.path
         };
         let _ = write!(md, "| {label} |");
-        for name in &names {
-            let _ = write!(md, " {} |", cell(record(name), row));
+        for (_, record) in records() {
+            let _ = write!(md, " {} |", cell(record, row));
         }
         if let Some(base) = reference {
-            let base = metric(record(base), row.path);
+            let base = metric(base, row.path);
             for other in &others {
-                let new = metric(record(other), row.path);
+                let new = metric(other, row.path);
                 let _ = write!(md, " {} |", ratio_cell(new, base, row.compare));
             }
         }
@@ -114,11 +116,13 @@ fn records_section(md: &mut String, report: &RunReport) {
             code(source)
         ));
     }
-    for name in &names {
-        if let Some(Value::Array(flaky)) = record(name).get("flaky") {
-            if !flaky.is_empty() {
-                notes.push(format!("- flaky in {}: {}", code(name), flaky_list(flaky)));
-            }
+    for (name, record) in records() {
+        if !record.flaky.is_empty() {
+            notes.push(format!(
+                "- flaky in {}: {}",
+                code(name),
+                flaky_list(&record.flaky)
+            ));
         }
     }
     if !notes.is_empty() {
@@ -129,18 +133,8 @@ fn records_section(md: &mut String, report: &RunReport) {
     md.push('\n');
 }
 
-fn flaky_list(flaky: &[Value]) -> String {
-    let mut ids: Vec<String> = flaky
-        .iter()
-        .take(FLAKY_LISTED)
-        .map(|v| {
-            code(
-                v.as_str()
-                    .map_or_else(|| v.to_string(), str::to_string)
-                    .as_str(),
-            )
-        })
-        .collect();
+fn flaky_list(flaky: &[String]) -> String {
+    let mut ids: Vec<String> = flaky.iter().take(FLAKY_LISTED).map(|id| code(id)).collect();
     if flaky.len() > FLAKY_LISTED {
         ids.push(format!("and {} more", flaky.len() - FLAKY_LISTED));
     }

@@ -3,6 +3,7 @@
 use super::super::fixture::sample;
 use super::super::model::{GateStatus, RunStatus};
 use super::*;
+use crate::measure::record::Record;
 
 fn line_starting<'a>(md: &'a str, prefix: &str) -> &'a str {
     md.lines()
@@ -75,13 +76,18 @@ fn records_table_puts_baseline_first_with_ratios() {
 #[test]
 fn missing_metrics_render_as_a_dash() {
     let mut report = sample();
-    report
-        .records
-        .insert("after".into(), serde_json::json!({"passed": 3}));
+    // A typed record always has a CPU figure; memory is what may be missing.
+    report.records.insert(
+        "after".into(),
+        Record {
+            passed: 3,
+            ..super::super::fixture::record()
+        },
+    );
     let md = to_markdown(&report);
     assert_eq!(
-        line_starting(&md, "| cpu_util"),
-        "| cpu_util | 24% | — | — |"
+        line_starting(&md, "| rss_peak_mb"),
+        "| rss_peak_mb | 180.0 MB | — | — |"
     );
     assert_eq!(
         line_starting(&md, "| passed"),
@@ -195,11 +201,7 @@ fn table_cells_are_escaped() {
 #[test]
 fn long_flaky_lists_are_cut() {
     let ids: Vec<String> = (0..13).map(|i| format!("t{i}")).collect();
-    let listed = flaky_list(
-        &ids.iter()
-            .map(|s| Value::from(s.as_str()))
-            .collect::<Vec<_>>(),
-    );
+    let listed = flaky_list(&ids);
     assert!(listed.starts_with("`t0`, `t1`"));
     assert!(listed.ends_with("`t9`, and 3 more"));
 }

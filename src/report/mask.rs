@@ -1,10 +1,14 @@
 //! Secret values masked in a report before any format is written from it: report.json, its
-//! copies, junit.xml, summary.md and the GitHub annotations all render the masked report.
+//! copies, junit.xml, summary.md and the GitHub annotations all render the masked report, and
+//! a saved baseline holds a masked record.
 //!
 //! Every struct is destructured without `..`, so a field added to the report model does not
 //! compile here until someone decides whether it can hold a secret.
 
+use std::borrow::Cow;
+
 use super::model::{DiffStatReport, GateReport, PlanInfo, RollbackInfo, RunReport, StepReport};
+use crate::measure::record::{Record, RunSample, TestTime};
 use crate::secrets::Secrets;
 
 /// A copy of `report` with every secret value in its text replaced by `***`.
@@ -65,7 +69,7 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         message.iter_mut().for_each(m);
         changed.iter_mut().for_each(m);
     }
-    records.values_mut().for_each(|r| secrets.mask_json(r));
+    records.values_mut().for_each(|r| mask_record(r, secrets));
     baselines_used.values_mut().for_each(m);
     for gate in gates {
         let GateReport {
@@ -106,6 +110,68 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
     }
 }
 
+/// Masks every secret value in a suite record's text: its command, test ids, log paths and
+/// warnings (for the report, and for a saved baseline, which is shared like one).
+pub fn mask_record(record: &mut Record, secrets: &Secrets) {
+    let m = |s: &mut String| secrets.mask_in_place(s);
+    let Record {
+        command,
+        framework: _,
+        warmup: _,
+        runs: _,
+        wall: _,
+        passed: _,
+        failed: _,
+        skipped: _,
+        errors: _,
+        tests: _,
+        runs_green: _,
+        flaky,
+        slowest: _,
+        p95_test: _,
+        rss_peak_mb: _,
+        cpu_util: _,
+        cpu_seconds: _,
+        cores: _,
+        samples,
+        durations,
+        slowest_tests,
+        warnings,
+    } = record;
+    m(command);
+    flaky.iter_mut().for_each(m);
+    if durations
+        .keys()
+        .any(|id| matches!(secrets.mask(id), Cow::Owned(_)))
+    {
+        *durations = std::mem::take(durations)
+            .into_iter()
+            .map(|(id, seconds)| (secrets.mask(&id).into_owned(), seconds))
+            .collect();
+    }
+    for sample in samples {
+        let RunSample {
+            warmup: _,
+            wall: _,
+            cpu_user: _,
+            cpu_system: _,
+            rss_peak_mb: _,
+            status: _,
+            exit_code: _,
+            counts: _,
+            log,
+        } = sample;
+        if let Cow::Owned(masked) = secrets.mask(&log.to_string_lossy()) {
+            *log = masked.into();
+        }
+    }
+    for test in slowest_tests {
+        let TestTime { id, seconds: _ } = test;
+        m(id);
+    }
+    warnings.iter_mut().for_each(m);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixture::sample;
@@ -120,7 +186,10 @@ mod tests {
         report.gates[0].check = format!("after.failed == 0 # {secret}");
         report.records.insert(
             "r".into(),
-            serde_json::json!({ "command": format!("pytest {secret}") }),
+            crate::measure::record::Record {
+                command: format!("pytest {secret}"),
+                ..super::super::fixture::record()
+            },
         );
         let masked = mask_report(&report, &Secrets::new([secret]));
         for text in [

@@ -7,9 +7,8 @@ pub mod junit;
 pub mod labels;
 pub mod markdown;
 pub mod mask;
-pub mod metric;
 pub mod model;
 pub mod write;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::record::Record;
+
 /// The report of one apply (or dry run), rewritten after every step so a crash leaves a valid file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunReport {
@@ -31,8 +33,8 @@ pub struct RunReport {
     pub vars: BTreeMap<String, String>,
     /// Every step, in execution order.
     pub steps: Vec<StepReport>,
-    /// Suite records by name (the `Record` of `measure::suite`, serialized).
-    pub records: BTreeMap<String, serde_json::Value>,
+    /// Suite records by name, as the suite steps made them (or a saved baseline held them).
+    pub records: BTreeMap<String, Record>,
     /// Records that came from a saved baseline instead of a measurement: record name -> source.
     #[serde(default)]
     pub baselines_used: BTreeMap<String, String>,

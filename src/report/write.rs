@@ -4,25 +4,22 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::json::write_report_json;
+use super::json::to_json;
 use super::junit::to_junit;
 use super::markdown::to_markdown;
 use super::model::RunReport;
-
-/// The JSON report's file name in a run directory.
-pub const REPORT_JSON: &str = "report.json";
-/// The JUnit report's file name in a run directory.
-pub const JUNIT_XML: &str = "junit.xml";
-/// The Markdown summary's file name in a run directory.
-pub const SUMMARY_MD: &str = "summary.md";
-
-/// Every report file a run directory holds.
-pub const REPORT_FILES: [&str; 3] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD];
+use crate::journal::paths::{JUNIT_XML, REPORT_FILES, REPORT_JSON, SUMMARY_MD};
 
 /// Writes `contents` to `path` through a temporary file in the same directory, fsynced and then
 /// renamed over `path`, so readers see the old file or the new one and never a partial one.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     crate::fsutil::write_atomic(path, contents, None)
+}
+
+/// Writes `report.json` into `run_dir` atomically: a crash at any moment leaves either the old
+/// file or the new one, never a torn one.
+pub fn write_report_json(run_dir: &Path, report: &RunReport) -> io::Result<()> {
+    write_atomic(&run_dir.join(REPORT_JSON), to_json(report).as_bytes())
 }
 
 /// Writes `report.json`, `junit.xml` and `summary.md` into `run_dir`, each atomically.
@@ -93,5 +90,21 @@ mod tests {
             fs::read(run.path().join(REPORT_JSON)).unwrap()
         );
         assert!(!dest.join(JUNIT_XML).exists());
+    }
+
+    #[test]
+    fn write_report_json_replaces_the_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = sample();
+        write_report_json(dir.path(), &report).unwrap();
+        report.steps.truncate(1);
+        write_report_json(dir.path(), &report).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+        assert_eq!(from_json(&text).unwrap(), report);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["report.json"], "no temp file left behind");
     }
 }

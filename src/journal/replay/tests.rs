@@ -20,7 +20,7 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, (bool, Vec<u8>, u32)> {
         for item in fs::read_dir(&dir).unwrap() {
             let path = item.unwrap().path();
             let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            if rel == Path::new(".planrun") {
+            if rel == Path::new(crate::fsutil::STATE_DIR) {
                 continue;
             }
             let meta = fs::symlink_metadata(&path).unwrap();
@@ -393,7 +393,7 @@ proptest! {
         // Idempotent: replaying the whole run again (as after a crash just before the status
         // was written) changes nothing.
         let id = history(t).unwrap()[0].id.clone();
-        let run_dir = state::run_dir(t, &id);
+        let run_dir = paths::run_dir(t, &id);
         let mut record = state::read_record(&run_dir).unwrap();
         record.status = Status::Running;
         state::write_record(&run_dir, &record).unwrap();
@@ -429,11 +429,11 @@ fn day() -> impl Strategy<Value = Day> {
 /// Every copy `--force` saved under any run's `drift/`.
 fn saved_copies(t: &Path) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    let Ok(runs) = fs::read_dir(t.join(".planrun/journal")) else {
+    let Ok(runs) = fs::read_dir(paths::journal_dir(t)) else {
         return out;
     };
     for run in runs.flatten() {
-        let mut stack = vec![run.path().join("drift")];
+        let mut stack = vec![paths::drift_dir(&run.path())];
         while let Some(dir) = stack.pop() {
             for item in fs::read_dir(&dir).into_iter().flatten().flatten() {
                 if item.file_type().unwrap().is_dir() {
