@@ -53,6 +53,8 @@ fn accuracy(dir: &Path, command: &str) {
         env: Vec::new(),
         warmup: 1,
         runs: RUNS,
+        max_runs: None,
+        max_time: None,
         framework: Framework::Command,
         timeout: None,
         log_dir: dir.join("logs"),

@@ -15,5 +15,8 @@ pub const ROLLBACK_FAILED: u8 = 4;
 pub const DRIFT: u8 = 5;
 /// The target is locked by another planrun process; nothing was done.
 pub const LOCKED: u8 = 6;
+/// A gate could not be settled within the runs' budget (its interval straddles the threshold)
+/// and does not say `on_inconclusive = "keep"`; the target was rolled back.
+pub const INCONCLUSIVE: u8 = 7;
 /// Interrupted (SIGINT/SIGTERM); the target was rolled back.
 pub const INTERRUPTED: u8 = 130;

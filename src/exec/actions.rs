@@ -7,10 +7,11 @@ use crate::envjournal::{self, Affected, EnvLayout};
 use crate::exec::context::StepContext;
 use crate::exec::edits::{self, FileChange};
 use crate::exec::events::{Event, NewRecord, StepError, StepOutput};
+use crate::exec::gates;
 use crate::exec::process::{self, CommandSpec};
 use crate::exec::progress::fmt_duration;
 use crate::measure::suite::{self, SuiteSpec};
-use crate::plan::compiled::{Install, Run, Step, Suite};
+use crate::plan::compiled::{Install, Run, Runs, Step, Suite};
 use crate::plan::model::{Framework, Installer};
 use crate::pyenv::{self, PythonEnv};
 
@@ -340,7 +341,15 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         cwd: prep.target.clone(),
         env: s.process.env_pairs(),
         warmup: s.warmup,
-        runs: s.runs.get(),
+        runs: s.runs.min(),
+        max_runs: match s.runs {
+            Runs::Auto { max, .. } => Some(max.get()),
+            Runs::Fixed(_) => None,
+        },
+        max_time: match s.runs {
+            Runs::Auto { max_time, .. } => max_time,
+            Runs::Fixed(_) => None,
+        },
         framework: s.framework,
         timeout: s.process.timeout,
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -360,17 +369,23 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
             milestone: p.finished.is_some(),
         });
     };
-    let record = suite::run_suite(&spec, ctx.cancel, &mut on_progress).map_err(|e| {
-        let mut message = e.to_string();
-        for line in e.output() {
-            message.push_str(&format!("\n  | {line}"));
-        }
-        let log = match &e {
-            suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
-            _ => None,
-        };
-        StepError { message, log }
-    })?;
+    // An adaptive suite stops once every gate it can already be judged by is conclusive.
+    let plan = &ctx.prep.plan;
+    let mut enough = |so_far: &crate::measure::record::Record| {
+        gates::settled(plan, &s.record, so_far, ctx.records)
+    };
+    let record =
+        suite::run_suite_until(&spec, ctx.cancel, &mut on_progress, &mut enough).map_err(|e| {
+            let mut message = e.to_string();
+            for line in e.output() {
+                message.push_str(&format!("\n  | {line}"));
+            }
+            let log = match &e {
+                suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
+                _ => None,
+            };
+            StepError { message, log }
+        })?;
     let rel = record.samples.last().map(|r| ctx.target_rel(&r.log));
     let warnings = record.warnings.clone();
     let note = match s.framework {

@@ -63,7 +63,7 @@ impl Dispatcher<'_> {
     }
 }
 
-impl Dispatch<Event> for Dispatcher<'_> {
+impl Dispatch<Event, Records> for Dispatcher<'_> {
     fn event(&mut self, event: Event) {
         self.send(event);
     }
@@ -92,7 +92,23 @@ impl Dispatch<Event> for Dispatcher<'_> {
             Outcome::Done
         }
     }
+
+    /// An adaptive suite reads the records so far; every other step needs nothing.
+    fn input(&mut self, task: usize) -> Records {
+        let adaptive = matches!(
+            self.prep.plan.order.get(task).and_then(|n| self.prep.step(n)),
+            Some(Step::Suite(s)) if matches!(s.runs, crate::plan::compiled::Runs::Auto { .. })
+        );
+        if adaptive {
+            self.state.report.records.clone()
+        } else {
+            Records::new()
+        }
+    }
 }
+
+/// Records by name.
+type Records = std::collections::BTreeMap<String, crate::measure::record::Record>;
 
 /// Runs one step on a worker: its events, its result, and what it left sealed in the journal.
 fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {
@@ -162,6 +178,7 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
                         check: g.check.clone(),
                         why: g.why.clone(),
                         on_fail: gates::on_fail_name(g.on_fail).into(),
+                        on_inconclusive: gates::on_inconclusive_name(g.on_inconclusive).into(),
                         ..GateReport::default()
                     });
                 }
@@ -245,7 +262,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
     let started = Instant::now();
     let order = &prep.plan.order;
-    let worker = |i: usize, emit: &Emitter<Event>| {
+    let worker = |i: usize, records: Records, emit: &Emitter<Event>| {
         let Some(step) = prep.step(&order[i]) else {
             return Outcome::Failed;
         };
@@ -256,6 +273,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             run_dir: &run_dir,
             cancel: &cancel,
             emit,
+            records: &records,
         };
         run_step(&ctx, step, started)
     };
@@ -298,6 +316,11 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             RunStatus::StepFailed,
             exit::STEP_FAILED,
             format!("step `{id}` failed"),
+        ),
+        (Some(Stop::Inconclusive(check)), _) => (
+            RunStatus::Inconclusive,
+            exit::INCONCLUSIVE,
+            format!("gate inconclusive: {check}"),
         ),
         (None, false) => (RunStatus::Passed, exit::OK, String::new()),
     };

@@ -123,6 +123,7 @@ mod tests {
     fn names_are_identifiers_and_paths_are_files() {
         let target = tempfile::tempdir().unwrap();
         let sample = crate::measure::record::RunSample {
+            promoted: false,
             warmup: false,
             wall: 1.0,
             cpu_user: 0.5,

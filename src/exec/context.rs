@@ -3,6 +3,7 @@
 //! step could change for another: the journal is the run's storage, and events are the only
 //! way a step reports.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::exec::events::Event;
@@ -10,6 +11,7 @@ use crate::exec::process::Cancel;
 use crate::exec::scheduler::Emitter;
 use crate::exec::setup::Prepared;
 use crate::journal::record::Journal;
+use crate::measure::record::Record;
 
 /// Everything the command line decides about an apply.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +46,9 @@ pub struct StepContext<'a> {
     pub cancel: &'a Cancel,
     /// Where the step's progress goes.
     pub emit: &'a Emitter<Event>,
+    /// The records measured before this step started (given to adaptive suites, whose gates
+    /// read them).
+    pub records: &'a BTreeMap<String, Record>,
 }
 
 impl StepContext<'_> {

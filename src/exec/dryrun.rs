@@ -92,7 +92,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     "  $ {}  {}",
                     s.command,
                     dim(&format!(
-                        "(timed: {} warmup + {} runs -> record `{}`)",
+                        "(timed: {} warmup + {} -> record `{}`)",
                         s.warmup, s.runs, s.record
                     ))
                 );

@@ -1,8 +1,51 @@
-//! Deciding a phase's gates over the records so far: one verdict per gate, with values.
+//! Deciding a phase's gates over the records so far: one verdict per gate, with values; and
+//! whether an adaptive suite has taken enough runs for the gates that read it.
 
-use crate::plan::compiled::Gate;
-use crate::plan::model::OnFail;
+use std::collections::BTreeMap;
+
+use crate::measure::record::Record;
+use crate::plan::compiled::{Gate, Plan};
+use crate::plan::model::{OnFail, OnInconclusive};
 use crate::report::model::{GateReport, GateStatus};
+
+/// How a gate's `on_inconclusive` reads in reports.
+pub fn on_inconclusive_name(on: OnInconclusive) -> &'static str {
+    match on {
+        OnInconclusive::Rollback => "rollback",
+        OnInconclusive::Keep => "keep",
+    }
+}
+
+/// Whether every gate of `plan` that reads `record` and can be judged now (every record it
+/// reads exists: `so_far` as `record`, the others in `records`) is conclusive.
+pub fn settled(
+    plan: &Plan,
+    record: &str,
+    so_far: &Record,
+    records: &BTreeMap<String, Record>,
+) -> bool {
+    let get = |name: &str| {
+        if name == record {
+            Some(so_far)
+        } else {
+            records.get(name)
+        }
+    };
+    plan.phases
+        .iter()
+        .flat_map(|p| p.gates.iter().map(move |g| (p, g)))
+        .filter(|(_, g)| g.expr.metric_refs().iter().any(|m| m.record == record))
+        .filter(|(_, g)| {
+            g.expr
+                .metric_refs()
+                .iter()
+                .all(|m| get(&m.record).is_some())
+        })
+        .all(|(p, g)| {
+            let lookup = |r: &str, m: &str| get(r)?.metric(m);
+            decide(&p.id, g, &lookup).status != GateStatus::Inconclusive
+        })
+}
 
 /// How a gate's `on_fail` reads in reports.
 pub fn on_fail_name(on_fail: OnFail) -> &'static str {
@@ -27,6 +70,7 @@ fn decide(phase: &str, gate: &Gate, lookup: &dyn Fn(&str, &str) -> Option<f64>) 
         check: gate.check.clone(),
         why: gate.why.clone(),
         on_fail: on_fail_name(gate.on_fail).into(),
+        on_inconclusive: on_inconclusive_name(gate.on_inconclusive).into(),
         ..GateReport::default()
     };
     let failed = match gate.on_fail {
@@ -52,11 +96,19 @@ fn decide(phase: &str, gate: &Gate, lookup: &dyn Fn(&str, &str) -> Option<f64>) 
     report
 }
 
-/// Whether any verdict stops the run (a failure or an undecidable gate that does not only warn).
+/// Whether any verdict stops the run: a failure, an undecidable gate that does not only warn,
+/// or an inconclusive one that is not kept.
 pub fn blocks(reports: &[GateReport]) -> bool {
-    reports
-        .iter()
-        .any(|r| matches!(r.status, GateStatus::Fail | GateStatus::Error))
+    reports.iter().any(blocking)
+}
+
+/// Whether this verdict stops the run.
+pub fn blocking(r: &GateReport) -> bool {
+    match r.status {
+        GateStatus::Fail | GateStatus::Error => true,
+        GateStatus::Inconclusive => r.on_inconclusive != "keep",
+        GateStatus::Pass | GateStatus::Warn | GateStatus::NotEvaluated => false,
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +121,7 @@ mod tests {
             expr: crate::criteria::parse(check).unwrap(),
             why: Some("because".into()),
             on_fail,
+            on_inconclusive: OnInconclusive::Rollback,
         }
     }
 

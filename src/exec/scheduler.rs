@@ -37,11 +37,13 @@ pub enum Outcome {
 }
 
 /// The dispatcher's side: it owns whatever state the events build up.
-pub trait Dispatch<E> {
+pub trait Dispatch<E, I> {
     /// An event a worker sent, in the order it was sent.
     fn event(&mut self, event: E);
     /// Runs an inline task; it sees every event sent before it became ready.
     fn inline(&mut self, task: usize) -> Outcome;
+    /// What a worker task is given when it starts, from the state as it is then.
+    fn input(&mut self, task: usize) -> I;
 }
 
 enum Msg<E> {
@@ -62,18 +64,19 @@ impl<E> Emitter<E> {
 }
 
 /// Runs `tasks` with at most `jobs` workers at once, in index order among the ready ones:
-/// `exec(i, emitter)` on a worker for each task, [`Dispatch::inline`] for inline ones; returns
-/// every task's outcome.
-pub fn run<E, F>(
+/// `exec(i, input, emitter)` on a worker for each task (its input from [`Dispatch::input`]),
+/// [`Dispatch::inline`] for inline ones; returns every task's outcome.
+pub fn run<E, I, F>(
     tasks: &[Task],
     jobs: usize,
     stop: &AtomicBool,
     exec: F,
-    dispatch: &mut dyn Dispatch<E>,
+    dispatch: &mut dyn Dispatch<E, I>,
 ) -> Vec<Outcome>
 where
     E: Send,
-    F: Fn(usize, &Emitter<E>) -> Outcome + Sync,
+    I: Send,
+    F: Fn(usize, I, &Emitter<E>) -> Outcome + Sync,
 {
     let jobs = jobs.max(1);
     let mut outcome: Vec<Option<Outcome>> = vec![None; tasks.len()];
@@ -121,9 +124,10 @@ where
                 exclusive_running = tasks[i].exclusive;
                 serial_running |= tasks[i].serial;
                 let emitter = Emitter { tx: tx.clone() };
+                let input = dispatch.input(i);
                 let exec = &exec;
                 scope.spawn(move || {
-                    let result = exec(i, &emitter);
+                    let result = exec(i, input, &emitter);
                     let _ = emitter.tx.send(Msg::Finished(i, result));
                 });
             }
@@ -176,13 +180,16 @@ mod tests {
         inline_saw: Vec<(usize, Vec<usize>)>,
     }
 
-    impl Dispatch<usize> for Collect {
+    impl Dispatch<usize, usize> for Collect {
         fn event(&mut self, event: usize) {
             self.events.push(event);
         }
         fn inline(&mut self, task: usize) -> Outcome {
             self.inline_saw.push((task, self.events.clone()));
             Outcome::Done
+        }
+        fn input(&mut self, _: usize) -> usize {
+            self.events.len()
         }
     }
 
@@ -196,7 +203,7 @@ mod tests {
             tasks,
             jobs,
             stop,
-            |i, _: &Emitter<usize>| exec(i),
+            |i, _, _: &Emitter<usize>| exec(i),
             &mut Collect::default(),
         )
     }
@@ -296,11 +303,13 @@ mod tests {
         tasks[2].inline = true;
         let stop = AtomicBool::new(false);
         let mut collect = Collect::default();
+        let inputs = Mutex::new(Vec::new());
         let out = run(
             &tasks,
             2,
             &stop,
-            |i, emit: &Emitter<usize>| {
+            |i, seen: usize, emit: &Emitter<usize>| {
+                inputs.lock().unwrap().push((i, seen));
                 emit.emit(i * 10);
                 emit.emit(i * 10 + 1);
                 Outcome::Done
@@ -308,6 +317,8 @@ mod tests {
             &mut collect,
         );
         assert!(out.iter().all(|o| *o == Outcome::Done));
+        // Task 1 starts after task 0's events: its input is taken from the state then.
+        assert_eq!(inputs.into_inner().unwrap(), [(0, 0), (1, 2)]);
         assert_eq!(collect.events, [0, 1, 10, 11]);
         assert_eq!(collect.inline_saw, [(2, vec![0, 1, 10, 11])]);
     }

@@ -53,6 +53,7 @@ impl Terminal {
                 GateStatus::Fail => ("FAIL", Style::BoldRed),
                 GateStatus::Warn => ("warn", Style::BoldYellow),
                 GateStatus::Error => ("ERROR", Style::BoldRed),
+                GateStatus::Inconclusive => ("INCONCLUSIVE", Style::BoldYellow),
                 GateStatus::NotEvaluated => ("skip", Style::Dim),
             };
             let body = v
@@ -304,6 +305,7 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
         RunStatus::StepFailed => ("step failed, rolled back", Style::BoldRed),
         RunStatus::Interrupted => ("interrupted, rolled back", Style::BoldYellow),
         RunStatus::RollbackFailed => ("ROLLBACK FAILED", Style::BoldRed),
+        RunStatus::Inconclusive => ("inconclusive, rolled back", Style::BoldYellow),
         RunStatus::Running => ("running", Style::Dim),
     };
     ui::err(&format!(

@@ -13,6 +13,8 @@ pub enum Stop {
     Gate(String),
     /// A step failed (its id).
     Step(String),
+    /// A gate the measurements could not settle, and that is not kept (its check).
+    Inconclusive(String),
 }
 
 /// The state of one apply, built from its events.
@@ -91,11 +93,11 @@ impl RunState {
                         *slot = v.clone();
                     }
                 }
-                if let Some(v) = verdicts
-                    .iter()
-                    .find(|v| matches!(v.status, GateStatus::Fail | GateStatus::Error))
-                {
-                    self.stop.get_or_insert_with(|| Stop::Gate(v.check.clone()));
+                if let Some(v) = verdicts.iter().find(|v| crate::exec::gates::blocking(v)) {
+                    self.stop.get_or_insert_with(|| match v.status {
+                        GateStatus::Inconclusive => Stop::Inconclusive(v.check.clone()),
+                        _ => Stop::Gate(v.check.clone()),
+                    });
                 }
             }
             Event::Skipped { ids } => {

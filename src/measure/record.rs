@@ -23,6 +23,9 @@ pub const SLOWEST_KEPT: usize = 20;
 pub struct RunSample {
     /// A warmup run: kept for the record, counted in no metric.
     pub warmup: bool,
+    /// A warmup run that counts as a run: an adaptive suite found it no outlier of the others.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub promoted: bool,
     /// Wall seconds from spawn to exit.
     pub wall: f64,
     /// User CPU seconds of the whole tree.

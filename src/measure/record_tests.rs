@@ -6,6 +6,7 @@ use crate::metrics::METRICS;
 fn sample(wall: f64, status: Status, counts: Option<Counts>) -> RunSample {
     RunSample {
         warmup: false,
+        promoted: false,
         wall,
         cpu_user: wall / 2.0,
         cpu_system: 0.0,

@@ -31,8 +31,12 @@ pub struct SuiteSpec {
     pub env: Vec<(String, String)>,
     /// Uncounted runs first.
     pub warmup: u32,
-    /// Counted runs (at least 1).
+    /// Counted runs taken before [`run_suite`] asks whether they are enough (at least 1).
     pub runs: u32,
+    /// An adaptive suite: at most this many counted runs (`None`: exactly `runs`).
+    pub max_runs: Option<u32>,
+    /// An adaptive suite starts no counted run once its counted runs have taken this long.
+    pub max_time: Option<Duration>,
     /// How results are read.
     pub framework: Framework,
     /// Longest time one run may take.
@@ -131,6 +135,20 @@ pub fn run_suite(
     cancel: &Cancel,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Record, SuiteError> {
+    run_suite_until(spec, cancel, progress, &mut |_| false)
+}
+
+/// [`run_suite`] for an adaptive suite too: it
+/// (`max_runs > runs`) asks `enough` after each counted run from the
+/// `runs`-th on, with the record so far, and stops once it says so, at `max_runs`, or once the
+/// counted runs have taken `max_time`. Its warmup runs count too when they are not outliers of
+/// the counted ones ([`counts_as_run`]): a slow suite is not run once for nothing.
+pub fn run_suite_until(
+    spec: &SuiteSpec,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(Progress),
+    enough: &mut dyn FnMut(&Record) -> bool,
+) -> Result<Record, SuiteError> {
     if spec.runs == 0 {
         return Err(SuiteError::NoRuns);
     }
@@ -138,12 +156,11 @@ pub fn run_suite(
         path: spec.log_dir.clone(),
         source,
     })?;
+    let adaptive = spec.max_runs.is_some();
+    let max_runs = spec.max_runs.unwrap_or(spec.runs).max(spec.runs);
     let started = Instant::now();
-    let plan = (1..=spec.warmup)
-        .map(|i| (true, i, spec.warmup))
-        .chain((1..=spec.runs).map(|i| (false, i, spec.runs)));
     let mut results = Vec::new();
-    for (warmup, index, of) in plan {
+    let mut run = |warmup: bool, index: u32, of: u32, results: &mut Vec<RunResult>| {
         let mut tell = |finished| {
             progress(Progress {
                 warmup,
@@ -157,10 +174,75 @@ pub fn run_suite(
         let result = run_once(spec, cancel, warmup, index)?;
         tell(Some(Duration::from_secs_f64(result.sample.wall)));
         results.push(result);
+        Ok::<_, SuiteError>(())
+    };
+    for i in 1..=spec.warmup {
+        run(true, i, spec.warmup, &mut results)?;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = u32::try_from(cores).unwrap_or(1);
-    Record::from_runs(&spec.command, spec.framework, results, cores).ok_or(SuiteError::NoRuns)
+    let record = |results: &[RunResult]| {
+        let mut results = results.to_vec();
+        if adaptive {
+            promote_warmups(&mut results);
+        }
+        Record::from_runs(&spec.command, spec.framework, results, cores)
+    };
+    let counted_started = Instant::now();
+    for i in 1..=max_runs {
+        run(false, i, max_runs, &mut results)?;
+        if i < spec.runs || i == max_runs {
+            continue;
+        }
+        if spec
+            .max_time
+            .is_some_and(|limit| counted_started.elapsed() >= limit)
+        {
+            tracing::info!(record = %spec.record, runs = i, "max_time reached");
+            break;
+        }
+        if adaptive && record(&results).is_some_and(|r| enough(&r)) {
+            tracing::info!(record = %spec.record, runs = i, "enough runs for the gates");
+            break;
+        }
+    }
+    record(&results).ok_or(SuiteError::NoRuns)
+}
+
+/// Whether a warmup run of `wall` seconds counts as a run beside the counted `walls`: it is
+/// within [`outliers::MIN_RELATIVE_DEVIATION`] (10%) of their median, and, with three or more
+/// counted runs, no outlier by hyperfine's modified Z-score either.
+pub fn counts_as_run(wall: f64, walls: &[f64]) -> bool {
+    let Some(mid) = super::stats::median(walls) else {
+        return false;
+    };
+    if (wall - mid).abs() > super::outliers::MIN_RELATIVE_DEVIATION * mid.abs() {
+        return false;
+    }
+    if walls.len() < 3 {
+        return true;
+    }
+    let mut all = walls.to_vec();
+    all.push(wall);
+    super::outliers::modified_zscores(&all)
+        .last()
+        .is_some_and(|z| z.abs() <= super::outliers::OUTLIER_THRESHOLD)
+}
+
+/// Marks the warmup runs that [`counts_as_run`] as counted (their junit results were read like
+/// any run's; one whose command failed is never promoted).
+fn promote_warmups(results: &mut [RunResult]) {
+    let walls: Vec<f64> = results
+        .iter()
+        .filter(|r| !r.sample.warmup)
+        .map(|r| r.sample.wall)
+        .collect();
+    for r in results.iter_mut().filter(|r| r.sample.warmup) {
+        if r.sample.green() && counts_as_run(r.sample.wall, &walls) {
+            r.sample.warmup = false;
+            r.sample.promoted = true;
+        }
+    }
 }
 
 /// One run: the command (with `--junitxml` for pytest), measured, and its junit file read.
@@ -230,6 +312,7 @@ fn run_once(
     };
     let sample = RunSample {
         warmup,
+        promoted: false,
         wall: outcome.wall.as_secs_f64(),
         cpu_user: outcome.cpu_user.as_secs_f64(),
         cpu_system: outcome.cpu_system.as_secs_f64(),

@@ -26,6 +26,8 @@ fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
         env: Vec::new(),
         warmup: 1,
         runs: 3,
+        max_runs: None,
+        max_time: None,
         framework,
         timeout: None,
         log_dir: dir.join("logs"),
@@ -275,4 +277,44 @@ fn stale_junit_dirs_of_other_runs_are_removed_and_links_not_followed() {
         "mine"
     );
     assert!(clean_stale_junit(&dir.path().join("missing"), &runs).is_empty());
+}
+
+/// An adaptive suite asks after each counted run from `runs` on and stops when told; it never
+/// goes past `max_runs`; `max_time` stops it too.
+#[test]
+fn an_adaptive_suite_runs_until_enough_or_its_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SuiteSpec {
+        warmup: 0,
+        runs: 2,
+        max_runs: Some(6),
+        ..spec(dir.path(), "true", Framework::Command)
+    };
+    let mut asked = Vec::new();
+    let record = run_suite_until(&s, &Cancel::new(), &mut quiet, &mut |r| {
+        asked.push(r.runs);
+        r.runs >= 4
+    })
+    .unwrap();
+    assert_eq!((record.runs, asked), (4, vec![2, 3, 4]));
+    let never = run_suite_until(&s, &Cancel::new(), &mut quiet, &mut |_| false).unwrap();
+    assert_eq!(never.runs, 6);
+    let timed = SuiteSpec {
+        max_time: Some(Duration::ZERO),
+        ..s.clone()
+    };
+    let stopped = run_suite_until(&timed, &Cancel::new(), &mut quiet, &mut |_| false).unwrap();
+    assert_eq!(stopped.runs, 2);
+}
+
+#[test]
+fn a_warmup_counts_unless_it_is_an_outlier() {
+    assert!(counts_as_run(10.4, &[10.0]));
+    assert!(!counts_as_run(12.0, &[10.0]), "20% slower: cold caches");
+    assert!(counts_as_run(10.05, &[10.0, 10.1, 9.9]));
+    assert!(
+        !counts_as_run(10.9, &[10.0, 10.001, 10.002]),
+        "far beyond the runs' spread"
+    );
+    assert!(!counts_as_run(1.0, &[]));
 }

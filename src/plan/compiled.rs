@@ -10,7 +10,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use super::locate::{at, Loc, Seg};
-use super::model::{self, Framework, Installer, IntOrVar, OnFail};
+use super::model::{self, Framework, Installer, IntOrVar, OnFail, OnInconclusive};
 use super::resolve::Problem;
 use crate::criteria;
 use crate::graph::{CycleError, Node, PlanGraph};
@@ -60,6 +60,57 @@ pub struct Gate {
     pub why: Option<String>,
     /// What a failed check does.
     pub on_fail: OnFail,
+    /// What a check the measurements cannot settle does.
+    pub on_inconclusive: OnInconclusive,
+}
+
+/// How many counted runs a suite takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// Exactly this many.
+    Fixed(NonZeroU32),
+    /// Until every gate that reads the record is conclusive, within these bounds.
+    Auto {
+        /// Counted runs taken before the first decision.
+        min: NonZeroU32,
+        /// The most counted runs.
+        max: NonZeroU32,
+        /// No counted run starts once the counted runs have taken this long.
+        max_time: Option<Duration>,
+    },
+}
+
+impl Runs {
+    /// The fewest counted runs.
+    pub fn min(&self) -> u32 {
+        match self {
+            Runs::Fixed(n) => n.get(),
+            Runs::Auto { min, .. } => min.get(),
+        }
+    }
+
+    /// The most counted runs.
+    pub fn max(&self) -> u32 {
+        match self {
+            Runs::Fixed(n) => n.get(),
+            Runs::Auto { max, .. } => max.get(),
+        }
+    }
+}
+
+impl std::fmt::Display for Runs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Runs::Fixed(n) => write!(f, "{n} runs"),
+            Runs::Auto { min, max, max_time } => {
+                write!(f, "{min}-{max} runs as the gates need")?;
+                match max_time {
+                    Some(t) => write!(f, ", at most {}", humantime::format_duration(*t)),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
 }
 
 /// What a step that runs processes gives them.
@@ -129,7 +180,7 @@ pub struct Suite {
     /// The record it stores.
     pub record: String,
     /// Counted runs.
-    pub runs: NonZeroU32,
+    pub runs: Runs,
     /// Uncounted runs before them.
     pub warmup: u32,
     /// How results are read.
@@ -248,8 +299,15 @@ impl Plan {
 pub fn compile(
     plan: &model::Plan,
     timeouts: &BTreeMap<String, Duration>,
+    max_times: &BTreeMap<String, Duration>,
 ) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
+    let compared = compared_records(plan);
+    let budget = Budget {
+        timeouts,
+        max_times,
+        compared: &compared,
+    };
     let mut phases = Vec::with_capacity(plan.phases.len());
     for (p, phase) in plan.phases.iter().enumerate() {
         let steps = phase
@@ -257,7 +315,7 @@ pub fn compile(
             .iter()
             .enumerate()
             .filter_map(|(i, step)| {
-                compile_step(step, timeouts, at!["phase", p, "step", i], &mut problems)
+                compile_step(step, &budget, at!["phase", p, "step", i], &mut problems)
             })
             .collect();
         let gates = phase
@@ -270,6 +328,7 @@ pub fn compile(
                     expr,
                     why: gate.why.clone(),
                     on_fail: gate.on_fail,
+                    on_inconclusive: gate.on_inconclusive,
                 }),
                 Err(e) => {
                     problems.push(Problem::new(
@@ -311,14 +370,42 @@ pub fn compile(
     }
 }
 
+/// The records some gate compares, by a per-run time, with another record's: their suites
+/// default to `runs = "auto"`.
+fn compared_records(plan: &model::Plan) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for gate in plan.phases.iter().flat_map(|p| &p.gates) {
+        let Ok(expr) = criteria::parse(&gate.check) else {
+            continue;
+        };
+        let timed: Vec<String> = expr
+            .metric_refs()
+            .iter()
+            .filter(|m| m.metric().starts_with("wall.") || m.metric() == "cpu_seconds")
+            .map(|m| m.record.clone())
+            .collect();
+        if timed.iter().any(|r| timed.iter().any(|o| o != r)) {
+            out.extend(timed);
+        }
+    }
+    out
+}
+
+/// What compiling a step needs besides the step.
+struct Budget<'a> {
+    timeouts: &'a BTreeMap<String, Duration>,
+    max_times: &'a BTreeMap<String, Duration>,
+    compared: &'a std::collections::BTreeSet<String>,
+}
+
 fn compile_step(
     step: &model::Step,
-    timeouts: &BTreeMap<String, Duration>,
+    budget: &Budget<'_>,
     base: Vec<Seg>,
     problems: &mut Vec<Problem>,
 ) -> Option<Step> {
     let process = |env: &BTreeMap<String, String>, id: &str| Process {
-        timeout: timeouts.get(id).copied(),
+        timeout: budget.timeouts.get(id).copied(),
         env: env.clone(),
     };
     Some(match step {
@@ -349,39 +436,89 @@ fn compile_step(
         model::Step::Toml(s) => Step::Toml(s.clone()),
         model::Step::PytestConfig(s) => Step::PytestConfig(s.clone()),
         model::Step::Suite(s) => {
+            let place = |key: &str| {
+                let mut path = base.clone();
+                path.push(Seg::from(key));
+                Loc::value(path)
+            };
             let mut count = |key: &str, value: &Option<IntOrVar>| match value {
-                Some(IntOrVar::Int(n)) => Some(*n),
-                _ => {
-                    let mut path = base.clone();
-                    path.push(Seg::from(key));
+                None => Some(None),
+                Some(IntOrVar::Int(n)) => Some(Some(*n)),
+                Some(IntOrVar::Var(v)) if key == "runs" && v == model::AUTO => Some(None),
+                Some(IntOrVar::Var(_)) => {
                     problems.push(Problem::new(
-                        Loc::value(path),
+                        place(key),
                         format!("`{key}` in step `{}` is not a whole number", s.id),
                         format!("write a whole number, e.g. `{key} = 3`"),
                     ));
                     None
                 }
             };
-            let runs = count("runs", &s.runs);
-            let warmup = count("warmup", &s.warmup);
-            let runs = runs.and_then(NonZeroU32::new).or_else(|| {
-                let mut path = base.clone();
-                path.push(Seg::from("runs"));
-                if runs == Some(0) {
+            let written = count("runs", &s.runs)?;
+            let warmup = count("warmup", &s.warmup)?.unwrap_or(model::DEFAULT_WARMUP);
+            let min = count("min_runs", &s.min_runs)?;
+            let max = count("max_runs", &s.max_runs)?;
+            let auto = match (&s.runs, written) {
+                (Some(IntOrVar::Var(_)), None) => true,
+                (None, _) => budget.compared.contains(&s.record),
+                _ => false,
+            };
+            let max_time = budget.max_times.get(&s.id).copied();
+            let runs = if auto {
+                let min = min.unwrap_or(1);
+                let max = max.unwrap_or(model::DEFAULT_MAX_RUNS.max(min));
+                if min > max {
                     problems.push(Problem::new(
-                        Loc::value(path),
-                        format!("`runs` in step `{}` must be at least 1", s.id),
-                        "write `runs = 1` or more",
+                        place("min_runs"),
+                        format!(
+                            "`min_runs` ({min}) in step `{}` is more than `max_runs` ({max})",
+                            s.id
+                        ),
+                        "make `min_runs` at most `max_runs`",
                     ));
+                    return None;
                 }
-                None
-            })?;
+                Runs::Auto {
+                    min: NonZeroU32::new(min)?,
+                    max: NonZeroU32::new(max)?,
+                    max_time,
+                }
+            } else {
+                for (key, given) in [
+                    ("min_runs", min.is_some()),
+                    ("max_runs", max.is_some()),
+                    ("max_time", max_time.is_some()),
+                ] {
+                    if given {
+                        problems.push(Problem::new(
+                            place(key),
+                            format!(
+                                "`{key}` in step `{}` applies only to `runs = \"auto\"`",
+                                s.id
+                            ),
+                            "write `runs = \"auto\"`, or remove it",
+                        ));
+                    }
+                }
+                let n = written.unwrap_or(model::DEFAULT_RUNS);
+                match NonZeroU32::new(n) {
+                    Some(n) => Runs::Fixed(n),
+                    None => {
+                        problems.push(Problem::new(
+                            place("runs"),
+                            format!("`runs` in step `{}` must be at least 1", s.id),
+                            "write `runs = 1` or more",
+                        ));
+                        return None;
+                    }
+                }
+            };
             Step::Suite(Suite {
                 id: s.id.clone(),
                 command: s.command.clone(),
                 record: s.record.clone(),
                 runs,
-                warmup: warmup?,
+                warmup,
                 framework: s.framework,
                 baseline: s.baseline,
                 process: process(&s.env, &s.id),
@@ -408,7 +545,7 @@ mod tests {
              [[phase.gate]]\ncheck='r.failed == 0'\n"
         ));
         let timeouts = BTreeMap::from([("s".to_string(), Duration::from_secs(90))]);
-        let c = compile(&plan, &timeouts).unwrap();
+        let c = compile(&plan, &timeouts, &BTreeMap::new()).unwrap();
         let Step::Install(i) = &c.phases[0].steps[0] else {
             panic!("{:?}", c.phases[0].steps[0])
         };
@@ -419,7 +556,10 @@ mod tests {
         let Step::Suite(s) = &c.phases[0].steps[1] else {
             panic!()
         };
-        assert_eq!((s.runs.get(), s.warmup), (5, 0));
+        assert_eq!(
+            (s.runs, s.warmup),
+            (Runs::Fixed(NonZeroU32::MIN.saturating_add(4)), 0)
+        );
         assert_eq!(s.process.timeout, Some(Duration::from_secs(90)));
         assert_eq!(s.process.env["A"], "1");
         assert_eq!(
@@ -436,12 +576,63 @@ mod tests {
              [[phase.step]]\nid='z'\naction='suite'\ncommand='pytest'\nrecord='q'\nruns=0\nwarmup=1\n\
              [[phase.gate]]\ncheck='r.failed =='\n"
         ));
-        let problems = compile(&plan, &BTreeMap::new()).unwrap_err();
+        let problems = compile(&plan, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
         let messages: Vec<&str> = problems.iter().map(|p| p.diag.message.as_str()).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         assert!(messages[0].contains("`runs` in step `s` is not a whole number"));
         assert!(messages[1].contains("`runs` in step `z` must be at least 1"));
         assert!(messages[2].starts_with("invalid check in gate 1 of phase `p`"));
+    }
+
+    /// A suite whose times a gate compares with another record's runs as the gates need; one
+    /// that only counts tests keeps the fixed default; bounds apply only to `"auto"`.
+    #[test]
+    fn runs_default_to_auto_where_a_gate_compares_times() {
+        let plan = model(&format!(
+            "{HEAD}[[phase.step]]\nid='b'\naction='suite'\ncommand='pytest'\nrecord='base'\n\
+             [[phase.step]]\nid='a'\naction='suite'\ncommand='pytest'\nrecord='after'\nmax_runs=4\n\
+             [[phase.step]]\nid='c'\naction='suite'\ncommand='pytest'\nrecord='count'\n\
+             [[phase.gate]]\ncheck='after.wall.median <= base.wall.median * 0.5 and count.failed == 0'\n"
+        ));
+        let max_times = BTreeMap::from([("b".to_string(), Duration::from_secs(60))]);
+        let c = compile(&plan, &BTreeMap::new(), &max_times).unwrap();
+        let runs: Vec<Runs> = c
+            .steps()
+            .map(|(_, s)| match s {
+                Step::Suite(s) => s.runs,
+                _ => panic!(),
+            })
+            .collect();
+        let n = |n| NonZeroU32::new(n).unwrap();
+        assert_eq!(
+            runs,
+            [
+                Runs::Auto {
+                    min: n(1),
+                    max: n(10),
+                    max_time: Some(Duration::from_secs(60))
+                },
+                Runs::Auto {
+                    min: n(1),
+                    max: n(4),
+                    max_time: None
+                },
+                Runs::Fixed(n(3)),
+            ]
+        );
+        let fixed = model(&format!(
+            "{HEAD}[[phase.step]]\nid='b'\naction='suite'\ncommand='pytest'\nrecord='base'\nruns=3\nmax_runs=5\n"
+        ));
+        let problems = compile(&fixed, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
+        assert_eq!(
+            problems[0].diag.message,
+            "`max_runs` in step `b` applies only to `runs = \"auto\"`"
+        );
+        let inverted = model(&format!(
+            "{HEAD}[[phase.step]]\nid='b'\naction='suite'\ncommand='pytest'\nrecord='base'\nruns='auto'\nmin_runs=5\nmax_runs=2\n"
+        ));
+        let problems = compile(&inverted, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
+        assert!(problems[0].diag.message.contains("is more than `max_runs`"));
     }
 
     #[test]

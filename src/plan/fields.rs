@@ -140,6 +140,9 @@ pub fn step_strings(step: &mut Step, f: &mut Visit<'_>) {
             one(f, "record", &mut s.record);
             int_or_var(f, "runs", &mut s.runs);
             int_or_var(f, "warmup", &mut s.warmup);
+            int_or_var(f, "min_runs", &mut s.min_runs);
+            int_or_var(f, "max_runs", &mut s.max_runs);
+            opt(f, "max_time", &mut s.max_time);
         }
     }
     let (timeout, env) = match step {

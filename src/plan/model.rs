@@ -104,6 +104,17 @@ pub enum OnFail {
     Warn,
 }
 
+/// What a gate whose interval straddles its threshold does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnInconclusive {
+    /// Roll the apply back (exit 7): keep nothing that was not shown to work.
+    #[default]
+    Rollback,
+    /// Keep the change and say the gate was inconclusive (exit 0).
+    Keep,
+}
+
 /// A success or rollback criterion over the recorded metrics.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -116,10 +127,19 @@ pub struct Gate {
     /// What a failure does (default: roll back).
     #[serde(default)]
     pub on_fail: OnFail,
+    /// What a verdict the measurements cannot settle does (default: roll back).
+    #[serde(default)]
+    pub on_inconclusive: OnInconclusive,
 }
 
-/// Counted runs of a suite without `runs`.
+/// Counted runs of a suite without `runs` that no statistical gate reads.
 pub const DEFAULT_RUNS: u32 = 3;
+
+/// The most counted runs `runs = "auto"` takes without `max_runs`.
+pub const DEFAULT_MAX_RUNS: u32 = 10;
+
+/// `runs = "auto"`: as many runs as the gates need.
+pub const AUTO: &str = "auto";
 
 /// Uncounted runs of a suite without `warmup`.
 pub const DEFAULT_WARMUP: u32 = 1;
@@ -349,9 +369,21 @@ step_struct! {
         command: String,
         /// The record name gates refer to, e.g. `baseline` or `after`.
         record: String,
-        /// Counted runs, at least 1 (default 3).
+        /// Counted runs, at least 1, or `"auto"`: as many as the gates that read this record
+        /// need to be conclusive, within `min_runs`..`max_runs` and `max_time` (default: `"auto"`
+        /// when a gate compares this record's times with another record's, else 3).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         runs: Option<IntOrVar>,
+        /// With `runs = "auto"`: counted runs taken before deciding (default 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_runs: Option<IntOrVar>,
+        /// With `runs = "auto"`: the most counted runs (default 10).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_runs: Option<IntOrVar>,
+        /// With `runs = "auto"`: no run starts after the counted runs have taken this long, e.g.
+        /// `"10m"`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_time: Option<String>,
         /// Uncounted runs before the counted ones (default 1).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         warmup: Option<IntOrVar>,

@@ -9,7 +9,7 @@ use super::diag::{did_you_mean, Diagnostic};
 use super::fields::{gate_strings, step_strings};
 use super::interp::{interpolate_all, InterpError};
 use super::locate::{Loc, Seg};
-use super::model::{IntOrVar, Plan, Step, DEFAULT_RUNS, DEFAULT_WARMUP};
+use super::model::{IntOrVar, Plan, Step, AUTO, DEFAULT_RUNS, DEFAULT_WARMUP};
 
 /// A problem found while checking a plan, with where it is and, for duplicates, where the
 /// first one is (rendered as a note with its line).
@@ -45,6 +45,8 @@ pub struct Interpolated {
     pub failed: HashSet<Vec<Seg>>,
     /// The timeout of each step that has one, by step id.
     pub timeouts: BTreeMap<String, Duration>,
+    /// The `max_time` of each suite that has one, by step id.
+    pub max_times: BTreeMap<String, Duration>,
 }
 
 /// Interpolates every step and gate string of `plan` with `vars`.
@@ -53,6 +55,7 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
     let mut problems = Vec::new();
     let mut failed = HashSet::new();
     let mut timeouts = BTreeMap::new();
+    let mut max_times = BTreeMap::new();
     for (p, phase) in out.phases.iter_mut().enumerate() {
         let phase_id = phase.id.clone();
         for (i, step) in phase.steps.iter_mut().enumerate() {
@@ -64,8 +67,13 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                 Seg::Index(i),
             ];
             let raw = match &*step {
-                Step::Suite(s) => [s.runs.clone(), s.warmup.clone()],
-                _ => [None, None],
+                Step::Suite(s) => [
+                    s.runs.clone(),
+                    s.warmup.clone(),
+                    s.min_runs.clone(),
+                    s.max_runs.clone(),
+                ],
+                _ => [None, None, None, None],
             };
             step_strings(step, &mut |s, rel| {
                 substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
@@ -79,6 +87,21 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                     }
                     Err((message, help)) => {
                         problems.push(Problem::new(Loc::value(path), message, help))
+                    }
+                }
+            }
+            if let Step::Suite(s) = &*step {
+                let path = join(&base, vec![Seg::from("max_time")]);
+                if let Some(text) = s.max_time.as_deref().filter(|_| !failed.contains(&path)) {
+                    match parse_timeout(text, &ctx) {
+                        Ok(d) => {
+                            max_times.insert(step.id().to_string(), d);
+                        }
+                        Err((message, help)) => problems.push(Problem::new(
+                            Loc::value(path),
+                            message.replacen("timeout", "max_time", 1),
+                            help.replace("`timeout`", "`max_time`"),
+                        )),
                     }
                 }
             }
@@ -101,6 +124,7 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
         problems,
         failed,
         timeouts,
+        max_times,
     }
 }
 
@@ -162,11 +186,12 @@ fn substitute(
     }
 }
 
-/// Turns `runs`/`warmup` into checked integers, defaults filled in, so the resolved plan says
-/// exactly how often each suite runs; `raw` holds them as written, to name the variables used.
+/// Turns `runs`/`warmup`/`min_runs`/`max_runs` into checked integers (`runs` may also be
+/// `"auto"`), the warmup default filled in (compile sets the others, which depend on the
+/// gates); `raw` holds them as written, to name the variables used.
 fn resolve_ints(
     step: &mut Step,
-    raw: &[Option<IntOrVar>; 2],
+    raw: &[Option<IntOrVar>; 4],
     base: &[Seg],
     ctx: &str,
     failed: &HashSet<Vec<Seg>>,
@@ -176,8 +201,10 @@ fn resolve_ints(
         return;
     };
     let slots = [
-        ("runs", &mut suite.runs, DEFAULT_RUNS, 1),
-        ("warmup", &mut suite.warmup, DEFAULT_WARMUP, 0),
+        ("runs", &mut suite.runs, None, 1),
+        ("warmup", &mut suite.warmup, Some(DEFAULT_WARMUP), 0),
+        ("min_runs", &mut suite.min_runs, None, 1),
+        ("max_runs", &mut suite.max_runs, None, 1),
     ];
     for ((key, value, default, min), raw) in slots.into_iter().zip(raw) {
         let path = join(base, vec![Seg::from(key)]);
@@ -189,10 +216,18 @@ fn resolve_ints(
             _ => None,
         };
         let parsed = match &*value {
-            None => Ok(default),
+            None => match default {
+                Some(n) => Ok(n),
+                None => continue,
+            },
             Some(IntOrVar::Int(n)) => Ok(*n),
+            Some(IntOrVar::Var(text)) if key == "runs" && text.trim() == "auto" => {
+                *value = Some(IntOrVar::Var(AUTO.into()));
+                continue;
+            }
             Some(IntOrVar::Var(text)) => text.trim().parse::<u32>().map_err(|_| text.clone()),
         };
+        let default = default.unwrap_or(DEFAULT_RUNS);
         let least = if min == 0 {
             "a whole number (0 or more)".to_string()
         } else {

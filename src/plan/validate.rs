@@ -53,7 +53,7 @@ impl ValidPlan {
         if !out.problems.is_empty() {
             return Err(diagnose(&self.source, out.problems));
         }
-        super::compiled::compile(&out.plan, &out.timeouts)
+        super::compiled::compile(&out.plan, &out.timeouts, &out.max_times)
             .map(|plan| Resolved { plan })
             .map_err(|problems| diagnose(&self.source, problems))
     }

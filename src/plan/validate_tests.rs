@@ -264,7 +264,7 @@ fn runs_must_be_an_integer_after_interpolation() {
     let compiled::Step::Suite(s) = &plan.phases[0].steps[0] else {
         panic!()
     };
-    assert_eq!(s.runs.get(), 4);
+    assert_eq!(s.runs.max(), 4);
 }
 
 #[test]
@@ -516,7 +516,7 @@ fn runs_and_warmup_are_checked_where_they_are_given() {
     let compiled::Step::Suite(s) = &plan.phases[0].steps[0] else {
         panic!()
     };
-    assert_eq!((s.runs.get(), s.warmup), (3, 1));
+    assert_eq!((s.runs.max(), s.warmup), (3, 1));
     let errs = check(&body, &[("runs", "0"), ("w", "-1")])
         .map(|_| ())
         .unwrap_err();
@@ -551,7 +551,7 @@ fn defaults_and_timeouts_are_resolved_once() {
         panic!()
     };
     assert_eq!(
-        (s.runs.get(), s.warmup),
+        (s.runs.max(), s.warmup),
         (
             crate::plan::model::DEFAULT_RUNS,
             crate::plan::model::DEFAULT_WARMUP

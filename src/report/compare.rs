@@ -305,6 +305,7 @@ mod tests {
         use crate::measure::record::{RunResult, RunSample};
         let run = |wall: f64| RunResult {
             sample: RunSample {
+                promoted: false,
                 warmup: false,
                 wall,
                 cpu_user: wall / 2.0,

@@ -152,6 +152,7 @@ pub fn sample() -> RunReport {
                 check: "after.passed == baseline.passed".into(),
                 why: None,
                 on_fail: "rollback".into(),
+                on_inconclusive: "rollback".into(),
                 status: GateStatus::Fail,
                 explanation: Some("after.passed 117 == baseline.passed 118".into()),
                 values: BTreeMap::from([
@@ -159,12 +160,14 @@ pub fn sample() -> RunReport {
                     ("baseline.passed".into(), 118.0),
                 ]),
                 message: None,
+                intervals: Vec::new(),
             },
             GateReport {
                 phase: "parallel".into(),
                 check: "after.wall.median <= baseline.wall.median / 1.3".into(),
                 why: Some("parallel must pay for itself".into()),
                 on_fail: "rollback".into(),
+                on_inconclusive: "rollback".into(),
                 status: GateStatus::Pass,
                 explanation: Some(
                     "after.wall.median 3.20 <= baseline.wall.median 34.90 / 1.3 = 26.85".into(),
@@ -174,12 +177,14 @@ pub fn sample() -> RunReport {
                     ("baseline.wall.median".into(), 34.9),
                 ]),
                 message: None,
+                intervals: Vec::new(),
             },
             GateReport {
                 phase: "parallel".into(),
                 check: "after.rss_peak_mb < baseline.rss_peak_mb * 2".into(),
                 why: Some("memory, CI runners have 7 GB".into()),
                 on_fail: "warn".into(),
+                on_inconclusive: "rollback".into(),
                 status: GateStatus::Warn,
                 explanation: Some(
                     "after.rss_peak_mb 420.50 < baseline.rss_peak_mb 180 * 2 = 360".into(),
@@ -189,6 +194,7 @@ pub fn sample() -> RunReport {
                     ("baseline.rss_peak_mb".into(), 180.0),
                 ]),
                 message: None,
+                intervals: Vec::new(),
             },
         ],
         diffstat: DiffStatReport {

@@ -28,6 +28,7 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
             GateStatus::Fail => ("error", "planrun gate failed"),
             GateStatus::Error => ("error", "planrun gate error"),
             GateStatus::Warn => ("warning", "planrun gate warning"),
+            GateStatus::Inconclusive => ("warning", "planrun gate inconclusive"),
             GateStatus::Pass => ("notice", "planrun gate passed"),
             GateStatus::NotEvaluated => continue,
         };

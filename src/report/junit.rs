@@ -242,12 +242,23 @@ fn gate_case(gate: &GateReport) -> Case {
     }
     body.extend(gate.values.iter().map(|(k, v)| format!("{k} = {v}")));
     body.push(format!("on_fail: {}", gate.on_fail));
+    if gate.status == GateStatus::Inconclusive {
+        body.push(format!("on_inconclusive: {}", gate.on_inconclusive));
+    }
     let body = body.join("\n");
     let (outcome, out) = match gate.status {
         GateStatus::Pass => (Outcome::Pass, None),
         GateStatus::Warn => (Outcome::Pass, Some(format!("warning: {message}\n{body}"))),
         GateStatus::Fail => (Outcome::Failure { message, body }, None),
         GateStatus::Error => (Outcome::Error { message, body }, None),
+        // Neither shown to hold nor shown to fail: skipped, with why, so a dashboard counts it
+        // as neither; the run's exit code (7) says whether it was rolled back.
+        GateStatus::Inconclusive => (
+            Outcome::Skipped {
+                message: format!("inconclusive: {message}"),
+            },
+            Some(body),
+        ),
         GateStatus::NotEvaluated => (
             Outcome::Skipped {
                 message: "not evaluated: an earlier failure stopped the run".into(),

@@ -12,6 +12,7 @@ impl RunStatus {
             RunStatus::StepFailed => "step failed, rolled back",
             RunStatus::Interrupted => "interrupted, rolled back",
             RunStatus::RollbackFailed => "rollback failed, journal kept",
+            RunStatus::Inconclusive => "inconclusive, rolled back",
         }
     }
 
@@ -21,7 +22,7 @@ impl RunStatus {
             RunStatus::Running => "⏳",
             RunStatus::Passed => "✅",
             RunStatus::GateFailed | RunStatus::StepFailed | RunStatus::RollbackFailed => "❌",
-            RunStatus::Interrupted => "⚠️",
+            RunStatus::Interrupted | RunStatus::Inconclusive => "⚠️",
         }
     }
 }
@@ -60,6 +61,7 @@ impl GateStatus {
             GateStatus::Fail => "fail",
             GateStatus::Warn => "warn",
             GateStatus::Error => "error",
+            GateStatus::Inconclusive => "inconclusive",
         }
     }
 
@@ -71,6 +73,7 @@ impl GateStatus {
             GateStatus::Fail => "❌",
             GateStatus::Warn => "⚠️",
             GateStatus::Error => "💥",
+            GateStatus::Inconclusive => "❔",
         }
     }
 }

@@ -77,10 +77,12 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
             check,
             why,
             on_fail: _,
+            on_inconclusive: _,
             status: _,
             explanation,
             values: _,
             message,
+            intervals: _,
         } = gate;
         m(phase);
         m(check);
@@ -152,6 +154,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
     for sample in samples {
         let RunSample {
             warmup: _,
+            promoted: _,
             wall: _,
             cpu_user: _,
             cpu_system: _,

@@ -75,6 +75,8 @@ pub enum RunStatus {
     Interrupted,
     /// Rolling back failed; the journal was kept.
     RollbackFailed,
+    /// A gate could not be settled by the measurements; the target was rolled back.
+    Inconclusive,
 }
 
 /// One step's fate.
@@ -136,6 +138,9 @@ pub struct GateReport {
     pub why: Option<String>,
     /// `rollback` or `warn`.
     pub on_fail: String,
+    /// `rollback` or `keep`: what an inconclusive verdict does.
+    #[serde(default = "rollback")]
+    pub on_inconclusive: String,
     /// The verdict.
     pub status: GateStatus,
     /// The expression with every metric's value substituted.
@@ -147,6 +152,32 @@ pub struct GateReport {
     /// Why the gate could not be evaluated (e.g. a metric no run produced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The ratio of two records' times the gate compared, with its confidence interval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<IntervalReport>,
+}
+
+fn rollback() -> String {
+    "rollback".into()
+}
+
+/// A ratio of two records' per-run metric with its confidence interval.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IntervalReport {
+    /// What is compared, e.g. `after.wall.median / baseline.wall.median`.
+    pub ratio: String,
+    /// The estimate.
+    pub estimate: f64,
+    /// The interval's lower end.
+    pub low: f64,
+    /// The interval's upper end.
+    pub high: f64,
+    /// The confidence, e.g. 0.95.
+    pub confidence: f64,
+    /// Counted runs of the numerator's record.
+    pub runs_num: usize,
+    /// Counted runs of the denominator's record.
+    pub runs_den: usize,
 }
 
 /// A gate's verdict.
@@ -164,6 +195,8 @@ pub enum GateStatus {
     Warn,
     /// The criterion could not be evaluated; counts as a failure.
     Error,
+    /// The measurements cannot settle it: the interval straddles the threshold.
+    Inconclusive,
 }
 
 /// Lines changed in the target's files.
