@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use planrun::exec::process::{self, Cancel, CommandSpec};
+use planrun::process::{self, Cancel, CommandSpec};
 use planrun::measure::stats;
 use planrun::measure::suite::{run_suite, SuiteSpec};
 use planrun::plan::model::Framework;

@@ -15,6 +15,7 @@ pub mod journal;
 pub mod logging;
 pub mod measure;
 pub mod plan;
+pub mod process;
 pub mod pyenv;
 pub mod report;
 pub mod secrets;

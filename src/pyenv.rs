@@ -328,7 +328,7 @@ pub fn run_output_until(
         .process_group(0)
         .spawn()
         .map_err(spawn_err)?;
-    crate::exec::orphans::spawned(child.id());
+    crate::process::orphans::spawned(child.id());
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();

@@ -126,8 +126,8 @@ fn end_orphans(target: &std::path::Path) {
         return;
     };
     for run in runs.iter().filter(|r| r.status == state::Status::Running) {
-        let record = state::run_dir(target, &run.id).join(crate::exec::orphans::FILE);
-        let killed = crate::exec::orphans::reap(&record);
+        let record = state::run_dir(target, &run.id).join(crate::process::orphans::FILE);
+        let killed = crate::process::orphans::reap(&record);
         if killed > 0 {
             ui::note(&format!(
                 "ended {killed} process(es) left running by the interrupted run {}",

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::envjournal::{self, Affected, EnvLayout};
 use crate::exec::apply::{lock, Run};
 use crate::exec::edits::{self, FileChange};
-use crate::exec::process::{self, CommandSpec};
+use crate::process::{self, CommandSpec};
 use crate::exec::progress::fmt_duration;
 use crate::measure::record::Record;
 use crate::measure::suite::{self, SuiteSpec};
@@ -104,7 +104,7 @@ fn relock(run: &Run<'_>, s: &InstallStep, changed: &[String]) -> Result<Vec<Stri
         timeout: None,
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
-        log_max: crate::exec::caplog::max_from_env(),
+        log_max: crate::process::caplog::max_from_env(),
     };
     let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
         message: format!("failed to start `{quoted}`: {e}"),
@@ -199,7 +199,7 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
         timeout: run.prep.timeout(&s.id),
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
-        log_max: crate::exec::caplog::max_from_env(),
+        log_max: crate::process::caplog::max_from_env(),
     };
     let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
         message: format!("failed to start `{}`: {e}", s.command),

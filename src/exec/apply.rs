@@ -61,7 +61,7 @@ pub struct Run<'a> {
     /// `.planrun/runs/<run-id>/`.
     pub run_dir: PathBuf,
     /// Set by SIGINT/SIGTERM; commands watch it.
-    pub cancel: crate::exec::process::Cancel,
+    pub cancel: crate::process::Cancel,
     /// The suite records so far.
     pub records: Mutex<BTreeMap<String, Record>>,
     /// The report, rewritten after each step.
@@ -325,7 +325,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         code: exit::INVALID,
     })?;
     let run_id = journal.run_id().to_string();
-    crate::exec::orphans::track(Some(journal.run_dir().join(crate::exec::orphans::FILE)));
+    crate::process::orphans::track(Some(journal.run_dir().join(crate::process::orphans::FILE)));
     let run_dir = crate::journal::state::state_subdir(&prep.target, &["runs", &run_id, "logs"])
         .map(|logs| {
             logs.parent()
@@ -338,8 +338,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             code: exit::INVALID,
         })?;
 
-    let cancel = crate::exec::process::Cancel::new();
-    let _signals = crate::exec::signals::install(&cancel);
+    let cancel = crate::process::Cancel::new();
+    let _signals = crate::process::signals::install(&cancel);
     let steps = prep
         .order
         .iter()
@@ -390,7 +390,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let stop = cancel.flag();
     let outcomes = scheduler::run(&tasks, opts.jobs, &stop, |i| run.run_node(&prep.order[i]));
     run.progress.finish();
-    crate::exec::orphans::track(None);
+    crate::process::orphans::track(None);
 
     {
         let mut report = lock(&run.report);

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::junit::{Counts, Outcome, TestResult};
 use super::outliers;
 use super::stats::{self, Summary};
-use crate::exec::process::Status;
+use crate::process::Status;
 use crate::plan::model::Framework;
 
 /// How many of the slowest tests `slowest_tests` keeps.

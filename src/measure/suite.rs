@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::junit;
 use super::record::{Record, RunResult, RunSample};
-use crate::exec::process::{self, Cancel, CommandSpec, Status};
+use crate::process::{self, Cancel, CommandSpec, Status};
 use crate::plan::model::Framework;
 
 /// How many output lines an error carries.

@@ -18,8 +18,8 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::exec::caplog::{self, CappedLog};
-use crate::measure::{proctree, rss};
+use crate::process::caplog::{self, CappedLog};
+use crate::process::{proctree, rss};
 
 /// The default time between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -216,7 +216,7 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
     let pid = handle.pids().first().copied().unwrap_or(0);
     let pgid = i32::try_from(pid).unwrap_or(0);
     tracing::debug!(pid, "started in its own process group");
-    crate::exec::orphans::spawned(pid);
+    crate::process::orphans::spawned(pid);
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
 
     let result = thread::scope(|scope| {

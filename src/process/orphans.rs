@@ -22,7 +22,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::measure::proctree;
+use crate::process::proctree;
 
 /// The file name of the record inside a run's journal directory.
 pub const FILE: &str = "groups";
