@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use crate::envjournal::{self, Affected, EnvLayout};
 use crate::exec::apply::{lock, Run};
 use crate::exec::edits::{self, FileChange};
-use crate::process::{self, CommandSpec};
 use crate::exec::progress::fmt_duration;
 use crate::measure::record::Record;
 use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::model::Installer;
 use crate::plan::model::{InstallStep, RunStep, Step, SuiteStep};
+use crate::process::{self, CommandSpec};
 use crate::pyenv::{self, PythonEnv};
 
 /// A step that succeeded.
@@ -86,7 +86,7 @@ fn relock(run: &Run<'_>, s: &InstallStep, changed: &[String]) -> Result<Vec<Stri
     if !matches!(run.prep.read(&lock_text), Ok(Some(_))) {
         return Ok(Vec::new());
     }
-    let uv = pyenv::find_or_provision_uv(None, Path::new("python3")).ok_or_else(|| {
+    let uv = pyenv::find_or_provision_uv(None, Path::new("python3"), &run.control).ok_or_else(|| {
         Failure::new(format!(
             "`{lock_text}` must follow `{pyproject}`, but uv is not on PATH and could not be installed"
         ))
@@ -106,7 +106,7 @@ fn relock(run: &Run<'_>, s: &InstallStep, changed: &[String]) -> Result<Vec<Stri
         grace: process::DEFAULT_GRACE,
         log_max: crate::process::caplog::max_from_env(),
     };
-    let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
+    let outcome = process::run(&spec, &run.control, false).map_err(|e| Failure {
         message: format!("failed to start `{quoted}`: {e}"),
         log: Some(rel.clone()),
     })?;
@@ -201,7 +201,7 @@ fn run_command(run: &Run<'_>, s: &RunStep) -> StepResult {
         grace: process::DEFAULT_GRACE,
         log_max: crate::process::caplog::max_from_env(),
     };
-    let outcome = process::run(&spec, &run.cancel, false).map_err(|e| Failure {
+    let outcome = process::run(&spec, &run.control, false).map_err(|e| Failure {
         message: format!("failed to start `{}`: {e}", s.command),
         log: Some(rel.clone()),
     })?;
@@ -265,7 +265,7 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
                 ))
             })?;
         let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
-        let uv = installer_uv(s, venv, base);
+        let uv = installer_uv(s, venv, base, &run.control);
         run.journal
             .record_env(
                 &PythonEnv::for_venv(venv, uv.clone()),
@@ -273,7 +273,7 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
                 &Affected::default(),
             )
             .map_err(|e| Failure::new(format!("failed to journal the venv: {e}")))?;
-        pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
+        pyenv::create_venv(venv, base, uv.as_deref(), &run.control).map_err(|e| {
             Failure::new(format!(
                 "failed to create the venv `{}`: {e}",
                 rel.display()
@@ -287,8 +287,9 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
         Installer::Uv => pyenv::Prefer::Uv,
         Installer::Pip => pyenv::Prefer::Pip,
     };
-    let installer = pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base)
-        .map_err(|e| Failure::new(e.to_string()))?;
+    let installer =
+        pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base, &run.control)
+            .map_err(|e| Failure::new(e.to_string()))?;
     env.uv = installer.uv().map(Path::to_path_buf);
     let tool = if env.uv.is_some() { "uv" } else { "pip" };
     let packages = s.packages.join(" ");
@@ -299,7 +300,7 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())
             .map_err(|e| Failure::new(format!("failed to inspect the environment: {e}")))?;
         let installed = envjournal::distinfo::installed(&layout.site_packages);
-        let affected = envjournal::predict(&env, &s.packages, &installed)
+        let affected = envjournal::predict(&env, &s.packages, &installed, &run.control)
             .map_err(|e| Failure::new(format!("failed to plan the install of {packages}: {e}")))?;
         run.journal
             .record_env(&env, false, &affected)
@@ -315,13 +316,22 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
             ..Done::default()
         });
     }
-    let cancel = &run.cancel;
-    env.install_until(&s.packages, &|| cancel.is_cancelled())
-        .map_err(|e| Failure::new(format!("failed to install {packages}: {e}")))?;
+    let (log, rel) = log_path(run, &s.id)?;
+    let options = pyenv::InstallOptions {
+        timeout: prep.timeout(&s.id),
+        log: Some(log),
+        env: step_env(&s.env),
+    };
+    env.install_with(&s.packages, &run.control, &options)
+        .map_err(|e| Failure {
+            message: format!("failed to install {packages}: {e}"),
+            log: Some(rel.clone()),
+        })?;
     run.journal
         .seal_env(&env)
         .map_err(|e| Failure::new(format!("failed to journal the environment: {e}")))?;
     Ok(Done {
+        log: Some(rel),
         note: Some(format!("{note}installed {packages} with {tool}")),
         ..Done::default()
     })
@@ -329,10 +339,15 @@ fn install(run: &Run<'_>, s: &InstallStep) -> StepResult {
 
 /// The uv that creates a venv: none when the step asks for pip (the same search as
 /// [`pyenv::find_installer`]).
-fn installer_uv(s: &InstallStep, venv: &Path, base: &Path) -> Option<PathBuf> {
+fn installer_uv(
+    s: &InstallStep,
+    venv: &Path,
+    base: &Path,
+    control: &process::Control,
+) -> Option<PathBuf> {
     match s.installer {
         Installer::Pip => None,
-        Installer::Auto | Installer::Uv => pyenv::find_or_provision_uv(Some(venv), base),
+        Installer::Auto | Installer::Uv => pyenv::find_or_provision_uv(Some(venv), base, control),
     }
 }
 
@@ -391,7 +406,7 @@ fn run_suite(run: &Run<'_>, s: &SuiteStep) -> StepResult {
         };
         progress.detail(&id, &text, p.finished.is_some());
     };
-    let record = suite::run_suite(&spec, &run.cancel, &mut on_progress).map_err(|e| {
+    let record = suite::run_suite(&spec, &run.control, &mut on_progress).map_err(|e| {
         let mut message = e.to_string();
         for line in e.output() {
             message.push_str(&format!("\n  | {line}"));

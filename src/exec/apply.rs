@@ -60,8 +60,8 @@ pub struct Run<'a> {
     pub journal: Journal,
     /// `.planrun/runs/<run-id>/`.
     pub run_dir: PathBuf,
-    /// Set by SIGINT/SIGTERM; commands watch it.
-    pub cancel: crate::process::Cancel,
+    /// Set by SIGINT/SIGTERM, which commands watch; records the process groups they start.
+    pub control: crate::process::Control,
     /// The suite records so far.
     pub records: Mutex<BTreeMap<String, Record>>,
     /// The report, rewritten after each step.
@@ -325,7 +325,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         code: exit::INVALID,
     })?;
     let run_id = journal.run_id().to_string();
-    crate::process::orphans::track(Some(journal.run_dir().join(crate::process::orphans::FILE)));
+    let groups =
+        crate::process::Groups::record_in(journal.run_dir().join(crate::process::orphans::FILE));
     let run_dir = crate::journal::state::state_subdir(&prep.target, &["runs", &run_id, "logs"])
         .map(|logs| {
             logs.parent()
@@ -350,7 +351,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         opts,
         journal,
         run_dir: run_dir.clone(),
-        cancel: cancel.clone(),
+        control: crate::process::Control::new(cancel.clone(), groups),
         records: Mutex::new(BTreeMap::new()),
         report: Mutex::new(initial_report(prep, &run_id)),
         progress: Progress::new(steps, ui::animate()),
@@ -390,7 +391,6 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let stop = cancel.flag();
     let outcomes = scheduler::run(&tasks, opts.jobs, &stop, |i| run.run_node(&prep.order[i]));
     run.progress.finish();
-    crate::process::orphans::track(None);
 
     {
         let mut report = lock(&run.report);

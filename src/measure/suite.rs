@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use super::junit;
 use super::record::{Record, RunResult, RunSample};
-use crate::process::{self, Cancel, CommandSpec, Status};
 use crate::plan::model::Framework;
+use crate::process::{self, CommandSpec, Control, Status};
 
 /// How many output lines an error carries.
 pub const TAIL_LINES: usize = 20;
@@ -128,7 +128,7 @@ impl SuiteError {
 /// Runs the suite and builds its record; `progress` hears of every run's start and end.
 pub fn run_suite(
     spec: &SuiteSpec,
-    cancel: &Cancel,
+    control: &Control,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Record, SuiteError> {
     if spec.runs == 0 {
@@ -154,7 +154,7 @@ pub fn run_suite(
             })
         };
         tell(None);
-        let result = run_once(spec, cancel, warmup, index)?;
+        let result = run_once(spec, control, warmup, index)?;
         tell(Some(Duration::from_secs_f64(result.sample.wall)));
         results.push(result);
     }
@@ -166,7 +166,7 @@ pub fn run_suite(
 /// One run: the command (with `--junitxml` for pytest), measured, and its junit file read.
 fn run_once(
     spec: &SuiteSpec,
-    cancel: &Cancel,
+    control: &Control,
     warmup: bool,
     index: u32,
 ) -> Result<RunResult, SuiteError> {
@@ -202,7 +202,7 @@ fn run_once(
         ..CommandSpec::new(command, &spec.cwd, &log)
     };
     let outcome =
-        process::run(&command_spec, cancel, true).map_err(|source| SuiteError::Spawn {
+        process::run(&command_spec, control, true).map_err(|source| SuiteError::Spawn {
             command: spec.command.clone(),
             source,
         })?;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::process::proctree::{self, ProcInfo};
+use super::proctree::{self, ProcInfo};
 
 /// The default time between samples.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(50);

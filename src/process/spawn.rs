@@ -1,34 +1,24 @@
 //! Running one shell command the way nextest does: its own process group, output streamed to a
 //! log file, timeout and cancellation that end the whole tree, and the kernel's account of it.
 //!
-//! The child is put in a new process group so that a signal reaches every process it started
-//! (pytest-xdist workers, servers started by fixtures), not only the shell. On timeout or cancel
-//! the group gets SIGTERM, then SIGKILL once the grace period is over. Processes the command leaves
-//! behind in its group when it exits are ended the same way, so nothing outlives its step.
-//!
 //! Output goes through a pipe to a [`CappedLog`], so a chatty command cannot fill the disk: the
-//! log keeps its most recent part (what [`tail`] quotes in messages) under `log_max`.
+//! log keeps its most recent part (what [`tail`](super::caplog::tail) quotes in messages) under
+//! `log_max`. How the command is started, watched and ended is [`super::child`]'s.
 
-use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::process::caplog::{self, CappedLog};
-use crate::process::{proctree, rss};
+use super::caplog::{self, CappedLog};
+use super::child::{self, Limits, Outcome, DEFAULT_GRACE};
+use super::control::Control;
 
-/// The default time between SIGTERM and SIGKILL.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
-
-/// How often the cancel flag is checked while a command runs (timeouts wake the loop exactly).
-const WATCH: Duration = Duration::from_millis(50);
-
-/// How often the group is checked while it is being ended.
-const POLL: Duration = Duration::from_millis(10);
+/// How long the log may take to drain once the command's group is gone.
+pub(super) const DRAIN: Duration = Duration::from_secs(2);
 
 /// One command to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,112 +59,13 @@ impl CommandSpec {
     }
 }
 
-/// Cancellation flags shared with the signal handler; clones share the same flags.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel {
-    flag: Arc<AtomicBool>,
-    force: Arc<AtomicBool>,
-}
-
-impl Cancel {
-    /// A flag that is not set.
-    pub fn new() -> Self {
-        Cancel::default()
-    }
-
-    /// Sets the flag: running commands are ended and no new one starts.
-    pub fn cancel(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the flag is set.
-    pub fn is_cancelled(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-
-    /// The flag itself, for the scheduler and the signal handler.
-    pub fn flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.flag)
-    }
-
-    /// Cancels and skips the grace period: groups being ended get SIGKILL at once (a second
-    /// Ctrl-C, as in nextest).
-    pub fn force(&self) {
-        self.cancel();
-        self.force.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the grace period is to be skipped.
-    pub fn is_forced(&self) -> bool {
-        self.force.load(Ordering::SeqCst)
-    }
-
-    /// The force flag itself, for the signal handler.
-    pub fn force_flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.force)
-    }
-}
-
-/// How a command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
-pub enum Status {
-    /// It exited with this code.
-    Exited(i32),
-    /// A signal it did not get from planrun ended it.
-    Signaled(i32),
-    /// It ran past its timeout and was ended.
-    TimedOut,
-    /// planrun was interrupted and ended it.
-    Cancelled,
-}
-
-impl Status {
-    /// The shell-style exit code: a signal n is 128+n, a timeout 124 (like `timeout(1)`), a
-    /// cancel 130 (SIGINT).
-    pub fn code(&self) -> i32 {
-        match *self {
-            Status::Exited(code) => code,
-            Status::Signaled(signal) => 128 + signal,
-            Status::TimedOut => 124,
-            Status::Cancelled => 128 + libc::SIGINT,
-        }
-    }
-
-    /// Whether the command exited with code 0.
-    pub fn success(&self) -> bool {
-        *self == Status::Exited(0)
-    }
-}
-
-/// What running a command cost and how it ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Outcome {
-    /// How it ended.
-    pub status: Status,
-    /// Wall time from spawn to exit.
-    pub wall: Duration,
-    /// User CPU time of the command and every descendant it waited for.
-    pub cpu_user: Duration,
-    /// System CPU time, likewise.
-    pub cpu_system: Duration,
-    /// Peak resident memory of the whole tree in KiB, when sampled.
-    pub rss_peak_kb: Option<u64>,
-}
-
 /// Runs `spec` to the end, its output appended to `spec.log`; samples tree RSS if asked.
 ///
 /// A non-zero exit is an `Ok` outcome; `Err` means the command could not be started or waited for.
-/// When `cancel` is already set, nothing is started and the outcome is `Cancelled`.
-pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<Outcome> {
-    if cancel.is_cancelled() {
-        return Ok(Outcome {
-            status: Status::Cancelled,
-            wall: Duration::ZERO,
-            cpu_user: Duration::ZERO,
-            cpu_system: Duration::ZERO,
-            rss_peak_kb: None,
-        });
+/// When `control.cancel` is already set, nothing is started and the outcome is `Cancelled`.
+pub fn run(spec: &CommandSpec, control: &Control, sample_rss: bool) -> io::Result<Outcome> {
+    if control.cancel.is_cancelled() {
+        return Ok(Outcome::not_started());
     }
     if let Some(dir) = spec.log.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
@@ -182,30 +73,13 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
     let mut log = CappedLog::open(&spec.log, spec.log_max)?;
     let (output, child_output) = os_pipe::pipe()?;
     // An absolute path spares a failed execve per PATH entry on every step.
-    let mut expr = duct::cmd("/bin/sh", ["-c", spec.command.as_str()])
-        .dir(&spec.cwd)
-        .stdin_null()
-        .stderr_to_stdout()
-        .stdout_file(child_output)
-        .unchecked()
-        .before_spawn(|command| {
-            command.process_group(0);
-            Ok(())
-        });
-    for (name, value) in &spec.env {
-        expr = expr.env(name, value);
-    }
-
-    // CPU time comes from RUSAGE_CHILDREN: it grows when a child is reaped, by that child's time
-    // plus the time of every descendant it reaped itself. Suites run alone, so the delta around
-    // one run is that run's tree; for `run` steps in parallel it may include a neighbour's.
-    let cpu_before = children_cpu();
-    let started = Instant::now();
-    tracing::debug!(command = %spec.command, cwd = %spec.cwd.display(), "spawning");
-    let handle = expr.start()?;
-    // The expression holds planrun's copy of the pipe's write end; the log sees the end of the
-    // output only once every copy is closed.
-    drop(expr);
+    let mut command = Command::new("/bin/sh");
+    command
+        .args(["-c", spec.command.as_str()])
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdout(child_output.try_clone()?)
+        .stderr(child_output);
     let (copied, log_done) = mpsc::channel();
     thread::spawn(move || {
         if let Err(e) = log.copy_from(output) {
@@ -213,193 +87,43 @@ pub fn run(spec: &CommandSpec, cancel: &Cancel, sample_rss: bool) -> io::Result<
         }
         let _ = copied.send(());
     });
-    let pid = handle.pids().first().copied().unwrap_or(0);
-    let pgid = i32::try_from(pid).unwrap_or(0);
-    tracing::debug!(pid, "started in its own process group");
-    crate::process::orphans::spawned(pid);
-    let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
-
-    let result = thread::scope(|scope| {
-        // A blocking wait in its own thread stamps the exit the moment it happens; polling would
-        // add up to one poll interval to every wall time.
-        let (tx, rx) = mpsc::channel();
-        let handle = &handle;
-        scope.spawn(move || {
-            let waited = handle.wait().map(|out| out.status);
-            let _ = tx.send((Instant::now(), waited));
-        });
-        let mut forced = None;
-        let (ended, waited) = loop {
-            let until_timeout = spec
-                .timeout
-                .map_or(WATCH, |t| t.saturating_sub(started.elapsed()));
-            match rx.recv_timeout(WATCH.min(until_timeout)) {
-                Ok(done) => break done,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break (Instant::now(), Err(io::Error::other("waiter thread ended")))
-                }
-            }
-            if cancel.is_cancelled() {
-                forced = Some(Status::Cancelled);
-            } else if spec.timeout.is_some_and(|t| started.elapsed() >= t) {
-                forced = Some(Status::TimedOut);
-            }
-            if forced.is_some() {
-                let forced = || cancel.is_forced();
-                let done =
-                    terminate_group(pgid, spec.grace, &forced, || match rx.recv_timeout(POLL) {
-                        Ok(done) => Some(done),
-                        Err(mpsc::RecvTimeoutError::Timeout) => None,
-                        Err(mpsc::RecvTimeoutError::Disconnected) => {
-                            Some((Instant::now(), Err(io::Error::other("waiter thread ended"))))
-                        }
-                    });
-                break done;
-            }
-        };
-        (forced, ended, waited)
-    });
-    let (forced, ended, waited) = result;
-    let exit = waited?;
-    // Leftovers after a normal exit get the same treatment as a timeout.
-    if forced.is_none() && pgid > 0 {
-        end_leftovers(pgid, spec.grace);
-    }
+    tracing::debug!(command = %spec.command, cwd = %spec.cwd.display(), "spawning");
+    let limits = Limits {
+        timeout: spec.timeout,
+        grace: spec.grace,
+    };
+    let outcome = child::run(command, limits, control, sample_rss)?;
     // A process that left the group (`setsid`) may keep the pipe open for ever; after a while
     // the copier is left to finish on its own rather than holding up the step.
     if log_done.recv_timeout(DRAIN).is_err() {
         tracing::debug!("output pipe still open after the command ended; log left to drain");
     }
-    let rss_peak_kb = sampler.and_then(rss::RssSampler::stop);
-    let (user, system) = children_cpu();
-    let status = forced.unwrap_or_else(|| match (exit.code(), exit.signal()) {
-        (Some(code), _) => Status::Exited(code),
-        (None, Some(signal)) => Status::Signaled(signal),
-        (None, None) => Status::Exited(-1),
-    });
-    Ok(Outcome {
-        status,
-        wall: ended.saturating_duration_since(started),
-        cpu_user: user.saturating_sub(cpu_before.0),
-        cpu_system: system.saturating_sub(cpu_before.1),
-        rss_peak_kb,
-    })
-}
-
-/// How long the log may take to drain once the command's group is gone.
-const DRAIN: Duration = Duration::from_secs(2);
-
-/// SIGTERM to the group, up to `grace` for the leader (whose exit `wait_leader` reports) and the
-/// rest of the group to go, then SIGKILL; returns the leader's exit once it has been reaped.
-fn terminate_group<T>(
-    pgid: i32,
-    grace: Duration,
-    skip_grace: &dyn Fn() -> bool,
-    mut wait_leader: impl FnMut() -> Option<T>,
-) -> T {
-    signal_group(pgid, libc::SIGTERM);
-    let deadline = Instant::now() + grace;
-    let mut leader = None;
-    while Instant::now() < deadline && !skip_grace() {
-        if leader.is_none() {
-            leader = wait_leader();
-        } else if proctree::group_alive(pgid) {
-            thread::sleep(POLL);
-        } else {
-            break;
-        }
-    }
-    signal_group(pgid, libc::SIGKILL);
-    loop {
-        if let Some(done) = leader {
-            return done;
-        }
-        leader = wait_leader();
-    }
-}
-
-/// Ends what the command left running in its group after it exited.
-fn end_leftovers(pgid: i32, grace: Duration) {
-    if proctree::group_alive(pgid) {
-        terminate_group(pgid, grace, &|| false, || Some(()));
-    }
-}
-
-/// Sends `signal` to every process in group `pgid`; a group already gone is not an error.
-fn signal_group(pgid: i32, signal: i32) {
-    if pgid > 0 {
-        // SAFETY: killpg only sends a signal; a positive pgid can never mean "every process".
-        unsafe {
-            libc::killpg(pgid, signal);
-        }
-    }
-}
-
-/// User and system CPU time of all reaped children of this process so far.
-fn children_cpu() -> (Duration, Duration) {
-    // SAFETY: getrusage fills the struct it is given; zeroed is a valid rusage.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable rusage.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
-        return (Duration::ZERO, Duration::ZERO);
-    }
-    (timeval(usage.ru_utime), timeval(usage.ru_stime))
-}
-
-/// A `timeval` as a duration (negative fields, which the kernel never reports, count as zero).
-pub(crate) fn timeval(tv: libc::timeval) -> Duration {
-    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
-    let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
-    Duration::new(secs, micros.saturating_mul(1000))
-}
-
-/// The last `n` lines of the file at `log`, read from its end (never the whole file); empty when
-/// it cannot be read. Invalid UTF-8 is replaced, a final newline does not make an empty line.
-pub fn tail(log: &Path, n: usize) -> Vec<String> {
-    const CHUNK: u64 = 8192;
-    let Ok(mut file) = File::open(log) else {
-        return Vec::new();
-    };
-    let Ok(len) = file.seek(SeekFrom::End(0)) else {
-        return Vec::new();
-    };
-    let mut start = len;
-    let mut bytes: Vec<u8> = Vec::new();
-    // Read backwards until there are more than n line breaks (or the file is exhausted).
-    while start > 0 && bytes.iter().filter(|&&b| b == b'\n').count() <= n {
-        let step = CHUNK.min(start);
-        start -= step;
-        let mut chunk = vec![0; usize::try_from(step).unwrap_or(0)];
-        if file.seek(SeekFrom::Start(start)).is_err() || file.read_exact(&mut chunk).is_err() {
-            return Vec::new();
-        }
-        chunk.extend_from_slice(&bytes);
-        bytes = chunk;
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    if text.is_empty() {
-        return Vec::new();
-    }
-    let lines: Vec<&str> = text
-        .strip_suffix('\n')
-        .unwrap_or(&text)
-        .split('\n')
-        .collect();
-    let skip = lines.len().saturating_sub(n);
-    lines[skip..].iter().map(|l| l.to_string()).collect()
+    Ok(outcome)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::caplog::tail;
+    use crate::process::child::Status;
+    use crate::process::control::Cancel;
+    use crate::process::orphans::Groups;
+    use crate::process::proctree;
+    use crate::process::testing::wait_for;
+    use std::path::Path;
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
 
     fn spec(dir: &Path, command: &str) -> CommandSpec {
         CommandSpec::new(command, dir, dir.join("logs/out.log"))
     }
 
     fn go(spec: &CommandSpec) -> Outcome {
-        run(spec, &Cancel::new(), false).unwrap()
+        run(spec, &Control::default(), false).unwrap()
+    }
+
+    fn watched(cancel: &Cancel) -> Control {
+        Control::new(cancel.clone(), Groups::default())
     }
 
     /// A process that is gone or only a zombie waiting for a reaper.
@@ -413,6 +137,20 @@ mod tests {
             .lines()
             .map(|l| l.trim().parse().unwrap())
             .collect()
+    }
+
+    /// Starts a thread that waits for each file in turn to exist and then runs its action.
+    fn on_files(steps: Vec<(PathBuf, Box<dyn FnOnce() + Send>)>) -> thread::JoinHandle<()> {
+        thread::spawn(move || {
+            for (file, then) in steps {
+                assert!(
+                    wait_for(|| file.exists()),
+                    "{} never appeared",
+                    file.display()
+                );
+                then();
+            }
+        })
     }
 
     #[test]
@@ -447,14 +185,27 @@ mod tests {
     #[test]
     fn log_is_written_while_the_command_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let s = spec(dir.path(), "echo early; sleep 0.5; echo late");
+        let go_on = dir.path().join("go");
+        // The command goes on only once the test has read the log, so what the log held then
+        // was written while it ran.
+        let s = spec(
+            dir.path(),
+            &format!(
+                "echo early; while [ ! -e {} ]; do sleep 0.01; done; echo late",
+                go_on.display()
+            ),
+        );
         let log = s.log.clone();
         let seen = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(250));
-            fs::read_to_string(log).unwrap_or_default()
+            let written = || fs::read_to_string(&log).is_ok_and(|t| !t.is_empty());
+            assert!(wait_for(written), "nothing reached the log");
+            let seen = fs::read_to_string(&log).unwrap();
+            fs::write(go_on, "").unwrap();
+            seen
         });
-        go(&s);
+        assert!(go(&s).status.success());
         assert_eq!(seen.join().unwrap(), "early\n");
+        assert_eq!(fs::read_to_string(&s.log).unwrap(), "early\nlate\n");
     }
 
     #[test]
@@ -468,12 +219,14 @@ mod tests {
                 pids.display()
             ),
         );
-        s.timeout = Some(Duration::from_millis(300));
+        // Long beside the few milliseconds the shell needs to start both sleeps, even on a
+        // loaded machine, so that both are there for the timeout to end.
+        s.timeout = Some(Duration::from_secs(1));
         s.grace = Duration::from_millis(500);
         let t = Instant::now();
         let out = go(&s);
         assert_eq!(out.status, Status::TimedOut);
-        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
         let pids = pids_in(&pids);
         assert_eq!(pids.len(), 2);
         assert!(pids.iter().all(|&p| dead(p)), "grandchildren survived");
@@ -483,13 +236,14 @@ mod tests {
     fn sigterm_ignored_means_sigkill_after_grace() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = spec(dir.path(), "trap '' TERM; sleep 100 & wait; sleep 100");
-        s.timeout = Some(Duration::from_millis(100));
+        // Long beside the shell's start, so that the trap is set when SIGTERM comes.
+        s.timeout = Some(Duration::from_secs(1));
         s.grace = Duration::from_millis(300);
         let t = Instant::now();
         assert_eq!(go(&s).status, Status::TimedOut);
         let took = t.elapsed();
         assert!(
-            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            took >= Duration::from_millis(1300) && took < Duration::from_secs(4),
             "{took:?}"
         );
     }
@@ -509,20 +263,23 @@ mod tests {
     #[test]
     fn cancel_ends_a_running_command_and_prevents_new_ones() {
         let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
         let cancel = Cancel::new();
         let setter = cancel.clone();
         let t = Instant::now();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(200));
-            setter.cancel();
-        });
-        let out = run(&spec(dir.path(), "sleep 100"), &cancel, false).unwrap();
+        let watcher = on_files(vec![(started.clone(), Box::new(move || setter.cancel()))]);
+        let running = spec(
+            dir.path(),
+            &format!("touch {}; sleep 100", started.display()),
+        );
+        let out = run(&running, &watched(&cancel), false).unwrap();
+        watcher.join().unwrap();
         assert_eq!(out.status, Status::Cancelled);
         assert!(t.elapsed() < Duration::from_secs(3));
         let marker = dir.path().join("ran");
         let again = spec(dir.path(), &format!("touch {}", marker.display()));
         assert_eq!(
-            run(&again, &cancel, false).unwrap().status,
+            run(&again, &watched(&cancel), false).unwrap().status,
             Status::Cancelled
         );
         assert!(!marker.exists());
@@ -532,19 +289,31 @@ mod tests {
     #[test]
     fn force_skips_the_grace_period_of_a_command_ignoring_sigterm() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = spec(dir.path(), "trap '' TERM; sleep 100 & wait; sleep 100");
+        let [armed, ready, termed] = ["armed", "ready", "termed"].map(|f| dir.path().join(f));
+        // A member that notes SIGTERM and carries on, started before the leader ignores it.
+        let mut s = spec(
+            dir.path(),
+            &format!(
+                "(trap 'touch {termed}' TERM; touch {armed}; while :; do sleep 0.01; done) & \
+                 trap '' TERM; touch {ready}; wait; sleep 100",
+                termed = termed.display(),
+                armed = armed.display(),
+                ready = ready.display(),
+            ),
+        );
         // An hour of grace: the command only ends (and the test only finishes) because `force`
         // sends SIGKILL without waiting for it.
         s.grace = Duration::from_secs(3600);
         let cancel = Cancel::new();
-        let setter = cancel.clone();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(200));
-            setter.cancel();
-            thread::sleep(Duration::from_millis(300));
-            setter.force();
-        });
-        let out = run(&s, &cancel, false).unwrap();
+        let (setter, forcer) = (cancel.clone(), cancel.clone());
+        let watcher = on_files(vec![
+            (armed, Box::new(|| {})),
+            (ready, Box::new(move || setter.cancel())),
+            // SIGTERM reached the group: the grace period has begun.
+            (termed, Box::new(move || forcer.force())),
+        ]);
+        let out = run(&s, &watched(&cancel), false).unwrap();
+        watcher.join().unwrap();
         assert_eq!(out.status, Status::Cancelled);
         assert!(cancel.is_forced());
     }
@@ -558,8 +327,11 @@ mod tests {
         // No upper bound on the CPU of `sleep`: RUSAGE_CHILDREN counts every child this test
         // binary reaps, and other tests reap theirs at the same moment (it failed in CI so).
         assert_eq!(out.rss_peak_kb, None);
-        let busy = "python3 -c 'import time\nt=time.time()\nwhile time.time()-t<0.3: pass'";
-        let out = run(&spec(dir.path(), busy), &Cancel::new(), true).unwrap();
+        // A fixed amount of work, not a length of time: a loaded machine takes longer over it,
+        // but it costs the same CPU (well over 0.2 s even on a fast one).
+        let busy = "python3 -c 'for _ in range(30_000_000): pass'";
+        let out = run(&spec(dir.path(), busy), &Control::default(), true).unwrap();
+        assert!(out.status.success(), "{out:?}");
         assert!(
             out.cpu_user + out.cpu_system >= Duration::from_millis(200),
             "{out:?}"
@@ -608,17 +380,15 @@ mod tests {
     }
 
     #[test]
-    fn tail_reads_the_last_lines_only() {
+    fn groups_are_recorded_through_the_control() {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("log");
-        let body: String = (0..5000).map(|i| format!("line {i}\n")).collect();
-        fs::write(&log, body).unwrap();
-        assert_eq!(tail(&log, 2), vec!["line 4998", "line 4999"]);
-        assert_eq!(tail(&log, 20).len(), 20);
-        fs::write(&log, "a\nb").unwrap();
-        assert_eq!(tail(&log, 5), vec!["a", "b"]);
-        fs::write(&log, "").unwrap();
-        assert!(tail(&log, 5).is_empty());
-        assert!(tail(&dir.path().join("missing"), 5).is_empty());
+        let record = dir.path().join("groups");
+        let control = Control::new(Cancel::new(), Groups::record_in(record.clone()));
+        assert!(run(&spec(dir.path(), "sleep 0.05"), &control, false)
+            .unwrap()
+            .status
+            .success());
+        let text = fs::read_to_string(&record).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
     }
 }
