@@ -78,8 +78,12 @@ pub struct CappedLog {
 }
 
 impl CappedLog {
-    /// Opens `path` for appending (created when missing); an earlier marker's count carries on.
+    /// Opens `path` for appending (created with its parent directories when missing); an
+    /// earlier marker's count carries on.
     pub fn open(path: &Path, max: Option<u64>) -> io::Result<CappedLog> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
         let file = append(path)?;
         let len = file.metadata()?.len();
         let (marker_len, dropped) = read_marker(path).unwrap_or((0, 0));

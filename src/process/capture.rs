@@ -5,7 +5,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
@@ -132,7 +132,13 @@ pub fn capture(inv: &Invocation, control: &Control) -> io::Result<Captured> {
             stderr: String::new(),
         });
     }
-    let log = inv.log.as_deref().map(open_log).transpose()?;
+    let log = match &inv.log {
+        Some(path) => Some(Arc::new(Mutex::new(CappedLog::open(
+            path,
+            caplog::max_from_env(),
+        )?))),
+        None => None,
+    };
     let (out_read, out_write) = os_pipe::pipe()?;
     let (err_read, err_write) = os_pipe::pipe()?;
     let mut command = Command::new(&inv.program);
@@ -161,14 +167,6 @@ pub fn capture(inv: &Invocation, control: &Control) -> io::Result<Captured> {
 
 /// The log both output streams are appended to, in the order their chunks arrive.
 type SharedLog = Arc<Mutex<CappedLog>>;
-
-fn open_log(path: &Path) -> io::Result<SharedLog> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let log = CappedLog::open(path, caplog::max_from_env())?;
-    Ok(Arc::new(Mutex::new(log)))
-}
 
 /// A thread reading one output stream to its end.
 struct Collector {

@@ -1,11 +1,10 @@
-//! Running one shell command the way nextest does: its own process group, output streamed to a
-//! log file, timeout and cancellation that end the whole tree, and the kernel's account of it.
+//! Running one shell command (`sh -c`), its stdout and stderr joined and streamed to a log file.
 //!
 //! Output goes through a pipe to a [`CappedLog`], so a chatty command cannot fill the disk: the
 //! log keeps its most recent part (what [`tail`](super::caplog::tail) quotes in messages) under
-//! `log_max`. How the command is started, watched and ended is [`super::child`]'s.
+//! `log_max`. How the command is started in its own group, watched for its timeout and cancel, and
+//! ended with whatever it left behind is [`super::child`]'s.
 
-use std::fs;
 use std::io;
 use std::path::PathBuf;
 use std::process::Command;
@@ -67,9 +66,6 @@ pub fn run(spec: &CommandSpec, control: &Control, sample_rss: bool) -> io::Resul
     if control.cancel.is_cancelled() {
         return Ok(Outcome::not_started());
     }
-    if let Some(dir) = spec.log.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)?;
-    }
     let mut log = CappedLog::open(&spec.log, spec.log_max)?;
     let (output, child_output) = os_pipe::pipe()?;
     // An absolute path spares a failed execve per PATH entry on every step.
@@ -110,6 +106,7 @@ mod tests {
     use crate::process::orphans::Groups;
     use crate::process::proctree;
     use crate::process::testing::wait_for;
+    use std::fs;
     use std::path::Path;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
