@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use planrun::envjournal::{self, distinfo, EnvIdentity, EnvLayout};
+use planrun::process::Control;
 use planrun::pyenv::{self, PythonEnv};
 
 const SAMPLES: usize = 5;
@@ -122,7 +123,7 @@ fn pip_venv_comparison(tmp: &Path, uv: &Path, packages: &[String]) -> (Duration,
         ..PythonEnv::locate(&python).expect("venv")
     };
     with_uv
-        .install(&["pytest".to_string()])
+        .install(&["pytest".to_string()], &Control::default())
         .expect("install pytest");
     let freeze_all = || {
         let mut lines: Vec<String> =
@@ -139,16 +140,21 @@ fn pip_venv_comparison(tmp: &Path, uv: &Path, packages: &[String]) -> (Duration,
     let (mut new, mut old) = (Vec::new(), Vec::new());
     for i in 0..3 {
         let installed = distinfo::installed(&layout.site_packages);
-        let affected = envjournal::predict(&with_uv, packages, &installed).expect("predict");
+        let affected = envjournal::predict(&with_uv, packages, &installed, &Control::default())
+            .expect("predict");
         let dir = tmp.join(format!("pip-env-{i}"));
         let summary = envjournal::take(&dir, &layout, &identity, &affected).expect("snapshot");
-        with_uv.install(packages).expect("install");
+        with_uv
+            .install(packages, &Control::default())
+            .expect("install");
         envjournal::seal(&dir).expect("seal");
         let start = Instant::now();
         envjournal::restore(&dir, &summary.manifest_hash, &identity, false).expect("restore");
         new.push(start.elapsed());
         assert_eq!(freeze_all(), before);
-        with_uv.install(packages).expect("install");
+        with_uv
+            .install(packages, &Control::default())
+            .expect("install");
         let start = Instant::now();
         reinstall_by_freeze_pip(&python, &before);
         old.push(start.elapsed());
@@ -168,7 +174,7 @@ fn main() {
         uv: Some(uv.clone()),
         ..PythonEnv::locate(&venv.join("bin/python")).expect("venv")
     };
-    env.install(&["pytest".to_string()])
+    env.install(&["pytest".to_string()], &Control::default())
         .expect("install pytest");
     let packages = vec!["pytest-xdist".to_string()];
     let before = freeze(&env);
@@ -179,7 +185,8 @@ fn main() {
     let mut files = 0;
     for i in 0..SAMPLES {
         let installed = distinfo::installed(&layout.site_packages);
-        let affected = envjournal::predict(&env, &packages, &installed).expect("predict");
+        let affected =
+            envjournal::predict(&env, &packages, &installed, &Control::default()).expect("predict");
         assert!(
             affected.added.iter().any(|a| a.starts_with("execnet==")),
             "{affected:?}"
@@ -188,7 +195,8 @@ fn main() {
         let start = Instant::now();
         let summary = envjournal::take(&dir, &layout, &identity, &affected).expect("snapshot");
         snap.push(start.elapsed());
-        env.install(&packages).expect("install");
+        env.install(&packages, &Control::default())
+            .expect("install");
         envjournal::seal(&dir).expect("seal");
         let start = Instant::now();
         let report =
@@ -197,7 +205,8 @@ fn main() {
         files = report.files_deleted;
         assert_eq!(freeze(&env), before);
 
-        env.install(&packages).expect("install");
+        env.install(&packages, &Control::default())
+            .expect("install");
         let start = Instant::now();
         reinstall_by_freeze(&env, &before);
         old.push(start.elapsed());

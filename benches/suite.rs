@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use planrun::exec::process::{self, Cancel, CommandSpec};
 use planrun::measure::stats;
 use planrun::measure::suite::{run_suite, SuiteSpec};
 use planrun::plan::model::Framework;
+use planrun::process::{self, CommandSpec, Control};
 
 const RUNS: u32 = 10;
 
@@ -63,7 +63,7 @@ fn accuracy(dir: &Path, command: &str) {
     };
     let (mut ours, mut hyperfine, mut spawn_loop) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let record = run_suite(&spec, &Cancel::new(), &mut |_| {}).expect("suite runs");
+        let record = run_suite(&spec, &Control::default(), &mut |_| {}).expect("suite runs");
         ours.push((record.wall.median, record.wall.min));
         hyperfine.extend(hyperfine_stats(dir, command));
         spawn_loop.extend(loop_stats(command));
@@ -138,7 +138,7 @@ fn overhead(dir: &Path, sample_rss: bool) {
     let spec = CommandSpec::new("sleep 5", dir, dir.join("logs/overhead.log"));
     let before = self_cpu();
     let start = Instant::now();
-    let outcome = process::run(&spec, &Cancel::new(), sample_rss).expect("sleep runs");
+    let outcome = process::run(&spec, &Control::default(), sample_rss).expect("sleep runs");
     let wall = start.elapsed();
     let cpu = self_cpu().saturating_sub(before);
     let share = cpu.as_secs_f64() / wall.as_secs_f64() * 100.0;

@@ -6,6 +6,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
+use crate::process::{self, Control, Invocation};
+
 /// The directory inside a target that holds planrun's own state.
 pub const STATE_DIR: &str = ".planrun";
 
@@ -293,7 +295,7 @@ pub fn uncommitted(target: &Path, rels: &[String]) -> Vec<String> {
     if rels.is_empty() {
         return Vec::new();
     }
-    let out = std::process::Command::new("git")
+    let inv = Invocation::new("git")
         .arg("-C")
         .arg(target)
         .args([
@@ -303,15 +305,18 @@ pub fn uncommitted(target: &Path, rels: &[String]) -> Vec<String> {
             "--untracked-files=no",
             "--",
         ])
-        .args(rels)
-        .stderr(std::process::Stdio::null())
-        .output();
-    let Some(out) = out.ok().filter(|o| o.status.success()) else {
+        .args(rels);
+    let out = process::capture(&inv, &Control::default());
+    let Some(out) = out.ok().filter(|o| o.outcome.status.success()) else {
         return Vec::new();
     };
     // `XY path` records, NUL-separated; a rename adds its old path as an extra record.
     let mut dirty: Vec<String> = Vec::new();
-    let mut records = out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty());
+    let mut records = out
+        .stdout
+        .as_bytes()
+        .split(|b| *b == 0)
+        .filter(|r| !r.is_empty());
     while let Some(record) = records.next() {
         if record.len() < 4 {
             continue;

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod measure;
 pub mod metrics;
 pub mod plan;
+pub mod process;
 pub mod pyenv;
 pub mod report;
 pub mod secrets;

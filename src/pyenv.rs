@@ -2,9 +2,10 @@
 //! it, and find the one installer to drive it with (uv when available, else pip if present).
 
 use std::ffi::OsStr;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::process::{self, Control, Invocation};
 
 /// A failure talking to an interpreter or installer.
 #[derive(Debug, thiserror::Error)]
@@ -67,56 +68,63 @@ impl PythonEnv {
     }
 
     /// The installed packages, one normalized requirement line each, sorted.
-    pub fn freeze(&self) -> Result<Vec<String>, PyEnvError> {
-        let out = match &self.uv {
-            Some(uv) => run(Command::new(uv)
+    pub fn freeze(&self, control: &Control) -> Result<Vec<String>, PyEnvError> {
+        let inv = match &self.uv {
+            Some(uv) => Invocation::new(uv)
                 .args(["pip", "freeze", "--python"])
-                .arg(&self.python))?,
-            None => run(Command::new(&self.python).args(["-m", "pip", "freeze", "--all"]))?,
+                .arg(&self.python),
+            None => Invocation::new(&self.python).args(["-m", "pip", "freeze", "--all"]),
         };
-        Ok(normalize_freeze(&out))
+        Ok(normalize_freeze(&run(&inv, control)?))
     }
 
     /// Installs requirement specifiers into this environment.
-    pub fn install(&self, requirements: &[String]) -> Result<(), PyEnvError> {
-        self.pip("install", &[], requirements)
+    pub fn install(&self, requirements: &[String], control: &Control) -> Result<(), PyEnvError> {
+        self.install_with(requirements, control, &InstallOptions::default())
     }
 
-    /// Installs like [`PythonEnv::install`], stopping the installer once `stop` says so.
-    pub fn install_until(
+    /// Installs like [`PythonEnv::install`], with a time limit, a log and extra environment.
+    pub fn install_with(
         &self,
         requirements: &[String],
-        stop: &dyn Fn() -> bool,
+        control: &Control,
+        options: &InstallOptions,
     ) -> Result<(), PyEnvError> {
-        run_output_until(&mut self.pip_command("install", &[], requirements), stop).map(drop)
+        let inv = self
+            .pip_command("install", &[], requirements)
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
+            .timeout(options.timeout)
+            .log(options.log.clone());
+        run_output(&inv, control).map(drop)
     }
 
     /// Uninstalls packages by name from this environment.
-    pub fn uninstall(&self, names: &[String]) -> Result<(), PyEnvError> {
+    pub fn uninstall(&self, names: &[String], control: &Control) -> Result<(), PyEnvError> {
         let yes: &[&str] = if self.uv.is_some() { &[] } else { &["-y"] };
-        self.pip("uninstall", yes, names)
+        run(&self.pip_command("uninstall", yes, names), control).map(drop)
     }
 
-    fn pip(&self, verb: &str, flags: &[&str], args: &[String]) -> Result<(), PyEnvError> {
-        run(&mut self.pip_command(verb, flags, args)).map(drop)
-    }
-
-    fn pip_command(&self, verb: &str, flags: &[&str], args: &[String]) -> Command {
-        let mut cmd = match &self.uv {
-            Some(uv) => {
-                let mut cmd = Command::new(uv);
-                cmd.args(["pip", verb, "--python"]).arg(&self.python);
-                cmd
-            }
-            None => {
-                let mut cmd = Command::new(&self.python);
-                cmd.args(["-m", "pip", verb]);
-                cmd
-            }
+    fn pip_command(&self, verb: &str, flags: &[&str], args: &[String]) -> Invocation {
+        let inv = match &self.uv {
+            Some(uv) => Invocation::new(uv)
+                .args(["pip", verb, "--python"])
+                .arg(&self.python),
+            None => Invocation::new(&self.python).args(["-m", "pip", verb]),
         };
-        cmd.args(flags).args(args);
-        cmd
+        inv.args(flags).args(args)
     }
+}
+
+/// How an install runs beyond its [`Control`]; the default has no limit, no log and no extra
+/// environment.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Longest time the installer may run.
+    pub timeout: Option<Duration>,
+    /// A file its output is appended to.
+    pub log: Option<PathBuf>,
+    /// Extra environment variables for it.
+    pub env: Vec<(String, String)>,
 }
 
 /// Creates a venv at `dir` from `base_python`, with uv when given, else `python -m venv`.
@@ -124,14 +132,16 @@ pub fn create_venv(
     dir: &Path,
     base_python: &Path,
     uv: Option<&Path>,
+    control: &Control,
 ) -> Result<PythonEnv, PyEnvError> {
-    match uv {
-        Some(uv) => run(Command::new(uv)
+    let inv = match uv {
+        Some(uv) => Invocation::new(uv)
             .args(["venv", "--quiet", "--python"])
             .arg(base_python)
-            .arg(dir))?,
-        None => run(Command::new(base_python).args(["-m", "venv"]).arg(dir))?,
+            .arg(dir),
+        None => Invocation::new(base_python).args(["-m", "venv"]).arg(dir),
     };
+    run(&inv, control)?;
     Ok(PythonEnv::for_venv(dir, uv.map(Path::to_path_buf)))
 }
 
@@ -199,9 +209,10 @@ pub fn find_installer(
     venv: Option<&Path>,
     prefer: Prefer,
     base_python: &Path,
+    control: &Control,
 ) -> Result<Installer, PyEnvError> {
     if prefer != Prefer::Pip {
-        if let Some(uv) = find_or_provision_uv(venv, base_python) {
+        if let Some(uv) = find_or_provision_uv(venv, base_python, control) {
             return Ok(Installer::Uv(uv));
         }
         if prefer == Prefer::Uv {
@@ -211,7 +222,7 @@ pub fn find_installer(
             });
         }
     }
-    if has_pip(python) {
+    if has_pip(python, control) {
         return Ok(Installer::Pip);
     }
     Err(PyEnvError::NoInstaller {
@@ -221,17 +232,12 @@ pub fn find_installer(
 }
 
 /// Whether `python` can import pip.
-pub fn has_pip(python: &Path) -> bool {
-    Command::new(python)
-        .args([
-            "-c",
-            "import importlib.util, sys; sys.exit(importlib.util.find_spec('pip') is None)",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+pub fn has_pip(python: &Path, control: &Control) -> bool {
+    let inv = Invocation::new(python).args([
+        "-c",
+        "import importlib.util, sys; sys.exit(importlib.util.find_spec('pip') is None)",
+    ]);
+    process::capture(&inv, control).is_ok_and(|out| out.outcome.status.success())
 }
 
 /// Where planrun keeps its own uv when the machine has none: `$PLANRUN_CACHE_DIR/uv`, else
@@ -256,23 +262,27 @@ pub fn uv_cache_venv() -> Option<PathBuf> {
 /// uv from anywhere [`find_uv`] looks, else installed once with pip into planrun's own cache
 /// venv (uv ships as a wheel on PyPI), so later installs are fast. `None` when that fails too:
 /// the caller then uses pip.
-pub fn find_or_provision_uv(venv: Option<&Path>, base_python: &Path) -> Option<PathBuf> {
+pub fn find_or_provision_uv(
+    venv: Option<&Path>,
+    base_python: &Path,
+    control: &Control,
+) -> Option<PathBuf> {
     if let Some(uv) = find_uv(venv) {
         return Some(uv);
     }
-    provision_uv_in(&uv_cache_venv()?, base_python)
+    provision_uv_in(&uv_cache_venv()?, base_python, control)
 }
 
 /// uv in the venv at `dir`, installed there with pip first when it is missing.
-pub fn provision_uv_in(dir: &Path, base_python: &Path) -> Option<PathBuf> {
+pub fn provision_uv_in(dir: &Path, base_python: &Path, control: &Control) -> Option<PathBuf> {
     let uv = dir.join("bin").join("uv");
     if uv.is_file() {
         return Some(uv);
     }
-    let made = run(Command::new(base_python).args(["-m", "venv"]).arg(dir)).and_then(|_| {
-        run(Command::new(dir.join("bin").join("python"))
-            .args(["-m", "pip", "install", "--quiet", "uv"]))
-    });
+    let venv = Invocation::new(base_python).args(["-m", "venv"]).arg(dir);
+    let pip = Invocation::new(dir.join("bin").join("python"))
+        .args(["-m", "pip", "install", "--quiet", "uv"]);
+    let made = run(&venv, control).and_then(|_| run(&pip, control));
     match made {
         Ok(_) if uv.is_file() => Some(uv),
         Ok(_) => None,
@@ -294,106 +304,33 @@ pub fn venv_dir_of(python: &Path) -> Option<PathBuf> {
         .flatten()
 }
 
-fn run(cmd: &mut Command) -> Result<String, PyEnvError> {
-    run_output(cmd).map(|(stdout, _)| stdout)
+fn run(inv: &Invocation, control: &Control) -> Result<String, PyEnvError> {
+    run_output(inv, control).map(|(stdout, _)| stdout)
 }
 
-/// Runs an installer command to completion in its own process group, recorded for orphan
-/// clean-up (so a rollback after SIGKILL ends it before restoring); returns stdout and stderr.
-pub fn run_output(cmd: &mut Command) -> Result<(String, String), PyEnvError> {
-    run_output_until(cmd, &|| false)
-}
-
-/// Like [`run_output`], but once `stop` says so the command's group gets SIGTERM, then SIGKILL
-/// after a grace period: it is in its own group, so a Ctrl-C at the terminal does not reach it.
-pub fn run_output_until(
-    cmd: &mut Command,
-    stop: &dyn Fn() -> bool,
-) -> Result<(String, String), PyEnvError> {
-    use std::io::Read;
-    use std::time::{Duration, Instant};
-    const GRACE: Duration = Duration::from_secs(3);
-    let command = render(cmd);
-    tracing::debug!(command, "running installer");
-    let spawn_err = |source| PyEnvError::Spawn {
-        command: command.clone(),
+/// Runs an installer command to completion through the process layer (its own process group,
+/// recorded in `control` for orphan clean-up, ended on cancel or timeout); returns stdout and
+/// stderr, or the output of a command that failed.
+pub fn run_output(inv: &Invocation, control: &Control) -> Result<(String, String), PyEnvError> {
+    let inv = inv.clone().envs([
+        ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+        ("PIP_NO_INPUT", "1"),
+    ]);
+    tracing::debug!(command = %inv, "running installer");
+    let out = process::capture(&inv, control).map_err(|source| PyEnvError::Spawn {
+        command: inv.to_string(),
         source,
-    };
-    let mut child = cmd
-        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        .env("PIP_NO_INPUT", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(spawn_err)?;
-    crate::exec::orphans::spawned(child.id());
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let out_reader = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err_reader = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    // Never 0: killpg(0) would signal planrun's own group.
-    let pgid = libc::pid_t::try_from(child.id()).ok().filter(|p| *p > 0);
-    let kill_group = |signal| {
-        if let Some(pgid) = pgid {
-            // SAFETY: killpg signals the group this function started.
-            unsafe { libc::killpg(pgid, signal) };
-        }
-    };
-    let mut stopping: Option<Instant> = None;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(spawn_err)? {
-            break status;
-        }
-        if stopping.is_none() && stop() {
-            kill_group(libc::SIGTERM);
-            stopping = Some(Instant::now());
-        }
-        if stopping.is_some_and(|t| t.elapsed() > GRACE) {
-            kill_group(libc::SIGKILL);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if stopping.is_some() {
-        // What is left of the group would hold the pipes open and the readers with them.
-        kill_group(libc::SIGKILL);
-    }
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    if !status.success() {
+    })?;
+    if !out.outcome.status.success() {
         return Err(PyEnvError::Failed {
-            command,
-            status: status.to_string(),
-            output: format!("{stdout}{stderr}").trim_end().to_string(),
+            command: inv.to_string(),
+            status: out.outcome.status.to_string(),
+            output: format!("{}{}", out.stdout, out.stderr)
+                .trim_end()
+                .to_string(),
         });
     }
-    Ok((stdout, stderr))
-}
-
-fn render(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
+    Ok((out.stdout, out.stderr))
 }
 
 /// Canonical freeze lines: comments and blanks dropped, names PEP 503-normalized, sorted.
@@ -438,6 +375,10 @@ pub fn normalize_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::testing::wait_for;
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
 
     fn lines(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -472,14 +413,16 @@ mod tests {
     #[test]
     fn a_venv_without_pip_and_no_uv_has_no_installer() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(!has_pip(&dir.path().join("bin/python")));
-        assert!(has_pip(Path::new("python3")));
+        let control = Control::default();
+        assert!(!has_pip(&dir.path().join("bin/python"), &control));
+        assert!(has_pip(Path::new("python3"), &control));
         assert!(matches!(
             find_installer(
                 Path::new("python3"),
                 None,
                 Prefer::Pip,
-                Path::new("python3")
+                Path::new("python3"),
+                &control
             ),
             Ok(Installer::Pip)
         ));
@@ -488,31 +431,67 @@ mod tests {
             None,
             Prefer::Pip,
             Path::new("python3"),
+            &control,
         )
         .unwrap_err();
         assert!(err.to_string().contains("has no pip"), "{err}");
     }
 
     #[test]
-    fn a_stopped_installer_is_ended_with_its_group() {
-        let started = std::time::Instant::now();
-        let err = run_output_until(
-            Command::new("sh").args(["-c", "sleep 30 & sleep 30; wait"]),
-            &|| started.elapsed() > std::time::Duration::from_millis(100),
-        )
-        .unwrap_err();
+    fn a_cancelled_installer_is_ended_with_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let script = format!("sleep 30 & touch {}; sleep 30; wait", started.display());
+        let control = Control::default();
+        let cancel = control.cancel.clone();
+        let t = Instant::now();
+        let watcher = std::thread::spawn(move || {
+            assert!(wait_for(|| started.exists()));
+            cancel.cancel();
+        });
+        let err = run_output(&Invocation::new("sh").args(["-c", &script]), &control).unwrap_err();
+        watcher.join().unwrap();
         assert!(matches!(err, PyEnvError::Failed { .. }), "{err}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(err.to_string().contains("(cancelled)"), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_install_gets_its_timeout_log_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("install.log");
+        // A stand-in `python` that shows what it was given, then outlives its timeout.
+        let python = dir.path().join("python");
+        std::fs::write(&python, "#!/bin/sh\necho \"$GREETING $*\"\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let env = PythonEnv {
+            python,
+            venv: None,
+            uv: None,
+        };
+        let options = InstallOptions {
+            // Long beside the moment the script needs to print, even on a loaded machine.
+            timeout: Some(Duration::from_secs(1)),
+            log: Some(log.clone()),
+            env: vec![("GREETING".into(), "hello".into())],
+        };
+        let err = env
+            .install_with(&lines(&["six"]), &Control::default(), &options)
+            .unwrap_err();
+        assert!(err.to_string().contains("(timed out)"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "hello -m pip install six\n"
+        );
     }
 
     #[test]
     fn installers_run_in_their_own_process_group() {
-        let (out, _) = run_output(Command::new("sh").args(["-c", "cat /proc/$$/stat"])).unwrap();
-        // Field 5 of stat, after the parenthesised command name, is the process group.
-        let rest = &out[out.rfind(')').unwrap() + 1..];
-        let pgid: u32 = rest.split_whitespace().nth(2).unwrap().parse().unwrap();
+        let inv = Invocation::new("sh").args(["-c", "cat /proc/$$/stat"]);
+        let (out, _) = run_output(&inv, &Control::default()).unwrap();
+        let pgid = crate::process::proctree::parse_stat(&out).unwrap().pgrp;
         // SAFETY: getpgrp has no preconditions.
-        let ours = unsafe { libc::getpgrp() } as u32;
+        let ours = unsafe { libc::getpgrp() };
         assert_ne!(pgid, ours);
     }
 
@@ -524,7 +503,7 @@ mod tests {
             uv: None,
         };
         let err = env
-            .pip("install", &[], &lines(&["--definitely-not-a-flag"]))
+            .install(&lines(&["--definitely-not-a-flag"]), &Control::default())
             .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("--definitely-not-a-flag"), "{msg}");
@@ -534,13 +513,15 @@ mod tests {
     #[test]
     fn uv_is_provisioned_once_into_a_cache_venv() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-uv-provision");
-        let uv = provision_uv_in(&dir, Path::new("python3")).expect("uv installs from PyPI");
+        let control = Control::default();
+        let uv =
+            provision_uv_in(&dir, Path::new("python3"), &control).expect("uv installs from PyPI");
         assert_eq!(uv, dir.join("bin/uv"));
         let out = Command::new(&uv).arg("--version").output().unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("uv "));
         let modified = std::fs::metadata(&uv).unwrap().modified().unwrap();
         assert_eq!(
-            provision_uv_in(&dir, Path::new("python3")),
+            provision_uv_in(&dir, Path::new("python3"), &control),
             Some(uv.clone())
         );
         assert_eq!(

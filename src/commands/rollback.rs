@@ -121,7 +121,7 @@ fn end_orphans(target: &std::path::Path) {
     };
     for run in runs.iter().filter(|r| r.status == state::Status::Running) {
         let record = paths::orphan_groups(&paths::run_dir(target, &run.id));
-        let killed = crate::exec::orphans::reap(&record);
+        let killed = crate::process::orphans::reap(&record);
         if killed > 0 {
             ui::note(&format!(
                 "ended {killed} process(es) left running by the interrupted run {}",

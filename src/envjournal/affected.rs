@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::process::Command;
 
 use super::distinfo::Dist;
 use super::error::EnvJournalError;
+use crate::process::{Control, Invocation};
 use crate::pyenv::{self, normalize_name, PythonEnv};
 
 /// The distributions one install changes.
@@ -31,6 +31,7 @@ pub fn predict(
     env: &PythonEnv,
     packages: &[String],
     installed: &[Dist],
+    control: &Control,
 ) -> Result<Affected, EnvJournalError> {
     match &env.uv {
         Some(uv) => {
@@ -38,29 +39,29 @@ pub fn predict(
             // environment as it found it, or the snapshot taken next would include it.
             let lock = env.venv.as_ref().map(|v| v.join(".lock"));
             let new_lock = lock.as_ref().filter(|l| fs::symlink_metadata(l).is_err());
-            let mut cmd = Command::new(uv);
-            cmd.args(["pip", "install", "--dry-run", "--python"])
+            let inv = Invocation::new(uv)
+                .args(["pip", "install", "--dry-run", "--python"])
                 .arg(&env.python)
                 .args(packages);
-            let out = pyenv::run_output(&mut cmd);
+            let out = pyenv::run_output(&inv, control);
             if let Some(lock) = new_lock {
                 let _ = fs::remove_file(lock);
             }
             Ok(parse_uv(&out?.1))
         }
         None => {
-            let mut cmd = Command::new(&env.python);
-            cmd.args([
-                "-m",
-                "pip",
-                "install",
-                "--dry-run",
-                "--report",
-                "-",
-                "--quiet",
-            ])
-            .args(packages);
-            let (stdout, _) = pyenv::run_output(&mut cmd)?;
+            let inv = Invocation::new(&env.python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--dry-run",
+                    "--report",
+                    "-",
+                    "--quiet",
+                ])
+                .args(packages);
+            let (stdout, _) = pyenv::run_output(&inv, control)?;
             parse_pip_report(&stdout, installed)
         }
     }

@@ -3,11 +3,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::EnvJournalError;
+use crate::process::{self, Control, Invocation};
 
 /// The directories of one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,18 +57,19 @@ impl EnvLayout {
     pub fn of_interpreter(python: &Path) -> Result<EnvLayout, EnvJournalError> {
         const SCRIPT: &str = "import json, sys, sysconfig; p = sysconfig.get_paths(); \
             print(json.dumps([sys.prefix, p['purelib'], p['platlib'], p['scripts']]))";
-        let out = Command::new(python)
-            .args(["-c", SCRIPT])
-            .output()
+        // A read-only probe of a few milliseconds, asked from where no apply's control reaches
+        // (the journal): not cancelled, and nothing to end if planrun is killed meanwhile.
+        let inv = Invocation::new(python).args(["-c", SCRIPT]);
+        let out = process::capture(&inv, &Control::default())
             .map_err(|e| EnvJournalError::io(format!("run `{}`", python.display()), e))?;
-        if !out.status.success() {
+        if !out.outcome.status.success() {
             return Err(EnvJournalError::Report(format!(
                 "`{} -c sysconfig` failed: {}",
                 python.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
+                out.stderr.trim()
             )));
         }
-        let paths: Vec<PathBuf> = serde_json::from_slice(&out.stdout)
+        let paths: Vec<PathBuf> = serde_json::from_str(&out.stdout)
             .map_err(|e| EnvJournalError::Report(format!("sysconfig paths: {e}")))?;
         let Some((prefix, dirs)) = paths.split_first() else {
             return Err(EnvJournalError::Report("sysconfig printed no paths".into()));

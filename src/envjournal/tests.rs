@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
+use crate::process::Control;
 use crate::pyenv::{self, PythonEnv};
 
 /// uv from where planrun looks, else the one of the integration tests' shared venv, else a
@@ -105,10 +106,17 @@ fn apply(env: &PythonEnv, journal: &Path, packages: &[&str]) -> (Applied, Affect
     let venv = env.venv.clone().unwrap();
     let layout = EnvLayout::of_venv(&venv).unwrap();
     let identity = EnvIdentity::of(&venv, &env.python).unwrap();
-    let affected = predict(env, &packages, &distinfo::installed(&layout.site_packages)).unwrap();
+    let control = Control::default();
+    let affected = predict(
+        env,
+        &packages,
+        &distinfo::installed(&layout.site_packages),
+        &control,
+    )
+    .unwrap();
     let dir = journal.join("env-1");
     let summary = take(&dir, &layout, &identity, &affected).unwrap();
-    env.install(&packages).unwrap();
+    env.install(&packages, &control).unwrap();
     seal(&dir).unwrap();
     (
         Applied {
@@ -130,7 +138,7 @@ fn uv_venv_without_pip_is_restored_byte_for_byte_and_twice() {
     let tmp = tempfile::tempdir().unwrap();
     let venv = tmp.path().join("venv");
     let env = uv_venv(&venv, &["iniconfig==2.0.0"]);
-    assert!(!pyenv::has_pip(&env.python));
+    assert!(!pyenv::has_pip(&env.python, &Control::default()));
     let (before, freeze) = (hash_tree(&venv), offline_freeze(&venv));
     let (a, affected) = apply(&env, tmp.path(), &["iniconfig==2.1.0", "six==1.16.0"]);
     assert_eq!(affected.replaced, vec!["iniconfig"]);
@@ -161,7 +169,7 @@ fn pip_venv_is_restored_with_pip_as_the_installer() {
         uv: None,
         ..PythonEnv::locate(&venv.join("bin/python")).unwrap()
     };
-    assert!(pyenv::has_pip(&env.python));
+    assert!(pyenv::has_pip(&env.python, &Control::default()));
     sh(Command::new(test_uv())
         .args(["pip", "install", "-q", "--python"])
         .arg(&env.python)

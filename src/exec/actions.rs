@@ -8,11 +8,11 @@ use crate::exec::context::StepContext;
 use crate::exec::edits::{self, FileChange};
 use crate::exec::events::{Event, NewRecord, StepError, StepOutput};
 use crate::exec::gates;
-use crate::exec::process::{self, CommandSpec};
 use crate::exec::progress::fmt_duration;
 use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::compiled::{Install, Run, Runs, Step, Suite};
 use crate::plan::model::{Framework, Installer};
+use crate::process::{self, CommandSpec};
 use crate::pyenv::{self, PythonEnv};
 
 type StepResult = Result<StepOutput, StepError>;
@@ -60,7 +60,7 @@ fn relock(
     if !matches!(ctx.prep.read(&lock_text), Ok(Some(_))) {
         return Ok(Vec::new());
     }
-    let uv = pyenv::find_or_provision_uv(None, Path::new("python3")).ok_or_else(|| {
+    let uv = pyenv::find_or_provision_uv(None, Path::new("python3"), ctx.control).ok_or_else(|| {
         StepError::new(format!(
             "`{lock_text}` must follow `{pyproject}`, but uv is not on PATH and could not be installed"
         ))
@@ -78,9 +78,9 @@ fn relock(
         timeout: None,
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
-        log_max: crate::exec::caplog::max_from_env(),
+        log_max: crate::process::caplog::max_from_env(),
     };
-    let outcome = process::run(&spec, ctx.cancel, false).map_err(|e| StepError {
+    let outcome = process::run(&spec, ctx.control, false).map_err(|e| StepError {
         message: format!("failed to start `{quoted}`: {e}"),
         log: Some(rel.clone()),
     })?;
@@ -161,9 +161,9 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
         timeout: s.process.timeout,
         log: log.clone(),
         grace: process::DEFAULT_GRACE,
-        log_max: crate::exec::caplog::max_from_env(),
+        log_max: crate::process::caplog::max_from_env(),
     };
-    let outcome = process::run(&spec, ctx.cancel, false).map_err(|e| StepError {
+    let outcome = process::run(&spec, ctx.control, false).map_err(|e| StepError {
         message: format!("failed to start `{}`: {e}", s.command),
         log: Some(rel.clone()),
     })?;
@@ -227,7 +227,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
                 ))
             })?;
         let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
-        let uv = installer_uv(s, venv, base);
+        let uv = installer_uv(s, venv, base, ctx.control);
         ctx.journal
             .record_env(
                 &PythonEnv::for_venv(venv, uv.clone()),
@@ -235,7 +235,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
                 &Affected::default(),
             )
             .map_err(|e| StepError::caused("failed to journal the venv", &e))?;
-        pyenv::create_venv(venv, base, uv.as_deref()).map_err(|e| {
+        pyenv::create_venv(venv, base, uv.as_deref(), ctx.control).map_err(|e| {
             StepError::new(format!(
                 "failed to create the venv `{}`: {e}",
                 rel.display()
@@ -249,8 +249,9 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         Installer::Uv => pyenv::Prefer::Uv,
         Installer::Pip => pyenv::Prefer::Pip,
     };
-    let installer = pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base)
-        .map_err(|e| StepError::of(&e))?;
+    let installer =
+        pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base, ctx.control)
+            .map_err(|e| StepError::of(&e))?;
     env.uv = installer.uv().map(Path::to_path_buf);
     let tool = if env.uv.is_some() { "uv" } else { "pip" };
     let packages = s.packages.join(" ");
@@ -261,9 +262,10 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())
             .map_err(|e| StepError::caused("failed to inspect the environment", &e))?;
         let installed = envjournal::distinfo::installed(&layout.site_packages);
-        let affected = envjournal::predict(&env, &s.packages, &installed).map_err(|e| {
-            StepError::caused(format!("failed to plan the install of {packages}"), &e)
-        })?;
+        let affected =
+            envjournal::predict(&env, &s.packages, &installed, ctx.control).map_err(|e| {
+                StepError::caused(format!("failed to plan the install of {packages}"), &e)
+            })?;
         ctx.journal
             .record_env(&env, false, &affected)
             .map_err(|e| StepError::caused("failed to journal the environment", &e))?;
@@ -278,13 +280,22 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
             ..StepOutput::default()
         });
     }
-    let cancel = ctx.cancel;
-    env.install_until(&s.packages, &|| cancel.is_cancelled())
-        .map_err(|e| StepError::caused(format!("failed to install {packages}"), &e))?;
+    let (log, rel) = log_path(ctx, &s.id)?;
+    let options = pyenv::InstallOptions {
+        timeout: s.process.timeout,
+        log: Some(log),
+        env: s.process.env_pairs(),
+    };
+    env.install_with(&s.packages, ctx.control, &options)
+        .map_err(|e| StepError {
+            log: Some(rel.clone()),
+            ..StepError::caused(format!("failed to install {packages}"), &e)
+        })?;
     ctx.journal
         .seal_env(&env)
         .map_err(|e| StepError::caused("failed to journal the environment", &e))?;
     Ok(StepOutput {
+        log: Some(rel),
         note: Some(format!("{note}installed {packages} with {tool}")),
         ..StepOutput::default()
     })
@@ -292,10 +303,15 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
 
 /// The uv that creates a venv: none when the step asks for pip (the same search as
 /// [`pyenv::find_installer`]).
-fn installer_uv(s: &Install, venv: &Path, base: &Path) -> Option<PathBuf> {
+fn installer_uv(
+    s: &Install,
+    venv: &Path,
+    base: &Path,
+    control: &process::Control,
+) -> Option<PathBuf> {
     match s.installer {
         Installer::Pip => None,
-        Installer::Auto | Installer::Uv => pyenv::find_or_provision_uv(Some(venv), base),
+        Installer::Auto | Installer::Uv => pyenv::find_or_provision_uv(Some(venv), base, control),
     }
 }
 
@@ -374,8 +390,8 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     let mut enough = |so_far: &crate::measure::record::Record| {
         gates::settled(plan, &s.record, so_far, ctx.records)
     };
-    let record =
-        suite::run_suite_until(&spec, ctx.cancel, &mut on_progress, &mut enough).map_err(|e| {
+    let record = suite::run_suite_until(&spec, ctx.control, &mut on_progress, &mut enough)
+        .map_err(|e| {
             let mut message = e.to_string();
             for line in e.output() {
                 message.push_str(&format!("\n  | {line}"));

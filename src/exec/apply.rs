@@ -237,14 +237,14 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let journal = Journal::begin(&prep.target, meta)
         .map_err(|e| Error::context("failed to open the journal", e))?;
     let run_id = journal.run_id().to_string();
-    crate::exec::orphans::track(Some(crate::journal::paths::orphan_groups(
-        journal.run_dir(),
-    )));
+    let groups =
+        crate::process::Groups::record_in(crate::journal::paths::orphan_groups(journal.run_dir()));
     let run_dir: PathBuf = crate::journal::paths::ensure_report_dir(&prep.target, &run_id)
         .map_err(|e| Error::context("failed to create the run's report directory", e))?;
 
-    let cancel = crate::exec::process::Cancel::new();
-    let _signals = crate::exec::signals::install(&cancel);
+    let cancel = crate::process::Cancel::new();
+    let _signals = crate::process::signals::install(&cancel);
+    let control = crate::process::Control::new(cancel.clone(), groups);
     let terminal = sinks::Terminal::new(
         prep.plan.step_count(),
         &prep.secrets,
@@ -271,7 +271,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             opts,
             journal: &journal,
             run_dir: &run_dir,
-            cancel: &cancel,
+            control: &control,
             emit,
             records: &records,
         };
@@ -284,7 +284,6 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         worker,
         &mut dispatcher,
     );
-    crate::exec::orphans::track(None);
     let skipped: Vec<String> = order
         .iter()
         .zip(&outcomes)

@@ -129,7 +129,7 @@ mod tests {
             cpu_user: 0.5,
             cpu_system: 0.0,
             rss_peak_mb: None,
-            status: crate::exec::process::Status::Exited(0),
+            status: crate::process::Status::Exited(0),
             exit_code: 0,
             counts: None,
             log: PathBuf::from("x.log"),

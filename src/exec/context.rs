@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::exec::events::Event;
-use crate::exec::process::Cancel;
 use crate::exec::scheduler::Emitter;
 use crate::exec::setup::Prepared;
 use crate::journal::record::Journal;
 use crate::measure::record::Record;
+use crate::process::Control;
 
 /// Everything the command line decides about an apply.
 #[derive(Debug, Clone, Default)]
@@ -42,8 +42,8 @@ pub struct StepContext<'a> {
     pub journal: &'a Journal,
     /// `.planrun/runs/<run-id>/`.
     pub run_dir: &'a Path,
-    /// Set by SIGINT/SIGTERM; commands watch it.
-    pub cancel: &'a Cancel,
+    /// Set by SIGINT/SIGTERM, which commands watch; records the process groups they start.
+    pub control: &'a Control,
     /// Where the step's progress goes.
     pub emit: &'a Emitter<Event>,
     /// The records measured before this step started (given to adaptive suites, whose gates

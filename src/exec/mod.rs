@@ -4,17 +4,13 @@
 pub mod actions;
 pub mod apply;
 pub mod baseline;
-pub mod caplog;
 pub mod context;
 pub mod dryrun;
 pub mod edits;
 pub mod events;
 pub mod gates;
-pub mod orphans;
-pub mod process;
 pub mod progress;
 pub mod scheduler;
 pub mod setup;
-pub mod signals;
 pub mod sinks;
 pub mod state;

@@ -248,13 +248,10 @@ pub fn pid_alive(pid: u32) -> bool {
 }
 
 fn is_zombie(pid: libc::pid_t) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    u32::try_from(pid)
         .ok()
-        .and_then(|stat| {
-            let rest = &stat[stat.rfind(')')? + 1..];
-            rest.split_ascii_whitespace().next().map(|s| s == "Z")
-        })
-        .unwrap_or(false)
+        .and_then(|pid| crate::process::proctree::read(pid, &mut String::new()))
+        .is_some_and(|p| p.is_zombie())
 }
 
 /// This machine's host name.

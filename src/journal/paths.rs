@@ -63,7 +63,7 @@ pub fn run_dir(target: &Path, run_id: &str) -> PathBuf {
 
 /// The record of the process groups a run started, in its journal directory `run_dir`.
 pub fn orphan_groups(run_dir: &Path) -> PathBuf {
-    run_dir.join(crate::exec::orphans::FILE)
+    run_dir.join(crate::process::orphans::FILE)
 }
 
 /// Where `rollback --force` keeps a person's versions of drifted files, in the journal

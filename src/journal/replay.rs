@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use super::entry::{self, Before, Entry, Record};
@@ -17,6 +15,7 @@ use super::paths;
 use super::state::{self, Status};
 use crate::envjournal::{self, EnvJournalError};
 use crate::fsutil::{self, FileImage, Restored};
+use crate::process::{self, Control, Invocation};
 
 /// How to roll back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -414,20 +413,22 @@ fn undo_one(
             if entry::is_done(run_dir, rec.seq) {
                 return Ok(Some((Outcome::AlreadyDone, subject)));
             }
-            // In a process group of its own: a second Ctrl-C during apply's automatic rollback
-            // goes to planrun's group, and must not cut an undo command off half way.
-            let out = Command::new("/bin/sh")
-                .process_group(0)
-                .arg("-c")
-                .arg(&command)
-                .current_dir(target.join(&cwd))
-                .envs(&env)
-                .output()
+            // In a process group of its own and never cancelled: a second Ctrl-C during apply's
+            // automatic rollback goes to planrun's group, and must not cut an undo command off
+            // half way.
+            let inv = Invocation::new("/bin/sh")
+                .args(["-c", command.as_str()])
+                .cwd(target.join(&cwd))
+                .envs(&env);
+            let out = process::capture(&inv, &Control::default())
                 .map_err(io_err("run the undo command of step", Path::new(&step)))?;
-            if !out.status.success() {
-                let output = String::from_utf8_lossy(&out.stderr);
+            if !out.outcome.status.success() {
+                let output = &out.stderr;
                 return Err(JournalError::io(
-                    format!("run the undo command of step `{step}` ({})", out.status),
+                    format!(
+                        "run the undo command of step `{step}` ({})",
+                        out.outcome.status
+                    ),
                     io::Error::other(format!("`{shown}`: {}", output.trim_end())),
                 ));
             }

@@ -2,8 +2,6 @@
 
 pub mod junit;
 pub mod outliers;
-pub mod proctree;
 pub mod record;
-pub mod rss;
 pub mod stats;
 pub mod suite;

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::junit::{Counts, Outcome, TestResult};
 use super::outliers;
 use super::stats::{self, Summary};
-use crate::exec::process::Status;
 use crate::plan::model::Framework;
+use crate::process::Status;
 
 /// How many of the slowest tests `slowest_tests` keeps.
 pub const SLOWEST_KEPT: usize = 20;

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use super::junit;
 use super::record::{Record, RunResult, RunSample};
-use crate::exec::process::{self, Cancel, CommandSpec, Status};
 use crate::plan::model::Framework;
+use crate::process::{self, CommandSpec, Control, Status};
 
 /// How many output lines an error carries.
 pub const TAIL_LINES: usize = 20;
@@ -132,20 +132,19 @@ impl SuiteError {
 /// Runs the suite and builds its record; `progress` hears of every run's start and end.
 pub fn run_suite(
     spec: &SuiteSpec,
-    cancel: &Cancel,
+    control: &Control,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Record, SuiteError> {
-    run_suite_until(spec, cancel, progress, &mut |_| false)
+    run_suite_until(spec, control, progress, &mut |_| false)
 }
 
-/// [`run_suite`] for an adaptive suite too: it
-/// (`max_runs > runs`) asks `enough` after each counted run from the
-/// `runs`-th on, with the record so far, and stops once it says so, at `max_runs`, or once the
+/// [`run_suite`] for an adaptive suite too: one with `max_runs` asks `enough` after each
+/// counted run from the `runs`-th on, with the record so far, and stops once it says so, at `max_runs`, or once the
 /// counted runs have taken `max_time`. Its warmup runs count too when they are not outliers of
 /// the counted ones ([`counts_as_run`]): a slow suite is not run once for nothing.
 pub fn run_suite_until(
     spec: &SuiteSpec,
-    cancel: &Cancel,
+    control: &Control,
     progress: &mut dyn FnMut(Progress),
     enough: &mut dyn FnMut(&Record) -> bool,
 ) -> Result<Record, SuiteError> {
@@ -171,7 +170,7 @@ pub fn run_suite_until(
             })
         };
         tell(None);
-        let result = run_once(spec, cancel, warmup, index)?;
+        let result = run_once(spec, control, warmup, index)?;
         tell(Some(Duration::from_secs_f64(result.sample.wall)));
         results.push(result);
         Ok::<_, SuiteError>(())
@@ -248,7 +247,7 @@ fn promote_warmups(results: &mut [RunResult]) {
 /// One run: the command (with `--junitxml` for pytest), measured, and its junit file read.
 fn run_once(
     spec: &SuiteSpec,
-    cancel: &Cancel,
+    control: &Control,
     warmup: bool,
     index: u32,
 ) -> Result<RunResult, SuiteError> {
@@ -284,7 +283,7 @@ fn run_once(
         ..CommandSpec::new(command, &spec.cwd, &log)
     };
     let outcome =
-        process::run(&command_spec, cancel, true).map_err(|source| SuiteError::Spawn {
+        process::run(&command_spec, control, true).map_err(|source| SuiteError::Spawn {
             command: spec.command.clone(),
             source,
         })?;

@@ -43,7 +43,7 @@ fn a_command_suite_is_timed_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let s = spec(dir.path(), "sleep 0.1; echo done", Framework::Command);
     let mut events = Vec::new();
-    let record = run_suite(&s, &Cancel::new(), &mut |p| events.push(p)).unwrap();
+    let record = run_suite(&s, &Control::default(), &mut |p| events.push(p)).unwrap();
     assert_eq!(
         (record.warmup, record.runs, record.samples.len()),
         (1, 3, 4)
@@ -78,7 +78,7 @@ fn a_pytest_suite_reads_junit_and_finds_the_flaky_test() {
         runs: 4,
         ..spec(dir.path(), "sh fake_pytest -q", Framework::Pytest)
     };
-    let record = run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    let record = run_suite(&s, &Control::default(), &mut quiet).unwrap();
     // Counted runs are 2..=5: runs 2 and 4 fail.
     assert_eq!(record.flaky, vec!["tests.test_x::t_flip"]);
     assert_eq!((record.passed, record.failed, record.skipped), (1, 1, 1));
@@ -98,7 +98,7 @@ fn a_failing_run_is_recorded_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let record = run_suite(
         &spec(dir.path(), "exit 1", Framework::Command),
-        &Cancel::new(),
+        &Control::default(),
         &mut quiet,
     )
     .unwrap();
@@ -112,7 +112,7 @@ fn missing_junit_fails_with_the_last_output() {
     let command = "for i in $(seq 1 30); do echo line $i; done; exit 4";
     let err = run_suite(
         &spec(dir.path(), command, Framework::Pytest),
-        &Cancel::new(),
+        &Control::default(),
         &mut quiet,
     )
     .unwrap_err();
@@ -136,7 +136,7 @@ fn unparsable_junit_is_an_error_too() {
     fs::write(dir.path().join("bad"), script).unwrap();
     let err = run_suite(
         &spec(dir.path(), "sh bad", Framework::Pytest),
-        &Cancel::new(),
+        &Control::default(),
         &mut quiet,
     )
     .unwrap_err();
@@ -150,14 +150,14 @@ fn timeout_cancel_and_zero_runs_are_errors() {
         timeout: Some(Duration::from_millis(100)),
         ..spec(dir.path(), "echo started; sleep 10", Framework::Command)
     };
-    let err = run_suite(&slow, &Cancel::new(), &mut quiet).unwrap_err();
+    let err = run_suite(&slow, &Control::default(), &mut quiet).unwrap_err();
     assert!(matches!(err, SuiteError::TimedOut { .. }), "{err}");
     assert_eq!(err.output(), ["started"]);
     assert!(err.to_string().contains("timed out after 100ms"), "{err}");
 
-    let cancel = Cancel::new();
-    cancel.cancel();
-    let err = run_suite(&slow, &cancel, &mut quiet).unwrap_err();
+    let control = Control::default();
+    control.cancel.cancel();
+    let err = run_suite(&slow, &control, &mut quiet).unwrap_err();
     assert!(matches!(err, SuiteError::Cancelled));
 
     let none = SuiteSpec {
@@ -165,7 +165,7 @@ fn timeout_cancel_and_zero_runs_are_errors() {
         ..spec(dir.path(), "true", Framework::Command)
     };
     assert!(matches!(
-        run_suite(&none, &Cancel::new(), &mut quiet),
+        run_suite(&none, &Control::default(), &mut quiet),
         Err(SuiteError::NoRuns)
     ));
 }
@@ -179,7 +179,7 @@ fn env_reaches_the_command() {
         runs: 1,
         ..spec(dir.path(), "exit $CODE", Framework::Command)
     };
-    let record = run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    let record = run_suite(&s, &Control::default(), &mut quiet).unwrap();
     assert_eq!(record.samples[0].exit_code, 3);
 }
 
@@ -205,7 +205,7 @@ XML
         runs: 1,
         ..spec(dir.path(), "sh fake_pytest", Framework::Pytest)
     };
-    let record = run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    let record = run_suite(&s, &Control::default(), &mut quiet).unwrap();
     assert_eq!((record.tests, record.passed), (3, 3));
     assert_eq!(record.slowest, Some(0.25));
     assert!(record.durations.values().all(|t| *t >= 0.0));
@@ -229,7 +229,7 @@ echo '<testsuite><testcase classname="m" name="a"/></testsuite>' > "$out"
         runs: 2,
         ..spec(dir.path(), "sh fake_pytest", Framework::Pytest)
     };
-    run_suite(&s, &Cancel::new(), &mut quiet).unwrap();
+    run_suite(&s, &Control::default(), &mut quiet).unwrap();
     let seen = fs::read_to_string(dir.path().join("seen")).unwrap();
     let paths: Vec<&Path> = seen.lines().map(Path::new).collect();
     assert_eq!(paths.len(), 2);
@@ -291,19 +291,19 @@ fn an_adaptive_suite_runs_until_enough_or_its_budget() {
         ..spec(dir.path(), "true", Framework::Command)
     };
     let mut asked = Vec::new();
-    let record = run_suite_until(&s, &Cancel::new(), &mut quiet, &mut |r| {
+    let record = run_suite_until(&s, &Control::default(), &mut quiet, &mut |r| {
         asked.push(r.runs);
         r.runs >= 4
     })
     .unwrap();
     assert_eq!((record.runs, asked), (4, vec![2, 3, 4]));
-    let never = run_suite_until(&s, &Cancel::new(), &mut quiet, &mut |_| false).unwrap();
+    let never = run_suite_until(&s, &Control::default(), &mut quiet, &mut |_| false).unwrap();
     assert_eq!(never.runs, 6);
     let timed = SuiteSpec {
         max_time: Some(Duration::ZERO),
         ..s.clone()
     };
-    let stopped = run_suite_until(&timed, &Cancel::new(), &mut quiet, &mut |_| false).unwrap();
+    let stopped = run_suite_until(&timed, &Control::default(), &mut quiet, &mut |_| false).unwrap();
     assert_eq!(stopped.runs, 2);
 }
 

@@ -301,8 +301,8 @@ mod tests {
 
     #[test]
     fn a_command_record_reads_the_same_in_gates_and_in_the_report() {
-        use crate::exec::process::Status;
         use crate::measure::record::{RunResult, RunSample};
+        use crate::process::Status;
         let run = |wall: f64| RunResult {
             sample: RunSample {
                 promoted: false,

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::journal::record::Journal;
 use crate::journal::state::{ensure_not_interrupted, history, interrupted, RunMeta};
+use crate::process::Control;
 use crate::pyenv::PythonEnv;
 
 /// Every path under `root` except `.planrun/`: kind, bytes and mode.
@@ -278,9 +279,10 @@ fn real_venv_packages_are_restored_from_the_snapshot() {
     let packages = vec!["six==1.16.0".to_string()];
     let layout = crate::envjournal::EnvLayout::of_venv(&t.join(".venv")).unwrap();
     let installed = crate::envjournal::distinfo::installed(&layout.site_packages);
-    let affected = crate::envjournal::predict(&env, &packages, &installed).unwrap();
+    let affected =
+        crate::envjournal::predict(&env, &packages, &installed, &Control::default()).unwrap();
     journal.record_env(&env, false, &affected).unwrap();
-    env.install(&packages).unwrap();
+    env.install(&packages, &Control::default()).unwrap();
     journal.seal_env(&env).unwrap();
     journal.set_status(Status::Applied).unwrap();
     let report = rollback_latest(t, Default::default()).unwrap().unwrap();
@@ -304,9 +306,9 @@ fn an_env_repointed_by_a_symlink_is_refused_and_left_untouched() {
     crate::envjournal::tests::uv_venv(&other_venv, &["six==1.16.0"]);
     let journal = Journal::begin(t, meta("deps")).unwrap();
     let packages = vec!["six==1.16.0".to_string()];
-    let affected = crate::envjournal::predict(&env, &packages, &[]).unwrap();
+    let affected = crate::envjournal::predict(&env, &packages, &[], &Control::default()).unwrap();
     journal.record_env(&env, false, &affected).unwrap();
-    env.install(&packages).unwrap();
+    env.install(&packages, &Control::default()).unwrap();
     journal.seal_env(&env).unwrap();
     journal.set_status(Status::Applied).unwrap();
     fs::rename(t.join(".venv"), t.join("old-venv")).unwrap();

@@ -20,9 +20,9 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
-use crate::measure::proctree;
+use super::proctree::{self, ProcInfo};
 
 /// The file name of the record inside a run's journal directory.
 pub const FILE: &str = "groups";
@@ -30,17 +30,11 @@ pub const FILE: &str = "groups";
 /// Where the kernel gives the id of the current boot.
 const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 
-static RECORD: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-/// What identifies a process beyond its reusable pid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Identity {
-    /// The process group id.
-    pgrp: i32,
-    /// The session id.
-    session: i32,
-    /// Start time in clock ticks since boot.
-    start: u64,
+/// Where the process groups of one apply are written down; clones write to the same record. The
+/// default records nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
+    file: Option<Arc<PathBuf>>,
 }
 
 /// One recorded group.
@@ -52,24 +46,31 @@ struct Group {
     boot: String,
 }
 
-/// Starts recording process groups into `file` (or stops, with `None`).
-pub fn track(file: Option<PathBuf>) {
-    *RECORD.lock().unwrap_or_else(|p| p.into_inner()) = file;
-}
+impl Groups {
+    /// Groups recorded into `file`, a line each (the file is created by the first one).
+    pub fn record_in(file: PathBuf) -> Self {
+        Groups {
+            file: Some(Arc::new(file)),
+        }
+    }
 
-/// Notes that a process group led by `pid` has started.
-pub fn spawned(pid: u32) {
-    let guard = RECORD.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(file) = guard.as_ref() else { return };
-    let Some(line) = record_line(pid) else { return };
-    let written = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        // No fsync: what must survive is a kill of planrun, and the page cache outlives that.
-        .and_then(|mut f| writeln!(f, "{line}"));
-    if let Err(e) = written {
-        tracing::warn!("cannot record process group {pid}: {e}");
+    /// Notes that a process group led by `pid` has started.
+    pub fn spawned(&self, pid: u32) {
+        let Some(file) = self.file.as_deref() else {
+            return;
+        };
+        let Some(line) = record_line(pid) else { return };
+        // One write of one short line to a file opened for appending: lines from commands
+        // started at the same moment never interleave, so no lock is needed.
+        let written = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            // No fsync: what must survive is a kill of planrun, and the page cache outlives that.
+            .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!("cannot record process group {pid}: {e}");
+        }
     }
 }
 
@@ -99,7 +100,7 @@ pub fn reap(file: &Path) -> usize {
     let table = proctree::scan();
     for group in groups.iter().filter(|g| g.boot == boot) {
         let leader = u32::try_from(group.pgid).ok().and_then(identity);
-        let ours = |id: &Identity| match leader {
+        let ours = |id: &ProcInfo| match leader {
             Some(l) => l.start == group.start && id.pgrp == group.pgid,
             None => id.pgrp == group.pgid && id.session == group.session && id.start >= group.start,
         };
@@ -152,35 +153,23 @@ fn boot_id() -> Option<String> {
     Some(id.trim().to_string()).filter(|id| !id.is_empty())
 }
 
-/// A process's group, session and start time, from `/proc/<pid>/stat`.
-fn identity(pid: u32) -> Option<Identity> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_identity(&text)
-}
-
-fn parse_identity(stat: &str) -> Option<Identity> {
-    // After the parenthesised command name: state is field 3, pgrp 5, session 6, starttime 22.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-    Some(Identity {
-        pgrp: fields.get(2)?.parse().ok()?,
-        session: fields.get(3)?.parse().ok()?,
-        start: fields.get(19)?.parse().ok()?,
-    })
+/// A process as `/proc` shows it now; `None` when it is gone.
+fn identity(pid: u32) -> Option<ProcInfo> {
+    proctree::read(pid, &mut String::new())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::testing::{live_members, wait_for};
     use std::os::unix::process::CommandExt;
-    use std::process::{Child, Command};
-    use std::thread::sleep;
-    use std::time::Duration;
+    use std::process::{Child, Command, Stdio};
 
     fn group(command: &str) -> Child {
         Command::new("sh")
             .args(["-c", command])
             .process_group(0)
+            .stdin(Stdio::piped())
             .spawn()
             .unwrap()
     }
@@ -195,18 +184,15 @@ mod tests {
         let _ = child.wait();
     }
 
-    #[test]
-    fn identity_reads_fields_5_6_and_22() {
-        let stat = "42 (a b) c) S 1 42 40 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(
-            parse_identity(stat),
-            Some(Identity {
-                pgrp: 42,
-                session: 40,
-                start: 987654
-            })
+    /// A group of `sh` and two `sleep 60`, once all three are in `/proc`.
+    fn group_of_three() -> Child {
+        let child = group("sleep 60 & sleep 60; wait");
+        let pgid = child.id() as i32;
+        assert!(
+            wait_for(|| live_members(pgid) >= 3),
+            "the sleeps never started"
         );
-        assert_eq!(parse_identity("42 (x) S 1"), None);
+        child
     }
 
     #[test]
@@ -228,29 +214,50 @@ mod tests {
     }
 
     #[test]
+    fn groups_are_recorded_through_the_handle_and_nowhere_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE);
+        let child = group("read _");
+        let pid = child.id();
+        Groups::default().spawned(pid);
+        assert!(!file.exists());
+        let groups = Groups::record_in(file.clone());
+        groups.clone().spawned(pid);
+        groups.spawned(pid);
+        let line = record_line(pid).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{line}\n{line}\n")
+        );
+        end(child);
+    }
+
+    #[test]
     fn reap_kills_a_recorded_group_left_behind() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE);
-        let mut child = group("sleep 60 & sleep 60; wait");
+        let mut child = group_of_three();
         let pid = child.id();
         std::fs::write(&file, format!("{}\n", record_line(pid).unwrap())).unwrap();
-        sleep(Duration::from_millis(100));
         assert!(reap(&file) >= 2, "sh and its sleeps are signalled");
         let status = child.wait().unwrap();
         assert!(!status.success());
-        sleep(Duration::from_millis(100));
-        assert!(!proctree::group_alive(pid as i32));
+        // SIGKILL is delivered at once, but a member dies when the kernel next schedules it.
+        assert!(wait_for(|| !proctree::group_alive(pid as i32)));
     }
 
     /// A group leader that starts a `sleep 60` member, writes its pid to the returned file and
-    /// exits after 0.3 s, leaving the member holding the group.
+    /// exits once [`release`] closes its stdin, leaving the member holding the group.
     fn leader_with_a_member(dir: &Path) -> (std::process::Child, PathBuf) {
         let pids = dir.join("pids");
-        let child = group(&format!(
-            "sleep 60 & echo $! > {}; sleep 0.3",
-            pids.display()
-        ));
+        let child = group(&format!("sleep 60 & echo $! > {}; read _", pids.display()));
         (child, pids)
+    }
+
+    /// Lets the leader exit and reaps it.
+    fn release(mut leader: Child) {
+        drop(leader.stdin.take());
+        leader.wait().unwrap();
     }
 
     fn member_of(pids: &Path) -> u32 {
@@ -265,29 +272,28 @@ mod tests {
     fn members_left_after_their_leader_exited_are_killed() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE);
-        let (mut child, pids) = leader_with_a_member(dir.path());
+        let (child, pids) = leader_with_a_member(dir.path());
         let pid = child.id();
         std::fs::write(&file, format!("{}\n", record_line(pid).unwrap())).unwrap();
         // Reaped, the leader is gone from /proc; its sleep still holds the group.
-        child.wait().unwrap();
+        release(child);
         let member = member_of(&pids);
         assert!(alive(member) && !alive(pid));
         assert_eq!(reap(&file), 1);
-        sleep(Duration::from_millis(100));
-        assert!(!alive(member));
+        assert!(wait_for(|| !alive(member)));
     }
 
     #[test]
     fn a_leaderless_group_in_another_session_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE);
-        let (mut child, pids) = leader_with_a_member(dir.path());
+        let (child, pids) = leader_with_a_member(dir.path());
         let pid = child.id();
         let id = identity(pid).unwrap();
         let boot = boot_id().unwrap();
         let line = format!("{pid} {} {} {boot}\n", id.start, id.session + 1);
         std::fs::write(&file, line).unwrap();
-        child.wait().unwrap();
+        release(child);
         let member = member_of(&pids);
         assert_eq!(reap(&file), 0);
         assert!(alive(member));
@@ -301,9 +307,8 @@ mod tests {
         // the record, earlier or later, so nothing in it is touched.
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE);
-        let child = group("sleep 60 & sleep 60; wait");
+        let child = group_of_three();
         let pid = child.id();
-        sleep(Duration::from_millis(100));
         let id = identity(pid).unwrap();
         let boot = boot_id().unwrap();
         for start in [id.start + 1_000_000, id.start.saturating_sub(1)] {
@@ -311,6 +316,7 @@ mod tests {
             assert_eq!(reap(&file), 0, "recorded start {start}, real {}", id.start);
         }
         assert!(alive(pid));
+        assert_eq!(live_members(pid as i32), 3);
         end(child);
     }
 

@@ -6,7 +6,7 @@
 //! GiB; `0` or `off` for no cap), 8 MiB by default. A file past the cap is cut to half of it, on
 //! a line boundary, so the copy that cutting costs is paid once per half a cap of output. The cut
 //! version is written beside the log and renamed over it, so a reader never sees a half-written
-//! file.
+//! file. [`tail`] reads the last lines back from the end, for failure messages.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -78,8 +78,12 @@ pub struct CappedLog {
 }
 
 impl CappedLog {
-    /// Opens `path` for appending (created when missing); an earlier marker's count carries on.
+    /// Opens `path` for appending (created with its parent directories when missing); an
+    /// earlier marker's count carries on.
     pub fn open(path: &Path, max: Option<u64>) -> io::Result<CappedLog> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
         let file = append(path)?;
         let len = file.metadata()?.len();
         let (marker_len, dropped) = read_marker(path).unwrap_or((0, 0));
@@ -164,6 +168,42 @@ impl CappedLog {
         self.len = self.marker_len + tail.len() as u64;
         Ok(())
     }
+}
+
+/// The last `n` lines of the file at `log`, read from its end (never the whole file); empty when
+/// it cannot be read. Invalid UTF-8 is replaced, a final newline does not make an empty line.
+pub fn tail(log: &Path, n: usize) -> Vec<String> {
+    const CHUNK: u64 = 8192;
+    let Ok(mut file) = File::open(log) else {
+        return Vec::new();
+    };
+    let Ok(len) = file.seek(SeekFrom::End(0)) else {
+        return Vec::new();
+    };
+    let mut start = len;
+    let mut bytes: Vec<u8> = Vec::new();
+    // Read backwards until there are more than n line breaks (or the file is exhausted).
+    while start > 0 && bytes.iter().filter(|&&b| b == b'\n').count() <= n {
+        let step = CHUNK.min(start);
+        start -= step;
+        let mut chunk = vec![0; usize::try_from(step).unwrap_or(0)];
+        if file.seek(SeekFrom::Start(start)).is_err() || file.read_exact(&mut chunk).is_err() {
+            return Vec::new();
+        }
+        chunk.extend_from_slice(&bytes);
+        bytes = chunk;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    if text.is_empty() {
+        return Vec::new();
+    }
+    let lines: Vec<&str> = text
+        .strip_suffix('\n')
+        .unwrap_or(&text)
+        .split('\n')
+        .collect();
+    let skip = lines.len().saturating_sub(n);
+    lines[skip..].iter().map(|l| l.to_string()).collect()
 }
 
 fn append(path: &Path) -> io::Result<File> {
@@ -283,5 +323,20 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         let (_, kept) = text.split_once('\n').unwrap();
         assert_eq!(kept, "z".repeat(2048));
+    }
+
+    #[test]
+    fn tail_reads_the_last_lines_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let body: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+        fs::write(&log, body).unwrap();
+        assert_eq!(tail(&log, 2), vec!["line 4998", "line 4999"]);
+        assert_eq!(tail(&log, 20).len(), 20);
+        fs::write(&log, "a\nb").unwrap();
+        assert_eq!(tail(&log, 5), vec!["a", "b"]);
+        fs::write(&log, "").unwrap();
+        assert!(tail(&log, 5).is_empty());
+        assert!(tail(&dir.path().join("missing"), 5).is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! The process table as read from `/proc`: who descends from whom, and how much memory each holds.
 //!
-//! Only `/proc/<pid>/stat` is read: one small file gives the parent, the process group, the state
-//! and the resident set, so a whole scan costs one read per process. `/proc/<pid>/task/*/children`
+//! Only `/proc/<pid>/stat` is read, and only here: one small file gives the parent, the process
+//! group, the session, the state, the start time and the resident set, so a whole scan costs one
+//! read per process. `/proc/<pid>/task/*/children`
 //! would be cheaper but is missing on kernels built without `CONFIG_PROC_CHILDREN` (and in some
 //! VMs), so it is not relied on.
 
@@ -18,8 +19,12 @@ pub struct ProcInfo {
     pub ppid: u32,
     /// The process group id.
     pub pgrp: i32,
+    /// The session id.
+    pub session: i32,
     /// The state letter (`R`, `S`, `D`, `Z`, ...).
     pub state: char,
+    /// Start time in clock ticks since boot: with the pid, it names one process for good.
+    pub start: u64,
     /// Resident set size in pages.
     pub rss_pages: u64,
 }
@@ -37,17 +42,22 @@ pub fn parse_stat(text: &str) -> Option<ProcInfo> {
     // The command name is in parentheses and may itself contain spaces and parentheses, so the
     // fields start after the last `)`.
     let rest = &text[text.rfind(')')? + 1..];
+    // Fields 3 to 6 of the line (state, ppid, pgrp, session), then starttime is field 22 and
+    // rss field 24.
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
-    // rss is field 24 of the line; after state, ppid and pgrp it is the 19th remaining one.
-    let rss_pages = fields.nth(18)?.parse().ok()?;
+    let session = fields.next()?.parse().ok()?;
+    let start = fields.nth(15)?.parse().ok()?;
+    let rss_pages = fields.nth(1)?.parse().ok()?;
     Some(ProcInfo {
         pid,
         ppid,
         pgrp,
+        session,
         state,
+        start,
         rss_pages,
     })
 }
@@ -130,7 +140,9 @@ mod tests {
             pid,
             ppid,
             pgrp: 1,
+            session: 1,
             state: 'S',
+            start: 1,
             rss_pages: 1,
         }
     }
@@ -146,10 +158,22 @@ mod tests {
                 pid: 7177,
                 ppid: 7173,
                 pgrp: 7170,
+                session: 4776,
                 state: 'R',
+                start: 39349,
                 rss_pages: 365
             }
         );
+    }
+
+    #[test]
+    fn group_session_and_start_are_fields_5_6_and_22() {
+        let stat = "42 (a b) c) S 1 42 40 0 -1 4194304 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(
+            parse_stat(stat).map(|p| (p.pgrp, p.session, p.start)),
+            Some((42, 40, 987654))
+        );
+        assert_eq!(parse_stat("42 (x) S 1"), None);
     }
 
     #[test]

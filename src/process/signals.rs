@@ -5,7 +5,7 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::exec::process::Cancel;
+use super::control::Cancel;
 
 /// Keeps the handlers installed while alive.
 pub struct Signals {
