@@ -54,6 +54,7 @@ fn accuracy(dir: &Path, command: &str) {
         warmup: 1,
         runs: RUNS,
         max_runs: None,
+        auto_timeout: None,
         max_time: None,
         framework: Framework::Command,
         timeout: None,

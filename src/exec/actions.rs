@@ -368,6 +368,15 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         },
         framework: s.framework,
         timeout: s.process.timeout,
+        auto_timeout: s.auto_timeout.then(|| {
+            suite::AutoTimeout::new(
+                ctx.records
+                    .values()
+                    .flat_map(|r| r.samples.iter().filter(|x| !x.warmup && x.status.success()))
+                    .map(|x| x.wall)
+                    .reduce(f64::max),
+            )
+        }),
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
         junit_dir: crate::journal::paths::junit_dir(ctx.run_dir),
         record: s.record.clone(),

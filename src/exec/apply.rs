@@ -93,13 +93,18 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
         }
     }
 
-    /// An adaptive suite reads the records so far; every other step needs nothing.
+    /// A suite reads the records so far (an adaptive one for its gates, `timeout = "auto"` for
+    /// the slowest run); every other step needs nothing.
     fn input(&mut self, task: usize) -> Records {
-        let adaptive = matches!(
-            self.prep.plan.order.get(task).and_then(|n| self.prep.step(n)),
-            Some(Step::Suite(s)) if matches!(s.runs, crate::plan::compiled::Runs::Auto { .. })
+        let suite = matches!(
+            self.prep
+                .plan
+                .order
+                .get(task)
+                .and_then(|n| self.prep.step(n)),
+            Some(Step::Suite(_))
         );
-        if adaptive {
+        if suite {
             self.state.report.records.clone()
         } else {
             Records::new()

@@ -92,8 +92,18 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     "  $ {}  {}",
                     s.command,
                     dim(&format!(
-                        "(timed: {} warmup + {} -> record `{}`)",
-                        s.warmup, s.runs, s.record
+                        "(timed: {} warmup + {} -> record `{}`; {})",
+                        s.warmup,
+                        s.runs,
+                        s.record,
+                        match s.process.timeout {
+                            Some(t) => format!("timeout {}", humantime::format_duration(t)),
+                            None => format!(
+                                "timeout auto: {}x the slowest run so far + {}s",
+                                crate::measure::suite::AUTO_TIMEOUT_FACTOR,
+                                crate::measure::suite::AUTO_TIMEOUT_MARGIN.as_secs()
+                            ),
+                        }
                     ))
                 );
             }

@@ -21,7 +21,7 @@ use crate::process::{self, CommandSpec, Control, Status};
 pub const TAIL_LINES: usize = 20;
 
 /// What to run and how often.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SuiteSpec {
     /// The test command, run with `sh -c`.
     pub command: String,
@@ -39,14 +39,67 @@ pub struct SuiteSpec {
     pub max_time: Option<Duration>,
     /// How results are read.
     pub framework: Framework,
-    /// Longest time one run may take.
+    /// Longest time one run may take; a run past it fails the step.
     pub timeout: Option<Duration>,
+    /// Without `timeout`: a limit derived from what was measured ([`auto_timeout`]); a run
+    /// past it is recorded as a run with an error, and the gates decide.
+    pub auto_timeout: Option<AutoTimeout>,
     /// Where the per-run log files go (created when missing).
     pub log_dir: PathBuf,
     /// Where each pytest run's junit directory is made (created when missing).
     pub junit_dir: PathBuf,
     /// The record name; it prefixes the log files.
     pub record: String,
+}
+
+/// What `timeout = "auto"` derives a run's limit from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutoTimeout {
+    /// The slowest counted run of the records measured before this suite, in seconds.
+    pub earlier_slowest: Option<f64>,
+    /// Added to the multiple ([`AUTO_TIMEOUT_MARGIN`]).
+    pub margin: Duration,
+    /// The limit before any run ([`AUTO_TIMEOUT_FIRST`]).
+    pub first: Duration,
+}
+
+impl AutoTimeout {
+    /// The documented rule, after runs whose slowest took `earlier_slowest` seconds.
+    pub fn new(earlier_slowest: Option<f64>) -> Self {
+        AutoTimeout {
+            earlier_slowest,
+            margin: AUTO_TIMEOUT_MARGIN,
+            first: AUTO_TIMEOUT_FIRST,
+        }
+    }
+}
+
+/// How many times the slowest run so far a run may take under `timeout = "auto"`.
+pub const AUTO_TIMEOUT_FACTOR: f64 = 3.0;
+
+/// What `timeout = "auto"` adds to that multiple: startup noise on a loaded machine.
+pub const AUTO_TIMEOUT_MARGIN: Duration = Duration::from_secs(60);
+
+/// The `timeout = "auto"` limit before any run of anything was measured.
+pub const AUTO_TIMEOUT_FIRST: Duration = Duration::from_secs(3600);
+
+/// A run's limit under `timeout = "auto"`: [`AUTO_TIMEOUT_FACTOR`] times the slowest run
+/// measured so far (earlier records' counted runs and this suite's own runs) plus
+/// [`AUTO_TIMEOUT_MARGIN`]; [`AUTO_TIMEOUT_FIRST`] before any run. Also its basis, for the message.
+pub fn auto_timeout(auto: AutoTimeout, own: &[f64]) -> (Duration, Option<f64>) {
+    let slowest = own
+        .iter()
+        .copied()
+        .chain(auto.earlier_slowest)
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .reduce(f64::max);
+    match slowest {
+        Some(s) => (
+            Duration::from_secs_f64(s * AUTO_TIMEOUT_FACTOR) + auto.margin,
+            Some(s),
+        ),
+        None => (auto.first, None),
+    }
 }
 
 /// Where a suite is: sent when a run starts and when it ends.
@@ -170,13 +223,25 @@ pub fn run_suite_until(
             })
         };
         tell(None);
-        let result = run_once(spec, control, warmup, index)?;
+        let own: Vec<f64> = results
+            .iter()
+            .filter(|r| r.sample.status.success())
+            .map(|r| r.sample.wall)
+            .collect();
+        let limit = match (spec.timeout, spec.auto_timeout) {
+            (None, Some(auto)) => Some(auto_timeout(auto, &own)),
+            _ => None,
+        };
+        let result = run_once(spec, control, warmup, index, limit)?;
         tell(Some(Duration::from_secs_f64(result.sample.wall)));
+        let timed_out = result.sample.status == Status::TimedOut;
         results.push(result);
-        Ok::<_, SuiteError>(())
+        Ok::<_, SuiteError>(timed_out)
     };
     for i in 1..=spec.warmup {
-        run(true, i, spec.warmup, &mut results)?;
+        if run(true, i, spec.warmup, &mut results)? {
+            break;
+        }
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = u32::try_from(cores).unwrap_or(1);
@@ -189,7 +254,10 @@ pub fn run_suite_until(
     };
     let counted_started = Instant::now();
     for i in 1..=max_runs {
-        run(false, i, max_runs, &mut results)?;
+        // A run that hung is a result: the suite takes no more, and the gates decide.
+        if run(false, i, max_runs, &mut results)? {
+            break;
+        }
         if i < spec.runs || i == max_runs {
             continue;
         }
@@ -250,6 +318,7 @@ fn run_once(
     control: &Control,
     warmup: bool,
     index: u32,
+    auto_limit: Option<(Duration, Option<f64>)>,
 ) -> Result<RunResult, SuiteError> {
     let label = if warmup {
         format!("warmup {index}")
@@ -279,7 +348,7 @@ fn run_once(
     };
     let command_spec = CommandSpec {
         env: spec.env.clone(),
-        timeout: spec.timeout,
+        timeout: spec.timeout.or(auto_limit.map(|(limit, _)| limit)),
         ..CommandSpec::new(command, &spec.cwd, &log)
     };
     let outcome =
@@ -289,6 +358,11 @@ fn run_once(
         })?;
     match outcome.status {
         Status::Cancelled => return Err(SuiteError::Cancelled),
+        Status::TimedOut if auto_limit.is_some() => {
+            return Ok(timed_out_run(
+                spec, &label, warmup, &outcome, log, auto_limit,
+            ))
+        }
         Status::TimedOut => {
             return Err(SuiteError::TimedOut {
                 run: label,
@@ -327,6 +401,56 @@ fn run_once(
         tests,
         warnings,
     })
+}
+
+/// A run stopped by `timeout = "auto"`: recorded as a run with one error (the hang) and no
+/// readable results, its wall time the limit, and a warning that says how long it ran and why
+/// that limit.
+fn timed_out_run(
+    spec: &SuiteSpec,
+    label: &str,
+    warmup: bool,
+    outcome: &process::Outcome,
+    log: PathBuf,
+    auto_limit: Option<(Duration, Option<f64>)>,
+) -> RunResult {
+    let (limit, basis) = auto_limit.unwrap_or((Duration::ZERO, None));
+    let margin = spec.auto_timeout.map_or(AUTO_TIMEOUT_MARGIN, |a| a.margin);
+    let why = match basis {
+        Some(s) => format!(
+            "{AUTO_TIMEOUT_FACTOR}x the slowest run so far, {s:.1} s, plus {:.1} s",
+            margin.as_secs_f64()
+        ),
+        None => "the limit before any run was measured".to_string(),
+    };
+    let mut warnings = vec![format!(
+        "{label} of `{}` timed out after {:.1} s ({why}) and was stopped; it counts as a run with an error",
+        spec.command,
+        limit.as_secs_f64()
+    )];
+    let tail = process::tail(&log, 3);
+    if !tail.is_empty() {
+        warnings.push(format!("its last output: {}", tail.join(" | ")));
+    }
+    RunResult {
+        sample: RunSample {
+            warmup,
+            promoted: false,
+            wall: outcome.wall.as_secs_f64(),
+            cpu_user: outcome.cpu_user.as_secs_f64(),
+            cpu_system: outcome.cpu_system.as_secs_f64(),
+            rss_peak_mb: outcome.rss_peak_kb.map(|kb| kb as f64 / 1024.0),
+            status: outcome.status,
+            exit_code: outcome.status.code(),
+            counts: Some(junit::Counts {
+                errors: 1,
+                ..junit::Counts::default()
+            }),
+            log,
+        },
+        tests: Vec::new(),
+        warnings,
+    }
 }
 
 /// A fresh directory for one run's junit file under `spec.junit_dir`, made absolute because the

@@ -28,6 +28,7 @@ fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
         runs: 3,
         max_runs: None,
         max_time: None,
+        auto_timeout: None,
         framework,
         timeout: None,
         log_dir: dir.join("logs"),
@@ -317,4 +318,62 @@ fn a_warmup_counts_unless_it_is_an_outlier() {
         "far beyond the runs' spread"
     );
     assert!(!counts_as_run(1.0, &[]));
+}
+
+#[test]
+fn the_auto_timeout_follows_the_slowest_run_so_far() {
+    let rule = AutoTimeout::new(Some(10.0));
+    assert_eq!(
+        auto_timeout(rule, &[]),
+        (Duration::from_secs(90), Some(10.0))
+    );
+    assert_eq!(
+        auto_timeout(rule, &[20.0, 5.0]),
+        (Duration::from_secs(120), Some(20.0))
+    );
+    assert_eq!(
+        auto_timeout(AutoTimeout::new(None), &[]),
+        (AUTO_TIMEOUT_FIRST, None)
+    );
+}
+
+/// A run past the auto limit is a result, not a step failure: recorded with an error, the
+/// suite takes no more runs, and the warning says how long and why.
+#[test]
+fn a_run_past_the_auto_timeout_is_recorded_as_a_run_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first run is quick; the second one hangs until its limit (3 x quick + 0.3 s) ends it.
+    fs::write(
+        dir.path().join("hang_second"),
+        "if [ -f ran ]; then echo stuck; sleep 30; else touch ran; fi\n",
+    )
+    .unwrap();
+    let s = SuiteSpec {
+        warmup: 0,
+        runs: 3,
+        auto_timeout: Some(AutoTimeout {
+            earlier_slowest: None,
+            margin: Duration::from_millis(300),
+            first: Duration::from_secs(20),
+        }),
+        ..spec(dir.path(), "sh hang_second", Framework::Command)
+    };
+    let record = run_suite(&s, &Control::default(), &mut quiet).unwrap();
+    assert_eq!((record.runs, record.errors), (2, 1));
+    assert!(record.runs_green < 1.0);
+    let warning = record
+        .warnings
+        .iter()
+        .find(|w| w.contains("timed out"))
+        .unwrap_or_else(|| panic!("{:?}", record.warnings));
+    assert!(
+        warning.starts_with("run 2 of `sh hang_second` timed out after"),
+        "{warning}"
+    );
+    assert!(warning.contains("3x the slowest run so far"), "{warning}");
+    assert!(
+        record.warnings.iter().any(|w| w.contains("stuck")),
+        "{:?}",
+        record.warnings
+    );
 }

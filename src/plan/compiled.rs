@@ -189,6 +189,8 @@ pub struct Suite {
     pub baseline: bool,
     /// Timeout (of each run) and environment.
     pub process: Process,
+    /// No fixed `timeout`: each run's limit is derived from what was measured (`"auto"`).
+    pub auto_timeout: bool,
 }
 
 /// One compiled step. The edit actions keep their written shape: they have nothing to resolve.
@@ -522,6 +524,7 @@ fn compile_step(
                 framework: s.framework,
                 baseline: s.baseline,
                 process: process(&s.env, &s.id),
+                auto_timeout: !budget.timeouts.contains_key(&s.id),
             })
         }
     })

@@ -80,7 +80,12 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
             });
             resolve_ints(step, &raw, &base, &ctx, &failed, &mut problems);
             let path = join(&base, vec![Seg::from("timeout")]);
-            if let Some(text) = step.timeout().filter(|_| !failed.contains(&path)) {
+            // A suite may say `timeout = "auto"`: its limit comes from what was measured.
+            let auto = |t: &str| matches!(step, Step::Suite(_)) && t.trim() == AUTO;
+            if let Some(text) = step
+                .timeout()
+                .filter(|t| !failed.contains(&path) && !auto(t))
+            {
                 match parse_timeout(text, &ctx) {
                     Ok(d) => {
                         timeouts.insert(step.id().to_string(), d);
