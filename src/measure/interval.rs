@@ -66,7 +66,9 @@ pub const NOISE_FLOOR_ENV: &str = "PLANRUN_NOISE_FLOOR";
 ///
 /// A quiet machine shows 1-3% on test suites; a 2-core machine shared with compilers shows 5%
 /// and more. Guessing low makes one-run verdicts wrong; guessing high only costs runs, so the
-/// default sits at the noisy end.
+/// default sits at the noisy end. Not done yet: measuring this machine's own floor (the spread
+/// of repeated runs of a fixed workload) and caching it, which would let quiet machines decide
+/// in fewer runs.
 pub const DEFAULT_NOISE_FLOOR: f64 = 0.05;
 
 /// The confidence level of the interval at each look of an adaptive loop (see "Many looks" in
