@@ -1,5 +1,6 @@
 //! The criteria language of gates: parse an expression once, evaluate it over recorded metrics,
-//! and explain the verdict with every metric's value substituted.
+//! and explain the verdict with every metric's value substituted. [`decide`] decides it in three
+//! values, comparisons of two records on a confidence interval.
 //!
 //! Grammar, loosest first:
 //!
@@ -18,6 +19,8 @@
 //! claim per comparison.
 
 use std::fmt;
+
+pub mod decide;
 
 /// The metric paths a suite record provides (without the record prefix).
 pub use crate::metrics::METRICS as KNOWN_METRICS;
@@ -206,7 +209,7 @@ impl Expr {
                 )))
             }
         };
-        let explanation = self.explain(&get);
+        let explanation = self.explain(&get, &|_| None);
         values.dedup_by(|a, b| a.0 == b.0);
         Ok(Verdict {
             pass,
@@ -249,17 +252,28 @@ impl Expr {
         })
     }
 
-    /// Renders the expression with values: metrics as `path value`, and each compound operand of
-    /// a comparison followed by `= result`.
-    fn explain(&self, get: &dyn Fn(&str) -> Option<f64>) -> String {
+    /// Renders the expression with values: metrics as `path value`, each compound operand of a
+    /// comparison followed by `= result`, and each comparison by ` (note)` where `note` gives one.
+    fn explain(
+        &self,
+        get: &dyn Fn(&str) -> Option<f64>,
+        note: &dyn Fn(&Expr) -> Option<String>,
+    ) -> String {
         match self {
             Expr::Binary(op, a, b) if op.is_comparison() => {
-                format!("{} {} {}", operand(a, get), op.symbol(), operand(b, get))
+                let text = format!("{} {} {}", operand(a, get), op.symbol(), operand(b, get));
+                match note(self) {
+                    Some(n) => format!("{text} ({n})"),
+                    None => text,
+                }
             }
-            Expr::Binary(op @ (BinOp::And | BinOp::Or), a, b) => {
-                format!("{} {} {}", a.explain(get), op.symbol(), b.explain(get))
-            }
-            Expr::Not(e) => format!("not ({})", e.explain(get)),
+            Expr::Binary(op @ (BinOp::And | BinOp::Or), a, b) => format!(
+                "{} {} {}",
+                a.explain(get, note),
+                op.symbol(),
+                b.explain(get, note)
+            ),
+            Expr::Not(e) => format!("not ({})", e.explain(get, note)),
             other => substitute(other, get, 0),
         }
     }

@@ -1,7 +1,9 @@
 //! Measuring test suites: repeated timed runs, junit results, memory, statistics.
 
+pub mod interval;
 pub mod junit;
 pub mod outliers;
 pub mod record;
 pub mod stats;
+pub mod student_t;
 pub mod suite;
