@@ -2,6 +2,8 @@
 
 pub mod diag;
 mod fields;
+#[cfg(test)]
+mod fuzz_tests;
 mod gates;
 pub mod interp;
 pub mod load;
