@@ -26,6 +26,19 @@ fn fixture(name: &str) -> String {
     path.to_str().expect("UTF-8 path").to_string()
 }
 
+/// Applies tests/fixtures/apply/edits.toml to the copy: five files changed.
+fn apply_edits(project: &Project) {
+    project
+        .test()
+        .args(["apply", &fixture("edits.toml"), "--target", "."])
+        // Its edits run at once, so their progress lines interleave.
+        .apply_progress(
+            "edits",
+            "applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0",
+        )
+        .run();
+}
+
 /// Every file (mode and digest, from `hash_tree`) and every directory of the copy, outside
 /// `.planrun`, `.venv` and Python caches: equal snapshots mean identical trees.
 #[derive(Debug, PartialEq, Eq)]
@@ -227,13 +240,12 @@ fn second_apply_while_one_runs_is_refused_naming_the_pid() {
         .status(130)
         .stderr_contains("interrupted by a signal")
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply signal -> [TARGET] (run [RUN])")
-        .stderr_contains("  | waiting")
-        .stderr_contains(
+        .apply_progress(
+            "signal",
             "interrupted, rolled back in [DURATION]: 0/0 gates passed, 2 \
              files changed (+6 -1); exit 130",
         )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .stderr_contains("  | waiting")
         .spawn();
     wait_for("the first apply's command", || pidfile.exists());
 
@@ -310,16 +322,7 @@ fn stale_lock_is_reported_and_unlock_clears_it() {
         unlocked.stdout
     );
     assert!(!lock.exists());
-    project
-        .test()
-        .args(["apply", &fixture("edits.toml"), "--target", "."])
-        // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply edits -> [TARGET] (run [RUN])")
-        .stderr_contains(
-            "applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0",
-        )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
-        .run();
+    apply_edits(&project);
     assert_ne!(snapshot(&project), before);
 }
 
@@ -406,11 +409,10 @@ fn jobs_2_runs_two_at_a_time_and_the_next_phase_after_all() {
             "2",
         ])
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply parallel -> [TARGET] (run [RUN])")
-        .stderr_contains(
+        .apply_progress(
+            "parallel",
             "applied in [DURATION]: 0/0 gates passed, 1 files changed (+42 -0); exit 0",
         )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
         .run();
     let log = project.read("order.log");
     let (mut running, mut max) = (0, 0);
@@ -444,16 +446,7 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
     let project = mini();
     let original = snapshot(&project);
     let plan = fixture("edits.toml");
-    project
-        .test()
-        .args(["apply", &plan, "--target", "."])
-        // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply edits -> [TARGET] (run [RUN])")
-        .stderr_contains(
-            "applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0",
-        )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
-        .run();
+    apply_edits(&project);
     let applied = snapshot(&project);
     assert_ne!(applied, original);
     let edited = [
@@ -486,9 +479,10 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
         .test()
         .args(["apply", &plan, "--target", ".", "--reapply"])
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply edits -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "edits",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
         .run();
     assert_eq!(snapshot(&project), applied);
     assert_eq!(
@@ -550,9 +544,10 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
             &format!("marker={}", marker.display()),
         ])
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply undo -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -0); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "undo",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -0); exit 0",
+        )
         .run();
     assert!(project.read("app.py").ends_with("# appended\n"));
     assert_eq!(project.read("gen/deep/new.txt"), "new\n");

@@ -152,9 +152,10 @@ fn apply_then_rollback(project: &Project, venv: &Path, python_var: Option<&Path>
         .test()
         .args(&args)
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply env-upgrade -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "env-upgrade",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
         .run();
     let applied = freeze(venv);
     assert!(
@@ -292,9 +293,10 @@ fn an_env_repointed_by_a_symlink_is_refused_and_left_untouched() {
         .test()
         .args(["apply", &plan(), "--target", "."])
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply env-upgrade -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "env-upgrade",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
         .run();
     let other = scratch.path().join("other");
     uv_venv(&other, scratch.path(), false);
@@ -341,13 +343,12 @@ fn a_failed_step_after_the_install_rolls_the_env_back() {
         ])
         .status(3)
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply env-upgrade -> [TARGET] (run [RUN])")
-        .stderr_contains("  (no output)")
-        .stderr_contains(
+        .apply_progress(
+            "env-upgrade",
             "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
              files changed (+0 -0); exit 3",
         )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .stderr_contains("  (no output)")
         .run();
     assert_eq!(freeze(&venv), before.1);
     assert_eq!(venv_hash(&venv), before.0);
@@ -424,9 +425,10 @@ fn a_persons_change_to_the_env_after_the_apply_stops_the_rollback() {
             &format!("python={}", python.display()),
         ])
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply env-upgrade -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "env-upgrade",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
         .run();
     let site = fs::read_dir(venv.join("lib"))
         .unwrap()

@@ -68,9 +68,10 @@ fn crlf_bom_and_final_newline_survive_every_edit_and_rollback() {
         .test()
         .args(["apply", plan, "--target", "."])
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply formats -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 4 files changed (+4 -4); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "formats",
+            "applied in [DURATION]: 0/0 gates passed, 4 files changed (+4 -4); exit 0",
+        )
         .run();
     for ((file, bom, unterminated), (_, old)) in forms.iter().zip(&before) {
         let new = project.read(file);

@@ -147,10 +147,11 @@ fn a_gate_that_must_pass_applies_and_reports_its_numbers() {
     )
     .stdout_unchecked("parsed and checked field by field below")
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-    .stderr_contains("planrun apply gates-speedup -> [TARGET] (run [RUN])")
+    .apply_progress(
+        "gates-speedup",
+        "applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0",
+    )
     .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
-    .stderr_contains("applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0")
-    .stderr_contains("report: .planrun/runs/[RUN]/report.json")
     .run();
     let run = only_run(&project);
     let report = read_json(&run.join("report.json"));
@@ -241,13 +242,12 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
          green)",
     )
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-    .stderr_contains("planrun apply gates-speedup -> [TARGET] (run [RUN])")
-    .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
-    .stderr_contains(
+    .apply_progress(
+        "gates-speedup",
         "gate failed, rolled back in [DURATION]: 1/2 gates passed, 1 \
          files changed (+1 -1); exit 1",
     )
-    .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+    .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
     .run();
     assert_eq!(project.hash_tree(), before, "the target is byte-identical");
 
@@ -420,9 +420,10 @@ fn two_xdist_workers_peak_higher_than_one_process() {
     let project = target();
     apply(&project, "xdist.toml", &["--var", &python_var()], &[])
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply gates-xdist-memory -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "gates-xdist-memory",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
         .run();
     let report = read_json(&only_run(&project).join("report.json"));
     let serial = &report["records"]["serial"];
@@ -487,10 +488,11 @@ fn a_warn_gate_reports_and_keeps_the_changes() {
     let project = target();
     let out = apply(&project, "warn.toml", &[], &[])
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply gates-warn -> [TARGET] (run [RUN])")
+        .apply_progress(
+            "gates-warn",
+            "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+        )
         .stderr_contains("records: quick [DURATION]")
-        .stderr_contains("applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
         .run();
     let report = read_json(&only_run(&project).join("report.json"));
     assert_eq!(report["status"], "passed");
@@ -519,17 +521,16 @@ fn a_gate_on_a_metric_no_run_produced_fails_clearly() {
     let out = apply(&project, "missing.toml", &["--ci"], &[])
         .status(1)
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply gates-missing-metric -> [TARGET] (run [RUN])")
+        .apply_progress(
+            "gates-missing-metric",
+            "gate failed, rolled back in [DURATION]: 0/1 gates passed, 1 \
+             files changed (+1 -1); exit 1",
+        )
         .stderr_contains(
             "gate no run produced `quick.passed` ... ERROR  (would hold for \
              any count, so only a missing metric can fail it)",
         )
         .stderr_contains("records: quick [DURATION]")
-        .stderr_contains(
-            "gate failed, rolled back in [DURATION]: 0/1 gates passed, 1 \
-             files changed (+1 -1); exit 1",
-        )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
         .run();
     assert_eq!(project.hash_tree(), before);
     let report = read_json(&only_run(&project).join("report.json"));
@@ -544,6 +545,32 @@ fn a_gate_on_a_metric_no_run_produced_fails_clearly() {
         out.stderr
     );
     no_annotations(&out);
+}
+
+/// gate.toml applied with `args`, both gates passing.
+fn green_apply(project: &Project, args: &[&str]) {
+    apply(project, "gate.toml", args, &[])
+        // Its steps' progress lines interleave, and the speed verdict's numbers vary.
+        .apply_progress(
+            "gates-speedup",
+            "applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0",
+        )
+        .stderr_contains(
+            "gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass",
+        )
+        .run();
+}
+
+/// Rolls back what [`green_apply`] did: delay.py and the cache pytest left.
+fn green_rollback(project: &Project) {
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        // The edit and the cache are journaled by steps that run at once, in either order.
+        .stdout_contains("rolled back run [RUN] (plan gates-speedup) in [DURATION]")
+        .stdout_contains("  restored  delay.py")
+        .stdout_contains("  removed   .pytest_cache (a cache the run created)")
+        .run();
 }
 
 #[test]
@@ -567,28 +594,13 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
     };
     let first = args(&["--save-baseline", "main"]);
     let first: Vec<&str> = first.iter().map(String::as_str).collect();
-    apply(&project, "gate.toml", &first, &[])
-        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply gates-speedup -> [TARGET] (run [RUN])")
-        .stderr_contains(
-            "gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass",
-        )
-        .stderr_contains("applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
-        .run();
+    green_apply(&project, &first);
     let saved = read_json(&project.join(".planrun/baselines/main.json"));
     let run1 = only_run(&project);
     let report1 = read_json(&run1.join("report.json"));
     assert_eq!(saved, report1["records"]["baseline"]);
 
-    project
-        .test()
-        .args(["rollback", "--target", "."])
-        // stdout: concurrent steps journal in either order.
-        .stdout_contains("rolled back run [RUN] (plan gates-speedup) in [DURATION]")
-        .stdout_contains("  restored  delay.py")
-        .stdout_contains("  removed   .pytest_cache (a cache the run created)")
-        .run();
+    green_rollback(&project);
     assert_eq!(
         project.read("delay.py").lines().last(),
         Some("DELAY = 0.05")
@@ -596,15 +608,7 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
 
     let second = args(&["--baseline", "main"]);
     let second: Vec<&str> = second.iter().map(String::as_str).collect();
-    apply(&project, "gate.toml", &second, &[])
-        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply gates-speedup -> [TARGET] (run [RUN])")
-        .stderr_contains(
-            "gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass",
-        )
-        .stderr_contains("applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
-        .run();
+    green_apply(&project, &second);
     let runs = run_dirs(&project);
     assert_eq!(runs.len(), 2);
     let run2 = &runs[1];
@@ -637,28 +641,13 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
     );
 
     // A record file elsewhere works as well as a saved name.
-    project
-        .test()
-        .args(["rollback", "--target", "."])
-        // stdout: concurrent steps journal in either order.
-        .stdout_contains("rolled back run [RUN] (plan gates-speedup) in [DURATION]")
-        .stdout_contains("  restored  delay.py")
-        .stdout_contains("  removed   .pytest_cache (a cache the run created)")
-        .run();
+    green_rollback(&project);
     let elsewhere = tempfile::tempdir().unwrap();
     let file = elsewhere.path().join("main-branch.json");
     fs::copy(project.join(".planrun/baselines/main.json"), &file).unwrap();
     let third = args(&["--baseline", file.to_str().unwrap()]);
     let third: Vec<&str> = third.iter().map(String::as_str).collect();
-    apply(&project, "gate.toml", &third, &[])
-        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .stderr_contains("planrun apply gates-speedup -> [TARGET] (run [RUN])")
-        .stderr_contains(
-            "gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass",
-        )
-        .stderr_contains("applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
-        .run();
+    green_apply(&project, &third);
     let report3 = read_json(&run_dirs(&project)[2].join("report.json"));
     assert_eq!(
         report3["baselines_used"]["baseline"],
@@ -849,12 +838,11 @@ fn exit_130_for_sigint_during_a_suite_rolled_back() {
     .status(130)
     .stderr_contains("interrupted by a signal")
     // stderr: concurrent steps' progress lines interleave.
-    .stderr_contains("planrun apply gates-sigint -> [TARGET] (run [RUN])")
-    .stderr_contains(
+    .apply_progress(
+        "gates-sigint",
         "interrupted, rolled back in [DURATION]: 0/0 gates passed, 1 \
          files changed (+1 -1); exit 130",
     )
-    .stderr_contains("report: .planrun/runs/[RUN]/report.json")
     .spawn();
     // The held test writes the file once pytest is inside the suite.
     let waited = Instant::now();
@@ -925,10 +913,11 @@ fn with_json_in_github_actions_stdout_stays_the_report_alone() {
     )
     .stdout_unchecked("parsed and checked field by field below")
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-    .stderr_contains("planrun apply gates-warn -> [TARGET] (run [RUN])")
+    .apply_progress(
+        "gates-warn",
+        "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+    )
     .stderr_contains("records: quick [DURATION]")
-    .stderr_contains("applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0")
-    .stderr_contains("report: .planrun/runs/[RUN]/report.json")
     .run();
     let printed: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("--json stdout does not parse: {e}\n{}", out.stdout));
@@ -962,10 +951,11 @@ fn ci_true_in_the_environment_is_ci_mode() {
         "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
     )
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-    .stderr_contains("planrun apply gates-warn -> [TARGET] (run [RUN])")
+    .apply_progress(
+        "gates-warn",
+        "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+    )
     .stderr_contains("records: quick [DURATION]")
-    .stderr_contains("applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0")
-    .stderr_contains("report: .planrun/runs/[RUN]/report.json")
     .run();
     let markdown = fs::read_to_string(only_run(&project).join("summary.md")).unwrap();
     assert_eq!(

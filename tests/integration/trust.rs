@@ -22,6 +22,12 @@ fn plan(text: &str) -> (tempfile::TempDir, String) {
     (dir, path.to_str().unwrap().to_string())
 }
 
+/// What rollback says of a journal another key signed (`[ID]`), the only one on the target.
+const NOT_WRITTEN_HERE: &str = "warning: `.planrun/journal/[ID]` was not written here (by this \
+     user on this machine) and is ignored; inspect it, then `planrun rollback --abandon [ID]` \
+     sets it aside\n\
+     note: nothing to roll back: every run in `.` is rolled back\n";
+
 /// An edit of a tracked file and a file a command creates.
 const EDIT_PLAN: &str = r#"
 name = "edit"
@@ -122,9 +128,10 @@ fn rollback_refuses_to_overwrite_a_persons_edits_and_force_keeps_them() {
         .test()
         .args(["apply", &plan, "--target", "."])
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply edit -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "edit",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0",
+        )
         .run();
     let app = project.read("app.py") + "# my own edit\n";
     project.write("app.py", &app);
@@ -260,14 +267,13 @@ fn rollback_removes_the_caches_the_run_created() {
         .args(["apply", &plan, "--target", "."])
         .status(1)
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply caches -> [TARGET] (run [RUN])")
-        .stderr_contains("gate after.failed 0 > 0 ... FAIL")
-        .stderr_contains("records: after [DURATION]")
-        .stderr_contains(
+        .apply_progress(
+            "caches",
             "gate failed, rolled back in [DURATION]: 0/1 gates passed, 0 \
              files changed (+0 -0); exit 1",
         )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .stderr_contains("gate after.failed 0 > 0 ... FAIL")
+        .stderr_contains("records: after [DURATION]")
         .run();
     assert_eq!(whole_tree(project.path()), original);
 }
@@ -318,12 +324,7 @@ fn a_journal_shipped_in_the_repository_is_never_acted_on() {
         .test()
         .args(["rollback", "--target", "."])
         .redact(&id, "[ID]")
-        .stderr(lines(&[
-            "warning: `.planrun/journal/[ID]` was not written here (by this \
-             user on this machine) and is ignored; inspect it, then `planrun \
-             rollback --abandon [ID]` sets it aside",
-            "note: nothing to roll back: every run in `.` is rolled back",
-        ]))
+        .stderr(NOT_WRITTEN_HERE)
         .run();
     assert!(!pwned.exists(), "the shipped undo command ran");
     assert!(
@@ -393,12 +394,7 @@ fn a_journal_tampered_with_after_the_apply_is_refused() {
         .test()
         .args(["rollback", "--target", "."])
         .redact(&id, "[ID]")
-        .stderr(lines(&[
-            "warning: `.planrun/journal/[ID]` was not written here (by this \
-             user on this machine) and is ignored; inspect it, then `planrun \
-             rollback --abandon [ID]` sets it aside",
-            "note: nothing to roll back: every run in `.` is rolled back",
-        ]))
+        .stderr(NOT_WRITTEN_HERE)
         .run();
     assert!(!marker.exists(), "a tampered journal was replayed");
 }
@@ -543,9 +539,10 @@ fn a_stuck_run_can_be_abandoned_and_applies_run_again() {
         .test()
         .args(["apply", &edit, "--target", "."])
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply edit -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "edit",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0",
+        )
         .run();
     assert_eq!(journal_ids(&project).len(), 2, "earlier journals are kept");
 }
@@ -558,9 +555,10 @@ fn reapply_knows_it_is_applied_and_names_what_changed_since() {
         .test()
         .args(["apply", &edit, "--target", "."])
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply edit -> [TARGET] (run [RUN])")
-        .stderr_contains("applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0")
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .apply_progress(
+            "edit",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0",
+        )
         .run();
     let id = journal_ids(&project).pop().unwrap();
     project
@@ -645,13 +643,12 @@ fn rollback_on_a_locked_target_says_locked_and_does_nothing() {
         .status(130)
         .stderr_contains("interrupted by a signal")
         // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply slow -> [TARGET] (run [RUN])")
-        .stderr_contains("  (no output)")
-        .stderr_contains(
+        .apply_progress(
+            "slow",
             "interrupted, rolled back in [DURATION]: 0/0 gates passed, 2 \
              files changed (+1 -1); exit 130",
         )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
+        .stderr_contains("  (no output)")
         .spawn();
     let t0 = std::time::Instant::now();
     while !project.join("started").exists() {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{fixture, mini, snapshot, wait_for};
+use super::{apply_edits, fixture, mini, snapshot, wait_for};
 use crate::support::lines;
 use crate::support::{env_path, uv_cache_dir, Project};
 
@@ -174,14 +174,5 @@ fn sigkill_then_rollback_restores_tree_and_environment() {
         .run();
     assert_eq!(snapshot(&project), before);
     assert_eq!(freeze(&project), frozen);
-    project
-        .test()
-        .args(["apply", &fixture("edits.toml"), "--target", "."])
-        // stderr: concurrent steps' progress lines interleave.
-        .stderr_contains("planrun apply edits -> [TARGET] (run [RUN])")
-        .stderr_contains(
-            "applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0",
-        )
-        .stderr_contains("report: .planrun/runs/[RUN]/report.json")
-        .run();
+    apply_edits(&project);
 }

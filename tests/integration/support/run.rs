@@ -245,6 +245,16 @@ impl<'a> Test<'a> {
         self
     }
 
+    /// Standard error of an apply whose steps ran at once, so that their progress lines
+    /// interleave: it opens with the header naming `plan` and ends with `summary` and the
+    /// report's path; what lies between is left to `stderr_contains` calls.
+    pub fn apply_progress(self, plan: &str, summary: &str) -> Self {
+        self.stderr_contains(format!("planrun apply {plan} -> [TARGET] (run [RUN])\n"))
+            .stderr_contains(format!(
+                "\n{summary}\nreport: .planrun/runs/[RUN]/report.json\n"
+            ))
+    }
+
     /// Leaves standard output to the test, which checks it itself (say how in `why`), e.g. when
     /// what it must be depends on which of several exit codes planrun ended with.
     pub fn stdout_unchecked(mut self, why: &str) -> Self {
