@@ -479,7 +479,10 @@ fn xdist_applies_end_to_end_on_setup_cfg_layout() {
     // On a loaded 2-core machine the speed gate may go either way (see above).
     .status_in(&[0, 1])
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-    .apply_progress("xdist", "4 gates passed, 2 files changed (+2 -1); exit ")
+    // Whichever way the speed gate went, the header, the summary's end and the report path.
+    .stderr_contains("planrun apply xdist -> [TARGET] (run [RUN])\n")
+    .stderr_contains("4 gates passed, 2 files changed (+2 -1); exit ")
+    .stderr_contains("\nreport: .planrun/runs/[RUN]/report.json\n")
     .stderr_contains("gate after.failed 0 <= baseline.failed 0 ... pass")
     .stderr_contains("gate after.tests 18 == baseline.tests 18 ... pass")
     .stderr_contains("gate after.runs_green 1 >= baseline.runs_green 1 ... pass")
