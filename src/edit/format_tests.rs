@@ -233,10 +233,10 @@ proptest! {
     #[test]
     fn ini_edit_commutes_with_crlf(
         doc in ini_doc(),
-        section in "[a-z]{1,5}",
-        key in "[a-z]{1,6}",
-        value in "[a-z0-9]{1,6}",
-        drop in "[a-z]{1,6}",
+        section in "[a-zé中]{1,5}",
+        key in "[a-zé中]{1,6}",
+        value in "\\PC{1,6}",
+        drop in "[a-zé中]{1,6}",
     ) {
         prop_assume!(doc.contains('\n'));
         let ops = ini::IniOps {

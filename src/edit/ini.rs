@@ -505,8 +505,8 @@ max-line-length = 100
             Just("[tool:pytest]".to_string()),
             Just("# comment".to_string()),
             Just("".to_string()),
-            "(addopts|markers|x)( = |: |=)[-a-c ]{0,8}",
-            "    [-a-c]{1,4}( [-a-c]{1,3})?",
+            "(addopts|markers|x)( = |: |=)[-a-cé中 ]{0,8}",
+            "    [-a-cé中]{1,4}( [-a-cé]{1,3})?",
         ];
         (
             prop::collection::vec(line, 0..12),
@@ -529,9 +529,9 @@ max-line-length = 100
             Just("x".to_string()),
             Just("new".to_string())
         ];
-        let items = prop::collection::vec("[-a-c]{1,3}( [-a-c]{1,3})?", 0..3);
+        let items = prop::collection::vec("[-a-cé中]{1,3}( [-a-cé]{1,3})?", 0..3);
         (
-            prop::collection::btree_map(key.clone(), "[-a-c ]{0,6}(\n[a-c]{1,3})?", 0..2),
+            prop::collection::btree_map(key.clone(), "[-a-cé中 ]{0,6}(\n[a-cé]{1,3})?", 0..2),
             prop::collection::vec(key.clone(), 0..2),
             prop::collection::btree_map(key.clone(), items.clone(), 0..3),
             prop::collection::btree_map(key, items, 0..3),
@@ -545,6 +545,21 @@ max-line-length = 100
     }
 
     proptest! {
+        /// Any text as the file, the section, the keys and the values: an edit or an error,
+        /// never a panic.
+        #[test]
+        fn arbitrary_unicode_never_panics(
+            text in prop_oneof![arb_ini(), any::<String>()],
+            section in any::<String>(),
+            set in prop::collection::btree_map(any::<String>(), any::<String>(), 0..3),
+            unset in prop::collection::vec(any::<String>(), 0..2),
+            append in prop::collection::btree_map(any::<String>(), prop::collection::vec(any::<String>(), 0..3), 0..2),
+        ) {
+            let ops = IniOps { set, unset, append: append.clone(), remove: append };
+            let _ = edit(&text, &section, &ops);
+            let _ = get(&text, &section, "addopts");
+        }
+
         #[test]
         fn editing_twice_equals_editing_once(text in arb_ini(), ops in arb_ops(), section in prop_oneof![Just("pytest"), Just("tool:pytest"), Just("new")]) {
             if let Ok(once) = edit(&text, section, &ops) {

@@ -500,6 +500,25 @@ mod tests {
     }
 
     proptest! {
+        /// Any text in the file's addopts and in every list of the step: an edit or an error,
+        /// never a panic.
+        #[test]
+        fn arbitrary_unicode_never_panics(
+            kind in prop_oneof![Just(ConfigKind::PytestIni), Just(ConfigKind::Pyproject), Just(ConfigKind::SetupCfg), Just(ConfigKind::ToxIni)],
+            start in "\\PC{0,30}",
+            add in prop::collection::vec(any::<String>(), 0..3),
+            remove in prop::collection::vec(any::<String>(), 0..3),
+            set in prop::collection::btree_map(any::<String>(), any::<String>(), 0..2),
+            markers in prop::collection::vec(any::<String>(), 0..3),
+        ) {
+            let old = match kind {
+                ConfigKind::Pyproject => format!("[tool.pytest.ini_options]\naddopts = {:?}\n", start),
+                _ => format!("[{}]\naddopts = {start}\n", kind.section().unwrap()),
+            };
+            let ops = PytestOps { addopts_add: add, addopts_remove: remove, set, markers_add: markers };
+            let _ = edit(kind, &old, &ops);
+        }
+
         #[test]
         fn editing_twice_equals_editing_once(
             kind in prop_oneof![Just(ConfigKind::PytestIni), Just(ConfigKind::Pyproject), Just(ConfigKind::SetupCfg)],

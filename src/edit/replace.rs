@@ -200,9 +200,9 @@ mod tests {
     proptest! {
         #[test]
         fn replacing_twice_equals_replacing_once(
-            old in "[ab ]{0,12}",
-            pattern in "[ab]{1,3}",
-            replacement in "[ab ]{1,4}",
+            old in "[aé ]{0,12}",
+            pattern in "[aé]{1,3}",
+            replacement in "[aé ]{1,4}",
             regex in prop::bool::ANY,
             first_only in prop::bool::ANY,
         ) {
@@ -211,6 +211,19 @@ mod tests {
                 Ok(once) => prop_assert_eq!(edit(&once, &pattern, &replacement, regex, first_only), Ok(once)),
                 Err(e) => prop_assert!(matches!(e, EditError::NoMatch { .. } | EditError::Unstable { .. }), "{e}"),
             }
+        }
+
+        /// Any text as the file, the pattern (literal or a regular expression, valid or not)
+        /// and the replacement: an edit or an error, never a panic.
+        #[test]
+        fn arbitrary_unicode_never_panics(
+            old in "\\PC{0,40}",
+            pattern in "\\PC{0,8}",
+            replacement in any::<String>(),
+            regex in prop::bool::ANY,
+            first_only in prop::bool::ANY,
+        ) {
+            let _ = edit(&old, &pattern, &replacement, regex, first_only);
         }
     }
 }

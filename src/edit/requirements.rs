@@ -174,10 +174,23 @@ coverage[toml]>=7 ; python_version >= \"3.9\"
     }
 
     proptest! {
+        /// Any text as the file and as the packages: never a panic.
+        #[test]
+        fn arbitrary_unicode_never_panics(
+            old in any::<String>(),
+            packages in prop::collection::vec(any::<String>(), 0..4),
+        ) {
+            let _ = add(&old, &packages);
+            for p in &packages {
+                let _ = project_name(p);
+                let _ = normalize(p);
+            }
+        }
+
         #[test]
         fn adding_twice_equals_adding_once(
-            lines in prop::collection::vec(prop_oneof![Just("# c"), Just("-r base.txt"), Just("pytest>=7"), Just("Pytest_Xdist"), Just("a  # x"), Just(""), Just("b \\")], 0..6),
-            packages in prop::collection::vec(prop_oneof![Just("pytest>=8"), Just("pytest-xdist>=3.5"), Just("A==1"), Just("./x")], 0..4),
+            lines in prop::collection::vec(prop_oneof![Just("# c"), Just("-r base.txt"), Just("pytest>=7"), Just("Pytest_Xdist"), Just("a  # x"), Just(""), Just("b \\"), Just("é-pkg # ü")], 0..6),
+            packages in prop::collection::vec(prop_oneof![Just("pytest>=8"), Just("pytest-xdist>=3.5"), Just("A==1"), Just("./x"), Just("ünïcode>=1")], 0..4),
             crlf in prop::bool::ANY,
         ) {
             let old = lines.join(if crlf { "\r\n" } else { "\n" });

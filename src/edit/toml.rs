@@ -534,10 +534,30 @@ line-length = 100
             Just(json!(true)),
             Just(json!(["a", "b"])),
             Just(json!({"k": "v"})),
+            "\\PC{0,6}".prop_map(Json::String),
         ]
     }
 
     proptest! {
+        /// Any text as the file, the table path, the keys and the values: an edit or an error,
+        /// never a panic.
+        #[test]
+        fn arbitrary_unicode_never_panics(
+            doc in prop_oneof![Just(PYPROJECT.to_string()), any::<String>()],
+            table in any::<String>(),
+            set in prop::collection::btree_map(any::<String>(), any::<String>().prop_map(Json::String), 0..3),
+            unset in prop::collection::vec(any::<String>(), 0..2),
+            append in prop::collection::btree_map(any::<String>(), prop::collection::vec(any::<String>().prop_map(Json::String), 0..3), 0..2),
+            packages in prop::collection::vec(any::<String>(), 0..3),
+            group in any::<String>(),
+        ) {
+            let ops = TomlOps { set, unset, append: append.clone(), remove: append };
+            let _ = edit(&doc, &table, &ops);
+            let _ = add_dependencies(&doc, &group, false, &packages);
+            let _ = add_dependencies(&doc, &group, true, &packages);
+            let _ = has_table(&doc, &table);
+        }
+
         #[test]
         fn editing_twice_equals_editing_once(
             doc in prop_oneof![Just(PYPROJECT.to_string()), Just(String::new()), Just("[tool.pytest.ini_options]\naddopts = [\n  \"-q\",\n]\n".to_string())],

@@ -204,6 +204,8 @@ mod props {
             "(name|description|id|action|needs|command|record|runs|check|need|path|[a-z]{1,4}) = "
                 .prop_map(String::from),
             "'[a-z${}. ]{0,8}'\n".prop_map(String::from),
+            "\\PC{0,8}".prop_map(|s| format!("{:?}\n", s)),
+            any::<String>().prop_map(|s| format!("'{s}'\n")),
             "\"[a-z\\\\${}]{0,8}\"\n".prop_map(String::from),
             "\\[('[a-z]{0,3}',?){0,3}\\]\n".prop_map(String::from),
             "(-?[0-9]{1,12}|true|1.5|\\{\\}|\\[)\n".prop_map(String::from),

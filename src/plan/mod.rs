@@ -4,6 +4,8 @@
 pub mod compiled;
 pub mod diag;
 mod fields;
+#[cfg(test)]
+mod fuzz_tests;
 mod gates;
 pub mod interp;
 pub mod load;

@@ -45,6 +45,19 @@ mod tests {
     use super::super::fixture::sample;
     use super::*;
 
+    /// tests/fixtures/report/report.json, which the integration tests render through
+    /// `planrun report`, is this sample: the two cannot drift apart.
+    #[test]
+    fn the_committed_report_fixture_is_the_sample() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/report.json");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == to_json(&sample()),
+            "{} is not `to_json(&fixture::sample())`",
+            path.display()
+        );
+    }
+
     #[test]
     fn json_round_trips() {
         let report = sample();

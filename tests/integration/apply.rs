@@ -4,7 +4,7 @@
 mod checked;
 mod diffs;
 mod secrets;
-pub mod signals;
+mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -12,6 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::lines;
 use crate::support::{repo_root, Project};
 
 /// A temp copy of tests/fixtures/targets/mini.
@@ -23,6 +24,19 @@ fn mini() -> Project {
 fn fixture(name: &str) -> String {
     let path = repo_root().join("tests/fixtures/apply").join(name);
     path.to_str().expect("UTF-8 path").to_string()
+}
+
+/// Applies tests/fixtures/apply/edits.toml to the copy: five files changed.
+fn apply_edits(project: &Project) {
+    project
+        .test()
+        .args(["apply", &fixture("edits.toml"), "--target", "."])
+        // Its edits run at once, so their progress lines interleave.
+        .apply_progress(
+            "edits",
+            "applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0",
+        )
+        .run();
 }
 
 /// Every file (mode and digest, from `hash_tree`) and every directory of the copy, outside
@@ -100,14 +114,40 @@ fn plan_in_tempdir(text: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, St
 fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
     let project = mini();
     let before = snapshot(&project);
-    let out = project.planrun([
-        "apply",
-        &fixture("mixed.toml"),
-        "--target",
-        ".",
-        "--dry-run",
-    ]);
-    out.expect_code(0);
+    let out = project
+        .test()
+        .args([
+            "apply",
+            &fixture("mixed.toml"),
+            "--target",
+            ".",
+            "--dry-run",
+        ])
+        // stdout: measured numbers vary.
+        .stdout_contains("step hello (run)")
+        .stdout_contains("  $ echo hello from the mini target")
+        .stdout_contains("step deps (install)")
+        .stdout_contains("step fast (replace)")
+        .stdout_contains(
+            "  note: shown against today's content; step `hello` runs first \
+             and may change `app.py`",
+        )
+        .stdout_contains("--- a/app.py")
+        .stdout_contains("+++ b/app.py")
+        .stdout_contains("@@ -1,6 +1,6 @@")
+        .stdout_contains(" \"\"\"A tiny module for planrun's own tests.\"\"\"")
+        .stdout_contains("-SLOW = True")
+        .stdout_contains("+SLOW = False")
+        .stdout_contains(" def add(a, b):")
+        .stdout_contains("step after (suite)")
+        .stdout_contains(
+            "  $ .venv/bin/python -m pytest -q  (timed: 1 warmup + 2 runs -> record `after`)",
+        )
+        .stdout_contains("step bye (run)")
+        .stdout_contains("  $ echo goodbye")
+        .stdout_contains("gate after.failed == 0")
+        .stdout_contains("1 file changed, 2 packages to install, 2 commands, 1 timed suite")
+        .run();
     assert_eq!(snapshot(&project), before);
     assert!(
         !project.join(".planrun").exists(),
@@ -136,9 +176,10 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
     let mut at = 0;
     for needle in expected {
         let found = out.stdout[at..].find(needle);
-        out.check(
+        assert!(
             found.is_some(),
-            &format!("{needle:?} after byte {at} of stdout"),
+            "{needle:?} after byte {at} of stdout:\n{}",
+            out.stdout
         );
         at += found.unwrap() + needle.len();
     }
@@ -149,15 +190,17 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
 fn dry_run_summary_counts_files_once_when_edited_twice() {
     let project = mini();
     let before = snapshot(&project);
-    let out = project.planrun([
-        "apply",
-        &fixture("edits.toml"),
-        "--target",
-        ".",
-        "--dry-run",
-    ]);
-    out.expect_code(0)
-        .expect_stdout("5 files changed, 0 packages to install, 0 commands, 0 timed suites");
+    project
+        .test()
+        .args([
+            "apply",
+            &fixture("edits.toml"),
+            "--target",
+            ".",
+            "--dry-run",
+        ])
+        .stdout_contains("5 files changed, 0 packages to install, 0 commands, 0 timed suites")
+        .run();
     assert_eq!(snapshot(&project), before);
     assert!(!project.join(".planrun").exists());
 }
@@ -168,11 +211,14 @@ fn failing_step_exits_3_and_restores_the_tree() {
     // A non-default mode, which the restored file must get back.
     fs::set_permissions(project.join("app.py"), fs::Permissions::from_mode(0o640)).unwrap();
     let before = snapshot(&project);
-    let out = project.planrun(["apply", &fixture("failing.toml"), "--target", "."]);
-    out.expect_code(3)
-        .expect_stderr("about to fail")
-        .expect_stderr("on stderr")
-        .expect_stderr("exited with status 3");
+    project
+        .test()
+        .args(["apply", &fixture("failing.toml"), "--target", "."])
+        .status(3)
+        .stderr_contains("about to fail")
+        .stderr_contains("on stderr")
+        .stderr_contains("exited with status 3")
+        .run();
     assert_eq!(snapshot(&project), before);
     assert!(!project.join("tests/deep").exists());
     // The edits did happen before the failure: the report says which files changed.
@@ -189,29 +235,44 @@ fn second_apply_while_one_runs_is_refused_naming_the_pid() {
     let pidvar = format!("pidfile={}", pidfile.display());
     let plan = fixture("signal.toml");
     let first = project
-        .command(["apply", &plan, "--target", ".", "--var", &pidvar])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .test()
+        .args(["apply", &plan, "--target", ".", "--var", &pidvar])
+        .status(130)
+        .stderr_contains("interrupted by a signal")
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "signal",
+            "interrupted, rolled back in [DURATION]: 0/0 gates passed, 2 \
+             files changed (+6 -1); exit 130",
+        )
+        .stderr_contains("  | waiting")
+        .spawn();
     wait_for("the first apply's command", || pidfile.exists());
 
-    let second = project.planrun([
-        "apply",
-        &plan,
-        "--target",
-        ".",
-        "--var",
-        "pidfile=/dev/null",
-    ]);
-    second
-        .expect_code(6)
-        .expect_stderr("is locked by `apply`")
-        .expect_stderr(&format!("pid {}", first.id()));
+    let second = project
+        .test()
+        .args([
+            "apply",
+            &plan,
+            "--target",
+            ".",
+            "--var",
+            "pidfile=/dev/null",
+        ])
+        .status(6)
+        .stderr(lines(&[
+            "error: `[TARGET]` is locked by `apply` (pid [PID] on [HOST], started [TIME])",
+            "  hint: wait for the other apply, or run `planrun unlock` if its process is gone",
+        ]))
+        .run();
+    assert!(
+        second.stderr.contains(&format!("pid {} on", first.id())),
+        "{}",
+        second.stderr
+    );
 
-    signals::kill(first.id(), libc::SIGTERM);
-    let first = crate::support::Output::from_std(first.wait_with_output().unwrap());
-    first.expect_code(130);
+    first.signal(libc::SIGTERM);
+    first.wait();
 }
 
 #[test]
@@ -232,21 +293,36 @@ fn stale_lock_is_reported_and_unlock_clears_it() {
     fs::write(&lock, serde_json::to_vec(&info).unwrap()).unwrap();
     let before = snapshot(&project);
 
-    let out = project.planrun(["apply", &fixture("edits.toml"), "--target", "."]);
-    out.expect_code(6)
-        .expect_stderr("stale lock")
-        .expect_stderr(&format!("pid {pid}"))
-        .expect_stderr("planrun unlock");
+    let refused = project
+        .test()
+        .args(["apply", &fixture("edits.toml"), "--target", "."])
+        .status(6)
+        .stderr(
+            "error: stale lock on `[TARGET]`: pid [PID] on [HOST] (started [TIME]) is gone; \
+             `planrun unlock --target [TARGET]` clears it\n",
+        )
+        .run();
+    assert!(
+        refused.stderr.contains(&format!("pid {pid} on")),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(snapshot(&project), before);
 
-    project
-        .planrun(["unlock", "--target", "."])
-        .expect_code(0)
-        .expect_stdout(&format!("removed the lock of `apply` (pid {pid}"));
+    let unlocked = project
+        .test()
+        .args(["unlock", "--target", "."])
+        .stdout("removed the lock of `apply` (pid [PID] on [HOST], started [TIME])\n")
+        .run();
+    assert!(
+        unlocked
+            .stdout
+            .contains(&format!("removed the lock of `apply` (pid {pid}")),
+        "{}",
+        unlocked.stdout
+    );
     assert!(!lock.exists());
-    project
-        .planrun(["apply", &fixture("edits.toml"), "--target", "."])
-        .expect_code(0);
+    apply_edits(&project);
     assert_ne!(snapshot(&project), before);
 }
 
@@ -288,12 +364,28 @@ fn paths_leaving_the_target_are_refused_before_anything_runs() {
         "link/x.py",
     ] {
         let (_dir, plan) = plan_in_tempdir(&escaping_plan(path), &[("t.py", "x = 1\n")]);
-        let out = project.planrun(["apply", &plan, "--target", "."]);
-        out.expect_code(2).expect_stderr("step `bad`");
+        let out = project
+            .test()
+            .args(["apply", &plan, "--target", "."])
+            .status(2)
+            // Each path is refused in its own words.
+            .stderr_contains("step `bad`")
+            .stderr_contains(match path {
+                "link/x.py" => "error: step `bad`: path `link/x.py` leaves the target: `link` is \
+                 a symlink to `[TMP]`\n"
+                    .to_string(),
+                p if p.starts_with('/') => format!("error: path `{p}` in step `bad` is absolute\n"),
+                p => format!("error: path `{p}` in step `bad` leaves the target with `..`\n"),
+            })
+            .run();
         if path == "link/x.py" {
             // Found on disk, after validation, yet placed in the plan like every diagnostic.
-            out.expect_stderr(&format!("--> {plan}:"))
-                .expect_stderr("is a symlink to");
+            assert!(
+                out.stderr.contains(&format!("--> {plan}:")),
+                "{}",
+                out.stderr
+            );
+            assert!(out.stderr.contains("is a symlink to"), "{}", out.stderr);
         }
         assert_eq!(snapshot(&project), before, "{path}");
         assert!(!project.join("ran").exists(), "{path}: a step ran");
@@ -307,7 +399,8 @@ fn paths_leaving_the_target_are_refused_before_anything_runs() {
 fn jobs_2_runs_two_at_a_time_and_the_next_phase_after_all() {
     let project = mini();
     project
-        .planrun([
+        .test()
+        .args([
             "apply",
             &fixture("parallel.toml"),
             "--target",
@@ -315,7 +408,12 @@ fn jobs_2_runs_two_at_a_time_and_the_next_phase_after_all() {
             "--jobs",
             "2",
         ])
-        .expect_code(0);
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "parallel",
+            "applied in [DURATION]: 0/0 gates passed, 1 files changed (+42 -0); exit 0",
+        )
+        .run();
     let log = project.read("order.log");
     let (mut running, mut max) = (0, 0);
     let mut ended = BTreeSet::new();
@@ -348,9 +446,7 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
     let project = mini();
     let original = snapshot(&project);
     let plan = fixture("edits.toml");
-    project
-        .planrun(["apply", &plan, "--target", "."])
-        .expect_code(0);
+    apply_edits(&project);
     let applied = snapshot(&project);
     assert_ne!(applied, original);
     let edited = [
@@ -370,14 +466,24 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
 
     // The same plan again is recognised as applied: nothing runs, no new run is recorded.
     project
-        .planrun(["apply", &plan, "--target", "."])
-        .expect_code(0)
-        .expect_stdout("is already applied")
-        .expect_stdout("nothing to do");
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .stdout(lines(&[
+            "plan `edits` is already applied to [TARGET] (run [RUN], [TIME]): \
+             0/0 gates passed; nothing to do",
+        ]))
+        .stderr("note: `--reapply` runs it again on top; `planrun rollback` undoes it\n")
+        .run();
     assert_eq!(run_ids(&project).len(), 1);
     project
-        .planrun(["apply", &plan, "--target", ".", "--reapply"])
-        .expect_code(0);
+        .test()
+        .args(["apply", &plan, "--target", ".", "--reapply"])
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "edits",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .run();
     assert_eq!(snapshot(&project), applied);
     assert_eq!(
         mtimes(&project),
@@ -387,19 +493,36 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
 
     let ids = run_ids(&project);
     assert_eq!(ids.len(), 2, "{ids:?}");
-    let history = project.planrun(["history", "--target", "."]);
-    history.expect_code(0);
+    let history = project
+        .test()
+        .args(["history", "--target", "."])
+        .stdout(lines(&[
+            "RUN                    PLAN   STARTED               STATUS   FILES",
+            "[RUN]  edits  [TIME]  applied  0",
+            "[RUN]  edits  [TIME]  applied  5",
+        ]))
+        .run();
     for id in &ids {
-        history.expect_stdout(id);
+        assert!(history.stdout.contains(id.as_str()), "{}", history.stdout);
     }
 
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout("rolled back run [RUN] (plan edits) in [DURATION]\n")
+        .run();
     assert_eq!(snapshot(&project), applied);
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["rollback", "--target", "."])
+        // stdout: concurrent steps journal in either order.
+        .stdout_contains("rolled back run [RUN] (plan edits) in [DURATION]")
+        .stdout_contains("  restored  pyproject.toml")
+        .stdout_contains("  restored  pytest.ini")
+        .stdout_contains("  restored  setup.cfg")
+        .stdout_contains("  deleted   tests/conftest.py")
+        .stdout_contains("  restored  app.py")
+        .run();
     assert_eq!(snapshot(&project), original);
     assert!(!project.join("tests/conftest.py").exists());
 }
@@ -411,7 +534,8 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
     let marker = outside.path().join("marker");
     let original = snapshot(&project);
     project
-        .planrun([
+        .test()
+        .args([
             "apply",
             &fixture("undo.toml"),
             "--target",
@@ -419,13 +543,22 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
             "--var",
             &format!("marker={}", marker.display()),
         ])
-        .expect_code(0);
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "undo",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -0); exit 0",
+        )
+        .run();
     assert!(project.read("app.py").ends_with("# appended\n"));
     assert_eq!(project.read("gen/deep/new.txt"), "new\n");
     assert_eq!(fs::read_to_string(&marker).unwrap(), "built\n");
     // The diff stat counts what commands changed too: a line appended to app.py, a new file
     // (setup.cfg only changed its mode).
-    let out = project.planrun(["report", "--target", ".", "--format", "json"]);
+    let out = project
+        .test()
+        .args(["report", "--target", ".", "--format", "json"])
+        .stdout_unchecked("parsed and checked field by field below")
+        .run();
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         report["diffstat"],
@@ -433,9 +566,10 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
     );
 
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0)
-        .expect_stdout("undo ran");
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout_contains("undo ran")
+        .run();
     assert_eq!(snapshot(&project), original);
     assert!(!project.join("gen").exists());
     assert_eq!(fs::read_to_string(&marker).unwrap(), "built\nundone\n");

@@ -1,36 +1,59 @@
 //! The command line itself: help, version, unknown commands.
 
-use std::process::Command;
-
-fn planrun() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_planrun"))
-}
+use crate::support::lines;
+use crate::support::Test;
 
 #[test]
 fn help_lists_every_subcommand() {
-    let out = planrun().arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let out = Test::new()
+        .arg("--help")
+        .verbatim()
+        .stdout_snapshot("help")
+        .run();
     for sub in [
         "validate", "graph", "schema", "apply", "rollback", "history", "unlock", "report",
     ] {
-        assert!(text.contains(sub), "--help lacks {sub}:\n{text}");
+        assert!(
+            out.stdout.contains(sub),
+            "--help lacks {sub}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+/// Each subcommand's `--help`, the doc comments of cli.rs as the user reads them.
+#[test]
+fn every_subcommand_has_reviewed_help() {
+    for sub in [
+        "validate", "graph", "schema", "apply", "rollback", "history", "unlock", "report",
+    ] {
+        Test::new()
+            .args([sub, "--help"])
+            .verbatim()
+            .stdout_snapshot(&format!("help-{sub}"))
+            .run();
     }
 }
 
 #[test]
 fn version_prints_the_crate_version() {
-    let out = planrun().arg("--version").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(
-        text.trim(),
-        format!("planrun {}", env!("CARGO_PKG_VERSION"))
-    );
+    Test::new()
+        .arg("--version")
+        .stdout(format!("planrun {}\n", env!("CARGO_PKG_VERSION")))
+        .run();
 }
 
 #[test]
 fn unknown_subcommand_exits_2() {
-    let out = planrun().arg("frobnicate").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    Test::new()
+        .arg("frobnicate")
+        .status(2)
+        .stderr(lines(&[
+            "error: unrecognized subcommand 'frobnicate'",
+            "",
+            "Usage: planrun [OPTIONS] <COMMAND>",
+            "",
+            "For more information, try '--help'.",
+        ]))
+        .run();
 }

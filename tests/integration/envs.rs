@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{env_path, fnv1a, repo_root, tools_venv, uv_cache_dir, Output, Project};
+use crate::support::lines;
+use crate::support::{env_path, fnv1a, repo_root, tools_venv, uv_cache_dir, Project, Test};
 
 /// The plan every test applies.
 fn plan() -> String {
@@ -131,13 +132,11 @@ fn freeze(venv: &Path) -> String {
 }
 
 /// `planrun rollback` with the network unusable.
-fn rollback_offline(project: &Project) -> Output {
-    let out = project
-        .command(["rollback", "--target", "."])
+fn rollback_offline(project: &Project) -> Test<'_> {
+    project
+        .test()
+        .args(["rollback", "--target", "."])
         .envs(OFFLINE.iter().copied())
-        .output()
-        .unwrap();
-    Output::from_std(out)
 }
 
 /// Applies the plan to `venv`, checks it changed, rolls back offline, checks it is as before.
@@ -149,7 +148,15 @@ fn apply_then_rollback(project: &Project, venv: &Path, python_var: Option<&Path>
     if let Some(python) = python_var {
         args.extend(["--var".into(), format!("python={}", python.display())]);
     }
-    project.planrun(&args).expect_code(0);
+    project
+        .test()
+        .args(&args)
+        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+        .apply_progress(
+            "env-upgrade",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .run();
     let applied = freeze(venv);
     assert!(
         applied.contains("six==1.17.0") && applied.contains("iniconfig==2.0.0"),
@@ -158,9 +165,11 @@ fn apply_then_rollback(project: &Project, venv: &Path, python_var: Option<&Path>
     // The suite imports what was installed: caches appear between apply and rollback.
     sh(Command::new(venv.join("bin/python"))
         .args(["-c", "import six, iniconfig, planrun_fixture_local"]));
+    // The venv is named by its path, inside the target or not.
     rollback_offline(project)
-        .expect_code(0)
-        .expect_stdout("packages");
+        .stdout_contains("rolled back run [RUN] (plan env-upgrade) in [DURATION]\n  packages  ")
+        .stdout_contains("/bin/python: -iniconfig==2.0.0 -six==1.17.0 +six==1.16.0\n")
+        .run();
     assert_eq!(freeze(venv), before.1);
     assert_eq!(venv_hash(venv), before.0);
 }
@@ -214,8 +223,9 @@ fn sigkill_during_the_install_then_offline_rollback_restores_the_env() {
     .unwrap();
     fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
     let python = venv.join("bin/python");
-    let mut child = project
-        .command([
+    let child = project
+        .test()
+        .args([
             "apply",
             &plan(),
             "--target",
@@ -224,10 +234,12 @@ fn sigkill_during_the_install_then_offline_rollback_restores_the_env() {
             &format!("python={}", python.display()),
         ])
         .env("UV", &wrapper)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .status(128 + libc::SIGKILL)
+        .stderr(lines(&[
+            "planrun apply env-upgrade -> [TARGET] (run [RUN])",
+            "▶ install install",
+        ]))
+        .spawn();
     let start = Instant::now();
     while !pidfile.exists() {
         assert!(
@@ -241,14 +253,18 @@ fn sigkill_during_the_install_then_offline_rollback_restores_the_env() {
         .trim()
         .parse()
         .unwrap();
-    // SAFETY: kill only signals the planrun this test started.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
-    child.wait().unwrap();
+    child.signal(libc::SIGKILL);
+    child.wait();
     assert!(group_alive(pgid), "the installer outlives planrun");
     assert!(freeze(&venv).contains("six==1.17.0"));
     rollback_offline(&project)
-        .expect_code(0)
-        .expect_stderr("ended");
+        // stdout: measured numbers vary.
+        .stdout_contains("rolled back run [RUN] (plan env-upgrade) in [DURATION]")
+        .stderr(lines(&[
+            "note: cleared the stale lock of `apply` (pid [PID] on [HOST], started [TIME])",
+            "note: ended 1 process(es) left running by the interrupted run [RUN]",
+        ]))
+        .run();
     let start = Instant::now();
     while group_alive(pgid) {
         assert!(
@@ -274,15 +290,30 @@ fn an_env_repointed_by_a_symlink_is_refused_and_left_untouched() {
         .arg(venv.join("bin/python"))
         .arg("six==1.16.0"));
     project
-        .planrun(["apply", &plan(), "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["apply", &plan(), "--target", "."])
+        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+        .apply_progress(
+            "env-upgrade",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .run();
     let other = scratch.path().join("other");
     uv_venv(&other, scratch.path(), false);
     let theirs = (venv_hash(&other), freeze(&other));
     fs::rename(&venv, project.join("moved-venv")).unwrap();
     std::os::unix::fs::symlink(&other, &venv).unwrap();
-    let out = rollback_offline(&project);
-    out.expect_code(4);
+    let out = rollback_offline(&project)
+        .status(4)
+        .stderr(lines(&[
+            "error: rollback failed: refusing to touch environment \
+             `[TARGET]/.venv`: it is not the one journaled (recorded \
+             `[TARGET]/.venv`, found `[TMP]/other`: it resolves to another \
+             directory)",
+            "  hint: the journal is kept in `./.planrun/journal`; fix the \
+             cause and run `planrun rollback --target .` again",
+        ]))
+        .run();
     let text = out.all();
     assert!(text.contains("not the one journaled"), "{text}");
     assert!(text.contains(&other.display().to_string()), "{text}");
@@ -299,7 +330,8 @@ fn a_failed_step_after_the_install_rolls_the_env_back() {
     uv_venv(&venv, scratch.path(), false);
     let before = (venv_hash(&venv), freeze(&venv));
     project
-        .planrun([
+        .test()
+        .args([
             "apply",
             &plan(),
             "--target",
@@ -309,7 +341,15 @@ fn a_failed_step_after_the_install_rolls_the_env_back() {
             "--var",
             "after=exit 1",
         ])
-        .expect_code(3);
+        .status(3)
+        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+        .apply_progress(
+            "env-upgrade",
+            "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
+             files changed (+0 -0); exit 3",
+        )
+        .stderr_contains("  (no output)")
+        .run();
     assert_eq!(freeze(&venv), before.1);
     assert_eq!(venv_hash(&venv), before.0);
 }
@@ -327,7 +367,8 @@ fn an_install_that_changes_nothing_journals_nothing() {
         .args(["six==1.17.0", "iniconfig==2.0.0"]));
     let before = venv_hash(&venv);
     project
-        .planrun([
+        .test()
+        .args([
             "apply",
             &plan(),
             "--target",
@@ -335,8 +376,8 @@ fn an_install_that_changes_nothing_journals_nothing() {
             "--var",
             &format!("python={}", venv.join("bin/python").display()),
         ])
-        .expect_code(0)
-        .expect_stderr("already installed");
+        .stderr_contains("already installed")
+        .run();
     let journal = project.join(".planrun/journal");
     let runs: Vec<PathBuf> = fs::read_dir(&journal)
         .unwrap()
@@ -354,7 +395,12 @@ fn an_install_that_changes_nothing_journals_nothing() {
         })
         .count();
     assert_eq!(snapshots, 0);
-    rollback_offline(&project).expect_code(0);
+    rollback_offline(&project)
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan env-upgrade) in [DURATION]",
+            "  1 already as they were",
+        ]))
+        .run();
     assert_eq!(venv_hash(&venv), before);
 }
 
@@ -369,7 +415,8 @@ fn a_persons_change_to_the_env_after_the_apply_stops_the_rollback() {
     let before = venv_hash(&venv);
     let python = venv.join("bin/python");
     project
-        .planrun([
+        .test()
+        .args([
             "apply",
             &plan(),
             "--target",
@@ -377,7 +424,12 @@ fn a_persons_change_to_the_env_after_the_apply_stops_the_rollback() {
             "--var",
             &format!("python={}", python.display()),
         ])
-        .expect_code(0);
+        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+        .apply_progress(
+            "env-upgrade",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .run();
     let site = fs::read_dir(venv.join("lib"))
         .unwrap()
         .next()
@@ -386,17 +438,17 @@ fn a_persons_change_to_the_env_after_the_apply_stops_the_rollback() {
         .path()
         .join("site-packages");
     fs::write(site.join("mine.py"), "MINE = 1\n").unwrap();
-    let out = rollback_offline(&project);
-    out.expect_code(5)
-        .expect_stderr("changed since the install")
-        .expect_stderr("mine.py");
+    rollback_offline(&project)
+        .status(5)
+        .stderr_contains("changed since the install")
+        .stderr_contains("mine.py")
+        .run();
     assert!(site.join("mine.py").exists());
     assert!(freeze(&venv).contains("six==1.17.0"), "the env was touched");
-    let forced = project
-        .command(["rollback", "--target", ".", "--force"])
-        .envs(OFFLINE.iter().copied())
-        .output()
-        .unwrap();
-    Output::from_std(forced).expect_code(0);
+    rollback_offline(&project)
+        .arg("--force")
+        // stdout: measured numbers vary.
+        .stdout_contains("rolled back run [RUN] (plan env-upgrade) in [DURATION]")
+        .run();
     assert_eq!(venv_hash(&venv), before);
 }

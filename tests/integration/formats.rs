@@ -64,8 +64,15 @@ fn crlf_bom_and_final_newline_survive_every_edit_and_rollback() {
     fs::write(&plan, PLAN).unwrap();
     let plan = plan.to_str().unwrap();
 
-    let out = project.planrun(["apply", plan, "--target", "."]);
-    out.check(out.code == 0, "apply");
+    project
+        .test()
+        .args(["apply", plan, "--target", "."])
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "formats",
+            "applied in [DURATION]: 0/0 gates passed, 4 files changed (+4 -4); exit 0",
+        )
+        .run();
     for ((file, bom, unterminated), (_, old)) in forms.iter().zip(&before) {
         let new = project.read(file);
         assert_ne!(&new, old, "{file} was edited");
@@ -80,8 +87,16 @@ fn crlf_bom_and_final_newline_survive_every_edit_and_rollback() {
     assert!(project.read("setup.cfg").contains("version = 0.2\r\n"));
     assert!(project.read("pyproject.toml").contains("line-length = 100"));
 
-    let out = project.planrun(["rollback", "--target", "."]);
-    out.check(out.code == 0, "rollback");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        // stdout: concurrent steps journal in either order.
+        .stdout_contains("rolled back run [RUN] (plan formats) in [DURATION]")
+        .stdout_contains("  restored  pytest.ini")
+        .stdout_contains("  restored  pyproject.toml")
+        .stdout_contains("  restored  app.py")
+        .stdout_contains("  restored  setup.cfg")
+        .run();
     for (file, old) in &before {
         assert_eq!(&project.read(file), old, "{file} restored byte for byte");
     }

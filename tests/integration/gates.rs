@@ -4,12 +4,12 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{self, Output, Project};
+use crate::support::lines;
+use crate::support::{self, Output, Project, Test};
 
 /// A plan of this module's fixtures.
 fn plan(name: &str) -> PathBuf {
@@ -26,18 +26,22 @@ fn python_var() -> String {
     format!("python={}", support::python().display())
 }
 
-/// Runs `planrun apply <plan> --target . <extra>` with exactly the CI variables in `env`: the
-/// ones the test process may have inherited are removed so a CI machine cannot change a verdict.
-fn apply(project: &Project, plan_name: &str, extra: &[&str], env: &[(&str, &OsStr)]) -> Output {
-    let mut cmd = project.command(["apply".as_ref(), plan(plan_name).as_os_str()]);
-    cmd.args(["--target", "."]).args(extra);
-    cmd.env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Output::from_std(cmd.output().expect("run planrun"))
+/// `planrun apply <plan> --target . <extra>` with exactly the CI variables in `env` (the
+/// builder removes the ones the test process may have inherited, so a CI machine cannot change
+/// a verdict).
+fn apply<'a>(
+    project: &'a Project,
+    plan_name: &str,
+    extra: &[&str],
+    env: &[(&str, &OsStr)],
+) -> Test<'a> {
+    project
+        .test()
+        .arg("apply")
+        .arg(plan(plan_name))
+        .args(["--target", "."])
+        .args(extra)
+        .envs(env.iter().copied())
 }
 
 /// The run directories under `.planrun/runs/`, oldest first (run ids sort by time).
@@ -117,14 +121,17 @@ fn step_logs_exist(project: &Project, report: &Value) {
 
 /// No line of stdout is a GitHub workflow command.
 fn no_annotations(out: &Output) {
-    out.check(
+    assert!(
         !out.stdout.lines().any(|l| l.starts_with("::")),
-        "no `::` annotation lines on stdout",
+        "no `::` annotation lines on stdout:\n{}",
+        out.stdout
     );
 }
 
 #[test]
 fn a_gate_that_must_pass_applies_and_reports_its_numbers() {
+    // Its speed gate must pass: no other test's commands may share the cores with its suites.
+    let _heavy = support::exclusive();
     let project = target();
     let scratch = tempfile::tempdir().unwrap();
     let summary = scratch.path().join("step-summary.md");
@@ -137,8 +144,15 @@ fn a_gate_that_must_pass_applies_and_reports_its_numbers() {
             ("GITHUB_ACTIONS", "true".as_ref()),
             ("GITHUB_STEP_SUMMARY", summary.as_os_str()),
         ],
-    );
-    out.expect_code(0);
+    )
+    .stdout_unchecked("parsed and checked field by field below")
+    // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+    .apply_progress(
+        "gates-speedup",
+        "applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0",
+    )
+    .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
+    .run();
     let run = only_run(&project);
     let report = read_json(&run.join("report.json"));
     let printed: Value = serde_json::from_str(&out.stdout)
@@ -218,8 +232,23 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
             ("GITHUB_ACTIONS", "true".as_ref()),
             ("GITHUB_STEP_SUMMARY", summary.as_os_str()),
         ],
-    );
-    out.expect_code(1);
+    )
+    .status(1)
+    // stdout: measured numbers vary.
+    .stdout_contains(
+        "::notice title=planrun gate passed::after.failed == 0 and \
+         after.passed == baseline.passed — after.failed 0 == 0 and \
+         after.passed 12 == baseline.passed 12 (the suite must stay \
+         green)",
+    )
+    // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+    .apply_progress(
+        "gates-speedup",
+        "gate failed, rolled back in [DURATION]: 1/2 gates passed, 1 \
+         files changed (+1 -1); exit 1",
+    )
+    .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
+    .run();
     assert_eq!(project.hash_tree(), before, "the target is byte-identical");
 
     let run = only_run(&project);
@@ -241,7 +270,12 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
         a > limit && close(limit, b * 0.01),
         "{a} > {b} * 0.01 = {limit}"
     );
-    out.expect_stderr("FAIL  (shorter sleeps must pay for themselves)");
+    assert!(
+        out.stderr
+            .contains("FAIL  (shorter sleeps must pay for themselves)"),
+        "{}",
+        out.stderr
+    );
 
     // GitHub: one annotation per evaluated gate, on stdout.
     let annotations: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
@@ -252,7 +286,8 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
             "::error title=planrun gate failed::{check} — after.wall.median "
         )) && l.ends_with("(shorter sleeps must pay for themselves)")));
     assert!(annotations.iter().any(|l| l.starts_with(
-        "::notice title=planrun gate passed::after.failed == 0 and after.passed == baseline.passed — after.failed 0 == 0"
+        "::notice title=planrun gate passed::after.failed == 0 and \
+         after.passed == baseline.passed — after.failed 0 == 0"
     )));
 
     let markdown = fs::read_to_string(run.join("summary.md")).unwrap();
@@ -335,7 +370,18 @@ fn pytest_counts(text: &str) -> [u64; 4] {
 #[test]
 fn a_record_counts_what_pytest_itself_reports() {
     let project = target();
-    apply(&project, "record.toml", &["--var", &python_var()], &[]).expect_code(0);
+    apply(&project, "record.toml", &["--var", &python_var()], &[])
+        .stderr(lines(&[
+            "planrun apply gates-record -> [TARGET] (run [RUN])",
+            "▶ mixed suite",
+            "  mixed: run 1/1 took [DURATION]",
+            "  warning: 1 of 1 counted runs were not green (non-zero exit, failure or error)",
+            "✓ mixed [DURATION]  median [DURATION] ± [DURATION], 10 passed, 1 failed",
+            "records: mixed [DURATION]",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     let report = read_json(&only_run(&project).join("report.json"));
     let record = &report["records"]["mixed"];
 
@@ -372,7 +418,13 @@ fn a_record_counts_what_pytest_itself_reports() {
 #[test]
 fn two_xdist_workers_peak_higher_than_one_process() {
     let project = target();
-    apply(&project, "xdist.toml", &["--var", &python_var()], &[]).expect_code(0);
+    apply(&project, "xdist.toml", &["--var", &python_var()], &[])
+        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+        .apply_progress(
+            "gates-xdist-memory",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .run();
     let report = read_json(&only_run(&project).join("report.json"));
     let serial = &report["records"]["serial"];
     let parallel = &report["records"]["parallel"];
@@ -402,7 +454,19 @@ fn a_test_failing_every_other_run_is_flaky() {
         ],
         &[],
     )
-    .expect_code(0);
+    .stderr(lines(&[
+        "planrun apply gates-flaky -> [TARGET] (run [RUN])",
+        "▶ twice suite",
+        "  twice: run 1/2 took [DURATION]",
+        "  twice: run 2/2 took [DURATION]",
+        "  warning: 1 of 2 counted runs were not green (non-zero exit, failure or error)",
+        "  warning: 1 flaky test(s): tests.test_demo::test_every_other_run",
+        "✓ twice [DURATION]  median [DURATION] ± [DURATION], 11 passed, 1 failed",
+        "records: twice [DURATION]",
+        "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        "report: .planrun/runs/[RUN]/report.json",
+    ]))
+    .run();
     assert_eq!(fs::read_to_string(&counter).unwrap(), "2", "two runs");
     let report = read_json(&only_run(&project).join("report.json"));
     let record = &report["records"]["twice"];
@@ -422,8 +486,14 @@ fn a_test_failing_every_other_run_is_flaky() {
 #[test]
 fn a_warn_gate_reports_and_keeps_the_changes() {
     let project = target();
-    let out = apply(&project, "warn.toml", &[], &[]);
-    out.expect_code(0);
+    let out = apply(&project, "warn.toml", &[], &[])
+        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+        .apply_progress(
+            "gates-warn",
+            "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+        )
+        .stderr_contains("records: quick [DURATION]")
+        .run();
     let report = read_json(&only_run(&project).join("report.json"));
     assert_eq!(report["status"], "passed");
     let warned = gate(&report, "quick.wall.median < 0");
@@ -435,7 +505,12 @@ fn a_warn_gate_reports_and_keeps_the_changes() {
         .starts_with("quick.wall.median "));
     assert!(report.get("rollback").is_none(), "{report:#}");
     assert_eq!(project.read("delay.py").lines().last(), Some("DELAY = 0.0"));
-    out.expect_stderr("< 0 ... warn  (an untrusted criterion)");
+    assert!(
+        out.stderr
+            .contains("< 0 ... warn  (an untrusted criterion)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -443,16 +518,59 @@ fn a_gate_on_a_metric_no_run_produced_fails_clearly() {
     let project = target();
     let before = project.hash_tree();
     // CI mode without GITHUB_ACTIONS: no annotations.
-    let out = apply(&project, "missing.toml", &["--ci"], &[]);
-    out.expect_code(1);
+    let out = apply(&project, "missing.toml", &["--ci"], &[])
+        .status(1)
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "gates-missing-metric",
+            "gate failed, rolled back in [DURATION]: 0/1 gates passed, 1 \
+             files changed (+1 -1); exit 1",
+        )
+        .stderr_contains(
+            "gate no run produced `quick.passed` ... ERROR  (would hold for \
+             any count, so only a missing metric can fail it)",
+        )
+        .stderr_contains("records: quick [DURATION]")
+        .run();
     assert_eq!(project.hash_tree(), before);
     let report = read_json(&only_run(&project).join("report.json"));
     assert_eq!(report["status"], "gate-failed");
     let missing = gate(&report, "quick.passed >= 0");
     assert_eq!(missing["status"], "error");
     assert_eq!(missing["message"], "no run produced `quick.passed`");
-    out.expect_stderr("no run produced `quick.passed` ... ERROR");
+    assert!(
+        out.stderr
+            .contains("no run produced `quick.passed` ... ERROR"),
+        "{}",
+        out.stderr
+    );
     no_annotations(&out);
+}
+
+/// gate.toml applied with `args`, both gates passing.
+fn green_apply(project: &Project, args: &[&str]) {
+    apply(project, "gate.toml", args, &[])
+        // Its steps' progress lines interleave, and the speed verdict's numbers vary.
+        .apply_progress(
+            "gates-speedup",
+            "applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0",
+        )
+        .stderr_contains(
+            "gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass",
+        )
+        .run();
+}
+
+/// Rolls back what [`green_apply`] did: delay.py and the cache pytest left.
+fn green_rollback(project: &Project) {
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        // The edit and the cache are journaled by steps that run at once, in either order.
+        .stdout_contains("rolled back run [RUN] (plan gates-speedup) in [DURATION]")
+        .stdout_contains("  restored  delay.py")
+        .stdout_contains("  removed   .pytest_cache (a cache the run created)")
+        .run();
 }
 
 #[test]
@@ -476,15 +594,13 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
     };
     let first = args(&["--save-baseline", "main"]);
     let first: Vec<&str> = first.iter().map(String::as_str).collect();
-    apply(&project, "gate.toml", &first, &[]).expect_code(0);
+    green_apply(&project, &first);
     let saved = read_json(&project.join(".planrun/baselines/main.json"));
     let run1 = only_run(&project);
     let report1 = read_json(&run1.join("report.json"));
     assert_eq!(saved, report1["records"]["baseline"]);
 
-    project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0);
+    green_rollback(&project);
     assert_eq!(
         project.read("delay.py").lines().last(),
         Some("DELAY = 0.05")
@@ -492,7 +608,7 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
 
     let second = args(&["--baseline", "main"]);
     let second: Vec<&str> = second.iter().map(String::as_str).collect();
-    apply(&project, "gate.toml", &second, &[]).expect_code(0);
+    green_apply(&project, &second);
     let runs = run_dirs(&project);
     assert_eq!(runs.len(), 2);
     let run2 = &runs[1];
@@ -525,15 +641,13 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
     );
 
     // A record file elsewhere works as well as a saved name.
-    project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0);
+    green_rollback(&project);
     let elsewhere = tempfile::tempdir().unwrap();
     let file = elsewhere.path().join("main-branch.json");
     fs::copy(project.join(".planrun/baselines/main.json"), &file).unwrap();
     let third = args(&["--baseline", file.to_str().unwrap()]);
     let third: Vec<&str> = third.iter().map(String::as_str).collect();
-    apply(&project, "gate.toml", &third, &[]).expect_code(0);
+    green_apply(&project, &third);
     let report3 = read_json(&run_dirs(&project)[2].join("report.json"));
     assert_eq!(
         report3["baselines_used"]["baseline"],
@@ -543,21 +657,73 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
 
     // `planrun report` re-renders a past run in each format.
     let id1 = run1.file_name().unwrap().to_str().unwrap();
-    let json = project.planrun(["report", id1, "--target", ".", "--format", "json"]);
-    json.expect_code(0);
+    let json = project
+        .test()
+        .args(["report", id1, "--target", ".", "--format", "json"])
+        .stdout_unchecked("parsed and checked field by field below")
+        .run();
     let rendered: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(rendered, report1);
     let id2 = run2.file_name().unwrap().to_str().unwrap();
-    let markdown = project.planrun(["report", id2, "--target", ".", "--format", "markdown"]);
-    markdown.expect_code(0);
+    let markdown = project
+        .test()
+        .args(["report", id2, "--target", ".", "--format", "markdown"])
+        // stdout: measured numbers vary.
+        .stdout_contains("# gates-speedup — ✅ passed")
+        .stdout_contains(
+            "Measure the demo suite, make its tests sleep less, keep it only \
+             if faster and still green.",
+        )
+        .stdout_contains(
+            "plan `[REPO]/tests/fixtures/gates/gate.toml` · target `[TARGET]` \
+             · run `[RUN]` · [DURATION] · exit 0",
+        )
+        .stdout_contains("## Records")
+        .stdout_contains("| metric | baseline | after | after/baseline |")
+        .stdout_contains("|---|---:|---:|---|")
+        .stdout_contains("| tests | 13 | 13 | = |")
+        .stdout_contains("| passed | 12 | 12 | = |")
+        .stdout_contains("| failed | 0 | 0 | = |")
+        .stdout_contains("| errors | 0 | 0 | = |")
+        .stdout_contains("| skipped | 1 | 1 | = |")
+        .stdout_contains("| runs_green | 100% | 100% | = |")
+        .stdout_contains("| flaky | 0 | 0 | = |")
+        .stdout_contains("- `baseline` comes from the saved baseline `main`, not from this run")
+        .stdout_contains("## Gates")
+        .stdout_contains("| verdict | check | explanation | why |")
+        .stdout_contains("|---|---|---|---|")
+        .stdout_contains(
+            "| ✅ pass | `after.failed == 0 and after.passed == \
+             baseline.passed` | `after.failed 0 == 0 and after.passed 12 == \
+             baseline.passed 12` | the suite must stay green |",
+        )
+        .stdout_contains("## Steps")
+        .stdout_contains("| status | phase | step | action | duration | note |")
+        .stdout_contains("|---|---|---|---|---:|---|")
+        .stdout_contains(
+            "| ✅ ok | measure | before | suite | [DURATION] | record \
+             `baseline` from saved baseline `main` |",
+        )
+        .stdout_contains("| ✅ ok | speedup | shorter-sleeps | replace | [DURATION] |  |")
+        .stdout_contains(
+            "| ✅ ok | speedup | after | suite | [DURATION] | median \
+             [DURATION] ± [DURATION], 12 passed, 0 failed<br>log: \
+             `.planrun/runs/[RUN]/logs/after-run-2.log` |",
+        )
+        .stdout_contains("## Changes")
+        .stdout_contains("1 file changed, 1 insertion(+), 1 deletion(-)")
+        .run();
     assert_eq!(
         markdown.stdout.trim_end(),
         fs::read_to_string(run2.join("summary.md"))
             .unwrap()
             .trim_end()
     );
-    let junit = project.planrun(["report", id1, "--target", ".", "--format", "junit"]);
-    junit.expect_code(0);
+    let junit = project
+        .test()
+        .args(["report", id1, "--target", ".", "--format", "junit"])
+        .stdout_unchecked("parsed and checked field by field below")
+        .run();
     roxmltree::Document::parse(&junit.stdout).unwrap();
     assert_eq!(
         junit.stdout.trim_end(),
@@ -570,16 +736,51 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
 #[test]
 fn exit_2_for_an_invalid_plan_or_a_bad_var() {
     let project = target();
-    let out = apply(&project, "invalid.toml", &[], &[]);
-    out.expect_code(2).expect_stderr("unknown field `comand`");
-    let out = apply(&project, "gate.toml", &["--var", "factor"], &[]);
-    out.expect_code(2).expect_stderr("--var factor");
+    apply(&project, "invalid.toml", &[], &[])
+        .status(2)
+        .stderr(lines(&[
+            "error: missing field `command` in step `suite`",
+            " --> [REPO]/tests/fixtures/gates/invalid.toml:8:3",
+            "  |",
+            "8 |   [[phase.step]]",
+            "  |   ^^^^^^^^^^^^^^",
+            "  = help: add `command = ...` (the test command, run with `sh \
+             -c` in the target directory)",
+            "",
+            "error: unknown field `comand` in step `suite`",
+            "  --> [REPO]/tests/fixtures/gates/invalid.toml:11:3",
+            "   |",
+            "11 |   comand = \"python3 -m pytest -q\"",
+            "   |   ^^^^^^",
+            "   = help: did you mean `command`?",
+            "",
+        ]))
+        .run();
+    apply(&project, "gate.toml", &["--var", "factor"], &[])
+        .status(2)
+        .stderr("error: `--var factor` lacks a value; write `--var factor=VALUE`\n")
+        .run();
     // A baseline that does not exist, or a plan with no suite for it to stand in for, is a
     // command-line error found before anything runs.
-    let out = apply(&project, "gate.toml", &["--baseline", "nope"], &[]);
-    out.expect_code(2).expect_stderr("no baseline `nope`");
-    let out = apply(&project, "steps.toml", &["--save-baseline", "main"], &[]);
-    out.expect_code(2).expect_stderr("baseline = true");
+    apply(&project, "gate.toml", &["--baseline", "nope"], &[])
+        .status(2)
+        .stderr(lines(&[
+            "error: no baseline `nope`: neither \
+             `[TARGET]/.planrun/baselines/nope.json` nor a file of that name \
+             exists",
+            "  hint: save one with `planrun apply --save-baseline NAME`, or \
+             pass a record JSON file",
+        ]))
+        .run();
+    apply(&project, "steps.toml", &["--save-baseline", "main"], &[])
+        .status(2)
+        .stderr(lines(&[
+            "error: --save-baseline main given, but no suite step of the plan \
+             has `baseline = true`",
+            "  hint: mark the suite that measures the baseline with `baseline \
+             = true`",
+        ]))
+        .run();
     assert!(!project.join(".planrun/runs").exists(), "nothing ran");
 }
 
@@ -587,8 +788,10 @@ fn exit_2_for_an_invalid_plan_or_a_bad_var() {
 fn exit_3_for_a_failing_step_rolled_back() {
     let project = target();
     let before = project.hash_tree();
-    let out = apply(&project, "steps.toml", &[], &[]);
-    out.expect_code(3).expect_stderr("exited with status 7");
+    apply(&project, "steps.toml", &[], &[])
+        .status(3)
+        .stderr_contains("exited with status 7")
+        .run();
     assert_eq!(project.hash_tree(), before);
     let report = read_json(&only_run(&project).join("report.json"));
     assert_eq!(report["status"], "step-failed");
@@ -599,10 +802,12 @@ fn exit_3_for_a_failing_step_rolled_back() {
 #[test]
 fn exit_4_when_an_undo_command_fails_during_rollback() {
     let project = target();
-    let out = apply(&project, "steps.toml", &["--var", "undo=exit 9"], &[]);
-    out.expect_code(4)
-        .expect_stderr("is incomplete")
-        .expect_stderr("planrun rollback --target");
+    apply(&project, "steps.toml", &["--var", "undo=exit 9"], &[])
+        .status(4)
+        .stderr_contains("is incomplete")
+        .stderr_contains("planrun rollback --target")
+        .stdout("  restored  delay.py\n")
+        .run();
     let report = read_json(&only_run(&project).join("report.json"));
     assert_eq!(report["status"], "rollback-failed");
     assert_eq!(report["exit_code"], 4);
@@ -624,35 +829,32 @@ fn exit_130_for_sigint_during_a_suite_rolled_back() {
     let outside = tempfile::tempdir().unwrap();
     let hold = outside.path().join("holding");
     let hold_var = format!("hold={}", hold.display());
-    let mut cmd = project.command([
-        "apply".as_ref(),
-        plan("sigint.toml").as_os_str(),
-        "--target".as_ref(),
-        ".".as_ref(),
-        "--var".as_ref(),
-        python_var().as_ref(),
-        "--var".as_ref(),
-        hold_var.as_ref(),
-    ]);
-    cmd.env_remove("CI")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = apply(
+        &project,
+        "sigint.toml",
+        &["--var", &python_var(), "--var", &hold_var],
+        &[],
+    )
+    .status(130)
+    .stderr_contains("interrupted by a signal")
+    // stderr: concurrent steps' progress lines interleave.
+    .apply_progress(
+        "gates-sigint",
+        "interrupted, rolled back in [DURATION]: 0/0 gates passed, 1 \
+         files changed (+1 -1); exit 130",
+    )
+    .spawn();
     // The held test writes the file once pytest is inside the suite.
     let waited = Instant::now();
     while !hold.exists() {
         if waited.elapsed() > Duration::from_secs(60) {
-            // SAFETY: kill only sends a signal to the child this test started.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+            child.signal(libc::SIGKILL);
             panic!("the suite never reached the held test");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SAFETY: as above.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(rc, 0);
-    let out = Output::from_std(child.wait_with_output().unwrap());
-    out.expect_code(130);
+    child.signal(libc::SIGINT);
+    child.wait();
     assert_eq!(project.hash_tree(), before);
     let report = read_json(&only_run(&project).join("report.json"));
     assert_eq!(report["status"], "interrupted");
@@ -667,10 +869,25 @@ fn exit_130_for_sigint_during_a_suite_rolled_back() {
 #[test]
 fn a_suite_that_leaves_no_junit_fails_with_its_last_output() {
     let project = target();
-    let out = apply(&project, "nojunit.toml", &[], &[]);
-    out.expect_code(3)
-        .expect_stderr("left no junit results")
-        .expect_stderr("| last words");
+    apply(&project, "nojunit.toml", &[], &[])
+        .status(3)
+        .stderr(lines(&[
+            "planrun apply gates-no-junit -> [TARGET] (run [RUN])",
+            "▶ not-pytest suite",
+            "✗ not-pytest [DURATION]  run 1 of `echo first words; echo last \
+             words >&2; exit 3; true` left no junit results (the junit file \
+             was not written); see \
+             `[TARGET]/.planrun/runs/[RUN]/logs/broken-run-1.log`",
+            "  | first words",
+            "  | last words",
+            "✗ step `not-pytest` failed; rolling back",
+            "↺ rolled back in [DURATION]: 0 restored, 0 deleted, 0 \
+             environment(s) restored",
+            "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
+             files changed (+0 -0); exit 3",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     let report = read_json(&only_run(&project).join("report.json"));
     let failed = step(&report, "not-pytest");
     assert_eq!(failed["status"], "failed");
@@ -693,14 +910,25 @@ fn with_json_in_github_actions_stdout_stays_the_report_alone() {
         "warn.toml",
         &["--ci", "--json"],
         &[("GITHUB_ACTIONS", "true".as_ref())],
-    );
-    out.expect_code(0);
+    )
+    .stdout_unchecked("parsed and checked field by field below")
+    // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+    .apply_progress(
+        "gates-warn",
+        "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+    )
+    .stderr_contains("records: quick [DURATION]")
+    .run();
     let printed: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("--json stdout does not parse: {e}\n{}", out.stdout));
     assert_eq!(printed, read_json(&only_run(&project).join("report.json")));
     // The runner reads workflow commands on stderr as well.
-    out.expect_stderr(
-        "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
+    assert!(
+        out.stderr.contains(
+            "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median "
+        ),
+        "{}",
+        out.stderr
     );
 }
 
@@ -709,7 +937,7 @@ fn ci_true_in_the_environment_is_ci_mode() {
     let project = target();
     let scratch = tempfile::tempdir().unwrap();
     let summary = scratch.path().join("step-summary.md");
-    let out = apply(
+    apply(
         &project,
         "warn.toml",
         &[],
@@ -718,10 +946,17 @@ fn ci_true_in_the_environment_is_ci_mode() {
             ("GITHUB_ACTIONS", "true".as_ref()),
             ("GITHUB_STEP_SUMMARY", summary.as_os_str()),
         ],
-    );
-    out.expect_code(0).expect_stdout(
+    )
+    .stdout_contains(
         "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
-    );
+    )
+    // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+    .apply_progress(
+        "gates-warn",
+        "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+    )
+    .stderr_contains("records: quick [DURATION]")
+    .run();
     let markdown = fs::read_to_string(only_run(&project).join("summary.md")).unwrap();
     assert_eq!(
         fs::read_to_string(&summary).unwrap().trim_end(),

@@ -34,8 +34,22 @@ fn duplicates_count_once_and_bad_times_are_unknown() {
     fs::write(dir.path().join("plan.toml"), PLAN).unwrap();
     fs::write(dir.path().join("suite.sh"), SUITE).unwrap();
     let plan = dir.path().join("plan.toml");
-    let out = project.planrun(["apply", plan.to_str().unwrap(), "--target", ".", "--json"]);
-    out.check(out.code == 0, "the gate on sane metrics passes");
+    let out = project
+        .test()
+        .args(["apply", plan.to_str().unwrap(), "--target", ".", "--json"])
+        .stdout_unchecked("parsed and checked field by field below")
+        // stderr: measured numbers vary.
+        .apply_progress(
+            "odd-junit",
+            "applied in [DURATION]: 1/1 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .stderr_contains("▶ suite suite")
+        .stderr_contains("  suite: run 1/2 took [DURATION]")
+        .stderr_contains("  suite: run 2/2 took [DURATION]")
+        .stderr_contains("  warning: junit file lists 1 test(s) more than once, counted once: m::a")
+        .stderr_contains("✓ suite [DURATION]  median [DURATION] ± [DURATION], 3 passed, 0 failed")
+        .stderr_contains("records: baseline [DURATION]")
+        .run();
     // The gate passing says tests=3, passed=3 and slowest=0.25 (not -5.0); the report says why.
     let all = out.all();
     let report: serde_json::Value =

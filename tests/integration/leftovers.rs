@@ -2,9 +2,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::lines;
 use crate::support::{repo_root, Project};
 
 const PLAN: &str = r#"name = "slow-suite"
@@ -63,19 +63,22 @@ fn junit_dirs_of_a_killed_apply_are_removed_by_the_next_one() {
         ]
     };
 
-    let mut child = project
-        .command(args(&plan))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = project
+        .test()
+        .args(args(&plan))
+        .status(128 + libc::SIGKILL)
+        .stderr(lines(&[
+            "planrun apply slow-suite -> [TARGET] (run [RUN])",
+            "▶ suite suite",
+        ]))
+        .spawn();
     let started = flags.path().join("started");
     wait_for("the suite to start", || {
         fs::read_to_string(&started).is_ok_and(|t| t.ends_with('\n'))
     });
     let junit = PathBuf::from(fs::read_to_string(&started).unwrap().trim());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.signal(libc::SIGKILL);
+    child.wait();
     // The junit directory is under the killed run's own directory, not the system temp dir.
     let runs = fs::canonicalize(project.join(".planrun/runs")).unwrap();
     let leftover = junit.parent().and_then(Path::parent).unwrap().to_path_buf();
@@ -86,8 +89,15 @@ fn junit_dirs_of_a_killed_apply_are_removed_by_the_next_one() {
     );
     assert!(junit.exists(), "SIGKILL left {}", junit.display());
 
-    let out = project.planrun(["rollback", "--target", "."]);
-    out.check(out.code == 0, "rollback of the killed apply");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout("rolled back run [RUN] (plan slow-suite) in [DURATION]\n")
+        .stderr(lines(&[
+            "note: cleared the stale lock of `apply` (pid [PID] on [HOST], started [TIME])",
+            "note: ended 3 process(es) left running by the interrupted run [RUN]",
+        ]))
+        .run();
     // Rollback keeps the run's directory (its logs); the junit files are still there.
     assert!(
         junit.exists(),
@@ -95,8 +105,19 @@ fn junit_dirs_of_a_killed_apply_are_removed_by_the_next_one() {
         junit.display()
     );
     fs::remove_file(flags.path().join("slow")).unwrap();
-    let out = project.planrun(args(&plan));
-    out.check(out.code == 0, "the next apply");
+    project
+        .test()
+        .args(args(&plan))
+        .stderr(lines(&[
+            "planrun apply slow-suite -> [TARGET] (run [RUN])",
+            "▶ suite suite",
+            "  suite: run 1/1 took [DURATION]",
+            "✓ suite [DURATION]  median [DURATION] ± [DURATION], 1 passed, 0 failed",
+            "records: baseline [DURATION]",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     assert!(!leftover.exists(), "{} was left", leftover.display());
     let left: Vec<PathBuf> = fs::read_dir(&runs)
         .unwrap()

@@ -5,14 +5,19 @@ use std::fs;
 
 use crate::support::{repo_root, tools_venv, Project};
 
-fn uv_lock_check(project: &Project) -> crate::support::Output {
+/// `uv lock --check` in the project succeeds: the lock matches pyproject.toml.
+fn uv_lock_check(project: &Project) {
     let out = std::process::Command::new(tools_venv().join("bin/uv"))
         .args(["lock", "--check"])
         .current_dir(project.path())
         .env("UV_CACHE_DIR", crate::support::uv_cache_dir())
         .output()
         .unwrap();
-    crate::support::Output::from_std(out)
+    assert!(
+        out.status.success(),
+        "uv lock --check: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -37,22 +42,36 @@ id = "p"
     )
     .unwrap();
     let plan = plan.to_str().unwrap();
-    let preview = project.planrun(["apply", plan, "--target", ".", "--dry-run"]);
-    preview
-        .expect_code(0)
-        .expect_stdout("$ uv lock")
-        .expect_stdout("+dev = [\"iniconfig>=2\", \"six==1.16.0\"]");
     project
-        .planrun(["apply", plan, "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["apply", plan, "--target", ".", "--dry-run"])
+        .stdout_contains("$ uv lock")
+        .stdout_contains("+dev = [\"iniconfig>=2\", \"six==1.16.0\"]")
+        .run();
+    project
+        .test()
+        .args(["apply", plan, "--target", "."])
+        // stderr: measured numbers vary.
+        .apply_progress(
+            "record",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+15 -2); exit 0",
+        )
+        .stderr_contains("▶ six install")
+        .run();
     assert!(project.read("pyproject.toml").contains("\"six==1.16.0\""));
     assert!(project.read("uv.lock").contains("name = \"six\""));
-    uv_lock_check(&project).expect_code(0);
+    uv_lock_check(&project);
 
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["rollback", "--target", "."])
+        // stdout: concurrent steps journal in either order.
+        .stdout_contains("rolled back run [RUN] (plan record) in [DURATION]")
+        .stdout_contains("  restored  uv.lock")
+        .stdout_contains("  restored  pyproject.toml")
+        .stdout_contains("  removed   .venv/ (venv created by the run)")
+        .run();
     assert_eq!(project.read("pyproject.toml"), pyproject);
     assert_eq!(project.read("uv.lock"), lock);
-    uv_lock_check(&project).expect_code(0);
+    uv_lock_check(&project);
 }

@@ -2,7 +2,8 @@
 
 use std::fs;
 
-use crate::support::{repo_root, Output, Project};
+use crate::support::lines;
+use crate::support::{repo_root, Project};
 
 const PLAN: &str = r#"name = "chatty"
 description = "A step that writes a lot, then fails, so its message quotes the log's end."
@@ -21,12 +22,39 @@ fn a_chatty_step_log_is_capped_and_its_failure_quotes_the_end() {
     let plan = dir.path().join("plan.toml");
     fs::write(&plan, PLAN).unwrap();
     let out = project
-        .command(["apply", plan.to_str().unwrap(), "--target", "."])
+        .test()
+        .args(["apply", plan.to_str().unwrap(), "--target", "."])
         .env("PLANRUN_LOG_MAX", "64K")
-        .output()
-        .unwrap();
-    let out = Output::from_std(out);
-    out.check(out.code == 3, "the failing step exits 3");
+        .status(3)
+        .stderr(lines(&[
+            "planrun apply chatty -> [TARGET] (run [RUN])",
+            "▶ chatty run",
+            "✗ chatty [DURATION]  `i=0; while [ $i -lt 30000 ]; do echo \
+             \"line $i\"; i=$((i+1)); done; echo 'the real reason' >&2; exit \
+             3` exited with status 3",
+            "  | line 29986",
+            "  | line 29987",
+            "  | line 29988",
+            "  | line 29989",
+            "  | line 29990",
+            "  | line 29991",
+            "  | line 29992",
+            "  | line 29993",
+            "  | line 29994",
+            "  | line 29995",
+            "  | line 29996",
+            "  | line 29997",
+            "  | line 29998",
+            "  | line 29999",
+            "  | the real reason",
+            "✗ step `chatty` failed; rolling back",
+            "↺ rolled back in [DURATION]: 0 restored, 0 deleted, 0 \
+             environment(s) restored",
+            "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
+             files changed (+0 -0); exit 3",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     assert!(out.all().contains("the real reason"), "{}", out.all());
     let runs = project.join(".planrun/runs");
     let run = fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();

@@ -1,7 +1,10 @@
 //! Error messages under faults: the OS error is named, and the hint fits the fault.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use crate::support::lines;
+use crate::support::Test;
 
 const PLAN: &str = r#"name = "faults"
 description = "One harmless step; apply fails before it when the target cannot be written."
@@ -18,96 +21,95 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Runs `planrun apply` on `target` inside a private mount namespace where `target` is a
+/// The command that runs what follows it inside a private mount namespace where `target` is a
 /// tmpfs mounted with `options`, after `prepare` (shell) ran in it; `None` when this machine
 /// cannot make one (not root, or no `unshare`).
-fn apply_on_tmpfs(dir: &Path, options: &str, prepare: &str) -> Option<Output> {
-    let target = dir.join("t");
-    std::fs::create_dir_all(&target).ok()?;
-    let plan = dir.join("plan.toml");
-    std::fs::write(&plan, PLAN).ok()?;
+fn on_tmpfs(target: &Path, options: &str, prepare: &str) -> Option<Vec<String>> {
+    std::fs::create_dir_all(target).ok()?;
     let script = format!(
-        "mount -t tmpfs -o {options} tmpfs \"$1\" || exit 99; {prepare} exec \"$2\" apply \"$3\" --target \"$1\""
+        "t=$1; shift; mount -t tmpfs -o {options} tmpfs \"$t\" || exit 99; {prepare} exec \"$@\""
     );
-    let out = Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            &script,
-            "sh",
-        ])
-        .arg(&target)
-        .arg(env!("CARGO_BIN_EXE_planrun"))
-        .arg(&plan)
-        .env("NO_COLOR", "1")
+    let wrapper: Vec<String> = ["unshare", "--mount", "--propagation", "private", "sh", "-c"]
+        .into_iter()
+        .map(String::from)
+        .chain([script, "sh".into(), target.display().to_string()])
+        .collect();
+    // The same namespace and mount around `true`: whether the machine can make one at all.
+    let probe = Command::new(&wrapper[0])
+        .args(&wrapper[1..])
+        .arg("true")
         .output()
         .ok()?;
-    (out.status.code() != Some(99)).then_some(out)
+    probe.status.success().then_some(wrapper)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// `planrun apply` of the harmless plan on `target`, the plan in `dir`.
+fn apply(dir: &Path, target: &Path) -> Test<'static> {
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, PLAN).unwrap();
+    Test::new()
+        .arg("apply")
+        .arg(plan)
+        .arg("--target")
+        .arg(target)
+        .status(2)
 }
 
 #[test]
 fn a_read_only_target_names_the_os_error_and_does_not_say_wait() {
     let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t");
     let out = if is_root() {
         // root writes through mode 0555, so a read-only mount stands in for it, in a mount
         // namespace of its own that ends with the command.
-        match apply_on_tmpfs(dir.path(), "ro,size=64k", "") {
-            Some(out) => out,
-            None => {
-                eprintln!("skipped: running as root without a usable `unshare --mount`");
-                return;
-            }
-        }
+        let Some(wrapper) = on_tmpfs(&target, "ro,size=64k", "") else {
+            eprintln!("skipped: running as root without a usable `unshare --mount`");
+            return;
+        };
+        apply(dir.path(), &target)
+            .wrapper(wrapper)
+            .stderr_contains("Read-only file system (os error 30)")
+            .stderr_contains("make the target writable")
+            .run()
     } else {
         use std::os::unix::fs::PermissionsExt;
-        let target = dir.path().join("t");
         std::fs::create_dir_all(&target).unwrap();
-        std::fs::write(dir.path().join("plan.toml"), PLAN).unwrap();
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o555)).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_planrun"))
-            .arg("apply")
-            .arg(dir.path().join("plan.toml"))
-            .arg("--target")
-            .arg(&target)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+        let out = apply(dir.path(), &target)
+            .stderr_contains("Permission denied (os error 13)")
+            .stderr_contains("make the target writable")
+            .run();
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
         out
     };
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("Read-only file system (os error 30)")
-            || err.contains("Permission denied (os error 13)"),
-        "{err}"
+        !out.stderr.contains("wait for the other apply"),
+        "{}",
+        out.stderr
     );
-    assert!(!err.contains("wait for the other apply"), "{err}");
-    assert!(err.contains("make the target writable"), "{err}");
 }
 
 #[test]
 fn a_full_disk_names_the_os_error() {
     let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t");
     // Only a tmpfs of its own can be filled without filling the machine's disk.
-    let fill = "head -c 1048576 /dev/zero > \"$1/fill\" 2>/dev/null;";
-    let Some(out) = apply_on_tmpfs(dir.path(), "size=8k", fill) else {
+    let fill = "head -c 1048576 /dev/zero > \"$t/fill\" 2>/dev/null;";
+    let Some(wrapper) = on_tmpfs(&target, "size=8k", fill) else {
         eprintln!("skipped: a small tmpfs needs root and `unshare --mount`");
         return;
     };
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let out = apply(dir.path(), &target)
+        .wrapper(wrapper)
+        .stderr(lines(&[
+            "error: failed to create `[TMP]/t/.planrun`",
+            "  Caused by: No space left on device (os error 28)",
+            "  hint: free space on the target's file system, then run this again",
+        ]))
+        .run();
     assert!(
-        err.contains("No space left on device (os error 28)"),
-        "{err}"
+        !out.stderr.contains("wait for the other apply"),
+        "{}",
+        out.stderr
     );
-    assert!(!err.contains("wait for the other apply"), "{err}");
-    assert!(err.contains("free space"), "{err}");
 }

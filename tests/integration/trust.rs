@@ -7,7 +7,8 @@ use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
-use crate::support::{fnv1a, python, repo_root, Output, Project};
+use crate::support::lines;
+use crate::support::{fnv1a, python, repo_root, Output, Project, Test};
 
 fn mini() -> Project {
     Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
@@ -20,6 +21,12 @@ fn plan(text: &str) -> (tempfile::TempDir, String) {
     fs::write(&path, text).unwrap();
     (dir, path.to_str().unwrap().to_string())
 }
+
+/// What rollback says of a journal another key signed (`[ID]`), the only one on the target.
+const NOT_WRITTEN_HERE: &str = "warning: `.planrun/journal/[ID]` was not written here (by this \
+     user on this machine) and is ignored; inspect it, then `planrun rollback --abandon [ID]` \
+     sets it aside\n\
+     note: nothing to roll back: every run in `.` is rolled back\n";
 
 /// An edit of a tracked file and a file a command creates.
 const EDIT_PLAN: &str = r#"
@@ -42,7 +49,10 @@ id = "p"
 
 /// A plan `name` of one phase `p` with these `[[phase.step]]` tables.
 fn steps_plan_text(name: &str, steps: &str) -> String {
-    format!("name = \"{name}\"\ndescription = \"A plan of the trust tests.\"\n[[phase]]\nid = \"p\"\n{steps}")
+    format!(
+        "name = \"{name}\"\ndescription = \"A plan of the trust \
+         tests.\"\n[[phase]]\nid = \"p\"\n{steps}"
+    )
 }
 
 /// A plan whose one step does nothing and has `undo` as its undo command.
@@ -105,13 +115,8 @@ fn journal_ids(project: &Project) -> Vec<String> {
 
 /// `planrun` in the copy with planrun's per-user state (its key) in `state`: another user, or
 /// the same user on another machine, as far as the journal's signatures go.
-fn as_other_user(project: &Project, state: &Path, args: &[&str]) -> Output {
-    let out = project
-        .command(args)
-        .env("PLANRUN_STATE_DIR", state)
-        .output()
-        .unwrap();
-    Output::from_std(out)
+fn as_other_user<'a>(project: &'a Project, state: &Path, args: &[&str]) -> Test<'a> {
+    project.test().args(args).env("PLANRUN_STATE_DIR", state)
 }
 
 #[test]
@@ -120,26 +125,56 @@ fn rollback_refuses_to_overwrite_a_persons_edits_and_force_keeps_them() {
     let original = whole_tree(project.path());
     let (_dir, plan) = plan(EDIT_PLAN);
     project
-        .planrun(["apply", &plan, "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "edit",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0",
+        )
+        .run();
     let app = project.read("app.py") + "# my own edit\n";
     project.write("app.py", &app);
     project.write("out.txt", "made\nand mine\n");
 
-    let refused = project.planrun(["rollback", "--target", "."]);
-    refused
-        .expect_code(5)
-        .expect_stderr("changed since the apply: app.py")
-        .expect_stderr("changed since the apply: out.txt")
-        .expect_stderr("+# my own edit")
-        .expect_stderr("+and mine")
-        .expect_stderr("nothing was touched")
-        .expect_stderr("--force");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(5)
+        // The two steps ran at once, so their files are journaled, and shown, in either order.
+        .stderr_contains(lines(&[
+            "changed since the apply: out.txt",
+            "--- a/out.txt",
+            "+++ b/out.txt",
+            "@@ -1 +1,2 @@",
+            " made",
+            "+and mine",
+        ]))
+        .stderr_contains(lines(&[
+            "changed since the apply: app.py",
+            "--- a/app.py",
+            "+++ b/app.py",
+            "@@ -5,3 +5,4 @@",
+            " ",
+            " def add(a, b):",
+            "     return a + b",
+            "+# my own edit",
+        ]))
+        .stderr_contains(lines(&[
+            "error: rollback of run `[RUN]` stopped: 2 path(s) changed since planrun wrote them; \
+             nothing was touched",
+            "  hint: keep your changes elsewhere first, or run `planrun rollback --force --target .` \
+             to restore anyway after saving your versions in .planrun/journal/[RUN]/drift/",
+        ]))
+        .run();
     assert_eq!(project.read("app.py"), app, "the person's edit is kept");
     assert_eq!(project.read("out.txt"), "made\nand mine\n");
 
-    let forced = project.planrun(["rollback", "--target", ".", "--force"]);
-    forced.expect_code(0).expect_stdout("your version is in");
+    project
+        .test()
+        .args(["rollback", "--target", ".", "--force"])
+        .stdout_contains("your version is in")
+        .run();
     assert_eq!(whole_tree(project.path()), original);
     let id = &journal_ids(&project)[0];
     let saved = project.join(format!(".planrun/journal/{id}/drift"));
@@ -169,18 +204,35 @@ fn an_edit_through_an_in_target_symlink_edits_the_real_file() {
 "#,
     ));
     project
-        .planrun(["apply", &plan, "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .stderr(lines(&[
+            "planrun apply cfg -> [TARGET] (run [RUN])",
+            "▶ version ini",
+            "✓ version [DURATION]",
+            "applied in [DURATION]: 0/0 gates passed, 1 files changed (+1 -1); exit 0",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     let link = fs::symlink_metadata(project.join("setup.cfg")).unwrap();
     assert!(link.file_type().is_symlink(), "the link is kept");
     assert!(project.read("config/setup.cfg").contains("version = 0.2"));
-    let report = project.planrun(["report", "--target", ".", "--format", "json"]);
+    let report = project
+        .test()
+        .args(["report", "--target", ".", "--format", "json"])
+        .stdout_unchecked("parsed and checked field by field below")
+        .run();
     let report: serde_json::Value = serde_json::from_str(&report.stdout).unwrap();
     assert_eq!(report["diffstat"]["files"], 1, "{report}");
 
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan cfg) in [DURATION]",
+            "  restored  config/setup.cfg",
+        ]))
+        .run();
     assert_eq!(whole_tree(project.path()), original);
 }
 
@@ -211,8 +263,18 @@ fn rollback_removes_the_caches_the_run_created() {
         ),
     ));
     project
-        .planrun(["apply", &plan, "--target", "."])
-        .expect_code(1);
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .status(1)
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "caches",
+            "gate failed, rolled back in [DURATION]: 0/1 gates passed, 0 \
+             files changed (+0 -0); exit 1",
+        )
+        .stderr_contains("gate after.failed 0 > 0 ... FAIL")
+        .stderr_contains("records: after [DURATION]")
+        .run();
     assert_eq!(whole_tree(project.path()), original);
 }
 
@@ -224,7 +286,15 @@ fn a_journal_shipped_in_the_repository_is_never_acted_on() {
     // A real journal, written under another key: what a repository can ship.
     let (_dir, shipped) = undo_plan(&format!("touch {}", pwned.display()));
     let other = elsewhere.path().join("other-user");
-    as_other_user(&project, &other, &["apply", &shipped, "--target", "."]).expect_code(0);
+    as_other_user(&project, &other, &["apply", &shipped, "--target", "."])
+        .stderr(lines(&[
+            "planrun apply undo -> [TARGET] (run [RUN])",
+            "▶ x run",
+            "✓ x [DURATION]",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     let id = journal_ids(&project).pop().unwrap();
     // A process group the crafted journal names, as if a killed apply had left it.
     let mut bystander = std::process::Command::new("sleep")
@@ -250,11 +320,12 @@ fn a_journal_shipped_in_the_repository_is_never_acted_on() {
         .replace("\"applied\"", "\"running\"");
     fs::write(&meta, text).unwrap();
 
-    let rollback = project.planrun(["rollback", "--target", "."]);
-    rollback
-        .expect_code(0)
-        .expect_stderr("was not written here")
-        .expect_stderr(&format!("planrun rollback --abandon {id}"));
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .redact(&id, "[ID]")
+        .stderr(NOT_WRITTEN_HERE)
+        .run();
     assert!(!pwned.exists(), "the shipped undo command ran");
     assert!(
         bystander.try_wait().unwrap().is_none(),
@@ -262,13 +333,18 @@ fn a_journal_shipped_in_the_repository_is_never_acted_on() {
     );
     let (_dir2, edit) = plan(EDIT_PLAN);
     project
-        .planrun(["apply", &edit, "--target", "."])
-        .expect_code(0)
-        .expect_stderr("was not written here");
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .stderr_contains("was not written here")
+        .run();
     project
-        .planrun(["rollback", "--target", ".", "--abandon", &id])
-        .expect_code(0)
-        .expect_stdout("set aside journal");
+        .test()
+        .args(["rollback", "--target", ".", "--abandon", &id])
+        .stdout(lines(&[
+            "set aside journal [RUN], which was not written here, in \
+             ./.planrun/quarantine/[RUN]; planrun never acted on it",
+        ]))
+        .run();
     assert!(project.join(format!(".planrun/quarantine/{id}")).is_dir());
     assert!(!pwned.exists());
     bystander.kill().unwrap();
@@ -285,7 +361,8 @@ fn a_journal_tampered_with_after_the_apply_is_refused() {
         marker.display()
     ));
     project
-        .planrun([
+        .test()
+        .args([
             "apply",
             &undo,
             "--target",
@@ -293,7 +370,14 @@ fn a_journal_tampered_with_after_the_apply_is_refused() {
             "--var",
             "api_token=hunter2xyz",
         ])
-        .expect_code(0);
+        .stderr(lines(&[
+            "planrun apply undo -> [TARGET] (run [RUN])",
+            "▶ x run",
+            "✓ x [DURATION]",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     let id = journal_ids(&project).pop().unwrap();
     let log = project.join(format!(".planrun/journal/{id}/entries.log"));
     // The undo command is sealed in the log (it may carry a secret); what is in the clear, here
@@ -307,9 +391,11 @@ fn a_journal_tampered_with_after_the_apply_is_refused() {
     assert!(text.contains("\"step\":\"x\""), "{text}");
     fs::write(&log, text.replace("\"step\":\"x\"", "\"step\":\"y\"")).unwrap();
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0)
-        .expect_stderr("was not written here");
+        .test()
+        .args(["rollback", "--target", "."])
+        .redact(&id, "[ID]")
+        .stderr(NOT_WRITTEN_HERE)
+        .run();
     assert!(!marker.exists(), "a tampered journal was replayed");
 }
 
@@ -324,9 +410,11 @@ fn a_planted_state_dir_symlink_is_refused_and_nothing_is_written_through_it() {
         std::os::unix::fs::symlink(outside.path(), project.join(planted)).unwrap();
         let before = whole_tree(project.path());
         project
-            .planrun(["apply", &edit, "--target", "."])
-            .expect_code(2)
-            .expect_stderr("is a symlink");
+            .test()
+            .args(["apply", &edit, "--target", "."])
+            .status(2)
+            .stderr_contains("is a symlink")
+            .run();
         let left: Vec<_> = fs::read_dir(outside.path()).unwrap().collect();
         assert!(left.is_empty(), "{planted}: wrote {left:?} outside");
         if planted != ".planrun" {
@@ -356,25 +444,21 @@ fn concurrent_first_applies_get_locked_not_broken() {
     let children: Vec<_> = (0..8)
         .map(|_| {
             project
-                .command(["apply", &plan, "--target", "."])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
+                .test()
+                .args(["apply", &plan, "--target", "."])
+                // Which of them gets the lock is a race; each output is checked by its code below.
+                .status_in(&[0, 6])
+                .stdout_unchecked("checked by exit code below")
+                .stderr_unchecked("checked by exit code below")
                 .spawn()
-                .unwrap()
         })
         .collect();
-    let outs: Vec<Output> = children
-        .into_iter()
-        .map(|c| Output::from_std(c.wait_with_output().unwrap()))
-        .collect();
+    let outs: Vec<Output> = children.into_iter().map(|c| c.wait()).collect();
     let mut applied = 0;
     for out in &outs {
         match out.code {
             0 => applied += 1,
-            6 => {
-                out.expect_stderr("is locked by");
-            }
-            other => panic!("exit {other}:\n{}", out.all()),
+            _ => assert!(out.stderr.contains("is locked by"), "{}", out.all()),
         }
     }
     assert!(applied >= 1);
@@ -399,30 +483,67 @@ fn a_stuck_run_can_be_abandoned_and_applies_run_again() {
 "#,
     ));
     project
-        .planrun(["apply", &stuck, "--target", "."])
-        .expect_code(4)
-        .expect_stderr("cannot undo");
+        .test()
+        .args(["apply", &stuck, "--target", "."])
+        .status(4)
+        .stderr_contains("cannot undo")
+        .run();
     let id = journal_ids(&project).pop().unwrap();
     let (_dir2, edit) = plan(EDIT_PLAN);
     project
-        .planrun(["apply", &edit, "--target", "."])
-        .expect_code(2)
-        .expect_stderr("--abandon");
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .status(2)
+        .stderr(lines(&[
+            "error: an interrupted run must be rolled back: planrun rollback \
+             --target [TARGET]",
+            "  hint: if you already put things right by hand, `planrun \
+             rollback --abandon RUN --target [TARGET]` ends it (`planrun \
+             history` lists the runs)",
+        ]))
+        .run();
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(4)
-        .expect_stderr(&format!("planrun rollback --abandon {id}"));
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(4)
+        .redact(&id, "[ID]")
+        .stderr(lines(&[
+            "error: rollback of run `[ID]` is incomplete:",
+            "  - entry 2: failed to run the undo command of step `x` (exit \
+             status: 3): `echo cannot undo >&2; exit 3`: cannot undo",
+            "  hint: fix the cause above, then run `planrun rollback --target \
+             .` again: it retries only what is left, and the journal is kept \
+             in .planrun/journal/[ID]; if you put things right by hand, \
+             `planrun rollback --abandon [ID] --target .` ends the run",
+        ]))
+        .run();
     project
-        .planrun(["rollback", "--target", ".", "--abandon", &id])
-        .expect_code(0)
-        .expect_stdout("abandoned run");
+        .test()
+        .args(["rollback", "--target", ".", "--abandon", &id])
+        .redact(&id, "[ID]")
+        .stdout(lines(&[
+            "abandoned run [ID] (plan stuck, was running): planrun no longer \
+             undoes it, and what it changed stays as it is now; its journal \
+             is kept in .planrun/journal/[ID]",
+        ]))
+        .run();
     project
-        .planrun(["history", "--target", "."])
-        .expect_code(0)
-        .expect_stdout("abandoned");
+        .test()
+        .args(["history", "--target", "."])
+        .stdout(lines(&[
+            "RUN                    PLAN   STARTED               STATUS     FILES",
+            "[RUN]  stuck  [TIME]  abandoned  0",
+        ]))
+        .run();
     project
-        .planrun(["apply", &edit, "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "edit",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0",
+        )
+        .run();
     assert_eq!(journal_ids(&project).len(), 2, "earlier journals are kept");
 }
 
@@ -431,20 +552,39 @@ fn reapply_knows_it_is_applied_and_names_what_changed_since() {
     let project = mini();
     let (_dir, edit) = plan(EDIT_PLAN);
     project
-        .planrun(["apply", &edit, "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "edit",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0",
+        )
+        .run();
     let id = journal_ids(&project).pop().unwrap();
     project
-        .planrun(["apply", &edit, "--target", "."])
-        .expect_code(0)
-        .expect_stdout(&format!("already applied to {}", project.path().display()))
-        .expect_stdout(&id);
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .redact(&id, "[ID]")
+        .stdout(
+            "plan `edit` is already applied to [TARGET] (run [ID], [TIME]): \
+             0/0 gates passed; nothing to do\n",
+        )
+        .stderr("note: `--reapply` runs it again on top; `planrun rollback` undoes it\n")
+        .run();
     assert_eq!(project.read("out.txt"), "made\n", "the plan ran again");
     project.write("app.py", "SLOW = None\n");
     project
-        .planrun(["apply", &edit, "--target", "."])
-        .expect_code(2)
-        .expect_stderr("changed since: app.py");
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .status(2)
+        .stderr(lines(&[
+            "error: plan `edit` is already applied here (run [RUN], [TIME]), \
+             and these files changed since: app.py",
+            "  hint: `planrun rollback --target [TARGET]` to start from the \
+             original (your changes are kept unless you pass --force), or \
+             `--reapply` to apply on top",
+        ]))
+        .run();
     assert_eq!(journal_ids(&project).len(), 1);
 }
 
@@ -456,7 +596,8 @@ fn a_report_that_cannot_be_copied_does_not_turn_a_finished_apply_into_invalid() 
     let blocker = tempfile::NamedTempFile::new().unwrap();
     let report_dir = blocker.path().join("reports");
     project
-        .planrun([
+        .test()
+        .args([
             "apply",
             &edit,
             "--target",
@@ -464,12 +605,16 @@ fn a_report_that_cannot_be_copied_does_not_turn_a_finished_apply_into_invalid() 
             "--report-dir",
             report_dir.to_str().unwrap(),
         ])
-        .expect_code(0)
-        .expect_stderr("failed to copy the reports");
+        .stderr_contains("failed to copy the reports")
+        .run();
     project
-        .planrun(["history", "--target", "."])
-        .expect_code(0)
-        .expect_stdout("applied");
+        .test()
+        .args(["history", "--target", "."])
+        .stdout(lines(&[
+            "RUN                    PLAN  STARTED               STATUS   FILES",
+            "[RUN]  edit  [TIME]  applied  2",
+        ]))
+        .run();
 }
 
 #[test]
@@ -492,12 +637,19 @@ fn rollback_on_a_locked_target_says_locked_and_does_nothing() {
   changes = ["started"]
 "#,
     ));
-    let mut first = project
-        .command(["apply", &slow, "--target", "."])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = project
+        .test()
+        .args(["apply", &slow, "--target", "."])
+        .status(130)
+        .stderr_contains("interrupted by a signal")
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "slow",
+            "interrupted, rolled back in [DURATION]: 0/0 gates passed, 2 \
+             files changed (+1 -1); exit 130",
+        )
+        .stderr_contains("  (no output)")
+        .spawn();
     let t0 = std::time::Instant::now();
     while !project.join("started").exists() {
         assert!(
@@ -507,11 +659,16 @@ fn rollback_on_a_locked_target_says_locked_and_does_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(6)
-        .expect_stderr("nothing was rolled back");
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(6)
+        .stderr(lines(&[
+            "error: `.` is locked by `apply` (pid [PID] on [HOST], started [TIME])",
+            "  hint: nothing was rolled back; wait for that process to finish, then run this again",
+        ]))
+        .run();
     assert!(project.read("app.py").contains("SLOW = False"));
-    crate::apply::signals::kill(first.id(), libc::SIGTERM);
-    first.wait().unwrap();
+    first.signal(libc::SIGTERM);
+    first.wait();
     assert!(project.read("app.py").contains("SLOW = True"));
 }

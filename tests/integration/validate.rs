@@ -1,72 +1,70 @@
 //! `planrun validate`, `graph` and `schema` run as the real binary on tests/fixtures/plans.
 
-use std::process::{Command, Output};
-
-fn planrun(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_planrun"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::support::lines;
+use crate::support::{repo_root, Test};
 
 const DIR: &str = "tests/fixtures/plans";
 
+/// The diagnostic of tests/fixtures/plans/cycle.toml.
+const CYCLE: &str = "error: dependency cycle: a -> c -> b -> a
+ --> tests/fixtures/plans/cycle.toml:9:12
+  |
+9 |   needs = [\"c\"]
+  |            ^^^
+  = help: remove one of these `needs` to break the cycle
+
+";
+
+/// `planrun validate <plans...>` in the repository root.
+fn validate(plans: &[&str]) -> Test<'static> {
+    Test::new()
+        .arg("validate")
+        .args(plans.iter().map(|p| format!("{DIR}/{p}")))
+}
+
 #[test]
 fn a_valid_plan_prints_one_summary_line() {
-    let out = planrun(&[
-        "validate",
-        &format!("{DIR}/good.toml"),
-        &format!("{DIR}/small.toml"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stdout),
-        "tests/fixtures/plans/good.toml: ok — 2 phases, 5 steps, 2 gates\n\
-         tests/fixtures/plans/small.toml: ok — 2 phases, 3 steps, 1 gate\n"
-    );
+    validate(&["good.toml", "small.toml"])
+        .stdout(
+            "tests/fixtures/plans/good.toml: ok — 2 phases, 5 steps, 2 gates\n\
+             tests/fixtures/plans/small.toml: ok — 2 phases, 3 steps, 1 gate\n",
+        )
+        .run();
 }
 
 #[test]
 fn a_typo_is_rendered_with_place_and_hint() {
-    let out = planrun(&["validate", &format!("{DIR}/typo.toml")]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        text(&out.stderr),
-        "error: unknown field `need` in step `measure`\n  \
-         --> tests/fixtures/plans/typo.toml:11:3\n   |\n\
-         11 |   need = [\"deps\"]\n   |   ^^^^\n   \
-         = help: did you mean `needs`?\n\n\
-         invalid: tests/fixtures/plans/typo.toml: 1 problem\n\n"
-    );
+    validate(&["typo.toml"])
+        .status(2)
+        .stderr(
+            "error: unknown field `need` in step `measure`\n  \
+             --> tests/fixtures/plans/typo.toml:11:3\n   |\n\
+             11 |   need = [\"deps\"]\n   |   ^^^^\n   \
+             = help: did you mean `needs`?\n\n\
+             invalid: tests/fixtures/plans/typo.toml: 1 problem\n\n",
+        )
+        .run();
 }
 
 #[test]
 fn a_cycle_shows_its_path() {
-    let out = planrun(&["validate", &format!("{DIR}/cycle.toml")]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    assert!(err.contains("error: dependency cycle: a -> c -> b -> a\n --> tests/fixtures/plans/cycle.toml:9:12\n"), "{err}");
+    validate(&["cycle.toml"])
+        .status(2)
+        .stderr(format!(
+            "{CYCLE}invalid: tests/fixtures/plans/cycle.toml: 1 problem\n\n"
+        ))
+        .run();
 }
 
 #[test]
 fn every_problem_of_a_bad_plan_is_reported_and_good_plans_still_pass() {
-    let out = planrun(&[
-        "validate",
-        &format!("{DIR}/bad.toml"),
-        &format!("{DIR}/good.toml"),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        text(&out.stdout),
-        "tests/fixtures/plans/good.toml: ok — 2 phases, 5 steps, 2 gates\n"
-    );
-    let err = text(&out.stderr);
+    let out = validate(&["bad.toml", "good.toml"])
+        .status(2)
+        .stdout("tests/fixtures/plans/good.toml: ok — 2 phases, 5 steps, 2 gates\n")
+        .verbatim()
+        .stderr_snapshot("validate-bad")
+        .run();
+    let err = out.stderr;
     for line in [
         "error: dependency cycle: measure -> phase two -> phase one -> measure",
         "error: unknown variable `pyhton` in step `measure`",
@@ -87,36 +85,95 @@ fn every_problem_of_a_bad_plan_is_reported_and_good_plans_still_pass() {
 
 #[test]
 fn vars_come_from_the_command_line() {
-    let plan = format!("{DIR}/vars.toml");
-    let out = planrun(&["validate", &plan]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("error: unknown variable `runs` in step `s`"));
-    let out = planrun(&["validate", &plan, "--var", "runs=5"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = planrun(&["validate", &plan, "--var", "runs"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("`--var runs` lacks a value"));
+    validate(&["vars.toml"])
+        .status(2)
+        .stderr(lines(&[
+            "error: unknown variable `runs` in step `s`",
+            "  --> tests/fixtures/plans/vars.toml:12:11",
+            "   |",
+            "12 |   runs = \"${runs}\"",
+            "   |           ^^^^^^^",
+            "   = help: define it in `[vars]` or pass `--var runs=...`",
+            "",
+            "invalid: tests/fixtures/plans/vars.toml: 1 problem",
+            "",
+        ]))
+        .run();
+    validate(&["vars.toml"])
+        .args(["--var", "runs=5"])
+        .stdout("tests/fixtures/plans/vars.toml: ok — 1 phase, 1 step, 0 gates\n")
+        .run();
+    validate(&["vars.toml"])
+        .args(["--var", "runs"])
+        .status(2)
+        .stderr("error: `--var runs` lacks a value; write `--var runs=VALUE`\n")
+        .run();
 }
 
 #[test]
 fn missing_and_binary_files_are_errors_not_panics() {
-    let out = planrun(&["validate", "no/such/plan.toml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("error: failed to read plan `no/such/plan.toml`"));
+    Test::new()
+        .args(["validate", "no/such/plan.toml"])
+        .status(2)
+        .stderr(lines(&[
+            "error: failed to read plan `no/such/plan.toml`: No such file or \
+             directory (os error 2)",
+            " = help: check the path; plans are TOML files such as \
+             `plans/xdist.toml`",
+            "",
+            "invalid: no/such/plan.toml: 1 problem",
+            "",
+        ]))
+        .run();
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin.toml");
     std::fs::write(&bin, [0u8, 159, 146, 150, 255, b'\n']).unwrap();
-    let out = planrun(&["validate", bin.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("error: the plan is not valid UTF-8"));
+    Test::new()
+        .arg("validate")
+        .arg(&bin)
+        .status(2)
+        .stderr(lines(&[
+            "error: the plan is not valid UTF-8",
+            " --> [TMP]/bin.toml:1:2",
+            "  |",
+            "1 | �����",
+            "  |  ^",
+            "  = help: save the file as UTF-8",
+            "",
+            "invalid: [TMP]/bin.toml: 1 problem",
+            "",
+        ]))
+        .run();
 }
 
 #[test]
 fn graph_prints_dot_and_mermaid() {
     let plan = format!("{DIR}/small.toml");
-    let dot = planrun(&["graph", &plan]);
-    assert_eq!(dot.status.code(), Some(0));
-    let dot = text(&dot.stdout);
+    let dot = Test::new()
+        .args(["graph", &plan])
+        .stdout(lines(&[
+            "digraph plan {",
+            "  rankdir=TB;",
+            "  node [shape=box];",
+            "  subgraph cluster_0 {",
+            "    label=\"base\";",
+            "    n0 [label=\"deps\\ninstall\"];",
+            "    n1 [label=\"measure\\nsuite\"];",
+            "    n2 [label=\"base done\", shape=diamond];",
+            "  }",
+            "  subgraph cluster_1 {",
+            "    label=\"fast\";",
+            "    n3 [label=\"after\\nsuite\"];",
+            "    n4 [label=\"1 gate\", shape=diamond];",
+            "  }",
+            "  n0 -> n1;",
+            "  n1 -> n2;",
+            "  n2 -> n3;",
+            "  n3 -> n4;",
+            "}",
+        ]))
+        .run()
+        .stdout;
     assert!(dot.starts_with("digraph plan {\n"), "{dot}");
     for line in [
         "  subgraph cluster_1 {",
@@ -128,30 +185,43 @@ fn graph_prints_dot_and_mermaid() {
             "missing `{line}` in:\n{dot}"
         );
     }
-    let mermaid = planrun(&["graph", &plan, "--format", "mermaid"]);
-    assert_eq!(mermaid.status.code(), Some(0));
-    let mermaid = text(&mermaid.stdout);
+    let mermaid = Test::new()
+        .args(["graph", &plan, "--format", "mermaid"])
+        .stdout(lines(&[
+            "flowchart TD",
+            "  subgraph p0[\"base\"]",
+            "    n0[\"deps<br/>install\"]",
+            "    n1[\"measure<br/>suite\"]",
+            "    n2{\"base done\"}",
+            "  end",
+            "  subgraph p1[\"fast\"]",
+            "    n3[\"after<br/>suite\"]",
+            "    n4{\"1 gate\"}",
+            "  end",
+            "  n0 --> n1",
+            "  n1 --> n2",
+            "  n2 --> n3",
+            "  n3 --> n4",
+        ]))
+        .run()
+        .stdout;
     assert!(
         mermaid
             .starts_with("flowchart TD\n  subgraph p0[\"base\"]\n    n0[\"deps<br/>install\"]\n"),
         "{mermaid}"
     );
     assert!(mermaid.lines().any(|l| l == "  n2 --> n3"), "{mermaid}");
-    let bad = planrun(&["graph", &format!("{DIR}/cycle.toml")]);
-    assert_eq!(bad.status.code(), Some(2));
+    Test::new()
+        .args(["graph", &format!("{DIR}/cycle.toml")])
+        .status(2)
+        .stderr(CYCLE)
+        .run();
 }
 
+/// When this fails, schemas/plan.schema.json is stale: run
+/// `cargo run -- schema > schemas/plan.schema.json`.
 #[test]
 fn schema_matches_the_committed_file() {
-    let out = planrun(&["schema"]);
-    assert_eq!(out.status.code(), Some(0));
-    let committed = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/plan.schema.json"
-    ))
-    .unwrap();
-    assert!(
-        text(&out.stdout) == committed,
-        "schemas/plan.schema.json is stale; run `cargo run -- schema > schemas/plan.schema.json`"
-    );
+    let committed = std::fs::read_to_string(repo_root().join("schemas/plan.schema.json")).unwrap();
+    Test::new().arg("schema").verbatim().stdout(committed).run();
 }

@@ -5,6 +5,7 @@
 use std::fs;
 
 use super::{mini, plan_in_tempdir, snapshot};
+use crate::support::lines;
 
 /// A plan whose first step leaves a mark, so a test sees whether anything ran.
 fn plan(step: &str) -> String {
@@ -19,17 +20,37 @@ fn an_id_that_climbs_out_is_refused_and_nothing_is_created() {
     let project = mini();
     let before = snapshot(&project);
     let (dir, plan) = plan_in_tempdir(
-        &plan("[[phase.step]]\nid = \"../../../../outside/pwned\"\naction = 'run'\ncommand = 'echo pwned'\nneeds = ['mark']\n"),
+        &plan(
+            "[[phase.step]]\nid = \"../../../../outside/pwned\"\naction = \
+             'run'\ncommand = 'echo pwned'\nneeds = ['mark']\n",
+        ),
         &[],
     );
-    let out = project.planrun(["validate", &plan]);
-    out.expect_code(2).expect_stderr(
-        "error: step id `../../../../outside/pwned` is not an identifier: it contains `/`",
-    );
-    let out = project.planrun(["apply", &plan, "--target", "."]);
-    out.expect_code(2)
-        .expect_stderr("is not an identifier")
-        .expect_stderr("= help: use 1 to 100 ASCII letters, digits, `_`, `.` and `-`");
+    let diagnostic = lines(&[
+        "error: step id `../../../../outside/pwned` is not an identifier: \
+         it contains `/`",
+        "  --> [TMP]/plan.toml:12:6",
+        "   |",
+        "12 | id = \"../../../../outside/pwned\"",
+        "   |      ^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+        "   = help: use 1 to 100 ASCII letters, digits, `_`, `.` and `-` \
+         (not `.` or `..`); step ids name files under `.planrun/`",
+        "",
+    ]);
+    project
+        .test()
+        .args(["validate", &plan])
+        .status(2)
+        .stderr(format!(
+            "{diagnostic}invalid: [TMP]/plan.toml: 1 problem\n\n"
+        ))
+        .run();
+    project
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .status(2)
+        .stderr(diagnostic.clone())
+        .run();
     assert_eq!(snapshot(&project), before);
     assert!(!project.join("ran").exists(), "a step ran");
     assert!(!project.join(".planrun").exists(), "a run started");
@@ -43,13 +64,28 @@ fn an_id_that_climbs_out_is_refused_and_nothing_is_created() {
 fn a_record_that_climbs_out_is_refused() {
     let project = mini();
     let (_dir, plan) = plan_in_tempdir(
-        &plan("[[phase.step]]\nid = 's'\naction = 'suite'\nframework = 'command'\ncommand = 'true'\nrecord = '${rec}'\n"),
+        &plan(
+            "[[phase.step]]\nid = 's'\naction = 'suite'\nframework = \
+             'command'\ncommand = 'true'\nrecord = '${rec}'\n",
+        ),
         &[],
     );
-    let out = project.planrun(["apply", &plan, "--target", ".", "--var", "rec=../../x"]);
-    out.expect_code(2).expect_stderr(
-        "error: suite record `../../x` in step `s` is not an identifier: it contains `/`",
-    );
+    project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--var", "rec=../../x"])
+        .status(2)
+        .stderr(lines(&[
+            "error: suite record `../../x` in step `s` is not an identifier: \
+             it contains `/`",
+            "  --> [TMP]/plan.toml:16:10",
+            "   |",
+            "16 | record = '${rec}'",
+            "   |          ^^^^^^^^",
+            "   = help: use 1 to 100 ASCII letters, digits, `_`, `.` and `-` \
+             (not `.` or `..`); suite records name files under `.planrun/`",
+            "",
+        ]))
+        .run();
     assert!(!project.join("ran").exists(), "a step ran");
     assert!(!project.join(".planrun").exists(), "a run started");
 }
@@ -58,20 +94,52 @@ fn a_record_that_climbs_out_is_refused() {
 fn runs_0_from_the_command_line_is_refused_before_any_step_runs() {
     let project = mini();
     let (_dir, plan) = plan_in_tempdir(
-        &plan("[[phase.step]]\nid = 's'\naction = 'suite'\nframework = 'command'\ncommand = 'true'\nrecord = 'r'\nruns = '${runs}'\nneeds = ['mark']\n"),
+        &plan(
+            "[[phase.step]]\nid = 's'\naction = 'suite'\nframework = \
+             'command'\ncommand = 'true'\nrecord = 'r'\nruns = \
+             '${runs}'\nneeds = ['mark']\n",
+        ),
         &[],
     );
-    let out = project.planrun(["validate", &plan, "--var", "runs=0"]);
-    out.expect_code(2)
-        .expect_stderr("error: `runs` in step `s` must be at least 1, but `${runs}` is `0`")
-        .expect_stderr("= help: give `runs` a whole number of at least 1, e.g. `--var runs=3`");
-    let out = project.planrun(["apply", &plan, "--target", ".", "--var", "runs=0"]);
-    out.expect_code(2)
-        .expect_stderr("must be at least 1, but `${runs}` is `0`");
-    let out = project.planrun(["apply", &plan, "--target", ".", "--var", "runs=many"]);
-    out.expect_code(2).expect_stderr(
-        "error: `runs` in step `s` must be a whole number of at least 1, but `${runs}` is `many`",
-    );
+    let diagnostic = lines(&[
+        "error: `runs` in step `s` must be at least 1, but `${runs}` is `0`",
+        "  --> [TMP]/plan.toml:17:8",
+        "   |",
+        "17 | runs = '${runs}'",
+        "   |        ^^^^^^^^^",
+        "   = help: give `runs` a whole number of at least 1, e.g. `--var runs=3`",
+        "",
+    ]);
+    project
+        .test()
+        .args(["validate", &plan, "--var", "runs=0"])
+        .status(2)
+        .stderr(format!(
+            "{diagnostic}invalid: [TMP]/plan.toml: 1 problem\n\n"
+        ))
+        .run();
+    project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--var", "runs=0"])
+        .status(2)
+        .stderr(diagnostic.clone())
+        .run();
+    project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--var", "runs=many"])
+        .status(2)
+        .stderr(lines(&[
+            "error: `runs` in step `s` must be a whole number of at least 1, \
+             but `${runs}` is `many`",
+            "  --> [TMP]/plan.toml:17:8",
+            "   |",
+            "17 | runs = '${runs}'",
+            "   |        ^^^^^^^^^",
+            "   = help: give `runs` a whole number of at least 1, e.g. `--var \
+             runs=3`",
+            "",
+        ]))
+        .run();
     assert!(!project.join("ran").exists(), "a step ran");
     assert!(!project.join(".planrun").exists(), "a run started");
 }
@@ -80,11 +148,31 @@ fn runs_0_from_the_command_line_is_refused_before_any_step_runs() {
 fn a_missing_template_is_refused_by_validate() {
     let project = mini();
     let (dir, plan) = plan_in_tempdir(
-        &plan("[[phase.step]]\nid = 'w'\naction = 'write'\ntemplate = 'templates/conftest.py'\npath = 'conftest.py'\n"),
+        &plan(
+            "[[phase.step]]\nid = 'w'\naction = 'write'\ntemplate = \
+             'templates/conftest.py'\npath = 'conftest.py'\n",
+        ),
         &[],
     );
-    let out = project.planrun(["validate", &plan]);
-    out.expect_code(2);
+    let diagnostic = lines(&[
+        "error: template `templates/conftest.py` in step `w` does not \
+         exist",
+        "  --> [TMP]/plan.toml:14:12",
+        "   |",
+        "14 | template = 'templates/conftest.py'",
+        "   |            ^^^^^^^^^^^^^^^^^^^^^^^",
+        "   = help: create `[TMP]/templates/conftest.py`, or fix the \
+         path: templates are relative to the plan file",
+        "",
+    ]);
+    let out = project
+        .test()
+        .args(["validate", &plan])
+        .status(2)
+        .stderr(format!(
+            "{diagnostic}invalid: [TMP]/plan.toml: 1 problem\n\n"
+        ))
+        .run();
     let missing = dir.path().join("templates/conftest.py");
     assert_eq!(
         out.stderr,
@@ -97,39 +185,65 @@ fn a_missing_template_is_refused_by_validate() {
             missing.display()
         )
     );
-    let out = project.planrun(["apply", &plan, "--target", "."]);
-    out.expect_code(2).expect_stderr("does not exist");
+    project
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .status(2)
+        .stderr(diagnostic.clone())
+        .run();
     assert!(!project.join("ran").exists(), "a step ran");
     fs::create_dir(dir.path().join("templates")).unwrap();
     fs::write(&missing, "# written\n").unwrap();
-    project.planrun(["validate", &plan]).expect_code(0);
+    project
+        .test()
+        .args(["validate", &plan])
+        .stdout("[TMP]/plan.toml: ok — 1 phase, 2 steps, 0 gates\n")
+        .run();
 }
 
 #[test]
 fn a_save_baseline_name_that_climbs_out_is_refused_at_startup() {
     let project = mini();
     let (_dir, plan) = plan_in_tempdir(
-        &plan("[[phase.step]]\nid = 's'\naction = 'suite'\nframework = 'command'\ncommand = 'true'\nrecord = 'r'\nbaseline = true\nruns = 1\nwarmup = 0\nneeds = ['mark']\n"),
+        &plan(
+            "[[phase.step]]\nid = 's'\naction = 'suite'\nframework = \
+             'command'\ncommand = 'true'\nrecord = 'r'\nbaseline = true\nruns \
+             = 1\nwarmup = 0\nneeds = ['mark']\n",
+        ),
         &[],
     );
-    let out = project.planrun([
-        "apply",
-        &plan,
-        "--target",
-        ".",
-        "--save-baseline",
-        "../../x",
-    ]);
-    out.expect_code(2)
-        .expect_stderr(
-            "error: --save-baseline: baseline name `../../x` is not a plain name: it contains `/`",
-        )
-        .expect_stderr("hint: name the baseline with ASCII letters, digits");
+    project
+        .test()
+        .args([
+            "apply",
+            &plan,
+            "--target",
+            ".",
+            "--save-baseline",
+            "../../x",
+        ])
+        .status(2)
+        .stderr(lines(&[
+            "error: --save-baseline: baseline name `../../x` is not a plain \
+             name: it contains `/`",
+            "  hint: name the baseline with ASCII letters, digits, `_`, `.` \
+             and `-`, e.g. `--save-baseline main`; it is saved as \
+             .planrun/baselines/NAME.json",
+        ]))
+        .run();
     assert!(!project.join("ran").exists(), "a step ran");
     assert!(!project.join(".planrun").exists(), "a run started");
     let parent = project.path().parent().unwrap();
     assert!(!parent.join("x.json").exists());
-    let out = project.planrun(["apply", &plan, "--target", ".", "--save-baseline", "main"]);
-    out.expect_code(0);
+    project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--save-baseline", "main"])
+        // stderr: concurrent steps' progress lines interleave.
+        .apply_progress(
+            "checked",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .stderr_contains("records: r [DURATION]")
+        .run();
     assert!(project.join(".planrun/baselines/main.json").is_file());
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use planrun::edit::diff::unified;
 
-use super::{fixture, mini};
+use super::{apply_edits, fixture, mini};
 
 /// One file diff as printed: its path, its text, and its hunks.
 #[derive(Debug)]
@@ -141,11 +141,62 @@ fn dry_run_diffs_are_exactly_what_apply_changes() {
         .keys()
         .map(|rel| (rel.clone(), project.read(rel)))
         .collect();
-    let dry = project.planrun(["apply", &plan, "--target", ".", "--dry-run"]);
-    dry.expect_code(0);
-    project
-        .planrun(["apply", &plan, "--target", "."])
-        .expect_code(0);
+    let dry = project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--dry-run"])
+        // stdout: measured numbers vary.
+        .stdout_contains("step conftest (write)")
+        .stdout_contains("--- /dev/null")
+        .stdout_contains("+++ b/tests/conftest.py")
+        .stdout_contains("@@ -0,0 +1,5 @@")
+        .stdout_contains("+\"\"\"Written by planrun for the mini target.\"\"\"")
+        .stdout_contains("+import sys")
+        .stdout_contains("+import os")
+        .stdout_contains("+")
+        .stdout_contains("+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))")
+        .stdout_contains("step fast (replace)")
+        .stdout_contains("--- a/app.py")
+        .stdout_contains("+++ b/app.py")
+        .stdout_contains("@@ -1,6 +1,6 @@")
+        .stdout_contains(" \"\"\"A tiny module for planrun's own tests.\"\"\"")
+        .stdout_contains("-SLOW = True")
+        .stdout_contains("+SLOW = False")
+        .stdout_contains(" def add(a, b):")
+        .stdout_contains("step metadata (ini)")
+        .stdout_contains("--- a/setup.cfg")
+        .stdout_contains("+++ b/setup.cfg")
+        .stdout_contains("@@ -1,7 +1,7 @@")
+        .stdout_contains(" [metadata]")
+        .stdout_contains(" # The distribution name.")
+        .stdout_contains(" name = mini-app")
+        .stdout_contains(" [flake8]")
+        .stdout_contains(" max-line-length = 100")
+        .stdout_contains("step black (toml)")
+        .stdout_contains("--- a/pyproject.toml")
+        .stdout_contains("+++ b/pyproject.toml")
+        .stdout_contains("@@ -3,4 +3,4 @@")
+        .stdout_contains(" [tool.black]")
+        .stdout_contains("-line-length = 88")
+        .stdout_contains("+line-length = 100")
+        .stdout_contains("step pytest (pytest-config)")
+        .stdout_contains("--- a/pytest.ini")
+        .stdout_contains("+++ b/pytest.ini")
+        .stdout_contains("@@ -1,4 +1,6 @@")
+        .stdout_contains(" # pytest configuration of the mini target.")
+        .stdout_contains(" [pytest]")
+        .stdout_contains("-addopts = -q")
+        .stdout_contains("+addopts = -q -p no:cacheprovider")
+        .stdout_contains(" testpaths = tests")
+        .stdout_contains("+markers =")
+        .stdout_contains("+    slow: takes more than a second")
+        .stdout_contains("step pytest-again (pytest-config)")
+        .stdout_contains("-addopts = -q -p no:cacheprovider")
+        .stdout_contains("+addopts = -q -p no:cacheprovider -p no:randomly")
+        .stdout_contains(" markers =")
+        .stdout_contains("     slow: takes more than a second")
+        .stdout_contains("5 files changed, 0 packages to install, 0 commands, 0 timed suites")
+        .run();
+    apply_edits(&project);
     let after: BTreeMap<_, _> = project
         .hash_tree()
         .keys()

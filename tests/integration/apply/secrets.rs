@@ -5,7 +5,8 @@
 use std::fs;
 
 use super::{mini, plan_in_tempdir, run_ids};
-use crate::support::{Output, Project};
+use crate::support::lines;
+use crate::support::{Project, Test};
 
 const TOKEN: &str = "tok-31415926";
 const DSN: &str = "postgres://u:hunter22@db";
@@ -20,14 +21,12 @@ fn plan(command: &str) -> String {
 }
 
 /// Runs planrun in CI mode as GitHub Actions would, with a step summary file.
-fn ci(project: &Project, summary: &std::path::Path, args: &[&str]) -> Output {
-    let out = project
-        .command(args)
+fn ci<'a>(project: &'a Project, summary: &std::path::Path, args: &[&str]) -> Test<'a> {
+    project
+        .test()
+        .args(args)
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", summary)
-        .output()
-        .unwrap();
-    Output::from_std(out)
 }
 
 /// Every report file of the newest run and of the `--report-dir` copy, with their names.
@@ -62,9 +61,16 @@ fn secrets_reach_the_command_but_no_report_log_or_preview() {
     let summary = dir.path().join("summary.md");
     let var = format!("token={TOKEN}");
 
-    let dry = project.planrun(["apply", &plan, "--target", ".", "--var", &var, "--dry-run"]);
-    dry.expect_code(0)
-        .expect_stdout("$ echo *** *** *** > out.txt");
+    let dry = project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--var", &var, "--dry-run"])
+        .stdout(lines(&[
+            "step use (run)",
+            "  $ echo *** *** *** > out.txt",
+            "",
+            "0 files changed, 0 packages to install, 1 command, 0 timed suites",
+        ]))
+        .run();
     assert_masked("the dry run", &dry.all());
 
     let copies_arg = copies.to_str().unwrap();
@@ -80,8 +86,22 @@ fn secrets_reach_the_command_but_no_report_log_or_preview() {
         "--report-dir",
         copies_arg,
     ];
-    let out = ci(&project, &summary, &args);
-    out.expect_code(0);
+    let out = ci(&project, &summary, &args)
+        // stderr: measured numbers vary.
+        .stderr_contains(" INFO planrun::exec::setup: loading plan plan=[TMP]/plan.toml")
+        .apply_progress(
+            "secrets",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .stderr_contains("▶ use run")
+        .stderr_contains(" INFO planrun::exec::apply: step started step=use action=\"run\"")
+        .stderr_contains(
+            "DEBUG planrun::exec::process: spawning command=echo *** *** *** \
+             > out.txt cwd=[TARGET]",
+        )
+        .stderr_contains("DEBUG planrun::exec::process: started in its own process group pid=18367")
+        .stderr_contains("✓ use [DURATION]")
+        .run();
     assert_eq!(project.read("out.txt"), format!("{TOKEN} {DSN} {API}\n"));
     assert_masked("apply's output", &out.all());
     assert!(out.stderr.contains("echo *** *** ***"), "{}", out.stderr);
@@ -114,10 +134,25 @@ fn a_failing_step_shows_its_command_and_output_masked() {
         "--report-dir",
         copies.to_str().unwrap(),
     ];
-    let out = ci(&project, &summary, &args);
-    out.expect_code(3).expect_stdout(
-        "::error title=planrun step failed::p/use: `echo *** ***; exit 3` exited with status 3",
-    );
+    let out = ci(&project, &summary, &args)
+        .status(3)
+        .stdout(lines(&[
+            "::error title=planrun step failed::p/use: `echo *** ***; exit 3` \
+             exited with status 3%0A  | *** ***",
+        ]))
+        .stderr(lines(&[
+            "planrun apply secrets -> [TARGET] (run [RUN])",
+            "▶ use run",
+            "✗ use [DURATION]  `echo *** ***; exit 3` exited with status 3",
+            "  | *** ***",
+            "✗ step `use` failed; rolling back",
+            "↺ rolled back in [DURATION]: 0 restored, 0 deleted, 0 \
+             environment(s) restored",
+            "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
+             files changed (+0 -0); exit 3",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
+        .run();
     assert_masked("apply's output", &out.all());
     for (name, text) in reports(&project, &copies) {
         assert_masked(&name, &text);

@@ -2,17 +2,11 @@
 //! group dead; after SIGKILL, `planrun rollback` restores files and the environment.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use super::{fixture, mini, snapshot, wait_for};
-use crate::support::{env_path, uv_cache_dir, Output, Project};
-
-/// Sends `signal` to `pid`.
-pub fn kill(pid: u32, signal: libc::c_int) {
-    // SAFETY: kill only sends a signal to a process this test started.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
-    assert_eq!(rc, 0, "kill {pid}: {}", std::io::Error::last_os_error());
-}
+use super::{apply_edits, fixture, mini, snapshot, wait_for};
+use crate::support::lines;
+use crate::support::{env_path, uv_cache_dir, Project};
 
 /// Whether any process of group `pgid` still exists (zombies included, until reaped).
 fn group_alive(pgid: u32) -> bool {
@@ -37,7 +31,8 @@ fn interrupt_with(signal: libc::c_int) {
     let outside = tempfile::tempdir().unwrap();
     let pidfile = outside.path().join("pid");
     let child = project
-        .command([
+        .test()
+        .args([
             "apply",
             &fixture("signal.toml"),
             "--target",
@@ -45,20 +40,17 @@ fn interrupt_with(signal: libc::c_int) {
             "--var",
             &format!("pidfile={}", pidfile.display()),
         ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .status(130)
+        .stderr_contains("interrupted by a signal; rolling back")
+        .spawn();
     wait_for("the long command to start", || pidfile.exists());
     let pgid = read_pid(&pidfile);
     assert!(group_alive(pgid));
     // The edits of the first phase are in place while the command runs.
     assert_ne!(snapshot(&project), before);
 
-    kill(child.id(), signal);
-    let out = Output::from_std(child.wait_with_output().unwrap());
-    out.expect_code(130)
-        .expect_stderr("interrupted by a signal; rolling back");
+    child.signal(signal);
+    child.wait();
     assert_eq!(snapshot(&project), before);
     // Orphaned members are reaped by init asynchronously; they must all go, not just the shell.
     wait_for("the step's process group to die", || !group_alive(pgid));
@@ -120,8 +112,9 @@ fn sigkill_then_rollback_restores_tree_and_environment() {
 
     let outside = tempfile::tempdir().unwrap();
     let pidfile = outside.path().join("pid");
-    let mut child = project
-        .command([
+    let child = project
+        .test()
+        .args([
             "apply",
             &fixture("kill.toml"),
             "--target",
@@ -129,10 +122,10 @@ fn sigkill_then_rollback_restores_tree_and_environment() {
             "--var",
             &format!("pidfile={}", pidfile.display()),
         ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .status(128 + libc::SIGKILL)
+        // stderr: concurrent steps' progress lines interleave; measured numbers vary.
+        .stderr_contains("planrun apply kill -> [TARGET] (run [RUN])")
+        .spawn();
     wait_for("the sleep step to run", || pidfile.exists());
     let pgid = read_pid(&pidfile);
     // The sleep step's log is being written: the run is mid-flight.
@@ -140,8 +133,8 @@ fn sigkill_then_rollback_restores_tree_and_environment() {
     assert!(project
         .read(format!(".planrun/runs/{run}/logs/sleep.log"))
         .contains("sleeping"));
-    kill(child.id(), libc::SIGKILL);
-    child.wait().unwrap();
+    child.signal(libc::SIGKILL);
+    child.wait();
     // The report rewritten after each step is whole after a crash and says what finished.
     let report: serde_json::Value =
         serde_json::from_str(&project.read(format!(".planrun/runs/{run}/report.json"))).unwrap();
@@ -154,17 +147,32 @@ fn sigkill_then_rollback_restores_tree_and_environment() {
 
     assert_ne!(snapshot(&project), before);
     assert!(freeze(&project).contains("six==1.16.0"));
-    let refused = project.planrun(["apply", &fixture("edits.toml"), "--target", "."]);
-    refused
-        .expect_code(2)
-        .expect_stderr("an interrupted run must be rolled back");
+    project
+        .test()
+        .args(["apply", &fixture("edits.toml"), "--target", "."])
+        .status(2)
+        .stderr(lines(&[
+            "error: an interrupted run must be rolled back: planrun rollback \
+             --target [TARGET]",
+            "  hint: if you already put things right by hand, `planrun \
+             rollback --abandon RUN --target [TARGET]` ends it (`planrun \
+             history` lists the runs)",
+        ]))
+        .run();
 
     project
-        .planrun(["rollback", "--target", "."])
-        .expect_code(0);
+        .test()
+        .args(["rollback", "--target", "."])
+        // stdout: concurrent steps journal in either order; measured numbers vary.
+        .stdout_contains("rolled back run [RUN] (plan kill) in [DURATION]")
+        .stdout_contains("  deleted   tests/helpers/conftest.py")
+        .stdout_contains("  removed   tests/helpers/")
+        .stdout_contains("  restored  app.py")
+        .stderr(lines(&[
+            "note: cleared the stale lock of `apply` (pid [PID] on [HOST], started [TIME])",
+        ]))
+        .run();
     assert_eq!(snapshot(&project), before);
     assert_eq!(freeze(&project), frozen);
-    project
-        .planrun(["apply", &fixture("edits.toml"), "--target", "."])
-        .expect_code(0);
+    apply_edits(&project);
 }

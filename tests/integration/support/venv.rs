@@ -1,0 +1,102 @@
+//! The shared Python venv every test runs planrun with: built once per requirements file.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::{fnv1a, repo_root, target_dir};
+
+/// The shared test venv (`target/test-venv`) with tests/requirements.txt installed.
+///
+/// Built at most once per test run: a `OnceLock` serialises the threads of this process and
+/// an exclusive lock on `target/test-venv.lock` serialises concurrent test processes. It is
+/// reused across runs while a stamp file holds the hash of the requirements it was built from.
+pub fn tools_venv() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let target = target_dir();
+        let venv = target.join("test-venv");
+        fs::create_dir_all(&target).expect("create the target directory");
+        let lock = File::create(target.join("test-venv.lock")).expect("create the venv lock file");
+        // flock rather than File::lock: the crate's MSRV predates File::lock, and an flock is
+        // released by the kernel when a test process dies holding it.
+        // SAFETY: flock only reads the descriptor, which `lock` keeps open until it is dropped.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(
+            rc,
+            0,
+            "lock the test venv: {}",
+            std::io::Error::last_os_error()
+        );
+        let requirements = repo_root().join("tests/requirements.txt");
+        let wanted = format!(
+            "{:016x}\n",
+            fnv1a(&fs::read(&requirements).expect("read tests/requirements.txt"))
+        );
+        let stamp = venv.join(".requirements-stamp");
+        let fresh = venv.join("bin/python").exists()
+            && fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted);
+        if !fresh {
+            build_venv(&venv, &requirements);
+            // Written last, so an interrupted build is redone by the next run.
+            fs::write(&stamp, wanted).expect("write the venv stamp");
+        }
+        // Dropping the file closes it, which releases the lock.
+        drop(lock);
+        venv
+    })
+}
+
+fn build_venv(venv: &Path, requirements: &Path) {
+    if venv.exists() {
+        fs::remove_dir_all(venv).expect("remove the stale test venv");
+    }
+    let run = |cmd: &mut Command, what: &str| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(venv),
+        "python3 -m venv target/test-venv",
+    );
+    run(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(requirements),
+        "pip install -r tests/requirements.txt",
+    );
+}
+
+/// The shared venv's interpreter.
+pub fn python() -> PathBuf {
+    tools_venv().join("bin/python")
+}
+
+/// `PATH` with the shared venv's `bin` first, so children find its `uv`, `pytest` and `python`.
+pub fn env_path() -> OsString {
+    let bin = tools_venv().join("bin");
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&rest)))
+        .expect("join PATH")
+}
+
+/// uv's cache, shared by every test of every run, so packages are downloaded once.
+pub fn uv_cache_dir() -> PathBuf {
+    target_dir().join("uv-cache")
+}
