@@ -49,7 +49,8 @@ mod tests {
     /// `planrun report`, is this sample: the two cannot drift apart.
     #[test]
     fn the_committed_report_fixture_is_the_sample() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/report.json");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/report/report.json");
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == to_json(&sample()),
