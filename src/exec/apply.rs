@@ -77,9 +77,7 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
         if phase.gates.is_empty() {
             return Outcome::Done;
         }
-        let verdicts = gates::evaluate(&phase.id, &phase.gates, &|record, metric| {
-            self.state.metric(record, metric)
-        });
+        let verdicts = gates::evaluate(&phase.id, &phase.gates, &self.state.report.records);
         let blocked = gates::blocks(&verdicts);
         tracing::info!(phase = %phase.id, blocked, "gates decided");
         self.send(Event::GatesDecided {
@@ -112,8 +110,7 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
     }
 }
 
-/// Records by name.
-type Records = std::collections::BTreeMap<String, crate::measure::record::Record>;
+use crate::exec::gates::Records;
 
 /// Runs one step on a worker: its events, its result, and what it left sealed in the journal.
 fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {

@@ -3,49 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::criteria::decide::Outcome3;
+use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
 use crate::measure::record::Record;
 use crate::plan::compiled::{Gate, Plan};
 use crate::plan::model::{OnFail, OnInconclusive};
-use crate::report::model::{GateReport, GateStatus};
-
-/// How a gate's `on_inconclusive` reads in reports.
-pub fn on_inconclusive_name(on: OnInconclusive) -> &'static str {
-    match on {
-        OnInconclusive::Rollback => "rollback",
-        OnInconclusive::Keep => "keep",
-    }
-}
-
-/// Whether every gate of `plan` that reads `record` and can be judged now (every record it
-/// reads exists: `so_far` as `record`, the others in `records`) is conclusive.
-pub fn settled(
-    plan: &Plan,
-    record: &str,
-    so_far: &Record,
-    records: &BTreeMap<String, Record>,
-) -> bool {
-    let get = |name: &str| {
-        if name == record {
-            Some(so_far)
-        } else {
-            records.get(name)
-        }
-    };
-    plan.phases
-        .iter()
-        .flat_map(|p| p.gates.iter().map(move |g| (p, g)))
-        .filter(|(_, g)| g.expr.metric_refs().iter().any(|m| m.record == record))
-        .filter(|(_, g)| {
-            g.expr
-                .metric_refs()
-                .iter()
-                .all(|m| get(&m.record).is_some())
-        })
-        .all(|(p, g)| {
-            let lookup = |r: &str, m: &str| get(r)?.metric(m);
-            decide(&p.id, g, &lookup).status != GateStatus::Inconclusive
-        })
-}
+use crate::report::model::{GateReport, GateStatus, IntervalReport};
 
 /// How a gate's `on_fail` reads in reports.
 pub fn on_fail_name(on_fail: OnFail) -> &'static str {
@@ -55,16 +18,43 @@ pub fn on_fail_name(on_fail: OnFail) -> &'static str {
     }
 }
 
-/// Evaluates every gate of a phase; `lookup(record, metric)` reads the recorded metrics.
-pub fn evaluate(
-    phase: &str,
-    gates: &[Gate],
-    lookup: &dyn Fn(&str, &str) -> Option<f64>,
-) -> Vec<GateReport> {
-    gates.iter().map(|g| decide(phase, g, lookup)).collect()
+/// How a gate's `on_inconclusive` reads in reports.
+pub fn on_inconclusive_name(on: OnInconclusive) -> &'static str {
+    match on {
+        OnInconclusive::Rollback => "rollback",
+        OnInconclusive::Keep => "keep",
+    }
 }
 
-fn decide(phase: &str, gate: &Gate, lookup: &dyn Fn(&str, &str) -> Option<f64>) -> GateReport {
+/// Records by name, as gates read them.
+pub type Records = BTreeMap<String, Record>;
+
+/// Whether every gate of `plan` that reads `record` and can be judged now (every record it
+/// reads exists: `so_far` as `record`, the others in `records`) is conclusive.
+pub fn settled(plan: &Plan, record: &str, so_far: &Record, records: &Records) -> bool {
+    let mut all = records.clone();
+    all.insert(record.to_string(), so_far.clone());
+    plan.phases
+        .iter()
+        .flat_map(|p| p.gates.iter().map(move |g| (p, g)))
+        .filter(|(_, g)| g.expr.metric_refs().iter().any(|m| m.record == record))
+        .filter(|(_, g)| {
+            g.expr
+                .metric_refs()
+                .iter()
+                .all(|m| all.contains_key(&m.record))
+        })
+        .all(|(p, g)| decide(&p.id, g, &all).status != GateStatus::Inconclusive)
+}
+
+/// Evaluates every gate of a phase over the records so far.
+pub fn evaluate(phase: &str, gates: &[Gate], records: &Records) -> Vec<GateReport> {
+    gates.iter().map(|g| decide(phase, g, records)).collect()
+}
+
+/// One gate's verdict: comparisons of two records' times on their ratio's interval (at the
+/// noise floor and [`DEFAULT_CONFIDENCE`]), everything else as it stands.
+fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
     let mut report = GateReport {
         phase: phase.to_string(),
         check: gate.check.clone(),
@@ -77,20 +67,42 @@ fn decide(phase: &str, gate: &Gate, lookup: &dyn Fn(&str, &str) -> Option<f64>) 
         OnFail::Rollback => GateStatus::Fail,
         OnFail::Warn => GateStatus::Warn,
     };
-    match gate.expr.evaluate(lookup).map_err(|e| e.to_string()) {
-        Ok(v) => {
-            report.status = if v.pass { GateStatus::Pass } else { failed };
-            report.explanation = Some(v.explanation);
-            report.values = v.values.into_iter().collect();
+    let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
+    let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
+    match gate
+        .expr
+        .decide(&lookup, &samples, noise_floor(), DEFAULT_CONFIDENCE)
+    {
+        Ok(d) => {
+            report.status = match d.outcome {
+                Outcome3::Pass => GateStatus::Pass,
+                Outcome3::Fail => failed,
+                Outcome3::Inconclusive => GateStatus::Inconclusive,
+            };
+            report.explanation = Some(d.explanation);
+            report.values = d.values.into_iter().collect();
+            report.intervals = d
+                .intervals
+                .iter()
+                .map(|c| IntervalReport {
+                    ratio: c.label.clone(),
+                    estimate: c.interval.estimate,
+                    low: c.interval.low,
+                    high: c.interval.high,
+                    confidence: c.interval.confidence,
+                    runs_num: c.interval.n_num,
+                    runs_den: c.interval.n_den,
+                })
+                .collect();
         }
-        Err(message) => {
+        Err(e) => {
             // A gate that cannot be decided never passes: with `warn` it warns, else it fails.
             report.status = if gate.on_fail == OnFail::Warn {
                 GateStatus::Warn
             } else {
                 GateStatus::Error
             };
-            report.message = Some(message);
+            report.message = Some(e.to_string());
         }
     }
     report
@@ -114,6 +126,8 @@ pub fn blocking(r: &GateReport) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::record::RunSample;
+    use crate::plan::compiled;
 
     fn gate(check: &str, on_fail: OnFail) -> Gate {
         Gate {
@@ -125,12 +139,37 @@ mod tests {
         }
     }
 
-    fn lookup(record: &str, metric: &str) -> Option<f64> {
-        match (record, metric) {
-            ("after", "wall.median") => Some(2.0),
-            ("baseline", "wall.median") => Some(20.0),
-            _ => None,
-        }
+    /// A record whose counted runs took `walls` seconds (median as the wall metric).
+    fn timed(walls: &[f64]) -> Record {
+        let mut r = crate::report::fixture::record();
+        let mut sorted = walls.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        r.wall.median = crate::measure::stats::median(walls).unwrap();
+        r.wall.min = sorted[0];
+        r.runs = walls.len() as u32;
+        r.samples = walls
+            .iter()
+            .map(|&wall| RunSample {
+                warmup: false,
+                promoted: false,
+                wall,
+                cpu_user: wall,
+                cpu_system: 0.0,
+                rss_peak_mb: None,
+                status: crate::process::Status::Exited(0),
+                exit_code: 0,
+                counts: None,
+                log: "x.log".into(),
+            })
+            .collect();
+        r
+    }
+
+    fn records(after: &[f64], baseline: &[f64]) -> Records {
+        Records::from([
+            ("after".to_string(), timed(after)),
+            ("baseline".to_string(), timed(baseline)),
+        ])
     }
 
     #[test]
@@ -144,13 +183,21 @@ mod tests {
             gate("after.wall.median > 100", OnFail::Rollback),
             gate("after.rss_peak_mb < 500", OnFail::Rollback),
         ];
-        let r = evaluate("verify", &gates, &lookup);
+        let r = evaluate("verify", &gates, &records(&[2.0], &[20.0]));
         assert_eq!(r[0].status, GateStatus::Pass);
-        assert_eq!(
-            r[0].explanation.as_deref(),
-            Some("after.wall.median 2 <= baseline.wall.median 20 * 0.43 = 8.60")
+        let explanation = r[0].explanation.as_deref().unwrap();
+        assert!(
+            explanation.starts_with("after.wall.median 2 <= baseline.wall.median 20 * 0.43 = 8.60 (10.00x faster, 99% CI"),
+            "{explanation}"
         );
+        assert!(explanation.ends_with("1+1 runs)"), "{explanation}");
         assert_eq!(r[0].values["baseline.wall.median"], 20.0);
+        assert_eq!(r[0].intervals.len(), 1);
+        assert_eq!(
+            (r[0].intervals[0].runs_num, r[0].intervals[0].runs_den),
+            (1, 1)
+        );
+        assert!(r[0].intervals[0].low < 0.1 && r[0].intervals[0].high > 0.1);
         assert_eq!(r[1].status, GateStatus::Warn);
         assert_eq!(r[2].status, GateStatus::Fail);
         assert_eq!(r[3].status, GateStatus::Error);
@@ -160,5 +207,70 @@ mod tests {
         );
         assert!(blocks(&r));
         assert!(!blocks(&r[..2]));
+    }
+
+    /// 1.24x against a 1.2x bound from one run each cannot be told from noise: inconclusive,
+    /// which blocks unless the gate keeps it; many quiet runs settle it.
+    #[test]
+    fn a_ratio_near_its_bound_is_inconclusive_until_the_runs_settle_it() {
+        let check = "after.wall.median <= baseline.wall.median / 1.2";
+        let near = evaluate(
+            "p",
+            &[gate(check, OnFail::Rollback)],
+            &records(&[10.0], &[12.4]),
+        );
+        assert_eq!(near[0].status, GateStatus::Inconclusive);
+        assert!(blocks(&near));
+        let mut kept = gate(check, OnFail::Rollback);
+        kept.on_inconclusive = OnInconclusive::Keep;
+        let kept = evaluate("p", &[kept], &records(&[10.0], &[12.4]));
+        assert_eq!(kept[0].on_inconclusive, "keep");
+        assert!(!blocks(&kept));
+        let after: Vec<f64> = (0..10).map(|i| 10.0 + 0.01 * f64::from(i)).collect();
+        let baseline: Vec<f64> = (0..10).map(|i| 14.0 + 0.01 * f64::from(i)).collect();
+        let settled = evaluate(
+            "p",
+            &[gate(check, OnFail::Rollback)],
+            &records(&after, &baseline),
+        );
+        assert_eq!(
+            settled[0].status,
+            GateStatus::Pass,
+            "{:?}",
+            settled[0].explanation
+        );
+    }
+
+    #[test]
+    fn settled_judges_only_the_gates_whose_records_exist() {
+        let plan = |check: &str| compiled::Plan {
+            name: "p".into(),
+            description: String::new(),
+            default_target: None,
+            phases: vec![compiled::Phase {
+                id: "p".into(),
+                steps: Vec::new(),
+                gates: vec![gate(check, OnFail::Rollback)],
+            }],
+            graph: crate::graph::PlanGraph::build(
+                &toml::from_str::<crate::plan::model::Plan>(
+                    "name='p'\ndescription='d'\n[[phase]]\nid='p'\n",
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+            order: Vec::new(),
+        };
+        let ratio = plan("after.wall.median <= baseline.wall.median / 1.2");
+        let base = Records::from([("baseline".to_string(), timed(&[12.4]))]);
+        // The baseline alone: the gate cannot be judged yet, so the baseline has enough runs.
+        assert!(settled(
+            &ratio,
+            "baseline",
+            &timed(&[12.4]),
+            &Records::new()
+        ));
+        assert!(!settled(&ratio, "after", &timed(&[10.0]), &base));
+        assert!(settled(&ratio, "after", &timed(&[2.0]), &base));
     }
 }

@@ -42,11 +42,6 @@ impl RunState {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// One metric of one record, as gates read it.
-    pub fn metric(&self, record: &str, metric: &str) -> Option<f64> {
-        self.report.records.get(record)?.metric(metric)
-    }
-
     /// Applies one event.
     pub fn apply(&mut self, event: &Event) {
         match event {

@@ -216,6 +216,20 @@ impl Record {
     /// The value of a metric path (one of [`crate::metrics::METRICS`]); `None` for an unknown path or a metric
     /// this record has no value for (test metrics of `framework = command`, a single run's
     /// stddev, memory that could not be sampled).
+    /// The per-run samples behind a per-run metric (the counted runs' wall or CPU seconds),
+    /// which gates comparing two records decide on; `None` for every other metric.
+    pub fn run_samples(&self, path: &str) -> Option<Vec<f64>> {
+        let counted = self.samples.iter().filter(|s| !s.warmup);
+        match path {
+            "wall.min" | "wall.median" | "wall.mean" | "wall.max" => {
+                Some(counted.map(|s| s.wall).collect())
+            }
+            "cpu_seconds" => Some(counted.map(|s| s.cpu_user + s.cpu_system).collect()),
+            _ => None,
+        }
+        .filter(|v: &Vec<f64>| !v.is_empty())
+    }
+
     pub fn metric(&self, path: &str) -> Option<f64> {
         let tests = self.framework == Framework::Pytest;
         let count = |n: u64| tests.then_some(n as f64);

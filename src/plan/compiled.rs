@@ -101,6 +101,7 @@ impl Runs {
 impl std::fmt::Display for Runs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Runs::Fixed(n) if n.get() == 1 => write!(f, "1 run"),
             Runs::Fixed(n) => write!(f, "{n} runs"),
             Runs::Auto { min, max, max_time } => {
                 write!(f, "{min}-{max} runs as the gates need")?;
@@ -486,22 +487,8 @@ fn compile_step(
                     max_time,
                 }
             } else {
-                for (key, given) in [
-                    ("min_runs", min.is_some()),
-                    ("max_runs", max.is_some()),
-                    ("max_time", max_time.is_some()),
-                ] {
-                    if given {
-                        problems.push(Problem::new(
-                            place(key),
-                            format!(
-                                "`{key}` in step `{}` applies only to `runs = \"auto\"`",
-                                s.id
-                            ),
-                            "write `runs = \"auto\"`, or remove it",
-                        ));
-                    }
-                }
+                // A fixed count wins over the adaptive bounds, so `--var runs=1` still shortens
+                // a plan whose suites give `min_runs`.
                 let n = written.unwrap_or(model::DEFAULT_RUNS);
                 match NonZeroU32::new(n) {
                     Some(n) => Runs::Fixed(n),
@@ -624,12 +611,12 @@ mod tests {
             ]
         );
         let fixed = model(&format!(
-            "{HEAD}[[phase.step]]\nid='b'\naction='suite'\ncommand='pytest'\nrecord='base'\nruns=3\nmax_runs=5\n"
+            "{HEAD}[[phase.step]]\nid='b'\naction='suite'\ncommand='pytest'\nrecord='base'\nruns=3\nmin_runs=5\n"
         ));
-        let problems = compile(&fixed, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
-        assert_eq!(
-            problems[0].diag.message,
-            "`max_runs` in step `b` applies only to `runs = \"auto\"`"
+        let c = compile(&fixed, &BTreeMap::new(), &BTreeMap::new()).unwrap();
+        assert!(
+            matches!(&c.phases[0].steps[0], Step::Suite(s) if s.runs == Runs::Fixed(n(3))),
+            "a fixed count wins over the adaptive bounds"
         );
         let inverted = model(&format!(
             "{HEAD}[[phase.step]]\nid='b'\naction='suite'\ncommand='pytest'\nrecord='base'\nruns='auto'\nmin_runs=5\nmax_runs=2\n"

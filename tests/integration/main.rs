@@ -16,3 +16,4 @@ mod plans;
 mod support;
 mod trust;
 mod validate;
+mod verdicts;

@@ -128,9 +128,31 @@ fn persistence_plan_is_ten_times_faster_and_rolls_back_exactly() {
         .run();
     let report = report(&project, &out);
     assert_eq!(report["status"], "passed", "{report:#}");
-    // The plan's defaults, not a shortened run.
-    assert_eq!(num(&report, "records/baseline/runs"), 3.0);
-    assert_eq!(num(&report, "records/baseline/warmup"), 1.0);
+    // The plan's defaults, not a shortened run: `runs = "auto"` with one warmup. A 20x speed-up
+    // is settled from the fewest runs: the warmup (counted when it is no outlier) and one run.
+    let runs = num(&report, "records/baseline/runs");
+    let warmup = num(&report, "records/baseline/warmup");
+    assert!(
+        (1.0..=2.0).contains(&runs) && runs + warmup == 2.0,
+        "baseline: {runs} counted runs, {warmup} warmup"
+    );
+    assert!(num(&report, "records/after/runs") <= 2.0);
+    let speed = report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["check"] == "after.wall.median <= baseline.wall.median * 0.43")
+        .expect("the speed gate");
+    let high = speed["intervals"][0]["high"].as_f64().unwrap();
+    assert!(
+        high < 0.43,
+        "the whole interval is below the bound: {speed:#}"
+    );
+    assert!(
+        out.stderr.contains("x faster, 99% CI"),
+        "the verdict prints its interval\n{}",
+        out.stderr
+    );
     let baseline = num(&report, "records/baseline/wall/median");
     let after = num(&report, "records/after/wall/median");
     assert!(
@@ -202,9 +224,8 @@ fn xdist_is_kept_on_the_slow_demo() {
             "--var",
             "python=.venv/bin/python",
             // One warmup (a fresh venv compiles its bytecode on first import, which costs
-            // most on a loaded machine) and one counted run: waiting tests barely move with load.
-            "--var",
-            "runs=1",
+            // most on a loaded machine), then as many runs as the speed gate needs to be sure:
+            // waiting tests barely move with load.
             "--var",
             "warmup=1",
             "--var",
@@ -261,13 +282,14 @@ fn xdist_is_rolled_back_on_a_fast_suite_and_says_why() {
             .expect("read the template");
     project.write("tests/conftest.py", &template);
     let before = project.hash_tree();
+    // A fast suite's runs vary most (start-up dominates them), so on a busy 2-core machine the
+    // interval may not clear the bound within the budget: inconclusive (exit 7) is rolled back
+    // just the same. Either way the verdict is not a pass.
     let out = apply(&project, "xdist.toml", &[])
-        .status(1)
+        .status_in(&[1, 7])
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
-        .apply_progress(
-            "xdist",
-            "gate failed, rolled back in [DURATION]: 3/4 gates passed, 2 \
-             files changed (+2 -1); exit 1",
+        .stderr_contains(
+            "rolled back in [DURATION]: 3/4 gates passed, 2 files changed (+2 -1); exit ",
         )
         .stderr_contains("  measure: warmup 1/1 took [DURATION]")
         .stderr_contains("  after: warmup 1/1 took [DURATION]")
@@ -281,7 +303,7 @@ fn xdist_is_rolled_back_on_a_fast_suite_and_says_why() {
         "a failed gate leaves the target as it was"
     );
     let verdict = regex::Regex::new(
-        r"after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) / 1\.2 = ([0-9.]+) \.\.\. FAIL",
+        r"after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) / 1\.2 = ([0-9.]+) \([0-9.]+x (?:slower|faster), 99% CI [0-9.]+-[0-9.]+x, [0-9]+\+[0-9]+ runs\) \.\.\. (FAIL|INCONCLUSIVE)",
     )
     .unwrap();
     let caps = verdict
@@ -295,7 +317,12 @@ fn xdist_is_rolled_back_on_a_fast_suite_and_says_why() {
         &caps[0]
     );
     let report = report(&project, &out);
-    assert_eq!(report["exit_code"], 1);
+    let word = if out.code == 1 {
+        "fail"
+    } else {
+        "inconclusive"
+    };
+    assert_eq!(report["exit_code"], out.code);
     let failed: Vec<_> = gates(&report)
         .into_iter()
         .filter(|(_, s)| s != "pass")
@@ -304,7 +331,7 @@ fn xdist_is_rolled_back_on_a_fast_suite_and_says_why() {
         failed,
         vec![(
             "after.wall.median <= baseline.wall.median / 1.2".to_string(),
-            "fail".to_string()
+            word.to_string()
         )]
     );
     assert!(
@@ -476,8 +503,9 @@ fn xdist_applies_end_to_end_on_setup_cfg_layout() {
         "xdist.toml",
         &["--var", "runs=1", "--var", "warmup=0"],
     )
-    // On a loaded 2-core machine the speed gate may go either way (see above).
-    .status_in(&[0, 1])
+    // On a loaded 2-core machine the speed gate may go either way (see above), or, from one
+    // run each, be inconclusive (exit 7, rolled back).
+    .status_in(&[0, 1, 7])
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
     // Whichever way the speed gate went, the header, the summary's end and the report path.
     .stderr_contains("planrun apply xdist -> [TARGET] (run [RUN])\n")
@@ -487,7 +515,7 @@ fn xdist_applies_end_to_end_on_setup_cfg_layout() {
     .stderr_contains("gate after.tests 18 == baseline.tests 18 ... pass")
     .stderr_contains("gate after.runs_green 1 >= baseline.runs_green 1 ... pass")
     .run();
-    let verdicts = regex::Regex::new(r"(?m)^gate .* \.\.\. (pass|FAIL)").unwrap();
+    let verdicts = regex::Regex::new(r"(?m)^gate .* \.\.\. (pass|FAIL|INCONCLUSIVE)").unwrap();
     assert_eq!(
         verdicts.find_iter(&out.stderr).count(),
         4,
@@ -500,7 +528,7 @@ fn xdist_applies_end_to_end_on_setup_cfg_layout() {
         num(&report, "records/after/tests"),
         num(&report, "records/baseline/tests")
     );
-    if out.code == 1 {
+    if out.code != 0 {
         assert_eq!(project.hash_tree(), before);
     } else {
         let cfg = project.read("setup.cfg");

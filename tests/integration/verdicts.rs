@@ -1,0 +1,168 @@
+//! Verdicts on intervals, end to end: a gate comparing two records' times passes, fails, or is
+//! inconclusive (exit 7, rolled back, or kept with `on_inconclusive = "keep"`), and each verdict
+//! prints its interval. The suites sleep rather than compute, so their ratios hold on a loaded
+//! machine; they hold the exclusive lock all the same.
+
+use serde_json::Value;
+
+use crate::support::{exclusive, Project};
+
+/// A plan whose two `framework = "command"` suites sleep `base` and `after` seconds, with
+/// `runs = "auto"` up to `max_runs`, and one gate `check`; it edits one file so rollback shows.
+fn plan(base: &str, after: &str, check: &str, extra_gate: &str, max_runs: u32) -> String {
+    format!(
+        r#"name = "verdict"
+description = "two timed suites and a gate on their ratio"
+
+[[phase]]
+id = "before"
+  [[phase.step]]
+  id = "base"
+  action = "suite"
+  framework = "command"
+  command = "sleep {base}"
+  record = "baseline"
+  min_runs = 2
+  max_runs = {max_runs}
+
+[[phase]]
+id = "change"
+needs = ["before"]
+  [[phase.step]]
+  id = "edit"
+  action = "replace"
+  path = "app.cfg"
+  pattern = "slow"
+  replacement = "fast"
+
+  [[phase.step]]
+  id = "measure"
+  needs = ["edit"]
+  action = "suite"
+  framework = "command"
+  command = "sleep {after}"
+  record = "after"
+  max_runs = {max_runs}
+
+  [[phase.gate]]
+  check = "{check}"
+  {extra_gate}
+"#
+    )
+}
+
+fn project(plan_text: &str) -> Project {
+    let project = Project::fixture("gates/target");
+    project.write("verdict.toml", plan_text);
+    project.write("app.cfg", "mode = slow\n");
+    project
+}
+
+/// The JSON report of the only run.
+fn report(project: &Project) -> Value {
+    let runs = project.join(".planrun/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("report.json").exists())
+        .expect("a run with a report");
+    serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
+}
+
+fn apply(project: &Project, status: i32) -> crate::support::Output {
+    project
+        .test()
+        .args(["apply", "verdict.toml", "--target", "."])
+        .status(status)
+        // stderr: measured numbers and the intervals vary from run to run.
+        .stderr_contains("planrun apply verdict")
+        .run()
+}
+
+const RATIO: &str = "after.wall.median <= baseline.wall.median * 0.5";
+
+/// 20x faster: decided from the fewest runs, and the verdict prints the interval.
+#[test]
+fn a_clear_speed_up_passes_with_its_interval() {
+    let _lock = exclusive();
+    let project = project(&plan("0.6", "0.03", RATIO, "", 6));
+    let out = apply(&project, 0);
+    assert!(
+        out.stderr.contains("x faster, 99% CI") && out.stderr.contains("... pass"),
+        "{}",
+        out.stderr
+    );
+    let report = report(&project);
+    let gate = &report["gates"][0];
+    assert_eq!(gate["status"], "pass");
+    let interval = &gate["intervals"][0];
+    assert!(interval["high"].as_f64().unwrap() < 0.5, "{interval}");
+    // The after side needed no more than its first runs.
+    assert!(
+        report["records"]["after"]["runs"].as_u64().unwrap() <= 2,
+        "{report:#}"
+    );
+    assert_eq!(project.read("app.cfg"), "mode = fast\n");
+}
+
+/// 20x slower: a failure, also from the fewest runs; rolled back, exit 1.
+#[test]
+fn a_clear_slow_down_fails_and_rolls_back() {
+    let _lock = exclusive();
+    let project = project(&plan("0.03", "0.6", RATIO, "", 6));
+    let out = apply(&project, 1);
+    assert!(
+        out.stderr.contains("x slower, 99% CI") && out.stderr.contains("... FAIL"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(report(&project)["gates"][0]["status"], "fail");
+    assert_eq!(project.read("app.cfg"), "mode = slow\n");
+}
+
+/// The same suite on both sides against a bound of exactly 1: no number of runs can show it,
+/// so the budget is spent and the gate is inconclusive: exit 7, rolled back, a warning
+/// annotation and a skipped JUnit case; with `on_inconclusive = "keep"` the change stays.
+#[test]
+fn a_ratio_at_its_bound_is_inconclusive_rolled_back_or_kept() {
+    let _lock = exclusive();
+    let check = "after.wall.median <= baseline.wall.median";
+    let project = project(&plan("0.1", "0.1", check, "", 3));
+    let out = project
+        .test()
+        .args(["apply", "verdict.toml", "--target", ".", "--ci"])
+        .env("GITHUB_ACTIONS", "true")
+        .status(7)
+        // stdout carries the annotations; stderr the measured numbers.
+        .stdout_contains("::warning title=planrun gate inconclusive::")
+        .stderr_contains("... INCONCLUSIVE")
+        .stderr_contains("inconclusive, rolled back")
+        .run();
+    assert!(
+        out.stderr.contains("  measure: run 3/3 took"),
+        "the after suite spent its budget\n{}",
+        out.stderr
+    );
+    let rolled = report(&project);
+    assert_eq!(rolled["status"], "inconclusive");
+    assert_eq!(rolled["exit_code"], 7);
+    assert_eq!(rolled["gates"][0]["status"], "inconclusive");
+    assert_eq!(project.read("app.cfg"), "mode = slow\n");
+    let runs = project.join(".planrun/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let junit = std::fs::read_to_string(run.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<skipped message=\"inconclusive: "),
+        "{junit}"
+    );
+
+    let kept = self::project(&plan("0.1", "0.1", check, "on_inconclusive = \"keep\"", 2));
+    apply(&kept, 0);
+    assert_eq!(report(&kept)["gates"][0]["status"], "inconclusive");
+    assert_eq!(kept.read("app.cfg"), "mode = fast\n");
+}
