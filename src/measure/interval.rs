@@ -9,9 +9,14 @@
 //!
 //! - the centre is `ln(median)` of its samples: the median, because one run slowed by another
 //!   program must not move the verdict (the gates name `wall.median` for the same reason);
-//! - the spread is `s = max(sd of the ln samples, floor)`, the sample standard deviation floored
-//!   by the machine's noise floor (a relative spread such as 0.05, see [`noise_floor`]): two runs
-//!   that happen to agree to 0.1% do not prove a 0.1% noise, and one run has no spread at all;
+//! - the spread is the runs' own spread of the ln samples (1.4826 times their median absolute
+//!   deviation from three runs on, so that one run slowed by another program does not make the
+//!   interval useless; the standard deviation of two), pooled with the machine's noise floor
+//!   (a relative spread such as 0.05, see [`noise_floor`]) as if the floor were [`FLOOR_DF`]
+//!   more degrees of freedom of evidence, and never below the floor: two runs that happen to
+//!   agree to 0.1% do not prove a 0.1% noise, one run has no spread at all, and two runs that
+//!   disagree by 2x must not give a t quantile of one degree of freedom (63.7 at 99%, an
+//!   interval spanning thirteen orders of magnitude, as a first version did on a real suite);
 //! - the variance of the centre is `f(n) s² / n`, where `f(n)` is the variance of the median of
 //!   `n` normal samples relative to that of their mean (1 for n ≤ 2, 1.35 for 3, 1.19 for 4, ...
 //!   towards π/2; the table is computed by numerical integration of the order statistics, see
@@ -21,8 +26,8 @@
 //! The estimate is the difference of the centres, its standard error `se = sqrt(v_num + v_den)`,
 //! and the interval `estimate ± t(ν, (1 + c) / 2) · se` with the Welch–Satterthwaite degrees of
 //! freedom `ν = (v_num + v_den)² / (v_num² / df_num + v_den² / df_den)`, `df = n - 1` per side.
-//! A side with one run has no spread of its own: it uses the floor with `df = 1`, as if the floor
-//! had been estimated from two runs, so 1+1 runs get `ν = 2` and a t quantile of 4.30 at 95%
+//! A side's `df` is its runs' `n - 1` plus the floor's [`FLOOR_DF`]: a side with one run has the
+//! floor alone at `df = 1`, so 1+1 runs get `ν = 2` and a t quantile of 4.30 at 95%
 //! instead of 1.96. That is deliberately conservative: it decides a 20x speed-up from one run
 //! each (at a 5% floor the 95% bounds are a factor 1.36 either side of the estimate, the 99%
 //! ones 2.0) and asks for more runs at 1.5x. The bounds are exponentiated back into ratios.
@@ -45,11 +50,11 @@
 //! a verdict, so the chance of a wrong verdict grows with the number of looks (optional
 //! stopping). `benches/verdicts.rs` measures it on simulated applies (1+1 to 10+10 runs, 5%
 //! noise): with a 95% interval at every look, a suite whose true ratio sits exactly at the
-//! gate's bound ends `pass` in about 3% of applies and `fail` in about 3%; with 99% at every
-//! look, in under 0.5% each, for about 1.6 times the runs on a 1.5x speed-up (3.7 instead of
-//! 2.3 times one run of each side) and none more on a 20x one (1+1 either way). 99% also keeps
-//! A/A false failures under 1% when the machine is twice as noisy as the floor assumes (0.2%
-//! against 2.4% at 95%). Hence [`DEFAULT_CONFIDENCE`]. [`confidence_per_look`] is the strict
+//! gate's bound ends `pass` in about 4% of applies and `fail` in about 4%; with 99% at every
+//! look, in under 0.5% each, for about 1.5 times the runs on a 1.5x speed-up (2.7 instead of
+//! 1.9 times one run of each side) and none more on a 20x one (1+1 either way). 99% also keeps
+//! A/A false failures near 1% (1.35%) when the machine is twice as noisy as the floor assumes
+//! (5.9% at 95%). Hence [`DEFAULT_CONFIDENCE`]. [`confidence_per_look`] is the strict
 //! alternative: it splits the error over every look the budget allows (Bonferroni).
 
 use std::fmt;
@@ -159,17 +164,39 @@ struct SideStats {
     df: f64,
 }
 
+/// Degrees of freedom the noise floor counts for in a side's spread: it is pooled with the
+/// runs' own spread as one more observation of it (see "Spread" in the module doc).
+pub const FLOOR_DF: f64 = 1.0;
+
+/// A side's spread: robust from three runs on (1.4826 MAD of the log times: one run slowed by
+/// another program must not make every interval useless), the standard deviation of two; then
+/// pooled with the floor, which counts [`FLOOR_DF`] degrees of freedom, and never below it.
+/// Returns the spread and its degrees of freedom.
+pub fn side_spread(logs: &[f64], floor: f64) -> (f64, f64) {
+    let n = logs.len();
+    let own = if n >= 3 {
+        let mid = median(logs).unwrap_or(0.0);
+        let deviations: Vec<f64> = logs.iter().map(|x| (x - mid).abs()).collect();
+        1.4826 * median(&deviations).unwrap_or(0.0)
+    } else {
+        stddev(logs).unwrap_or(0.0)
+    };
+    let df = n.saturating_sub(1) as f64;
+    let pooled = ((df * own * own + FLOOR_DF * floor * floor) / (df + FLOOR_DF)).sqrt();
+    (pooled.max(floor), df + FLOOR_DF)
+}
+
 fn side_stats(xs: &[f64], floor: f64) -> Option<SideStats> {
     if xs.is_empty() || xs.iter().any(|x| !(x.is_finite() && *x > 0.0)) {
         return None;
     }
     let logs: Vec<f64> = xs.iter().map(|x| x.ln()).collect();
-    let spread = stddev(&logs).unwrap_or(0.0).max(floor);
+    let (spread, df) = side_spread(&logs, floor);
     let n = xs.len();
     Some(SideStats {
         center: median(xs)?.ln(),
         var: centre_variance(spread, n),
-        df: (n.max(2) - 1) as f64,
+        df,
     })
 }
 

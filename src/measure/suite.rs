@@ -277,7 +277,7 @@ pub fn run_suite_until(
 }
 
 /// Whether a warmup run of `wall` seconds counts as a run beside the counted `walls`: it is
-/// within [`outliers::MIN_RELATIVE_DEVIATION`] (10%) of their median, and, with three or more
+/// within [`super::outliers::MIN_RELATIVE_DEVIATION`] (10%) of their median, and, with three or more
 /// counted runs, no outlier by hyperfine's modified Z-score either.
 pub fn counts_as_run(wall: f64, walls: &[f64]) -> bool {
     let Some(mid) = super::stats::median(walls) else {
@@ -383,18 +383,7 @@ fn run_once(
         })?),
         None => None,
     };
-    let sample = RunSample {
-        warmup,
-        promoted: false,
-        wall: outcome.wall.as_secs_f64(),
-        cpu_user: outcome.cpu_user.as_secs_f64(),
-        cpu_system: outcome.cpu_system.as_secs_f64(),
-        rss_peak_mb: outcome.rss_peak_kb.map(|kb| kb as f64 / 1024.0),
-        status: outcome.status,
-        exit_code: outcome.status.code(),
-        counts: report.as_ref().map(|r| r.counts),
-        log,
-    };
+    let sample = sample_of(&outcome, warmup, report.as_ref().map(|r| r.counts), log);
     let (tests, warnings) = report.map(|r| (r.tests, r.warnings)).unwrap_or_default();
     Ok(RunResult {
         sample,
@@ -433,23 +422,38 @@ fn timed_out_run(
         warnings.push(format!("its last output: {}", tail.join(" | ")));
     }
     RunResult {
-        sample: RunSample {
+        sample: sample_of(
+            outcome,
             warmup,
-            promoted: false,
-            wall: outcome.wall.as_secs_f64(),
-            cpu_user: outcome.cpu_user.as_secs_f64(),
-            cpu_system: outcome.cpu_system.as_secs_f64(),
-            rss_peak_mb: outcome.rss_peak_kb.map(|kb| kb as f64 / 1024.0),
-            status: outcome.status,
-            exit_code: outcome.status.code(),
-            counts: Some(junit::Counts {
+            Some(junit::Counts {
                 errors: 1,
                 ..junit::Counts::default()
             }),
             log,
-        },
+        ),
         tests: Vec::new(),
         warnings,
+    }
+}
+
+/// What the kernel measured of one run, with its test counts.
+fn sample_of(
+    outcome: &process::Outcome,
+    warmup: bool,
+    counts: Option<junit::Counts>,
+    log: PathBuf,
+) -> RunSample {
+    RunSample {
+        warmup,
+        promoted: false,
+        wall: outcome.wall.as_secs_f64(),
+        cpu_user: outcome.cpu_user.as_secs_f64(),
+        cpu_system: outcome.cpu_system.as_secs_f64(),
+        rss_peak_mb: outcome.rss_peak_kb.map(|kb| kb as f64 / 1024.0),
+        status: outcome.status,
+        exit_code: outcome.status.code(),
+        counts,
+        log,
     }
 }
 

@@ -478,24 +478,6 @@ impl Step {
             Step::Suite(_) => "suite",
         }
     }
-
-    /// The target-relative paths this step names (to be confined to the target).
-    pub fn target_paths(&self) -> Vec<&str> {
-        match self {
-            Step::Run(s) => s.changes.iter().map(String::as_str).collect(),
-            Step::Install(s) => s
-                .record_in
-                .iter()
-                .filter(|p| *p != "auto")
-                .map(String::as_str)
-                .collect(),
-            Step::Write(s) => vec![s.path.as_str()],
-            Step::Replace(s) => vec![s.path.as_str()],
-            Step::Ini(s) => vec![s.path.as_str()],
-            Step::Toml(s) => vec![s.path.as_str()],
-            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
-        }
-    }
 }
 
 impl Plan {
