@@ -100,13 +100,14 @@ impl Sink for Terminal {
                     Err(e) => Some(e.message.as_str()),
                 };
                 let shown = message.map(|m| self.secrets.mask(m));
-                self.progress.finished(id, status, shown.as_deref());
+                // A suite's warnings come before its closing line, as its runs' lines do.
                 if let Ok(out) = result {
                     for w in &out.warnings {
                         self.progress
                             .line(&self.secrets.mask(&format!("  warning: {w}")));
                     }
                 }
+                self.progress.finished(id, status, shown.as_deref());
             }
             Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts),
             Event::Skipped { .. } | Event::Run(RunEvent::Changed(_)) => {}

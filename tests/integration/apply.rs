@@ -141,7 +141,8 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         .stdout_contains(" def add(a, b):")
         .stdout_contains("step after (suite)")
         .stdout_contains(
-            "  $ .venv/bin/python -m pytest -q  (timed: 1 warmup + 2 runs -> record `after`)",
+            "  $ .venv/bin/python -m pytest -q  (timed: 1 warmup + 2 runs -> record `after`; \
+             timeout auto: 3x the slowest run so far + [DURATION])",
         )
         .stdout_contains("step bye (run)")
         .stdout_contains("  $ echo goodbye")
@@ -167,7 +168,7 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         "-SLOW = True\n+SLOW = False\n",
         "step after (suite)",
         "$ .venv/bin/python -m pytest -q",
-        "(timed: 1 warmup + 2 runs -> record `after`)",
+        "(timed: 1 warmup + 2 runs -> record `after`; timeout auto: 3x the slowest run so far + 60s)",
         "step bye (run)",
         "$ echo goodbye",
         "gate after.failed == 0",

@@ -94,7 +94,9 @@ fn num(v: &Value) -> f64 {
 /// The three numbers of a printed `a <= b * k = c ... verdict` line for the wall-time gate.
 fn wall_verdict(stderr: &str, factor: &str, verdict: &str) -> (f64, f64, f64) {
     let pattern = format!(
-        r"(?m)^gate after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) \* {} = ([0-9.]+) \.\.\. {verdict}",
+        // The interval follows the substituted expression: `(1.95x faster, 99% CI 1.64-2.33x,
+        // 3+3 runs)`.
+        r"(?m)^gate after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) \* {} = ([0-9.]+) \([0-9.]+x (?:faster|slower), 99% CI [0-9.e+-]+x, [0-9]+\+[0-9]+ runs\) \.\.\. {verdict}",
         regex::escape(factor)
     );
     let caps = regex::Regex::new(&pattern)

@@ -96,10 +96,12 @@ fn secrets_reach_the_command_but_no_report_log_or_preview() {
         .stderr_contains("▶ use run")
         .stderr_contains(" INFO planrun::exec::apply: step started step=use action=\"run\"")
         .stderr_contains(
-            "DEBUG planrun::exec::process: spawning command=echo *** *** *** \
+            "DEBUG planrun::process::spawn: spawning command=echo *** *** *** \
              > out.txt cwd=[TARGET]",
         )
-        .stderr_contains("DEBUG planrun::exec::process: started in its own process group pid=18367")
+        .stderr_contains(
+            "DEBUG planrun::process::child: started in its own process group pid=18367",
+        )
         .stderr_contains("✓ use [DURATION]")
         .run();
     assert_eq!(project.read("out.txt"), format!("{TOKEN} {DSN} {API}\n"));
