@@ -2,6 +2,7 @@
 
 pub mod interval;
 pub mod junit;
+pub mod live;
 pub mod outliers;
 pub mod record;
 pub mod stats;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::junit;
+use super::live;
 use super::record::{Record, RunResult, RunSample};
 use crate::plan::model::Framework;
 use crate::process::{self, CommandSpec, Control, Status};
@@ -63,12 +64,22 @@ pub struct AutoTimeout {
     pub first: Duration,
 }
 
+/// The environment variable that replaces [`AUTO_TIMEOUT_MARGIN`] (seconds, e.g. `20`): a
+/// quiet machine with fast suites can afford less.
+pub const AUTO_TIMEOUT_MARGIN_ENV: &str = "PLANRUN_AUTO_TIMEOUT_MARGIN";
+
 impl AutoTimeout {
-    /// The documented rule, after runs whose slowest took `earlier_slowest` seconds.
+    /// The documented rule, after runs whose slowest took `earlier_slowest` seconds; the margin
+    /// from [`AUTO_TIMEOUT_MARGIN_ENV`] when it holds a non-negative number of seconds.
     pub fn new(earlier_slowest: Option<f64>) -> Self {
+        let margin = std::env::var(AUTO_TIMEOUT_MARGIN_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(AUTO_TIMEOUT_MARGIN);
         AutoTimeout {
             earlier_slowest,
-            margin: AUTO_TIMEOUT_MARGIN,
+            margin,
             first: AUTO_TIMEOUT_FIRST,
         }
     }
@@ -342,12 +353,29 @@ fn run_once(
         Framework::Command => None,
     };
     let junit_path = junit_dir.as_ref().map(|d| d.path().join("junit.xml"));
-    let command = match &junit_path {
+    let mut command = match &junit_path {
         Some(path) => format!("{} --junitxml={}", spec.command, shell_quote(path)),
         None => spec.command.clone(),
     };
+    let mut env = spec.env.clone();
+    // Under the auto timeout a pytest run also reports as it goes, so a hang can say which
+    // tests had not finished; the plugin lives in the run's own junit directory.
+    let live =
+        match (&junit_dir, auto_limit) {
+            (Some(dir), Some(_)) => Some(live::prepare(dir.path(), &mut env).map_err(
+                |source| SuiteError::Prepare {
+                    path: dir.path().to_path_buf(),
+                    source,
+                },
+            )?),
+            _ => None,
+        };
+    if live.is_some() {
+        command.push_str(" -p ");
+        command.push_str(live::PLUGIN);
+    }
     let command_spec = CommandSpec {
-        env: spec.env.clone(),
+        env,
         timeout: spec.timeout.or(auto_limit.map(|(limit, _)| limit)),
         ..CommandSpec::new(command, &spec.cwd, &log)
     };
@@ -359,9 +387,10 @@ fn run_once(
     match outcome.status {
         Status::Cancelled => return Err(SuiteError::Cancelled),
         Status::TimedOut if auto_limit.is_some() => {
+            let progress = live.as_deref().map(live::read);
             return Ok(timed_out_run(
-                spec, &label, warmup, &outcome, log, auto_limit,
-            ))
+                spec, &label, warmup, &outcome, log, auto_limit, progress,
+            ));
         }
         Status::TimedOut => {
             return Err(SuiteError::TimedOut {
@@ -393,8 +422,9 @@ fn run_once(
 }
 
 /// A run stopped by `timeout = "auto"`: recorded as a run with one error (the hang) and no
-/// readable results, its wall time the limit, and a warning that says how long it ran and why
-/// that limit.
+/// readable junit file, its wall time the limit, the counts of the tests that had ended (from
+/// the live account, for pytest), and warnings that say how long it ran, why that limit, and
+/// which tests had not finished.
 fn timed_out_run(
     spec: &SuiteSpec,
     label: &str,
@@ -402,6 +432,7 @@ fn timed_out_run(
     outcome: &process::Outcome,
     log: PathBuf,
     auto_limit: Option<(Duration, Option<f64>)>,
+    progress: Option<live::Progress>,
 ) -> RunResult {
     let (limit, basis) = auto_limit.unwrap_or((Duration::ZERO, None));
     let margin = spec.auto_timeout.map_or(AUTO_TIMEOUT_MARGIN, |a| a.margin);
@@ -417,20 +448,32 @@ fn timed_out_run(
         spec.command,
         limit.as_secs_f64()
     )];
+    let mut counts = junit::Counts::default();
+    if let Some(p) = &progress {
+        counts = p.counts;
+        if !p.unfinished.is_empty() {
+            let shown: Vec<&str> = p.unfinished.iter().take(10).map(String::as_str).collect();
+            let more = p.unfinished.len() - shown.len();
+            warnings.push(format!(
+                "{} of {} tests had not finished: {}{}",
+                p.unfinished.len(),
+                p.collected,
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    counts.errors += 1;
     let tail = process::tail(&log, 3);
     if !tail.is_empty() {
         warnings.push(format!("its last output: {}", tail.join(" | ")));
     }
     RunResult {
-        sample: sample_of(
-            outcome,
-            warmup,
-            Some(junit::Counts {
-                errors: 1,
-                ..junit::Counts::default()
-            }),
-            log,
-        ),
+        sample: sample_of(outcome, warmup, Some(counts), log),
         tests: Vec::new(),
         warnings,
     }

@@ -605,7 +605,7 @@ fn a_saved_baseline_stands_in_for_the_baseline_suite() {
     green_rollback(&project);
     assert_eq!(
         project.read("delay.py").lines().last(),
-        Some("DELAY = 0.05")
+        Some("DELAY = 0.15")
     );
 
     let second = args(&["--baseline", "main"]);

@@ -166,3 +166,63 @@ fn a_ratio_at_its_bound_is_inconclusive_rolled_back_or_kept() {
     assert_eq!(report(&kept)["gates"][0]["status"], "inconclusive");
     assert_eq!(kept.read("app.cfg"), "mode = fast\n");
 }
+
+/// A pytest run that hangs is stopped by the auto timeout (3x the slowest run so far plus the
+/// margin, shortened here through PLANRUN_AUTO_TIMEOUT_MARGIN) and recorded, not waited for:
+/// the step succeeds, the record counts the error and the tests that had ended, and the
+/// warnings name the test that had not finished; the gate on errors then rolls back.
+#[test]
+fn a_hung_pytest_run_is_a_result_that_names_the_unfinished_test() {
+    let _lock = exclusive();
+    let project = Project::fixture("gates/target");
+    project.write(
+        "tests_hang/test_hang.py",
+        "import os, time\n\n\
+         def test_a():\n    pass\n\n\
+         def test_b():\n    pass\n\n\
+         def test_z_hangs_the_second_time():\n    \
+         if os.path.exists('ran'):\n        time.sleep(60)\n    \
+         open('ran', 'w').close()\n",
+    );
+    project.write(
+        "hang.toml",
+        &format!(
+            r#"name = "hang"
+description = "a suite whose second run hangs"
+
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "measure"
+  action = "suite"
+  command = "{} -m pytest -q -p no:cacheprovider tests_hang"
+  record = "r"
+  runs = 2
+  warmup = 0
+
+  [[phase.gate]]
+  check = "r.errors == 0"
+"#,
+            crate::support::python().display()
+        ),
+    );
+    let out = project
+        .test()
+        .args(["apply", "hang.toml", "--target", "."])
+        .env("PLANRUN_AUTO_TIMEOUT_MARGIN", "2")
+        .status(1)
+        // stderr: the run's numbers vary.
+        .stderr_contains("gate r.errors 1 == 0 ... FAIL")
+        .stderr_contains(
+            "1 of 3 tests had not finished: tests_hang/test_hang.py::test_z_hangs_the_second_time",
+        )
+        .run();
+    assert!(out.stderr.contains("run 2 of `"), "{}", out.stderr);
+    assert!(out.stderr.contains("timed out after"), "{}", out.stderr);
+    let report = report(&project);
+    let record = &report["records"]["r"];
+    assert_eq!(record["runs"], 2);
+    assert_eq!(record["errors"], 1);
+    // The run that hung had passed its first two tests.
+    assert_eq!(record["samples"][1]["counts"]["passed"], 2, "{record:#}");
+}
