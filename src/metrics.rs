@@ -1,6 +1,16 @@
 //! The metric paths a suite record provides, which gates may name (`after.wall.median`): the
 //! one list both the criteria language and the record that answers them read.
 
+/// The metrics that summarise one figure per counted run (wall or CPU seconds), whose samples
+/// a gate comparing two records decides on (`Record::run_samples`).
+pub const PER_RUN: &[&str] = &[
+    "wall.min",
+    "wall.median",
+    "wall.mean",
+    "wall.max",
+    "cpu_seconds",
+];
+
 /// Every metric path a record answers (`crate::measure::record::Record::metric`), without
 /// the record's name.
 pub const METRICS: &[&str] = &[

@@ -326,28 +326,16 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         (None, false) => (RunStatus::Passed, exit::OK, String::new()),
     };
     let (status, code) = if status != RunStatus::Passed {
-        dispatcher.send(Event::Run(RunEvent::RollingBack {
-            reason: reason.clone(),
-        }));
-        let (info, seconds, failed) = roll_back(prep, &run_id, &reason);
-        let outcome = match &failed {
+        match dispatcher.roll_back(&run_id, reason, false) {
             None => (status, code),
-            Some(err) => (RunStatus::RollbackFailed, err.report()),
-        };
-        dispatcher.send(Event::Run(RunEvent::RolledBack { info, seconds }));
-        outcome
+            Some(failed) => (RunStatus::RollbackFailed, failed),
+        }
     } else if let Err(e) = journal.set_status(Status::Applied) {
         // A run that cannot be marked applied would stay "running" and block the target:
         // it is undone instead, so the target ends in a state the journal can describe.
         let reason = format!("failed to mark the run applied: {e}");
-        dispatcher.send(Event::Run(RunEvent::RollingBack {
-            reason: reason.clone(),
-        }));
-        let (mut info, seconds, failed) = roll_back(prep, &run_id, &reason);
-        let code = failed.map_or(exit::STEP_FAILED, |err| err.report());
-        info.ok = false;
-        dispatcher.send(Event::Run(RunEvent::RolledBack { info, seconds }));
-        (RunStatus::RollbackFailed, code)
+        let code = dispatcher.roll_back(&run_id, reason, true);
+        (RunStatus::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
     } else {
         (status, code)
     };
@@ -359,6 +347,22 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     }
     drop(lock_guard);
     Ok(code)
+}
+
+impl Dispatcher<'_> {
+    /// Rolls the run back, telling the sinks before and after; `failed_anyway` marks the
+    /// rollback as not having saved the run (it undid an apply that could not be recorded).
+    /// Returns the error's exit code, already reported, when the rollback did not finish.
+    fn roll_back(&mut self, run_id: &str, reason: String, failed_anyway: bool) -> Option<u8> {
+        self.send(Event::Run(RunEvent::RollingBack {
+            reason: reason.clone(),
+        }));
+        let (mut info, seconds, error) = roll_back(self.prep, run_id, &reason);
+        let code = error.map(|err| err.report());
+        info.ok &= !failed_anyway;
+        self.send(Event::Run(RunEvent::RolledBack { info, seconds }));
+        code
+    }
 }
 
 /// Rolls the run back: the report's account of it, how long it took, and the error when it

@@ -219,15 +219,16 @@ impl Record {
     /// The per-run samples behind a per-run metric (the counted runs' wall or CPU seconds),
     /// which gates comparing two records decide on; `None` for every other metric.
     pub fn run_samples(&self, path: &str) -> Option<Vec<f64>> {
-        let counted = self.samples.iter().filter(|s| !s.warmup);
-        match path {
-            "wall.min" | "wall.median" | "wall.mean" | "wall.max" => {
-                Some(counted.map(|s| s.wall).collect())
-            }
-            "cpu_seconds" => Some(counted.map(|s| s.cpu_user + s.cpu_system).collect()),
-            _ => None,
+        if !crate::metrics::PER_RUN.contains(&path) {
+            return None;
         }
-        .filter(|v: &Vec<f64>| !v.is_empty())
+        let counted = self.samples.iter().filter(|s| !s.warmup);
+        let values: Vec<f64> = if path == "cpu_seconds" {
+            counted.map(|s| s.cpu_user + s.cpu_system).collect()
+        } else {
+            counted.map(|s| s.wall).collect()
+        };
+        (!values.is_empty()).then_some(values)
     }
 
     pub fn metric(&self, path: &str) -> Option<f64> {

@@ -305,14 +305,22 @@ pub fn compile(
     max_times: &BTreeMap<String, Duration>,
 ) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
-    let compared = compared_records(plan);
+    // Gates first (the suites' default runs depend on them), their problems after the steps'.
+    let mut gate_problems = Vec::new();
+    let gates: Vec<Vec<Gate>> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(p, phase)| compile_gates(p, phase, &mut gate_problems))
+        .collect();
+    let compared = compared_records(gates.iter().flatten());
     let budget = Budget {
         timeouts,
         max_times,
         compared: &compared,
     };
     let mut phases = Vec::with_capacity(plan.phases.len());
-    for (p, phase) in plan.phases.iter().enumerate() {
+    for ((p, phase), gates) in plan.phases.iter().enumerate().zip(gates) {
         let steps = phase
             .steps
             .iter()
@@ -321,34 +329,13 @@ pub fn compile(
                 compile_step(step, &budget, at!["phase", p, "step", i], &mut problems)
             })
             .collect();
-        let gates = phase
-            .gates
-            .iter()
-            .enumerate()
-            .filter_map(|(g, gate)| match criteria::parse(&gate.check) {
-                Ok(expr) => Some(Gate {
-                    check: gate.check.clone(),
-                    expr,
-                    why: gate.why.clone(),
-                    on_fail: gate.on_fail,
-                    on_inconclusive: gate.on_inconclusive,
-                }),
-                Err(e) => {
-                    problems.push(Problem::new(
-                        Loc::value(at!["phase", p, "gate", g, "check"]),
-                        format!("invalid check in gate {} of phase `{}`: {e}", g + 1, phase.id),
-                        "write a criteria expression such as `after.wall.median <= baseline.wall.median * 0.8`",
-                    ));
-                    None
-                }
-            })
-            .collect();
         phases.push(Phase {
             id: phase.id.clone(),
             steps,
             gates,
         });
     }
+    problems.extend(gate_problems);
     let graph = match PlanGraph::build(plan) {
         Ok(graph) => Some(graph),
         Err(CycleError { cycles }) => {
@@ -373,18 +360,44 @@ pub fn compile(
     }
 }
 
-/// The records some gate compares, by a per-run time, with another record's: their suites
+/// A phase's gates with their checks parsed (once: the executor never parses them again).
+fn compile_gates(p: usize, phase: &model::Phase, problems: &mut Vec<Problem>) -> Vec<Gate> {
+    phase
+        .gates
+        .iter()
+        .enumerate()
+        .filter_map(|(g, gate)| match criteria::parse(&gate.check) {
+            Ok(expr) => Some(Gate {
+                check: gate.check.clone(),
+                expr,
+                why: gate.why.clone(),
+                on_fail: gate.on_fail,
+                on_inconclusive: gate.on_inconclusive,
+            }),
+            Err(e) => {
+                problems.push(Problem::new(
+                    Loc::value(at!["phase", p, "gate", g, "check"]),
+                    format!("invalid check in gate {} of phase `{}`: {e}", g + 1, phase.id),
+                    "write a criteria expression such as `after.wall.median <= baseline.wall.median * 0.8`",
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+/// The records some gate compares, by a per-run metric, with another record's: their suites
 /// default to `runs = "auto"`.
-fn compared_records(plan: &model::Plan) -> std::collections::BTreeSet<String> {
+fn compared_records<'a>(
+    gates: impl Iterator<Item = &'a Gate>,
+) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
-    for gate in plan.phases.iter().flat_map(|p| &p.gates) {
-        let Ok(expr) = criteria::parse(&gate.check) else {
-            continue;
-        };
-        let timed: Vec<String> = expr
+    for gate in gates {
+        let timed: Vec<String> = gate
+            .expr
             .metric_refs()
             .iter()
-            .filter(|m| m.metric().starts_with("wall.") || m.metric() == "cpu_seconds")
+            .filter(|m| crate::metrics::PER_RUN.contains(&m.metric()))
             .map(|m| m.record.clone())
             .collect();
         if timed.iter().any(|r| timed.iter().any(|o| o != r)) {
