@@ -33,4 +33,7 @@ pub const METRICS: &[&str] = &[
     "cpu_seconds",
     "runs",
     "warmup",
+    "over_budget",
+    "coverage",
+    "rss_growth_mb",
 ];

@@ -105,7 +105,55 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
             report.message = Some(e.to_string());
         }
     }
+    if report.status != GateStatus::Pass {
+        report.details = details(gate, records);
+    }
     report
+}
+
+/// How many files with the least coverage a failed coverage gate names.
+const COVERAGE_FILES_NAMED: usize = 5;
+
+/// What stands behind a verdict that did not pass, for the metrics the gate read: every test
+/// over its budget (slowest first, by how much), and the files with the least coverage.
+fn details(gate: &Gate, records: &Records) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in gate.expr.metric_refs() {
+        if !seen.insert((m.record.clone(), m.metric().to_string())) {
+            continue;
+        }
+        let Some(record) = records.get(&m.record) else {
+            continue;
+        };
+        match m.metric() {
+            "over_budget" => lines.extend(
+                record
+                    .over_budget
+                    .iter()
+                    .map(|o| format!("over budget in `{}`: {}", m.record, o.describe())),
+            ),
+            "coverage" => {
+                if let Some(c) = &record.coverage {
+                    let files: Vec<String> =
+                        crate::measure::coverage::lowest(c, COVERAGE_FILES_NAMED)
+                            .into_iter()
+                            .map(|(path, f)| format!("{path} {:.1}%", f.percent))
+                            .collect();
+                    lines.push(format!(
+                        "coverage of `{}`: {:.2}% ({} of {} statements missed); least covered: {}",
+                        m.record,
+                        c.percent,
+                        c.missing,
+                        c.statements,
+                        files.join(", ")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    lines
 }
 
 /// Whether any verdict stops the run: a failure, an undecidable gate that does not only warn,

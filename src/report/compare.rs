@@ -318,6 +318,7 @@ mod tests {
             },
             tests: Vec::new(),
             warnings: Vec::new(),
+            extras: Default::default(),
         };
         // What a `framework = "command"` suite step records: times, no test counts.
         let runs = vec![run(2.0), run(4.0), run(3.0)];

@@ -42,6 +42,10 @@ pub fn record() -> Record {
         durations: BTreeMap::new(),
         slowest_tests: Vec::new(),
         warnings: Vec::new(),
+        budgets: BTreeMap::new(),
+        over_budget: Vec::new(),
+        coverage: None,
+        rss_growth_mb: None,
     }
 }
 
@@ -161,6 +165,7 @@ pub fn sample() -> RunReport {
                 ]),
                 message: None,
                 intervals: Vec::new(),
+                details: Vec::new(),
             },
             GateReport {
                 phase: "parallel".into(),
@@ -178,6 +183,7 @@ pub fn sample() -> RunReport {
                 ]),
                 message: None,
                 intervals: Vec::new(),
+                details: Vec::new(),
             },
             GateReport {
                 phase: "parallel".into(),
@@ -195,6 +201,7 @@ pub fn sample() -> RunReport {
                 ]),
                 message: None,
                 intervals: Vec::new(),
+                details: Vec::new(),
             },
         ],
         diffstat: DiffStatReport {
