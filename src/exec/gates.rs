@@ -289,6 +289,40 @@ mod tests {
         );
     }
 
+    /// A budget gate that fails names every test over budget, slowest first, by how much; a
+    /// coverage gate names the least covered files; a gate that passes names nothing.
+    #[test]
+    fn failed_gates_name_what_stands_behind_them() {
+        let report = crate::report::fixture::budgets();
+        let records: Records = report.records.clone();
+        let r = evaluate(
+            "p",
+            &[
+                gate("after.over_budget == 0", OnFail::Rollback),
+                gate("after.coverage >= baseline.coverage - 0.5", OnFail::Warn),
+                gate("baseline.over_budget == 0", OnFail::Rollback),
+            ],
+            &records,
+        );
+        assert_eq!(r[0].status, GateStatus::Fail);
+        assert_eq!(
+            r[0].details,
+            [
+                "over budget in `after`: tests/integration/test_flow.py::test_checkout 2.31 s > 2.00 s (tests/integration), 0.31 s over",
+                "over budget in `after`: tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s > 0.10 s (tests/unit), 0.15 s over",
+            ]
+        );
+        assert_eq!(r[1].status, GateStatus::Warn);
+        assert_eq!(r[1].details.len(), 2, "{:?}", r[1].details);
+        assert!(
+            r[1].details[0].starts_with("coverage of `after`: 78.57% (3 of 14 statements missed); least covered: shop/tax.py 50.0%, shop/cart.py 90.0%"),
+            "{:?}",
+            r[1].details
+        );
+        assert_eq!(r[2].status, GateStatus::Pass);
+        assert!(r[2].details.is_empty());
+    }
+
     #[test]
     fn settled_judges_only_the_gates_whose_records_exist() {
         let plan = |check: &str| compiled::Plan {
