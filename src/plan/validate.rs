@@ -620,6 +620,7 @@ fn check_resolved(
     }
     let before = records_before_gates(plan);
     check_marks(plan, failed, &records, problems);
+    check_measured_metrics(plan, failed, problems);
     super::gates::check(
         raw,
         plan,
@@ -731,6 +732,66 @@ fn check_marks(
                 format!("`fast` ({fast} s) {ctx} is more than `slow` ({slow} s)"),
                 "a test is fast below `fast` and slow above `slow`: make `fast` at most `slow`",
             ));
+        }
+    }
+}
+
+/// A gate may read `over_budget` only of a suite with `budgets`, and `coverage` only of one
+/// with `coverage = true`: otherwise the metric would never have a value.
+fn check_measured_metrics(
+    plan: &Plan,
+    failed: &std::collections::HashSet<Vec<Seg>>,
+    problems: &mut Vec<Problem>,
+) {
+    let suites: HashMap<&str, &super::model::SuiteStep> = plan
+        .steps()
+        .filter_map(|(_, s)| match s {
+            Step::Suite(s) => Some((s.record.as_str(), s)),
+            _ => None,
+        })
+        .collect();
+    for (p, phase) in plan.phases.iter().enumerate() {
+        for (g, gate) in phase.gates.iter().enumerate() {
+            let path = at!["phase", p, "gate", g, "check"];
+            let Ok(expr) = crate::criteria::parse(&gate.check) else {
+                continue;
+            };
+            if failed.contains(&path) {
+                continue;
+            }
+            let mut named = BTreeSet::new();
+            for m in expr.metric_refs() {
+                let Some(suite) = suites.get(m.record.as_str()) else {
+                    continue;
+                };
+                let missing = match m.metric() {
+                    "over_budget" if suite.budgets.is_empty() => Some((
+                        "has no `budgets`",
+                        "give the suite `budgets = { \"tests/unit\" = 0.1 }` (seconds per test)",
+                    )),
+                    "coverage" if !suite.coverage => Some((
+                        "does not set `coverage = true`",
+                        "add `coverage = true` to the suite (pytest-cov must be installed)",
+                    )),
+                    _ => None,
+                };
+                if let Some((why, help)) = missing {
+                    if named.insert((m.record.clone(), m.metric().to_string())) {
+                        problems.push(Problem::new(
+                            Loc::value(path.clone()),
+                            format!(
+                                "check in gate {} of phase `{}` reads `{}.{}`, but suite `{}` {why}, so it never has a value",
+                                g + 1,
+                                phase.id,
+                                m.record,
+                                m.metric(),
+                                suite.id
+                            ),
+                            help,
+                        ));
+                    }
+                }
+            }
         }
     }
 }
