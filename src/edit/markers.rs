@@ -89,7 +89,11 @@ pub fn durations_file(
     for (id, seconds) in durations {
         out.push_str(if first { "\n" } else { ",\n" });
         first = false;
-        let seconds = if seconds.is_finite() { seconds.max(0.0) } else { 0.0 };
+        let seconds = if seconds.is_finite() {
+            seconds.max(0.0)
+        } else {
+            0.0
+        };
         let _ = write!(out, "    {}: {seconds:.3}", json(id));
     }
     out.push_str(if first { "}\n}\n" } else { "\n  }\n}\n" });

@@ -113,8 +113,14 @@ fn relock(
 fn apply_edits(ctx: &StepContext<'_>, step: &Step) -> Result<Vec<String>, StepError> {
     let prep = ctx.prep;
     let read = |rel: &str| prep.read(rel);
-    let changes = edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t), ctx.records)
-        .map_err(|e| StepError::of(&e))?;
+    let changes = edits::compute(
+        step,
+        &read,
+        &prep.plan_dir,
+        &|t| prep.expand(t),
+        ctx.records,
+    )
+    .map_err(|e| StepError::of(&e))?;
     let mut changed = Vec::new();
     for change in changes {
         if change.is_noop() {

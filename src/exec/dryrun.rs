@@ -232,7 +232,10 @@ fn suite_extras(s: &crate::plan::compiled::Suite) -> String {
     }
     match &s.coverage {
         Some(sources) if sources.is_empty() => out.push_str("; coverage (pytest-cov)"),
-        Some(sources) => out.push_str(&format!("; coverage of {} (pytest-cov)", sources.join(", "))),
+        Some(sources) => out.push_str(&format!(
+            "; coverage of {} (pytest-cov)",
+            sources.join(", ")
+        )),
         None => {}
     }
     out

@@ -198,12 +198,13 @@ fn mark_changes(
     });
     let old = get(&s.conftest)?;
     let rel = edit::markers::relative_to_dir_of(&s.conftest, &s.durations);
-    let new = edit::markers::conftest(old.as_deref().unwrap_or(""), &rel, &s.from).map_err(
-        |source| EditStepError::Edit {
-            path: s.conftest.clone(),
-            source,
-        },
-    )?;
+    let new =
+        edit::markers::conftest(old.as_deref().unwrap_or(""), &rel, &s.from).map_err(|source| {
+            EditStepError::Edit {
+                path: s.conftest.clone(),
+                source,
+            }
+        })?;
     changes.push(FileChange {
         rel: s.conftest.clone(),
         old,

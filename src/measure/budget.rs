@@ -395,7 +395,11 @@ mod tests {
         assert_eq!(
             ids,
             [
-                ("tests/integration/test_b.py::test_flow", 2.0, "tests/integration"),
+                (
+                    "tests/integration/test_b.py::test_flow",
+                    2.0,
+                    "tests/integration"
+                ),
                 ("tests/unit/test_a.py::test_slowish", 0.1, "tests/unit"),
                 ("tests/unit/test_a.py::test_marked", 0.05, "fast"),
             ]

@@ -81,7 +81,13 @@ fn quote(s: &str) -> String {
 /// Parses coverage.py's JSON report.
 pub fn parse(text: &str) -> Result<Coverage, String> {
     let json: Json = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let figure = |s: &Summary| (finite_percent(s.percent_covered), s.num_statements, s.missing_lines);
+    let figure = |s: &Summary| {
+        (
+            finite_percent(s.percent_covered),
+            s.num_statements,
+            s.missing_lines,
+        )
+    };
     let (percent, statements, missing) = figure(&json.totals);
     Ok(Coverage {
         percent,
@@ -129,8 +135,11 @@ pub fn read(dir: &Path) -> Option<Coverage> {
 
 /// The files with the lowest coverage first (ties by path), at most `n`.
 pub fn lowest(coverage: &Coverage, n: usize) -> Vec<(&str, &FileCoverage)> {
-    let mut files: Vec<(&str, &FileCoverage)> =
-        coverage.files.iter().map(|(p, f)| (p.as_str(), f)).collect();
+    let mut files: Vec<(&str, &FileCoverage)> = coverage
+        .files
+        .iter()
+        .map(|(p, f)| (p.as_str(), f))
+        .collect();
     files.sort_by(|a, b| a.1.percent.total_cmp(&b.1.percent).then(a.0.cmp(b.0)));
     files.truncate(n);
     files

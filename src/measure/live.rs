@@ -161,7 +161,9 @@ pub fn junit_id(nodeid: &str) -> String {
     let mut names: Vec<String> = path.split("::").map(str::to_string).collect();
     if let Some(first) = names.first_mut() {
         let dotted = first.replace('/', ".");
-        *first = dotted.strip_suffix(".py").map_or(dotted.clone(), str::to_string);
+        *first = dotted
+            .strip_suffix(".py")
+            .map_or(dotted.clone(), str::to_string);
     }
     if let Some(last) = names.last_mut() {
         last.push_str(params);
@@ -256,9 +258,15 @@ mod tests {
     #[test]
     fn junit_ids_follow_pytest_mangling() {
         for (nodeid, junit) in [
-            ("tests/unit/test_x.py::TestY::test_z[c::d]", "tests.unit.test_x.TestY::test_z[c::d]"),
+            (
+                "tests/unit/test_x.py::TestY::test_z[c::d]",
+                "tests.unit.test_x.TestY::test_z[c::d]",
+            ),
             ("test_top.py::test_a", "test_top::test_a"),
-            ("tests/t.py::A::B::test_n[1-a/b]", "tests.t.A.B::test_n[1-a/b]"),
+            (
+                "tests/t.py::A::B::test_n[1-a/b]",
+                "tests.t.A.B::test_n[1-a/b]",
+            ),
         ] {
             assert_eq!(junit_id(nodeid), junit);
         }

@@ -308,7 +308,9 @@ impl Record {
             "cpu_seconds" => Some(self.cpu_seconds),
             "runs" => Some(f64::from(self.runs)),
             "warmup" => Some(f64::from(self.warmup)),
-            "over_budget" => count(self.over_budget.len() as u64).filter(|_| !self.budgets.is_empty()),
+            "over_budget" => {
+                count(self.over_budget.len() as u64).filter(|_| !self.budgets.is_empty())
+            }
             "coverage" => self.coverage.as_ref().map(|c| c.percent),
             "rss_growth_mb" => self.rss_growth_mb,
             _ => None,

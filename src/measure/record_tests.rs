@@ -94,9 +94,9 @@ fn with_extras(mut runs: Vec<RunResult>) -> Vec<RunResult> {
         missing: (100.0 - percent) as u64,
         files: BTreeMap::new(),
     };
-    for (run, (kb, percent)) in runs
-        .iter_mut()
-        .zip([(99_000, 10.0), (1024, 90.0), (3072, 85.0), (2048, 88.0)])
+    for (run, (kb, percent)) in
+        runs.iter_mut()
+            .zip([(99_000, 10.0), (1024, 90.0), (3072, 85.0), (2048, 88.0)])
     {
         run.extras.rss_growth_kb = Some(kb);
         run.extras.coverage = Some(cover(percent));

@@ -380,12 +380,14 @@ fn run_once(
     // gives its tests' ids as pytest prints them, their markers and how much each test process
     // grew; the plugin lives in the run's own junit directory.
     let live = match &junit_dir {
-        Some(dir) => Some(live::prepare(dir.path(), &mut env).map_err(|source| {
-            SuiteError::Prepare {
-                path: dir.path().to_path_buf(),
-                source,
-            }
-        })?),
+        Some(dir) => {
+            Some(
+                live::prepare(dir.path(), &mut env).map_err(|source| SuiteError::Prepare {
+                    path: dir.path().to_path_buf(),
+                    source,
+                })?,
+            )
+        }
         None => None,
     };
     if live.is_some() {

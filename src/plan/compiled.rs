@@ -498,7 +498,10 @@ fn compile_step(
                 .durations
                 .clone()
                 .unwrap_or_else(|| DEFAULT_DURATIONS.into()),
-            conftest: s.conftest.clone().unwrap_or_else(|| DEFAULT_CONFTEST.into()),
+            conftest: s
+                .conftest
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CONFTEST.into()),
         }),
         model::Step::Suite(s) => {
             let place = |key: &str| {

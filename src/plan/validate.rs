@@ -675,7 +675,9 @@ fn check_marks(
     records: &HashMap<&str, Vec<Seg>>,
     problems: &mut Vec<Problem>,
 ) {
-    let before = PlanGraph::build(plan).ok().map(|g| ancestor_records(plan, &g));
+    let before = PlanGraph::build(plan)
+        .ok()
+        .map(|g| ancestor_records(plan, &g));
     for (p, i, step) in indexed_steps(plan) {
         let Step::Mark(s) = step else { continue };
         let base = step_path(p, i);
@@ -684,11 +686,17 @@ fn check_marks(
         if !failed.contains(&from) {
             if !records.contains_key(s.from.as_str()) {
                 let help = did_you_mean(&s.from, records.keys().copied()).unwrap_or_else(|| {
-                    format!("add a `suite` step with `record = \"{}\"` before this step", s.from)
+                    format!(
+                        "add a `suite` step with `record = \"{}\"` before this step",
+                        s.from
+                    )
                 });
                 problems.push(Problem::new(
                     Loc::value(from),
-                    format!("step `{}` marks tests from record `{}`, which no `suite` step records", s.id, s.from),
+                    format!(
+                        "step `{}` marks tests from record `{}`, which no `suite` step records",
+                        s.id, s.from
+                    ),
                     help,
                 ));
             } else if before
@@ -707,7 +715,11 @@ fn check_marks(
         }
         if let Some(conftest) = &s.conftest {
             let loc = with(base.clone(), at!["conftest"]);
-            if !failed.contains(&loc) && Path::new(conftest).file_name().is_none_or(|n| n != "conftest.py") {
+            if !failed.contains(&loc)
+                && Path::new(conftest)
+                    .file_name()
+                    .is_none_or(|n| n != "conftest.py")
+            {
                 problems.push(Problem::new(
                     Loc::value(loc),
                     format!("`conftest` {ctx} must name a file called `conftest.py`, not `{conftest}`"),
@@ -797,10 +809,7 @@ fn check_measured_metrics(
 }
 
 /// For each `mark` step, the records of the suites that run before it (its ancestors).
-fn ancestor_records(
-    plan: &Plan,
-    graph: &PlanGraph,
-) -> HashMap<(usize, usize), BTreeSet<String>> {
+fn ancestor_records(plan: &Plan, graph: &PlanGraph) -> HashMap<(usize, usize), BTreeSet<String>> {
     let mut out = HashMap::new();
     for (p, i, step) in indexed_steps(plan) {
         if !matches!(step, Step::Mark(_)) {

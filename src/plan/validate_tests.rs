@@ -673,13 +673,21 @@ fn mark_steps_read_an_earlier_record() {
         mark("needs = ['s']\n")
     );
     assert!(check(&ok, &[]).is_ok());
-    let unknown = one(&format!("[[phase]]\nid = 'p'\n{}{}", suite("s", "bass"), mark("")));
+    let unknown = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "bass"),
+        mark("")
+    ));
     assert_eq!(
         unknown.0,
         "step `m` marks tests from record `base`, which no `suite` step records"
     );
     assert_eq!(unknown.3, "did you mean `bass`?");
-    let unordered = one(&format!("[[phase]]\nid = 'p'\n{}{}", suite("s", "base"), mark("")));
+    let unordered = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "base"),
+        mark("")
+    ));
     assert_eq!(
         (unordered.0.as_str(), unordered.1),
         (
@@ -766,5 +774,10 @@ fn budgets_and_coverage_are_checked_before_anything_runs() {
         "[[phase]]\nid = 'p'\n{}framework = 'command'\ncoverage = true\n",
         suite("s", "r")
     ));
-    assert!(command.0.starts_with("`coverage` in step `s` needs pytest's"), "{command:?}");
+    assert!(
+        command
+            .0
+            .starts_with("`coverage` in step `s` needs pytest's"),
+        "{command:?}"
+    );
 }

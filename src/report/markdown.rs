@@ -149,11 +149,13 @@ fn budgets_section(md: &mut String, report: &RunReport) {
     if over.is_empty() {
         return;
     }
-    md.push_str("## Over budget
+    md.push_str(
+        "## Over budget
 
 | record | test | median | budget | over by |
 |---|---|---:|---:|---:|
-");
+",
+    );
     for (name, record) in over {
         for o in &record.over_budget {
             let _ = writeln!(
@@ -184,9 +186,11 @@ fn coverage_section(md: &mut String, report: &RunReport) {
     let Some((_, first)) = covered.first() else {
         return;
     };
-    md.push_str("## Coverage
+    md.push_str(
+        "## Coverage
 
-| file |");
+| file |",
+    );
     for (name, _) in &covered {
         let _ = write!(md, " {} |", text(name));
     }

@@ -184,10 +184,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
 /// Masks secret values in the keys of a map (test ids, file paths), leaving it alone when none
 /// has one.
 fn mask_keys<V>(map: &mut std::collections::BTreeMap<String, V>, secrets: &Secrets) {
-    if map
-        .keys()
-        .any(|k| matches!(secrets.mask(k), Cow::Owned(_)))
-    {
+    if map.keys().any(|k| matches!(secrets.mask(k), Cow::Owned(_))) {
         *map = std::mem::take(map)
             .into_iter()
             .map(|(k, v)| (secrets.mask(&k).into_owned(), v))
