@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{self, plan, repo_root, Output, Project};
+use crate::support::{self, lines, plan, repo_root, Output, Project};
 
 /// The four tests of the demo over budget, as pytest prints their ids, with their budgets.
 const OVER: [(&str, &str); 4] = [
@@ -92,7 +92,8 @@ fn over_ids(report: &Value, record: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The test ids pytest selects in the project with `-m expr`, from its own venv.
+/// The test ids pytest selects in the project with `-m expr`, from its own venv (the demo's
+/// own `addopts` emptied: its `-q` and ours would list files, not tests).
 fn selected(project: &Project, expr: &str) -> Vec<String> {
     let out = Command::new(project.join(".venv/bin/python"))
         .args([
@@ -100,6 +101,8 @@ fn selected(project: &Project, expr: &str) -> Vec<String> {
             "pytest",
             "--collect-only",
             "-q",
+            "-o",
+            "addopts=",
             "-p",
             "no:cacheprovider",
             "-m",
@@ -108,6 +111,12 @@ fn selected(project: &Project, expr: &str) -> Vec<String> {
         .current_dir(project.path())
         .output()
         .expect("run pytest");
+    assert!(
+        out.status.success(),
+        "pytest -m {expr}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.contains("::"))
@@ -297,7 +306,8 @@ fn the_budgets_plan_passes_once_the_slow_tests_are_fixed() {
     let report = read_json(&only_run(&project).join("report.json"));
     assert!(over_ids(&report, "after").is_empty());
     assert_eq!(report["records"]["fast"]["tests"], 11, "every test is fast");
-    assert_eq!(selected(&project, "fast").len(), 11);
+    let fast = selected(&project, "fast");
+    assert_eq!(fast.len(), 11, "{fast:?}");
 }
 
 /// A plan whose baseline suite a saved record can stand in for, and a mark step reading it.
@@ -404,11 +414,16 @@ fn a_mark_dry_run_against_a_saved_baseline_is_what_apply_writes() {
             "--baseline",
             "saved/baseline.json",
         ])
-        .apply_progress(
-            "mark",
-            "applied in [DURATION]: 0/0 gates passed, 3 files changed (+39 -0); exit 0",
-        )
-        .stderr_contains("record `baseline` from saved baseline `saved/baseline.json`")
+        .stderr(lines(&[
+            "planrun apply mark -> [TARGET] (run [RUN])",
+            "▶ baseline suite",
+            "✓ baseline [DURATION]  record `baseline` from saved baseline `saved/baseline.json`",
+            "▶ markers mark",
+            "✓ markers [DURATION]",
+            "records: baseline [DURATION]",
+            "applied in [DURATION]: 0/0 gates passed, 3 files changed (+34 -0); exit 0",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     assert_eq!(project.read("tests/.test-durations.json"), durations);
     assert_eq!(project.read("tests/conftest.py"), conftest);
