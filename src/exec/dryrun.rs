@@ -46,6 +46,7 @@ pub fn preview(
     let mut text = String::new();
     let head = |s: &str| ui::paint(color, Style::Bold, s);
     let dim = |s: &str| ui::paint(color, Style::Dim, s);
+    let note = |s: &str| ui::paint(color, Style::Yellow, &format!("note: {s}"));
 
     for node in &prep.plan.order {
         let (phase, index) = match node {
@@ -137,14 +138,10 @@ pub fn preview(
                     let _ = writeln!(
                         text,
                         "  {}",
-                        ui::paint(
-                            color,
-                            Style::Yellow,
-                            &format!(
-                                "note: `{}` depends on record `{}`, measured earlier in this run: its content is known only then (`--baseline NAME` shows it from a saved record)",
-                                s.durations, s.from
-                            )
-                        )
+                        note(&format!(
+                            "`{}` depends on record `{}`, measured earlier in this run: its content is known only then (`--baseline NAME` shows it from a saved record)",
+                            s.durations, s.from
+                        ))
                     );
                     changed.insert(s.durations.clone());
                 }
@@ -173,11 +170,10 @@ pub fn preview(
                 let _ = writeln!(
                     text,
                     "  {}",
-                    ui::paint(
-                        color,
-                        Style::Yellow,
-                        &format!("note: shown against today's content; step `{cmd}` runs first and may change `{}`", c.rel)
-                    )
+                    note(&format!(
+                        "shown against today's content; step `{cmd}` runs first and may change `{}`",
+                        c.rel
+                    ))
                 );
             }
             text.push_str(&diff::unified(
