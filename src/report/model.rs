@@ -45,6 +45,22 @@ pub struct RunReport {
     /// What was rolled back, when the run was rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackInfo>,
+    /// The rollout stage applied, for a plan with stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageReport>,
+}
+
+/// The stage an apply ran at, and how it was entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StageReport {
+    /// The stage id.
+    pub id: String,
+    /// Entered with `--force` although the previous stage's promotion did not hold.
+    #[serde(default)]
+    pub forced: bool,
+    /// The previous stage's promotion, as decided before the apply (absent for the first stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<crate::history::promote::Promotion>,
 }
 
 /// The plan that ran.
