@@ -41,7 +41,7 @@ needs = ["measure"]
   needs = ["edit"]
   action = "suite"
   framework = "command"
-  command = "test \"$FLAG\" = on && exit ${code}"
+  command = "test -n \"$FLAG\" && exit ${code}"
   record = "after"
   runs = 1
   warmup = 0
