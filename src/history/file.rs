@@ -44,6 +44,12 @@ impl HistoryFile {
     }
 }
 
+/// Just the version of a line.
+#[derive(serde::Deserialize)]
+struct Version {
+    v: u32,
+}
+
 /// Reads the history at `path`; a missing file is an empty history.
 pub fn read(path: &Path) -> io::Result<HistoryFile> {
     let bytes = match std::fs::read(path) {
@@ -74,7 +80,14 @@ pub fn parse(bytes: &[u8]) -> HistoryFile {
             }),
             Err(e) => out.unreadable.push(Unreadable {
                 line: number,
-                error: e.to_string(),
+                // A line from another planrun version says so rather than which field it lacks.
+                error: match serde_json::from_slice::<Version>(line) {
+                    Ok(Version { v }) if v != super::entry::FORMAT => format!(
+                        "format version {v} (this planrun reads {})",
+                        super::entry::FORMAT
+                    ),
+                    _ => e.to_string(),
+                },
             }),
         }
     }
