@@ -20,8 +20,12 @@ pub(crate) fn history_path(args: &HistoryArgs, target: &Path) -> PathBuf {
 
 /// Reads the history, warning about each line it skips.
 pub(crate) fn read_history(path: &Path) -> Result<HistoryFile> {
-    let file = crate::history::read(path)
-        .map_err(|e| Error::io(format!("failed to read the history `{}`", path.display()), e))?;
+    let file = crate::history::read(path).map_err(|e| {
+        Error::io(
+            format!("failed to read the history `{}`", path.display()),
+            e,
+        )
+    })?;
     for warning in file.warnings(path) {
         ui::warn(&warning);
     }
@@ -52,7 +56,9 @@ pub(crate) fn enter_stage(
     };
     let holds = promotion.as_ref().is_none_or(promote::Promotion::holds);
     if !holds {
-        let p = promotion.as_ref().map_or_else(Default::default, |p| (p.stage.clone(), p.runs, p.failures()));
+        let p = promotion.as_ref().map_or_else(Default::default, |p| {
+            (p.stage.clone(), p.runs, p.failures())
+        });
         if !force {
             return Err(Error::NotPromoted {
                 stage: stage.id.clone(),
@@ -104,7 +110,11 @@ pub fn run(args: &StatusArgs) -> Result<u8> {
             .as_deref()
             .map(|t| format!(" ({t})"))
             .unwrap_or_default();
-        let entry = if may_enter { "may be applied" } else { "locked" };
+        let entry = if may_enter {
+            "may be applied"
+        } else {
+            "locked"
+        };
         ui::out(&format!(
             "stage {}{title}: {}; {entry}",
             ui::paint(color, Style::Bold, &stage.id),

@@ -90,9 +90,7 @@ impl Prepared {
         builtins.insert("plan_dir".to_string(), plan_dir_abs.display().to_string());
         let stage = plan::stages::choose(&valid.plan, stage)
             .map_err(|(message, hint)| Error::invalid(message, Some(&hint)))?;
-        let resolved = valid
-            .resolve_stage(&builtins, stage)
-            .map_err(diagnostics)?;
+        let resolved = valid.resolve_stage(&builtins, stage).map_err(diagnostics)?;
         let plan = resolved.plan;
         let vars = valid.all_vars(&builtins);
         let secrets = Secrets::new(

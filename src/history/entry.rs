@@ -73,7 +73,12 @@ pub struct GateVerdict {
 
 impl Entry {
     /// The line for a finished run's report.
-    pub fn of(report: &RunReport, stage: Option<&str>, forced: bool, commit: Option<String>) -> Self {
+    pub fn of(
+        report: &RunReport,
+        stage: Option<&str>,
+        forced: bool,
+        commit: Option<String>,
+    ) -> Self {
         let records = report
             .records
             .iter()

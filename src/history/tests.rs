@@ -36,7 +36,11 @@ fn a_window_reads_the_last_runs_of_its_stage() {
         .iter()
         .enumerate()
     {
-        append(&path, &entry(&format!("r{i}"), stage, *code, 10.0 + i as f64)).unwrap();
+        append(
+            &path,
+            &entry(&format!("r{i}"), stage, *code, 10.0 + i as f64),
+        )
+        .unwrap();
     }
     let file = read(&path).unwrap();
     assert_eq!(file.entries.len(), 5);
@@ -64,13 +68,22 @@ fn a_window_reads_the_last_runs_of_its_stage() {
 #[test]
 fn torn_and_corrupt_lines_are_named_and_skipped() {
     let good = serde_json::to_string(&entry("a", "dev", 0, 1.0)).unwrap();
-    let text = format!("{good}\n\n{{not json\n{good}\n{{\"v\":99,\"run_id\":\"x\"}}\n{good}\n{{\"v\":1,\"ru");
+    let text = format!(
+        "{good}\n\n{{not json\n{good}\n{{\"v\":99,\"run_id\":\"x\"}}\n{good}\n{{\"v\":1,\"ru"
+    );
     let file = parse(text.as_bytes());
-    assert_eq!(file.entries.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 4, 6]);
+    assert_eq!(
+        file.entries.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [1, 4, 6]
+    );
     let bad: Vec<usize> = file.unreadable.iter().map(|u| u.line).collect();
     assert_eq!(bad, [3, 5, 7]);
     let warnings = file.warnings(std::path::Path::new("h.jsonl"));
-    assert!(warnings[0].starts_with("h.jsonl:3: unreadable history line skipped (key must be a string"), "{}", warnings[0]);
+    assert!(
+        warnings[0].starts_with("h.jsonl:3: unreadable history line skipped (key must be a string"),
+        "{}",
+        warnings[0]
+    );
     assert!(file.unreadable[1].error.contains("format version 99"));
     let w = Window::of(&file, "p", Some("dev"), 20);
     assert_eq!(w.metric("runs"), Some(3.0));
@@ -138,12 +151,24 @@ fn the_commit_is_read_from_git_files_without_running_git() {
     let hash = "0123456789abcdef0123456789abcdef01234567";
     std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
     assert_eq!(git_commit(dir.path()), None, "an unborn branch");
-    std::fs::write(git.join("packed-refs"), format!("# pack-refs\n{hash} refs/heads/main\n")).unwrap();
+    std::fs::write(
+        git.join("packed-refs"),
+        format!("# pack-refs\n{hash} refs/heads/main\n"),
+    )
+    .unwrap();
     assert_eq!(git_commit(dir.path()).as_deref(), Some(hash));
-    std::fs::write(git.join("refs/heads/main"), format!("{}\n", hash.replace('0', "f"))).unwrap();
+    std::fs::write(
+        git.join("refs/heads/main"),
+        format!("{}\n", hash.replace('0', "f")),
+    )
+    .unwrap();
     assert_eq!(git_commit(dir.path()), Some(hash.replace('0', "f")));
     std::fs::write(git.join("HEAD"), format!("{hash}\n")).unwrap();
-    assert_eq!(git_commit(dir.path()).as_deref(), Some(hash), "a detached HEAD");
+    assert_eq!(
+        git_commit(dir.path()).as_deref(),
+        Some(hash),
+        "a detached HEAD"
+    );
     std::fs::write(git.join("HEAD"), "ref: refs/../../../etc/passwd\n").unwrap();
     assert_eq!(git_commit(dir.path()), None);
     assert_eq!(git_commit(&dir.path().join("nowhere")), None);

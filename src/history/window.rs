@@ -58,9 +58,7 @@ impl<'a> Window<'a> {
             "failed" => Some((n - green) as f64),
             "forced" => Some(self.runs.iter().filter(|e| e.forced).count() as f64),
             "unreadable" => Some(self.unreadable as f64),
-            "green_streak" => {
-                Some(self.runs.iter().rev().take_while(|e| e.green()).count() as f64)
-            }
+            "green_streak" => Some(self.runs.iter().rev().take_while(|e| e.green()).count() as f64),
             "fail_rate" => (n > 0).then(|| (n - green) as f64 / n as f64),
             "wall.min" => walls().into_iter().reduce(f64::min),
             "wall.max" => walls().into_iter().reduce(f64::max),

@@ -80,7 +80,10 @@ pub fn check(raw: &Plan, resolved: &Plan, records: &[&str], problems: &mut Vec<P
                 let known: Vec<&str> = raw.phases.iter().map(|p| p.id.as_str()).collect();
                 problems.push(Problem::new(
                     loc,
-                    format!("stage `{}` names phase `{phase}`, which the plan does not have", stage.id),
+                    format!(
+                        "stage `{}` names phase `{phase}`, which the plan does not have",
+                        stage.id
+                    ),
                     super::diag::did_you_mean(phase, known.iter().copied())
                         .unwrap_or_else(|| format!("phases: {}", quoted(&known))),
                 ));
@@ -175,13 +178,14 @@ pub fn check(raw: &Plan, resolved: &Plan, records: &[&str], problems: &mut Vec<P
 
 /// The problem for a `history.<metric>` no window answers.
 pub fn unknown_history_metric(path: Vec<Seg>, metric: &str, ctx: &str) -> Problem {
-    let help = super::diag::did_you_mean(metric, window::METRICS.iter().copied()).unwrap_or_else(|| {
-        format!(
+    let help =
+        super::diag::did_you_mean(metric, window::METRICS.iter().copied()).unwrap_or_else(|| {
+            format!(
             "history metrics: {}, or `<record>.<metric>` with a record of this plan and one of {}",
             quoted(window::METRICS),
             quoted(crate::history::entry::RECORD_METRICS)
         )
-    });
+        });
     Problem::new(
         Loc::value(path),
         format!("unknown history metric `history.{metric}` {ctx}"),

@@ -694,14 +694,19 @@ mod stages {
         assert_eq!(ci.phases.len(), 3);
         assert_eq!(env(&ci, 1).get("FLAG").map(String::as_str), Some("wide"));
         assert_eq!(env(&ci, 0).get("X").map(String::as_str), Some("1"));
-        assert_eq!(ci.previous_stage().unwrap().promote[0].check, "history.green_streak >= 3");
+        assert_eq!(
+            ci.previous_stage().unwrap().promote[0].check,
+            "history.green_streak >= 3"
+        );
     }
 
     #[test]
     fn an_unknown_phase_is_named_with_a_suggestion() {
-        let (msg, line, _, help, _) =
-            one(&plan("[[stage]]\nid = 'dev'\nphases = ['deev']\n"));
-        assert_eq!(msg, "stage `dev` names phase `deev`, which the plan does not have");
+        let (msg, line, _, help, _) = one(&plan("[[stage]]\nid = 'dev'\nphases = ['deev']\n"));
+        assert_eq!(
+            msg,
+            "stage `dev` names phase `deev`, which the plan does not have"
+        );
         assert_eq!(help, "did you mean `dev`?");
         assert_eq!(line, 29);
     }
@@ -780,8 +785,15 @@ mod stages {
         .map(|_| ())
         .unwrap_err();
         let msgs: Vec<&str> = errs.iter().map(|e| e.0.as_str()).collect();
-        assert!(msgs.iter().any(|m| m.starts_with("stage id `a b` is not an identifier")), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("stage id `a b` is not an identifier")),
+            "{msgs:?}"
+        );
         assert!(msgs.contains(&"duplicate stage id `a b`"), "{msgs:?}");
-        assert!(msgs.contains(&"`A=B` in stage `a b` is not an environment variable name"), "{msgs:?}");
+        assert!(
+            msgs.contains(&"`A=B` in stage `a b` is not an environment variable name"),
+            "{msgs:?}"
+        );
     }
 }

@@ -43,7 +43,11 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
     } = report;
     m(run_id);
     if let Some(stage) = stage {
-        for c in stage.promotion.iter_mut().flat_map(|p| p.criteria.iter_mut()) {
+        for c in stage
+            .promotion
+            .iter_mut()
+            .flat_map(|p| p.criteria.iter_mut())
+        {
             m(&mut c.check);
             m(&mut c.explanation);
             c.why.iter_mut().for_each(m);

@@ -88,7 +88,14 @@ fn history_arg(dir: &tempfile::TempDir) -> String {
 fn apply(project: &Project, history: &str, extra: &[&str], status: i32) -> support::Output {
     let out = project
         .test()
-        .args(["apply", "staged.toml", "--target", ".", "--history", history])
+        .args([
+            "apply",
+            "staged.toml",
+            "--target",
+            ".",
+            "--history",
+            history,
+        ])
         .args(extra)
         .status(status)
         .stderr_unchecked("progress and timings; the assertions read what matters")
@@ -139,7 +146,10 @@ fn a_stage_waits_for_the_previous_stage_to_be_promoted() {
         "{}",
         refused.stderr
     );
-    assert!(history_lines(&dir).is_empty(), "a refused apply ran nothing");
+    assert!(
+        history_lines(&dir).is_empty(),
+        "a refused apply ran nothing"
+    );
     assert_eq!(project.read("app.cfg"), "mode = slow\n");
 
     apply(&project, &history, &[], 0);
@@ -165,9 +175,15 @@ fn a_stage_waits_for_the_previous_stage_to_be_promoted() {
     apply(&project, &history, &["--stage", "ci"], 0);
 
     let entries = history_lines(&dir);
-    let stages: Vec<&str> = entries.iter().map(|e| e["stage"].as_str().unwrap()).collect();
+    let stages: Vec<&str> = entries
+        .iter()
+        .map(|e| e["stage"].as_str().unwrap())
+        .collect();
     assert_eq!(stages, ["dev", "dev", "dev", "dev", "ci"]);
-    let codes: Vec<u64> = entries.iter().map(|e| e["exit_code"].as_u64().unwrap()).collect();
+    let codes: Vec<u64> = entries
+        .iter()
+        .map(|e| e["exit_code"].as_u64().unwrap())
+        .collect();
     assert_eq!(codes, [0, 1, 0, 0, 0]);
     assert_eq!(entries[4]["records"]["after"]["runs_green"], 1.0);
     assert_eq!(entries[1]["gates"][0]["status"], "fail");
@@ -233,7 +249,14 @@ fn concurrent_appends_and_a_torn_line() {
         .iter()
         .map(|(p, _)| {
             p.test()
-                .args(["apply", "staged.toml", "--target", ".", "--history", &history])
+                .args([
+                    "apply",
+                    "staged.toml",
+                    "--target",
+                    ".",
+                    "--history",
+                    &history,
+                ])
                 .stderr_unchecked("progress")
                 .spawn()
         })
@@ -243,7 +266,10 @@ fn concurrent_appends_and_a_torn_line() {
     }
     let entries = history_lines(&dir);
     assert_eq!(entries.len(), 6, "one line per apply");
-    let mut ids: Vec<&str> = entries.iter().map(|e| e["run_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = entries
+        .iter()
+        .map(|e| e["run_id"].as_str().unwrap())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 6, "six different runs");
@@ -264,7 +290,11 @@ fn concurrent_appends_and_a_torn_line() {
     let text = std::fs::read_to_string(&path).unwrap();
     let torn: Vec<&str> = text.lines().collect();
     assert_eq!(torn.len(), 8);
-    assert!(serde_json::from_str::<Value>(torn[7]).is_ok(), "{}", torn[7]);
+    assert!(
+        serde_json::from_str::<Value>(torn[7]).is_ok(),
+        "{}",
+        torn[7]
+    );
     project
         .test()
         .args(["history", "--target", ".", "--plan", "staged.toml", "--stage", "dev", "--history", &history])
