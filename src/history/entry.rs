@@ -11,20 +11,8 @@ use crate::report::model::{GateStatus, RunReport, RunStatus};
 /// The version of the line format.
 pub const FORMAT: u32 = 1;
 
-/// The per-record metrics a history line keeps (a subset of [`crate::metrics::METRICS`]), which
-/// `history.<record>.<metric>` may read.
-pub const RECORD_METRICS: &[&str] = &[
-    "runs",
-    "tests",
-    "passed",
-    "failed",
-    "errors",
-    "flaky",
-    "runs_green",
-    "wall.median",
-    "rss_peak_mb",
-    "cpu_seconds",
-];
+/// The per-record metrics a history line keeps.
+pub use crate::metrics::HISTORY_RECORD as RECORD_METRICS;
 
 /// One line of the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

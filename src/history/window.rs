@@ -6,19 +6,7 @@ use super::file::HistoryFile;
 /// The window a stage's criteria read when `--window` is not given.
 pub const DEFAULT_WINDOW: usize = 20;
 
-/// The metrics of a window, besides `history.<record>.<metric>`.
-pub const METRICS: &[&str] = &[
-    "runs",
-    "green",
-    "failed",
-    "green_streak",
-    "fail_rate",
-    "forced",
-    "unreadable",
-    "wall.min",
-    "wall.median",
-    "wall.max",
-];
+pub use crate::metrics::HISTORY as METRICS;
 
 /// The last runs (at most the window) of one plan's stage, oldest first, and the count of
 /// unreadable lines in the file they came from.
@@ -79,14 +67,7 @@ impl<'a> Window<'a> {
     }
 }
 
-/// Whether `metric` (without `history.`) names something a window can answer for a plan
-/// whose suites record `records`.
-pub fn known(metric: &str, records: &[&str]) -> bool {
-    METRICS.contains(&metric)
-        || metric
-            .split_once('.')
-            .is_some_and(|(r, m)| records.contains(&r) && RECORD_METRICS.contains(&m))
-}
+pub use crate::metrics::history_known as known;
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
     if values.is_empty() {

@@ -11,7 +11,7 @@ use super::locate::{at, Loc, Seg};
 use super::model::Plan;
 use super::resolve::Problem;
 use crate::criteria;
-use crate::history::window;
+use crate::metrics;
 
 /// A stage, compiled: its promotion criteria parsed.
 #[derive(Debug, Clone)]
@@ -168,7 +168,7 @@ pub fn check(raw: &Plan, resolved: &Plan, records: &[&str], problems: &mut Vec<P
                         ),
                         "write `history.<metric>`, e.g. `history.runs >= 10`, or `history.<record>.<metric>` such as `history.after.wall.median`",
                     ));
-                } else if !window::known(m.metric(), records) {
+                } else if !metrics::history_known(m.metric(), records) {
                     problems.push(unknown_history_metric(path.clone(), m.metric(), &ctx));
                 }
             }
@@ -179,11 +179,11 @@ pub fn check(raw: &Plan, resolved: &Plan, records: &[&str], problems: &mut Vec<P
 /// The problem for a `history.<metric>` no window answers.
 pub fn unknown_history_metric(path: Vec<Seg>, metric: &str, ctx: &str) -> Problem {
     let help =
-        super::diag::did_you_mean(metric, window::METRICS.iter().copied()).unwrap_or_else(|| {
+        super::diag::did_you_mean(metric, metrics::HISTORY.iter().copied()).unwrap_or_else(|| {
             format!(
             "history metrics: {}, or `<record>.<metric>` with a record of this plan and one of {}",
-            quoted(window::METRICS),
-            quoted(crate::history::entry::RECORD_METRICS)
+            quoted(metrics::HISTORY),
+            quoted(metrics::HISTORY_RECORD)
         )
         });
     Problem::new(

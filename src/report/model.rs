@@ -60,7 +60,7 @@ pub struct StageReport {
     pub forced: bool,
     /// The previous stage's promotion, as decided before the apply (absent for the first stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub promotion: Option<crate::history::promote::Promotion>,
+    pub promotion: Option<Promotion>,
 }
 
 /// The plan that ran.
@@ -242,4 +242,48 @@ pub struct RollbackInfo {
     /// What went wrong during the rollback, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// One promotion criterion, decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionVerdict {
+    /// The check.
+    pub check: String,
+    /// Why it is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Whether it holds.
+    pub pass: bool,
+    /// The check with its values (`history.runs 3 >= 10`), or why it has none.
+    pub explanation: String,
+}
+
+/// A stage's promotion, decided over its window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Promotion {
+    /// The stage whose history was read.
+    pub stage: String,
+    /// Runs of that stage in the window.
+    pub runs: usize,
+    /// Each criterion.
+    pub criteria: Vec<CriterionVerdict>,
+}
+
+impl Promotion {
+    /// Whether every criterion holds.
+    pub fn holds(&self) -> bool {
+        self.criteria.iter().all(|c| c.pass)
+    }
+
+    /// The criteria that do not hold, as one line each.
+    pub fn failures(&self) -> Vec<String> {
+        self.criteria
+            .iter()
+            .filter(|c| !c.pass)
+            .map(|c| match &c.why {
+                Some(why) => format!("{} ({why})", c.explanation),
+                None => c.explanation.clone(),
+            })
+            .collect()
+    }
 }
