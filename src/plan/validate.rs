@@ -86,12 +86,16 @@ impl ValidPlan {
         let phases = self.plan.phases.len();
         let steps = self.plan.steps().count();
         let gates: usize = self.plan.phases.iter().map(|p| p.gates.len()).sum();
-        format!(
+        let mut text = format!(
             "{}, {}, {}",
             count(phases, "phase"),
             count(steps, "step"),
             count(gates, "gate")
-        )
+        );
+        if !self.plan.stages.is_empty() {
+            text.push_str(&format!(", {}", count(self.plan.stages.len(), "stage")));
+        }
+        text
     }
 }
 

@@ -352,3 +352,37 @@ fn locator_rollout_without_the_flag_is_rolled_back() {
     assert!(report["records"]["verify"]["runs_green"].as_f64().unwrap() < 0.95);
     assert_eq!(report["records"]["serial"]["runs_green"], 1.0);
 }
+
+/// `apply --ci` never waits for input: a step that reads its stdin gets end-of-file at once,
+/// though planrun's own stdin stays open (a CI runner's may).
+#[test]
+fn ci_mode_never_waits_for_input() {
+    let (project, dir) = project();
+    project.write(
+        "ask.toml",
+        "name = 'ask'\ndescription = 'd'\n[[phase]]\nid = 'p'\n[[phase.step]]\nid = 'ask'\naction = 'run'\ncommand = 'if read answer; then exit 1; fi'\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_planrun"))
+        .args(["apply", "ask.toml", "--target", ".", "--ci", "--history"])
+        .arg(history_arg(&dir))
+        .current_dir(project.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("apply --ci waited for input");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // The pipe was open the whole time; the step saw EOF and passed.
+    drop(child.stdin.take());
+    assert_eq!(status.code(), Some(0));
+}
