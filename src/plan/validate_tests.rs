@@ -678,6 +678,7 @@ mod stages {
             "[[stage]]\nid = 'dev'\nphases = ['dev']\nenv = { FLAG = '${flag}' }\n[[stage.promote]]\ncheck = 'history.green_streak >= 3'\n[[stage]]\nid = 'ci'\nphases = ['wide']\nenv = { FLAG = 'wide', X = '1' }\n",
         );
         let valid = check(&format!("[vars]\nflag = 'on'\n{text}"), &[]).unwrap();
+        assert_eq!(valid.summary(), "3 phases, 3 steps, 0 gates, 2 stages");
         let builtins = BTreeMap::new();
         let dev = valid.resolve_stage(&builtins, Some(0)).unwrap().plan;
         let ids: Vec<&str> = dev.phases.iter().map(|p| p.id.as_str()).collect();
