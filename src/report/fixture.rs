@@ -210,5 +210,6 @@ pub fn sample() -> RunReport {
             environments: vec![".venv".into()],
             message: None,
         }),
+        stage: None,
     }
 }
