@@ -24,7 +24,13 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
     let history = super::status::history_path(&args.history, &prep.target);
-    let stage = super::status::enter_stage(&prep, &history, args.history.window, args.force)?;
+    let stage = super::status::enter_stage(
+        &prep,
+        &history,
+        args.history.window,
+        args.force,
+        args.dry_run,
+    )?;
     if let Some(stage) = &stage {
         ui::note(&format!(
             "stage `{}` of {}: {}",
