@@ -15,9 +15,34 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         ui::force_plain();
     }
     let vars = super::validate::overrides(&args.vars)?;
-    let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
+    let prep = Prepared::at_stage(
+        &args.plan,
+        args.target.as_deref(),
+        &vars,
+        args.stage.as_deref(),
+    )?;
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
+    let history = super::status::history_path(&args.history, &prep.target);
+    let stage = super::status::enter_stage(
+        &prep,
+        &history,
+        args.history.window,
+        args.force,
+        args.dry_run,
+    )?;
+    if let Some(stage) = &stage {
+        ui::note(&format!(
+            "stage `{}` of {}: {}",
+            stage.id,
+            ui::count(prep.plan.stages.len(), "stage"),
+            match &stage.promotion {
+                None => "the first stage".to_string(),
+                Some(p) if p.holds() => format!("stage `{}` is promoted", p.stage),
+                Some(p) => format!("stage `{}` is NOT promoted (--force)", p.stage),
+            }
+        ));
+    }
     if args.dry_run {
         let known = known_records(&prep, args.baseline.as_deref())?;
         let preview = dryrun::preview(&prep, ui::stdout_color(), &known)
@@ -39,6 +64,8 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         save_baseline: args.save_baseline.clone(),
         baseline: args.baseline.clone(),
         reapply: args.reapply,
+        history: Some(history),
+        stage,
     };
     apply::apply(&prep, &opts)
 }

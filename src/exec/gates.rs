@@ -342,6 +342,8 @@ mod tests {
             )
             .unwrap(),
             order: Vec::new(),
+            stages: Vec::new(),
+            stage: None,
         };
         let ratio = plan("after.wall.median <= baseline.wall.median / 1.2");
         let base = Records::from([("baseline".to_string(), timed(&[12.4]))]);

@@ -36,6 +36,22 @@ pub struct Plan {
     pub graph: PlanGraph,
     /// Every node in a valid execution order.
     pub order: Vec<Node>,
+    /// The plan's rollout stages, in order (all of them, whichever runs).
+    pub stages: Vec<super::stages::Stage>,
+    /// The index in `stages` of the stage this plan runs; `None` for a plan without stages.
+    pub stage: Option<usize>,
+}
+
+impl Plan {
+    /// The stage this plan runs.
+    pub fn current_stage(&self) -> Option<&super::stages::Stage> {
+        self.stages.get(self.stage?)
+    }
+
+    /// The stage before the one this plan runs, whose promotion must hold first.
+    pub fn previous_stage(&self) -> Option<&super::stages::Stage> {
+        self.stages.get(self.stage?.checked_sub(1)?)
+    }
 }
 
 /// One phase.
@@ -393,6 +409,8 @@ pub fn compile(
             order: graph.order(),
             graph,
             phases,
+            stages: Vec::new(),
+            stage: None,
         }),
         _ => Err(problems),
     }

@@ -29,6 +29,44 @@ pub struct Plan {
     /// The phases, each a group of steps followed by its gates.
     #[serde(default, rename = "phase")]
     pub phases: Vec<Phase>,
+    /// Rollout stages in order: `planrun apply --stage ID` runs the phases of every stage up to
+    /// and including ID (and the phases no stage names), once the previous stage's `promote`
+    /// criteria hold in the run history.
+    #[serde(default, rename = "stage", skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<Stage>,
+}
+
+/// One rollout stage (dev, part of CI, all of CI, ...).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Unique among stages; an identifier (`--stage ID`, the history's `stage`).
+    pub id: String,
+    /// A human title for reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The phases this stage adds to the earlier stages' phases.
+    #[serde(default)]
+    pub phases: Vec<String>,
+    /// Environment every process of an apply at this stage (or a later one) gets, such as a
+    /// feature flag; a step's own `env` wins.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Criteria over this stage's run history (`history.runs >= 10`) that must hold before the
+    /// next stage may be applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promote: Vec<Criterion>,
+}
+
+/// A criterion with the reason it is there.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// A criteria expression over `history.*`, e.g. `history.green_streak >= 5`.
+    pub check: String,
+    /// Why the criterion matters; shown with the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One `[vars]` entry: a plain string, or a table that can mark the value secret.
@@ -496,6 +534,16 @@ impl Step {
     /// The step's extra environment (only actions that run processes take one).
     pub fn env(&self) -> Option<&BTreeMap<String, String>> {
         self.process_fields().map(|(_, env)| env)
+    }
+
+    /// The environment of a step that runs processes, to add to.
+    pub fn env_mut(&mut self) -> Option<&mut BTreeMap<String, String>> {
+        match self {
+            Step::Run(s) => Some(&mut s.env),
+            Step::Install(s) => Some(&mut s.env),
+            Step::Suite(s) => Some(&mut s.env),
+            _ => None,
+        }
     }
 
     fn process_fields(&self) -> Option<(&Option<String>, &BTreeMap<String, String>)> {

@@ -49,13 +49,36 @@ impl ValidPlan {
     /// defaults, timeouts durations, gates parsed); `builtins` holds `target` (the absolute
     /// target directory) and `plan_dir`.
     pub fn resolve(&self, builtins: &BTreeMap<String, String>) -> Result<Resolved, Diagnostics> {
+        self.resolve_stage(builtins, None)
+    }
+
+    /// As [`ValidPlan::resolve`], for the stage `stage` (index into the plan's stages, from
+    /// [`super::stages::choose`]): only the phases that stage runs, with its environment.
+    pub fn resolve_stage(
+        &self,
+        builtins: &BTreeMap<String, String>,
+        stage: Option<usize>,
+    ) -> Result<Resolved, Diagnostics> {
         let out = interpolate_plan(&self.plan, &self.all_vars(builtins));
         if !out.problems.is_empty() {
             return Err(diagnose(&self.source, out.problems));
         }
-        super::compiled::compile(&out.plan, &out.timeouts, &out.max_times)
-            .map(|plan| Resolved { plan })
-            .map_err(|problems| diagnose(&self.source, problems))
+        let (selected, kept) = match stage {
+            Some(k) => super::stages::select(&out.plan, k),
+            None => (out.plan.clone(), (0..out.plan.phases.len()).collect()),
+        };
+        super::compiled::compile(&selected, &out.timeouts, &out.max_times)
+            .map(|mut plan| {
+                plan.stages = super::stages::compile(&out.plan);
+                plan.stage = stage;
+                Resolved { plan }
+            })
+            .map_err(|mut problems| {
+                for p in &mut problems {
+                    super::stages::unselect(&mut p.loc.path, &kept);
+                }
+                diagnose(&self.source, problems)
+            })
     }
 
     /// `3 phases, 7 steps, 3 gates`.
@@ -63,12 +86,16 @@ impl ValidPlan {
         let phases = self.plan.phases.len();
         let steps = self.plan.steps().count();
         let gates: usize = self.plan.phases.iter().map(|p| p.gates.len()).sum();
-        format!(
+        let mut text = format!(
             "{}, {}, {}",
             count(phases, "phase"),
             count(steps, "step"),
             count(gates, "gate")
-        )
+        );
+        if !self.plan.stages.is_empty() {
+            text.push_str(&format!(", {}", count(self.plan.stages.len(), "stage")));
+        }
+        text
     }
 }
 
@@ -604,6 +631,12 @@ fn check_resolved(
                         &ctx,
                         e,
                     ));
+                } else if s.record == "history" {
+                    problems.push(Problem::new(
+                        Loc::value(loc),
+                        format!("suite record `history` {ctx} is reserved"),
+                        "`history.*` names the stage's run history in criteria; call the record something else, e.g. `after`",
+                    ));
                 } else if let Some(first) = records.get(s.record.as_str()) {
                     problems.push(duplicate(
                         Loc::value(loc),
@@ -627,6 +660,12 @@ fn check_resolved(
         failed,
         &records.keys().copied().collect::<Vec<_>>(),
         &|phase, record| before.as_ref().is_none_or(|b| b[phase].contains(record)),
+        problems,
+    );
+    super::stages::check(
+        raw,
+        plan,
+        &records.keys().copied().collect::<Vec<_>>(),
         problems,
     );
 }

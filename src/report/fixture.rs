@@ -217,6 +217,7 @@ pub fn sample() -> RunReport {
             environments: vec![".venv".into()],
             message: None,
         }),
+        stage: None,
     }
 }
 

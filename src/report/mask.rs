@@ -39,8 +39,20 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         gates,
         diffstat,
         rollback,
+        stage,
     } = report;
     m(run_id);
+    if let Some(stage) = stage {
+        for c in stage
+            .promotion
+            .iter_mut()
+            .flat_map(|p| p.criteria.iter_mut())
+        {
+            m(&mut c.check);
+            m(&mut c.explanation);
+            c.why.iter_mut().for_each(m);
+        }
+    }
     let PlanInfo {
         name,
         description,
