@@ -44,7 +44,8 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         ));
     }
     if args.dry_run {
-        let preview = dryrun::preview(&prep, ui::stdout_color())
+        let known = known_records(&prep, args.baseline.as_deref())?;
+        let preview = dryrun::preview(&prep, ui::stdout_color(), &known)
             .map_err(|e| Error::invalid(e.to_string(), None))?;
         ui::out(preview.text.trim_end());
         return Ok(exit::OK);
@@ -104,6 +105,28 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// The records a dry run knows before anything runs: with `--baseline`, the saved record under
+/// the name of the suite it stands in for.
+fn known_records(
+    prep: &Prepared,
+    baseline: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, crate::measure::record::Record>> {
+    let mut known = std::collections::BTreeMap::new();
+    let Some(source) = baseline else {
+        return Ok(known);
+    };
+    let record = crate::exec::baseline::load(&prep.target, source)
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    for (_, step) in prep.plan.steps() {
+        if let Step::Suite(s) = step {
+            if s.baseline {
+                known.insert(s.record.clone(), record.clone());
+            }
+        }
+    }
+    Ok(known)
 }
 
 /// Refuses to work on a target whose last apply was killed before it could finish or roll back.

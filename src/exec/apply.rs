@@ -92,7 +92,8 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
     }
 
     /// A suite reads the records so far (an adaptive one for its gates, `timeout = "auto"` for
-    /// the slowest run); every other step needs nothing.
+    /// the slowest run), and so does a `mark` step (the durations it marks from); every other
+    /// step needs nothing.
     fn input(&mut self, task: usize) -> Records {
         let suite = matches!(
             self.prep
@@ -100,7 +101,7 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
                 .order
                 .get(task)
                 .and_then(|n| self.prep.step(n)),
-            Some(Step::Suite(_))
+            Some(Step::Suite(_) | Step::Mark(_))
         );
         if suite {
             self.state.report.records.clone()
@@ -480,7 +481,7 @@ fn warn_dirty_files(prep: &Prepared) {
     if prep
         .plan
         .steps()
-        .any(|(_, s)| matches!(s, Step::PytestConfig(_)))
+        .any(|(_, s)| matches!(s, Step::PytestConfig(_) | Step::Mark(_)))
     {
         let read = |rel: &str| prep.read(rel).ok().flatten();
         files.push(crate::edit::pytest_config::locate(&read).path.to_string());

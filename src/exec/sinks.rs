@@ -68,6 +68,10 @@ impl Terminal {
                 }
             }
             self.progress.line(&self.secrets.mask(&line));
+            for detail in &v.details {
+                self.progress
+                    .line(&self.secrets.mask(&format!("    {detail}")));
+            }
         }
     }
 }

@@ -171,6 +171,10 @@ pub struct GateReport {
     /// The ratio of two records' times the gate compared, with its confidence interval.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<IntervalReport>,
+    /// What stands behind a verdict that did not pass, one line each: the tests over budget
+    /// (slowest first, by how much), the files with the least coverage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 fn rollback() -> String {

@@ -399,7 +399,10 @@ fn a_dry_run_previews_an_unpromoted_stage_and_history_dirs_are_made() {
         .stderr_contains("warning: an apply of stage `ci` would be refused: stage `dev` is not promoted (history.green_streak 0 >= 2 (two green runs in a row))")
         .run();
     let _ = out;
-    assert!(!project.join(".planrun").exists(), "a dry run writes nothing");
+    assert!(
+        !project.join(".planrun").exists(),
+        "a dry run writes nothing"
+    );
     let nested = dir.path().join("cache/planrun/history.jsonl");
     project
         .test()
