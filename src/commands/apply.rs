@@ -12,7 +12,7 @@ use crate::{exit, ui};
 pub fn run(args: &ApplyArgs) -> Result<u8> {
     let ci = sinks::ci_mode(args.ci);
     if ci {
-        ui::force_plain();
+        ui::no_animation();
     }
     let vars = super::validate::overrides(&args.vars)?;
     let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;

@@ -66,8 +66,10 @@ impl Terminal {
                 if let Some(why) = &v.why {
                     line.push_str(&format!("  ({why})"));
                 }
+                self.progress.line_always(&self.secrets.mask(&line));
+            } else {
+                self.progress.line(&self.secrets.mask(&line));
             }
-            self.progress.line(&self.secrets.mask(&line));
         }
     }
 }
@@ -104,7 +106,7 @@ impl Sink for Terminal {
                 if let Ok(out) = result {
                     for w in &out.warnings {
                         self.progress
-                            .line(&self.secrets.mask(&format!("  warning: {w}")));
+                            .line_always(&self.secrets.mask(&format!("  warning: {w}")));
                     }
                 }
                 self.progress.finished(id, status, shown.as_deref());
@@ -122,12 +124,12 @@ impl Sink for Terminal {
             Event::Run(RunEvent::RolledBack { info, seconds }) => {
                 if info.ok {
                     ui::err(&format!(
-                        "{} rolled back in {}: {} restored, {} deleted, {} environment(s) restored",
+                        "{} rolled back in {}: {} restored, {} deleted, {} restored",
                         ui::paint(color, Style::BoldGreen, "↺"),
                         fmt_duration(std::time::Duration::from_secs_f64(*seconds)),
                         info.restored.len(),
                         info.deleted.len(),
-                        info.environments.len()
+                        ui::count(info.environments.len(), "environment")
                     ));
                 }
             }
@@ -288,7 +290,7 @@ pub fn for_apply(
 fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
     let color = ui::stderr_color();
     if let Some(line) = records_line(report) {
-        ui::err(&line);
+        ui::status(&line);
     }
     let passed = report
         .gates
@@ -310,10 +312,10 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
         RunStatus::Running => ("running", Style::Dim),
     };
     ui::err(&format!(
-        "{} in {:.1}s: {passed}/{evaluated} gates passed, {} files changed (+{} -{}); exit {}",
+        "{} in {:.1}s: {passed}/{evaluated} gates passed, {} changed (+{} -{}); exit {}",
         ui::paint(color, style, word),
         report.duration_s,
-        report.diffstat.files,
+        ui::count(report.diffstat.files, "file"),
         report.diffstat.insertions,
         report.diffstat.deletions,
         report.exit_code.unwrap_or_default(),
@@ -321,7 +323,7 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
     let shown = run_dir
         .strip_prefix(std::env::current_dir().unwrap_or_default())
         .unwrap_or(run_dir);
-    ui::err(&format!(
+    ui::status(&format!(
         "report: {}",
         shown.join(crate::journal::paths::REPORT_JSON).display()
     ));
@@ -339,12 +341,7 @@ pub fn records_line(report: &RunReport) -> Option<String> {
             let m = median(name)?;
             let versus = match base {
                 Some(b) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
-                    let (ratio, word) = if m <= b {
-                        (b / m, "faster")
-                    } else {
-                        (m / b, "slower")
-                    };
-                    format!(" ({ratio:.1}× {word})")
+                    format!(" ({})", speed_versus(m, b))
                 }
                 _ => String::new(),
             };
@@ -354,9 +351,35 @@ pub fn records_line(report: &RunReport) -> Option<String> {
     (!records.is_empty()).then(|| format!("records: {}", records.join(", ")))
 }
 
+/// How a median `m` compares with a reference `b`: `22.0× faster`, `1.04× slower` (two decimals
+/// below 2×, so a small difference is not rounded into the wrong word), `same speed`.
+fn speed_versus(m: f64, b: f64) -> String {
+    let (ratio, word) = if m <= b {
+        (b / m, "faster")
+    } else {
+        (m / b, "slower")
+    };
+    let digits = if ratio < 2.0 { 2 } else { 1 };
+    let text = format!("{ratio:.digits$}");
+    if text == "1.00" {
+        "same speed".to_string()
+    } else {
+        format!("{text}× {word}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_speed_says_faster_or_slower_as_it_is() {
+        assert_eq!(speed_versus(1.0, 20.0), "20.0× faster");
+        assert_eq!(speed_versus(1.04, 1.0), "1.04× slower");
+        assert_eq!(speed_versus(1.0, 1.04), "1.04× faster");
+        assert_eq!(speed_versus(1.001, 1.0), "same speed");
+        assert_eq!(speed_versus(3.0, 1.0), "3.0× slower");
+    }
 
     fn record(median: f64) -> crate::measure::record::Record {
         let mut record = crate::report::fixture::record();
@@ -374,7 +397,7 @@ mod tests {
         assert_eq!(
             records_line(&report).as_deref(),
             Some(
-                "records: baseline 20.00s, after 0.50s (40.0× faster), xdist 25.00s (1.2× slower)"
+                "records: baseline 20.00s, after 0.50s (40.0× faster), xdist 25.00s (1.25× slower)"
             )
         );
     }
