@@ -33,6 +33,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     let opts = ApplyOptions {
         jobs,
         ci,
+        annotate_passing: args.annotate_passing,
         json: args.json,
         report_dir: args.report_dir.clone(),
         save_baseline: args.save_baseline.clone(),

@@ -156,6 +156,7 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
             path: prep.plan_path.display().to_string(),
         },
         target: prep.target.display().to_string(),
+        host: crate::journal::lock::host_name(),
         started: crate::timestamp::now(),
         vars: prep.shown_vars(),
         ..RunReport::default()

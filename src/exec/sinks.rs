@@ -46,7 +46,7 @@ impl Terminal {
         }
     }
 
-    fn gate_lines(&self, verdicts: &[crate::report::model::GateReport]) {
+    fn gate_lines(&self, verdicts: &[crate::report::model::GateReport], report: &RunReport) {
         for v in verdicts {
             let (word, style) = match v.status {
                 GateStatus::Pass => ("pass", Style::BoldGreen),
@@ -67,6 +67,9 @@ impl Terminal {
                     line.push_str(&format!("  ({why})"));
                 }
                 self.progress.line_always(&self.secrets.mask(&line));
+                for test_line in test_lines(v, report) {
+                    self.progress.line_always(&self.secrets.mask(&test_line));
+                }
             } else {
                 self.progress.line(&self.secrets.mask(&line));
             }
@@ -111,7 +114,7 @@ impl Sink for Terminal {
                 }
                 self.progress.finished(id, status, shown.as_deref());
             }
-            Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts),
+            Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts, &state.report),
             Event::Skipped { .. } | Event::Run(RunEvent::Changed(_)) => {}
             Event::Run(RunEvent::RollingBack { reason }) => {
                 self.progress.finish();
@@ -141,6 +144,39 @@ impl Sink for Terminal {
         print_verdict(report, &self.run_dir);
         Ok(())
     }
+}
+
+/// At most this many tests are listed under a gate on the terminal.
+const TESTS_LISTED: usize = 10;
+
+/// `  failed in after: tests/test_a.py::test_x  AssertionError: nope (tests/test_a.py:27)`: the
+/// tests a gate names, one line each.
+fn test_lines(gate: &crate::report::model::GateReport, report: &RunReport) -> Vec<String> {
+    let mut lines: Vec<String> = gate
+        .tests
+        .iter()
+        .take(TESTS_LISTED)
+        .map(|t| {
+            let mut line = format!("  {} in {}: {}", t.outcome, t.record, t.id);
+            if let Some(f) = report.failure(&t.record, &t.id) {
+                if let Some(m) = &f.message {
+                    let first = m.lines().next().unwrap_or_default();
+                    line.push_str(&format!("  {first}"));
+                }
+                if let (Some(file), Some(n)) = (&f.file, f.line) {
+                    line.push_str(&format!(" ({file}:{n})"));
+                }
+            }
+            line
+        })
+        .collect();
+    if gate.tests.len() > TESTS_LISTED {
+        lines.push(format!(
+            "  and {} more (summary.md lists them)",
+            gate.tests.len() - TESTS_LISTED
+        ));
+    }
+    lines
 }
 
 /// `report.json`, rewritten after every event that changes it (atomic, not fsynced: the final
@@ -213,16 +249,19 @@ impl Sink for ReportFiles {
     }
 }
 
-/// CI: the Markdown summary appended to `GITHUB_STEP_SUMMARY`, and annotations on GitHub
-/// Actions (on stderr with `--json`, so stdout stays the report alone).
+/// CI: the Markdown summary appended to `GITHUB_STEP_SUMMARY`, and on GitHub Actions the
+/// annotations and the failed steps' logs folded (on stderr with `--json`, so stdout stays the
+/// report alone).
 pub struct Ci {
     json: bool,
+    passing: bool,
 }
 
 impl Ci {
-    /// A CI sink; `json` says whether stdout carries the JSON report.
-    pub fn new(json: bool) -> Self {
-        Ci { json }
+    /// A CI sink; `json` says whether stdout carries the JSON report, `passing` whether passing
+    /// gates are annotated too.
+    pub fn new(json: bool, passing: bool) -> Self {
+        Ci { json, passing }
     }
 }
 
@@ -236,7 +275,23 @@ impl Sink for Ci {
             ui::warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
         }
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-            for line in crate::report::github::annotations(report) {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let opts = crate::report::github::AnnotationOptions {
+                workspace: std::env::var_os("GITHUB_WORKSPACE")
+                    .filter(|w| !w.is_empty())
+                    .map_or_else(|| cwd.clone(), PathBuf::from),
+                cwd,
+                passing: self.passing,
+            };
+            let target = std::path::Path::new(&report.target);
+            let read = |rel: &str| {
+                let bytes = std::fs::read(target.join(rel)).ok()?;
+                Some(String::from_utf8_lossy(&bytes).into_owned())
+            };
+            let lines = crate::report::github::folded_logs(report, &read)
+                .into_iter()
+                .chain(crate::report::github::annotations(report, &opts));
+            for line in lines {
                 if self.json {
                     ui::err(&line);
                 } else {
@@ -278,7 +333,7 @@ pub fn for_apply(
         Box::new(ReportFiles::new(run_dir, opts.report_dir.clone())),
     ];
     if ci_mode(opts.ci) {
-        sinks.push(Box::new(Ci::new(opts.json)));
+        sinks.push(Box::new(Ci::new(opts.json, opts.annotate_passing)));
     }
     if opts.json {
         sinks.push(Box::new(JsonStdout));

@@ -62,6 +62,8 @@ pub struct Gate {
     pub on_fail: OnFail,
     /// What a check the measurements cannot settle does.
     pub on_inconclusive: OnInconclusive,
+    /// The line of its `check` in the plan file (1-based), for annotations that point at it.
+    pub line: Option<usize>,
 }
 
 /// How many counted runs a suite takes.
@@ -373,6 +375,7 @@ fn compile_gates(p: usize, phase: &model::Phase, problems: &mut Vec<Problem>) ->
                 why: gate.why.clone(),
                 on_fail: gate.on_fail,
                 on_inconclusive: gate.on_inconclusive,
+                line: None,
             }),
             Err(e) => {
                 problems.push(Problem::new(

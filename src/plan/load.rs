@@ -36,7 +36,7 @@ impl LoadedPlan {
     }
 }
 
-fn spans(source: &Source, locs: &[Loc]) -> Vec<Range<usize>> {
+pub(crate) fn spans(source: &Source, locs: &[Loc]) -> Vec<Range<usize>> {
     match DeTable::parse(&source.text) {
         Ok(root) => locs
             .iter()

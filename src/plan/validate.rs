@@ -53,9 +53,27 @@ impl ValidPlan {
         if !out.problems.is_empty() {
             return Err(diagnose(&self.source, out.problems));
         }
-        super::compiled::compile(&out.plan, &out.timeouts, &out.max_times)
-            .map(|plan| Resolved { plan })
-            .map_err(|problems| diagnose(&self.source, problems))
+        let mut plan = super::compiled::compile(&out.plan, &out.timeouts, &out.max_times)
+            .map_err(|problems| diagnose(&self.source, problems))?;
+        self.place_gates(&mut plan);
+        Ok(Resolved { plan })
+    }
+
+    /// Sets each gate's line in the plan file (one parse for all of them).
+    fn place_gates(&self, plan: &mut super::compiled::Plan) {
+        let locs: Vec<Loc> = plan
+            .phases
+            .iter()
+            .enumerate()
+            .flat_map(|(p, phase)| {
+                (0..phase.gates.len()).map(move |g| Loc::value(at!["phase", p, "gate", g, "check"]))
+            })
+            .collect();
+        let spans = super::load::spans(&self.source, &locs);
+        let gates = plan.phases.iter_mut().flat_map(|p| p.gates.iter_mut());
+        for (gate, span) in gates.zip(spans) {
+            gate.line = (span != (0..0)).then(|| self.source.line_col(span.start).0);
+        }
     }
 
     /// `3 phases, 7 steps, 3 gates`.
