@@ -3,6 +3,7 @@
 mod apply;
 mod cli;
 mod envs;
+mod failures;
 mod formats;
 mod gates;
 mod harness;
