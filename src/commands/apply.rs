@@ -19,10 +19,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
     if args.dry_run {
-        let preview = dryrun::preview(&prep, ui::stdout_color())
-            .map_err(|e| Error::invalid(e.to_string(), None))?;
-        ui::out(preview.text.trim_end());
-        return Ok(exit::OK);
+        return dry_run(&prep, args);
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
@@ -41,6 +38,46 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         reapply: args.reapply,
     };
     apply::apply(&prep, &opts)
+}
+
+/// `--dry-run`: the preview (or `--json`), a note when the plan is applied already, a warning
+/// when its change is in the target already, and with `--detailed-exitcode` 2 for changes.
+fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
+    let preview = dryrun::preview(prep, ui::stdout_color() && !args.json)
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    let applied = apply::applied_here(prep);
+    let pending = applied.is_none() && preview.pending();
+    if args.json {
+        let report = crate::report::mask::mask_report(&apply::initial_report(prep, ""), &prep.secrets);
+        let json = dryrun::DryRunReport {
+            report: &report,
+            dry_run: true,
+            planned: &preview.steps,
+            changes_pending: pending,
+            already_in_target: &preview.already,
+        };
+        let text = serde_json::to_string_pretty(&json)
+            .map_err(|e| Error::context("failed to render the dry run as JSON", e))?;
+        ui::out(&text);
+    } else {
+        ui::out(preview.text.trim_end());
+    }
+    if let Some(run) = applied {
+        ui::note(&format!(
+            "plan `{}` is already applied here (run {run}): apply would do nothing",
+            prep.plan.name
+        ));
+    } else if preview.already_in_target() {
+        ui::warn(&format!(
+            "every file this plan edits already holds its change ({}): the change seems to be in the target already, and applying would measure the suite against itself",
+            preview.already.join(", ")
+        ));
+    }
+    Ok(if args.detailed_exitcode && pending {
+        exit::CHANGES_PENDING
+    } else {
+        exit::OK
+    })
 }
 
 /// Checks `--baseline` and `--save-baseline` before anything runs: the plan needs a suite with

@@ -43,6 +43,10 @@ pub struct Plan {
 pub struct Phase {
     /// The phase id.
     pub id: String,
+    /// Its title, when it has one.
+    pub title: Option<String>,
+    /// The phases it needs.
+    pub needs: Vec<String>,
     /// Its steps in file order.
     pub steps: Vec<Step>,
     /// The gates decided once all of its steps are done.
@@ -333,6 +337,8 @@ pub fn compile(
             .collect();
         phases.push(Phase {
             id: phase.id.clone(),
+            title: phase.title.clone(),
+            needs: phase.needs.clone(),
             steps,
             gates,
         });

@@ -2,6 +2,7 @@
 
 mod apply;
 mod cli;
+mod dryrun;
 mod envs;
 mod failures;
 mod formats;
