@@ -87,7 +87,7 @@ fn detailed_exitcode_is_2_with_changes_pending_and_0_once_applied() {
         .args(["apply", &plan, "--target", "."])
         .args(["--detailed-exitcode"])
         .status(2)
-        .stderr_contains("the argument '--detailed-exitcode' requires")
+        .stderr_contains("error: the following required arguments were not provided:\n  --dry-run\n")
         .run();
 }
 
