@@ -367,6 +367,8 @@ mod tests {
             default_target: None,
             phases: vec![compiled::Phase {
                 id: "p".into(),
+                title: None,
+                needs: Vec::new(),
                 steps: Vec::new(),
                 gates: vec![gate(check, OnFail::Rollback)],
             }],

@@ -15,6 +15,7 @@ mod logs;
 mod messages;
 mod outputs;
 mod plans;
+mod schema;
 mod support;
 mod trust;
 mod validate;
