@@ -20,3 +20,4 @@ mod support;
 mod trust;
 mod validate;
 mod verdicts;
+mod wheel;
