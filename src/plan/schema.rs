@@ -16,12 +16,19 @@ use super::model::Plan;
 /// across releases of this format version.
 pub const SCHEMA_ID: &str = "https://planrun.dev/schema/v1/plan.schema.json";
 
-/// The plan schema (draft-07, which TOML language servers such as taplo understand).
-pub fn plan_schema() -> Value {
-    let mut schema = SchemaSettings::draft07()
+/// The schema as schemars derives it from the serde model, steps as a `oneOf` of variants:
+/// what the strict loader walks (it picks a step's variant by its `action` itself).
+pub fn model_schema() -> Value {
+    SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<Plan>()
-        .to_value();
+        .to_value()
+}
+
+/// The published plan schema (draft-07, which TOML language servers such as taplo
+/// understand): [`model_schema`] with its `$id` and steps discriminated on `action`.
+pub fn plan_schema() -> Value {
+    let mut schema = model_schema();
     if let Some(root) = schema.as_object_mut() {
         root.insert("$id".into(), SCHEMA_ID.into());
         if let Some(defs) = root.get_mut("definitions").and_then(Value::as_object_mut) {
