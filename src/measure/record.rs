@@ -209,8 +209,9 @@ impl Record {
             } else {
                 String::new()
             };
+            let noun = if flaky.len() == 1 { "test" } else { "tests" };
             warnings.push(format!(
-                "{} flaky test(s): {}{more}",
+                "{} flaky {noun}: {}{more}",
                 flaky.len(),
                 shown.join(", ")
             ));

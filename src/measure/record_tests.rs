@@ -111,7 +111,7 @@ fn counted_runs_combine_conservatively() {
     assert!(r
         .warnings
         .iter()
-        .any(|w| w.contains("1 flaky test(s): t::flip")));
+        .any(|w| w.contains("1 flaky test: t::flip")));
 }
 
 #[test]

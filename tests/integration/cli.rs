@@ -87,7 +87,7 @@ fn completions_for_each_shell_name_the_subcommands_and_flags() {
             .args(["completions", shell])
             .stdout_unchecked("a generated script, checked below")
             .run();
-        for needle in [marker, "apply", "--dry-run", "--detailed-exitcode"] {
+        for needle in [marker, "apply", "dry-run", "detailed-exitcode"] {
             assert!(out.stdout.contains(needle), "{shell} lacks {needle}");
         }
     }
@@ -173,7 +173,7 @@ fn init_writes_a_bundled_plan_that_validates() {
         .run();
     Test::in_project(&project)
         .args(["apply", "plans/xdist.toml", "--dry-run"])
-        .stdout_contains("plan     xdist (plans/xdist.toml)\ntarget   [TARGET]\n")
+        .stdout_contains("plan       xdist (plans/xdist.toml)\ntarget     [TARGET]\n")
         .run();
     Test::in_project(&project)
         .args(["init", "xdist"])
