@@ -14,20 +14,26 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, display_order = 900)]
     pub verbose: u8,
 
     /// Only warnings, errors, failures and the closing verdict on stderr.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, display_order = 901)]
     pub quiet: bool,
 
-    /// When to colour the output; auto honours NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR and colours
-    /// GitHub Actions logs.
-    #[arg(long, value_name = "WHEN", value_enum, default_value = "auto", global = true)]
+    /// Colour the output: auto (a terminal, GitHub Actions logs; NO_COLOR, FORCE_COLOR honoured).
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        default_value = "auto",
+        global = true,
+        display_order = 902
+    )]
     pub color: ColorArg,
 
     /// Same as --color never.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 903)]
     pub no_color: bool,
 
     #[command(subcommand)]
@@ -62,14 +68,13 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// `--color WHEN`.
+/// `--color WHEN`. The values have no doc comments of their own: with them clap would print
+/// every command's help in its long form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
-    /// Colour a terminal (and GitHub Actions logs), unless NO_COLOR is set.
+    // A terminal (and GitHub Actions logs), unless NO_COLOR is set.
     Auto,
-    /// Always colour.
     Always,
-    /// Never colour.
     Never,
 }
 

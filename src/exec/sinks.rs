@@ -274,15 +274,8 @@ impl Sink for Ci {
         if let Err(e) = crate::report::github::append_step_summary(&markdown, summary.as_deref()) {
             ui::warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
         }
-        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-            let cwd = std::env::current_dir().unwrap_or_default();
-            let opts = crate::report::github::AnnotationOptions {
-                workspace: std::env::var_os("GITHUB_WORKSPACE")
-                    .filter(|w| !w.is_empty())
-                    .map_or_else(|| cwd.clone(), PathBuf::from),
-                cwd,
-                passing: self.passing,
-            };
+        if crate::report::github::on_github_actions() {
+            let opts = crate::report::github::AnnotationOptions::from_env(self.passing);
             let target = std::path::Path::new(&report.target);
             let read = |rel: &str| {
                 let bytes = std::fs::read(target.join(rel)).ok()?;

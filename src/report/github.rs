@@ -27,8 +27,21 @@ pub struct AnnotationOptions {
 }
 
 impl AnnotationOptions {
+    /// Where the runner resolves paths from the environment: `GITHUB_WORKSPACE`, else the
+    /// current directory.
+    pub fn from_env(passing: bool) -> Self {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        AnnotationOptions {
+            workspace: std::env::var_os("GITHUB_WORKSPACE")
+                .filter(|w| !w.is_empty())
+                .map_or_else(|| cwd.clone(), PathBuf::from),
+            cwd,
+            passing,
+        }
+    }
+
     /// `path` as the runner wants it in `file=`: relative to the workspace when inside it.
-    fn file(&self, path: &Path) -> String {
+    pub fn file(&self, path: &Path) -> String {
         let absolute = if path.is_absolute() {
             path.to_path_buf()
         } else {
@@ -198,7 +211,13 @@ fn gate_message(gate: &GateReport) -> String {
     message
 }
 
-fn command(level: &str, props: &[(&str, String)], message: &str) -> String {
+/// Whether planrun runs under GitHub Actions (`GITHUB_ACTIONS=true`).
+pub fn on_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// A workflow command line: `::level k=v,k=v::message`, properties and message escaped.
+pub fn command(level: &str, props: &[(&str, String)], message: &str) -> String {
     let props: Vec<String> = props
         .iter()
         .map(|(k, v)| format!("{k}={}", escape_property(v)))

@@ -255,7 +255,7 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
     .apply_progress(
         "gates-speedup",
         "gate failed, rolled back in [DURATION]: 1/2 gates passed, 1 \
-         files changed (+1 -1); exit 1",
+         file changed (+1 -1); exit 1",
     )
     .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
     .run();
@@ -535,7 +535,7 @@ fn a_gate_on_a_metric_no_run_produced_fails_clearly() {
         .apply_progress(
             "gates-missing-metric",
             "gate failed, rolled back in [DURATION]: 0/1 gates passed, 1 \
-             files changed (+1 -1); exit 1",
+             file changed (+1 -1); exit 1",
         )
         .stderr_contains(
             "gate no run produced `quick.passed` ... ERROR  (would hold for \
@@ -852,7 +852,7 @@ fn exit_130_for_sigint_during_a_suite_rolled_back() {
     .apply_progress(
         "gates-sigint",
         "interrupted, rolled back in [DURATION]: 0/0 gates passed, 1 \
-         files changed (+1 -1); exit 130",
+         file changed (+1 -1); exit 130",
     )
     .spawn();
     // The held test writes the file once pytest is inside the suite.
