@@ -126,8 +126,10 @@ fn colour_follows_the_flag_and_the_environment() {
     let coloured = |test: Test<'static>| {
         let out = test
             .status(2)
+            .stdout_unchecked("annotations under GitHub Actions, nothing else")
             .stderr_unchecked("checked for escape codes")
             .run();
+        assert!(!out.stdout.contains("\x1b["), "stdout stays plain: {}", out.stdout);
         out.stderr.contains("\x1b[")
     };
     let clap_error = || Test::new().arg("frobnicate");
