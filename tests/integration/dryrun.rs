@@ -74,10 +74,12 @@ fn detailed_exitcode_is_2_with_changes_pending_and_0_once_applied() {
         .status(2)
         .stdout_contains("plan: 5 files to change, 0 packages to install, 0 commands, 0 timed suites, 0 gates\n")
         .run();
-    Test::in_project(&project)
+    // -q: the closing verdict alone.
+    let quiet = Test::in_project(&project)
         .args(["apply", &plan, "--target", ".", "-q"])
         .stderr_contains("applied in [DURATION]: 0/0 gates passed, 5 files changed")
         .run();
+    assert_eq!(quiet.stderr.lines().count(), 1, "{}", quiet.stderr);
     Test::in_project(&project)
         .args(["apply", &plan, "--target", ".", "--dry-run", "--detailed-exitcode"])
         .stdout_unchecked("a preview against the applied files")
