@@ -23,7 +23,10 @@ pub fn commit(dir: &Path) -> Option<(String, String)> {
 pub fn head_files(dir: &Path) -> Vec<PathBuf> {
     let (Some(git_dir), Some(common)) = (
         git(dir, &["rev-parse", "--absolute-git-dir"]),
-        git(dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"]),
+        git(
+            dir,
+            &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+        ),
     ) else {
         return Vec::new();
     };

@@ -124,7 +124,12 @@ pub struct InitArgs {
     pub dir: PathBuf,
 
     /// The repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".", hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Overwrite files that already exist.
@@ -233,14 +238,24 @@ pub struct ApplyArgs {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".", hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".", hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Restore paths changed since the apply too, after saving each person's version beside the journal.
@@ -255,7 +270,12 @@ pub struct RollbackArgs {
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".", hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Remove the lock even if its process still seems alive.
@@ -270,7 +290,12 @@ pub struct ReportArgs {
     pub run: Option<String>,
 
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".", hide_default_value = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Output format.

@@ -259,17 +259,35 @@ mod tests {
         assert_eq!(d(ColorWhen::Always, &[("NO_COLOR", "1")]), Decided::Always);
         assert_eq!(d(ColorWhen::Auto, &[("NO_COLOR", "1")]), Decided::Never);
         assert_eq!(d(ColorWhen::Auto, &[("NO_COLOR", "")]), Decided::PerStream);
-        assert_eq!(d(ColorWhen::Auto, &[("CLICOLOR_FORCE", "1")]), Decided::Always);
-        assert_eq!(d(ColorWhen::Auto, &[("CLICOLOR_FORCE", "0")]), Decided::PerStream);
-        assert_eq!(d(ColorWhen::Auto, &[("FORCE_COLOR", "true")]), Decided::Always);
-        assert_eq!(d(ColorWhen::Auto, &[("FORCE_COLOR", "0")]), Decided::PerStream);
+        assert_eq!(
+            d(ColorWhen::Auto, &[("CLICOLOR_FORCE", "1")]),
+            Decided::Always
+        );
+        assert_eq!(
+            d(ColorWhen::Auto, &[("CLICOLOR_FORCE", "0")]),
+            Decided::PerStream
+        );
+        assert_eq!(
+            d(ColorWhen::Auto, &[("FORCE_COLOR", "true")]),
+            Decided::Always
+        );
+        assert_eq!(
+            d(ColorWhen::Auto, &[("FORCE_COLOR", "0")]),
+            Decided::PerStream
+        );
         assert_eq!(
             d(ColorWhen::Auto, &[("NO_COLOR", "1"), ("FORCE_COLOR", "1")]),
             Decided::Never
         );
-        assert_eq!(d(ColorWhen::Auto, &[("GITHUB_ACTIONS", "true")]), Decided::Stderr);
         assert_eq!(
-            d(ColorWhen::Auto, &[("GITHUB_ACTIONS", "true"), ("CLICOLOR", "0")]),
+            d(ColorWhen::Auto, &[("GITHUB_ACTIONS", "true")]),
+            Decided::Stderr
+        );
+        assert_eq!(
+            d(
+                ColorWhen::Auto,
+                &[("GITHUB_ACTIONS", "true"), ("CLICOLOR", "0")]
+            ),
             Decided::Never
         );
     }

@@ -48,7 +48,8 @@ fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
     let applied = apply::applied_here(prep);
     let pending = applied.is_none() && preview.pending();
     if args.json {
-        let report = crate::report::mask::mask_report(&apply::initial_report(prep, ""), &prep.secrets);
+        let report =
+            crate::report::mask::mask_report(&apply::initial_report(prep, ""), &prep.secrets);
         let json = dryrun::DryRunReport {
             report: &report,
             dry_run: true,

@@ -13,7 +13,11 @@ const SCHEMA_FILE: &str = "plan.schema.json";
 
 /// Runs `planrun plans`: one line per bundled plan, its name and description.
 pub fn list() -> Result<u8> {
-    let width = bundled::PLANS.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let width = bundled::PLANS
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
     for plan in bundled::PLANS {
         ui::out(&format!("{:width$}  {}", plan.name, plan.description()));
     }
@@ -25,9 +29,17 @@ pub fn list() -> Result<u8> {
 pub fn run(args: &InitArgs) -> Result<u8> {
     let plan = bundled::find(&args.plan).ok_or_else(|| {
         let names = bundled::PLANS.iter().map(|p| p.name);
-        let hint = crate::plan::diag::did_you_mean(&args.plan, names.clone())
-            .unwrap_or_else(|| format!("the bundled plans are {}", names.collect::<Vec<_>>().join(", ")));
-        Error::invalid(format!("no bundled plan is called `{}`", args.plan), Some(&hint))
+        let hint =
+            crate::plan::diag::did_you_mean(&args.plan, names.clone()).unwrap_or_else(|| {
+                format!(
+                    "the bundled plans are {}",
+                    names.collect::<Vec<_>>().join(", ")
+                )
+            });
+        Error::invalid(
+            format!("no bundled plan is called `{}`", args.plan),
+            Some(&hint),
+        )
     })?;
     let up = up_to_repository(&args.dir)?;
     let files = files(plan, &up);
@@ -102,7 +114,10 @@ fn up_to_repository(dir: &Path) -> Result<String> {
 }
 
 fn shown(path: &Path) -> String {
-    let path: PathBuf = path.components().filter(|c| *c != Component::CurDir).collect();
+    let path: PathBuf = path
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
     path.display().to_string()
 }
 

@@ -21,7 +21,12 @@ pub fn man(args: &ManArgs) -> Result<u8> {
     if let Some(dir) = &args.dir {
         std::fs::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(command, dir))
-            .map_err(|e| Error::io(format!("failed to write man pages to `{}`", dir.display()), e))?;
+            .map_err(|e| {
+                Error::io(
+                    format!("failed to write man pages to `{}`", dir.display()),
+                    e,
+                )
+            })?;
         crate::ui::status(&format!("wrote man pages to {}", dir.display()));
         return Ok(crate::exit::OK);
     }

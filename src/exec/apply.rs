@@ -396,7 +396,10 @@ fn plan_hash(prep: &Prepared) -> String {
 fn in_effect(
     prep: &Prepared,
     plan_hash: &str,
-) -> Option<(crate::journal::state::RunSummary, Vec<crate::journal::outcome::Drift>)> {
+) -> Option<(
+    crate::journal::state::RunSummary,
+    Vec<crate::journal::outcome::Drift>,
+)> {
     use crate::journal::{entry, paths, replay, state};
     let target = &prep.target;
     let run = state::history(target)

@@ -119,14 +119,20 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
             Node::Step { phase, .. } | Node::Gates { phase } => *phase,
         };
         let phase = &prep.plan.phases[phase_index];
-        if current_phase != Some(phase_index) && !matches!(node, Node::Gates { .. } if phase.gates.is_empty()) {
+        if current_phase != Some(phase_index)
+            && !matches!(node, Node::Gates { .. } if phase.gates.is_empty())
+        {
             current_phase = Some(phase_index);
             let mut line = format!("\n{} {}", head("phase"), phase.id);
             if let Some(title) = &phase.title {
                 let _ = write!(line, "  {title}");
             }
             if !phase.needs.is_empty() {
-                let _ = write!(line, "  {}", dim(&format!("(after {})", phase.needs.join(", "))));
+                let _ = write!(
+                    line,
+                    "  {}",
+                    dim(&format!("(after {})", phase.needs.join(", ")))
+                );
             }
             let _ = writeln!(text, "{line}");
         }

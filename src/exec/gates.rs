@@ -265,7 +265,11 @@ mod tests {
         let baseline = rs.get_mut("baseline").unwrap();
         baseline.failed = 1;
         baseline.failures = vec![failure("t.py::old", Outcome::Failed, 3)];
-        let v = decide("p", &gate("after.failed <= baseline.failed", OnFail::Rollback), &rs);
+        let v = decide(
+            "p",
+            &gate("after.failed <= baseline.failed", OnFail::Rollback),
+            &rs,
+        );
         assert_eq!(v.status, GateStatus::Fail);
         let named: Vec<(&str, &str, &str)> = v
             .tests

@@ -56,7 +56,6 @@ pub struct TestResult {
     pub text: Option<String>,
 }
 
-
 /// Counts in the sense of pytest's summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -269,11 +268,18 @@ pub fn node_id(class: &str, name: &str, file: Option<&str>) -> String {
     let module = module.replace(['/', '\\'], ".");
     if class.is_empty() {
         // A module that failed to collect: its name is the module's dotted path.
-        return if name == module { file.to_string() } else { junit };
+        return if name == module {
+            file.to_string()
+        } else {
+            junit
+        };
     }
     let classes = if class == module {
         ""
-    } else if let Some(rest) = class.strip_prefix(module.as_str()).and_then(|r| r.strip_prefix('.')) {
+    } else if let Some(rest) = class
+        .strip_prefix(module.as_str())
+        .and_then(|r| r.strip_prefix('.'))
+    {
         rest
     } else {
         return junit;
@@ -365,8 +371,15 @@ tests/test_a.py:5: AssertionError</failure></testcase><testcase classname="tests
         let bad = &r.tests[1];
         assert_eq!(bad.file.as_deref(), Some("tests/test_a.py"));
         assert_eq!(bad.line, Some(5), "where it was raised");
-        assert_eq!(bad.message.as_deref(), Some("AssertionError: nope\nassert 1 == 2"));
-        assert!(bad.text.as_deref().unwrap().contains("E       AssertionError: nope"));
+        assert_eq!(
+            bad.message.as_deref(),
+            Some("AssertionError: nope\nassert 1 == 2")
+        );
+        assert!(bad
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("E       AssertionError: nope"));
         assert_eq!(r.tests[2].line, Some(6), "the def, 1-based");
         assert_eq!(r.tests[3].line, Some(10), "raised in another file: the def");
         assert_eq!(r.tests[0].message, None);
@@ -380,7 +393,10 @@ tests/test_a.py:5: AssertionError</failure></testcase><testcase classname="tests
         assert_eq!(node_id("", "t", None), "t");
         assert_eq!(node_id("other.C", "t", Some("m.py")), "other.C::t");
         assert_eq!(node_id("m", "t", Some("m.py")), "m.py::t");
-        assert_eq!(node_id("a.b.C.D", "t[x.y]", Some("a/b.py")), "a/b.py::C::D::t[x.y]");
+        assert_eq!(
+            node_id("a.b.C.D", "t[x.y]", Some("a/b.py")),
+            "a/b.py::C::D::t[x.y]"
+        );
         assert_eq!(node_id("", "other", Some("m.py")), "other");
         assert_eq!(node_id("m", "t", Some("README.txt")), "m::t");
     }

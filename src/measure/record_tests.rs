@@ -220,7 +220,11 @@ fn failing_tests_are_kept_with_their_runs_and_last_text() {
         ..test("tests/t.py::a", outcome, 0.1)
     };
     let runs = vec![
-        pytest_run(1.0, counts(0, 1, 0), vec![failing(Outcome::Failed, "first")]),
+        pytest_run(
+            1.0,
+            counts(0, 1, 0),
+            vec![failing(Outcome::Failed, "first")],
+        ),
         pytest_run(
             1.0,
             counts(0, 1, 1),
@@ -229,18 +233,34 @@ fn failing_tests_are_kept_with_their_runs_and_last_text() {
                 test("tests/t.py::b", Outcome::Error, 0.1),
             ],
         ),
-        pytest_run(1.0, counts(1, 0, 0), vec![test("tests/t.py::a", Outcome::Passed, 0.1)]),
+        pytest_run(
+            1.0,
+            counts(1, 0, 0),
+            vec![test("tests/t.py::a", Outcome::Passed, 0.1)],
+        ),
     ];
     let r = Record::from_runs("pytest", Framework::Pytest, runs, 2).unwrap();
     assert_eq!(r.failures.len(), 2, "{:?}", r.failures);
     let a = &r.failures[0];
-    assert_eq!((a.id.as_str(), a.outcome, a.runs), ("tests/t.py::a", Outcome::Failed, 2));
+    assert_eq!(
+        (a.id.as_str(), a.outcome, a.runs),
+        ("tests/t.py::a", Outcome::Failed, 2)
+    );
     assert_eq!(a.text.as_deref(), Some("second"));
     assert_eq!(a.message.as_deref(), Some("second message"));
     assert_eq!((a.file.as_deref(), a.line), (Some("tests/t.py"), Some(4)));
-    assert_eq!((r.failures[1].outcome, r.failures[1].runs), (Outcome::Error, 1));
+    assert_eq!(
+        (r.failures[1].outcome, r.failures[1].runs),
+        (Outcome::Error, 1)
+    );
     assert_eq!(r.flaky, ["tests/t.py::a"]);
-    assert!(three_runs_record().failures.iter().all(|f| f.id != "t::warm"), "warmups count for nothing");
+    assert!(
+        three_runs_record()
+            .failures
+            .iter()
+            .all(|f| f.id != "t::warm"),
+        "warmups count for nothing"
+    );
 }
 
 fn three_runs_record() -> Record {

@@ -53,7 +53,11 @@ fn discriminate(defs: &mut Map<String, Value>) {
         };
         let actions: Option<Vec<String>> = variants
             .iter()
-            .map(|v| v.pointer("/properties/action/const")?.as_str().map(str::to_string))
+            .map(|v| {
+                v.pointer("/properties/action/const")?
+                    .as_str()
+                    .map(str::to_string)
+            })
             .collect();
         let Some(actions) = actions else { continue };
         let mut branches = Vec::new();

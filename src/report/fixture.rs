@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::model::{
-    DiffStatReport, GateReport, GateStatus, GateTest, PlanInfo, RollbackInfo, RunReport,
-    RunStatus, StepReport, StepStatus,
+    DiffStatReport, GateReport, GateStatus, GateTest, PlanInfo, RollbackInfo, RunReport, RunStatus,
+    StepReport, StepStatus,
 };
 use crate::measure::junit::Outcome;
 use crate::measure::record::{Record, TestFailure};

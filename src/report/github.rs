@@ -149,13 +149,21 @@ pub fn folded_logs(report: &RunReport, read: &dyn Fn(&str) -> Option<String>) ->
         out.push(format!("::{token}::"));
         out.push("::endgroup::".to_string());
     };
-    for step in report.steps.iter().filter(|s| s.status == StepStatus::Failed) {
+    for step in report
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Failed)
+    {
         let Some(log) = &step.log else { continue };
         let Some(text) = read(log) else { continue };
         let all: Vec<&str> = text.lines().collect();
         let kept = &all[all.len().saturating_sub(LOG_LINES)..];
         let title = if kept.len() < all.len() {
-            format!("planrun: step `{}` failed, last {} lines of {log}", step.id, kept.len())
+            format!(
+                "planrun: step `{}` failed, last {} lines of {log}",
+                step.id,
+                kept.len()
+            )
         } else {
             format!("planrun: step `{}` failed, {log}", step.id)
         };
@@ -304,7 +312,11 @@ mod tests {
         report.gates[0].tests.truncate(1);
         report.target = "/srv/app".into();
         let lines = annotations(&report, &opts());
-        assert!(lines[1].starts_with("::error file=/srv/app/tests/test_auth.py,line=27,"), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("::error file=/srv/app/tests/test_auth.py,line=27,"),
+            "{}",
+            lines[1]
+        );
         report.gates[0].line = None;
         assert!(annotations(&report, &opts())[0].starts_with("::error title=planrun gate failed::"));
     }
@@ -349,12 +361,16 @@ mod tests {
             Some("one\n::add-mask::x\nthree\n".to_string())
         };
         let lines = folded_logs(&report, &read);
-        let token = lines[1].strip_prefix("::stop-commands::").unwrap().to_string();
+        let token = lines[1]
+            .strip_prefix("::stop-commands::")
+            .unwrap()
+            .to_string();
         assert!(token.starts_with("planrun-") && token.len() > 16, "{token}");
         assert_eq!(
             lines[..7],
             [
-                "::group::planrun: step `migrate` failed, .planrun/runs/r1/logs/migrate.log".to_string(),
+                "::group::planrun: step `migrate` failed, .planrun/runs/r1/logs/migrate.log"
+                    .to_string(),
                 format!("::stop-commands::{token}"),
                 "one".into(),
                 "::add-mask::x".into(),

@@ -33,7 +33,11 @@ fn output_parses_and_counts_match() {
     assert_eq!(doc_counts(&xml), (11, 4, 0, 1));
     assert_eq!(root.attribute("tests"), Some("11"));
     assert_eq!(root.attribute("failures"), Some("4"));
-    assert_eq!(root.attribute("skipped"), None, "junit-10.xsd has no such attribute here");
+    assert_eq!(
+        root.attribute("skipped"),
+        None,
+        "junit-10.xsd has no such attribute here"
+    );
     assert_eq!(suites[1].attribute("tests"), Some("9"));
     assert_eq!(suites[1].attribute("failures"), Some("4"));
     assert_eq!(suites[1].attribute("skipped"), Some("1"));
@@ -74,8 +78,14 @@ fn a_failed_gate_has_a_case_per_test_it_names_with_pytests_text() {
         .filter(|n| n.has_tag_name("testcase"))
         .filter_map(|n| n.attribute("name"))
         .collect();
-    let at = names.iter().position(|n| *n == "after.passed == baseline.passed").unwrap();
-    assert_eq!(names[at + 1], "tests/test_auth.py::test_empty_password_is_refused");
+    let at = names
+        .iter()
+        .position(|n| *n == "after.passed == baseline.passed")
+        .unwrap();
+    assert_eq!(
+        names[at + 1],
+        "tests/test_auth.py::test_empty_password_is_refused"
+    );
 }
 
 #[test]

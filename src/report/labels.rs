@@ -39,7 +39,11 @@ impl GateReport {
 impl RunReport {
     /// What record `record` knows of test `id`'s failure: its file, line, message and text.
     pub fn failure(&self, record: &str, id: &str) -> Option<&TestFailure> {
-        self.records.get(record)?.failures.iter().find(|f| f.id == id)
+        self.records
+            .get(record)?
+            .failures
+            .iter()
+            .find(|f| f.id == id)
     }
 }
 
@@ -132,7 +136,10 @@ mod tests {
         );
         let test = gate.tests[0].clone();
         gate.tests = vec![test; 7];
-        assert!(gate.tests_phrase().unwrap().ends_with("failed in after and 2 more"));
+        assert!(gate
+            .tests_phrase()
+            .unwrap()
+            .ends_with("failed in after and 2 more"));
         gate.tests.clear();
         assert_eq!(gate.tests_phrase(), None);
     }

@@ -179,7 +179,10 @@ fn gates_section(md: &mut String, report: &RunReport) {
 /// then the others; one column per record, and the failure's message.
 fn failing_tests_section(md: &mut String, report: &RunReport) {
     let mut ids: Vec<&str> = Vec::new();
-    let named = report.gates.iter().flat_map(|g| g.tests.iter().map(|t| t.id.as_str()));
+    let named = report
+        .gates
+        .iter()
+        .flat_map(|g| g.tests.iter().map(|t| t.id.as_str()));
     let failed = report.records.values().flat_map(|r| {
         r.failures
             .iter()
@@ -233,7 +236,11 @@ fn failing_tests_section(md: &mut String, report: &RunReport) {
             }
             let _ = write!(md, " {cell} |");
         }
-        let _ = writeln!(md, " {} |", message.as_deref().map(text).unwrap_or_default());
+        let _ = writeln!(
+            md,
+            " {} |",
+            message.as_deref().map(text).unwrap_or_default()
+        );
     }
     if ids.len() > FAILING_LISTED {
         let _ = writeln!(md, "\nand {} more", ids.len() - FAILING_LISTED);

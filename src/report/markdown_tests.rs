@@ -230,7 +230,12 @@ fn failing_tests_have_a_table_with_each_records_outcome_and_the_message() {
         ]
     );
     let gate = line_starting(&md, "| ❌ fail |");
-    assert!(gate.contains("<br>tests: tests/test_auth.py::test_empty_password_is_refused failed in after, "), "{gate}");
+    assert!(
+        gate.contains(
+            "<br>tests: tests/test_auth.py::test_empty_password_is_refused failed in after, "
+        ),
+        "{gate}"
+    );
     let mut green = sample();
     green.gates.iter_mut().for_each(|g| g.tests.clear());
     green.records.values_mut().for_each(|r| {

@@ -119,7 +119,10 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", logs.join("evil.log")).unwrap();
         copy_to(run.path(), dest.path()).unwrap();
         let copied = dest.path().join("logs");
-        assert_eq!(fs::read_to_string(copied.join("measure-run-1.log")).unwrap(), "1 failed");
+        assert_eq!(
+            fs::read_to_string(copied.join("measure-run-1.log")).unwrap(),
+            "1 failed"
+        );
         assert!(!copied.join("evil.log").exists());
     }
 

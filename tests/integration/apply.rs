@@ -147,7 +147,9 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         .stdout_contains("step bye (run)")
         .stdout_contains("  $ echo goodbye")
         .stdout_contains("gate after.failed == 0")
-        .stdout_contains("plan: 1 file to change, 2 packages to install, 2 commands, 1 timed suite, ")
+        .stdout_contains(
+            "plan: 1 file to change, 2 packages to install, 2 commands, 1 timed suite, ",
+        )
         .run();
     assert_eq!(snapshot(&project), before);
     assert!(
@@ -200,7 +202,9 @@ fn dry_run_summary_counts_files_once_when_edited_twice() {
             ".",
             "--dry-run",
         ])
-        .stdout_contains("plan: 5 files to change, 0 packages to install, 0 commands, 0 timed suites, ")
+        .stdout_contains(
+            "plan: 5 files to change, 0 packages to install, 0 commands, 0 timed suites, ",
+        )
         .run();
     assert_eq!(snapshot(&project), before);
     assert!(!project.join(".planrun").exists());

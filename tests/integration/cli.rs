@@ -65,7 +65,10 @@ fn version_names_the_commit() {
         .and_then(|r| r.strip_suffix(")\n"))
         .unwrap_or_else(|| panic!("no commit in {:?}", out.stdout));
     let (hash, date) = inner.split_once(' ').unwrap();
-    assert!(hash.len() >= 9 && hash.chars().all(|c| c.is_ascii_hexdigit()), "{hash}");
+    assert!(
+        hash.len() >= 9 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hash}"
+    );
     assert!(date.len() == 10 && date.as_bytes()[4] == b'-', "{date}");
     let known = std::process::Command::new("git")
         .arg("-C")
@@ -129,7 +132,11 @@ fn colour_follows_the_flag_and_the_environment() {
             .stdout_unchecked("annotations under GitHub Actions, nothing else")
             .stderr_unchecked("checked for escape codes")
             .run();
-        assert!(!out.stdout.contains("\x1b["), "stdout stays plain: {}", out.stdout);
+        assert!(
+            !out.stdout.contains("\x1b["),
+            "stdout stays plain: {}",
+            out.stdout
+        );
         out.stderr.contains("\x1b[")
     };
     let clap_error = || Test::new().arg("frobnicate");
@@ -142,11 +149,15 @@ fn colour_follows_the_flag_and_the_environment() {
     let forced = |var: &str| our_error().env_remove("NO_COLOR").env(var, "1");
     assert!(coloured(forced("FORCE_COLOR")));
     assert!(coloured(forced("CLICOLOR_FORCE")));
-    assert!(coloured(clap_error().env_remove("NO_COLOR").env("FORCE_COLOR", "1")));
+    assert!(coloured(
+        clap_error().env_remove("NO_COLOR").env("FORCE_COLOR", "1")
+    ));
     assert!(!coloured(forced("FORCE_COLOR").arg("--no-color")));
     assert!(!coloured(forced("FORCE_COLOR").args(["--color", "never"])));
     // GitHub Actions renders ANSI in its logs, which are not terminals.
-    assert!(coloured(forced("GITHUB_ACTIONS").env("GITHUB_ACTIONS", "true")));
+    assert!(coloured(
+        forced("GITHUB_ACTIONS").env("GITHUB_ACTIONS", "true")
+    ));
 }
 
 #[test]

@@ -59,7 +59,13 @@ fn the_dry_run_opens_with_a_header_and_shows_phases_gates_and_whys() {
         .run();
     // Nothing to do: --detailed-exitcode says 0.
     Test::in_project(&project)
-        .args(["apply", "plan.toml", "--dry-run", "--detailed-exitcode", "-q"])
+        .args([
+            "apply",
+            "plan.toml",
+            "--dry-run",
+            "--detailed-exitcode",
+            "-q",
+        ])
         .stdout_unchecked("the same preview")
         .stderr_unchecked("the same warning")
         .run();
@@ -70,9 +76,18 @@ fn detailed_exitcode_is_2_with_changes_pending_and_0_once_applied() {
     let project = mini();
     let plan = edits_plan();
     Test::in_project(&project)
-        .args(["apply", &plan, "--target", ".", "--dry-run", "--detailed-exitcode"])
+        .args([
+            "apply",
+            &plan,
+            "--target",
+            ".",
+            "--dry-run",
+            "--detailed-exitcode",
+        ])
         .status(2)
-        .stdout_contains("plan: 5 files to change, 0 packages to install, 0 commands, 0 timed suites, 0 gates\n")
+        .stdout_contains(
+            "plan: 5 files to change, 0 packages to install, 0 commands, 0 timed suites, 0 gates\n",
+        )
         .run();
     // -q: the closing verdict alone.
     let quiet = Test::in_project(&project)
@@ -81,15 +96,26 @@ fn detailed_exitcode_is_2_with_changes_pending_and_0_once_applied() {
         .run();
     assert_eq!(quiet.stderr.lines().count(), 1, "{}", quiet.stderr);
     Test::in_project(&project)
-        .args(["apply", &plan, "--target", ".", "--dry-run", "--detailed-exitcode"])
+        .args([
+            "apply",
+            &plan,
+            "--target",
+            ".",
+            "--dry-run",
+            "--detailed-exitcode",
+        ])
         .stdout_unchecked("a preview against the applied files")
-        .stderr_contains("note: plan `edits` is already applied here (run [RUN]): apply would do nothing\n")
+        .stderr_contains(
+            "note: plan `edits` is already applied here (run [RUN]): apply would do nothing\n",
+        )
         .run();
     Test::in_project(&project)
         .args(["apply", &plan, "--target", "."])
         .args(["--detailed-exitcode"])
         .status(2)
-        .stderr_contains("error: the following required arguments were not provided:\n  --dry-run\n")
+        .stderr_contains(
+            "error: the following required arguments were not provided:\n  --dry-run\n",
+        )
         .run();
 }
 
@@ -97,7 +123,14 @@ fn detailed_exitcode_is_2_with_changes_pending_and_0_once_applied() {
 fn the_json_dry_run_has_report_jsons_steps_and_what_each_would_do() {
     let project = mini();
     let out = Test::in_project(&project)
-        .args(["apply", &edits_plan(), "--target", ".", "--dry-run", "--json"])
+        .args([
+            "apply",
+            &edits_plan(),
+            "--target",
+            ".",
+            "--dry-run",
+            "--json",
+        ])
         .stdout_unchecked("parsed below")
         .run();
     let json: Value = serde_json::from_str(&out.stdout)
@@ -117,7 +150,14 @@ fn the_json_dry_run_has_report_jsons_steps_and_what_each_would_do() {
     assert!(diff.contains("-SLOW = True\n+SLOW = False\n"), "{diff}");
     assert!(!diff.contains('\x1b'));
     // The report's own fields, as report.json has them before any step ran.
-    for key in ["format_version", "target", "vars", "gates", "records", "diffstat"] {
+    for key in [
+        "format_version",
+        "target",
+        "vars",
+        "gates",
+        "records",
+        "diffstat",
+    ] {
         assert!(json.get(key).is_some(), "no `{key}` in {json:#}");
     }
 }

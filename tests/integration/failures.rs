@@ -49,7 +49,10 @@ fn the_xsd_rejects_what_strict_consumers_reject() {
         .output()
         .unwrap()
         .status;
-    assert!(!status.success(), "`skipped` on <testsuites> must be refused");
+    assert!(
+        !status.success(),
+        "`skipped` on <testsuites> must be refused"
+    );
 }
 
 /// The report of src/report/fixture.rs: a failed step, gates of every kind, named tests.
@@ -104,8 +107,16 @@ fn a_broken_test_is_named_wherever_the_gate_is_reported() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("(tests/test_demo.py:39)\n"), "{}", out.stderr);
-    let annotations: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::error")).collect();
+    assert!(
+        out.stderr.contains("(tests/test_demo.py:39)\n"),
+        "{}",
+        out.stderr
+    );
+    let annotations: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
     assert_eq!(annotations.len(), 2, "{}", out.stdout);
     assert_eq!(
         annotations[0],
@@ -126,7 +137,8 @@ fn a_broken_test_is_named_wherever_the_gate_is_reported() {
     );
     // The gate failed, no step did: no step log is folded, the test's failure text is.
     assert!(
-        out.stdout.contains(&format!("::group::planrun: {test_id} failed in after\n")),
+        out.stdout
+            .contains(&format!("::group::planrun: {test_id} failed in after\n")),
         "{}",
         out.stdout
     );

@@ -360,7 +360,10 @@ fn apply_hunks(original: &str, diff: &str) -> String {
     let mut lines = diff.lines().peekable();
     while let Some(caps) = lines.peek().and_then(|l| hunk.captures(l)) {
         let start: usize = caps[1].parse().unwrap();
-        let len = |i: usize| caps.get(i).map_or(1, |m| m.as_str().parse::<usize>().unwrap());
+        let len = |i: usize| {
+            caps.get(i)
+                .map_or(1, |m| m.as_str().parse::<usize>().unwrap())
+        };
         let (mut old_left, mut new_left) = (len(2), len(3));
         lines.next();
         let start = start.saturating_sub(1);

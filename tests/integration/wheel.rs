@@ -60,7 +60,10 @@ fn the_wheel_installs_a_planrun_that_runs_plans() {
         "{name}"
     );
     let venv = scratch.path().join("venv");
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv");
+    run(
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv",
+    );
     run(
         Command::new(venv.join("bin/python"))
             .args(["-m", "pip", "install", "--quiet", "--no-index", "--no-deps"])

@@ -25,7 +25,8 @@ pub fn cached_venv(name: &str, requirements: &Path) -> PathBuf {
     let target = target_dir();
     let venv = target.join(name);
     fs::create_dir_all(&target).expect("create the target directory");
-    let lock = File::create(target.join(format!("{name}.lock"))).expect("create the venv lock file");
+    let lock =
+        File::create(target.join(format!("{name}.lock"))).expect("create the venv lock file");
     // flock rather than File::lock: the crate's MSRV predates File::lock, and an flock is
     // released by the kernel when a test process dies holding it.
     // SAFETY: flock only reads the descriptor, which `lock` keeps open until it is dropped.
