@@ -3,21 +3,9 @@
 //! plan and rolls it back.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::support::{self, repo_root, Project};
-
-fn run(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use crate::support::{self, repo_root, run_ok as run, Project};
 
 /// Builds the wheel into `out_dir` and returns its path. The build has a target directory of
 /// its own (`target/wheel-build`): the test binaries' `target/debug/planrun` is never replaced

@@ -54,20 +54,27 @@ pub fn cached_venv(name: &str, requirements: &Path) -> PathBuf {
     venv
 }
 
+/// Runs `cmd` to its end and panics, with both streams, unless it succeeds.
+pub fn run_ok(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn build_venv(venv: &Path, requirements: &Path) {
+    let run = |cmd: &mut Command, what: &str| {
+        run_ok(cmd, what);
+    };
     if venv.exists() {
         fs::remove_dir_all(venv).expect("remove the stale test venv");
     }
-    let run = |cmd: &mut Command, what: &str| {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+
     run(
         Command::new("python3").arg("-m").arg("venv").arg(venv),
         "python3 -m venv",
