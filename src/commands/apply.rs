@@ -12,7 +12,7 @@ use crate::{exit, ui};
 pub fn run(args: &ApplyArgs) -> Result<u8> {
     let ci = sinks::ci_mode(args.ci);
     if ci {
-        ui::force_plain();
+        ui::no_animation();
     }
     let vars = super::validate::overrides(&args.vars)?;
     let prep = Prepared::at_stage(
@@ -44,11 +44,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         ));
     }
     if args.dry_run {
-        let known = known_records(&prep, args.baseline.as_deref())?;
-        let preview = dryrun::preview(&prep, ui::stdout_color(), &known)
-            .map_err(|e| Error::invalid(e.to_string(), None))?;
-        ui::out(preview.text.trim_end());
-        return Ok(exit::OK);
+        return dry_run(&prep, args);
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
@@ -59,6 +55,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     let opts = ApplyOptions {
         jobs,
         ci,
+        annotate_passing: args.annotate_passing,
         json: args.json,
         report_dir: args.report_dir.clone(),
         save_baseline: args.save_baseline.clone(),
@@ -68,6 +65,48 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         stage,
     };
     apply::apply(&prep, &opts)
+}
+
+/// `--dry-run`: the preview (or `--json`), a note when the plan is applied already, a warning
+/// when its change is in the target already, and with `--detailed-exitcode` 2 for changes.
+fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
+    let known = known_records(prep, args.baseline.as_deref())?;
+    let preview = dryrun::preview(prep, ui::stdout_color() && !args.json, &known)
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    let applied = apply::applied_here(prep);
+    let pending = applied.is_none() && preview.pending();
+    if args.json {
+        let report =
+            crate::report::mask::mask_report(&apply::initial_report(prep, ""), &prep.secrets);
+        let json = dryrun::DryRunReport {
+            report: &report,
+            dry_run: true,
+            planned: &preview.steps,
+            changes_pending: pending,
+            already_in_target: &preview.already,
+        };
+        let text = serde_json::to_string_pretty(&json)
+            .map_err(|e| Error::context("failed to render the dry run as JSON", e))?;
+        ui::out(&text);
+    } else {
+        ui::out(preview.text.trim_end());
+    }
+    if let Some(run) = applied {
+        ui::note(&format!(
+            "plan `{}` is already applied here (run {run}): apply would do nothing",
+            prep.plan.name
+        ));
+    } else if preview.already_in_target() {
+        ui::warn(&format!(
+            "every file this plan edits already holds its change ({}): the change seems to be in the target already, and applying would measure the suite against itself",
+            preview.already.join(", ")
+        ));
+    }
+    Ok(if args.detailed_exitcode && pending {
+        exit::CHANGES_PENDING
+    } else {
+        exit::OK
+    })
 }
 
 /// Checks `--baseline` and `--save-baseline` before anything runs: the plan needs a suite with

@@ -147,7 +147,7 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {
 }
 
 /// The report before anything ran: every step and gate, none evaluated.
-fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
+pub fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
     let mut report = RunReport {
         format_version: 1,
         run_id: run_id.to_string(),
@@ -157,6 +157,7 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
             path: prep.plan_path.display().to_string(),
         },
         target: prep.target.display().to_string(),
+        host: crate::journal::lock::host_name(),
         started: crate::timestamp::now(),
         vars: prep.shown_vars(),
         ..RunReport::default()
@@ -222,7 +223,7 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
     crate::journal::explain::warn_foreign(&prep.target);
-    let plan_hash = plan_hash(prep, opts.stage.as_ref().map(|s| s.id.as_str()));
+    let plan_hash = plan_hash(prep);
     if !opts.reapply {
         if let Some(code) = already_applied(prep, &plan_hash)? {
             return Ok(code);
@@ -389,42 +390,60 @@ fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64,
 }
 
 /// What identifies this apply's inputs: the plan file, every variable, and the stage.
-fn plan_hash(prep: &Prepared, stage: Option<&str>) -> String {
+fn plan_hash(prep: &Prepared) -> String {
     let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
     let mut vars = prep.vars.clone();
-    if let Some(stage) = stage {
+    if let Some(stage) = prep.plan.current_stage().map(|s| s.id.as_str()) {
         // Not a variable name a plan can declare (`${...}` names are identifiers).
         vars.insert("planrun stage".into(), stage.to_string());
     }
     crate::journal::state::plan_hash(&bytes, &vars)
 }
 
-/// When the newest run still in effect on the target is this same plan with the same inputs:
-/// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
-/// changes"), or refuses, naming what changed, when something did.
-fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
+/// The newest run still in effect on the target when it is this same plan with the same inputs,
+/// with the paths that changed since it wrote them.
+fn in_effect(
+    prep: &Prepared,
+    plan_hash: &str,
+) -> Option<(
+    crate::journal::state::RunSummary,
+    Vec<crate::journal::outcome::Drift>,
+)> {
     use crate::journal::{entry, paths, replay, state};
     let target = &prep.target;
-    let Ok(runs) = state::history(target) else {
-        return Ok(None);
-    };
-    let Some(run) = runs
+    let run = state::history(target)
+        .ok()?
         .into_iter()
-        .find(|r| !matches!(r.status, Status::RolledBack | Status::Abandoned))
-    else {
-        return Ok(None);
-    };
+        .find(|r| !matches!(r.status, Status::RolledBack | Status::Abandoned))?;
     let dir = paths::run_dir(target, &run.id);
-    let Ok(record) = state::read_record(&dir) else {
-        return Ok(None);
-    };
+    let record = state::read_record(&dir).ok()?;
     if run.status != Status::Applied || record.plan_hash.is_empty() || record.plan_hash != plan_hash
     {
-        return Ok(None);
+        return None;
     }
     let drift = entry::read_log(&dir, true)
         .and_then(|entries| replay::drift(target, &dir, &entries))
         .unwrap_or_default();
+    Some((run, drift))
+}
+
+/// The run that already applied this plan, with these inputs, to the target, when it is still
+/// in effect and nothing it wrote has changed since: an apply would do nothing.
+pub fn applied_here(prep: &Prepared) -> Option<String> {
+    in_effect(prep, &plan_hash(prep))
+        .filter(|(_, drift)| drift.is_empty())
+        .map(|(run, _)| run.id)
+}
+
+/// When the newest run still in effect on the target is this same plan with the same inputs:
+/// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
+/// changes"), or refuses, naming what changed, when something did.
+fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
+    use crate::journal::paths;
+    let target = &prep.target;
+    let Some((run, drift)) = in_effect(prep, plan_hash) else {
+        return Ok(None);
+    };
     if !drift.is_empty() {
         let names: Vec<&str> = drift.iter().map(|d| d.path.as_str()).collect();
         return Err(Error::Message {

@@ -20,6 +20,34 @@ use crate::process::Status;
 /// How many of the slowest tests `slowest_tests` keeps.
 pub const SLOWEST_KEPT: usize = 20;
 
+/// How many failing tests `failures` keeps, and how much of each one's text (its end, where
+/// pytest puts the assertion and the line).
+pub const FAILURES_KEPT: usize = 50;
+const FAILURE_TEXT_KEPT: usize = 4000;
+
+/// A test that failed or errored in at least one counted run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TestFailure {
+    /// pytest's id of the test.
+    pub id: String,
+    /// The worse outcome over the runs: `failed` or `error`.
+    pub outcome: Outcome,
+    /// How many counted runs it failed or errored in (fewer than `runs`: flaky).
+    pub runs: u32,
+    /// Its file, relative to pytest's rootdir (the target, as a rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The line the failure points at (1-based).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// The one-line message of its last failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// pytest's text of its last failure (its last few thousand characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
 /// One run of the suite, as measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSample {
@@ -131,6 +159,10 @@ pub struct Record {
     pub durations: BTreeMap<String, f64>,
     /// The slowest tests, slowest first (at most [`SLOWEST_KEPT`]).
     pub slowest_tests: Vec<TestTime>,
+    /// The tests that failed or errored in a counted run, in the order of the last run that
+    /// saw them (at most [`FAILURES_KEPT`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<TestFailure>,
     /// Noisy runs, flaky tests, runs that were not green.
     pub warnings: Vec<String>,
     /// The per-test budgets the tests were held to, seconds by key (empty without `budgets`).
@@ -197,6 +229,7 @@ impl Record {
         let durations = median_durations(&counted);
         let times: Vec<f64> = durations.values().copied().collect();
         let flaky = flaky_tests(&counted);
+        let failures = failures(&counted);
         let warmup = u32::try_from(warm.len()).unwrap_or(u32::MAX);
         warnings.extend(outliers::warnings(&walls, warmup));
         if green < counted.len() {
@@ -214,8 +247,9 @@ impl Record {
             } else {
                 String::new()
             };
+            let noun = if flaky.len() == 1 { "test" } else { "tests" };
             warnings.push(format!(
-                "{} flaky test(s): {}{more}",
+                "{} flaky {noun}: {}{more}",
                 flaky.len(),
                 shown.join(", ")
             ));
@@ -245,6 +279,7 @@ impl Record {
             cpu_seconds: stats::median(&cpu).unwrap_or(0.0),
             cores,
             slowest_tests: slowest(&durations),
+            failures,
             durations,
             samples: warm.into_iter().chain(counted).map(|r| r.sample).collect(),
             warnings,
@@ -375,6 +410,46 @@ fn flaky_tests(runs: &[RunResult]) -> Vec<String> {
         .filter(|(_, seen)| seen.len() > 1)
         .map(|(id, _)| id.to_string())
         .collect()
+}
+
+/// The tests that failed or errored in any of `runs`, each with how many runs and its last text.
+fn failures(runs: &[RunResult]) -> Vec<TestFailure> {
+    let mut found: Vec<TestFailure> = Vec::new();
+    for test in runs.iter().flat_map(|r| &r.tests) {
+        if !matches!(test.outcome, Outcome::Failed | Outcome::Error) {
+            continue;
+        }
+        let at = match found.iter().position(|f| f.id == test.id) {
+            Some(i) => i,
+            None if found.len() < FAILURES_KEPT => {
+                found.push(TestFailure {
+                    id: test.id.clone(),
+                    outcome: test.outcome,
+                    ..TestFailure::default()
+                });
+                found.len() - 1
+            }
+            None => continue,
+        };
+        let f = &mut found[at];
+        f.runs += 1;
+        if test.outcome == Outcome::Failed {
+            f.outcome = Outcome::Failed;
+        }
+        f.file = test.file.clone().or(f.file.take());
+        f.line = test.line.or(f.line);
+        f.message = test.message.clone().or(f.message.take());
+        if let Some(text) = &test.text {
+            f.text = Some(tail_chars(text, FAILURE_TEXT_KEPT));
+        }
+    }
+    found
+}
+
+/// The last `n` characters of `text`.
+fn tail_chars(text: &str, n: usize) -> String {
+    let skip = text.chars().count().saturating_sub(n);
+    text.chars().skip(skip).collect()
 }
 
 /// The slowest tests, slowest first, ties by id.

@@ -33,6 +33,7 @@ fn test(id: &str, outcome: Outcome, time: f64) -> TestResult {
         id: id.to_string(),
         outcome,
         time,
+        ..TestResult::default()
     }
 }
 
@@ -146,7 +147,7 @@ fn counted_runs_combine_conservatively() {
     assert!(r
         .warnings
         .iter()
-        .any(|w| w.contains("1 flaky test(s): t::flip")));
+        .any(|w| w.contains("1 flaky test: t::flip")));
 }
 
 #[test]
@@ -250,4 +251,74 @@ fn unbelievable_values_are_sanitised_with_warnings() {
         joined.contains("3 negative or non-finite test time(s)"),
         "{joined}"
     );
+}
+
+#[test]
+fn failing_tests_are_kept_with_their_runs_and_last_text() {
+    let failing = |outcome, text: &str| TestResult {
+        file: Some("tests/t.py".into()),
+        line: Some(4),
+        message: Some(format!("{text} message")),
+        text: Some(text.into()),
+        ..test("tests/t.py::a", outcome, 0.1)
+    };
+    let runs = vec![
+        pytest_run(
+            1.0,
+            counts(0, 1, 0),
+            vec![failing(Outcome::Failed, "first")],
+        ),
+        pytest_run(
+            1.0,
+            counts(0, 1, 1),
+            vec![
+                failing(Outcome::Failed, "second"),
+                test("tests/t.py::b", Outcome::Error, 0.1),
+            ],
+        ),
+        pytest_run(
+            1.0,
+            counts(1, 0, 0),
+            vec![test("tests/t.py::a", Outcome::Passed, 0.1)],
+        ),
+    ];
+    let r = Record::from_runs("pytest", Framework::Pytest, runs, 2).unwrap();
+    assert_eq!(r.failures.len(), 2, "{:?}", r.failures);
+    let a = &r.failures[0];
+    assert_eq!(
+        (a.id.as_str(), a.outcome, a.runs),
+        ("tests/t.py::a", Outcome::Failed, 2)
+    );
+    assert_eq!(a.text.as_deref(), Some("second"));
+    assert_eq!(a.message.as_deref(), Some("second message"));
+    assert_eq!((a.file.as_deref(), a.line), (Some("tests/t.py"), Some(4)));
+    assert_eq!(
+        (r.failures[1].outcome, r.failures[1].runs),
+        (Outcome::Error, 1)
+    );
+    assert_eq!(r.flaky, ["tests/t.py::a"]);
+    assert!(
+        three_runs_record()
+            .failures
+            .iter()
+            .all(|f| f.id != "t::warm"),
+        "warmups count for nothing"
+    );
+}
+
+fn three_runs_record() -> Record {
+    Record::from_runs("pytest", Framework::Pytest, three_runs(), 2).unwrap()
+}
+
+#[test]
+fn a_long_failure_text_keeps_its_end() {
+    let long = format!("{}END", "x".repeat(10_000));
+    let t = TestResult {
+        text: Some(long),
+        ..test("a", Outcome::Failed, 0.1)
+    };
+    let runs = vec![pytest_run(1.0, counts(0, 1, 0), vec![t])];
+    let r = Record::from_runs("pytest", Framework::Pytest, runs, 2).unwrap();
+    let text = r.failures[0].text.as_deref().unwrap();
+    assert!(text.ends_with("END") && text.chars().count() == 4000);
 }

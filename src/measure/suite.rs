@@ -372,7 +372,13 @@ fn run_once(
     };
     let junit_path = junit_dir.as_ref().map(|d| d.path().join("junit.xml"));
     let mut command = match &junit_path {
-        Some(path) => format!("{} --junitxml={}", spec.command, shell_quote(path)),
+        // xunit1 adds each test's file and line, from which its pytest id and the place a
+        // failure points at come; the file is planrun's own, so the family is too.
+        Some(path) => format!(
+            "{} --junitxml={} -o junit_family=xunit1",
+            spec.command,
+            shell_quote(path)
+        ),
         None => spec.command.clone(),
     };
     let mut env = spec.env.clone();

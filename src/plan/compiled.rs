@@ -59,6 +59,10 @@ impl Plan {
 pub struct Phase {
     /// The phase id.
     pub id: String,
+    /// Its title, when it has one.
+    pub title: Option<String>,
+    /// The phases it needs.
+    pub needs: Vec<String>,
     /// Its steps in file order.
     pub steps: Vec<Step>,
     /// The gates decided once all of its steps are done.
@@ -78,6 +82,8 @@ pub struct Gate {
     pub on_fail: OnFail,
     /// What a check the measurements cannot settle does.
     pub on_inconclusive: OnInconclusive,
+    /// The line of its `check` in the plan file (1-based), for annotations that point at it.
+    pub line: Option<usize>,
 }
 
 /// How many counted runs a suite takes.
@@ -385,6 +391,8 @@ pub fn compile(
             .collect();
         phases.push(Phase {
             id: phase.id.clone(),
+            title: phase.title.clone(),
+            needs: phase.needs.clone(),
             steps,
             gates,
         });
@@ -429,6 +437,7 @@ fn compile_gates(p: usize, phase: &model::Phase, problems: &mut Vec<Problem>) ->
                 why: gate.why.clone(),
                 on_fail: gate.on_fail,
                 on_inconclusive: gate.on_inconclusive,
+                line: None,
             }),
             Err(e) => {
                 problems.push(Problem::new(

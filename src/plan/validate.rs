@@ -67,18 +67,38 @@ impl ValidPlan {
             Some(k) => super::stages::select(&out.plan, k),
             None => (out.plan.clone(), (0..out.plan.phases.len()).collect()),
         };
-        super::compiled::compile(&selected, &out.timeouts, &out.max_times)
-            .map(|mut plan| {
-                plan.stages = super::stages::compile(&out.plan);
-                plan.stage = stage;
-                Resolved { plan }
-            })
-            .map_err(|mut problems| {
+        let mut plan = super::compiled::compile(&selected, &out.timeouts, &out.max_times).map_err(
+            |mut problems| {
                 for p in &mut problems {
                     super::stages::unselect(&mut p.loc.path, &kept);
                 }
                 diagnose(&self.source, problems)
+            },
+        )?;
+        plan.stages = super::stages::compile(&out.plan);
+        plan.stage = stage;
+        self.place_gates(&mut plan, &kept);
+        Ok(Resolved { plan })
+    }
+
+    /// Sets each gate's line in the plan file (one parse for all of them); `kept` maps the
+    /// compiled plan's phases to the phases as written (a stage runs some of them).
+    fn place_gates(&self, plan: &mut super::compiled::Plan, kept: &[usize]) {
+        let locs: Vec<Loc> = plan
+            .phases
+            .iter()
+            .enumerate()
+            .flat_map(|(p, phase)| {
+                let written = kept.get(p).copied().unwrap_or(p);
+                (0..phase.gates.len())
+                    .map(move |g| Loc::value(at!["phase", written, "gate", g, "check"]))
             })
+            .collect();
+        let spans = super::load::spans(&self.source, &locs);
+        let gates = plan.phases.iter_mut().flat_map(|p| p.gates.iter_mut());
+        for (gate, span) in gates.zip(spans) {
+            gate.line = (span != (0..0)).then(|| self.source.line_col(span.start).0);
+        }
     }
 
     /// `3 phases, 7 steps, 3 gates`.

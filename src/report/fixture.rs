@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::model::{
-    DiffStatReport, GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus,
+    DiffStatReport, GateReport, GateStatus, GateTest, PlanInfo, RollbackInfo, RunReport, RunStatus,
     StepReport, StepStatus,
 };
-use crate::measure::record::Record;
+use crate::measure::junit::Outcome;
+use crate::measure::record::{Record, TestFailure};
 use crate::measure::stats::Summary;
 use crate::plan::model::Framework;
 
@@ -41,6 +42,7 @@ pub fn record() -> Record {
         samples: Vec::new(),
         durations: BTreeMap::new(),
         slowest_tests: Vec::new(),
+        failures: Vec::new(),
         warnings: Vec::new(),
         budgets: BTreeMap::new(),
         over_budget: Vec::new(),
@@ -88,6 +90,26 @@ pub fn sample() -> RunReport {
             tests: 120,
             runs_green: 0.6666666666666666,
             flaky: vec!["tests/test_cart.py::test_total".into()],
+            failures: vec![
+                TestFailure {
+                    id: "tests/test_auth.py::test_empty_password_is_refused".into(),
+                    outcome: Outcome::Failed,
+                    runs: 3,
+                    file: Some("tests/test_auth.py".into()),
+                    line: Some(27),
+                    message: Some("AssertionError: assert 200 == 400".into()),
+                    text: Some("    def test_empty_password_is_refused(client):\n        r = client.post(\"/login\", json={\"password\": \"\"})\n>       assert r.status_code == 400\nE       AssertionError: assert 200 == 400\n\ntests/test_auth.py:27: AssertionError".into()),
+                },
+                TestFailure {
+                    id: "tests/test_cart.py::test_total".into(),
+                    outcome: Outcome::Failed,
+                    runs: 1,
+                    file: Some("tests/test_cart.py".into()),
+                    line: Some(9),
+                    message: Some("assert 19.99 == 20.0".into()),
+                    text: None,
+                },
+            ],
             slowest: Some(2.6),
             p95_test: Some(0.45),
             rss_peak_mb: Some(420.5),
@@ -128,6 +150,7 @@ pub fn sample() -> RunReport {
             path: "plans/xdist.toml".into(),
         },
         target: "/home/dev/shop-api".into(),
+        host: "ci-runner-7".into(),
         started: "2025-03-01T10:15:00Z".into(),
         finished: Some("2025-03-01T10:17:23Z".into()),
         duration_s: 143.2,
@@ -166,6 +189,19 @@ pub fn sample() -> RunReport {
                 message: None,
                 intervals: Vec::new(),
                 details: Vec::new(),
+                line: Some(41),
+                tests: vec![
+                    GateTest {
+                        id: "tests/test_auth.py::test_empty_password_is_refused".into(),
+                        record: "after".into(),
+                        outcome: "failed".into(),
+                    },
+                    GateTest {
+                        id: "tests/test_cart.py::test_total".into(),
+                        record: "after".into(),
+                        outcome: "flaky".into(),
+                    },
+                ],
             },
             GateReport {
                 phase: "parallel".into(),
@@ -184,6 +220,8 @@ pub fn sample() -> RunReport {
                 message: None,
                 intervals: Vec::new(),
                 details: Vec::new(),
+                line: Some(45),
+                tests: Vec::new(),
             },
             GateReport {
                 phase: "parallel".into(),
@@ -202,6 +240,8 @@ pub fn sample() -> RunReport {
                 message: None,
                 intervals: Vec::new(),
                 details: Vec::new(),
+                line: Some(50),
+                tests: Vec::new(),
             },
         ],
         diffstat: DiffStatReport {
@@ -284,6 +324,8 @@ pub fn budgets() -> RunReport {
             .iter()
             .map(|o| format!("over budget in `after`: {}", o.describe()))
             .collect(),
+        line: None,
+        tests: Vec::new(),
     });
     report
 }

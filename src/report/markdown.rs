@@ -9,6 +9,9 @@ use super::model::{RollbackInfo, RunReport};
 /// At most this many flaky test ids are listed per record.
 const FLAKY_LISTED: usize = 10;
 
+/// At most this many rows has the failing tests' table.
+const FAILING_LISTED: usize = 50;
+
 /// The report as a Markdown document.
 pub fn to_markdown(report: &RunReport) -> String {
     let mut md = String::new();
@@ -32,6 +35,7 @@ pub fn to_markdown(report: &RunReport) -> String {
     budgets_section(&mut md, report);
     coverage_section(&mut md, report);
     gates_section(&mut md, report);
+    failing_tests_section(&mut md, report);
     steps_section(&mut md, report);
     let _ = writeln!(md, "## Changes\n\n{}\n", diffstat_line(report));
     if let Some(rollback) = &report.rollback {
@@ -247,6 +251,9 @@ fn gates_section(md: &mut String, report: &RunReport) {
             (None, Some(m)) => text(m),
             (None, None) => MISSING.to_string(),
         };
+        if let Some(tests) = gate.tests_phrase() {
+            said = format!("{said}<br>{}", text(&tests));
+        }
         for detail in &gate.details {
             said.push_str("<br>");
             said.push_str(&text(detail));
@@ -262,6 +269,83 @@ fn gates_section(md: &mut String, report: &RunReport) {
         );
     }
     md.push('\n');
+}
+
+/// Every test that failed, errored or was flaky in a record: the ones the gates name first,
+/// then the others; one column per record, and the failure's message.
+fn failing_tests_section(md: &mut String, report: &RunReport) {
+    let mut ids: Vec<&str> = Vec::new();
+    let named = report
+        .gates
+        .iter()
+        .flat_map(|g| g.tests.iter().map(|t| t.id.as_str()));
+    let failed = report.records.values().flat_map(|r| {
+        r.failures
+            .iter()
+            .map(|f| f.id.as_str())
+            .chain(r.flaky.iter().map(String::as_str))
+    });
+    for id in named.chain(failed) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return;
+    }
+    let (names, _) = columns(&report.records, &report.baselines_used);
+    md.push_str("## Failing tests\n\n| test |");
+    for name in &names {
+        let _ = write!(md, " {} |", text(name));
+    }
+    md.push_str(" message |\n|---|");
+    md.push_str(&"---|".repeat(names.len() + 1));
+    md.push('\n');
+    for id in ids.iter().take(FAILING_LISTED) {
+        let _ = write!(md, "| {} |", code(id));
+        let mut message = None;
+        for name in &names {
+            let Some(record) = report.records.get(*name) else {
+                continue;
+            };
+            let failure = record.failures.iter().find(|f| f.id == *id);
+            let cell = match failure {
+                Some(f) if f.runs < record.runs => {
+                    format!("⚠️ flaky ({}/{} runs failed)", f.runs, record.runs)
+                }
+                Some(f) if f.outcome == crate::measure::junit::Outcome::Error => {
+                    "💥 error".to_string()
+                }
+                Some(_) => "❌ failed".to_string(),
+                None if record.flaky.iter().any(|f| f == id) => "⚠️ flaky".to_string(),
+                None if record.durations.contains_key(*id) => "✅ ok".to_string(),
+                None => MISSING.to_string(),
+            };
+            if message.is_none() {
+                message = failure.and_then(|f| {
+                    let m = f.message.as_deref()?;
+                    Some(match (&f.file, f.line) {
+                        (Some(file), Some(n)) => format!("{} ({file}:{n})", first_line(m)),
+                        _ => first_line(m).to_string(),
+                    })
+                });
+            }
+            let _ = write!(md, " {cell} |");
+        }
+        let _ = writeln!(
+            md,
+            " {} |",
+            message.as_deref().map(text).unwrap_or_default()
+        );
+    }
+    if ids.len() > FAILING_LISTED {
+        let _ = writeln!(md, "\nand {} more", ids.len() - FAILING_LISTED);
+    }
+    md.push('\n');
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
 }
 
 fn steps_section(md: &mut String, report: &RunReport) {

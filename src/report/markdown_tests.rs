@@ -125,7 +125,7 @@ fn gates_table_has_icon_check_explanation_and_why() {
     assert!(md.contains("| verdict | check | explanation | why |\n"));
     assert_eq!(
         line_starting(&md, "| ❌ fail"),
-        "| ❌ fail | `after.passed == baseline.passed` | `after.passed 117 == baseline.passed 118` |  |"
+        "| ❌ fail | `after.passed == baseline.passed` | `after.passed 117 == baseline.passed 118`<br>tests: tests/test_auth.py::test_empty_password_is_refused failed in after, tests/test_cart.py::test_total flaky in after |  |"
     );
     assert_eq!(
         line_starting(&md, "| ✅ pass"),
@@ -140,6 +140,7 @@ fn gate_errors_show_their_message() {
     report.gates[0].status = GateStatus::Error;
     report.gates[0].explanation = None;
     report.gates[0].message = Some("no run produced `after.passed`".into());
+    report.gates[0].tests.clear();
     let md = to_markdown(&report);
     assert!(line_starting(&md, "| 💥 error").contains("| no run produced `after.passed` |"));
 }
@@ -256,4 +257,34 @@ fn budgets_and_coverage_have_their_sections() {
     let plain = to_markdown(&sample());
     assert!(!plain.contains("## Over budget") && !plain.contains("## Coverage"));
     assert!(!plain.contains("| over_budget") && !plain.contains("| coverage"));
+}
+
+#[test]
+fn failing_tests_have_a_table_with_each_records_outcome_and_the_message() {
+    let md = to_markdown(&sample());
+    let section = md.split("## Failing tests\n\n").nth(1).unwrap();
+    let table: Vec<&str> = section.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(
+        table,
+        [
+            "| test | baseline | after | message |",
+            "|---|---|---|---|",
+            "| `tests/test_auth.py::test_empty_password_is_refused` | — | ❌ failed | AssertionError: assert 200 == 400 (tests/test_auth.py:27) |",
+            "| `tests/test_cart.py::test_total` | — | ⚠️ flaky (1/3 runs failed) | assert 19.99 == 20.0 (tests/test_cart.py:9) |",
+        ]
+    );
+    let gate = line_starting(&md, "| ❌ fail |");
+    assert!(
+        gate.contains(
+            "<br>tests: tests/test_auth.py::test_empty_password_is_refused failed in after, "
+        ),
+        "{gate}"
+    );
+    let mut green = sample();
+    green.gates.iter_mut().for_each(|g| g.tests.clear());
+    green.records.values_mut().for_each(|r| {
+        r.failures.clear();
+        r.flaky.clear();
+    });
+    assert!(!to_markdown(&green).contains("## Failing tests"));
 }

@@ -7,8 +7,10 @@
 
 use std::borrow::Cow;
 
-use super::model::{DiffStatReport, GateReport, PlanInfo, RollbackInfo, RunReport, StepReport};
-use crate::measure::record::{Record, RunSample, TestTime};
+use super::model::{
+    DiffStatReport, GateReport, GateTest, PlanInfo, RollbackInfo, RunReport, StepReport,
+};
+use crate::measure::record::{Record, RunSample, TestFailure, TestTime};
 use crate::secrets::Secrets;
 
 /// A copy of `report` with every secret value in its text replaced by `***`.
@@ -27,6 +29,7 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         run_id,
         plan,
         target,
+        host: _,
         started: _,
         finished: _,
         duration_s: _,
@@ -96,7 +99,18 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
             message,
             intervals: _,
             details,
+            line: _,
+            tests,
         } = gate;
+        for test in tests {
+            let GateTest {
+                id,
+                record,
+                outcome: _,
+            } = test;
+            m(id);
+            m(record);
+        }
         m(phase);
         m(check);
         why.iter_mut().for_each(m);
@@ -152,6 +166,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         samples,
         durations,
         slowest_tests,
+        failures,
         warnings,
         budgets,
         over_budget,
@@ -181,6 +196,21 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
     for test in slowest_tests {
         let TestTime { id, seconds: _ } = test;
         m(id);
+    }
+    for failure in failures {
+        let TestFailure {
+            id,
+            outcome: _,
+            runs: _,
+            file,
+            line: _,
+            message,
+            text,
+        } = failure;
+        m(id);
+        file.iter_mut().for_each(m);
+        message.iter_mut().for_each(m);
+        text.iter_mut().for_each(m);
     }
     warnings.iter_mut().for_each(m);
     mask_keys(budgets, secrets);
@@ -228,7 +258,7 @@ mod tests {
             super::super::json::to_json(&masked),
             super::super::junit::to_junit(&masked),
             super::super::markdown::to_markdown(&masked),
-            super::super::github::annotations(&masked).join("\n"),
+            super::super::github::annotations(&masked, &Default::default()).join("\n"),
         ] {
             assert!(!text.contains(secret), "{text}");
         }

@@ -17,6 +17,9 @@ pub struct RunReport {
     pub plan: PlanInfo,
     /// The target repository (absolute path).
     pub target: String,
+    /// The machine it ran on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
     /// When the run started (RFC 3339, UTC).
     pub started: String,
     /// When the run ended (RFC 3339, UTC); absent while running.
@@ -175,6 +178,24 @@ pub struct GateReport {
     /// (slowest first, by how much), the files with the least coverage.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// The line of its `check` in the plan file (1-based), where annotations point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The tests behind a failed verdict on test counts: those that failed, errored or were
+    /// flaky in a record the gate reads (new ones first: not failing in the other records).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<GateTest>,
+}
+
+/// A test a gate's verdict names; its failure's text is in the record's `failures`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GateTest {
+    /// pytest's id of the test.
+    pub id: String,
+    /// The record it failed in.
+    pub record: String,
+    /// `failed`, `error` or `flaky`.
+    pub outcome: String,
 }
 
 fn rollback() -> String {

@@ -29,8 +29,9 @@ pub fn write_all(run_dir: &Path, report: &RunReport) -> io::Result<()> {
     write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(report).as_bytes())
 }
 
-/// Copies the report files of `run_dir` that exist into `dest_dir` (created when missing), for
-/// `--report-dir`; each copy is written atomically.
+/// Copies the report files of `run_dir` that exist into `dest_dir` (created when missing), and
+/// the step logs into `dest_dir/logs/`, for `--report-dir`; each copy is written atomically.
+/// Only regular files are copied: a link in the logs directory is not followed.
 pub fn copy_to(run_dir: &Path, dest_dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dest_dir)?;
     for name in REPORT_FILES {
@@ -38,6 +39,21 @@ pub fn copy_to(run_dir: &Path, dest_dir: &Path) -> io::Result<()> {
             Ok(bytes) => write_atomic(&dest_dir.join(name), &bytes)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
+        }
+    }
+    let logs = crate::journal::paths::logs_dir(run_dir);
+    let entries = match fs::read_dir(&logs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let dest_logs = crate::journal::paths::logs_dir(dest_dir);
+    fs::create_dir_all(&dest_logs)?;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let bytes = fs::read(entry.path())?;
+            write_atomic(&dest_logs.join(entry.file_name()), &bytes)?;
         }
     }
     Ok(())
@@ -90,6 +106,24 @@ mod tests {
             fs::read(run.path().join(REPORT_JSON)).unwrap()
         );
         assert!(!dest.join(JUNIT_XML).exists());
+        assert!(!dest.join("logs").exists(), "no logs, no directory");
+    }
+
+    #[test]
+    fn copy_to_takes_the_step_logs_but_no_links() {
+        let run = tempfile::tempdir().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let logs = run.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        fs::write(logs.join("measure-run-1.log"), "1 failed").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", logs.join("evil.log")).unwrap();
+        copy_to(run.path(), dest.path()).unwrap();
+        let copied = dest.path().join("logs");
+        assert_eq!(
+            fs::read_to_string(copied.join("measure-run-1.log")).unwrap(),
+            "1 failed"
+        );
+        assert!(!copied.join("evil.log").exists());
     }
 
     #[test]
