@@ -110,7 +110,7 @@ impl Sink for Terminal {
                 self.progress.finished(id, status, shown.as_deref());
             }
             Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts),
-            Event::Skipped { .. } | Event::Run(RunEvent::Changed(_)) => {}
+            Event::Skipped { .. } | Event::Run(RunEvent::Changed(..)) => {}
             Event::Run(RunEvent::RollingBack { reason }) => {
                 self.progress.finish();
                 ui::err(&format!(

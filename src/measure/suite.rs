@@ -497,6 +497,11 @@ fn sample_of(
         exit_code: outcome.status.code(),
         counts,
         log,
+        memory: outcome
+            .rss_series
+            .iter()
+            .map(|p| [p.at.as_secs_f64(), p.kb as f64 / 1024.0])
+            .collect(),
     }
 }
 

@@ -202,6 +202,7 @@ pub fn sample() -> RunReport {
             insertions: 5,
             deletions: 1,
         },
+        diff: Vec::new(),
         rollback: Some(RollbackInfo {
             reason: "gate `after.passed == baseline.passed` failed".into(),
             ok: true,

@@ -7,7 +7,9 @@
 
 use std::borrow::Cow;
 
-use super::model::{DiffStatReport, GateReport, PlanInfo, RollbackInfo, RunReport, StepReport};
+use super::model::{
+    DiffStatReport, FileDiff, GateReport, PlanInfo, RollbackInfo, RunReport, StepReport,
+};
 use crate::measure::record::{Record, RunSample, TestTime};
 use crate::secrets::Secrets;
 
@@ -38,6 +40,7 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         baselines_used,
         gates,
         diffstat,
+        diff,
         rollback,
     } = report;
     m(run_id);
@@ -95,6 +98,15 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         insertions: _,
         deletions: _,
     } = diffstat;
+    for file in diff {
+        let FileDiff {
+            path,
+            diff,
+            truncated: _,
+        } = file;
+        m(path);
+        m(diff);
+    }
     if let Some(RollbackInfo {
         reason,
         ok: _,
@@ -163,6 +175,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
             exit_code: _,
             counts: _,
             log,
+            memory: _,
         } = sample;
         if let Cow::Owned(masked) = secrets.mask(&log.to_string_lossy()) {
             *log = masked.into();
