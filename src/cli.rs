@@ -98,7 +98,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Copy report.json, junit.xml and summary.md into this directory.
+    /// Copy report.json, junit.xml, summary.md and report.html into this directory.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
@@ -168,4 +168,5 @@ pub enum ReportFormat {
     Markdown,
     Json,
     Junit,
+    Html,
 }

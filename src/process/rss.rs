@@ -253,7 +253,10 @@ mod tests {
         assert!(points.windows(2).all(|w| w[0].at < w[1].at), "{points:?}");
         assert_eq!(points.iter().map(|p| p.kb).max(), Some(9_999));
         // Every point but the last holds the peak of a whole slice, which includes a 9.
-        assert!(points[..points.len() - 1].iter().all(|p| p.kb >= 9), "{points:?}");
+        assert!(
+            points[..points.len() - 1].iter().all(|p| p.kb >= 9),
+            "{points:?}"
+        );
         let mut short = Series::new(8);
         for tick in 0..5u64 {
             short.push(Duration::from_millis(tick), tick);

@@ -29,6 +29,7 @@ pub fn to_markdown(report: &RunReport) -> String {
     }
     let _ = writeln!(md, "{}\n", run_line(report));
     records_section(&mut md, report);
+    md.push_str(&super::mermaid::section(report));
     gates_section(&mut md, report);
     steps_section(&mut md, report);
     let _ = writeln!(md, "## Changes\n\n{}\n", diffstat_line(report));
@@ -237,7 +238,7 @@ fn rollback_section(md: &mut String, rollback: &RollbackInfo) {
 }
 
 /// A duration as `0.80 s`, `108.40 s` or `2 min 23 s`.
-fn duration(seconds: Option<f64>) -> String {
+pub(super) fn duration(seconds: Option<f64>) -> String {
     match seconds {
         Some(s) if s.is_finite() && s >= 60.0 => {
             let whole = s.round() as u64;

@@ -1,6 +1,6 @@
 //! Secret values masked in a report before any format is written from it: report.json, its
-//! copies, junit.xml, summary.md and the GitHub annotations all render the masked report, and
-//! a saved baseline holds a masked record.
+//! copies, junit.xml, summary.md, report.html and the GitHub annotations all render the masked
+//! report, and a saved baseline holds a masked record.
 //!
 //! Every struct is destructured without `..`, so a field added to the report model does not
 //! compile here until someone decides whether it can hold a secret.
@@ -200,6 +200,11 @@ mod tests {
         report.vars.insert("token".into(), secret.into());
         report.steps[0].message = Some(format!("`curl -H {secret}` exited with status 1"));
         report.gates[0].check = format!("after.failed == 0 # {secret}");
+        report.diff.push(FileDiff {
+            path: format!("conf/{secret}.ini"),
+            diff: format!("+token = {secret}\n"),
+            truncated: false,
+        });
         report.records.insert(
             "r".into(),
             crate::measure::record::Record {
@@ -212,6 +217,7 @@ mod tests {
             super::super::json::to_json(&masked),
             super::super::junit::to_junit(&masked),
             super::super::markdown::to_markdown(&masked),
+            super::super::html::to_html(&masked),
             super::super::github::annotations(&masked).join("\n"),
         ] {
             assert!(!text.contains(secret), "{text}");

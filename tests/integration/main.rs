@@ -6,6 +6,7 @@ mod envs;
 mod formats;
 mod gates;
 mod harness;
+mod html;
 mod junit_values;
 mod leftovers;
 mod locks;
