@@ -637,11 +637,7 @@ fn rollback_section(page: &mut String, report: &RunReport) {
         if rollback.ok { "pass" } else { "fail" },
         esc(&outcome)
     );
-    for (label, items) in [
-        ("restored", &rollback.restored),
-        ("deleted", &rollback.deleted),
-        ("environments", &rollback.environments),
-    ] {
+    for (label, items) in rollback.lists() {
         if !items.is_empty() {
             let list: Vec<String> = items.iter().map(|i| code(i)).collect();
             let _ = write!(page, "<li>{label}: {}</li>", list.join(", "));

@@ -175,7 +175,7 @@ fn text_from_the_run_is_escaped_everywhere() {
     let page = to_html(&report);
     assert!(!page.contains("<script"), "unescaped");
     assert!(!page.contains("<img"), "unescaped");
-    assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"));
+    assert!(page.contains("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt;&amp;&quot;"));
     assert!(page.contains("<title>&lt;b&gt;plan&lt;/b&gt; — "));
     // Every chart is still well-formed XML.
     assert_eq!(charts(&page).len(), 5);

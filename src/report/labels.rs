@@ -1,6 +1,6 @@
 //! How each status reads to a person: one word and one icon per state, shared by every renderer.
 
-use super::model::{GateStatus, RunStatus, StepStatus};
+use super::model::{GateStatus, RollbackInfo, RunStatus, StepStatus};
 
 impl RunStatus {
     /// The overall verdict as a short phrase, e.g. `gate failed, rolled back`.
@@ -75,6 +75,17 @@ impl GateStatus {
             GateStatus::Error => "💥",
             GateStatus::Inconclusive => "❔",
         }
+    }
+}
+
+impl RollbackInfo {
+    /// What the rollback put back, each list with its label, in the order reports show them.
+    pub fn lists(&self) -> [(&'static str, &[String]); 3] {
+        [
+            ("restored", &self.restored),
+            ("deleted", &self.deleted),
+            ("environments", &self.environments),
+        ]
     }
 }
 

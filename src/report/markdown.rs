@@ -225,11 +225,7 @@ fn rollback_section(md: &mut String, rollback: &RollbackInfo) {
         )
     };
     let _ = writeln!(md, "## Rollback\n\n{}: {outcome}\n", text(&rollback.reason));
-    for (label, items) in [
-        ("restored", &rollback.restored),
-        ("deleted", &rollback.deleted),
-        ("environments", &rollback.environments),
-    ] {
+    for (label, items) in rollback.lists() {
         if !items.is_empty() {
             let list: Vec<String> = items.iter().map(|i| code(i)).collect();
             let _ = writeln!(md, "- {label}: {}", list.join(", "));

@@ -191,23 +191,16 @@ pub fn seconds_label(v: f64) -> String {
     }
 }
 
-/// Text made safe inside an element or a double-quoted attribute.
+/// Text made safe inside an element or a double-quoted attribute, escaped as the JUnit writer
+/// escapes XML (inline SVG must be well-formed XML too); borrowed when nothing needs escaping.
 pub fn esc(s: &str) -> Cow<'_, str> {
-    if !s.contains(['&', '<', '>', '"', '\'']) {
-        return Cow::Borrowed(s);
+    let plain =
+        |c: char| !matches!(c, '&' | '<' | '>' | '"' | '\'' | '\u{FFFE}' | '\u{FFFF}') && c >= ' ';
+    if s.chars().all(plain) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(super::junit::escape_text(s))
     }
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// A coordinate with one decimal, the precision a screen needs.
@@ -393,7 +386,7 @@ mod tests {
             out,
             "<svg class=\"c\" viewBox=\"0 0 10 10\" width=\"10\" height=\"10\" role=\"img\" \
              aria-label=\"a&lt;b\" data-tests=\"2&quot;\"><circle class=\"pt\" cx=\"1\" cy=\"2\" \
-             r=\"3\"><title>test[x&lt;&#39;y&#39;&gt;] &amp; &quot;z&quot;</title></circle></svg>"
+             r=\"3\"><title>test[x&lt;&apos;y&apos;&gt;] &amp; &quot;z&quot;</title></circle></svg>"
         );
         assert!(matches!(esc("plain"), Cow::Borrowed(_)));
     }
