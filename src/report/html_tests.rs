@@ -2,6 +2,7 @@
 //! well-formed SVG with one mark per run or test, and text escaped.
 
 use super::super::fixture::{rich, sample};
+use super::super::html_changes::log_href;
 use super::*;
 
 /// Every `<svg>` element of `page`, parsed.
