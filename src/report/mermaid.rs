@@ -61,7 +61,7 @@ fn label(name: &str) -> String {
 
 /// A round number a little above `top`, where the value axis ends.
 fn axis_top(top: f64) -> String {
-    if !(top > 0.0) {
+    if !top.is_finite() || top <= 0.0 {
         return "1".into();
     }
     // Steps of half a power of ten: 18.2 s ends at 25, 34.9 s at 40.
