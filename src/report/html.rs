@@ -33,7 +33,8 @@ pub fn to_html(report: &RunReport) -> String {
     } else {
         report.plan.name.as_str()
     };
-    let verdict = format!("{} {}", run_mark(report.status), report.status.phrase());
+    let status_class = run_class(report.status);
+    let verdict = format!("{} {}", mark(status_class), report.status.phrase());
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -44,7 +45,6 @@ pub fn to_html(report: &RunReport) -> String {
         esc(plan),
         esc(&verdict)
     );
-    let status_class = format!("{:?}", report.status).to_lowercase();
     let _ = writeln!(
         page,
         "<header>\n<h1>{} <span class=\"verdict {status_class}\">{}</span></h1>",
@@ -175,12 +175,13 @@ fn gates_section(page: &mut String, report: &RunReport) {
     page.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn run_mark(status: RunStatus) -> &'static str {
+/// The verdict's state class, as the gates' and steps' are named.
+fn run_class(status: RunStatus) -> &'static str {
     match status {
-        RunStatus::Passed => "✓",
-        RunStatus::GateFailed | RunStatus::StepFailed | RunStatus::RollbackFailed => "✗",
-        RunStatus::Interrupted | RunStatus::Inconclusive => "⚠",
-        RunStatus::Running => "…",
+        RunStatus::Passed => "pass",
+        RunStatus::GateFailed | RunStatus::StepFailed | RunStatus::RollbackFailed => "fail",
+        RunStatus::Interrupted | RunStatus::Inconclusive => "warn",
+        RunStatus::Running => "skip",
     }
 }
 

@@ -50,9 +50,8 @@ fn the_page_is_self_contained_and_has_both_colour_schemes() {
 #[test]
 fn the_verdict_and_every_gate_show_with_values_and_interval() {
     let page = to_html(&rich());
-    assert!(page.contains(
-        "<h1>xdist <span class=\"verdict gatefailed\">✗ gate failed, rolled back</span></h1>"
-    ));
+    assert!(page
+        .contains("<h1>xdist <span class=\"verdict fail\">✗ gate failed, rolled back</span></h1>"));
     assert!(page.contains(
         "<p class=\"headline\">median wall time: baseline 34.90 s → after 3.20 s: 10.9× faster</p>"
     ));
@@ -185,7 +184,7 @@ fn text_from_the_run_is_escaped_everywhere() {
 #[test]
 fn an_empty_report_still_renders() {
     let page = to_html(&RunReport::default());
-    assert!(page.contains("<h1>planrun <span class=\"verdict running\">… running</span></h1>"));
+    assert!(page.contains("<h1>planrun <span class=\"verdict skip\">– running</span></h1>"));
     assert!(page.contains("No suite was measured."));
     assert!(page.contains("The plan has no gates."));
     assert!(charts(&page).is_empty());
