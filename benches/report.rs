@@ -107,6 +107,7 @@ fn record(typical: &[f64], runs: usize, rng: &mut Rng) -> Record {
                 },
                 tests,
                 warnings: Vec::new(),
+                extras: Default::default(),
             }
         })
         .collect();

@@ -33,7 +33,9 @@ pub enum Command {
     /// Undo the most recent apply still in effect on a target.
     Rollback(RollbackArgs),
     /// List the applies recorded on a target, newest first.
-    History(TargetArgs),
+    History(HistoryCmdArgs),
+    /// Show each rollout stage of a plan with its run history, and whether it may be promoted.
+    Status(StatusArgs),
     /// Remove a stale lock left by an apply whose process is gone.
     Unlock(UnlockArgs),
     /// Render the report of a past run again.
@@ -113,6 +115,65 @@ pub struct ApplyArgs {
     /// Apply even when the same plan's last apply on this target is still in effect.
     #[arg(long)]
     pub reapply: bool,
+
+    /// The rollout stage to apply, for a plan with `[[stage]]`s (default: the first): its phases and every earlier stage's.
+    #[arg(long, value_name = "ID")]
+    pub stage: Option<String>,
+
+    /// Enter --stage although the previous stage's `promote` criteria do not hold; the report and the history say so.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+/// Where the run history is and how much of it criteria read.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The run history file (JSON lines; default: the target's .planrun/history.jsonl), e.g. one a CI cache carries between jobs.
+    #[arg(long = "history", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// How many of a stage's most recent runs `history.*` criteria read.
+    #[arg(long, value_name = "N", default_value_t = crate::history::window::DEFAULT_WINDOW)]
+    pub window: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The repository the plan runs against (default: the plan's default_target, then the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub target: Option<PathBuf>,
+
+    /// Set a plan variable (repeatable): --var key=value.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryCmdArgs {
+    /// The target repository (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub target: PathBuf,
+
+    /// Show the runs of this plan from the run history (a plan file or the plan's `name`), not the target's journal.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<String>,
+
+    /// Only the runs of this rollout stage (with --plan).
+    #[arg(long, value_name = "ID", requires = "plan")]
+    pub stage: Option<String>,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
 }
 
 #[derive(Debug, Args)]

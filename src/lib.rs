@@ -10,6 +10,7 @@ pub mod exec;
 pub mod exit;
 pub mod fsutil;
 pub mod graph;
+pub mod history;
 pub mod ident;
 pub mod journal;
 pub mod logging;

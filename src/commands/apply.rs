@@ -15,11 +15,37 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         ui::force_plain();
     }
     let vars = super::validate::overrides(&args.vars)?;
-    let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
+    let prep = Prepared::at_stage(
+        &args.plan,
+        args.target.as_deref(),
+        &vars,
+        args.stage.as_deref(),
+    )?;
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
+    let history = super::status::history_path(&args.history, &prep.target);
+    let stage = super::status::enter_stage(
+        &prep,
+        &history,
+        args.history.window,
+        args.force,
+        args.dry_run,
+    )?;
+    if let Some(stage) = &stage {
+        ui::note(&format!(
+            "stage `{}` of {}: {}",
+            stage.id,
+            ui::count(prep.plan.stages.len(), "stage"),
+            match &stage.promotion {
+                None => "the first stage".to_string(),
+                Some(p) if p.holds() => format!("stage `{}` is promoted", p.stage),
+                Some(p) => format!("stage `{}` is NOT promoted (--force)", p.stage),
+            }
+        ));
+    }
     if args.dry_run {
-        let preview = dryrun::preview(&prep, ui::stdout_color())
+        let known = known_records(&prep, args.baseline.as_deref())?;
+        let preview = dryrun::preview(&prep, ui::stdout_color(), &known)
             .map_err(|e| Error::invalid(e.to_string(), None))?;
         ui::out(preview.text.trim_end());
         return Ok(exit::OK);
@@ -38,6 +64,8 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         save_baseline: args.save_baseline.clone(),
         baseline: args.baseline.clone(),
         reapply: args.reapply,
+        history: Some(history),
+        stage,
     };
     apply::apply(&prep, &opts)
 }
@@ -77,6 +105,28 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// The records a dry run knows before anything runs: with `--baseline`, the saved record under
+/// the name of the suite it stands in for.
+fn known_records(
+    prep: &Prepared,
+    baseline: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, crate::measure::record::Record>> {
+    let mut known = std::collections::BTreeMap::new();
+    let Some(source) = baseline else {
+        return Ok(known);
+    };
+    let record = crate::exec::baseline::load(&prep.target, source)
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    for (_, step) in prep.plan.steps() {
+        if let Step::Suite(s) = step {
+            if s.baseline {
+                known.insert(s.record.clone(), record.clone());
+            }
+        }
+    }
+    Ok(known)
 }
 
 /// Refuses to work on a target whose last apply was killed before it could finish or roll back.

@@ -6,6 +6,7 @@ mod history;
 mod report;
 mod rollback;
 mod schema;
+mod status;
 mod unlock;
 mod validate;
 
@@ -21,6 +22,7 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Apply(args) => apply::run(&args),
         Command::Rollback(args) => rollback::run(&args),
         Command::History(args) => history::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Report(args) => report::run(&args),
     }

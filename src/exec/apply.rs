@@ -92,7 +92,8 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
     }
 
     /// A suite reads the records so far (an adaptive one for its gates, `timeout = "auto"` for
-    /// the slowest run); every other step needs nothing.
+    /// the slowest run), and so does a `mark` step (the durations it marks from); every other
+    /// step needs nothing.
     fn input(&mut self, task: usize) -> Records {
         let suite = matches!(
             self.prep
@@ -100,7 +101,7 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
                 .order
                 .get(task)
                 .and_then(|n| self.prep.step(n)),
-            Some(Step::Suite(_))
+            Some(Step::Suite(_) | Step::Mark(_))
         );
         if suite {
             self.state.report.records.clone()
@@ -221,7 +222,7 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
     crate::journal::explain::warn_foreign(&prep.target);
-    let plan_hash = plan_hash(prep);
+    let plan_hash = plan_hash(prep, opts.stage.as_ref().map(|s| s.id.as_str()));
     if !opts.reapply {
         if let Some(code) = already_applied(prep, &plan_hash)? {
             return Ok(code);
@@ -255,7 +256,10 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     );
     let mut dispatcher = Dispatcher {
         prep,
-        state: RunState::new(initial_report(prep, &run_id)),
+        state: RunState::new(RunReport {
+            stage: opts.stage.clone(),
+            ..initial_report(prep, &run_id)
+        }),
         sinks: sinks::for_apply(opts, terminal, run_dir.clone(), &prep.secrets),
     };
     dispatcher.send(Event::Run(RunEvent::Started {
@@ -382,10 +386,15 @@ fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64,
     (info, t.elapsed().as_secs_f64(), error)
 }
 
-/// What identifies this apply's inputs: the plan file and every variable.
-fn plan_hash(prep: &Prepared) -> String {
+/// What identifies this apply's inputs: the plan file, every variable, and the stage.
+fn plan_hash(prep: &Prepared, stage: Option<&str>) -> String {
     let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
-    crate::journal::state::plan_hash(&bytes, &prep.vars)
+    let mut vars = prep.vars.clone();
+    if let Some(stage) = stage {
+        // Not a variable name a plan can declare (`${...}` names are identifiers).
+        vars.insert("planrun stage".into(), stage.to_string());
+    }
+    crate::journal::state::plan_hash(&bytes, &vars)
 }
 
 /// When the newest run still in effect on the target is this same plan with the same inputs:
@@ -470,7 +479,7 @@ fn warn_dirty_files(prep: &Prepared) {
     if prep
         .plan
         .steps()
-        .any(|(_, s)| matches!(s, Step::PytestConfig(_)))
+        .any(|(_, s)| matches!(s, Step::PytestConfig(_) | Step::Mark(_)))
     {
         let read = |rel: &str| prep.read(rel).ok().flatten();
         files.push(crate::edit::pytest_config::locate(&read).path.to_string());

@@ -139,6 +139,7 @@ mod tests {
             sample,
             tests: Vec::new(),
             warnings: Vec::new(),
+            extras: Default::default(),
         };
         let record =
             Record::from_runs("true", crate::plan::model::Framework::Command, vec![run], 1)

@@ -30,6 +30,10 @@ pub struct ApplyOptions {
     pub baseline: Option<String>,
     /// Apply even when the same plan's last apply here is still in effect.
     pub reapply: bool,
+    /// The history file this apply appends its line to.
+    pub history: Option<PathBuf>,
+    /// The stage applied and how it was entered.
+    pub stage: Option<crate::report::model::StageReport>,
 }
 
 /// The context of one step.

@@ -11,6 +11,7 @@ use crate::edit::diff;
 use crate::exec::edits::{self, FileChange};
 use crate::exec::setup::Prepared;
 use crate::graph::Node;
+use crate::measure::record::Record;
 use crate::plan::compiled::Step;
 use crate::ui::{self, count, Style};
 
@@ -29,8 +30,13 @@ pub struct Preview {
     pub suites: usize,
 }
 
-/// Builds the preview of a prepared apply.
-pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepError> {
+/// Builds the preview of a prepared apply; `known` holds the records known before anything runs
+/// (the saved baseline `--baseline` names, under its suite's record name).
+pub fn preview(
+    prep: &Prepared,
+    color: bool,
+    known: &BTreeMap<String, Record>,
+) -> Result<Preview, edits::EditStepError> {
     let mut out = Preview::default();
     let mut overlay: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut changed = std::collections::BTreeSet::new();
@@ -40,6 +46,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
     let mut text = String::new();
     let head = |s: &str| ui::paint(color, Style::Bold, s);
     let dim = |s: &str| ui::paint(color, Style::Dim, s);
+    let note = |s: &str| ui::paint(color, Style::Yellow, &format!("note: {s}"));
 
     for node in &prep.plan.order {
         let (phase, index) = match node {
@@ -92,7 +99,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     "  $ {}  {}",
                     s.command,
                     dim(&format!(
-                        "(timed: {} warmup + {} -> record `{}`; {})",
+                        "(timed: {} warmup + {} -> record `{}`; {}{})",
                         s.warmup,
                         s.runs,
                         s.record,
@@ -103,10 +110,42 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                                 crate::measure::suite::AUTO_TIMEOUT_FACTOR,
                                 crate::measure::suite::AUTO_TIMEOUT_MARGIN.as_secs()
                             ),
-                        }
+                        },
+                        suite_extras(s)
                     ))
                 );
+                if s.baseline && known.contains_key(&s.record) {
+                    let _ = writeln!(
+                        text,
+                        "  {}",
+                        dim(&format!(
+                            "(not run: record `{}` comes from the saved baseline)",
+                            s.record
+                        ))
+                    );
+                }
             }
+            Step::Mark(s) => match known.get(&s.from) {
+                Some(record) => {
+                    let _ = writeln!(
+                        text,
+                        "  marks {} tests from the saved baseline's record `{}`",
+                        record.durations.len(),
+                        s.from
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        text,
+                        "  {}",
+                        note(&format!(
+                            "`{}` depends on record `{}`, measured earlier in this run: its content is known only then (`--baseline NAME` shows it from a saved record)",
+                            s.durations, s.from
+                        ))
+                    );
+                    changed.insert(s.durations.clone());
+                }
+            },
             _ => {}
         }
         let read = |rel: &str| -> Result<Option<String>, String> {
@@ -116,7 +155,7 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
             }
         };
         let changes: Vec<FileChange> =
-            edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))?;
+            edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t), known)?;
         for c in changes {
             if c.is_noop() {
                 let _ = writeln!(
@@ -131,11 +170,10 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                 let _ = writeln!(
                     text,
                     "  {}",
-                    ui::paint(
-                        color,
-                        Style::Yellow,
-                        &format!("note: shown against today's content; step `{cmd}` runs first and may change `{}`", c.rel)
-                    )
+                    note(&format!(
+                        "shown against today's content; step `{cmd}` runs first and may change `{}`",
+                        c.rel
+                    ))
                 );
             }
             text.push_str(&diff::unified(
@@ -174,4 +212,27 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
     // Commands, diffs and undo lines show secret values masked; apply runs them unmasked.
     out.text = prep.secrets.mask(&text).into_owned();
     Ok(out)
+}
+
+/// What a suite measures beyond its times, for its dry-run line: `; budgets tests/unit 0.1 s;
+/// coverage`.
+fn suite_extras(s: &crate::plan::compiled::Suite) -> String {
+    let mut out = String::new();
+    if !s.budgets.is_empty() {
+        let budgets: Vec<String> = s
+            .budgets
+            .iter()
+            .map(|b| format!("{} {} s", b.key, b.seconds))
+            .collect();
+        out.push_str(&format!("; budgets {}", budgets.join(", ")));
+    }
+    match &s.coverage {
+        Some(sources) if sources.is_empty() => out.push_str("; coverage (pytest-cov)"),
+        Some(sources) => out.push_str(&format!(
+            "; coverage of {} (pytest-cov)",
+            sources.join(", ")
+        )),
+        None => {}
+    }
+    out
 }

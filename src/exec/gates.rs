@@ -105,7 +105,55 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
             report.message = Some(e.to_string());
         }
     }
+    if report.status != GateStatus::Pass {
+        report.details = details(gate, records);
+    }
     report
+}
+
+/// How many files with the least coverage a failed coverage gate names.
+const COVERAGE_FILES_NAMED: usize = 5;
+
+/// What stands behind a verdict that did not pass, for the metrics the gate read: every test
+/// over its budget (slowest first, by how much), and the files with the least coverage.
+fn details(gate: &Gate, records: &Records) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in gate.expr.metric_refs() {
+        if !seen.insert((m.record.clone(), m.metric().to_string())) {
+            continue;
+        }
+        let Some(record) = records.get(&m.record) else {
+            continue;
+        };
+        match m.metric() {
+            "over_budget" => lines.extend(
+                record
+                    .over_budget
+                    .iter()
+                    .map(|o| format!("over budget in `{}`: {}", m.record, o.describe())),
+            ),
+            "coverage" => {
+                if let Some(c) = &record.coverage {
+                    let files: Vec<String> =
+                        crate::measure::coverage::lowest(c, COVERAGE_FILES_NAMED)
+                            .into_iter()
+                            .map(|(path, f)| format!("{path} {:.1}%", f.percent))
+                            .collect();
+                    lines.push(format!(
+                        "coverage of `{}`: {:.2}% ({} of {} statements missed); least covered: {}",
+                        m.record,
+                        c.percent,
+                        c.missing,
+                        c.statements,
+                        files.join(", ")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    lines
 }
 
 /// Whether any verdict stops the run: a failure, an undecidable gate that does not only warn,
@@ -242,6 +290,40 @@ mod tests {
         );
     }
 
+    /// A budget gate that fails names every test over budget, slowest first, by how much; a
+    /// coverage gate names the least covered files; a gate that passes names nothing.
+    #[test]
+    fn failed_gates_name_what_stands_behind_them() {
+        let report = crate::report::fixture::budgets();
+        let records: Records = report.records.clone();
+        let r = evaluate(
+            "p",
+            &[
+                gate("after.over_budget == 0", OnFail::Rollback),
+                gate("after.coverage >= baseline.coverage - 0.5", OnFail::Warn),
+                gate("baseline.over_budget == 0", OnFail::Rollback),
+            ],
+            &records,
+        );
+        assert_eq!(r[0].status, GateStatus::Fail);
+        assert_eq!(
+            r[0].details,
+            [
+                "over budget in `after`: tests/integration/test_flow.py::test_checkout 2.31 s > 2.00 s (tests/integration), 0.31 s over",
+                "over budget in `after`: tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s > 0.10 s (tests/unit), 0.15 s over",
+            ]
+        );
+        assert_eq!(r[1].status, GateStatus::Warn);
+        assert_eq!(r[1].details.len(), 2, "{:?}", r[1].details);
+        assert!(
+            r[1].details[0].starts_with("coverage of `after`: 78.57% (3 of 14 statements missed); least covered: shop/tax.py 50.0%, shop/cart.py 90.0%"),
+            "{:?}",
+            r[1].details
+        );
+        assert_eq!(r[2].status, GateStatus::Pass);
+        assert!(r[2].details.is_empty());
+    }
+
     #[test]
     fn settled_judges_only_the_gates_whose_records_exist() {
         let plan = |check: &str| compiled::Plan {
@@ -261,6 +343,8 @@ mod tests {
             )
             .unwrap(),
             order: Vec::new(),
+            stages: Vec::new(),
+            stage: None,
         };
         let ratio = plan("after.wall.median <= baseline.wall.median / 1.2");
         let base = Records::from([("baseline".to_string(), timed(&[12.4]))]);

@@ -68,6 +68,10 @@ impl Terminal {
                 }
             }
             self.progress.line(&self.secrets.mask(&line));
+            for detail in &v.details {
+                self.progress
+                    .line(&self.secrets.mask(&format!("    {detail}")));
+            }
         }
     }
 }
@@ -281,8 +285,40 @@ pub fn for_apply(
     if opts.json {
         sinks.push(Box::new(JsonStdout));
     }
+    if let Some(path) = &opts.history {
+        sinks.push(Box::new(History {
+            path: path.clone(),
+            stage: opts.stage.clone(),
+        }));
+    }
     sinks.push(Box::new(terminal));
     sinks
+}
+
+/// The run history: one line appended when the run is over, whatever its outcome.
+struct History {
+    path: PathBuf,
+    stage: Option<crate::report::model::StageReport>,
+}
+
+impl Sink for History {
+    fn event(&mut self, _: &Event, _: &RunState) {}
+
+    fn finish(&mut self, report: &RunReport) -> Result<()> {
+        let target = std::path::Path::new(&report.target);
+        let entry = crate::history::Entry::of(
+            report,
+            self.stage.as_ref().map(|s| s.id.as_str()),
+            self.stage.as_ref().is_some_and(|s| s.forced),
+            crate::history::entry::git_commit(target),
+        );
+        crate::history::append(&self.path, &entry).map_err(|e| {
+            Error::io(
+                format!("failed to append to the history `{}`", self.path.display()),
+                e,
+            )
+        })
+    }
 }
 
 fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {

@@ -42,10 +42,16 @@ const DRIFT: &str = "drift";
 const BASELINES: &str = "baselines";
 const QUARANTINE: &str = "quarantine";
 const LOCK: &str = "lock";
+const HISTORY: &str = "history.jsonl";
 
 /// `.planrun/` inside `target`.
 pub fn state_dir(target: &Path) -> PathBuf {
     target.join(STATE_DIR)
+}
+
+/// `.planrun/history.jsonl`: one line per apply on the target (`--history` may name another).
+pub fn history_file(target: &Path) -> PathBuf {
+    state_dir(target).join(HISTORY)
 }
 
 /// `.planrun/lock`: who is applying to the target.

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::budget::{self, Budget, OverBudget};
+use super::coverage::Coverage;
 use super::junit::{Counts, Outcome, TestResult};
 use super::outliers;
 use super::stats::{self, Summary};
@@ -64,6 +66,19 @@ pub struct RunResult {
     pub tests: Vec<TestResult>,
     /// What reading the run's results found suspicious (duplicate tests, bad times).
     pub warnings: Vec<String>,
+    /// What planrun's pytest plugin and pytest-cov said about the run (pytest only).
+    pub extras: RunExtras,
+}
+
+/// What a pytest run says beyond its junit file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunExtras {
+    /// Each test's marker names, as collected (tests without markers have no entry).
+    pub markers: BTreeMap<String, BTreeSet<String>>,
+    /// The largest growth of one test process's resident memory in the run, KiB.
+    pub rss_growth_kb: Option<u64>,
+    /// Line coverage, when the run was measured under pytest-cov.
+    pub coverage: Option<Coverage>,
 }
 
 /// A test and its duration.
@@ -122,6 +137,19 @@ pub struct Record {
     pub slowest_tests: Vec<TestTime>,
     /// Noisy runs, flaky tests, runs that were not green.
     pub warnings: Vec<String>,
+    /// The per-test budgets the tests were held to, seconds by key (empty without `budgets`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<String, f64>,
+    /// The tests whose median exceeds their budget, slowest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub over_budget: Vec<OverBudget>,
+    /// Line coverage with `coverage = true`: the lowest over the counted runs, with its files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+    /// The largest growth of one test process's resident memory, from before its first test to
+    /// after any later one, MiB (the most over the counted runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_growth_mb: Option<f64>,
 }
 
 impl Record {
@@ -160,6 +188,16 @@ impl Record {
             0.0
         };
         let green = counted.iter().filter(|r| r.sample.green()).count();
+        let coverage = counted
+            .iter()
+            .filter_map(|r| r.extras.coverage.as_ref())
+            .min_by(|a, b| a.percent.total_cmp(&b.percent))
+            .cloned();
+        let rss_growth_mb = counted
+            .iter()
+            .filter_map(|r| r.extras.rss_growth_kb)
+            .max()
+            .map(|kb| kb as f64 / 1024.0);
         let durations = median_durations(&counted);
         let times: Vec<f64> = durations.values().copied().collect();
         let flaky = flaky_tests(&counted);
@@ -214,7 +252,23 @@ impl Record {
             durations,
             samples: warm.into_iter().chain(counted).map(|r| r.sample).collect(),
             warnings,
+            budgets: BTreeMap::new(),
+            over_budget: Vec::new(),
+            coverage,
+            rss_growth_mb,
         })
+    }
+
+    /// The record with its tests held to `budgets`; `markers` gives each test's marker names
+    /// (for budgets keyed by a marker expression).
+    pub fn with_budgets(
+        mut self,
+        budgets: &[Budget],
+        markers: &BTreeMap<String, BTreeSet<String>>,
+    ) -> Record {
+        self.budgets = budgets.iter().map(|b| (b.key.clone(), b.seconds)).collect();
+        self.over_budget = budget::over_budget(&self.durations, markers, budgets);
+        self
     }
 
     /// The value of a metric path (one of [`crate::metrics::METRICS`]); `None` for an unknown path or a metric
@@ -258,6 +312,11 @@ impl Record {
             "cpu_seconds" => Some(self.cpu_seconds),
             "runs" => Some(f64::from(self.runs)),
             "warmup" => Some(f64::from(self.warmup)),
+            "over_budget" => {
+                count(self.over_budget.len() as u64).filter(|_| !self.budgets.is_empty())
+            }
+            "coverage" => self.coverage.as_ref().map(|c| c.percent),
+            "rss_growth_mb" => self.rss_growth_mb,
             _ => None,
         }
     }

@@ -43,6 +43,7 @@ fn pytest_run(wall: f64, c: Counts, tests: Vec<TestResult>) -> RunResult {
         sample: sample(wall, Status::Exited(code), Some(c)),
         tests,
         warnings: Vec::new(),
+        extras: Default::default(),
     }
 }
 
@@ -85,6 +86,41 @@ fn three_runs() -> Vec<RunResult> {
     ]
 }
 
+/// The counted runs of `runs` with a process that grew 1, 3 and 2 MiB and coverage of 90, 85
+/// and 88 percent; the warmup's (worse) figures count for nothing.
+fn with_extras(mut runs: Vec<RunResult>) -> Vec<RunResult> {
+    let cover = |percent: f64| crate::measure::coverage::Coverage {
+        percent,
+        statements: 100,
+        missing: (100.0 - percent) as u64,
+        files: BTreeMap::new(),
+    };
+    for (run, (kb, percent)) in
+        runs.iter_mut()
+            .zip([(99_000, 10.0), (1024, 90.0), (3072, 85.0), (2048, 88.0)])
+    {
+        run.extras.rss_growth_kb = Some(kb);
+        run.extras.coverage = Some(cover(percent));
+    }
+    runs
+}
+
+#[test]
+fn growth_is_the_most_and_coverage_the_least_over_counted_runs() {
+    let r = Record::from_runs("pytest", Framework::Pytest, with_extras(three_runs()), 2).unwrap();
+    assert_eq!(r.metric("rss_growth_mb"), Some(3.0));
+    assert_eq!(r.metric("coverage"), Some(85.0));
+    // No budgets: no count, so a gate on `over_budget` says it has no value.
+    assert_eq!(r.metric("over_budget"), None);
+    let r = r.with_budgets(
+        &[crate::measure::budget::Budget::parse("t::a", 0.25).unwrap()],
+        &BTreeMap::new(),
+    );
+    assert_eq!(r.metric("over_budget"), Some(1.0));
+    assert_eq!(r.over_budget[0].id, "t::a");
+    assert_eq!(r.budgets["t::a"], 0.25);
+}
+
 #[test]
 fn counted_runs_combine_conservatively() {
     let r = Record::from_runs("pytest -q", Framework::Pytest, three_runs(), 2).unwrap();
@@ -116,7 +152,12 @@ fn counted_runs_combine_conservatively() {
 
 #[test]
 fn metric_paths_resolve() {
-    let r = Record::from_runs("pytest", Framework::Pytest, three_runs(), 2).unwrap();
+    let r = Record::from_runs("pytest", Framework::Pytest, with_extras(three_runs()), 2)
+        .unwrap()
+        .with_budgets(
+            &[crate::measure::budget::Budget::parse("t::a", 0.5).unwrap()],
+            &BTreeMap::new(),
+        );
     for path in METRICS {
         assert!(r.metric(path).is_some(), "{path} has no value");
     }
@@ -134,6 +175,7 @@ fn command_suites_have_no_test_metrics() {
         sample: sample(0.1, Status::Exited(0), None),
         tests: Vec::new(),
         warnings: Vec::new(),
+        extras: Default::default(),
     }];
     let r = Record::from_runs("sleep 0.1", Framework::Command, runs, 1).unwrap();
     assert_eq!(r.metric("passed"), None);
@@ -150,6 +192,7 @@ fn a_failing_command_is_not_green() {
         sample: sample(0.1, Status::Exited(2), None),
         tests: Vec::new(),
         warnings: Vec::new(),
+        extras: Default::default(),
     }];
     let r = Record::from_runs("false", Framework::Command, runs, 1).unwrap();
     assert_eq!(r.runs_green, 0.0);

@@ -34,6 +34,8 @@ fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
         log_dir: dir.join("logs"),
         junit_dir: dir.join("junit"),
         record: "baseline".to_string(),
+        budgets: Vec::new(),
+        coverage: None,
     }
 }
 
@@ -146,7 +148,7 @@ fn missing_junit_fails_with_the_last_output() {
 #[test]
 fn unparsable_junit_is_an_error_too() {
     let dir = tempfile::tempdir().unwrap();
-    let script = "for a in \"$@\"; do out=\"${a#--junitxml=}\"; done; echo '<html/>' > \"$out\"";
+    let script = "for a in \"$@\"; do case \"$a\" in --junitxml=*) out=\"${a#--junitxml=}\" ;; esac; done; echo '<html/>' > \"$out\"";
     fs::write(dir.path().join("bad"), script).unwrap();
     let err = run_suite(
         &spec(dir.path(), "sh bad", Framework::Pytest),

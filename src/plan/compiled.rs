@@ -36,6 +36,22 @@ pub struct Plan {
     pub graph: PlanGraph,
     /// Every node in a valid execution order.
     pub order: Vec<Node>,
+    /// The plan's rollout stages, in order (all of them, whichever runs).
+    pub stages: Vec<super::stages::Stage>,
+    /// The index in `stages` of the stage this plan runs; `None` for a plan without stages.
+    pub stage: Option<usize>,
+}
+
+impl Plan {
+    /// The stage this plan runs.
+    pub fn current_stage(&self) -> Option<&super::stages::Stage> {
+        self.stages.get(self.stage?)
+    }
+
+    /// The stage before the one this plan runs, whose promotion must hold first.
+    pub fn previous_stage(&self) -> Option<&super::stages::Stage> {
+        self.stages.get(self.stage?.checked_sub(1)?)
+    }
 }
 
 /// One phase.
@@ -192,6 +208,39 @@ pub struct Suite {
     pub process: Process,
     /// No fixed `timeout`: each run's limit is derived from what was measured (`"auto"`).
     pub auto_timeout: bool,
+    /// Per-test budgets, parsed.
+    pub budgets: Vec<crate::measure::budget::Budget>,
+    /// Run under pytest-cov, measuring these sources (empty: the project's configuration).
+    pub coverage: Option<Vec<String>>,
+}
+
+/// A test below this median is `fast` when a `mark` step names no `fast`.
+pub const DEFAULT_MARK_FAST: f64 = 0.1;
+
+/// A test above this median is `slow` when a `mark` step names no `slow`.
+pub const DEFAULT_MARK_SLOW: f64 = 1.0;
+
+/// The durations file of a `mark` step that names none.
+pub const DEFAULT_DURATIONS: &str = ".test-durations.json";
+
+/// The conftest of a `mark` step that names none.
+pub const DEFAULT_CONFTEST: &str = "conftest.py";
+
+/// A `mark` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// The step id.
+    pub id: String,
+    /// The record whose durations decide.
+    pub from: String,
+    /// Below this median a test is `fast`.
+    pub fast: f64,
+    /// Above this median a test is `slow`.
+    pub slow: f64,
+    /// The durations file, target-relative.
+    pub durations: String,
+    /// The conftest that gets the hook, target-relative.
+    pub conftest: String,
 }
 
 /// One compiled step. The edit actions keep their written shape: they have nothing to resolve.
@@ -213,6 +262,8 @@ pub enum Step {
     PytestConfig(model::PytestConfigStep),
     /// Run a timed suite.
     Suite(Suite),
+    /// Mark tests from a record's durations.
+    Mark(Mark),
 }
 
 impl Step {
@@ -227,6 +278,7 @@ impl Step {
             Step::Toml(s) => &s.id,
             Step::PytestConfig(s) => &s.id,
             Step::Suite(s) => &s.id,
+            Step::Mark(s) => &s.id,
         }
     }
 
@@ -241,6 +293,7 @@ impl Step {
             Step::Toml(_) => "toml",
             Step::PytestConfig(_) => "pytest-config",
             Step::Suite(_) => "suite",
+            Step::Mark(_) => "mark",
         }
     }
 
@@ -268,6 +321,7 @@ impl Step {
             Step::Replace(s) => vec![s.path.as_str()],
             Step::Ini(s) => vec![s.path.as_str()],
             Step::Toml(s) => vec![s.path.as_str()],
+            Step::Mark(s) => vec![s.durations.as_str(), s.conftest.as_str()],
             Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
         }
     }
@@ -355,6 +409,8 @@ pub fn compile(
             order: graph.order(),
             graph,
             phases,
+            stages: Vec::new(),
+            stage: None,
         }),
         _ => Err(problems),
     }
@@ -451,6 +507,20 @@ fn compile_step(
         model::Step::Ini(s) => Step::Ini(s.clone()),
         model::Step::Toml(s) => Step::Toml(s.clone()),
         model::Step::PytestConfig(s) => Step::PytestConfig(s.clone()),
+        model::Step::Mark(s) => Step::Mark(Mark {
+            id: s.id.clone(),
+            from: s.from.clone(),
+            fast: s.fast.unwrap_or(DEFAULT_MARK_FAST),
+            slow: s.slow.unwrap_or(DEFAULT_MARK_SLOW),
+            durations: s
+                .durations
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DURATIONS.into()),
+            conftest: s
+                .conftest
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CONFTEST.into()),
+        }),
         model::Step::Suite(s) => {
             let place = |key: &str| {
                 let mut path = base.clone();
@@ -515,7 +585,25 @@ fn compile_step(
                     }
                 }
             };
+            let mut budgets = Vec::new();
+            for (key, &seconds) in &s.budgets {
+                match crate::measure::budget::Budget::parse(key, seconds) {
+                    Ok(b) => budgets.push(b),
+                    Err(e) => {
+                        let mut path = base.clone();
+                        path.extend([Seg::from("budgets"), Seg::Key(key.clone())]);
+                        problems.push(Problem::new(
+                            Loc::key(path),
+                            format!("{e} in step `{}`", s.id),
+                            crate::measure::budget::HELP,
+                        ));
+                        return None;
+                    }
+                }
+            }
             Step::Suite(Suite {
+                budgets,
+                coverage: s.coverage.then(|| s.coverage_source.clone()),
                 id: s.id.clone(),
                 command: s.command.clone(),
                 record: s.record.clone(),

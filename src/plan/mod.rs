@@ -13,6 +13,7 @@ pub mod locate;
 pub mod model;
 pub mod resolve;
 pub mod schema;
+pub mod stages;
 mod strict;
 pub mod validate;
 

@@ -42,6 +42,10 @@ pub fn record() -> Record {
         durations: BTreeMap::new(),
         slowest_tests: Vec::new(),
         warnings: Vec::new(),
+        budgets: BTreeMap::new(),
+        over_budget: Vec::new(),
+        coverage: None,
+        rss_growth_mb: None,
     }
 }
 
@@ -161,6 +165,7 @@ pub fn sample() -> RunReport {
                 ]),
                 message: None,
                 intervals: Vec::new(),
+                details: Vec::new(),
             },
             GateReport {
                 phase: "parallel".into(),
@@ -178,6 +183,7 @@ pub fn sample() -> RunReport {
                 ]),
                 message: None,
                 intervals: Vec::new(),
+                details: Vec::new(),
             },
             GateReport {
                 phase: "parallel".into(),
@@ -195,6 +201,7 @@ pub fn sample() -> RunReport {
                 ]),
                 message: None,
                 intervals: Vec::new(),
+                details: Vec::new(),
             },
         ],
         diffstat: DiffStatReport {
@@ -211,6 +218,7 @@ pub fn sample() -> RunReport {
             environments: vec![".venv".into()],
             message: None,
         }),
+        stage: None,
     }
 }
 
@@ -286,5 +294,72 @@ pub fn rich() -> RunReport {
         diff: "--- a/pytest.ini\n+++ b/pytest.ini\n@@ -1,2 +1,2 @@\n [pytest]\n-addopts = -q\n+addopts = -q -n auto\n".into(),
         truncated: false,
     }];
+    report
+}
+
+/// The sample report with budgets and coverage: `after` has two tests over budget and 78.6%
+/// coverage, and a failed budget gate names them.
+pub fn budgets() -> RunReport {
+    use crate::measure::budget::OverBudget;
+    use crate::measure::coverage::{Coverage, FileCoverage};
+    let mut report = sample();
+    let file = |percent: f64, statements: u64, missing: u64| FileCoverage {
+        percent,
+        statements,
+        missing,
+    };
+    let coverage = |percent: f64, tax: f64| Coverage {
+        percent,
+        statements: 14,
+        missing: 3,
+        files: BTreeMap::from([
+            ("shop/cart.py".to_string(), file(90.0, 10, 1)),
+            ("shop/tax.py".to_string(), file(tax, 4, 2)),
+        ]),
+    };
+    let over = vec![
+        OverBudget {
+            id: "tests/integration/test_flow.py::test_checkout".into(),
+            seconds: 2.31,
+            budget: 2.0,
+            key: "tests/integration".into(),
+        },
+        OverBudget {
+            id: "tests/unit/test_tax.py::TestRates::test_rate[de]".into(),
+            seconds: 0.25,
+            budget: 0.1,
+            key: "tests/unit".into(),
+        },
+    ];
+    let budgets = BTreeMap::from([
+        ("tests/integration".to_string(), 2.0),
+        ("tests/unit".to_string(), 0.1),
+    ]);
+    if let Some(after) = report.records.get_mut("after") {
+        after.budgets = budgets.clone();
+        after.over_budget = over.clone();
+        after.coverage = Some(coverage(78.57, 50.0));
+        after.rss_growth_mb = Some(1.5);
+    }
+    if let Some(baseline) = report.records.get_mut("baseline") {
+        baseline.budgets = budgets;
+        baseline.coverage = Some(coverage(80.0, 75.0));
+    }
+    report.gates.push(GateReport {
+        phase: "parallel".into(),
+        check: "after.over_budget == 0".into(),
+        why: Some("seed 001: unit tests < 0.1 s, integration < 2 s".into()),
+        on_fail: "rollback".into(),
+        on_inconclusive: "rollback".into(),
+        status: GateStatus::Fail,
+        explanation: Some("after.over_budget 2 == 0".into()),
+        values: BTreeMap::from([("after.over_budget".into(), 2.0)]),
+        message: None,
+        intervals: Vec::new(),
+        details: over
+            .iter()
+            .map(|o| format!("over budget in `after`: {}", o.describe()))
+            .collect(),
+    });
     report
 }

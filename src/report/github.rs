@@ -55,6 +55,10 @@ fn gate_message(gate: &GateReport) -> String {
     if let Some(why) = &gate.why {
         message.push_str(&format!(" ({why})"));
     }
+    for detail in &gate.details {
+        message.push('\n');
+        message.push_str(detail);
+    }
     message
 }
 

@@ -241,6 +241,7 @@ fn gate_case(gate: &GateReport) -> Case {
         body.push(format!("why: {why}"));
     }
     body.extend(gate.values.iter().map(|(k, v)| format!("{k} = {v}")));
+    body.extend(gate.details.iter().cloned());
     body.push(format!("on_fail: {}", gate.on_fail));
     if gate.status == GateStatus::Inconclusive {
         body.push(format!("on_inconclusive: {}", gate.on_inconclusive));

@@ -164,3 +164,23 @@ proptest::proptest! {
         proptest::prop_assert_eq!(doc.descendants().filter(|n| n.has_tag_name("testcase")).count(), 9);
     }
 }
+
+#[test]
+fn a_failed_budget_gate_names_the_tests_in_its_failure() {
+    let xml = to_junit(&super::super::fixture::budgets());
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let failure = doc
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("testcase") && n.attribute("name") == Some("after.over_budget == 0")
+        })
+        .and_then(|c| c.children().find(|n| n.has_tag_name("failure")))
+        .expect("the budget gate fails");
+    let body = failure.text().unwrap_or_default();
+    for id in [
+        "tests/integration/test_flow.py::test_checkout 2.31 s > 2.00 s (tests/integration), 0.31 s over",
+        "tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s > 0.10 s (tests/unit), 0.15 s over",
+    ] {
+        assert!(body.contains(id), "{body}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, ROWS};
+use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, OPTIONAL_ROWS, ROWS};
 use super::model::{RollbackInfo, RunReport};
 
 /// At most this many flaky test ids are listed per record.
@@ -30,6 +30,8 @@ pub fn to_markdown(report: &RunReport) -> String {
     let _ = writeln!(md, "{}\n", run_line(report));
     records_section(&mut md, report);
     md.push_str(&super::mermaid::section(report));
+    budgets_section(&mut md, report);
+    coverage_section(&mut md, report);
     gates_section(&mut md, report);
     steps_section(&mut md, report);
     let _ = writeln!(md, "## Changes\n\n{}\n", diffstat_line(report));
@@ -90,7 +92,10 @@ fn records_section(md: &mut String, report: &RunReport) {
             .filter_map(|name| Some((*name, report.records.get(*name)?)))
     };
     let metric = |name: &str, path: &str| report.records.get(name)?.metric(path);
-    for row in ROWS {
+    let optional = OPTIONAL_ROWS
+        .iter()
+        .filter(|row| names.iter().any(|n| metric(n, row.path).is_some()));
+    for row in ROWS.iter().chain(optional) {
         let label = if row.path == "wall.median" {
             "wall.median ± stddev"
         } else {
@@ -134,6 +139,94 @@ fn records_section(md: &mut String, report: &RunReport) {
     md.push('\n');
 }
 
+/// Every test over its budget, per record, slowest first: what to paste into `pytest`.
+fn budgets_section(md: &mut String, report: &RunReport) {
+    let (names, _) = columns(&report.records, &report.baselines_used);
+    let over: Vec<(&str, &crate::measure::record::Record)> = names
+        .iter()
+        .filter_map(|n| Some((*n, report.records.get(*n)?)))
+        .filter(|(_, r)| !r.over_budget.is_empty())
+        .collect();
+    if over.is_empty() {
+        return;
+    }
+    md.push_str(
+        "## Over budget
+
+| record | test | median | budget | over by |
+|---|---|---:|---:|---:|
+",
+    );
+    for (name, record) in over {
+        for o in &record.over_budget {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} ({}) | {} |",
+                text(name),
+                code(&o.id),
+                fmt_seconds(o.seconds),
+                fmt_seconds(o.budget),
+                code(&o.key),
+                fmt_seconds(o.seconds - o.budget)
+            );
+        }
+    }
+    md.push('\n');
+}
+
+/// How many files the coverage table lists at most.
+const COVERAGE_FILES_LISTED: usize = 30;
+
+/// Line coverage per record and per file (the least covered first, by the first record).
+fn coverage_section(md: &mut String, report: &RunReport) {
+    let (names, _) = columns(&report.records, &report.baselines_used);
+    let covered: Vec<(&str, &crate::measure::coverage::Coverage)> = names
+        .iter()
+        .filter_map(|n| Some((*n, report.records.get(*n)?.coverage.as_ref()?)))
+        .collect();
+    let Some((_, first)) = covered.first() else {
+        return;
+    };
+    md.push_str(
+        "## Coverage
+
+| file |",
+    );
+    for (name, _) in &covered {
+        let _ = write!(md, " {} |", text(name));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(covered.len()));
+    md.push_str("\n| **total** |");
+    for (_, c) in &covered {
+        let _ = write!(md, " **{:.2}%** |", c.percent);
+    }
+    md.push('\n');
+    let files = crate::measure::coverage::lowest(first, COVERAGE_FILES_LISTED);
+    for (path, _) in &files {
+        let _ = write!(md, "| {} |", code(path));
+        for (_, c) in &covered {
+            match c.files.get(*path) {
+                Some(f) => {
+                    let _ = write!(md, " {:.1}% |", f.percent);
+                }
+                None => {
+                    let _ = write!(md, " {MISSING} |");
+                }
+            }
+        }
+        md.push('\n');
+    }
+    if first.files.len() > files.len() {
+        let _ = writeln!(
+            md,
+            "\n{} more files, all covered at least as well (report.json lists every file)",
+            first.files.len() - files.len()
+        );
+    }
+    md.push('\n');
+}
+
 fn flaky_list(flaky: &[String]) -> String {
     let mut ids: Vec<String> = flaky.iter().take(FLAKY_LISTED).map(|id| code(id)).collect();
     if flaky.len() > FLAKY_LISTED {
@@ -149,12 +242,16 @@ fn gates_section(md: &mut String, report: &RunReport) {
     md.push_str("## Gates\n\n| verdict | check | explanation | why |\n|---|---|---|---|\n");
     for gate in &report.gates {
         let said = gate.explanation.as_deref().map(code);
-        let said = match (said, &gate.message) {
+        let mut said = match (said, &gate.message) {
             (Some(e), Some(m)) => format!("{e}<br>{}", text(m)),
             (Some(e), None) => e,
             (None, Some(m)) => text(m),
             (None, None) => MISSING.to_string(),
         };
+        for detail in &gate.details {
+            said.push_str("<br>");
+            said.push_str(&text(detail));
+        }
         let _ = writeln!(
             md,
             "| {} {} | {} | {} | {} |",

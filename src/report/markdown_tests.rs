@@ -213,3 +213,47 @@ fn an_empty_report_renders() {
     assert!(!md.contains("## Records"));
     assert!(md.ends_with("## Changes\n\n0 files changed, 0 insertions(+), 0 deletions(-)\n"));
 }
+
+/// Each test over budget by its pytest id with its median, budget and excess; coverage per
+/// file beside the total; the failed budget gate names the tests too.
+#[test]
+fn budgets_and_coverage_have_their_sections() {
+    let md = to_markdown(&super::super::fixture::budgets());
+    assert_eq!(
+        line_starting(&md, "| after | `tests/integration"),
+        "| after | `tests/integration/test_flow.py::test_checkout` | 2.31 s | 2.00 s (`tests/integration`) | 310.0 ms |"
+    );
+    assert_eq!(
+        line_starting(&md, "| after | `tests/unit"),
+        "| after | `tests/unit/test_tax.py::TestRates::test_rate[de]` | 250.0 ms | 100.0 ms (`tests/unit`) | 150.0 ms |"
+    );
+    assert!(
+        md.find("test_checkout").unwrap() < md.find("test_rate[de]").unwrap(),
+        "slowest first"
+    );
+    assert_eq!(
+        line_starting(&md, "| **total**"),
+        "| **total** | **80.00%** | **78.57%** |"
+    );
+    assert_eq!(
+        line_starting(&md, "| `shop/tax.py`"),
+        "| `shop/tax.py` | 75.0% | 50.0% |"
+    );
+    assert_eq!(
+        line_starting(&md, "| coverage |"),
+        "| coverage | 80.00% | 78.57% | -1.4 |"
+    );
+    assert_eq!(
+        line_starting(&md, "| over_budget |"),
+        "| over_budget | 0 | 2 | +2 |"
+    );
+    let gate = line_starting(&md, "| ❌ fail | `after.over_budget == 0`");
+    assert!(
+        gate.contains("<br>over budget in `after`: tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s &gt; 0.10 s (tests/unit), 0.15 s over"),
+        "{gate}"
+    );
+    // Without budgets or coverage, neither section nor row appears.
+    let plain = to_markdown(&sample());
+    assert!(!plain.contains("## Over budget") && !plain.contains("## Coverage"));
+    assert!(!plain.contains("| over_budget") && !plain.contains("| coverage"));
+}

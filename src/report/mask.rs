@@ -42,8 +42,20 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         diffstat,
         diff,
         rollback,
+        stage,
     } = report;
     m(run_id);
+    if let Some(stage) = stage {
+        for c in stage
+            .promotion
+            .iter_mut()
+            .flat_map(|p| p.criteria.iter_mut())
+        {
+            m(&mut c.check);
+            m(&mut c.explanation);
+            c.why.iter_mut().for_each(m);
+        }
+    }
     let PlanInfo {
         name,
         description,
@@ -86,12 +98,14 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
             values: _,
             message,
             intervals: _,
+            details,
         } = gate;
         m(phase);
         m(check);
         why.iter_mut().for_each(m);
         explanation.iter_mut().for_each(m);
         message.iter_mut().for_each(m);
+        details.iter_mut().for_each(m);
     }
     let DiffStatReport {
         files: _,
@@ -151,18 +165,14 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         durations,
         slowest_tests,
         warnings,
+        budgets,
+        over_budget,
+        coverage,
+        rss_growth_mb: _,
     } = record;
     m(command);
     flaky.iter_mut().for_each(m);
-    if durations
-        .keys()
-        .any(|id| matches!(secrets.mask(id), Cow::Owned(_)))
-    {
-        *durations = std::mem::take(durations)
-            .into_iter()
-            .map(|(id, seconds)| (secrets.mask(&id).into_owned(), seconds))
-            .collect();
-    }
+    mask_keys(durations, secrets);
     for sample in samples {
         let RunSample {
             warmup: _,
@@ -186,6 +196,25 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         m(id);
     }
     warnings.iter_mut().for_each(m);
+    mask_keys(budgets, secrets);
+    for over in over_budget {
+        m(&mut over.id);
+        m(&mut over.key);
+    }
+    if let Some(coverage) = coverage {
+        mask_keys(&mut coverage.files, secrets);
+    }
+}
+
+/// Masks secret values in the keys of a map (test ids, file paths), leaving it alone when none
+/// has one.
+fn mask_keys<V>(map: &mut std::collections::BTreeMap<String, V>, secrets: &Secrets) {
+    if map.keys().any(|k| matches!(secrets.mask(k), Cow::Owned(_))) {
+        *map = std::mem::take(map)
+            .into_iter()
+            .map(|(k, v)| (secrets.mask(&k).into_owned(), v))
+            .collect();
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ fn help_lists_every_subcommand() {
 #[test]
 fn every_subcommand_has_reviewed_help() {
     for sub in [
-        "validate", "graph", "schema", "apply", "rollback", "history", "unlock", "report",
+        "validate", "graph", "schema", "apply", "rollback", "history", "status", "unlock", "report",
     ] {
         Test::new()
             .args([sub, "--help"])

@@ -469,7 +469,7 @@ fn a_test_failing_every_other_run_is_flaky() {
         "  twice: run 1/2 took [DURATION]",
         "  twice: run 2/2 took [DURATION]",
         "  warning: 1 of 2 counted runs were not green (non-zero exit, failure or error)",
-        "  warning: 1 flaky test(s): tests.test_demo::test_every_other_run",
+        "  warning: 1 flaky test(s): tests/test_demo.py::test_every_other_run",
         "✓ twice [DURATION]  median [DURATION] ± [DURATION], 11 passed, 1 failed",
         "records: twice [DURATION]",
         "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",

@@ -1,6 +1,7 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
 mod apply;
+mod budgets;
 mod cli;
 mod envs;
 mod formats;
@@ -14,7 +15,9 @@ mod logs;
 mod messages;
 mod outputs;
 mod plans;
+mod stages;
 mod support;
 mod trust;
 mod validate;
 mod verdicts;
+mod workflow;
