@@ -220,7 +220,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Copy report.json, junit.xml, summary.md and the step logs into this directory.
+    /// Copy report.json, junit.xml, summary.md, report.html and the step logs into this directory.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
@@ -369,4 +369,5 @@ pub enum ReportFormat {
     Markdown,
     Json,
     Junit,
+    Html,
 }

@@ -133,6 +133,7 @@ mod tests {
             exit_code: 0,
             counts: None,
             log: PathBuf::from("x.log"),
+            memory: Vec::new(),
         };
         let run = crate::measure::record::RunResult {
             sample,

@@ -276,6 +276,7 @@ mod tests {
                 exit_code: 0,
                 counts: None,
                 log: "x.log".into(),
+                memory: Vec::new(),
             })
             .collect();
         r

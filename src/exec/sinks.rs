@@ -119,7 +119,7 @@ impl Sink for Terminal {
                 self.progress.finished(id, status, shown.as_deref());
             }
             Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts, &state.report),
-            Event::Skipped { .. } | Event::Run(RunEvent::Changed(_)) => {}
+            Event::Skipped { .. } | Event::Run(RunEvent::Changed(..)) => {}
             Event::Run(RunEvent::RollingBack { reason }) => {
                 self.progress.finish();
                 ui::err(&format!(

@@ -72,6 +72,10 @@ pub struct RunSample {
     pub counts: Option<Counts>,
     /// The file holding the run's output.
     pub log: PathBuf,
+    /// The whole tree's resident memory over the run, as `[seconds since spawn, MiB]` pairs
+    /// (each the peak of its slice; at most a few hundred, however long the run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<[f64; 2]>,
 }
 
 impl RunSample {

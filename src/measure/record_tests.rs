@@ -15,6 +15,7 @@ fn sample(wall: f64, status: Status, counts: Option<Counts>) -> RunSample {
         exit_code: status.code(),
         counts,
         log: PathBuf::from("x.log"),
+        memory: Vec::new(),
     }
 }
 

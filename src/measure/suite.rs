@@ -566,6 +566,16 @@ fn sample_of(
         exit_code: outcome.status.code(),
         counts,
         log,
+        // Milliseconds and hundredths of a MiB: finer would only lengthen report.json.
+        memory: outcome
+            .rss_series
+            .iter()
+            .map(|p| {
+                let seconds = (p.at.as_secs_f64() * 1000.0).round() / 1000.0;
+                let mib = (p.kb as f64 / 1024.0 * 100.0).round() / 100.0;
+                [seconds, mib]
+            })
+            .collect(),
     }
 }
 

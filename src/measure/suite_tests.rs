@@ -59,6 +59,19 @@ fn a_command_suite_is_timed_and_reported() {
     assert_eq!(record.runs_green, 1.0);
     assert_eq!(record.metric("passed"), None);
     assert!(record.rss_peak_mb.is_some());
+    // Each run's memory over time, in seconds and MiB, peaking at the run's peak.
+    for sample in &record.samples {
+        let memory = &sample.memory;
+        assert!(!memory.is_empty(), "{sample:?}");
+        assert!(memory.windows(2).all(|w| w[0][0] < w[1][0]), "{memory:?}");
+        assert!(
+            memory.iter().all(|p| p[0] <= sample.wall + 0.1),
+            "{memory:?}"
+        );
+        let high = memory.iter().map(|p| p[1]).fold(0.0, f64::max);
+        let peak = sample.rss_peak_mb.unwrap();
+        assert!((high - peak).abs() <= 0.01, "{high} vs {peak}");
+    }
     let kinds: Vec<(bool, u32, u32, bool)> = events
         .iter()
         .map(|p| (p.warmup, p.index, p.of, p.finished.is_some()))

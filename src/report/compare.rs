@@ -326,6 +326,7 @@ mod tests {
                 exit_code: 0,
                 counts: None,
                 log: "check.log".into(),
+                memory: Vec::new(),
             },
             tests: Vec::new(),
             warnings: Vec::new(),

@@ -249,6 +249,7 @@ pub fn sample() -> RunReport {
             insertions: 5,
             deletions: 1,
         },
+        diff: Vec::new(),
         rollback: Some(RollbackInfo {
             reason: "gate `after.passed == baseline.passed` failed".into(),
             ok: true,
@@ -259,6 +260,81 @@ pub fn sample() -> RunReport {
         }),
         stage: None,
     }
+}
+
+/// `sample()` with what the HTML report draws: per-test times, runs with memory samples, a gate
+/// interval and a diff. The tests: `tests/test_<n>.py::test_case` for n in 0..12, which got
+/// 10x faster, except test 3 (slower) and test 7 (unchanged); test 11 ran only before.
+pub fn rich() -> RunReport {
+    use crate::measure::record::RunSample;
+    use crate::process::Status;
+    let mut report = sample();
+    let run = |wall: f64, warmup: bool, peak: f64| RunSample {
+        warmup,
+        promoted: false,
+        wall,
+        cpu_user: wall,
+        cpu_system: 0.0,
+        rss_peak_mb: Some(peak),
+        status: Status::Exited(0),
+        exit_code: 0,
+        counts: None,
+        log: "x.log".into(),
+        memory: (0..=10)
+            .map(|i| {
+                [
+                    wall * f64::from(i) / 10.0,
+                    peak * (0.5 + f64::from(i) / 20.0),
+                ]
+            })
+            .collect(),
+    };
+    let id = |n: usize| format!("tests/test_{n}.py::test_case");
+    let mut before = BTreeMap::new();
+    let mut after = BTreeMap::new();
+    for n in 0..12 {
+        let seconds = 0.05 * (n + 1) as f64;
+        before.insert(id(n), seconds);
+        let now = match n {
+            3 => seconds * 3.0,
+            7 => seconds,
+            11 => continue,
+            _ => seconds / 10.0,
+        };
+        after.insert(id(n), now);
+    }
+    if let Some(r) = report.records.get_mut("baseline") {
+        r.durations = before;
+        r.samples = vec![
+            run(36.0, true, 170.0),
+            run(34.1, false, 175.0),
+            run(34.9, false, 180.0),
+            run(35.6, false, 178.0),
+        ];
+    }
+    if let Some(r) = report.records.get_mut("after") {
+        r.durations = after;
+        r.samples = vec![
+            run(3.1, false, 400.0),
+            run(3.2, false, 420.5),
+            run(3.3, false, 410.0),
+        ];
+    }
+    report.gates[1].intervals = vec![super::model::IntervalReport {
+        ratio: "after.wall.median / baseline.wall.median".into(),
+        estimate: 0.0917,
+        low: 0.085,
+        high: 0.099,
+        confidence: 0.99,
+        runs_num: 3,
+        runs_den: 3,
+    }];
+    report.diff = vec![super::model::FileDiff {
+        path: "pytest.ini".into(),
+        diff: "--- a/pytest.ini\n+++ b/pytest.ini\n@@ -1,2 +1,2 @@\n [pytest]\n-addopts = -q\n+addopts = -q -n auto\n".into(),
+        truncated: false,
+    }];
+    report
 }
 
 /// The sample report with budgets and coverage: `after` has two tests over budget and 78.6%

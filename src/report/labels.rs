@@ -1,7 +1,9 @@
 //! How each status reads to a person: one word and one icon per state, and the tests a gate
 //! names as one phrase, shared by every renderer.
 
-use super::model::{GateReport, GateStatus, GateTest, RunReport, RunStatus, StepStatus};
+use super::model::{
+    GateReport, GateStatus, GateTest, RollbackInfo, RunReport, RunStatus, StepStatus,
+};
 use crate::measure::record::TestFailure;
 
 /// At most this many tests a gate's one-line message names.
@@ -120,6 +122,17 @@ impl GateStatus {
             GateStatus::Error => "💥",
             GateStatus::Inconclusive => "❔",
         }
+    }
+}
+
+impl RollbackInfo {
+    /// What the rollback put back, each list with its label, in the order reports show them.
+    pub fn lists(&self) -> [(&'static str, &[String]); 3] {
+        [
+            ("restored", &self.restored),
+            ("deleted", &self.deleted),
+            ("environments", &self.environments),
+        ]
     }
 }
 

@@ -32,6 +32,7 @@ pub fn to_markdown(report: &RunReport) -> String {
     }
     let _ = writeln!(md, "{}\n", run_line(report));
     records_section(&mut md, report);
+    md.push_str(&super::mermaid::section(report));
     budgets_section(&mut md, report);
     coverage_section(&mut md, report);
     gates_section(&mut md, report);
@@ -405,11 +406,7 @@ fn rollback_section(md: &mut String, rollback: &RollbackInfo) {
         )
     };
     let _ = writeln!(md, "## Rollback\n\n{}: {outcome}\n", text(&rollback.reason));
-    for (label, items) in [
-        ("restored", &rollback.restored),
-        ("deleted", &rollback.deleted),
-        ("environments", &rollback.environments),
-    ] {
+    for (label, items) in rollback.lists() {
         if !items.is_empty() {
             let list: Vec<String> = items.iter().map(|i| code(i)).collect();
             let _ = writeln!(md, "- {label}: {}", list.join(", "));
@@ -418,7 +415,7 @@ fn rollback_section(md: &mut String, rollback: &RollbackInfo) {
 }
 
 /// A duration as `0.80 s`, `108.40 s` or `2 min 23 s`.
-fn duration(seconds: Option<f64>) -> String {
+pub(super) fn duration(seconds: Option<f64>) -> String {
     match seconds {
         Some(s) if s.is_finite() && s >= 60.0 => {
             let whole = s.round() as u64;

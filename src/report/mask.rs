@@ -1,6 +1,6 @@
 //! Secret values masked in a report before any format is written from it: report.json, its
-//! copies, junit.xml, summary.md and the GitHub annotations all render the masked report, and
-//! a saved baseline holds a masked record.
+//! copies, junit.xml, summary.md, report.html and the GitHub annotations all render the masked
+//! report, and a saved baseline holds a masked record.
 //!
 //! Every struct is destructured without `..`, so a field added to the report model does not
 //! compile here until someone decides whether it can hold a secret.
@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::model::{
-    DiffStatReport, GateReport, GateTest, PlanInfo, RollbackInfo, RunReport, StepReport,
+    DiffStatReport, FileDiff, GateReport, GateTest, PlanInfo, RollbackInfo, RunReport, StepReport,
 };
 use crate::measure::record::{Record, RunSample, TestFailure, TestTime};
 use crate::secrets::Secrets;
@@ -41,6 +41,7 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         baselines_used,
         gates,
         diffstat,
+        diff,
         rollback,
         stage,
     } = report;
@@ -123,6 +124,15 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         insertions: _,
         deletions: _,
     } = diffstat;
+    for file in diff {
+        let FileDiff {
+            path,
+            diff,
+            truncated: _,
+        } = file;
+        m(path);
+        m(diff);
+    }
     if let Some(RollbackInfo {
         reason,
         ok: _,
@@ -188,6 +198,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
             exit_code: _,
             counts: _,
             log,
+            memory: _,
         } = sample;
         if let Cow::Owned(masked) = secrets.mask(&log.to_string_lossy()) {
             *log = masked.into();
@@ -246,6 +257,11 @@ mod tests {
         report.vars.insert("token".into(), secret.into());
         report.steps[0].message = Some(format!("`curl -H {secret}` exited with status 1"));
         report.gates[0].check = format!("after.failed == 0 # {secret}");
+        report.diff.push(FileDiff {
+            path: format!("conf/{secret}.ini"),
+            diff: format!("+token = {secret}\n"),
+            truncated: false,
+        });
         report.records.insert(
             "r".into(),
             crate::measure::record::Record {
@@ -258,6 +274,7 @@ mod tests {
             super::super::json::to_json(&masked),
             super::super::junit::to_junit(&masked),
             super::super::markdown::to_markdown(&masked),
+            super::super::html::to_html(&masked),
             super::super::github::annotations(&masked, &Default::default()).join("\n"),
         ] {
             assert!(!text.contains(secret), "{text}");

@@ -45,6 +45,9 @@ pub struct RunReport {
     pub gates: Vec<GateReport>,
     /// Lines changed in the target's files.
     pub diffstat: DiffStatReport,
+    /// The net change of each file, as a unified diff, taken before any rollback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<FileDiff>,
     /// What was rolled back, when the run was rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackInfo>,
@@ -249,6 +252,18 @@ pub struct DiffStatReport {
     pub insertions: usize,
     /// Lines removed.
     pub deletions: usize,
+}
+
+/// The net change of one file the run changed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FileDiff {
+    /// The file, relative to the target.
+    pub path: String,
+    /// Its unified diff (`--- a/`, `+++ b/`, hunks), cut at a line when it is very long.
+    pub diff: String,
+    /// Whether `diff` was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// What a rollback did.

@@ -4,11 +4,12 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use super::html::to_html;
 use super::json::to_json;
 use super::junit::to_junit;
 use super::markdown::to_markdown;
 use super::model::RunReport;
-use crate::journal::paths::{JUNIT_XML, REPORT_FILES, REPORT_JSON, SUMMARY_MD};
+use crate::journal::paths::{JUNIT_XML, REPORT_FILES, REPORT_HTML, REPORT_JSON, SUMMARY_MD};
 
 /// Writes `contents` to `path` through a temporary file in the same directory, fsynced and then
 /// renamed over `path`, so readers see the old file or the new one and never a partial one.
@@ -22,11 +23,13 @@ pub fn write_report_json(run_dir: &Path, report: &RunReport) -> io::Result<()> {
     write_atomic(&run_dir.join(REPORT_JSON), to_json(report).as_bytes())
 }
 
-/// Writes `report.json`, `junit.xml` and `summary.md` into `run_dir`, each atomically.
+/// Writes `report.json`, `junit.xml`, `summary.md` and `report.html` into `run_dir`, each
+/// atomically.
 pub fn write_all(run_dir: &Path, report: &RunReport) -> io::Result<()> {
     write_report_json(run_dir, report)?;
     write_atomic(&run_dir.join(JUNIT_XML), to_junit(report).as_bytes())?;
-    write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(report).as_bytes())
+    write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(report).as_bytes())?;
+    write_atomic(&run_dir.join(REPORT_HTML), to_html(report).as_bytes())
 }
 
 /// Copies the report files of `run_dir` that exist into `dest_dir` (created when missing), and
@@ -66,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn write_all_writes_the_three_files() {
+    fn write_all_writes_the_four_files() {
         let dir = tempfile::tempdir().unwrap();
         let report = sample();
         write_all(dir.path(), &report).unwrap();
@@ -76,7 +79,9 @@ mod tests {
         assert_eq!(xml, to_junit(&report));
         let md = fs::read_to_string(dir.path().join(SUMMARY_MD)).unwrap();
         assert_eq!(md, to_markdown(&report));
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
+        let html = fs::read_to_string(dir.path().join(REPORT_HTML)).unwrap();
+        assert_eq!(html, to_html(&report));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 4);
     }
 
     #[test]

@@ -308,7 +308,7 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
         Some(markdown.trim_end()),
         "GITHUB_STEP_SUMMARY gets summary.md appended"
     );
-    for file in ["report.json", "junit.xml", "summary.md"] {
+    for file in ["report.json", "junit.xml", "summary.md", "report.html"] {
         assert_eq!(
             fs::read(artifacts.join(file)).unwrap(),
             fs::read(run.join(file)).unwrap(),

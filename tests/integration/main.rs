@@ -9,6 +9,7 @@ mod failures;
 mod formats;
 mod gates;
 mod harness;
+mod html;
 mod junit_values;
 mod leftovers;
 mod locks;

@@ -4,6 +4,7 @@
 // Each test module uses the part of the harness it needs; the rest would warn per module.
 #![allow(dead_code)]
 
+pub mod browser;
 mod exclusive;
 mod normalize;
 mod project;

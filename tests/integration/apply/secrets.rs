@@ -37,7 +37,7 @@ fn reports(project: &Project, copies: &std::path::Path) -> Vec<(String, String)>
         project.join(format!(".planrun/runs/{id}")),
         copies.to_path_buf(),
     ] {
-        for name in ["report.json", "junit.xml", "summary.md"] {
+        for name in ["report.json", "junit.xml", "summary.md", "report.html"] {
             let path = dir.join(name);
             let text = fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
