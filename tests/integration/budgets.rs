@@ -385,7 +385,7 @@ fn a_mark_dry_run_against_a_saved_baseline_is_what_apply_writes() {
         .stdout_contains(
             "  note: `tests/.test-durations.json` depends on record `baseline`, measured earlier in this run: its content is known only then (`--baseline NAME` shows it from a saved record)\n",
         )
-        .stdout_contains("\n3 files changed, 0 packages to install, 0 commands, 1 timed suite\n")
+        .stdout_contains("\nplan: 3 files to change, 0 packages to install, 0 commands, 1 timed suite, 0 gates\n")
         .run();
     let dry = project
         .test()

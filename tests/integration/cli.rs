@@ -166,8 +166,8 @@ fn init_writes_a_bundled_plan_that_validates() {
     let project = Project::new("pyproject-demo");
     Test::in_project(&project)
         .arg("plans")
-        .stdout_contains("xdist        Run the suite in parallel with pytest-xdist")
-        .stdout_contains("persistence  Move the per-test")
+        .stdout_contains("xdist            Run the suite in parallel with pytest-xdist")
+        .stdout_contains("persistence      Move the per-test")
         .stderr("note: `planrun init NAME` writes one into a repository\n")
         .run();
     Test::in_project(&project)

@@ -125,7 +125,25 @@ fn the_report_of_a_real_apply_renders_in_chromium_with_every_test_drawn() {
         ])
         .stdout_unchecked("the page, compared with report.html below")
         .run();
-    assert_eq!(again.stdout.trim_end(), html.trim_end());
+    let (a, b) = (again.stdout.trim_end(), html.trim_end());
+    if a != b {
+        let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+        let around = |t: &str| {
+            let (mut from, mut to) = (at.saturating_sub(200), (at + 200).min(t.len()));
+            while !t.is_char_boundary(from) {
+                from -= 1;
+            }
+            while !t.is_char_boundary(to) {
+                to += 1;
+            }
+            t[from..to].to_string()
+        };
+        panic!(
+            "`report --format html` differs from report.html at byte {at}:\n{}\n---\n{}",
+            around(a),
+            around(b)
+        );
+    }
 
     let Some(browser) = browser() else { return };
     let png = run.join("report.png");
