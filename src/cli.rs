@@ -281,7 +281,12 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct HistoryCmdArgs {
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Show the runs of this plan from the run history (a plan file or the plan's `name`), not the target's journal.

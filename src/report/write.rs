@@ -26,10 +26,14 @@ pub fn write_report_json(run_dir: &Path, report: &RunReport) -> io::Result<()> {
 /// Writes `report.json`, `junit.xml`, `summary.md` and `report.html` into `run_dir`, each
 /// atomically.
 pub fn write_all(run_dir: &Path, report: &RunReport) -> io::Result<()> {
-    write_report_json(run_dir, report)?;
-    write_atomic(&run_dir.join(JUNIT_XML), to_junit(report).as_bytes())?;
-    write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(report).as_bytes())?;
-    write_atomic(&run_dir.join(REPORT_HTML), to_html(report).as_bytes())
+    let json = to_json(report);
+    write_atomic(&run_dir.join(REPORT_JSON), json.as_bytes())?;
+    // The other documents are rendered from what report.json holds (its numbers as stored),
+    // so `planrun report RUN --format ...` renders each of them again byte for byte.
+    let stored: RunReport = serde_json::from_str(&json).unwrap_or_else(|_| report.clone());
+    write_atomic(&run_dir.join(JUNIT_XML), to_junit(&stored).as_bytes())?;
+    write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(&stored).as_bytes())?;
+    write_atomic(&run_dir.join(REPORT_HTML), to_html(&stored).as_bytes())
 }
 
 /// Copies the report files of `run_dir` that exist into `dest_dir` (created when missing), and
