@@ -165,11 +165,13 @@ fn collected(dir: &Path) -> Res<usize> {
     if timed.code != 0 {
         return Err(format!("pytest --collect-only failed:\n{}", measure::tail(&out, 10)));
     }
-    // `-q` prints one node id per line, then "N tests collected in T s".
-    out.lines()
-        .find_map(|l| {
-            let n = l.split_whitespace().next()?;
-            l.contains("collected").then(|| n.parse().ok()).flatten()
-        })
-        .ok_or_else(|| format!("no test count in pytest's output:\n{}", measure::tail(&out, 5)))
+    // With the demo's own `-q` this is `-qq`: one `path: N` line per file.
+    let counts: Vec<usize> = out
+        .lines()
+        .filter_map(|l| l.rsplit_once(": ")?.1.trim().parse().ok())
+        .collect();
+    if counts.is_empty() {
+        return Err(format!("no test count in pytest's output:\n{}", measure::tail(&out, 5)));
+    }
+    Ok(counts.iter().sum())
 }
