@@ -81,7 +81,10 @@ fn case(cfg: &Config, case: &Case) -> Res<Vec<Row>> {
     }
     let (baseline, after) = (counted(&report, "baseline")?, counted(&report, "after")?);
     let row = Row::new(
-        format!("{name}: suite wall after vs baseline ({status}, {passed}/{} gates)", gates.len()),
+        format!(
+            "{name}: suite wall after vs baseline ({status}, {passed}/{} gates)",
+            gates.len()
+        ),
         Figure::s(&after),
     )
     .peer("baseline", Figure::s(&baseline));
@@ -96,7 +99,10 @@ fn case(cfg: &Config, case: &Case) -> Res<Vec<Row>> {
         format!("{name}: whole apply (venv, installs, warmups, every run)"),
         Figure::s(&[timed.wall]),
     )
-    .peer("floor: one baseline run + one after run (medians)", Figure::s(&[floor]))
+    .peer(
+        "floor: one baseline run + one after run (medians)",
+        Figure::s(&[floor]),
+    )
     .reps("1");
     Ok(vec![row, apply])
 }
@@ -128,7 +134,10 @@ pub fn floor(cfg: &Config) -> Res<Vec<Row>> {
     write(&after.join("tests/conftest.py"), template)?;
     let tests = collected(&after)?;
     let empty = root.path().join("empty");
-    write(&empty.join("pytest.ini"), measure::read(&demo.join("pytest.ini"))?)?;
+    write(
+        &empty.join("pytest.ini"),
+        measure::read(&demo.join("pytest.ini"))?,
+    )?;
     let body: String = (0..tests)
         .map(|i| format!("\ndef test_{i}():\n    pass\n"))
         .collect();
@@ -148,7 +157,10 @@ pub fn floor(cfg: &Config) -> Res<Vec<Row>> {
         format!("floor: persistence demo after the plan ({tests} tests), pytest wall"),
         Figure::s(&ours),
     )
-    .peer(format!("pytest running {tests} empty tests"), Figure::s(&theirs));
+    .peer(
+        format!("pytest running {tests} empty tests"),
+        Figure::s(&theirs),
+    );
     let ratio = row.ratio();
     Ok(vec![row.target("≤ 1.3x the empty tests", ratio <= 1.3)])
 }
@@ -163,7 +175,10 @@ fn pytest(dir: &Path) -> std::process::Command {
 fn collected(dir: &Path) -> Res<usize> {
     let (timed, out) = measure::run_any(pytest(dir).args(["--collect-only", "-q"]))?;
     if timed.code != 0 {
-        return Err(format!("pytest --collect-only failed:\n{}", measure::tail(&out, 10)));
+        return Err(format!(
+            "pytest --collect-only failed:\n{}",
+            measure::tail(&out, 10)
+        ));
     }
     // With the demo's own `-q` this is `-qq`: one `path: N` line per file.
     let counts: Vec<usize> = out
@@ -171,7 +186,10 @@ fn collected(dir: &Path) -> Res<usize> {
         .filter_map(|l| l.rsplit_once(": ")?.1.trim().parse().ok())
         .collect();
     if counts.is_empty() {
-        return Err(format!("no test count in pytest's output:\n{}", measure::tail(&out, 5)));
+        return Err(format!(
+            "no test count in pytest's output:\n{}",
+            measure::tail(&out, 5)
+        ));
     }
     Ok(counts.iter().sum())
 }

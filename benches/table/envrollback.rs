@@ -24,7 +24,11 @@ fn uv() -> PathBuf {
 fn output(cmd: &mut Command) -> Res<String> {
     let (timed, out) = measure::run_any(cmd)?;
     if timed.code != 0 {
-        return Err(format!("{cmd:?} exited {}:\n{}", timed.code, measure::tail(&out, 10)));
+        return Err(format!(
+            "{cmd:?} exited {}:\n{}",
+            timed.code,
+            measure::tail(&out, 10)
+        ));
     }
     Ok(out)
 }
@@ -62,7 +66,11 @@ fn new_names(before: &[String], now: &[String]) -> Vec<String> {
 fn reinstall_by_freeze_uv(env: &PythonEnv, before: &[String]) -> Res<()> {
     let now = sorted_lines(&uv_pip(env, "freeze", &[])?);
     let new = new_names(before, &now);
-    let changed: Vec<String> = before.iter().filter(|b| !now.contains(b)).cloned().collect();
+    let changed: Vec<String> = before
+        .iter()
+        .filter(|b| !now.contains(b))
+        .cloned()
+        .collect();
     if !new.is_empty() {
         uv_pip(env, "uninstall", &new)?;
     }
@@ -166,7 +174,10 @@ pub fn rows(cfg: &Config) -> Res<Vec<Row>> {
     let median = row.median();
     let mut rows = vec![
         row.target("< 1 s", median < 1000.0),
-        Row::new("env snapshot before that install (uv venv)", Figure::ms(&snap)),
+        Row::new(
+            "env snapshot before that install (uv venv)",
+            Figure::ms(&snap),
+        ),
     ];
     if cfg.quick {
         rows.push(Row::skipped(

@@ -41,7 +41,9 @@ pub fn edit(cfg: &Config) -> Res<Vec<Row>> {
     for i in 0..samples {
         let rel = format!("f{i}.py");
         let start = Instant::now();
-        let abs = journal.record_file(Path::new(&rel)).ctx("journal an edit")?;
+        let abs = journal
+            .record_file(Path::new(&rel))
+            .ctx("journal an edit")?;
         record.push(start.elapsed().as_secs_f64());
         let start = Instant::now();
         write_atomic(&abs, b"edited", None).ctx("edit")?;
@@ -61,9 +63,13 @@ fn rollback_three(root: &Path) -> Res<f64> {
     let journal = Journal::begin(root, meta()).ctx("begin a journal")?;
     let a = journal.record_file(Path::new("a.py")).ctx("journal")?;
     write_atomic(&a, b"FLAG = 1\n", None).ctx("edit")?;
-    let new = journal.record_file(Path::new("pytest.ini")).ctx("journal")?;
+    let new = journal
+        .record_file(Path::new("pytest.ini"))
+        .ctx("journal")?;
     write_atomic(&new, b"[pytest]\n", None).ctx("create")?;
-    let gone = journal.record_file(Path::new("d000/m0.py")).ctx("journal")?;
+    let gone = journal
+        .record_file(Path::new("d000/m0.py"))
+        .ctx("journal")?;
     std::fs::remove_file(gone).ctx("delete")?;
     journal.set_status(Status::Applied).ctx("set the status")?;
     let start = Instant::now();
@@ -90,7 +96,10 @@ pub fn rollback(cfg: &Config) -> Res<Vec<Row>> {
         b.push(rollback_three(&big)?);
     }
     let row = Row::new(
-        format!("rollback of 3 edits in a {}-file tree (library call)", group(files)),
+        format!(
+            "rollback of 3 edits in a {}-file tree (library call)",
+            group(files)
+        ),
         Figure::ms(&b),
     )
     .peer("100-file tree", Figure::ms(&s));

@@ -267,4 +267,3 @@ pub fn render(rows: &[Row]) -> String {
     }
     out
 }
-

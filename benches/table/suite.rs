@@ -70,9 +70,13 @@ pub fn accuracy(cfg: &Config) -> Res<Vec<Row>> {
         theirs.extend(hyperfine_times(&hyperfine, root.path(), &command, runs)?);
     }
     let version = support::version(&hyperfine)?;
-    let row = Row::new(what, Figure::s(&ours)).peer(format!("{version}, same command"), Figure::s(&theirs));
+    let row = Row::new(what, Figure::s(&ours))
+        .peer(format!("{version}, same command"), Figure::s(&theirs));
     let ratio = row.ratio();
-    Ok(vec![row.target("within 3 % (0.97–1.03x)", (0.97..=1.03).contains(&ratio))])
+    Ok(vec![row.target(
+        "within 3 % (0.97–1.03x)",
+        (0.97..=1.03).contains(&ratio),
+    )])
 }
 
 /// hyperfine's run times of `command` (1 warmup, `runs` runs), from its JSON export.
@@ -81,7 +85,14 @@ fn hyperfine_times(hyperfine: &Path, dir: &Path, command: &str, runs: u32) -> Re
     measure::run(
         Command::new(hyperfine)
             .current_dir(dir)
-            .args(["--warmup", "1", "--runs", &runs.to_string(), "--style", "none"])
+            .args([
+                "--warmup",
+                "1",
+                "--runs",
+                &runs.to_string(),
+                "--style",
+                "none",
+            ])
             .arg("--export-json")
             .arg(&json)
             .arg(command),

@@ -34,10 +34,16 @@ pub fn rows(cfg: &Config) -> Res<Vec<Row>> {
     }
     let mut rows = Vec::new();
     for (i, steps) in SIZES.iter().enumerate() {
-        let what = format!("`planrun validate` of a generated {}-step plan: time", group(*steps));
+        let what = format!(
+            "`planrun validate` of a generated {}-step plan: time",
+            group(*steps)
+        );
         let mut row = Row::new(what, Figure::ms(&walls[i]));
         if i > 0 {
-            row = row.peer(format!("{} steps", group(SIZES[i - 1])), Figure::ms(&walls[i - 1]));
+            row = row.peer(
+                format!("{} steps", group(SIZES[i - 1])),
+                Figure::ms(&walls[i - 1]),
+            );
             let (ratio, median) = (row.ratio(), row.median());
             row = if *steps == 10_000 {
                 row.target(
@@ -51,7 +57,10 @@ pub fn rows(cfg: &Config) -> Res<Vec<Row>> {
         rows.push(row);
     }
     for (i, steps) in SIZES.iter().enumerate() {
-        let what = format!("`planrun validate` of a generated {}-step plan: peak memory", group(*steps));
+        let what = format!(
+            "`planrun validate` of a generated {}-step plan: peak memory",
+            group(*steps)
+        );
         let mut row = Row::new(what, Figure::new(Unit::MiB, rss[i].clone()));
         if i > 0 {
             row = row.peer(
