@@ -52,6 +52,7 @@ fn main() {
     std::env::set_var("UV_CACHE_DIR", support::venv::uv_cache_dir());
     let started = Instant::now();
     let load_before = measure::load_average();
+    let header = header(&cfg, &load_before);
     eprintln!("bench: preparing the test venv (target/test-venv)");
     support::venv::tools_venv();
     let mut rows = Vec::new();
@@ -67,7 +68,7 @@ fn main() {
         }
         eprintln!("{:.1} s", start.elapsed().as_secs_f64());
     }
-    println!("{}", header(&cfg, &load_before));
+    println!("{header}");
     print!("{}", row::render(&rows));
     println!();
     let missed: Vec<&str> = rows
