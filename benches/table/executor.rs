@@ -107,17 +107,28 @@ pub fn overhead(cfg: &Config) -> Res<Vec<Row>> {
     let root = tempdir()?;
     let plan = root.path().join("chain.toml");
     write(&plan, crate::plans::runs(STEPS, "true", true))?;
+    // One step and one line: what planrun costs once per apply (plan, journal, lock, reports)
+    // and what the script costs once, so that the per-step figure is the marginal cost.
+    let one = root.path().join("one.toml");
+    write(&one, crate::plans::runs(1, "true", true))?;
+    let one_line = root.path().join("one.sh");
+    write(&one_line, "/bin/sh -c true\n")?;
     let (mut peers, skipped) = peers(root.path())?;
     let reps = if cfg.quick { 3 } else { 10 };
-    let mut ours = Vec::new();
+    let (mut ours, mut ours_one, mut script_one) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 0..reps {
         // A fresh target each time: no earlier run's journal or history to read.
         let target = root.path().join(format!("target-{rep}"));
-        std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+        let target_one = root.path().join(format!("target-one-{rep}"));
+        for dir in [&target, &target_one] {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
         ours.push(measure::run(&mut apply(&plan, &target, 1))?.wall);
         for peer in &mut peers {
             peer.walls.push(measure::run(&mut peer.cmd)?.wall);
         }
+        ours_one.push(measure::run(&mut apply(&one, &target_one, 1))?.wall);
+        script_one.push(measure::run(Command::new("/bin/sh").arg(&one_line))?.wall);
     }
     let mut rows = Vec::new();
     let mut peers = peers.into_iter();
@@ -129,17 +140,27 @@ pub fn overhead(cfg: &Config) -> Res<Vec<Row>> {
         Row::new(what.clone(), Figure::ms(&ours)).peer(&script.name, Figure::ms(&script.walls));
     let ratio = row.ratio();
     rows.push(row.target("≤ 1.05x the script", ratio <= 1.05));
-    let per_step: Vec<f64> = ours
-        .iter()
-        .zip(&script.walls)
-        .map(|(p, s)| (p - s) / STEPS as f64)
+    let per_step: Vec<f64> = (0..reps)
+        .map(|i| {
+            let planrun = ours[i] - ours_one[i];
+            let shell = script.walls[i] - script_one[i];
+            (planrun - shell) / (STEPS - 1) as f64
+        })
         .collect();
     let row = Row::new(
-        "executor overhead per step: (apply − script) / 200, paired by repetition",
+        "executor overhead per step beyond the script's: (200-step − 1-step apply) − \
+         (200-line − 1-line script), / 199, paired by repetition",
         Figure::ms(&per_step),
     );
     let median = row.median();
     rows.push(row.target("< 1 ms", median < 1.0));
+    rows.push(
+        Row::new(
+            "executor: apply of a 1-step plan (planrun's fixed cost)",
+            Figure::ms(&ours_one),
+        )
+        .peer("sh script of 1 `/bin/sh -c true`", Figure::ms(&script_one)),
+    );
     for peer in peers {
         rows.push(
             Row::new(what.clone(), Figure::ms(&ours)).peer(peer.name, Figure::ms(&peer.walls)),
