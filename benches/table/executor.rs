@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::measure::{self, Res};
+use crate::measure::{self, Ctx, Res};
 use crate::row::{Figure, Row};
 use crate::support::{self, planrun, tempdir, write};
 use crate::Config;
@@ -26,6 +26,19 @@ fn apply(plan: &Path, target: &Path, jobs: usize) -> Command {
         .arg(target)
         .args(["--jobs", &jobs]);
     cmd
+}
+
+/// A Makefile whose `all` needs one recipe per name, each running `command`.
+fn makefile_of(names: &[String], command: &str) -> String {
+    let mut text = format!(
+        ".PHONY: all {}\nall: {}\n",
+        names.join(" "),
+        names.join(" ")
+    );
+    for name in names {
+        let _ = write!(text, "{name}:\n\t{command}\n");
+    }
+    text
 }
 
 /// A peer of the overhead row: how it is named and the command that runs its 200 units.
@@ -55,16 +68,8 @@ fn peers(dir: &Path) -> Res<(Vec<Peer>, Vec<Row>)> {
     let names: Vec<String> = (0..STEPS).map(|i| format!("r{i}")).collect();
     match support::which("make") {
         Some(make) => {
-            let mut text = format!(
-                ".PHONY: all {}\nall: {}\n",
-                names.join(" "),
-                names.join(" ")
-            );
-            for name in &names {
-                let _ = write!(text, "{name}:\n\t/bin/sh -c true\n");
-            }
             let makefile = dir.join("Makefile");
-            write(&makefile, text)?;
+            write(&makefile, makefile_of(&names, "/bin/sh -c true"))?;
             let mut cmd = Command::new(&make);
             cmd.args(["-s", "-j1", "-f"]).arg(&makefile).arg("all");
             peers.push(Peer {
@@ -121,7 +126,7 @@ pub fn overhead(cfg: &Config) -> Res<Vec<Row>> {
         let target = root.path().join(format!("target-{rep}"));
         let target_one = root.path().join(format!("target-one-{rep}"));
         for dir in [&target, &target_one] {
-            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(dir).ctx(format!("create {}", dir.display()))?;
         }
         ours.push(measure::run(&mut apply(&plan, &target, 1))?.wall);
         for peer in &mut peers {
@@ -179,20 +184,15 @@ pub fn parallel(cfg: &Config) -> Res<Vec<Row>> {
     let make = support::which("make");
     let makefile = root.path().join("Makefile");
     let names: Vec<String> = (0..SLEEPS).map(|i| format!("s{i}")).collect();
-    let mut text = format!(
-        ".PHONY: all {}\nall: {}\n",
-        names.join(" "),
-        names.join(" ")
-    );
-    for name in &names {
-        let _ = write!(text, "{name}:\n\t/bin/sh -c '{command}'\n");
-    }
-    write(&makefile, text)?;
+    write(
+        &makefile,
+        makefile_of(&names, &format!("/bin/sh -c '{command}'")),
+    )?;
     let reps = if cfg.quick { 2 } else { 5 };
     let (mut walls, mut make_walls) = (Vec::new(), Vec::new());
     for rep in 0..reps {
         let target = root.path().join(format!("target-{rep}"));
-        std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&target).ctx(format!("create {}", target.display()))?;
         walls.push(measure::run(&mut apply(&plan, &target, JOBS))?.wall);
         if let Some(make) = &make {
             let mut cmd = Command::new(make);

@@ -39,15 +39,15 @@ pub fn planrun_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_planrun"))
 }
 
-/// Variables of the bench's own environment that would change planrun's output or mode.
-const SCRUBBED: &[&str] = &[
-    "CI",
-    "GITHUB_ACTIONS",
-    "GITHUB_STEP_SUMMARY",
-    "RUST_LOG",
-    "PLANRUN_LOG_MAX",
-    "UV",
-];
+/// Whether a variable of the bench's own environment would put planrun in another mode or
+/// change what it costs: CI mode, log levels and planrun's own knobs, another uv.
+fn scrubbed(key: &str) -> bool {
+    key == "CI"
+        || key == "RUST_LOG"
+        || key == "UV"
+        || key.starts_with("GITHUB_")
+        || key.starts_with("PLANRUN_")
+}
 
 /// `planrun <args>` as the tests run it: the test venv first on `PATH` (its `uv`, `python`),
 /// uv's shared cache, no colour.
@@ -57,8 +57,10 @@ pub fn planrun(args: &[&str]) -> Command {
         .env("PATH", venv::env_path())
         .env("UV_CACHE_DIR", venv::uv_cache_dir())
         .env("NO_COLOR", "1");
-    for key in SCRUBBED {
-        cmd.env_remove(key);
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(scrubbed) {
+            cmd.env_remove(key);
+        }
     }
     cmd
 }
