@@ -33,6 +33,9 @@ pub const METRICS: &[&str] = &[
     "cpu_seconds",
     "runs",
     "warmup",
+    "over_budget",
+    "coverage",
+    "rss_growth_mb",
 ];
 
 /// The per-record metrics a run history line keeps, which `history.<record>.<metric>` reads.

@@ -59,6 +59,8 @@ pub fn accuracy(cfg: &Config) -> Res<Vec<Row>> {
         log_dir: root.path().join("logs"),
         junit_dir: root.path().join("junit"),
         record: "bench".to_string(),
+        budgets: Vec::new(),
+        coverage: None,
     };
     let (mut ours, mut theirs, mut plain) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {

@@ -3,6 +3,8 @@
 mod apply;
 mod graph;
 mod history;
+mod init;
+mod manual;
 mod report;
 mod rollback;
 mod schema;
@@ -25,5 +27,9 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Status(args) => status::run(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Plans => init::list(),
+        Command::Init(args) => init::run(&args),
+        Command::Completions(args) => manual::completions(&args),
+        Command::Man(args) => manual::man(&args),
     }
 }

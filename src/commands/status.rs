@@ -39,6 +39,7 @@ pub(crate) fn enter_stage(
     history: &Path,
     window: usize,
     force: bool,
+    dry_run: bool,
 ) -> Result<Option<StageReport>> {
     let Some(stage) = prep.plan.current_stage() else {
         if force {
@@ -59,24 +60,32 @@ pub(crate) fn enter_stage(
         let p = promotion.as_ref().map_or_else(Default::default, |p| {
             (p.stage.clone(), p.runs, p.failures())
         });
-        if !force {
+        if dry_run && !force {
+            ui::warn(&format!(
+                "an apply of stage `{}` would be refused: stage `{}` is not promoted ({})",
+                stage.id,
+                p.0,
+                p.2.join("; ")
+            ));
+        } else if !force {
             return Err(Error::NotPromoted {
                 stage: stage.id.clone(),
                 previous: p.0,
                 runs: p.1,
                 failures: p.2,
             });
+        } else {
+            ui::warn(&format!(
+                "entering stage `{}` with --force: stage `{}` is not promoted ({})",
+                stage.id,
+                p.0,
+                p.2.join("; ")
+            ));
         }
-        ui::warn(&format!(
-            "entering stage `{}` with --force: stage `{}` is not promoted ({})",
-            stage.id,
-            p.0,
-            p.2.join("; ")
-        ));
     }
     Ok(Some(StageReport {
         id: stage.id.clone(),
-        forced: !holds,
+        forced: !holds && force,
         promotion,
     }))
 }

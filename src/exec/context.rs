@@ -18,8 +18,10 @@ use crate::process::Control;
 pub struct ApplyOptions {
     /// Parallel steps at most.
     pub jobs: usize,
-    /// CI mode: plain output, step summary, annotations.
+    /// CI mode: no animation, step summary, annotations, failed steps' logs folded.
     pub ci: bool,
+    /// A `::notice` for each passing gate too.
+    pub annotate_passing: bool,
     /// Print the JSON report on stdout.
     pub json: bool,
     /// Copy reports here too.

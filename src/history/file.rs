@@ -101,6 +101,10 @@ pub fn parse(bytes: &[u8]) -> HistoryFile {
 pub fn append(path: &Path, entry: &Entry) -> io::Result<()> {
     let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
     line.push(b'\n');
+    let dir = crate::fsutil::parent_or_dot(path);
+    if !dir.as_os_str().is_empty() && !dir.is_dir() {
+        std::fs::create_dir_all(dir)?;
+    }
     let created = !path.exists();
     let mut file = OpenOptions::new()
         .create(true)

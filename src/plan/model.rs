@@ -431,6 +431,45 @@ step_struct! {
         /// This suite measures the baseline: `--baseline` may stand in for it.
         #[serde(default)]
         baseline: bool,
+        /// Seconds each test's median may take, by path prefix of its pytest id
+        /// (`"tests/unit" = 0.1`; a key with `/`, `::` or `.py`) or by marker expression
+        /// (`"slow and not db" = 5`); a test several keys cover is held to the smallest. The
+        /// record's `over_budget` counts the tests over theirs (pytest only).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        budgets: BTreeMap<String, f64>,
+        /// Run under pytest-cov (which the suite's environment must have) and record `coverage`,
+        /// the percent of lines covered, with each file's figures.
+        #[serde(default)]
+        coverage: bool,
+        /// With `coverage = true`: what to measure (`--cov=SOURCE` each); default: the project's
+        /// coverage configuration (`[tool.coverage.run] source`), else everything that runs.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        coverage_source: Vec<String>,
+    }
+}
+
+step_struct! {
+    /// Mark each test `fast`, `medium` or `slow` from its median in a record measured earlier:
+    /// registers the markers in pytest's configuration, writes the durations to a file meant to
+    /// be committed, and adds a hook to a `conftest.py` that marks the tests from it.
+    MarkStep {
+        /// The record whose per-test durations decide, e.g. `baseline`; its suite must run
+        /// before this step.
+        from: String,
+        /// A test whose median is below this many seconds is `fast` (default 0.1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fast: Option<f64>,
+        /// A test whose median is above this many seconds is `slow` (default 1.0); between the
+        /// two it is `medium`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slow: Option<f64>,
+        /// The durations file, relative to the target (default `.test-durations.json`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        durations: Option<String>,
+        /// The conftest that gets the marking hook, relative to the target (default
+        /// `conftest.py`); created when missing, its own hooks left alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conftest: Option<String>,
     }
 }
 
@@ -454,6 +493,8 @@ pub enum Step {
     PytestConfig(PytestConfigStep),
     /// Run a timed suite.
     Suite(SuiteStep),
+    /// Mark tests fast, medium or slow from a record's durations.
+    Mark(MarkStep),
 }
 
 /// Calls `$body` with `$s` bound to the step struct of whatever action `$step` is.
@@ -468,6 +509,7 @@ macro_rules! with_step {
             Step::Toml($s) => $body,
             Step::PytestConfig($s) => $body,
             Step::Suite($s) => $body,
+            Step::Mark($s) => $body,
         }
     };
 }
@@ -524,6 +566,7 @@ impl Step {
             Step::Toml(_) => "toml",
             Step::PytestConfig(_) => "pytest-config",
             Step::Suite(_) => "suite",
+            Step::Mark(_) => "mark",
         }
     }
 }

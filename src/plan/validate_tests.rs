@@ -659,6 +659,129 @@ fn nul_characters_and_bad_environment_names_are_refused() {
     );
 }
 
+fn mark(extra: &str) -> String {
+    format!("[[phase.step]]\nid = 'm'\naction = 'mark'\nfrom = 'base'\n{extra}")
+}
+
+/// A mark step reads a record some suite measures before it, names a conftest.py, and has
+/// `0 < fast <= slow`; one that does all that validates.
+#[test]
+fn mark_steps_read_an_earlier_record() {
+    let ok = format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "base"),
+        mark("needs = ['s']\n")
+    );
+    assert!(check(&ok, &[]).is_ok());
+    let unknown = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "bass"),
+        mark("")
+    ));
+    assert_eq!(
+        unknown.0,
+        "step `m` marks tests from record `base`, which no `suite` step records"
+    );
+    assert_eq!(unknown.3, "did you mean `bass`?");
+    let unordered = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "base"),
+        mark("")
+    ));
+    assert_eq!(
+        (unordered.0.as_str(), unordered.1),
+        (
+            "step `m` marks tests from record `base`, but the suite that records it does not run before this step",
+            13
+        )
+    );
+    let errs = check(
+        &format!(
+            "[[phase]]\nid = 'p'\n{}{}",
+            suite("s", "base"),
+            mark("needs = ['s']\nfast = 2.0\nslow = 1.0\nconftest = 'tests/helpers.py'\n")
+        ),
+        &[],
+    )
+    .unwrap_err();
+    let messages: Vec<&str> = errs.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`fast` (2 s) in step `m` is more than `slow` (1 s)",
+            "`conftest` in step `m` must name a file called `conftest.py`, not `tests/helpers.py`",
+        ]
+    );
+    let leaves = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "base"),
+        mark("needs = ['s']\ndurations = '../d.json'\n")
+    ));
+    assert!(leaves.0.contains("leaves the target"), "{leaves:?}");
+}
+
+/// Budget keys parse (a path or a marker expression, positive seconds); `over_budget` and
+/// `coverage` are read only of suites that measure them; `coverage_source` needs `coverage`.
+#[test]
+fn budgets_and_coverage_are_checked_before_anything_runs() {
+    let bad_key = one(&format!(
+        "[[phase]]\nid = 'p'\n{}budgets = {{ 'slow and' = 1.0 }}\n",
+        suite("s", "r")
+    ));
+    assert!(
+        bad_key.0.starts_with("budget `slow and` is neither a path"),
+        "{bad_key:?}"
+    );
+    assert_eq!(bad_key.1, 10);
+    let zero = one(&format!(
+        "[[phase]]\nid = 'p'\n{}budgets = {{ 'tests/unit' = 0 }}\n",
+        suite("s", "r")
+    ));
+    assert_eq!(
+        zero.0,
+        "budget `tests/unit` must be a positive number of seconds, not 0 in step `s`"
+    );
+    let unread = check(
+        &format!(
+            "[[phase]]\nid = 'p'\n{}[[phase.gate]]\ncheck = 'r.over_budget == 0 and r.coverage > 80'\n",
+            suite("s", "r")
+        ),
+        &[],
+    )
+    .unwrap_err();
+    let messages: Vec<&str> = unread.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "check in gate 1 of phase `p` reads `r.over_budget`, but suite `s` has no `budgets`, so it never has a value",
+            "check in gate 1 of phase `p` reads `r.coverage`, but suite `s` does not set `coverage = true`, so it never has a value",
+        ]
+    );
+    let measured = format!(
+        "[[phase]]\nid = 'p'\n{}budgets = {{ 'tests/unit' = 0.1, 'slow' = 5 }}\ncoverage = true\ncoverage_source = ['shop']\n[[phase.gate]]\ncheck = 'r.over_budget == 0 and r.coverage > 80'\n",
+        suite("s", "r")
+    );
+    assert!(check(&measured, &[]).is_ok());
+    let source_alone = one(&format!(
+        "[[phase]]\nid = 'p'\n{}coverage_source = ['shop']\n",
+        suite("s", "r")
+    ));
+    assert_eq!(
+        source_alone.0,
+        "`coverage_source` in step `s` is given, but `coverage` is not true"
+    );
+    let command = one(&format!(
+        "[[phase]]\nid = 'p'\n{}framework = 'command'\ncoverage = true\n",
+        suite("s", "r")
+    ));
+    assert!(
+        command
+            .0
+            .starts_with("`coverage` in step `s` needs pytest's"),
+        "{command:?}"
+    );
+}
+
 /// Stages: each mistake is placed on its line with a hint.
 mod stages {
     use super::*;

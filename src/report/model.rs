@@ -17,6 +17,9 @@ pub struct RunReport {
     pub plan: PlanInfo,
     /// The target repository (absolute path).
     pub target: String,
+    /// The machine it ran on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
     /// When the run started (RFC 3339, UTC).
     pub started: String,
     /// When the run ended (RFC 3339, UTC); absent while running.
@@ -42,6 +45,9 @@ pub struct RunReport {
     pub gates: Vec<GateReport>,
     /// Lines changed in the target's files.
     pub diffstat: DiffStatReport,
+    /// The net change of each file, as a unified diff, taken before any rollback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<FileDiff>,
     /// What was rolled back, when the run was rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackInfo>,
@@ -171,6 +177,28 @@ pub struct GateReport {
     /// The ratio of two records' times the gate compared, with its confidence interval.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<IntervalReport>,
+    /// What stands behind a verdict that did not pass, one line each: the tests over budget
+    /// (slowest first, by how much), the files with the least coverage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// The line of its `check` in the plan file (1-based), where annotations point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The tests behind a failed verdict on test counts: those that failed, errored or were
+    /// flaky in a record the gate reads (new ones first: not failing in the other records).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<GateTest>,
+}
+
+/// A test a gate's verdict names; its failure's text is in the record's `failures`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GateTest {
+    /// pytest's id of the test.
+    pub id: String,
+    /// The record it failed in.
+    pub record: String,
+    /// `failed`, `error` or `flaky`.
+    pub outcome: String,
 }
 
 fn rollback() -> String {
@@ -224,6 +252,18 @@ pub struct DiffStatReport {
     pub insertions: usize,
     /// Lines removed.
     pub deletions: usize,
+}
+
+/// The net change of one file the run changed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FileDiff {
+    /// The file, relative to the target.
+    pub path: String,
+    /// Its unified diff (`--- a/`, `+++ b/`, hunks), cut at a line when it is very long.
+    pub diff: String,
+    /// Whether `diff` was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// What a rollback did.

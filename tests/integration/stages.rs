@@ -386,3 +386,29 @@ fn ci_mode_never_waits_for_input() {
     drop(child.stdin.take());
     assert_eq!(status.code(), Some(0));
 }
+
+/// A dry run of a stage that is not promoted yet previews it and says the apply would be
+/// refused; a history file in a directory that does not exist yet gets its directory.
+#[test]
+fn a_dry_run_previews_an_unpromoted_stage_and_history_dirs_are_made() {
+    let (project, dir) = project();
+    let out = project
+        .test()
+        .args(["apply", "staged.toml", "--target", ".", "--stage", "ci", "--dry-run"])
+        .stdout_contains("wide-env")
+        .stderr_contains("warning: an apply of stage `ci` would be refused: stage `dev` is not promoted (history.green_streak 0 >= 2 (two green runs in a row))")
+        .run();
+    let _ = out;
+    assert!(
+        !project.join(".planrun").exists(),
+        "a dry run writes nothing"
+    );
+    let nested = dir.path().join("cache/planrun/history.jsonl");
+    project
+        .test()
+        .args(["apply", "staged.toml", "--target", ".", "--history"])
+        .arg(&nested)
+        .stderr_unchecked("progress")
+        .run();
+    assert_eq!(std::fs::read_to_string(&nested).unwrap().lines().count(), 1);
+}
