@@ -264,6 +264,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
     let started = Instant::now();
     let order = &prep.plan.order;
+    let services = crate::exec::services::Services::default();
     let worker = |i: usize, records: Records, emit: &Emitter<Event>| {
         let Some(step) = prep.step(&order[i]) else {
             return Outcome::Failed;
@@ -276,6 +277,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             control: &control,
             emit,
             records: &records,
+            services: &services,
         };
         run_step(&ctx, step, started)
     };
@@ -286,6 +288,14 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         worker,
         &mut dispatcher,
     );
+    // Services run for the whole apply, and stop before anything is rolled back.
+    for end in services.stop_all(&cancel, &control.groups) {
+        dispatcher.send(Event::Run(RunEvent::ServiceStopped {
+            id: end.id,
+            text: end.text,
+            clean: end.clean,
+        }));
+    }
     let skipped: Vec<String> = order
         .iter()
         .zip(&outcomes)
@@ -387,7 +397,9 @@ fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64,
 /// What identifies this apply's inputs: the plan file and every variable.
 fn plan_hash(prep: &Prepared) -> String {
     let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
-    crate::journal::state::plan_hash(&bytes, &prep.vars)
+    let mut inputs = prep.vars.clone();
+    inputs.retain(|name, _| !prep.picked_vars.contains(name));
+    crate::journal::state::plan_hash(&bytes, &inputs)
 }
 
 /// When the newest run still in effect on the target is this same plan with the same inputs:

@@ -27,6 +27,8 @@ pub struct Preview {
     pub commands: usize,
     /// Timed suites that would run.
     pub suites: usize,
+    /// Services that would be started.
+    pub services: usize,
 }
 
 /// Builds the preview of a prepared apply.
@@ -107,6 +109,38 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                     ))
                 );
             }
+            Step::Service(s) => {
+                out.services += 1;
+                let _ = writeln!(
+                    text,
+                    "  $ {}  {}",
+                    s.command,
+                    dim("(service: runs until the apply ends)")
+                );
+                if let Some(ready) = &s.ready {
+                    let _ = writeln!(
+                        text,
+                        "  {} {ready}  {}",
+                        dim("ready when: $"),
+                        dim(&format!(
+                            "(tried every {}ms, up to {})",
+                            crate::process::service::READY_INTERVAL.as_millis(),
+                            humantime::format_duration(s.ready_timeout)
+                        ))
+                    );
+                }
+                if let Some(stop) = &s.stop {
+                    let _ = writeln!(text, "  {} {stop}", dim("stopped by: $"));
+                }
+                for (name, value) in &s.export {
+                    let _ = writeln!(
+                        text,
+                        "  {} {name}={value}",
+                        dim("gives the steps that need it:")
+                    );
+                }
+                earlier_command = Some(s.id.clone());
+            }
             _ => {}
         }
         let read = |rel: &str| -> Result<Option<String>, String> {
@@ -160,11 +194,16 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
         }
     }
     out.files = changed.len();
+    // Plans without services keep the summary they always had.
+    let services = match out.services {
+        0 => String::new(),
+        n => format!(", {}", count(n, "service")),
+    };
     let _ = writeln!(
         text,
         "\n{}",
         head(&format!(
-            "{} changed, {} to install, {}, {}",
+            "{} changed, {} to install, {}, {}{services}",
             count(out.files, "file"),
             count(out.packages, "package"),
             count(out.commands, "command"),

@@ -27,6 +27,9 @@ pub struct Prepared {
     pub secrets: Secrets,
     /// The names of the secret variables.
     pub secret_vars: std::collections::BTreeSet<String>,
+    /// The names of the services' variables whose values were picked for this apply (a port,
+    /// a directory): not inputs of the plan, so not part of what makes it "already applied".
+    pub picked_vars: std::collections::BTreeSet<String>,
 }
 
 /// Plan diagnostics as the command's error (rendered once, when it is reported).
@@ -77,6 +80,10 @@ impl Prepared {
         let mut builtins = BTreeMap::new();
         builtins.insert("target".to_string(), target.display().to_string());
         builtins.insert("plan_dir".to_string(), plan_dir_abs.display().to_string());
+        let picked = crate::exec::services::pick(&valid.plan, &valid.vars)
+            .map_err(|e| Error::io("failed to pick a free port on 127.0.0.1 for a service", e))?;
+        let picked_vars = picked.keys().cloned().collect();
+        builtins.extend(picked);
         let resolved = valid.resolve(&builtins).map_err(diagnostics)?;
         let plan = resolved.plan;
         let vars = valid.all_vars(&builtins);
@@ -96,6 +103,7 @@ impl Prepared {
             vars,
             secrets,
             secret_vars: valid.secret_vars.clone(),
+            picked_vars,
         };
         prep.confine_all(&valid)?;
         Ok(prep)

@@ -312,7 +312,9 @@ fn undo_one(
             };
             Ok(Some((outcome, path.display().to_string())))
         }
-        Entry::After { .. } => Ok(None),
+        // The apply stops its services, and `planrun rollback` those a killed apply left
+        // running, before any entry is replayed.
+        Entry::After { .. } | Entry::Service { .. } => Ok(None),
         Entry::Caches { dirs, files } => {
             let before = crate::journal::caches::Found { dirs, files };
             let removed = crate::journal::caches::remove_new(target, &before)

@@ -194,6 +194,25 @@ pub struct Suite {
     pub auto_timeout: bool,
 }
 
+/// A `service` step.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// The step id.
+    pub id: String,
+    /// The command, run with `sh -c` in the target until the apply ends.
+    pub command: String,
+    /// The command polled until the service is ready.
+    pub ready: Option<String>,
+    /// How long `ready` may take to succeed.
+    pub ready_timeout: Duration,
+    /// The command that stops it cleanly.
+    pub stop: Option<String>,
+    /// What the steps that need it get in their environment (already merged into theirs).
+    pub export: BTreeMap<String, String>,
+    /// The environment of its own commands (no timeout: it runs until stopped).
+    pub process: Process,
+}
+
 /// One compiled step. The edit actions keep their written shape: they have nothing to resolve.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -213,6 +232,8 @@ pub enum Step {
     PytestConfig(model::PytestConfigStep),
     /// Run a timed suite.
     Suite(Suite),
+    /// Start a service for the rest of the apply.
+    Service(Service),
 }
 
 impl Step {
@@ -227,6 +248,7 @@ impl Step {
             Step::Toml(s) => &s.id,
             Step::PytestConfig(s) => &s.id,
             Step::Suite(s) => &s.id,
+            Step::Service(s) => &s.id,
         }
     }
 
@@ -241,6 +263,7 @@ impl Step {
             Step::Toml(_) => "toml",
             Step::PytestConfig(_) => "pytest-config",
             Step::Suite(_) => "suite",
+            Step::Service(_) => "service",
         }
     }
 
@@ -250,6 +273,17 @@ impl Step {
             Step::Run(s) => Some(&s.process),
             Step::Install(s) => Some(&s.process),
             Step::Suite(s) => Some(&s.process),
+            Step::Service(s) => Some(&s.process),
+            _ => None,
+        }
+    }
+
+    fn process_mut(&mut self) -> Option<&mut Process> {
+        match self {
+            Step::Run(s) => Some(&mut s.process),
+            Step::Install(s) => Some(&mut s.process),
+            Step::Suite(s) => Some(&mut s.process),
+            Step::Service(s) => Some(&mut s.process),
             _ => None,
         }
     }
@@ -268,7 +302,7 @@ impl Step {
             Step::Replace(s) => vec![s.path.as_str()],
             Step::Ini(s) => vec![s.path.as_str()],
             Step::Toml(s) => vec![s.path.as_str()],
-            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
+            Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
         }
     }
 }
@@ -347,6 +381,9 @@ pub fn compile(
             None
         }
     };
+    if let Some(graph) = &graph {
+        give_exports(&mut phases, graph);
+    }
     match graph {
         Some(graph) if problems.is_empty() => Ok(Plan {
             name: plan.name.clone(),
@@ -357,6 +394,62 @@ pub fn compile(
             phases,
         }),
         _ => Err(problems),
+    }
+}
+
+/// Gives every step that runs processes the `export`s of the services it needs, directly or
+/// through other steps and phases; its own `env` wins, and of two services exporting one name,
+/// the later in execution order.
+fn give_exports(phases: &mut [Phase], graph: &PlanGraph) {
+    let mut exports: BTreeMap<Node, BTreeMap<String, String>> = BTreeMap::new();
+    for (p, phase) in phases.iter().enumerate() {
+        for (index, step) in phase.steps.iter().enumerate() {
+            if let Step::Service(s) = step {
+                exports.insert(Node::Step { phase: p, index }, s.export.clone());
+            }
+        }
+    }
+    if exports.is_empty() {
+        return;
+    }
+    // The services each node waits for, in execution order: one pass in that order.
+    let order = graph.order();
+    let mut before: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
+    for node in &order {
+        let mut services: Vec<Node> = Vec::new();
+        for dep in graph.deps(*node) {
+            let inherited = before.get(&dep).into_iter().flatten().copied();
+            let own = exports.contains_key(&dep).then_some(dep);
+            for s in inherited.chain(own) {
+                if !services.contains(&s) {
+                    services.push(s);
+                }
+            }
+        }
+        before.insert(*node, services);
+    }
+    let position: BTreeMap<Node, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    for (node, mut services) in before {
+        let Node::Step { phase, index } = node else {
+            continue;
+        };
+        services.sort_by_key(|s| position.get(s).copied());
+        let Some(process) = phases[phase].steps[index].process_mut() else {
+            continue;
+        };
+        let mut exported = BTreeMap::new();
+        for s in &services {
+            exported.extend(
+                exports
+                    .get(s)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+        }
+        for (name, value) in exported {
+            process.env.entry(name).or_insert(value);
+        }
     }
 }
 
@@ -445,6 +538,22 @@ fn compile_step(
             group: s.group.clone(),
             extra: s.extra,
             process: process(&s.env, &s.id),
+        }),
+        model::Step::Service(s) => Step::Service(Service {
+            id: s.id.clone(),
+            command: s.command.clone(),
+            ready: s.ready.clone(),
+            ready_timeout: budget
+                .timeouts
+                .get(&s.id)
+                .copied()
+                .unwrap_or(model::DEFAULT_READY_TIMEOUT),
+            stop: s.stop.clone(),
+            export: s.export.clone(),
+            process: Process {
+                timeout: None,
+                env: s.env.clone(),
+            },
         }),
         model::Step::Write(s) => Step::Write(s.clone()),
         model::Step::Replace(s) => Step::Replace(s.clone()),

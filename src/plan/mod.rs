@@ -13,6 +13,7 @@ pub mod locate;
 pub mod model;
 pub mod resolve;
 pub mod schema;
+pub mod service_vars;
 mod strict;
 pub mod validate;
 

@@ -82,7 +82,10 @@ pub struct Resolved {
 /// The names of the built-in variables.
 pub const BUILTINS: [&str; 2] = ["target", "plan_dir"];
 
+/// The variables validation interpolates with: `vars`, the built-ins, and stand-ins for the
+/// services' variables the command line does not fix.
 fn with_builtins(
+    plan: &Plan,
     vars: &BTreeMap<String, String>,
     target: &Path,
     dir: &Path,
@@ -90,6 +93,9 @@ fn with_builtins(
     let mut all = vars.clone();
     all.insert("target".into(), target.display().to_string());
     all.insert("plan_dir".into(), dir.display().to_string());
+    for (name, value) in super::service_vars::placeholders(plan) {
+        all.entry(name).or_insert(value);
+    }
     all
 }
 
@@ -100,7 +106,7 @@ pub enum VarArgError {
     #[error("`--var {0}` lacks a value; write `--var {0}=VALUE`")]
     NoValue(String),
     /// The part before `=` is not a variable name.
-    #[error("`--var {0}`: `{1}` is not a variable name (letters, digits, `_` and `-`)")]
+    #[error("`--var {0}`: `{1}` is not a variable name (letters, digits, `_`, `-` and `.`)")]
     BadName(String, String),
 }
 
@@ -141,9 +147,9 @@ pub fn validate(
     let target = loaded
         .dir
         .join(plan.default_target.as_deref().unwrap_or("."));
-    let out = interpolate_plan(plan, &with_builtins(&vars, &target, &loaded.dir));
+    let out = interpolate_plan(plan, &with_builtins(plan, &vars, &target, &loaded.dir));
     problems.extend(out.problems);
-    let all = with_builtins(&vars, &target, &loaded.dir);
+    let all = with_builtins(plan, &vars, &target, &loaded.dir);
     check_resolved(
         plan,
         &out.plan,
@@ -258,7 +264,7 @@ fn check_var_names(plan: &Plan, problems: &mut Vec<Problem>) {
             problems.push(Problem::new(
                 Loc::key(at!["vars", name.as_str()]),
                 format!("`{name}` is not a valid variable name"),
-                "use letters, digits, `_` and `-`, starting with a letter or `_`",
+                "use letters, digits, `_`, `-` and `.`, starting with a letter or `_`",
             ));
         } else if BUILTINS.contains(&name.as_str()) {
             problems.push(Problem::new(
@@ -532,7 +538,7 @@ fn check_resolved(
             Step::Replace(s) => vec![(at!["path"], s.path.as_str())],
             Step::Ini(s) => vec![(at!["path"], s.path.as_str())],
             Step::Toml(s) => vec![(at!["path"], s.path.as_str())],
-            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
+            Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
         };
         for (rel, path) in paths.drain(..) {
             if let Some(loc) = field(rel) {

@@ -1,0 +1,273 @@
+//! The services of an apply. A `service` step starts one, waits until it is ready, and leaves
+//! it running for the steps that need it; when the apply ends (every gate passed, or a step or
+//! gate failed, or a signal came) they are stopped, newest first, before anything is rolled
+//! back. A service left running by an apply that was killed is stopped the same way by
+//! `planrun rollback`, from what the journal recorded ([`stop_left_behind`]).
+//!
+//! Each service gets `${service.<id>.port}`, a TCP port that was free on 127.0.0.1 when the apply
+//! was prepared, and `${service.<id>.dir}`, a directory of its own in the system temp directory,
+//! made when it starts and removed once it has stopped.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::exec::progress::fmt_duration;
+use crate::journal::entry::{self, Entry};
+use crate::journal::{paths, trust};
+use crate::plan::model;
+use crate::plan::service_vars::{self, DIR_PREFIX};
+use crate::process::service::{self as svc, Ending, Stopped};
+use crate::process::{self, Cancel, CommandSpec, Groups, Service};
+
+/// The time a service has to exit after its stop command, and again after SIGTERM: more than
+/// a command's, since a database flushes its buffers as it shuts down.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// The services an apply has started and not yet stopped. Shared by the workers (a `service`
+/// step adds its own) and stopped by the apply once the scheduler is done.
+#[derive(Debug, Default)]
+pub struct Services {
+    running: Mutex<Vec<Running>>,
+}
+
+#[derive(Debug)]
+struct Running {
+    id: String,
+    service: Service,
+    stop: Option<CommandSpec>,
+    dir: Option<PathBuf>,
+}
+
+/// How one service ended, as the terminal says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceEnd {
+    /// The service's step id.
+    pub id: String,
+    /// `stopped by its stop command in 0.41s`, ...
+    pub text: String,
+    /// It ended as it should (its stop command or SIGTERM ended it).
+    pub clean: bool,
+}
+
+impl Services {
+    /// Keeps a service that is ready until the apply ends; `stop` is its stop command, `dir`
+    /// the directory planrun made for it.
+    pub fn add(&self, id: &str, service: Service, stop: Option<CommandSpec>, dir: Option<PathBuf>) {
+        self.lock().push(Running {
+            id: id.to_string(),
+            service,
+            stop,
+            dir,
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
+        // A worker that panicked cannot have left the list half changed: push is one step.
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops every running service, newest first (see [`Service::stop`]), and removes the
+    /// directories made for them.
+    pub fn stop_all(&self, cancel: &Cancel, groups: &Groups) -> Vec<ServiceEnd> {
+        let mut ends = Vec::new();
+        while let Some(running) = self.lock().pop() {
+            let Running {
+                id,
+                service,
+                stop,
+                dir,
+            } = running;
+            let stopped = service.stop(stop.as_ref(), cancel, groups);
+            let mut text = describe(&stopped);
+            if let Some(dir) = &dir {
+                if let Err(e) = remove_dir(dir) {
+                    text.push_str(&format!("; could not remove `{}`: {e}", dir.display()));
+                }
+            }
+            ends.push(ServiceEnd {
+                id,
+                text,
+                clean: matches!(stopped.ending, Ending::StopCommand | Ending::Terminated),
+            });
+        }
+        ends
+    }
+}
+
+/// How a service was stopped, as a sentence fragment.
+fn describe(stopped: &Stopped) -> String {
+    let took = fmt_duration(Duration::from_secs_f64(stopped.seconds));
+    let stop_failed = match stopped.stop_status {
+        Some(status) if !status.success() => format!(" (its stop command ended with {status})"),
+        _ => String::new(),
+    };
+    match stopped.ending {
+        Ending::Exited(status) => format!("had exited by itself ({status}) before it was stopped"),
+        Ending::StopCommand => format!("stopped by its stop command in {took}"),
+        Ending::Terminated => format!("stopped by SIGTERM in {took}{stop_failed}"),
+        Ending::Killed => format!(
+            "killed with SIGKILL after {took}: neither its stop command nor SIGTERM ended it{stop_failed}"
+        ),
+    }
+}
+
+/// The values of the services' variables that `vars` (the plan's and `--var`s) does not fix:
+/// a free port on 127.0.0.1 each (all held open until all are picked, so they differ) and a
+/// fresh directory name in the system temp directory.
+pub fn pick(
+    plan: &model::Plan,
+    vars: &BTreeMap<String, String>,
+) -> std::io::Result<BTreeMap<String, String>> {
+    let mut picked = BTreeMap::new();
+    let mut held = Vec::new();
+    let unique = format!(
+        "{}-{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos()
+    );
+    for names in service_vars::of(plan) {
+        if !vars.contains_key(&names.port) {
+            let listener = TcpListener::bind(("127.0.0.1", 0))?;
+            picked.insert(names.port, listener.local_addr()?.port().to_string());
+            held.push(listener);
+        }
+        if !vars.contains_key(&names.dir) {
+            let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{unique}", names.id));
+            picked.insert(names.dir, dir.display().to_string());
+        }
+    }
+    Ok(picked)
+}
+
+/// The directory to make for service `id`: its `${service.<id>.dir}` when that does not exist
+/// yet (only a directory planrun makes is planrun's to remove; one a `--var` names that exists
+/// is left as it is).
+pub fn dir_to_make(vars: &BTreeMap<String, String>, id: &str) -> Option<PathBuf> {
+    vars.get(&service_vars::ServiceVars::new(id).dir)
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && !d.exists())
+}
+
+/// Makes a service's directory, private to this user.
+pub fn make_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            format!(
+                "failed to create the service's directory `{}`: {e}",
+                dir.display()
+            )
+        })
+}
+
+/// Removes a directory made for a service; one already gone is fine.
+pub fn remove_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// A service the journal of a run recorded.
+struct Recorded {
+    step: String,
+    stop: Option<String>,
+    env: BTreeMap<String, String>,
+    cwd: PathBuf,
+    dir: Option<PathBuf>,
+}
+
+/// Stops the services that the killed run `run_id` left running, as the apply would have (its
+/// stop command, then SIGTERM, then SIGKILL, only to processes provably of the recorded group),
+/// and removes the directories made for them; returns what it did, a line each.
+pub fn stop_left_behind(target: &Path, run_id: &str) -> Vec<String> {
+    let run_dir = paths::run_dir(target, run_id);
+    let entries = match entry::read_log(&run_dir, true) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!("cannot read the journal of run {run_id} for its services: {e}");
+            return Vec::new();
+        }
+    };
+    let recorded: Vec<Recorded> = entries
+        .into_iter()
+        .filter_map(|rec| match rec.entry {
+            Entry::Service {
+                step,
+                stop,
+                env,
+                cwd,
+                dir,
+                ..
+            } => Some(Recorded {
+                step,
+                stop,
+                env,
+                cwd,
+                dir,
+            }),
+            _ => None,
+        })
+        .collect();
+    if recorded.is_empty() {
+        return Vec::new();
+    }
+    let left = process::orphans::left_services(&paths::orphan_groups(&run_dir));
+    let logs = paths::logs_dir(&paths::report_dir(target, run_id));
+    let mut lines = Vec::new();
+    for service in recorded.iter().rev() {
+        if let Some(running) = left.iter().find(|l| l.name == service.step) {
+            let stop = service.stop.as_deref().and_then(|sealed| {
+                let command = trust::open(sealed)
+                    .map_err(|e| {
+                        tracing::warn!("cannot read the stop command of `{}`: {e}", service.step)
+                    })
+                    .ok()?;
+                let env = service
+                    .env
+                    .iter()
+                    .map(|(k, v)| Some((k.clone(), trust::open(v).ok()?)))
+                    .collect::<Option<Vec<_>>>()?;
+                let log = crate::ident::ident_path(&logs, &format!("{}-stop", service.step), "log")
+                    .ok()?;
+                let mut spec = CommandSpec::new(command, target.join(&service.cwd), log);
+                spec.env = env;
+                Some(spec)
+            });
+            let stopped = svc::stop_left(running, stop.as_ref(), GRACE);
+            lines.push(format!(
+                "service `{}` left running by the interrupted run {run_id}: {}",
+                service.step,
+                describe(&stopped)
+            ));
+        }
+        let Some(dir) = &service.dir else { continue };
+        let ours = dir.is_absolute()
+            && dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(DIR_PREFIX));
+        if ours && dir.exists() {
+            match remove_dir(dir) {
+                Ok(()) => lines.push(format!(
+                    "removed `{}`, the directory of service `{}`",
+                    dir.display(),
+                    service.step
+                )),
+                Err(e) => lines.push(format!(
+                    "could not remove `{}`, the directory of service `{}`: {e}",
+                    dir.display(),
+                    service.step
+                )),
+            }
+        }
+    }
+    lines
+}
