@@ -139,7 +139,6 @@ pub fn preview(prep: &Prepared, color: bool) -> Result<Preview, edits::EditStepE
                         dim("gives the steps that need it:")
                     );
                 }
-                earlier_command = Some(s.id.clone());
             }
             _ => {}
         }

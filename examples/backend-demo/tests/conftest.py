@@ -16,6 +16,11 @@ from app.roles import setup_roles
 from tests import factories
 
 
+def pytest_report_header(config):
+    url = os.environ.get("TEST_DATABASE_URL")
+    return f"database: {url}" if url else "database: SQLite (TEST_DATABASE_URL is not set)"
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
