@@ -271,3 +271,89 @@ pub fn stop_left_behind(target: &Path, run_id: &str) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::record::Journal;
+    use crate::journal::state::RunMeta;
+    use std::os::unix::process::CommandExt;
+
+    fn plan(text: &str) -> model::Plan {
+        toml::from_str(&format!("name='x'\ndescription='d'\n[[phase]]\nid='p'\n{text}")).unwrap()
+    }
+
+    #[test]
+    fn pick_gives_each_service_a_free_port_and_a_fresh_directory() {
+        let two = plan(
+            "[[phase.step]]\nid='a'\naction='service'\ncommand='x'\n\
+             [[phase.step]]\nid='b'\naction='service'\ncommand='x'\n",
+        );
+        let picked = pick(&two, &BTreeMap::new()).unwrap();
+        let port = |id: &str| picked[&format!("service.{id}.port")].parse::<u16>().unwrap();
+        assert_ne!(port("a"), port("b"));
+        for id in ["a", "b"] {
+            let dir = PathBuf::from(&picked[&format!("service.{id}.dir")]);
+            assert!(dir.starts_with(std::env::temp_dir()), "{dir:?}");
+            assert!(dir
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{DIR_PREFIX}{id}-")));
+            assert!(!dir.exists());
+            assert_eq!(dir_to_make(&picked, id), Some(dir));
+        }
+        let fixed = BTreeMap::from([("service.a.dir".to_string(), "/".to_string())]);
+        assert_eq!(dir_to_make(&fixed, "a"), None, "an existing directory is not ours");
+    }
+
+    #[test]
+    fn a_service_left_by_a_killed_apply_is_stopped_by_its_stop_command_and_its_dir_removed() {
+        let target = tempfile::tempdir().unwrap();
+        let t = target.path();
+        let journal = Journal::begin(
+            t,
+            RunMeta {
+                plan: "p".into(),
+                plan_path: "p.toml".into(),
+                plan_hash: String::new(),
+            },
+        )
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "{DIR_PREFIX}db-test-{}-{}",
+            std::process::id(),
+            journal.run_id()
+        ));
+        make_dir(&dir).unwrap();
+        let env = BTreeMap::from([("FLAG".to_string(), "halt".to_string())]);
+        journal
+            .record_service("db", Some("touch \"$FLAG\""), &env, t, Some(&dir))
+            .unwrap();
+        // The service of the killed apply: only its stop command makes it exit.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while [ ! -e halt ]; do sleep 0.02; done"])
+            .current_dir(t)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        Groups::record_in(paths::orphan_groups(journal.run_dir())).service(child.id(), "db");
+        let lines = stop_left_behind(t, journal.run_id());
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with(&format!(
+                "service `db` left running by the interrupted run {}: stopped by its stop command in ",
+                journal.run_id()
+            )),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[1],
+            format!("removed `{}`, the directory of service `db`", dir.display())
+        );
+        assert!(child.wait().unwrap().success());
+        assert!(!dir.exists());
+        // Nothing is left to do a second time.
+        assert!(stop_left_behind(t, journal.run_id()).is_empty());
+    }
+}

@@ -747,6 +747,50 @@ mod tests {
         assert!(problems[0].diag.message.contains("is more than `max_runs`"));
     }
 
+    /// A service's exports reach the steps that wait for it, through `needs` or a phase, and
+    /// no other; a step's own `env` wins, and of two services the later one.
+    #[test]
+    fn services_export_to_the_steps_that_need_them() {
+        let plan = model(
+            "name='x'\ndescription='d'\n[[phase]]\nid='up'\n\
+             [[phase.step]]\nid='db'\naction='service'\ncommand='serve'\nexport={A='1', B='db'}\n\
+             [[phase.step]]\nid='cache'\naction='service'\ncommand='serve'\nneeds=['db']\nexport={B='cache'}\n\
+             [[phase.step]]\nid='direct'\naction='run'\ncommand='true'\nneeds=['db']\nenv={A='own'}\n\
+             [[phase.step]]\nid='free'\naction='run'\ncommand='true'\n\
+             [[phase.step]]\nid='edit'\naction='replace'\npath='f'\npattern='a'\nreplacement='b'\nneeds=['db']\n\
+             [[phase]]\nid='later'\nneeds=['up']\n\
+             [[phase.step]]\nid='suite'\naction='suite'\ncommand='pytest'\nrecord='r'\n",
+        );
+        let c = compile(&plan, &BTreeMap::new(), &BTreeMap::new()).unwrap();
+        let env = |id: &str| {
+            c.steps()
+                .find(|(_, s)| s.id() == id)
+                .and_then(|(_, s)| s.process())
+                .map(|p| p.env.clone())
+        };
+        let pairs = |items: &[(&str, &str)]| {
+            Some(
+                items
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        assert_eq!(env("db"), pairs(&[]));
+        assert_eq!(env("cache"), pairs(&[("A", "1"), ("B", "db")]));
+        assert_eq!(env("direct"), pairs(&[("A", "own"), ("B", "db")]));
+        assert_eq!(env("free"), pairs(&[]));
+        assert_eq!(env("edit"), None);
+        assert_eq!(env("suite"), pairs(&[("A", "1"), ("B", "cache")]));
+        let Some(Step::Service(db)) = c.phases[0].steps.first() else {
+            panic!()
+        };
+        assert_eq!(
+            (db.ready_timeout, db.process.timeout),
+            (model::DEFAULT_READY_TIMEOUT, None)
+        );
+    }
+
     #[test]
     fn edit_steps_refuse_timeout_and_env() {
         for field in ["timeout='5s'", "env={A='1'}"] {

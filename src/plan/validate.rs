@@ -374,13 +374,22 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
     }
 }
 
-/// Environment variable names a process can be given: not empty, without `=` or NUL.
+/// Environment variable names a process can be given (also a service's `export`s): not empty,
+/// without `=` or NUL.
 fn check_env_names(plan: &Plan, problems: &mut Vec<Problem>) {
     for (p, i, step) in indexed_steps(plan) {
-        for name in step.env().into_iter().flat_map(|env| env.keys()) {
+        let exported = match step {
+            Step::Service(s) => Some(&s.export),
+            _ => None,
+        };
+        let named = [("env", step.env()), ("export", exported)];
+        for (key, name) in named
+            .into_iter()
+            .flat_map(|(key, map)| map.into_iter().flat_map(|m| m.keys()).map(move |n| (key, n)))
+        {
             if name.is_empty() || name.contains(['=', '\0']) {
                 problems.push(Problem::new(
-                    Loc::key(with(step_path(p, i), at!["env", name.as_str()])),
+                    Loc::key(with(step_path(p, i), at![key, name.as_str()])),
                     format!(
                         "`{}` in step `{}` is not an environment variable name",
                         crate::ident::shown(name),
