@@ -322,7 +322,7 @@ fn installer_uv(
 fn start_service(ctx: &StepContext<'_>, s: &Service) -> StepResult {
     let prep = ctx.prep;
     record_caches(ctx)?;
-    let dir = services::dir_to_make(&prep.vars, &s.id);
+    let dir = services::dir_to_make(&prep.vars, &prep.picked_vars, &s.id);
     ctx.journal
         .record_service(
             &s.id,

@@ -123,14 +123,7 @@ pub fn pick(
 ) -> std::io::Result<BTreeMap<String, String>> {
     let mut picked = BTreeMap::new();
     let mut held = Vec::new();
-    let unique = format!(
-        "{}-{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos()
-    );
+    let unique = unique_suffix();
     for names in service_vars::of(plan) {
         if !vars.contains_key(&names.port) {
             let listener = TcpListener::bind(("127.0.0.1", 0))?;
@@ -145,13 +138,35 @@ pub fn pick(
     Ok(picked)
 }
 
-/// The directory to make for service `id`: its `${service.<id>.dir}` when that does not exist
-/// yet (only a directory planrun makes is planrun's to remove; one a `--var` names that exists
-/// is left as it is).
-pub fn dir_to_make(vars: &BTreeMap<String, String>, id: &str) -> Option<PathBuf> {
-    vars.get(&service_vars::ServiceVars::new(id).dir)
+/// Six letters and digits from the clock and the pid, as tempfile names its directories.
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let mut n = nanos ^ (u128::from(std::process::id()) << 40);
+    let digits = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..6)
+        .map(|_| {
+            let d = digits[(n % 36) as usize];
+            n /= 36;
+            char::from(d)
+        })
+        .collect()
+}
+
+/// The directory to make for service `id`: its `${service.<id>.dir}` when planrun picked it
+/// (`picked` names the variables it picked), or when a `--var` names one that does not exist
+/// yet. Only a directory planrun makes is planrun's to remove; an existing one is left alone.
+pub fn dir_to_make(
+    vars: &BTreeMap<String, String>,
+    picked: &std::collections::BTreeSet<String>,
+    id: &str,
+) -> Option<PathBuf> {
+    let name = service_vars::ServiceVars::new(id).dir;
+    vars.get(&name)
         .map(PathBuf::from)
-        .filter(|d| d.is_absolute() && !d.exists())
+        .filter(|d| d.is_absolute() && (picked.contains(&name) || !d.exists()))
 }
 
 /// Makes a service's directory, private to this user.
@@ -280,7 +295,10 @@ mod tests {
     use std::os::unix::process::CommandExt;
 
     fn plan(text: &str) -> model::Plan {
-        toml::from_str(&format!("name='x'\ndescription='d'\n[[phase]]\nid='p'\n{text}")).unwrap()
+        toml::from_str(&format!(
+            "name='x'\ndescription='d'\n[[phase]]\nid='p'\n{text}"
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -290,7 +308,11 @@ mod tests {
              [[phase.step]]\nid='b'\naction='service'\ncommand='x'\n",
         );
         let picked = pick(&two, &BTreeMap::new()).unwrap();
-        let port = |id: &str| picked[&format!("service.{id}.port")].parse::<u16>().unwrap();
+        let port = |id: &str| {
+            picked[&format!("service.{id}.port")]
+                .parse::<u16>()
+                .unwrap()
+        };
         assert_ne!(port("a"), port("b"));
         for id in ["a", "b"] {
             let dir = PathBuf::from(&picked[&format!("service.{id}.dir")]);
@@ -301,10 +323,15 @@ mod tests {
                 .to_string_lossy()
                 .starts_with(&format!("{DIR_PREFIX}{id}-")));
             assert!(!dir.exists());
-            assert_eq!(dir_to_make(&picked, id), Some(dir));
+            let names = picked.keys().cloned().collect();
+            assert_eq!(dir_to_make(&picked, &names, id), Some(dir));
         }
         let fixed = BTreeMap::from([("service.a.dir".to_string(), "/".to_string())]);
-        assert_eq!(dir_to_make(&fixed, "a"), None, "an existing directory is not ours");
+        assert_eq!(
+            dir_to_make(&fixed, &Default::default(), "a"),
+            None,
+            "an existing directory is not ours"
+        );
     }
 
     #[test]

@@ -383,10 +383,11 @@ fn check_env_names(plan: &Plan, problems: &mut Vec<Problem>) {
             _ => None,
         };
         let named = [("env", step.env()), ("export", exported)];
-        for (key, name) in named
-            .into_iter()
-            .flat_map(|(key, map)| map.into_iter().flat_map(|m| m.keys()).map(move |n| (key, n)))
-        {
+        for (key, name) in named.into_iter().flat_map(|(key, map)| {
+            map.into_iter()
+                .flat_map(|m| m.keys())
+                .map(move |n| (key, n))
+        }) {
             if name.is_empty() || name.contains(['=', '\0']) {
                 problems.push(Problem::new(
                     Loc::key(with(step_path(p, i), at![key, name.as_str()])),

@@ -690,7 +690,10 @@ fn services_define_their_port_and_dir_variables() {
     };
     assert_eq!(db.command, format!("serve {port}"));
     assert!(
-        db.ready.as_deref().unwrap().contains("/planrun-service-db-"),
+        db.ready
+            .as_deref()
+            .unwrap()
+            .contains("/planrun-service-db-"),
         "{db:?}"
     );
     let e = one(&format!(
@@ -715,7 +718,9 @@ fn a_fixed_service_port_is_not_picked() {
     assert!(!picked.contains_key("service.db.port"), "{picked:?}");
     assert!(picked.contains_key("service.db.dir"));
     let plan = valid.resolve(&picked).unwrap().plan;
-    assert!(matches!(&plan.phases[0].steps[0], compiled::Step::Service(s) if s.command == "serve 5432"));
+    assert!(
+        matches!(&plan.phases[0].steps[0], compiled::Step::Service(s) if s.command == "serve 5432")
+    );
 }
 
 #[test]
@@ -731,7 +736,8 @@ fn a_service_ready_timeout_must_parse_and_defaults_to_a_minute() {
     );
     assert!(e.3.contains("`90s`"), "{e:?}");
     let timeouts = |extra: &str| {
-        let plan = resolved_with_services(&format!("[[phase]]\nid = 'p'\n{}", service("db", extra)));
+        let plan =
+            resolved_with_services(&format!("[[phase]]\nid = 'p'\n{}", service("db", extra)));
         match &plan.phases[0].steps[0] {
             compiled::Step::Service(s) => (s.ready_timeout, s.process.timeout),
             other => panic!("{other:?}"),

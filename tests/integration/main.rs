@@ -13,6 +13,7 @@ mod logs;
 mod messages;
 mod outputs;
 mod plans;
+mod services;
 mod support;
 mod trust;
 mod validate;
