@@ -12,15 +12,16 @@ use crate::support::{lines, repo_root, Project};
 const PLAN: &str = r#"name = "svc"
 description = "A service for the steps that need it."
 [vars]
-ready = "test -e ${service.web.dir}/up"
+ready = "up"
+ready_timeout = "1m"
 [[phase]]
 id = "p"
   [[phase.step]]
   id = "web"
   action = "service"
   command = "echo serving on ${service.web.port}; echo $$ > ${service.web.dir}/pid; touch ${service.web.dir}/up; while [ ! -e ${service.web.dir}/halt ]; do sleep 0.05; done; echo halted"
-  ready = "${ready}"
-  ready_timeout = "1m"
+  ready = "test -e ${service.web.dir}/${ready}"
+  ready_timeout = "${ready_timeout}"
   stop = "touch ${service.web.dir}/halt"
   export = { WEB_URL = "http://127.0.0.1:${service.web.port}", WEB_DIR = "${service.web.dir}" }
   [[phase.step]]
@@ -123,11 +124,11 @@ fn a_service_that_never_gets_ready_fails_its_step_and_is_stopped() {
     project
         .test()
         .args(["apply", &plan_file(plans.path()), "--target", "."])
-        .args(["--var", "ready=false"])
+        .args(["--var", "ready=never", "--var", "ready_timeout=2s"])
         .status(3)
         // stderr: `loner` runs beside the service, and its output is checked below.
         .stderr_contains("▶ web service\n")
-        .stderr_contains("✗ web [DURATION]  service `web`: it was not ready after 1m\n")
+        .stderr_contains("✗ web [DURATION]  service `web`: it was not ready after 2s\n")
         .stderr_contains("  | serving on ")
         .stderr_contains("  | halted\n")
         .stderr_contains("✗ step `web` failed; rolling back\n")
@@ -153,7 +154,7 @@ fn the_dry_run_shows_a_service_and_what_it_gives_the_steps_that_need_it() {
         .stdout(lines(&[
             "step web (service)",
             "  $ echo serving on 5999; echo $$ > /srv/web/pid; touch /srv/web/up; while [ ! -e /srv/web/halt ]; do sleep 0.05; done; echo halted  (service: runs until the apply ends)",
-            "  ready when: $ test -e /srv/web/up  (tried every 200ms, up to 1m)",
+            "  ready when: $ test -e /srv/web/up  (tried every [DURATION], up to 1m)",
             "  stopped by: $ touch /srv/web/halt",
             "  gives the steps that need it: WEB_DIR=/srv/web",
             "  gives the steps that need it: WEB_URL=http://127.0.0.1:5999",
@@ -165,4 +166,35 @@ fn the_dry_run_shows_a_service_and_what_it_gives_the_steps_that_need_it() {
             "0 files changed, 0 packages to install, 2 commands, 0 timed suites, 1 service",
         ]))
         .run();
+}
+
+#[test]
+fn an_interrupted_apply_stops_its_service_before_rolling_back() {
+    let project = mini();
+    let plans = tempfile::tempdir().unwrap();
+    let plan = PLAN.replace(
+        "command = \"echo \\\"$WEB_URL\\\" > client.txt; cp \\\"$WEB_DIR/pid\\\" pid.txt\"",
+        "command = \"cp \\\"$WEB_DIR/pid\\\" pid.txt; sleep 60\"",
+    );
+    assert_ne!(plan, PLAN);
+    fs::write(plans.path().join("plan.toml"), plan).unwrap();
+    let path = plans.path().join("plan.toml").display().to_string();
+    let running = project
+        .test()
+        .args(["apply", &path, "--target", "."])
+        .status(130)
+        // stderr: `loner` may finish before or after the service is ready.
+        .stderr_contains("■ web stopped by its stop command in [DURATION]\n")
+        .stderr_contains("✗ interrupted by a signal; rolling back\n")
+        .spawn();
+    let pid_file = project.join("pid.txt");
+    let started = std::time::Instant::now();
+    while !fs::read_to_string(&pid_file).is_ok_and(|t| t.ends_with('\n')) {
+        assert!(started.elapsed().as_secs() < 60, "the client never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    running.signal(libc::SIGINT);
+    running.wait();
+    let pid = project.read("pid.txt");
+    assert!(!alive(&pid), "the service (pid {pid}) outlived the apply");
 }
