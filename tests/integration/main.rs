@@ -1,6 +1,7 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
 mod apply;
+mod backend;
 mod cli;
 mod envs;
 mod formats;
