@@ -13,6 +13,9 @@ use crate::support::{
     env_path, exclusive, hash_into, lines, plan, repo_root, tools_venv, uv_cache_dir, Project,
 };
 
+/// The tests the end-to-end apply runs: 41 of the demo's 118.
+const TESTS: &str = "tests/test_auth.py tests/test_roles.py";
+
 /// The service script of plans/backend.toml.
 fn postgres_sh() -> PathBuf {
     repo_root().join("plans/templates/backend/postgres.sh")
@@ -169,12 +172,15 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
         project
             .test()
             .args(["apply", plan.to_str().unwrap(), "--target", "."])
-            // The baseline is the slow part: one run of it (the speed gate then asks the
-            // rewritten suite for as many runs as it needs).
-            .args(["--var", "warmup=0"])
-            // A gate on speed on a shared 2-core host may fail or be inconclusive; every
-            // other verdict is checked below, from the report, whatever the exit code.
-            .status_in(&[0, 1, 7])
+            // The plan as it is, shortened through its own variables: two of the five test
+            // files (41 of the 118 tests) and one run of each suite, so that it takes well
+            // under a minute; `cargo run -- apply plans/backend.toml` runs it whole.
+            .args(["--var", "warmup=0", "--var", "runs=1"])
+            .args(["--var", &format!("tests={TESTS}")])
+            // How much faster it gets depends on the host (a shared 2-core machine, here),
+            // and the README quotes measured figures: the speed gate only has to be judged,
+            // so that the apply is kept and `planrun rollback` undoes it below.
+            .args(["--var", "max_time_ratio=20"])
             .stderr_unchecked("the measured times vary; the report is checked below")
             .run()
     };
@@ -222,7 +228,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
         log("after")
     );
     assert!(
-        log("after").contains(" workers [118 items]"),
+        log("after").contains(" workers [41 items]"),
         "{}",
         log("after")
     );
@@ -239,18 +245,15 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
     for name in ["baseline", "after", "leakcheck"] {
         assert_eq!(
             counts(name),
-            (118.into(), 118.into(), 0.into(), 0.into()),
+            (41.into(), 41.into(), 0.into(), 0.into()),
             "{name}: {}",
             records[name]
         );
     }
     let gates = report["gates"].as_array().unwrap();
+    assert_eq!(gates.len(), 6);
     for gate in gates {
-        let speed = gate["check"]
-            .as_str()
-            .unwrap()
-            .starts_with("after.wall.median");
-        assert!(speed || gate["status"] == "pass", "{gate}");
+        assert_eq!(gate["status"], "pass", "{gate}");
     }
     // The server was stopped by its stop command, and nothing of it is left.
     let postgres = step("postgres");
@@ -265,19 +268,19 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
     assert!(!Path::new(dir).exists(), "{dir} was left behind");
     assert_eq!(processes_naming(dir), Vec::<String>::new());
 
-    if out.code == 0 {
-        // The seed's own rollback plan: conftest back, pytest-xdist uninstalled, requirements
-        // back, the pytest configuration back.
-        project
-            .test()
-            .args(["rollback", "--target", "."])
-            .stdout_contains("rolled back run [RUN] (plan backend) in [DURATION]\n")
-            .stdout_contains("  restored  tests/conftest.py\n")
-            .stdout_contains("  restored  requirements-dev.txt\n")
-            .stdout_contains("  restored  pytest.ini\n")
-            .stdout_contains("-execnet==2.1.2 -pytest-reverse==1.9.0 -pytest-xdist==3.8.0")
-            .run();
-    }
+    assert_ne!(project.hash_tree(), tree);
+    // The seed's own rollback plan: conftest back, pytest-xdist uninstalled, requirements back,
+    // and the pytest configuration too.
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout_contains("rolled back run [RUN] (plan backend) in [DURATION]\n")
+        .stdout_contains("  restored  tests/conftest.py\n")
+        .stdout_contains("  restored  requirements-dev.txt\n")
+        .stdout_contains("  restored  pytest.ini\n")
+        .stdout_contains("/bin/python: -execnet==2.1.2 -pytest-xdist==3.8.0\n")
+        .stdout_contains("/bin/python: -pytest-reverse==1.9.0\n")
+        .run();
     assert_eq!(project.hash_tree(), tree);
     assert_eq!(freeze(&venv), env.1);
     assert_eq!(venv_hash(&venv), env.0);
