@@ -13,7 +13,7 @@ use crate::support::{
     env_path, exclusive, hash_into, lines, plan, repo_root, tools_venv, uv_cache_dir, Project,
 };
 
-/// The tests the end-to-end apply runs: 41 of the demo's 118.
+/// The tests the end-to-end apply runs: 42 of the demo's 126.
 const TESTS: &str = "tests/test_auth.py tests/test_roles.py";
 
 /// The service script of plans/backend.toml.
@@ -173,7 +173,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
             .test()
             .args(["apply", plan.to_str().unwrap(), "--target", "."])
             // The plan as it is, shortened through its own variables: two of the five test
-            // files (41 of the 118 tests) and one run of each suite, so that it takes well
+            // files (42 of the 126 tests) and one run of each suite, so that it takes well
             // under a minute; `cargo run -- apply plans/backend.toml` runs it whole.
             .args(["--var", "warmup=0", "--var", "runs=1"])
             .args(["--var", &format!("tests={TESTS}")])
@@ -228,7 +228,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
         log("after")
     );
     assert!(
-        log("after").contains(" workers [41 items]"),
+        log("after").contains(" workers [42 items]"),
         "{}",
         log("after")
     );
@@ -245,7 +245,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
     for name in ["baseline", "after", "leakcheck"] {
         assert_eq!(
             counts(name),
-            (41.into(), 41.into(), 0.into(), 0.into()),
+            (42.into(), 42.into(), 0.into(), 0.into()),
             "{name}: {}",
             records[name]
         );

@@ -116,6 +116,22 @@ class CommentOut(BaseModel):
     body: str
 
 
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    task_id: int | None
+    read: bool
+
+
+class TaskEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    actor_id: int | None
+    from_status: TaskStatus
+    to_status: TaskStatus
+
+
 class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -121,3 +121,19 @@ async def test_a_disabled_user_token_stops_working(admin, regular, regular_user)
     response = await admin.patch(f"/users/{regular_user.id}", json={"is_active": False})
     assert response.status_code == 200
     assert (await regular.get("/auth/me")).status_code == 403
+
+
+async def test_every_login_attempt_is_recorded(client, db, regular_user):
+    from sqlalchemy import select
+
+    from app.models import LoginEvent
+
+    for password in ("wrong", PASSWORD):
+        await client.post("/auth/login", json={"email": regular_user.email, "password": password})
+    await client.post("/auth/login", json={"email": "nobody@example.com", "password": "x"})
+    events = (await db.scalars(select(LoginEvent).order_by(LoginEvent.id))).all()
+    assert [(e.email, e.success, e.user_id) for e in events] == [
+        ("rey@example.com", False, None),
+        ("rey@example.com", True, regular_user.id),
+        ("nobody@example.com", False, None),
+    ]

@@ -198,3 +198,58 @@ async def test_an_archived_project_takes_no_comments(manager, regular, project):
     await manager.post(f"/projects/{project['id']}/archive")
     response = await regular.post(f"/tasks/{task['id']}/comments", json={"body": "late"})
     assert response.status_code == 409
+
+
+async def test_status_moves_are_recorded_in_order(regular, project, regular_user):
+    task = await new_task(regular, project)
+    for status in ("doing", "done", "todo"):
+        await regular.patch(f"/tasks/{task['id']}", json={"status": status})
+    events = (await regular.get(f"/tasks/{task['id']}/events")).json()
+    assert [(e["from_status"], e["to_status"]) for e in events] == [
+        ("todo", "doing"),
+        ("doing", "done"),
+        ("done", "todo"),
+    ]
+    assert {e["actor_id"] for e in events} == {regular_user.id}
+
+
+async def test_a_refused_move_is_not_recorded(regular, project):
+    task = await new_task(regular, project)
+    await regular.patch(f"/tasks/{task['id']}", json={"status": "done"})
+    assert (await regular.get(f"/tasks/{task['id']}/events")).json() == []
+
+
+async def test_the_assignee_is_notified(regular, viewer, project, viewer_user):
+    task = await new_task(regular, project, assignee_id=viewer_user.id)
+    notes = (await viewer.get("/auth/me/notifications")).json()
+    assert notes == [{"kind": "task.assigned", "task_id": task["id"], "read": False}]
+
+
+async def test_assigning_yourself_tells_nobody(regular, project, regular_user):
+    await new_task(regular, project, assignee_id=regular_user.id)
+    assert (await regular.get("/auth/me/notifications")).json() == []
+
+
+async def test_a_comment_notifies_the_assignee_and_not_its_author(
+    regular, viewer, project, viewer_user
+):
+    task = await new_task(regular, project, assignee_id=viewer_user.id)
+    await regular.post(f"/tasks/{task['id']}/comments", json={"body": "ping"})
+    await viewer.post(f"/tasks/{task['id']}/comments", json={"body": "pong"})
+    kinds = [n["kind"] for n in (await viewer.get("/auth/me/notifications")).json()]
+    assert kinds == ["task.assigned", "task.commented"]
+
+
+async def test_notifications_are_marked_read(regular, viewer, project, viewer_user):
+    await new_task(regular, project, assignee_id=viewer_user.id)
+    assert (await viewer.post("/auth/me/notifications/read")).status_code == 204
+    assert (await viewer.get("/auth/me/notifications", params={"unread": "true"})).json() == []
+    assert len((await viewer.get("/auth/me/notifications")).json()) == 1
+
+
+async def test_reassigning_notifies_the_new_assignee(regular, login, project, manager_user):
+    task = await new_task(regular, project)
+    await regular.patch(f"/tasks/{task['id']}", json={"assignee_id": manager_user.id})
+    manager = await login(manager_user)
+    notes = (await manager.get("/auth/me/notifications")).json()
+    assert [n["task_id"] for n in notes] == [task["id"]]

@@ -9,7 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.models import Comment, Project, ProjectMember, Tag, Task, TaskStatus, User
+from app.models import (
+    Comment,
+    Notification,
+    Project,
+    ProjectMember,
+    Tag,
+    Task,
+    TaskEvent,
+    TaskStatus,
+    User,
+)
 from app.schemas import (
     CommentIn,
     CommentOut,
@@ -18,6 +28,7 @@ from app.schemas import (
     ProjectOut,
     ProjectPatch,
     TaskIn,
+    TaskEventOut,
     TaskOut,
     TaskPatch,
 )
@@ -214,8 +225,16 @@ async def create_task(project_id: int, body: TaskIn, user: CurrentUser, db: Db) 
         tags=await tags_named(db, body.tags),
     )
     db.add(task)
+    await db.flush()
+    notify_assignee(db, task, user)
     await db.commit()
     return task_out(task)
+
+
+def notify_assignee(db: Db, task: Task, actor: User, kind: str = "task.assigned") -> None:
+    """Tells the task's assignee, unless they did it themselves."""
+    if task.assignee_id is not None and task.assignee_id != actor.id:
+        db.add(Notification(user_id=task.assignee_id, kind=kind, task_id=task.id))
 
 
 @router.get("/projects/{project_id}/tasks", response_model=list[TaskOut])
@@ -262,12 +281,19 @@ async def update_task(task_id: int, body: TaskPatch, user: CurrentUser, db: Db) 
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"cannot move a task from {task.status} to {body.status}"
             )
+        db.add(
+            TaskEvent(
+                task_id=task.id, actor_id=user.id, from_status=task.status, to_status=body.status
+            )
+        )
         task.status = body.status
     if body.assignee_id is not None:
         assignee = await db.get(User, body.assignee_id)
         if assignee is None or not await is_member(db, project, assignee):
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "assignee is not a member")
-        task.assignee_id = body.assignee_id
+        if body.assignee_id != task.assignee_id:
+            task.assignee_id = body.assignee_id
+            notify_assignee(db, task, user)
     for field in ("title", "description", "priority"):
         value = getattr(body, field)
         if value is not None:
@@ -295,8 +321,16 @@ async def add_comment(task_id: int, body: CommentIn, user: CurrentUser, db: Db) 
         raise HTTPException(status.HTTP_409_CONFLICT, "project is archived")
     comment = Comment(task_id=task.id, author_id=user.id, body=body.body)
     db.add(comment)
+    notify_assignee(db, task, user, "task.commented")
     await db.commit()
     return comment
+
+
+@router.get("/tasks/{task_id}/events", response_model=list[TaskEventOut])
+async def list_events(task_id: int, user: CurrentUser, db: Db) -> list[TaskEvent]:
+    task, _ = await visible_task(db, task_id, user)
+    query = select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id)
+    return list((await db.scalars(query)).all())
 
 
 @router.get("/tasks/{task_id}/comments", response_model=list[CommentOut])
