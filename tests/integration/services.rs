@@ -105,6 +105,18 @@ fn steps_that_need_a_service_get_its_exports_and_it_is_stopped_at_the_end() {
     );
     let log = project.read(web["log"].as_str().unwrap());
     assert_eq!(log, format!("serving on {port}\nhalted\n"));
+    // The port and directory picked for the service are not inputs of the plan: the same
+    // plan is already applied, though the next apply would pick others.
+    project
+        .test()
+        .args([
+            "apply",
+            &plans.path().join("plan.toml").display().to_string(),
+        ])
+        .args(["--target", "."])
+        .stdout_contains("plan `svc` is already applied to [TARGET] (run [RUN], [TIME])")
+        .stderr_contains("`--reapply` runs it again on top")
+        .run();
 }
 
 /// The id of the only run in the project.
