@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    env_path, exclusive, hash_into, lines, plan, repo_root, tools_venv, uv_cache_dir, Project,
-};
+use crate::support::{exclusive, hash_into, lines, plan, repo_root, sh, uv, Project};
 
 /// The tests the end-to-end apply runs: 42 of the demo's 126.
 const TESTS: &str = "tests/test_auth.py tests/test_roles.py";
@@ -38,26 +36,6 @@ fn require_postgres() {
          (`apt-get install -y postgresql` as root on Debian or Ubuntu; .ci/run does that) or put \
          the directory holding initdb on PATH"
     );
-}
-
-/// Runs a set-up command and panics with its output when it fails.
-fn sh(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("PATH", env_path())
-        .env("UV_CACHE_DIR", uv_cache_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn uv() -> PathBuf {
-    tools_venv().join("bin/uv")
 }
 
 /// The demo's environment as a developer has it: `.venv` with its pinned requirements (from

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::lines;
-use crate::support::{env_path, fnv1a, repo_root, tools_venv, uv_cache_dir, Project, Test};
+use crate::support::{fnv1a, repo_root, sh, uv, Project, Test};
 
 /// The plan every test applies.
 fn plan() -> String {
@@ -29,26 +29,6 @@ const OFFLINE: &[(&str, &str)] = &[
     ("http_proxy", "http://127.0.0.1:9"),
     ("https_proxy", "http://127.0.0.1:9"),
 ];
-
-fn uv() -> PathBuf {
-    tools_venv().join("bin/uv")
-}
-
-/// Runs a set-up command and panics with its output when it fails.
-fn sh(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("PATH", env_path())
-        .env("UV_CACHE_DIR", uv_cache_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A copy of a fixture package in `dir` (building writes into its source tree).
 fn local_source(name: &str, dir: &Path) -> PathBuf {

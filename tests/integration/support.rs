@@ -16,7 +16,7 @@ pub use exclusive::exclusive;
 pub use normalize::Normalizer;
 pub use project::{hash_into, Project};
 pub use run::{lines, Output, Test};
-pub use venv::{env_path, python, tools_venv, uv_cache_dir};
+pub use venv::{env_path, python, sh, tools_venv, uv, uv_cache_dir};
 
 /// The repository root (where Cargo.toml, examples/ and plans/ are).
 pub fn repo_root() -> &'static Path {
