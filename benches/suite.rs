@@ -61,6 +61,8 @@ fn accuracy(dir: &Path, command: &str) {
         log_dir: dir.join("logs"),
         junit_dir: dir.join("junit"),
         record: "bench".to_string(),
+        budgets: Vec::new(),
+        coverage: None,
     };
     let (mut ours, mut hyperfine, mut spawn_loop) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {

@@ -6,14 +6,34 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Run test-optimization plans against a Python repository: measured, gated, reversible.
 #[derive(Debug, Parser)]
-#[command(name = "planrun", version, about, propagate_version = true)]
+#[command(
+    name = "planrun",
+    version = crate::version::VERSION,
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, display_order = 900)]
     pub verbose: u8,
 
-    /// Never colour the output (also NO_COLOR=1).
-    #[arg(long, global = true)]
+    /// Only warnings, errors, failures and the closing verdict on stderr.
+    #[arg(short, long, global = true, display_order = 901)]
+    pub quiet: bool,
+
+    /// Colour the output: auto (a terminal, GitHub Actions logs; NO_COLOR, FORCE_COLOR honoured).
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        default_value = "auto",
+        global = true,
+        display_order = 902
+    )]
+    pub color: ColorArg,
+
+    /// Same as --color never.
+    #[arg(long, global = true, display_order = 903)]
     pub no_color: bool,
 
     #[command(subcommand)]
@@ -33,11 +53,104 @@ pub enum Command {
     /// Undo the most recent apply still in effect on a target.
     Rollback(RollbackArgs),
     /// List the applies recorded on a target, newest first.
-    History(TargetArgs),
+    History(HistoryCmdArgs),
+    /// Show each rollout stage of a plan with its run history, and whether it may be promoted.
+    Status(StatusArgs),
     /// Remove a stale lock left by an apply whose process is gone.
     Unlock(UnlockArgs),
     /// Render the report of a past run again.
     Report(ReportArgs),
+    /// List the plans bundled with planrun.
+    Plans,
+    /// Write a bundled plan (and its templates) into a repository.
+    Init(InitArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+/// `--color WHEN`. The values have no doc comments of their own: with them clap would print
+/// every command's help in its long form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    // A terminal (and GitHub Actions logs), unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorArg> for crate::ui::ColorWhen {
+    fn from(arg: ColorArg) -> Self {
+        match arg {
+            ColorArg::Auto => crate::ui::ColorWhen::Auto,
+            ColorArg::Always => crate::ui::ColorWhen::Always,
+            ColorArg::Never => crate::ui::ColorWhen::Never,
+        }
+    }
+}
+
+/// The colour asked for on a raw command line, read before clap parses it so that clap's own
+/// help and errors follow it: the last `--color WHEN` / `--color=WHEN` / `--no-color` before `--`.
+pub fn color_from_args(args: &[std::ffi::OsString]) -> crate::ui::ColorWhen {
+    let mut when = crate::ui::ColorWhen::Auto;
+    let mut args = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(arg) = args.next() {
+        let value = match arg.as_ref() {
+            "--" => break,
+            "--no-color" => {
+                when = crate::ui::ColorWhen::Never;
+                continue;
+            }
+            "--color" => args.next().map(|v| v.into_owned()),
+            a => a.strip_prefix("--color=").map(str::to_string),
+        };
+        match value.as_deref() {
+            Some("always") => when = crate::ui::ColorWhen::Always,
+            Some("never") => when = crate::ui::ColorWhen::Never,
+            Some("auto") => when = crate::ui::ColorWhen::Auto,
+            _ => {}
+        }
+    }
+    when
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The bundled plan to write (`planrun plans` lists them).
+    #[arg(value_name = "PLAN")]
+    pub plan: String,
+
+    /// The directory to write it into, relative to the repository.
+    #[arg(long, value_name = "DIR", default_value = "plans")]
+    pub dir: PathBuf,
+
+    /// The repository (default: the current directory).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
+    pub target: PathBuf,
+
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write planrun.1 and one page per command (planrun-apply.1, ...) here instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -86,19 +199,28 @@ pub struct ApplyArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// Print every command and file diff that would happen; touch nothing.
+    /// Print the plan, every command and file diff that would happen; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
 
-    /// CI mode: no colour, no animation, step summary and annotations (also CI=true).
+    /// With --dry-run: exit 0 when there is nothing to do, 2 when changes are pending (as
+    /// `terraform plan -detailed-exitcode`).
+    #[arg(long, requires = "dry_run")]
+    pub detailed_exitcode: bool,
+
+    /// With --ci on GitHub Actions: a ::notice annotation for each passing gate too.
+    #[arg(long)]
+    pub annotate_passing: bool,
+
+    /// CI mode: no animation, step summary, annotations, failed steps' logs folded (also CI=true).
     #[arg(long)]
     pub ci: bool,
 
-    /// Print the JSON report on stdout.
+    /// Print the JSON report on stdout (with --dry-run: the planned steps and gates).
     #[arg(long)]
     pub json: bool,
 
-    /// Copy report.json, junit.xml and summary.md into this directory.
+    /// Copy report.json, junit.xml, summary.md, report.html and the step logs into this directory.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
@@ -113,19 +235,88 @@ pub struct ApplyArgs {
     /// Apply even when the same plan's last apply on this target is still in effect.
     #[arg(long)]
     pub reapply: bool,
+
+    /// The rollout stage to apply, for a plan with `[[stage]]`s (default: the first): its phases and every earlier stage's.
+    #[arg(long, value_name = "ID")]
+    pub stage: Option<String>,
+
+    /// Enter --stage although the previous stage's `promote` criteria do not hold; the report and the history say so.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+/// Where the run history is and how much of it criteria read.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The run history file (JSON lines; default: the target's .planrun/history.jsonl), e.g. one a CI cache carries between jobs.
+    #[arg(long = "history", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// How many of a stage's most recent runs `history.*` criteria read.
+    #[arg(long, value_name = "N", default_value_t = crate::history::window::DEFAULT_WINDOW)]
+    pub window: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The repository the plan runs against (default: the plan's default_target, then the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub target: Option<PathBuf>,
+
+    /// Set a plan variable (repeatable): --var key=value.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryCmdArgs {
+    /// The target repository (default: the current directory).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub target: PathBuf,
+
+    /// Show the runs of this plan from the run history (a plan file or the plan's `name`), not the target's journal.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<String>,
+
+    /// Only the runs of this rollout stage (with --plan).
+    #[arg(long, value_name = "ID", requires = "plan")]
+    pub stage: Option<String>,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Restore paths changed since the apply too, after saving each person's version beside the journal.
@@ -140,7 +331,12 @@ pub struct RollbackArgs {
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Remove the lock even if its process still seems alive.
@@ -155,7 +351,12 @@ pub struct ReportArgs {
     pub run: Option<String>,
 
     /// The target repository (default: the current directory).
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
     pub target: PathBuf,
 
     /// Output format.
@@ -168,4 +369,5 @@ pub enum ReportFormat {
     Markdown,
     Json,
     Junit,
+    Html,
 }

@@ -44,6 +44,18 @@ pub enum Error {
         /// What to do.
         hint: Option<String>,
     },
+    /// A stage entered before the previous stage's promotion criteria hold in its history.
+    #[error("stage `{stage}` may not be applied yet: stage `{previous}` is not promoted ({runs} run(s) in its history window)\n{}", .failures.iter().map(|f| format!("  not met: {f}")).collect::<Vec<_>>().join("\n"))]
+    NotPromoted {
+        /// The stage asked for.
+        stage: String,
+        /// The stage whose promotion does not hold.
+        previous: String,
+        /// Runs of the previous stage in the window.
+        runs: usize,
+        /// Each criterion that does not hold, with its values.
+        failures: Vec<String>,
+    },
     /// An I/O failure with what was being done.
     #[error("{context}")]
     Io {
@@ -118,6 +130,7 @@ impl Error {
                     exit::ROLLBACK_FAILED
                 }
             },
+            Error::NotPromoted { .. } => exit::GATE_FAILED,
             Error::Plan(_)
             | Error::Lock { .. }
             | Error::Journal(_)
@@ -132,6 +145,9 @@ impl Error {
         match self {
             Error::Message { hint, .. } | Error::Lock { hint, .. } => hint.clone(),
             Error::Journal(_) => Some("nothing was done".into()),
+            Error::NotPromoted { previous, .. } => Some(format!(
+                "nothing was done; apply stage `{previous}` until its `promote` criteria hold (`planrun status PLAN` shows them), or pass --force to apply anyway (the report and the history say so)"
+            )),
             Error::Rollback { target, source } => Some(rollback_hint(target, source)),
             _ => None,
         }

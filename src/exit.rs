@@ -6,6 +6,9 @@ pub const OK: u8 = 0;
 pub const GATE_FAILED: u8 = 1;
 /// The plan or the command line is invalid; nothing was run.
 pub const INVALID: u8 = 2;
+/// `apply --dry-run --detailed-exitcode`: applying would change the target (Terraform's code;
+/// like Terraform's, it is the number of an error too, so a script tells them by the output).
+pub const CHANGES_PENDING: u8 = 2;
 /// A step failed; the target was rolled back.
 pub const STEP_FAILED: u8 = 3;
 /// Rollback itself failed; the journal is kept and the message says what to do.

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod exit;
 pub mod fsutil;
 pub mod graph;
+pub mod history;
 pub mod ident;
 pub mod journal;
 pub mod logging;
@@ -22,14 +23,15 @@ pub mod report;
 pub mod secrets;
 pub mod timestamp;
 pub mod ui;
+pub mod version;
 
 #[cfg(test)]
 mod layout_tests;
 
 /// Runs one parsed command line and returns the process exit code.
 pub fn run(cli: cli::Cli) -> u8 {
-    if cli.no_color {
-        ui::force_plain();
+    if cli.quiet {
+        ui::set_quiet();
     }
     match commands::dispatch(cli.command) {
         Ok(code) => code,

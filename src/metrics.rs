@@ -33,4 +33,45 @@ pub const METRICS: &[&str] = &[
     "cpu_seconds",
     "runs",
     "warmup",
+    "over_budget",
+    "coverage",
+    "rss_growth_mb",
 ];
+
+/// The per-record metrics a run history line keeps, which `history.<record>.<metric>` reads.
+pub const HISTORY_RECORD: &[&str] = &[
+    "runs",
+    "tests",
+    "passed",
+    "failed",
+    "errors",
+    "flaky",
+    "runs_green",
+    "wall.median",
+    "rss_peak_mb",
+    "cpu_seconds",
+];
+
+/// The metrics of a stage's history window (`history.green_streak`), besides
+/// `history.<record>.<metric>`.
+pub const HISTORY: &[&str] = &[
+    "runs",
+    "green",
+    "failed",
+    "green_streak",
+    "fail_rate",
+    "forced",
+    "unreadable",
+    "wall.min",
+    "wall.median",
+    "wall.max",
+];
+
+/// Whether `metric` (without `history.`) names something a history window answers for a plan
+/// whose suites record `records`.
+pub fn history_known(metric: &str, records: &[&str]) -> bool {
+    HISTORY.contains(&metric)
+        || metric
+            .split_once('.')
+            .is_some_and(|(r, m)| records.contains(&r) && HISTORY_RECORD.contains(&m))
+}

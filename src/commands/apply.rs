@@ -12,17 +12,39 @@ use crate::{exit, ui};
 pub fn run(args: &ApplyArgs) -> Result<u8> {
     let ci = sinks::ci_mode(args.ci);
     if ci {
-        ui::force_plain();
+        ui::no_animation();
     }
     let vars = super::validate::overrides(&args.vars)?;
-    let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
+    let prep = Prepared::at_stage(
+        &args.plan,
+        args.target.as_deref(),
+        &vars,
+        args.stage.as_deref(),
+    )?;
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
+    let history = super::status::history_path(&args.history, &prep.target);
+    let stage = super::status::enter_stage(
+        &prep,
+        &history,
+        args.history.window,
+        args.force,
+        args.dry_run,
+    )?;
+    if let Some(stage) = &stage {
+        ui::note(&format!(
+            "stage `{}` of {}: {}",
+            stage.id,
+            ui::count(prep.plan.stages.len(), "stage"),
+            match &stage.promotion {
+                None => "the first stage".to_string(),
+                Some(p) if p.holds() => format!("stage `{}` is promoted", p.stage),
+                Some(p) => format!("stage `{}` is NOT promoted (--force)", p.stage),
+            }
+        ));
+    }
     if args.dry_run {
-        let preview = dryrun::preview(&prep, ui::stdout_color())
-            .map_err(|e| Error::invalid(e.to_string(), None))?;
-        ui::out(preview.text.trim_end());
-        return Ok(exit::OK);
+        return dry_run(&prep, args);
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
@@ -33,13 +55,58 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     let opts = ApplyOptions {
         jobs,
         ci,
+        annotate_passing: args.annotate_passing,
         json: args.json,
         report_dir: args.report_dir.clone(),
         save_baseline: args.save_baseline.clone(),
         baseline: args.baseline.clone(),
         reapply: args.reapply,
+        history: Some(history),
+        stage,
     };
     apply::apply(&prep, &opts)
+}
+
+/// `--dry-run`: the preview (or `--json`), a note when the plan is applied already, a warning
+/// when its change is in the target already, and with `--detailed-exitcode` 2 for changes.
+fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
+    let known = known_records(prep, args.baseline.as_deref())?;
+    let preview = dryrun::preview(prep, ui::stdout_color() && !args.json, &known)
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    let applied = apply::applied_here(prep);
+    let pending = applied.is_none() && preview.pending();
+    if args.json {
+        let report =
+            crate::report::mask::mask_report(&apply::initial_report(prep, ""), &prep.secrets);
+        let json = dryrun::DryRunReport {
+            report: &report,
+            dry_run: true,
+            planned: &preview.steps,
+            changes_pending: pending,
+            already_in_target: &preview.already,
+        };
+        let text = serde_json::to_string_pretty(&json)
+            .map_err(|e| Error::context("failed to render the dry run as JSON", e))?;
+        ui::out(&text);
+    } else {
+        ui::out(preview.text.trim_end());
+    }
+    if let Some(run) = applied {
+        ui::note(&format!(
+            "plan `{}` is already applied here (run {run}): apply would do nothing",
+            prep.plan.name
+        ));
+    } else if preview.already_in_target() {
+        ui::warn(&format!(
+            "every file this plan edits already holds its change ({}): the change seems to be in the target already, and applying would measure the suite against itself",
+            preview.already.join(", ")
+        ));
+    }
+    Ok(if args.detailed_exitcode && pending {
+        exit::CHANGES_PENDING
+    } else {
+        exit::OK
+    })
 }
 
 /// Checks `--baseline` and `--save-baseline` before anything runs: the plan needs a suite with
@@ -77,6 +144,28 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// The records a dry run knows before anything runs: with `--baseline`, the saved record under
+/// the name of the suite it stands in for.
+fn known_records(
+    prep: &Prepared,
+    baseline: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, crate::measure::record::Record>> {
+    let mut known = std::collections::BTreeMap::new();
+    let Some(source) = baseline else {
+        return Ok(known);
+    };
+    let record = crate::exec::baseline::load(&prep.target, source)
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    for (_, step) in prep.plan.steps() {
+        if let Step::Suite(s) = step {
+            if s.baseline {
+                known.insert(s.record.clone(), record.clone());
+            }
+        }
+    }
+    Ok(known)
 }
 
 /// Refuses to work on a target whose last apply was killed before it could finish or roll back.

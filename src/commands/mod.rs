@@ -3,9 +3,12 @@
 mod apply;
 mod graph;
 mod history;
+mod init;
+mod manual;
 mod report;
 mod rollback;
 mod schema;
+mod status;
 mod unlock;
 mod validate;
 
@@ -21,7 +24,12 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Apply(args) => apply::run(&args),
         Command::Rollback(args) => rollback::run(&args),
         Command::History(args) => history::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Plans => init::list(),
+        Command::Init(args) => init::run(&args),
+        Command::Completions(args) => manual::completions(&args),
+        Command::Man(args) => manual::man(&args),
     }
 }

@@ -1,4 +1,4 @@
-//! `planrun report`: re-renders a past run's `report.json` as Markdown, JSON or JUnit XML.
+//! `planrun report`: re-renders a past run's `report.json` as Markdown, JSON, JUnit XML or HTML.
 
 use std::fs;
 use std::io;
@@ -30,6 +30,7 @@ fn render(report: &RunReport, format: ReportFormat) -> String {
         ReportFormat::Markdown => to_markdown(report),
         ReportFormat::Json => to_json(report),
         ReportFormat::Junit => to_junit(report),
+        ReportFormat::Html => crate::report::html::to_html(report),
     }
 }
 
@@ -197,5 +198,6 @@ mod tests {
         assert!(render(&report, ReportFormat::Markdown).starts_with("# planrun — "));
         assert!(render(&report, ReportFormat::Json).contains("\"run_id\": \"r1\""));
         assert!(render(&report, ReportFormat::Junit).starts_with("<?xml"));
+        assert!(render(&report, ReportFormat::Html).starts_with("<!DOCTYPE html>"));
     }
 }

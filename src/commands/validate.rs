@@ -11,6 +11,31 @@ pub fn overrides(vars: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// One `::error file=...,line=...,col=...::message` per problem, for GitHub Actions.
+fn annotations(diagnostics: &plan::Diagnostics) -> Vec<String> {
+    use crate::report::github;
+    let opts = github::AnnotationOptions::from_env(false);
+    diagnostics
+        .iter()
+        .map(|d| {
+            let mut props = Vec::new();
+            if let Some(source) = &d.source {
+                props.push(("file", opts.file(std::path::Path::new(&source.name))));
+                if let Some((line, col)) = d.line_col() {
+                    props.push(("line", line.to_string()));
+                    props.push(("col", col.to_string()));
+                }
+            }
+            props.push(("title", "planrun: invalid plan".to_string()));
+            let message = match &d.help {
+                Some(help) => format!("{}\nhelp: {help}", d.message),
+                None => d.message.clone(),
+            };
+            github::command("error", &props, &message)
+        })
+        .collect()
+}
+
 /// Runs `planrun validate`.
 pub fn run(args: &ValidateArgs) -> Result<u8> {
     let overrides = overrides(&args.vars)?;
@@ -20,6 +45,11 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
         match plan::load(path).and_then(|loaded| plan::validate(&loaded, &overrides)) {
             Ok(valid) => ui::out(&format!("{}: ok — {}", path.display(), valid.summary())),
             Err(diagnostics) => {
+                if crate::report::github::on_github_actions() {
+                    for line in annotations(&diagnostics) {
+                        ui::out(&line);
+                    }
+                }
                 ui::err(&diagnostics.render(color));
                 let n = diagnostics.len();
                 let noun = if n == 1 { "problem" } else { "problems" };

@@ -61,4 +61,12 @@ pub enum EditError {
     /// A requirement string without a project name.
     #[error("`{0}` is not a requirement (no project name)")]
     BadRequirement(String),
+    /// A block planrun wrote earlier was cut short by hand.
+    #[error("line {line}: {message}")]
+    Block {
+        /// 1-based line number where the block begins.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
 }

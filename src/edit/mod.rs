@@ -7,6 +7,7 @@ pub mod format;
 pub mod ini;
 pub mod ini_doc;
 pub mod list;
+pub mod markers;
 pub mod poetry;
 pub mod pytest_config;
 pub mod replace;

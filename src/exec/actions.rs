@@ -25,6 +25,12 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
         Step::Install(s) => install(ctx, s)?,
         Step::Suite(s) => run_suite(ctx, s)?,
         Step::Service(s) => start_service(ctx, s)?,
+        Step::Mark(s) if !ctx.records.contains_key(&s.from) => {
+            return Err(StepError::new(format!(
+                "step `{}` marks tests from record `{}`, which no suite has measured yet",
+                s.id, s.from
+            )))
+        }
         _ => StepOutput {
             unchanged: true,
             ..StepOutput::default()
@@ -109,8 +115,14 @@ fn relock(
 fn apply_edits(ctx: &StepContext<'_>, step: &Step) -> Result<Vec<String>, StepError> {
     let prep = ctx.prep;
     let read = |rel: &str| prep.read(rel);
-    let changes = edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t))
-        .map_err(|e| StepError::of(&e))?;
+    let changes = edits::compute(
+        step,
+        &read,
+        &prep.plan_dir,
+        &|t| prep.expand(t),
+        ctx.records,
+    )
+    .map_err(|e| StepError::of(&e))?;
     let mut changed = Vec::new();
     for change in changes {
         if change.is_noop() {
@@ -464,6 +476,8 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         log_dir: log.parent().map(Path::to_path_buf).unwrap_or_default(),
         junit_dir: crate::journal::paths::junit_dir(ctx.run_dir),
         record: s.record.clone(),
+        budgets: s.budgets.clone(),
+        coverage: s.coverage.clone(),
     };
     let id = s.id.clone();
     let mut on_progress = |p: suite::Progress| {
@@ -497,7 +511,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         })?;
     let rel = record.samples.last().map(|r| ctx.target_rel(&r.log));
     let warnings = record.warnings.clone();
-    let note = match s.framework {
+    let mut note = match s.framework {
         Framework::Pytest => format!(
             "median {:.2}s ± {:.2}s, {} passed, {} failed",
             record.wall.median,
@@ -507,6 +521,12 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         ),
         Framework::Command => format!("median {:.2}s", record.wall.median),
     };
+    if !s.budgets.is_empty() {
+        note.push_str(&format!(", {} over budget", record.over_budget.len()));
+    }
+    if let Some(c) = &record.coverage {
+        note.push_str(&format!(", coverage {:.1}%", c.percent));
+    }
     if s.baseline {
         if let Some(name) = &ctx.opts.save_baseline {
             crate::exec::baseline::save(&prep.target, name, &record, &prep.secrets)

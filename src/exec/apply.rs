@@ -26,7 +26,7 @@ use crate::journal::replay;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
 use crate::report::model::{
-    DiffStatReport, GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus,
+    DiffStatReport, FileDiff, GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus,
     StepReport,
 };
 use crate::ui;
@@ -92,7 +92,8 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
     }
 
     /// A suite reads the records so far (an adaptive one for its gates, `timeout = "auto"` for
-    /// the slowest run); every other step needs nothing.
+    /// the slowest run), and so does a `mark` step (the durations it marks from); every other
+    /// step needs nothing.
     fn input(&mut self, task: usize) -> Records {
         let suite = matches!(
             self.prep
@@ -100,7 +101,7 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
                 .order
                 .get(task)
                 .and_then(|n| self.prep.step(n)),
-            Some(Step::Suite(_))
+            Some(Step::Suite(_) | Step::Mark(_))
         );
         if suite {
             self.state.report.records.clone()
@@ -146,7 +147,7 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {
 }
 
 /// The report before anything ran: every step and gate, none evaluated.
-fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
+pub fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
     let mut report = RunReport {
         format_version: 1,
         run_id: run_id.to_string(),
@@ -156,6 +157,7 @@ fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
             path: prep.plan_path.display().to_string(),
         },
         target: prep.target.display().to_string(),
+        host: crate::journal::lock::host_name(),
         started: crate::timestamp::now(),
         vars: prep.shown_vars(),
         ..RunReport::default()
@@ -255,7 +257,10 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     );
     let mut dispatcher = Dispatcher {
         prep,
-        state: RunState::new(initial_report(prep, &run_id)),
+        state: RunState::new(RunReport {
+            stage: opts.stage.clone(),
+            ..initial_report(prep, &run_id)
+        }),
         sinks: sinks::for_apply(opts, terminal, run_dir.clone(), &prep.secrets),
     };
     dispatcher.send(Event::Run(RunEvent::Started {
@@ -307,10 +312,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     }
     // What the run changed, derived from its before-images (edits and `run` steps' `changes`
     // alike), taken before any rollback undoes it.
-    dispatcher.send(Event::Run(RunEvent::Changed(net_diffstat(
-        &prep.target,
-        journal.run_dir(),
-    ))));
+    let (diffstat, diff) = net_changes(&prep.target, journal.run_dir());
+    dispatcher.send(Event::Run(RunEvent::Changed(diffstat, diff)));
 
     let (status, code, reason) = match (&dispatcher.state.stop, cancel.is_cancelled()) {
         (_, true) => (
@@ -394,40 +397,62 @@ fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64,
     (info, t.elapsed().as_secs_f64(), error)
 }
 
-/// What identifies this apply's inputs: the plan file and every variable.
+/// What identifies this apply's inputs: the plan file, every variable, and the stage.
 fn plan_hash(prep: &Prepared) -> String {
     let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
-    let mut inputs = prep.vars.clone();
-    inputs.retain(|name, _| !prep.picked_vars.contains(name));
-    crate::journal::state::plan_hash(&bytes, &inputs)
+    let mut vars = prep.vars.clone();
+    vars.retain(|name, _| !prep.picked_vars.contains(name));
+    if let Some(stage) = prep.plan.current_stage().map(|s| s.id.as_str()) {
+        // Not a variable name a plan can declare (`${...}` names are identifiers).
+        vars.insert("planrun stage".into(), stage.to_string());
+    }
+    crate::journal::state::plan_hash(&bytes, &vars)
+}
+
+/// The newest run still in effect on the target when it is this same plan with the same inputs,
+/// with the paths that changed since it wrote them.
+fn in_effect(
+    prep: &Prepared,
+    plan_hash: &str,
+) -> Option<(
+    crate::journal::state::RunSummary,
+    Vec<crate::journal::outcome::Drift>,
+)> {
+    use crate::journal::{entry, paths, replay, state};
+    let target = &prep.target;
+    let run = state::history(target)
+        .ok()?
+        .into_iter()
+        .find(|r| !matches!(r.status, Status::RolledBack | Status::Abandoned))?;
+    let dir = paths::run_dir(target, &run.id);
+    let record = state::read_record(&dir).ok()?;
+    if run.status != Status::Applied || record.plan_hash.is_empty() || record.plan_hash != plan_hash
+    {
+        return None;
+    }
+    let drift = entry::read_log(&dir, true)
+        .and_then(|entries| replay::drift(target, &dir, &entries))
+        .unwrap_or_default();
+    Some((run, drift))
+}
+
+/// The run that already applied this plan, with these inputs, to the target, when it is still
+/// in effect and nothing it wrote has changed since: an apply would do nothing.
+pub fn applied_here(prep: &Prepared) -> Option<String> {
+    in_effect(prep, &plan_hash(prep))
+        .filter(|(_, drift)| drift.is_empty())
+        .map(|(run, _)| run.id)
 }
 
 /// When the newest run still in effect on the target is this same plan with the same inputs:
 /// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
 /// changes"), or refuses, naming what changed, when something did.
 fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
-    use crate::journal::{entry, paths, replay, state};
+    use crate::journal::paths;
     let target = &prep.target;
-    let Ok(runs) = state::history(target) else {
+    let Some((run, drift)) = in_effect(prep, plan_hash) else {
         return Ok(None);
     };
-    let Some(run) = runs
-        .into_iter()
-        .find(|r| !matches!(r.status, Status::RolledBack | Status::Abandoned))
-    else {
-        return Ok(None);
-    };
-    let dir = paths::run_dir(target, &run.id);
-    let Ok(record) = state::read_record(&dir) else {
-        return Ok(None);
-    };
-    if run.status != Status::Applied || record.plan_hash.is_empty() || record.plan_hash != plan_hash
-    {
-        return Ok(None);
-    }
-    let drift = entry::read_log(&dir, true)
-        .and_then(|entries| replay::drift(target, &dir, &entries))
-        .unwrap_or_default();
     if !drift.is_empty() {
         let names: Vec<&str> = drift.iter().map(|d| d.path.as_str()).collect();
         return Err(Error::Message {
@@ -484,7 +509,7 @@ fn warn_dirty_files(prep: &Prepared) {
     if prep
         .plan
         .steps()
-        .any(|(_, s)| matches!(s, Step::PytestConfig(_)))
+        .any(|(_, s)| matches!(s, Step::PytestConfig(_) | Step::Mark(_)))
     {
         let read = |rel: &str| prep.read(rel).ok().flatten();
         files.push(crate::edit::pytest_config::locate(&read).path.to_string());
@@ -498,16 +523,21 @@ fn warn_dirty_files(prep: &Prepared) {
     }
 }
 
-/// The net change of every file the run journaled: before-image against the file as it is now.
-fn net_diffstat(target: &std::path::Path, journal_dir: &std::path::Path) -> DiffStatReport {
+/// The net change of every file the run journaled: before-image against the file as it is now,
+/// as a stat and as each file's diff (cut to [`DIFF_KEPT`] bytes a file).
+fn net_changes(
+    target: &std::path::Path,
+    journal_dir: &std::path::Path,
+) -> (DiffStatReport, Vec<FileDiff>) {
     let images = match crate::journal::entry::file_before_images(journal_dir) {
         Ok(images) => images,
         Err(e) => {
             tracing::warn!("cannot read the journal for the diff stat: {e}");
-            return DiffStatReport::default();
+            return (DiffStatReport::default(), Vec::new());
         }
     };
     let mut total = crate::edit::diff::DiffStat::default();
+    let mut diffs = Vec::new();
     for (rel, before) in images {
         let now = std::fs::read(target.join(&rel)).ok();
         if now == before {
@@ -516,12 +546,38 @@ fn net_diffstat(target: &std::path::Path, journal_dir: &std::path::Path) -> Diff
         let old = before.as_deref().map(String::from_utf8_lossy);
         let new = now.as_deref().map(String::from_utf8_lossy);
         total += crate::edit::diff::stat(old.as_deref(), new.as_deref());
+        let path = rel.to_string_lossy().into_owned();
+        let text = crate::edit::diff::unified(&path, old.as_deref(), new.as_deref(), false);
+        let (diff, truncated) = cut_at_line(text, DIFF_KEPT);
+        diffs.push(FileDiff {
+            path,
+            diff,
+            truncated,
+        });
     }
-    DiffStatReport {
+    let stat = DiffStatReport {
         files: total.files,
         insertions: total.insertions,
         deletions: total.deletions,
+    };
+    (stat, diffs)
+}
+
+/// At most this many bytes of one file's diff go into the report.
+const DIFF_KEPT: usize = 64 * 1024;
+
+/// `text` cut after the last whole line within `max` bytes, and whether it was cut.
+fn cut_at_line(mut text: String, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text, false);
     }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    text.truncate(end);
+    (text, true)
 }
 
 /// What a rollback did, in the report's terms.
@@ -542,4 +598,22 @@ fn rollback_info(reason: &str, done: &RollbackReport) -> RollbackInfo {
         }
     }
     info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_diffs_are_cut_after_a_whole_line() {
+        let text = "--- a/f\n+++ b/f\n+é1\n+é2\n".to_string();
+        assert_eq!(cut_at_line(text.clone(), 100), (text.clone(), false));
+        // 23 bytes reach into `+é2`: the cut keeps the lines before it whole.
+        assert_eq!(
+            cut_at_line(text.clone(), 23),
+            ("--- a/f\n+++ b/f\n+é1\n".to_string(), true)
+        );
+        // A cut inside the two-byte `é` backs off to a character boundary first.
+        assert_eq!(cut_at_line(text, 18).0, "--- a/f\n+++ b/f\n");
+    }
 }

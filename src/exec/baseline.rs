@@ -133,11 +133,13 @@ mod tests {
             exit_code: 0,
             counts: None,
             log: PathBuf::from("x.log"),
+            memory: Vec::new(),
         };
         let run = crate::measure::record::RunResult {
             sample,
             tests: Vec::new(),
             warnings: Vec::new(),
+            extras: Default::default(),
         };
         let record =
             Record::from_runs("true", crate::plan::model::Framework::Command, vec![run], 1)

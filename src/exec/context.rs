@@ -19,8 +19,10 @@ use crate::process::Control;
 pub struct ApplyOptions {
     /// Parallel steps at most.
     pub jobs: usize,
-    /// CI mode: plain output, step summary, annotations.
+    /// CI mode: no animation, step summary, annotations, failed steps' logs folded.
     pub ci: bool,
+    /// A `::notice` for each passing gate too.
+    pub annotate_passing: bool,
     /// Print the JSON report on stdout.
     pub json: bool,
     /// Copy reports here too.
@@ -31,6 +33,10 @@ pub struct ApplyOptions {
     pub baseline: Option<String>,
     /// Apply even when the same plan's last apply here is still in effect.
     pub reapply: bool,
+    /// The history file this apply appends its line to.
+    pub history: Option<PathBuf>,
+    /// The stage applied and how it was entered.
+    pub stage: Option<crate::report::model::StageReport>,
 }
 
 /// The context of one step.

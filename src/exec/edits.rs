@@ -6,8 +6,11 @@
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use crate::edit;
-use crate::plan::compiled::{Install, Step};
+use crate::measure::record::Record;
+use crate::plan::compiled::{Install, Mark, Step};
 
 /// One file's change: its content before (None = absent) and after.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +65,15 @@ pub type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
 /// Expands `${vars}` in a template's text.
 pub type Expander<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
 
-/// The file changes `step` makes, given how to read files and where the plan lives.
+/// The file changes `step` makes, given how to read files, where the plan lives, and the
+/// records measured so far (a `mark` step reads one; without it, its durations file is left
+/// out).
 pub fn compute(
     step: &Step,
     read: &Reader<'_>,
     plan_dir: &Path,
     expand: &Expander<'_>,
+    records: &BTreeMap<String, Record>,
 ) -> Result<Vec<FileChange>, EditStepError> {
     let get = |rel: &str| {
         read(rel).map_err(|message| EditStepError::Read {
@@ -149,7 +155,71 @@ pub fn compute(
                 .map_err(wrap(located.path))?;
             vec![change(located.path, old, new)]
         }
+        Step::Mark(s) => mark_changes(s, read, records.get(&s.from))?,
     })
+}
+
+/// A `mark` step's changes: the markers registered in pytest's configuration, the hook in the
+/// conftest, and (once `record` is known) the durations file.
+fn mark_changes(
+    s: &Mark,
+    read: &Reader<'_>,
+    record: Option<&Record>,
+) -> Result<Vec<FileChange>, EditStepError> {
+    let get = |rel: &str| {
+        read(rel).map_err(|message| EditStepError::Read {
+            path: rel.to_string(),
+            message,
+        })
+    };
+    let thresholds = edit::markers::Thresholds {
+        fast: s.fast,
+        slow: s.slow,
+    };
+    let mut changes = Vec::new();
+    let lookup = |rel: &str| read(rel).ok().flatten();
+    let located = edit::pytest_config::locate(&lookup);
+    let old = get(located.path)?;
+    let ops = edit::pytest_config::PytestOps {
+        markers_add: thresholds.marker_lines(),
+        ..Default::default()
+    };
+    let new = edit::pytest_config::edit(located.kind, old.as_deref().unwrap_or(""), &ops).map_err(
+        |source| EditStepError::Edit {
+            path: located.path.to_string(),
+            source,
+        },
+    )?;
+    changes.push(FileChange {
+        rel: located.path.to_string(),
+        old,
+        new,
+        mode: None,
+    });
+    let old = get(&s.conftest)?;
+    let rel = edit::markers::relative_to_dir_of(&s.conftest, &s.durations);
+    let new =
+        edit::markers::conftest(old.as_deref().unwrap_or(""), &rel, &s.from).map_err(|source| {
+            EditStepError::Edit {
+                path: s.conftest.clone(),
+                source,
+            }
+        })?;
+    changes.push(FileChange {
+        rel: s.conftest.clone(),
+        old,
+        new,
+        mode: None,
+    });
+    if let Some(record) = record {
+        changes.push(FileChange {
+            rel: s.durations.clone(),
+            old: get(&s.durations)?,
+            new: edit::markers::durations_file(&record.durations, &thresholds, &s.from),
+            mode: None,
+        });
+    }
+    Ok(changes)
 }
 
 /// Files that, in this order, are taken to hold a project's development requirements.

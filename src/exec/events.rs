@@ -2,7 +2,7 @@
 //! turns them into the run's state, and the sinks show and store it.
 
 use crate::measure::record::Record;
-use crate::report::model::{DiffStatReport, GateReport, RollbackInfo, RunStatus};
+use crate::report::model::{DiffStatReport, FileDiff, GateReport, RollbackInfo, RunStatus};
 
 /// What a step that succeeded leaves behind.
 #[derive(Debug, Default)]
@@ -119,8 +119,9 @@ pub enum RunEvent {
         /// The run id.
         run_id: String,
     },
-    /// The net change of the target's files, taken before any rollback.
-    Changed(DiffStatReport),
+    /// The net change of the target's files, taken before any rollback: the stat and each
+    /// file's diff.
+    Changed(DiffStatReport, Vec<FileDiff>),
     /// A step or gate failed, or a signal came: the rollback begins.
     RollingBack {
         /// Why.

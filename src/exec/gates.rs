@@ -8,7 +8,7 @@ use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
 use crate::measure::record::Record;
 use crate::plan::compiled::{Gate, Plan};
 use crate::plan::model::{OnFail, OnInconclusive};
-use crate::report::model::{GateReport, GateStatus, IntervalReport};
+use crate::report::model::{GateReport, GateStatus, GateTest, IntervalReport};
 
 /// How a gate's `on_fail` reads in reports.
 pub fn on_fail_name(on_fail: OnFail) -> &'static str {
@@ -61,6 +61,7 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
         why: gate.why.clone(),
         on_fail: on_fail_name(gate.on_fail).into(),
         on_inconclusive: on_inconclusive_name(gate.on_inconclusive).into(),
+        line: gate.line,
         ..GateReport::default()
     };
     let failed = match gate.on_fail {
@@ -105,7 +106,121 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
             report.message = Some(e.to_string());
         }
     }
+    if report.status != GateStatus::Pass {
+        report.details = details(gate, records);
+        report.tests = named_tests(gate, records);
+    }
     report
+}
+
+/// How many files with the least coverage a failed coverage gate names.
+const COVERAGE_FILES_NAMED: usize = 5;
+
+/// What stands behind a verdict that did not pass, for the metrics the gate read: every test
+/// over its budget (slowest first, by how much), and the files with the least coverage.
+fn details(gate: &Gate, records: &Records) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in gate.expr.metric_refs() {
+        if !seen.insert((m.record.clone(), m.metric().to_string())) {
+            continue;
+        }
+        let Some(record) = records.get(&m.record) else {
+            continue;
+        };
+        match m.metric() {
+            "over_budget" => lines.extend(
+                record
+                    .over_budget
+                    .iter()
+                    .map(|o| format!("over budget in `{}`: {}", m.record, o.describe())),
+            ),
+            "coverage" => {
+                if let Some(c) = &record.coverage {
+                    let files: Vec<String> =
+                        crate::measure::coverage::lowest(c, COVERAGE_FILES_NAMED)
+                            .into_iter()
+                            .map(|(path, f)| format!("{path} {:.1}%", f.percent))
+                            .collect();
+                    lines.push(format!(
+                        "coverage of `{}`: {:.2}% ({} of {} statements missed); least covered: {}",
+                        m.record,
+                        c.percent,
+                        c.missing,
+                        c.statements,
+                        files.join(", ")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// Metrics a failing, erroring or flaky test moves.
+const TEST_METRICS: &[&str] = &["failed", "errors", "passed", "runs_green", "flaky", "tests"];
+
+/// The tests behind a verdict on test counts: each failing, erroring or flaky test of a record
+/// the gate reads through [`TEST_METRICS`], except those that fail in every other record it
+/// reads as well (a failure the change did not bring); new ones first.
+fn named_tests(gate: &Gate, records: &Records) -> Vec<GateTest> {
+    let refs = gate.expr.metric_refs();
+    let mut read: Vec<&str> = refs.iter().map(|m| m.record.as_str()).collect();
+    read.sort_unstable();
+    read.dedup();
+    let mut counted: Vec<&str> = refs
+        .iter()
+        .filter(|m| TEST_METRICS.contains(&m.metric()))
+        .map(|m| m.record.as_str())
+        .collect();
+    counted.sort_unstable();
+    counted.dedup();
+    let failing = |record: &str, id: &str| {
+        records.get(record).is_some_and(|r| {
+            r.failures.iter().any(|f| f.id == id) || r.flaky.iter().any(|f| f == id)
+        })
+    };
+    let mut new = Vec::new();
+    let mut old = Vec::new();
+    for name in counted {
+        let Some(record) = records.get(name) else {
+            continue;
+        };
+        let flaky_only = record
+            .flaky
+            .iter()
+            .filter(|id| !record.failures.iter().any(|f| &f.id == *id))
+            .map(|id| (id.clone(), "flaky"));
+        let failed = record.failures.iter().map(|f| {
+            let outcome = if f.runs < record.runs {
+                "flaky"
+            } else if f.outcome == crate::measure::junit::Outcome::Error {
+                "error"
+            } else {
+                "failed"
+            };
+            (f.id.clone(), outcome)
+        });
+        let others: Vec<&str> = read.iter().copied().filter(|r| *r != name).collect();
+        for (id, outcome) in failed.chain(flaky_only) {
+            let test = GateTest {
+                id: id.clone(),
+                record: name.to_string(),
+                outcome: outcome.to_string(),
+            };
+            if others.is_empty() || !others.iter().all(|r| failing(r, &id)) {
+                let before = others.iter().any(|r| failing(r, &id));
+                if before {
+                    old.push(test);
+                } else {
+                    new.push(test);
+                }
+            }
+        }
+    }
+    new.extend(old);
+    new
 }
 
 /// Whether any verdict stops the run: a failure, an undecidable gate that does not only warn,
@@ -136,6 +251,7 @@ mod tests {
             why: Some("because".into()),
             on_fail,
             on_inconclusive: OnInconclusive::Rollback,
+            line: None,
         }
     }
 
@@ -160,6 +276,7 @@ mod tests {
                 exit_code: 0,
                 counts: None,
                 log: "x.log".into(),
+                memory: Vec::new(),
             })
             .collect();
         r
@@ -170,6 +287,58 @@ mod tests {
             ("after".to_string(), timed(after)),
             ("baseline".to_string(), timed(baseline)),
         ])
+    }
+
+    #[test]
+    fn a_failed_gate_on_test_counts_names_the_new_failures() {
+        use crate::measure::junit::Outcome;
+        use crate::measure::record::TestFailure;
+        let failure = |id: &str, outcome, runs| TestFailure {
+            id: id.into(),
+            outcome,
+            runs,
+            ..TestFailure::default()
+        };
+        let mut rs = records(&[1.0, 1.0, 1.0], &[1.0, 1.0, 1.0]);
+        let after = rs.get_mut("after").unwrap();
+        after.failed = 3;
+        after.failures = vec![
+            failure("t.py::old", Outcome::Failed, 3),
+            failure("t.py::a", Outcome::Failed, 3),
+            failure("t.py::b", Outcome::Failed, 1),
+            failure("t.py::e", Outcome::Error, 3),
+        ];
+        after.flaky = vec!["t.py::b".into(), "t.py::c".into()];
+        let baseline = rs.get_mut("baseline").unwrap();
+        baseline.failed = 1;
+        baseline.failures = vec![failure("t.py::old", Outcome::Failed, 3)];
+        let v = decide(
+            "p",
+            &gate("after.failed <= baseline.failed", OnFail::Rollback),
+            &rs,
+        );
+        assert_eq!(v.status, GateStatus::Fail);
+        let named: Vec<(&str, &str, &str)> = v
+            .tests
+            .iter()
+            .map(|t| (t.id.as_str(), t.record.as_str(), t.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("t.py::a", "after", "failed"),
+                ("t.py::b", "after", "flaky"),
+                ("t.py::e", "after", "error"),
+                ("t.py::c", "after", "flaky"),
+            ]
+        );
+        // Alone, a record's failures are all named; a gate on times names none; nor does a pass.
+        let alone = decide("p", &gate("baseline.failed == 0", OnFail::Rollback), &rs);
+        assert_eq!(alone.tests.len(), 1);
+        let times = decide("p", &gate("after.wall.median < 0.5", OnFail::Rollback), &rs);
+        assert_eq!((times.status, times.tests.len()), (GateStatus::Fail, 0));
+        let pass = decide("p", &gate("after.failed <= 3", OnFail::Rollback), &rs);
+        assert!(pass.tests.is_empty());
     }
 
     #[test]
@@ -241,6 +410,40 @@ mod tests {
         );
     }
 
+    /// A budget gate that fails names every test over budget, slowest first, by how much; a
+    /// coverage gate names the least covered files; a gate that passes names nothing.
+    #[test]
+    fn failed_gates_name_what_stands_behind_them() {
+        let report = crate::report::fixture::budgets();
+        let records: Records = report.records.clone();
+        let r = evaluate(
+            "p",
+            &[
+                gate("after.over_budget == 0", OnFail::Rollback),
+                gate("after.coverage >= baseline.coverage - 0.5", OnFail::Warn),
+                gate("baseline.over_budget == 0", OnFail::Rollback),
+            ],
+            &records,
+        );
+        assert_eq!(r[0].status, GateStatus::Fail);
+        assert_eq!(
+            r[0].details,
+            [
+                "over budget in `after`: tests/integration/test_flow.py::test_checkout 2.31 s > 2.00 s (tests/integration), 0.31 s over",
+                "over budget in `after`: tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s > 0.10 s (tests/unit), 0.15 s over",
+            ]
+        );
+        assert_eq!(r[1].status, GateStatus::Warn);
+        assert_eq!(r[1].details.len(), 2, "{:?}", r[1].details);
+        assert!(
+            r[1].details[0].starts_with("coverage of `after`: 78.57% (3 of 14 statements missed); least covered: shop/tax.py 50.0%, shop/cart.py 90.0%"),
+            "{:?}",
+            r[1].details
+        );
+        assert_eq!(r[2].status, GateStatus::Pass);
+        assert!(r[2].details.is_empty());
+    }
+
     #[test]
     fn settled_judges_only_the_gates_whose_records_exist() {
         let plan = |check: &str| compiled::Plan {
@@ -249,6 +452,8 @@ mod tests {
             default_target: None,
             phases: vec![compiled::Phase {
                 id: "p".into(),
+                title: None,
+                needs: Vec::new(),
                 steps: Vec::new(),
                 gates: vec![gate(check, OnFail::Rollback)],
             }],
@@ -260,6 +465,8 @@ mod tests {
             )
             .unwrap(),
             order: Vec::new(),
+            stages: Vec::new(),
+            stage: None,
         };
         let ratio = plan("after.wall.median <= baseline.wall.median / 1.2");
         let base = Records::from([("baseline".to_string(), timed(&[12.4]))]);

@@ -74,8 +74,15 @@ impl Progress {
         f(&mut guard)
     }
 
-    /// Prints a line above the status line.
+    /// Prints a line above the status line (not with `-q`).
     pub fn line(&self, text: &str) {
+        if !ui::quiet() {
+            self.line_always(text);
+        }
+    }
+
+    /// Prints a line above the status line, also with `-q`: a failure, a warning.
+    pub fn line_always(&self, text: &str) {
         self.with_state(|s| {
             if s.drawn {
                 eprint!("\r\x1b[2K");
@@ -139,7 +146,11 @@ impl Progress {
         if let Some(m) = message {
             text.push_str(&format!("  {m}"));
         }
-        self.line(&text);
+        if status == StepStatus::Failed {
+            self.line_always(&text);
+        } else {
+            self.line(&text);
+        }
     }
 
     fn redraw(&self) {

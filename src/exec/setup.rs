@@ -45,6 +45,17 @@ impl Prepared {
         target: Option<&Path>,
         overrides: &[(String, String)],
     ) -> Result<Prepared> {
+        Prepared::at_stage(plan_path, target, overrides, None)
+    }
+
+    /// As [`Prepared::new`], at rollout stage `stage` (the plan's first stage when `None` and
+    /// it has stages): only the phases that stage runs, with its environment.
+    pub fn at_stage(
+        plan_path: &Path,
+        target: Option<&Path>,
+        overrides: &[(String, String)],
+        stage: Option<&str>,
+    ) -> Result<Prepared> {
         tracing::info!(plan = %plan_path.display(), "loading plan");
         let loaded = plan::load(plan_path).map_err(diagnostics)?;
         let valid = plan::validate(&loaded, overrides).map_err(diagnostics)?;
@@ -84,7 +95,9 @@ impl Prepared {
             .map_err(|e| Error::io("failed to pick a free port on 127.0.0.1 for a service", e))?;
         let picked_vars = picked.keys().cloned().collect();
         builtins.extend(picked);
-        let resolved = valid.resolve(&builtins).map_err(diagnostics)?;
+        let stage = plan::stages::choose(&valid.plan, stage)
+            .map_err(|(message, hint)| Error::invalid(message, Some(&hint)))?;
+        let resolved = valid.resolve_stage(&builtins, stage).map_err(diagnostics)?;
         let plan = resolved.plan;
         let vars = valid.all_vars(&builtins);
         let secrets = Secrets::new(

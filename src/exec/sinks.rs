@@ -46,7 +46,7 @@ impl Terminal {
         }
     }
 
-    fn gate_lines(&self, verdicts: &[crate::report::model::GateReport]) {
+    fn gate_lines(&self, verdicts: &[crate::report::model::GateReport], report: &RunReport) {
         for v in verdicts {
             let (word, style) = match v.status {
                 GateStatus::Pass => ("pass", Style::BoldGreen),
@@ -66,8 +66,17 @@ impl Terminal {
                 if let Some(why) = &v.why {
                     line.push_str(&format!("  ({why})"));
                 }
+                self.progress.line_always(&self.secrets.mask(&line));
+                for test_line in test_lines(v, report) {
+                    self.progress.line_always(&self.secrets.mask(&test_line));
+                }
+            } else {
+                self.progress.line(&self.secrets.mask(&line));
             }
-            self.progress.line(&self.secrets.mask(&line));
+            for detail in &v.details {
+                self.progress
+                    .line_always(&self.secrets.mask(&format!("    {detail}")));
+            }
         }
     }
 }
@@ -104,13 +113,13 @@ impl Sink for Terminal {
                 if let Ok(out) = result {
                     for w in &out.warnings {
                         self.progress
-                            .line(&self.secrets.mask(&format!("  warning: {w}")));
+                            .line_always(&self.secrets.mask(&format!("  warning: {w}")));
                     }
                 }
                 self.progress.finished(id, status, shown.as_deref());
             }
-            Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts),
-            Event::Skipped { .. } | Event::Run(RunEvent::Changed(_)) => {}
+            Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts, &state.report),
+            Event::Skipped { .. } | Event::Run(RunEvent::Changed(..)) => {}
             Event::Run(RunEvent::RollingBack { reason }) => {
                 self.progress.finish();
                 ui::err(&format!(
@@ -122,12 +131,12 @@ impl Sink for Terminal {
             Event::Run(RunEvent::RolledBack { info, seconds }) => {
                 if info.ok {
                     ui::err(&format!(
-                        "{} rolled back in {}: {} restored, {} deleted, {} environment(s) restored",
+                        "{} rolled back in {}: {} restored, {} deleted, {} restored",
                         ui::paint(color, Style::BoldGreen, "↺"),
                         fmt_duration(std::time::Duration::from_secs_f64(*seconds)),
                         info.restored.len(),
                         info.deleted.len(),
-                        info.environments.len()
+                        ui::count(info.environments.len(), "environment")
                     ));
                 }
             }
@@ -151,6 +160,39 @@ impl Sink for Terminal {
         print_verdict(report, &self.run_dir);
         Ok(())
     }
+}
+
+/// At most this many tests are listed under a gate on the terminal.
+const TESTS_LISTED: usize = 10;
+
+/// `  failed in after: tests/test_a.py::test_x  AssertionError: nope (tests/test_a.py:27)`: the
+/// tests a gate names, one line each.
+fn test_lines(gate: &crate::report::model::GateReport, report: &RunReport) -> Vec<String> {
+    let mut lines: Vec<String> = gate
+        .tests
+        .iter()
+        .take(TESTS_LISTED)
+        .map(|t| {
+            let mut line = format!("  {} in {}: {}", t.outcome, t.record, t.id);
+            if let Some(f) = report.failure(&t.record, &t.id) {
+                if let Some(m) = &f.message {
+                    let first = m.lines().next().unwrap_or_default();
+                    line.push_str(&format!("  {first}"));
+                }
+                if let (Some(file), Some(n)) = (&f.file, f.line) {
+                    line.push_str(&format!(" ({file}:{n})"));
+                }
+            }
+            line
+        })
+        .collect();
+    if gate.tests.len() > TESTS_LISTED {
+        lines.push(format!(
+            "  and {} more (summary.md lists them)",
+            gate.tests.len() - TESTS_LISTED
+        ));
+    }
+    lines
 }
 
 /// `report.json`, rewritten after every event that changes it (atomic, not fsynced: the final
@@ -223,16 +265,19 @@ impl Sink for ReportFiles {
     }
 }
 
-/// CI: the Markdown summary appended to `GITHUB_STEP_SUMMARY`, and annotations on GitHub
-/// Actions (on stderr with `--json`, so stdout stays the report alone).
+/// CI: the Markdown summary appended to `GITHUB_STEP_SUMMARY`, and on GitHub Actions the
+/// annotations and the failed steps' logs folded (on stderr with `--json`, so stdout stays the
+/// report alone).
 pub struct Ci {
     json: bool,
+    passing: bool,
 }
 
 impl Ci {
-    /// A CI sink; `json` says whether stdout carries the JSON report.
-    pub fn new(json: bool) -> Self {
-        Ci { json }
+    /// A CI sink; `json` says whether stdout carries the JSON report, `passing` whether passing
+    /// gates are annotated too.
+    pub fn new(json: bool, passing: bool) -> Self {
+        Ci { json, passing }
     }
 }
 
@@ -245,8 +290,17 @@ impl Sink for Ci {
         if let Err(e) = crate::report::github::append_step_summary(&markdown, summary.as_deref()) {
             ui::warn(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
         }
-        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-            for line in crate::report::github::annotations(report) {
+        if crate::report::github::on_github_actions() {
+            let opts = crate::report::github::AnnotationOptions::from_env(self.passing);
+            let target = std::path::Path::new(&report.target);
+            let read = |rel: &str| {
+                let bytes = std::fs::read(target.join(rel)).ok()?;
+                Some(String::from_utf8_lossy(&bytes).into_owned())
+            };
+            let lines = crate::report::github::folded_logs(report, &read)
+                .into_iter()
+                .chain(crate::report::github::annotations(report, &opts));
+            for line in lines {
                 if self.json {
                     ui::err(&line);
                 } else {
@@ -288,19 +342,51 @@ pub fn for_apply(
         Box::new(ReportFiles::new(run_dir, opts.report_dir.clone())),
     ];
     if ci_mode(opts.ci) {
-        sinks.push(Box::new(Ci::new(opts.json)));
+        sinks.push(Box::new(Ci::new(opts.json, opts.annotate_passing)));
     }
     if opts.json {
         sinks.push(Box::new(JsonStdout));
+    }
+    if let Some(path) = &opts.history {
+        sinks.push(Box::new(History {
+            path: path.clone(),
+            stage: opts.stage.clone(),
+        }));
     }
     sinks.push(Box::new(terminal));
     sinks
 }
 
+/// The run history: one line appended when the run is over, whatever its outcome.
+struct History {
+    path: PathBuf,
+    stage: Option<crate::report::model::StageReport>,
+}
+
+impl Sink for History {
+    fn event(&mut self, _: &Event, _: &RunState) {}
+
+    fn finish(&mut self, report: &RunReport) -> Result<()> {
+        let target = std::path::Path::new(&report.target);
+        let entry = crate::history::Entry::of(
+            report,
+            self.stage.as_ref().map(|s| s.id.as_str()),
+            self.stage.as_ref().is_some_and(|s| s.forced),
+            crate::history::entry::git_commit(target),
+        );
+        crate::history::append(&self.path, &entry).map_err(|e| {
+            Error::io(
+                format!("failed to append to the history `{}`", self.path.display()),
+                e,
+            )
+        })
+    }
+}
+
 fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
     let color = ui::stderr_color();
     if let Some(line) = records_line(report) {
-        ui::err(&line);
+        ui::status(&line);
     }
     let passed = report
         .gates
@@ -322,10 +408,10 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
         RunStatus::Running => ("running", Style::Dim),
     };
     ui::err(&format!(
-        "{} in {:.1}s: {passed}/{evaluated} gates passed, {} files changed (+{} -{}); exit {}",
+        "{} in {:.1}s: {passed}/{evaluated} gates passed, {} changed (+{} -{}); exit {}",
         ui::paint(color, style, word),
         report.duration_s,
-        report.diffstat.files,
+        ui::count(report.diffstat.files, "file"),
         report.diffstat.insertions,
         report.diffstat.deletions,
         report.exit_code.unwrap_or_default(),
@@ -333,7 +419,7 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
     let shown = run_dir
         .strip_prefix(std::env::current_dir().unwrap_or_default())
         .unwrap_or(run_dir);
-    ui::err(&format!(
+    ui::status(&format!(
         "report: {}",
         shown.join(crate::journal::paths::REPORT_JSON).display()
     ));
@@ -351,12 +437,7 @@ pub fn records_line(report: &RunReport) -> Option<String> {
             let m = median(name)?;
             let versus = match base {
                 Some(b) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
-                    let (ratio, word) = if m <= b {
-                        (b / m, "faster")
-                    } else {
-                        (m / b, "slower")
-                    };
-                    format!(" ({ratio:.1}× {word})")
+                    format!(" ({})", speed_versus(m, b))
                 }
                 _ => String::new(),
             };
@@ -366,9 +447,35 @@ pub fn records_line(report: &RunReport) -> Option<String> {
     (!records.is_empty()).then(|| format!("records: {}", records.join(", ")))
 }
 
+/// How a median `m` compares with a reference `b`: `22.0× faster`, `1.04× slower` (two decimals
+/// below 2×, so a small difference is not rounded into the wrong word), `same speed`.
+fn speed_versus(m: f64, b: f64) -> String {
+    let (ratio, word) = if m <= b {
+        (b / m, "faster")
+    } else {
+        (m / b, "slower")
+    };
+    let digits = if ratio < 2.0 { 2 } else { 1 };
+    let text = format!("{ratio:.digits$}");
+    if text == "1.00" {
+        "same speed".to_string()
+    } else {
+        format!("{text}× {word}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_speed_says_faster_or_slower_as_it_is() {
+        assert_eq!(speed_versus(1.0, 20.0), "20.0× faster");
+        assert_eq!(speed_versus(1.04, 1.0), "1.04× slower");
+        assert_eq!(speed_versus(1.0, 1.04), "1.04× faster");
+        assert_eq!(speed_versus(1.001, 1.0), "same speed");
+        assert_eq!(speed_versus(3.0, 1.0), "3.0× slower");
+    }
 
     fn record(median: f64) -> crate::measure::record::Record {
         let mut record = crate::report::fixture::record();
@@ -386,7 +493,7 @@ mod tests {
         assert_eq!(
             records_line(&report).as_deref(),
             Some(
-                "records: baseline 20.00s, after 0.50s (40.0× faster), xdist 25.00s (1.2× slower)"
+                "records: baseline 20.00s, after 0.50s (40.0× faster), xdist 25.00s (1.25× slower)"
             )
         );
     }

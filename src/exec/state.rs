@@ -107,7 +107,10 @@ impl RunState {
                     None => text.clone(),
                 });
             }),
-            Event::Run(RunEvent::Changed(diffstat)) => self.report.diffstat = *diffstat,
+            Event::Run(RunEvent::Changed(diffstat, diff)) => {
+                self.report.diffstat = *diffstat;
+                self.report.diff = diff.clone();
+            }
             Event::Run(RunEvent::RolledBack { info, .. }) => {
                 self.report.rollback = Some(info.clone());
                 if !info.ok {

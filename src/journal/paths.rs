@@ -8,7 +8,7 @@
 //!   lock                  one apply per target (`super::lock`)
 //!   journal/<run>/        a run's journal; `groups` records its process groups
 //!   journal/<run>/drift/  a person's versions of drifted files, kept by `rollback --force`
-//!   runs/<run>/           a run's reports (report.json, junit.xml, summary.md)
+//!   runs/<run>/           a run's reports (report.json, junit.xml, summary.md, report.html)
 //!   runs/<run>/logs/      its steps' logs
 //!   runs/<run>/junit/     its pytest suites' junit files, while they run
 //!   baselines/<name>.json saved suite records
@@ -29,8 +29,10 @@ pub const REPORT_JSON: &str = "report.json";
 pub const JUNIT_XML: &str = "junit.xml";
 /// The Markdown summary's file name in a run's report directory.
 pub const SUMMARY_MD: &str = "summary.md";
+/// The HTML report's file name in a run's report directory.
+pub const REPORT_HTML: &str = "report.html";
 /// Every report file a run's report directory holds.
-pub const REPORT_FILES: [&str; 3] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD];
+pub const REPORT_FILES: [&str; 4] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD, REPORT_HTML];
 
 const JOURNAL: &str = "journal";
 const RUNS: &str = "runs";
@@ -40,10 +42,16 @@ const DRIFT: &str = "drift";
 const BASELINES: &str = "baselines";
 const QUARANTINE: &str = "quarantine";
 const LOCK: &str = "lock";
+const HISTORY: &str = "history.jsonl";
 
 /// `.planrun/` inside `target`.
 pub fn state_dir(target: &Path) -> PathBuf {
     target.join(STATE_DIR)
+}
+
+/// `.planrun/history.jsonl`: one line per apply on the target (`--history` may name another).
+pub fn history_file(target: &Path) -> PathBuf {
+    state_dir(target).join(HISTORY)
 }
 
 /// `.planrun/lock`: who is applying to the target.

@@ -14,10 +14,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// How one test ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It passed.
+    #[default]
     Passed,
     /// An assertion or exception in the test itself.
     Failed,
@@ -28,14 +31,29 @@ pub enum Outcome {
 }
 
 /// One test's result, merged over the `<testcase>` elements that carry its id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TestResult {
-    /// `classname::name`, or just `name` when the class name is empty (collection errors).
+    /// pytest's node id (`tests/test_auth.py::TestLogin::test_ok[1]`) when the file names the
+    /// test's file (planrun asks for `junit_family=xunit1`), else `classname::name`, or just
+    /// `name` when the class name is empty (collection errors).
     pub id: String,
     /// Failed beats error beats skipped beats passed.
     pub outcome: Outcome,
     /// Seconds, as pytest reported them (setup + call + teardown by default).
     pub time: f64,
+    /// The test's file, relative to pytest's rootdir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The 1-based line a failure points at: where it was raised in the test's file, else the
+    /// test's `def`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// A failure's or error's one-line message (`AssertionError: nope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// A failure's or error's text as pytest printed it (the traceback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Counts in the sense of pytest's summary line.
@@ -92,6 +110,11 @@ struct Seen {
     time: f64,
     /// Elements beyond the one call and one teardown error pytest writes at most.
     extra: usize,
+    /// The test's file and `def` line.
+    file: Option<String>,
+    line: Option<u32>,
+    /// The worst element's failure or error: message, text, and the line it was raised at.
+    problem: Option<(Option<String>, String, Option<u32>)>,
 }
 
 /// Parses the text of a pytest JUnit XML file. Counts come from the merged tests, so a file
@@ -108,11 +131,8 @@ pub fn parse(xml: &str) -> Result<Report, JunitError> {
     for case in root.descendants().filter(|n| n.has_tag_name("testcase")) {
         let class = case.attribute("classname").unwrap_or("");
         let name = case.attribute("name").unwrap_or("");
-        let id = if class.is_empty() {
-            name.to_string()
-        } else {
-            format!("{class}::{name}")
-        };
+        let file = case.attribute("file").filter(|f| !f.is_empty());
+        let id = node_id(class, name, file);
         let time = match case.attribute("time").map(|t| t.trim().parse::<f64>()) {
             None => 0.0,
             Some(Ok(t)) if t.is_finite() && t >= 0.0 => t,
@@ -146,6 +166,21 @@ pub fn parse(xml: &str) -> Result<Report, JunitError> {
             order.push(id);
             Seen::default()
         });
+        if entry.file.is_none() {
+            entry.file = file.map(str::to_string);
+            // xunit1 writes the `def` line 0-based.
+            entry.line = case
+                .attribute("line")
+                .and_then(|l| l.trim().parse::<u32>().ok())
+                .map(|l| l + 1);
+        }
+        let bad = child("failure").or(error);
+        let worse_than_seen = entry.worst.is_none_or(|w| w.worse(outcome) != w);
+        if let Some(el) = bad.filter(|_| worse_than_seen || entry.problem.is_none()) {
+            let text = el.text().unwrap_or("").to_string();
+            let raised = file.and_then(|f| raised_at(&text, f));
+            entry.problem = Some((el.attribute("message").map(str::to_string), text, raised));
+        }
         if on_teardown {
             entry.extra += usize::from(entry.teardown_error);
             entry.teardown_error = true;
@@ -195,10 +230,18 @@ pub fn parse(xml: &str) -> Result<Report, JunitError> {
         .into_iter()
         .filter_map(|id| {
             let s = seen.remove(&id)?;
+            let (message, text, raised) = match s.problem {
+                Some((m, t, r)) => (m, Some(t).filter(|t| !t.is_empty()), r),
+                None => (None, None, None),
+            };
             Some(TestResult {
                 id,
                 outcome: s.worst.unwrap_or(Outcome::Passed),
                 time: s.time,
+                file: s.file,
+                line: raised.or(s.line),
+                message,
+                text,
             })
         })
         .collect();
@@ -206,6 +249,58 @@ pub fn parse(xml: &str) -> Result<Report, JunitError> {
         tests,
         counts,
         warnings,
+    })
+}
+
+/// pytest's node id from a testcase's attributes: xunit1's `file` gives the path, and the class
+/// name after the module's dotted path gives the classes (`tests.test_a.TestX` in
+/// `tests/test_a.py` is `tests/test_a.py::TestX`). Without a file, or when the class name does
+/// not start with the module's path, it stays `classname::name`.
+pub fn node_id(class: &str, name: &str, file: Option<&str>) -> String {
+    let junit = if class.is_empty() {
+        name.to_string()
+    } else {
+        format!("{class}::{name}")
+    };
+    let Some((file, module)) = file.and_then(|f| Some((f, f.strip_suffix(".py")?))) else {
+        return junit;
+    };
+    let module = module.replace(['/', '\\'], ".");
+    if class.is_empty() {
+        // A module that failed to collect: its name is the module's dotted path.
+        return if name == module {
+            file.to_string()
+        } else {
+            junit
+        };
+    }
+    let classes = if class == module {
+        ""
+    } else if let Some(rest) = class
+        .strip_prefix(module.as_str())
+        .and_then(|r| r.strip_prefix('.'))
+    {
+        rest
+    } else {
+        return junit;
+    };
+    let mut id = file.to_string();
+    for part in classes.split('.').filter(|c| !c.is_empty()) {
+        id.push_str("::");
+        id.push_str(part);
+    }
+    id.push_str("::");
+    id.push_str(name);
+    id
+}
+
+/// The line a traceback says the failure was raised at in `file`: pytest ends a failure's text
+/// with `tests/test_a.py:5: AssertionError`.
+fn raised_at(text: &str, file: &str) -> Option<u32> {
+    text.lines().rev().find_map(|l| {
+        let rest = l.strip_prefix(file)?.strip_prefix(':')?;
+        let (line, _) = rest.split_once(':')?;
+        line.parse().ok()
     })
 }
 
@@ -250,6 +345,61 @@ E   AssertionError: nope</failure></testcase><testcase classname="test_demo" nam
 
     /// An import error at collection: pytest says "Interrupted: 1 error during collection".
     const COLLECTION: &str = r#"<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="0" skipped="0" tests="1" time="0.124"><testcase classname="" name="test_broken" time="0.000"><error message="collection failure">ImportError while importing test module '/tmp/pyt/test_broken.py'.</error></testcase></testsuite></testsuites>"#;
+
+    /// pytest 9 with `-o junit_family=xunit1` (trimmed): a class, a parametrized test, a setup
+    /// error, a module that failed to import.
+    const XUNIT1: &str = r#"<testsuites><testsuite name="pytest" errors="2" failures="2" tests="5"><testcase classname="tests.test_a.TestX" name="test_ok" file="tests/test_a.py" line="2" time="0.001" /><testcase classname="tests.test_a.TestX" name="test_bad" file="tests/test_a.py" line="3" time="0.001"><failure message="AssertionError: nope&#10;assert 1 == 2">    def test_bad(self):
+&gt;       assert 1 == 2, "nope"
+E       AssertionError: nope
+
+tests/test_a.py:5: AssertionError</failure></testcase><testcase classname="tests.test_a" name="test_p[1.5]" file="tests/test_a.py" line="5" time="0.001"><failure message="assert 1.5 == 2">E   assert 1.5 == 2</failure></testcase><testcase classname="tests.test_a" name="test_err" file="tests/test_a.py" line="9" time="0.000"><error message="failed on setup with &quot;RuntimeError: fixture broke&quot;">tests/conftest.py:3: RuntimeError</error></testcase><testcase classname="" name="tests.test_b" file="tests/test_b.py" time="0.000"><error message="collection failure">ImportError while importing test module</error></testcase></testsuite></testsuites>"#;
+
+    #[test]
+    fn xunit1_files_give_pytest_ids_lines_and_failure_texts() {
+        let r = parse(XUNIT1).unwrap();
+        let ids: Vec<&str> = r.tests.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "tests/test_a.py::TestX::test_ok",
+                "tests/test_a.py::TestX::test_bad",
+                "tests/test_a.py::test_p[1.5]",
+                "tests/test_a.py::test_err",
+                "tests/test_b.py",
+            ]
+        );
+        let bad = &r.tests[1];
+        assert_eq!(bad.file.as_deref(), Some("tests/test_a.py"));
+        assert_eq!(bad.line, Some(5), "where it was raised");
+        assert_eq!(
+            bad.message.as_deref(),
+            Some("AssertionError: nope\nassert 1 == 2")
+        );
+        assert!(bad
+            .text
+            .as_deref()
+            .unwrap()
+            .contains("E       AssertionError: nope"));
+        assert_eq!(r.tests[2].line, Some(6), "the def, 1-based");
+        assert_eq!(r.tests[3].line, Some(10), "raised in another file: the def");
+        assert_eq!(r.tests[0].message, None);
+        assert_eq!(r.tests[4].outcome, Outcome::Error);
+        assert_eq!(r.counts, counts(1, 2, 0, 2, 5));
+    }
+
+    #[test]
+    fn node_ids_fall_back_to_the_junit_names() {
+        assert_eq!(node_id("m.C", "t", None), "m.C::t");
+        assert_eq!(node_id("", "t", None), "t");
+        assert_eq!(node_id("other.C", "t", Some("m.py")), "other.C::t");
+        assert_eq!(node_id("m", "t", Some("m.py")), "m.py::t");
+        assert_eq!(
+            node_id("a.b.C.D", "t[x.y]", Some("a/b.py")),
+            "a/b.py::C::D::t[x.y]"
+        );
+        assert_eq!(node_id("", "other", Some("m.py")), "other");
+        assert_eq!(node_id("m", "t", Some("README.txt")), "m::t");
+    }
 
     fn counts(passed: u64, failed: u64, skipped: u64, errors: u64, tests: u64) -> Counts {
         Counts {

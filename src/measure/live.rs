@@ -2,7 +2,7 @@
 //! it collected and each test's outcome as it ended, read back when the run had to be stopped,
 //! so a hang says which tests had not finished and what the others came to.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -48,17 +48,39 @@ pub struct Progress {
     pub unfinished: Vec<String>,
 }
 
-/// Reads the account at `file`; lines that are not the plugin's (a torn last line) are skipped.
+/// Everything the plugin said about one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Account {
+    /// What the run had done (for a run that had to be stopped).
+    pub progress: Progress,
+    /// The collected test ids (pytest's node ids), in collection order, each once.
+    pub collected: Vec<String>,
+    /// Each collected test's marker names (tests without markers have no entry).
+    pub markers: BTreeMap<String, BTreeSet<String>>,
+    /// The largest growth of any test process's resident memory, in KiB, from before its
+    /// first test to after any later one; `None` when no process sampled itself.
+    pub rss_growth_kb: Option<u64>,
+}
+
+/// Reads the progress at `file`; lines that are not the plugin's (a torn last line) are skipped.
 pub fn read(file: &Path) -> Progress {
+    read_account(file).progress
+}
+
+/// Reads the whole account at `file` (empty when there is none).
+pub fn read_account(file: &Path) -> Account {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     parse(&text)
 }
 
-fn parse(text: &str) -> Progress {
+fn parse(text: &str) -> Account {
     let mut collected: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
     let mut ended = BTreeSet::new();
     let mut counts = Counts::default();
+    let mut markers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // pid -> (resident KiB before its first test, the most after one).
+    let mut rss: BTreeMap<u64, (Option<u64>, Option<u64>)> = BTreeMap::new();
     for line in text.lines() {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -68,6 +90,25 @@ fn parse(text: &str) -> Progress {
                 if seen.insert(id.to_string()) {
                     collected.push(id.to_string());
                 }
+            }
+            continue;
+        }
+        if let Some(marked) = value["markers"].as_object() {
+            for (id, names) in marked {
+                let names = names.as_array().into_iter().flatten();
+                markers
+                    .entry(id.clone())
+                    .or_default()
+                    .extend(names.filter_map(|n| n.as_str()).map(str::to_string));
+            }
+            continue;
+        }
+        if let (Some(kb), Some(pid)) = (value["rss_kb"].as_u64(), value["pid"].as_u64()) {
+            let entry = rss.entry(pid).or_default();
+            if value["start"].as_bool() == Some(true) {
+                entry.0 = Some(entry.0.map_or(kb, |k| k.min(kb)));
+            } else {
+                entry.1 = Some(entry.1.map_or(kb, |k| k.max(kb)));
             }
             continue;
         }
@@ -89,14 +130,59 @@ fn parse(text: &str) -> Progress {
         }
     }
     counts.tests = seen.len().max(ended.len()) as u64;
-    Progress {
-        collected: seen.len() as u64,
-        counts,
-        unfinished: collected
-            .into_iter()
-            .filter(|id| !ended.contains(id))
-            .collect(),
+    let rss_growth_kb = rss
+        .values()
+        .filter_map(|(start, most)| Some(most.unwrap_or((*start)?).saturating_sub((*start)?)))
+        .max();
+    Account {
+        progress: Progress {
+            collected: seen.len() as u64,
+            counts,
+            unfinished: collected
+                .iter()
+                .filter(|id| !ended.contains(*id))
+                .cloned()
+                .collect(),
+        },
+        collected,
+        markers,
+        rss_growth_kb,
     }
+}
+
+/// The id pytest's JUnit XML gives a test with node id `nodeid`, as [`super::junit`] joins it
+/// (`classname::name`): pytest writes the path part dotted without `.py`, the classes joined
+/// by dots, and the test name (parameters included) as the name.
+pub fn junit_id(nodeid: &str) -> String {
+    let (path, params) = match nodeid.find('[') {
+        Some(i) => nodeid.split_at(i),
+        None => (nodeid, ""),
+    };
+    let mut names: Vec<String> = path.split("::").map(str::to_string).collect();
+    if let Some(first) = names.first_mut() {
+        let dotted = first.replace('/', ".");
+        *first = dotted
+            .strip_suffix(".py")
+            .map_or(dotted.clone(), str::to_string);
+    }
+    if let Some(last) = names.last_mut() {
+        last.push_str(params);
+    }
+    match names.split_last() {
+        Some((name, classes)) if !classes.is_empty() => format!("{}::{name}", classes.join(".")),
+        Some((name, _)) => name.clone(),
+        None => String::new(),
+    }
+}
+
+/// The node id of every JUnit id the collected tests stand for (the first node id wins where
+/// two would read alike).
+pub fn nodeids_by_junit_id(collected: &[String]) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for id in collected {
+        map.entry(junit_id(id)).or_insert_with(|| id.clone());
+    }
+    map
 }
 
 #[cfg(test)]
@@ -118,7 +204,7 @@ mod tests {
             "\n",
             r#"{"id": "t.py::d", "wh"#,
         );
-        let p = parse(text);
+        let p = parse(text).progress;
         assert_eq!(p.collected, 4);
         assert_eq!(
             (
@@ -135,6 +221,57 @@ mod tests {
             read(Path::new("/nonexistent/live.jsonl")),
             Progress::default()
         );
+    }
+
+    /// Markers merge over the processes that collected; each process grows from before its
+    /// first test, and the xdist controller (no samples) counts for nothing.
+    #[test]
+    fn markers_and_the_largest_growth_of_one_process() {
+        let text = concat!(
+            r#"{"collected": ["t.py::a", "t.py::b"]}"#,
+            "\n",
+            r#"{"markers": {"t.py::a": ["slow"], "t.py::b": ["parametrize"]}}"#,
+            "\n",
+            r#"{"markers": {"t.py::a": ["db"]}}"#,
+            "\n",
+            r#"{"rss_kb": 30000, "pid": 7, "start": true}"#,
+            "\n",
+            r#"{"rss_kb": 30500, "pid": 7, "start": false}"#,
+            "\n",
+            r#"{"rss_kb": 30200, "pid": 7, "start": false}"#,
+            "\n",
+            r#"{"rss_kb": 40000, "pid": 8, "start": true}"#,
+            "\n",
+            r#"{"rss_kb": 52000, "pid": 8, "start": false}"#,
+            "\n",
+            r#"{"rss_kb": 90000, "pid": 9, "start": false}"#,
+            "\n",
+        );
+        let a = parse(text);
+        assert_eq!(a.collected, ["t.py::a", "t.py::b"]);
+        let names: Vec<&str> = a.markers["t.py::a"].iter().map(String::as_str).collect();
+        assert_eq!(names, ["db", "slow"]);
+        assert_eq!(a.rss_growth_kb, Some(12000));
+        assert_eq!(parse("").rss_growth_kb, None);
+    }
+
+    #[test]
+    fn junit_ids_follow_pytest_mangling() {
+        for (nodeid, junit) in [
+            (
+                "tests/unit/test_x.py::TestY::test_z[c::d]",
+                "tests.unit.test_x.TestY::test_z[c::d]",
+            ),
+            ("test_top.py::test_a", "test_top::test_a"),
+            (
+                "tests/t.py::A::B::test_n[1-a/b]",
+                "tests.t.A.B::test_n[1-a/b]",
+            ),
+        ] {
+            assert_eq!(junit_id(nodeid), junit);
+        }
+        let map = nodeids_by_junit_id(&["tests/t.py::test_a".to_string()]);
+        assert_eq!(map["tests.t::test_a"], "tests/t.py::test_a");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Measuring test suites: repeated timed runs, junit results, memory, statistics.
 
+pub mod budget;
+pub mod coverage;
 pub mod interval;
 pub mod junit;
 pub mod live;

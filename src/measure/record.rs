@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::budget::{self, Budget, OverBudget};
+use super::coverage::Coverage;
 use super::junit::{Counts, Outcome, TestResult};
 use super::outliers;
 use super::stats::{self, Summary};
@@ -17,6 +19,34 @@ use crate::process::Status;
 
 /// How many of the slowest tests `slowest_tests` keeps.
 pub const SLOWEST_KEPT: usize = 20;
+
+/// How many failing tests `failures` keeps, and how much of each one's text (its end, where
+/// pytest puts the assertion and the line).
+pub const FAILURES_KEPT: usize = 50;
+const FAILURE_TEXT_KEPT: usize = 4000;
+
+/// A test that failed or errored in at least one counted run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TestFailure {
+    /// pytest's id of the test.
+    pub id: String,
+    /// The worse outcome over the runs: `failed` or `error`.
+    pub outcome: Outcome,
+    /// How many counted runs it failed or errored in (fewer than `runs`: flaky).
+    pub runs: u32,
+    /// Its file, relative to pytest's rootdir (the target, as a rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The line the failure points at (1-based).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// The one-line message of its last failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// pytest's text of its last failure (its last few thousand characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
 
 /// One run of the suite, as measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +72,10 @@ pub struct RunSample {
     pub counts: Option<Counts>,
     /// The file holding the run's output.
     pub log: PathBuf,
+    /// The whole tree's resident memory over the run, as `[seconds since spawn, MiB]` pairs
+    /// (each the peak of its slice; at most a few hundred, however long the run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<[f64; 2]>,
 }
 
 impl RunSample {
@@ -60,6 +94,19 @@ pub struct RunResult {
     pub tests: Vec<TestResult>,
     /// What reading the run's results found suspicious (duplicate tests, bad times).
     pub warnings: Vec<String>,
+    /// What planrun's pytest plugin and pytest-cov said about the run (pytest only).
+    pub extras: RunExtras,
+}
+
+/// What a pytest run says beyond its junit file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunExtras {
+    /// Each test's marker names, as collected (tests without markers have no entry).
+    pub markers: BTreeMap<String, BTreeSet<String>>,
+    /// The largest growth of one test process's resident memory in the run, KiB.
+    pub rss_growth_kb: Option<u64>,
+    /// Line coverage, when the run was measured under pytest-cov.
+    pub coverage: Option<Coverage>,
 }
 
 /// A test and its duration.
@@ -116,8 +163,25 @@ pub struct Record {
     pub durations: BTreeMap<String, f64>,
     /// The slowest tests, slowest first (at most [`SLOWEST_KEPT`]).
     pub slowest_tests: Vec<TestTime>,
+    /// The tests that failed or errored in a counted run, in the order of the last run that
+    /// saw them (at most [`FAILURES_KEPT`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<TestFailure>,
     /// Noisy runs, flaky tests, runs that were not green.
     pub warnings: Vec<String>,
+    /// The per-test budgets the tests were held to, seconds by key (empty without `budgets`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<String, f64>,
+    /// The tests whose median exceeds their budget, slowest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub over_budget: Vec<OverBudget>,
+    /// Line coverage with `coverage = true`: the lowest over the counted runs, with its files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+    /// The largest growth of one test process's resident memory, from before its first test to
+    /// after any later one, MiB (the most over the counted runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_growth_mb: Option<f64>,
 }
 
 impl Record {
@@ -156,9 +220,20 @@ impl Record {
             0.0
         };
         let green = counted.iter().filter(|r| r.sample.green()).count();
+        let coverage = counted
+            .iter()
+            .filter_map(|r| r.extras.coverage.as_ref())
+            .min_by(|a, b| a.percent.total_cmp(&b.percent))
+            .cloned();
+        let rss_growth_mb = counted
+            .iter()
+            .filter_map(|r| r.extras.rss_growth_kb)
+            .max()
+            .map(|kb| kb as f64 / 1024.0);
         let durations = median_durations(&counted);
         let times: Vec<f64> = durations.values().copied().collect();
         let flaky = flaky_tests(&counted);
+        let failures = failures(&counted);
         let warmup = u32::try_from(warm.len()).unwrap_or(u32::MAX);
         warnings.extend(outliers::warnings(&walls, warmup));
         if green < counted.len() {
@@ -176,8 +251,9 @@ impl Record {
             } else {
                 String::new()
             };
+            let noun = if flaky.len() == 1 { "test" } else { "tests" };
             warnings.push(format!(
-                "{} flaky test(s): {}{more}",
+                "{} flaky {noun}: {}{more}",
                 flaky.len(),
                 shown.join(", ")
             ));
@@ -207,10 +283,27 @@ impl Record {
             cpu_seconds: stats::median(&cpu).unwrap_or(0.0),
             cores,
             slowest_tests: slowest(&durations),
+            failures,
             durations,
             samples: warm.into_iter().chain(counted).map(|r| r.sample).collect(),
             warnings,
+            budgets: BTreeMap::new(),
+            over_budget: Vec::new(),
+            coverage,
+            rss_growth_mb,
         })
+    }
+
+    /// The record with its tests held to `budgets`; `markers` gives each test's marker names
+    /// (for budgets keyed by a marker expression).
+    pub fn with_budgets(
+        mut self,
+        budgets: &[Budget],
+        markers: &BTreeMap<String, BTreeSet<String>>,
+    ) -> Record {
+        self.budgets = budgets.iter().map(|b| (b.key.clone(), b.seconds)).collect();
+        self.over_budget = budget::over_budget(&self.durations, markers, budgets);
+        self
     }
 
     /// The value of a metric path (one of [`crate::metrics::METRICS`]); `None` for an unknown path or a metric
@@ -254,6 +347,11 @@ impl Record {
             "cpu_seconds" => Some(self.cpu_seconds),
             "runs" => Some(f64::from(self.runs)),
             "warmup" => Some(f64::from(self.warmup)),
+            "over_budget" => {
+                count(self.over_budget.len() as u64).filter(|_| !self.budgets.is_empty())
+            }
+            "coverage" => self.coverage.as_ref().map(|c| c.percent),
+            "rss_growth_mb" => self.rss_growth_mb,
             _ => None,
         }
     }
@@ -316,6 +414,46 @@ fn flaky_tests(runs: &[RunResult]) -> Vec<String> {
         .filter(|(_, seen)| seen.len() > 1)
         .map(|(id, _)| id.to_string())
         .collect()
+}
+
+/// The tests that failed or errored in any of `runs`, each with how many runs and its last text.
+fn failures(runs: &[RunResult]) -> Vec<TestFailure> {
+    let mut found: Vec<TestFailure> = Vec::new();
+    for test in runs.iter().flat_map(|r| &r.tests) {
+        if !matches!(test.outcome, Outcome::Failed | Outcome::Error) {
+            continue;
+        }
+        let at = match found.iter().position(|f| f.id == test.id) {
+            Some(i) => i,
+            None if found.len() < FAILURES_KEPT => {
+                found.push(TestFailure {
+                    id: test.id.clone(),
+                    outcome: test.outcome,
+                    ..TestFailure::default()
+                });
+                found.len() - 1
+            }
+            None => continue,
+        };
+        let f = &mut found[at];
+        f.runs += 1;
+        if test.outcome == Outcome::Failed {
+            f.outcome = Outcome::Failed;
+        }
+        f.file = test.file.clone().or(f.file.take());
+        f.line = test.line.or(f.line);
+        f.message = test.message.clone().or(f.message.take());
+        if let Some(text) = &test.text {
+            f.text = Some(tail_chars(text, FAILURE_TEXT_KEPT));
+        }
+    }
+    found
+}
+
+/// The last `n` characters of `text`.
+fn tail_chars(text: &str, n: usize) -> String {
+    let skip = text.chars().count().saturating_sub(n);
+    text.chars().skip(skip).collect()
 }
 
 /// The slowest tests, slowest first, ties by id.

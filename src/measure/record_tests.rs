@@ -15,6 +15,7 @@ fn sample(wall: f64, status: Status, counts: Option<Counts>) -> RunSample {
         exit_code: status.code(),
         counts,
         log: PathBuf::from("x.log"),
+        memory: Vec::new(),
     }
 }
 
@@ -33,6 +34,7 @@ fn test(id: &str, outcome: Outcome, time: f64) -> TestResult {
         id: id.to_string(),
         outcome,
         time,
+        ..TestResult::default()
     }
 }
 
@@ -42,6 +44,7 @@ fn pytest_run(wall: f64, c: Counts, tests: Vec<TestResult>) -> RunResult {
         sample: sample(wall, Status::Exited(code), Some(c)),
         tests,
         warnings: Vec::new(),
+        extras: Default::default(),
     }
 }
 
@@ -84,6 +87,41 @@ fn three_runs() -> Vec<RunResult> {
     ]
 }
 
+/// The counted runs of `runs` with a process that grew 1, 3 and 2 MiB and coverage of 90, 85
+/// and 88 percent; the warmup's (worse) figures count for nothing.
+fn with_extras(mut runs: Vec<RunResult>) -> Vec<RunResult> {
+    let cover = |percent: f64| crate::measure::coverage::Coverage {
+        percent,
+        statements: 100,
+        missing: (100.0 - percent) as u64,
+        files: BTreeMap::new(),
+    };
+    for (run, (kb, percent)) in
+        runs.iter_mut()
+            .zip([(99_000, 10.0), (1024, 90.0), (3072, 85.0), (2048, 88.0)])
+    {
+        run.extras.rss_growth_kb = Some(kb);
+        run.extras.coverage = Some(cover(percent));
+    }
+    runs
+}
+
+#[test]
+fn growth_is_the_most_and_coverage_the_least_over_counted_runs() {
+    let r = Record::from_runs("pytest", Framework::Pytest, with_extras(three_runs()), 2).unwrap();
+    assert_eq!(r.metric("rss_growth_mb"), Some(3.0));
+    assert_eq!(r.metric("coverage"), Some(85.0));
+    // No budgets: no count, so a gate on `over_budget` says it has no value.
+    assert_eq!(r.metric("over_budget"), None);
+    let r = r.with_budgets(
+        &[crate::measure::budget::Budget::parse("t::a", 0.25).unwrap()],
+        &BTreeMap::new(),
+    );
+    assert_eq!(r.metric("over_budget"), Some(1.0));
+    assert_eq!(r.over_budget[0].id, "t::a");
+    assert_eq!(r.budgets["t::a"], 0.25);
+}
+
 #[test]
 fn counted_runs_combine_conservatively() {
     let r = Record::from_runs("pytest -q", Framework::Pytest, three_runs(), 2).unwrap();
@@ -110,12 +148,17 @@ fn counted_runs_combine_conservatively() {
     assert!(r
         .warnings
         .iter()
-        .any(|w| w.contains("1 flaky test(s): t::flip")));
+        .any(|w| w.contains("1 flaky test: t::flip")));
 }
 
 #[test]
 fn metric_paths_resolve() {
-    let r = Record::from_runs("pytest", Framework::Pytest, three_runs(), 2).unwrap();
+    let r = Record::from_runs("pytest", Framework::Pytest, with_extras(three_runs()), 2)
+        .unwrap()
+        .with_budgets(
+            &[crate::measure::budget::Budget::parse("t::a", 0.5).unwrap()],
+            &BTreeMap::new(),
+        );
     for path in METRICS {
         assert!(r.metric(path).is_some(), "{path} has no value");
     }
@@ -133,6 +176,7 @@ fn command_suites_have_no_test_metrics() {
         sample: sample(0.1, Status::Exited(0), None),
         tests: Vec::new(),
         warnings: Vec::new(),
+        extras: Default::default(),
     }];
     let r = Record::from_runs("sleep 0.1", Framework::Command, runs, 1).unwrap();
     assert_eq!(r.metric("passed"), None);
@@ -149,6 +193,7 @@ fn a_failing_command_is_not_green() {
         sample: sample(0.1, Status::Exited(2), None),
         tests: Vec::new(),
         warnings: Vec::new(),
+        extras: Default::default(),
     }];
     let r = Record::from_runs("false", Framework::Command, runs, 1).unwrap();
     assert_eq!(r.runs_green, 0.0);
@@ -207,4 +252,74 @@ fn unbelievable_values_are_sanitised_with_warnings() {
         joined.contains("3 negative or non-finite test time(s)"),
         "{joined}"
     );
+}
+
+#[test]
+fn failing_tests_are_kept_with_their_runs_and_last_text() {
+    let failing = |outcome, text: &str| TestResult {
+        file: Some("tests/t.py".into()),
+        line: Some(4),
+        message: Some(format!("{text} message")),
+        text: Some(text.into()),
+        ..test("tests/t.py::a", outcome, 0.1)
+    };
+    let runs = vec![
+        pytest_run(
+            1.0,
+            counts(0, 1, 0),
+            vec![failing(Outcome::Failed, "first")],
+        ),
+        pytest_run(
+            1.0,
+            counts(0, 1, 1),
+            vec![
+                failing(Outcome::Failed, "second"),
+                test("tests/t.py::b", Outcome::Error, 0.1),
+            ],
+        ),
+        pytest_run(
+            1.0,
+            counts(1, 0, 0),
+            vec![test("tests/t.py::a", Outcome::Passed, 0.1)],
+        ),
+    ];
+    let r = Record::from_runs("pytest", Framework::Pytest, runs, 2).unwrap();
+    assert_eq!(r.failures.len(), 2, "{:?}", r.failures);
+    let a = &r.failures[0];
+    assert_eq!(
+        (a.id.as_str(), a.outcome, a.runs),
+        ("tests/t.py::a", Outcome::Failed, 2)
+    );
+    assert_eq!(a.text.as_deref(), Some("second"));
+    assert_eq!(a.message.as_deref(), Some("second message"));
+    assert_eq!((a.file.as_deref(), a.line), (Some("tests/t.py"), Some(4)));
+    assert_eq!(
+        (r.failures[1].outcome, r.failures[1].runs),
+        (Outcome::Error, 1)
+    );
+    assert_eq!(r.flaky, ["tests/t.py::a"]);
+    assert!(
+        three_runs_record()
+            .failures
+            .iter()
+            .all(|f| f.id != "t::warm"),
+        "warmups count for nothing"
+    );
+}
+
+fn three_runs_record() -> Record {
+    Record::from_runs("pytest", Framework::Pytest, three_runs(), 2).unwrap()
+}
+
+#[test]
+fn a_long_failure_text_keeps_its_end() {
+    let long = format!("{}END", "x".repeat(10_000));
+    let t = TestResult {
+        text: Some(long),
+        ..test("a", Outcome::Failed, 0.1)
+    };
+    let runs = vec![pytest_run(1.0, counts(0, 1, 0), vec![t])];
+    let r = Record::from_runs("pytest", Framework::Pytest, runs, 2).unwrap();
+    let text = r.failures[0].text.as_deref().unwrap();
+    assert!(text.ends_with("END") && text.chars().count() == 4000);
 }

@@ -12,9 +12,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::budget::Budget;
+use super::coverage;
 use super::junit;
 use super::live;
-use super::record::{Record, RunResult, RunSample};
+use super::record::{Record, RunExtras, RunResult, RunSample};
 use crate::plan::model::Framework;
 use crate::process::{self, CommandSpec, Control, Status};
 
@@ -51,6 +53,11 @@ pub struct SuiteSpec {
     pub junit_dir: PathBuf,
     /// The record name; it prefixes the log files.
     pub record: String,
+    /// Per-test budgets the record holds its tests to (pytest only).
+    pub budgets: Vec<Budget>,
+    /// Run under pytest-cov, measuring these sources (empty: the project's coverage
+    /// configuration decides); `None` without coverage.
+    pub coverage: Option<Vec<String>>,
 }
 
 /// What `timeout = "auto"` derives a run's limit from.
@@ -261,7 +268,18 @@ pub fn run_suite_until(
         if adaptive {
             promote_warmups(&mut results);
         }
+        let mut markers: std::collections::BTreeMap<_, std::collections::BTreeSet<String>> =
+            std::collections::BTreeMap::new();
+        for r in &results {
+            for (id, names) in &r.extras.markers {
+                markers
+                    .entry(id.clone())
+                    .or_default()
+                    .extend(names.iter().cloned());
+            }
+        }
         Record::from_runs(&spec.command, spec.framework, results, cores)
+            .map(|r| r.with_budgets(&spec.budgets, &markers))
     };
     let counted_started = Instant::now();
     for i in 1..=max_runs {
@@ -354,25 +372,43 @@ fn run_once(
     };
     let junit_path = junit_dir.as_ref().map(|d| d.path().join("junit.xml"));
     let mut command = match &junit_path {
-        Some(path) => format!("{} --junitxml={}", spec.command, shell_quote(path)),
+        // xunit1 adds each test's file and line, from which its pytest id and the place a
+        // failure points at come; the file is planrun's own, so the family is too.
+        Some(path) => format!(
+            "{} --junitxml={} -o junit_family=xunit1",
+            spec.command,
+            shell_quote(path)
+        ),
         None => spec.command.clone(),
     };
     let mut env = spec.env.clone();
-    // Under the auto timeout a pytest run also reports as it goes, so a hang can say which
-    // tests had not finished; the plugin lives in the run's own junit directory.
-    let live =
-        match (&junit_dir, auto_limit) {
-            (Some(dir), Some(_)) => Some(live::prepare(dir.path(), &mut env).map_err(
-                |source| SuiteError::Prepare {
+    // A pytest run also reports as it goes (so a hang can say which tests had not finished),
+    // gives its tests' ids as pytest prints them, their markers and how much each test process
+    // grew; the plugin lives in the run's own junit directory.
+    let live = match &junit_dir {
+        Some(dir) => {
+            Some(
+                live::prepare(dir.path(), &mut env).map_err(|source| SuiteError::Prepare {
                     path: dir.path().to_path_buf(),
                     source,
-                },
-            )?),
-            _ => None,
-        };
+                })?,
+            )
+        }
+        None => None,
+    };
     if live.is_some() {
         command.push_str(" -p ");
         command.push_str(live::PLUGIN);
+    }
+    // Coverage goes to the run's junit directory too: its data file and its JSON report, so
+    // the target gets neither.
+    if let (Some(dir), Some(sources)) = (&junit_dir, &spec.coverage) {
+        command.push(' ');
+        command.push_str(&coverage::args(sources, dir.path()));
+        env.push((
+            "COVERAGE_FILE".into(),
+            dir.path().join(coverage::DATA).display().to_string(),
+        ));
     }
     let command_spec = CommandSpec {
         env,
@@ -403,21 +439,53 @@ fn run_once(
         Status::Exited(_) | Status::Signaled(_) => {}
     }
     let report = match &junit_path {
-        Some(path) => Some(read_junit(path).map_err(|reason| SuiteError::Junit {
-            run: label,
-            command: spec.command.clone(),
-            reason,
-            tail: process::tail(&log, TAIL_LINES),
-            log: log.clone(),
+        Some(path) => Some(read_junit(path).map_err(|reason| {
+            let tail = process::tail(&log, TAIL_LINES);
+            SuiteError::Junit {
+                reason: match &spec.coverage {
+                    Some(_) if tail.iter().any(|l| l.contains("unrecognized arguments: --cov")) => {
+                        format!("{reason}: pytest does not know `--cov`; `coverage = true` needs pytest-cov in the suite's environment (add it to an install step)")
+                    }
+                    _ => reason,
+                },
+                run: label.clone(),
+                command: spec.command.clone(),
+                tail,
+                log: log.clone(),
+            }
         })?),
         None => None,
     };
+    let account = live.as_deref().map(live::read_account).unwrap_or_default();
+    let coverage = match (&junit_dir, &spec.coverage) {
+        (Some(dir), Some(_)) => coverage::read(dir.path()),
+        _ => None,
+    };
     let sample = sample_of(&outcome, warmup, report.as_ref().map(|r| r.counts), log);
-    let (tests, warnings) = report.map(|r| (r.tests, r.warnings)).unwrap_or_default();
+    let (mut tests, mut warnings) = report.map(|r| (r.tests, r.warnings)).unwrap_or_default();
+    if spec.coverage.is_some() && coverage.is_none() {
+        warnings.push(format!(
+            "{label} of `{}` wrote no coverage report (is pytest-cov installed and not disabled with `-p no:cov`?)",
+            spec.command
+        ));
+    }
+    // The ids as pytest prints them (`tests/unit/test_x.py::TestY::test_z[1]`), which the
+    // junit file dots into a class name; a test the plugin did not see keeps the junit id.
+    let nodeids = live::nodeids_by_junit_id(&account.collected);
+    for test in &mut tests {
+        if let Some(nodeid) = nodeids.get(&test.id) {
+            test.id = nodeid.clone();
+        }
+    }
     Ok(RunResult {
         sample,
         tests,
         warnings,
+        extras: RunExtras {
+            markers: account.markers,
+            rss_growth_kb: account.rss_growth_kb,
+            coverage,
+        },
     })
 }
 
@@ -476,6 +544,7 @@ fn timed_out_run(
         sample: sample_of(outcome, warmup, Some(counts), log),
         tests: Vec::new(),
         warnings,
+        extras: RunExtras::default(),
     }
 }
 
@@ -497,6 +566,16 @@ fn sample_of(
         exit_code: outcome.status.code(),
         counts,
         log,
+        // Milliseconds and hundredths of a MiB: finer would only lengthen report.json.
+        memory: outcome
+            .rss_series
+            .iter()
+            .map(|p| {
+                let seconds = (p.at.as_secs_f64() * 1000.0).round() / 1000.0;
+                let mib = (p.kb as f64 / 1024.0 * 100.0).round() / 100.0;
+                [seconds, mib]
+            })
+            .collect(),
     }
 }
 

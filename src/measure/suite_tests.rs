@@ -34,6 +34,8 @@ fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
         log_dir: dir.join("logs"),
         junit_dir: dir.join("junit"),
         record: "baseline".to_string(),
+        budgets: Vec::new(),
+        coverage: None,
     }
 }
 
@@ -57,6 +59,19 @@ fn a_command_suite_is_timed_and_reported() {
     assert_eq!(record.runs_green, 1.0);
     assert_eq!(record.metric("passed"), None);
     assert!(record.rss_peak_mb.is_some());
+    // Each run's memory over time, in seconds and MiB, peaking at the run's peak.
+    for sample in &record.samples {
+        let memory = &sample.memory;
+        assert!(!memory.is_empty(), "{sample:?}");
+        assert!(memory.windows(2).all(|w| w[0][0] < w[1][0]), "{memory:?}");
+        assert!(
+            memory.iter().all(|p| p[0] <= sample.wall + 0.1),
+            "{memory:?}"
+        );
+        let high = memory.iter().map(|p| p[1]).fold(0.0, f64::max);
+        let peak = sample.rss_peak_mb.unwrap();
+        assert!((high - peak).abs() <= 0.01, "{high} vs {peak}");
+    }
     let kinds: Vec<(bool, u32, u32, bool)> = events
         .iter()
         .map(|p| (p.warmup, p.index, p.of, p.finished.is_some()))
@@ -133,7 +148,7 @@ fn missing_junit_fails_with_the_last_output() {
 #[test]
 fn unparsable_junit_is_an_error_too() {
     let dir = tempfile::tempdir().unwrap();
-    let script = "for a in \"$@\"; do out=\"${a#--junitxml=}\"; done; echo '<html/>' > \"$out\"";
+    let script = "for a in \"$@\"; do case \"$a\" in --junitxml=*) out=\"${a#--junitxml=}\" ;; esac; done; echo '<html/>' > \"$out\"";
     fs::write(dir.path().join("bad"), script).unwrap();
     let err = run_suite(
         &spec(dir.path(), "sh bad", Framework::Pytest),

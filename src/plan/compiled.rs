@@ -36,6 +36,22 @@ pub struct Plan {
     pub graph: PlanGraph,
     /// Every node in a valid execution order.
     pub order: Vec<Node>,
+    /// The plan's rollout stages, in order (all of them, whichever runs).
+    pub stages: Vec<super::stages::Stage>,
+    /// The index in `stages` of the stage this plan runs; `None` for a plan without stages.
+    pub stage: Option<usize>,
+}
+
+impl Plan {
+    /// The stage this plan runs.
+    pub fn current_stage(&self) -> Option<&super::stages::Stage> {
+        self.stages.get(self.stage?)
+    }
+
+    /// The stage before the one this plan runs, whose promotion must hold first.
+    pub fn previous_stage(&self) -> Option<&super::stages::Stage> {
+        self.stages.get(self.stage?.checked_sub(1)?)
+    }
 }
 
 /// One phase.
@@ -43,6 +59,10 @@ pub struct Plan {
 pub struct Phase {
     /// The phase id.
     pub id: String,
+    /// Its title, when it has one.
+    pub title: Option<String>,
+    /// The phases it needs.
+    pub needs: Vec<String>,
     /// Its steps in file order.
     pub steps: Vec<Step>,
     /// The gates decided once all of its steps are done.
@@ -62,6 +82,8 @@ pub struct Gate {
     pub on_fail: OnFail,
     /// What a check the measurements cannot settle does.
     pub on_inconclusive: OnInconclusive,
+    /// The line of its `check` in the plan file (1-based), for annotations that point at it.
+    pub line: Option<usize>,
 }
 
 /// How many counted runs a suite takes.
@@ -192,6 +214,39 @@ pub struct Suite {
     pub process: Process,
     /// No fixed `timeout`: each run's limit is derived from what was measured (`"auto"`).
     pub auto_timeout: bool,
+    /// Per-test budgets, parsed.
+    pub budgets: Vec<crate::measure::budget::Budget>,
+    /// Run under pytest-cov, measuring these sources (empty: the project's configuration).
+    pub coverage: Option<Vec<String>>,
+}
+
+/// A test below this median is `fast` when a `mark` step names no `fast`.
+pub const DEFAULT_MARK_FAST: f64 = 0.1;
+
+/// A test above this median is `slow` when a `mark` step names no `slow`.
+pub const DEFAULT_MARK_SLOW: f64 = 1.0;
+
+/// The durations file of a `mark` step that names none.
+pub const DEFAULT_DURATIONS: &str = ".test-durations.json";
+
+/// The conftest of a `mark` step that names none.
+pub const DEFAULT_CONFTEST: &str = "conftest.py";
+
+/// A `mark` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// The step id.
+    pub id: String,
+    /// The record whose durations decide.
+    pub from: String,
+    /// Below this median a test is `fast`.
+    pub fast: f64,
+    /// Above this median a test is `slow`.
+    pub slow: f64,
+    /// The durations file, target-relative.
+    pub durations: String,
+    /// The conftest that gets the hook, target-relative.
+    pub conftest: String,
 }
 
 /// A `service` step.
@@ -232,6 +287,8 @@ pub enum Step {
     PytestConfig(model::PytestConfigStep),
     /// Run a timed suite.
     Suite(Suite),
+    /// Mark tests from a record's durations.
+    Mark(Mark),
     /// Start a service for the rest of the apply.
     Service(Service),
 }
@@ -248,6 +305,7 @@ impl Step {
             Step::Toml(s) => &s.id,
             Step::PytestConfig(s) => &s.id,
             Step::Suite(s) => &s.id,
+            Step::Mark(s) => &s.id,
             Step::Service(s) => &s.id,
         }
     }
@@ -263,6 +321,7 @@ impl Step {
             Step::Toml(_) => "toml",
             Step::PytestConfig(_) => "pytest-config",
             Step::Suite(_) => "suite",
+            Step::Mark(_) => "mark",
             Step::Service(_) => "service",
         }
     }
@@ -302,6 +361,7 @@ impl Step {
             Step::Replace(s) => vec![s.path.as_str()],
             Step::Ini(s) => vec![s.path.as_str()],
             Step::Toml(s) => vec![s.path.as_str()],
+            Step::Mark(s) => vec![s.durations.as_str(), s.conftest.as_str()],
             Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
         }
     }
@@ -365,6 +425,8 @@ pub fn compile(
             .collect();
         phases.push(Phase {
             id: phase.id.clone(),
+            title: phase.title.clone(),
+            needs: phase.needs.clone(),
             steps,
             gates,
         });
@@ -392,6 +454,8 @@ pub fn compile(
             order: graph.order(),
             graph,
             phases,
+            stages: Vec::new(),
+            stage: None,
         }),
         _ => Err(problems),
     }
@@ -466,6 +530,7 @@ fn compile_gates(p: usize, phase: &model::Phase, problems: &mut Vec<Problem>) ->
                 why: gate.why.clone(),
                 on_fail: gate.on_fail,
                 on_inconclusive: gate.on_inconclusive,
+                line: None,
             }),
             Err(e) => {
                 problems.push(Problem::new(
@@ -560,6 +625,20 @@ fn compile_step(
         model::Step::Ini(s) => Step::Ini(s.clone()),
         model::Step::Toml(s) => Step::Toml(s.clone()),
         model::Step::PytestConfig(s) => Step::PytestConfig(s.clone()),
+        model::Step::Mark(s) => Step::Mark(Mark {
+            id: s.id.clone(),
+            from: s.from.clone(),
+            fast: s.fast.unwrap_or(DEFAULT_MARK_FAST),
+            slow: s.slow.unwrap_or(DEFAULT_MARK_SLOW),
+            durations: s
+                .durations
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DURATIONS.into()),
+            conftest: s
+                .conftest
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CONFTEST.into()),
+        }),
         model::Step::Suite(s) => {
             let place = |key: &str| {
                 let mut path = base.clone();
@@ -624,7 +703,25 @@ fn compile_step(
                     }
                 }
             };
+            let mut budgets = Vec::new();
+            for (key, &seconds) in &s.budgets {
+                match crate::measure::budget::Budget::parse(key, seconds) {
+                    Ok(b) => budgets.push(b),
+                    Err(e) => {
+                        let mut path = base.clone();
+                        path.extend([Seg::from("budgets"), Seg::Key(key.clone())]);
+                        problems.push(Problem::new(
+                            Loc::key(path),
+                            format!("{e} in step `{}`", s.id),
+                            crate::measure::budget::HELP,
+                        ));
+                        return None;
+                    }
+                }
+            }
             Step::Suite(Suite {
+                budgets,
+                coverage: s.coverage.then(|| s.coverage_source.clone()),
                 id: s.id.clone(),
                 command: s.command.clone(),
                 record: s.record.clone(),

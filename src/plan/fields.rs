@@ -143,6 +143,12 @@ pub fn step_strings(step: &mut Step, f: &mut Visit<'_>) {
             int_or_var(f, "min_runs", &mut s.min_runs);
             int_or_var(f, "max_runs", &mut s.max_runs);
             opt(f, "max_time", &mut s.max_time);
+            list(f, "coverage_source", &mut s.coverage_source);
+        }
+        Step::Mark(s) => {
+            one(f, "from", &mut s.from);
+            opt(f, "durations", &mut s.durations);
+            opt(f, "conftest", &mut s.conftest);
         }
         Step::Service(s) => {
             one(f, "command", &mut s.command);

@@ -47,7 +47,16 @@ pub fn check(
                 }
             };
             for m in expr.metric_refs() {
-                if !records.contains(&m.record.as_str()) {
+                if m.record == "history" {
+                    problems.push(Problem::new(
+                        place(m.offset, m.record.len()),
+                        format!(
+                            "check {ctx} reads `{}`; a gate reads this run's records",
+                            m.path
+                        ),
+                        "criteria over the run history belong in a stage's `promote` list (`[[stage.promote]]`)",
+                    ));
+                } else if !records.contains(&m.record.as_str()) {
                     let help =
                         did_you_mean(&m.record, records.iter().copied()).unwrap_or_else(|| {
                             if records.is_empty() {

@@ -36,7 +36,7 @@ impl LoadedPlan {
     }
 }
 
-fn spans(source: &Source, locs: &[Loc]) -> Vec<Range<usize>> {
+pub(crate) fn spans(source: &Source, locs: &[Loc]) -> Vec<Range<usize>> {
     match DeTable::parse(&source.text) {
         Ok(root) => locs
             .iter()
@@ -76,7 +76,7 @@ pub(crate) fn diagnose(source: &Arc<Source>, problems: Vec<Problem>) -> Diagnost
 /// The plan schema as JSON, computed once per process.
 fn schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
-    SCHEMA.get_or_init(super::schema::plan_schema)
+    SCHEMA.get_or_init(super::schema::model_schema)
 }
 
 /// Reads and loads a plan file.

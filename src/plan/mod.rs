@@ -1,6 +1,7 @@
 //! Plans: the serde model, loading with diagnostics, validation, interpolation, and the
 //! compiled plan the executor runs.
 
+pub mod bundled;
 pub mod compiled;
 pub mod diag;
 mod fields;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod resolve;
 pub mod schema;
 pub mod service_vars;
+pub mod stages;
 mod strict;
 pub mod validate;
 

@@ -29,6 +29,44 @@ pub struct Plan {
     /// The phases, each a group of steps followed by its gates.
     #[serde(default, rename = "phase")]
     pub phases: Vec<Phase>,
+    /// Rollout stages in order: `planrun apply --stage ID` runs the phases of every stage up to
+    /// and including ID (and the phases no stage names), once the previous stage's `promote`
+    /// criteria hold in the run history.
+    #[serde(default, rename = "stage", skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<Stage>,
+}
+
+/// One rollout stage (dev, part of CI, all of CI, ...).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Unique among stages; an identifier (`--stage ID`, the history's `stage`).
+    pub id: String,
+    /// A human title for reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The phases this stage adds to the earlier stages' phases.
+    #[serde(default)]
+    pub phases: Vec<String>,
+    /// Environment every process of an apply at this stage (or a later one) gets, such as a
+    /// feature flag; a step's own `env` wins.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Criteria over this stage's run history (`history.runs >= 10`) that must hold before the
+    /// next stage may be applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promote: Vec<Criterion>,
+}
+
+/// A criterion with the reason it is there.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// A criteria expression over `history.*`, e.g. `history.green_streak >= 5`.
+    pub check: String,
+    /// Why the criterion matters; shown with the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One `[vars]` entry: a plain string, or a table that can mark the value secret.
@@ -393,6 +431,45 @@ step_struct! {
         /// This suite measures the baseline: `--baseline` may stand in for it.
         #[serde(default)]
         baseline: bool,
+        /// Seconds each test's median may take, by path prefix of its pytest id
+        /// (`"tests/unit" = 0.1`; a key with `/`, `::` or `.py`) or by marker expression
+        /// (`"slow and not db" = 5`); a test several keys cover is held to the smallest. The
+        /// record's `over_budget` counts the tests over theirs (pytest only).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        budgets: BTreeMap<String, f64>,
+        /// Run under pytest-cov (which the suite's environment must have) and record `coverage`,
+        /// the percent of lines covered, with each file's figures.
+        #[serde(default)]
+        coverage: bool,
+        /// With `coverage = true`: what to measure (`--cov=SOURCE` each); default: the project's
+        /// coverage configuration (`[tool.coverage.run] source`), else everything that runs.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        coverage_source: Vec<String>,
+    }
+}
+
+step_struct! {
+    /// Mark each test `fast`, `medium` or `slow` from its median in a record measured earlier:
+    /// registers the markers in pytest's configuration, writes the durations to a file meant to
+    /// be committed, and adds a hook to a `conftest.py` that marks the tests from it.
+    MarkStep {
+        /// The record whose per-test durations decide, e.g. `baseline`; its suite must run
+        /// before this step.
+        from: String,
+        /// A test whose median is below this many seconds is `fast` (default 0.1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fast: Option<f64>,
+        /// A test whose median is above this many seconds is `slow` (default 1.0); between the
+        /// two it is `medium`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slow: Option<f64>,
+        /// The durations file, relative to the target (default `.test-durations.json`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        durations: Option<String>,
+        /// The conftest that gets the marking hook, relative to the target (default
+        /// `conftest.py`); created when missing, its own hooks left alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conftest: Option<String>,
     }
 }
 
@@ -447,6 +524,8 @@ pub enum Step {
     PytestConfig(PytestConfigStep),
     /// Run a timed suite.
     Suite(SuiteStep),
+    /// Mark tests fast, medium or slow from a record's durations.
+    Mark(MarkStep),
     /// Start a service for the rest of the apply.
     Service(ServiceStep),
 }
@@ -463,6 +542,7 @@ macro_rules! with_step {
             Step::Toml($s) => $body,
             Step::PytestConfig($s) => $body,
             Step::Suite($s) => $body,
+            Step::Mark($s) => $body,
             Step::Service($s) => $body,
         }
     };
@@ -493,6 +573,16 @@ impl Step {
         }
     }
 
+    /// The environment of a step that runs processes, to add to.
+    pub fn env_mut(&mut self) -> Option<&mut BTreeMap<String, String>> {
+        match self {
+            Step::Run(s) => Some(&mut s.env),
+            Step::Install(s) => Some(&mut s.env),
+            Step::Suite(s) => Some(&mut s.env),
+            _ => None,
+        }
+    }
+
     fn process_fields(&self) -> Option<(&Option<String>, &BTreeMap<String, String>)> {
         match self {
             Step::Run(s) => Some((&s.timeout, &s.env)),
@@ -513,6 +603,7 @@ impl Step {
             Step::Toml(_) => "toml",
             Step::PytestConfig(_) => "pytest-config",
             Step::Suite(_) => "suite",
+            Step::Mark(_) => "mark",
             Step::Service(_) => "service",
         }
     }

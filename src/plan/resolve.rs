@@ -128,6 +128,35 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
             });
         }
     }
+    for (k, stage) in out.stages.iter_mut().enumerate() {
+        let ctx = format!("in stage `{}`", stage.id);
+        for (name, value) in stage.env.iter_mut() {
+            let path = vec![
+                Seg::from("stage"),
+                Seg::Index(k),
+                Seg::from("env"),
+                Seg::from(name.as_str()),
+            ];
+            substitute(value, path, vars, &ctx, &mut problems, &mut failed);
+        }
+        for (c, criterion) in stage.promote.iter_mut().enumerate() {
+            let path = vec![
+                Seg::from("stage"),
+                Seg::Index(k),
+                Seg::from("promote"),
+                Seg::Index(c),
+                Seg::from("check"),
+            ];
+            substitute(
+                &mut criterion.check,
+                path,
+                vars,
+                &ctx,
+                &mut problems,
+                &mut failed,
+            );
+        }
+    }
     Interpolated {
         plan: out,
         problems,

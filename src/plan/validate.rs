@@ -49,13 +49,56 @@ impl ValidPlan {
     /// defaults, timeouts durations, gates parsed); `builtins` holds `target` (the absolute
     /// target directory) and `plan_dir`.
     pub fn resolve(&self, builtins: &BTreeMap<String, String>) -> Result<Resolved, Diagnostics> {
+        self.resolve_stage(builtins, None)
+    }
+
+    /// As [`ValidPlan::resolve`], for the stage `stage` (index into the plan's stages, from
+    /// [`super::stages::choose`]): only the phases that stage runs, with its environment.
+    pub fn resolve_stage(
+        &self,
+        builtins: &BTreeMap<String, String>,
+        stage: Option<usize>,
+    ) -> Result<Resolved, Diagnostics> {
         let out = interpolate_plan(&self.plan, &self.all_vars(builtins));
         if !out.problems.is_empty() {
             return Err(diagnose(&self.source, out.problems));
         }
-        super::compiled::compile(&out.plan, &out.timeouts, &out.max_times)
-            .map(|plan| Resolved { plan })
-            .map_err(|problems| diagnose(&self.source, problems))
+        let (selected, kept) = match stage {
+            Some(k) => super::stages::select(&out.plan, k),
+            None => (out.plan.clone(), (0..out.plan.phases.len()).collect()),
+        };
+        let mut plan = super::compiled::compile(&selected, &out.timeouts, &out.max_times).map_err(
+            |mut problems| {
+                for p in &mut problems {
+                    super::stages::unselect(&mut p.loc.path, &kept);
+                }
+                diagnose(&self.source, problems)
+            },
+        )?;
+        plan.stages = super::stages::compile(&out.plan);
+        plan.stage = stage;
+        self.place_gates(&mut plan, &kept);
+        Ok(Resolved { plan })
+    }
+
+    /// Sets each gate's line in the plan file (one parse for all of them); `kept` maps the
+    /// compiled plan's phases to the phases as written (a stage runs some of them).
+    fn place_gates(&self, plan: &mut super::compiled::Plan, kept: &[usize]) {
+        let locs: Vec<Loc> = plan
+            .phases
+            .iter()
+            .enumerate()
+            .flat_map(|(p, phase)| {
+                let written = kept.get(p).copied().unwrap_or(p);
+                (0..phase.gates.len())
+                    .map(move |g| Loc::value(at!["phase", written, "gate", g, "check"]))
+            })
+            .collect();
+        let spans = super::load::spans(&self.source, &locs);
+        let gates = plan.phases.iter_mut().flat_map(|p| p.gates.iter_mut());
+        for (gate, span) in gates.zip(spans) {
+            gate.line = (span != (0..0)).then(|| self.source.line_col(span.start).0);
+        }
     }
 
     /// `3 phases, 7 steps, 3 gates`.
@@ -63,12 +106,16 @@ impl ValidPlan {
         let phases = self.plan.phases.len();
         let steps = self.plan.steps().count();
         let gates: usize = self.plan.phases.iter().map(|p| p.gates.len()).sum();
-        format!(
+        let mut text = format!(
             "{}, {}, {}",
             count(phases, "phase"),
             count(steps, "step"),
             count(gates, "gate")
-        )
+        );
+        if !self.plan.stages.is_empty() {
+            text.push_str(&format!(", {}", count(self.plan.stages.len(), "stage")));
+        }
+        text
     }
 }
 
@@ -548,6 +595,10 @@ fn check_resolved(
             Step::Replace(s) => vec![(at!["path"], s.path.as_str())],
             Step::Ini(s) => vec![(at!["path"], s.path.as_str())],
             Step::Toml(s) => vec![(at!["path"], s.path.as_str())],
+            Step::Mark(s) => [("durations", &s.durations), ("conftest", &s.conftest)]
+                .into_iter()
+                .filter_map(|(key, p)| Some((at![key], p.as_deref()?)))
+                .collect(),
             Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
         };
         for (rel, path) in paths.drain(..) {
@@ -603,6 +654,7 @@ fn check_resolved(
                 }
             }
             Step::Suite(s) => {
+                check_suite_extras(s, &base, &ctx, problems);
                 let loc = with(base.clone(), at!["record"]);
                 if failed.contains(&loc) {
                     continue;
@@ -614,6 +666,12 @@ fn check_resolved(
                         &s.record,
                         &ctx,
                         e,
+                    ));
+                } else if s.record == "history" {
+                    problems.push(Problem::new(
+                        Loc::value(loc),
+                        format!("suite record `history` {ctx} is reserved"),
+                        "`history.*` names the stage's run history in criteria; call the record something else, e.g. `after`",
                     ));
                 } else if let Some(first) = records.get(s.record.as_str()) {
                     problems.push(duplicate(
@@ -630,6 +688,8 @@ fn check_resolved(
         }
     }
     let before = records_before_gates(plan);
+    check_marks(plan, failed, &records, problems);
+    check_measured_metrics(plan, failed, problems);
     super::gates::check(
         raw,
         plan,
@@ -638,6 +698,215 @@ fn check_resolved(
         &|phase, record| before.as_ref().is_none_or(|b| b[phase].contains(record)),
         problems,
     );
+    super::stages::check(
+        raw,
+        plan,
+        &records.keys().copied().collect::<Vec<_>>(),
+        problems,
+    );
+}
+
+/// A suite's budgets parse and its coverage options fit: both need pytest, and
+/// `coverage_source` needs `coverage = true`.
+fn check_suite_extras(
+    s: &super::model::SuiteStep,
+    base: &[Seg],
+    ctx: &str,
+    problems: &mut Vec<Problem>,
+) {
+    for (key, &seconds) in &s.budgets {
+        if let Err(e) = crate::measure::budget::Budget::parse(key, seconds) {
+            problems.push(Problem::new(
+                Loc::key(with(base.to_vec(), at!["budgets", key.as_str()])),
+                format!("{e} {ctx}"),
+                crate::measure::budget::HELP,
+            ));
+        }
+    }
+    let command = s.framework == super::model::Framework::Command;
+    for (field, used) in [("budgets", !s.budgets.is_empty()), ("coverage", s.coverage)] {
+        if command && used {
+            problems.push(Problem::new(
+                Loc::key(with(base.to_vec(), at![field])),
+                format!("`{field}` {ctx} needs pytest's per-test results, but the suite has `framework = \"command\"`"),
+                format!("remove `{field}`, or run the suite as pytest (the default framework)"),
+            ));
+        }
+    }
+    if !s.coverage && !s.coverage_source.is_empty() {
+        problems.push(Problem::new(
+            Loc::key(with(base.to_vec(), at!["coverage_source"])),
+            format!("`coverage_source` {ctx} is given, but `coverage` is not true"),
+            "add `coverage = true`, or remove `coverage_source`",
+        ));
+    }
+}
+
+/// Each `mark` step reads a record some suite measures before it, names a `conftest.py`, and
+/// has thresholds that make sense (`0 < fast <= slow`).
+fn check_marks(
+    plan: &Plan,
+    failed: &std::collections::HashSet<Vec<Seg>>,
+    records: &HashMap<&str, Vec<Seg>>,
+    problems: &mut Vec<Problem>,
+) {
+    let before = PlanGraph::build(plan)
+        .ok()
+        .map(|g| ancestor_records(plan, &g));
+    for (p, i, step) in indexed_steps(plan) {
+        let Step::Mark(s) = step else { continue };
+        let base = step_path(p, i);
+        let ctx = format!("in step `{}`", s.id);
+        let from = with(base.clone(), at!["from"]);
+        if !failed.contains(&from) {
+            if !records.contains_key(s.from.as_str()) {
+                let help = did_you_mean(&s.from, records.keys().copied()).unwrap_or_else(|| {
+                    format!(
+                        "add a `suite` step with `record = \"{}\"` before this step",
+                        s.from
+                    )
+                });
+                problems.push(Problem::new(
+                    Loc::value(from),
+                    format!(
+                        "step `{}` marks tests from record `{}`, which no `suite` step records",
+                        s.id, s.from
+                    ),
+                    help,
+                ));
+            } else if before
+                .as_ref()
+                .is_some_and(|b| !b.get(&(p, i)).is_some_and(|r| r.contains(&s.from)))
+            {
+                problems.push(Problem::new(
+                    Loc::value(from),
+                    format!(
+                        "step `{}` marks tests from record `{}`, but the suite that records it does not run before this step",
+                        s.id, s.from
+                    ),
+                    "add that suite's step to this step's `needs`, or put this step in a phase that `needs` the suite's phase",
+                ));
+            }
+        }
+        if let Some(conftest) = &s.conftest {
+            let loc = with(base.clone(), at!["conftest"]);
+            if !failed.contains(&loc)
+                && Path::new(conftest)
+                    .file_name()
+                    .is_none_or(|n| n != "conftest.py")
+            {
+                problems.push(Problem::new(
+                    Loc::value(loc),
+                    format!("`conftest` {ctx} must name a file called `conftest.py`, not `{conftest}`"),
+                    "pytest loads hooks only from files named `conftest.py`, e.g. `tests/conftest.py`",
+                ));
+            }
+        }
+        let fast = s.fast.unwrap_or(crate::plan::compiled::DEFAULT_MARK_FAST);
+        let slow = s.slow.unwrap_or(crate::plan::compiled::DEFAULT_MARK_SLOW);
+        for (key, value) in [("fast", fast), ("slow", slow)] {
+            if !(value.is_finite() && value > 0.0) {
+                problems.push(Problem::new(
+                    Loc::value(with(base.clone(), at![key])),
+                    format!("`{key}` {ctx} must be a positive number of seconds, not {value}"),
+                    "e.g. `fast = 0.1` and `slow = 1.0`",
+                ));
+            }
+        }
+        if fast > slow {
+            problems.push(Problem::new(
+                Loc::value(with(base.clone(), at!["fast"])),
+                format!("`fast` ({fast} s) {ctx} is more than `slow` ({slow} s)"),
+                "a test is fast below `fast` and slow above `slow`: make `fast` at most `slow`",
+            ));
+        }
+    }
+}
+
+/// A gate may read `over_budget` only of a suite with `budgets`, and `coverage` only of one
+/// with `coverage = true`: otherwise the metric would never have a value.
+fn check_measured_metrics(
+    plan: &Plan,
+    failed: &std::collections::HashSet<Vec<Seg>>,
+    problems: &mut Vec<Problem>,
+) {
+    let suites: HashMap<&str, &super::model::SuiteStep> = plan
+        .steps()
+        .filter_map(|(_, s)| match s {
+            Step::Suite(s) => Some((s.record.as_str(), s)),
+            _ => None,
+        })
+        .collect();
+    for (p, phase) in plan.phases.iter().enumerate() {
+        for (g, gate) in phase.gates.iter().enumerate() {
+            let path = at!["phase", p, "gate", g, "check"];
+            let Ok(expr) = crate::criteria::parse(&gate.check) else {
+                continue;
+            };
+            if failed.contains(&path) {
+                continue;
+            }
+            let mut named = BTreeSet::new();
+            for m in expr.metric_refs() {
+                let Some(suite) = suites.get(m.record.as_str()) else {
+                    continue;
+                };
+                let missing = match m.metric() {
+                    "over_budget" if suite.budgets.is_empty() => Some((
+                        "has no `budgets`",
+                        "give the suite `budgets = { \"tests/unit\" = 0.1 }` (seconds per test)",
+                    )),
+                    "coverage" if !suite.coverage => Some((
+                        "does not set `coverage = true`",
+                        "add `coverage = true` to the suite (pytest-cov must be installed)",
+                    )),
+                    _ => None,
+                };
+                if let Some((why, help)) = missing {
+                    if named.insert((m.record.clone(), m.metric().to_string())) {
+                        problems.push(Problem::new(
+                            Loc::value(path.clone()),
+                            format!(
+                                "check in gate {} of phase `{}` reads `{}.{}`, but suite `{}` {why}, so it never has a value",
+                                g + 1,
+                                phase.id,
+                                m.record,
+                                m.metric(),
+                                suite.id
+                            ),
+                            help,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// For each `mark` step, the records of the suites that run before it (its ancestors).
+fn ancestor_records(plan: &Plan, graph: &PlanGraph) -> HashMap<(usize, usize), BTreeSet<String>> {
+    let mut out = HashMap::new();
+    for (p, i, step) in indexed_steps(plan) {
+        if !matches!(step, Step::Mark(_)) {
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        let mut stack = graph.deps(Node::Step { phase: p, index: i });
+        let mut found = BTreeSet::new();
+        while let Some(node) = stack.pop() {
+            if !seen.insert(node) {
+                continue;
+            }
+            if let Node::Step { phase, index } = node {
+                if let Some(Step::Suite(suite)) = plan.phases[phase].steps.get(index) {
+                    found.insert(suite.record.clone());
+                }
+            }
+            stack.extend(graph.deps(node));
+        }
+        out.insert((p, i), found);
+    }
+    out
 }
 
 /// For each phase, the records of the suites that have finished by the time its gates are

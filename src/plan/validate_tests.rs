@@ -659,6 +659,269 @@ fn nul_characters_and_bad_environment_names_are_refused() {
     );
 }
 
+fn mark(extra: &str) -> String {
+    format!("[[phase.step]]\nid = 'm'\naction = 'mark'\nfrom = 'base'\n{extra}")
+}
+
+/// A mark step reads a record some suite measures before it, names a conftest.py, and has
+/// `0 < fast <= slow`; one that does all that validates.
+#[test]
+fn mark_steps_read_an_earlier_record() {
+    let ok = format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "base"),
+        mark("needs = ['s']\n")
+    );
+    assert!(check(&ok, &[]).is_ok());
+    let unknown = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "bass"),
+        mark("")
+    ));
+    assert_eq!(
+        unknown.0,
+        "step `m` marks tests from record `base`, which no `suite` step records"
+    );
+    assert_eq!(unknown.3, "did you mean `bass`?");
+    let unordered = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "base"),
+        mark("")
+    ));
+    assert_eq!(
+        (unordered.0.as_str(), unordered.1),
+        (
+            "step `m` marks tests from record `base`, but the suite that records it does not run before this step",
+            13
+        )
+    );
+    let errs = check(
+        &format!(
+            "[[phase]]\nid = 'p'\n{}{}",
+            suite("s", "base"),
+            mark("needs = ['s']\nfast = 2.0\nslow = 1.0\nconftest = 'tests/helpers.py'\n")
+        ),
+        &[],
+    )
+    .unwrap_err();
+    let messages: Vec<&str> = errs.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`fast` (2 s) in step `m` is more than `slow` (1 s)",
+            "`conftest` in step `m` must name a file called `conftest.py`, not `tests/helpers.py`",
+        ]
+    );
+    let leaves = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        suite("s", "base"),
+        mark("needs = ['s']\ndurations = '../d.json'\n")
+    ));
+    assert!(leaves.0.contains("leaves the target"), "{leaves:?}");
+}
+
+/// Budget keys parse (a path or a marker expression, positive seconds); `over_budget` and
+/// `coverage` are read only of suites that measure them; `coverage_source` needs `coverage`.
+#[test]
+fn budgets_and_coverage_are_checked_before_anything_runs() {
+    let bad_key = one(&format!(
+        "[[phase]]\nid = 'p'\n{}budgets = {{ 'slow and' = 1.0 }}\n",
+        suite("s", "r")
+    ));
+    assert!(
+        bad_key.0.starts_with("budget `slow and` is neither a path"),
+        "{bad_key:?}"
+    );
+    assert_eq!(bad_key.1, 10);
+    let zero = one(&format!(
+        "[[phase]]\nid = 'p'\n{}budgets = {{ 'tests/unit' = 0 }}\n",
+        suite("s", "r")
+    ));
+    assert_eq!(
+        zero.0,
+        "budget `tests/unit` must be a positive number of seconds, not 0 in step `s`"
+    );
+    let unread = check(
+        &format!(
+            "[[phase]]\nid = 'p'\n{}[[phase.gate]]\ncheck = 'r.over_budget == 0 and r.coverage > 80'\n",
+            suite("s", "r")
+        ),
+        &[],
+    )
+    .unwrap_err();
+    let messages: Vec<&str> = unread.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "check in gate 1 of phase `p` reads `r.over_budget`, but suite `s` has no `budgets`, so it never has a value",
+            "check in gate 1 of phase `p` reads `r.coverage`, but suite `s` does not set `coverage = true`, so it never has a value",
+        ]
+    );
+    let measured = format!(
+        "[[phase]]\nid = 'p'\n{}budgets = {{ 'tests/unit' = 0.1, 'slow' = 5 }}\ncoverage = true\ncoverage_source = ['shop']\n[[phase.gate]]\ncheck = 'r.over_budget == 0 and r.coverage > 80'\n",
+        suite("s", "r")
+    );
+    assert!(check(&measured, &[]).is_ok());
+    let source_alone = one(&format!(
+        "[[phase]]\nid = 'p'\n{}coverage_source = ['shop']\n",
+        suite("s", "r")
+    ));
+    assert_eq!(
+        source_alone.0,
+        "`coverage_source` in step `s` is given, but `coverage` is not true"
+    );
+    let command = one(&format!(
+        "[[phase]]\nid = 'p'\n{}framework = 'command'\ncoverage = true\n",
+        suite("s", "r")
+    ));
+    assert!(
+        command
+            .0
+            .starts_with("`coverage` in step `s` needs pytest's"),
+        "{command:?}"
+    );
+}
+
+/// Stages: each mistake is placed on its line with a hint.
+mod stages {
+    use super::*;
+
+    fn plan(stages: &str) -> String {
+        format!(
+            "[[phase]]\nid = 'common'\n{}\n[[phase]]\nid = 'dev'\nneeds = ['common']\n{}\n[[phase]]\nid = 'wide'\nneeds = ['dev']\n{}\n{stages}",
+            suite("base", "baseline"),
+            run("edit", ""),
+            run("more", "")
+        )
+    }
+
+    #[test]
+    fn a_valid_plan_selects_its_stage_phases_and_env() {
+        let text = plan(
+            "[[stage]]\nid = 'dev'\nphases = ['dev']\nenv = { FLAG = '${flag}' }\n[[stage.promote]]\ncheck = 'history.green_streak >= 3'\n[[stage]]\nid = 'ci'\nphases = ['wide']\nenv = { FLAG = 'wide', X = '1' }\n",
+        );
+        let valid = check(&format!("[vars]\nflag = 'on'\n{text}"), &[]).unwrap();
+        assert_eq!(valid.summary(), "3 phases, 3 steps, 0 gates, 2 stages");
+        let builtins = BTreeMap::new();
+        let dev = valid.resolve_stage(&builtins, Some(0)).unwrap().plan;
+        let ids: Vec<&str> = dev.phases.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["common", "dev"]);
+        let env = |plan: &compiled::Plan, phase: usize| match &plan.phases[phase].steps[0] {
+            compiled::Step::Run(r) => r.process.env.clone(),
+            compiled::Step::Suite(s) => s.process.env.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(env(&dev, 1).get("FLAG").map(String::as_str), Some("on"));
+        assert_eq!(dev.current_stage().unwrap().id, "dev");
+        assert!(dev.previous_stage().is_none());
+        let ci = valid.resolve_stage(&builtins, Some(1)).unwrap().plan;
+        assert_eq!(ci.phases.len(), 3);
+        assert_eq!(env(&ci, 1).get("FLAG").map(String::as_str), Some("wide"));
+        assert_eq!(env(&ci, 0).get("X").map(String::as_str), Some("1"));
+        assert_eq!(
+            ci.previous_stage().unwrap().promote[0].check,
+            "history.green_streak >= 3"
+        );
+    }
+
+    #[test]
+    fn an_unknown_phase_is_named_with_a_suggestion() {
+        let (msg, line, _, help, _) = one(&plan("[[stage]]\nid = 'dev'\nphases = ['deev']\n"));
+        assert_eq!(
+            msg,
+            "stage `dev` names phase `deev`, which the plan does not have"
+        );
+        assert_eq!(help, "did you mean `dev`?");
+        assert_eq!(line, 29);
+    }
+
+    #[test]
+    fn a_phase_in_two_stages_is_refused() {
+        let (msg, ..) = one(&plan(
+            "[[stage]]\nid = 'a'\nphases = ['dev']\n[[stage]]\nid = 'b'\nphases = ['dev', 'wide']\n",
+        ));
+        assert_eq!(msg, "phase `dev` is in stage `a` and stage `b`");
+    }
+
+    #[test]
+    fn a_phase_may_not_need_a_later_stage() {
+        let (msg, _, _, help, _) = one(&plan(
+            "[[stage]]\nid = 'a'\nphases = ['wide']\n[[stage]]\nid = 'b'\nphases = ['dev']\n",
+        ));
+        assert_eq!(
+            msg,
+            "phase `wide` runs at stage `a`, but needs phase `dev` of the later stage `b`"
+        );
+        assert!(help.starts_with("move the needed phase"), "{help}");
+        let (msg, ..) = one(&plan("[[stage]]\nid = 'a'\nphases = ['common']\n"));
+        assert_eq!(
+            msg,
+            "phase `dev` runs at every stage, but needs phase `common` of the later stage `a`"
+        );
+    }
+
+    #[test]
+    fn promotion_reads_only_known_history_metrics() {
+        let (msg, _, _, help, _) = one(&plan(
+            "[[stage]]\nid = 'a'\nphases = ['dev', 'wide']\n[[stage.promote]]\ncheck = 'baseline.runs >= 3'\n",
+        ));
+        assert_eq!(
+            msg,
+            "check in promotion criterion 1 of stage `a` reads `baseline.runs`; promotion reads the stage's run history"
+        );
+        assert!(help.contains("history.runs >= 10"), "{help}");
+        let (msg, _, _, help, _) = one(&plan(
+            "[[stage]]\nid = 'a'\nphases = ['dev', 'wide']\n[[stage.promote]]\ncheck = 'history.green_streek >= 3'\n",
+        ));
+        assert_eq!(
+            msg,
+            "unknown history metric `history.green_streek` in promotion criterion 1 of stage `a`"
+        );
+        assert_eq!(help, "did you mean `green_streak`?");
+        check(
+            &plan("[[stage]]\nid = 'a'\nphases = ['dev', 'wide']\n[[stage.promote]]\ncheck = 'history.baseline.wall.median <= 3'\n"),
+            &[],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn gates_do_not_read_history_and_no_record_is_called_history() {
+        let (msg, _, _, help, _) = one(&format!(
+            "[[phase]]\nid = 'p'\n{}\n[[phase.gate]]\ncheck = 'history.runs >= 1'\n",
+            suite("s", "after")
+        ));
+        assert_eq!(
+            msg,
+            "check in gate 1 of phase `p` reads `history.runs`; a gate reads this run's records"
+        );
+        assert!(help.contains("[[stage.promote]]"), "{help}");
+        let (msg, ..) = one(&format!("[[phase]]\nid = 'p'\n{}", suite("s", "history")));
+        assert_eq!(msg, "suite record `history` in step `s` is reserved");
+    }
+
+    #[test]
+    fn bad_stage_ids_and_env_names() {
+        let errs = check(
+            &plan("[[stage]]\nid = 'a b'\nphases = ['dev']\nenv = { 'A=B' = '1' }\n[[stage]]\nid = 'a b'\n"),
+            &[],
+        )
+        .map(|_| ())
+        .unwrap_err();
+        let msgs: Vec<&str> = errs.iter().map(|e| e.0.as_str()).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("stage id `a b` is not an identifier")),
+            "{msgs:?}"
+        );
+        assert!(msgs.contains(&"duplicate stage id `a b`"), "{msgs:?}");
+        assert!(
+            msgs.contains(&"`A=B` in stage `a b` is not an environment variable name"),
+            "{msgs:?}"
+        );
+    }
+}
+
 fn service(id: &str, extra: &str) -> String {
     format!(
         "[[phase.step]]\nid = '{id}'\naction = 'service'\ncommand = 'serve ${{service.{id}.port}}'\n{extra}"

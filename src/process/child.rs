@@ -78,7 +78,7 @@ impl std::fmt::Display for Status {
 }
 
 /// What running a command cost and how it ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// How it ended.
     pub status: Status,
@@ -90,6 +90,8 @@ pub struct Outcome {
     pub cpu_system: Duration,
     /// Peak resident memory of the whole tree in KiB, when sampled.
     pub rss_peak_kb: Option<u64>,
+    /// The whole tree's memory over time, when sampled (at most [`rss::SERIES_POINTS`] points).
+    pub rss_series: Vec<rss::RssPoint>,
 }
 
 impl Outcome {
@@ -101,6 +103,7 @@ impl Outcome {
             cpu_user: Duration::ZERO,
             cpu_system: Duration::ZERO,
             rss_peak_kb: None,
+            rss_series: Vec::new(),
         }
     }
 }
@@ -133,7 +136,7 @@ pub(super) fn run(
     control.groups.spawned(pid);
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
     let (forced, (ended, waited)) = watch(&rx, pgid, started, limits, &control.cancel);
-    let rss_peak_kb = sampler.and_then(rss::RssSampler::stop);
+    let trace = sampler.map(rss::RssSampler::finish).unwrap_or_default();
     let exit = waited?;
     // Leftovers after a normal exit get the same treatment as a timeout.
     if forced.is_none() && pgid > 0 {
@@ -145,7 +148,8 @@ pub(super) fn run(
         wall: ended.saturating_duration_since(started),
         cpu_user: user.saturating_sub(cpu_before.0),
         cpu_system: system.saturating_sub(cpu_before.1),
-        rss_peak_kb,
+        rss_peak_kb: Some(trace.peak_kb).filter(|&kb| kb > 0),
+        rss_series: trace.series,
     })
 }
 

@@ -10,23 +10,49 @@
 //!
 //! The sum counts pages shared between processes (a forked worker's copy-on-write pages) once per
 //! process, like `ps` and `top` do; it is the memory the tree would need without sharing.
+//!
+//! Besides the peak the sampler keeps the tree's memory over time for the HTML report, in at most
+//! [`SERIES_POINTS`] points whatever the run's length: when the series is full, neighbouring
+//! points merge (each keeps its slice's peak, so no spike is lost) and every later point covers
+//! twice as many ticks.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::proctree::{self, ProcInfo};
 
 /// The default time between samples.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(50);
 
+/// The most points a memory series holds, however long the run.
+pub const SERIES_POINTS: usize = 240;
+
+/// One point of a memory series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RssPoint {
+    /// Time from the start of sampling to the start of the point's slice.
+    pub at: Duration,
+    /// The tree's peak resident memory over the slice, in KiB.
+    pub kb: u64,
+}
+
+/// What a sampler saw: the peak and the memory over time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RssTrace {
+    /// The peak tree RSS in KiB (0 if nothing was seen).
+    pub peak_kb: u64,
+    /// The tree's memory over time, at most [`SERIES_POINTS`] points, oldest first.
+    pub series: Vec<RssPoint>,
+}
+
 /// A running sampler; [`RssSampler::stop`] ends it and returns the peak.
 #[derive(Debug)]
 pub struct RssSampler {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<u64>,
+    thread: JoinHandle<RssTrace>,
 }
 
 impl RssSampler {
@@ -40,12 +66,62 @@ impl RssSampler {
 
     /// Stops the thread and returns the peak tree RSS in KiB (`None` if nothing was seen).
     pub fn stop(self) -> Option<u64> {
+        Some(self.finish().peak_kb).filter(|&kb| kb > 0)
+    }
+
+    /// Stops the thread and returns what it saw (empty if the thread failed).
+    pub fn finish(self) -> RssTrace {
         self.stop.store(true, Ordering::Release);
         self.thread.thread().unpark();
-        match self.thread.join() {
-            Ok(0) | Err(_) => None,
-            Ok(peak) => Some(peak),
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// A series of at most `cap` points built one tick at a time: each point is the peak of
+/// `stride` ticks, and `stride` doubles whenever the series fills up.
+#[derive(Debug)]
+struct Series {
+    cap: usize,
+    stride: usize,
+    /// Ticks folded into the last point so far.
+    filled: usize,
+    points: Vec<RssPoint>,
+}
+
+impl Series {
+    /// A series of at most `cap` points (rounded up to an even number, at least 2).
+    fn new(cap: usize) -> Series {
+        Series {
+            cap: cap.max(2).next_multiple_of(2),
+            stride: 1,
+            filled: 0,
+            points: Vec::new(),
         }
+    }
+
+    fn push(&mut self, at: Duration, kb: u64) {
+        if self.filled < self.stride {
+            if let Some(last) = self.points.last_mut() {
+                last.kb = last.kb.max(kb);
+                self.filled += 1;
+                return;
+            }
+        }
+        if self.points.len() == self.cap {
+            // Each pair becomes one point holding the pair's peak, at the first's time. The cap
+            // is even and the last point full, so every merged point covers the new stride.
+            self.points = self
+                .points
+                .chunks(2)
+                .map(|pair| RssPoint {
+                    at: pair[0].at,
+                    kb: pair.iter().map(|p| p.kb).max().unwrap_or(0),
+                })
+                .collect();
+            self.stride *= 2;
+        }
+        self.points.push(RssPoint { at, kb });
+        self.filled = 1;
     }
 }
 
@@ -82,20 +158,32 @@ impl Tree {
     }
 }
 
-/// The sampler's loop: returns the peak in KiB once `stop` is set.
-fn sample_until(root: u32, interval: Duration, stop: &AtomicBool) -> u64 {
+/// The sampler's loop: returns what it saw once `stop` is set.
+fn sample_until(root: u32, interval: Duration, stop: &AtomicBool) -> RssTrace {
     let mut tree = Tree {
         root,
         strangers: HashSet::new(),
         buf: String::with_capacity(512),
     };
-    let mut peak_pages = 0u64;
+    let kb_per_page = proctree::page_size() / 1024;
+    let started = Instant::now();
+    let mut series = Series::new(SERIES_POINTS);
+    let mut peak_kb = 0u64;
     while !stop.load(Ordering::Acquire) {
-        peak_pages = peak_pages.max(tree.resident_pages());
+        let at = started.elapsed();
+        let kb = tree.resident_pages() * kb_per_page;
+        peak_kb = peak_kb.max(kb);
+        // A tick that found no process (the tree is gone) adds no point.
+        if kb > 0 {
+            series.push(at, kb);
+        }
         // Parked rather than slept so that `stop` wakes the thread at once.
         thread::park_timeout(interval);
     }
-    peak_pages * (proctree::page_size() / 1024)
+    RssTrace {
+        peak_kb,
+        series: series.points,
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +238,47 @@ mod tests {
             kb > 45 * 1024,
             "a child born after the first tick adds {kb} KiB"
         );
+    }
+
+    #[test]
+    fn a_long_series_is_thinned_and_keeps_every_peak() {
+        let mut series = Series::new(8);
+        for tick in 0..1000u64 {
+            let kb = if tick == 777 { 9_999 } else { tick % 10 };
+            series.push(Duration::from_millis(tick * 50), kb);
+        }
+        let points = &series.points;
+        assert!(points.len() <= 8 && points.len() >= 4, "{points:?}");
+        assert_eq!(points[0].at, Duration::ZERO);
+        assert!(points.windows(2).all(|w| w[0].at < w[1].at), "{points:?}");
+        assert_eq!(points.iter().map(|p| p.kb).max(), Some(9_999));
+        // Every point but the last holds the peak of a whole slice, which includes a 9.
+        assert!(
+            points[..points.len() - 1].iter().all(|p| p.kb >= 9),
+            "{points:?}"
+        );
+        let mut short = Series::new(8);
+        for tick in 0..5u64 {
+            short.push(Duration::from_millis(tick), tick);
+        }
+        assert_eq!(short.points.len(), 5, "no thinning below the cap");
+    }
+
+    #[test]
+    fn the_trace_follows_the_tree_over_time() {
+        let mut child = Command::new("sh")
+            .args(["-c", &format!("sleep 0.3; {ALLOC_50MB}")])
+            .spawn()
+            .unwrap();
+        let sampler = RssSampler::start(child.id(), Duration::from_millis(20));
+        child.wait().unwrap();
+        let trace = sampler.finish();
+        let series = &trace.series;
+        assert!(series.len() >= 5, "{series:?}");
+        assert!(series.len() <= SERIES_POINTS);
+        let first = series[0].kb;
+        assert!(trace.peak_kb > first + 40 * 1024, "{trace:?}");
+        assert_eq!(series.iter().map(|p| p.kb).max(), Some(trace.peak_kb));
     }
 
     #[test]

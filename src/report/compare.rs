@@ -19,6 +19,8 @@ pub enum Unit {
     Percent,
     /// Megabytes.
     Megabytes,
+    /// Already a percentage, 0 to 100 (coverage).
+    Pct,
 }
 
 /// How a metric of another record compares to the reference's.
@@ -69,6 +71,14 @@ pub const ROWS: &[MetricRow] = &[
     row("p95_test", Unit::Seconds, Compare::Time),
     row("rss_peak_mb", Unit::Megabytes, Compare::Ratio),
     row("cpu_util", Unit::Percent, Compare::Ratio),
+];
+
+/// Rows shown only when some record has the metric (a suite with `budgets`, `coverage`, or
+/// planrun's pytest plugin's memory samples).
+pub const OPTIONAL_ROWS: &[MetricRow] = &[
+    row("over_budget", Unit::Count, Compare::Delta),
+    row("coverage", Unit::Pct, Compare::Delta),
+    row("rss_growth_mb", Unit::Megabytes, Compare::Delta),
 ];
 
 /// Record names in column order, and the reference the others are compared to.
@@ -171,6 +181,7 @@ pub fn fmt_value(v: f64, unit: Unit) -> String {
         Unit::Count => format!("{v:.1}"),
         Unit::Percent => format!("{:.0}%", v * 100.0),
         Unit::Megabytes => format!("{v:.1} MB"),
+        Unit::Pct => format!("{v:.2}%"),
     }
 }
 
@@ -315,9 +326,11 @@ mod tests {
                 exit_code: 0,
                 counts: None,
                 log: "check.log".into(),
+                memory: Vec::new(),
             },
             tests: Vec::new(),
             warnings: Vec::new(),
+            extras: Default::default(),
         };
         // What a `framework = "command"` suite step records: times, no test counts.
         let runs = vec![run(2.0), run(4.0), run(3.0)];

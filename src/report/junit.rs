@@ -1,5 +1,8 @@
-//! The JUnit XML report: one test suite per phase, one test case per step and per gate, so CI
-//! systems show a failed gate the way they show a failed test.
+//! The JUnit XML report: one test suite per phase, one test case per step and per gate, and
+//! under a failed gate one per test it names (with pytest's failure text), so CI systems show
+//! a failed gate, and the tests that failed it, the way they show a failed test. Valid against
+//! the common `junit-10.xsd` (a test checks it with a real validator): counts, `timestamp` and
+//! `hostname` on each `<testsuite>`, no `skipped` on `<testsuites>`, which that schema forbids.
 
 use std::fmt::Write;
 
@@ -9,6 +12,9 @@ use super::model::{GateReport, GateStatus, RunReport, StepReport, StepStatus};
 pub const STEP_CLASS: &str = "planrun.step";
 /// Class name of the test cases that stand for gates.
 pub const GATE_CLASS: &str = "planrun.gate";
+/// Class name prefix of the test cases that stand for the tests a gate names:
+/// `planrun.test.<record>`.
+pub const TEST_CLASS: &str = "planrun.test";
 
 /// The report as a JUnit XML document.
 pub fn to_junit(report: &RunReport) -> String {
@@ -22,13 +28,22 @@ pub fn to_junit(report: &RunReport) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
-        "<testsuites name=\"{}\" {} time=\"{}\">",
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{}\">",
         escape_attr(&format!("planrun {}", report.plan.name)),
-        total.attrs(),
+        total.tests,
+        total.failures,
+        total.errors,
         seconds(report.duration_s),
     );
+    let mut place = String::new();
+    if !report.started.is_empty() {
+        let _ = write!(place, " timestamp=\"{}\"", escape_attr(&report.started));
+    }
+    if !report.host.is_empty() {
+        let _ = write!(place, " hostname=\"{}\"", escape_attr(&report.host));
+    }
     for suite in &suites {
-        suite.write(&mut xml);
+        suite.write(&mut xml, &place);
     }
     xml.push_str("</testsuites>\n");
     xml
@@ -81,7 +96,7 @@ enum Outcome {
 }
 
 struct Case {
-    class: &'static str,
+    class: String,
     name: String,
     time: f64,
     outcome: Outcome,
@@ -105,7 +120,7 @@ impl<'a> Suite<'a> {
             .gates
             .iter()
             .filter(|g| g.phase == phase)
-            .map(gate_case);
+            .flat_map(|g| std::iter::once(gate_case(g)).chain(test_cases(g, report)));
         let cases: Vec<Case> = steps.chain(gates).collect();
         let mut counts = Counts {
             tests: cases.len(),
@@ -126,11 +141,12 @@ impl<'a> Suite<'a> {
         }
     }
 
-    fn write(&self, xml: &mut String) {
+    /// Writes the suite; `place` holds its `timestamp` and `hostname` attributes.
+    fn write(&self, xml: &mut String, place: &str) {
         let time: f64 = self.cases.iter().map(|c| c.time).sum();
         let _ = writeln!(
             xml,
-            "  <testsuite name=\"{}\" {} time=\"{}\">",
+            "  <testsuite name=\"{}\" {} time=\"{}\"{place}>",
             escape_attr(self.name),
             self.counts.attrs(),
             seconds(time),
@@ -147,7 +163,7 @@ impl Case {
         let _ = write!(
             xml,
             "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
-            self.class,
+            escape_attr(&self.class),
             escape_attr(&self.name),
             seconds(self.time),
         );
@@ -212,7 +228,7 @@ fn step_case(step: &StepReport) -> Case {
         _ => None,
     };
     Case {
-        class: STEP_CLASS,
+        class: STEP_CLASS.to_string(),
         name: step.id.clone(),
         time: step.duration_s.unwrap_or(0.0),
         outcome,
@@ -241,6 +257,7 @@ fn gate_case(gate: &GateReport) -> Case {
         body.push(format!("why: {why}"));
     }
     body.extend(gate.values.iter().map(|(k, v)| format!("{k} = {v}")));
+    body.extend(gate.details.iter().cloned());
     body.push(format!("on_fail: {}", gate.on_fail));
     if gate.status == GateStatus::Inconclusive {
         body.push(format!("on_inconclusive: {}", gate.on_inconclusive));
@@ -267,12 +284,58 @@ fn gate_case(gate: &GateReport) -> Case {
         ),
     };
     Case {
-        class: GATE_CLASS,
+        class: GATE_CLASS.to_string(),
         name: gate.check.clone(),
         time: 0.0,
         outcome,
         out,
     }
+}
+
+/// One test case per test a gate names: a failure, with pytest's text, under a gate that failed;
+/// a passing case that says so under one that only warned or was inconclusive.
+fn test_cases<'a>(gate: &'a GateReport, report: &'a RunReport) -> impl Iterator<Item = Case> + 'a {
+    let blocks = matches!(gate.status, GateStatus::Fail | GateStatus::Error);
+    gate.tests.iter().map(move |test| {
+        let failure = report.failure(&test.record, &test.id);
+        let said = failure
+            .and_then(|f| f.message.as_deref())
+            .map(|m| m.lines().next().unwrap_or_default().to_string());
+        let mut message = format!("{} in {}", test.outcome, test.record);
+        if let Some(said) = &said {
+            message.push_str(": ");
+            message.push_str(said);
+        }
+        if let (Some(f), Some(record)) = (failure, report.records.get(&test.record)) {
+            if f.runs < record.runs {
+                message.push_str(&format!(" ({} of {} runs)", f.runs, record.runs));
+            }
+        }
+        let mut body = vec![format!("gate: {}", gate.check)];
+        if let Some((file, line)) = failure.and_then(|f| Some((f.file.as_deref()?, f.line))) {
+            body.push(match line {
+                Some(n) => format!("at: {file}:{n}"),
+                None => format!("at: {file}"),
+            });
+        }
+        if let Some(text) = failure.and_then(|f| f.text.as_deref()) {
+            body.push(String::new());
+            body.push(text.to_string());
+        }
+        let body = body.join("\n");
+        let (outcome, out) = if blocks {
+            (Outcome::Failure { message, body }, None)
+        } else {
+            (Outcome::Pass, Some(format!("{message}\n{body}")))
+        };
+        Case {
+            class: format!("{TEST_CLASS}.{}", test.record),
+            name: test.id.clone(),
+            time: 0.0,
+            outcome,
+            out,
+        }
+    })
 }
 
 fn join_nonempty(parts: &[&str]) -> String {

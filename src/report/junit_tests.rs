@@ -28,14 +28,73 @@ fn output_parses_and_counts_match() {
         .map(|s| s.attribute("name").unwrap())
         .collect();
     assert_eq!(names, ["baseline", "parallel"]);
-    // 6 steps + 3 gates; the failed step and the failed gate; the skipped step.
-    assert_eq!(doc_counts(&xml), (9, 2, 0, 1));
-    assert_eq!(root.attribute("tests"), Some("9"));
-    assert_eq!(root.attribute("failures"), Some("2"));
-    assert_eq!(root.attribute("skipped"), Some("1"));
-    assert_eq!(suites[1].attribute("tests"), Some("7"));
-    assert_eq!(suites[1].attribute("failures"), Some("2"));
+    // 6 steps + 3 gates + the 2 tests the failed gate names; the failed step, the failed gate
+    // and its tests; the skipped step.
+    assert_eq!(doc_counts(&xml), (11, 4, 0, 1));
+    assert_eq!(root.attribute("tests"), Some("11"));
+    assert_eq!(root.attribute("failures"), Some("4"));
+    assert_eq!(
+        root.attribute("skipped"),
+        None,
+        "junit-10.xsd has no such attribute here"
+    );
+    assert_eq!(suites[1].attribute("tests"), Some("9"));
+    assert_eq!(suites[1].attribute("failures"), Some("4"));
+    assert_eq!(suites[1].attribute("skipped"), Some("1"));
     assert_eq!(suites[0].attribute("failures"), Some("0"));
+    for suite in &suites {
+        assert_eq!(suite.attribute("timestamp"), Some("2025-03-01T10:15:00Z"));
+        assert_eq!(suite.attribute("hostname"), Some("ci-runner-7"));
+    }
+}
+
+#[test]
+fn a_failed_gate_has_a_case_per_test_it_names_with_pytests_text() {
+    let xml = to_junit(&sample());
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(name))
+            .unwrap()
+    };
+    let auth = case("tests/test_auth.py::test_empty_password_is_refused");
+    assert_eq!(auth.attribute("classname"), Some("planrun.test.after"));
+    let failure = auth.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert_eq!(
+        failure.attribute("message"),
+        Some("failed in after: AssertionError: assert 200 == 400")
+    );
+    let body = failure.text().unwrap();
+    assert!(body.starts_with("gate: after.passed == baseline.passed\nat: tests/test_auth.py:27\n\n    def test_empty"), "{body}");
+    let cart = case("tests/test_cart.py::test_total");
+    let failure = cart.children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert_eq!(
+        failure.attribute("message"),
+        Some("flaky in after: assert 19.99 == 20.0 (1 of 3 runs)")
+    );
+    // The tests follow their gate.
+    let names: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    let at = names
+        .iter()
+        .position(|n| *n == "after.passed == baseline.passed")
+        .unwrap();
+    assert_eq!(
+        names[at + 1],
+        "tests/test_auth.py::test_empty_password_is_refused"
+    );
+}
+
+#[test]
+fn tests_under_a_gate_that_only_warns_pass_with_a_note() {
+    let mut report = sample();
+    report.gates[0].status = GateStatus::Warn;
+    let xml = to_junit(&report);
+    assert_eq!(doc_counts(&xml), (11, 1, 0, 1));
+    assert!(xml.contains("<system-out>failed in after: AssertionError: assert 200 == 400\ngate: "));
 }
 
 #[test]
@@ -112,7 +171,7 @@ fn error_and_unevaluated_gates() {
     report.gates[1].message = Some("no run produced `after.wall.median`".into());
     report.gates[2].status = GateStatus::NotEvaluated;
     let xml = to_junit(&report);
-    assert_eq!(doc_counts(&xml), (9, 2, 1, 2));
+    assert_eq!(doc_counts(&xml), (11, 4, 1, 2));
     assert!(xml.contains(
         "<error message=\"no run produced `after.wall.median` (parallel must pay for itself)\">"
     ));
@@ -161,6 +220,26 @@ proptest::proptest! {
         report.gates[0].why = Some(why);
         let xml = to_junit(&report);
         let doc = roxmltree::Document::parse(&xml).unwrap();
-        proptest::prop_assert_eq!(doc.descendants().filter(|n| n.has_tag_name("testcase")).count(), 9);
+        proptest::prop_assert_eq!(doc.descendants().filter(|n| n.has_tag_name("testcase")).count(), 11);
+    }
+}
+
+#[test]
+fn a_failed_budget_gate_names_the_tests_in_its_failure() {
+    let xml = to_junit(&super::super::fixture::budgets());
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let failure = doc
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("testcase") && n.attribute("name") == Some("after.over_budget == 0")
+        })
+        .and_then(|c| c.children().find(|n| n.has_tag_name("failure")))
+        .expect("the budget gate fails");
+    let body = failure.text().unwrap_or_default();
+    for id in [
+        "tests/integration/test_flow.py::test_checkout 2.31 s > 2.00 s (tests/integration), 0.31 s over",
+        "tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s > 0.10 s (tests/unit), 0.15 s over",
+    ] {
+        assert!(body.contains(id), "{body}");
     }
 }

@@ -1,6 +1,53 @@
-//! How each status reads to a person: one word and one icon per state, shared by every renderer.
+//! How each status reads to a person: one word and one icon per state, and the tests a gate
+//! names as one phrase, shared by every renderer.
 
-use super::model::{GateStatus, RunStatus, StepStatus};
+use super::model::{
+    GateReport, GateStatus, GateTest, RollbackInfo, RunReport, RunStatus, StepStatus,
+};
+use crate::measure::record::TestFailure;
+
+/// At most this many tests a gate's one-line message names.
+pub const TESTS_NAMED: usize = 5;
+
+impl GateTest {
+    /// `tests/test_a.py::test_x failed in after`.
+    pub fn phrase(&self) -> String {
+        format!("{} {} in {}", self.id, self.outcome, self.record)
+    }
+}
+
+impl GateReport {
+    /// `tests: a failed in after, b flaky in after and 3 more`; `None` when it names no test.
+    pub fn tests_phrase(&self) -> Option<String> {
+        if self.tests.is_empty() {
+            return None;
+        }
+        let named: Vec<String> = self
+            .tests
+            .iter()
+            .take(TESTS_NAMED)
+            .map(GateTest::phrase)
+            .collect();
+        let more = self.tests.len().saturating_sub(TESTS_NAMED);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        Some(format!("tests: {}{more}", named.join(", ")))
+    }
+}
+
+impl RunReport {
+    /// What record `record` knows of test `id`'s failure: its file, line, message and text.
+    pub fn failure(&self, record: &str, id: &str) -> Option<&TestFailure> {
+        self.records
+            .get(record)?
+            .failures
+            .iter()
+            .find(|f| f.id == id)
+    }
+}
 
 impl RunStatus {
     /// The overall verdict as a short phrase, e.g. `gate failed, rolled back`.
@@ -78,9 +125,37 @@ impl GateStatus {
     }
 }
 
+impl RollbackInfo {
+    /// What the rollback put back, each list with its label, in the order reports show them.
+    pub fn lists(&self) -> [(&'static str, &[String]); 3] {
+        [
+            ("restored", &self.restored),
+            ("deleted", &self.deleted),
+            ("environments", &self.environments),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gate_names_its_first_tests() {
+        let mut gate = crate::report::fixture::sample().gates[0].clone();
+        assert_eq!(
+            gate.tests_phrase().as_deref(),
+            Some("tests: tests/test_auth.py::test_empty_password_is_refused failed in after, tests/test_cart.py::test_total flaky in after")
+        );
+        let test = gate.tests[0].clone();
+        gate.tests = vec![test; 7];
+        assert!(gate
+            .tests_phrase()
+            .unwrap()
+            .ends_with("failed in after and 2 more"));
+        gate.tests.clear();
+        assert_eq!(gate.tests_phrase(), None);
+    }
 
     #[test]
     fn failed_runs_say_they_were_rolled_back() {

@@ -3,11 +3,14 @@
 
 use std::fmt::Write;
 
-use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, ROWS};
+use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, OPTIONAL_ROWS, ROWS};
 use super::model::{RollbackInfo, RunReport};
 
 /// At most this many flaky test ids are listed per record.
 const FLAKY_LISTED: usize = 10;
+
+/// At most this many rows has the failing tests' table.
+const FAILING_LISTED: usize = 50;
 
 /// The report as a Markdown document.
 pub fn to_markdown(report: &RunReport) -> String {
@@ -29,7 +32,11 @@ pub fn to_markdown(report: &RunReport) -> String {
     }
     let _ = writeln!(md, "{}\n", run_line(report));
     records_section(&mut md, report);
+    md.push_str(&super::mermaid::section(report));
+    budgets_section(&mut md, report);
+    coverage_section(&mut md, report);
     gates_section(&mut md, report);
+    failing_tests_section(&mut md, report);
     steps_section(&mut md, report);
     let _ = writeln!(md, "## Changes\n\n{}\n", diffstat_line(report));
     if let Some(rollback) = &report.rollback {
@@ -89,7 +96,10 @@ fn records_section(md: &mut String, report: &RunReport) {
             .filter_map(|name| Some((*name, report.records.get(*name)?)))
     };
     let metric = |name: &str, path: &str| report.records.get(name)?.metric(path);
-    for row in ROWS {
+    let optional = OPTIONAL_ROWS
+        .iter()
+        .filter(|row| names.iter().any(|n| metric(n, row.path).is_some()));
+    for row in ROWS.iter().chain(optional) {
         let label = if row.path == "wall.median" {
             "wall.median ± stddev"
         } else {
@@ -133,6 +143,94 @@ fn records_section(md: &mut String, report: &RunReport) {
     md.push('\n');
 }
 
+/// Every test over its budget, per record, slowest first: what to paste into `pytest`.
+fn budgets_section(md: &mut String, report: &RunReport) {
+    let (names, _) = columns(&report.records, &report.baselines_used);
+    let over: Vec<(&str, &crate::measure::record::Record)> = names
+        .iter()
+        .filter_map(|n| Some((*n, report.records.get(*n)?)))
+        .filter(|(_, r)| !r.over_budget.is_empty())
+        .collect();
+    if over.is_empty() {
+        return;
+    }
+    md.push_str(
+        "## Over budget
+
+| record | test | median | budget | over by |
+|---|---|---:|---:|---:|
+",
+    );
+    for (name, record) in over {
+        for o in &record.over_budget {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} ({}) | {} |",
+                text(name),
+                code(&o.id),
+                fmt_seconds(o.seconds),
+                fmt_seconds(o.budget),
+                code(&o.key),
+                fmt_seconds(o.seconds - o.budget)
+            );
+        }
+    }
+    md.push('\n');
+}
+
+/// How many files the coverage table lists at most.
+const COVERAGE_FILES_LISTED: usize = 30;
+
+/// Line coverage per record and per file (the least covered first, by the first record).
+fn coverage_section(md: &mut String, report: &RunReport) {
+    let (names, _) = columns(&report.records, &report.baselines_used);
+    let covered: Vec<(&str, &crate::measure::coverage::Coverage)> = names
+        .iter()
+        .filter_map(|n| Some((*n, report.records.get(*n)?.coverage.as_ref()?)))
+        .collect();
+    let Some((_, first)) = covered.first() else {
+        return;
+    };
+    md.push_str(
+        "## Coverage
+
+| file |",
+    );
+    for (name, _) in &covered {
+        let _ = write!(md, " {} |", text(name));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(covered.len()));
+    md.push_str("\n| **total** |");
+    for (_, c) in &covered {
+        let _ = write!(md, " **{:.2}%** |", c.percent);
+    }
+    md.push('\n');
+    let files = crate::measure::coverage::lowest(first, COVERAGE_FILES_LISTED);
+    for (path, _) in &files {
+        let _ = write!(md, "| {} |", code(path));
+        for (_, c) in &covered {
+            match c.files.get(*path) {
+                Some(f) => {
+                    let _ = write!(md, " {:.1}% |", f.percent);
+                }
+                None => {
+                    let _ = write!(md, " {MISSING} |");
+                }
+            }
+        }
+        md.push('\n');
+    }
+    if first.files.len() > files.len() {
+        let _ = writeln!(
+            md,
+            "\n{} more files, all covered at least as well (report.json lists every file)",
+            first.files.len() - files.len()
+        );
+    }
+    md.push('\n');
+}
+
 fn flaky_list(flaky: &[String]) -> String {
     let mut ids: Vec<String> = flaky.iter().take(FLAKY_LISTED).map(|id| code(id)).collect();
     if flaky.len() > FLAKY_LISTED {
@@ -148,12 +246,19 @@ fn gates_section(md: &mut String, report: &RunReport) {
     md.push_str("## Gates\n\n| verdict | check | explanation | why |\n|---|---|---|---|\n");
     for gate in &report.gates {
         let said = gate.explanation.as_deref().map(code);
-        let said = match (said, &gate.message) {
+        let mut said = match (said, &gate.message) {
             (Some(e), Some(m)) => format!("{e}<br>{}", text(m)),
             (Some(e), None) => e,
             (None, Some(m)) => text(m),
             (None, None) => MISSING.to_string(),
         };
+        if let Some(tests) = gate.tests_phrase() {
+            said = format!("{said}<br>{}", text(&tests));
+        }
+        for detail in &gate.details {
+            said.push_str("<br>");
+            said.push_str(&text(detail));
+        }
         let _ = writeln!(
             md,
             "| {} {} | {} | {} | {} |",
@@ -165,6 +270,83 @@ fn gates_section(md: &mut String, report: &RunReport) {
         );
     }
     md.push('\n');
+}
+
+/// Every test that failed, errored or was flaky in a record: the ones the gates name first,
+/// then the others; one column per record, and the failure's message.
+fn failing_tests_section(md: &mut String, report: &RunReport) {
+    let mut ids: Vec<&str> = Vec::new();
+    let named = report
+        .gates
+        .iter()
+        .flat_map(|g| g.tests.iter().map(|t| t.id.as_str()));
+    let failed = report.records.values().flat_map(|r| {
+        r.failures
+            .iter()
+            .map(|f| f.id.as_str())
+            .chain(r.flaky.iter().map(String::as_str))
+    });
+    for id in named.chain(failed) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return;
+    }
+    let (names, _) = columns(&report.records, &report.baselines_used);
+    md.push_str("## Failing tests\n\n| test |");
+    for name in &names {
+        let _ = write!(md, " {} |", text(name));
+    }
+    md.push_str(" message |\n|---|");
+    md.push_str(&"---|".repeat(names.len() + 1));
+    md.push('\n');
+    for id in ids.iter().take(FAILING_LISTED) {
+        let _ = write!(md, "| {} |", code(id));
+        let mut message = None;
+        for name in &names {
+            let Some(record) = report.records.get(*name) else {
+                continue;
+            };
+            let failure = record.failures.iter().find(|f| f.id == *id);
+            let cell = match failure {
+                Some(f) if f.runs < record.runs => {
+                    format!("⚠️ flaky ({}/{} runs failed)", f.runs, record.runs)
+                }
+                Some(f) if f.outcome == crate::measure::junit::Outcome::Error => {
+                    "💥 error".to_string()
+                }
+                Some(_) => "❌ failed".to_string(),
+                None if record.flaky.iter().any(|f| f == id) => "⚠️ flaky".to_string(),
+                None if record.durations.contains_key(*id) => "✅ ok".to_string(),
+                None => MISSING.to_string(),
+            };
+            if message.is_none() {
+                message = failure.and_then(|f| {
+                    let m = f.message.as_deref()?;
+                    Some(match (&f.file, f.line) {
+                        (Some(file), Some(n)) => format!("{} ({file}:{n})", first_line(m)),
+                        _ => first_line(m).to_string(),
+                    })
+                });
+            }
+            let _ = write!(md, " {cell} |");
+        }
+        let _ = writeln!(
+            md,
+            " {} |",
+            message.as_deref().map(text).unwrap_or_default()
+        );
+    }
+    if ids.len() > FAILING_LISTED {
+        let _ = writeln!(md, "\nand {} more", ids.len() - FAILING_LISTED);
+    }
+    md.push('\n');
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
 }
 
 fn steps_section(md: &mut String, report: &RunReport) {
@@ -224,11 +406,7 @@ fn rollback_section(md: &mut String, rollback: &RollbackInfo) {
         )
     };
     let _ = writeln!(md, "## Rollback\n\n{}: {outcome}\n", text(&rollback.reason));
-    for (label, items) in [
-        ("restored", &rollback.restored),
-        ("deleted", &rollback.deleted),
-        ("environments", &rollback.environments),
-    ] {
+    for (label, items) in rollback.lists() {
         if !items.is_empty() {
             let list: Vec<String> = items.iter().map(|i| code(i)).collect();
             let _ = writeln!(md, "- {label}: {}", list.join(", "));
@@ -237,7 +415,7 @@ fn rollback_section(md: &mut String, rollback: &RollbackInfo) {
 }
 
 /// A duration as `0.80 s`, `108.40 s` or `2 min 23 s`.
-fn duration(seconds: Option<f64>) -> String {
+pub(super) fn duration(seconds: Option<f64>) -> String {
     match seconds {
         Some(s) if s.is_finite() && s >= 60.0 => {
             let whole = s.round() as u64;

@@ -125,7 +125,7 @@ fn gates_table_has_icon_check_explanation_and_why() {
     assert!(md.contains("| verdict | check | explanation | why |\n"));
     assert_eq!(
         line_starting(&md, "| ❌ fail"),
-        "| ❌ fail | `after.passed == baseline.passed` | `after.passed 117 == baseline.passed 118` |  |"
+        "| ❌ fail | `after.passed == baseline.passed` | `after.passed 117 == baseline.passed 118`<br>tests: tests/test_auth.py::test_empty_password_is_refused failed in after, tests/test_cart.py::test_total flaky in after |  |"
     );
     assert_eq!(
         line_starting(&md, "| ✅ pass"),
@@ -140,6 +140,7 @@ fn gate_errors_show_their_message() {
     report.gates[0].status = GateStatus::Error;
     report.gates[0].explanation = None;
     report.gates[0].message = Some("no run produced `after.passed`".into());
+    report.gates[0].tests.clear();
     let md = to_markdown(&report);
     assert!(line_starting(&md, "| 💥 error").contains("| no run produced `after.passed` |"));
 }
@@ -212,4 +213,78 @@ fn an_empty_report_renders() {
     assert!(md.starts_with("# planrun — ⏳ running\n"));
     assert!(!md.contains("## Records"));
     assert!(md.ends_with("## Changes\n\n0 files changed, 0 insertions(+), 0 deletions(-)\n"));
+}
+
+/// Each test over budget by its pytest id with its median, budget and excess; coverage per
+/// file beside the total; the failed budget gate names the tests too.
+#[test]
+fn budgets_and_coverage_have_their_sections() {
+    let md = to_markdown(&super::super::fixture::budgets());
+    assert_eq!(
+        line_starting(&md, "| after | `tests/integration"),
+        "| after | `tests/integration/test_flow.py::test_checkout` | 2.31 s | 2.00 s (`tests/integration`) | 310.0 ms |"
+    );
+    assert_eq!(
+        line_starting(&md, "| after | `tests/unit"),
+        "| after | `tests/unit/test_tax.py::TestRates::test_rate[de]` | 250.0 ms | 100.0 ms (`tests/unit`) | 150.0 ms |"
+    );
+    assert!(
+        md.find("test_checkout").unwrap() < md.find("test_rate[de]").unwrap(),
+        "slowest first"
+    );
+    assert_eq!(
+        line_starting(&md, "| **total**"),
+        "| **total** | **80.00%** | **78.57%** |"
+    );
+    assert_eq!(
+        line_starting(&md, "| `shop/tax.py`"),
+        "| `shop/tax.py` | 75.0% | 50.0% |"
+    );
+    assert_eq!(
+        line_starting(&md, "| coverage |"),
+        "| coverage | 80.00% | 78.57% | -1.4 |"
+    );
+    assert_eq!(
+        line_starting(&md, "| over_budget |"),
+        "| over_budget | 0 | 2 | +2 |"
+    );
+    let gate = line_starting(&md, "| ❌ fail | `after.over_budget == 0`");
+    assert!(
+        gate.contains("<br>over budget in `after`: tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s &gt; 0.10 s (tests/unit), 0.15 s over"),
+        "{gate}"
+    );
+    // Without budgets or coverage, neither section nor row appears.
+    let plain = to_markdown(&sample());
+    assert!(!plain.contains("## Over budget") && !plain.contains("## Coverage"));
+    assert!(!plain.contains("| over_budget") && !plain.contains("| coverage"));
+}
+
+#[test]
+fn failing_tests_have_a_table_with_each_records_outcome_and_the_message() {
+    let md = to_markdown(&sample());
+    let section = md.split("## Failing tests\n\n").nth(1).unwrap();
+    let table: Vec<&str> = section.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(
+        table,
+        [
+            "| test | baseline | after | message |",
+            "|---|---|---|---|",
+            "| `tests/test_auth.py::test_empty_password_is_refused` | — | ❌ failed | AssertionError: assert 200 == 400 (tests/test_auth.py:27) |",
+            "| `tests/test_cart.py::test_total` | — | ⚠️ flaky (1/3 runs failed) | assert 19.99 == 20.0 (tests/test_cart.py:9) |",
+        ]
+    );
+    let gate = line_starting(&md, "| ❌ fail |");
+    assert!(
+        gate.contains(
+            "<br>tests: tests/test_auth.py::test_empty_password_is_refused failed in after, "
+        ),
+        "{gate}"
+    );
+    let mut green = sample();
+    green.gates.iter_mut().for_each(|g| g.tests.clear());
+    green.records.values_mut().for_each(|r| {
+        r.failures.clear();
+        r.flaky.clear();
+    });
+    assert!(!to_markdown(&green).contains("## Failing tests"));
 }

@@ -1,14 +1,16 @@
 //! Secret values masked in a report before any format is written from it: report.json, its
-//! copies, junit.xml, summary.md and the GitHub annotations all render the masked report, and
-//! a saved baseline holds a masked record.
+//! copies, junit.xml, summary.md, report.html and the GitHub annotations all render the masked
+//! report, and a saved baseline holds a masked record.
 //!
 //! Every struct is destructured without `..`, so a field added to the report model does not
 //! compile here until someone decides whether it can hold a secret.
 
 use std::borrow::Cow;
 
-use super::model::{DiffStatReport, GateReport, PlanInfo, RollbackInfo, RunReport, StepReport};
-use crate::measure::record::{Record, RunSample, TestTime};
+use super::model::{
+    DiffStatReport, FileDiff, GateReport, GateTest, PlanInfo, RollbackInfo, RunReport, StepReport,
+};
+use crate::measure::record::{Record, RunSample, TestFailure, TestTime};
 use crate::secrets::Secrets;
 
 /// A copy of `report` with every secret value in its text replaced by `***`.
@@ -27,6 +29,7 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         run_id,
         plan,
         target,
+        host: _,
         started: _,
         finished: _,
         duration_s: _,
@@ -38,9 +41,22 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         baselines_used,
         gates,
         diffstat,
+        diff,
         rollback,
+        stage,
     } = report;
     m(run_id);
+    if let Some(stage) = stage {
+        for c in stage
+            .promotion
+            .iter_mut()
+            .flat_map(|p| p.criteria.iter_mut())
+        {
+            m(&mut c.check);
+            m(&mut c.explanation);
+            c.why.iter_mut().for_each(m);
+        }
+    }
     let PlanInfo {
         name,
         description,
@@ -83,18 +99,40 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
             values: _,
             message,
             intervals: _,
+            details,
+            line: _,
+            tests,
         } = gate;
+        for test in tests {
+            let GateTest {
+                id,
+                record,
+                outcome: _,
+            } = test;
+            m(id);
+            m(record);
+        }
         m(phase);
         m(check);
         why.iter_mut().for_each(m);
         explanation.iter_mut().for_each(m);
         message.iter_mut().for_each(m);
+        details.iter_mut().for_each(m);
     }
     let DiffStatReport {
         files: _,
         insertions: _,
         deletions: _,
     } = diffstat;
+    for file in diff {
+        let FileDiff {
+            path,
+            diff,
+            truncated: _,
+        } = file;
+        m(path);
+        m(diff);
+    }
     if let Some(RollbackInfo {
         reason,
         ok: _,
@@ -138,19 +176,16 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         samples,
         durations,
         slowest_tests,
+        failures,
         warnings,
+        budgets,
+        over_budget,
+        coverage,
+        rss_growth_mb: _,
     } = record;
     m(command);
     flaky.iter_mut().for_each(m);
-    if durations
-        .keys()
-        .any(|id| matches!(secrets.mask(id), Cow::Owned(_)))
-    {
-        *durations = std::mem::take(durations)
-            .into_iter()
-            .map(|(id, seconds)| (secrets.mask(&id).into_owned(), seconds))
-            .collect();
-    }
+    mask_keys(durations, secrets);
     for sample in samples {
         let RunSample {
             warmup: _,
@@ -163,6 +198,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
             exit_code: _,
             counts: _,
             log,
+            memory: _,
         } = sample;
         if let Cow::Owned(masked) = secrets.mask(&log.to_string_lossy()) {
             *log = masked.into();
@@ -172,7 +208,41 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         let TestTime { id, seconds: _ } = test;
         m(id);
     }
+    for failure in failures {
+        let TestFailure {
+            id,
+            outcome: _,
+            runs: _,
+            file,
+            line: _,
+            message,
+            text,
+        } = failure;
+        m(id);
+        file.iter_mut().for_each(m);
+        message.iter_mut().for_each(m);
+        text.iter_mut().for_each(m);
+    }
     warnings.iter_mut().for_each(m);
+    mask_keys(budgets, secrets);
+    for over in over_budget {
+        m(&mut over.id);
+        m(&mut over.key);
+    }
+    if let Some(coverage) = coverage {
+        mask_keys(&mut coverage.files, secrets);
+    }
+}
+
+/// Masks secret values in the keys of a map (test ids, file paths), leaving it alone when none
+/// has one.
+fn mask_keys<V>(map: &mut std::collections::BTreeMap<String, V>, secrets: &Secrets) {
+    if map.keys().any(|k| matches!(secrets.mask(k), Cow::Owned(_))) {
+        *map = std::mem::take(map)
+            .into_iter()
+            .map(|(k, v)| (secrets.mask(&k).into_owned(), v))
+            .collect();
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +257,11 @@ mod tests {
         report.vars.insert("token".into(), secret.into());
         report.steps[0].message = Some(format!("`curl -H {secret}` exited with status 1"));
         report.gates[0].check = format!("after.failed == 0 # {secret}");
+        report.diff.push(FileDiff {
+            path: format!("conf/{secret}.ini"),
+            diff: format!("+token = {secret}\n"),
+            truncated: false,
+        });
         report.records.insert(
             "r".into(),
             crate::measure::record::Record {
@@ -199,7 +274,8 @@ mod tests {
             super::super::json::to_json(&masked),
             super::super::junit::to_junit(&masked),
             super::super::markdown::to_markdown(&masked),
-            super::super::github::annotations(&masked).join("\n"),
+            super::super::html::to_html(&masked),
+            super::super::github::annotations(&masked, &Default::default()).join("\n"),
         ] {
             assert!(!text.contains(secret), "{text}");
         }

@@ -17,6 +17,9 @@ pub struct RunReport {
     pub plan: PlanInfo,
     /// The target repository (absolute path).
     pub target: String,
+    /// The machine it ran on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
     /// When the run started (RFC 3339, UTC).
     pub started: String,
     /// When the run ended (RFC 3339, UTC); absent while running.
@@ -42,9 +45,28 @@ pub struct RunReport {
     pub gates: Vec<GateReport>,
     /// Lines changed in the target's files.
     pub diffstat: DiffStatReport,
+    /// The net change of each file, as a unified diff, taken before any rollback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<FileDiff>,
     /// What was rolled back, when the run was rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackInfo>,
+    /// The rollout stage applied, for a plan with stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageReport>,
+}
+
+/// The stage an apply ran at, and how it was entered.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StageReport {
+    /// The stage id.
+    pub id: String,
+    /// Entered with `--force` although the previous stage's promotion did not hold.
+    #[serde(default)]
+    pub forced: bool,
+    /// The previous stage's promotion, as decided before the apply (absent for the first stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Promotion>,
 }
 
 /// The plan that ran.
@@ -155,6 +177,28 @@ pub struct GateReport {
     /// The ratio of two records' times the gate compared, with its confidence interval.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<IntervalReport>,
+    /// What stands behind a verdict that did not pass, one line each: the tests over budget
+    /// (slowest first, by how much), the files with the least coverage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// The line of its `check` in the plan file (1-based), where annotations point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The tests behind a failed verdict on test counts: those that failed, errored or were
+    /// flaky in a record the gate reads (new ones first: not failing in the other records).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<GateTest>,
+}
+
+/// A test a gate's verdict names; its failure's text is in the record's `failures`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GateTest {
+    /// pytest's id of the test.
+    pub id: String,
+    /// The record it failed in.
+    pub record: String,
+    /// `failed`, `error` or `flaky`.
+    pub outcome: String,
 }
 
 fn rollback() -> String {
@@ -210,6 +254,18 @@ pub struct DiffStatReport {
     pub deletions: usize,
 }
 
+/// The net change of one file the run changed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FileDiff {
+    /// The file, relative to the target.
+    pub path: String,
+    /// Its unified diff (`--- a/`, `+++ b/`, hunks), cut at a line when it is very long.
+    pub diff: String,
+    /// Whether `diff` was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
 /// What a rollback did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RollbackInfo {
@@ -226,4 +282,48 @@ pub struct RollbackInfo {
     /// What went wrong during the rollback, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// One promotion criterion, decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionVerdict {
+    /// The check.
+    pub check: String,
+    /// Why it is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Whether it holds.
+    pub pass: bool,
+    /// The check with its values (`history.runs 3 >= 10`), or why it has none.
+    pub explanation: String,
+}
+
+/// A stage's promotion, decided over its window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Promotion {
+    /// The stage whose history was read.
+    pub stage: String,
+    /// Runs of that stage in the window.
+    pub runs: usize,
+    /// Each criterion.
+    pub criteria: Vec<CriterionVerdict>,
+}
+
+impl Promotion {
+    /// Whether every criterion holds.
+    pub fn holds(&self) -> bool {
+        self.criteria.iter().all(|c| c.pass)
+    }
+
+    /// The criteria that do not hold, as one line each.
+    pub fn failures(&self) -> Vec<String> {
+        self.criteria
+            .iter()
+            .filter(|c| !c.pass)
+            .map(|c| match &c.why {
+                Some(why) => format!("{} ({why})", c.explanation),
+                None => c.explanation.clone(),
+            })
+            .collect()
+    }
 }

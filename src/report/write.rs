@@ -4,11 +4,12 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
+use super::html::to_html;
 use super::json::to_json;
 use super::junit::to_junit;
 use super::markdown::to_markdown;
 use super::model::RunReport;
-use crate::journal::paths::{JUNIT_XML, REPORT_FILES, REPORT_JSON, SUMMARY_MD};
+use crate::journal::paths::{JUNIT_XML, REPORT_FILES, REPORT_HTML, REPORT_JSON, SUMMARY_MD};
 
 /// Writes `contents` to `path` through a temporary file in the same directory, fsynced and then
 /// renamed over `path`, so readers see the old file or the new one and never a partial one.
@@ -22,15 +23,18 @@ pub fn write_report_json(run_dir: &Path, report: &RunReport) -> io::Result<()> {
     write_atomic(&run_dir.join(REPORT_JSON), to_json(report).as_bytes())
 }
 
-/// Writes `report.json`, `junit.xml` and `summary.md` into `run_dir`, each atomically.
+/// Writes `report.json`, `junit.xml`, `summary.md` and `report.html` into `run_dir`, each
+/// atomically.
 pub fn write_all(run_dir: &Path, report: &RunReport) -> io::Result<()> {
     write_report_json(run_dir, report)?;
     write_atomic(&run_dir.join(JUNIT_XML), to_junit(report).as_bytes())?;
-    write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(report).as_bytes())
+    write_atomic(&run_dir.join(SUMMARY_MD), to_markdown(report).as_bytes())?;
+    write_atomic(&run_dir.join(REPORT_HTML), to_html(report).as_bytes())
 }
 
-/// Copies the report files of `run_dir` that exist into `dest_dir` (created when missing), for
-/// `--report-dir`; each copy is written atomically.
+/// Copies the report files of `run_dir` that exist into `dest_dir` (created when missing), and
+/// the step logs into `dest_dir/logs/`, for `--report-dir`; each copy is written atomically.
+/// Only regular files are copied: a link in the logs directory is not followed.
 pub fn copy_to(run_dir: &Path, dest_dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dest_dir)?;
     for name in REPORT_FILES {
@@ -38,6 +42,21 @@ pub fn copy_to(run_dir: &Path, dest_dir: &Path) -> io::Result<()> {
             Ok(bytes) => write_atomic(&dest_dir.join(name), &bytes)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
+        }
+    }
+    let logs = crate::journal::paths::logs_dir(run_dir);
+    let entries = match fs::read_dir(&logs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let dest_logs = crate::journal::paths::logs_dir(dest_dir);
+    fs::create_dir_all(&dest_logs)?;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let bytes = fs::read(entry.path())?;
+            write_atomic(&dest_logs.join(entry.file_name()), &bytes)?;
         }
     }
     Ok(())
@@ -50,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn write_all_writes_the_three_files() {
+    fn write_all_writes_the_four_files() {
         let dir = tempfile::tempdir().unwrap();
         let report = sample();
         write_all(dir.path(), &report).unwrap();
@@ -60,7 +79,9 @@ mod tests {
         assert_eq!(xml, to_junit(&report));
         let md = fs::read_to_string(dir.path().join(SUMMARY_MD)).unwrap();
         assert_eq!(md, to_markdown(&report));
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
+        let html = fs::read_to_string(dir.path().join(REPORT_HTML)).unwrap();
+        assert_eq!(html, to_html(&report));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 4);
     }
 
     #[test]
@@ -90,6 +111,24 @@ mod tests {
             fs::read(run.path().join(REPORT_JSON)).unwrap()
         );
         assert!(!dest.join(JUNIT_XML).exists());
+        assert!(!dest.join("logs").exists(), "no logs, no directory");
+    }
+
+    #[test]
+    fn copy_to_takes_the_step_logs_but_no_links() {
+        let run = tempfile::tempdir().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let logs = run.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        fs::write(logs.join("measure-run-1.log"), "1 failed").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", logs.join("evil.log")).unwrap();
+        copy_to(run.path(), dest.path()).unwrap();
+        let copied = dest.path().join("logs");
+        assert_eq!(
+            fs::read_to_string(copied.join("measure-run-1.log")).unwrap(),
+            "1 failed"
+        );
+        assert!(!copied.join("evil.log").exists());
     }
 
     #[test]

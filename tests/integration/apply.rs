@@ -147,7 +147,9 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         .stdout_contains("step bye (run)")
         .stdout_contains("  $ echo goodbye")
         .stdout_contains("gate after.failed == 0")
-        .stdout_contains("1 file changed, 2 packages to install, 2 commands, 1 timed suite")
+        .stdout_contains(
+            "plan: 1 file to change, 2 packages to install, 2 commands, 1 timed suite, ",
+        )
         .run();
     assert_eq!(snapshot(&project), before);
     assert!(
@@ -172,7 +174,7 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         "step bye (run)",
         "$ echo goodbye",
         "gate after.failed == 0",
-        "1 file changed, 2 packages to install, 2 commands, 1 timed suite",
+        "plan: 1 file to change, 2 packages to install, 2 commands, 1 timed suite, ",
     ];
     let mut at = 0;
     for needle in expected {
@@ -200,7 +202,9 @@ fn dry_run_summary_counts_files_once_when_edited_twice() {
             ".",
             "--dry-run",
         ])
-        .stdout_contains("5 files changed, 0 packages to install, 0 commands, 0 timed suites")
+        .stdout_contains(
+            "plan: 5 files to change, 0 packages to install, 0 commands, 0 timed suites, ",
+        )
         .run();
     assert_eq!(snapshot(&project), before);
     assert!(!project.join(".planrun").exists());
@@ -412,7 +416,7 @@ fn jobs_2_runs_two_at_a_time_and_the_next_phase_after_all() {
         // stderr: concurrent steps' progress lines interleave.
         .apply_progress(
             "parallel",
-            "applied in [DURATION]: 0/0 gates passed, 1 files changed (+42 -0); exit 0",
+            "applied in [DURATION]: 0/0 gates passed, 1 file changed (+42 -0); exit 0",
         )
         .run();
     let log = project.read("order.log");

@@ -1,7 +1,22 @@
-//! The command line itself: help, version, unknown commands.
+//! The command line itself: help, version, unknown commands, colour, completions, man pages.
 
-use crate::support::lines;
-use crate::support::Test;
+use crate::support::{lines, repo_root, Project, Test};
+
+const SUBCOMMANDS: &[&str] = &[
+    "validate",
+    "graph",
+    "schema",
+    "apply",
+    "rollback",
+    "history",
+    "status",
+    "unlock",
+    "report",
+    "plans",
+    "init",
+    "completions",
+    "man",
+];
 
 #[test]
 fn help_lists_every_subcommand() {
@@ -10,9 +25,7 @@ fn help_lists_every_subcommand() {
         .verbatim()
         .stdout_snapshot("help")
         .run();
-    for sub in [
-        "validate", "graph", "schema", "apply", "rollback", "history", "unlock", "report",
-    ] {
+    for sub in SUBCOMMANDS {
         assert!(
             out.stdout.contains(sub),
             "--help lacks {sub}:\n{}",
@@ -24,9 +37,7 @@ fn help_lists_every_subcommand() {
 /// Each subcommand's `--help`, the doc comments of cli.rs as the user reads them.
 #[test]
 fn every_subcommand_has_reviewed_help() {
-    for sub in [
-        "validate", "graph", "schema", "apply", "rollback", "history", "unlock", "report",
-    ] {
+    for sub in SUBCOMMANDS {
         Test::new()
             .args([sub, "--help"])
             .verbatim()
@@ -35,11 +46,171 @@ fn every_subcommand_has_reviewed_help() {
     }
 }
 
+/// `planrun 0.1.0 (3f2c1a9b0 2026-12-02)`: in a git checkout, a commit git knows.
 #[test]
-fn version_prints_the_crate_version() {
-    Test::new()
+fn version_names_the_commit() {
+    let out = Test::new()
         .arg("--version")
-        .stdout(format!("planrun {}\n", env!("CARGO_PKG_VERSION")))
+        .stdout_unchecked("its commit depends on the build")
+        .run();
+    let prefix = format!("planrun {}", env!("CARGO_PKG_VERSION"));
+    let rest = out.stdout.strip_prefix(&prefix).unwrap_or_else(|| {
+        panic!("{:?} does not start with {prefix:?}", out.stdout);
+    });
+    if !repo_root().join(".git").exists() {
+        assert_eq!(rest, "\n");
+        return;
+    }
+    let inner = rest
+        .strip_prefix(" (")
+        .and_then(|r| r.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("no commit in {:?}", out.stdout));
+    let (hash, date) = inner.split_once(' ').unwrap();
+    assert!(
+        hash.len() >= 9 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hash}"
+    );
+    assert!(date.len() == 10 && date.as_bytes()[4] == b'-', "{date}");
+    let known = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo_root())
+        .args(["cat-file", "-e", &format!("{hash}^{{commit}}")])
+        .status()
+        .unwrap();
+    assert!(known.success(), "git does not know {hash}");
+}
+
+#[test]
+fn completions_for_each_shell_name_the_subcommands_and_flags() {
+    for (shell, marker) in [
+        ("bash", "_planrun() {"),
+        ("zsh", "#compdef planrun"),
+        ("fish", "complete -c planrun"),
+    ] {
+        let out = Test::new()
+            .args(["completions", shell])
+            .stdout_unchecked("a generated script, checked below")
+            .run();
+        for needle in [marker, "apply", "dry-run", "detailed-exitcode"] {
+            assert!(out.stdout.contains(needle), "{shell} lacks {needle}");
+        }
+    }
+    Test::new()
+        .args(["completions", "tcsh"])
+        .status(2)
+        .stderr_contains("invalid value 'tcsh' for '<SHELL>'")
+        .run();
+}
+
+#[test]
+fn the_man_page_is_roff_with_every_subcommand() {
+    let out = Test::new()
+        .arg("man")
+        .stdout_unchecked("roff, checked below")
+        .run();
+    assert!(out.stdout.contains(".TH planrun 1"), "{}", out.stdout);
+    for sub in SUBCOMMANDS {
+        assert!(out.stdout.contains(sub), "the man page lacks {sub}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    Test::new()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .redact(dir.path().display().to_string(), "[DIR]")
+        .stderr("wrote man pages to [DIR]\n")
+        .run();
+    let apply = std::fs::read_to_string(dir.path().join("planrun-apply.1")).unwrap();
+    assert!(apply.contains(".TH planrun-apply 1"), "{apply}");
+    assert!(apply.contains("dry\\-run"), "{apply}");
+}
+
+/// `--color`, `--no-color` and the environment, for planrun's own errors and clap's.
+#[test]
+fn colour_follows_the_flag_and_the_environment() {
+    let coloured = |test: Test<'static>| {
+        let out = test
+            .status(2)
+            .stdout_unchecked("annotations under GitHub Actions, nothing else")
+            .stderr_unchecked("checked for escape codes")
+            .run();
+        assert!(
+            !out.stdout.contains("\x1b["),
+            "stdout stays plain: {}",
+            out.stdout
+        );
+        out.stderr.contains("\x1b[")
+    };
+    let clap_error = || Test::new().arg("frobnicate");
+    let our_error = || Test::new().args(["validate", "no/such/plan.toml"]);
+    // The harness sets NO_COLOR=1.
+    assert!(!coloured(clap_error()));
+    assert!(!coloured(our_error()));
+    assert!(coloured(clap_error().args(["--color", "always"])));
+    assert!(coloured(our_error().arg("--color=always")));
+    let forced = |var: &str| our_error().env_remove("NO_COLOR").env(var, "1");
+    assert!(coloured(forced("FORCE_COLOR")));
+    assert!(coloured(forced("CLICOLOR_FORCE")));
+    assert!(coloured(
+        clap_error().env_remove("NO_COLOR").env("FORCE_COLOR", "1")
+    ));
+    assert!(!coloured(forced("FORCE_COLOR").arg("--no-color")));
+    assert!(!coloured(forced("FORCE_COLOR").args(["--color", "never"])));
+    // GitHub Actions renders ANSI in its logs, which are not terminals.
+    assert!(coloured(
+        forced("GITHUB_ACTIONS").env("GITHUB_ACTIONS", "true")
+    ));
+}
+
+#[test]
+fn init_writes_a_bundled_plan_that_validates() {
+    let project = Project::new("pyproject-demo");
+    Test::in_project(&project)
+        .arg("plans")
+        .stdout_contains("xdist            Run the suite in parallel with pytest-xdist")
+        .stdout_contains("persistence      Move the per-test")
+        .stderr("note: `planrun init NAME` writes one into a repository\n")
+        .run();
+    Test::in_project(&project)
+        .args(["init", "xdist"])
+        .stderr(lines(&[
+            "wrote plans/xdist.toml",
+            "wrote plans/plan.schema.json",
+            "note: next: `planrun apply plans/xdist.toml --dry-run`, then without --dry-run",
+        ]))
+        .run();
+    let plan = project.read("plans/xdist.toml");
+    assert!(plan.starts_with("#:schema plan.schema.json\n"), "{plan}");
+    assert!(plan.contains("\ndefault_target = \"..\"\n"), "{plan}");
+    Test::in_project(&project)
+        .args(["validate", "plans/xdist.toml"])
+        .stdout_contains("plans/xdist.toml: ok")
+        .run();
+    Test::in_project(&project)
+        .args(["apply", "plans/xdist.toml", "--dry-run"])
+        .stdout_contains("plan       xdist (plans/xdist.toml)\ntarget     [TARGET]\n")
+        .run();
+    Test::in_project(&project)
+        .args(["init", "xdist"])
+        .status(2)
+        .stderr(lines(&[
+            "error: refusing to overwrite plans/xdist.toml",
+            "  hint: pass --force to overwrite, or --dir to write elsewhere",
+        ]))
+        .run();
+    Test::in_project(&project)
+        .args(["init", "persistence", "--dir", "ci/plans"])
+        .stderr_contains("wrote ci/plans/templates/persistence/conftest.py\n")
+        .run();
+    assert!(project
+        .read("ci/plans/persistence.toml")
+        .contains("\ndefault_target = \"../..\"\n"));
+    Test::in_project(&project)
+        .args(["init", "xdsit"])
+        .status(2)
+        .stderr(lines(&[
+            "error: no bundled plan is called `xdsit`",
+            "  hint: did you mean `xdist`?",
+        ]))
         .run();
 }
 

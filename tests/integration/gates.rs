@@ -158,7 +158,7 @@ fn a_gate_that_must_pass_applies_and_reports_its_numbers() {
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
     .apply_progress(
         "gates-speedup",
-        "applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0",
+        "applied in [DURATION]: 2/2 gates passed, 1 file changed (+1 -1); exit 0",
     )
     .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
     .run();
@@ -234,27 +234,28 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
             "--var",
             "factor=0.01",
             "--ci",
+            "--annotate-passing",
             "--report-dir",
             artifacts.to_str().unwrap(),
         ],
         &[
             ("GITHUB_ACTIONS", "true".as_ref()),
             ("GITHUB_STEP_SUMMARY", summary.as_os_str()),
+            ("GITHUB_WORKSPACE", support::repo_root().as_os_str()),
         ],
     )
     .status(1)
     // stdout: measured numbers vary.
     .stdout_contains(
-        "::notice title=planrun gate passed::after.failed == 0 and \
-         after.passed == baseline.passed — after.failed 0 == 0 and \
-         after.passed 12 == baseline.passed 12 (the suite must stay \
-         green)",
+        "::notice file=tests/fixtures/gates/gate.toml,line=45,title=planrun gate passed::\
+         after.failed == 0 and after.passed == baseline.passed — after.failed 0 == 0 and \
+         after.passed 12 == baseline.passed 12 (the suite must stay green)",
     )
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
     .apply_progress(
         "gates-speedup",
         "gate failed, rolled back in [DURATION]: 1/2 gates passed, 1 \
-         files changed (+1 -1); exit 1",
+         file changed (+1 -1); exit 1",
     )
     .stderr_contains("gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass")
     .run();
@@ -286,16 +287,17 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
         out.stderr
     );
 
-    // GitHub: one annotation per evaluated gate, on stdout.
+    // GitHub: one annotation per evaluated gate (the passing one as asked), on stdout, each
+    // at its gate's line in the plan; a gate on times names no test.
     let annotations: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(annotations.len(), 2, "{annotations:#?}");
     assert!(annotations
         .iter()
         .any(|l| l.starts_with(&format!(
-            "::error title=planrun gate failed::{check} — after.wall.median "
+            "::error file=tests/fixtures/gates/gate.toml,line=49,title=planrun gate failed::{check} — after.wall.median "
         )) && l.ends_with("(shorter sleeps must pay for themselves)")));
     assert!(annotations.iter().any(|l| l.starts_with(
-        "::notice title=planrun gate passed::after.failed == 0 and \
+        "::notice file=tests/fixtures/gates/gate.toml,line=45,title=planrun gate passed::after.failed == 0 and \
          after.passed == baseline.passed — after.failed 0 == 0"
     )));
 
@@ -306,7 +308,7 @@ fn a_tightened_gate_rolls_back_to_identical_bytes_and_tells_ci() {
         Some(markdown.trim_end()),
         "GITHUB_STEP_SUMMARY gets summary.md appended"
     );
-    for file in ["report.json", "junit.xml", "summary.md"] {
+    for file in ["report.json", "junit.xml", "summary.md", "report.html"] {
         assert_eq!(
             fs::read(artifacts.join(file)).unwrap(),
             fs::read(run.join(file)).unwrap(),
@@ -469,7 +471,7 @@ fn a_test_failing_every_other_run_is_flaky() {
         "  twice: run 1/2 took [DURATION]",
         "  twice: run 2/2 took [DURATION]",
         "  warning: 1 of 2 counted runs were not green (non-zero exit, failure or error)",
-        "  warning: 1 flaky test(s): tests.test_demo::test_every_other_run",
+        "  warning: 1 flaky test: tests/test_demo.py::test_every_other_run",
         "✓ twice [DURATION]  median [DURATION] ± [DURATION], 11 passed, 1 failed",
         "records: twice [DURATION]",
         "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
@@ -499,7 +501,7 @@ fn a_warn_gate_reports_and_keeps_the_changes() {
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
         .apply_progress(
             "gates-warn",
-            "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+            "applied in [DURATION]: 0/1 gates passed, 1 file changed (+1 -1); exit 0",
         )
         .stderr_contains("records: quick [DURATION]")
         .run();
@@ -533,7 +535,7 @@ fn a_gate_on_a_metric_no_run_produced_fails_clearly() {
         .apply_progress(
             "gates-missing-metric",
             "gate failed, rolled back in [DURATION]: 0/1 gates passed, 1 \
-             files changed (+1 -1); exit 1",
+             file changed (+1 -1); exit 1",
         )
         .stderr_contains(
             "gate no run produced `quick.passed` ... ERROR  (would hold for \
@@ -562,7 +564,7 @@ fn green_apply(project: &Project, args: &[&str]) {
         // Its steps' progress lines interleave, and the speed verdict's numbers vary.
         .apply_progress(
             "gates-speedup",
-            "applied in [DURATION]: 2/2 gates passed, 1 files changed (+1 -1); exit 0",
+            "applied in [DURATION]: 2/2 gates passed, 1 file changed (+1 -1); exit 0",
         )
         .stderr_contains(
             "gate after.failed 0 == 0 and after.passed 12 == baseline.passed 12 ... pass",
@@ -850,7 +852,7 @@ fn exit_130_for_sigint_during_a_suite_rolled_back() {
     .apply_progress(
         "gates-sigint",
         "interrupted, rolled back in [DURATION]: 0/0 gates passed, 1 \
-         files changed (+1 -1); exit 130",
+         file changed (+1 -1); exit 130",
     )
     .spawn();
     // The held test writes the file once pytest is inside the suite.
@@ -891,7 +893,7 @@ fn a_suite_that_leaves_no_junit_fails_with_its_last_output() {
             "  | last words",
             "✗ step `not-pytest` failed; rolling back",
             "↺ rolled back in [DURATION]: 0 restored, 0 deleted, 0 \
-             environment(s) restored",
+             environments restored",
             "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
              files changed (+0 -0); exit 3",
             "report: .planrun/runs/[RUN]/report.json",
@@ -924,7 +926,7 @@ fn with_json_in_github_actions_stdout_stays_the_report_alone() {
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
     .apply_progress(
         "gates-warn",
-        "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+        "applied in [DURATION]: 0/1 gates passed, 1 file changed (+1 -1); exit 0",
     )
     .stderr_contains("records: quick [DURATION]")
     .run();
@@ -933,9 +935,10 @@ fn with_json_in_github_actions_stdout_stays_the_report_alone() {
     assert_eq!(printed, read_json(&only_run(&project).join("report.json")));
     // The runner reads workflow commands on stderr as well.
     assert!(
-        out.stderr.contains(
-            "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median "
-        ),
+        out.stderr.contains(&format!(
+            "::warning file={},line=29,title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
+            plan("warn.toml").display()
+        )),
         "{}",
         out.stderr
     );
@@ -957,12 +960,12 @@ fn ci_true_in_the_environment_is_ci_mode() {
         ],
     )
     .stdout_contains(
-        "::warning title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
+        "::warning file=[REPO]/tests/fixtures/gates/warn.toml,line=29,title=planrun gate warning::quick.wall.median < 0 — quick.wall.median ",
     )
     // stderr: concurrent steps' progress lines interleave; measured numbers vary.
     .apply_progress(
         "gates-warn",
-        "applied in [DURATION]: 0/1 gates passed, 1 files changed (+1 -1); exit 0",
+        "applied in [DURATION]: 0/1 gates passed, 1 file changed (+1 -1); exit 0",
     )
     .stderr_contains("records: quick [DURATION]")
     .run();

@@ -49,7 +49,7 @@ fn a_chatty_step_log_is_capped_and_its_failure_quotes_the_end() {
             "  | the real reason",
             "✗ step `chatty` failed; rolling back",
             "↺ rolled back in [DURATION]: 0 restored, 0 deleted, 0 \
-             environment(s) restored",
+             environments restored",
             "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
              files changed (+0 -0); exit 3",
             "report: .planrun/runs/[RUN]/report.json",

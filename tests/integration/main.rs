@@ -2,11 +2,15 @@
 
 mod apply;
 mod backend;
+mod budgets;
 mod cli;
+mod dryrun;
 mod envs;
+mod failures;
 mod formats;
 mod gates;
 mod harness;
+mod html;
 mod junit_values;
 mod leftovers;
 mod locks;
@@ -14,8 +18,12 @@ mod logs;
 mod messages;
 mod outputs;
 mod plans;
+mod schema;
 mod services;
+mod stages;
 mod support;
 mod trust;
 mod validate;
 mod verdicts;
+mod wheel;
+mod workflow;

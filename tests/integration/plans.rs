@@ -114,7 +114,7 @@ fn persistence_plan_is_ten_times_faster_and_rolls_back_exactly() {
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
         .apply_progress(
             "persistence",
-            "applied in [DURATION]: 6/6 gates passed, 1 files changed (+26 -18); exit 0",
+            "applied in [DURATION]: 6/6 gates passed, 1 file changed (+26 -18); exit 0",
         )
         .stderr_contains("  baseline: warmup 1/1 took [DURATION]")
         .stderr_contains("gate baseline.failed 0 == 0 and baseline.errors 0 == 0 ... pass")
@@ -350,21 +350,35 @@ fn dry_run_result(stdout: &str, project: &Project, file: &str) -> String {
         .fold(project.read(file), |text, diff| apply_hunks(&text, diff))
 }
 
-/// Applies the `@@` hunks at the start of `diff` to `original`; stops at the first line that is
-/// not part of a hunk.
+/// Applies the `@@` hunks at the start of `diff` to `original`, each as long as its header
+/// says (the preview's next lines are indented, which would read as context).
 fn apply_hunks(original: &str, diff: &str) -> String {
     let old: Vec<&str> = original.lines().collect();
     let mut out = Vec::new();
     let mut next = 0; // index into `old` of the first line not yet copied
-    let hunk = regex::Regex::new(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@").unwrap();
+    let hunk = regex::Regex::new(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,(\d+))? @@").unwrap();
     let mut lines = diff.lines().peekable();
     while let Some(caps) = lines.peek().and_then(|l| hunk.captures(l)) {
         let start: usize = caps[1].parse().unwrap();
+        let len = |i: usize| {
+            caps.get(i)
+                .map_or(1, |m| m.as_str().parse::<usize>().unwrap())
+        };
+        let (mut old_left, mut new_left) = (len(2), len(3));
         lines.next();
         let start = start.saturating_sub(1);
         out.extend_from_slice(&old[next..start]);
         next = start;
-        while let Some(l) = lines.peek() {
+        while let Some(l) = lines.peek().filter(|_| old_left + new_left > 0) {
+            let l = *l;
+            if l.starts_with(' ') {
+                old_left -= 1;
+                new_left -= 1;
+            } else if l.starts_with('-') {
+                old_left -= 1;
+            } else if l.starts_with('+') {
+                new_left -= 1;
+            }
             if let Some(rest) = l.strip_prefix(' ') {
                 assert_eq!(old[next], rest, "context line matches");
                 out.push(rest);

@@ -4,6 +4,7 @@
 // Each test module uses the part of the harness it needs; the rest would warn per module.
 #![allow(dead_code)]
 
+pub mod browser;
 mod exclusive;
 mod normalize;
 mod project;
@@ -12,11 +13,11 @@ mod venv;
 
 use std::path::{Path, PathBuf};
 
-pub use exclusive::exclusive;
+pub use exclusive::{busy, exclusive};
 pub use normalize::Normalizer;
 pub use project::{hash_into, Project};
 pub use run::{lines, Output, Test};
-pub use venv::{env_path, python, sh, tools_venv, uv, uv_cache_dir};
+pub use venv::{cached_venv, env_path, python, run_ok, sh, tools_venv, uv, uv_cache_dir};
 
 /// The repository root (where Cargo.toml, examples/ and plans/ are).
 pub fn repo_root() -> &'static Path {

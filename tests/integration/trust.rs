@@ -210,7 +210,7 @@ fn an_edit_through_an_in_target_symlink_edits_the_real_file() {
             "planrun apply cfg -> [TARGET] (run [RUN])",
             "▶ version ini",
             "✓ version [DURATION]",
-            "applied in [DURATION]: 0/0 gates passed, 1 files changed (+1 -1); exit 0",
+            "applied in [DURATION]: 0/0 gates passed, 1 file changed (+1 -1); exit 0",
             "report: .planrun/runs/[RUN]/report.json",
         ]))
         .run();

@@ -225,3 +225,18 @@ fn schema_matches_the_committed_file() {
     let committed = std::fs::read_to_string(repo_root().join("schemas/plan.schema.json")).unwrap();
     Test::new().arg("schema").verbatim().stdout(committed).run();
 }
+
+/// Under GitHub Actions each problem is also an `::error` annotation at its place in the plan.
+#[test]
+fn validate_annotates_each_problem_on_github_actions() {
+    validate(&["typo.toml"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", repo_root())
+        .status(2)
+        .stdout(
+            "::error file=tests/fixtures/plans/typo.toml,line=11,col=3,title=planrun%3A invalid plan::\
+             unknown field `need` in step `measure`%0Ahelp: did you mean `needs`?\n",
+        )
+        .stderr_contains("error: unknown field `need` in step `measure`\n")
+        .run();
+}

@@ -134,7 +134,7 @@ fn a_ratio_at_its_bound_is_inconclusive_rolled_back_or_kept() {
         .env("GITHUB_ACTIONS", "true")
         .status(7)
         // stdout carries the annotations; stderr the measured numbers.
-        .stdout_contains("::warning title=planrun gate inconclusive::")
+        .stdout_contains("::warning file=verdict.toml,line=35,title=planrun gate inconclusive::")
         .stderr_contains("... INCONCLUSIVE")
         .stderr_contains("inconclusive, rolled back")
         .run();

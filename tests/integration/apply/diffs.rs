@@ -194,7 +194,9 @@ fn dry_run_diffs_are_exactly_what_apply_changes() {
         .stdout_contains("+addopts = -q -p no:cacheprovider -p no:randomly")
         .stdout_contains(" markers =")
         .stdout_contains("     slow: takes more than a second")
-        .stdout_contains("5 files changed, 0 packages to install, 0 commands, 0 timed suites")
+        .stdout_contains(
+            "plan: 5 files to change, 0 packages to install, 0 commands, 0 timed suites, ",
+        )
         .run();
     apply_edits(&project);
     let after: BTreeMap<_, _> = project

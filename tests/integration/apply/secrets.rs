@@ -37,7 +37,7 @@ fn reports(project: &Project, copies: &std::path::Path) -> Vec<(String, String)>
         project.join(format!(".planrun/runs/{id}")),
         copies.to_path_buf(),
     ] {
-        for name in ["report.json", "junit.xml", "summary.md"] {
+        for name in ["report.json", "junit.xml", "summary.md", "report.html"] {
             let path = dir.join(name);
             let text = fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -65,10 +65,15 @@ fn secrets_reach_the_command_but_no_report_log_or_preview() {
         .test()
         .args(["apply", &plan, "--target", ".", "--var", &var, "--dry-run"])
         .stdout(lines(&[
-            "step use (run)",
-            "  $ echo *** *** *** > out.txt",
+            "plan       secrets ([TMP]/plan.toml)",
+            "target     [TARGET]",
+            "phases     p",
             "",
-            "0 files changed, 0 packages to install, 1 command, 0 timed suites",
+            "phase p",
+            "  step use (run)",
+            "    $ echo *** *** *** > out.txt",
+            "",
+            "plan: 0 files to change, 0 packages to install, 1 command, 0 timed suites, 0 gates",
         ]))
         .run();
     assert_masked("the dry run", &dry.all());
@@ -139,6 +144,11 @@ fn a_failing_step_shows_its_command_and_output_masked() {
     let out = ci(&project, &summary, &args)
         .status(3)
         .stdout(lines(&[
+            "::group::planrun: step `use` failed, .planrun/runs/[RUN]/logs/use.log",
+            "::stop-commands::[TOKEN]",
+            "*** ***",
+            "::[TOKEN]::",
+            "::endgroup::",
             "::error title=planrun step failed::p/use: `echo *** ***; exit 3` \
              exited with status 3%0A  | *** ***",
         ]))
@@ -149,7 +159,7 @@ fn a_failing_step_shows_its_command_and_output_masked() {
             "  | *** ***",
             "✗ step `use` failed; rolling back",
             "↺ rolled back in [DURATION]: 0 restored, 0 deleted, 0 \
-             environment(s) restored",
+             environments restored",
             "step failed, rolled back in [DURATION]: 0/0 gates passed, 0 \
              files changed (+0 -0); exit 3",
             "report: .planrun/runs/[RUN]/report.json",

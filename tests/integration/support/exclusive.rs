@@ -36,3 +36,9 @@ pub(super) fn shared() -> Option<RwLockReadGuard<'static, ()>> {
         Some(ISOLATION.read().unwrap_or_else(PoisonError::into_inner))
     }
 }
+
+/// A shared hold for work of a test's own that loads the machine (building a wheel): tests
+/// that time suites wait until it is dropped, other tests go on beside it.
+pub fn busy() -> Option<RwLockReadGuard<'static, ()>> {
+    shared()
+}

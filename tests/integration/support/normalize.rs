@@ -31,6 +31,8 @@ fn patterns() -> &'static [(Regex, &'static str)] {
                 r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)".to_string(),
                 "[TIME]",
             ),
+            // report::github::folded_logs: the token that stops workflow commands in a log.
+            (r"\bplanrun-[0-9a-f]{16}\b".to_string(), "[TOKEN]"),
             // A lock's owner: journal::lock names the pid and the host.
             (r"\bpid \d+ on [^\s,()]+".to_string(), "pid [PID] on [HOST]"),
             // `-vv` log lines name the pid of each process group planrun starts.

@@ -14,6 +14,9 @@ use super::{env_path, repo_root, uv_cache_dir, Normalizer, Project};
 /// wants one sets it with [`Test::env`].
 const SCRUBBED: &[&str] = &[
     "CI",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "FORCE_COLOR",
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
     "RUST_LOG",

@@ -16,57 +16,68 @@ use super::{fnv1a, repo_root, target_dir};
 /// reused across runs while a stamp file holds the hash of the requirements it was built from.
 pub fn tools_venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let target = target_dir();
-        let venv = target.join("test-venv");
-        fs::create_dir_all(&target).expect("create the target directory");
-        let lock = File::create(target.join("test-venv.lock")).expect("create the venv lock file");
-        // flock rather than File::lock: the crate's MSRV predates File::lock, and an flock is
-        // released by the kernel when a test process dies holding it.
-        // SAFETY: flock only reads the descriptor, which `lock` keeps open until it is dropped.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(
-            rc,
-            0,
-            "lock the test venv: {}",
-            std::io::Error::last_os_error()
-        );
-        let requirements = repo_root().join("tests/requirements.txt");
-        let wanted = format!(
-            "{:016x}\n",
-            fnv1a(&fs::read(&requirements).expect("read tests/requirements.txt"))
-        );
-        let stamp = venv.join(".requirements-stamp");
-        let fresh = venv.join("bin/python").exists()
-            && fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted);
-        if !fresh {
-            build_venv(&venv, &requirements);
-            // Written last, so an interrupted build is redone by the next run.
-            fs::write(&stamp, wanted).expect("write the venv stamp");
-        }
-        // Dropping the file closes it, which releases the lock.
-        drop(lock);
-        venv
-    })
+    VENV.get_or_init(|| cached_venv("test-venv", &repo_root().join("tests/requirements.txt")))
+}
+
+/// `target/<name>` with `requirements` installed, built when missing or when the requirements
+/// changed, under an exclusive lock on `target/<name>.lock` (test processes may run at once).
+pub fn cached_venv(name: &str, requirements: &Path) -> PathBuf {
+    let target = target_dir();
+    let venv = target.join(name);
+    fs::create_dir_all(&target).expect("create the target directory");
+    let lock =
+        File::create(target.join(format!("{name}.lock"))).expect("create the venv lock file");
+    // flock rather than File::lock: the crate's MSRV predates File::lock, and an flock is
+    // released by the kernel when a test process dies holding it.
+    // SAFETY: flock only reads the descriptor, which `lock` keeps open until it is dropped.
+    let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(
+        rc,
+        0,
+        "lock the venv {name}: {}",
+        std::io::Error::last_os_error()
+    );
+    let wanted = format!(
+        "{:016x}\n",
+        fnv1a(&fs::read(requirements).expect("read the requirements"))
+    );
+    let stamp = venv.join(".requirements-stamp");
+    let fresh = venv.join("bin/python").exists()
+        && fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted);
+    if !fresh {
+        build_venv(&venv, requirements);
+        // Written last, so an interrupted build is redone by the next run.
+        fs::write(&stamp, wanted).expect("write the venv stamp");
+    }
+    // Dropping the file closes it, which releases the lock.
+    drop(lock);
+    venv
+}
+
+/// Runs `cmd` to its end and panics, with both streams, unless it succeeds.
+pub fn run_ok(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn build_venv(venv: &Path, requirements: &Path) {
+    let run = |cmd: &mut Command, what: &str| {
+        run_ok(cmd, what);
+    };
     if venv.exists() {
         fs::remove_dir_all(venv).expect("remove the stale test venv");
     }
-    let run = |cmd: &mut Command, what: &str| {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+
     run(
         Command::new("python3").arg("-m").arg("venv").arg(venv),
-        "python3 -m venv target/test-venv",
+        "python3 -m venv",
     );
     run(
         Command::new(venv.join("bin/python"))
@@ -79,7 +90,7 @@ fn build_venv(venv: &Path, requirements: &Path) {
                 "-r",
             ])
             .arg(requirements),
-        "pip install -r tests/requirements.txt",
+        "pip install -r the requirements",
     );
 }
 
@@ -109,16 +120,11 @@ pub fn uv() -> PathBuf {
 /// Runs a set-up command with the shared venv first on `PATH` and uv's shared cache; panics
 /// with its output when it fails; returns its standard output.
 pub fn sh(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("PATH", env_path())
-        .env("UV_CACHE_DIR", uv_cache_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let what = format!("{cmd:?}");
+    let out = run_ok(
+        cmd.env("PATH", env_path())
+            .env("UV_CACHE_DIR", uv_cache_dir()),
+        &what,
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -1,0 +1,1 @@
+"""A small shop: carts, tax rates and checkout."""

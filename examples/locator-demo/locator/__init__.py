@@ -1,0 +1,1 @@
+"""A process-global service locator whose cache workers can share by accident."""
