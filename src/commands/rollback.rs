@@ -114,12 +114,16 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
     }
 }
 
-/// Ends processes that a killed apply left running, before their files are restored.
+/// Ends processes that a killed apply left running, before their files are restored: its
+/// services first, each by its stop command as the apply would have, then everything else.
 fn end_orphans(target: &std::path::Path) {
     let Ok(runs) = state::history(target) else {
         return;
     };
     for run in runs.iter().filter(|r| r.status == state::Status::Running) {
+        for line in crate::exec::services::stop_left_behind(target, &run.id) {
+            ui::note(&line);
+        }
         let record = paths::orphan_groups(&paths::run_dir(target, &run.id));
         let killed = crate::process::orphans::reap(&record);
         if killed > 0 {

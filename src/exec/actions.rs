@@ -9,8 +9,9 @@ use crate::exec::edits::{self, FileChange};
 use crate::exec::events::{Event, NewRecord, StepError, StepOutput};
 use crate::exec::gates;
 use crate::exec::progress::fmt_duration;
+use crate::exec::services;
 use crate::measure::suite::{self, SuiteSpec};
-use crate::plan::compiled::{Install, Run, Runs, Step, Suite};
+use crate::plan::compiled::{Install, Run, Runs, Service, Step, Suite};
 use crate::plan::model::{Framework, Installer};
 use crate::process::{self, CommandSpec};
 use crate::pyenv::{self, PythonEnv};
@@ -23,6 +24,7 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
         Step::Run(s) => run_command(ctx, s)?,
         Step::Install(s) => install(ctx, s)?,
         Step::Suite(s) => run_suite(ctx, s)?,
+        Step::Service(s) => start_service(ctx, s)?,
         Step::Mark(s) if !ctx.records.contains_key(&s.from) => {
             return Err(StepError::new(format!(
                 "step `{}` marks tests from record `{}`, which no suite has measured yet",
@@ -34,7 +36,7 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
             ..StepOutput::default()
         },
     };
-    if !matches!(step, Step::Run(_) | Step::Suite(_)) {
+    if !matches!(step, Step::Run(_) | Step::Suite(_) | Step::Service(_)) {
         let mut changed = apply_edits(ctx, step)?;
         if let Step::Install(s) = step {
             changed.extend(relock(ctx, s, &changed)?);
@@ -324,6 +326,88 @@ fn installer_uv(
     match s.installer {
         Installer::Pip => None,
         Installer::Auto | Installer::Uv => pyenv::find_or_provision_uv(Some(venv), base, control),
+    }
+}
+
+/// The `service` action: journal how to stop it, make its directory, start it, and wait until
+/// its `ready` command succeeds; then it joins the apply's running services.
+fn start_service(ctx: &StepContext<'_>, s: &Service) -> StepResult {
+    let prep = ctx.prep;
+    record_caches(ctx)?;
+    let dir = services::dir_to_make(&prep.vars, &prep.picked_vars, &s.id);
+    ctx.journal
+        .record_service(
+            &s.id,
+            s.stop.as_deref(),
+            &s.process.env,
+            &prep.target,
+            dir.as_deref(),
+        )
+        .map_err(|e| StepError::caused("failed to journal the service", &e))?;
+    if let Some(dir) = &dir {
+        services::make_dir(dir).map_err(StepError::new)?;
+    }
+    let (log, rel) = log_path(ctx, &s.id)?;
+    let command = |text: &str, log: PathBuf| CommandSpec {
+        command: text.to_string(),
+        cwd: prep.target.clone(),
+        env: s.process.env_pairs(),
+        timeout: None,
+        log,
+        grace: services::GRACE,
+        log_max: process::caplog::max_from_env(),
+    };
+    let spec = command(&s.command, log.clone());
+    let probe = match &s.ready {
+        Some(ready) => Some(command(ready, log_path(ctx, &format!("{}-ready", s.id))?.0)),
+        None => None,
+    };
+    let stop = match &s.stop {
+        Some(stop) => Some(command(stop, log_path(ctx, &format!("{}-stop", s.id))?.0)),
+        None => None,
+    };
+    let fail = |message: String| StepError {
+        message,
+        log: Some(rel.clone()),
+    };
+    let mut service = process::Service::start(&spec, &s.id, ctx.control).map_err(|e| {
+        if let Some(dir) = &dir {
+            let _ = services::remove_dir(dir);
+        }
+        fail(format!("failed to start `{}`: {e}", s.command))
+    })?;
+    match service.wait_ready(probe.as_ref(), s.ready_timeout, ctx.control) {
+        Ok(took) => {
+            let port = prep
+                .vars
+                .get(&crate::plan::service_vars::ServiceVars::new(&s.id).port)
+                .map(|p| format!(" (port {p})"))
+                .unwrap_or_default();
+            let exported: Vec<&str> = s.export.keys().map(String::as_str).collect();
+            let export = if exported.is_empty() {
+                String::new()
+            } else {
+                format!("; gives {} to the steps that need it", exported.join(", "))
+            };
+            ctx.services.add(&s.id, service, stop, dir);
+            Ok(StepOutput {
+                log: Some(rel.clone()),
+                note: Some(format!("ready after {}{port}{export}", fmt_duration(took))),
+                ..StepOutput::default()
+            })
+        }
+        Err(why) => {
+            let stopped = service.stop(stop.as_ref(), &ctx.control.cancel, &ctx.control.groups);
+            if let Some(dir) = &dir {
+                let _ = services::remove_dir(dir);
+            }
+            tracing::info!(service = %s.id, ?stopped, "service stopped: not ready");
+            Err(fail(format!(
+                "service `{}`: {why}\n{}",
+                s.id,
+                tail_text(&log)
+            )))
+        }
     }
 }
 

@@ -269,6 +269,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
     let started = Instant::now();
     let order = &prep.plan.order;
+    let services = crate::exec::services::Services::default();
     let worker = |i: usize, records: Records, emit: &Emitter<Event>| {
         let Some(step) = prep.step(&order[i]) else {
             return Outcome::Failed;
@@ -281,6 +282,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             control: &control,
             emit,
             records: &records,
+            services: &services,
         };
         run_step(&ctx, step, started)
     };
@@ -291,6 +293,14 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         worker,
         &mut dispatcher,
     );
+    // Services run for the whole apply, and stop before anything is rolled back.
+    for end in services.stop_all(&cancel, &control.groups) {
+        dispatcher.send(Event::Run(RunEvent::ServiceStopped {
+            id: end.id,
+            text: end.text,
+            clean: end.clean,
+        }));
+    }
     let skipped: Vec<String> = order
         .iter()
         .zip(&outcomes)
@@ -391,6 +401,7 @@ fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64,
 fn plan_hash(prep: &Prepared) -> String {
     let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
     let mut vars = prep.vars.clone();
+    vars.retain(|name, _| !prep.picked_vars.contains(name));
     if let Some(stage) = prep.plan.current_stage().map(|s| s.id.as_str()) {
         // Not a variable name a plan can declare (`${...}` names are identifiers).
         vars.insert("planrun stage".into(), stage.to_string());

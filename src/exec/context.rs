@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::exec::events::Event;
 use crate::exec::scheduler::Emitter;
+use crate::exec::services::Services;
 use crate::exec::setup::Prepared;
 use crate::journal::record::Journal;
 use crate::measure::record::Record;
@@ -55,6 +56,8 @@ pub struct StepContext<'a> {
     /// The records measured before this step started (given to adaptive suites, whose gates
     /// read them).
     pub records: &'a BTreeMap<String, Record>,
+    /// The services running for this apply; a `service` step adds its own.
+    pub services: &'a Services,
 }
 
 impl StepContext<'_> {

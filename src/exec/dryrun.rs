@@ -39,6 +39,8 @@ pub struct Preview {
     pub already: Vec<String>,
     /// What each step would do, in execution order.
     pub steps: Vec<PlannedStep>,
+    /// Services that would be started.
+    pub services: usize,
 }
 
 impl Preview {
@@ -231,6 +233,43 @@ pub fn preview(
                     );
                 }
             }
+            Step::Service(s) => {
+                out.services += 1;
+                planned.commands.extend(
+                    [Some(&s.command), s.ready.as_ref(), s.stop.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+                let _ = writeln!(
+                    text,
+                    "    $ {}  {}",
+                    s.command,
+                    dim("(service: runs until the apply ends)")
+                );
+                if let Some(ready) = &s.ready {
+                    let _ = writeln!(
+                        text,
+                        "    {} {ready}  {}",
+                        dim("ready when: $"),
+                        dim(&format!(
+                            "(tried every {}ms, up to {})",
+                            crate::process::service::READY_INTERVAL.as_millis(),
+                            humantime::format_duration(s.ready_timeout)
+                        ))
+                    );
+                }
+                if let Some(stop) = &s.stop {
+                    let _ = writeln!(text, "    {} {stop}", dim("stopped by: $"));
+                }
+                for (name, value) in &s.export {
+                    let _ = writeln!(
+                        text,
+                        "    {} {name}={value}",
+                        dim("gives the steps that need it:")
+                    );
+                }
+            }
             Step::Mark(s) => match known.get(&s.from) {
                 Some(record) => {
                     let _ = writeln!(
@@ -321,11 +360,16 @@ pub fn preview(
     }
     out.files = changed.len();
     out.already.retain(|f| !changed.contains(f));
+    // Plans without services keep the summary they always had.
+    let services = match out.services {
+        0 => String::new(),
+        n => format!(", {}", count(n, "service")),
+    };
     let _ = writeln!(
         text,
         "\n{}",
         head(&format!(
-            "plan: {} to change, {} to install, {}, {}, {}",
+            "plan: {} to change, {} to install, {}, {}{services}, {}",
             count(out.files, "file"),
             count(out.packages, "package"),
             count(out.commands, "command"),

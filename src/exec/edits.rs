@@ -92,7 +92,7 @@ pub fn compute(
         mode: None,
     };
     Ok(match step {
-        Step::Run(_) | Step::Suite(_) => Vec::new(),
+        Step::Run(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
         Step::Install(s) => record_in_change(s, read)?.into_iter().collect(),
         Step::Write(s) => {
             let template = plan_dir.join(&s.template);

@@ -134,6 +134,15 @@ pub enum RunEvent {
         /// How long it took.
         seconds: f64,
     },
+    /// A service was stopped as the apply ended.
+    ServiceStopped {
+        /// The service's step id.
+        id: String,
+        /// How it ended, as a sentence fragment.
+        text: String,
+        /// It ended as it should (by its stop command or SIGTERM).
+        clean: bool,
+    },
     /// The run ended with this status and exit code.
     Finished {
         /// The run's status.

@@ -1,5 +1,6 @@
 //! Executing a compiled plan: the scheduler runs steps (actions) as workers that emit events;
-//! one fold keeps the run's state and sinks show and store it; plus the dry-run preview.
+//! one fold keeps the run's state and sinks show and store it; services run beside the steps;
+//! plus the dry-run preview.
 
 pub mod actions;
 pub mod apply;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod gates;
 pub mod progress;
 pub mod scheduler;
+pub mod services;
 pub mod setup;
 pub mod sinks;
 pub mod state;

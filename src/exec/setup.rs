@@ -27,6 +27,9 @@ pub struct Prepared {
     pub secrets: Secrets,
     /// The names of the secret variables.
     pub secret_vars: std::collections::BTreeSet<String>,
+    /// The names of the services' variables whose values were picked for this apply (a port,
+    /// a directory): not inputs of the plan, so not part of what makes it "already applied".
+    pub picked_vars: std::collections::BTreeSet<String>,
 }
 
 /// Plan diagnostics as the command's error (rendered once, when it is reported).
@@ -88,6 +91,10 @@ impl Prepared {
         let mut builtins = BTreeMap::new();
         builtins.insert("target".to_string(), target.display().to_string());
         builtins.insert("plan_dir".to_string(), plan_dir_abs.display().to_string());
+        let picked = crate::exec::services::pick(&valid.plan, &valid.vars)
+            .map_err(|e| Error::io("failed to pick a free port on 127.0.0.1 for a service", e))?;
+        let picked_vars = picked.keys().cloned().collect();
+        builtins.extend(picked);
         let stage = plan::stages::choose(&valid.plan, stage)
             .map_err(|(message, hint)| Error::invalid(message, Some(&hint)))?;
         let resolved = valid.resolve_stage(&builtins, stage).map_err(diagnostics)?;
@@ -109,6 +116,7 @@ impl Prepared {
             vars,
             secrets,
             secret_vars: valid.secret_vars.clone(),
+            picked_vars,
         };
         prep.confine_all(&valid)?;
         Ok(prep)

@@ -140,6 +140,18 @@ impl Sink for Terminal {
                     ));
                 }
             }
+            Event::Run(RunEvent::ServiceStopped { id, text, clean }) => {
+                let style = if *clean {
+                    Style::Dim
+                } else {
+                    Style::BoldYellow
+                };
+                self.progress.line(
+                    &self
+                        .secrets
+                        .mask(&format!("{} {id} {text}", ui::paint(color, style, "■"))),
+                );
+            }
             Event::Run(RunEvent::Finished { .. }) => self.progress.finish(),
         }
     }

@@ -101,6 +101,12 @@ impl RunState {
                 }
             }
             Event::Run(RunEvent::Started { .. } | RunEvent::RollingBack { .. }) => {}
+            Event::Run(RunEvent::ServiceStopped { id, text, .. }) => self.step(id, |s| {
+                s.message = Some(match s.message.take() {
+                    Some(note) => format!("{note}; {text}"),
+                    None => text.clone(),
+                });
+            }),
             Event::Run(RunEvent::Changed(diffstat, diff)) => {
                 self.report.diffstat = *diffstat;
                 self.report.diff = diff.clone();

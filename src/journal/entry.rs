@@ -19,6 +19,8 @@ pub const DIR: &str = "dir";
 pub const ENV: &str = "env";
 /// The kind of an undo command entry.
 pub const UNDO: &str = "undo";
+/// The kind of a service entry.
+pub const SERVICE: &str = "service";
 
 /// One recorded mutation, written before the mutation happens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +87,26 @@ pub enum Entry {
         env: BTreeMap<String, String>,
         /// Working directory; relative paths are relative to the target.
         cwd: PathBuf,
+    },
+    /// A service the run is about to start (a `service` step): how to stop it, and the
+    /// directory planrun made for it, for a rollback after the apply was killed while it ran.
+    /// The apply stops its services itself; a rollback replays nothing for this entry.
+    Service {
+        /// The step.
+        step: String,
+        /// Its stop command, sealed ([`super::trust::seal`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stop: Option<String>,
+        /// The stop command as people may see it: secrets masked.
+        #[serde(default)]
+        shown: String,
+        /// The environment of its commands, values sealed.
+        env: BTreeMap<String, String>,
+        /// Working directory; relative paths are relative to the target.
+        cwd: PathBuf,
+        /// The directory planrun makes for it (absolute, in the system temp directory).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -159,6 +181,7 @@ impl Entry {
             Entry::After { .. } => "after",
             Entry::Caches { .. } => "caches",
             Entry::Undo { .. } => UNDO,
+            Entry::Service { .. } => SERVICE,
         }
     }
 }

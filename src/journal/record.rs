@@ -427,18 +427,37 @@ impl Journal {
         cwd: &Path,
     ) -> Result<(), JournalError> {
         let cwd = self.relative_if_inside(cwd)?;
-        // Sealed: an undo command or its environment may carry a secret, and the journal lies
-        // in the target, where a CI artifact or a copy of the repository can take it.
-        let env = env
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), super::trust::seal(v)?)))
-            .collect::<Result<_, JournalError>>()?;
         let entry = Entry::Undo {
             step: step_id.to_string(),
             command: super::trust::seal(command)?,
             shown: crate::secrets::mask_output(command).into_owned(),
-            env,
+            env: sealed_env(env)?,
             cwd,
+        };
+        let mut inner = self.lock_inner();
+        self.write_entry(&mut inner, &entry, &[])
+    }
+
+    /// Records a service about to start: its stop command (if any), environment and working
+    /// directory, and the directory planrun makes for it, so that a rollback after a killed
+    /// apply can stop it as the apply would have and remove the directory.
+    pub fn record_service(
+        &self,
+        step_id: &str,
+        stop: Option<&str>,
+        env: &BTreeMap<String, String>,
+        cwd: &Path,
+        dir: Option<&Path>,
+    ) -> Result<(), JournalError> {
+        let entry = Entry::Service {
+            step: step_id.to_string(),
+            stop: stop.map(super::trust::seal).transpose()?,
+            shown: stop
+                .map(|s| crate::secrets::mask_output(s).into_owned())
+                .unwrap_or_default(),
+            env: sealed_env(env)?,
+            cwd: self.relative_if_inside(cwd)?,
+            dir: dir.map(Path::to_path_buf),
         };
         let mut inner = self.lock_inner();
         self.write_entry(&mut inner, &entry, &[])
@@ -510,4 +529,13 @@ impl Journal {
 fn now_nanos(now: SystemTime) -> u32 {
     now.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos())
+}
+
+/// An environment with every value sealed: an undo or stop command's environment may carry a
+/// secret, and the journal lies in the target, where a CI artifact or a copy of the repository
+/// can take it.
+fn sealed_env(env: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, JournalError> {
+    env.iter()
+        .map(|(k, v)| Ok((k.clone(), super::trust::seal(v)?)))
+        .collect()
 }

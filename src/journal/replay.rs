@@ -172,6 +172,16 @@ pub fn drift(
             git_dirty: false,
         });
     }
+    // An environment the run installed into more than once was, after an earlier install,
+    // changed by the run's own later one: only what came after its last install is drift
+    // (rollback undoes the later installs first, and then the earlier ones find it as they
+    // left it).
+    let mut last_install = BTreeMap::new();
+    for rec in entries {
+        if let Entry::Env { python, .. } = &rec.entry {
+            last_install.insert(python.clone(), rec.seq);
+        }
+    }
     for rec in entries {
         let Entry::Env {
             python,
@@ -183,6 +193,9 @@ pub fn drift(
         else {
             continue;
         };
+        if last_install.get(python) != Some(&rec.seq) {
+            continue;
+        }
         let changed = envjournal::restore::drift(&run_dir.join(snapshot), manifest, identity)?;
         if changed.is_empty() {
             continue;
@@ -312,7 +325,9 @@ fn undo_one(
             };
             Ok(Some((outcome, path.display().to_string())))
         }
-        Entry::After { .. } => Ok(None),
+        // The apply stops its services, and `planrun rollback` those a killed apply left
+        // running, before any entry is replayed.
+        Entry::After { .. } | Entry::Service { .. } => Ok(None),
         Entry::Caches { dirs, files } => {
             let before = crate::journal::caches::Found { dirs, files };
             let removed = crate::journal::caches::remove_new(target, &before)

@@ -49,6 +49,33 @@ pub const PLANS: &[Bundled] = &[
             include_str!("../../plans/templates/budgets/TESTING.md"),
         )],
     },
+    Bundled {
+        name: "backend",
+        text: include_str!("../../plans/backend.toml"),
+        // The service script is no `write` template, but the plan runs it from beside itself.
+        templates: &[
+            (
+                "templates/backend/conftest.1-session-roles.py",
+                include_str!("../../plans/templates/backend/conftest.1-session-roles.py"),
+            ),
+            (
+                "templates/backend/conftest.2-session-schema.py",
+                include_str!("../../plans/templates/backend/conftest.2-session-schema.py"),
+            ),
+            (
+                "templates/backend/conftest.3-transaction.py",
+                include_str!("../../plans/templates/backend/conftest.3-transaction.py"),
+            ),
+            (
+                "templates/backend/conftest.4-worker-databases.py",
+                include_str!("../../plans/templates/backend/conftest.4-worker-databases.py"),
+            ),
+            (
+                "templates/backend/postgres.sh",
+                include_str!("../../plans/templates/backend/postgres.sh"),
+            ),
+        ],
+    },
 ];
 
 /// The bundled plan called `name`.

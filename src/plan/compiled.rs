@@ -249,6 +249,25 @@ pub struct Mark {
     pub conftest: String,
 }
 
+/// A `service` step.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// The step id.
+    pub id: String,
+    /// The command, run with `sh -c` in the target until the apply ends.
+    pub command: String,
+    /// The command polled until the service is ready.
+    pub ready: Option<String>,
+    /// How long `ready` may take to succeed.
+    pub ready_timeout: Duration,
+    /// The command that stops it cleanly.
+    pub stop: Option<String>,
+    /// What the steps that need it get in their environment (already merged into theirs).
+    pub export: BTreeMap<String, String>,
+    /// The environment of its own commands (no timeout: it runs until stopped).
+    pub process: Process,
+}
+
 /// One compiled step. The edit actions keep their written shape: they have nothing to resolve.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -270,6 +289,8 @@ pub enum Step {
     Suite(Suite),
     /// Mark tests from a record's durations.
     Mark(Mark),
+    /// Start a service for the rest of the apply.
+    Service(Service),
 }
 
 impl Step {
@@ -285,6 +306,7 @@ impl Step {
             Step::PytestConfig(s) => &s.id,
             Step::Suite(s) => &s.id,
             Step::Mark(s) => &s.id,
+            Step::Service(s) => &s.id,
         }
     }
 
@@ -300,6 +322,7 @@ impl Step {
             Step::PytestConfig(_) => "pytest-config",
             Step::Suite(_) => "suite",
             Step::Mark(_) => "mark",
+            Step::Service(_) => "service",
         }
     }
 
@@ -309,6 +332,17 @@ impl Step {
             Step::Run(s) => Some(&s.process),
             Step::Install(s) => Some(&s.process),
             Step::Suite(s) => Some(&s.process),
+            Step::Service(s) => Some(&s.process),
+            _ => None,
+        }
+    }
+
+    fn process_mut(&mut self) -> Option<&mut Process> {
+        match self {
+            Step::Run(s) => Some(&mut s.process),
+            Step::Install(s) => Some(&mut s.process),
+            Step::Suite(s) => Some(&mut s.process),
+            Step::Service(s) => Some(&mut s.process),
             _ => None,
         }
     }
@@ -328,7 +362,7 @@ impl Step {
             Step::Ini(s) => vec![s.path.as_str()],
             Step::Toml(s) => vec![s.path.as_str()],
             Step::Mark(s) => vec![s.durations.as_str(), s.conftest.as_str()],
-            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
+            Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
         }
     }
 }
@@ -409,6 +443,9 @@ pub fn compile(
             None
         }
     };
+    if let Some(graph) = &graph {
+        give_exports(&mut phases, graph);
+    }
     match graph {
         Some(graph) if problems.is_empty() => Ok(Plan {
             name: plan.name.clone(),
@@ -421,6 +458,62 @@ pub fn compile(
             stage: None,
         }),
         _ => Err(problems),
+    }
+}
+
+/// Gives every step that runs processes the `export`s of the services it needs, directly or
+/// through other steps and phases; its own `env` wins, and of two services exporting one name,
+/// the later in execution order.
+fn give_exports(phases: &mut [Phase], graph: &PlanGraph) {
+    let mut exports: BTreeMap<Node, BTreeMap<String, String>> = BTreeMap::new();
+    for (p, phase) in phases.iter().enumerate() {
+        for (index, step) in phase.steps.iter().enumerate() {
+            if let Step::Service(s) = step {
+                exports.insert(Node::Step { phase: p, index }, s.export.clone());
+            }
+        }
+    }
+    if exports.is_empty() {
+        return;
+    }
+    // The services each node waits for, in execution order: one pass in that order.
+    let order = graph.order();
+    let mut before: BTreeMap<Node, Vec<Node>> = BTreeMap::new();
+    for node in &order {
+        let mut services: Vec<Node> = Vec::new();
+        for dep in graph.deps(*node) {
+            let inherited = before.get(&dep).into_iter().flatten().copied();
+            let own = exports.contains_key(&dep).then_some(dep);
+            for s in inherited.chain(own) {
+                if !services.contains(&s) {
+                    services.push(s);
+                }
+            }
+        }
+        before.insert(*node, services);
+    }
+    let position: BTreeMap<Node, usize> = order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    for (node, mut services) in before {
+        let Node::Step { phase, index } = node else {
+            continue;
+        };
+        services.sort_by_key(|s| position.get(s).copied());
+        let Some(process) = phases[phase].steps[index].process_mut() else {
+            continue;
+        };
+        let mut exported = BTreeMap::new();
+        for s in &services {
+            exported.extend(
+                exports
+                    .get(s)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+        }
+        for (name, value) in exported {
+            process.env.entry(name).or_insert(value);
+        }
     }
 }
 
@@ -510,6 +603,22 @@ fn compile_step(
             group: s.group.clone(),
             extra: s.extra,
             process: process(&s.env, &s.id),
+        }),
+        model::Step::Service(s) => Step::Service(Service {
+            id: s.id.clone(),
+            command: s.command.clone(),
+            ready: s.ready.clone(),
+            ready_timeout: budget
+                .timeouts
+                .get(&s.id)
+                .copied()
+                .unwrap_or(model::DEFAULT_READY_TIMEOUT),
+            stop: s.stop.clone(),
+            export: s.export.clone(),
+            process: Process {
+                timeout: None,
+                env: s.env.clone(),
+            },
         }),
         model::Step::Write(s) => Step::Write(s.clone()),
         model::Step::Replace(s) => Step::Replace(s.clone()),
@@ -733,6 +842,50 @@ mod tests {
         ));
         let problems = compile(&inverted, &BTreeMap::new(), &BTreeMap::new()).unwrap_err();
         assert!(problems[0].diag.message.contains("is more than `max_runs`"));
+    }
+
+    /// A service's exports reach the steps that wait for it, through `needs` or a phase, and
+    /// no other; a step's own `env` wins, and of two services the later one.
+    #[test]
+    fn services_export_to_the_steps_that_need_them() {
+        let plan = model(
+            "name='x'\ndescription='d'\n[[phase]]\nid='up'\n\
+             [[phase.step]]\nid='db'\naction='service'\ncommand='serve'\nexport={A='1', B='db'}\n\
+             [[phase.step]]\nid='cache'\naction='service'\ncommand='serve'\nneeds=['db']\nexport={B='cache'}\n\
+             [[phase.step]]\nid='direct'\naction='run'\ncommand='true'\nneeds=['db']\nenv={A='own'}\n\
+             [[phase.step]]\nid='free'\naction='run'\ncommand='true'\n\
+             [[phase.step]]\nid='edit'\naction='replace'\npath='f'\npattern='a'\nreplacement='b'\nneeds=['db']\n\
+             [[phase]]\nid='later'\nneeds=['up']\n\
+             [[phase.step]]\nid='suite'\naction='suite'\ncommand='pytest'\nrecord='r'\n",
+        );
+        let c = compile(&plan, &BTreeMap::new(), &BTreeMap::new()).unwrap();
+        let env = |id: &str| {
+            c.steps()
+                .find(|(_, s)| s.id() == id)
+                .and_then(|(_, s)| s.process())
+                .map(|p| p.env.clone())
+        };
+        let pairs = |items: &[(&str, &str)]| {
+            Some(
+                items
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        assert_eq!(env("db"), pairs(&[]));
+        assert_eq!(env("cache"), pairs(&[("A", "1"), ("B", "db")]));
+        assert_eq!(env("direct"), pairs(&[("A", "own"), ("B", "db")]));
+        assert_eq!(env("free"), pairs(&[]));
+        assert_eq!(env("edit"), None);
+        assert_eq!(env("suite"), pairs(&[("A", "1"), ("B", "cache")]));
+        let Some(Step::Service(db)) = c.phases[0].steps.first() else {
+            panic!()
+        };
+        assert_eq!(
+            (db.ready_timeout, db.process.timeout),
+            (model::DEFAULT_READY_TIMEOUT, None)
+        );
     }
 
     #[test]

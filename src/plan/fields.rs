@@ -150,6 +150,14 @@ pub fn step_strings(step: &mut Step, f: &mut Visit<'_>) {
             opt(f, "durations", &mut s.durations);
             opt(f, "conftest", &mut s.conftest);
         }
+        Step::Service(s) => {
+            one(f, "command", &mut s.command);
+            opt(f, "ready", &mut s.ready);
+            opt(f, "ready_timeout", &mut s.ready_timeout);
+            opt(f, "stop", &mut s.stop);
+            map(f, "export", &mut s.export);
+            map(f, "env", &mut s.env);
+        }
     }
     let (timeout, env) = match step {
         Step::Run(s) => (&mut s.timeout, &mut s.env),

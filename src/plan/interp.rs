@@ -42,13 +42,14 @@ impl InterpError {
     }
 }
 
-/// Whether `name` is a valid variable name: a letter or `_`, then letters, digits, `_` or `-`.
+/// Whether `name` is a valid variable name: a letter or `_`, then letters, digits, `_`, `-` or
+/// `.` (as in the built-in `service.<id>.port`).
 pub fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Replaces every `${name}` in `text` by its value in `vars`; `$${` stays as a literal `${`.
@@ -166,6 +167,7 @@ mod tests {
     #[test]
     fn names() {
         assert!(is_var_name("plan_dir") && is_var_name("a-b") && is_var_name("_x"));
+        assert!(is_var_name("service.db-1.port") && !is_var_name(".x"));
         assert!(!is_var_name("") && !is_var_name("1a") && !is_var_name("a b"));
     }
 

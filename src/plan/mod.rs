@@ -14,6 +14,7 @@ pub mod locate;
 pub mod model;
 pub mod resolve;
 pub mod schema;
+pub mod service_vars;
 pub mod stages;
 mod strict;
 pub mod validate;

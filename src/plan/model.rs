@@ -473,6 +473,37 @@ step_struct! {
     }
 }
 
+step_struct! {
+    /// Start a long-running process (a database server) that runs until the apply ends.
+    ServiceStep {
+        /// The command, run with `sh -c` in the target directory in a process group of its own;
+        /// it must stay in the foreground until it is stopped. `${service.<id>.port}` is a free
+        /// TCP port and `${service.<id>.dir}` an empty directory of its own, both picked for it.
+        command: String,
+        /// A command (`sh -c`) tried every 200 ms until it exits 0: then the service is ready
+        /// and the steps that need it may start. Without it the service is ready once started.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ready: Option<String>,
+        /// How long `ready` may take to succeed, e.g. `"2m"` (default 60 s).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ready_timeout: Option<String>,
+        /// A command that stops the service cleanly, run when the apply ends (before SIGTERM
+        /// and SIGKILL), and by `planrun rollback` for a service a killed apply left running.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stop: Option<String>,
+        /// Environment variables given to every later step that needs this one (through its
+        /// own `needs` or its phase's), e.g. `TEST_DATABASE_URL`.
+        #[serde(default)]
+        export: BTreeMap<String, String>,
+        /// Extra environment variables for the service's own commands.
+        #[serde(default)]
+        env: BTreeMap<String, String>,
+    }
+}
+
+/// The default `ready_timeout` of a service.
+pub const DEFAULT_READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// One step: the action decides which fields it takes.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "kebab-case")]
@@ -495,6 +526,8 @@ pub enum Step {
     Suite(SuiteStep),
     /// Mark tests fast, medium or slow from a record's durations.
     Mark(MarkStep),
+    /// Start a service for the rest of the apply.
+    Service(ServiceStep),
 }
 
 /// Calls `$body` with `$s` bound to the step struct of whatever action `$step` is.
@@ -510,6 +543,7 @@ macro_rules! with_step {
             Step::PytestConfig($s) => $body,
             Step::Suite($s) => $body,
             Step::Mark($s) => $body,
+            Step::Service($s) => $body,
         }
     };
 }
@@ -533,7 +567,10 @@ impl Step {
 
     /// The step's extra environment (only actions that run processes take one).
     pub fn env(&self) -> Option<&BTreeMap<String, String>> {
-        self.process_fields().map(|(_, env)| env)
+        match self {
+            Step::Service(s) => Some(&s.env),
+            _ => self.process_fields().map(|(_, env)| env),
+        }
     }
 
     /// The environment of a step that runs processes, to add to.
@@ -567,6 +604,7 @@ impl Step {
             Step::PytestConfig(_) => "pytest-config",
             Step::Suite(_) => "suite",
             Step::Mark(_) => "mark",
+            Step::Service(_) => "service",
         }
     }
 }

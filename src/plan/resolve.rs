@@ -43,7 +43,7 @@ pub struct Interpolated {
     pub problems: Vec<Problem>,
     /// Paths of fields that could not be interpolated.
     pub failed: HashSet<Vec<Seg>>,
-    /// The timeout of each step that has one, by step id.
+    /// The timeout of each step that has one (a service's `ready_timeout`), by step id.
     pub timeouts: BTreeMap<String, Duration>,
     /// The `max_time` of each suite that has one, by step id.
     pub max_times: BTreeMap<String, Duration>,
@@ -95,19 +95,23 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                     }
                 }
             }
-            if let Step::Suite(s) = &*step {
-                let path = join(&base, vec![Seg::from("max_time")]);
-                if let Some(text) = s.max_time.as_deref().filter(|_| !failed.contains(&path)) {
-                    match parse_timeout(text, &ctx) {
-                        Ok(d) => {
-                            max_times.insert(step.id().to_string(), d);
-                        }
-                        Err((message, help)) => problems.push(Problem::new(
-                            Loc::value(path),
-                            message.replacen("timeout", "max_time", 1),
-                            help.replace("`timeout`", "`max_time`"),
-                        )),
+            // A service's time limit is the time `ready` has to succeed.
+            let (key, text, into) = match &*step {
+                Step::Service(s) => ("ready_timeout", s.ready_timeout.as_deref(), &mut timeouts),
+                Step::Suite(s) => ("max_time", s.max_time.as_deref(), &mut max_times),
+                _ => ("", None, &mut max_times),
+            };
+            let path = join(&base, vec![Seg::from(key)]);
+            if let Some(text) = text.filter(|_| !failed.contains(&path)) {
+                match parse_timeout(text, &ctx) {
+                    Ok(d) => {
+                        into.insert(step.id().to_string(), d);
                     }
+                    Err((message, help)) => problems.push(Problem::new(
+                        Loc::value(path),
+                        message.replacen("timeout", key, 1),
+                        help.replace("`timeout`", &format!("`{key}`")),
+                    )),
                 }
             }
         }
@@ -209,7 +213,7 @@ fn substitute(
                         .unwrap_or_else(|| format!("define it in `[vars]` or pass `--var {name}=...`")),
                     InterpError::Unclosed { .. } => "close it with `}`, or write `$${` for a literal `${`".into(),
                     InterpError::BadName { .. } => {
-                        "variable names are letters, digits, `_` and `-`; write `$${` for a literal `${`".into()
+                        "variable names are letters, digits, `_`, `-` and `.`; write `$${` for a literal `${`".into()
                     }
                 };
                 let loc = Loc::in_string(path.clone(), e.range());

@@ -129,7 +129,10 @@ pub struct Resolved {
 /// The names of the built-in variables.
 pub const BUILTINS: [&str; 2] = ["target", "plan_dir"];
 
+/// The variables validation interpolates with: `vars`, the built-ins, and stand-ins for the
+/// services' variables the command line does not fix.
 fn with_builtins(
+    plan: &Plan,
     vars: &BTreeMap<String, String>,
     target: &Path,
     dir: &Path,
@@ -137,6 +140,9 @@ fn with_builtins(
     let mut all = vars.clone();
     all.insert("target".into(), target.display().to_string());
     all.insert("plan_dir".into(), dir.display().to_string());
+    for (name, value) in super::service_vars::placeholders(plan) {
+        all.entry(name).or_insert(value);
+    }
     all
 }
 
@@ -147,7 +153,7 @@ pub enum VarArgError {
     #[error("`--var {0}` lacks a value; write `--var {0}=VALUE`")]
     NoValue(String),
     /// The part before `=` is not a variable name.
-    #[error("`--var {0}`: `{1}` is not a variable name (letters, digits, `_` and `-`)")]
+    #[error("`--var {0}`: `{1}` is not a variable name (letters, digits, `_`, `-` and `.`)")]
     BadName(String, String),
 }
 
@@ -188,9 +194,9 @@ pub fn validate(
     let target = loaded
         .dir
         .join(plan.default_target.as_deref().unwrap_or("."));
-    let out = interpolate_plan(plan, &with_builtins(&vars, &target, &loaded.dir));
+    let out = interpolate_plan(plan, &with_builtins(plan, &vars, &target, &loaded.dir));
     problems.extend(out.problems);
-    let all = with_builtins(&vars, &target, &loaded.dir);
+    let all = with_builtins(plan, &vars, &target, &loaded.dir);
     check_resolved(
         plan,
         &out.plan,
@@ -305,7 +311,7 @@ fn check_var_names(plan: &Plan, problems: &mut Vec<Problem>) {
             problems.push(Problem::new(
                 Loc::key(at!["vars", name.as_str()]),
                 format!("`{name}` is not a valid variable name"),
-                "use letters, digits, `_` and `-`, starting with a letter or `_`",
+                "use letters, digits, `_`, `-` and `.`, starting with a letter or `_`",
             ));
         } else if BUILTINS.contains(&name.as_str()) {
             problems.push(Problem::new(
@@ -415,13 +421,23 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
     }
 }
 
-/// Environment variable names a process can be given: not empty, without `=` or NUL.
+/// Environment variable names a process can be given (also a service's `export`s): not empty,
+/// without `=` or NUL.
 fn check_env_names(plan: &Plan, problems: &mut Vec<Problem>) {
     for (p, i, step) in indexed_steps(plan) {
-        for name in step.env().into_iter().flat_map(|env| env.keys()) {
+        let exported = match step {
+            Step::Service(s) => Some(&s.export),
+            _ => None,
+        };
+        let named = [("env", step.env()), ("export", exported)];
+        for (key, name) in named.into_iter().flat_map(|(key, map)| {
+            map.into_iter()
+                .flat_map(|m| m.keys())
+                .map(move |n| (key, n))
+        }) {
             if name.is_empty() || name.contains(['=', '\0']) {
                 problems.push(Problem::new(
-                    Loc::key(with(step_path(p, i), at!["env", name.as_str()])),
+                    Loc::key(with(step_path(p, i), at![key, name.as_str()])),
                     format!(
                         "`{}` in step `{}` is not an environment variable name",
                         crate::ident::shown(name),
@@ -583,7 +599,7 @@ fn check_resolved(
                 .into_iter()
                 .filter_map(|(key, p)| Some((at![key], p.as_deref()?)))
                 .collect(),
-            Step::PytestConfig(_) | Step::Suite(_) => Vec::new(),
+            Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
         };
         for (rel, path) in paths.drain(..) {
             if let Some(loc) = field(rel) {

@@ -921,3 +921,106 @@ mod stages {
         );
     }
 }
+
+fn service(id: &str, extra: &str) -> String {
+    format!(
+        "[[phase.step]]\nid = '{id}'\naction = 'service'\ncommand = 'serve ${{service.{id}.port}}'\n{extra}"
+    )
+}
+
+/// The resolved plan of `body`, with the values setup would pick for its services' variables.
+fn resolved_with_services(body: &str) -> compiled::Plan {
+    let valid = check(body, &[]).unwrap();
+    let builtins = crate::exec::services::pick(&valid.plan, &valid.vars).unwrap();
+    valid.resolve(&builtins).unwrap().plan
+}
+
+#[test]
+fn services_define_their_port_and_dir_variables() {
+    let body = format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        service("db", "ready = 'probe ${service.db.dir}'\n"),
+        run("a", "needs = ['db']\nundo = 'use ${service.db.port}'\n")
+    );
+    let plan = resolved_with_services(&body);
+    let compiled::Step::Run(a) = &plan.phases[0].steps[1] else {
+        panic!()
+    };
+    let port: u16 = a.undo.as_deref().unwrap()["use ".len()..].parse().unwrap();
+    assert_ne!(port, 0);
+    let compiled::Step::Service(db) = &plan.phases[0].steps[0] else {
+        panic!()
+    };
+    assert_eq!(db.command, format!("serve {port}"));
+    assert!(
+        db.ready
+            .as_deref()
+            .unwrap()
+            .contains("/planrun-service-db-"),
+        "{db:?}"
+    );
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}{}",
+        service("db", ""),
+        run("a", "undo = '${service.bd.port}'\n")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.3.as_str()),
+        (
+            "unknown variable `service.bd.port` in step `a`",
+            "did you mean `service.db.port`?"
+        )
+    );
+}
+
+#[test]
+fn a_fixed_service_port_is_not_picked() {
+    let body = format!("[[phase]]\nid = 'p'\n{}", service("db", ""));
+    let valid = check(&body, &[("service.db.port", "5432")]).unwrap();
+    let picked = crate::exec::services::pick(&valid.plan, &valid.vars).unwrap();
+    assert!(!picked.contains_key("service.db.port"), "{picked:?}");
+    assert!(picked.contains_key("service.db.dir"));
+    let plan = valid.resolve(&picked).unwrap().plan;
+    assert!(
+        matches!(&plan.phases[0].steps[0], compiled::Step::Service(s) if s.command == "serve 5432")
+    );
+}
+
+#[test]
+fn a_service_ready_timeout_must_parse_and_defaults_to_a_minute() {
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}",
+        service("db", "ready_timeout = 'soon'\n")
+    ));
+    assert_eq!((e.1, e.2), (9, 17));
+    assert!(
+        e.0.starts_with("ready_timeout `soon` in step `db` is not a duration"),
+        "{e:?}"
+    );
+    assert!(e.3.contains("`90s`"), "{e:?}");
+    let timeouts = |extra: &str| {
+        let plan =
+            resolved_with_services(&format!("[[phase]]\nid = 'p'\n{}", service("db", extra)));
+        match &plan.phases[0].steps[0] {
+            compiled::Step::Service(s) => (s.ready_timeout, s.process.timeout),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        timeouts("ready_timeout = '2m'\n"),
+        (std::time::Duration::from_secs(120), None)
+    );
+    assert_eq!(timeouts("").0, crate::plan::model::DEFAULT_READY_TIMEOUT);
+}
+
+#[test]
+fn exported_names_must_be_environment_variable_names() {
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}",
+        service("db", "export = { 'A=B' = '1' }\n")
+    ));
+    assert!(
+        e.0.contains("`A=B` in step `db` is not an environment variable name"),
+        "{e:?}"
+    );
+}

@@ -23,7 +23,7 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
 const WATCH: Duration = Duration::from_millis(50);
 
 /// How often the group is checked while it is being ended.
-const POLL: Duration = Duration::from_millis(10);
+pub(super) const POLL: Duration = Duration::from_millis(10);
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,7 +56,7 @@ impl Status {
         *self == Status::Exited(0)
     }
 
-    fn of(exit: ExitStatus) -> Status {
+    pub(super) fn of(exit: ExitStatus) -> Status {
         match (exit.code(), exit.signal()) {
             (Some(code), _) => Status::Exited(code),
             (None, Some(signal)) => Status::Signaled(signal),
@@ -121,34 +121,20 @@ pub(super) struct Limits {
 /// group recorded in `control.groups`, and waits for it under `limits`; samples tree RSS if
 /// asked. `Err` means it could not be started or waited for.
 pub(super) fn run(
-    mut command: Command,
+    command: Command,
     limits: Limits,
     control: &Control,
     sample_rss: bool,
 ) -> io::Result<Outcome> {
-    command.stdin(Stdio::null()).process_group(0);
     // CPU time comes from RUSAGE_CHILDREN: it grows when a child is reaped, by that child's time
     // plus the time of every descendant it reaped itself. Suites run alone, so the delta around
     // one run is that run's tree; for `run` steps in parallel it may include a neighbour's.
     let cpu_before = children_cpu();
     let started = Instant::now();
-    let mut child = command.spawn()?;
-    // The command holds planrun's copies of the output pipes' write ends; their readers see the
-    // end of the output only once every copy is closed.
-    drop(command);
-    let pid = child.id();
+    let Spawned { pid, exit: rx } = spawn_in_group(command)?;
     let pgid = i32::try_from(pid).unwrap_or(0);
-    tracing::debug!(pid, "started in its own process group");
     control.groups.spawned(pid);
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
-
-    // A blocking wait in its own thread stamps the exit the moment it happens; polling would add
-    // up to one poll interval to every wall time.
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let waited = child.wait();
-        let _ = tx.send((Instant::now(), waited));
-    });
     let (forced, (ended, waited)) = watch(&rx, pgid, started, limits, &control.cancel);
     let trace = sampler.map(rss::RssSampler::finish).unwrap_or_default();
     let exit = waited?;
@@ -168,7 +154,35 @@ pub(super) fn run(
 }
 
 /// The moment the leader exited and how.
-type Exit = (Instant, io::Result<ExitStatus>);
+pub(super) type Exit = (Instant, io::Result<ExitStatus>);
+
+/// A child started as the leader of a new process group (stdin `/dev/null`); a waiter thread
+/// reports its exit on `exit`.
+pub(super) struct Spawned {
+    /// Its pid, which is also its group's id.
+    pub pid: u32,
+    /// Its exit, once it has happened.
+    pub exit: mpsc::Receiver<Exit>,
+}
+
+/// Starts `command` in a new process group of its own.
+pub(super) fn spawn_in_group(mut command: Command) -> io::Result<Spawned> {
+    command.stdin(Stdio::null()).process_group(0);
+    let mut child = command.spawn()?;
+    // The command holds planrun's copies of the output pipes' write ends; their readers see the
+    // end of the output only once every copy is closed.
+    drop(command);
+    let pid = child.id();
+    tracing::debug!(pid, "started in its own process group");
+    // A blocking wait in its own thread stamps the exit the moment it happens; polling would add
+    // up to one poll interval to every wall time.
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let waited = child.wait();
+        let _ = tx.send((Instant::now(), waited));
+    });
+    Ok(Spawned { pid, exit: rx })
+}
 
 /// Waits for the exit of the leader of group `pgid` on `rx`, ending the group on timeout or
 /// cancel; returns the status that ending it gave (`None` when it exited by itself) and the exit.
@@ -209,7 +223,7 @@ fn watch(
 
 /// SIGTERM to the group, up to `grace` for the leader (whose exit `wait_leader` reports) and the
 /// rest of the group to go, then SIGKILL; returns the leader's exit once it has been reaped.
-fn terminate_group<T>(
+pub(super) fn terminate_group<T>(
     pgid: i32,
     grace: Duration,
     skip_grace: &dyn Fn() -> bool,
@@ -237,14 +251,14 @@ fn terminate_group<T>(
 }
 
 /// Ends what the command left running in its group after it exited.
-fn end_leftovers(pgid: i32, grace: Duration) {
+pub(super) fn end_leftovers(pgid: i32, grace: Duration) {
     if proctree::group_alive(pgid) {
         terminate_group(pgid, grace, &|| false, || Some(()));
     }
 }
 
 /// Sends `signal` to every process in group `pgid`; a group already gone is not an error.
-fn signal_group(pgid: i32, signal: i32) {
+pub(super) fn signal_group(pgid: i32, signal: i32) {
     if pgid > 0 {
         // SAFETY: killpg only sends a signal; a positive pgid can never mean "every process".
         unsafe {

@@ -8,6 +8,7 @@ pub mod control;
 pub mod orphans;
 pub mod proctree;
 pub mod rss;
+pub mod service;
 pub mod signals;
 pub mod spawn;
 #[cfg(test)]
@@ -18,12 +19,13 @@ pub use capture::{capture, Captured, Invocation};
 pub use child::{Outcome, Status, DEFAULT_GRACE};
 pub use control::{Cancel, Control};
 pub use orphans::Groups;
+pub use service::Service;
 pub use spawn::{run, CommandSpec};
 
 #[cfg(test)]
 mod tests {
     /// Every source file of this module, by name.
-    const SOURCES: [(&str, &str); 11] = [
+    const SOURCES: [(&str, &str); 12] = [
         ("caplog.rs", include_str!("caplog.rs")),
         ("capture.rs", include_str!("capture.rs")),
         ("child.rs", include_str!("child.rs")),
@@ -32,6 +34,7 @@ mod tests {
         ("orphans.rs", include_str!("orphans.rs")),
         ("proctree.rs", include_str!("proctree.rs")),
         ("rss.rs", include_str!("rss.rs")),
+        ("service.rs", include_str!("service.rs")),
         ("signals.rs", include_str!("signals.rs")),
         ("spawn.rs", include_str!("spawn.rs")),
         ("testing.rs", include_str!("testing.rs")),

@@ -15,7 +15,9 @@
 //!   does not reuse the pid while they live, so members in the recorded session that started no
 //!   earlier than the leader are ours.
 //!
-//! Lines of the older `pgid starttime` form cannot be checked this way and are skipped.
+//! Lines of the older `pgid starttime` form cannot be checked this way and are skipped. A group
+//! that is a plan's `service` has its step id as a fifth field, so that rollback can stop it with
+//! its own stop command before anything is killed.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -44,6 +46,8 @@ struct Group {
     start: u64,
     session: i32,
     boot: String,
+    /// The service this group is, for a service's group.
+    service: Option<String>,
 }
 
 impl Groups {
@@ -56,10 +60,25 @@ impl Groups {
 
     /// Notes that a process group led by `pid` has started.
     pub fn spawned(&self, pid: u32) {
+        self.append(pid, None);
+    }
+
+    /// Notes that the process group led by `pid` is the service `name` (an identifier: one word).
+    pub fn service(&self, pid: u32, name: &str) {
+        self.append(pid, Some(name));
+    }
+
+    fn append(&self, pid: u32, service: Option<&str>) {
         let Some(file) = self.file.as_deref() else {
             return;
         };
-        let Some(line) = record_line(pid) else { return };
+        let Some(mut line) = record_line(pid) else {
+            return;
+        };
+        if let Some(name) = service.filter(|n| !n.is_empty() && !n.contains(char::is_whitespace)) {
+            line.push(' ');
+            line.push_str(name);
+        }
         // One write of one short line to a file opened for appending: lines from commands
         // started at the same moment never interleave, so no lock is needed.
         let written = OpenOptions::new()
@@ -96,54 +115,111 @@ pub fn reap(file: &Path) -> usize {
         tracing::warn!("cannot read {BOOT_ID}: recorded process groups are left alone");
         return 0;
     };
-    let mut killed = 0;
     let table = proctree::scan();
-    for group in groups.iter().filter(|g| g.boot == boot) {
-        let leader = u32::try_from(group.pgid).ok().and_then(identity);
-        let ours = |id: &ProcInfo| match leader {
-            Some(l) => l.start == group.start && id.pgrp == group.pgid,
-            None => id.pgrp == group.pgid && id.session == group.session && id.start >= group.start,
-        };
-        if leader.is_some_and(|l| l.start != group.start) {
-            tracing::debug!(
-                pgid = group.pgid,
-                "pid reused since the record; group left alone"
-            );
-            continue;
-        }
-        for info in table
-            .iter()
-            .filter(|i| i.pgrp == group.pgid && !i.is_zombie())
-        {
-            // Read again right before the kill: the scan may be a moment old.
-            if !identity(info.pid).is_some_and(|id| ours(&id)) {
-                continue;
-            }
-            if let Ok(pid) = i32::try_from(info.pid) {
-                // SAFETY: kill(2) with a pid we just read from /proc; failure is harmless.
-                if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
-                    killed += 1;
-                }
-            }
-        }
+    groups
+        .iter()
+        .filter(|g| g.boot == boot)
+        .map(|group| signal_ours(group, &table, libc::SIGKILL))
+        .sum()
+}
+
+/// A service that a killed apply recorded and that still runs: the members of its group that
+/// are provably the recorded ones (see the module doc) are checked again at every use.
+#[derive(Debug, Clone)]
+pub struct LeftService {
+    /// The service's step id.
+    pub name: String,
+    group: Group,
+}
+
+impl LeftService {
+    /// Whether any member of the group that is provably ours is still alive.
+    pub fn alive(&self) -> bool {
+        let table = proctree::scan();
+        !ours_alive(&self.group, &table).is_empty()
     }
-    killed
+
+    /// Sends `signal` to each live member that is provably ours; returns how many got it.
+    pub fn signal(&self, signal: i32) -> usize {
+        signal_ours(&self.group, &proctree::scan(), signal)
+    }
+}
+
+/// The services recorded in `file` whose groups still have live members of their own.
+pub fn left_services(file: &Path) -> Vec<LeftService> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Vec::new();
+    };
+    let Some(boot) = boot_id() else {
+        return Vec::new();
+    };
+    let table = proctree::scan();
+    text.lines()
+        .filter_map(parse_line)
+        .filter(|g| g.boot == boot && !ours_alive(g, &table).is_empty())
+        .filter_map(|group| {
+            Some(LeftService {
+                name: group.service.clone()?,
+                group,
+            })
+        })
+        .collect()
+}
+
+/// The live members of `group` in `table` that are provably the recorded group's, each read
+/// again from `/proc` (the scan may be a moment old); none when its id was reused.
+fn ours_alive(group: &Group, table: &[ProcInfo]) -> Vec<u32> {
+    let leader = u32::try_from(group.pgid).ok().and_then(identity);
+    if leader.is_some_and(|l| l.start != group.start) {
+        tracing::debug!(
+            pgid = group.pgid,
+            "pid reused since the record; group left alone"
+        );
+        return Vec::new();
+    }
+    let ours = |id: &ProcInfo| match leader {
+        Some(l) => l.start == group.start && id.pgrp == group.pgid,
+        None => id.pgrp == group.pgid && id.session == group.session && id.start >= group.start,
+    };
+    table
+        .iter()
+        .filter(|i| i.pgrp == group.pgid && !i.is_zombie())
+        .filter(|i| identity(i.pid).is_some_and(|id| ours(&id) && !id.is_zombie()))
+        .map(|i| i.pid)
+        .collect()
+}
+
+/// Sends `signal` to the live members of `group` that are provably ours; returns how many.
+fn signal_ours(group: &Group, table: &[ProcInfo], signal: i32) -> usize {
+    ours_alive(group, table)
+        .into_iter()
+        .filter_map(|pid| i32::try_from(pid).ok())
+        // SAFETY: kill(2) with a pid just read from /proc; failure is harmless.
+        .filter(|&pid| unsafe { libc::kill(pid, signal) } == 0)
+        .count()
 }
 
 /// A record line; `None` (skipped) for lines of the old two-field form or anything malformed.
 fn parse_line(line: &str) -> Option<Group> {
     let fields: Vec<&str> = line.split_ascii_whitespace().collect();
-    let [pgid, start, session, boot] = fields.as_slice() else {
-        if !line.trim().is_empty() {
-            tracing::warn!("process group record `{line}` has no identity to check; left alone");
+    let (pgid, start, session, boot, service) = match fields.as_slice() {
+        [pgid, start, session, boot] => (pgid, start, session, boot, None),
+        [pgid, start, session, boot, service] => (pgid, start, session, boot, Some(*service)),
+        _ => {
+            if !line.trim().is_empty() {
+                tracing::warn!(
+                    "process group record `{line}` has no identity to check; left alone"
+                );
+            }
+            return None;
         }
-        return None;
     };
     Some(Group {
         pgid: pgid.parse().ok().filter(|p: &i32| *p > 0)?,
         start: start.parse().ok()?,
         session: session.parse().ok()?,
         boot: boot.to_string(),
+        service: service.map(str::to_string),
     })
 }
 
@@ -203,14 +279,20 @@ mod tests {
                 pgid: 42,
                 start: 987,
                 session: 40,
-                boot: "abc-def".into()
+                boot: "abc-def".into(),
+                service: None,
             })
+        );
+        assert_eq!(
+            parse_line("42 987 40 abc-def postgres").and_then(|g| g.service),
+            Some("postgres".into())
         );
         assert_eq!(parse_line("42 987"), None);
         assert_eq!(parse_line("0 987 40 abc"), None);
         assert_eq!(parse_line("-1 987 40 abc"), None);
         assert_eq!(parse_line("x y z w"), None);
         assert_eq!(parse_line(""), None);
+        assert_eq!(parse_line("42 987 40 abc pg extra"), None);
     }
 
     #[test]

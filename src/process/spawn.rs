@@ -58,14 +58,9 @@ impl CommandSpec {
     }
 }
 
-/// Runs `spec` to the end, its output appended to `spec.log`; samples tree RSS if asked.
-///
-/// A non-zero exit is an `Ok` outcome; `Err` means the command could not be started or waited for.
-/// When `control.cancel` is already set, nothing is started and the outcome is `Cancelled`.
-pub fn run(spec: &CommandSpec, control: &Control, sample_rss: bool) -> io::Result<Outcome> {
-    if control.cancel.is_cancelled() {
-        return Ok(Outcome::not_started());
-    }
+/// `sh -c` of `spec`'s command in its directory and environment, its stdout and stderr piped
+/// into `spec.log` (capped); the receiver hears once the log has all the output there will be.
+pub(super) fn shell(spec: &CommandSpec) -> io::Result<(Command, mpsc::Receiver<()>)> {
     let mut log = CappedLog::open(&spec.log, spec.log_max)?;
     let (output, child_output) = os_pipe::pipe()?;
     // An absolute path spares a failed execve per PATH entry on every step.
@@ -84,6 +79,18 @@ pub fn run(spec: &CommandSpec, control: &Control, sample_rss: bool) -> io::Resul
         let _ = copied.send(());
     });
     tracing::debug!(command = %spec.command, cwd = %spec.cwd.display(), "spawning");
+    Ok((command, log_done))
+}
+
+/// Runs `spec` to the end, its output appended to `spec.log`; samples tree RSS if asked.
+///
+/// A non-zero exit is an `Ok` outcome; `Err` means the command could not be started or waited for.
+/// When `control.cancel` is already set, nothing is started and the outcome is `Cancelled`.
+pub fn run(spec: &CommandSpec, control: &Control, sample_rss: bool) -> io::Result<Outcome> {
+    if control.cancel.is_cancelled() {
+        return Ok(Outcome::not_started());
+    }
+    let (command, log_done) = shell(spec)?;
     let limits = Limits {
         timeout: spec.timeout,
         grace: spec.grace,

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::lines;
-use crate::support::{env_path, fnv1a, repo_root, tools_venv, uv_cache_dir, Project, Test};
+use crate::support::{fnv1a, repo_root, sh, uv, Project, Test};
 
 /// The plan every test applies.
 fn plan() -> String {
@@ -29,26 +29,6 @@ const OFFLINE: &[(&str, &str)] = &[
     ("http_proxy", "http://127.0.0.1:9"),
     ("https_proxy", "http://127.0.0.1:9"),
 ];
-
-fn uv() -> PathBuf {
-    tools_venv().join("bin/uv")
-}
-
-/// Runs a set-up command and panics with its output when it fails.
-fn sh(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("PATH", env_path())
-        .env("UV_CACHE_DIR", uv_cache_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A copy of a fixture package in `dir` (building writes into its source tree).
 fn local_source(name: &str, dir: &Path) -> PathBuf {
@@ -451,4 +431,44 @@ fn a_persons_change_to_the_env_after_the_apply_stops_the_rollback() {
         .stdout_contains("rolled back run [RUN] (plan env-upgrade) in [DURATION]")
         .run();
     assert_eq!(venv_hash(&venv), before);
+}
+
+/// Two installs into one environment in one apply: the later one changed what the earlier one
+/// left, which is not a person's change (drift); rollback undoes both, offline.
+#[test]
+fn two_installs_into_one_env_in_one_apply_roll_back_offline() {
+    let project = Project::fixture("targets/mini");
+    let scratch = tempfile::tempdir().unwrap();
+    let venv = scratch.path().join("venv");
+    uv_venv(&venv, scratch.path(), false);
+    let before = (venv_hash(&venv), freeze(&venv));
+    let plan = repo_root().join("tests/fixtures/envs/twice.toml");
+    let python = format!("python={}", venv.join("bin/python").display());
+    project
+        .test()
+        .args([
+            "apply",
+            plan.to_str().unwrap(),
+            "--target",
+            ".",
+            "--var",
+            &python,
+        ])
+        .apply_progress(
+            "env-twice",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .run();
+    let applied = freeze(&venv);
+    assert!(
+        applied.contains("six==1.17.0") && applied.contains("iniconfig==2.0.0"),
+        "{applied}"
+    );
+    rollback_offline(&project)
+        .stdout_contains("rolled back run [RUN] (plan env-twice) in [DURATION]\n")
+        .stdout_contains("/bin/python: -six==1.17.0 +six==1.16.0\n")
+        .stdout_contains("/bin/python: -iniconfig==2.0.0\n")
+        .run();
+    assert_eq!(freeze(&venv), before.1);
+    assert_eq!(venv_hash(&venv), before.0);
 }

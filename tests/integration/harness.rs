@@ -9,7 +9,8 @@ use std::process::Command;
 use crate::support::{env_path, fnv1a, hash_into, python, repo_root, Project};
 
 /// Every plan in plans/ deserializes into the plan model, names the schema on its first line,
-/// uses only variables it declares (or the builtins), and every `write` template it names exists.
+/// uses only variables it declares (or the builtins, its services' among them), and every
+/// `write` template it names exists.
 #[test]
 fn every_plan_parses() {
     use planrun::plan::model::{Plan, Step};
@@ -28,12 +29,17 @@ fn every_plan_parses() {
         );
         let plan: Plan =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let services: Vec<String> = planrun::plan::service_vars::of(&plan)
+            .into_iter()
+            .flat_map(|v| [v.port, v.dir])
+            .collect();
         for name in text
             .split("${")
             .skip(1)
             .filter_map(|rest| rest.split_once('}').map(|(n, _)| n))
         {
-            let builtin = ["target", "plan_dir"].contains(&name);
+            let builtin =
+                ["target", "plan_dir"].contains(&name) || services.iter().any(|s| s == name);
             assert!(
                 builtin || plan.vars.contains_key(name),
                 "{}: unknown var ${{{name}}}",

@@ -1,6 +1,7 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
 mod apply;
+mod backend;
 mod budgets;
 mod cli;
 mod dryrun;
@@ -18,6 +19,7 @@ mod messages;
 mod outputs;
 mod plans;
 mod schema;
+mod services;
 mod stages;
 mod support;
 mod trust;

@@ -111,3 +111,20 @@ pub fn env_path() -> OsString {
 pub fn uv_cache_dir() -> PathBuf {
     target_dir().join("uv-cache")
 }
+
+/// The shared venv's uv.
+pub fn uv() -> PathBuf {
+    tools_venv().join("bin/uv")
+}
+
+/// Runs a set-up command with the shared venv first on `PATH` and uv's shared cache; panics
+/// with its output when it fails; returns its standard output.
+pub fn sh(cmd: &mut Command) -> String {
+    let what = format!("{cmd:?}");
+    let out = run_ok(
+        cmd.env("PATH", env_path())
+            .env("UV_CACHE_DIR", uv_cache_dir()),
+        &what,
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
