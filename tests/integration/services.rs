@@ -164,18 +164,23 @@ fn the_dry_run_shows_a_service_and_what_it_gives_the_steps_that_need_it() {
         .args(["apply", &plan_file(plans.path()), "--target", ".", "--dry-run"])
         .args(["--var", "service.web.port=5999", "--var", "service.web.dir=/srv/web"])
         .stdout(lines(&[
-            "step web (service)",
-            "  $ echo serving on 5999; echo $$ > /srv/web/pid; touch /srv/web/up; while [ ! -e /srv/web/halt ]; do sleep 0.05; done; echo halted  (service: runs until the apply ends)",
-            "  ready when: $ test -e /srv/web/up  (tried every [DURATION], up to 1m)",
-            "  stopped by: $ touch /srv/web/halt",
-            "  gives the steps that need it: WEB_DIR=/srv/web",
-            "  gives the steps that need it: WEB_URL=http://127.0.0.1:5999",
-            "step client (run)",
-            "  $ echo \"$WEB_URL\" > client.txt; cp \"$WEB_DIR/pid\" pid.txt",
-            "step loner (run)",
-            "  $ echo \"[${WEB_URL:-unset}]\" > loner.txt",
+            "plan       svc ([TMP]/plan.toml)",
+            "target     [TARGET]",
+            "phases     p",
             "",
-            "0 files changed, 0 packages to install, 2 commands, 0 timed suites, 1 service",
+            "phase p",
+            "  step web (service)",
+            "    $ echo serving on 5999; echo $$ > /srv/web/pid; touch /srv/web/up; while [ ! -e /srv/web/halt ]; do sleep 0.05; done; echo halted  (service: runs until the apply ends)",
+            "    ready when: $ test -e /srv/web/up  (tried every [DURATION], up to 1m)",
+            "    stopped by: $ touch /srv/web/halt",
+            "    gives the steps that need it: WEB_DIR=/srv/web",
+            "    gives the steps that need it: WEB_URL=http://127.0.0.1:5999",
+            "  step client (run)",
+            "    $ echo \"$WEB_URL\" > client.txt; cp \"$WEB_DIR/pid\" pid.txt",
+            "  step loner (run)",
+            "    $ echo \"[${WEB_URL:-unset}]\" > loner.txt",
+            "",
+            "plan: 0 files to change, 0 packages to install, 2 commands, 0 timed suites, 1 service, 0 gates",
         ]))
         .run();
 }
