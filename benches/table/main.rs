@@ -100,7 +100,7 @@ fn header(cfg: &Config, load_before: &str) -> String {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     format!(
         "planrun {} (release), {}{}; {cores} cores, {cpu}; load average at start {load_before}\n",
-        env!("CARGO_PKG_VERSION"),
+        planrun::version::VERSION,
         planrun::timestamp::now(),
         if cfg.quick { ", --quick" } else { "" },
     )
