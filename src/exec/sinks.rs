@@ -215,7 +215,7 @@ impl LiveReport {
 impl Sink for LiveReport {
     fn event(&mut self, event: &Event, state: &RunState) {
         // Three atomic files per step made up most of planrun's own cost per `run` step
-        // (benches/apply.rs): only report.json is kept current, and not for progress details.
+        // (bench/run, the executor rows): only report.json is kept current, and not for progress details.
         if matches!(event, Event::StepDetail { .. }) {
             return;
         }
