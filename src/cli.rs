@@ -232,6 +232,14 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<String>,
 
+    /// Tests known to fail in the baseline: a file with one pytest id (or `*` pattern) a line, `#` comments; gates then allow no new failure.
+    #[arg(long, value_name = "FILE")]
+    pub known_failures: Option<PathBuf>,
+
+    /// Take whatever fails in the baseline as known for this apply (collection errors and a suite that runs no test still stop it).
+    #[arg(long)]
+    pub accept_baseline_failures: bool,
+
     /// Apply even when the same plan's last apply on this target is still in effect.
     #[arg(long)]
     pub reapply: bool,

@@ -21,5 +21,9 @@ pub const LOCKED: u8 = 6;
 /// A gate could not be settled within the runs' budget (its interval straddles the threshold)
 /// and does not say `on_inconclusive = "keep"`; the target was rolled back.
 pub const INCONCLUSIVE: u8 = 7;
+/// The baseline, measured before any change, was red: no test ran, pytest could not collect,
+/// no test passed, or tests failed that were not declared known; whatever ran before it was
+/// rolled back and nothing of the plan's changes was made.
+pub const BASELINE_RED: u8 = 8;
 /// Interrupted (SIGINT/SIGTERM); the target was rolled back.
 pub const INTERRUPTED: u8 = 130;

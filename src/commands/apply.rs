@@ -60,11 +60,46 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         report_dir: args.report_dir.clone(),
         save_baseline: args.save_baseline.clone(),
         baseline: args.baseline.clone(),
+        known_failures: match &args.known_failures {
+            Some(path) => read_known_failures(path)?,
+            None => Vec::new(),
+        },
+        accept_baseline_failures: args.accept_baseline_failures,
         reapply: args.reapply,
         history: Some(history),
         stage,
     };
     apply::apply(&prep, &opts)
+}
+
+/// The known failures of `--known-failures FILE`: one id or `*` pattern a line; blank lines and
+/// `#` comments skipped; a bad entry is an error naming its line.
+fn read_known_failures(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(
+            format!("failed to read --known-failures `{}`: {e}", path.display()),
+            Some("give a text file with one pytest id a line"),
+        )
+    })?;
+    let mut known = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let entry = line.trim();
+        if entry.is_empty() || entry.starts_with('#') {
+            continue;
+        }
+        crate::plan::baselines::check_pattern(entry).map_err(|(why, hint)| {
+            Error::invalid(
+                format!(
+                    "{}:{}: known failure `{entry}` {why}",
+                    path.display(),
+                    n + 1
+                ),
+                Some(hint),
+            )
+        })?;
+        known.push(entry.to_string());
+    }
+    Ok(known)
 }
 
 /// `--dry-run`: the preview (or `--json`), a note when the plan is applied already, a warning

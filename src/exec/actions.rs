@@ -425,6 +425,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         if let Some(source) = &ctx.opts.baseline {
             let record =
                 crate::exec::baseline::load(&prep.target, source).map_err(|e| StepError::of(&e))?;
+            let record = crate::exec::red::settle(ctx, s, record)?;
             return Ok(StepOutput {
                 note: Some(format!(
                     "record `{}` from saved baseline `{source}`",
@@ -509,6 +510,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
             };
             StepError { message, log }
         })?;
+    let record = crate::exec::red::settle(ctx, s, record)?;
     let rel = record.samples.last().map(|r| ctx.target_rel(&r.log));
     let warnings = record.warnings.clone();
     let mut note = match s.framework {

@@ -331,6 +331,11 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             exit::STEP_FAILED,
             format!("step `{id}` failed"),
         ),
+        (Some(Stop::BaselineRed(record)), _) => (
+            RunStatus::BaselineRed,
+            exit::BASELINE_RED,
+            format!("baseline `{record}` is red"),
+        ),
         (Some(Stop::Inconclusive(check)), _) => (
             RunStatus::Inconclusive,
             exit::INCONCLUSIVE,

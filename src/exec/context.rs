@@ -31,6 +31,10 @@ pub struct ApplyOptions {
     pub save_baseline: Option<String>,
     /// Use this saved baseline record instead of measuring.
     pub baseline: Option<String>,
+    /// Tests (or `*` patterns) known to fail in every baseline, from `--known-failures FILE`.
+    pub known_failures: Vec<String>,
+    /// `--accept-baseline-failures`: whatever fails in a baseline is known.
+    pub accept_baseline_failures: bool,
     /// Apply even when the same plan's last apply here is still in effect.
     pub reapply: bool,
     /// The history file this apply appends its line to.

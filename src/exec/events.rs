@@ -102,6 +102,12 @@ pub enum Event {
         /// One verdict per gate.
         verdicts: Vec<GateReport>,
     },
+    /// A baseline suite measured a red record (no test ran, collection errors, failures not
+    /// declared known): the apply stops with [`crate::exit::BASELINE_RED`] before any change.
+    BaselineRefused {
+        /// The record as measured, kept for the report.
+        record: NewRecord,
+    },
     /// Steps that never ran.
     Skipped {
         /// Their ids.

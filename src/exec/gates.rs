@@ -55,6 +55,9 @@ pub fn evaluate(phase: &str, gates: &[Gate], records: &Records) -> Vec<GateRepor
 /// One gate's verdict: comparisons of two records' times on their ratio's interval (at the
 /// noise floor and [`DEFAULT_CONFIDENCE`]), everything else as it stands.
 fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
+    // Known failures of a baseline are out of every record's test counts: test by test.
+    let adjusted = crate::exec::known::adjusted(records);
+    let records: &Records = &adjusted;
     let mut report = GateReport {
         phase: phase.to_string(),
         check: gate.check.clone(),
@@ -68,6 +71,12 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
         OnFail::Rollback => GateStatus::Fail,
         OnFail::Warn => GateStatus::Warn,
     };
+    if let Some(why) = crate::exec::testsets::speed_refusal(gate, records) {
+        report.status = failed;
+        report.explanation = Some(why.clone());
+        report.message = Some(why);
+        return report;
+    }
     let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
     let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
     match gate

@@ -119,7 +119,9 @@ impl Sink for Terminal {
                 self.progress.finished(id, status, shown.as_deref());
             }
             Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts, &state.report),
-            Event::Skipped { .. } | Event::Run(RunEvent::Changed(..)) => {}
+            Event::Skipped { .. }
+            | Event::BaselineRefused { .. }
+            | Event::Run(RunEvent::Changed(..)) => {}
             Event::Run(RunEvent::RollingBack { reason }) => {
                 self.progress.finish();
                 ui::err(&format!(
@@ -405,6 +407,7 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
         RunStatus::Interrupted => ("interrupted, rolled back", Style::BoldYellow),
         RunStatus::RollbackFailed => ("ROLLBACK FAILED", Style::BoldRed),
         RunStatus::Inconclusive => ("inconclusive, rolled back", Style::BoldYellow),
+        RunStatus::BaselineRed => ("baseline red, nothing kept", Style::BoldRed),
         RunStatus::Running => ("running", Style::Dim),
     };
     ui::err(&format!(

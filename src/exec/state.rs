@@ -15,6 +15,8 @@ pub enum Stop {
     Step(String),
     /// A gate the measurements could not settle, and that is not kept (its check).
     Inconclusive(String),
+    /// A baseline was red (its record name).
+    BaselineRed(String),
 }
 
 /// The state of one apply, built from its events.
@@ -94,6 +96,13 @@ impl RunState {
                         _ => Stop::Gate(v.check.clone()),
                     });
                 }
+            }
+            Event::BaselineRefused { record } => {
+                self.stop
+                    .get_or_insert_with(|| Stop::BaselineRed(record.name.clone()));
+                self.report
+                    .records
+                    .insert(record.name.clone(), record.record.as_ref().clone());
             }
             Event::Skipped { ids } => {
                 for id in ids {

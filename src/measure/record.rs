@@ -182,6 +182,77 @@ pub struct Record {
     /// after any later one, MiB (the most over the counted runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_growth_mb: Option<f64>,
+    /// Which tests ran and what could not be collected (pytest only; absent in records saved
+    /// before planrun kept it, which are then compared on counts alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_set: Option<TestSet>,
+}
+
+/// The tests a pytest record ran, so two records are compared on the same tests, and a
+/// baseline that ran nothing or could not collect is refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TestSet {
+    /// Tests that ran in some counted run (passed, failed or errored; not skipped, not a
+    /// collection error), sorted.
+    pub executed: Vec<String>,
+    /// What pytest could not collect in the counted runs: the module (or xdist worker) and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collection_errors: Vec<CollectionError>,
+    /// The failing tests of this record taken as known (a baseline whose failures the plan or
+    /// the command line declared known); gates leave them out of every record's test counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_failures: Vec<String>,
+}
+
+/// A module (or an xdist worker) pytest could not collect.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CollectionError {
+    /// The id pytest gave the collection error (`tests.test_x`, or `gw1` for xdist).
+    pub id: String,
+    /// The first line of pytest's text, and its `E   ` line when there is one.
+    pub summary: String,
+}
+
+/// pytest's message on the `<error>` of a module it could not collect.
+const COLLECTION_FAILURE: &str = "collection failure";
+
+/// The test set of counted pytest runs: what ran and what could not be collected.
+fn test_set(runs: &[RunResult]) -> TestSet {
+    let mut executed = BTreeSet::new();
+    let mut collection_errors: Vec<CollectionError> = Vec::new();
+    for test in runs.iter().flat_map(|r| &r.tests) {
+        if test.outcome == Outcome::Error && test.message.as_deref() == Some(COLLECTION_FAILURE) {
+            if !collection_errors.iter().any(|c| c.id == test.id) {
+                collection_errors.push(CollectionError {
+                    id: test.id.clone(),
+                    summary: collection_summary(test.text.as_deref().unwrap_or("")),
+                });
+            }
+        } else if test.outcome != Outcome::Skipped {
+            executed.insert(test.id.clone());
+        }
+    }
+    TestSet {
+        executed: executed.into_iter().collect(),
+        collection_errors,
+        known_failures: Vec::new(),
+    }
+}
+
+/// The first line of a collection error's text and its last `E   ` line (the exception).
+fn collection_summary(text: &str) -> String {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    let raised = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("E "))
+        .map(str::trim);
+    match (first, raised) {
+        (Some(f), Some(e)) if f != e => format!("{f} ({e})"),
+        (Some(f), _) => f.to_string(),
+        (None, Some(e)) => e.to_string(),
+        (None, None) => COLLECTION_FAILURE.to_string(),
+    }
 }
 
 impl Record {
@@ -234,6 +305,7 @@ impl Record {
         let times: Vec<f64> = durations.values().copied().collect();
         let flaky = flaky_tests(&counted);
         let failures = failures(&counted);
+        let test_set = (framework == Framework::Pytest).then(|| test_set(&counted));
         let warmup = u32::try_from(warm.len()).unwrap_or(u32::MAX);
         warnings.extend(outliers::warnings(&walls, warmup));
         if green < counted.len() {
@@ -291,6 +363,7 @@ impl Record {
             over_budget: Vec::new(),
             coverage,
             rss_growth_mb,
+            test_set,
         })
     }
 

@@ -210,6 +210,13 @@ pub struct Suite {
     pub framework: Framework,
     /// `--baseline` may stand in for it.
     pub baseline: bool,
+    /// It measures before the plan's edits (or says `baseline = true`): a red record of it
+    /// stops the apply (see [`crate::plan::baselines`]).
+    pub checked_baseline: bool,
+    /// It says `baseline = false`: never checked as a baseline.
+    pub not_baseline: bool,
+    /// Tests (or `*` patterns) known to fail in it.
+    pub known_failures: Vec<String>,
     /// Timeout (of each run) and environment.
     pub process: Process,
     /// No fixed `timeout`: each run's limit is derived from what was measured (`"auto"`).
@@ -445,6 +452,7 @@ pub fn compile(
     };
     if let Some(graph) = &graph {
         give_exports(&mut phases, graph);
+        crate::plan::baselines::mark(&mut phases, graph);
     }
     match graph {
         Some(graph) if problems.is_empty() => Ok(Plan {
@@ -719,6 +727,30 @@ fn compile_step(
                     }
                 }
             }
+            let mut known_failures = Vec::new();
+            for (i, entry) in s.known_failures.iter().enumerate() {
+                match crate::plan::baselines::check_pattern(entry) {
+                    Ok(()) => known_failures.push(entry.clone()),
+                    Err((why, hint)) => {
+                        let mut path = base.clone();
+                        path.extend([Seg::from("known_failures"), Seg::Index(i)]);
+                        problems.push(Problem::new(
+                            Loc::value(path),
+                            format!("known failure {} of step `{}` {why}", i + 1, s.id),
+                            hint,
+                        ));
+                        return None;
+                    }
+                }
+            }
+            if !known_failures.is_empty() && s.framework != Framework::Pytest {
+                problems.push(Problem::new(
+                    place("known_failures"),
+                    format!("step `{}` lists known failures but reads no test results (`framework = \"command\"`)", s.id),
+                    "remove `known_failures`, or measure the suite with pytest",
+                ));
+                return None;
+            }
             Step::Suite(Suite {
                 budgets,
                 coverage: s.coverage.then(|| s.coverage_source.clone()),
@@ -728,7 +760,10 @@ fn compile_step(
                 runs,
                 warmup,
                 framework: s.framework,
-                baseline: s.baseline,
+                baseline: s.baseline == Some(true),
+                checked_baseline: s.baseline == Some(true),
+                not_baseline: s.baseline == Some(false),
+                known_failures,
                 process: process(&s.env, &s.id),
                 auto_timeout: !budget.timeouts.contains_key(&s.id),
             })

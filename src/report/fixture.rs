@@ -48,6 +48,7 @@ pub fn record() -> Record {
         over_budget: Vec::new(),
         coverage: None,
         rss_growth_mb: None,
+        test_set: None,
     }
 }
 

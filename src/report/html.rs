@@ -179,7 +179,10 @@ fn gates_section(page: &mut String, report: &RunReport) {
 fn run_class(status: RunStatus) -> &'static str {
     match status {
         RunStatus::Passed => "pass",
-        RunStatus::GateFailed | RunStatus::StepFailed | RunStatus::RollbackFailed => "fail",
+        RunStatus::GateFailed
+        | RunStatus::StepFailed
+        | RunStatus::RollbackFailed
+        | RunStatus::BaselineRed => "fail",
         RunStatus::Interrupted | RunStatus::Inconclusive => "warn",
         RunStatus::Running => "skip",
     }

@@ -60,6 +60,7 @@ impl RunStatus {
             RunStatus::Interrupted => "interrupted, rolled back",
             RunStatus::RollbackFailed => "rollback failed, journal kept",
             RunStatus::Inconclusive => "inconclusive, rolled back",
+            RunStatus::BaselineRed => "baseline red, nothing kept",
         }
     }
 
@@ -68,7 +69,10 @@ impl RunStatus {
         match self {
             RunStatus::Running => "⏳",
             RunStatus::Passed => "✅",
-            RunStatus::GateFailed | RunStatus::StepFailed | RunStatus::RollbackFailed => "❌",
+            RunStatus::GateFailed
+            | RunStatus::StepFailed
+            | RunStatus::RollbackFailed
+            | RunStatus::BaselineRed => "❌",
             RunStatus::Interrupted | RunStatus::Inconclusive => "⚠️",
         }
     }

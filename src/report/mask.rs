@@ -182,8 +182,17 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         over_budget,
         coverage,
         rss_growth_mb: _,
+        test_set,
     } = record;
     m(command);
+    if let Some(set) = test_set {
+        set.executed.iter_mut().for_each(m);
+        set.known_failures.iter_mut().for_each(m);
+        for c in &mut set.collection_errors {
+            m(&mut c.id);
+            m(&mut c.summary);
+        }
+    }
     flaky.iter_mut().for_each(m);
     mask_keys(durations, secrets);
     for sample in samples {

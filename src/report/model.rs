@@ -99,6 +99,9 @@ pub enum RunStatus {
     RollbackFailed,
     /// A gate could not be settled by the measurements; the target was rolled back.
     Inconclusive,
+    /// The baseline was red (no test ran, collection errors, failures not declared known);
+    /// nothing of the plan's changes was kept.
+    BaselineRed,
 }
 
 /// One step's fate.

@@ -1,0 +1,170 @@
+//! Which suites measure the target before the plan changes it (the baselines a red suite must
+//! never become), and the known-failure patterns a suite may declare.
+//!
+//! A suite is a baseline when it says `baseline = true`, or when it is a pytest suite that no
+//! edit step (`write`, `replace`, `ini`, `toml`, `pytest-config`, `mark`) comes before in the
+//! graph: it measures the repository as the person has it. Installs, services and `run` steps
+//! before it prepare the measurement and do not make it an "after".
+
+use std::collections::BTreeSet;
+
+use crate::graph::{Node, PlanGraph};
+use crate::plan::compiled::{Phase, Step};
+use crate::plan::model::Framework;
+
+/// Marks every suite of `phases` that measures before any edit as a baseline.
+pub fn mark(phases: &mut [Phase], graph: &PlanGraph) {
+    let edits: BTreeSet<Node> = phases
+        .iter()
+        .enumerate()
+        .flat_map(|(phase, p)| {
+            p.steps
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| is_edit(s))
+                .map(move |(index, _)| Node::Step { phase, index })
+        })
+        .collect();
+    for (phase, p) in phases.iter_mut().enumerate() {
+        for (index, step) in p.steps.iter_mut().enumerate() {
+            let Step::Suite(suite) = step else { continue };
+            if suite.framework == Framework::Pytest
+                && !suite.not_baseline
+                && !ancestors(graph, Node::Step { phase, index })
+                    .iter()
+                    .any(|n| edits.contains(n))
+            {
+                suite.checked_baseline = true;
+            }
+            suite.checked_baseline |= suite.baseline;
+        }
+    }
+}
+
+/// Whether a step edits the target's files.
+fn is_edit(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::Write(_)
+            | Step::Replace(_)
+            | Step::Ini(_)
+            | Step::Toml(_)
+            | Step::PytestConfig(_)
+            | Step::Mark(_)
+    )
+}
+
+/// Every node `node` waits for, directly or not.
+fn ancestors(graph: &PlanGraph, node: Node) -> BTreeSet<Node> {
+    let mut seen = BTreeSet::new();
+    let mut todo = graph.deps(node);
+    while let Some(n) = todo.pop() {
+        if seen.insert(n) {
+            todo.extend(graph.deps(n));
+        }
+    }
+    seen
+}
+
+/// Why a known-failure entry is not one, with what to write instead.
+pub fn check_pattern(entry: &str) -> Result<(), (&'static str, &'static str)> {
+    if entry.trim().is_empty() {
+        return Err((
+            "is empty",
+            "write a pytest id such as `tests/test_x.py::test_y`, or a pattern with `*`",
+        ));
+    }
+    if entry.trim() != entry || entry.chars().any(char::is_control) {
+        return Err((
+            "has surrounding spaces or a control character",
+            "write the pytest id exactly as pytest prints it",
+        ));
+    }
+    if entry.chars().all(|c| c == '*') {
+        return Err((
+            "matches every test",
+            "name the failing tests (or their module with `tests/test_x.py::*`); `--accept-baseline-failures` takes whatever fails as known for one apply",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether test id `id` matches known-failure `pattern`: a `*` matches any run of characters,
+/// every other character itself (so `[param]` ids need no escaping).
+pub fn matches(pattern: &str, id: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == id;
+    }
+    let (first, rest) = (parts[0], &parts[1..]);
+    let Some(mut tail) = id.strip_prefix(first) else {
+        return false;
+    };
+    let last = rest[rest.len() - 1];
+    for part in &rest[..rest.len() - 1] {
+        match tail.find(part) {
+            Some(at) => tail = &tail[at + part.len()..],
+            None => return false,
+        }
+    }
+    tail.len() >= last.len() && tail.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_ids_with_star_only() {
+        assert!(matches("tests/t.py::test_a[1]", "tests/t.py::test_a[1]"));
+        assert!(!matches("tests/t.py::test_a[1]", "tests/t.py::test_a[2]"));
+        assert!(matches("tests/t.py::*", "tests/t.py::test_a[2]"));
+        assert!(matches("*::test_a[*]", "tests/t.py::test_a[x]"));
+        assert!(!matches("*::test_a[*]", "tests/t.py::test_b[x]"));
+        assert!(matches("a*a", "aa"));
+        assert!(!matches("a*a", "a"));
+        assert!(matches("*b*", "abc"));
+        assert!(!matches("tests/t.py", "tests/t.py::x"));
+    }
+
+    #[test]
+    fn bad_patterns_say_what_to_write() {
+        assert!(check_pattern("tests/t.py::x").is_ok());
+        assert!(check_pattern("tests/*").is_ok());
+        assert_eq!(check_pattern("").unwrap_err().0, "is empty");
+        assert!(check_pattern(" x").is_err());
+        assert!(check_pattern("a\nb").is_err());
+        assert_eq!(check_pattern("**").unwrap_err().0, "matches every test");
+    }
+
+    #[test]
+    fn suites_before_any_edit_are_baselines() {
+        let text = "name='p'\ndescription='d'\n[[phase]]\nid='a'\n\
+            [[phase.step]]\nid='deps'\naction='install'\npackages=['pytest']\n\
+            [[phase.step]]\nid='base'\nneeds=['deps']\naction='suite'\ncommand='pytest'\nrecord='b'\n\
+            [[phase.step]]\nid='cmd'\naction='suite'\nframework='command'\ncommand='true'\nrecord='c'\n\
+            [[phase]]\nid='z'\nneeds=['a']\n\
+            [[phase.step]]\nid='edit'\naction='replace'\npath='x'\npattern='a'\nreplacement='b'\n\
+            [[phase.step]]\nid='after'\nneeds=['edit']\naction='suite'\ncommand='pytest'\nrecord='a'\n\
+            [[phase.step]]\nid='saved'\nneeds=['edit']\naction='suite'\ncommand='pytest'\nrecord='s'\nbaseline=true\n";
+        let model: crate::plan::model::Plan = toml::from_str(text).unwrap();
+        let plan = crate::plan::compiled::compile(&model, &Default::default(), &Default::default())
+            .unwrap();
+        let checked: Vec<(&str, bool)> = plan
+            .steps()
+            .filter_map(|(_, s)| match s {
+                Step::Suite(s) => Some((s.id.as_str(), s.checked_baseline)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            checked,
+            [
+                ("base", true),
+                ("cmd", false),
+                ("after", false),
+                ("saved", true)
+            ]
+        );
+    }
+}
