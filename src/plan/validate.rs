@@ -723,8 +723,21 @@ fn check_suite_extras(
             ));
         }
     }
+    for (i, entry) in s.known_failures.iter().enumerate() {
+        if let Err((why, hint)) = crate::plan::baselines::check_pattern(entry) {
+            problems.push(Problem::new(
+                Loc::value(with(base.to_vec(), at!["known_failures", i])),
+                format!("known failure {} {ctx} {why}", i + 1),
+                hint,
+            ));
+        }
+    }
     let command = s.framework == super::model::Framework::Command;
-    for (field, used) in [("budgets", !s.budgets.is_empty()), ("coverage", s.coverage)] {
+    for (field, used) in [
+        ("budgets", !s.budgets.is_empty()),
+        ("coverage", s.coverage),
+        ("known_failures", !s.known_failures.is_empty()),
+    ] {
         if command && used {
             problems.push(Problem::new(
                 Loc::key(with(base.to_vec(), at![field])),

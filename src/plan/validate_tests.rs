@@ -1024,3 +1024,33 @@ fn exported_names_must_be_environment_variable_names() {
         "{e:?}"
     );
 }
+
+#[test]
+fn known_failures_are_checked_with_their_place() {
+    let body = format!(
+        "[[phase]]\nid = 'p'\n{}known_failures = ['tests/t.py::a', '*']\n",
+        suite("s", "baseline")
+    );
+    let (message, line, column, help, _) = one(&body);
+    assert_eq!(message, "known failure 2 in step `s` matches every test");
+    assert_eq!((line, column), (10, 36));
+    assert!(help.contains("--accept-baseline-failures"), "{help}");
+    let command = format!(
+        "[[phase]]\nid = 'p'\n{}framework = 'command'\nknown_failures = ['t::a']\n",
+        suite("s", "baseline")
+    );
+    let (message, line, ..) = one(&command);
+    assert_eq!(message, "`known_failures` in step `s` needs pytest's per-test results, but the suite has `framework = \"command\"`");
+    assert_eq!(line, 11);
+    let fine = format!(
+        "[[phase]]\nid = 'p'\n{}known_failures = ['tests/t.py::a[1]', 'tests/legacy/*']\n",
+        suite("s", "baseline")
+    );
+    let valid = check(&fine, &[]).unwrap_or_else(|e| panic!("{e:?}"));
+    let plan = valid.resolve(&BTreeMap::new()).unwrap().plan;
+    let compiled::Step::Suite(s) = &plan.phases[0].steps[0] else {
+        panic!("a suite")
+    };
+    assert_eq!(s.known_failures, ["tests/t.py::a[1]", "tests/legacy/*"]);
+    assert!(s.checked_baseline);
+}

@@ -2,6 +2,7 @@
 
 mod apply;
 mod backend;
+mod baseline;
 mod budgets;
 mod cli;
 mod dryrun;
