@@ -6,9 +6,11 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use crate::exec::gates::Records;
 use crate::measure::junit::Outcome;
 use crate::measure::record::Record;
+
+/// Records by name, as gates read them.
+type Records = std::collections::BTreeMap<String, Record>;
 
 /// Every test some record of `records` took as a known failure.
 pub fn known(records: &Records) -> BTreeSet<&str> {

@@ -5,10 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::exec::gates::Records;
 use crate::exec::red::named;
 use crate::measure::record::Record;
 use crate::plan::compiled::Gate;
+
+/// Records by name, as gates read them.
+type Records = std::collections::BTreeMap<String, Record>;
 
 /// What pytest-xdist says when its workers collected different tests.
 pub const XDIST_MISMATCH: &str = "Different tests were collected";

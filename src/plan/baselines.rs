@@ -1,10 +1,12 @@
 //! Which suites measure the target before the plan changes it (the baselines a red suite must
 //! never become), and the known-failure patterns a suite may declare.
 //!
-//! A suite is a baseline when it says `baseline = true`, or when it is a pytest suite that no
-//! edit step (`write`, `replace`, `ini`, `toml`, `pytest-config`, `mark`) comes before in the
-//! graph: it measures the repository as the person has it. Installs, services and `run` steps
-//! before it prepare the measurement and do not make it an "after".
+//! A suite is a baseline when it says `baseline = true`, or when it is a pytest suite that an
+//! edit step (`write`, `replace`, `ini`, `toml`, `pytest-config`, `mark`) waits for and that
+//! waits for none: it measures the repository as the person has it, before a change. Installs,
+//! services and `run` steps before it prepare the measurement and do not make it an "after";
+//! a plan that edits nothing only measures, and has no baseline to refuse. `baseline = false`
+//! says a suite is a diagnosis expected to fail, never a baseline.
 
 use std::collections::BTreeSet;
 
@@ -25,14 +27,16 @@ pub fn mark(phases: &mut [Phase], graph: &PlanGraph) {
                 .map(move |(index, _)| Node::Step { phase, index })
         })
         .collect();
+    // What some edit waits for: a suite among them measures before that change.
+    let before_an_edit: BTreeSet<Node> = edits.iter().flat_map(|e| ancestors(graph, *e)).collect();
     for (phase, p) in phases.iter_mut().enumerate() {
         for (index, step) in p.steps.iter_mut().enumerate() {
             let Step::Suite(suite) = step else { continue };
+            let node = Node::Step { phase, index };
             if suite.framework == Framework::Pytest
                 && !suite.not_baseline
-                && !ancestors(graph, Node::Step { phase, index })
-                    .iter()
-                    .any(|n| edits.contains(n))
+                && before_an_edit.contains(&node)
+                && !ancestors(graph, node).iter().any(|n| edits.contains(n))
             {
                 suite.checked_baseline = true;
             }
@@ -146,10 +150,16 @@ mod tests {
             [[phase]]\nid='z'\nneeds=['a']\n\
             [[phase.step]]\nid='edit'\naction='replace'\npath='x'\npattern='a'\nreplacement='b'\n\
             [[phase.step]]\nid='after'\nneeds=['edit']\naction='suite'\ncommand='pytest'\nrecord='a'\n\
-            [[phase.step]]\nid='saved'\nneeds=['edit']\naction='suite'\ncommand='pytest'\nrecord='s'\nbaseline=true\n";
+            [[phase.step]]\nid='saved'\nneeds=['edit']\naction='suite'\ncommand='pytest'\nrecord='s'\nbaseline=true\n\
+            [[phase]]\nid='alone'\n\
+            [[phase.step]]\nid='measure-only'\naction='suite'\ncommand='pytest'\nrecord='m'\n\
+            [[phase.step]]\nid='diagnosis'\nneeds=['deps']\naction='suite'\ncommand='pytest'\nrecord='d'\nbaseline=false\n\
+            [[phase.step]]\nid='later'\nneeds=['diagnosis']\naction='write'\npath='y'\ntemplate='t'\n";
         let model: crate::plan::model::Plan = toml::from_str(text).unwrap();
-        let plan = crate::plan::compiled::compile(&model, &Default::default(), &Default::default())
-            .unwrap();
+        let mut plan =
+            crate::plan::compiled::compile(&model, &Default::default(), &Default::default())
+                .unwrap();
+        mark(&mut plan.phases, &plan.graph);
         let checked: Vec<(&str, bool)> = plan
             .steps()
             .filter_map(|(_, s)| match s {
@@ -163,7 +173,9 @@ mod tests {
                 ("base", true),
                 ("cmd", false),
                 ("after", false),
-                ("saved", true)
+                ("saved", true),
+                ("measure-only", false),
+                ("diagnosis", false),
             ]
         );
     }

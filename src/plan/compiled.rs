@@ -452,7 +452,6 @@ pub fn compile(
     };
     if let Some(graph) = &graph {
         give_exports(&mut phases, graph);
-        crate::plan::baselines::mark(&mut phases, graph);
     }
     match graph {
         Some(graph) if problems.is_empty() => Ok(Plan {

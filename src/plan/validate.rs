@@ -75,6 +75,7 @@ impl ValidPlan {
                 diagnose(&self.source, problems)
             },
         )?;
+        super::baselines::mark(&mut plan.phases, &plan.graph);
         plan.stages = super::stages::compile(&out.plan);
         plan.stage = stage;
         self.place_gates(&mut plan, &kept);

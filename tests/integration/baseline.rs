@@ -171,10 +171,7 @@ fn an_empty_suite_stops_with_exit_8() {
     );
     let before = project.hash_tree();
     let out = apply(&project, &[], 8);
-    for needle in [
-        "pytest exited 5 (no tests were collected)",
-        "no test ran",
-    ] {
+    for needle in ["pytest exited 5 (no tests were collected)", "no test ran"] {
         assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
     }
     assert_eq!(project.hash_tree(), before);
@@ -226,7 +223,11 @@ fn a_known_failure_goes_on_and_a_new_failure_is_named() {
 #[test]
 fn known_failures_from_a_file_keep_a_change_and_a_fixed_one_is_said() {
     let project = project(
-        &plan("", "", "after.failed == 0 and after.passed == baseline.passed"),
+        &plan(
+            "",
+            "",
+            "after.failed == 0 and after.passed == baseline.passed",
+        ),
         &[
             ("tests_b/test_k.py", KNOWN),
             (
@@ -251,7 +252,14 @@ fn known_failures_from_a_file_keep_a_change_and_a_fixed_one_is_said() {
     let bad = self::project(&plan("", "", FAILED_GATE), &[("tests_b/test_k.py", KNOWN)]);
     bad.write("known.txt", "tests_b/test_k.py::test_known\n\n*\n");
     bad.test()
-        .args(["apply", "red.toml", "--target", ".", "--known-failures", "known.txt"])
+        .args([
+            "apply",
+            "red.toml",
+            "--target",
+            ".",
+            "--known-failures",
+            "known.txt",
+        ])
         .status(2)
         .stderr_contains("known.txt:3: known failure `*` matches every test")
         .run();
