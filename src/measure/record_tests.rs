@@ -323,3 +323,60 @@ fn a_long_failure_text_keeps_its_end() {
     let text = r.failures[0].text.as_deref().unwrap();
     assert!(text.ends_with("END") && text.chars().count() == 4000);
 }
+
+/// The test set: what ran in a counted run (not skipped, not a collection error, not only in
+/// a warmup run), and each collection error with its first line and exception.
+#[test]
+fn the_test_set_names_what_ran_and_what_could_not_be_collected() {
+    let mut broken = test("tests/test_bad.py", Outcome::Error, 0.0);
+    broken.message = Some("collection failure".into());
+    broken.text = Some(
+        "ImportError while importing test module 'x'.\nTraceback:\nE   ModuleNotFoundError: No module named 'y'\n".into(),
+    );
+    let mut setup_error = test("t::fixture", Outcome::Error, 0.1);
+    setup_error.message = Some("failed on setup with \"RuntimeError\"".into());
+    let mut warm = pytest_run(
+        1.0,
+        counts(1, 0, 0),
+        vec![test("t::warm_only", Outcome::Passed, 1.0)],
+    );
+    warm.sample.warmup = true;
+    let runs = vec![
+        warm,
+        pytest_run(
+            1.0,
+            counts(1, 1, 2),
+            vec![
+                test("t::b", Outcome::Passed, 0.1),
+                test("t::a", Outcome::Failed, 0.1),
+                test("t::skip", Outcome::Skipped, 0.0),
+                broken.clone(),
+                setup_error,
+            ],
+        ),
+        pytest_run(
+            1.0,
+            counts(1, 0, 1),
+            vec![test("t::c", Outcome::Passed, 0.1), broken],
+        ),
+    ];
+    let record = Record::from_runs("pytest", Framework::Pytest, runs, 1).unwrap();
+    let set = record.test_set.unwrap();
+    assert_eq!(set.executed, ["t::a", "t::b", "t::c", "t::fixture"]);
+    assert_eq!(
+        set.collection_errors,
+        [CollectionError {
+            id: "tests/test_bad.py".into(),
+            summary: "ImportError while importing test module 'x'. (ModuleNotFoundError: No module named 'y')".into(),
+        }]
+    );
+    assert!(set.known_failures.is_empty());
+    let command = Record::from_runs(
+        "true",
+        Framework::Command,
+        vec![pytest_run(1.0, counts(1, 0, 0), Vec::new())],
+        1,
+    )
+    .unwrap();
+    assert_eq!(command.test_set, None);
+}
