@@ -216,6 +216,21 @@ fn a_known_failure_goes_on_and_a_new_failure_is_named() {
         .collect();
     assert_eq!(named, ["tests_b/test_change.py::test_breaks"]);
     assert_eq!(project.read("app.cfg"), "mode = slow\n");
+    // The same with `--accept-baseline-failures` instead of the plan's list.
+    let accepted = self::project(
+        &plan("", "", FAILED_GATE),
+        &[
+            ("tests_b/test_k.py", KNOWN),
+            ("tests_b/test_change.py", BROKEN_BY_CHANGE),
+        ],
+    );
+    let out = apply(&accepted, &["--accept-baseline-failures"], 1);
+    assert!(
+        out.stderr.contains("after.failed 1 <= baseline.failed 0"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(accepted.read("app.cfg"), "mode = slow\n");
 }
 
 /// Known through `--known-failures FILE`, with no new failure: kept (exit 0), and a known
@@ -281,7 +296,9 @@ fn xdist_workers_that_collect_different_tests_get_no_speed_verdict() {
     );
     let out = apply(&project, &[], 1);
     for needle in [
-        "no speed verdict: `after` ran no test (pytest-xdist: \"Different tests were collected between gw0 and gw1\"",
+        // Which worker pytest-xdist names first depends on which finished collecting first.
+        "no speed verdict: `after` ran no test (pytest-xdist: \"Different tests were collected between gw",
+        "the workers collected different tests, so ids or their order depend on the process",
         "... FAIL",
     ] {
         assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
@@ -314,4 +331,39 @@ fn records_of_different_tests_are_not_compared_on_speed() {
         out.stderr
     );
     assert!(!out.stderr.contains("x faster"), "{}", out.stderr);
+}
+
+/// The issue's case, with the bundled xdist plan: a module that does not import used to give
+/// "4/4 gates passed ... exit 0". Now exit 8 after the baseline, and the venv the plan's first
+/// step created is gone again with everything else as it was.
+#[test]
+fn the_bundled_xdist_plan_refuses_a_suite_that_cannot_collect() {
+    let project = Project::new("setupcfg-demo");
+    project.write(
+        "tests/test_broken.py",
+        "import merkle.not_a_module\n\ndef test_never():\n    pass\n",
+    );
+    let before = project.hash_tree();
+    let out = project
+        .test()
+        .arg("apply")
+        .arg(crate::support::plan("xdist.toml"))
+        .args(["--target", ".", "--var", "runs=1", "--var", "warmup=0"])
+        .status(8)
+        // stderr: install and run times vary; its lines are checked below.
+        .stderr_contains("planrun apply xdist")
+        .run();
+    for needle in [
+        "1 collection error: `tests/test_broken.py`: ImportError while importing test module",
+        "No module named 'merkle.not_a_module'",
+        "baseline red, nothing kept",
+    ] {
+        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("xdist install"), "{}", out.stderr);
+    assert!(
+        !project.join(".venv").exists(),
+        "the created venv is rolled back"
+    );
+    assert_eq!(project.hash_tree(), before);
 }
