@@ -86,6 +86,13 @@ fn report(project: &Project) -> Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
 }
 
+/// Fails unless stderr contains every one of `needles`.
+fn says(out: &crate::support::Output, needles: &[&str]) {
+    for needle in needles {
+        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
+    }
+}
+
 const FAILED_GATE: &str = "after.failed <= baseline.failed";
 
 /// A test that fails when `app.cfg` says `fast` (the plan's change breaks it).
@@ -104,17 +111,18 @@ fn a_red_baseline_stops_with_exit_8_naming_the_tests() {
     );
     let before = project.hash_tree();
     let out = apply(&project, &[], 8);
-    for needle in [
-        "baseline `baseline` is red",
-        "no test passed: 2 ran, 2 failed",
-        "2 failing tests not declared known: tests_b/test_red.py::test_one, tests_b/test_red.py::test_two",
-        "known_failures = [\"tests_b/test_red.py::test_one\", \"tests_b/test_red.py::test_two\"]` on step `measure`",
-        "--accept-baseline-failures",
-        "baseline red, nothing kept",
-        "exit 8",
-    ] {
-        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
-    }
+    says(
+        &out,
+        &[
+            "baseline `baseline` is red",
+            "no test passed: 2 ran, 2 failed",
+            "2 failing tests not declared known: tests_b/test_red.py::test_one, tests_b/test_red.py::test_two",
+            "known_failures = [\"tests_b/test_red.py::test_one\", \"tests_b/test_red.py::test_two\"]` on step `measure`",
+            "--accept-baseline-failures",
+            "baseline red, nothing kept",
+            "exit 8",
+        ],
+    );
     assert!(!out.stderr.contains("after: run"), "{}", out.stderr);
     assert_eq!(project.hash_tree(), before);
     let report = report(&project);
@@ -150,14 +158,15 @@ fn a_collection_error_stops_with_exit_8_naming_the_error() {
     );
     let before = project.hash_tree();
     let out = apply(&project, &["--accept-baseline-failures"], 8);
-    for needle in [
-        "1 collection error: `tests_b/test_bad.py`: ImportError while importing test module",
-        "No module named 'module_that_is_not_there'",
-        "pytest exited 2",
-        "fix the suite so that it collects and runs tests",
-    ] {
-        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
-    }
+    says(
+        &out,
+        &[
+            "1 collection error: `tests_b/test_bad.py`: ImportError while importing test module",
+            "No module named 'module_that_is_not_there'",
+            "pytest exited 2",
+            "fix the suite so that it collects and runs tests",
+        ],
+    );
     assert!(!project.join("made.txt").exists());
     assert_eq!(project.hash_tree(), before);
 }
@@ -295,14 +304,15 @@ fn xdist_workers_that_collect_different_tests_get_no_speed_verdict() {
         ],
     );
     let out = apply(&project, &[], 1);
-    for needle in [
-        // Which worker pytest-xdist names first depends on which finished collecting first.
-        "no speed verdict: `after` ran no test (pytest-xdist: \"Different tests were collected between gw",
-        "the workers collected different tests, so ids or their order depend on the process",
-        "... FAIL",
-    ] {
-        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
-    }
+    says(
+        &out,
+        &[
+            // Which worker pytest-xdist names first depends on which finished collecting first.
+            "no speed verdict: `after` ran no test (pytest-xdist: \"Different tests were collected between gw",
+            "the workers collected different tests, so ids or their order depend on the process",
+            "... FAIL",
+        ],
+    );
     assert!(!out.stderr.contains("x faster"), "{}", out.stderr);
     assert_eq!(project.read("app.cfg"), "mode = slow\n");
 }
@@ -353,13 +363,14 @@ fn the_bundled_xdist_plan_refuses_a_suite_that_cannot_collect() {
         // stderr: install and run times vary; its lines are checked below.
         .stderr_contains("planrun apply xdist")
         .run();
-    for needle in [
-        "1 collection error: `tests/test_broken.py`: ImportError while importing test module",
-        "No module named 'merkle.not_a_module'",
-        "baseline red, nothing kept",
-    ] {
-        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
-    }
+    says(
+        &out,
+        &[
+            "1 collection error: `tests/test_broken.py`: ImportError while importing test module",
+            "No module named 'merkle.not_a_module'",
+            "baseline red, nothing kept",
+        ],
+    );
     assert!(!out.stderr.contains("xdist install"), "{}", out.stderr);
     assert!(
         !project.join(".venv").exists(),
