@@ -73,7 +73,7 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
     };
     if let Some(why) = crate::exec::testsets::speed_refusal(gate, records) {
         report.status = failed;
-        report.explanation = Some(why.clone());
+        report.explanation = Some(format!("{}: {why}", gate.check));
         report.message = Some(why);
         return report;
     }
@@ -348,6 +348,43 @@ mod tests {
         assert_eq!((times.status, times.tests.len()), (GateStatus::Fail, 0));
         let pass = decide("p", &gate("after.failed <= 3", OnFail::Rollback), &rs);
         assert!(pass.tests.is_empty());
+    }
+
+    /// A speed gate over records that ran different tests fails (warns with `warn`) with the
+    /// difference, and names its check.
+    #[test]
+    fn a_speed_gate_over_different_tests_fails_naming_them() {
+        let mut rs = records(&[1.0], &[20.0]);
+        for (name, ids) in [("after", vec!["t::a"]), ("baseline", vec!["t::a", "t::b"])] {
+            rs.get_mut(name).unwrap().test_set = Some(crate::measure::record::TestSet {
+                executed: ids.into_iter().map(String::from).collect(),
+                ..Default::default()
+            });
+        }
+        let check = "after.wall.median <= baseline.wall.median * 0.43";
+        let v = decide("p", &gate(check, OnFail::Rollback), &rs);
+        assert_eq!(v.status, GateStatus::Fail);
+        let explanation = v.explanation.unwrap();
+        assert!(
+            explanation.starts_with("after.wall.median <= baseline.wall.median * 0.43: no speed verdict: `after` and `baseline` ran different tests: 0 only in `after`, 1 only in `baseline` (t::b)"),
+            "{explanation}"
+        );
+        assert!(v.intervals.is_empty());
+        assert_eq!(
+            decide("p", &gate(check, OnFail::Warn), &rs).status,
+            GateStatus::Warn
+        );
+        rs.get_mut("after")
+            .unwrap()
+            .test_set
+            .as_mut()
+            .unwrap()
+            .executed
+            .push("t::b".into());
+        assert_eq!(
+            decide("p", &gate(check, OnFail::Rollback), &rs).status,
+            GateStatus::Pass
+        );
     }
 
     #[test]
