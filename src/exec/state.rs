@@ -223,4 +223,26 @@ mod tests {
         assert_eq!(s.report.gates[0].status, GateStatus::Fail);
         assert_eq!(s.stop, Some(Stop::Step("b".into())));
     }
+
+    /// A refused baseline stops the run as red (not as a failed step, which its step's own
+    /// failure comes after), and its record stays in the report.
+    #[test]
+    fn a_refused_baseline_stops_as_red_and_keeps_its_record() {
+        let mut s = state();
+        s.apply(&Event::BaselineRefused {
+            record: crate::exec::events::NewRecord {
+                name: "baseline".into(),
+                record: Box::new(crate::report::fixture::record()),
+                source: None,
+            },
+        });
+        s.apply(&Event::StepFinished {
+            id: "a".into(),
+            seconds: 1.0,
+            result: Err(StepError::new("baseline `baseline` is red")),
+        });
+        assert_eq!(s.stop, Some(Stop::BaselineRed("baseline".into())));
+        assert!(s.report.records.contains_key("baseline"));
+        assert_eq!(s.report.steps[0].status, StepStatus::Failed);
+    }
 }
