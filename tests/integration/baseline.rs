@@ -378,3 +378,27 @@ fn the_bundled_xdist_plan_refuses_a_suite_that_cannot_collect() {
     );
     assert_eq!(project.hash_tree(), before);
 }
+
+/// `planrun validate` points at a known failure that matches every test, with a hint.
+#[test]
+fn validate_points_at_a_known_failure_that_names_no_test() {
+    let project = project(
+        &plan(
+            "known_failures = [\"tests_b/t.py::a\", \"**\"]",
+            "",
+            FAILED_GATE,
+        ),
+        &[],
+    );
+    project
+        .test()
+        .args(["validate", "red.toml"])
+        .status(2)
+        .stderr_contains(
+            "error: known failure 2 in step `measure` matches every test\n  --> red.toml:13:40\n",
+        )
+        .stderr_contains(
+            "= help: name the failing tests (or their module with `tests/test_x.py::*`)",
+        )
+        .run();
+}
