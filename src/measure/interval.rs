@@ -9,14 +9,18 @@
 //!
 //! - the centre is `ln(median)` of its samples: the median, because one run slowed by another
 //!   program must not move the verdict (the gates name `wall.median` for the same reason);
-//! - the spread is the runs' own spread of the ln samples (1.4826 times their median absolute
-//!   deviation from three runs on, so that one run slowed by another program does not make the
-//!   interval useless; the standard deviation of two), pooled with the machine's noise floor
-//!   (a relative spread such as 0.05, see [`noise_floor`]) as if the floor were [`FLOOR_DF`]
-//!   more degrees of freedom of evidence, and never below the floor: two runs that happen to
-//!   agree to 0.1% do not prove a 0.1% noise, one run has no spread at all, and two runs that
-//!   disagree by 2x must not give a t quantile of one degree of freedom (63.7 at 99%, an
-//!   interval spanning thirteen orders of magnitude, as a first version did on a real suite);
+//! - the spread is the runs' own spread of the ln samples (from three runs on the robust one,
+//!   1.4826 times their median absolute deviation with Croux and Rousseeuw's small-sample
+//!   factor, so that one run slowed by another program does not make the interval useless; the
+//!   standard deviation of two), pooled with a noise allowance (a relative spread such as 0.05,
+//!   see [`noise_floor`]) as if the allowance were [`FLOOR_DF`] more degrees of freedom of
+//!   evidence. The allowance is a starting point, not a minimum: one run has no spread of its
+//!   own, and two runs that disagree by 2x must not give a t quantile of one degree of freedom
+//!   (63.7 at 99%, an interval spanning thirteen orders of magnitude, as a first version did on
+//!   a real suite); from the second run on, what the runs show weighs in, and by five runs it
+//!   outweighs the allowance four to one. A first version also kept the spread from falling
+//!   below the allowance; on the 16 s to 24 s runs of issue 22 the allowance was far too low
+//!   anyway, and on a quiet machine the minimum only cost runs;
 //! - the variance of the centre is `f(n) s² / n`, where `f(n)` is the variance of the median of
 //!   `n` normal samples relative to that of their mean (1 for n ≤ 2, 1.35 for 3, 1.19 for 4, ...
 //!   towards π/2; the table is computed by numerical integration of the order statistics, see
@@ -31,6 +35,17 @@
 //! instead of 1.96. That is deliberately conservative: it decides a 20x speed-up from one run
 //! each (at a 5% floor the 95% bounds are a factor 1.36 either side of the estimate, the 99%
 //! ones 2.0) and asks for more runs at 1.5x. The bounds are exponentiated back into ratios.
+//!
+//! # Drift
+//!
+//! Measured one after the other, the two sides compare two moments of the machine: drift
+//! between them goes straight into the ratio and no spread shows it. What the runs can show is
+//! a trend within each side; a machine that slows down while it measures one side most likely
+//! kept doing so in between. `criteria::decide` therefore runs a trend test over both sides'
+//! runs ([`drift::detect_blocks`](super::drift::detect_blocks)) and, when it is significant,
+//! makes the speed verdict `inconclusive: drift`, naming how much slower or faster the machine
+//! got. A jump exactly between the sides is invisible to any test; interleaved pairs
+//! (`paired`) cancel both.
 //!
 //! # Why not a bootstrap or Hodges–Lehmann
 //!
@@ -61,7 +76,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::stats::{median, stddev};
+use super::stats::{median, robust_spread, stddev};
 use super::student_t;
 
 /// The environment variable that overrides the noise floor, as a fraction (`0.03` for 3%).
@@ -168,22 +183,22 @@ struct SideStats {
 /// runs' own spread as one more observation of it (see "Spread" in the module doc).
 pub const FLOOR_DF: f64 = 1.0;
 
-/// A side's spread: robust from three runs on (1.4826 MAD of the log times: one run slowed by
-/// another program must not make every interval useless), the standard deviation of two; then
-/// pooled with the floor, which counts [`FLOOR_DF`] degrees of freedom, and never below it.
+/// A side's spread: robust from three runs on ([`robust_spread`]: one run slowed by another
+/// program must not make every interval useless), the standard deviation of two; then pooled
+/// with the floor, which counts [`FLOOR_DF`] degrees of freedom. The floor is where the
+/// allowance starts, not a minimum: from the second run on the runs' own spread weighs in, so a
+/// quiet machine's runs narrow the interval and a noisy one's widen it.
 /// Returns the spread and its degrees of freedom.
 pub fn side_spread(logs: &[f64], floor: f64) -> (f64, f64) {
     let n = logs.len();
     let own = if n >= 3 {
-        let mid = median(logs).unwrap_or(0.0);
-        let deviations: Vec<f64> = logs.iter().map(|x| (x - mid).abs()).collect();
-        1.4826 * median(&deviations).unwrap_or(0.0)
+        robust_spread(logs).unwrap_or(0.0)
     } else {
         stddev(logs).unwrap_or(0.0)
     };
     let df = n.saturating_sub(1) as f64;
     let pooled = ((df * own * own + FLOOR_DF * floor * floor) / (df + FLOOR_DF)).sqrt();
-    (pooled.max(floor), df + FLOOR_DF)
+    (pooled, df + FLOOR_DF)
 }
 
 fn side_stats(xs: &[f64], floor: f64) -> Option<SideStats> {
@@ -299,10 +314,7 @@ pub fn next_run(
             return f64::INFINITY;
         }
         let logs: Vec<f64> = xs.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect();
-        let s = stddev(&logs)
-            .unwrap_or(0.0)
-            .max(floor)
-            .max(f64::MIN_POSITIVE);
+        let s = side_spread(&logs, floor).0.max(f64::MIN_POSITIVE);
         let n = xs.len();
         (centre_variance(s, n) - centre_variance(s, n + 1)) / cost(c)
     };
