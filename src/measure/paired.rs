@@ -238,14 +238,19 @@ struct Fit {
     weight: f64,
 }
 
-/// The crossover fit when both orders occur, the plain mean otherwise.
+/// Pairs of each order the crossover fit needs: with one pair alone in its order, that pair's
+/// log ratio is fitted exactly and a disturbance in it would pass for drift, unseen by the spread.
+pub const CROSSOVER_MIN_PER_ORDER: usize = 2;
+
+/// The crossover fit when each order has [`CROSSOVER_MIN_PER_ORDER`] pairs, the plain mean
+/// otherwise.
 fn fit(pairs: &[(f64, f64)]) -> Option<Fit> {
     let (ab, ba): (Vec<f64>, Vec<f64>) = split(pairs);
     let ss = |xs: &[f64]| {
         let m = mean(xs).unwrap_or(0.0);
         xs.iter().map(|x| (x - m).powi(2)).sum::<f64>()
     };
-    if !ab.is_empty() && !ba.is_empty() {
+    if ab.len().min(ba.len()) >= CROSSOVER_MIN_PER_ORDER {
         let (m_ab, m_ba) = (mean(&ab)?, mean(&ba)?);
         let (n_ab, n_ba) = (ab.len() as f64, ba.len() as f64);
         return Some(Fit {
