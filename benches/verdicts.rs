@@ -6,7 +6,8 @@
 //! `paired::estimate_in_order` (the executor knows each pair's order); one pair at a time until
 //! the gate is conclusive or `MAX_RUNS` pairs. Sequential, as the executor measures a plan like
 //! `plans/xdist.toml`: the baseline's `BASELINE_RUNS` runs first, then after runs one at a time
-//! until `Expr::decide` (the real gate path, drift check included) is conclusive or `MAX_RUNS`.
+//! until `Expr::decide` (the real gate path, drift check included) is conclusive, shows drift
+//! (which ends the runs, as `exec::gates::settled` does) or `MAX_RUNS`.
 //! Both look at a 99% interval after every run (`interval::DEFAULT_CONFIDENCE`).
 //!
 //! Targets: with interleaving, in every drift row, a true 1.5x kept by `/ 1.2` in >= 95%, an A/A
@@ -154,9 +155,14 @@ fn sequential(rng: &mut Rng, row: &Row, gate: &Expr) -> (Outcome3, usize) {
     loop {
         let k = BASELINE_RUNS + after.len();
         after.push(rng.run(BASE * row.ratio * machine.slowdown(k), row.noise));
-        let outcome = decide(gate, &after, &baseline).outcome;
-        if outcome != Outcome3::Inconclusive || after.len() == MAX_RUNS {
-            return (outcome, after.len());
+        let d = decide(gate, &after, &baseline);
+        // As `exec::gates::settled`: drift ends the runs, more of them cannot settle it.
+        let drifted = d
+            .intervals
+            .iter()
+            .any(|c| c.drift.is_some_and(|x| x.significant));
+        if d.outcome != Outcome3::Inconclusive || drifted || after.len() == MAX_RUNS {
+            return (d.outcome, after.len());
         }
     }
 }

@@ -53,7 +53,7 @@
 //! samples resamples the same values, and the Mann–Whitney interval of the Hodges–Lehmann
 //! estimate cannot reach 95% with 3+3 or 3+4 runs (its smallest two-sided p-value with n+m runs
 //! is `2 / C(n+m, n)`: 0.10 for 3+3). The point of adaptive runs is to stop at 1+1 when the answer is obvious, so
-//! the interval has to come from somewhere other than the samples alone: the noise floor. Given
+//! the interval has to come from somewhere other than the samples alone: the noise allowance. Given
 //! that, the t interval on the log scale is the textbook answer for roughly lognormal times,
 //! and its assumptions fail in the conservative direction: a slow outlier raises the sample
 //! standard deviation and widens the interval, which ends in `inconclusive`, not in a wrong
@@ -63,14 +63,13 @@
 //!
 //! An adaptive loop looks at the interval after every run, and each look may end the loop with
 //! a verdict, so the chance of a wrong verdict grows with the number of looks (optional
-//! stopping). `benches/verdicts.rs` measures it on simulated applies (1+1 to 10+10 runs, 5%
-//! noise): with a 95% interval at every look, a suite whose true ratio sits exactly at the
-//! gate's bound ends `pass` in about 4% of applies and `fail` in about 4%; with 99% at every
-//! look, in under 0.5% each, for about 1.5 times the runs on a 1.5x speed-up (2.7 instead of
-//! 1.9 times one run of each side) and none more on a 20x one (1+1 either way). 99% also keeps
-//! A/A false failures near 1% (1.35%) when the machine is twice as noisy as the floor assumes
-//! (5.9% at 95%). Hence [`DEFAULT_CONFIDENCE`]. [`confidence_per_look`] is the strict
-//! alternative: it splits the error over every look the budget allows (Bonferroni).
+//! stopping). The simulation of issue 17 (1+1 to 10+10 runs, 5% noise) measured it: with a 95%
+//! interval at every look, a suite whose true ratio sits exactly at the gate's bound ended
+//! `pass` in about 4% of applies and `fail` in about 4%; with 99% at every look, in under 0.5%
+//! each. `cargo bench --bench verdicts` keeps that row ("exactly 1.2x") for the methods of
+//! issue 22: at 99% a look, about 1% each way, interleaved or sequential. Hence
+//! [`DEFAULT_CONFIDENCE`]. [`confidence_per_look`] is the strict alternative: it splits the
+//! error over every look the budget allows (Bonferroni).
 
 use std::fmt;
 
@@ -79,16 +78,18 @@ use serde::Serialize;
 use super::stats::{median, robust_spread, stddev};
 use super::student_t;
 
-/// The environment variable that overrides the noise floor, as a fraction (`0.03` for 3%).
+/// The environment variable that overrides the noise allowance's starting value, as a fraction
+/// (`0.03` for 3%): for a machine whose noise is known, so that one or two runs are judged
+/// against it rather than against the default.
 pub const NOISE_FLOOR_ENV: &str = "PLANRUN_NOISE_FLOOR";
 
-/// The noise floor when none is set: a 5% relative run-to-run spread.
+/// The noise allowance when none is set: a 5% relative run-to-run spread, where a side's spread
+/// starts before its runs show their own (it weighs as [`FLOOR_DF`] runs' worth).
 ///
 /// A quiet machine shows 1-3% on test suites; a 2-core machine shared with compilers shows 5%
-/// and more. Guessing low makes one-run verdicts wrong; guessing high only costs runs, so the
-/// default sits at the noisy end. Not done yet: measuring this machine's own floor (the spread
-/// of repeated runs of a fixed workload) and caching it, which would let quiet machines decide
-/// in fewer runs.
+/// and more. Guessing low makes one-run verdicts wrong; guessing high costs runs until the
+/// runs' own spread takes over (by the third or fourth run), so the default sits at the noisy
+/// end.
 pub const DEFAULT_NOISE_FLOOR: f64 = 0.05;
 
 /// The confidence level of the interval at each look of an adaptive loop (see "Many looks" in
