@@ -1,71 +1,61 @@
-//! How often gates decided on confidence intervals are right, and how many runs they take:
-//! simulated applies whose run times are drawn from lognormal distributions, decided by
-//! `Expr::decide` and run adaptively with `interval::next_run` (issue 17's figures).
+//! How often speed verdicts are right on a machine whose speed drifts, interleaved against
+//! sequential, and how many runs they take (issue 22's figures): simulated applies whose run
+//! times are drawn from lognormal noise on top of a drifting machine (`measure::sim`).
 //!
-//! Each apply starts at 1+1 runs and adds one run at a time, to the side `next_run` picks, until
-//! the gate is conclusive or both sides have `MAX_RUNS`. Run times are simulated, not run: a run
-//! of a suite whose typical time is `m` with relative noise `σ` takes `m · exp(σ · z)`, `z`
-//! standard normal. Three policies are compared: a 95% interval at every look, 99% at every look
-//! (`interval::DEFAULT_CONFIDENCE`), and the per-look confidence that splits 5% over all the
-//! looks the budget allows (Bonferroni).
+//! Interleaved: pairs of runs, one in each state, in a random order (AB or BA), the ratio from
+//! `paired::estimate_in_order` (the executor knows each pair's order); one pair at a time until
+//! the gate is conclusive or `MAX_RUNS` pairs. Sequential, as the executor measures a plan like
+//! `plans/xdist.toml`: the baseline's `BASELINE_RUNS` runs first, then after runs one at a time
+//! until `Expr::decide` (the real gate path, drift check included) is conclusive, shows drift
+//! (which ends the runs, as `exec::gates::settled` does) or `MAX_RUNS`.
+//! Both look at a 99% interval after every run (`interval::DEFAULT_CONFIDENCE`).
 //!
-//! Targets: A/A with `* 1.05` under 1% fail; A/A with `/ 1.2` 0% pass; a true 1.5x at least 95%
-//! pass within 10 runs a side; 20x decided at 1+1; a ratio at the bound mostly inconclusive.
+//! Targets: with interleaving, in every drift row, a true 1.5x kept by `/ 1.2` in >= 95%, an A/A
+//! change failed by `* 1.1` in < 1% and kept by `/ 1.2` in 0%; a 1.3x effect at 3-5% noise
+//! decided in at most 4 runs a side.
 
 use planrun::criteria::decide::{Decision, Outcome3};
 use planrun::criteria::{parse, Expr};
-use planrun::measure::interval::{
-    confidence_per_look, next_run, Side, DEFAULT_CONFIDENCE, DEFAULT_NOISE_FLOOR,
-};
+use planrun::measure::interval::{DEFAULT_CONFIDENCE, DEFAULT_NOISE_FLOOR};
+use planrun::measure::paired::{estimate_with, Order, Pair};
+use planrun::measure::sim::{Machine, Rng};
 use planrun::measure::stats::median;
 
 const APPLIES: usize = 2000;
+/// Runs a side at most (`runs = "auto"`'s default `max`).
 const MAX_RUNS: usize = 10;
-const MIN_RUNS: usize = 1;
+/// The baseline's runs in sequential mode (`min_runs = 3` in `plans/xdist.toml`).
+const BASELINE_RUNS: usize = 3;
+/// The typical seconds of one baseline run.
+const BASE: f64 = 20.0;
 
-/// A small fixed-seed generator (splitmix64), so the figures are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal, by Box–Muller.
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
-
-/// One simulated suite: its typical run time and relative noise.
+/// A gate `after <= baseline * bound`, as source and as its bound on after/baseline.
 #[derive(Clone, Copy)]
-struct Suite {
-    median: f64,
+struct Gate {
+    src: &'static str,
+    bound: f64,
+}
+
+const FASTER_1_2: Gate = Gate {
+    src: "after.wall.median <= baseline.wall.median / 1.2",
+    bound: 1.0 / 1.2,
+};
+const FASTER_1_1: Gate = Gate {
+    src: "after.wall.median <= baseline.wall.median / 1.1",
+    bound: 1.0 / 1.1,
+};
+const SLOWER_1_1: Gate = Gate {
+    src: "after.wall.median <= baseline.wall.median * 1.1",
+    bound: 1.1,
+};
+
+/// One row: a machine, the change's true ratio (after/baseline), noise and a gate.
+struct Row {
+    machine: (&'static str, Machine),
+    change: &'static str,
+    ratio: f64,
     noise: f64,
-}
-
-impl Suite {
-    fn run(self, rng: &mut Rng) -> f64 {
-        self.median * (self.noise * rng.normal()).exp()
-    }
-}
-
-struct Scenario {
-    name: &'static str,
-    gate: &'static str,
-    after: Suite,
-    baseline: Suite,
-    floor: f64,
+    gate: Gate,
 }
 
 #[derive(Default)]
@@ -73,16 +63,70 @@ struct Tally {
     pass: usize,
     fail: usize,
     inconclusive: usize,
-    runs_after: usize,
-    runs_baseline: usize,
-    one_each: usize,
-    /// Simulated seconds of all runs, over those of one run of each side at its typical time.
-    time_units: f64,
+    runs: usize,
+    within_4: usize,
 }
 
-/// Decides `gate` over the two sides' samples as the executor would: `wall.median` and its
-/// samples per record.
-fn decide(gate: &Expr, after: &[f64], baseline: &[f64], floor: f64, confidence: f64) -> Decision {
+impl Tally {
+    fn add(&mut self, outcome: Outcome3, runs: usize) {
+        match outcome {
+            Outcome3::Pass => self.pass += 1,
+            Outcome3::Fail => self.fail += 1,
+            Outcome3::Inconclusive => self.inconclusive += 1,
+        }
+        self.runs += runs;
+        self.within_4 += usize::from(outcome != Outcome3::Inconclusive && runs <= 4);
+    }
+}
+
+/// `after/baseline <= bound` on an interval: pass when all of it holds, fail when none does.
+fn claim(lo: f64, hi: f64, bound: f64) -> Outcome3 {
+    if hi <= bound {
+        Outcome3::Pass
+    } else if lo > bound {
+        Outcome3::Fail
+    } else {
+        Outcome3::Inconclusive
+    }
+}
+
+/// One interleaved apply: its outcome and its pairs. With `order_known` false the estimate
+/// treats drift within pairs as noise (`paired::estimate`).
+fn interleaved(rng: &mut Rng, row: &Row, order_known: bool) -> (Outcome3, usize) {
+    let (mut pairs, mut orders) = (Vec::new(), Vec::new());
+    let mut k = 0;
+    loop {
+        let after_first = rng.coin();
+        let mut run = |typical: f64| {
+            let t = rng.run(typical * row.machine.1.slowdown(k), row.noise);
+            k += 1;
+            t
+        };
+        let (after, baseline) = if after_first {
+            let a = run(BASE * row.ratio);
+            (a, run(BASE))
+        } else {
+            let b = run(BASE);
+            (run(BASE * row.ratio), b)
+        };
+        pairs.push(Pair { baseline, after });
+        orders.push(if after_first {
+            Order::AfterFirst
+        } else {
+            Order::BaselineFirst
+        });
+        let known = order_known.then_some(orders.as_slice());
+        let e = estimate_with(&pairs, known, DEFAULT_CONFIDENCE, DEFAULT_NOISE_FLOOR)
+            .expect("positive run times");
+        let outcome = claim(e.lo, e.hi, row.gate.bound);
+        if outcome != Outcome3::Inconclusive || pairs.len() == MAX_RUNS {
+            return (outcome, pairs.len());
+        }
+    }
+}
+
+/// Decides `gate` over the two records' samples as the executor does.
+fn decide(gate: &Expr, after: &[f64], baseline: &[f64]) -> Decision {
     let side = |record: &str| match record {
         "after" => Some(after),
         "baseline" => Some(baseline),
@@ -95,159 +139,182 @@ fn decide(gate: &Expr, after: &[f64], baseline: &[f64], floor: f64, confidence: 
                 .then(|| side(r).map(<[f64]>::to_vec))
                 .flatten()
         },
-        floor,
-        confidence,
+        DEFAULT_NOISE_FLOOR,
+        DEFAULT_CONFIDENCE,
     )
     .expect("the gate reads wall.median only")
 }
 
-/// One adaptive apply: its outcome and the runs each side took.
-fn apply(rng: &mut Rng, s: &Scenario, gate: &Expr, confidence: f64) -> (Outcome3, usize, usize) {
-    let mut after: Vec<f64> = (0..MIN_RUNS).map(|_| s.after.run(rng)).collect();
-    let mut baseline: Vec<f64> = (0..MIN_RUNS).map(|_| s.baseline.run(rng)).collect();
+/// One sequential apply: its outcome and the after side's runs.
+fn sequential(rng: &mut Rng, row: &Row, gate: &Expr) -> (Outcome3, usize) {
+    let machine = row.machine.1;
+    let baseline: Vec<f64> = (0..BASELINE_RUNS)
+        .map(|k| rng.run(BASE * machine.slowdown(k), row.noise))
+        .collect();
+    let mut after = Vec::new();
     loop {
-        let d = decide(gate, &after, &baseline, s.floor, confidence);
-        if d.outcome != Outcome3::Inconclusive {
-            return (d.outcome, after.len(), baseline.len());
-        }
-        let costs = (median(&after).unwrap(), median(&baseline).unwrap());
-        match next_run(&after, &baseline, s.floor, costs, MAX_RUNS) {
-            Some(Side::Num) => after.push(s.after.run(rng)),
-            Some(Side::Den) => baseline.push(s.baseline.run(rng)),
-            None => return (d.outcome, after.len(), baseline.len()),
+        let k = BASELINE_RUNS + after.len();
+        after.push(rng.run(BASE * row.ratio * machine.slowdown(k), row.noise));
+        let d = decide(gate, &after, &baseline);
+        // As `exec::gates::settled`: drift ends the runs, more of them cannot settle it.
+        let drifted = d
+            .intervals
+            .iter()
+            .any(|c| c.drift.is_some_and(|x| x.significant));
+        if d.outcome != Outcome3::Inconclusive || drifted || after.len() == MAX_RUNS {
+            return (d.outcome, after.len());
         }
     }
-}
-
-fn simulate(s: &Scenario, confidence: f64, seed: u64) -> Tally {
-    let gate = parse(s.gate).expect("a valid gate");
-    let mut rng = Rng(seed);
-    let mut t = Tally::default();
-    for _ in 0..APPLIES {
-        let (outcome, a, b) = apply(&mut rng, s, &gate, confidence);
-        match outcome {
-            Outcome3::Pass => t.pass += 1,
-            Outcome3::Fail => t.fail += 1,
-            Outcome3::Inconclusive => t.inconclusive += 1,
-        }
-        t.runs_after += a;
-        t.runs_baseline += b;
-        t.one_each += usize::from(a == 1 && b == 1);
-        t.time_units += (a as f64 * s.after.median + b as f64 * s.baseline.median)
-            / (s.after.median + s.baseline.median);
-    }
-    t
 }
 
 fn pct(n: usize) -> String {
-    format!("{:.2}%", 100.0 * n as f64 / APPLIES as f64)
+    let p = 100.0 * n as f64 / APPLIES as f64;
+    if p == 0.0 || p == 100.0 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+fn cells(t: &Tally) -> String {
+    format!(
+        "{} | {} | {} | {:.1}",
+        pct(t.pass),
+        pct(t.inconclusive),
+        pct(t.fail),
+        t.runs as f64 / APPLIES as f64
+    )
+}
+
+fn short(gate: Gate) -> String {
+    gate.src
+        .replace("after.wall.median", "after")
+        .replace("baseline.wall.median", "baseline")
+}
+
+fn machines() -> [(&'static str, Machine); 5] {
+    [
+        ("steady", Machine::Steady),
+        ("5% slower per run", Machine::Ramp(0.05)),
+        ("8% slower per run", Machine::Ramp(0.08)),
+        ("15% slower per run", Machine::Ramp(0.15)),
+        (
+            "2x slower from the 4th run",
+            Machine::Step {
+                at: BASELINE_RUNS,
+                factor: 2.0,
+            },
+        ),
+    ]
+}
+
+fn drift_rows() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for machine in machines() {
+        for (change, ratio, gate) in [
+            ("1.5x faster", 1.0 / 1.5, FASTER_1_2),
+            ("A/A", 1.0, SLOWER_1_1),
+            ("A/A", 1.0, FASTER_1_2),
+        ] {
+            rows.push(Row {
+                machine,
+                change,
+                ratio,
+                noise: 0.05,
+                gate,
+            });
+        }
+    }
+    rows.push(Row {
+        machine: ("steady", Machine::Steady),
+        change: "exactly 1.2x",
+        ratio: 1.0 / 1.2,
+        noise: 0.05,
+        gate: FASTER_1_2,
+    });
+    rows
+}
+
+fn fewest_rows() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for noise in [0.03, 0.04, 0.05] {
+        for gate in [FASTER_1_1, FASTER_1_2] {
+            rows.push(Row {
+                machine: ("steady", Machine::Steady),
+                change: "1.3x faster",
+                ratio: 1.0 / 1.3,
+                noise,
+                gate,
+            });
+        }
+    }
+    rows
 }
 
 fn main() {
-    let base = Suite {
-        median: 20.0,
-        noise: 0.05,
-    };
-    let faster = |ratio: f64, noise: f64| Suite {
-        median: base.median / ratio,
-        noise,
-    };
-    let floor = DEFAULT_NOISE_FLOOR;
-    let scenarios = [
-        Scenario {
-            name: "A/A, 5% noise",
-            gate: "after.wall.median <= baseline.wall.median * 1.05",
-            after: base,
-            baseline: base,
-            floor,
-        },
-        Scenario {
-            name: "A/A, 5% noise",
-            gate: "after.wall.median <= baseline.wall.median / 1.2",
-            after: base,
-            baseline: base,
-            floor,
-        },
-        Scenario {
-            name: "A/A, 10% noise, 5% floor",
-            gate: "after.wall.median <= baseline.wall.median * 1.05",
-            after: faster(1.0, 0.10),
-            baseline: Suite {
-                noise: 0.10,
-                ..base
-            },
-            floor,
-        },
-        Scenario {
-            name: "1.5x faster, 5% noise",
-            gate: "after.wall.median <= baseline.wall.median / 1.2",
-            after: faster(1.5, 0.05),
-            baseline: base,
-            floor,
-        },
-        Scenario {
-            name: "1.24x faster, 5% noise",
-            gate: "after.wall.median <= baseline.wall.median / 1.2",
-            after: faster(1.24, 0.05),
-            baseline: base,
-            floor,
-        },
-        Scenario {
-            name: "20x faster, 5% noise",
-            gate: "after.wall.median <= baseline.wall.median * 0.43",
-            after: faster(20.0, 0.05),
-            baseline: base,
-            floor,
-        },
-        Scenario {
-            name: "borderline: exactly 1.2x",
-            gate: "after.wall.median <= baseline.wall.median / 1.2",
-            after: faster(1.2, 0.05),
-            baseline: base,
-            floor,
-        },
-        Scenario {
-            name: "borderline: exactly 1.05x slower",
-            gate: "after.wall.median <= baseline.wall.median * 1.05",
-            after: faster(1.0 / 1.05, 0.05),
-            baseline: base,
-            floor,
-        },
-    ];
-    let looks = 2 * (MAX_RUNS - MIN_RUNS) as u32 + 1;
-    let policies = [
-        ("95% each look", 0.95),
-        ("99% each look (default)", DEFAULT_CONFIDENCE),
-        ("Bonferroni", confidence_per_look(0.95, looks)),
-    ];
     println!(
-        "{APPLIES} simulated applies per row, 1+1 runs to start, at most {MAX_RUNS}+{MAX_RUNS}, \
-         noise floor {floor}; Bonferroni = {:.4} per look over {looks} looks",
-        policies[2].1
+        "{APPLIES} simulated applies per row, 5% noise per run unless said, {}% interval at each \
+         look, noise allowance {DEFAULT_NOISE_FLOOR} at the start; interleaved: 1 to {MAX_RUNS} \
+         pairs in random order; sequential: {BASELINE_RUNS} baseline runs, then 1 to {MAX_RUNS} \
+         after runs. Runs are per side (after side for sequential).",
+        DEFAULT_CONFIDENCE * 100.0
     );
     println!();
     println!(
-        "| scenario | gate | policy | pass | inconclusive | fail | mean runs after+baseline | time / (1+1) | decided at 1+1 |"
+        "| machine | change (gate) | interleaved pass | inconclusive | fail | runs | \
+         order unknown: pass | fail | sequential pass | inconclusive | fail | runs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for (i, s) in scenarios.iter().enumerate() {
-        for (name, confidence) in policies {
-            let t = simulate(s, confidence, 0x5EED_0000 + i as u64);
-            let gate = s
-                .gate
-                .replace("after.wall.median", "after")
-                .replace("baseline.wall.median", "baseline");
-            println!(
-                "| {} | `{gate}` | {name} | {} | {} | {} | {:.2}+{:.2} | {:.2} | {} |",
-                s.name,
-                pct(t.pass),
-                pct(t.inconclusive),
-                pct(t.fail),
-                t.runs_after as f64 / APPLIES as f64,
-                t.runs_baseline as f64 / APPLIES as f64,
-                t.time_units / APPLIES as f64,
-                pct(t.one_each),
-            );
-        }
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (i, row) in drift_rows().iter().enumerate() {
+        let (inter, blind, seq) = simulate(row, 0x5EED_2200 + i as u64);
+        println!(
+            "| {} | {} (`{}`) | {} | {} | {} | {} |",
+            row.machine.0,
+            row.change,
+            short(row.gate),
+            cells(&inter),
+            pct(blind.pass),
+            pct(blind.fail),
+            cells(&seq)
+        );
     }
+    println!();
+    println!("Fewest runs: a 1.3x effect on a steady machine");
+    println!();
+    println!(
+        "| noise | gate | interleaved pass | inconclusive | fail | runs | decided in <= 4 | \
+         order unknown: runs | decided in <= 4 | \
+         sequential pass | inconclusive | fail | runs | decided in <= 4 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (i, row) in fewest_rows().iter().enumerate() {
+        let (inter, blind, seq) = simulate(row, 0x5EED_1300 + i as u64);
+        println!(
+            "| {:.0}% | `{}` | {} | {} | {:.1} | {} | {} | {} |",
+            row.noise * 100.0,
+            short(row.gate),
+            cells(&inter),
+            pct(inter.within_4),
+            blind.runs as f64 / APPLIES as f64,
+            pct(blind.within_4),
+            cells(&seq),
+            pct(seq.within_4)
+        );
+    }
+}
+
+/// The row's tallies: interleaved (order known), interleaved (order unknown), sequential.
+fn simulate(row: &Row, seed: u64) -> (Tally, Tally, Tally) {
+    let gate = parse(row.gate.src).expect("a valid gate");
+    let (mut inter, mut blind, mut seq) = (Tally::default(), Tally::default(), Tally::default());
+    let mut rng = Rng(seed);
+    for _ in 0..APPLIES {
+        let (o, n) = interleaved(&mut rng, row, true);
+        inter.add(o, n);
+        let (o, n) = interleaved(&mut rng, row, false);
+        blind.add(o, n);
+        let (o, n) = sequential(&mut rng, row, &gate);
+        seq.add(o, n);
+    }
+    (inter, blind, seq)
 }

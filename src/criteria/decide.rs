@@ -24,6 +24,7 @@
 use serde::Serialize;
 
 use super::{BinOp, EvalError, Expr, MetricRef};
+use crate::measure::drift::{detect_blocks, Drift};
 use crate::measure::interval::{ratio_interval, RatioInterval};
 
 /// The answer of a gate: shown to hold, shown not to hold, or not shown either way.
@@ -112,8 +113,25 @@ pub struct RatioCheck {
     pub bound: f64,
     /// The ratio and its interval.
     pub interval: RatioInterval,
-    /// What the interval says about the comparison.
+    /// What the interval says about the comparison; `Inconclusive` whatever the interval says
+    /// when the runs show significant [`drift`](Self::drift).
     pub outcome: Outcome3,
+    /// The trend of the machine's speed over both records' runs, when there were enough to
+    /// test: measured one after the other, a significant one makes the comparison inconclusive
+    /// (see `measure::interval`, "Drift").
+    pub drift: Option<Drift>,
+}
+
+impl RatioCheck {
+    /// The note printed after the comparison: the interval, and the drift that made it
+    /// inconclusive, e.g. `1.06x faster, 99% CI 0.91-1.24x, 3+6 runs; inconclusive: drift, the
+    /// machine got 38% slower during measurement (trend over 9 runs, p = 0.004)`.
+    pub fn note(&self) -> String {
+        match self.drift.filter(|d| d.significant) {
+            Some(d) => format!("{}; inconclusive: drift, {d}", self.interval),
+            None => self.interval.to_string(),
+        }
+    }
 }
 
 /// The outcome of deciding a gate expression.
@@ -177,7 +195,7 @@ impl Expr {
             checks
                 .iter()
                 .find(|(node, _)| std::ptr::eq(*node, e))
-                .map(|(_, c): &(*const Expr, RatioCheck)| c.interval.to_string())
+                .map(|(_, c): &(*const Expr, RatioCheck)| c.note())
         };
         let explanation = self.explain(&get, &note);
         Ok(Decision {
@@ -277,7 +295,11 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
         BinOp::Gt => (interval.low > bound, interval.high <= bound),
         _ => (interval.low >= bound, interval.high < bound),
     };
+    // The records were measured one after the other: drift within them says the machine was
+    // not the same for both, so the interval cannot settle the comparison.
+    let drift = detect_blocks(&[&den_samples, &num_samples]);
     let outcome = match (all_hold, none_hold) {
+        _ if drift.is_some_and(|d| d.significant) => Outcome3::Inconclusive,
         (true, _) => Outcome3::Pass,
         (_, true) => Outcome3::Fail,
         _ => Outcome3::Inconclusive,
@@ -297,6 +319,7 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
         bound,
         interval,
         outcome,
+        drift,
     })
 }
 

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::criteria::decide::Outcome3;
+use crate::criteria::decide::{Decision, Outcome3, RatioCheck};
+use crate::criteria::EvalError;
 use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
 use crate::measure::record::Record;
 use crate::plan::compiled::{Gate, Plan};
@@ -30,7 +31,8 @@ pub fn on_inconclusive_name(on: OnInconclusive) -> &'static str {
 pub type Records = BTreeMap<String, Record>;
 
 /// Whether every gate of `plan` that reads `record` and can be judged now (every record it
-/// reads exists: `so_far` as `record`, the others in `records`) is conclusive.
+/// reads exists: `so_far` as `record`, the others in `records`) is conclusive, or inconclusive
+/// because the runs drift (more runs of a drifting machine do not settle it).
 pub fn settled(plan: &Plan, record: &str, so_far: &Record, records: &Records) -> bool {
     let mut all = records.clone();
     all.insert(record.to_string(), so_far.clone());
@@ -44,7 +46,24 @@ pub fn settled(plan: &Plan, record: &str, so_far: &Record, records: &Records) ->
                 .iter()
                 .all(|m| all.contains_key(&m.record))
         })
-        .all(|(p, g)| decide(&p.id, g, &all).status != GateStatus::Inconclusive)
+        .all(|(_, g)| match decision(g, &all) {
+            Ok(d) => d.outcome != Outcome3::Inconclusive || d.intervals.iter().any(drifted),
+            Err(_) => true,
+        })
+}
+
+/// Whether a comparison is inconclusive because the machine's speed drifted during it.
+fn drifted(check: &RatioCheck) -> bool {
+    check.drift.is_some_and(|d| d.significant)
+}
+
+/// A gate's three-valued decision over the records (at the noise floor and
+/// [`DEFAULT_CONFIDENCE`]).
+fn decision(gate: &Gate, records: &Records) -> Result<Decision, EvalError> {
+    let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
+    let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
+    gate.expr
+        .decide(&lookup, &samples, noise_floor(), DEFAULT_CONFIDENCE)
 }
 
 /// Evaluates every gate of a phase over the records so far.
@@ -77,12 +96,7 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
         report.message = Some(why);
         return report;
     }
-    let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
-    let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
-    match gate
-        .expr
-        .decide(&lookup, &samples, noise_floor(), DEFAULT_CONFIDENCE)
-    {
+    match decision(gate, records) {
         Ok(d) => {
             report.status = match d.outcome {
                 Outcome3::Pass => GateStatus::Pass,
@@ -441,8 +455,10 @@ mod tests {
         let kept = evaluate("p", &[kept], &records(&[10.0], &[12.4]));
         assert_eq!(kept[0].on_inconclusive, "keep");
         assert!(!blocks(&kept));
-        let after: Vec<f64> = (0..10).map(|i| 10.0 + 0.01 * f64::from(i)).collect();
-        let baseline: Vec<f64> = (0..10).map(|i| 14.0 + 0.01 * f64::from(i)).collect();
+        // Quiet runs in no particular order (runs that grow steadily would be drift).
+        let jitter = |i: u32| 0.01 * f64::from((i * 7) % 10);
+        let after: Vec<f64> = (0..10).map(|i| 10.0 + jitter(i)).collect();
+        let baseline: Vec<f64> = (0..10).map(|i| 14.0 + jitter(i + 3)).collect();
         let settled = evaluate(
             "p",
             &[gate(check, OnFail::Rollback)],
@@ -525,5 +541,28 @@ mod tests {
         ));
         assert!(!settled(&ratio, "after", &timed(&[10.0]), &base));
         assert!(settled(&ratio, "after", &timed(&[2.0]), &base));
+        // A machine 8% slower each run: inconclusive, and settled, for more runs of a drifting
+        // machine cannot settle it.
+        let ramp = |from: i32, n: i32, typical: f64| -> Vec<f64> {
+            (from..from + n)
+                .map(|k| typical * 1.08f64.powi(k))
+                .collect()
+        };
+        let drifting = Records::from([("baseline".to_string(), timed(&ramp(0, 4, 12.4)))]);
+        let after = timed(&ramp(4, 4, 10.0));
+        let mut all = drifting.clone();
+        all.insert("after".into(), after.clone());
+        let verdict = decide("p", &ratio.phases[0].gates[0], &all);
+        assert_eq!(verdict.status, GateStatus::Inconclusive);
+        assert!(
+            verdict
+                .explanation
+                .as_deref()
+                .unwrap()
+                .contains("inconclusive: drift, the machine got"),
+            "{:?}",
+            verdict.explanation
+        );
+        assert!(settled(&ratio, "after", &after, &drifting));
     }
 }

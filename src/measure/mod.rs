@@ -2,11 +2,14 @@
 
 pub mod budget;
 pub mod coverage;
+pub mod drift;
 pub mod interval;
 pub mod junit;
 pub mod live;
 pub mod outliers;
+pub mod paired;
 pub mod record;
+pub mod sim;
 pub mod stats;
 pub mod student_t;
 pub mod suite;

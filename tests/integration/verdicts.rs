@@ -226,3 +226,95 @@ id = "p"
     // The run that hung had passed its first two tests.
     assert_eq!(record["samples"][1]["counts"]["passed"], 2, "{record:#}");
 }
+
+/// Two shell busy loops beside the test, killed (by their own ids) when dropped.
+struct BusyLoops(Vec<std::process::Child>);
+
+impl BusyLoops {
+    fn start() -> BusyLoops {
+        BusyLoops(
+            (0..2)
+                .map(|_| {
+                    std::process::Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("a busy loop")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for BusyLoops {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Measured one after the other on a machine that gets 30% slower every run (each run reads
+/// and bumps a counter outside the target, and sleeps 0.3 s · 1.3^count), an unchanged suite
+/// is neither failed nor kept: the trend over both records' runs makes the speed verdict
+/// `inconclusive: drift` (exit 7, rolled back), the suite stops taking runs once drift shows,
+/// and the report says how much slower the machine got. Two busy loops run beside it.
+#[test]
+fn drift_during_sequential_runs_makes_the_speed_verdict_inconclusive() {
+    let _lock = exclusive();
+    let _busy = BusyLoops::start();
+    let outside = tempfile::tempdir().unwrap();
+    let counter = outside.path().join("runs");
+    let command = format!("sh drift.sh {}", counter.display());
+    let text = plan(
+        "0",
+        "0",
+        "after.wall.median <= baseline.wall.median * 1.1",
+        "",
+        8,
+    )
+    .replace("command = \"sleep 0\"", &format!("command = \"{command}\""))
+    .replace("min_runs = 2", "min_runs = 4");
+    let project = project(&text);
+    project.write(
+        "drift.sh",
+        "n=$(cat \"$1\" 2>/dev/null || echo 0)\n\
+         echo $((n + 1)) > \"$1\"\n\
+         sleep \"$(awk -v n=\"$n\" 'BEGIN { printf \"%.3f\", 0.3 * 1.3 ^ n }')\"\n",
+    );
+    let out = apply(&project, 7);
+    assert!(
+        out.stderr
+            .contains("; inconclusive: drift, the machine got"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("slower during measurement"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(project.read("app.cfg"), "mode = slow\n");
+    let report = report(&project);
+    assert_eq!(report["gates"][0]["status"], "inconclusive");
+    let after_runs = report["records"]["after"]["runs"].as_u64().unwrap();
+    assert!(after_runs < 8, "drift ends the runs: {after_runs}");
+    let runs: u64 = std::fs::read_to_string(&counter)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let samples = |record: &str| {
+        report["records"][record]["samples"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(
+        runs as usize,
+        samples("baseline") + samples("after"),
+        "every run, warmups too, read the counter: {:#}",
+        report["records"]
+    );
+    assert_eq!(report["records"]["baseline"]["runs"], 4);
+}
