@@ -18,6 +18,7 @@ mod logs;
 mod messages;
 mod outputs;
 mod plans;
+mod pytest_config;
 mod schema;
 mod services;
 mod stages;
