@@ -222,6 +222,14 @@ pub fn preview(
                         suite_extras(s)
                     ))
                 );
+                if !s.budgets.is_empty() {
+                    let derived = crate::measure::budget::derived(&s.budgets, &prep.target);
+                    let _ = writeln!(
+                        text,
+                        "    {}",
+                        dim(&format!("budgets here: {}", derived.join("; ")))
+                    );
+                }
                 if s.baseline && known.contains_key(&s.record) {
                     let _ = writeln!(
                         text,

@@ -2,16 +2,20 @@
 //! marker expression as `pytest -m` reads it) and which tests' medians exceed theirs.
 //!
 //! A key with a `/`, a `::` or a `.py` is a path: it covers the tests under that directory,
-//! file, class or test (`tests/unit`, `tests/unit/test_x.py::TestY`). Any other key is a marker
-//! expression (`slow`, `integration and not db`). A test several budgets cover is held to the
-//! smallest of them: a budget is a promise about every test it names.
+//! file, class or test (`tests/unit`, `tests/unit/test_x.py::TestY`). A key with a `*` is a
+//! path pattern (`**/unit` covers the tests under any directory named `unit`), so one plan fits
+//! repositories laid out differently; `*` alone covers every test no other budget covers. Any
+//! other key is a marker expression (`slow`, `integration and not db`). A test several budgets
+//! cover is held to the smallest of them: a budget is a promise about every test it names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::budget_glob::Glob;
+
 /// How to write a budget key, for diagnostics.
-pub const HELP: &str = "write a path such as `\"tests/unit\" = 0.1` (it needs a `/`, `::` or `.py`) or a marker expression such as `\"slow and not db\" = 5`, with positive seconds";
+pub const HELP: &str = "write a path such as `\"tests/unit\" = 0.1` (it needs a `/`, `::` or `.py`), a path pattern such as `\"**/unit\" = 0.1`, `\"*\" = 2` for every other test, or a marker expression such as `\"slow and not db\" = 5`, with positive seconds";
 
 /// One budget of a suite: the key as written, what it selects, and the seconds per test.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +33,10 @@ pub struct Budget {
 pub enum Selector {
     /// Tests whose id is this path or lies under it.
     Path(String),
+    /// Tests under a file or directory the pattern matches.
+    Glob(Glob),
+    /// Every test no other budget covers (`*`).
+    Rest,
     /// Tests whose markers satisfy the expression.
     Markers(MarkExpr),
 }
@@ -74,6 +82,12 @@ pub enum BudgetError {
         /// What is wrong with it as an expression.
         message: String,
     },
+    /// A path pattern that names tests inside a file (`::`), which patterns do not reach.
+    #[error("budget `{key}` is a path pattern with `::`; a pattern matches files and directories, so name the test without `*`")]
+    GlobTestId {
+        /// The key.
+        key: String,
+    },
     /// Zero, negative or not finite.
     #[error("budget `{key}` must be a positive number of seconds, not {value}")]
     Seconds {
@@ -104,6 +118,8 @@ impl Budget {
     pub fn covers(&self, id: &str, markers: &BTreeSet<String>) -> bool {
         match &self.selector {
             Selector::Path(prefix) => under(id, prefix),
+            Selector::Glob(glob) => glob.covers(id),
+            Selector::Rest => true,
             Selector::Markers(expr) => expr.matches(markers),
         }
     }
@@ -115,6 +131,17 @@ impl Selector {
         let trimmed = key.trim();
         if trimmed.is_empty() {
             return Err(BudgetError::Empty);
+        }
+        if trimmed == "*" {
+            return Ok(Selector::Rest);
+        }
+        if trimmed.contains('*') {
+            if trimmed.contains("::") {
+                return Err(BudgetError::GlobTestId {
+                    key: key.to_string(),
+                });
+            }
+            return Ok(Selector::Glob(Glob::new(trimmed)));
         }
         if trimmed.contains('/') || trimmed.contains("::") || trimmed.ends_with(".py") {
             let path = trimmed.trim_start_matches("./").trim_end_matches('/');
@@ -137,8 +164,94 @@ fn under(id: &str, prefix: &str) -> bool {
     }
 }
 
+/// The budget test `id` is held to: the smallest of those that cover it, or `*` when none does.
+fn held_to<'b>(id: &str, marks: &BTreeSet<String>, budgets: &'b [Budget]) -> Option<&'b Budget> {
+    let smallest = |rest: bool| {
+        budgets
+            .iter()
+            .filter(|b| (b.selector == Selector::Rest) == rest && b.covers(id, marks))
+            .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
+    };
+    smallest(false).or_else(|| smallest(true))
+}
+
+/// What the plan's budgets would leave untested, as warnings: a budget that covers none of the
+/// suite's tests, and the whole set when it covers none (its `over_budget` gate could not fail).
+/// A pattern or `*` matching nothing is a budget for a layout this repository does not have.
+pub fn unmatched(
+    durations: &BTreeMap<String, f64>,
+    markers: &BTreeMap<String, BTreeSet<String>>,
+    budgets: &[Budget],
+) -> Vec<String> {
+    let none = BTreeSet::new();
+    let covers_some = |b: &Budget| {
+        durations
+            .keys()
+            .any(|id| b.covers(id, markers.get(id).unwrap_or(&none)))
+    };
+    if budgets.is_empty() || durations.is_empty() {
+        return Vec::new();
+    }
+    if !budgets.iter().any(covers_some) {
+        let keys: Vec<&str> = budgets.iter().map(|b| b.key.as_str()).collect();
+        return vec![format!(
+            "the budgets ({}) match no test of the {} measured, so `over_budget` is 0 whatever the tests take; name the directories that hold the tests, or add `\"*\" = SECONDS` for every test",
+            keys.join(", "),
+            durations.len()
+        )];
+    }
+    budgets
+        .iter()
+        .filter(|b| matches!(b.selector, Selector::Path(_) | Selector::Markers(_)))
+        .filter(|b| !covers_some(b))
+        .map(|b| {
+            format!(
+                "budget `{}` matches no test: it holds nothing to its {} s",
+                b.key, b.seconds
+            )
+        })
+        .collect()
+}
+
+/// What each budget covers in the repository at `root`, for the dry run: the directories a
+/// pattern matched, whether a path exists, `*` as every other test.
+pub fn derived(budgets: &[Budget], root: &std::path::Path) -> Vec<String> {
+    budgets
+        .iter()
+        .map(|b| {
+            let what = match &b.selector {
+                Selector::Path(path) => {
+                    let file = path.split("::").next().unwrap_or_default();
+                    // Only ever asked inside the target: a key is no path to look outside.
+                    let inside = std::path::Path::new(file).components().all(|c| {
+                        matches!(
+                            c,
+                            std::path::Component::Normal(_) | std::path::Component::CurDir
+                        )
+                    });
+                    match inside && root.join(file).exists() {
+                        true => path.clone(),
+                        false => "nothing: no such path here".to_string(),
+                    }
+                }
+                Selector::Glob(glob) => {
+                    let found = glob.find_in(root);
+                    match found.is_empty() {
+                        true => "nothing in this repository".to_string(),
+                        false => found.join(", "),
+                    }
+                }
+                Selector::Rest => "every test no other budget covers".to_string(),
+                Selector::Markers(_) => format!("tests marked `{}`", b.key),
+            };
+            format!("{} {} s -> {what}", b.key, b.seconds)
+        })
+        .collect()
+}
+
 /// The tests over budget, slowest first (ties by id): each test is held to the smallest budget
-/// that covers it. `markers` gives each test's marker names (tests without an entry have none).
+/// that covers it, or to `*` when no other does. `markers` gives each test's marker names
+/// (tests without an entry have none).
 pub fn over_budget(
     durations: &BTreeMap<String, f64>,
     markers: &BTreeMap<String, BTreeSet<String>>,
@@ -149,10 +262,7 @@ pub fn over_budget(
         .iter()
         .filter_map(|(id, &seconds)| {
             let marks = markers.get(id).unwrap_or(&none);
-            let budget = budgets
-                .iter()
-                .filter(|b| b.covers(id, marks))
-                .min_by(|a, b| a.seconds.total_cmp(&b.seconds))?;
+            let budget = held_to(id, marks, budgets)?;
             (seconds > budget.seconds).then(|| OverBudget {
                 id: id.clone(),
                 seconds,
@@ -407,6 +517,64 @@ mod tests {
         assert_eq!(
             over[1].describe(),
             "tests/unit/test_a.py::test_slowish 0.25 s > 0.10 s (tests/unit), 0.15 s over"
+        );
+    }
+
+    /// `*` holds only the tests no other budget covers, even when it is the smaller.
+    #[test]
+    fn the_rest_budget_is_a_fallback() {
+        let budgets = vec![
+            Budget::parse("**/integration", 2.0).unwrap(),
+            Budget::parse("*", 0.5).unwrap(),
+        ];
+        let durations: BTreeMap<String, f64> = [
+            ("tests/integration/test_b.py::test_flow", 1.5),
+            ("tests/test_c.py::test_slow", 0.75),
+            ("tests/test_c.py::test_quick", 0.2),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let over = over_budget(&durations, &BTreeMap::new(), &budgets);
+        assert_eq!(over.len(), 1);
+        assert_eq!(
+            (over[0].id.as_str(), over[0].key.as_str()),
+            ("tests/test_c.py::test_slow", "*")
+        );
+        assert!(unmatched(&durations, &BTreeMap::new(), &budgets).is_empty());
+        assert!(matches!(
+            Budget::parse("tests/*.py::test_a", 1.0),
+            Err(BudgetError::GlobTestId { .. })
+        ));
+    }
+
+    /// Budgets naming directories the suite does not have hold nothing: said, not passed over.
+    #[test]
+    fn budgets_that_match_no_test_are_named() {
+        let durations: BTreeMap<String, f64> =
+            [("tests/test_a.py::test_x".to_string(), 3.0)].into();
+        let demo = vec![
+            Budget::parse("tests/unit", 0.1).unwrap(),
+            Budget::parse("tests/integration", 2.0).unwrap(),
+        ];
+        assert!(over_budget(&durations, &BTreeMap::new(), &demo).is_empty());
+        let warnings = unmatched(&durations, &BTreeMap::new(), &demo);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with(
+                "the budgets (tests/unit, tests/integration) match no test of the 1 measured"
+            ),
+            "{}",
+            warnings[0]
+        );
+        let partly = vec![
+            Budget::parse("tests/", 5.0).unwrap(),
+            Budget::parse("tests/unit", 0.1).unwrap(),
+            Budget::parse("**/unit", 0.1).unwrap(),
+        ];
+        assert_eq!(
+            unmatched(&durations, &BTreeMap::new(), &partly),
+            ["budget `tests/unit` matches no test: it holds nothing to its 0.1 s"]
         );
     }
 }

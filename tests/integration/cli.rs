@@ -198,11 +198,11 @@ fn init_writes_a_bundled_plan_that_validates() {
         ]))
         .run();
     Test::in_project(&project)
-        .args(["init", "persistence", "--dir", "ci/plans"])
+        .args(["init", "persistence-demo", "--dir", "ci/plans"])
         .stderr_contains("wrote ci/plans/templates/persistence/conftest.py\n")
         .run();
     assert!(project
-        .read("ci/plans/persistence.toml")
+        .read("ci/plans/persistence-demo.toml")
         .contains("\ndefault_target = \"../..\"\n"));
     Test::in_project(&project)
         .args(["init", "xdsit"])
