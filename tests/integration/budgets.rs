@@ -236,7 +236,7 @@ fn the_warn_plan_keeps_markers_and_profiles() {
             .status(0)
             .apply_progress(
                 "budgets-warn",
-                "applied in [DURATION]: 6/7 gates passed, 4 files changed (+61 -0); exit 0",
+                "applied in [DURATION]: 6/7 gates passed, 4 files changed (+63 -0); exit 0",
             ),
         "warn",
     );
@@ -299,7 +299,7 @@ fn the_budgets_plan_passes_once_the_slow_tests_are_fixed() {
         .status(0)
         .apply_progress(
             "budgets",
-            "applied in [DURATION]: 7/7 gates passed, 4 files changed (+61 -0); exit 0",
+            "applied in [DURATION]: 7/7 gates passed, 4 files changed (+63 -0); exit 0",
         )
         .stderr_contains("gate after.over_budget 0 == 0 ... pass\n")
         .run();

@@ -9,6 +9,7 @@ mod envs;
 mod failures;
 mod formats;
 mod gates;
+mod generic_plans;
 mod harness;
 mod html;
 mod junit_values;
