@@ -204,3 +204,24 @@ fn user_facing_text_names_no_internal_source() {
         .collect();
     assert!(found.is_empty(), "internal vocabulary: {found:#?}");
 }
+
+/// A budget pattern that reaches into a file (`::`) is refused before anything runs, with the
+/// plan's file, line and column and how to write a budget.
+#[test]
+fn a_budget_pattern_into_a_file_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    fs::write(
+        &plan,
+        "name = \"v\"\ndescription = \"a pattern with a test id\"\n[[phase]]\nid = \"m\"\n  [[phase.step]]\n  id = \"s\"\n  action = \"suite\"\n  command = \"python -m pytest\"\n  record = \"s\"\n  budgets = { \"tests/*.py::test_a\" = 1.0, \"**/unit\" = 0.1 }\n",
+    )
+    .unwrap();
+    crate::support::Test::new()
+        .arg("validate")
+        .arg(&plan)
+        .redact(dir.path().display().to_string(), "[DIR]")
+        .status(2)
+        .stderr_contains("error: budget `tests/*.py::test_a` is a path pattern with `::`; a pattern matches files and directories, so name the test without `*` in step `s`\n  --> [DIR]/plan.toml:10:15\n")
+        .stderr_contains("a path pattern such as `\"**/unit\" = 0.1`, `\"*\" = 2` for every other test")
+        .run();
+}
