@@ -261,6 +261,11 @@ mod tests {
             new,
             "# pytest's own file\n[pytest]\naddopts = [\"-n\", \"auto\", \"--dist\", \"worksteal\"]\nmarkers = [\n    \"slow: takes more than a second\",\n]\n"
         );
+        // In pyproject.toml the table is dotted: made as `[tool.pytest.ini_options]`.
+        assert_eq!(
+            edit(ConfigKind::Pyproject, "# only a comment\n", &xdist()).unwrap(),
+            "# only a comment\n[tool.pytest.ini_options]\naddopts = \"-n auto --dist worksteal\"\nmarkers = [\n    \"slow: takes more than a second\",\n]\n"
+        );
         let kept = "[pytest]\nstrict = true\naddopts = [\n  \"-ra\",\n  \"-n\", \"4\",\n]\n";
         assert_eq!(
             edit(ConfigKind::DotPytestToml, kept, &xdist()).unwrap(),

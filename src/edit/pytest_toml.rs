@@ -53,15 +53,11 @@ pub(super) fn edit(kind: ConfigKind, old: &str, ops: &PytestOps) -> Result<Strin
         return Err(EditError::TwoPytestTables);
     }
     let adds = !ops.set.is_empty() || !ops.addopts_add.is_empty() || !ops.markers_add.is_empty();
-    if adds && doc.is_empty() {
-        // A file of comments only: toml_edit keeps them as the document's trailer, after any
-        // new table; they stay on top as the new table's prefix.
-        let comments = doc.trailing().as_str().unwrap_or_default().to_string();
-        doc.set_trailing("");
-        let mut new = toml_edit::Table::new();
-        new.decor_mut().set_prefix(comments);
-        doc.insert(table, Item::Table(new));
-    }
+    // A file of comments only: toml_edit keeps them as the document's trailer, after any new
+    // table; they stay on top, as the new table's prefix.
+    let comments = (adds && doc.is_empty())
+        .then(|| doc.trailing().as_str().unwrap_or_default().to_string())
+        .filter(|c| !c.is_empty());
     let Some(tbl) = toml::table_mut(&mut doc, table, adds)? else {
         return Ok(old.to_string());
     };
@@ -76,11 +72,28 @@ pub(super) fn edit(kind: ConfigKind, old: &str, ops: &PytestOps) -> Result<Strin
     if !ops.markers_add.is_empty() {
         changed |= markers_edit(tbl, &ops.markers_add)?;
     }
+    if let Some(comments) = comments.filter(|_| changed) {
+        if let Some(first) = first_explicit(doc.as_table_mut()) {
+            first.decor_mut().set_prefix(comments);
+            doc.set_trailing("");
+        }
+    }
     Ok(if changed {
         doc.to_string()
     } else {
         old.to_string()
     })
+}
+
+/// The first table that is written out (`[tool.pytest.ini_options]`, not its implicit parents).
+fn first_explicit(table: &mut toml_edit::Table) -> Option<&mut toml_edit::Table> {
+    let (_, item) = table.iter_mut().find(|(_, item)| item.is_table())?;
+    let child = item.as_table_mut()?;
+    if child.is_implicit() {
+        first_explicit(child)
+    } else {
+        Some(child)
+    }
 }
 
 /// The TOML value for a `set` option given as text: the type the file already uses for it;
