@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/report.png and docs/report-dark.png, the README's screenshots of report.html:
-# a real apply of plans/persistence.toml (its defaults) on a fresh copy of
+# a real apply of plans/persistence-demo.toml (its defaults) on a fresh copy of
 # examples/persistence-demo, rendered by headless Chromium (Debian's `chromium`, installed
 # when missing and this runs as root). Extra arguments go to `planrun apply`.
 set -euo pipefail
@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 git archive HEAD examples/persistence-demo | tar -x -C "$work"
 target="$work/examples/persistence-demo"
 # A failed or inconclusive gate still writes the report; the screenshot shows whatever happened.
-./target/release/planrun apply plans/persistence.toml --target "$target" "$@" || true
+./target/release/planrun apply plans/persistence-demo.toml --target "$target" "$@" || true
 report=$(ls -d "$target"/.planrun/runs/*/ | tail -n 1)report.html
 [ -f "$report" ] || { echo "no report.html in $target/.planrun/runs" >&2; exit 1; }
 

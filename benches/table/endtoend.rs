@@ -22,7 +22,7 @@ struct Case {
 }
 
 const PERSISTENCE: Case = Case {
-    plan: "persistence.toml",
+    plan: "persistence-demo.toml",
     demo: "examples/persistence-demo",
     vars: &[],
     min_speedup: Some(20.0),

@@ -11,14 +11,22 @@ use crate::{exit, ui};
 /// The schema file `planrun init` writes beside the plan, so an editor checks it offline.
 const SCHEMA_FILE: &str = "plan.schema.json";
 
-/// Runs `planrun plans`: one line per bundled plan, its name and description.
+/// Runs `planrun plans`: the plans that fit any pytest repository, then the examples made for
+/// planrun's demo repositories, one line each with its name and description.
 pub fn list() -> Result<u8> {
     let width = bundled::PLANS
         .iter()
         .map(|p| p.name.len())
         .max()
         .unwrap_or(0);
-    for plan in bundled::PLANS {
+    let (examples, generic): (Vec<&Bundled>, Vec<&Bundled>) =
+        bundled::PLANS.iter().partition(|p| p.example.is_some());
+    for plan in generic {
+        ui::out(&format!("{:width$}  {}", plan.name, plan.description()));
+    }
+    ui::out("");
+    ui::out("examples, each made for a demo repository of planrun's examples/:");
+    for plan in examples {
         ui::out(&format!("{:width$}  {}", plan.name, plan.description()));
     }
     ui::note("`planrun init NAME` writes one into a repository");
@@ -65,6 +73,12 @@ pub fn run(args: &InitArgs) -> Result<u8> {
             .and_then(|()| crate::fsutil::write_atomic(&path, text.as_bytes(), None));
         written.map_err(|e| Error::io(format!("failed to write `{}`", path.display()), e))?;
         ui::status(&format!("wrote {}", shown(&args.dir.join(rel))));
+    }
+    if let Some(demo) = plan.example {
+        ui::warn(&format!(
+            "`{}` is an example made for planrun's examples/{demo}: it expects that repository's layout and code; `planrun plans` lists the plans that fit any repository",
+            plan.name
+        ));
     }
     let plan_path = shown(&args.dir.join(format!("{}.toml", plan.name)));
     ui::note(&format!(

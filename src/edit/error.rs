@@ -52,6 +52,9 @@ pub enum EditError {
         /// The key holding a non-array value.
         key: String,
     },
+    /// `pyproject.toml` holds both of pytest's tables, which pytest 9 refuses to read.
+    #[error("pytest reads either `[tool.pytest]` or `[tool.pytest.ini_options]`, and this file has both (pytest 9 stops with a usage error); move the options of `[tool.pytest.ini_options]` into `[tool.pytest]` as TOML values")]
+    TwoPytestTables,
     /// A value TOML cannot hold (JSON `null`).
     #[error("`{key}`: null has no toml form")]
     Null {

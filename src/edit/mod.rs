@@ -10,6 +10,8 @@ pub mod list;
 pub mod markers;
 pub mod poetry;
 pub mod pytest_config;
+pub mod pytest_files;
+mod pytest_toml;
 pub mod replace;
 pub mod requirements;
 pub mod toml;

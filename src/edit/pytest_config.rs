@@ -1,104 +1,15 @@
-//! pytest's own configuration: the file pytest really reads (found in pytest's order), and edits
-//! of its `addopts`, `markers` and other ini options, whatever the file's format.
+//! pytest's own configuration: edits of its `addopts`, `markers` and other options in the file
+//! pytest really reads (see [`super::pytest_files`]), whatever the file's format.
 
 use std::collections::BTreeMap;
-
-use toml_edit::{Array, Item, TableLike, Value};
 
 use super::addopts::{self, split_shell};
 use super::error::EditError;
 use super::format;
 use super::ini;
-use super::list::ListValue;
-use super::toml;
+use super::pytest_toml;
 
-/// The kinds of file pytest reads its configuration from, in the order it looks for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigKind {
-    /// `pytest.ini`: used even without a `[pytest]` section.
-    PytestIni,
-    /// `.pytest.ini`: like `pytest.ini`.
-    DotPytestIni,
-    /// `pyproject.toml` with `[tool.pytest.ini_options]`.
-    Pyproject,
-    /// `tox.ini` with `[pytest]`.
-    ToxIni,
-    /// `setup.cfg` with `[tool:pytest]`.
-    SetupCfg,
-}
-
-const ORDER: [ConfigKind; 5] = [
-    ConfigKind::PytestIni,
-    ConfigKind::DotPytestIni,
-    ConfigKind::Pyproject,
-    ConfigKind::ToxIni,
-    ConfigKind::SetupCfg,
-];
-
-/// The table of pytest's options in `pyproject.toml`.
-const PYPROJECT_TABLE: &str = "tool.pytest.ini_options";
-
-impl ConfigKind {
-    /// The file name, relative to the target.
-    pub fn path(self) -> &'static str {
-        match self {
-            ConfigKind::PytestIni => "pytest.ini",
-            ConfigKind::DotPytestIni => ".pytest.ini",
-            ConfigKind::Pyproject => "pyproject.toml",
-            ConfigKind::ToxIni => "tox.ini",
-            ConfigKind::SetupCfg => "setup.cfg",
-        }
-    }
-
-    /// The INI section pytest reads (`None` for `pyproject.toml`).
-    pub fn section(self) -> Option<&'static str> {
-        match self {
-            ConfigKind::PytestIni | ConfigKind::DotPytestIni | ConfigKind::ToxIni => Some("pytest"),
-            ConfigKind::SetupCfg => Some("tool:pytest"),
-            ConfigKind::Pyproject => None,
-        }
-    }
-}
-
-/// The configuration file to edit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Located {
-    /// Target-relative file name.
-    pub path: &'static str,
-    /// Its format and section.
-    pub kind: ConfigKind,
-    /// False when no file qualified and `pytest.ini` is to be created.
-    pub exists: bool,
-}
-
-/// Finds the file pytest would read in the target's top directory; `read` gives a file's
-/// content by target-relative name (`None` when missing).
-pub fn locate(read: &dyn Fn(&str) -> Option<String>) -> Located {
-    for kind in ORDER {
-        let Some(text) = read(kind.path()) else {
-            continue;
-        };
-        let qualifies = match kind {
-            ConfigKind::PytestIni | ConfigKind::DotPytestIni => true,
-            ConfigKind::Pyproject => toml::has_table(&text, PYPROJECT_TABLE),
-            ConfigKind::ToxIni | ConfigKind::SetupCfg => kind
-                .section()
-                .is_some_and(|s| ini::has_section(&text, s).unwrap_or(false)),
-        };
-        if qualifies {
-            return Located {
-                path: kind.path(),
-                kind,
-                exists: true,
-            };
-        }
-    }
-    Located {
-        path: ConfigKind::PytestIni.path(),
-        kind: ConfigKind::PytestIni,
-        exists: false,
-    }
-}
+pub use super::pytest_files::{locate, locate_for, ConfigKind, Generation, Located};
 
 /// What to change in pytest's configuration. Applied in this order: set, addopts, markers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,16 +28,16 @@ pub struct PytestOps {
 pub fn edit(kind: ConfigKind, old: &str, ops: &PytestOps) -> Result<String, EditError> {
     format::keeping(old, |plain| match kind.section() {
         Some(section) => edit_ini(plain, section, ops),
-        None => edit_pyproject(plain, ops),
+        None => pytest_toml::edit(kind, plain, ops),
     })
 }
 
 /// The marker's name: what comes before its `:` description or `(` arguments.
-fn marker_name(line: &str) -> &str {
+pub(super) fn marker_name(line: &str) -> &str {
     line.split([':', '(']).next().unwrap_or_default().trim()
 }
 
-fn lines(value: &str) -> Vec<String> {
+pub(super) fn lines(value: &str) -> Vec<String> {
     Some(value.trim())
         .filter(|t| !t.is_empty())
         .map(str::to_string)
@@ -171,150 +82,6 @@ fn edit_ini(old: &str, section: &str, ops: &PytestOps) -> Result<String, EditErr
     Ok(text)
 }
 
-fn edit_pyproject(old: &str, ops: &PytestOps) -> Result<String, EditError> {
-    let mut doc = toml::parse(old)?;
-    let adds = !ops.set.is_empty() || !ops.addopts_add.is_empty() || !ops.markers_add.is_empty();
-    let Some(tbl) = toml::table_mut(&mut doc, PYPROJECT_TABLE, adds)? else {
-        return Ok(old.to_string());
-    };
-    let mut changed = false;
-    for (key, value) in &ops.set {
-        let new = match tbl.get(key) {
-            // pytest accepts a list for list-like options; keep the list form where it is used.
-            Some(Item::Value(Value::Array(_))) if value.contains('\n') => {
-                value.lines().flat_map(lines).collect()
-            }
-            Some(Item::Value(Value::Array(_))) => value.split_whitespace().collect(),
-            _ => Value::from(value.as_str()),
-        };
-        changed |= toml::set_value(tbl, key, new);
-    }
-    if !ops.addopts_add.is_empty() || !ops.addopts_remove.is_empty() {
-        changed |= pyproject_addopts(tbl, ops)?;
-    }
-    if !ops.markers_add.is_empty() {
-        changed |= pyproject_markers(tbl, &ops.markers_add)?;
-    }
-    Ok(if changed {
-        doc.to_string()
-    } else {
-        old.to_string()
-    })
-}
-
-/// `addopts` as a string or a list, whichever the file uses (a string when new).
-fn pyproject_addopts(tbl: &mut dyn TableLike, ops: &PytestOps) -> Result<bool, EditError> {
-    let apply = |words: Vec<String>| {
-        let mut list = ListValue::from_lines(vec![Some(words)]);
-        addopts::apply(&mut list, &ops.addopts_add, &ops.addopts_remove);
-        list.texts()
-            .iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-    };
-    match tbl.get_mut("addopts") {
-        Some(Item::Value(Value::Array(arr))) => {
-            let old: Vec<String> = arr
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
-            if old.len() != arr.len() {
-                return Err(EditError::NotAnArray {
-                    key: "addopts".into(),
-                });
-            }
-            let new = apply(old.clone());
-            if new == old {
-                return Ok(false);
-            }
-            rebuild(arr, &new);
-            Ok(true)
-        }
-        Some(Item::Value(Value::String(s))) => {
-            let words = apply(split_shell(s.value()));
-            Ok(toml::set_value(
-                tbl,
-                "addopts",
-                Value::from(words.join(" ")),
-            ))
-        }
-        None => {
-            let words = apply(Vec::new());
-            Ok(!words.is_empty() && toml::set_value(tbl, "addopts", Value::from(words.join(" "))))
-        }
-        Some(_) => Err(EditError::NotAnArray {
-            key: "addopts".into(),
-        }),
-    }
-}
-
-/// Rewrites the array's strings to `texts`, keeping each position's formatting.
-fn rebuild(arr: &mut Array, texts: &[String]) {
-    let old: Vec<Value> = arr.iter().cloned().collect();
-    arr.clear();
-    for (i, text) in texts.iter().enumerate() {
-        match old.get(i) {
-            Some(o) if o.as_str() == Some(text) => arr.push_formatted(o.clone()),
-            Some(o) => arr.push_formatted(
-                Value::from(text.as_str()).decorated(
-                    o.decor()
-                        .prefix()
-                        .and_then(|p| p.as_str())
-                        .unwrap_or_default(),
-                    o.decor()
-                        .suffix()
-                        .and_then(|p| p.as_str())
-                        .unwrap_or_default(),
-                ),
-            ),
-            None => toml::push_like(arr, Value::from(text.as_str())),
-        }
-    }
-}
-
-/// `markers` as a list (one marker per line when new) or a multi-line string.
-fn pyproject_markers(tbl: &mut dyn TableLike, markers: &[String]) -> Result<bool, EditError> {
-    let mut changed = false;
-    if !tbl.contains_key("markers") {
-        let mut arr = Array::new();
-        arr.set_trailing("\n");
-        arr.set_trailing_comma(true);
-        tbl.insert("markers", Item::Value(Value::Array(arr)));
-    }
-    match tbl.get_mut("markers") {
-        Some(Item::Value(Value::Array(arr))) => {
-            for marker in markers.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
-                let known = arr
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .any(|t| marker_name(t) == marker_name(marker));
-                if !known {
-                    match arr.is_empty() {
-                        true => arr.push_formatted(Value::from(marker).decorated("\n    ", "")),
-                        false => toml::push_like(arr, Value::from(marker)),
-                    }
-                    changed = true;
-                }
-            }
-        }
-        Some(Item::Value(Value::String(s))) => {
-            let mut text = s.value().clone();
-            for marker in markers.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
-                if !text.lines().any(|t| marker_name(t) == marker_name(marker)) {
-                    text = format!("{}\n{marker}", text.trim_end());
-                }
-            }
-            changed = toml::set_value(tbl, "markers", Value::from(text.trim_start().to_string()));
-        }
-        _ => {
-            return Err(EditError::NotAnArray {
-                key: "markers".into(),
-            })
-        }
-    }
-    Ok(changed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,53 +97,6 @@ mod tests {
             markers_add: s(&["slow: takes more than a second"]),
             ..PytestOps::default()
         }
-    }
-
-    fn files(list: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            list.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, c)| c.to_string())
-        }
-    }
-
-    #[test]
-    fn locate_follows_pytests_order() {
-        let all = files(&[
-            ("setup.cfg", "[tool:pytest]\n"),
-            ("tox.ini", "[pytest]\n"),
-            ("pyproject.toml", "[tool.pytest.ini_options]\n"),
-            ("pytest.ini", "# no section at all\n"),
-        ]);
-        assert_eq!(
-            locate(&all),
-            Located {
-                path: "pytest.ini",
-                kind: ConfigKind::PytestIni,
-                exists: true
-            }
-        );
-        let cfgs = files(&[
-            ("setup.cfg", "[tool:pytest]\n"),
-            ("tox.ini", "[tox]\n"),
-            ("pyproject.toml", "[project]\n"),
-        ]);
-        assert_eq!(locate(&cfgs).kind, ConfigKind::SetupCfg);
-        let tox = files(&[("setup.cfg", "[tool:pytest]\n"), ("tox.ini", "[pytest]\n")]);
-        assert_eq!(locate(&tox).kind, ConfigKind::ToxIni);
-        assert_eq!(locate(&files(&[(".pytest.ini", "")])).path, ".pytest.ini");
-        let none = locate(&files(&[
-            ("pyproject.toml", "[tool.black]\n"),
-            ("setup.cfg", "[metadata]\n"),
-        ]));
-        assert_eq!(
-            none,
-            Located {
-                path: "pytest.ini",
-                kind: ConfigKind::PytestIni,
-                exists: false
-            }
-        );
     }
 
     #[test]
@@ -499,12 +219,74 @@ mod tests {
         );
     }
 
+    #[test]
+    fn native_tables_get_toml_values() {
+        let old = "[project]\nname = \"shop\"\n\n[tool.pytest]\nstrict = true\naddopts = [\"-ra\"]  # short\n";
+        let new = edit(ConfigKind::PyprojectNative, old, &xdist()).unwrap();
+        assert_eq!(
+            new,
+            "[project]\nname = \"shop\"\n\n[tool.pytest]\nstrict = true\naddopts = [\"-ra\", \"-n\", \"auto\", \"--dist\", \"worksteal\"]  # short\nmarkers = [\n    \"slow: takes more than a second\",\n]\n"
+        );
+        assert_eq!(
+            edit(ConfigKind::PyprojectNative, &new, &xdist()).unwrap(),
+            new
+        );
+        let bare = "[tool.pytest]\nminversion = \"9.0\"\n";
+        let ops = PytestOps {
+            addopts_add: s(&["-p", "no:cacheprovider"]),
+            set: [
+                ("xfail_strict".to_string(), "true".to_string()),
+                ("testpaths".to_string(), "tests docs".to_string()),
+                ("minversion".to_string(), "9.0".to_string()),
+                ("timeout".to_string(), "300".to_string()),
+            ]
+            .into(),
+            ..PytestOps::default()
+        };
+        assert_eq!(
+            edit(ConfigKind::PyprojectNative, bare, &ops).unwrap(),
+            "[tool.pytest]\nminversion = \"9.0\"\ntestpaths = [\"tests\", \"docs\"]\ntimeout = \"300\"\nxfail_strict = true\naddopts = [\"-p\", \"no:cacheprovider\"]\n"
+        );
+        // The same options in ini mode stay text, as pytest reads them there.
+        assert_eq!(
+            edit(ConfigKind::Pyproject, "[tool.pytest.ini_options]\n", &ops).unwrap(),
+            "[tool.pytest.ini_options]\nminversion = \"9.0\"\ntestpaths = \"tests docs\"\ntimeout = \"300\"\nxfail_strict = \"true\"\naddopts = \"-p no:cacheprovider\"\n"
+        );
+    }
+
+    #[test]
+    fn pytest_toml_gets_its_pytest_table() {
+        let new = edit(ConfigKind::PytestToml, "# pytest's own file\n", &xdist()).unwrap();
+        assert_eq!(
+            new,
+            "# pytest's own file\n[pytest]\naddopts = [\"-n\", \"auto\", \"--dist\", \"worksteal\"]\nmarkers = [\n    \"slow: takes more than a second\",\n]\n"
+        );
+        // In pyproject.toml the table is dotted: made as `[tool.pytest.ini_options]`.
+        assert_eq!(
+            edit(ConfigKind::Pyproject, "# only a comment\n", &xdist()).unwrap(),
+            "# only a comment\n[tool.pytest.ini_options]\naddopts = \"-n auto --dist worksteal\"\nmarkers = [\n    \"slow: takes more than a second\",\n]\n"
+        );
+        let kept = "[pytest]\nstrict = true\naddopts = [\n  \"-ra\",\n  \"-n\", \"4\",\n]\n";
+        assert_eq!(
+            edit(ConfigKind::DotPytestToml, kept, &xdist()).unwrap(),
+            "[pytest]\nstrict = true\naddopts = [\n  \"-ra\",\n  \"-n\", \"auto\", \"--dist\", \"worksteal\",\n]\nmarkers = [\n    \"slow: takes more than a second\",\n]\n"
+        );
+    }
+
+    #[test]
+    fn both_pyproject_tables_are_refused_as_pytest_refuses_them() {
+        let both = "[tool.pytest]\nstrict = true\n\n[tool.pytest.ini_options]\naddopts = \"-q\"\n";
+        let err = edit(ConfigKind::PyprojectNative, both, &xdist()).unwrap_err();
+        assert_eq!(err, EditError::TwoPytestTables);
+        assert!(err.to_string().contains("move the options"), "{err}");
+    }
+
     proptest! {
         /// Any text in the file's addopts and in every list of the step: an edit or an error,
         /// never a panic.
         #[test]
         fn arbitrary_unicode_never_panics(
-            kind in prop_oneof![Just(ConfigKind::PytestIni), Just(ConfigKind::Pyproject), Just(ConfigKind::SetupCfg), Just(ConfigKind::ToxIni)],
+            kind in prop_oneof![Just(ConfigKind::PytestIni), Just(ConfigKind::Pyproject), Just(ConfigKind::PyprojectNative), Just(ConfigKind::PytestToml), Just(ConfigKind::SetupCfg), Just(ConfigKind::ToxIni)],
             start in "\\PC{0,30}",
             add in prop::collection::vec(any::<String>(), 0..3),
             remove in prop::collection::vec(any::<String>(), 0..3),
@@ -513,6 +295,8 @@ mod tests {
         ) {
             let old = match kind {
                 ConfigKind::Pyproject => format!("[tool.pytest.ini_options]\naddopts = {:?}\n", start),
+                ConfigKind::PyprojectNative => format!("[tool.pytest]\naddopts = [{:?}]\n", start),
+                ConfigKind::PytestToml => format!("[pytest]\naddopts = {:?}\n", start),
                 _ => format!("[{}]\naddopts = {start}\n", kind.section().unwrap()),
             };
             let ops = PytestOps { addopts_add: add, addopts_remove: remove, set, markers_add: markers };
@@ -521,7 +305,7 @@ mod tests {
 
         #[test]
         fn editing_twice_equals_editing_once(
-            kind in prop_oneof![Just(ConfigKind::PytestIni), Just(ConfigKind::Pyproject), Just(ConfigKind::SetupCfg)],
+            kind in prop_oneof![Just(ConfigKind::PytestIni), Just(ConfigKind::Pyproject), Just(ConfigKind::PyprojectNative), Just(ConfigKind::PytestToml), Just(ConfigKind::SetupCfg)],
             start in prop_oneof![Just(""), Just("-n 4 -q"), Just("-ra --dist=load -p no:x")],
             add in prop::collection::vec(prop_oneof![Just("-n auto"), Just("--dist worksteal"), Just("-q"), Just("-p xdist")], 0..3),
             remove in prop::collection::vec(prop_oneof![Just("-n"), Just("-q"), Just("-p no:x")], 0..2),
@@ -529,6 +313,8 @@ mod tests {
         ) {
             let old = match kind {
                 ConfigKind::Pyproject => format!("[tool.pytest.ini_options]\naddopts = \"{start}\"\n"),
+                ConfigKind::PyprojectNative => format!("[tool.pytest]\nstrict = true\naddopts = {:?}\n", start.split_whitespace().collect::<Vec<_>>()),
+                ConfigKind::PytestToml => "[pytest]\n".to_string(),
                 _ => format!("[{}]\naddopts = {start}\n", kind.section().unwrap()),
             };
             let ops = PytestOps { addopts_add: s(&add), addopts_remove: s(&remove), markers_add: s(&markers), ..PytestOps::default() };

@@ -222,6 +222,14 @@ pub fn preview(
                         suite_extras(s)
                     ))
                 );
+                if !s.budgets.is_empty() {
+                    let derived = crate::measure::budget::derived(&s.budgets, &prep.target);
+                    let _ = writeln!(
+                        text,
+                        "    {}",
+                        dim(&format!("budgets here: {}", derived.join("; ")))
+                    );
+                }
                 if s.baseline && known.contains_key(&s.record) {
                     let _ = writeln!(
                         text,
@@ -299,6 +307,14 @@ pub fn preview(
                 None => prep.read(rel),
             }
         };
+        if matches!(step, Step::PytestConfig(_) | Step::Mark(_)) {
+            let found = crate::edit::pytest_config::locate(&|rel| read(rel).ok().flatten());
+            let what = match found.exists {
+                true => format!("pytest reads {}", found.kind.describe()),
+                false => "no file holds pytest's configuration: creates pytest.ini".to_string(),
+            };
+            let _ = writeln!(text, "    {}", dim(&what));
+        }
         let changes: Vec<FileChange> =
             edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t), known)?;
         for c in changes {

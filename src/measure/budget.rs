@@ -2,16 +2,20 @@
 //! marker expression as `pytest -m` reads it) and which tests' medians exceed theirs.
 //!
 //! A key with a `/`, a `::` or a `.py` is a path: it covers the tests under that directory,
-//! file, class or test (`tests/unit`, `tests/unit/test_x.py::TestY`). Any other key is a marker
-//! expression (`slow`, `integration and not db`). A test several budgets cover is held to the
-//! smallest of them: a budget is a promise about every test it names.
+//! file, class or test (`tests/unit`, `tests/unit/test_x.py::TestY`). A key with a `*` is a
+//! path pattern (`**/unit` covers the tests under any directory named `unit`), so one plan fits
+//! repositories laid out differently; `*` alone covers every test no other budget covers. Any
+//! other key is a marker expression (`slow`, `integration and not db`). A test several budgets
+//! cover is held to the smallest of them: a budget is a promise about every test it names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::budget_glob::Glob;
+
 /// How to write a budget key, for diagnostics.
-pub const HELP: &str = "write a path such as `\"tests/unit\" = 0.1` (it needs a `/`, `::` or `.py`) or a marker expression such as `\"slow and not db\" = 5`, with positive seconds";
+pub const HELP: &str = "write a path such as `\"tests/unit\" = 0.1` (it needs a `/`, `::` or `.py`), a path pattern such as `\"**/unit\" = 0.1`, `\"*\" = 2` for every other test, or a marker expression such as `\"slow and not db\" = 5`, with positive seconds";
 
 /// One budget of a suite: the key as written, what it selects, and the seconds per test.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +33,10 @@ pub struct Budget {
 pub enum Selector {
     /// Tests whose id is this path or lies under it.
     Path(String),
+    /// Tests under a file or directory the pattern matches.
+    Glob(Glob),
+    /// Every test no other budget covers (`*`).
+    Rest,
     /// Tests whose markers satisfy the expression.
     Markers(MarkExpr),
 }
@@ -74,6 +82,12 @@ pub enum BudgetError {
         /// What is wrong with it as an expression.
         message: String,
     },
+    /// A path pattern that names tests inside a file (`::`), which patterns do not reach.
+    #[error("budget `{key}` is a path pattern with `::`; a pattern matches files and directories, so name the test without `*`")]
+    GlobTestId {
+        /// The key.
+        key: String,
+    },
     /// Zero, negative or not finite.
     #[error("budget `{key}` must be a positive number of seconds, not {value}")]
     Seconds {
@@ -104,6 +118,8 @@ impl Budget {
     pub fn covers(&self, id: &str, markers: &BTreeSet<String>) -> bool {
         match &self.selector {
             Selector::Path(prefix) => under(id, prefix),
+            Selector::Glob(glob) => glob.covers(id),
+            Selector::Rest => true,
             Selector::Markers(expr) => expr.matches(markers),
         }
     }
@@ -115,6 +131,17 @@ impl Selector {
         let trimmed = key.trim();
         if trimmed.is_empty() {
             return Err(BudgetError::Empty);
+        }
+        if trimmed == "*" {
+            return Ok(Selector::Rest);
+        }
+        if trimmed.contains('*') {
+            if trimmed.contains("::") {
+                return Err(BudgetError::GlobTestId {
+                    key: key.to_string(),
+                });
+            }
+            return Ok(Selector::Glob(Glob::new(trimmed)));
         }
         if trimmed.contains('/') || trimmed.contains("::") || trimmed.ends_with(".py") {
             let path = trimmed.trim_start_matches("./").trim_end_matches('/');
@@ -137,8 +164,94 @@ fn under(id: &str, prefix: &str) -> bool {
     }
 }
 
+/// The budget test `id` is held to: the smallest of those that cover it, or `*` when none does.
+fn held_to<'b>(id: &str, marks: &BTreeSet<String>, budgets: &'b [Budget]) -> Option<&'b Budget> {
+    let smallest = |rest: bool| {
+        budgets
+            .iter()
+            .filter(|b| (b.selector == Selector::Rest) == rest && b.covers(id, marks))
+            .min_by(|a, b| a.seconds.total_cmp(&b.seconds))
+    };
+    smallest(false).or_else(|| smallest(true))
+}
+
+/// What the plan's budgets would leave untested, as warnings: a budget that covers none of the
+/// suite's tests, and the whole set when it covers none (its `over_budget` gate could not fail).
+/// A pattern or `*` matching nothing is a budget for a layout this repository does not have.
+pub fn unmatched(
+    durations: &BTreeMap<String, f64>,
+    markers: &BTreeMap<String, BTreeSet<String>>,
+    budgets: &[Budget],
+) -> Vec<String> {
+    let none = BTreeSet::new();
+    let covers_some = |b: &Budget| {
+        durations
+            .keys()
+            .any(|id| b.covers(id, markers.get(id).unwrap_or(&none)))
+    };
+    if budgets.is_empty() || durations.is_empty() {
+        return Vec::new();
+    }
+    if !budgets.iter().any(covers_some) {
+        let keys: Vec<&str> = budgets.iter().map(|b| b.key.as_str()).collect();
+        return vec![format!(
+            "the budgets ({}) match no test of the {} measured, so `over_budget` is 0 whatever the tests take; name the directories that hold the tests, or add `\"*\" = SECONDS` for every test",
+            keys.join(", "),
+            durations.len()
+        )];
+    }
+    budgets
+        .iter()
+        .filter(|b| matches!(b.selector, Selector::Path(_) | Selector::Markers(_)))
+        .filter(|b| !covers_some(b))
+        .map(|b| {
+            format!(
+                "budget `{}` matches no test: it holds nothing to its {} s",
+                b.key, b.seconds
+            )
+        })
+        .collect()
+}
+
+/// What each budget covers in the repository at `root`, for the dry run: the directories a
+/// pattern matched, whether a path exists, `*` as every other test.
+pub fn derived(budgets: &[Budget], root: &std::path::Path) -> Vec<String> {
+    budgets
+        .iter()
+        .map(|b| {
+            let what = match &b.selector {
+                Selector::Path(path) => {
+                    let file = path.split("::").next().unwrap_or_default();
+                    // Only ever asked inside the target: a key is no path to look outside.
+                    let inside = std::path::Path::new(file).components().all(|c| {
+                        matches!(
+                            c,
+                            std::path::Component::Normal(_) | std::path::Component::CurDir
+                        )
+                    });
+                    match inside && root.join(file).exists() {
+                        true => path.clone(),
+                        false => "nothing: no such path here".to_string(),
+                    }
+                }
+                Selector::Glob(glob) => {
+                    let found = glob.find_in(root);
+                    match found.is_empty() {
+                        true => "nothing in this repository".to_string(),
+                        false => found.join(", "),
+                    }
+                }
+                Selector::Rest => "every test no other budget covers".to_string(),
+                Selector::Markers(_) => format!("tests marked `{}`", b.key),
+            };
+            format!("{} {} s -> {what}", b.key, b.seconds)
+        })
+        .collect()
+}
+
 /// The tests over budget, slowest first (ties by id): each test is held to the smallest budget
-/// that covers it. `markers` gives each test's marker names (tests without an entry have none).
+/// that covers it, or to `*` when no other does. `markers` gives each test's marker names
+/// (tests without an entry have none).
 pub fn over_budget(
     durations: &BTreeMap<String, f64>,
     markers: &BTreeMap<String, BTreeSet<String>>,
@@ -149,10 +262,7 @@ pub fn over_budget(
         .iter()
         .filter_map(|(id, &seconds)| {
             let marks = markers.get(id).unwrap_or(&none);
-            let budget = budgets
-                .iter()
-                .filter(|b| b.covers(id, marks))
-                .min_by(|a, b| a.seconds.total_cmp(&b.seconds))?;
+            let budget = held_to(id, marks, budgets)?;
             (seconds > budget.seconds).then(|| OverBudget {
                 id: id.clone(),
                 seconds,
@@ -314,99 +424,5 @@ impl Parser {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn marks(names: &[&str]) -> BTreeSet<String> {
-        names.iter().map(|n| n.to_string()).collect()
-    }
-
-    #[test]
-    fn paths_cover_what_lies_under_them_and_nothing_beside() {
-        let unit = Budget::parse("tests/unit/", 0.1).unwrap();
-        assert_eq!(unit.selector, Selector::Path("tests/unit".into()));
-        let none = BTreeSet::new();
-        assert!(unit.covers("tests/unit/test_x.py::TestY::test_z[a/b]", &none));
-        assert!(!unit.covers("tests/unit_slow/test_x.py::test_z", &none));
-        assert!(!unit.covers("tests/integration/test_x.py::test_z", &none));
-        let class = Budget::parse("tests/unit/test_x.py::TestY", 0.1).unwrap();
-        assert!(class.covers("tests/unit/test_x.py::TestY::test_z", &none));
-        assert!(!class.covers("tests/unit/test_x.py::TestYZ::test_z", &none));
-        let file = Budget::parse("./test_top.py", 1.0).unwrap();
-        assert!(file.covers("test_top.py::test_a", &none));
-    }
-
-    #[test]
-    fn marker_expressions_read_as_pytest_reads_them() {
-        let e = MarkExpr::parse("integration and not (db or slow)").unwrap();
-        assert!(e.matches(&marks(&["integration"])));
-        assert!(!e.matches(&marks(&["integration", "db"])));
-        assert!(!e.matches(&marks(&["unit"])));
-        assert!(MarkExpr::parse("a or b and c")
-            .unwrap()
-            .matches(&marks(&["a"])));
-        for bad in ["", "a and", "(a", "a b", "not", "a | b"] {
-            assert!(MarkExpr::parse(bad).is_err(), "{bad}");
-        }
-        let err = Budget::parse("slow and", 1.0).unwrap_err();
-        assert!(err.to_string().contains("neither a path"), "{err}");
-    }
-
-    #[test]
-    fn budgets_must_be_positive_seconds() {
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(matches!(
-                Budget::parse("tests/unit", bad),
-                Err(BudgetError::Seconds { .. })
-            ));
-        }
-        assert_eq!(Budget::parse(" ", 1.0), Err(BudgetError::Empty));
-    }
-
-    /// Slowest first; a test two budgets cover is held to the smaller; a test no budget covers
-    /// is never over.
-    #[test]
-    fn over_budget_lists_the_offenders_slowest_first() {
-        let budgets = vec![
-            Budget::parse("tests/unit", 0.1).unwrap(),
-            Budget::parse("tests/integration", 2.0).unwrap(),
-            Budget::parse("fast", 0.05).unwrap(),
-        ];
-        let durations: BTreeMap<String, f64> = [
-            ("tests/unit/test_a.py::test_quick", 0.01),
-            ("tests/unit/test_a.py::test_slowish", 0.25),
-            ("tests/unit/test_a.py::test_marked", 0.08),
-            ("tests/integration/test_b.py::test_flow", 2.4),
-            ("tests/integration/test_b.py::test_ok", 1.2),
-            ("tests/other/test_c.py::test_free", 9.0),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let markers = BTreeMap::from([(
-            "tests/unit/test_a.py::test_marked".to_string(),
-            marks(&["fast"]),
-        )]);
-        let over = over_budget(&durations, &markers, &budgets);
-        let ids: Vec<(&str, f64, &str)> = over
-            .iter()
-            .map(|o| (o.id.as_str(), o.budget, o.key.as_str()))
-            .collect();
-        assert_eq!(
-            ids,
-            [
-                (
-                    "tests/integration/test_b.py::test_flow",
-                    2.0,
-                    "tests/integration"
-                ),
-                ("tests/unit/test_a.py::test_slowish", 0.1, "tests/unit"),
-                ("tests/unit/test_a.py::test_marked", 0.05, "fast"),
-            ]
-        );
-        assert_eq!(
-            over[1].describe(),
-            "tests/unit/test_a.py::test_slowish 0.25 s > 0.10 s (tests/unit), 0.15 s over"
-        );
-    }
-}
+#[path = "budget_tests.rs"]
+mod tests;

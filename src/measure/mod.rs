@@ -1,6 +1,7 @@
 //! Measuring test suites: repeated timed runs, junit results, memory, statistics.
 
 pub mod budget;
+pub mod budget_glob;
 pub mod coverage;
 pub mod drift;
 pub mod interval;

@@ -376,6 +376,8 @@ impl Record {
     ) -> Record {
         self.budgets = budgets.iter().map(|b| (b.key.clone(), b.seconds)).collect();
         self.over_budget = budget::over_budget(&self.durations, markers, budgets);
+        self.warnings
+            .extend(budget::unmatched(&self.durations, markers, budgets));
         self
     }
 

@@ -11,27 +11,33 @@ pub struct Bundled {
     pub text: &'static str,
     /// `(path relative to the plan, content)` of each template it uses.
     pub templates: &'static [(&'static str, &'static str)],
+    /// For an example, the demo repository of planrun's `examples/` it is made for (its
+    /// feature flag, its conftest); `None` for a plan that fits any pytest repository.
+    pub example: Option<&'static str>,
 }
 
 /// Every plan in `plans/` (a test checks that none is missing).
 pub const PLANS: &[Bundled] = &[
     Bundled {
-        name: "persistence",
-        text: include_str!("../../plans/persistence.toml"),
+        name: "persistence-demo",
+        text: include_str!("../../plans/persistence-demo.toml"),
         templates: &[(
             "templates/persistence/conftest.py",
             include_str!("../../plans/templates/persistence/conftest.py"),
         )],
+        example: Some("persistence-demo"),
     },
     Bundled {
         name: "xdist",
         text: include_str!("../../plans/xdist.toml"),
         templates: &[],
+        example: None,
     },
     Bundled {
-        name: "xdist-isolation",
-        text: include_str!("../../plans/xdist-isolation.toml"),
+        name: "xdist-isolation-demo",
+        text: include_str!("../../plans/xdist-isolation-demo.toml"),
         templates: &[],
+        example: Some("locator-demo"),
     },
     Bundled {
         name: "budgets",
@@ -40,6 +46,7 @@ pub const PLANS: &[Bundled] = &[
             "templates/budgets/TESTING.md",
             include_str!("../../plans/templates/budgets/TESTING.md"),
         )],
+        example: None,
     },
     Bundled {
         name: "budgets-warn",
@@ -48,10 +55,11 @@ pub const PLANS: &[Bundled] = &[
             "templates/budgets/TESTING.md",
             include_str!("../../plans/templates/budgets/TESTING.md"),
         )],
+        example: None,
     },
     Bundled {
-        name: "backend",
-        text: include_str!("../../plans/backend.toml"),
+        name: "backend-demo",
+        text: include_str!("../../plans/backend-demo.toml"),
         // The service script is no `write` template, but the plan runs it from beside itself.
         templates: &[
             (
@@ -75,6 +83,7 @@ pub const PLANS: &[Bundled] = &[
                 include_str!("../../plans/templates/backend/postgres.sh"),
             ),
         ],
+        example: Some("backend-demo"),
     },
 ];
 

@@ -441,9 +441,11 @@ step_struct! {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         known_failures: Vec<String>,
         /// Seconds each test's median may take, by path prefix of its pytest id
-        /// (`"tests/unit" = 0.1`; a key with `/`, `::` or `.py`) or by marker expression
-        /// (`"slow and not db" = 5`); a test several keys cover is held to the smallest. The
-        /// record's `over_budget` counts the tests over theirs (pytest only).
+        /// (`"tests/unit" = 0.1`; a key with `/`, `::` or `.py`), by path pattern (`"**/unit" =
+        /// 0.1`: the tests under any directory named `unit`), `"*"` for every test no other
+        /// key covers, or by marker expression (`"slow and not db" = 5`); a test several keys
+        /// cover is held to the smallest. The record's `over_budget` counts the tests over
+        /// theirs, and the suite warns when a key matches no test (pytest only).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         budgets: BTreeMap<String, f64>,
         /// Run under pytest-cov (which the suite's environment must have) and record `coverage`,

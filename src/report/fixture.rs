@@ -389,7 +389,7 @@ pub fn budgets() -> RunReport {
     report.gates.push(GateReport {
         phase: "parallel".into(),
         check: "after.over_budget == 0".into(),
-        why: Some("seed 001: unit tests < 0.1 s, integration < 2 s".into()),
+        why: Some("unit tests < 0.1 s, integration < 2 s".into()),
         on_fail: "rollback".into(),
         on_inconclusive: "rollback".into(),
         status: GateStatus::Fail,

@@ -1,4 +1,4 @@
-//! plans/backend.toml end to end against a real PostgreSQL that the plan's own `service` step
+//! plans/backend-demo.toml end to end against a real PostgreSQL that the plan's own `service` step
 //! starts (initdb into a temp dir, the server on 127.0.0.1 and a free port), and a killed apply
 //! whose server `planrun rollback` stops. These tests need the PostgreSQL server programs;
 //! without them they fail and say how to install them (`.ci/run` does, as root).
@@ -14,7 +14,7 @@ use crate::support::{exclusive, hash_into, lines, plan, repo_root, sh, uv, Proje
 /// The tests the end-to-end apply runs: 42 of the demo's 126.
 const TESTS: &str = "tests/test_auth.py tests/test_roles.py";
 
-/// The service script of plans/backend.toml.
+/// The service script of plans/backend-demo.toml.
 fn postgres_sh() -> PathBuf {
     repo_root().join("plans/templates/backend/postgres.sh")
 }
@@ -143,7 +143,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
     let tree = project.hash_tree();
     let env = (venv_hash(&venv), freeze(&venv));
     assert!(env.1.contains("fastapi==0.165.0"), "{}", env.1);
-    let plan = plan("backend.toml");
+    let plan = plan("backend-demo.toml");
     let out = {
         // The suites are timed: no other test's planrun runs beside them.
         let _alone = exclusive();
@@ -152,7 +152,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
             .args(["apply", plan.to_str().unwrap(), "--target", "."])
             // The plan as it is, shortened through its own variables: two of the five test
             // files (42 of the 126 tests) and one run of each suite, so that it takes well
-            // under a minute; `cargo run -- apply plans/backend.toml` runs it whole.
+            // under a minute; `cargo run -- apply plans/backend-demo.toml` runs it whole.
             .args(["--var", "warmup=0", "--var", "runs=1"])
             .args(["--var", &format!("tests={TESTS}")])
             // How much faster it gets depends on the host (a shared 2-core machine, here),
@@ -252,7 +252,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
     project
         .test()
         .args(["rollback", "--target", "."])
-        .stdout_contains("rolled back run [RUN] (plan backend) in [DURATION]\n")
+        .stdout_contains("rolled back run [RUN] (plan backend-demo) in [DURATION]\n")
         .stdout_contains("  restored  tests/conftest.py\n")
         .stdout_contains("  restored  requirements-dev.txt\n")
         .stdout_contains("  restored  pytest.ini\n")
@@ -266,7 +266,7 @@ fn the_backend_plan_runs_on_postgresql_and_its_rollback_gives_back_every_byte() 
 
 /// The plan's PostgreSQL service, and a step that needs it and then waits to be killed.
 const KILLED: &str = r#"name = "pg-killed"
-description = "PostgreSQL as plans/backend.toml starts it, and a step that runs until killed."
+description = "PostgreSQL as plans/backend-demo.toml starts it, and a step that runs until killed."
 [vars]
 postgres = "POSTGRES_SH"
 [[phase]]

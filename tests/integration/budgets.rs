@@ -1,4 +1,4 @@
-//! Seeds 001 and 004 end to end: plans/budgets.toml on examples/budget-demo names every test
+//! The budgets plans end to end: plans/budgets.toml on examples/budget-demo names every test
 //! over its budget and rolls back, passes once the slow tests are fixed, and keeps its markers
 //! and profiles when budgets only warn; a `mark` dry run against a saved baseline is what apply
 //! writes; coverage and memory-growth gates pass and fail on purpose-built suites.
@@ -18,19 +18,19 @@ use crate::support::{self, lines, plan, repo_root, Output, Project};
 const OVER: [(&str, &str); 4] = [
     (
         "tests/integration/test_checkout.py::test_checkout_settles_with_the_gateway",
-        "tests/integration",
+        "**/integration",
     ),
     (
         "tests/unit/test_rates.py::TestRates::test_germany",
-        "tests/unit",
+        "**/unit",
     ),
     (
         "tests/unit/test_rates.py::TestRates::test_with_vat[fr-1200]",
-        "tests/unit",
+        "**/unit",
     ),
     (
         "tests/unit/test_rates.py::TestRates::test_with_vat[nl-1210]",
-        "tests/unit",
+        "**/unit",
     ),
 ];
 
@@ -141,7 +141,7 @@ fn rollback(project: &Project) {
 /// excess, under the gate that failed.
 fn names_the_tests_over_budget(test: crate::support::Test<'_>, verdict: &str) -> Output {
     let mut test = test.stderr_contains(format!(
-        "== 0 ... {verdict}  (seed 001: every unit test under 0.1 s, every integration test under 2 s)\n"
+        "== 0 ... {verdict}  (every test under a `unit` directory under 0.1 s, every other test under 2 s)\n"
     ));
     for (id, key) in OVER {
         test = test.stderr_contains(format!(
@@ -236,7 +236,7 @@ fn the_warn_plan_keeps_markers_and_profiles() {
             .status(0)
             .apply_progress(
                 "budgets-warn",
-                "applied in [DURATION]: 6/7 gates passed, 4 files changed (+61 -0); exit 0",
+                "applied in [DURATION]: 6/7 gates passed, 4 files changed (+63 -0); exit 0",
             ),
         "warn",
     );
@@ -299,7 +299,7 @@ fn the_budgets_plan_passes_once_the_slow_tests_are_fixed() {
         .status(0)
         .apply_progress(
             "budgets",
-            "applied in [DURATION]: 7/7 gates passed, 4 files changed (+61 -0); exit 0",
+            "applied in [DURATION]: 7/7 gates passed, 4 files changed (+63 -0); exit 0",
         )
         .stderr_contains("gate after.over_budget 0 == 0 ... pass\n")
         .run();
@@ -557,7 +557,7 @@ fn a_coverage_gate_passes_and_fails_on_purpose() {
 }
 
 /// A test that keeps 40 MiB alive grows its process by about that much; the same suite
-/// without the leak does not: seed 001's growth gate fails and passes on them.
+/// without the leak does not: the growth gate fails and passes on them.
 #[test]
 fn a_memory_growth_gate_catches_a_test_that_keeps_memory_alive() {
     let check = "after.rss_growth_mb < 10";

@@ -166,8 +166,8 @@ fn init_writes_a_bundled_plan_that_validates() {
     let project = Project::new("pyproject-demo");
     Test::in_project(&project)
         .arg("plans")
-        .stdout_contains("xdist            Run the suite in parallel with pytest-xdist")
-        .stdout_contains("persistence      Move the per-test")
+        .stdout_contains("xdist                 Run the suite in parallel with pytest-xdist")
+        .stdout_contains("\nexamples, each made for a demo repository of planrun's examples/:\npersistence-demo      Example for examples/persistence-demo: move the per-test")
         .stderr("note: `planrun init NAME` writes one into a repository\n")
         .run();
     Test::in_project(&project)
@@ -198,11 +198,12 @@ fn init_writes_a_bundled_plan_that_validates() {
         ]))
         .run();
     Test::in_project(&project)
-        .args(["init", "persistence", "--dir", "ci/plans"])
+        .args(["init", "persistence-demo", "--dir", "ci/plans"])
         .stderr_contains("wrote ci/plans/templates/persistence/conftest.py\n")
+        .stderr_contains("warning: `persistence-demo` is an example made for planrun's examples/persistence-demo: it expects that repository's layout and code; `planrun plans` lists the plans that fit any repository\n")
         .run();
     assert!(project
-        .read("ci/plans/persistence.toml")
+        .read("ci/plans/persistence-demo.toml")
         .contains("\ndefault_target = \"../..\"\n"));
     Test::in_project(&project)
         .args(["init", "xdsit"])

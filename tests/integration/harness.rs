@@ -61,7 +61,7 @@ fn every_plan_parses() {
     }
     assert!(
         seen >= 2,
-        "expected persistence.toml and xdist.toml, saw {seen} plans"
+        "expected persistence-demo.toml and xdist.toml, saw {seen} plans"
     );
 }
 

@@ -73,7 +73,7 @@ fn the_report_of_a_real_apply_renders_in_chromium_with_every_test_drawn() {
     let project = Project::new("persistence-demo");
     let args: Vec<OsString> = vec![
         "apply".into(),
-        plan("persistence.toml").into(),
+        plan("persistence-demo.toml").into(),
         "--target".into(),
         project.path().into(),
         // Two runs a side, no warmup: boxes to draw, in half the time of the defaults.

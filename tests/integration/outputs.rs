@@ -26,7 +26,7 @@ fn dry_run(plan_name: &str, demo: &str) {
 
 #[test]
 fn dry_run_of_persistence_on_its_demo() {
-    dry_run("persistence.toml", "persistence-demo");
+    dry_run("persistence-demo.toml", "persistence-demo");
 }
 
 #[test]

@@ -110,10 +110,10 @@ fn persistence_plan_is_ten_times_faster_and_rolls_back_exactly() {
     let _heavy = heavy();
     let project = Project::new("persistence-demo");
     let before = project.hash_tree();
-    let out = apply(&project, "persistence.toml", &[])
+    let out = apply(&project, "persistence-demo.toml", &[])
         // stderr: concurrent steps' progress lines interleave; measured numbers vary.
         .apply_progress(
-            "persistence",
+            "persistence-demo",
             "applied in [DURATION]: 6/6 gates passed, 1 file changed (+26 -18); exit 0",
         )
         .stderr_contains("  baseline: warmup 1/1 took [DURATION]")
@@ -197,7 +197,7 @@ fn persistence_plan_is_ten_times_faster_and_rolls_back_exactly() {
         "planrun made the venv"
     );
     // The README's first command again: it knows it is applied, and measures nothing.
-    let again = apply(&project, "persistence.toml", &[])
+    let again = apply(&project, "persistence-demo.toml", &[])
         .stdout_contains("is already applied")
         .stdout_contains("6/6 gates passed")
         .stderr("note: `--reapply` runs it again on top; `planrun rollback` undoes it\n")

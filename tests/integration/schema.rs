@@ -31,7 +31,7 @@ for e in jsonschema.Draft7Validator(schema).iter_errors(plan):
 
 #[test]
 fn the_bundled_plans_are_valid_under_the_schema() {
-    for plan in ["xdist.toml", "persistence.toml"] {
+    for plan in ["xdist.toml", "persistence-demo.toml"] {
         assert_eq!(schema_errors(&support::plan(plan)), "", "{plan}");
     }
 }

@@ -1,6 +1,6 @@
 //! Staged rollouts end to end: promotion between stages decided on the run history (refused
 //! with its numbers, forced and said so), the history file's appends (concurrent, after a torn
-//! line) and the commands that read it; and seed 003's staged plan on the locator demo, whose
+//! line) and the commands that read it; and the staged example plan on the locator demo, whose
 //! verify gate fails without the feature flag and passes with it.
 
 use serde_json::Value;
@@ -313,7 +313,7 @@ fn locator(isolation: &str, status: i32) -> (Project, Value) {
     let out = project
         .test()
         .arg("apply")
-        .arg(support::plan("xdist-isolation.toml"))
+        .arg(support::plan("xdist-isolation-demo.toml"))
         .args(["--target", ".", "--stage", "dev", "--var", &python])
         .args(["--var", &format!("isolation={isolation}")])
         // The test checks the flag's effect, not timing on a shared machine.

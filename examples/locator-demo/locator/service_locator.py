@@ -10,7 +10,7 @@ from .common_path import CommonPathService
 
 
 def worker_id() -> str:
-    """The xdist worker id, or the pid outside xdist (ADR-002)."""
+    """The xdist worker id, or the pid outside xdist."""
     return os.environ.get("PYTEST_XDIST_WORKER") or f"pid-{os.getpid()}"
 
 

@@ -2,7 +2,7 @@
 
 import os
 
-# "1" keys every cache by the xdist worker (ADR-002); "0" keeps the one shared cache.
+# "1" keys every cache by the xdist worker; "0" keeps the one shared cache.
 ISOLATION_DEFAULT = "0"
 
 

@@ -1,4 +1,4 @@
-"""Fixtures, step 1 of backend.toml: one engine and one set of roles per session.
+"""Fixtures, step 1 of backend-demo.toml: one engine and one set of roles per session.
 
 The engine (and its connection pool) lives for the whole session, and the roles are created
 once: they are static data, which no test changes. Every test still drops and recreates every

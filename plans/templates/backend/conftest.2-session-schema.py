@@ -1,4 +1,4 @@
-"""Fixtures, step 2 of backend.toml: the schema and the roles once per session.
+"""Fixtures, step 2 of backend-demo.toml: the schema and the roles once per session.
 
 The engine, the tables and the roles are made once, when the session starts. Until step 3
 puts each test in a transaction, a test's rows are deleted after it (the roles are kept).

@@ -1,4 +1,4 @@
-"""Fixtures, steps 3 and 4 of backend.toml: each test in a transaction that is rolled back.
+"""Fixtures, steps 3 and 4 of backend-demo.toml: each test in a transaction that is rolled back.
 
 The engine, the tables and the roles are made once per session. Each test gets one connection
 with a transaction begun on it; every session of the test, its own and those `get_db` gives the

@@ -1,4 +1,4 @@
-"""Fixtures, step 5 of backend.toml: a database per pytest-xdist worker, from a template.
+"""Fixtures, step 5 of backend-demo.toml: a database per pytest-xdist worker, from a template.
 
 Before any worker starts, the controller builds a template database once: the tables and the
 roles. Each worker (PYTEST_XDIST_WORKER, `gw0`, `gw1`, ...; `main` without xdist) then gets its

@@ -1,5 +1,5 @@
 #!/bin/sh
-# A throwaway PostgreSQL cluster for plans/backend.toml's `service` step.
+# A throwaway PostgreSQL cluster for plans/backend-demo.toml's `service` step.
 #
 #   postgres.sh start DIR PORT   initdb into DIR/data, then run the server in the foreground on
 #                                127.0.0.1:PORT (its socket in DIR), until it is stopped
@@ -71,7 +71,7 @@ start)
             --no-sync --no-instructions
     fi
     echo "postgres.sh: postgres on 127.0.0.1:$port"
-    # The server's own defaults otherwise (fsync on, as in the seed's setting), so that the
+    # The server's own defaults otherwise (fsync on, as in the demo's setting), so that the
     # suite is measured against PostgreSQL as it is usually run.
     # shellcheck disable=SC2086 # $owner is a command prefix or nothing.
     exec $owner "$bin/postgres" -D "$dir/data" -p "$port" -h 127.0.0.1 -k "$dir"

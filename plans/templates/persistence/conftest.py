@@ -1,6 +1,6 @@
 """Fixtures: migrations run once into an in-memory template; each test gets a fresh copy.
 
-Written by planrun from plans/templates/persistence/conftest.py (seed 000): the temp-file
+Written by planrun from plans/templates/persistence/conftest.py: the temp-file
 database per test, with every migration committed durably, was nearly all of the suite's
 time. Now the migrations run once per test session into an in-memory database, and each test
 gets its own in-memory copy of it through SQLite's backup API: a page copy, not a migration
