@@ -24,6 +24,8 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
     let history = super::status::history_path(&args.history, &prep.target);
+    crate::history::check_appendable(&history)
+        .map_err(|e| super::status::history_error(&history, e))?;
     let stage = super::status::enter_stage(
         &prep,
         &history,
@@ -134,6 +136,14 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
             format!("{flag} given, but no suite step of the plan has `baseline = true`"),
             Some("mark the suite that measures the baseline with `baseline = true`"),
         ));
+    }
+    if let Some(name) = &args.save_baseline {
+        crate::exec::baseline::check_saveable(&prep.target, name).map_err(|e| {
+            Error::invalid(
+                format!("--save-baseline: {e}"),
+                Some("remove the symlink or file at .planrun/baselines (planrun makes that directory itself)"),
+            )
+        })?;
     }
     if let Some(source) = &args.baseline {
         crate::exec::baseline::load(&prep.target, source).map_err(|e| {

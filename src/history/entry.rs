@@ -46,6 +46,10 @@ pub struct Entry {
     /// Each gate's verdict.
     #[serde(default)]
     pub gates: Vec<GateVerdict>,
+    /// The line's MAC under this user's key (`journal::trust`): a line without a valid one was
+    /// not written by planrun on this machine and counts for nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// A gate as the history keeps it.
@@ -102,12 +106,49 @@ impl Entry {
                     status: g.status,
                 })
                 .collect(),
+            mac: None,
         }
     }
 
     /// Whether the apply ended green (exit 0: every gate held and the change was kept).
     pub fn green(&self) -> bool {
         self.exit_code == crate::exit::OK
+    }
+}
+
+/// What a history line's MAC is computed over: the line without its MAC, as this planrun
+/// writes it (so fields a line carries that this planrun does not read are not signed, and
+/// count for nothing).
+fn signed_bytes(entry: &Entry) -> Result<Vec<u8>, serde_json::Error> {
+    let unsigned = Entry {
+        mac: None,
+        ..entry.clone()
+    };
+    serde_json::to_vec(&unsigned)
+}
+
+/// The domain that keeps history MACs apart from the journal's.
+const MAC_DOMAIN: &str = "history line v1";
+
+impl Entry {
+    /// This entry with its MAC under this user's key.
+    pub fn signed(mut self) -> std::io::Result<Entry> {
+        let bytes = signed_bytes(&self).map_err(std::io::Error::other)?;
+        let mac = crate::journal::trust::mac(MAC_DOMAIN, &[&bytes])
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.mac = Some(mac);
+        Ok(self)
+    }
+
+    /// Whether this line carries a valid MAC under this user's key: written by planrun, for
+    /// this user, on this machine (or wherever the key was carried).
+    pub fn authentic(&self) -> bool {
+        let Some(mac) = &self.mac else {
+            return false;
+        };
+        signed_bytes(self).is_ok_and(|bytes| {
+            crate::journal::trust::verify(MAC_DOMAIN, &[&bytes], mac).unwrap_or(false)
+        })
     }
 }
 

@@ -172,6 +172,16 @@ pub fn ensure_report_dir(target: &Path, run_id: &str) -> Result<PathBuf, Journal
     Ok(logs.parent().map_or(logs.clone(), Path::to_path_buf))
 }
 
+/// `.planrun/baselines/`, created when missing and checked.
+pub fn ensure_baselines_dir(target: &Path) -> Result<PathBuf, JournalError> {
+    ensure_subdir(target, &[BASELINES])
+}
+
+/// `.planrun/baselines/` when it exists and is trustworthy; `None` when it does not exist.
+pub fn existing_baselines_dir(target: &Path) -> Result<Option<PathBuf>, JournalError> {
+    existing_subdir(target, &[BASELINES])
+}
+
 /// `.planrun/quarantine/`, created when missing and checked.
 pub fn ensure_quarantine_dir(target: &Path) -> Result<PathBuf, JournalError> {
     ensure_subdir(target, &[QUARANTINE])
