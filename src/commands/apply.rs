@@ -48,6 +48,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     if args.dry_run {
         return dry_run(&prep, args);
     }
+    check_installs(&prep)?;
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
@@ -109,6 +110,28 @@ fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// Refuses, before anything changes, an install whose environment planrun could not restore
+/// whole or whose venv folder it would wrongly take for its own (`envjournal::guard`).
+fn check_installs(prep: &Prepared) -> Result<()> {
+    use crate::envjournal::guard;
+    for (_, step) in prep.plan.steps() {
+        let Step::Install(s) = step else { continue };
+        let Some(python) = prep.resolve_python(&s.python) else {
+            continue;
+        };
+        let refused =
+            |e: guard::GuardError| Error::invalid(format!("step `{}`: {e}", s.id), Some(e.hint()));
+        if guard::must_create(&python).map_err(refused)? {
+            continue;
+        }
+        let venv = crate::pyenv::venv_dir_of(&python).filter(|d| d.join("pyvenv.cfg").is_file());
+        let control = crate::process::Control::default();
+        guard::check_interpreter(&python, venv.as_deref(), &s.process.env_pairs(), &control)
+            .map_err(refused)?;
+    }
+    Ok(())
 }
 
 /// Checks `--baseline` and `--save-baseline` before anything runs: the plan needs a suite with

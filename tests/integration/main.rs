@@ -10,6 +10,7 @@ mod failures;
 mod formats;
 mod gates;
 mod harness;
+mod hostile;
 mod html;
 mod junit_values;
 mod leftovers;

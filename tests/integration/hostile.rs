@@ -1,0 +1,475 @@
+//! Repositories that ship hostile content cannot make planrun act outside them, delete what
+//! it did not create, run their own commands, or promote themselves: `.planrun/` symlinks,
+//! forged history, venv folders that are not planrun's, interpreters outside any venv, and a
+//! `.git/config` full of commands.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{repo_root, Project};
+
+fn mini() -> Project {
+    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
+}
+
+/// An edit of a tracked file and a file a command creates.
+const EDIT_PLAN: &str = r#"
+name = "edit"
+description = "A plan of the hostile tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+  [[phase.step]]
+  id = "out"
+  action = "run"
+  command = "echo made >> out.txt"
+  changes = ["out.txt"]
+"#;
+
+/// Writes `text` as `plan.toml` in a fresh temp dir outside the target.
+fn plan(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.toml");
+    fs::write(&path, text).unwrap();
+    (dir, path.to_str().unwrap().to_string())
+}
+
+/// Every file under `root` but `.planrun/` and `.git/`, with its content.
+fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for item in fs::read_dir(&dir).unwrap() {
+            let path = item.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if rel == Path::new(".planrun") || rel == Path::new(".git") {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.file_type().is_symlink() {
+                out.push((
+                    rel,
+                    fs::read_link(&path)
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                ));
+            } else {
+                out.push((rel, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A shipped `.planrun/` holding `name` as a symlink to `to`.
+fn ship_symlink(project: &Project, name: &str, to: &Path) {
+    fs::create_dir_all(project.join(".planrun")).unwrap();
+    std::os::unix::fs::symlink(to, project.join(".planrun").join(name)).unwrap();
+}
+
+#[test]
+fn a_shipped_history_symlink_is_refused_and_the_file_it_names_untouched() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    let outside = tempfile::tempdir().unwrap();
+    for existing in [true, false] {
+        let project = mini();
+        let victim = outside.path().join(format!("victim-{existing}"));
+        if existing {
+            fs::write(&victim, "precious\n").unwrap();
+        }
+        ship_symlink(&project, "history.jsonl", &victim);
+        let before = files(project.path());
+        project
+            .test()
+            .args(["apply", &edit, "--target", "."])
+            .status(2)
+            .stderr_contains("is a symlink, and planrun does not follow one to its history")
+            .run();
+        if existing {
+            assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        } else {
+            assert!(!victim.exists(), "created through a dangling symlink");
+        }
+        assert_eq!(
+            files(project.path()),
+            before,
+            "nothing in the target changed"
+        );
+    }
+}
+
+#[test]
+fn a_history_pointing_at_dev_zero_is_refused_at_once() {
+    let project = mini();
+    project.write("staged.toml", STAGED);
+    ship_symlink(&project, "history.jsonl", Path::new("/dev/zero"));
+    // A planrun that read it would fill its memory: the wrapper caps both.
+    let capped = ["prlimit", "--as=2000000000", "timeout", "60"];
+    project
+        .test()
+        .wrapper(capped)
+        .args(["status", "staged.toml", "--target", "."])
+        .status(2)
+        .stderr_contains("is a symlink")
+        .run();
+    project
+        .test()
+        .wrapper(capped)
+        .args([
+            "status",
+            "staged.toml",
+            "--target",
+            ".",
+            "--history",
+            "/dev/zero",
+        ])
+        .status(2)
+        .stderr_contains("`/dev/zero` is not a regular file")
+        .run();
+}
+
+/// A suite marked `baseline = true`, so `--save-baseline` has a record to save.
+const BASELINE_PLAN: &str = r#"
+name = "base"
+description = "A plan of the hostile tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "measure"
+  action = "suite"
+  framework = "command"
+  command = "true"
+  record = "baseline"
+  baseline = true
+  runs = 1
+  warmup = 0
+"#;
+
+#[test]
+fn a_shipped_baselines_symlink_is_refused_and_nothing_is_written_through_it() {
+    let (_dir, base) = plan(BASELINE_PLAN);
+    let project = mini();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("main.json"), "precious\n").unwrap();
+    ship_symlink(&project, "baselines", outside.path());
+    let before = files(project.path());
+    project
+        .test()
+        .args(["apply", &base, "--target", ".", "--save-baseline", "main"])
+        .status(2)
+        .stderr_contains("is a symlink")
+        .run();
+    assert_eq!(
+        fs::read_to_string(outside.path().join("main.json")).unwrap(),
+        "precious\n"
+    );
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 1);
+    assert_eq!(files(project.path()), before);
+}
+
+/// Two stages: `dev` must be green twice in a row before `ci`, which leaves a marker.
+const STAGED: &str = r#"name = "staged"
+description = "two stages"
+
+[[phase]]
+id = "dev"
+  [[phase.step]]
+  id = "noop"
+  action = "run"
+  command = "true"
+
+[[phase]]
+id = "wide"
+needs = ["dev"]
+  [[phase.step]]
+  id = "mark"
+  action = "run"
+  command = "touch promoted.txt"
+  changes = ["promoted.txt"]
+
+[[stage]]
+id = "dev"
+phases = ["dev"]
+
+  [[stage.promote]]
+  check = "history.green_streak >= 2"
+
+[[stage]]
+id = "ci"
+phases = ["wide"]
+"#;
+
+#[test]
+fn a_forged_history_shipped_in_the_repository_promotes_nothing() {
+    let project = mini();
+    project.write("staged.toml", STAGED);
+    let line = |run: &str| {
+        format!(
+            "{{\"v\":1,\"run_id\":\"{run}\",\"time\":\"2026-12-01T00:00:00Z\",\"plan\":\"staged\",\
+             \"stage\":\"dev\",\"status\":\"passed\",\"exit_code\":0,\"duration_s\":1.0}}\n"
+        )
+    };
+    fs::create_dir_all(project.join(".planrun")).unwrap();
+    let forged = format!("{}{}{}", line("f1"), line("f2"), line("f3"));
+    project.write(".planrun/history.jsonl", &forged);
+    project
+        .test()
+        .args(["apply", "staged.toml", "--target", ".", "--stage", "ci"])
+        .status(1)
+        .stderr_contains(
+            "3 history lines not written by planrun on this machine were ignored (line 1, 2, 3)",
+        )
+        .stderr_contains("stage `ci` may not be applied yet")
+        .run();
+    assert!(!project.join("promoted.txt").exists());
+    // Two real green runs do promote it: the check refuses forgeries, not history.
+    for _ in 0..2 {
+        project
+            .test()
+            .args([
+                "apply",
+                "staged.toml",
+                "--target",
+                ".",
+                "--stage",
+                "dev",
+                "--reapply",
+            ])
+            .stderr_unchecked("progress and the foreign-lines warning")
+            .run();
+    }
+    project
+        .test()
+        .args([
+            "apply",
+            "staged.toml",
+            "--target",
+            ".",
+            "--stage",
+            "ci",
+            "--reapply",
+        ])
+        .stderr_unchecked("progress")
+        .run();
+    assert!(project.join("promoted.txt").exists());
+}
+
+/// An install of a package no index serves into `python`, with every download failing: it
+/// must be refused before the installer runs, so nothing is ever installed.
+fn install_plan(python: &str) -> String {
+    format!(
+        r#"
+name = "inst"
+description = "A plan of the hostile tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "deps"
+  action = "install"
+  installer = "pip"
+  python = "{python}"
+  packages = ["hostile-probe-pkg"]
+  env = {{ PIP_NO_INDEX = "1", UV_OFFLINE = "1" }}
+"#
+    )
+}
+
+/// The machine's own interpreter, not a venv's or a shim.
+fn global_python() -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+#[test]
+fn a_venv_folder_planrun_did_not_make_is_never_taken_for_its_own() {
+    // A `.venv` whose interpreter dangles, holding the person's notes.
+    let project = mini();
+    fs::create_dir_all(project.join(".venv/bin")).unwrap();
+    std::os::unix::fs::symlink("/nowhere/python3.99", project.join(".venv/bin/python")).unwrap();
+    project.write(".venv/notes.txt", "mine\n");
+    let (_dir, inst) = plan(&install_plan(".venv/bin/python"));
+    let before = files(project.path());
+    project
+        .test()
+        .args(["apply", &inst, "--target", "."])
+        .status(2)
+        .stderr_contains("never deletes a folder it did not create")
+        .run();
+    assert_eq!(files(project.path()), before);
+    // `tools/` holds committed files and no interpreter.
+    let project = mini();
+    project.write("tools/build.sh", "echo build\n");
+    let (_dir, inst) = plan(&install_plan("tools/bin/python"));
+    let before = files(project.path());
+    project
+        .test()
+        .args(["apply", &inst, "--target", "."])
+        .status(2)
+        .stderr_contains("its folder `")
+        .run();
+    assert_eq!(files(project.path()), before);
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .stderr_unchecked("nothing to roll back")
+        .run();
+    assert_eq!(project.read("tools/build.sh"), "echo build\n");
+}
+
+#[test]
+fn an_interpreter_outside_any_venv_is_refused_before_any_change() {
+    // `.venv/bin/python` shipped as a symlink to the global interpreter, no pyvenv.cfg.
+    let project = mini();
+    fs::create_dir_all(project.join(".venv/bin")).unwrap();
+    std::os::unix::fs::symlink(global_python(), project.join(".venv/bin/python")).unwrap();
+    let (_dir, inst) = plan(&install_plan(".venv/bin/python"));
+    project
+        .test()
+        .args(["apply", &inst, "--target", "."])
+        .status(2)
+        .stderr_contains("is not in a virtual environment")
+        .stderr_contains("hint: point `python` at a venv's interpreter")
+        .run();
+    // The global interpreter named outright, with a user site holding the package too.
+    let user_base = tempfile::tempdir().unwrap();
+    let out = Command::new(global_python())
+        .env("PYTHONUSERBASE", user_base.path())
+        .args(["-c", "import site; print(site.getusersitepackages())"])
+        .output()
+        .unwrap();
+    let user_site = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let dist = user_site.join("hostile_probe_pkg-1.0.dist-info");
+    fs::create_dir_all(&dist).unwrap();
+    fs::write(
+        dist.join("METADATA"),
+        "Name: hostile-probe-pkg\nVersion: 1.0\n",
+    )
+    .unwrap();
+    fs::write(dist.join("RECORD"), "").unwrap();
+    let project = mini();
+    let (_dir, inst) = plan(&install_plan(global_python().to_str().unwrap()));
+    project
+        .test()
+        .env("PYTHONUSERBASE", user_base.path())
+        .args(["apply", &inst, "--target", "."])
+        .status(2)
+        .stderr_contains("is not in a virtual environment")
+        .run();
+    assert!(
+        dist.join("METADATA").is_file(),
+        "the user-site copy is intact"
+    );
+}
+
+/// A `.git/config` and `.gitattributes` that make every git command run something: each
+/// writes a marker file named after it into `markers`.
+fn plant_git_commands(project: &Project, markers: &Path) {
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(project.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    let script = |name: &str| {
+        let path = markers.join(format!("{name}.sh"));
+        let marker = markers.join(format!("{name}.ran"));
+        fs::write(
+            &path,
+            format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+        )
+        .unwrap();
+        std::os::unix::fs::PermissionsExt::set_mode(
+            &mut fs::metadata(&path).unwrap().permissions(),
+            0o755,
+        );
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    };
+    let hooks = markers.join("hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    for hook in [
+        "post-index-change",
+        "pre-commit",
+        "post-checkout",
+        "reference-transaction",
+    ] {
+        fs::copy(script(hook), hooks.join(hook)).unwrap();
+    }
+    let mut config = fs::read_to_string(project.join(".git/config")).unwrap();
+    config.push_str(&format!(
+        "[core]\n\tfsmonitor = {}\n\thooksPath = {}\n[alias]\n\tst = !{}\n\tstatus = !{}\n\
+         [diff]\n\texternal = {}\n[diff \"planted\"]\n\ttextconv = {}\n\
+         [filter \"planted\"]\n\tclean = {}\n\tsmudge = {}\n",
+        script("fsmonitor"),
+        hooks.display(),
+        script("alias-st"),
+        script("alias-status"),
+        script("external-diff"),
+        script("textconv"),
+        script("filter-clean"),
+        script("filter-smudge"),
+    ));
+    fs::write(project.join(".git/config"), config).unwrap();
+    project.write(".gitattributes", "* diff=planted filter=planted\n");
+}
+
+fn ran(markers: &Path) -> Vec<String> {
+    fs::read_dir(markers)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".ran"))
+        .collect()
+}
+
+#[test]
+fn nothing_from_the_targets_git_config_runs_on_apply_or_drift_rollback() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    let project = mini();
+    let markers = tempfile::tempdir().unwrap();
+    plant_git_commands(&project, markers.path());
+    // Uncommitted edits in the file the plan edits, so the dirty-file check looks at it.
+    let app = project.read("app.py");
+    project.write("app.py", &format!("{app}# a person's edit\n"));
+    project
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .stderr_contains("uncommitted changes in files this plan edits: app.py")
+        .run();
+    assert_eq!(ran(markers.path()), Vec::<String>::new(), "apply ran them");
+    // A person edits what planrun wrote: rollback stops on drift and names git's state.
+    project.write("app.py", "changed after the apply\n");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(5)
+        .stderr_contains("tracked by git, with uncommitted changes")
+        .stdout_unchecked("the rollback's account")
+        .run();
+    assert_eq!(
+        ran(markers.path()),
+        Vec::<String>::new(),
+        "rollback ran them"
+    );
+}
