@@ -63,7 +63,7 @@ impl HistoryFile {
             let shown: Vec<String> = self.foreign.iter().take(5).map(usize::to_string).collect();
             let more = if self.foreign.len() > 5 { ", ..." } else { "" };
             out.push(format!(
-                "{}: {} not written by planrun on this machine {} ignored (line {}{more}); they do not count toward promotion. A history carried between machines (a CI cache) needs planrun's key carried with it: see the README, \"Gating in CI\"",
+                "{}: {} not written by planrun on this machine {} ignored (line {}{more}); they do not count toward promotion. Jobs sharing a history (a CI cache) need the same key: set PLANRUN_KEY (README, \"CI gated rollout\")",
                 path.display(),
                 crate::ui::count(self.foreign.len(), "history line"),
                 if self.foreign.len() == 1 { "was" } else { "were" },
@@ -114,6 +114,9 @@ fn open_checked(path: &Path, file: io::Result<File>) -> io::Result<Option<File>>
 /// Reads the history at `path` (its last [`MAX_BYTES`] at most); a missing file is an empty
 /// history. A symlink there or anything but a regular file is refused.
 pub fn read(path: &Path) -> io::Result<HistoryFile> {
+    // Without the key no line can be authenticated: say why rather than ignore them all.
+    crate::journal::trust::key_ready()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let Some(mut file) = open_checked(path, crate::fsutil::open_nofollow(path))? else {
         return Ok(HistoryFile::default());
     };

@@ -34,6 +34,12 @@ pub const REPORT_HTML: &str = "report.html";
 /// Every report file a run's report directory holds.
 pub const REPORT_FILES: [&str; 4] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD, REPORT_HTML];
 
+/// The largest journal log read: far above any real run's, low enough that a planted file
+/// cannot exhaust memory (a device or a symlink is refused before any size counts).
+pub const MAX_LOG: u64 = 1 << 30;
+/// The largest small state file read (`meta.json`, `lock`).
+pub const MAX_SMALL: u64 = 1 << 20;
+
 const JOURNAL: &str = "journal";
 const RUNS: &str = "runs";
 const LOGS: &str = "logs";

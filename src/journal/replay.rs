@@ -385,6 +385,9 @@ fn undo_one(
                     }
                     .into());
                 }
+                if let Some(outcome) = super::venvlist::remove_listed(run_dir, &rel, &abs)? {
+                    return Ok(Some((outcome, format!("{}/", rel.display()))));
+                }
                 let outcome = match fs::remove_dir_all(&abs) {
                     Ok(()) => Outcome::VenvRemoved,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => Outcome::Unchanged,

@@ -116,6 +116,11 @@ fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
     })
 }
 
+/// Loads this user's key (or `$PLANRUN_KEY`), to report a missing or malformed one up front.
+pub fn key_ready() -> Result<(), JournalError> {
+    key().map(drop)
+}
+
 /// The MAC of `parts` for `domain` (which keeps MACs of different things apart), in hex.
 pub fn mac(domain: &str, parts: &[&[u8]]) -> Result<String, JournalError> {
     let mut hasher = blake3::Hasher::new_keyed(key()?);

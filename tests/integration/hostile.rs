@@ -264,24 +264,26 @@ fn a_forged_history_shipped_in_the_repository_promotes_nothing() {
     assert!(project.join("promoted.txt").exists());
 }
 
+/// A plan of one phase whose one step is `[[phase.step]]` with these `fields`.
+fn one_step_plan(fields: &str) -> String {
+    format!(
+        "name = \"inst\"\ndescription = \"A plan of the hostile tests.\"\n[[phase]]\nid = \"p\"\n  \
+         [[phase.step]]\n{fields}"
+    )
+}
+
 /// An install of a package no index serves into `python`, with every download failing: it
 /// must be refused before the installer runs, so nothing is ever installed.
 fn install_plan(python: &str) -> String {
-    format!(
-        r#"
-name = "inst"
-description = "A plan of the hostile tests."
-[[phase]]
-id = "p"
-  [[phase.step]]
-  id = "deps"
+    one_step_plan(&format!(
+        r#"  id = "deps"
   action = "install"
   installer = "pip"
   python = "{python}"
   packages = ["hostile-probe-pkg"]
   env = {{ PIP_NO_INDEX = "1", UV_OFFLINE = "1" }}
 "#
-    )
+    ))
 }
 
 /// The machine's own interpreter, not a venv's or a shim.
@@ -472,4 +474,86 @@ fn nothing_from_the_targets_git_config_runs_on_apply_or_drift_rollback() {
         Vec::<String>::new(),
         "rollback ran them"
     );
+}
+
+/// The CI story: jobs on fresh runners (each its own state directory) that share one history
+/// through a cache read each other's lines when `PLANRUN_KEY` gives them the same key, and
+/// ignore them otherwise.
+#[test]
+fn a_history_shared_between_runners_counts_only_under_the_same_key() {
+    let project = mini();
+    project.write("staged.toml", STAGED);
+    let shared = tempfile::tempdir().unwrap();
+    let history = shared.path().join("history.jsonl");
+    let history = history.to_str().unwrap();
+    let key = "4f".repeat(32);
+    let runner = |state: &Path, key: Option<&str>| {
+        let test = project.test().env("PLANRUN_STATE_DIR", state);
+        match key {
+            Some(k) => test.env("PLANRUN_KEY", k),
+            None => test.env_remove("PLANRUN_KEY"),
+        }
+    };
+    for _ in 0..2 {
+        let fresh = tempfile::tempdir().unwrap();
+        runner(fresh.path(), Some(&key))
+            .args(["apply", "staged.toml", "--target", ".", "--stage", "dev"])
+            .args(["--history", history, "--reapply"])
+            .stderr_unchecked("progress")
+            .run();
+        runner(fresh.path(), Some(&key))
+            .args(["rollback", "--target", "."])
+            .stdout_unchecked("the rollback's account")
+            .stderr_unchecked("notes")
+            .run();
+    }
+    let other = tempfile::tempdir().unwrap();
+    let status = [
+        "status",
+        "staged.toml",
+        "--target",
+        ".",
+        "--history",
+        history,
+    ];
+    runner(other.path(), Some(&key))
+        .args(status)
+        .stdout_contains("promote: history.green_streak 2 >= 2 ... met")
+        .stderr("")
+        .run();
+    runner(other.path(), None)
+        .args(status)
+        .stdout_contains("history.green_streak 0 >= 2")
+        .stderr_contains("2 history lines not written by planrun on this machine were ignored")
+        .run();
+    runner(other.path(), Some("not hex"))
+        .args(status)
+        .status_in(&[2, 4])
+        .stderr_contains("PLANRUN_KEY")
+        .run();
+}
+
+/// Rollback of a venv the run created removes what the run put there, and keeps the venv with
+/// a message when a person's file landed in it since.
+#[test]
+fn a_created_venv_keeps_a_persons_file_on_rollback() {
+    let project = mini();
+    let (_dir, inst) = plan(&one_step_plan(
+        "  id = \"six\"\n  action = \"install\"\n  packages = [\"six==1.16.0\"]\n",
+    ));
+    project
+        .test()
+        .args(["apply", &inst, "--target", "."])
+        .stderr_unchecked("progress")
+        .run();
+    assert!(project.join(".venv/pyvenv.cfg").is_file());
+    project.write(".venv/notes.txt", "mine\n");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout_contains("  kept      .venv/ (holds files planrun did not create)")
+        .run();
+    assert_eq!(project.read(".venv/notes.txt"), "mine\n");
+    assert!(!project.join(".venv/pyvenv.cfg").exists());
+    assert!(!project.join(".venv/bin").exists());
 }
