@@ -286,8 +286,6 @@ impl FileImage {
     }
 }
 
-pub use crate::gitstate::uncommitted;
-
 /// Opens `path` for reading without following a symlink at its last component (`ELOOP` then),
 /// and without blocking on a FIFO planted there.
 pub fn open_nofollow(path: &Path) -> io::Result<File> {

@@ -221,7 +221,7 @@ pub fn drift(
         });
     }
     let paths: Vec<String> = out.iter().map(|d| d.path.clone()).collect();
-    let dirty = fsutil::uncommitted(target, &paths);
+    let dirty = crate::gitstate::uncommitted(target, &paths);
     for d in &mut out {
         d.git_dirty = dirty.contains(&d.path);
     }

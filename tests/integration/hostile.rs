@@ -557,3 +557,45 @@ fn a_created_venv_keeps_a_persons_file_on_rollback() {
     assert!(!project.join(".venv/pyvenv.cfg").exists());
     assert!(!project.join(".venv/bin").exists());
 }
+
+/// Odd entries in a shipped `.planrun/`: each refused with a clear message, never followed,
+/// and nothing in the target changed.
+#[test]
+fn odd_entries_in_a_shipped_state_dir_are_refused_not_followed() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    let (_dir2, base) = plan(BASELINE_PLAN);
+    let project = mini();
+    fs::create_dir_all(project.join(".planrun/history.jsonl")).unwrap();
+    let before = files(project.path());
+    project
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .status(2)
+        .stderr_contains("history.jsonl` is not a regular file")
+        .run();
+    assert_eq!(files(project.path()), before);
+
+    let project = mini();
+    project.write(".planrun/baselines", "not a directory\n");
+    project
+        .test()
+        .args(["apply", &base, "--target", ".", "--save-baseline", "main"])
+        .status(2)
+        .stderr_contains("not a directory")
+        .run();
+    assert_eq!(project.read(".planrun/baselines"), "not a directory\n");
+
+    // A lock planted as a symlink to a device is neither read nor taken for a live apply's.
+    let project = mini();
+    ship_symlink(&project, "lock", Path::new("/dev/zero"));
+    let before = files(project.path());
+    let out = project
+        .test()
+        .wrapper(["prlimit", "--as=2000000000", "timeout", "60"])
+        .args(["apply", &edit, "--target", "."])
+        .status_in(&[2, 6])
+        .stderr_contains("symlink")
+        .run();
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(files(project.path()), before);
+}
