@@ -116,3 +116,23 @@ fn varints_decode_as_git_writes_them() {
         "[core]\n\tobjectformat = sha256\n"
     ));
 }
+
+proptest::proptest! {
+    /// An index planted by a repository is read or refused, never a panic or a runaway
+    /// allocation, whatever its bytes.
+    #[test]
+    fn any_index_bytes_read_or_refused(
+        version in 2u32..=4,
+        count in proptest::prelude::any::<u32>(),
+        body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+    ) {
+        let mut bytes = b"DIRC".to_vec();
+        bytes.extend_from_slice(&version.to_be_bytes());
+        bytes.extend_from_slice(&count.to_be_bytes());
+        bytes.extend_from_slice(&body);
+        for hash_len in [20, 32] {
+            let entries = parse_index(&bytes, hash_len);
+            proptest::prop_assert!(entries.map_or(0, |e| e.len()) <= body.len() / 62 + 1);
+        }
+    }
+}
