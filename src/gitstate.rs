@@ -128,8 +128,8 @@ fn object_format_is_sha256(config: &str) -> bool {
 }
 
 /// Reads a regular file of at most `max` bytes, never through a symlink at its last component;
-/// `None` otherwise.
-fn read_small(path: &Path, max: u64) -> Option<Vec<u8>> {
+/// `None` otherwise (a `.git/HEAD` planted as a link to `/dev/zero` reads as nothing).
+pub(crate) fn read_small(path: &Path, max: u64) -> Option<Vec<u8>> {
     let file = crate::fsutil::open_nofollow(path).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() > max {

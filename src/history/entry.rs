@@ -158,13 +158,13 @@ pub fn git_commit(target: &Path) -> Option<String> {
     let dot_git = target.join(".git");
     let git_dir = if dot_git.is_file() {
         // A worktree or submodule: `gitdir: PATH`.
-        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let text = read_text(&dot_git)?;
         let dir = text.trim().strip_prefix("gitdir:")?.trim();
         target.join(dir)
     } else {
         dot_git
     };
-    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = read_text(&git_dir.join("HEAD"))?;
     let head = head.trim();
     let Some(name) = head.strip_prefix("ref:").map(str::trim) else {
         return is_hash(head).then(|| head.to_string());
@@ -173,22 +173,27 @@ pub fn git_commit(target: &Path) -> Option<String> {
         return None;
     }
     // A worktree keeps its refs in the common directory.
-    let common = std::fs::read_to_string(git_dir.join("commondir"))
+    let common = read_text(&git_dir.join("commondir"))
         .map(|c| git_dir.join(c.trim()))
-        .unwrap_or_else(|_| git_dir.clone());
+        .unwrap_or_else(|| git_dir.clone());
     for dir in [&git_dir, &common] {
-        if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
+        if let Some(text) = read_text(&dir.join(name)) {
             let hash = text.trim();
             if is_hash(hash) {
                 return Some(hash.to_string());
             }
         }
     }
-    let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+    let packed = read_text(&common.join("packed-refs"))?;
     packed.lines().find_map(|line| {
         let (hash, r) = line.split_once(' ')?;
         (r == name && is_hash(hash)).then(|| hash.to_string())
     })
+}
+
+/// A small git file as text, bounded and never through a symlink.
+fn read_text(path: &Path) -> Option<String> {
+    String::from_utf8(crate::gitstate::read_small(path, 64 << 20)?).ok()
 }
 
 fn is_hash(s: &str) -> bool {

@@ -172,6 +172,9 @@ fn the_commit_is_read_from_git_files_without_running_git() {
     );
     std::fs::write(git.join("HEAD"), "ref: refs/../../../etc/passwd\n").unwrap();
     assert_eq!(git_commit(dir.path()), None);
+    std::fs::remove_file(git.join("HEAD")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", git.join("HEAD")).unwrap();
+    assert_eq!(git_commit(dir.path()), None, "a device is not read");
     assert_eq!(git_commit(&dir.path().join("nowhere")), None);
 }
 
