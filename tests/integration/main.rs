@@ -11,6 +11,7 @@ mod formats;
 mod gates;
 mod harness;
 mod hostile;
+mod hostile_envs;
 mod html;
 mod junit_values;
 mod leftovers;
