@@ -6,8 +6,6 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use crate::process::{self, Control, Invocation};
-
 /// The directory inside a target that holds planrun's own state.
 pub const STATE_DIR: &str = ".planrun";
 
@@ -288,45 +286,44 @@ impl FileImage {
     }
 }
 
-/// Which of `rels` (paths relative to `target`) have uncommitted changes in git, for the
-/// warning before an apply edits them. Empty when `target` is not a git work tree or git is
-/// missing: a dirty tree is allowed, this only informs.
-pub fn uncommitted(target: &Path, rels: &[String]) -> Vec<String> {
-    if rels.is_empty() {
-        return Vec::new();
-    }
-    let inv = Invocation::new("git")
-        .arg("-C")
-        .arg(target)
-        .args([
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=no",
-            "--",
-        ])
-        .args(rels);
-    let out = process::capture(&inv, &Control::default());
-    let Some(out) = out.ok().filter(|o| o.outcome.status.success()) else {
-        return Vec::new();
-    };
-    // `XY path` records, NUL-separated; a rename adds its old path as an extra record.
-    let mut dirty: Vec<String> = Vec::new();
-    let mut records = out
-        .stdout
-        .as_bytes()
-        .split(|b| *b == 0)
-        .filter(|r| !r.is_empty());
-    while let Some(record) = records.next() {
-        if record.len() < 4 {
-            continue;
+/// Opens `path` for reading without following a symlink at its last component (`ELOOP` then),
+/// and without blocking on a FIFO planted there.
+pub fn open_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Reads a regular file of at most `max` bytes without following a symlink at `path`: for
+/// planrun's own files under `.planrun/`, where a repository may have planted anything.
+pub fn read_nofollow(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let refused = |why: String| io::Error::new(io::ErrorKind::InvalidInput, why);
+    let file = open_nofollow(path).map_err(|e| {
+        if is_symlink_refusal(&e) {
+            refused("it is a symlink, and planrun does not follow one among its own files".into())
+        } else {
+            e
         }
-        if record[0] == b'R' || record[0] == b'C' {
-            records.next();
-        }
-        dirty.push(String::from_utf8_lossy(&record[3..]).into_owned());
+    })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refused("it is not a regular file".into()));
     }
-    dirty
+    if meta.len() > max {
+        return Err(refused(format!(
+            "it holds {} bytes, more than the {max} planrun reads",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    io::Read::read_to_end(&mut io::Read::take(file, max), &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Whether an open error means a symlink was refused at the last component.
+pub fn is_symlink_refusal(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
 }
 
 #[cfg(test)]
@@ -434,32 +431,5 @@ mod tests {
         write_atomic(&l, b"replaced", None).unwrap();
         assert_eq!(link.restore(&l).unwrap(), Restored::Written);
         assert_eq!(fs::read_link(&l).unwrap(), PathBuf::from("sub/a.txt"));
-    }
-
-    #[test]
-    fn uncommitted_names_only_changed_tracked_files() {
-        let dir = tree();
-        let t = dir.path();
-        let git = |args: &[&str]| {
-            let ok = std::process::Command::new("git")
-                .arg("-C")
-                .arg(t)
-                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
-                .args(args)
-                .output()
-                .unwrap()
-                .status
-                .success();
-            assert!(ok, "git {args:?}");
-        };
-        let rels = vec!["sub/a.txt".to_string(), "b.txt".to_string()];
-        assert!(uncommitted(t, &rels).is_empty(), "not a git tree yet");
-        fs::write(t.join("b.txt"), "b").unwrap();
-        git(&["init", "-q"]);
-        git(&["add", "."]);
-        git(&["commit", "-qm", "init"]);
-        assert!(uncommitted(t, &rels).is_empty());
-        fs::write(t.join("sub/a.txt"), "changed").unwrap();
-        assert_eq!(uncommitted(t, &rels), vec!["sub/a.txt".to_string()]);
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod exec;
 pub mod exit;
 pub mod fsutil;
+pub mod gitstate;
 pub mod graph;
 pub mod history;
 pub mod ident;

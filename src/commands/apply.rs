@@ -24,6 +24,8 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
     let history = super::status::history_path(&args.history, &prep.target);
+    crate::history::check_appendable(&history)
+        .map_err(|e| super::status::history_error(&history, e))?;
     let stage = super::status::enter_stage(
         &prep,
         &history,
@@ -46,6 +48,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     if args.dry_run {
         return dry_run(&prep, args);
     }
+    check_installs(&prep)?;
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
@@ -144,6 +147,28 @@ fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
     })
 }
 
+/// Refuses, before anything changes, an install whose environment planrun could not restore
+/// whole or whose venv folder it would wrongly take for its own (`envjournal::guard`).
+fn check_installs(prep: &Prepared) -> Result<()> {
+    use crate::envjournal::guard;
+    for (_, step) in prep.plan.steps() {
+        let Step::Install(s) = step else { continue };
+        let Some(python) = prep.resolve_python(&s.python) else {
+            continue;
+        };
+        let refused =
+            |e: guard::GuardError| Error::invalid(format!("step `{}`: {e}", s.id), Some(e.hint()));
+        if guard::must_create(&python).map_err(refused)? {
+            continue;
+        }
+        let venv = crate::pyenv::venv_dir_of(&python).filter(|d| d.join("pyvenv.cfg").is_file());
+        let control = crate::process::Control::default();
+        guard::check_interpreter(&python, venv.as_deref(), &s.process.env_pairs(), &control)
+            .map_err(refused)?;
+    }
+    Ok(())
+}
+
 /// Checks `--baseline` and `--save-baseline` before anything runs: the plan needs a suite with
 /// `baseline = true` for them to act on, and a baseline to use must load.
 fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
@@ -169,6 +194,14 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
             format!("{flag} given, but no suite step of the plan has `baseline = true`"),
             Some("mark the suite that measures the baseline with `baseline = true`"),
         ));
+    }
+    if let Some(name) = &args.save_baseline {
+        crate::exec::baseline::check_saveable(&prep.target, name).map_err(|e| {
+            Error::invalid(
+                format!("--save-baseline: {e}"),
+                Some("remove the symlink or file at .planrun/baselines (planrun makes that directory itself)"),
+            )
+        })?;
     }
     if let Some(source) = &args.baseline {
         crate::exec::baseline::load(&prep.target, source).map_err(|e| {

@@ -20,16 +20,24 @@ pub(crate) fn history_path(args: &HistoryArgs, target: &Path) -> PathBuf {
 
 /// Reads the history, warning about each line it skips.
 pub(crate) fn read_history(path: &Path) -> Result<HistoryFile> {
-    let file = crate::history::read(path).map_err(|e| {
-        Error::io(
-            format!("failed to read the history `{}`", path.display()),
-            e,
-        )
-    })?;
+    let file = crate::history::read(path).map_err(|e| history_error(path, e))?;
     for warning in file.warnings(path) {
         ui::warn(&warning);
     }
     Ok(file)
+}
+
+/// A history that cannot be read or appended to: refused (exit 2) when planrun will not use
+/// what is there (a symlink, not a regular file), an I/O error otherwise.
+pub(crate) fn history_error(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::InvalidInput {
+        Error::invalid(format!("refusing the history: {e}"), None)
+    } else {
+        Error::io(
+            format!("failed to read the history `{}`", path.display()),
+            e,
+        )
+    }
 }
 
 /// The stage an apply runs at, after the previous stage's promotion was decided over its

@@ -5,6 +5,7 @@ pub mod affected;
 pub mod distinfo;
 pub mod durable;
 pub mod error;
+pub mod guard;
 pub mod identity;
 pub mod layout;
 pub mod manifest;

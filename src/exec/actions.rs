@@ -228,7 +228,9 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         .ok_or_else(|| StepError::new(format!("python `{python_text}` leaves the target")))?;
     let base = Path::new(&s.base_python);
     let mut note = String::new();
-    let created = !python.exists();
+    let refused =
+        |e: envjournal::guard::GuardError| StepError::new(format!("{e}\n  hint: {}", e.hint()));
+    let created = envjournal::guard::must_create(&python).map_err(refused)?;
     if created {
         let venv = python
             .parent()
@@ -258,6 +260,11 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         note = format!("created {}; ", rel.display());
     }
     let mut env = PythonEnv::locate(&python).map_err(|e| StepError::of(&e))?;
+    if !created {
+        let pairs = s.process.env_pairs();
+        envjournal::guard::check_interpreter(&env.python, env.venv.as_deref(), &pairs, ctx.control)
+            .map_err(refused)?;
+    }
     let prefer = match s.installer {
         Installer::Auto => pyenv::Prefer::Auto,
         Installer::Uv => pyenv::Prefer::Uv,

@@ -519,7 +519,7 @@ fn warn_dirty_files(prep: &Prepared) {
         let read = |rel: &str| prep.read(rel).ok().flatten();
         files.push(crate::edit::pytest_config::locate(&read).path.to_string());
     }
-    let dirty = crate::fsutil::uncommitted(&prep.target, &files);
+    let dirty = crate::gitstate::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
         ui::warn(&format!(
             "uncommitted changes in files this plan edits: {} (planrun journals them and can restore them)",

@@ -40,6 +40,35 @@ fn saved_path(target: &Path, name: &str) -> Result<PathBuf, BaselineError> {
     )
 }
 
+/// The largest baseline file read (a record is a few kilobytes).
+const MAX_BASELINE: u64 = 64 << 20;
+
+/// A `.planrun/baselines/` that is a symlink or not this user's directory.
+fn untrusted(path: &Path, e: crate::journal::error::JournalError) -> BaselineError {
+    BaselineError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+    }
+}
+
+/// Refuses a `.planrun/baselines/` planrun must not read or write through.
+fn check_dir(target: &Path, path: &Path) -> Result<(), BaselineError> {
+    crate::journal::paths::existing_baselines_dir(target)
+        .map(drop)
+        .map_err(|e| untrusted(path, e))
+}
+
+/// What is at `path`, not following a symlink there.
+fn fs_kind(path: &Path) -> Option<std::fs::FileType> {
+    std::fs::symlink_metadata(path).ok().map(|m| m.file_type())
+}
+
+/// Checks, before anything runs, that `--save-baseline` can write its file safely: the
+/// baselines directory, when it exists, is a real directory of this user.
+pub fn check_saveable(target: &Path, name: &str) -> Result<(), BaselineError> {
+    check_dir(target, &saved_path(target, name)?)
+}
+
 /// Checks a `--save-baseline` name before anything runs.
 pub fn check_name(name: &str) -> Result<(), BaselineError> {
     crate::ident::check(name).map_err(|source| BaselineError::Name {
@@ -67,9 +96,7 @@ pub fn save(
         path: path.clone(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
+    crate::journal::paths::ensure_baselines_dir(target).map_err(|e| untrusted(&path, e))?;
     let parse = |e: serde_json::Error| BaselineError::Parse {
         path: path.clone(),
         message: e.to_string(),
@@ -93,7 +120,8 @@ pub fn load(target: &Path, source: &str) -> Result<Record, BaselineError> {
         PathBuf::from(source)
     } else {
         let saved = saved_path(target, source)?;
-        if saved.is_file() {
+        check_dir(target, &saved)?;
+        if fs_kind(&saved).is_some_and(|t| t.is_file()) {
             saved
         } else if Path::new(source).is_file() {
             // A record file named without `.json` in the current directory, as before.
@@ -105,11 +133,12 @@ pub fn load(target: &Path, source: &str) -> Result<Record, BaselineError> {
             });
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| BaselineError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| BaselineError::Parse {
+    let text =
+        crate::fsutil::read_nofollow(&path, MAX_BASELINE).map_err(|source| BaselineError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    serde_json::from_slice(&text).map_err(|e| BaselineError::Parse {
         path,
         message: e.to_string(),
     })

@@ -46,6 +46,10 @@ pub struct Entry {
     /// Each gate's verdict.
     #[serde(default)]
     pub gates: Vec<GateVerdict>,
+    /// The line's MAC under this user's key (`journal::trust`): a line without a valid one was
+    /// not written by planrun on this machine and counts for nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// A gate as the history keeps it.
@@ -102,6 +106,7 @@ impl Entry {
                     status: g.status,
                 })
                 .collect(),
+            mac: None,
         }
     }
 
@@ -111,19 +116,55 @@ impl Entry {
     }
 }
 
+/// What a history line's MAC is computed over: the line without its MAC, as this planrun
+/// writes it (so fields a line carries that this planrun does not read are not signed, and
+/// count for nothing).
+fn signed_bytes(entry: &Entry) -> Result<Vec<u8>, serde_json::Error> {
+    let unsigned = Entry {
+        mac: None,
+        ..entry.clone()
+    };
+    serde_json::to_vec(&unsigned)
+}
+
+/// The domain that keeps history MACs apart from the journal's.
+const MAC_DOMAIN: &str = "history line v1";
+
+impl Entry {
+    /// This entry with its MAC under this user's key.
+    pub fn signed(mut self) -> std::io::Result<Entry> {
+        let bytes = signed_bytes(&self).map_err(std::io::Error::other)?;
+        let mac = crate::journal::trust::mac(MAC_DOMAIN, &[&bytes])
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.mac = Some(mac);
+        Ok(self)
+    }
+
+    /// Whether this line carries a valid MAC under this user's key: written by planrun, for
+    /// this user, on this machine (or wherever the key was carried).
+    pub fn authentic(&self) -> bool {
+        let Some(mac) = &self.mac else {
+            return false;
+        };
+        signed_bytes(self).is_ok_and(|bytes| {
+            crate::journal::trust::verify(MAC_DOMAIN, &[&bytes], mac).unwrap_or(false)
+        })
+    }
+}
+
 /// The commit `target` has checked out, read from its `.git` without running git (a target's
 /// git config can name programs, and nothing in a target runs as planrun's own).
 pub fn git_commit(target: &Path) -> Option<String> {
     let dot_git = target.join(".git");
     let git_dir = if dot_git.is_file() {
         // A worktree or submodule: `gitdir: PATH`.
-        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let text = read_text(&dot_git)?;
         let dir = text.trim().strip_prefix("gitdir:")?.trim();
         target.join(dir)
     } else {
         dot_git
     };
-    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = read_text(&git_dir.join("HEAD"))?;
     let head = head.trim();
     let Some(name) = head.strip_prefix("ref:").map(str::trim) else {
         return is_hash(head).then(|| head.to_string());
@@ -132,22 +173,27 @@ pub fn git_commit(target: &Path) -> Option<String> {
         return None;
     }
     // A worktree keeps its refs in the common directory.
-    let common = std::fs::read_to_string(git_dir.join("commondir"))
+    let common = read_text(&git_dir.join("commondir"))
         .map(|c| git_dir.join(c.trim()))
-        .unwrap_or_else(|_| git_dir.clone());
+        .unwrap_or_else(|| git_dir.clone());
     for dir in [&git_dir, &common] {
-        if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
+        if let Some(text) = read_text(&dir.join(name)) {
             let hash = text.trim();
             if is_hash(hash) {
                 return Some(hash.to_string());
             }
         }
     }
-    let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+    let packed = read_text(&common.join("packed-refs"))?;
     packed.lines().find_map(|line| {
         let (hash, r) = line.split_once(' ')?;
         (r == name && is_hash(hash)).then(|| hash.to_string())
     })
+}
+
+/// A small git file as text, bounded and never through a symlink.
+fn read_text(path: &Path) -> Option<String> {
+    String::from_utf8(crate::gitstate::read_small(path, 64 << 20)?).ok()
 }
 
 fn is_hash(s: &str) -> bool {

@@ -12,7 +12,7 @@ pub mod promote;
 pub mod window;
 
 pub use entry::Entry;
-pub use file::{append, read, HistoryFile, Unreadable};
+pub use file::{append, check_appendable, read, HistoryFile, Unreadable};
 pub use window::Window;
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::entry::{git_commit, Entry, FORMAT};
-use super::file::{append, parse, read};
+use super::file::{append, check_appendable, parse, read, MAX_BYTES, MAX_LINE};
 use super::window::{known, Window};
 use crate::report::model::RunStatus;
 
@@ -25,6 +25,7 @@ fn entry(run: &str, stage: &str, code: u8, wall: f64) -> Entry {
         duration_s: wall,
         records: BTreeMap::from([("after".to_string(), after)]),
         gates: Vec::new(),
+        mac: None,
     }
 }
 
@@ -67,7 +68,7 @@ fn a_window_reads_the_last_runs_of_its_stage() {
 
 #[test]
 fn torn_and_corrupt_lines_are_named_and_skipped() {
-    let good = serde_json::to_string(&entry("a", "dev", 0, 1.0)).unwrap();
+    let good = serde_json::to_string(&entry("a", "dev", 0, 1.0).signed().unwrap()).unwrap();
     let text = format!(
         "{good}\n\n{{not json\n{good}\n{{\"v\":99,\"run_id\":\"x\"}}\n{good}\n{{\"v\":1,\"ru"
     );
@@ -171,5 +172,87 @@ fn the_commit_is_read_from_git_files_without_running_git() {
     );
     std::fs::write(git.join("HEAD"), "ref: refs/../../../etc/passwd\n").unwrap();
     assert_eq!(git_commit(dir.path()), None);
+    std::fs::remove_file(git.join("HEAD")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", git.join("HEAD")).unwrap();
+    assert_eq!(git_commit(dir.path()), None, "a device is not read");
     assert_eq!(git_commit(&dir.path().join("nowhere")), None);
+}
+
+#[test]
+fn lines_not_signed_with_this_users_key_count_for_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.jsonl");
+    append(&path, &entry("ours", "dev", 0, 1.0)).unwrap();
+    let unsigned = serde_json::to_string(&entry("forged", "dev", 0, 1.0)).unwrap();
+    let mut altered = entry("ours", "dev", 0, 1.0).signed().unwrap();
+    altered.exit_code = 1;
+    let altered = serde_json::to_string(&altered).unwrap();
+    let other_key = {
+        let mut e = entry("other", "dev", 0, 1.0);
+        e.mac = Some("0".repeat(64));
+        serde_json::to_string(&e).unwrap()
+    };
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!("{unsigned}\n{altered}\n{other_key}\n"));
+    std::fs::write(&path, text).unwrap();
+    let file = read(&path).unwrap();
+    assert_eq!(file.entries.len(), 1);
+    assert_eq!(file.entries[0].1.run_id, "ours");
+    assert_eq!(file.foreign, [2, 3, 4]);
+    let w = Window::of(&file, "p", Some("dev"), 20);
+    assert_eq!(w.metric("green_streak"), Some(1.0));
+    let warnings = file.warnings(&path);
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "3 history lines not written by planrun on this machine were ignored (line 2, 3, 4)"
+        )),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_history_symlink_is_never_read_or_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside.txt");
+    std::fs::write(&outside, "keep\n").unwrap();
+    let path = dir.path().join("h.jsonl");
+    std::os::unix::fs::symlink(&outside, &path).unwrap();
+    let err = append(&path, &entry("a", "dev", 0, 1.0)).unwrap_err();
+    assert!(err.to_string().contains("is a symlink"), "{err}");
+    assert!(check_appendable(&path).is_err());
+    assert!(read(&path).is_err());
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep\n");
+    // A dangling one is not created through either.
+    let dangling = dir.path().join("d.jsonl");
+    std::os::unix::fs::symlink(dir.path().join("made.txt"), &dangling).unwrap();
+    assert!(append(&dangling, &entry("a", "dev", 0, 1.0)).is_err());
+    assert!(!dir.path().join("made.txt").exists());
+}
+
+#[test]
+fn devices_and_huge_histories_are_read_within_bounds() {
+    let zero = std::path::Path::new("/dev/zero");
+    let err = read(zero).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    assert!(check_appendable(zero).is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.jsonl");
+    let long = format!("{}\n", "x".repeat(MAX_LINE + 1));
+    let mut text = long.repeat((MAX_BYTES as usize / long.len()) + 1);
+    let good = serde_json::to_string(&entry("last", "dev", 0, 1.0).signed().unwrap()).unwrap();
+    text.push_str(&format!("{long}{good}\n"));
+    std::fs::write(&path, &text).unwrap();
+    let file = read(&path).unwrap();
+    assert_eq!(file.truncated_from, Some(text.len() as u64));
+    assert_eq!(file.entries.len(), 1);
+    assert!(file
+        .unreadable
+        .iter()
+        .all(|u| u.error.contains("longer than")));
+    let warnings = file.warnings(&path);
+    assert!(
+        warnings[0].contains("only its last 16 MiB were read"),
+        "{}",
+        warnings[0]
+    );
 }

@@ -292,7 +292,7 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// MAC is checked: one that this user did not write makes the whole log untrusted.
 pub fn read_log(run_dir: &Path, check_payloads: bool) -> Result<Vec<Record>, JournalError> {
     let path = run_dir.join(LOG);
-    let bytes = match fs::read(&path) {
+    let bytes = match crate::fsutil::read_nofollow(&path, super::paths::MAX_LOG) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(JournalError::io(format!("read `{}`", path.display()), e)),

@@ -145,7 +145,7 @@ impl Lock {
 impl Drop for Lock {
     fn drop(&mut self) {
         // Only our own lock: `unlock --force` may have handed it to someone else meanwhile.
-        let ours = fs::read(&self.path)
+        let ours = fsutil::read_nofollow(&self.path, super::paths::MAX_SMALL)
             .ok()
             .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())
             .is_some_and(|held| held == self.info);
@@ -158,7 +158,7 @@ impl Drop for Lock {
 /// The current lock holder, if any.
 pub fn read_lock(target: &Path) -> Result<Option<LockInfo>, LockError> {
     let path = lock_path(target);
-    match fs::read(&path) {
+    match fsutil::read_nofollow(&path, super::paths::MAX_SMALL) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|_| LockError::Unreadable {

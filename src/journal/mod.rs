@@ -14,3 +14,4 @@ pub mod render;
 pub mod replay;
 pub mod state;
 pub mod trust;
+pub mod venvlist;

@@ -34,6 +34,12 @@ pub const REPORT_HTML: &str = "report.html";
 /// Every report file a run's report directory holds.
 pub const REPORT_FILES: [&str; 4] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD, REPORT_HTML];
 
+/// The largest journal log read: far above any real run's, low enough that a planted file
+/// cannot exhaust memory (a device or a symlink is refused before any size counts).
+pub const MAX_LOG: u64 = 1 << 30;
+/// The largest small state file read (`meta.json`, `lock`).
+pub const MAX_SMALL: u64 = 1 << 20;
+
 const JOURNAL: &str = "journal";
 const RUNS: &str = "runs";
 const LOGS: &str = "logs";
@@ -170,6 +176,16 @@ pub fn ensure_reports_dir(target: &Path) -> Result<PathBuf, JournalError> {
 pub fn ensure_report_dir(target: &Path, run_id: &str) -> Result<PathBuf, JournalError> {
     let logs = ensure_subdir(target, &[RUNS, run_id, LOGS])?;
     Ok(logs.parent().map_or(logs.clone(), Path::to_path_buf))
+}
+
+/// `.planrun/baselines/`, created when missing and checked.
+pub fn ensure_baselines_dir(target: &Path) -> Result<PathBuf, JournalError> {
+    ensure_subdir(target, &[BASELINES])
+}
+
+/// `.planrun/baselines/` when it exists and is trustworthy; `None` when it does not exist.
+pub fn existing_baselines_dir(target: &Path) -> Result<Option<PathBuf>, JournalError> {
+    existing_subdir(target, &[BASELINES])
 }
 
 /// `.planrun/quarantine/`, created when missing and checked.

@@ -276,6 +276,14 @@ impl Journal {
             self.write_entry(&mut inner, &record, bytes)?;
             inner.after.insert(rel, after);
         }
+        let mut venvs: Vec<&PathBuf> = inner.created.iter().collect();
+        venvs.sort();
+        for venv in venvs {
+            if fs::symlink_metadata(venv).is_ok_and(|m| m.is_dir()) {
+                let rel = self.relative_if_inside(venv)?;
+                super::venvlist::write(&self.run_dir, &rel, venv)?;
+            }
+        }
         Ok(())
     }
 
@@ -360,6 +368,15 @@ impl Journal {
                 .to_str()
                 .ok_or_else(|| JournalError::NotUtf8(rel.clone()))?;
             fsutil::confine(&self.target, rel_str)?;
+            // Rollback deletes a created venv whole: "created" is checked, never assumed.
+            if fs::symlink_metadata(&venv).is_ok() {
+                return Err(JournalError::io(
+                    format!("record `{}` as a venv this run creates", rel.display()),
+                    std::io::Error::other(
+                        "it exists already, and planrun records as created only what was not there",
+                    ),
+                ));
+            }
             self.record_missing_dirs(&mut inner, &rel)?;
             let entry = Entry::Env {
                 python,

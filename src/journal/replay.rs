@@ -221,7 +221,7 @@ pub fn drift(
         });
     }
     let paths: Vec<String> = out.iter().map(|d| d.path.clone()).collect();
-    let dirty = fsutil::uncommitted(target, &paths);
+    let dirty = crate::gitstate::uncommitted(target, &paths);
     for d in &mut out {
         d.git_dirty = dirty.contains(&d.path);
     }
@@ -384,6 +384,9 @@ fn undo_one(
                         what: "the venv planrun created was replaced by a symlink".into(),
                     }
                     .into());
+                }
+                if let Some(outcome) = super::venvlist::remove_listed(run_dir, &rel, &abs)? {
+                    return Ok(Some((outcome, format!("{}/", rel.display()))));
                 }
                 let outcome = match fs::remove_dir_all(&abs) {
                     Ok(()) => Outcome::VenvRemoved,

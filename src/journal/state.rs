@@ -126,8 +126,8 @@ pub fn new_run_id(now: SystemTime, nibble: u8) -> String {
 /// Reads a run's `meta.json`.
 pub fn read_record(run_dir: &Path) -> Result<RunRecord, JournalError> {
     let path = run_dir.join(META);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match crate::fsutil::read_nofollow(&path, super::paths::MAX_SMALL) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let id = run_dir.file_name().unwrap_or_default().to_string_lossy();
             return Err(JournalError::NoSuchRun(id.into_owned()));

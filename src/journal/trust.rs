@@ -6,7 +6,8 @@
 //! target: 32 random bytes in planrun's own state directory (`$PLANRUN_STATE_DIR`, else
 //! `$XDG_STATE_HOME/planrun`, else `~/.local/state/planrun`), readable by this user only. A
 //! journal copied from another user, another machine or a repository fails the check and is
-//! reported, never replayed.
+//! reported, never replayed. `$PLANRUN_KEY` (64 hex digits) gives the key instead, for CI
+//! jobs that share one history between runners.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -18,6 +19,9 @@ use super::error::JournalError;
 
 /// Length of the key in bytes.
 const KEY_LEN: usize = 32;
+
+/// The variable that gives the key itself (hex), instead of the file: for CI, as a secret.
+pub const KEY_VAR: &str = "PLANRUN_KEY";
 
 /// The directory holding planrun's per-user state (the key).
 pub fn user_state_dir() -> Option<PathBuf> {
@@ -39,6 +43,23 @@ fn key() -> Result<&'static [u8; KEY_LEN], JournalError> {
 }
 
 fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
+    // CI runners start without planrun's state: a key given as a secret lets the history a
+    // cache carries between them be authenticated, and a fork's job (no secrets) cannot sign.
+    if let Some(given) = std::env::var_os(KEY_VAR).filter(|v| !v.is_empty()) {
+        return given
+            .to_str()
+            .and_then(unhex)
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| {
+                JournalError::io(
+                    format!("read ${KEY_VAR}"),
+                    io::Error::other(format!(
+                        "it must be {} hex digits, e.g. from `openssl rand -hex {KEY_LEN}`",
+                        KEY_LEN * 2
+                    )),
+                )
+            });
+    }
     let dir = user_state_dir().ok_or_else(|| {
         JournalError::io(
             "find planrun's state directory",
@@ -93,6 +114,11 @@ fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
             io::Error::other(format!("it must hold exactly {KEY_LEN} bytes")),
         )
     })
+}
+
+/// Loads this user's key (or `$PLANRUN_KEY`), to report a missing or malformed one up front.
+pub fn key_ready() -> Result<(), JournalError> {
+    key().map(drop)
 }
 
 /// The MAC of `parts` for `domain` (which keeps MACs of different things apart), in hex.

@@ -588,6 +588,13 @@ fn junit_tempdir(spec: &SuiteSpec, label: &str) -> Result<tempfile::TempDir, Sui
     };
     let parent = std::path::absolute(&spec.junit_dir).map_err(prepare)?;
     fs::create_dir_all(&parent).map_err(prepare)?;
+    // pytest writes its junit file in there: never through a symlink planted in its place.
+    crate::journal::paths::check_dir(&parent).map_err(|e| {
+        prepare(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            e.to_string(),
+        ))
+    })?;
     tempfile::Builder::new()
         .prefix(&format!("{}-{}-", spec.record, label.replace(' ', "-")))
         .tempdir_in(&parent)

@@ -265,6 +265,17 @@ echo '<testsuite><testcase classname="m" name="a"/></testsuite>' > "$out"
 }
 
 #[test]
+fn a_junit_dir_planted_as_a_symlink_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("junit")).unwrap();
+    let s = spec(dir.path(), "true", Framework::Pytest);
+    let err = run_suite(&s, &Control::default(), &mut quiet).unwrap_err();
+    assert!(err.to_string().contains("junit"), "{err}");
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn stale_junit_dirs_of_other_runs_are_removed_and_links_not_followed() {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");

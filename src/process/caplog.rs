@@ -207,7 +207,12 @@ pub fn tail(log: &Path, n: usize) -> Vec<String> {
 }
 
 fn append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    // Logs live under `.planrun/`: a symlink planted at a log's name is not written through.
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        OpenOptions::new().create(true).append(true),
+        libc::O_NOFOLLOW,
+    )
+    .open(path)
 }
 
 /// The length of the marker line at the head of `path` and the count it gives.

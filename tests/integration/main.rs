@@ -12,6 +12,8 @@ mod formats;
 mod gates;
 mod generic_plans;
 mod harness;
+mod hostile;
+mod hostile_envs;
 mod html;
 mod junit_values;
 mod leftovers;

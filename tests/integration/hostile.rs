@@ -1,0 +1,463 @@
+//! Repositories that ship hostile content cannot make planrun act outside them, run their own
+//! commands, or promote themselves: `.planrun/` symlinks and odd entries, forged history, and a
+//! `.git/config` full of commands. (Environments: `hostile_envs.rs`.)
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{repo_root, Project};
+
+pub(crate) fn mini() -> Project {
+    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
+}
+
+/// An edit of a tracked file and a file a command creates.
+const EDIT_PLAN: &str = r#"
+name = "edit"
+description = "A plan of the hostile tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+  [[phase.step]]
+  id = "out"
+  action = "run"
+  command = "echo made >> out.txt"
+  changes = ["out.txt"]
+"#;
+
+/// Writes `text` as `plan.toml` in a fresh temp dir outside the target.
+pub(crate) fn plan(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.toml");
+    fs::write(&path, text).unwrap();
+    (dir, path.to_str().unwrap().to_string())
+}
+
+/// Every file under `root` but `.planrun/` and `.git/`, with its content.
+pub(crate) fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for item in fs::read_dir(&dir).unwrap() {
+            let path = item.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if rel == Path::new(".planrun") || rel == Path::new(".git") {
+                continue;
+            }
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.file_type().is_symlink() {
+                out.push((
+                    rel,
+                    fs::read_link(&path)
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                ));
+            } else {
+                out.push((rel, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A shipped `.planrun/` holding `name` as a symlink to `to`.
+fn ship_symlink(project: &Project, name: &str, to: &Path) {
+    fs::create_dir_all(project.join(".planrun")).unwrap();
+    std::os::unix::fs::symlink(to, project.join(".planrun").join(name)).unwrap();
+}
+
+#[test]
+fn a_shipped_history_symlink_is_refused_and_the_file_it_names_untouched() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    let outside = tempfile::tempdir().unwrap();
+    for existing in [true, false] {
+        let project = mini();
+        let victim = outside.path().join(format!("victim-{existing}"));
+        if existing {
+            fs::write(&victim, "precious\n").unwrap();
+        }
+        ship_symlink(&project, "history.jsonl", &victim);
+        let before = files(project.path());
+        project
+            .test()
+            .args(["apply", &edit, "--target", "."])
+            .status(2)
+            .stderr_contains("is a symlink, and planrun does not follow one to its history")
+            .run();
+        if existing {
+            assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        } else {
+            assert!(!victim.exists(), "created through a dangling symlink");
+        }
+        assert_eq!(
+            files(project.path()),
+            before,
+            "nothing in the target changed"
+        );
+    }
+}
+
+#[test]
+fn a_history_pointing_at_dev_zero_is_refused_at_once() {
+    let project = mini();
+    project.write("staged.toml", STAGED);
+    ship_symlink(&project, "history.jsonl", Path::new("/dev/zero"));
+    // A planrun that read it would fill its memory: the wrapper caps both.
+    let capped = ["prlimit", "--as=2000000000", "timeout", "60"];
+    project
+        .test()
+        .wrapper(capped)
+        .args(["status", "staged.toml", "--target", "."])
+        .status(2)
+        .stderr_contains("is a symlink")
+        .run();
+    project
+        .test()
+        .wrapper(capped)
+        .args([
+            "status",
+            "staged.toml",
+            "--target",
+            ".",
+            "--history",
+            "/dev/zero",
+        ])
+        .status(2)
+        .stderr_contains("`/dev/zero` is not a regular file")
+        .run();
+}
+
+/// A suite marked `baseline = true`, so `--save-baseline` has a record to save.
+const BASELINE_PLAN: &str = r#"
+name = "base"
+description = "A plan of the hostile tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "measure"
+  action = "suite"
+  framework = "command"
+  command = "true"
+  record = "baseline"
+  baseline = true
+  runs = 1
+  warmup = 0
+"#;
+
+#[test]
+fn a_shipped_baselines_symlink_is_refused_and_nothing_is_written_through_it() {
+    let (_dir, base) = plan(BASELINE_PLAN);
+    let project = mini();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("main.json"), "precious\n").unwrap();
+    ship_symlink(&project, "baselines", outside.path());
+    let before = files(project.path());
+    project
+        .test()
+        .args(["apply", &base, "--target", ".", "--save-baseline", "main"])
+        .status(2)
+        .stderr_contains("is a symlink")
+        .run();
+    assert_eq!(
+        fs::read_to_string(outside.path().join("main.json")).unwrap(),
+        "precious\n"
+    );
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 1);
+    assert_eq!(files(project.path()), before);
+}
+
+/// Two stages: `dev` must be green twice in a row before `ci`, which leaves a marker.
+const STAGED: &str = r#"name = "staged"
+description = "two stages"
+
+[[phase]]
+id = "dev"
+  [[phase.step]]
+  id = "noop"
+  action = "run"
+  command = "true"
+
+[[phase]]
+id = "wide"
+needs = ["dev"]
+  [[phase.step]]
+  id = "mark"
+  action = "run"
+  command = "touch promoted.txt"
+  changes = ["promoted.txt"]
+
+[[stage]]
+id = "dev"
+phases = ["dev"]
+
+  [[stage.promote]]
+  check = "history.green_streak >= 2"
+
+[[stage]]
+id = "ci"
+phases = ["wide"]
+"#;
+
+#[test]
+fn a_forged_history_shipped_in_the_repository_promotes_nothing() {
+    let project = mini();
+    project.write("staged.toml", STAGED);
+    let line = |run: &str| {
+        format!(
+            "{{\"v\":1,\"run_id\":\"{run}\",\"time\":\"2026-12-01T00:00:00Z\",\"plan\":\"staged\",\
+             \"stage\":\"dev\",\"status\":\"passed\",\"exit_code\":0,\"duration_s\":1.0}}\n"
+        )
+    };
+    fs::create_dir_all(project.join(".planrun")).unwrap();
+    let forged = format!("{}{}{}", line("f1"), line("f2"), line("f3"));
+    project.write(".planrun/history.jsonl", &forged);
+    project
+        .test()
+        .args(["apply", "staged.toml", "--target", ".", "--stage", "ci"])
+        .status(1)
+        .stderr_contains(
+            "3 history lines not written by planrun on this machine were ignored (line 1, 2, 3)",
+        )
+        .stderr_contains("stage `ci` may not be applied yet")
+        .run();
+    assert!(!project.join("promoted.txt").exists());
+    // Two real green runs do promote it: the check refuses forgeries, not history.
+    for _ in 0..2 {
+        project
+            .test()
+            .args([
+                "apply",
+                "staged.toml",
+                "--target",
+                ".",
+                "--stage",
+                "dev",
+                "--reapply",
+            ])
+            .stderr_unchecked("progress and the foreign-lines warning")
+            .run();
+    }
+    project
+        .test()
+        .args([
+            "apply",
+            "staged.toml",
+            "--target",
+            ".",
+            "--stage",
+            "ci",
+            "--reapply",
+        ])
+        .stderr_unchecked("progress")
+        .run();
+    assert!(project.join("promoted.txt").exists());
+}
+
+/// A `.git/config` and `.gitattributes` that make every git command run something: each
+/// writes a marker file named after it into `markers`.
+fn plant_git_commands(project: &Project, markers: &Path) {
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(project.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    let script = |name: &str| {
+        let path = markers.join(format!("{name}.sh"));
+        let marker = markers.join(format!("{name}.ran"));
+        fs::write(
+            &path,
+            format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+        )
+        .unwrap();
+        std::os::unix::fs::PermissionsExt::set_mode(
+            &mut fs::metadata(&path).unwrap().permissions(),
+            0o755,
+        );
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    };
+    let hooks = markers.join("hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    for hook in [
+        "post-index-change",
+        "pre-commit",
+        "post-checkout",
+        "reference-transaction",
+    ] {
+        fs::copy(script(hook), hooks.join(hook)).unwrap();
+    }
+    let mut config = fs::read_to_string(project.join(".git/config")).unwrap();
+    config.push_str(&format!(
+        "[core]\n\tfsmonitor = {}\n\thooksPath = {}\n[alias]\n\tst = !{}\n\tstatus = !{}\n\
+         [diff]\n\texternal = {}\n[diff \"planted\"]\n\ttextconv = {}\n\
+         [filter \"planted\"]\n\tclean = {}\n\tsmudge = {}\n",
+        script("fsmonitor"),
+        hooks.display(),
+        script("alias-st"),
+        script("alias-status"),
+        script("external-diff"),
+        script("textconv"),
+        script("filter-clean"),
+        script("filter-smudge"),
+    ));
+    fs::write(project.join(".git/config"), config).unwrap();
+    project.write(".gitattributes", "* diff=planted filter=planted\n");
+}
+
+fn ran(markers: &Path) -> Vec<String> {
+    fs::read_dir(markers)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".ran"))
+        .collect()
+}
+
+#[test]
+fn nothing_from_the_targets_git_config_runs_on_apply_or_drift_rollback() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    let project = mini();
+    let markers = tempfile::tempdir().unwrap();
+    plant_git_commands(&project, markers.path());
+    // Uncommitted edits in the file the plan edits, so the dirty-file check looks at it.
+    let app = project.read("app.py");
+    project.write("app.py", &format!("{app}# a person's edit\n"));
+    project
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .stderr_contains("uncommitted changes in files this plan edits: app.py")
+        .run();
+    assert_eq!(ran(markers.path()), Vec::<String>::new(), "apply ran them");
+    // A person edits what planrun wrote: rollback stops on drift and names git's state.
+    project.write("app.py", "changed after the apply\n");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(5)
+        .stderr_contains("tracked by git, with uncommitted changes")
+        .stdout_unchecked("the rollback's account")
+        .run();
+    assert_eq!(
+        ran(markers.path()),
+        Vec::<String>::new(),
+        "rollback ran them"
+    );
+}
+
+/// The CI story: jobs on fresh runners (each its own state directory) that share one history
+/// through a cache read each other's lines when `PLANRUN_KEY` gives them the same key, and
+/// ignore them otherwise.
+#[test]
+fn a_history_shared_between_runners_counts_only_under_the_same_key() {
+    let project = mini();
+    project.write("staged.toml", STAGED);
+    let shared = tempfile::tempdir().unwrap();
+    let history = shared.path().join("history.jsonl");
+    let history = history.to_str().unwrap();
+    let key = "4f".repeat(32);
+    let runner = |state: &Path, key: Option<&str>| {
+        let test = project.test().env("PLANRUN_STATE_DIR", state);
+        match key {
+            Some(k) => test.env("PLANRUN_KEY", k),
+            None => test.env_remove("PLANRUN_KEY"),
+        }
+    };
+    for _ in 0..2 {
+        let fresh = tempfile::tempdir().unwrap();
+        runner(fresh.path(), Some(&key))
+            .args(["apply", "staged.toml", "--target", ".", "--stage", "dev"])
+            .args(["--history", history, "--reapply"])
+            .stderr_unchecked("progress")
+            .run();
+        runner(fresh.path(), Some(&key))
+            .args(["rollback", "--target", "."])
+            .stdout_unchecked("the rollback's account")
+            .stderr_unchecked("notes")
+            .run();
+    }
+    let other = tempfile::tempdir().unwrap();
+    let status = [
+        "status",
+        "staged.toml",
+        "--target",
+        ".",
+        "--history",
+        history,
+    ];
+    runner(other.path(), Some(&key))
+        .args(status)
+        .stdout_contains("promote: history.green_streak 2 >= 2 ... met")
+        .stderr("")
+        .run();
+    runner(other.path(), None)
+        .args(status)
+        .stdout_contains("history.green_streak 0 >= 2")
+        .stderr_contains("2 history lines not written by planrun on this machine were ignored")
+        .run();
+    runner(other.path(), Some("not hex"))
+        .args(status)
+        .status_in(&[2, 4])
+        .stderr_contains("PLANRUN_KEY")
+        .run();
+}
+
+/// Odd entries in a shipped `.planrun/`: each refused with a clear message, never followed,
+/// and nothing in the target changed.
+#[test]
+fn odd_entries_in_a_shipped_state_dir_are_refused_not_followed() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    let (_dir2, base) = plan(BASELINE_PLAN);
+    let project = mini();
+    fs::create_dir_all(project.join(".planrun/history.jsonl")).unwrap();
+    let before = files(project.path());
+    project
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .status(2)
+        .stderr_contains("history.jsonl` is not a regular file")
+        .run();
+    assert_eq!(files(project.path()), before);
+
+    let project = mini();
+    project.write(".planrun/baselines", "not a directory\n");
+    project
+        .test()
+        .args(["apply", &base, "--target", ".", "--save-baseline", "main"])
+        .status(2)
+        .stderr_contains("not a directory")
+        .run();
+    assert_eq!(project.read(".planrun/baselines"), "not a directory\n");
+
+    // A lock planted as a symlink to a device is neither read nor taken for a live apply's.
+    let project = mini();
+    ship_symlink(&project, "lock", Path::new("/dev/zero"));
+    let before = files(project.path());
+    let out = project
+        .test()
+        .wrapper(["prlimit", "--as=2000000000", "timeout", "60"])
+        .args(["apply", &edit, "--target", "."])
+        .status_in(&[2, 6])
+        .stderr_contains("symlink")
+        .run();
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(files(project.path()), before);
+}
