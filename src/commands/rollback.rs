@@ -125,8 +125,8 @@ fn end_orphans(target: &std::path::Path) {
             ui::note(&line);
         }
         let record = paths::orphan_groups(&paths::run_dir(target, &run.id));
-        let killed = crate::process::orphans::reap(&record)
-            + crate::process::scope::end_left(&run.id, crate::process::DEFAULT_GRACE);
+        let killed =
+            crate::process::orphans::reap(&record) + crate::process::scope::end_left(&run.id);
         if killed > 0 {
             ui::note(&format!(
                 "ended {killed} process(es) left running by the interrupted run {}",

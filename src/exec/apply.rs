@@ -305,7 +305,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         }));
     }
     // Nothing the run started outlives it, not even what left its group or lost its mark.
-    crate::process::scope::end_run(&control.scope, crate::process::DEFAULT_GRACE);
+    crate::process::scope::end_run(&control.scope);
     let skipped: Vec<String> = order
         .iter()
         .zip(&outcomes)

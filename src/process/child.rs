@@ -147,12 +147,7 @@ pub(super) fn run(
         end_leftovers(pgid, limits.grace);
     }
     // Then whatever left the group (`setsid`, a double fork), found by the mark it inherited.
-    let grace = if control.cancel.is_forced() {
-        Duration::ZERO
-    } else {
-        limits.grace
-    };
-    mark.end(Some(pid), grace);
+    mark.end(Some(pid));
     let (user, system) = children_cpu();
     Ok(Outcome {
         status: forced.unwrap_or_else(|| Status::of(exit)),
@@ -187,10 +182,10 @@ pub(super) struct Mark {
 }
 
 impl Mark {
-    /// Ends every process that carries the mark, SIGTERM then SIGKILL after `grace`; the leader
-    /// `spare` is left for its waiter to reap.
-    pub fn end(&self, spare: Option<u32>, grace: Duration) -> usize {
-        scope::end_marked(&self.value, self.since, spare, grace)
+    /// Ends every process that carries the mark (see [`scope::end_marked`]); the leader `spare`
+    /// is left for its waiter to reap.
+    pub fn end(&self, spare: Option<u32>) -> usize {
+        scope::end_marked(&self.value, self.since, spare)
     }
 }
 

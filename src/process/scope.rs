@@ -22,7 +22,8 @@ use super::proctree::{self, ProcInfo};
 /// The environment variable holding a command's mark: `<run>/<n>`.
 pub const VAR: &str = "PLANRUN_SCOPE";
 
-/// How long the processes found may take to go after SIGKILL before they are left to the kernel.
+/// How long finding and stopping the processes, and then their going after SIGKILL, may take
+/// before the rest is left to the kernel.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// How often the process table is scanned again while processes are being ended.
@@ -113,8 +114,8 @@ pub(super) fn reaped(pid: u32) {
 
 /// Ends every process carrying `mark` that started no earlier than `since` (clock ticks since
 /// boot, as in `/proc`), and all their descendants; `spare` (the command's own leader, which
-/// its waiter reaps) is signalled but never reaped here. Returns how many were signalled.
-pub(super) fn end_marked(mark: &str, since: u64, spare: Option<u32>, grace: Duration) -> usize {
+/// its waiter reaps) is never reaped here. Returns how many were ended.
+pub(super) fn end_marked(mark: &str, since: u64, spare: Option<u32>) -> usize {
     let needle = format!("{VAR}={mark}\0");
     let me = std::process::id();
     end(
@@ -128,13 +129,12 @@ pub(super) fn end_marked(mark: &str, since: u64, spare: Option<u32>, grace: Dura
             with_descendants(table, &roots)
         },
         spare,
-        grace,
     )
 }
 
 /// Ends, at the end of a run, every process that carries a mark of `scope` and every process
 /// still below planrun; returns how many were signalled.
-pub fn end_run(scope: &Scope, grace: Duration) -> usize {
+pub fn end_run(scope: &Scope) -> usize {
     let needle = format!("{VAR}={}", scope.prefix());
     let me = std::process::id();
     let ended = end(
@@ -153,7 +153,6 @@ pub fn end_run(scope: &Scope, grace: Duration) -> usize {
             with_descendants(table, &roots)
         },
         None,
-        grace,
     );
     reap_adopted();
     ended
@@ -161,7 +160,7 @@ pub fn end_run(scope: &Scope, grace: Duration) -> usize {
 
 /// Ends the processes an earlier planrun (killed before it could) left carrying a mark of run
 /// `run`; returns how many were signalled.
-pub fn end_left(run: &str, grace: Duration) -> usize {
+pub fn end_left(run: &str) -> usize {
     let needle = format!("{VAR}={}", Scope::new(run).prefix());
     let me = std::process::id();
     end(
@@ -175,7 +174,6 @@ pub fn end_left(run: &str, grace: Duration) -> usize {
             with_descendants(table, &roots)
         },
         None,
-        grace,
     )
 }
 
@@ -195,46 +193,61 @@ pub fn reap_adopted() {
     }
 }
 
-/// SIGTERM to what `select` finds, up to `grace` for it to go, then SIGKILL to whatever is
-/// still found (newcomers forked meanwhile included) until nothing is; returns how many
-/// processes were signalled.
-fn end(select: impl Fn(&[ProcInfo]) -> Vec<u32>, spare: Option<u32>, grace: Duration) -> usize {
+/// Stops what `select` finds with SIGSTOP, again and again until nothing new appears (a stopped
+/// process cannot fork, nor act on a sibling's death), then SIGKILLs it all and waits for it to
+/// go; returns how many processes were ended.
+///
+/// No SIGTERM and grace period here: these processes left the group that planrun ends politely,
+/// and a grace period is time in which one of them acts on another's end (a shell whose `sleep`
+/// was terminated goes on to its next command).
+fn end(select: impl Fn(&[ProcInfo]) -> Vec<u32>, spare: Option<u32>) -> usize {
     let me = std::process::id();
-    let mut signalled = BTreeSet::new();
+    let mut stopped = BTreeSet::new();
     let started = Instant::now();
     loop {
         let table = proctree::scan();
-        let live: Vec<u32> = select(&table)
+        let new: Vec<u32> = select(&table)
             .into_iter()
-            .filter(|pid| *pid != me && alive(&table, *pid))
+            .filter(|pid| *pid != me && alive(&table, *pid) && !stopped.contains(pid))
             .collect();
-        reap_ours(&table, &signalled, spare, me);
-        if live.is_empty() {
+        if new.is_empty() || started.elapsed() > KILL_WAIT {
             break;
         }
-        let term = started.elapsed() < grace;
-        if started.elapsed() > grace + KILL_WAIT {
+        for &pid in &new {
+            signal(pid, libc::SIGSTOP);
+        }
+        stopped.extend(new);
+    }
+    for &pid in &stopped {
+        signal(pid, libc::SIGKILL);
+    }
+    loop {
+        let table = proctree::scan();
+        reap_ours(&table, &stopped, spare, me);
+        let left: Vec<u32> = stopped
+            .iter()
+            .copied()
+            .filter(|&pid| alive(&table, pid))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        if started.elapsed() > KILL_WAIT * 2 {
             tracing::warn!(
-                "{} process(es) did not go after SIGKILL: {live:?}",
-                live.len()
+                "{} process(es) did not go after SIGKILL: {left:?}",
+                left.len()
             );
             break;
         }
-        for &pid in &live {
-            let fresh = signalled.insert(pid);
-            if !term || fresh {
-                signal(pid, if term { libc::SIGTERM } else { libc::SIGKILL });
-            }
-        }
         thread::sleep(POLL);
     }
-    if !signalled.is_empty() {
+    if !stopped.is_empty() {
         tracing::debug!(
-            count = signalled.len(),
+            count = stopped.len(),
             "ended processes that left their group"
         );
     }
-    signalled.len()
+    stopped.len()
 }
 
 /// Reaps the signalled processes that are this process's children (orphans it adopted as a

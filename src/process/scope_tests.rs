@@ -79,9 +79,9 @@ fn a_mark_matches_only_itself() {
     let since = proctree::read(other.id(), &mut String::new())
         .unwrap()
         .start;
-    assert_eq!(end_marked("run-a/1", since, None, Duration::ZERO), 0);
+    assert_eq!(end_marked("run-a/1", since, None), 0);
     assert!(!dead(other.id()));
-    assert_eq!(end_marked("run-a/10", since, None, Duration::ZERO), 1);
+    assert_eq!(end_marked("run-a/10", since, None), 1);
     other.wait().unwrap();
 }
 
@@ -91,7 +91,7 @@ fn processes_older_than_the_command_are_not_its_own() {
     let start = proctree::read(older.id(), &mut String::new())
         .unwrap()
         .start;
-    assert_eq!(end_marked("run-b/1", start + 1, None, Duration::ZERO), 0);
+    assert_eq!(end_marked("run-b/1", start + 1, None), 0);
     assert!(!dead(older.id()));
     older.kill().unwrap();
     older.wait().unwrap();
@@ -101,7 +101,7 @@ fn processes_older_than_the_command_are_not_its_own() {
 fn what_a_killed_run_left_is_ended_by_its_run_id_only() {
     let mut left = marked("run-c/3");
     let mut other = marked("run-cd/1");
-    assert_eq!(end_left("run-c", Duration::ZERO), 1);
+    assert_eq!(end_left("run-c"), 1);
     left.wait().unwrap();
     assert!(!dead(other.id()));
     other.kill().unwrap();

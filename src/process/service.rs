@@ -199,8 +199,7 @@ impl Service {
         if self.pgid > 0 {
             child::end_leftovers(self.pgid, self.grace);
         }
-        let grace = if forced() { Duration::ZERO } else { self.grace };
-        self.mark.end(u32::try_from(self.pgid).ok(), grace);
+        self.mark.end(u32::try_from(self.pgid).ok());
         if self.log_done.recv_timeout(DRAIN).is_err() {
             tracing::debug!("a service's output pipe is still open; log left to drain");
         }
@@ -252,7 +251,7 @@ impl Drop for Service {
             child::signal_group(self.pgid, libc::SIGKILL);
         }
         if !self.stopped {
-            self.mark.end(u32::try_from(self.pgid).ok(), Duration::ZERO);
+            self.mark.end(u32::try_from(self.pgid).ok());
         }
     }
 }

@@ -10,6 +10,7 @@ mod failures;
 mod formats;
 mod gates;
 mod harness;
+mod hostile_proc;
 mod html;
 mod junit_values;
 mod leftovers;
