@@ -273,7 +273,7 @@ impl FileImage {
                 if matches!(current, FileImage::Symlink { .. }) {
                     fs::remove_file(path)?;
                 }
-                write_atomic(path, bytes, Some(*mode))?;
+                crate::ownership::write(path, bytes, Some(*mode))?;
                 Ok(Restored::Written)
             }
             FileImage::Symlink { target } => {
@@ -281,6 +281,7 @@ impl FileImage {
                     fs::remove_file(path)?;
                 }
                 std::os::unix::fs::symlink(target, path)?;
+                crate::ownership::give(path, crate::ownership::owner_for(path))?;
                 fsync_dir(parent_or_dot(path))?;
                 Ok(Restored::Written)
             }

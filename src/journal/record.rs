@@ -204,7 +204,8 @@ impl Journal {
         let abs = self.record_file(rel)?;
         let io_err = |what: &str, e| JournalError::io(format!("{what} `{}`", abs.display()), e);
         if let Some(parent) = abs.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_err("create the directory of", e))?;
+            crate::ownership::create_dir_all(parent)
+                .map_err(|e| io_err("create the directory of", e))?;
         }
         let mode = mode.or_else(|| {
             use std::os::unix::fs::PermissionsExt;
@@ -221,7 +222,7 @@ impl Journal {
         if mode.is_some() {
             self.record_after(&rel, &image)?;
         }
-        fsutil::write_atomic(&abs, bytes, mode).map_err(|e| io_err("write", e))?;
+        crate::ownership::write(&abs, bytes, mode).map_err(|e| io_err("write", e))?;
         if mode.is_none() {
             let now = FileImage::read(&abs).map_err(|e| io_err("read", e))?;
             self.record_after(&rel, &now)?;
