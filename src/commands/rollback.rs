@@ -76,7 +76,11 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
 /// a journal not written here to `.planrun/quarantine/`.
 fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
     let dir = paths::checked_run_dir(target, run_id).map_err(Error::from)?;
-    match state::read_record(&dir) {
+    // Its records are checked too: a journal whose meta is intact but whose records were
+    // edited is no more this user's than one with a forged meta.
+    let trusted = state::read_record(&dir)
+        .and_then(|record| crate::journal::entry::read_log(&dir, false).map(|_| record));
+    match trusted {
         Ok(mut record) => {
             if matches!(
                 record.status,
@@ -99,7 +103,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             ));
             Ok(exit::OK)
         }
-        Err(JournalError::Foreign { .. }) => {
+        Err(JournalError::Foreign { .. } | JournalError::Corrupt { .. }) => {
             let quarantine = paths::ensure_quarantine_dir(target).map_err(Error::from)?;
             let to = quarantine.join(run_id);
             std::fs::rename(&dir, &to)

@@ -238,3 +238,116 @@ id = "p"
     assert_eq!(project.read("app_link.py"), original);
     assert!(!project.join("made").exists());
 }
+
+/// Writes `.planrun/lock` naming `pid` on `host`.
+fn plant_lock(project: &Project, pid: u32, host: &str) -> std::path::PathBuf {
+    use planrun::journal::lock::{lock_path, LockInfo};
+    let info = LockInfo {
+        pid,
+        host: host.to_string(),
+        started: "2026-01-01T00:00:00Z".into(),
+        command: "apply".into(),
+    };
+    let lock = lock_path(project.path());
+    fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    fs::write(&lock, serde_json::to_vec(&info).unwrap()).unwrap();
+    lock
+}
+
+#[test]
+fn unlock_of_a_live_lock_exits_locked() {
+    let project = mini();
+    // This test's own process: alive, on this host.
+    let lock = plant_lock(
+        &project,
+        std::process::id(),
+        &planrun::journal::lock::host_name(),
+    );
+    project
+        .test()
+        .args(["unlock", "--target", "."])
+        .status(6)
+        .stderr_contains("is locked by `apply`")
+        .run();
+    assert!(lock.exists());
+}
+
+#[test]
+fn a_lock_shipped_from_another_host_is_cleared_as_its_hint_says() {
+    let project = mini();
+    let lock = plant_lock(&project, 1, "build-host-that-made-the-tarball");
+    let refused = project
+        .test()
+        .args(["apply", &plan(EDIT).1, "--target", "."])
+        .status(6)
+        .stderr_unchecked("checked below")
+        .run();
+    assert!(
+        refused
+            .stderr
+            .contains("hint: if no planrun runs on that host (the lock came with the repository, or the machine is gone), `planrun unlock --force` clears it"),
+        "{}",
+        refused.stderr
+    );
+    project
+        .test()
+        .args(["unlock", "--target", "."])
+        .status(6)
+        .stderr_contains("`planrun unlock --force` clears it")
+        .run();
+    assert!(lock.exists());
+    project
+        .test()
+        .args(["unlock", "--force", "--target", "."])
+        .stdout_contains("removed the lock of `apply` (pid 1 on build-host-that-made-the-tarball")
+        .run();
+    assert!(!lock.exists());
+}
+
+/// One edit of a tracked file.
+const EDIT: &str = r#"
+name = "edit"
+description = "One edit."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+"#;
+
+/// The run ids in the copy's journal.
+fn journal_ids(project: &Project) -> Vec<String> {
+    fs::read_dir(project.join(".planrun/journal"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn abandoning_a_journal_whose_records_were_edited_quarantines_it() {
+    let project = mini();
+    let (_dir, edit) = plan(EDIT);
+    project
+        .test()
+        .args(["apply", &edit, "--target", "."])
+        .stdout_unchecked("the run's summary")
+        .stderr_unchecked("progress")
+        .run();
+    let id = journal_ids(&project).pop().unwrap();
+    let log = project.join(format!(".planrun/journal/{id}/entries.log"));
+    let text = fs::read(&log).unwrap();
+    let at = text.windows(6).position(|w| w == b"app.py").unwrap();
+    let mut tampered = text.clone();
+    tampered[at..at + 6].copy_from_slice(b"apq.py");
+    fs::write(&log, tampered).unwrap();
+    project
+        .test()
+        .args(["rollback", "--target", ".", "--abandon", &id])
+        .stdout_contains("which was not written here, in ./.planrun/quarantine/")
+        .run();
+    assert!(project.join(format!(".planrun/quarantine/{id}")).is_dir());
+    assert!(!project.join(format!(".planrun/journal/{id}")).exists());
+}
