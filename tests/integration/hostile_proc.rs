@@ -351,3 +351,72 @@ fn abandoning_a_journal_whose_records_were_edited_quarantines_it() {
     assert!(project.join(format!(".planrun/quarantine/{id}")).is_dir());
     assert!(!project.join(format!(".planrun/journal/{id}")).exists());
 }
+
+/// `dir` bind-mounted read-only over itself until dropped; `None` where mounting is not allowed.
+struct ReadOnly(std::path::PathBuf);
+
+impl ReadOnly {
+    fn mount(dir: &Path) -> Option<ReadOnly> {
+        let sh = |script: String| {
+            std::process::Command::new("sh")
+                .args(["-c", &script])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let d = dir.display();
+        if !sh(format!("mount --bind '{d}' '{d}' 2>/dev/null")) {
+            return None;
+        }
+        let made = ReadOnly(dir.to_path_buf());
+        sh(format!("mount -o remount,ro,bind '{d}' '{d}'")).then_some(made)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_read_only_folder_does_not_fail_the_rollback_of_a_file_already_gone() {
+    let project = mini();
+    project.write("ro/keep.txt", "the person's\n");
+    let (_dir, plan) = plan(
+        r#"
+name = "made"
+description = "A command that makes a file in a folder."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "make"
+  action = "run"
+  command = "echo x > ro/made.txt"
+  changes = ["ro/made.txt"]
+"#,
+    );
+    project
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .stdout_unchecked("the run's summary")
+        .stderr_unchecked("progress")
+        .run();
+    assert_eq!(project.read("ro/made.txt"), "x\n");
+    // The person removes the file and makes its folder read-only.
+    fs::remove_file(project.join("ro/made.txt")).unwrap();
+    let Some(_ro) = ReadOnly::mount(&project.join("ro")) else {
+        eprintln!("skipped: this machine does not allow a read-only bind mount");
+        return;
+    };
+    assert!(
+        fs::write(project.join("ro/probe"), "").is_err(),
+        "not read-only"
+    );
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(0)
+        .stdout_unchecked("the rollback's summary")
+        .stderr_unchecked("notes")
+        .run();
+}
