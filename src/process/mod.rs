@@ -7,6 +7,7 @@ pub mod child;
 pub mod control;
 pub mod orphans;
 pub mod proctree;
+pub mod redact;
 pub mod rss;
 pub mod scope;
 pub mod service;
@@ -27,7 +28,7 @@ pub use spawn::{run, CommandSpec};
 #[cfg(test)]
 mod tests {
     /// Every source file of this module, by name.
-    const SOURCES: [(&str, &str); 14] = [
+    const SOURCES: [(&str, &str); 15] = [
         ("caplog.rs", include_str!("caplog.rs")),
         ("capture.rs", include_str!("capture.rs")),
         ("child.rs", include_str!("child.rs")),
@@ -35,6 +36,7 @@ mod tests {
         ("mod.rs", include_str!("mod.rs")),
         ("orphans.rs", include_str!("orphans.rs")),
         ("proctree.rs", include_str!("proctree.rs")),
+        ("redact.rs", include_str!("redact.rs")),
         ("rss.rs", include_str!("rss.rs")),
         ("scope.rs", include_str!("scope.rs")),
         ("scope_tests.rs", include_str!("scope_tests.rs")),

@@ -420,3 +420,80 @@ id = "p"
         .stderr_unchecked("notes")
         .run();
 }
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(items) = fs::read_dir(&d) else {
+            continue;
+        };
+        for item in items {
+            let path = item.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file()
+                && fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn secrets_raw_and_base64_never_reach_logs_reports_or_the_journal() {
+    let project = mini();
+    let secret = "s3cr3t-v4lue-42";
+    let encoded = "czNjcjN0LXY0bHVlLTQy";
+    let (_dir, plan) = plan(
+        r#"
+name = "secret"
+description = "A command that prints its token, raw and base64-encoded."
+[vars]
+api_token = "placeholder"
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "leak"
+  action = "run"
+  command = "echo raw=${api_token}; printf %s '${api_token}' | base64; echo leaked >> out.txt"
+  changes = ["out.txt"]
+  undo = "echo undo=${api_token}"
+"#,
+    );
+    let reports = tempfile::tempdir().unwrap();
+    project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--var"])
+        .arg(format!("api_token={secret}"))
+        .arg("--report-dir")
+        .arg(reports.path())
+        .stdout_unchecked("the run's summary; files are what is checked")
+        .stderr_unchecked("progress; files are what is checked")
+        .run();
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout_unchecked("the rollback's summary")
+        .stderr_unchecked("notes")
+        .run();
+    let logs = files_containing(project.path(), b"raw=***");
+    assert!(
+        !logs.is_empty(),
+        "the command's log was not written, masked"
+    );
+    assert!(
+        !files_containing(reports.path(), b"raw=***").is_empty(),
+        "the report dir's logs were not written, masked"
+    );
+    for needle in [secret, encoded] {
+        for dir in [project.path(), reports.path()] {
+            let found = files_containing(dir, needle.as_bytes());
+            assert!(found.is_empty(), "`{needle}` in {found:?}");
+        }
+    }
+}
