@@ -140,7 +140,7 @@ mod tests {
             needles.push(v.as_bytes().to_vec());
             needles.push(base64(v.as_bytes(), STANDARD, false).into_bytes());
         }
-        needles.sort_by(|a, b| b.len().cmp(&a.len()));
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
         Redactor {
             needles: Some(Arc::new(needles)),
             held: Vec::new(),
