@@ -275,7 +275,7 @@ impl FileImage {
                 if matches!(current, FileImage::Symlink { .. }) {
                     fs::remove_file(path)?;
                 }
-                crate::ownership::write(path, bytes, Some(*mode))?;
+                write_atomic(path, bytes, Some(*mode))?;
                 Ok(Restored::Written)
             }
             FileImage::Symlink { target } => {
@@ -283,7 +283,6 @@ impl FileImage {
                     fs::remove_file(path)?;
                 }
                 std::os::unix::fs::symlink(target, path)?;
-                crate::ownership::give(path, crate::ownership::owner_for(path))?;
                 fsync_dir(parent_or_dot(path))?;
                 Ok(Restored::Written)
             }

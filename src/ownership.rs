@@ -18,7 +18,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use crate::fsutil;
+use crate::fsutil::{self, FileImage, Restored};
 
 /// A file's owner and group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,32 @@ fn write_in_place(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()
         file.set_permissions(fs::Permissions::from_mode(mode))?;
     }
     file.sync_all()
+}
+
+/// Puts `path` back into `image` as [`FileImage::restore`] does, keeping owners and hard links
+/// by the rule of this module: a file's bytes are written by [`write`], a symlink made anew is
+/// given its directory's owner.
+pub fn restore(image: &FileImage, path: &Path) -> io::Result<Restored> {
+    let FileImage::File { bytes, mode } = image else {
+        let restored = image.restore(path)?;
+        if restored == Restored::Written {
+            give(path, dir_owner(path))?;
+        }
+        return Ok(restored);
+    };
+    let tmp = fsutil::temp_path(path);
+    if fs::symlink_metadata(&tmp).is_ok() {
+        fs::remove_file(&tmp)?;
+    }
+    let current = FileImage::read(path)?;
+    if &current == image {
+        return Ok(Restored::Unchanged);
+    }
+    if matches!(current, FileImage::Symlink { .. }) {
+        fs::remove_file(path)?;
+    }
+    write(path, bytes, Some(*mode))?;
+    Ok(Restored::Written)
 }
 
 /// `fs::create_dir_all`, each directory it makes given its parent's owner (see the module doc).

@@ -88,6 +88,15 @@ impl Journal {
             .create_new(true)
             .open(&log_path)
             .map_err(|e| JournalError::io(format!("create `{}`", log_path.display()), e))?;
+        // Room for the records a step that fills the disk still needs, taken before anything
+        // changes: a disk too full for it is refused while nothing has happened yet.
+        if let Err(e) = super::reserve::make(&run_dir) {
+            let _ = fs::remove_dir_all(&run_dir);
+            return Err(JournalError::io(
+                format!("keep room for the journal in `{}`", run_dir.display()),
+                e,
+            ));
+        }
         // Writing meta.json syncs the run directory, which makes the log's name durable too.
         state::write_record(&run_dir, &record)?;
         fsutil::fsync_dir(&journal_dir)
@@ -274,7 +283,12 @@ impl Journal {
                 path: rel.clone(),
                 after: after.clone(),
             };
-            self.write_entry(&mut inner, &record, bytes)?;
+            match self.write_entry(&mut inner, &record, bytes) {
+                // On a full disk the hash alone still tells planrun's bytes from a person's;
+                // only the drift diff loses its left side.
+                Err(e) if is_full(&e) => self.write_entry(&mut inner, &record, &[])?,
+                other => other?,
+            }
             inner.after.insert(rel, after);
         }
         Ok(())
@@ -504,10 +518,19 @@ impl Journal {
             ));
         }
         let bytes = entry::encode(&self.id, inner.next, entry, payload)?;
-        let written = inner
-            .log
-            .write_all(&bytes)
-            .and_then(|()| inner.log.sync_data());
+        let append = |inner: &mut Inner| {
+            inner
+                .log
+                .write_all(&bytes)
+                .and_then(|()| inner.log.sync_data())
+        };
+        let mut written = append(inner);
+        if written.as_ref().is_err_and(super::reserve::is_full)
+            && inner.log.set_len(inner.len).is_ok()
+            && super::reserve::release(&self.run_dir)
+        {
+            written = append(inner);
+        }
         if let Err(e) = written {
             // A partial record in the middle would hide every record after it.
             let len = inner.len;
@@ -525,6 +548,11 @@ impl Journal {
         inner.next += 1;
         Ok(())
     }
+}
+
+/// Whether a journal error is a full disk.
+fn is_full(e: &JournalError) -> bool {
+    matches!(e, JournalError::Io { source, .. } if super::reserve::is_full(source))
 }
 
 fn now_nanos(now: SystemTime) -> u32 {

@@ -317,7 +317,8 @@ fn undo_one(
                     mode,
                 },
             };
-            let restored = image.restore(&abs).map_err(io_err("restore", &abs))?;
+            let restored =
+                crate::ownership::restore(&image, &abs).map_err(io_err("restore", &abs))?;
             let outcome = match restored {
                 Restored::Unchanged => Outcome::Unchanged,
                 Restored::Written => Outcome::Restored,

@@ -497,3 +497,128 @@ id = "p"
         }
     }
 }
+
+/// A tmpfs of `kib` KiB mounted on a fresh directory until dropped; `None` where mounting is
+/// not allowed.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(kib: u32) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// KiB still free.
+    fn free_kib(&self) -> u64 {
+        let out = std::process::Command::new("df")
+            .args(["-k", "--output=avail"])
+            .arg(self.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines().last().unwrap().trim().parse().unwrap()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.path())
+            .status();
+    }
+}
+
+/// A `run` step whose command fills the disk writing two declared files, between two edits.
+const FILL_PLAN: &str = r#"
+name = "fill"
+description = "Writes that fill the disk."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "a"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+  [[phase.step]]
+  id = "b"
+  action = "run"
+  command = "head -c 30000 /dev/zero | tr '\\0' x > pytest.ini; head -c 30000 /dev/zero | tr '\\0' y > big.txt"
+  changes = ["pytest.ini", "big.txt"]
+  needs = ["a"]
+  [[phase.step]]
+  id = "c"
+  action = "write"
+  template = "t.txt"
+  path = "new.txt"
+  needs = ["b"]
+"#;
+
+#[test]
+fn a_disk_that_fills_at_any_point_is_never_drift_and_rollback_completes_once_freed() {
+    let (plan_dir, plan) = plan(FILL_PLAN);
+    fs::write(plan_dir.path().join("t.txt"), "z".repeat(40_000)).unwrap();
+    let source = repo_root().join("tests/fixtures/targets/mini");
+    let mut original = std::collections::BTreeMap::new();
+    crate::support::hash_into(&source, &source, &mut original);
+    let mut codes = Vec::new();
+    // Free space left before the apply, in KiB: from "no room to begin" to "enough for all".
+    for free in (8..=360).step_by(16) {
+        let Some(disk) = SmallDisk::mount(2048) else {
+            eprintln!("skipped: this machine does not allow mounting a tmpfs");
+            return;
+        };
+        let target = disk.path().join("t");
+        let copied = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&source)
+            .arg(&target)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        let filler = disk.path().join("filler");
+        let fill = disk.free_kib().saturating_sub(free);
+        fs::write(&filler, vec![0u8; usize::try_from(fill * 1024).unwrap()]).unwrap();
+        let applied = crate::support::Test::new()
+            .current_dir(&target)
+            .args(["apply", &plan, "--target", "."])
+            .status_in(&[0, 2, 3, 4])
+            .stdout_unchecked("exit code and files are what is checked")
+            .stderr_unchecked("exit code and files are what is checked")
+            .run();
+        let code = applied.code;
+        codes.push((free, code));
+        let tree = |target: &Path| {
+            let mut now = std::collections::BTreeMap::new();
+            crate::support::hash_into(target, target, &mut now);
+            now
+        };
+        if code == 2 || code == 3 {
+            assert_eq!(tree(&target), original, "free {free} KiB, exit {code}");
+        }
+        fs::remove_file(&filler).unwrap();
+        crate::support::Test::new()
+            .current_dir(&target)
+            .args(["rollback", "--target", "."])
+            .status(0)
+            .stdout_unchecked("files are what is checked")
+            .stderr_unchecked("files are what is checked")
+            .run();
+        assert_eq!(tree(&target), original, "free {free} KiB, exit {code}");
+    }
+    // The disk filled at some step: some applies failed there, and others had room for all.
+    assert!(codes.iter().any(|(_, c)| *c == 3), "{codes:?}");
+    assert!(codes.iter().any(|(_, c)| *c == 0), "{codes:?}");
+}
