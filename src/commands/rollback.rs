@@ -95,7 +95,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             let was = record.status;
             record.status = state::Status::Abandoned;
             record.finished = Some(crate::timestamp::now());
-            state::write_record(&dir, &record).map_err(Error::from)?;
+            crate::journal::reserve::write_status(&dir, &record).map_err(Error::from)?;
             ui::out(&format!(
                 "abandoned run {run_id} (plan {}, was {}): planrun no longer undoes it, and what it changed stays as it is now; its journal is kept in .planrun/journal/{run_id}",
                 record.plan,

@@ -98,7 +98,11 @@ impl Journal {
             ));
         }
         // Writing meta.json syncs the run directory, which makes the log's name durable too.
-        state::write_record(&run_dir, &record)?;
+        // A run that could not even say it began leaves nothing behind.
+        if let Err(e) = state::write_record(&run_dir, &record) {
+            let _ = fs::remove_dir_all(&run_dir);
+            return Err(e);
+        }
         fsutil::fsync_dir(&journal_dir)
             .map_err(|e| JournalError::io(format!("sync `{}`", journal_dir.display()), e))?;
         Ok(Journal {
@@ -487,7 +491,7 @@ impl Journal {
         let mut inner = self.lock_inner();
         inner.record.status = status;
         inner.record.finished = (status != Status::Running).then(crate::timestamp::now);
-        state::write_record(&self.run_dir, &inner.record)
+        super::reserve::write_status(&self.run_dir, &inner.record)
     }
 
     /// `path` relative to the target when it lies inside it, else absolute.

@@ -71,7 +71,7 @@ pub fn rollback_run(
     }
     record.status = Status::RolledBack;
     record.finished = Some(crate::timestamp::now());
-    state::write_record(&run_dir, &record)?;
+    crate::journal::reserve::write_status(&run_dir, &record)?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

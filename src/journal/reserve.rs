@@ -6,6 +6,9 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::error::JournalError;
+use super::state::{self, RunRecord, Status};
+
 /// The file's name in a run's journal directory.
 pub const FILE: &str = "reserve";
 
@@ -33,6 +36,22 @@ pub fn release(run_dir: &Path) -> bool {
         tracing::warn!("the disk is full: planrun used the room it kept for its journal");
     }
     released
+}
+
+/// Writes a run's `meta.json`, using the reserve if the disk is full (the status is the last
+/// thing a failed step's rollback writes); a run that is over (rolled back or abandoned) no
+/// longer needs its reserve.
+pub fn write_status(run_dir: &Path, record: &RunRecord) -> Result<(), JournalError> {
+    match state::write_record(run_dir, record) {
+        Err(JournalError::Io { source, .. }) if is_full(&source) && release(run_dir) => {
+            state::write_record(run_dir, record)?;
+        }
+        other => other?,
+    }
+    if matches!(record.status, Status::RolledBack | Status::Abandoned) {
+        let _ = fs::remove_file(run_dir.join(FILE));
+    }
+    Ok(())
 }
 
 /// Whether `e` says the file system (or the user's quota) is full.

@@ -617,6 +617,15 @@ fn a_disk_that_fills_at_any_point_is_never_drift_and_rollback_completes_once_fre
             .stderr_unchecked("files are what is checked")
             .run();
         assert_eq!(tree(&target), original, "free {free} KiB, exit {code}");
+        let journal = target.join(".planrun/journal");
+        for run in fs::read_dir(&journal).into_iter().flatten() {
+            let reserve = run.unwrap().path().join("reserve");
+            assert!(
+                !reserve.exists(),
+                "a rolled-back run keeps its reserve: free {free} KiB, exit {code}, {:?}",
+                fs::read_to_string(reserve.with_file_name("meta.json"))
+            );
+        }
     }
     // The disk filled at some step: some applies failed there, and others had room for all.
     assert!(codes.iter().any(|(_, c)| *c == 3), "{codes:?}");
