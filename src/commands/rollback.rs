@@ -128,7 +128,15 @@ fn end_orphans(target: &std::path::Path) {
         for line in crate::exec::services::stop_left_behind(target, &run.id) {
             ui::note(&line);
         }
-        let record = paths::orphan_groups(&paths::run_dir(target, &run.id));
+        let run_dir = paths::run_dir(target, &run.id);
+        if let Some(lock) = crate::envjournal::affected::clear_left_lock(&run_dir) {
+            ui::note(&format!(
+                "removed `{}`, which uv left in the environment when the run {} was killed",
+                lock.display(),
+                run.id
+            ));
+        }
+        let record = paths::orphan_groups(&run_dir);
         let killed =
             crate::process::orphans::reap(&record) + crate::process::scope::end_left(&run.id);
         if killed > 0 {

@@ -631,3 +631,74 @@ fn a_disk_that_fills_at_any_point_is_never_drift_and_rollback_completes_once_fre
     assert!(codes.iter().any(|(_, c)| *c == 3), "{codes:?}");
     assert!(codes.iter().any(|(_, c)| *c == 0), "{codes:?}");
 }
+
+#[test]
+fn a_sigkill_during_uvs_dry_run_leaves_no_lock_in_the_persons_venv() {
+    let project = mini();
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip", ".venv"])
+        .current_dir(project.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let venv = project.join(".venv");
+    let tools = tempfile::tempdir().unwrap();
+    let flag = tools.path().join("dry-run-started");
+    // A stand-in for uv whose dry run, like uv's, takes the venv's `.lock`, and then hangs.
+    let uv = tools.path().join("uv");
+    fs::write(
+        &uv,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *--dry-run*) : > '{venv}/.lock'; touch '{flag}'; sleep 60;; esac\n",
+            venv = venv.display(),
+            flag = flag.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&uv, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (_dir, plan) = plan(
+        r#"
+name = "install"
+description = "An install into the person's venv."
+[vars]
+python = ".venv/bin/python"
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "deps"
+  action = "install"
+  packages = ["six"]
+  installer = "uv"
+"#,
+    );
+    let apply = project
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .env("UV", &uv)
+        .status(128 + libc::SIGKILL)
+        .stdout_unchecked("killed mid-run")
+        .stderr_unchecked("killed mid-run")
+        .spawn();
+    let started = Instant::now();
+    while !flag.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the dry run never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(venv.join(".lock").exists());
+    apply.signal(libc::SIGKILL);
+    apply.wait();
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .env("UV", &uv)
+        .stdout_unchecked("the rollback's summary")
+        .stderr_contains("which uv left in the environment when the run")
+        .run();
+    assert!(
+        !venv.join(".lock").exists(),
+        "uv's lock was left in the venv"
+    );
+}
