@@ -231,6 +231,30 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_keeps_links_and_a_restored_symlink_is_the_directorys() {
+        if !is_root() {
+            return;
+        }
+        let dir = users_dir();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, "planrun's").unwrap();
+        std::os::unix::fs::chown(&a, Some(1000), Some(1000)).unwrap();
+        fs::hard_link(&a, &b).unwrap();
+        let image = FileImage::File {
+            bytes: b"before".to_vec(),
+            mode: 0o644,
+        };
+        assert_eq!(restore(&image, &a).unwrap(), Restored::Written);
+        assert_eq!(restore(&image, &a).unwrap(), Restored::Unchanged);
+        assert_eq!(fs::read_to_string(&b).unwrap(), "before");
+        assert_eq!(fs::metadata(&a).unwrap().nlink(), 2);
+        let link = dir.path().join("link");
+        let image = FileImage::Symlink { target: "a".into() };
+        assert_eq!(restore(&image, &link).unwrap(), Restored::Written);
+        assert_eq!(fs::symlink_metadata(&link).unwrap().uid(), 1000);
+    }
+
+    #[test]
     fn setid_bits_survive_the_change_of_owner() {
         if !is_root() {
             return;
