@@ -141,13 +141,30 @@ pub struct Verdict {
     pub values: Vec<(String, f64)>,
 }
 
+/// How deep parentheses, `not` and unary `-` may nest: the parser and every walk over the tree
+/// recurse once per level, and a hostile gate must get an error, not a stack overflow.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many tokens one expression may have, which bounds how deep a chain such as
+/// `a + a + ... + a` makes the tree.
+pub const MAX_TOKENS: usize = 1000;
+
 /// Parses a criteria expression.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
     let tokens = lex(src)?;
+    if let Some(tok) = tokens.get(MAX_TOKENS) {
+        return Err(ParseError {
+            offset: tok.offset,
+            message: format!(
+                "the expression is longer than {MAX_TOKENS} tokens; split it into several gates"
+            ),
+        });
+    }
     let mut parser = Parser {
         tokens,
         pos: 0,
         src_len: src.len(),
+        depth: 0,
     };
     let expr = parser.or()?;
     match parser.peek() {
@@ -505,9 +522,41 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     src_len: usize,
+    /// How many parentheses, `not` and unary `-` enclose the current position.
+    depth: usize,
 }
 
 impl Parser {
+    /// Parses `inner` one level deeper, refusing past [`MAX_DEPTH`] (the error points at the
+    /// token that opened the level).
+    fn nested(
+        &mut self,
+        offset: usize,
+        inner: fn(&mut Self) -> Result<Expr, ParseError>,
+    ) -> Result<Expr, ParseError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(ParseError {
+                offset,
+                message: format!(
+                    "the expression nests more than {MAX_DEPTH} levels deep; \
+                     split it into several gates"
+                ),
+            });
+        }
+        self.depth += 1;
+        let expr = inner(self);
+        self.depth -= 1;
+        expr
+    }
+
+    /// The offset of the token before the current one (the one just eaten).
+    fn last_offset(&self) -> usize {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or(self.src_len, |t| t.offset)
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos)
     }
@@ -549,7 +598,8 @@ impl Parser {
 
     fn not(&mut self) -> Result<Expr, ParseError> {
         if self.eat_op(&["not"]).is_some() {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            let at = self.last_offset();
+            return Ok(Expr::Not(Box::new(self.nested(at, Self::not)?)));
         }
         self.cmp()
     }
@@ -582,7 +632,8 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
         if self.eat_op(&["-"]).is_some() {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            let at = self.last_offset();
+            return Ok(Expr::Neg(Box::new(self.nested(at, Self::unary)?)));
         }
         self.atom()
     }
@@ -601,7 +652,7 @@ impl Parser {
             TokenKind::Path(p) if p == "false" => Ok(Expr::Bool(false)),
             TokenKind::Path(p) => metric_ref(p, tok.offset),
             TokenKind::LParen => {
-                let inner = self.or()?;
+                let inner = self.nested(tok.offset, Self::or)?;
                 match self.peek() {
                     Some(Token {
                         kind: TokenKind::RParen,
@@ -685,6 +736,42 @@ mod tests {
 
     fn verdict(src: &str) -> Verdict {
         parse(src).unwrap().evaluate(&metrics).unwrap()
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Run on half the stack a spawned thread gets by default: the limit, not the stack, stops it.
+        std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(|| {
+                for deep in [
+                    format!("{}after.failed == 0{}", "(".repeat(5000), ")".repeat(5000)),
+                    format!("{}after.failed == 0", "not ".repeat(5000)),
+                    format!("{}after.failed < 1", "-".repeat(5000)),
+                ] {
+                    let e = parse(&deep).unwrap_err();
+                    assert!(
+                        e.message
+                            .starts_with("the expression nests more than 32 levels deep")
+                            || e.message
+                                .starts_with("the expression is longer than 1000 tokens"),
+                        "{e}"
+                    );
+                }
+                let e = parse(&format!("{}1 > 0{}", "(".repeat(33), ")".repeat(33))).unwrap_err();
+                assert_eq!(e.offset, 32, "points at the `(` one level too deep");
+                let chain = format!("after.failed{} == 0", " + 1".repeat(2000));
+                assert!(parse(&chain)
+                    .unwrap_err()
+                    .message
+                    .contains("longer than 1000 tokens"));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let ok = format!("{}after.failed == 0{}", "(".repeat(32), ")".repeat(32));
+        assert!(verdict(&ok).pass, "32 levels are allowed");
+        assert!(verdict(&format!("{}1 > 0", "not not ".repeat(16))).pass);
     }
 
     #[test]

@@ -116,7 +116,10 @@ impl Error {
     pub fn code(&self) -> u8 {
         match self {
             Error::Lock { source, .. }
-                if matches!(**source, LockError::Held { .. } | LockError::Stale { .. }) =>
+                if matches!(
+                    **source,
+                    LockError::Held { .. } | LockError::Stale { .. } | LockError::Foreign { .. }
+                ) =>
             {
                 exit::LOCKED
             }

@@ -251,10 +251,12 @@ impl FileImage {
 
     /// Puts `path` back into this state; does nothing when it already is.
     pub fn restore(&self, path: &Path) -> io::Result<Restored> {
-        // A crash inside write_atomic can leave its temporary file behind.
-        match fs::remove_file(temp_path(path)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        // A crash inside write_atomic can leave its temporary file behind. Looked for first: on
+        // a read-only folder, unlinking even a missing name fails, and a path already as it
+        // should be must not fail the rollback.
+        let tmp = temp_path(path);
+        if fs::symlink_metadata(&tmp).is_ok() {
+            fs::remove_file(&tmp)?;
         }
         // A directory standing where the file was is an error: removing it is not ours to decide.
         let current = FileImage::read(path)?;

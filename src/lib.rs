@@ -17,6 +17,7 @@ pub mod journal;
 pub mod logging;
 pub mod measure;
 pub mod metrics;
+pub mod ownership;
 pub mod plan;
 pub mod process;
 pub mod pyenv;

@@ -92,6 +92,9 @@ static INSTALLED: RwLock<Secrets> = RwLock::new(Secrets { values: Vec::new() });
 pub fn install(secrets: &Secrets) {
     let mut installed = INSTALLED.write().unwrap_or_else(|p| p.into_inner());
     *installed = secrets.clone();
+    // Command logs are written by the process layer, which hides them (and their base64 forms)
+    // as the output arrives.
+    crate::process::redact::set(&secrets.values);
 }
 
 /// `text` with the installed secrets masked: for planrun's own log lines and terminal output.

@@ -128,7 +128,7 @@ fn compare(
     let (mut snap, mut new, mut old) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..samples {
         let installed = distinfo::installed(&layout.site_packages);
-        let affected = envjournal::predict(env, &packages, &installed, &Control::default())
+        let affected = envjournal::predict(env, &packages, &installed, &Control::default(), None)
             .ctx("predict the install")?;
         if !affected.added.iter().any(|a| a.starts_with("execnet==")) {
             return Err(format!("the install should add execnet: {affected:?}"));

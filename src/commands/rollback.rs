@@ -76,7 +76,11 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
 /// a journal not written here to `.planrun/quarantine/`.
 fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
     let dir = paths::checked_run_dir(target, run_id).map_err(Error::from)?;
-    match state::read_record(&dir) {
+    // Its records are checked too: a journal whose meta is intact but whose records were
+    // edited is no more this user's than one with a forged meta.
+    let trusted = state::read_record(&dir)
+        .and_then(|record| crate::journal::entry::read_log(&dir, false).map(|_| record));
+    match trusted {
         Ok(mut record) => {
             if matches!(
                 record.status,
@@ -91,7 +95,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             let was = record.status;
             record.status = state::Status::Abandoned;
             record.finished = Some(crate::timestamp::now());
-            state::write_record(&dir, &record).map_err(Error::from)?;
+            crate::journal::reserve::write_status(&dir, &record).map_err(Error::from)?;
             ui::out(&format!(
                 "abandoned run {run_id} (plan {}, was {}): planrun no longer undoes it, and what it changed stays as it is now; its journal is kept in .planrun/journal/{run_id}",
                 record.plan,
@@ -99,7 +103,7 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
             ));
             Ok(exit::OK)
         }
-        Err(JournalError::Foreign { .. }) => {
+        Err(JournalError::Foreign { .. } | JournalError::Corrupt { .. }) => {
             let quarantine = paths::ensure_quarantine_dir(target).map_err(Error::from)?;
             let to = quarantine.join(run_id);
             std::fs::rename(&dir, &to)
@@ -124,8 +128,17 @@ fn end_orphans(target: &std::path::Path) {
         for line in crate::exec::services::stop_left_behind(target, &run.id) {
             ui::note(&line);
         }
-        let record = paths::orphan_groups(&paths::run_dir(target, &run.id));
-        let killed = crate::process::orphans::reap(&record);
+        let run_dir = paths::run_dir(target, &run.id);
+        if let Some(lock) = crate::envjournal::affected::clear_left_lock(&run_dir) {
+            ui::note(&format!(
+                "removed `{}`, which uv left in the environment when the run {} was killed",
+                lock.display(),
+                run.id
+            ));
+        }
+        let record = paths::orphan_groups(&run_dir);
+        let killed =
+            crate::process::orphans::reap(&record) + crate::process::scope::end_left(&run.id);
         if killed > 0 {
             ui::note(&format!(
                 "ended {killed} process(es) left running by the interrupted run {}",

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use super::distinfo::Dist;
 use super::error::EnvJournalError;
@@ -27,11 +28,16 @@ impl Affected {
 
 /// Asks the installer of `env` (uv when it has one, else pip) what installing `packages` would
 /// change; `installed` is what is there now.
+///
+/// `intent`, a file in the run's journal directory, names uv's `.lock` while the dry run may
+/// leave it behind, so that the rollback of a run killed meanwhile removes it
+/// ([`clear_left_lock`]).
 pub fn predict(
     env: &PythonEnv,
     packages: &[String],
     installed: &[Dist],
     control: &Control,
+    intent: Option<&Path>,
 ) -> Result<Affected, EnvJournalError> {
     match &env.uv {
         Some(uv) => {
@@ -39,6 +45,12 @@ pub fn predict(
             // environment as it found it, or the snapshot taken next would include it.
             let lock = env.venv.as_ref().map(|v| v.join(".lock"));
             let new_lock = lock.as_ref().filter(|l| fs::symlink_metadata(l).is_err());
+            let intent = intent.filter(|_| new_lock.is_some());
+            if let (Some(intent), Some(lock)) = (intent, new_lock) {
+                if let Err(e) = fs::write(intent, lock.as_os_str().as_encoded_bytes()) {
+                    tracing::warn!("cannot note uv's lock in `{}`: {e}", intent.display());
+                }
+            }
             let inv = Invocation::new(uv)
                 .args(["pip", "install", "--dry-run", "--python"])
                 .arg(&env.python)
@@ -46,6 +58,9 @@ pub fn predict(
             let out = pyenv::run_output(&inv, control);
             if let Some(lock) = new_lock {
                 let _ = fs::remove_file(lock);
+            }
+            if let Some(intent) = intent {
+                let _ = fs::remove_file(intent);
             }
             Ok(parse_uv(&out?.1))
         }
@@ -65,6 +80,22 @@ pub fn predict(
             parse_pip_report(&stdout, installed)
         }
     }
+}
+
+/// The file in a run's journal directory naming uv's lock while a dry run runs.
+pub const LOCK_INTENT: &str = "uv-dry-run-lock";
+
+/// Removes the `.lock` a killed run's uv dry run left in the person's venv (named in the run's
+/// [`LOCK_INTENT`]); only an empty regular file called `.lock` is removed. Returns its path.
+pub fn clear_left_lock(run_dir: &Path) -> Option<PathBuf> {
+    let intent = run_dir.join(LOCK_INTENT);
+    let named = fs::read(&intent).ok()?;
+    let _ = fs::remove_file(&intent);
+    let lock = PathBuf::from(String::from_utf8(named).ok()?);
+    let meta = fs::symlink_metadata(&lock).ok()?;
+    let is_ours =
+        lock.file_name().is_some_and(|n| n == ".lock") && meta.is_file() && meta.len() == 0;
+    (is_ours && fs::remove_file(&lock).is_ok()).then_some(lock)
 }
 
 /// Reads `uv pip install --dry-run`: ` + name==ver` installs, ` - name==ver` removes,

@@ -224,7 +224,11 @@ fn execute(dir: &Path, plan: &Plan) -> Result<(Vec<PathBuf>, Vec<PathBuf>), EnvJ
     let mut written = Vec::new();
     for (path, mode) in &plan.mkdir {
         match fs::create_dir(path) {
-            Ok(()) => written.push(path.clone()),
+            Ok(()) => {
+                crate::ownership::give(path, crate::ownership::owner_for(path))
+                    .map_err(io("set the owner of", path))?;
+                written.push(path.clone());
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io("create", path)(e)),
         }
@@ -277,6 +281,9 @@ fn write_back(dir: &Path, path: &Path, node: &Node) -> Result<(), EnvJournalErro
         }
         Node::File { copy: None, .. } | Node::Dir { .. } => return Ok(()),
     }
+    // The file it replaces keeps its owner; a file put back takes its directory's.
+    crate::ownership::give(&tmp, crate::ownership::owner_for(path))
+        .map_err(io("set the owner of", &tmp))?;
     fs::rename(&tmp, path).map_err(io("write", path))
 }
 

@@ -112,6 +112,7 @@ fn apply(env: &PythonEnv, journal: &Path, packages: &[&str]) -> (Applied, Affect
         &packages,
         &distinfo::installed(&layout.site_packages),
         &control,
+        None,
     )
     .unwrap();
     let dir = journal.join("env-1");

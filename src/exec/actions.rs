@@ -283,10 +283,15 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())
             .map_err(|e| StepError::caused("failed to inspect the environment", &e))?;
         let installed = envjournal::distinfo::installed(&layout.site_packages);
+        let intent = ctx
+            .journal
+            .run_dir()
+            .join(envjournal::affected::LOCK_INTENT);
         let affected =
-            envjournal::predict(&env, &s.packages, &installed, ctx.control).map_err(|e| {
-                StepError::caused(format!("failed to plan the install of {packages}"), &e)
-            })?;
+            envjournal::predict(&env, &s.packages, &installed, ctx.control, Some(&intent))
+                .map_err(|e| {
+                    StepError::caused(format!("failed to plan the install of {packages}"), &e)
+                })?;
         ctx.journal
             .record_env(&env, false, &affected)
             .map_err(|e| StepError::caused("failed to journal the environment", &e))?;

@@ -248,7 +248,10 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
     let cancel = crate::process::Cancel::new();
     let _signals = crate::process::signals::install(&cancel);
-    let control = crate::process::Control::new(cancel.clone(), groups);
+    // Orphans of the run's commands come back to planrun, which ends them with the run.
+    crate::process::scope::become_subreaper();
+    let control = crate::process::Control::new(cancel.clone(), groups)
+        .scoped(crate::process::Scope::new(&run_id));
     let terminal = sinks::Terminal::new(
         prep.plan.step_count(),
         &prep.secrets,
@@ -301,6 +304,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             clean: end.clean,
         }));
     }
+    // Nothing the run started outlives it, not even what left its group or lost its mark.
+    crate::process::scope::end_run(&control.scope);
     let skipped: Vec<String> = order
         .iter()
         .zip(&outcomes)

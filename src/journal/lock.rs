@@ -32,6 +32,10 @@ pub enum LockError {
     /// Another live process holds the lock.
     #[error("`{}` is locked by `{}` (pid {} on {}, started {})", target.display(), info.command, info.pid, info.host, info.started)]
     Held { target: PathBuf, info: LockInfo },
+    /// The lock was taken on another host, where planrun cannot tell whether its process runs
+    /// (a shared file system, or a lock that came with the repository).
+    #[error("`{}` is locked by `{}` (pid {} on {}, started {}), another host: planrun cannot tell from here whether that process still runs", target.display(), info.command, info.pid, info.host, info.started)]
+    Foreign { target: PathBuf, info: LockInfo },
     /// The lock's process is gone.
     #[error("stale lock on `{}`: pid {} on {} (started {}) is gone; `planrun unlock --target {}` clears it", target.display(), info.pid, info.host, info.started, target.display())]
     Stale { target: PathBuf, info: LockInfo },
@@ -54,19 +58,24 @@ impl LockError {
     /// What to do about it, when the message does not say already. Only a held lock is worth
     /// waiting for; a target planrun cannot write to needs the person, not time.
     pub fn hint(&self) -> Option<&'static str> {
-        let source = match self {
-            LockError::Held { .. } => {
-                return Some(
-                    "wait for the other apply, or run `planrun unlock` if its process is gone",
-                )
-            }
-            LockError::Stale { .. } | LockError::Unreadable { .. } => return None,
-            LockError::Io { source, .. } => source,
-            LockError::State(e) => match e.as_ref() {
-                JournalError::Io { source, .. } => source,
-                _ => return None,
-            },
-        };
+        let source =
+            match self {
+                LockError::Held { .. } => {
+                    return Some(
+                        "wait for the other apply, or run `planrun unlock` if its process is gone",
+                    )
+                }
+                LockError::Foreign { .. } => return Some(
+                    "if no planrun runs on that host (the lock came with the repository, or the \
+                     machine is gone), `planrun unlock --force` clears it",
+                ),
+                LockError::Stale { .. } | LockError::Unreadable { .. } => return None,
+                LockError::Io { source, .. } => source,
+                LockError::State(e) => match e.as_ref() {
+                    JournalError::Io { source, .. } => source,
+                    _ => return None,
+                },
+            };
         match source.kind() {
             io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::PermissionDenied => Some(
                 "planrun keeps its lock and journal in `.planrun/` inside the target; make the target writable",
@@ -183,6 +192,7 @@ pub fn holder_alive(info: &LockInfo) -> bool {
 fn holder_error(target: &Path) -> Result<LockError, LockError> {
     let target = target.to_path_buf();
     match read_lock(&target)? {
+        Some(info) if info.host != host_name() => Ok(LockError::Foreign { target, info }),
         Some(info) if holder_alive(&info) => Ok(LockError::Held { target, info }),
         Some(info) => Ok(LockError::Stale { target, info }),
         // Released between our attempt and the read: report it as held by nobody alive.
@@ -213,8 +223,14 @@ pub fn unlock(target: &Path, force: bool) -> Result<Option<LockInfo>, LockError>
         Err(LockError::Unreadable { .. }) if force => None,
         Err(e) => return Err(e),
     };
-    if let Some(info) = &info {
-        if holder_alive(info) && !force {
+    if let Some(info) = info.as_ref().filter(|_| !force) {
+        if info.host != host_name() {
+            return Err(LockError::Foreign {
+                target: target.to_path_buf(),
+                info: info.clone(),
+            });
+        }
+        if holder_alive(info) {
             return Err(LockError::Held {
                 target: target.to_path_buf(),
                 info: info.clone(),

@@ -12,6 +12,7 @@ pub mod paths;
 pub mod record;
 pub mod render;
 pub mod replay;
+pub mod reserve;
 pub mod state;
 pub mod trust;
 pub mod venvlist;

@@ -88,8 +88,21 @@ impl Journal {
             .create_new(true)
             .open(&log_path)
             .map_err(|e| JournalError::io(format!("create `{}`", log_path.display()), e))?;
+        // Room for the records a step that fills the disk still needs, taken before anything
+        // changes: a disk too full for it is refused while nothing has happened yet.
+        if let Err(e) = super::reserve::make(&run_dir) {
+            let _ = fs::remove_dir_all(&run_dir);
+            return Err(JournalError::io(
+                format!("keep room for the journal in `{}`", run_dir.display()),
+                e,
+            ));
+        }
         // Writing meta.json syncs the run directory, which makes the log's name durable too.
-        state::write_record(&run_dir, &record)?;
+        // A run that could not even say it began leaves nothing behind.
+        if let Err(e) = state::write_record(&run_dir, &record) {
+            let _ = fs::remove_dir_all(&run_dir);
+            return Err(e);
+        }
         fsutil::fsync_dir(&journal_dir)
             .map_err(|e| JournalError::io(format!("sync `{}`", journal_dir.display()), e))?;
         Ok(Journal {
@@ -204,7 +217,8 @@ impl Journal {
         let abs = self.record_file(rel)?;
         let io_err = |what: &str, e| JournalError::io(format!("{what} `{}`", abs.display()), e);
         if let Some(parent) = abs.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_err("create the directory of", e))?;
+            crate::ownership::create_dir_all(parent)
+                .map_err(|e| io_err("create the directory of", e))?;
         }
         let mode = mode.or_else(|| {
             use std::os::unix::fs::PermissionsExt;
@@ -221,7 +235,7 @@ impl Journal {
         if mode.is_some() {
             self.record_after(&rel, &image)?;
         }
-        fsutil::write_atomic(&abs, bytes, mode).map_err(|e| io_err("write", e))?;
+        crate::ownership::write(&abs, bytes, mode).map_err(|e| io_err("write", e))?;
         if mode.is_none() {
             let now = FileImage::read(&abs).map_err(|e| io_err("read", e))?;
             self.record_after(&rel, &now)?;
@@ -273,7 +287,12 @@ impl Journal {
                 path: rel.clone(),
                 after: after.clone(),
             };
-            self.write_entry(&mut inner, &record, bytes)?;
+            match self.write_entry(&mut inner, &record, bytes) {
+                // On a full disk the hash alone still tells planrun's bytes from a person's;
+                // only the drift diff loses its left side.
+                Err(e) if is_full(&e) => self.write_entry(&mut inner, &record, &[])?,
+                other => other?,
+            }
             inner.after.insert(rel, after);
         }
         let mut venvs: Vec<&PathBuf> = inner.created.iter().collect();
@@ -489,7 +508,7 @@ impl Journal {
         let mut inner = self.lock_inner();
         inner.record.status = status;
         inner.record.finished = (status != Status::Running).then(crate::timestamp::now);
-        state::write_record(&self.run_dir, &inner.record)
+        super::reserve::write_status(&self.run_dir, &inner.record)
     }
 
     /// `path` relative to the target when it lies inside it, else absolute.
@@ -520,10 +539,19 @@ impl Journal {
             ));
         }
         let bytes = entry::encode(&self.id, inner.next, entry, payload)?;
-        let written = inner
-            .log
-            .write_all(&bytes)
-            .and_then(|()| inner.log.sync_data());
+        let append = |inner: &mut Inner| {
+            inner
+                .log
+                .write_all(&bytes)
+                .and_then(|()| inner.log.sync_data())
+        };
+        let mut written = append(inner);
+        if written.as_ref().is_err_and(super::reserve::is_full)
+            && inner.log.set_len(inner.len).is_ok()
+            && super::reserve::release(&self.run_dir)
+        {
+            written = append(inner);
+        }
         if let Err(e) = written {
             // A partial record in the middle would hide every record after it.
             let len = inner.len;
@@ -541,6 +569,11 @@ impl Journal {
         inner.next += 1;
         Ok(())
     }
+}
+
+/// Whether a journal error is a full disk.
+fn is_full(e: &JournalError) -> bool {
+    matches!(e, JournalError::Io { source, .. } if super::reserve::is_full(source))
 }
 
 fn now_nanos(now: SystemTime) -> u32 {

@@ -71,7 +71,7 @@ pub fn rollback_run(
     }
     record.status = Status::RolledBack;
     record.finished = Some(crate::timestamp::now());
-    state::write_record(&run_dir, &record)?;
+    crate::journal::reserve::write_status(&run_dir, &record)?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -317,7 +317,8 @@ fn undo_one(
                     mode,
                 },
             };
-            let restored = image.restore(&abs).map_err(io_err("restore", &abs))?;
+            let restored =
+                crate::ownership::restore(&image, &abs).map_err(io_err("restore", &abs))?;
             let outcome = match restored {
                 Restored::Unchanged => Outcome::Unchanged,
                 Restored::Written => Outcome::Restored,

@@ -280,13 +280,31 @@ fn step() -> BoxedStrategy<Table> {
         .boxed()
 }
 
+/// A gate nested or chained thousands deep (parentheses, `not`, unary `-`, a long sum), which
+/// must be refused with an error rather than overflow the stack.
+fn deep_check() -> BoxedStrategy<String> {
+    let kinds = select(vec!["paren", "not", "neg", "chain", "unclosed"]);
+    (kinds, 0usize..6000)
+        .prop_map(|(kind, n)| match kind {
+            "paren" => format!("{}after.failed == 0{}", "(".repeat(n), ")".repeat(n)),
+            "not" => format!("{}after.failed == 0", "not ".repeat(n)),
+            "neg" => format!("{}after.failed < 1", "-".repeat(n)),
+            "chain" => format!("after.failed{} == 0", " + 1".repeat(n)),
+            _ => format!("{}after.failed == 0", "(".repeat(n)),
+        })
+        .boxed()
+}
+
 fn gate() -> BoxedStrategy<Table> {
-    let check = mixed(&[
-        "baseline.tests >= 0",
-        "after.wall.median <= baseline.wall.median * 0.9",
-        "after.failed == 0 and after.passed == baseline.passed",
-        "after.é > 1",
-    ]);
+    let check = prop_oneof![
+        3 => mixed(&[
+            "baseline.tests >= 0",
+            "after.wall.median <= baseline.wall.median * 0.9",
+            "after.failed == 0 and after.passed == baseline.passed",
+            "after.é > 1",
+        ]),
+        1 => deep_check(),
+    ];
     (check, opt(text()), select(vec!["rollback", "warn"]))
         .prop_map(|(check, why, on_fail)| {
             let mut t = Table::new();

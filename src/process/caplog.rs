@@ -12,6 +12,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::redact::Redactor;
+
 /// The cap when `PLANRUN_LOG_MAX` is not set: 8 MiB.
 pub const DEFAULT_MAX: u64 = 8 * 1024 * 1024;
 
@@ -75,6 +77,18 @@ pub struct CappedLog {
     marker_len: u64,
     /// Output bytes dropped so far.
     dropped: u64,
+    /// Hides the run's secrets before anything reaches the file.
+    redact: Redactor,
+}
+
+/// A log closed before its output ended (a capture's two streams share one) still gets what
+/// its redactor held back.
+impl Drop for CappedLog {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_held() {
+            tracing::warn!("cannot write the end of `{}`: {e}", self.path.display());
+        }
+    }
 }
 
 impl CappedLog {
@@ -94,6 +108,7 @@ impl CappedLog {
             len,
             marker_len,
             dropped,
+            redact: Redactor::new(),
         };
         log.keep_under_cap()?;
         Ok(log)
@@ -101,9 +116,23 @@ impl CappedLog {
 
     /// Appends `buf`, then cuts the file if it went past the cap.
     pub fn write(&mut self, buf: &[u8]) -> io::Result<()> {
+        let masked = self.redact.feed(buf);
+        self.append_masked(&masked)
+    }
+
+    fn append_masked(&mut self, buf: &[u8]) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
         self.file.write_all(buf)?;
         self.len += buf.len() as u64;
         self.keep_under_cap()
+    }
+
+    /// Writes what the redactor still holds back: the output has ended.
+    pub fn flush_held(&mut self) -> io::Result<()> {
+        let held = self.redact.finish();
+        self.append_masked(&held)
     }
 
     /// Copies everything `from` yields into the log until it ends. After a write error (a full
@@ -114,7 +143,12 @@ impl CappedLog {
         let mut failed = None;
         loop {
             match from.read(&mut buf) {
-                Ok(0) => return failed.map_or(Ok(()), Err),
+                Ok(0) => {
+                    if failed.is_none() {
+                        failed = self.flush_held().err();
+                    }
+                    return failed.map_or(Ok(()), Err);
+                }
                 Ok(n) if failed.is_none() => {
                     if let Err(e) = self.write(&buf[..n]) {
                         failed = Some(e);

@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::control::{Cancel, Control};
-use super::{proctree, rss};
+use super::{proctree, rss, scope};
 
 /// The default time between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -131,7 +131,11 @@ pub(super) fn run(
     // one run is that run's tree; for `run` steps in parallel it may include a neighbour's.
     let cpu_before = children_cpu();
     let started = Instant::now();
-    let Spawned { pid, exit: rx } = spawn_in_group(command)?;
+    let Spawned {
+        pid,
+        exit: rx,
+        mark,
+    } = spawn_in_group(command, &control.scope)?;
     let pgid = i32::try_from(pid).unwrap_or(0);
     control.groups.spawned(pid);
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
@@ -142,6 +146,8 @@ pub(super) fn run(
     if forced.is_none() && pgid > 0 {
         end_leftovers(pgid, limits.grace);
     }
+    // Then whatever left the group (`setsid`, a double fork), found by the mark it inherited.
+    mark.end(Some(pid));
     let (user, system) = children_cpu();
     Ok(Outcome {
         status: forced.unwrap_or_else(|| Status::of(exit)),
@@ -163,25 +169,58 @@ pub(super) struct Spawned {
     pub pid: u32,
     /// Its exit, once it has happened.
     pub exit: mpsc::Receiver<Exit>,
+    /// The mark it and every descendant carry.
+    pub mark: Mark,
 }
 
-/// Starts `command` in a new process group of its own.
-pub(super) fn spawn_in_group(mut command: Command) -> io::Result<Spawned> {
-    command.stdin(Stdio::null()).process_group(0);
+/// The mark one command carries in its environment, and when it started.
+#[derive(Debug, Clone)]
+pub(super) struct Mark {
+    value: String,
+    /// The leader's start time (clock ticks since boot): nothing older carries the mark.
+    since: u64,
+}
+
+impl Mark {
+    /// Ends every process that carries the mark (see [`scope::end_marked`]); the leader `spare`
+    /// is left for its waiter to reap.
+    pub fn end(&self, spare: Option<u32>) -> usize {
+        scope::end_marked(&self.value, self.since, spare)
+    }
+}
+
+/// Starts `command` in a new process group of its own, carrying a new mark of `scope`.
+pub(super) fn spawn_in_group(mut command: Command, scope: &scope::Scope) -> io::Result<Spawned> {
+    let value = scope.mark();
+    command
+        .stdin(Stdio::null())
+        .process_group(0)
+        .env(scope::VAR, &value);
+    // Registered before its waiter exists, so that reaping adopted orphans never takes it.
+    let mut own = scope::own();
     let mut child = command.spawn()?;
+    let pid = child.id();
+    own.insert(pid);
+    drop(own);
     // The command holds planrun's copies of the output pipes' write ends; their readers see the
     // end of the output only once every copy is closed.
     drop(command);
-    let pid = child.id();
-    tracing::debug!(pid, "started in its own process group");
+    // Not reaped yet, so its stat is there even if it already exited.
+    let since = proctree::read(pid, &mut String::new()).map_or(0, |p| p.start);
+    tracing::debug!(pid, mark = %value, "started in its own process group");
     // A blocking wait in its own thread stamps the exit the moment it happens; polling would add
     // up to one poll interval to every wall time.
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let waited = child.wait();
+        scope::reaped(pid);
         let _ = tx.send((Instant::now(), waited));
     });
-    Ok(Spawned { pid, exit: rx })
+    Ok(Spawned {
+        pid,
+        exit: rx,
+        mark: Mark { value, since },
+    })
 }
 
 /// Waits for the exit of the leader of group `pgid` on `rx`, ending the group on timeout or

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::orphans::Groups;
+use super::scope::Scope;
 
 /// Cancellation flags shared with the signal handler; clones share the same flags.
 #[derive(Debug, Clone, Default)]
@@ -60,11 +61,22 @@ pub struct Control {
     pub cancel: Cancel,
     /// Where each command's process group is written down as it starts.
     pub groups: Groups,
+    /// The run whose mark each command carries, so that what leaves its group is found again.
+    pub scope: Scope,
 }
 
 impl Control {
     /// Commands watched by `cancel`, their groups recorded in `groups`.
     pub fn new(cancel: Cancel, groups: Groups) -> Self {
-        Control { cancel, groups }
+        Control {
+            cancel,
+            groups,
+            scope: Scope::default(),
+        }
+    }
+
+    /// The same handles, each command marked as part of `scope`.
+    pub fn scoped(self, scope: Scope) -> Self {
+        Control { scope, ..self }
     }
 }

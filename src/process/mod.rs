@@ -7,7 +7,9 @@ pub mod child;
 pub mod control;
 pub mod orphans;
 pub mod proctree;
+pub mod redact;
 pub mod rss;
+pub mod scope;
 pub mod service;
 pub mod signals;
 pub mod spawn;
@@ -19,13 +21,14 @@ pub use capture::{capture, Captured, Invocation};
 pub use child::{Outcome, Status, DEFAULT_GRACE};
 pub use control::{Cancel, Control};
 pub use orphans::Groups;
+pub use scope::Scope;
 pub use service::Service;
 pub use spawn::{run, CommandSpec};
 
 #[cfg(test)]
 mod tests {
     /// Every source file of this module, by name.
-    const SOURCES: [(&str, &str); 12] = [
+    const SOURCES: [(&str, &str); 15] = [
         ("caplog.rs", include_str!("caplog.rs")),
         ("capture.rs", include_str!("capture.rs")),
         ("child.rs", include_str!("child.rs")),
@@ -33,7 +36,10 @@ mod tests {
         ("mod.rs", include_str!("mod.rs")),
         ("orphans.rs", include_str!("orphans.rs")),
         ("proctree.rs", include_str!("proctree.rs")),
+        ("redact.rs", include_str!("redact.rs")),
         ("rss.rs", include_str!("rss.rs")),
+        ("scope.rs", include_str!("scope.rs")),
+        ("scope_tests.rs", include_str!("scope_tests.rs")),
         ("service.rs", include_str!("service.rs")),
         ("signals.rs", include_str!("signals.rs")),
         ("spawn.rs", include_str!("spawn.rs")),

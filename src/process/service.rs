@@ -11,7 +11,7 @@ use std::io;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::child::{self, Exit, Spawned, Status, POLL};
+use super::child::{self, Exit, Mark, Spawned, Status, POLL};
 use super::control::{Cancel, Control};
 use super::orphans::{Groups, LeftService};
 use super::spawn::{self, CommandSpec, DRAIN};
@@ -34,6 +34,8 @@ pub struct Service {
     log_done: mpsc::Receiver<()>,
     grace: Duration,
     stopped: bool,
+    /// What it and every process it started carry, so that its daemons are ended with it.
+    mark: Mark,
 }
 
 /// Why a service did not become ready.
@@ -96,7 +98,7 @@ impl Service {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
         let (command, log_done) = spawn::shell(spec)?;
-        let Spawned { pid, exit } = child::spawn_in_group(command)?;
+        let Spawned { pid, exit, mark } = child::spawn_in_group(command, &control.scope)?;
         control.groups.service(pid, name);
         Ok(Service {
             pgid: i32::try_from(pid).unwrap_or(0),
@@ -105,6 +107,7 @@ impl Service {
             log_done,
             grace: spec.grace,
             stopped: false,
+            mark,
         })
     }
 
@@ -196,6 +199,7 @@ impl Service {
         if self.pgid > 0 {
             child::end_leftovers(self.pgid, self.grace);
         }
+        self.mark.end(u32::try_from(self.pgid).ok());
         if self.log_done.recv_timeout(DRAIN).is_err() {
             tracing::debug!("a service's output pipe is still open; log left to drain");
         }
@@ -245,6 +249,9 @@ impl Drop for Service {
     fn drop(&mut self) {
         if !self.stopped && self.exited().is_none() {
             child::signal_group(self.pgid, libc::SIGKILL);
+        }
+        if !self.stopped {
+            self.mark.end(u32::try_from(self.pgid).ok());
         }
     }
 }

@@ -14,6 +14,7 @@ mod generic_plans;
 mod harness;
 mod hostile;
 mod hostile_envs;
+mod hostile_proc;
 mod html;
 mod junit_values;
 mod leftovers;

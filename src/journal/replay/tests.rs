@@ -280,7 +280,7 @@ fn real_venv_packages_are_restored_from_the_snapshot() {
     let layout = crate::envjournal::EnvLayout::of_venv(&t.join(".venv")).unwrap();
     let installed = crate::envjournal::distinfo::installed(&layout.site_packages);
     let affected =
-        crate::envjournal::predict(&env, &packages, &installed, &Control::default()).unwrap();
+        crate::envjournal::predict(&env, &packages, &installed, &Control::default(), None).unwrap();
     journal.record_env(&env, false, &affected).unwrap();
     env.install(&packages, &Control::default()).unwrap();
     journal.seal_env(&env).unwrap();
@@ -306,7 +306,8 @@ fn an_env_repointed_by_a_symlink_is_refused_and_left_untouched() {
     crate::envjournal::tests::uv_venv(&other_venv, &["six==1.16.0"]);
     let journal = Journal::begin(t, meta("deps")).unwrap();
     let packages = vec!["six==1.16.0".to_string()];
-    let affected = crate::envjournal::predict(&env, &packages, &[], &Control::default()).unwrap();
+    let affected =
+        crate::envjournal::predict(&env, &packages, &[], &Control::default(), None).unwrap();
     journal.record_env(&env, false, &affected).unwrap();
     env.install(&packages, &Control::default()).unwrap();
     journal.seal_env(&env).unwrap();

@@ -1,0 +1,117 @@
+//! Tests of [`super`]: processes that leave their command's group are ended with it.
+
+use super::*;
+use crate::process::child::Status;
+use crate::process::spawn::{run, CommandSpec};
+use crate::process::testing::wait_for;
+use crate::process::Control;
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command};
+
+/// A process that is gone or only a zombie waiting for a reaper.
+fn dead(pid: u32) -> bool {
+    proctree::read(pid, &mut String::new()).is_none_or(|p| p.is_zombie())
+}
+
+fn pid_in(file: &Path) -> u32 {
+    fs::read_to_string(file).unwrap().trim().parse().unwrap()
+}
+
+/// A command that starts `escape` in the background and exits once `escape` wrote its pid.
+fn escaping(dir: &Path, escape: &str) -> CommandSpec {
+    let pid = dir.join("pid");
+    let command = format!(
+        "{escape} & while [ ! -s {pid} ]; do sleep 0.01; done",
+        pid = pid.display()
+    );
+    let mut spec = CommandSpec::new(command, dir, dir.join("out.log"));
+    spec.grace = Duration::from_millis(300);
+    spec
+}
+
+#[test]
+fn a_setsid_child_is_ended_when_its_command_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = escaping(
+        dir.path(),
+        "setsid sh -c 'echo $$ > pid; sleep 2; touch late; sleep 30'",
+    );
+    assert!(run(&spec, &Control::default(), false)
+        .unwrap()
+        .status
+        .success());
+    let pid = pid_in(&dir.path().join("pid"));
+    assert!(dead(pid), "the setsid child outlived its command");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!dir.path().join("late").exists());
+}
+
+#[test]
+fn a_double_fork_out_of_a_timed_out_command_is_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = escaping(
+        dir.path(),
+        "(setsid sh -c 'trap \"\" TERM; echo $$ > pid; while :; do sleep 0.05; done' &)",
+    );
+    spec.command.push_str("; sleep 100");
+    spec.timeout = Some(Duration::from_secs(1));
+    let outcome = run(&spec, &Control::default(), false).unwrap();
+    assert_eq!(outcome.status, Status::TimedOut);
+    let pid = pid_in(&dir.path().join("pid"));
+    assert!(
+        wait_for(|| dead(pid)),
+        "a grandchild ignoring SIGTERM outlived the timeout"
+    );
+}
+
+fn marked(value: &str) -> Child {
+    Command::new("sleep")
+        .arg("30")
+        .env(VAR, value)
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_mark_matches_only_itself() {
+    let mut other = marked("run-a/10");
+    let since = proctree::read(other.id(), &mut String::new())
+        .unwrap()
+        .start;
+    assert_eq!(end_marked("run-a/1", since, None), 0);
+    assert!(!dead(other.id()));
+    assert_eq!(end_marked("run-a/10", since, None), 1);
+    other.wait().unwrap();
+}
+
+#[test]
+fn processes_older_than_the_command_are_not_its_own() {
+    let mut older = marked("run-b/1");
+    let start = proctree::read(older.id(), &mut String::new())
+        .unwrap()
+        .start;
+    assert_eq!(end_marked("run-b/1", start + 1, None), 0);
+    assert!(!dead(older.id()));
+    older.kill().unwrap();
+    older.wait().unwrap();
+}
+
+#[test]
+fn what_a_killed_run_left_is_ended_by_its_run_id_only() {
+    let mut left = marked("run-c/3");
+    let mut other = marked("run-cd/1");
+    assert_eq!(end_left("run-c"), 1);
+    left.wait().unwrap();
+    assert!(!dead(other.id()));
+    other.kill().unwrap();
+    other.wait().unwrap();
+}
+
+#[test]
+fn marks_are_distinct_and_name_their_run() {
+    let scope = Scope::new("20261207T0519 x/y");
+    let (a, b) = (scope.mark(), Scope::new("20261207T0519 x/y").mark());
+    assert_ne!(a, b, "two scopes of one name still never share a mark");
+    assert!(a.starts_with("20261207T0519_x_y/"), "{a}");
+}
