@@ -9,6 +9,7 @@ pub mod groups;
 pub mod ini;
 pub mod ini_doc;
 pub mod list;
+pub mod locks;
 pub mod markers;
 pub mod pep508;
 pub mod placement;

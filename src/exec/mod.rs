@@ -11,6 +11,7 @@ pub mod edits;
 pub mod events;
 pub mod gates;
 pub mod progress;
+pub mod relock;
 pub mod scheduler;
 pub mod services;
 pub mod setup;
