@@ -186,7 +186,7 @@ fn fallback(declared: &Declared, pyproject_only: bool) -> (Place, &'static str) 
         for name in names {
             let place = make(name.to_string());
             if declared.has(&place) {
-                return (place, "the project's test group");
+                return (place, "the project's dev or test group");
             }
         }
     }

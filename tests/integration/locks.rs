@@ -46,7 +46,8 @@ id = "p"
         .test()
         .args(["apply", plan, "--target", ".", "--dry-run"])
         .stdout_contains("$ uv lock")
-        .stdout_contains("+dev = [\"iniconfig>=2\", \"six==1.16.0\"]")
+        .stdout_contains("record: six==1.16.0 -> [dependency-groups].dev (nothing declares pytest; the project's dev or test group)\n")
+        .stdout_contains("+dev = [\n+    \"iniconfig>=2\",\n+    \"six==1.16.0\",\n+]\n")
         .run();
     project
         .test()

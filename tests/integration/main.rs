@@ -4,6 +4,7 @@ mod apply;
 mod backend;
 mod budgets;
 mod cli;
+mod deps;
 mod dryrun;
 mod envs;
 mod failures;

@@ -1,0 +1,341 @@
+//! `record_in = "auto"` on the shapes real projects have: the new dev dependency goes where the
+//! project keeps pytest (a PEP 735 group, a Poetry group or its legacy `dev-dependencies`, a
+//! requirements file), nothing is declared twice, the project's own tool accepts its lock after
+//! the apply (`uv lock --check`, `poetry check --lock`), and rollback offline restores every
+//! byte.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::envs::OFFLINE;
+use crate::support::{cached_venv, env_path, repo_root, sh, uv, Project};
+
+/// A plan that installs `packages` and records them with `record_in = "auto"`.
+fn record_plan(dir: &Path, packages: &str) -> String {
+    let plan = dir.join("plan.toml");
+    fs::write(
+        &plan,
+        format!(
+            r#"
+name = "record"
+description = "Install a dev dependency and record it where the project keeps its own."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "deps"
+  action = "install"
+  packages = [{packages}]
+  record_in = "auto"
+"#
+        ),
+    )
+    .unwrap();
+    plan.to_string_lossy().into_owned()
+}
+
+/// A project made of `files` in a temp dir.
+fn project(files: &[(&str, &str)]) -> Project {
+    let src = tempfile::tempdir().unwrap();
+    let project = Project::from_dir(src.path());
+    for (rel, text) in files {
+        project.write(rel, text);
+    }
+    project
+}
+
+/// Poetry, installed once into `target/poetry-venv`; its `bin` directory.
+fn poetry_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        cached_venv(
+            "poetry-venv",
+            &repo_root().join("tests/requirements-poetry.txt"),
+        )
+        .join("bin")
+    })
+}
+
+/// `PATH` with Poetry on it, for planrun and for the checks.
+fn path_with_poetry() -> std::ffi::OsString {
+    let rest = env_path();
+    std::env::join_paths(
+        std::iter::once(poetry_bin().to_path_buf()).chain(std::env::split_paths(&rest)),
+    )
+    .unwrap()
+}
+
+/// Runs the project's own tool in it and returns its output; panics when it fails.
+fn tool(project: &Project, program: &Path, args: &[&str]) -> String {
+    sh(Command::new(program)
+        .args(args)
+        .current_dir(project.path())
+        .env("PATH", path_with_poetry()))
+}
+
+fn poetry(project: &Project, args: &[&str]) -> String {
+    tool(project, &poetry_bin().join("poetry"), args)
+}
+
+/// Applies the plan (kept: it has no gate), checking the dry run first says `dry`.
+fn apply(project: &Project, plan: &str, dry: &[&str]) {
+    let mut test = project.test().env("PATH", path_with_poetry()).args([
+        "apply",
+        plan,
+        "--target",
+        ".",
+        "--dry-run",
+    ]);
+    for line in dry {
+        test = test.stdout_contains(line);
+    }
+    test.stderr_unchecked("the dry run's header only").run();
+    project
+        .test()
+        .env("PATH", path_with_poetry())
+        .args(["apply", plan, "--target", "."])
+        .stderr_contains("exit 0")
+        .run();
+}
+
+/// Rolls back with the network unusable and checks `files` are byte for byte as before.
+fn rollback_offline(project: &Project, before: &[(&str, String)]) {
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .envs(OFFLINE.iter().copied())
+        .stdout_contains("rolled back run [RUN] (plan record)")
+        .run();
+    for (rel, text) in before {
+        assert_eq!(&project.read(rel), text, "{rel} after rollback");
+    }
+}
+
+fn snapshot(project: &Project, files: &[&'static str]) -> Vec<(&'static str, String)> {
+    files.iter().map(|f| (*f, project.read(f))).collect()
+}
+
+const UV_TESTS: &str = r#"[project]
+name = "tokens"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = []
+
+[dependency-groups]
+dev = [{ include-group = "tests" }, "iniconfig>=2"]
+tests = ["pytest>=8"]
+
+[tool.uv]
+package = false
+"#;
+
+const TWO_TESTS: &str = "def test_a():\n    assert True\n\n\ndef test_b():\n    assert True\n";
+
+#[test]
+fn a_uv_tests_group_gets_xdist_and_its_own_test_command_runs_in_parallel() {
+    let project = project(&[("pyproject.toml", UV_TESTS), ("tests/test_t.py", TWO_TESTS)]);
+    tool(&project, &uv(), &["lock"]);
+    let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    apply(
+        &project,
+        &plan,
+        &[
+            "record: pytest-xdist>=3.5 -> [dependency-groups].tests (holds pytest; also found: dev)\n",
+            "+tests = [\n+    \"pytest>=8\",\n+    \"pytest-xdist>=3.5\",\n+]\n",
+            "$ uv lock  (uv.lock follows pyproject.toml; keeps revision 5)",
+        ],
+    );
+    assert_eq!(
+        project.read("pyproject.toml"),
+        UV_TESTS.replace(
+            "tests = [\"pytest>=8\"]",
+            "tests = [\n    \"pytest>=8\",\n    \"pytest-xdist>=3.5\",\n]"
+        )
+    );
+    tool(&project, &uv(), &["lock", "--check"]);
+    let env = tempfile::tempdir().unwrap();
+    let out = sh(Command::new(uv())
+        .args(["run", "--locked", "--no-default-groups", "--group", "tests"])
+        .args(["pytest", "-n", "2", "-p", "no:cacheprovider"])
+        .current_dir(project.path())
+        .env("UV_PROJECT_ENVIRONMENT", env.path()));
+    assert!(
+        out.contains("2 workers") && out.contains("2 passed"),
+        "{out}"
+    );
+    rollback_offline(&project, &before);
+}
+
+#[test]
+fn xdist_already_in_an_included_group_is_not_declared_again_and_the_lock_is_untouched() {
+    let attrs = UV_TESTS.replace(
+        "tests = [\"pytest>=8\"]",
+        "tests = [\"pytest>=8\", \"pytest-xdist[psutil]\"]",
+    );
+    let project = project(&[("pyproject.toml", &attrs)]);
+    tool(&project, &uv(), &["lock"]);
+    let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    apply(
+        &project,
+        &plan,
+        &["record: pytest-xdist>=3.5: already declared in [dependency-groups].tests (included by dev); not recorded again, no lock file touched\n"],
+    );
+    for (rel, text) in &before {
+        assert_eq!(&project.read(rel), text, "{rel} after the apply");
+    }
+    rollback_offline(&project, &before);
+}
+
+#[test]
+fn a_uv_lock_at_an_older_revision_keeps_its_revision() {
+    let project = project(&[("pyproject.toml", UV_TESTS)]);
+    // uv 0.6.15 to 0.8.3 write revision 2; the shared uv writes a later one.
+    tool(
+        &project,
+        &uv(),
+        &["tool", "run", "--from", "uv>=0.6.15,<0.8.4", "uv", "lock"],
+    );
+    assert!(project.read("uv.lock").contains("\nrevision = 2\n"));
+    let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    apply(
+        &project,
+        &plan,
+        &["$ uv lock  (uv.lock follows pyproject.toml; keeps revision 2)"],
+    );
+    let lock = project.read("uv.lock");
+    assert!(
+        lock.contains("\nrevision = 2\n") && lock.contains("name = \"pytest-xdist\""),
+        "{lock}"
+    );
+    tool(&project, &uv(), &["lock", "--check"]);
+    rollback_offline(&project, &before);
+}
+
+const POETRY_LEGACY: &str = r#"[tool.poetry]
+name = "richer"
+version = "0.1.0"
+description = ""
+authors = ["A <a@example.org>"]
+package-mode = false
+
+[tool.poetry.dependencies]
+python = "^3.9"
+
+[tool.poetry.dev-dependencies]
+pytest = ">=8"
+
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"#;
+
+#[test]
+fn a_poetry_legacy_dev_table_gets_xdist_and_poetry_accepts_the_lock() {
+    let project = project(&[("pyproject.toml", POETRY_LEGACY)]);
+    poetry(&project, &["lock"]);
+    let before = snapshot(&project, &["pyproject.toml", "poetry.lock"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    apply(
+        &project,
+        &plan,
+        &[
+            "record: pytest-xdist>=3.5 -> [tool.poetry.dev-dependencies] (holds pytest)\n",
+            "$ poetry lock  (poetry.lock follows pyproject.toml; no version updated)",
+        ],
+    );
+    assert_eq!(
+        project.read("pyproject.toml"),
+        POETRY_LEGACY.replace(
+            "pytest = \">=8\"\n",
+            "pytest = \">=8\"\npytest-xdist = \">=3.5\"\n"
+        )
+    );
+    poetry(&project, &["check", "--lock"]);
+    assert!(project
+        .read("poetry.lock")
+        .contains("name = \"pytest-xdist\""));
+    rollback_offline(&project, &before);
+}
+
+#[test]
+fn a_poetry_test_group_gets_xdist_not_the_dev_group() {
+    let text = POETRY_LEGACY.replace(
+        "[tool.poetry.dev-dependencies]\npytest = \">=8\"\n",
+        "[tool.poetry.group.dev.dependencies]\nruff = \"*\"\n\n[tool.poetry.group.test.dependencies]\npytest = \">=8\"\n",
+    );
+    let project = project(&[("pyproject.toml", &text)]);
+    poetry(&project, &["lock"]);
+    let before = snapshot(&project, &["pyproject.toml", "poetry.lock"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    apply(
+        &project,
+        &plan,
+        &["record: pytest-xdist>=3.5 -> [tool.poetry.group.test.dependencies] (holds pytest)\n"],
+    );
+    assert_eq!(
+        project.read("pyproject.toml"),
+        text.replace(
+            "pytest = \">=8\"\n",
+            "pytest = \">=8\"\npytest-xdist = \">=3.5\"\n"
+        )
+    );
+    poetry(&project, &["check", "--lock"]);
+    rollback_offline(&project, &before);
+}
+
+#[test]
+fn a_poetry_lock_without_poetry_is_refused_before_any_change() {
+    let project = project(&[
+        ("pyproject.toml", POETRY_LEGACY),
+        ("poetry.lock", "# stale on purpose\n"),
+    ]);
+    let before = project.hash_tree();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    project
+        .test()
+        .args(["apply", &plan, "--target", "."])
+        .status(2)
+        .stderr_contains("error: step `deps` records pytest-xdist>=3.5 in `pyproject.toml`, and `poetry.lock` must follow it, but `poetry` is not on PATH\n")
+        .stderr_contains("hint: nothing was changed; install poetry (`uv tool install poetry` or `pipx install poetry`) and run the apply again, or name a requirements file in `record_in`\n")
+        .run();
+    let after: Vec<_> = project
+        .hash_tree()
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(".planrun"))
+        .collect();
+    assert_eq!(after, before.into_iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_pip_project_gets_xdist_in_its_requirements_test_file() {
+    let test_txt = "-r base.txt\npytest>=8  # the runner\n";
+    let project = project(&[
+        ("requirements/base.txt", "iniconfig\n"),
+        ("requirements/test.txt", test_txt),
+        ("requirements-dev.txt", "ruff\n"),
+    ]);
+    let before = snapshot(&project, &["requirements/test.txt", "requirements-dev.txt"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    apply(
+        &project,
+        &plan,
+        &["record: pytest-xdist>=3.5 -> requirements/test.txt (holds pytest)\n"],
+    );
+    assert_eq!(
+        project.read("requirements/test.txt"),
+        format!("{test_txt}pytest-xdist>=3.5\n")
+    );
+    assert_eq!(project.read("requirements-dev.txt"), "ruff\n");
+    rollback_offline(&project, &before);
+}
