@@ -55,7 +55,7 @@ id = "p"
         // stderr: measured numbers vary.
         .apply_progress(
             "record",
-            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+15 -2); exit 0",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+18 -2); exit 0",
         )
         .stderr_contains("▶ six install")
         .run();
