@@ -12,9 +12,18 @@ use std::sync::OnceLock;
 use crate::envs::OFFLINE;
 use crate::support::{cached_venv, env_path, repo_root, sh, uv, Project};
 
-/// A plan that installs `packages` and records them with `record_in = "auto"`.
-fn record_plan(dir: &Path, packages: &str) -> String {
-    let plan = dir.join("plan.toml");
+/// A plan file in its own temp dir (removed when this is dropped).
+pub struct Plan {
+    _dir: tempfile::TempDir,
+    /// The plan file's path.
+    pub path: String,
+}
+
+/// A plan `record` with one install step `deps` that installs `packages` (TOML array items)
+/// and records them with `record_in = "auto"`; `more` adds lines to the step.
+pub fn record_plan(packages: &str, more: &str) -> Plan {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
     fs::write(
         &plan,
         format!(
@@ -28,11 +37,15 @@ id = "p"
   action = "install"
   packages = [{packages}]
   record_in = "auto"
+  {more}
 "#
         ),
     )
     .unwrap();
-    plan.to_string_lossy().into_owned()
+    Plan {
+        path: plan.to_string_lossy().into_owned(),
+        _dir: dir,
+    }
 }
 
 /// A project made of `files` in a temp dir.
@@ -112,6 +125,19 @@ fn rollback_offline(project: &Project, before: &[(&str, String)]) {
     }
 }
 
+/// Applies a plan recording `pytest-xdist>=3.5` to `project` (checking that its dry run says
+/// each of `dry`) and returns what `files` held before.
+fn apply_xdist(
+    project: &Project,
+    files: &[&'static str],
+    dry: &[&str],
+) -> Vec<(&'static str, String)> {
+    let before = snapshot(project, files);
+    let xdist = record_plan("\"pytest-xdist>=3.5\"", "");
+    apply(project, &xdist.path, dry);
+    before
+}
+
 fn snapshot(project: &Project, files: &[&'static str]) -> Vec<(&'static str, String)> {
     files.iter().map(|f| (*f, project.read(f))).collect()
 }
@@ -136,13 +162,7 @@ const TWO_TESTS: &str = "def test_a():\n    assert True\n\n\ndef test_b():\n    
 fn a_uv_tests_group_gets_xdist_and_its_own_test_command_runs_in_parallel() {
     let project = project(&[("pyproject.toml", UV_TESTS), ("tests/test_t.py", TWO_TESTS)]);
     tool(&project, &uv(), &["lock"]);
-    let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
-    apply(
-        &project,
-        &plan,
-        &[
+    let before = apply_xdist(&project, &["pyproject.toml", "uv.lock"], &[
             "record: pytest-xdist>=3.5 -> [dependency-groups].tests (holds pytest; also found: dev)\n",
             "+tests = [\n+    \"pytest>=8\",\n+    \"pytest-xdist>=3.5\",\n+]\n",
             "$ uv lock  (uv.lock follows pyproject.toml; keeps revision 5)",
@@ -178,16 +198,47 @@ fn xdist_already_in_an_included_group_is_not_declared_again_and_the_lock_is_unto
     let project = project(&[("pyproject.toml", &attrs)]);
     tool(&project, &uv(), &["lock"]);
     let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    // execnet is only resolved in uv.lock (pytest-xdist requires it): declared all the same.
+    let plan = record_plan("\"pytest-xdist>=3.5\", \"Execnet\"", "");
     apply(
         &project,
-        &plan,
-        &["record: pytest-xdist>=3.5: already declared in [dependency-groups].tests (included by dev); not recorded again, no lock file touched\n"],
+        &plan.path,
+        &[
+            "record: pytest-xdist>=3.5: already declared in [dependency-groups].tests (included by dev); not recorded again, no lock file touched\n",
+            "record: Execnet: already declared in uv.lock (resolved); not recorded again, no lock file touched\n",
+        ],
     );
     for (rel, text) in &before {
         assert_eq!(&project.read(rel), text, "{rel} after the apply");
     }
+    rollback_offline(&project, &before);
+}
+
+#[test]
+fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
+    let pinned = format!("{UV_TESTS}required-version = \">=0.6.15,<0.8.4\"\n");
+    let project = project(&[("pyproject.toml", &pinned)]);
+    let old_uv = ["tool", "run", "--from", "uv>=0.6.15,<0.8.4", "uv"];
+    tool(&project, &uv(), &[&old_uv[..], &["lock"]].concat());
+    let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
+    // The shared uv refuses every command in this project, `uv venv` too: pip makes the venv.
+    let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"pip\"");
+    apply(
+        &project,
+        &plan.path,
+        &["$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)"],
+    );
+    let lock = project.read("uv.lock");
+    assert!(
+        lock.contains("\nrevision = 2\n") && lock.contains("name = \"pytest-xdist\""),
+        "{lock}"
+    );
+    // The shared uv refuses this project (it is not the pinned version): check with the pinned one.
+    tool(
+        &project,
+        &uv(),
+        &[&old_uv[..], &["lock", "--check"]].concat(),
+    );
     rollback_offline(&project, &before);
 }
 
@@ -201,12 +252,9 @@ fn a_uv_lock_at_an_older_revision_keeps_its_revision() {
         &["tool", "run", "--from", "uv>=0.6.15,<0.8.4", "uv", "lock"],
     );
     assert!(project.read("uv.lock").contains("\nrevision = 2\n"));
-    let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
-    apply(
+    let before = apply_xdist(
         &project,
-        &plan,
+        &["pyproject.toml", "uv.lock"],
         &["$ uv lock  (uv.lock follows pyproject.toml; keeps revision 2)"],
     );
     let lock = project.read("uv.lock");
@@ -240,12 +288,9 @@ build-backend = "poetry.core.masonry.api"
 fn a_poetry_legacy_dev_table_gets_xdist_and_poetry_accepts_the_lock() {
     let project = project(&[("pyproject.toml", POETRY_LEGACY)]);
     poetry(&project, &["lock"]);
-    let before = snapshot(&project, &["pyproject.toml", "poetry.lock"]);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
-    apply(
+    let before = apply_xdist(
         &project,
-        &plan,
+        &["pyproject.toml", "poetry.lock"],
         &[
             "record: pytest-xdist>=3.5 -> [tool.poetry.dev-dependencies] (holds pytest)\n",
             "$ poetry lock  (poetry.lock follows pyproject.toml; no version updated)",
@@ -273,12 +318,9 @@ fn a_poetry_test_group_gets_xdist_not_the_dev_group() {
     );
     let project = project(&[("pyproject.toml", &text)]);
     poetry(&project, &["lock"]);
-    let before = snapshot(&project, &["pyproject.toml", "poetry.lock"]);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
-    apply(
+    let before = apply_xdist(
         &project,
-        &plan,
+        &["pyproject.toml", "poetry.lock"],
         &["record: pytest-xdist>=3.5 -> [tool.poetry.group.test.dependencies] (holds pytest)\n"],
     );
     assert_eq!(
@@ -299,8 +341,8 @@ fn a_poetry_lock_without_poetry_is_refused_before_any_change() {
         ("poetry.lock", "# stale on purpose\n"),
     ]);
     let before = project.hash_tree();
-    let dir = tempfile::tempdir().unwrap();
-    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
+    let xdist = record_plan("\"pytest-xdist>=3.5\"", "");
+    let plan = xdist.path.clone();
     project
         .test()
         .args(["apply", &plan, "--target", "."])
@@ -324,12 +366,9 @@ fn a_pip_project_gets_xdist_in_its_requirements_test_file() {
         ("requirements/test.txt", test_txt),
         ("requirements-dev.txt", "ruff\n"),
     ]);
-    let before = snapshot(&project, &["requirements/test.txt", "requirements-dev.txt"]);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = record_plan(dir.path(), "\"pytest-xdist>=3.5\"");
-    apply(
+    let before = apply_xdist(
         &project,
-        &plan,
+        &["requirements/test.txt", "requirements-dev.txt"],
         &["record: pytest-xdist>=3.5 -> requirements/test.txt (holds pytest)\n"],
     );
     assert_eq!(
