@@ -207,6 +207,10 @@ pub fn preview(
                 {
                     let _ = writeln!(text, "    {} {note}", dim("record:"));
                 }
+                if let Some((why, _)) = crate::exec::relock::refusal(prep, s) {
+                    let refused = format!("apply will refuse: {why}");
+                    let _ = writeln!(text, "    {}", ui::paint(color, Style::Yellow, &refused));
+                }
                 // An install changes the environment, not the files edits read; its own
                 // requirements edit is previewed below like any other.
             }

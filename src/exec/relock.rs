@@ -35,28 +35,36 @@ fn stale_lock(prep: &Prepared, step: &Install) -> Option<Lock> {
     locks::following(&placed.file, &|rel| prep.read(rel).ok().flatten())
 }
 
-/// Refuses (exit 2, nothing changed) a plan whose recording would leave a Poetry or PDM lock
-/// stale on a machine without that tool; uv is found or installed when needed.
+/// Why an install step would be refused before the apply begins: its recording would leave a
+/// Poetry or PDM lock stale on a machine without that tool (uv is found or installed when
+/// needed). The message and what to do.
+pub fn refusal(prep: &Prepared, s: &Install) -> Option<(String, String)> {
+    let lock = stale_lock(prep, s)?;
+    let program = lock.tool.program();
+    if lock.tool == Tool::Uv || on_path(program).is_some() {
+        return None;
+    }
+    Some((
+        format!(
+            "step `{}` records {} in `{}`, and `{}` must follow it, but `{program}` is not on PATH",
+            s.id,
+            s.packages.join(" "),
+            lock.pyproject,
+            lock.file
+        ),
+        format!(
+            "nothing was changed; install {program} (`uv tool install {program}` or `pipx install {program}`) and run the apply again, or name a requirements file in `record_in`"
+        ),
+    ))
+}
+
+/// Refuses (exit 2, nothing changed) a plan with a step [`refusal`] refuses.
 pub fn preflight(prep: &Prepared) -> Result<()> {
     for (_, step) in prep.plan.steps() {
-        let Step::Install(s) = step else { continue };
-        let Some(lock) = stale_lock(prep, s) else {
-            continue;
-        };
-        let program = lock.tool.program();
-        if lock.tool != Tool::Uv && on_path(program).is_none() {
-            return Err(Error::invalid(
-                format!(
-                    "step `{}` records {} in `{}`, and `{}` must follow it, but `{program}` is not on PATH",
-                    s.id,
-                    s.packages.join(" "),
-                    lock.pyproject,
-                    lock.file
-                ),
-                Some(&format!(
-                    "nothing was changed; install {program} (`uv tool install {program}` or `pipx install {program}`) and run the apply again, or name a requirements file in `record_in`"
-                )),
-            ));
+        if let Step::Install(s) = step {
+            if let Some((message, hint)) = refusal(prep, s) {
+                return Err(Error::invalid(message, Some(&hint)));
+            }
         }
     }
     Ok(())

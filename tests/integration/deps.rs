@@ -7,7 +7,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use crate::envs::OFFLINE;
 use crate::support::{cached_venv, env_path, repo_root, sh, uv, Project};
@@ -58,42 +57,39 @@ fn project(files: &[(&str, &str)]) -> Project {
     project
 }
 
-/// Poetry, installed once into `target/poetry-venv`; its `bin` directory.
-fn poetry_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        cached_venv(
-            "poetry-venv",
-            &repo_root().join("tests/requirements-poetry.txt"),
-        )
-        .join("bin")
-    })
+/// Poetry `major` (1 or 2), installed once into `target/poetry<major>-venv`; its `bin`.
+fn poetry_bin(major: u8) -> PathBuf {
+    let reqs = format!("tests/requirements-poetry{major}.txt");
+    cached_venv(&format!("poetry{major}-venv"), &repo_root().join(reqs)).join("bin")
 }
 
-/// `PATH` with Poetry on it, for planrun and for the checks.
-fn path_with_poetry() -> std::ffi::OsString {
+/// `PATH` with Poetry `major` first, for planrun and for the checks.
+fn path_with_poetry(major: u8) -> std::ffi::OsString {
     let rest = env_path();
-    std::env::join_paths(
-        std::iter::once(poetry_bin().to_path_buf()).chain(std::env::split_paths(&rest)),
-    )
-    .unwrap()
+    std::env::join_paths(std::iter::once(poetry_bin(major)).chain(std::env::split_paths(&rest)))
+        .unwrap()
 }
 
-/// Runs the project's own tool in it and returns its output; panics when it fails.
+/// Runs a tool in the project (Poetry 2 on `PATH`) and returns its output; panics when it fails.
 fn tool(project: &Project, program: &Path, args: &[&str]) -> String {
     sh(Command::new(program)
         .args(args)
         .current_dir(project.path())
-        .env("PATH", path_with_poetry()))
+        .env("PATH", path_with_poetry(2)))
 }
 
-fn poetry(project: &Project, args: &[&str]) -> String {
-    tool(project, &poetry_bin().join("poetry"), args)
+/// Runs Poetry `major` in the project.
+fn poetry(major: u8, project: &Project, args: &[&str]) -> String {
+    sh(Command::new(poetry_bin(major).join("poetry"))
+        .args(args)
+        .current_dir(project.path())
+        .env("PATH", path_with_poetry(major)))
 }
 
-/// Applies the plan (kept: it has no gate), checking the dry run first says `dry`.
-fn apply(project: &Project, plan: &str, dry: &[&str]) {
-    let mut test = project.test().env("PATH", path_with_poetry()).args([
+/// Applies the plan (kept: it has no gate) with Poetry `poetry` on `PATH`, checking the dry run
+/// first says `dry`.
+fn apply(poetry: u8, project: &Project, plan: &str, dry: &[&str]) {
+    let mut test = project.test().env("PATH", path_with_poetry(poetry)).args([
         "apply",
         plan,
         "--target",
@@ -106,7 +102,7 @@ fn apply(project: &Project, plan: &str, dry: &[&str]) {
     test.stderr_unchecked("the dry run's header only").run();
     project
         .test()
-        .env("PATH", path_with_poetry())
+        .env("PATH", path_with_poetry(poetry))
         .args(["apply", plan, "--target", "."])
         .stderr_contains("exit 0")
         .run();
@@ -128,13 +124,14 @@ fn rollback_offline(project: &Project, before: &[(&str, String)]) {
 /// Applies a plan recording `pytest-xdist>=3.5` to `project` (checking that its dry run says
 /// each of `dry`) and returns what `files` held before.
 fn apply_xdist(
+    poetry: u8,
     project: &Project,
     files: &[&'static str],
     dry: &[&str],
 ) -> Vec<(&'static str, String)> {
     let before = snapshot(project, files);
     let xdist = record_plan("\"pytest-xdist>=3.5\"", "");
-    apply(project, &xdist.path, dry);
+    apply(poetry, project, &xdist.path, dry);
     before
 }
 
@@ -162,7 +159,7 @@ const TWO_TESTS: &str = "def test_a():\n    assert True\n\n\ndef test_b():\n    
 fn a_uv_tests_group_gets_xdist_and_its_own_test_command_runs_in_parallel() {
     let project = project(&[("pyproject.toml", UV_TESTS), ("tests/test_t.py", TWO_TESTS)]);
     tool(&project, &uv(), &["lock"]);
-    let before = apply_xdist(&project, &["pyproject.toml", "uv.lock"], &[
+    let before = apply_xdist(2, &project, &["pyproject.toml", "uv.lock"], &[
             "record: pytest-xdist>=3.5 -> [dependency-groups].tests (holds pytest; also found: dev)\n",
             "+tests = [\n+    \"pytest>=8\",\n+    \"pytest-xdist>=3.5\",\n+]\n",
             "$ uv lock  (uv.lock follows pyproject.toml; keeps revision 5)",
@@ -200,8 +197,7 @@ fn xdist_already_in_an_included_group_is_not_declared_again_and_the_lock_is_unto
     let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
     // execnet is only resolved in uv.lock (pytest-xdist requires it): declared all the same.
     let plan = record_plan("\"pytest-xdist>=3.5\", \"Execnet\"", "");
-    apply(
-        &project,
+    apply(2, &project,
         &plan.path,
         &[
             "record: pytest-xdist>=3.5: already declared in [dependency-groups].tests (included by dev); not recorded again, no lock file touched\n",
@@ -223,8 +219,7 @@ fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
     let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
     // The shared uv refuses every command in this project, `uv venv` too: pip makes the venv.
     let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"pip\"");
-    apply(
-        &project,
+    apply(2, &project,
         &plan.path,
         &["$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)"],
     );
@@ -253,6 +248,7 @@ fn a_uv_lock_at_an_older_revision_keeps_its_revision() {
     );
     assert!(project.read("uv.lock").contains("\nrevision = 2\n"));
     let before = apply_xdist(
+        2,
         &project,
         &["pyproject.toml", "uv.lock"],
         &["$ uv lock  (uv.lock follows pyproject.toml; keeps revision 2)"],
@@ -284,11 +280,33 @@ requires = ["poetry-core"]
 build-backend = "poetry.core.masonry.api"
 "#;
 
-#[test]
-fn a_poetry_legacy_dev_table_gets_xdist_and_poetry_accepts_the_lock() {
-    let project = project(&[("pyproject.toml", POETRY_LEGACY)]);
-    poetry(&project, &["lock"]);
+/// The version `poetry.lock` holds of `name`.
+fn locked(project: &Project, name: &str) -> String {
+    let lock = project.read("poetry.lock");
+    let at = lock
+        .find(&format!("name = \"{name}\"\nversion = \""))
+        .unwrap_or_else(|| panic!("{name} not in poetry.lock:\n{lock}"));
+    let rest = &lock[at..];
+    rest.lines().nth(1).unwrap_or_default().to_string()
+}
+
+/// A Poetry project with the legacy `dev-dependencies` table whose lock holds pytest 8.0 while
+/// `>=8` allows newer, as a lock made when 8.0 was the newest does: the relock must keep it.
+fn legacy_dev_table_keeps_its_locked_versions(major: u8) {
+    let narrow = POETRY_LEGACY.replace("pytest = \">=8\"", "pytest = \">=8,<8.1\"");
+    let project = project(&[("pyproject.toml", &narrow)]);
+    poetry(major, &project, &["lock"]);
+    project.write("pyproject.toml", POETRY_LEGACY);
+    let keep: &[&str] = if major == 1 {
+        &["lock", "--no-update"]
+    } else {
+        &["lock"]
+    };
+    poetry(major, &project, keep);
+    let pytest = locked(&project, "pytest");
+    assert!(pytest.starts_with("version = \"8.0."), "{pytest}");
     let before = apply_xdist(
+        major,
         &project,
         &["pyproject.toml", "poetry.lock"],
         &[
@@ -303,11 +321,24 @@ fn a_poetry_legacy_dev_table_gets_xdist_and_poetry_accepts_the_lock() {
             "pytest = \">=8\"\npytest-xdist = \">=3.5\"\n"
         )
     );
-    poetry(&project, &["check", "--lock"]);
-    assert!(project
-        .read("poetry.lock")
-        .contains("name = \"pytest-xdist\""));
+    poetry(major, &project, &["check", "--lock"]);
+    assert_eq!(
+        locked(&project, "pytest"),
+        pytest,
+        "the relock updated pytest"
+    );
+    assert!(locked(&project, "pytest-xdist").starts_with("version = "));
     rollback_offline(&project, &before);
+}
+
+#[test]
+fn a_poetry_2_legacy_dev_table_gets_xdist_and_keeps_its_locked_versions() {
+    legacy_dev_table_keeps_its_locked_versions(2);
+}
+
+#[test]
+fn a_poetry_1_legacy_dev_table_gets_xdist_and_keeps_its_locked_versions() {
+    legacy_dev_table_keeps_its_locked_versions(1);
 }
 
 #[test]
@@ -317,8 +348,9 @@ fn a_poetry_test_group_gets_xdist_not_the_dev_group() {
         "[tool.poetry.group.dev.dependencies]\nruff = \"*\"\n\n[tool.poetry.group.test.dependencies]\npytest = \">=8\"\n",
     );
     let project = project(&[("pyproject.toml", &text)]);
-    poetry(&project, &["lock"]);
+    poetry(2, &project, &["lock"]);
     let before = apply_xdist(
+        2,
         &project,
         &["pyproject.toml", "poetry.lock"],
         &["record: pytest-xdist>=3.5 -> [tool.poetry.group.test.dependencies] (holds pytest)\n"],
@@ -330,7 +362,7 @@ fn a_poetry_test_group_gets_xdist_not_the_dev_group() {
             "pytest = \">=8\"\npytest-xdist = \">=3.5\"\n"
         )
     );
-    poetry(&project, &["check", "--lock"]);
+    poetry(2, &project, &["check", "--lock"]);
     rollback_offline(&project, &before);
 }
 
@@ -343,6 +375,11 @@ fn a_poetry_lock_without_poetry_is_refused_before_any_change() {
     let before = project.hash_tree();
     let xdist = record_plan("\"pytest-xdist>=3.5\"", "");
     let plan = xdist.path.clone();
+    project
+        .test()
+        .args(["apply", &plan, "--target", ".", "--dry-run"])
+        .stdout_contains("    apply will refuse: step `deps` records pytest-xdist>=3.5 in `pyproject.toml`, and `poetry.lock` must follow it, but `poetry` is not on PATH\n")
+        .run();
     project
         .test()
         .args(["apply", &plan, "--target", "."])
@@ -367,6 +404,7 @@ fn a_pip_project_gets_xdist_in_its_requirements_test_file() {
         ("requirements-dev.txt", "ruff\n"),
     ]);
     let before = apply_xdist(
+        2,
         &project,
         &["requirements/test.txt", "requirements-dev.txt"],
         &["record: pytest-xdist>=3.5 -> requirements/test.txt (holds pytest)\n"],
