@@ -357,19 +357,9 @@ fn normalize_line(line: &str) -> String {
     line.to_string()
 }
 
-/// PEP 503: lowercase, runs of `-`, `_`, `.` become one `-`.
+/// PEP 503 names, as [`crate::edit::requirements::normalize`] makes them (the one normaliser).
 pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
+    crate::edit::requirements::normalize(name)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::super::{ini, pytest_config, replace, requirements, toml};
+use super::super::{groups, ini, pytest_config, replace, requirements, toml};
 use super::TextFormat;
 
 fn crlf(text: &str) -> String {
@@ -97,7 +97,7 @@ fn toml_dependencies_keep_crlf_and_bom() {
     let lf = "[project]\nname = \"x\"\n\n[dependency-groups]\ndev = [\"pytest>=8\"]\n";
     let packages = vec!["pytest-xdist>=3.5".to_string()];
     assert_keeps(lf, |old| {
-        toml::add_dependencies(old, "dev", false, &packages).unwrap()
+        groups::add(old, "dependency-groups", "dev", &packages).unwrap()
     });
 }
 

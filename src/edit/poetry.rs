@@ -1,11 +1,14 @@
-//! Recording requirements the way Poetry does: `[tool.poetry.group.<group>.dependencies]`, one
-//! `name = "constraint"` key per package, so `poetry install --with dev` installs them too.
-//! Formatting and comments of the rest of `pyproject.toml` are kept (toml_edit).
+//! Recording requirements the way `poetry add --group` does: `[tool.poetry.group.<group>.dependencies]`,
+//! one `name = "constraint"` key per package (the name as written, appended after the others),
+//! so `poetry install --with <group>` installs them too. A project that still has the legacy
+//! `[tool.poetry.dev-dependencies]` gets them there: a `group.dev` beside it would be a second
+//! spelling of the same group. Formatting and comments of the rest of `pyproject.toml` are kept.
 
 use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table, Value};
 
 use super::error::EditError;
-use super::requirements::{normalize, project_name};
+use super::pep508::Requirement;
+use super::requirements::normalize;
 
 /// Whether a `pyproject.toml` is a Poetry project (it has `[tool.poetry]`).
 pub fn is_poetry(text: &str) -> bool {
@@ -15,16 +18,37 @@ pub fn is_poetry(text: &str) -> bool {
         .is_some()
 }
 
-/// Adds (or updates) `packages` in Poetry's dependency group `group`; the text is returned
-/// unchanged when every package is already there as asked.
+/// Whether the project keeps its development dependencies in the legacy
+/// `[tool.poetry.dev-dependencies]` table.
+pub fn has_legacy_dev(text: &str) -> bool {
+    super::format::strip_bom(text)
+        .parse::<DocumentMut>()
+        .ok()
+        .and_then(|doc| {
+            doc.get("tool")?
+                .get("poetry")?
+                .get("dev-dependencies")
+                .map(|_| ())
+        })
+        .is_some()
+}
+
+/// Adds (or updates) `packages` in Poetry's dependency group `group` (the legacy
+/// `dev-dependencies` table when the project has it and no `group.<group>` table); the text is
+/// returned unchanged when every package is already there as asked.
 pub fn add_dependencies(old: &str, group: &str, packages: &[String]) -> Result<String, EditError> {
+    super::format::keeping(old, |plain| add_plain(plain, group, packages))
+}
+
+fn add_plain(old: &str, group: &str, packages: &[String]) -> Result<String, EditError> {
     let mut doc = super::toml::parse(old)?;
     let deps = dependencies_table(&mut doc, group)?;
     let mut changed = false;
     for package in packages {
-        let name =
-            project_name(package).ok_or_else(|| EditError::BadRequirement(package.clone()))?;
-        let wanted = constraint(package);
+        let req = Requirement::parse(package)
+            .ok_or_else(|| EditError::BadRequirement(package.clone()))?;
+        let name = req.key();
+        let wanted = constraint(&req);
         let key = deps
             .iter()
             .map(|(k, _)| k.to_string())
@@ -36,7 +60,7 @@ pub fn add_dependencies(old: &str, group: &str, packages: &[String]) -> Result<S
                 changed = true;
             }
             None => {
-                deps[written_name(package)] = value(wanted);
+                deps[req.name] = value(wanted);
                 changed = true;
             }
         }
@@ -54,67 +78,65 @@ fn same_value(item: Option<&Item>, wanted: &Value) -> bool {
         .is_some_and(|v| v.to_string().trim() == wanted.to_string().trim())
 }
 
-/// The group's dependencies table, made (as regular tables) when missing.
+/// The group's dependencies table, made (as regular tables) when missing; the legacy
+/// `dev-dependencies` table when there is one and the group has no table of its own.
 fn dependencies_table<'d>(
     doc: &'d mut DocumentMut,
     group: &str,
 ) -> Result<&'d mut Table, EditError> {
+    let poetry = doc.get("tool").and_then(|t| t.get("poetry"));
+    let own = poetry
+        .and_then(|p| p.get("group"))
+        .and_then(Item::as_table_like)
+        .is_some_and(|g| g.iter().any(|(k, _)| normalize(k) == normalize(group)));
+    let legacy = poetry.is_some_and(|p| p.get("dev-dependencies").is_some());
+    let group = poetry
+        .and_then(|p| p.get("group"))
+        .and_then(Item::as_table_like)
+        .and_then(|g| {
+            g.iter()
+                .map(|(k, _)| k.to_string())
+                .find(|k| normalize(k) == normalize(group))
+        })
+        .unwrap_or_else(|| group.to_string());
+    let path: Vec<&str> = if legacy && !own {
+        vec!["tool", "poetry", "dev-dependencies"]
+    } else {
+        vec!["tool", "poetry", "group", &group, "dependencies"]
+    };
+    let last = path.len() - 1;
+    let shown = path.join(".");
     let mut tbl = doc.as_table_mut();
-    for key in ["tool", "poetry", "group", group, "dependencies"] {
+    for (i, key) in path.into_iter().enumerate() {
         let entry = tbl.entry(key).or_insert_with(|| {
             let mut t = Table::new();
             // Intermediate tables stay implicit, so only the dependencies header is written.
-            t.set_implicit(key != "dependencies");
+            t.set_implicit(i != last);
             Item::Table(t)
         });
         tbl = entry.as_table_mut().ok_or_else(|| EditError::NotATable {
-            path: format!("tool.poetry.group.{group}.dependencies"),
+            path: shown.clone(),
         })?;
     }
     Ok(tbl)
 }
 
-/// The package's name as the plan wrote it (Poetry keys are names, compared normalized).
-fn written_name(requirement: &str) -> &str {
-    let req = requirement.trim();
-    let end = req
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(req.len());
-    &req[..end]
-}
-
 /// Poetry's form of a PEP 508 requirement: `"*"`, `">=3.5"`, or a table with extras/markers.
-fn constraint(requirement: &str) -> Value {
-    let req = requirement.trim();
-    let rest = req[written_name(req).len()..].trim();
-    let (rest, markers) = match rest.split_once(';') {
-        Some((spec, markers)) => (spec.trim(), Some(markers.trim())),
-        None => (rest, None),
-    };
-    let (extras, spec) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
-        Some((extras, spec)) => (
-            extras
-                .split(',')
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .collect::<Vec<_>>(),
-            spec.trim(),
-        ),
-        None => (Vec::new(), rest),
-    };
+fn constraint(req: &Requirement<'_>) -> Value {
+    let spec = req.version.trim();
     let version = if spec.is_empty() { "*" } else { spec };
-    if extras.is_empty() && markers.is_none() {
+    if req.extras.is_empty() && req.marker.is_none() {
         return Value::from(version);
     }
     let mut table = InlineTable::new();
     table.insert("version", Value::from(version));
-    if !extras.is_empty() {
+    if !req.extras.is_empty() {
         table.insert(
             "extras",
-            Value::Array(extras.into_iter().collect::<Array>()),
+            Value::Array(req.extras.iter().copied().collect::<Array>()),
         );
     }
-    if let Some(markers) = markers {
+    if let Some(markers) = req.marker {
         table.insert("markers", Value::from(markers));
     }
     Value::InlineTable(table)
@@ -145,6 +167,27 @@ mod tests {
         );
         let bumped = add_dependencies(&new, "dev", &["Pytest_Xdist>=3.6".to_string()]).unwrap();
         assert!(bumped.contains("pytest-xdist = \">=3.6\""), "{bumped}");
+    }
+
+    #[test]
+    fn a_legacy_dev_table_gets_them_and_no_group_is_made_beside_it() {
+        let old = format!("{PROJECT}\n[tool.poetry.dev-dependencies]\npytest = \"^8.0\"\n\n[build-system]\nrequires = [\"poetry-core\"]\n");
+        assert!(has_legacy_dev(&old) && !has_legacy_dev(PROJECT));
+        let new = add_dependencies(&old, "dev", &["pytest-xdist>=3.5".to_string()]).unwrap();
+        assert_eq!(
+            new,
+            old.replace(
+                "pytest = \"^8.0\"\n",
+                "pytest = \"^8.0\"\npytest-xdist = \">=3.5\"\n"
+            )
+        );
+        // A group the project has keeps its own table.
+        let both = format!("{old}\n[tool.poetry.group.Test.dependencies]\nhypothesis = \"*\"\n");
+        let new = add_dependencies(&both, "test", &["pytest-xdist".to_string()]).unwrap();
+        assert!(
+            new.ends_with("hypothesis = \"*\"\npytest-xdist = \"*\"\n"),
+            "{new}"
+        );
     }
 
     #[test]

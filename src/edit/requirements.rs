@@ -1,10 +1,12 @@
 //! requirements files (requirements-dev.txt): one line per project, replaced in place by
 //! normalized name or appended, everything else (comments, `-r` includes, endings) kept.
 
-/// PEP 503 normalization: lowercase, and every run of `-`, `_` and `.` becomes one `-`.
+/// PEP 503 normalization, the one planrun uses everywhere: surrounding whitespace dropped,
+/// lowercase, and every run of `-`, `_` and `.` becomes one `-` (`re.sub(r"[-_.]+", "-",
+/// name).lower()`).
 pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
+    for c in name.trim().chars() {
         if matches!(c, '-' | '_' | '.') {
             if !out.ends_with('-') {
                 out.push('-');
@@ -132,6 +134,8 @@ coverage[toml]>=7 ; python_version >= \"3.9\"
     #[test]
     fn names_normalize_like_pep_503() {
         assert_eq!(normalize("Foo__Bar.baz-Qux"), "foo-bar-baz-qux");
+        assert_eq!(normalize(" Pytest_Xdist \n"), "pytest-xdist");
+        assert_eq!(normalize("a-_.b"), "a-b");
         assert_eq!(
             project_name("Pytest_Xdist[psutil]>=3.5").as_deref(),
             Some("pytest-xdist")

@@ -1,5 +1,4 @@
-//! TOML edits (pyproject.toml) through toml_edit, so formatting and comments stay as they were;
-//! includes recording requirements in dependency groups and optional dependencies.
+//! TOML edits (pyproject.toml) through toml_edit, so formatting and comments stay as they were.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +7,6 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Key, Table, TableLike, Va
 
 use super::error::EditError;
 use super::format;
-use super::requirements::{normalize, project_name};
 
 /// What to change in one table. Applied in this order: unset, set, remove, append; a key both
 /// unset and set (or appended) is only set, and a value both removed and appended stays once.
@@ -61,74 +59,6 @@ fn edit_plain(old: &str, table: &str, ops: &TomlOps) -> Result<String, EditError
         for json in values {
             if !arr.iter().any(|v| to_json(v) == *json) {
                 push_like(arr, to_toml(key, json)?);
-                changed = true;
-            }
-        }
-    }
-    Ok(if changed {
-        doc.to_string()
-    } else {
-        old.to_string()
-    })
-}
-
-/// Records requirement strings in `[dependency-groups].<group>` (PEP 735) or, with `extra`, in
-/// `[project.optional-dependencies].<group>`; an entry for the same project is replaced.
-pub fn add_dependencies(
-    old: &str,
-    group: &str,
-    extra: bool,
-    packages: &[String],
-) -> Result<String, EditError> {
-    format::keeping(old, |plain| {
-        add_dependencies_plain(plain, group, extra, packages)
-    })
-}
-
-fn add_dependencies_plain(
-    old: &str,
-    group: &str,
-    extra: bool,
-    packages: &[String],
-) -> Result<String, EditError> {
-    let names = packages
-        .iter()
-        .map(|p| project_name(p).ok_or_else(|| EditError::BadRequirement(p.clone())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut doc = parse(old)?;
-    let path = if extra {
-        "project.optional-dependencies"
-    } else {
-        "dependency-groups"
-    };
-    let adds = !packages.is_empty();
-    let Some(tbl) = table_mut(&mut doc, path, adds)? else {
-        return Ok(old.to_string());
-    };
-    // Group and extra names compare normalized (PEP 735, PEP 685): `Dev` is the `dev` group.
-    let key = tbl
-        .iter()
-        .map(|(k, _)| k.to_string())
-        .find(|k| normalize(k) == normalize(group))
-        .unwrap_or_else(|| group.to_string());
-    let arr =
-        array_mut(tbl, &key, true)?.ok_or_else(|| EditError::NotAnArray { key: key.clone() })?;
-    let mut changed = false;
-    for (package, name) in packages.iter().zip(&names) {
-        let same = arr
-            .iter()
-            .position(|v| v.as_str().and_then(project_name).as_ref() == Some(name));
-        match same {
-            Some(i) if arr.get(i).and_then(Value::as_str) == Some(package.as_str()) => {}
-            Some(i) => {
-                let decor = arr.get(i).map(|v| v.decor().clone()).unwrap_or_default();
-                let mut new = Value::from(package.as_str());
-                *new.decor_mut() = decor;
-                arr.replace_formatted(i, new);
-                changed = true;
-            }
-            None => {
-                push_like(arr, Value::from(package.as_str()));
                 changed = true;
             }
         }
@@ -491,41 +421,6 @@ line-length = 100
         );
     }
 
-    #[test]
-    fn dependencies_replace_the_same_project_by_normalized_name() {
-        let old = "[dependency-groups]\nDev = [\n  \"pytest>=8\",\n  \"Pytest_Xdist==3.0\",  # parallel\n]\n";
-        let new = add_dependencies(
-            old,
-            "dev",
-            false,
-            &["pytest-xdist>=3.5".into(), "pytest-randomly".into()],
-        )
-        .unwrap();
-        assert_eq!(new, "[dependency-groups]\nDev = [\n  \"pytest>=8\",\n  \"pytest-xdist>=3.5\",  # parallel\n  \"pytest-randomly\",\n]\n");
-        assert_eq!(
-            add_dependencies(&new, "dev", false, &["pytest-randomly".into()]).unwrap(),
-            new
-        );
-    }
-
-    #[test]
-    fn extras_go_to_optional_dependencies() {
-        let new = add_dependencies(PYPROJECT, "test", true, &["pytest>=8".into()]).unwrap();
-        assert!(
-            new.contains("[project.optional-dependencies]\ntest = [\"pytest>=8\"]\n"),
-            "{new}"
-        );
-        assert!(
-            new.starts_with(&PYPROJECT[..PYPROJECT.find("[tool").unwrap()]),
-            "{new}"
-        );
-        let err = add_dependencies("", "dev", false, &["-e .".into()]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`-e .` is not a requirement (no project name)"
-        );
-    }
-
     fn arb_json() -> impl Strategy<Value = Json> {
         prop_oneof![
             Just(json!("-q")),
@@ -548,13 +443,9 @@ line-length = 100
             set in prop::collection::btree_map(any::<String>(), any::<String>().prop_map(Json::String), 0..3),
             unset in prop::collection::vec(any::<String>(), 0..2),
             append in prop::collection::btree_map(any::<String>(), prop::collection::vec(any::<String>().prop_map(Json::String), 0..3), 0..2),
-            packages in prop::collection::vec(any::<String>(), 0..3),
-            group in any::<String>(),
         ) {
             let ops = TomlOps { set, unset, append: append.clone(), remove: append };
             let _ = edit(&doc, &table, &ops);
-            let _ = add_dependencies(&doc, &group, false, &packages);
-            let _ = add_dependencies(&doc, &group, true, &packages);
             let _ = has_table(&doc, &table);
         }
 
@@ -573,14 +464,5 @@ line-length = 100
             }
         }
 
-        #[test]
-        fn recording_twice_equals_recording_once(
-            packages in prop::collection::vec(prop_oneof![Just("pytest>=8"), Just("pytest-xdist"), Just("Pytest_Xdist>=3.5"), Just("a[b]==1")], 0..4),
-            extra in prop::bool::ANY,
-        ) {
-            let packages: Vec<String> = packages.iter().map(|s| s.to_string()).collect();
-            let once = add_dependencies(PYPROJECT, "dev", extra, &packages).unwrap();
-            prop_assert_eq!(add_dependencies(&once, "dev", extra, &packages).unwrap(), once);
-        }
     }
 }

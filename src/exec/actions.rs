@@ -39,76 +39,19 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
     if !matches!(step, Step::Run(_) | Step::Suite(_) | Step::Service(_)) {
         let mut changed = apply_edits(ctx, step)?;
         if let Step::Install(s) = step {
-            changed.extend(relock(ctx, s, &changed)?);
+            let relocked = crate::exec::relock::relock(ctx, s, &changed)?;
+            changed.extend(relocked.changed);
+            if let Some(extra) = relocked.note {
+                done.note = Some(match done.note.take() {
+                    Some(note) => format!("{note}; {extra}"),
+                    None => extra,
+                });
+            }
         }
         done.unchanged = changed.is_empty() && !matches!(step, Step::Install(_));
         done.changed.extend(changed);
     }
     Ok(done)
-}
-
-/// A uv project's lock follows its `pyproject.toml`, as `uv add --dev` keeps them: when
-/// `record_in` changed a `pyproject.toml` that has a `uv.lock` beside it, the lock is journaled
-/// and `uv lock` brings it up to date (rollback puts both back). Returns the lock when it changed.
-fn relock(
-    ctx: &StepContext<'_>,
-    s: &Install,
-    changed: &[String],
-) -> Result<Vec<String>, StepError> {
-    let Some(pyproject) = changed.iter().find(|c| {
-        Path::new(c)
-            .file_name()
-            .is_some_and(|n| n == "pyproject.toml")
-    }) else {
-        return Ok(Vec::new());
-    };
-    let dir = Path::new(pyproject).parent().unwrap_or(Path::new(""));
-    let lock = dir.join("uv.lock");
-    let lock_text = lock.to_string_lossy().into_owned();
-    if !matches!(ctx.prep.read(&lock_text), Ok(Some(_))) {
-        return Ok(Vec::new());
-    }
-    let uv = pyenv::find_or_provision_uv(None, Path::new("python3"), ctx.control).ok_or_else(|| {
-        StepError::new(format!(
-            "`{lock_text}` must follow `{pyproject}`, but uv is not on PATH and could not be installed"
-        ))
-    })?;
-    let before = ctx.prep.read(&lock_text).ok().flatten();
-    ctx.journal
-        .record_file(&lock)
-        .map_err(|e| StepError::caused(format!("failed to journal `{lock_text}`"), &e))?;
-    let (log, rel) = log_path(ctx, &format!("{}-uv-lock", s.id))?;
-    let quoted = format!("'{}' lock", uv.display().to_string().replace('\'', r"'\''"));
-    let spec = CommandSpec {
-        command: quoted.clone(),
-        cwd: ctx.prep.target.join(dir),
-        env: Vec::new(),
-        timeout: None,
-        log: log.clone(),
-        grace: process::DEFAULT_GRACE,
-        log_max: crate::process::caplog::max_from_env(),
-    };
-    let outcome = process::run(&spec, ctx.control, false).map_err(|e| StepError {
-        message: format!("failed to start `{quoted}`: {e}"),
-        log: Some(rel.clone()),
-    })?;
-    if !outcome.status.success() {
-        return Err(StepError {
-            message: format!(
-                "`uv lock` {} after recording {} in `{pyproject}`\n{}",
-                describe(&outcome.status),
-                s.packages.join(" "),
-                tail_text(&log)
-            ),
-            log: Some(rel),
-        });
-    }
-    let after = ctx.prep.read(&lock_text).ok().flatten();
-    Ok(if after != before {
-        vec![lock_text]
-    } else {
-        Vec::new()
-    })
 }
 
 /// Computes a step's file changes against the disk and writes them, journaling each file first.
@@ -144,7 +87,7 @@ fn write_change(ctx: &StepContext<'_>, change: &FileChange) -> Result<(), StepEr
 }
 
 /// The log file of step `id`; refused unless the id is an identifier (validate made sure).
-fn log_path(ctx: &StepContext<'_>, id: &str) -> Result<(PathBuf, String), StepError> {
+pub(crate) fn log_path(ctx: &StepContext<'_>, id: &str) -> Result<(PathBuf, String), StepError> {
     let path =
         crate::ident::ident_path(&crate::journal::paths::logs_dir(ctx.run_dir), id, "log")
             .map_err(|e| StepError::new(format!("step id `{}`: {e}", crate::ident::shown(id))))?;
@@ -191,7 +134,7 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
         message: format!(
             "`{}` {}\n{}",
             s.command,
-            describe(&outcome.status),
+            describe_status(&outcome.status),
             tail_text(&log)
         ),
         log: Some(rel),
@@ -199,7 +142,7 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
 }
 
 /// How a command ended, as a sentence fragment.
-fn describe(status: &process::Status) -> String {
+pub(crate) fn describe_status(status: &process::Status) -> String {
     match status {
         process::Status::Exited(code) => format!("exited with status {code}"),
         process::Status::Signaled(sig) => format!("was killed by signal {sig}"),
@@ -208,7 +151,7 @@ fn describe(status: &process::Status) -> String {
     }
 }
 
-fn tail_text(log: &Path) -> String {
+pub(crate) fn tail_text(log: &Path) -> String {
     let lines = process::tail(log, 15);
     if lines.is_empty() {
         return "  (no output)".into();

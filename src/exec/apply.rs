@@ -230,6 +230,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         }
     }
     warn_dirty_files(prep);
+    // A lock file that would go stale for want of its tool is refused before anything changes.
+    crate::exec::relock::preflight(prep)?;
     let meta = RunMeta {
         plan: prep.plan.name.clone(),
         plan_path: prep.plan_path.clone(),

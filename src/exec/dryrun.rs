@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use serde::Serialize;
 
@@ -196,6 +195,22 @@ pub fn preview(
                     s.packages.join(" ")
                 );
                 planned.packages.clone_from(&s.packages);
+                let read = |rel: &str| -> Result<Option<String>, String> {
+                    match overlay.get(rel) {
+                        Some(content) => Ok(content.clone()),
+                        None => prep.read(rel),
+                    }
+                };
+                for note in edits::placement(s, &read)
+                    .map(|p| p.notes)
+                    .unwrap_or_default()
+                {
+                    let _ = writeln!(text, "    {} {note}", dim("record:"));
+                }
+                if let Some((why, _)) = crate::exec::relock::refusal(prep, s) {
+                    let refused = format!("apply will refuse: {why}");
+                    let _ = writeln!(text, "    {}", ui::paint(color, Style::Yellow, &refused));
+                }
                 // An install changes the environment, not the files edits read; its own
                 // requirements edit is previewed below like any other.
             }
@@ -358,17 +373,17 @@ pub fn preview(
                 unchanged: false,
             });
             changed.insert(c.rel.clone());
-            let lock = Path::new(&c.rel).with_file_name("uv.lock");
-            if matches!(step, Step::Install(_))
-                && c.rel.ends_with("pyproject.toml")
-                && matches!(prep.read(&lock.to_string_lossy()), Ok(Some(_)))
-            {
-                let _ = writeln!(
-                    text,
-                    "    $ uv lock  {}",
-                    dim(&format!("({} follows {})", lock.display(), c.rel))
-                );
-                planned.commands.push("uv lock".into());
+            if matches!(step, Step::Install(_)) {
+                let lookup = |rel: &str| match overlay.get(rel) {
+                    Some(content) => content.clone(),
+                    None => prep.read(rel).ok().flatten(),
+                };
+                if let Some(lock) = crate::edit::locks::following(&c.rel, &lookup) {
+                    let line = crate::edit::locks::describe(&lock, &lookup);
+                    let (command, why) = line.split_once("  ").unwrap_or((&line, ""));
+                    let _ = writeln!(text, "    $ {command}  {}", dim(why));
+                    planned.commands.push(command.to_string());
+                }
             }
             overlay.insert(c.rel.clone(), Some(c.new));
         }

@@ -222,126 +222,57 @@ fn mark_changes(
     Ok(changes)
 }
 
-/// Files that, in this order, are taken to hold a project's development requirements.
-const REQUIREMENT_FILES: &[&str] = &[
-    "requirements-dev.txt",
-    "dev-requirements.txt",
-    "requirements_dev.txt",
-    "requirements/dev.txt",
-    "requirements-test.txt",
-    "test-requirements.txt",
-    "requirements/test.txt",
-];
-
-/// Where `record_in` puts an install step's requirements.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum RecordTarget {
-    /// A requirements file.
-    Requirements(String),
-    /// `pyproject.toml`: a dependency group, or with `extra` an optional-dependencies list.
-    Pyproject { group: String, extra: bool },
-    /// A Poetry project's `pyproject.toml`: `[tool.poetry.group.<group>.dependencies]`.
-    Poetry { group: String },
+/// Where `record_in` would put an install step's requirements, and why, read through `read`.
+pub fn placement(step: &Install, read: &Reader<'_>) -> Option<edit::placement::Placement> {
+    let record_in = step.record_in.as_deref()?;
+    let request = edit::placement::Request {
+        record_in,
+        group: step.group.as_deref(),
+        extra: step.extra,
+        packages: &step.packages,
+    };
+    Some(edit::placement::place(&request, &|rel| {
+        read(rel).ok().flatten()
+    }))
 }
 
-/// Resolves `record_in = "auto"`: the project's existing dev requirements wherever they live.
-fn auto_record_target(read: &Reader<'_>) -> RecordTarget {
-    for file in REQUIREMENT_FILES {
-        if matches!(read(file), Ok(Some(_))) {
-            return RecordTarget::Requirements(file.to_string());
-        }
-    }
-    if let Ok(Some(text)) = read("pyproject.toml") {
-        if let Ok(doc) = edit::format::strip_bom(&text).parse::<toml_edit::DocumentMut>() {
-            for (table, extra) in [("dependency-groups", false), ("project", true)] {
-                let groups = if extra {
-                    doc.get(table).and_then(|p| p.get("optional-dependencies"))
-                } else {
-                    doc.get(table)
-                };
-                if let Some(groups) = groups.and_then(|g| g.as_table_like()) {
-                    for name in ["dev", "test", "tests", "testing"] {
-                        if groups.contains_key(name) {
-                            return RecordTarget::Pyproject {
-                                group: name.to_string(),
-                                extra,
-                            };
-                        }
-                    }
-                }
-            }
-        }
-        if edit::poetry::is_poetry(&text) {
-            return RecordTarget::Poetry {
-                group: "dev".into(),
-            };
-        }
-    }
-    RecordTarget::Requirements("requirements-dev.txt".to_string())
-}
-
-/// The change recording an install step's packages in the project's requirements, if it asks.
+/// The change recording an install step's packages in the project's requirements, if it asks
+/// and the project does not declare them already.
 fn record_in_change(
     step: &Install,
     read: &Reader<'_>,
 ) -> Result<Option<FileChange>, EditStepError> {
-    let Some(record_in) = step.record_in.as_deref() else {
+    use edit::placement::Target;
+    let Some(placed) = placement(step, read) else {
         return Ok(None);
     };
-    let target = if record_in == "auto" {
-        auto_record_target(read)
-    } else if Path::new(record_in)
-        .file_name()
-        .is_some_and(|n| n == "pyproject.toml")
-    {
-        let group = step.group.clone().unwrap_or_else(|| "dev".into());
-        let poetry = !step.extra
-            && matches!(read(record_in), Ok(Some(t)) if edit::poetry::is_poetry(&t) && !t.contains("[dependency-groups]"));
-        if poetry {
-            RecordTarget::Poetry { group }
-        } else {
-            RecordTarget::Pyproject {
-                group,
-                extra: step.extra,
-            }
-        }
-    } else {
-        RecordTarget::Requirements(record_in.to_string())
-    };
-    let rel = match &target {
-        RecordTarget::Requirements(file) => file.clone(),
-        RecordTarget::Pyproject { .. } | RecordTarget::Poetry { .. } if record_in == "auto" => {
-            "pyproject.toml".to_string()
-        }
-        RecordTarget::Pyproject { .. } | RecordTarget::Poetry { .. } => record_in.to_string(),
-    };
+    if placed.packages.is_empty() {
+        return Ok(None);
+    }
+    let rel = placed.file;
     let old = read(&rel).map_err(|message| EditStepError::Read {
         path: rel.clone(),
         message,
     })?;
     let text = old.as_deref().unwrap_or("");
-    let new = match &target {
+    let packages = &placed.packages;
+    let wrap = |source| EditStepError::Edit {
+        path: rel.clone(),
+        source,
+    };
+    let new = match &placed.target {
         // pip's hash-checking mode refuses a whole file with one unhashed line, and replacing a
         // pinned line would orphan its `--hash` continuation lines.
-        RecordTarget::Requirements(_) if text.contains("--hash") => {
+        Target::Requirements if text.contains("--hash") => {
             return Err(EditStepError::Hashed { path: rel });
         }
-        RecordTarget::Requirements(_) => edit::requirements::add(text, &step.packages),
-        RecordTarget::Poetry { group } => {
-            edit::poetry::add_dependencies(text, group, &step.packages).map_err(|source| {
-                EditStepError::Edit {
-                    path: rel.clone(),
-                    source,
-                }
-            })?
+        Target::Requirements => edit::requirements::add(text, packages),
+        Target::Tox { section } => edit::tox::add(text, section, packages),
+        Target::Poetry { group } => {
+            edit::poetry::add_dependencies(text, group, packages).map_err(wrap)?
         }
-        RecordTarget::Pyproject { group, extra } => {
-            edit::toml::add_dependencies(text, group, *extra, &step.packages).map_err(|source| {
-                EditStepError::Edit {
-                    path: rel.clone(),
-                    source,
-                }
-            })?
+        Target::Array { table, key } => {
+            edit::groups::add(text, table, key, packages).map_err(wrap)?
         }
     };
     Ok(Some(FileChange {
@@ -411,7 +342,8 @@ mod tests {
         )]);
         let c = record_in_change(&install("auto"), &read).unwrap().unwrap();
         assert!(
-            c.new.contains("test = [\"pytest\", \"pytest-xdist>=3.5\"]"),
+            c.new
+                .contains("test = [\n    \"pytest\",\n    \"pytest-xdist>=3.5\",\n]"),
             "{}",
             c.new
         );
@@ -447,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_hashed_requirements_file_is_refused_not_left_with_orphan_hashes() {
-        let hashed = "pytest-xdist==3.5.0 \\\n    --hash=sha256:abc\n";
+        let hashed = "execnet==2.1.1 \\\n    --hash=sha256:abc\n";
         let read = reader(&[("requirements-dev.txt", hashed)]);
         let err = record_in_change(&install("auto"), &read).unwrap_err();
         assert!(

@@ -13,6 +13,7 @@ pub mod gates;
 pub mod known;
 pub mod progress;
 pub mod red;
+pub mod relock;
 pub mod scheduler;
 pub mod services;
 pub mod setup;

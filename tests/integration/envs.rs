@@ -20,7 +20,7 @@ fn plan() -> String {
 }
 
 /// The environment that makes any download fail at once.
-const OFFLINE: &[(&str, &str)] = &[
+pub const OFFLINE: &[(&str, &str)] = &[
     ("UV_OFFLINE", "1"),
     ("PIP_NO_INDEX", "1"),
     ("HTTP_PROXY", "http://127.0.0.1:9"),

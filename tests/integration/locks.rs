@@ -1,8 +1,6 @@
 //! Project files an install step touches stay consistent: a uv project's `uv.lock` follows the
 //! `pyproject.toml` that `record_in` changed, and both come back byte for byte on rollback.
 
-use std::fs;
-
 use crate::support::{repo_root, tools_venv, Project};
 
 /// `uv lock --check` in the project succeeds: the lock matches pyproject.toml.
@@ -24,29 +22,14 @@ fn uv_lock_check(project: &Project) {
 fn a_uv_projects_lock_follows_its_dev_group_and_comes_back() {
     let project = Project::from_dir(&repo_root().join("tests/fixtures/targets/uvproject"));
     let (pyproject, lock) = (project.read("pyproject.toml"), project.read("uv.lock"));
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.toml");
-    fs::write(
-        &plan,
-        r#"
-name = "record"
-description = "Install a dev dependency and record it in the project."
-[[phase]]
-id = "p"
-  [[phase.step]]
-  id = "six"
-  action = "install"
-  packages = ["six==1.16.0"]
-  record_in = "auto"
-"#,
-    )
-    .unwrap();
-    let plan = plan.to_str().unwrap();
+    let six = crate::deps::record_plan("\"six==1.16.0\"", "");
+    let plan = six.path.as_str();
     project
         .test()
         .args(["apply", plan, "--target", ".", "--dry-run"])
         .stdout_contains("$ uv lock")
-        .stdout_contains("+dev = [\"iniconfig>=2\", \"six==1.16.0\"]")
+        .stdout_contains("record: six==1.16.0 -> [dependency-groups].dev (nothing declares pytest; the project's dev or test group)\n")
+        .stdout_contains("+dev = [\n+    \"iniconfig>=2\",\n+    \"six==1.16.0\",\n+]\n")
         .run();
     project
         .test()
@@ -54,9 +37,9 @@ id = "p"
         // stderr: measured numbers vary.
         .apply_progress(
             "record",
-            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+15 -2); exit 0",
+            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+18 -2); exit 0",
         )
-        .stderr_contains("▶ six install")
+        .stderr_contains("▶ deps install")
         .run();
     assert!(project.read("pyproject.toml").contains("\"six==1.16.0\""));
     assert!(project.read("uv.lock").contains("name = \"six\""));

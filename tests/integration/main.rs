@@ -5,6 +5,7 @@ mod backend;
 mod baseline;
 mod budgets;
 mod cli;
+mod deps;
 mod dryrun;
 mod envs;
 mod failures;
