@@ -447,7 +447,9 @@ fn environment(prep: &Prepared) -> Option<String> {
         return None;
     }
     let mut text = prep.env.describe(&prep.target);
-    let exists = prep.resolve_python(&prep.env.python).is_some_and(|p| p.exists());
+    let exists = prep
+        .resolve_python(&prep.env.python)
+        .is_some_and(|p| p.exists());
     if !exists {
         let creates = prep.plan.steps().find_map(|(_, s)| match s {
             Step::Install(i) if i.python == prep.env.python => Some(i.id.as_str()),

@@ -1032,7 +1032,11 @@ fn a_var_the_plan_neither_declares_nor_uses_is_refused_with_a_suggestion() {
         run("a", "undo = '${runner} ${flag}'\n")
     );
     // `python` is always settable (it picks the environment), and so are the built-ins.
-    for ok in [("python", "/v/bin/python"), ("runner", "y"), ("target", "t")] {
+    for ok in [
+        ("python", "/v/bin/python"),
+        ("runner", "y"),
+        ("target", "t"),
+    ] {
         check(&body, &[ok, ("flag", "1")]).unwrap();
     }
     let errors = check(&body, &[("pyhton", "/v/bin/python"), ("flag", "1")]).unwrap_err();

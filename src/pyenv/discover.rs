@@ -336,7 +336,9 @@ mod tests {
         std::fs::write(t.path().join("uv.lock"), "version = 1\n").unwrap();
         venv(&t.path().join("venv"));
         let mut probe = Fixed::default();
-        probe.vars.insert("UV_PROJECT_ENVIRONMENT", "envs/uv".into());
+        probe
+            .vars
+            .insert("UV_PROJECT_ENVIRONMENT", "envs/uv".into());
         // uv would create it at UV_PROJECT_ENVIRONMENT: that is where a missing one goes.
         let missing = discover(t.path(), None, None, &probe);
         assert_eq!(missing.source, Source::InTarget);
@@ -367,7 +369,10 @@ mod tests {
         let mut probe = Fixed::default();
         probe.outputs.insert(
             "poetry",
-            t.path().join("cache/x-AbCdEf12-py3.11").display().to_string(),
+            t.path()
+                .join("cache/x-AbCdEf12-py3.11")
+                .display()
+                .to_string(),
         );
         let got = discover(t.path(), None, None, &probe);
         assert_eq!(
@@ -405,7 +410,10 @@ mod tests {
     fn nothing_found_means_a_new_venv_in_the_target() {
         let t = tempfile::tempdir().unwrap();
         let got = discover(t.path(), None, None, &Fixed::default());
-        assert_eq!(got, found(&t.path().join(".venv/bin/python"), Source::Missing));
+        assert_eq!(
+            got,
+            found(&t.path().join(".venv/bin/python"), Source::Missing)
+        );
         assert_eq!(got.describe(t.path()), ".venv (none found)");
         std::fs::write(t.path().join("pdm.lock"), "").unwrap();
         let python = venv(&t.path().join("elsewhere"));
