@@ -6,6 +6,7 @@ mod budgets;
 mod cli;
 mod dryrun;
 mod envs;
+mod envs_found;
 mod failures;
 mod formats;
 mod gates;
