@@ -437,12 +437,15 @@ fn header(prep: &Prepared, color: bool) -> String {
 }
 
 /// The environment the plan runs in and why (see [`crate::pyenv::discover`]), when it installs
-/// or runs anything; a missing one says whether an install step creates it.
+/// into it or a command runs its interpreter; a missing one says whether an install creates it.
 fn environment(prep: &Prepared) -> Option<String> {
-    let uses = prep
-        .plan
-        .steps()
-        .any(|(_, s)| matches!(s, Step::Install(_) | Step::Suite(_) | Step::Run(_)));
+    let python = prep.env.python.as_str();
+    let uses = prep.plan.steps().any(|(_, s)| match s {
+        Step::Install(_) => true,
+        Step::Suite(s) => s.command.contains(python),
+        Step::Run(r) => r.command.contains(python),
+        _ => false,
+    });
     if !uses {
         return None;
     }

@@ -134,8 +134,9 @@ pub fn discover(target: &Path, var: Option<&str>, plan: Option<&str>, probe: &dy
     if let Some(python) = plan.filter(|v| v.trim() != AUTO) {
         return given(python, Source::Plan);
     }
+    // Inside the target the path is written relative to it, as commands run there see it.
     let at = |dir: PathBuf, source: Source| Found {
-        python: dir.join("bin").join("python").display().to_string(),
+        python: relative(target, &dir.join("bin").join("python")),
         source,
     };
     if let Some(venv) = probe.var("VIRTUAL_ENV").map(PathBuf::from) {
@@ -193,7 +194,7 @@ pub fn discover(target: &Path, var: Option<&str>, plan: Option<&str>, probe: &dy
 /// `.venv` when `poetry.toml` or `POETRY_VIRTUALENVS_IN_PROJECT` asks for one.
 fn poetry(target: &Path, probe: &dyn Probe) -> Option<Found> {
     let found = |dir: PathBuf, how| Found {
-        python: dir.join("bin").join("python").display().to_string(),
+        python: relative(target, &dir.join("bin").join("python")),
         source: Source::Poetry { how },
     };
     if let Some(dir) = probe
@@ -259,6 +260,14 @@ impl Manager {
     }
 }
 
+/// `path` relative to `target` when it lies inside it, else as it is.
+fn relative(target: &Path, path: &Path) -> String {
+    match path.strip_prefix(target) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.display().to_string(),
+    }
+}
+
 /// A venv directory: `pyvenv.cfg` and `bin/python`.
 fn is_venv(dir: &Path) -> bool {
     dir.join("pyvenv.cfg").is_file() && dir.join("bin").join("python").exists()
@@ -297,6 +306,11 @@ mod tests {
             python: python.display().to_string(),
             source,
         }
+    }
+
+    /// A path inside the target as discovery writes it.
+    fn inside(target: &Path, python: &Path) -> PathBuf {
+        python.strip_prefix(target).unwrap().to_path_buf()
     }
 
     #[test]
@@ -346,11 +360,14 @@ mod tests {
         let missing = discover(t.path(), None, None, &probe);
         assert_eq!(
             missing,
-            found(&t.path().join("envs/uv/bin/python"), Source::Missing)
+            found(Path::new("envs/uv/bin/python"), Source::Missing)
         );
         let python = venv(&t.path().join("envs/uv"));
         let got = discover(t.path(), None, None, &probe);
-        assert_eq!(got, found(&python, Source::Uv { variable: true }));
+        assert_eq!(
+            got,
+            found(&inside(t.path(), &python), Source::Uv { variable: true })
+        );
         assert_eq!(
             got.describe(t.path()),
             "envs/uv (uv project, UV_PROJECT_ENVIRONMENT)"
@@ -378,7 +395,7 @@ mod tests {
         assert_eq!(
             got,
             found(
-                &cached,
+                &inside(t.path(), &cached),
                 Source::Poetry {
                     how: "Poetry, `poetry env info --path`"
                 }
@@ -388,7 +405,7 @@ mod tests {
             got.describe(t.path()),
             "cache/x-AbCdEf12-py3.11 (Poetry, `poetry env info --path`)"
         );
-        let inside = venv(&t.path().join(".venv"));
+        venv(&t.path().join(".venv"));
         std::fs::write(
             t.path().join("poetry.toml"),
             "[virtualenvs]\nin-project = true\n",
@@ -398,7 +415,7 @@ mod tests {
         assert_eq!(
             got,
             found(
-                &inside,
+                Path::new(".venv/bin/python"),
                 Source::Poetry {
                     how: "Poetry, virtualenvs.in-project"
                 }
@@ -410,13 +427,11 @@ mod tests {
     fn nothing_found_means_a_new_venv_in_the_target() {
         let t = tempfile::tempdir().unwrap();
         let got = discover(t.path(), None, None, &Fixed::default());
-        assert_eq!(
-            got,
-            found(&t.path().join(".venv/bin/python"), Source::Missing)
-        );
+        assert_eq!(got, found(Path::new(".venv/bin/python"), Source::Missing));
         assert_eq!(got.describe(t.path()), ".venv (none found)");
         std::fs::write(t.path().join("pdm.lock"), "").unwrap();
         let python = venv(&t.path().join("elsewhere"));
+        // `.pdm-python` names the interpreter itself; it is taken as written.
         std::fs::write(
             t.path().join(".pdm-python"),
             format!("{}\n", python.display()),

@@ -116,7 +116,7 @@ fn without_any_environment_a_venv_is_created_and_said() {
         .test()
         .args(apply_args(&["--dry-run"]))
         .stdout_contains("\nenv        .venv (none found; step `install` creates the venv)\n")
-        .stdout_contains("    install into [TARGET]/.venv/bin/python (creates the venv): ")
+        .stdout_contains("    install into .venv/bin/python (creates the venv): ")
         .run();
     project
         .test()
