@@ -254,6 +254,7 @@ fn poetrys_environment_in_its_cache_is_used_and_rolled_back_with_its_bytecode() 
         .test()
         .args(apply_args(&[]))
         .envs(poetry_vars)
+        .env_remove("PYTHONDONTWRITEBYTECODE")
         .apply_progress("env-found", APPLIED)
         .run();
     assert!(!project.join(".venv").exists());
@@ -299,4 +300,56 @@ fn poetrys_in_project_setting_is_read_without_poetry() {
         .args(apply_args(&["--dry-run"]))
         .stdout_contains("\nenv        .venv (Poetry, virtualenvs.in-project)\n")
         .run();
+}
+
+/// A suite's runs write a file beside the tests and bytecode into an environment outside the
+/// target: rollback (offline) moves the file into the run's folder and says so, removes the
+/// bytecode, and leaves a file a person made after the apply where it is.
+#[test]
+fn what_the_runs_left_is_moved_out_or_removed_on_rollback() {
+    let project = Project::fixture("targets/mini");
+    let scratch = tempfile::tempdir().unwrap();
+    let venv = scratch.path().join("active");
+    uv_venv(&venv, scratch.path(), false);
+    let env_before = tree(&venv);
+    let target_before = project.hash_tree();
+    let plan = repo_root().join("tests/fixtures/envs/leftovers.toml");
+    let plan = plan.to_str().unwrap();
+    project
+        .test()
+        .args(["apply", plan, "--target", "."])
+        .env("VIRTUAL_ENV", &venv)
+        // As on a machine where Python writes bytecode (this one may say not to).
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .apply_progress(
+            "env-leftovers",
+            "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+        )
+        .run();
+    assert_eq!(project.read("tests/app_test.db-wal"), "wal");
+    assert_ne!(tree(&venv), env_before, "the import wrote no bytecode");
+    project.write("notes.txt", "mine\n");
+    let out = rollback_offline(&project)
+        .wrapper(without_network())
+        .stdout_unchecked("checked below")
+        .run();
+    let text = out.all();
+    assert!(
+        text.contains("  moved     tests/app_test.db-wal (created by the run's commands) to "),
+        "{text}"
+    );
+    assert!(text.contains("/active (a cache the run created)"), "{text}");
+    let runs = fs::read_dir(project.join(".planrun/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect::<Vec<_>>();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        fs::read_to_string(runs[0].join("leftovers/tests/app_test.db-wal")).unwrap(),
+        "wal"
+    );
+    assert_eq!(project.read("notes.txt"), "mine\n");
+    fs::remove_file(project.join("notes.txt")).unwrap();
+    assert_eq!(project.hash_tree(), target_before);
+    assert_eq!(tree(&venv), env_before);
 }
