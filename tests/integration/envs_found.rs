@@ -353,3 +353,36 @@ fn what_the_runs_left_is_moved_out_or_removed_on_rollback() {
     assert_eq!(project.hash_tree(), target_before);
     assert_eq!(tree(&venv), env_before);
 }
+
+/// A coverage record of a project without coverage configuration (pytest-cov measures all of
+/// the target) counts the project's files and none of planrun's: its live plugin runs from
+/// `.planrun/` in every suite.
+#[test]
+fn coverage_records_leave_out_planruns_own_plugin() {
+    let project = Project::fixture("targets/mini");
+    let plan = repo_root().join("tests/fixtures/envs/coverage.toml");
+    project
+        .test()
+        .args(["apply", plan.to_str().unwrap(), "--target", "."])
+        .arg("--var")
+        .arg(format!("python={}", crate::support::python().display()))
+        .stderr_contains(", coverage ")
+        .stderr_unchecked("measured numbers vary")
+        .run();
+    let runs: Vec<PathBuf> = fs::read_dir(project.join(".planrun/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(runs[0].join("report.json")).unwrap()).unwrap();
+    let files = report["records"]["baseline"]["coverage"]["files"]
+        .as_object()
+        .expect("per-file coverage");
+    assert!(files.contains_key("app.py"), "{files:?}");
+    assert!(
+        files
+            .keys()
+            .all(|f| !f.contains(".planrun") && !f.contains("planrun_live")),
+        "{files:?}"
+    );
+}
