@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use crate::process::{self, Control, Invocation};
 
+pub mod discover;
+
 /// A failure talking to an interpreter or installer.
 #[derive(Debug, thiserror::Error)]
 pub enum PyEnvError {

@@ -2,6 +2,7 @@
 //! back offline, without any installer, after it.
 
 pub mod affected;
+pub mod bytecode;
 pub mod distinfo;
 pub mod durable;
 pub mod error;

@@ -101,8 +101,9 @@ pub fn take(
     })
 }
 
-/// The files owned by the distributions named in `replaced`; every file of `site-packages`
-/// when one of them does not say what it owns.
+/// The files owned by the distributions named in `replaced`, with the bytecode of their modules
+/// (see [`with_bytecode`]); every file of `site-packages` when one of them does not say what it
+/// owns.
 fn files_to_save(layout: &EnvLayout, dists: &[Dist], replaced: &[String]) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     for dist in dists.iter().filter(|d| replaced.contains(&d.name)) {
@@ -119,7 +120,38 @@ fn files_to_save(layout: &EnvLayout, dists: &[Dist], replaced: &[String]) -> BTr
             }
         }
     }
+    with_bytecode(&mut out);
     out
+}
+
+/// Adds the compiled bytecode of every module in `files`: `DIR/__pycache__/NAME.*.pyc` for each
+/// `DIR/NAME.py`. Installers that compile (Poetry's `--compile`, pip's default) need not list
+/// these in `RECORD`, and uninstalling the module deletes them with it: without a copy,
+/// rollback could not put them back.
+pub fn with_bytecode(files: &mut BTreeSet<PathBuf>) {
+    let mut stems: std::collections::BTreeMap<PathBuf, Vec<String>> = Default::default();
+    for file in files.iter() {
+        let (Some(dir), Some(stem)) = (file.parent(), file.file_stem()) else {
+            continue;
+        };
+        if file.extension().is_some_and(|e| e == "py") {
+            stems
+                .entry(dir.join("__pycache__"))
+                .or_default()
+                .push(format!("{}.", stem.to_string_lossy()));
+        }
+    }
+    for (cache, stems) in stems {
+        let Ok(entries) = fs::read_dir(&cache) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".pyc") && stems.iter().any(|s| name.starts_with(s.as_str())) {
+                files.insert(entry.path());
+            }
+        }
+    }
 }
 
 /// Makes `written` (inside `dir`) and `dir`'s own name durable.
@@ -154,4 +186,48 @@ pub fn seal(dir: &Path) -> Result<(), EnvJournalError> {
         .map_err(ctx)?;
     fs::rename(&tmp, &path).map_err(ctx)?;
     fsutil::fsync_dir(dir).map_err(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module's bytecode comes with it, another module's does not, and a package's own
+    /// `__pycache__` is found beside its files.
+    #[test]
+    fn modules_bring_their_bytecode() {
+        let t = tempfile::tempdir().unwrap();
+        let site = t.path();
+        fs::create_dir_all(site.join("__pycache__")).unwrap();
+        fs::create_dir_all(site.join("pkg/__pycache__")).unwrap();
+        for f in [
+            "six.py",
+            "__pycache__/six.cpython-311.pyc",
+            "__pycache__/sixteen.cpython-311.pyc",
+            "__pycache__/other.cpython-311.pyc",
+            "pkg/__init__.py",
+            "pkg/__pycache__/__init__.cpython-311.pyc",
+            "pkg/__pycache__/__init__.cpython-311.opt-1.pyc",
+        ] {
+            fs::write(site.join(f), "x").unwrap();
+        }
+        let mut files: BTreeSet<PathBuf> = [site.join("six.py"), site.join("pkg/__init__.py")]
+            .into_iter()
+            .collect();
+        with_bytecode(&mut files);
+        let got: Vec<String> = files
+            .iter()
+            .map(|p| p.strip_prefix(site).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "__pycache__/six.cpython-311.pyc",
+                "pkg/__init__.py",
+                "pkg/__pycache__/__init__.cpython-311.opt-1.pyc",
+                "pkg/__pycache__/__init__.cpython-311.pyc",
+                "six.py",
+            ]
+        );
+    }
 }

@@ -366,10 +366,12 @@ fn start_service(ctx: &StepContext<'_>, s: &Service) -> StepResult {
     }
 }
 
-/// Notes the caches under the target before the first command, so rollback removes new ones.
+/// Notes the caches under the target and in the plan's environment, and the target's tree,
+/// before the first command, so rollback removes new caches and moves out what the run made.
 fn record_caches(ctx: &StepContext<'_>) -> Result<(), StepError> {
+    let python = ctx.prep.resolve_python(&ctx.prep.env.python);
     ctx.journal
-        .record_caches()
+        .record_caches(python.as_deref())
         .map_err(|e| StepError::caused("failed to journal the caches", &e))
 }
 

@@ -456,12 +456,48 @@ fn header(prep: &Prepared, color: bool) -> String {
         prep.plan_path.display()
     );
     let _ = writeln!(text, "{} {}", key("target"), prep.target.display());
+    if let Some(env) = environment(prep) {
+        let _ = writeln!(text, "{} {env}", key("env"));
+    }
     if let Some(installer) = installer(prep) {
         let _ = writeln!(text, "{} {installer}", key("installer"));
     }
     let phases: Vec<&str> = prep.plan.phases.iter().map(|p| p.id.as_str()).collect();
     let _ = writeln!(text, "{} {}", key("phases"), phases.join(", "));
     text
+}
+
+/// The environment the plan runs in and why (see [`crate::pyenv::discover`]), when it installs
+/// into it or a command runs its interpreter; a missing one says whether an install creates it.
+fn environment(prep: &Prepared) -> Option<String> {
+    let python = prep.env.python.as_str();
+    let uses = prep.plan.steps().any(|(_, s)| match s {
+        Step::Install(_) => true,
+        Step::Suite(s) => s.command.contains(python),
+        Step::Run(r) => r.command.contains(python),
+        _ => false,
+    });
+    if !uses {
+        return None;
+    }
+    let mut text = prep.env.describe(&prep.target);
+    let exists = prep
+        .resolve_python(&prep.env.python)
+        .is_some_and(|p| p.exists());
+    if !exists {
+        let creates = prep.plan.steps().find_map(|(_, s)| match s {
+            Step::Install(i) if i.python == prep.env.python => Some(i.id.as_str()),
+            _ => None,
+        });
+        text.pop();
+        match creates {
+            Some(id) => {
+                let _ = write!(text, "; step `{id}` creates the venv)");
+            }
+            None => text.push_str("; no install step creates it)"),
+        }
+    }
+    Some(text)
 }
 
 /// Which installer the plan's install steps would use, found as apply finds it (but nothing is

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::graph::Node;
 use crate::plan::{self, compiled::Plan, compiled::Step};
+use crate::pyenv::discover::{self, Found};
 use crate::secrets::Secrets;
 
 /// A plan ready to run against a target.
@@ -30,6 +31,8 @@ pub struct Prepared {
     /// The names of the services' variables whose values were picked for this apply (a port,
     /// a directory): not inputs of the plan, so not part of what makes it "already applied".
     pub picked_vars: std::collections::BTreeSet<String>,
+    /// The Python environment the plan runs in (`${python}`), and why that one.
+    pub env: Found,
 }
 
 /// Plan diagnostics as the command's error (rendered once, when it is reported).
@@ -91,6 +94,16 @@ impl Prepared {
         let mut builtins = BTreeMap::new();
         builtins.insert("target".to_string(), target.display().to_string());
         builtins.insert("plan_dir".to_string(), plan_dir_abs.display().to_string());
+        let python = plan::validate::PYTHON;
+        let given = overrides.iter().rev().find(|(k, _)| k == python);
+        let env = discover::discover(
+            &target,
+            given.map(|(_, v)| v.as_str()),
+            valid.plan.var_values().get(python).map(String::as_str),
+            &discover::System,
+        );
+        tracing::info!(python = %env.python, source = %env.source, "environment found");
+        builtins.insert(python.to_string(), env.python.clone());
         let picked = crate::exec::services::pick(&valid.plan, &valid.vars)
             .map_err(|e| Error::io("failed to pick a free port on 127.0.0.1 for a service", e))?;
         let picked_vars = picked.keys().cloned().collect();
@@ -117,6 +130,7 @@ impl Prepared {
             secrets,
             secret_vars: valid.secret_vars.clone(),
             picked_vars,
+            env,
         };
         prep.confine_all(&valid)?;
         Ok(prep)

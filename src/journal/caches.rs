@@ -10,10 +10,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Names of the cache directories a Python test run creates.
-const CACHE_DIRS: [&str; 2] = ["__pycache__", ".pytest_cache"];
+pub(crate) const CACHE_DIRS: [&str; 2] = ["__pycache__", ".pytest_cache"];
 
 /// Directories never walked into.
-const SKIP: [&str; 4] = [".git", crate::fsutil::STATE_DIR, "node_modules", ".hg"];
+pub(crate) const SKIP: [&str; 4] = [".git", crate::fsutil::STATE_DIR, "node_modules", ".hg"];
 
 /// The caches found under a target.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -74,6 +74,23 @@ pub enum Entry {
         /// The files inside them then, relative to the target.
         files: Vec<PathBuf>,
     },
+    /// The target's entries ([`super::leftovers::scan`]) before the run's first command, or
+    /// (`end`) when the apply ended: rollback moves what appeared in between into the run's
+    /// `leftovers/` folder.
+    Tree {
+        /// Recorded when the apply ended.
+        end: bool,
+        /// Every entry then, relative to the target, sorted.
+        paths: Vec<PathBuf>,
+    },
+    /// The bytecode in the run's environment before its first command
+    /// ([`crate::envjournal::bytecode`]): rollback removes what the run's commands added.
+    Bytecode {
+        /// The environment's directories (absolute).
+        roots: Vec<PathBuf>,
+        /// Its `__pycache__` directories and `.pyc` files then (absolute, sorted).
+        paths: Vec<PathBuf>,
+    },
     /// A command to run on rollback (the `undo` of a `run` step).
     Undo {
         /// The step it belongs to.
@@ -180,6 +197,8 @@ impl Entry {
             Entry::Env { .. } => ENV,
             Entry::After { .. } => "after",
             Entry::Caches { .. } => "caches",
+            Entry::Tree { .. } => "tree",
+            Entry::Bytecode { .. } => "bytecode",
             Entry::Undo { .. } => UNDO,
             Entry::Service { .. } => SERVICE,
         }

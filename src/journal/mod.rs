@@ -6,6 +6,7 @@ pub mod caches;
 pub mod entry;
 pub mod error;
 pub mod explain;
+pub mod leftovers;
 pub mod lock;
 pub mod outcome;
 pub mod paths;

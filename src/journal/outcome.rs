@@ -22,6 +22,10 @@ pub struct RollbackReport {
     /// overwritten (target-relative path, where the copy is).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub saved: Vec<(String, PathBuf)>,
+    /// Files and directories the run's commands created in the target, moved out of it into
+    /// the run's `leftovers/` folder (target-relative path, where it is now).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<(String, PathBuf)>,
 }
 
 /// A path that changed since the run wrote it: rollback would destroy someone's work there.

@@ -41,6 +41,8 @@ struct Inner {
     after: std::collections::HashMap<PathBuf, entry::After>,
     /// The caches were recorded (once per run).
     caches: bool,
+    /// The target's tree when the apply ended was recorded.
+    tree_end: bool,
     dirs: HashSet<PathBuf>,
     /// Venvs this run created (absolute): rollback deletes them whole, so installs into them
     /// need no snapshot.
@@ -117,6 +119,7 @@ impl Journal {
                 files: HashSet::new(),
                 after: std::collections::HashMap::new(),
                 caches: false,
+                tree_end: false,
                 dirs: HashSet::new(),
                 created: HashSet::new(),
                 unsealed: HashMap::new(),
@@ -307,8 +310,10 @@ impl Journal {
     }
 
     /// Records the caches under the target before the run's first command (later calls do
-    /// nothing), and journals the files of caches that exist so they come back as they were.
-    pub fn record_caches(&self) -> Result<(), JournalError> {
+    /// nothing), and journals the files of caches that exist so they come back as they were;
+    /// with them the target's tree (for [`super::leftovers`]) and the bytecode in the
+    /// environment of `python` (when it exists), so rollback finds what the run's commands left.
+    pub fn record_caches(&self, python: Option<&Path>) -> Result<(), JournalError> {
         {
             let mut inner = self.lock_inner();
             if inner.caches {
@@ -321,9 +326,18 @@ impl Journal {
             dirs: found.dirs.clone(),
             files: found.files.clone(),
         };
+        let tree = Entry::Tree {
+            end: false,
+            paths: crate::journal::leftovers::scan(&self.target),
+        };
+        let bytecode = python.and_then(|p| self.bytecode_entry(p));
         {
             let mut inner = self.lock_inner();
             self.write_entry(&mut inner, &entry, &[])?;
+            self.write_entry(&mut inner, &tree, &[])?;
+            if let Some(bytecode) = &bytecode {
+                self.write_entry(&mut inner, bytecode, &[])?;
+            }
         }
         for rel in found
             .files
@@ -333,6 +347,33 @@ impl Journal {
             self.record_file(rel)?;
         }
         Ok(())
+    }
+
+    /// The bytecode entry of the environment of `python`, unless it does not exist or is a venv
+    /// this run created (deleted whole on rollback).
+    fn bytecode_entry(&self, python: &Path) -> Option<Entry> {
+        if !python.exists() {
+            return None;
+        }
+        let venv = crate::pyenv::venv_dir_of(python).filter(|v| v.join("pyvenv.cfg").is_file());
+        if let Some(v) = &venv {
+            let abs = std::path::absolute(v).ok()?;
+            if self.lock_inner().created.contains(&abs) {
+                return None;
+            }
+        }
+        let layout = match EnvLayout::locate(python, venv.as_deref()) {
+            Ok(layout) => layout,
+            Err(e) => {
+                tracing::warn!("bytecode of `{}` not recorded: {e}", python.display());
+                return None;
+            }
+        };
+        let paths = envjournal::bytecode::scan(&layout.roots);
+        Some(Entry::Bytecode {
+            roots: layout.roots,
+            paths,
+        })
     }
 
     /// Records each missing ancestor of `rel` (outermost first) as a directory the run creates.
@@ -505,10 +546,27 @@ impl Journal {
         if status == Status::Applied {
             self.seal_files()?;
         }
+        if status != Status::Running {
+            self.record_tree_end()?;
+        }
         let mut inner = self.lock_inner();
         inner.record.status = status;
         inner.record.finished = (status != Status::Running).then(crate::timestamp::now);
         super::reserve::write_status(&self.run_dir, &inner.record)
+    }
+
+    /// Records the target's tree as the apply ends (once), if its start was recorded.
+    fn record_tree_end(&self) -> Result<(), JournalError> {
+        let mut inner = self.lock_inner();
+        if !inner.caches || inner.tree_end {
+            return Ok(());
+        }
+        inner.tree_end = true;
+        let tree = Entry::Tree {
+            end: true,
+            paths: crate::journal::leftovers::scan(&self.target),
+        };
+        self.write_entry(&mut inner, &tree, &[])
     }
 
     /// `path` relative to the target when it lies inside it, else absolute.

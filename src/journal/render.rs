@@ -58,6 +58,13 @@ pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
             copy.display()
         ));
     }
+    for (path, now) in &report.leftovers {
+        lines.push(format!(
+            "  {:<9} {path} (created by the run's commands) to {}",
+            paint(color, Style::Cyan, "moved"),
+            now.display()
+        ));
+    }
     if unchanged > 0 {
         lines.push(format!(
             "  {}",
@@ -165,6 +172,7 @@ mod tests {
             ],
             seconds: 0.012,
             saved: Vec::new(),
+            leftovers: Vec::new(),
         };
         assert_eq!(
             rollback_lines(&report, false),

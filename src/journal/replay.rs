@@ -42,6 +42,7 @@ pub fn rollback_run(
         actions: Vec::new(),
         seconds: 0.0,
         saved: Vec::new(),
+        leftovers: Vec::new(),
     };
     if report.already_rolled_back || record.status == Status::Abandoned {
         report.already_rolled_back = true;
@@ -61,6 +62,10 @@ pub fn rollback_run(
         report.saved = save_drifted(target, &run_dir, &drift)?;
     }
     let failures = replay(target, &run_dir, &entries, &mut report, opts.force);
+    // Once everything planrun wrote is undone, what is left that the run's commands made.
+    if failures.is_empty() {
+        report.leftovers = move_leftovers(target, run_id, &entries, record.status);
+    }
     report.seconds = started.elapsed().as_secs_f64();
     if !failures.is_empty() {
         return Err(RollbackError::Incomplete {
@@ -328,7 +333,25 @@ fn undo_one(
         }
         // The apply stops its services, and `planrun rollback` those a killed apply left
         // running, before any entry is replayed.
-        Entry::After { .. } | Entry::Service { .. } => Ok(None),
+        Entry::After { .. } | Entry::Service { .. } | Entry::Tree { .. } => Ok(None),
+        Entry::Bytecode { roots, paths } => {
+            let removed = envjournal::bytecode::remove_new(&roots, &paths).map_err(io_err(
+                "remove bytecode under",
+                roots.first().map_or(target, PathBuf::as_path),
+            ))?;
+            Ok((!removed.is_empty()).then(|| {
+                (
+                    Outcome::CachesRemoved {
+                        count: removed.len(),
+                    },
+                    roots
+                        .iter()
+                        .map(|r| r.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }))
+        }
         Entry::Caches { dirs, files } => {
             let before = crate::journal::caches::Found { dirs, files };
             let removed = crate::journal::caches::remove_new(target, &before)
@@ -456,6 +479,59 @@ fn undo_one(
             Ok(Some((Outcome::UndoRan, subject)))
         }
     }
+}
+
+/// Moves what the run's commands created in the target (see [`super::leftovers`]) into
+/// `.planrun/runs/<id>/leftovers/`; returns each path moved and where it is now.
+fn move_leftovers(
+    target: &Path,
+    run_id: &str,
+    entries: &[Record],
+    status: Status,
+) -> Vec<(String, PathBuf)> {
+    let (mut start, mut end) = (None, None);
+    let mut known = std::collections::BTreeSet::new();
+    for rec in entries {
+        match &rec.entry {
+            Entry::Tree { end: false, paths } => start = Some(paths),
+            Entry::Tree { end: true, paths } => end = Some(paths.as_slice()),
+            Entry::File { path, .. } | Entry::Dir { path } => {
+                known.insert(path.clone());
+            }
+            Entry::Env {
+                venv: Some(venv),
+                created_venv: true,
+                ..
+            } => {
+                known.insert(venv.clone());
+            }
+            _ => {}
+        }
+    }
+    let Some(start) = start else {
+        return Vec::new();
+    };
+    // An apply killed before its end was recorded: whatever is new now counts.
+    let end = end.filter(|_| status != Status::Running);
+    let now = super::leftovers::scan(target);
+    let new = super::leftovers::created(start, end, &now, &known);
+    if new.is_empty() {
+        return Vec::new();
+    }
+    let moved = match paths::ensure_report_dir(target, run_id) {
+        Ok(dir) => super::leftovers::move_into(target, &new, &dir.join("leftovers")),
+        Err(e) => {
+            tracing::warn!("left what the run created in place: {e}");
+            Vec::new()
+        }
+    };
+    // A directory planrun made that held only those is empty now.
+    for dir in known.iter().rev() {
+        if let Ok(abs) = confine(target, dir) {
+            let _ = fs::remove_dir(abs);
+        }
+    }
+    moved
 }
 
 /// Re-checks a journaled path: a symlink planted since the run must not redirect the restore.

@@ -458,7 +458,7 @@ fn run_once(
     };
     let account = live.as_deref().map(live::read_account).unwrap_or_default();
     let coverage = match (&junit_dir, &spec.coverage) {
-        (Some(dir), Some(_)) => coverage::read(dir.path()),
+        (Some(dir), Some(_)) => coverage::read(dir.path(), &spec.cwd),
         _ => None,
     };
     let sample = sample_of(&outcome, warmup, report.as_ref().map(|r| r.counts), log);

@@ -271,7 +271,7 @@ step_struct! {
         packages: Vec<String>,
         /// The interpreter whose environment receives the packages, e.g. `"${python}"`. When it
         /// does not exist and has the shape `DIR/bin/python` inside the target, a venv is created
-        /// at `DIR`. Default: `.venv/bin/python`.
+        /// at `DIR`. Default: `${python}`, the environment the plan runs in.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         python: Option<String>,
         /// The interpreter that creates a missing venv (default `python3`).

@@ -79,6 +79,12 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                 substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
             });
             resolve_ints(step, &raw, &base, &ctx, &failed, &mut problems);
+            // An install without `python` goes into the plan's environment, `${python}`.
+            if let Step::Install(s) = step {
+                if s.python.is_none() {
+                    s.python = vars.get(super::validate::PYTHON).cloned();
+                }
+            }
             let path = join(&base, vec![Seg::from("timeout")]);
             // A suite may say `timeout = "auto"`: its limit comes from what was measured.
             let auto = |t: &str| matches!(step, Step::Suite(_)) && t.trim() == AUTO;
@@ -305,6 +311,43 @@ fn resolve_ints(
             )),
         }
     }
+}
+
+/// Every variable name a plan refers to: in its steps, gates, stages, `[vars]` values and the
+/// templates of its `write` steps (read from beside the plan, relative to `plan_dir`).
+pub fn referenced(plan: &Plan, plan_dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut copy = plan.clone();
+    let mut collect = |s: &mut String, _: Vec<Seg>| names.extend(var_names(s));
+    for phase in &mut copy.phases {
+        for step in &mut phase.steps {
+            step_strings(step, &mut collect);
+        }
+        for gate in &mut phase.gates {
+            gate_strings(gate, &mut collect);
+        }
+    }
+    for stage in &copy.stages {
+        for text in stage
+            .env
+            .values()
+            .chain(stage.promote.iter().map(|c| &c.check))
+        {
+            names.extend(var_names(text));
+        }
+    }
+    for value in plan.var_values().values() {
+        names.extend(var_names(value));
+    }
+    for (_, step) in plan.steps() {
+        if let Step::Write(w) = step {
+            // A template outside the plan's directory is refused elsewhere; here it only adds names.
+            if let Ok(text) = std::fs::read_to_string(plan_dir.join(&w.template)) {
+                names.extend(var_names(&text));
+            }
+        }
+    }
+    names
 }
 
 /// The names of the `${name}` placeholders in `text`, in order.

@@ -130,6 +130,10 @@ pub struct Resolved {
 /// The names of the built-in variables.
 pub const BUILTINS: [&str; 2] = ["target", "plan_dir"];
 
+/// The variable naming the interpreter: the plan may set it (or `"auto"`), `--var` may always;
+/// otherwise it holds the environment discovery found ([`crate::pyenv::discover`]).
+pub const PYTHON: &str = "python";
+
 /// The variables validation interpolates with: `vars`, the built-ins, and stand-ins for the
 /// services' variables the command line does not fix.
 fn with_builtins(
@@ -139,6 +143,9 @@ fn with_builtins(
     dir: &Path,
 ) -> BTreeMap<String, String> {
     let mut all = vars.clone();
+    // Discovery needs the target; validation only needs the name to be defined.
+    all.entry(PYTHON.into())
+        .or_insert_with(|| super::compiled::DEFAULT_PYTHON.into());
     all.insert("target".into(), target.display().to_string());
     all.insert("plan_dir".into(), dir.display().to_string());
     for (name, value) in super::service_vars::placeholders(plan) {
@@ -177,6 +184,7 @@ pub fn validate(
     let plan = &loaded.plan;
     let mut problems = Vec::new();
     check_var_names(plan, &mut problems);
+    check_overrides(plan, &loaded.dir, overrides, &mut problems);
     check_ids_and_needs(plan, &mut problems);
     check_env_names(plan, &mut problems);
     check_cycles(plan, &mut problems);
@@ -321,6 +329,53 @@ fn check_var_names(plan: &Plan, problems: &mut Vec<Problem>) {
                 "rename the variable; `${target}` and `${plan_dir}` are always defined",
             ));
         }
+    }
+}
+
+/// A `--var` must name a variable the plan declares in `[vars]` or refers to as `${name}`, a
+/// service's variable, `python` or a built-in: a misspelt one would otherwise be dropped
+/// without a word while the plan runs with its default.
+fn check_overrides(
+    plan: &Plan,
+    dir: &Path,
+    overrides: &[(String, String)],
+    problems: &mut Vec<Problem>,
+) {
+    if overrides.is_empty() {
+        return;
+    }
+    let services = super::service_vars::placeholders(plan);
+    let used = super::resolve::referenced(plan, dir);
+    let known: Vec<&str> = plan
+        .vars
+        .keys()
+        .map(String::as_str)
+        .chain(used.iter().map(String::as_str))
+        .chain(services.keys().map(String::as_str))
+        .chain([PYTHON])
+        .chain(BUILTINS)
+        .collect();
+    for (name, _) in overrides {
+        if known.contains(&name.as_str()) {
+            continue;
+        }
+        let help = did_you_mean(name, known.iter().copied()).unwrap_or_else(|| {
+            if plan.vars.is_empty() {
+                "this plan declares no variables".to_string()
+            } else {
+                format!(
+                    "the plan declares: {}",
+                    plan.vars.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            }
+        });
+        let message = format!("`--var {name}`: the plan declares no variable `{name}`");
+        let loc = if plan.vars.is_empty() {
+            Loc::key(at!["name"])
+        } else {
+            Loc::key(at!["vars"])
+        };
+        problems.push(Problem::new(loc, message, help));
     }
 }
 

@@ -627,7 +627,7 @@ fn a_template_must_exist_beside_the_plan_and_use_known_vars() {
 
 #[test]
 fn secret_vars_are_marked_named_or_overridden() {
-    let body = "[vars]\ntoken = 'a'\ndsn = { value = 'postgres://u:pw@db', secret = true }\npython = 'p'\nApi_Key = 'k'\n[[phase]]\nid = 'p'\n";
+    let body = "[vars]\ntoken = 'a'\ndsn = { value = 'postgres://u:pw@db', secret = true }\npython = 'p'\nApi_Key = 'k'\nurl = '${db_password}'\n[[phase]]\nid = 'p'\n";
     let valid = check(body, &[("db_password", "hunter2"), ("python", "py3")]).unwrap();
     let secret: Vec<&str> = valid.secret_vars.iter().map(String::as_str).collect();
     assert_eq!(secret, ["Api_Key", "db_password", "dsn", "token"]);
@@ -1054,4 +1054,31 @@ fn known_failures_are_checked_with_their_place() {
     assert_eq!(s.known_failures, ["tests/t.py::a[1]", "tests/legacy/*"]);
     // A plan that edits nothing only measures: its suite is no baseline to refuse.
     assert!(!s.checked_baseline);
+}
+
+#[test]
+fn a_var_the_plan_neither_declares_nor_uses_is_refused_with_a_suggestion() {
+    let body = format!(
+        "[vars]\nrunner = 'x'\n[[phase]]\nid = 'p'\n{}",
+        run("a", "undo = '${runner} ${flag}'\n")
+    );
+    // `python` is always settable (it picks the environment), and so are the built-ins.
+    for ok in [
+        ("python", "/v/bin/python"),
+        ("runner", "y"),
+        ("target", "t"),
+    ] {
+        check(&body, &[ok, ("flag", "1")]).unwrap();
+    }
+    let errors = check(&body, &[("pyhton", "/v/bin/python"), ("flag", "1")]).unwrap_err();
+    assert_eq!(
+        (errors[0].0.as_str(), errors[0].1, errors[0].3.as_str()),
+        (
+            "`--var pyhton`: the plan declares no variable `pyhton`",
+            3,
+            "did you mean `python`?"
+        )
+    );
+    let errors = check(&body, &[("zzz", "1"), ("flag", "1")]).unwrap_err();
+    assert_eq!(errors[0].3, "the plan declares: runner");
 }

@@ -52,7 +52,7 @@ fn pip_venv(venv: &Path, scratch: &Path) {
 
 /// A uv venv (no pip) with six 1.16.0, an editable local package and, with `wheel`, a package
 /// from a wheel built here.
-fn uv_venv(venv: &Path, scratch: &Path, wheel: bool) {
+pub(crate) fn uv_venv(venv: &Path, scratch: &Path, wheel: bool) {
     sh(Command::new(uv()).args(["venv", "-q"]).arg(venv));
     let mut install = Command::new(uv());
     install
@@ -73,7 +73,7 @@ fn uv_venv(venv: &Path, scratch: &Path, wheel: bool) {
 }
 
 /// Mode and digest of every file and symlink under `venv`, less `__pycache__`.
-fn venv_hash(venv: &Path) -> BTreeMap<PathBuf, (u32, String)> {
+pub(crate) fn venv_hash(venv: &Path) -> BTreeMap<PathBuf, (u32, String)> {
     let mut out = BTreeMap::new();
     hash_into(venv, &mut out);
     out
@@ -104,7 +104,7 @@ fn hash_into(dir: &Path, out: &mut BTreeMap<PathBuf, (u32, String)>) {
 }
 
 /// `uv pip freeze`, which works offline and without pip in the venv.
-fn freeze(venv: &Path) -> String {
+pub(crate) fn freeze(venv: &Path) -> String {
     sh(Command::new(uv())
         .args(["pip", "freeze", "--python"])
         .arg(venv.join("bin/python"))
@@ -112,7 +112,7 @@ fn freeze(venv: &Path) -> String {
 }
 
 /// `planrun rollback` with the network unusable.
-fn rollback_offline(project: &Project) -> Test<'_> {
+pub(crate) fn rollback_offline(project: &Project) -> Test<'_> {
     project
         .test()
         .args(["rollback", "--target", "."])

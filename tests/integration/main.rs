@@ -8,6 +8,7 @@ mod cli;
 mod deps;
 mod dryrun;
 mod envs;
+mod envs_found;
 mod failures;
 mod formats;
 mod gates;

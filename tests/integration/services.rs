@@ -210,8 +210,18 @@ fn an_interrupted_apply_stops_its_service_before_rolling_back() {
         assert!(started.elapsed().as_secs() < 60, "the client never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    let pid = project.read("pid.txt");
     running.signal(libc::SIGINT);
     running.wait();
-    let pid = project.read("pid.txt");
     assert!(!alive(&pid), "the service (pid {pid}) outlived the apply");
+    // What the client wrote is moved out of the target by the rollback, not lost.
+    assert!(!pid_file.exists());
+    let runs: Vec<_> = fs::read_dir(project.join(".planrun/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        fs::read_to_string(runs[0].join("leftovers/pid.txt")).unwrap(),
+        pid
+    );
 }

@@ -17,7 +17,7 @@ pub use exclusive::{busy, exclusive};
 pub use normalize::Normalizer;
 pub use project::{hash_into, Project};
 pub use run::{lines, Output, Test};
-pub use venv::{cached_venv, env_path, python, run_ok, sh, tools_venv, uv, uv_cache_dir};
+pub use venv::{cached_venv, env_path, poetry, python, run_ok, sh, tools_venv, uv, uv_cache_dir};
 
 /// The repository root (where Cargo.toml, examples/ and plans/ are).
 pub fn repo_root() -> &'static Path {

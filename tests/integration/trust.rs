@@ -509,7 +509,7 @@ fn a_stuck_run_can_be_abandoned_and_applies_run_again() {
         .redact(&id, "[ID]")
         .stderr(lines(&[
             "error: rollback of run `[ID]` is incomplete:",
-            "  - entry 2: failed to run the undo command of step `x` (exit \
+            "  - entry 3: failed to run the undo command of step `x` (exit \
              status: 3): `echo cannot undo >&2; exit 3`: cannot undo",
             "  hint: fix the cause above, then run `planrun rollback --target \
              .` again: it retries only what is left, and the journal is kept \

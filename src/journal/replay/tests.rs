@@ -182,6 +182,7 @@ fn rollback_cut_short_finishes_and_runs_undo_once() {
         actions: Vec::new(),
         seconds: 0.0,
         saved: Vec::new(),
+        leftovers: Vec::new(),
     };
     assert!(replay(t, &run_dir, &entries[1..], &mut partial, false).is_empty());
     assert_ne!(snapshot(t), before_rollback);

@@ -22,6 +22,11 @@ const SCRUBBED: &[&str] = &[
     "RUST_LOG",
     "PLANRUN_LOG_MAX",
     "UV",
+    // The environment planrun runs in is discovered from these: each test says its own.
+    "VIRTUAL_ENV",
+    "UV_PROJECT_ENVIRONMENT",
+    "POETRY_VIRTUALENVS_IN_PROJECT",
+    "POETRY_VIRTUALENVS_PATH",
 ];
 
 /// What a stream must be.

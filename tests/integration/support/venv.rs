@@ -94,6 +94,18 @@ fn build_venv(venv: &Path, requirements: &Path) {
     );
 }
 
+/// Poetry, from PyPI, in a venv of its own (`target/poetry-venv`), built once like the shared one.
+pub fn poetry() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        cached_venv(
+            "poetry-venv",
+            &repo_root().join("tests/poetry-requirements.txt"),
+        )
+    })
+    .join("bin/poetry")
+}
+
 /// The shared venv's interpreter.
 pub fn python() -> PathBuf {
     tools_venv().join("bin/python")
