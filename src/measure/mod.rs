@@ -2,10 +2,12 @@
 
 pub mod budget;
 pub mod coverage;
+pub mod drift;
 pub mod interval;
 pub mod junit;
 pub mod live;
 pub mod outliers;
+pub mod paired;
 pub mod record;
 pub mod stats;
 pub mod student_t;
