@@ -13,4 +13,5 @@ pub mod record;
 pub mod render;
 pub mod replay;
 pub mod state;
+pub mod switch;
 pub mod trust;
