@@ -114,7 +114,15 @@ pub struct RatioCheck {
     pub interval: RatioInterval,
     /// What the interval says about the comparison.
     pub outcome: Outcome3,
+    /// How the two records were measured: from interleaved pairs, or one after the other.
+    pub pairing: Option<Pairing>,
 }
+
+pub use crate::measure::pairs::Pairing;
+
+/// What the caller knows of how `(num record, num metric)` and `(den record, den metric)` were
+/// measured together.
+pub type PairingOf<'a> = &'a dyn Fn(&str, &str, &str, &str) -> Option<Pairing>;
 
 /// The outcome of deciding a gate expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +151,7 @@ impl Decision {
 /// What deciding needs besides the expression.
 struct Inputs<'a> {
     get: &'a dyn Fn(&str) -> Option<f64>,
+    pairing: PairingOf<'a>,
     samples: &'a dyn Fn(&str, &str) -> Option<Vec<f64>>,
     floor: f64,
     confidence: f64,
@@ -162,11 +171,25 @@ impl Expr {
         floor: f64,
         confidence: f64,
     ) -> Result<Decision, EvalError> {
+        self.decide_paired(lookup, samples, &|_, _, _, _| None, floor, confidence)
+    }
+
+    /// [`Expr::decide`], where `pairing` says how two records were measured together: a ratio
+    /// of two records measured in interleaved pairs is decided on the paired interval.
+    pub fn decide_paired(
+        &self,
+        lookup: &dyn Fn(&str, &str) -> Option<f64>,
+        samples: &dyn Fn(&str, &str) -> Option<Vec<f64>>,
+        pairing: PairingOf<'_>,
+        floor: f64,
+        confidence: f64,
+    ) -> Result<Decision, EvalError> {
         let verdict = self.evaluate(lookup)?;
         let values = verdict.values;
         let get = |path: &str| values.iter().find(|(p, _)| p == path).map(|(_, v)| *v);
         let inputs = Inputs {
             get: &get,
+            pairing,
             samples,
             floor,
             confidence,
@@ -177,7 +200,7 @@ impl Expr {
             checks
                 .iter()
                 .find(|(node, _)| std::ptr::eq(*node, e))
-                .map(|(_, c): &(*const Expr, RatioCheck)| c.interval.to_string())
+                .map(|(_, c): &(*const Expr, RatioCheck)| describe(c))
         };
         let explanation = self.explain(&get, &note);
         Ok(Decision {
@@ -270,14 +293,22 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
     }
     let num_samples = (inputs.samples)(&num.record, num.metric())?;
     let den_samples = (inputs.samples)(&den.record, den.metric())?;
-    let interval = ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?;
+    let pairing = (inputs.pairing)(&num.record, num.metric(), &den.record, den.metric());
+    let interval = match &pairing {
+        Some(Pairing::Interleaved { interval, .. }) => *interval,
+        _ => ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?,
+    };
     let (all_hold, none_hold) = match op {
         BinOp::Lt => (interval.high < bound, interval.low >= bound),
         BinOp::Le => (interval.high <= bound, interval.low > bound),
         BinOp::Gt => (interval.low > bound, interval.high <= bound),
         _ => (interval.low >= bound, interval.high < bound),
     };
+    let drifted = matches!(&pairing, Some(Pairing::Sequential { drift: Some(_), .. }));
     let outcome = match (all_hold, none_hold) {
+        // Measured one after the other while the machine's speed moved: the ratio carries
+        // the drift, whichever way it points.
+        _ if drifted => Outcome3::Inconclusive,
         (true, _) => Outcome3::Pass,
         (_, true) => Outcome3::Fail,
         _ => Outcome3::Inconclusive,
@@ -297,7 +328,34 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
         bound,
         interval,
         outcome,
+        pairing,
     })
+}
+
+/// A ratio's interval as the verdict shows it: `1.52x faster, 99% CI 1.31-1.76x, 6 pairs
+/// interleaved`, or with `N+M runs` and, when it was not interleaved, why.
+fn describe(c: &RatioCheck) -> String {
+    match &c.pairing {
+        Some(Pairing::Interleaved { pairs, note, .. }) => {
+            let mut text = c.interval.describe(&format!("{pairs} pairs interleaved"));
+            if let Some(note) = note {
+                text.push_str("; ");
+                text.push_str(note);
+            }
+            text
+        }
+        Some(Pairing::Sequential { reason, drift }) => {
+            let mut text = c.interval.describe(&format!(
+                "{}+{} runs, sequential: {reason}",
+                c.interval.n_num, c.interval.n_den
+            ));
+            if let Some(drift) = drift {
+                text.push_str(&format!("; inconclusive: drift ({drift})"));
+            }
+            text
+        }
+        None => c.interval.to_string(),
+    }
 }
 
 #[cfg(test)]

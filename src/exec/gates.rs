@@ -70,10 +70,16 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
     };
     let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
     let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
-    match gate
-        .expr
-        .decide(&lookup, &samples, noise_floor(), DEFAULT_CONFIDENCE)
-    {
+    let pairing = |nr: &str, nm: &str, dr: &str, dm: &str| {
+        crate::measure::pairs::pairing(records, (nr, nm), (dr, dm), DEFAULT_CONFIDENCE)
+    };
+    match gate.expr.decide_paired(
+        &lookup,
+        &samples,
+        &pairing,
+        noise_floor(),
+        DEFAULT_CONFIDENCE,
+    ) {
         Ok(d) => {
             report.status = match d.outcome {
                 Outcome3::Pass => GateStatus::Pass,
@@ -277,6 +283,7 @@ mod tests {
                 counts: None,
                 log: "x.log".into(),
                 memory: Vec::new(),
+                pair: None,
             })
             .collect();
         r

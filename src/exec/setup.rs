@@ -30,6 +30,8 @@ pub struct Prepared {
     /// The names of the services' variables whose values were picked for this apply (a port,
     /// a directory): not inputs of the plan, so not part of what makes it "already applied".
     pub picked_vars: std::collections::BTreeSet<String>,
+    /// The steps the plan marks `switchable = false`.
+    pub unswitchable: std::collections::BTreeSet<String>,
 }
 
 /// Plan diagnostics as the command's error (rendered once, when it is reported).
@@ -117,6 +119,14 @@ impl Prepared {
             secrets,
             secret_vars: valid.secret_vars.clone(),
             picked_vars,
+            unswitchable: valid
+                .plan
+                .phases
+                .iter()
+                .flat_map(|p| &p.steps)
+                .filter(|s| !s.switchable())
+                .map(|s| s.id().to_string())
+                .collect(),
         };
         prep.confine_all(&valid)?;
         Ok(prep)

@@ -8,6 +8,7 @@ pub mod junit;
 pub mod live;
 pub mod outliers;
 pub mod paired;
+pub mod pairs;
 pub mod record;
 pub mod stats;
 pub mod student_t;

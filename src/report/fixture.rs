@@ -48,6 +48,7 @@ pub fn record() -> Record {
         over_budget: Vec::new(),
         coverage: None,
         rss_growth_mb: None,
+        comparison: None,
     }
 }
 
@@ -288,6 +289,7 @@ pub fn rich() -> RunReport {
                 ]
             })
             .collect(),
+        pair: None,
     };
     let id = |n: usize| format!("tests/test_{n}.py::test_case");
     let mut before = BTreeMap::new();

@@ -182,9 +182,13 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         over_budget,
         coverage,
         rss_growth_mb: _,
+        comparison,
     } = record;
     m(command);
     flaky.iter_mut().for_each(m);
+    if let Some(c) = comparison {
+        c.reason.iter_mut().for_each(m);
+    }
     mask_keys(durations, secrets);
     for sample in samples {
         let RunSample {
@@ -199,6 +203,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
             counts: _,
             log,
             memory: _,
+            pair: _,
         } = sample;
         if let Cow::Owned(masked) = secrets.mask(&log.to_string_lossy()) {
             *log = masked.into();
