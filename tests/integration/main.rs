@@ -11,6 +11,7 @@ mod formats;
 mod gates;
 mod harness;
 mod html;
+mod interleave;
 mod junit_values;
 mod leftovers;
 mod locks;

@@ -139,7 +139,7 @@ fn a_ratio_at_its_bound_is_inconclusive_rolled_back_or_kept() {
         .stderr_contains("inconclusive, rolled back")
         .run();
     assert!(
-        out.stderr.contains("  measure: run 3/3 took"),
+        out.stderr.contains("  measure: pair 3/3 "),
         "the after suite spent its budget\n{}",
         out.stderr
     );
