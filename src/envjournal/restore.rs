@@ -241,7 +241,7 @@ fn execute(dir: &Path, plan: &Plan) -> Result<(Vec<PathBuf>, Vec<PathBuf>), EnvJ
 
 /// Writes one file or symlink back from the snapshot, through a temporary name so a crash
 /// leaves either the old or the new entry.
-fn write_back(dir: &Path, path: &Path, node: &Node) -> Result<(), EnvJournalError> {
+pub(super) fn write_back(dir: &Path, path: &Path, node: &Node) -> Result<(), EnvJournalError> {
     let io = |what: &str, p: &Path| {
         let context = format!("{what} `{}`", p.display());
         move |e| EnvJournalError::io(context, e)

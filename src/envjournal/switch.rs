@@ -9,10 +9,8 @@
 //! middle of a switch deletes the stashes as leftovers of planrun's own and restores the rest
 //! from the snapshot as it always does.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -316,65 +314,13 @@ fn move_between(path: &Path, present: bool) -> Result<bool, EnvJournalError> {
 }
 
 /// Writes `node` at `path` from the copy in `dir` through a temporary name (one rename), with
-/// its mode and mtime; whether anything was written.
+/// its mode and mtime, as a restore does; whether anything was written.
 fn write_node(path: &Path, node: &Node, dir: &Path) -> Result<bool, EnvJournalError> {
-    let io = |what: &str, p: &Path| {
-        let context = format!("{what} `{}`", p.display());
-        move |e| EnvJournalError::io(context, e)
-    };
     if let Ok(meta) = fs::symlink_metadata(path) {
         if manifest::node_of(path, &meta).is_ok_and(|n| n.same(node)) {
             return Ok(false);
         }
     }
-    let tmp = crate::fsutil::temp_path(path);
-    let _ = fs::remove_file(&tmp);
-    match node {
-        Node::Symlink { target } => {
-            std::os::unix::fs::symlink(target, &tmp).map_err(io("create", &tmp))?;
-        }
-        Node::File {
-            mode,
-            mtime_ns,
-            copy: Some(hash),
-            ..
-        } => {
-            let saved = dir.join(hash);
-            fs::copy(&saved, &tmp).map_err(io("copy to", &tmp))?;
-            let file = fs::File::options()
-                .write(true)
-                .open(&tmp)
-                .map_err(io("open", &tmp))?;
-            file.set_permissions(fs::Permissions::from_mode(*mode))
-                .map_err(io("set the mode of", &tmp))?;
-            file.set_modified(time_of(*mtime_ns))
-                .map_err(io("set the mtime of", &tmp))?;
-        }
-        Node::File { copy: None, .. } | Node::Dir { .. } => return Ok(false),
-    }
-    fs::rename(&tmp, path).map_err(io("write", path))?;
+    super::restore::write_back(dir, path, node)?;
     Ok(true)
-}
-
-fn time_of(ns: i64) -> std::time::SystemTime {
-    let abs = std::time::Duration::from_nanos(ns.unsigned_abs());
-    if ns >= 0 {
-        std::time::SystemTime::UNIX_EPOCH + abs
-    } else {
-        std::time::SystemTime::UNIX_EPOCH - abs
-    }
-}
-
-/// The items of a switch by kind, for tests and reports.
-pub fn counts(sw: &EnvSwitch) -> BTreeMap<&'static str, usize> {
-    let mut out = BTreeMap::new();
-    for item in &sw.items {
-        let kind = match item {
-            Item::Added { .. } => "added",
-            Item::Removed { .. } => "removed",
-            Item::Changed { .. } => "changed",
-        };
-        *out.entry(kind).or_insert(0) += 1;
-    }
-    out
 }

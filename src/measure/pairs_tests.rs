@@ -111,3 +111,45 @@ fn records_without_a_comparison_have_no_pairing() {
         None
     );
 }
+
+/// The gate decided over `records` as the apply decides it.
+fn decide(check: &str, records: &BTreeMap<String, Record>) -> crate::criteria::decide::Decision {
+    let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
+    let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
+    let pairing =
+        |nr: &str, nm: &str, dr: &str, dm: &str| pairing(records, (nr, nm), (dr, dm), 0.99);
+    crate::criteria::parse(check)
+        .unwrap()
+        .decide_paired(&lookup, &samples, &pairing, 0.05, 0.99)
+        .unwrap()
+}
+
+#[test]
+fn a_gate_on_interleaved_records_is_decided_on_the_pairs_and_says_so() {
+    use crate::criteria::decide::Outcome3;
+    let records = drifting(INTERLEAVED);
+    let d = decide("after.wall.median <= baseline.wall.median / 1.2", &records);
+    assert_eq!(d.outcome, Outcome3::Pass, "{}", d.explanation);
+    assert!(
+        d.explanation.contains("1.39x faster, 99% CI")
+            && d.explanation
+                .contains(", 8 pairs interleaved; the machine got"),
+        "{}",
+        d.explanation
+    );
+}
+
+#[test]
+fn a_gate_on_sequential_records_that_drifted_is_inconclusive_and_says_why() {
+    use crate::criteria::decide::Outcome3;
+    let records = drifting(SEQUENTIAL);
+    let d = decide("after.wall.median <= baseline.wall.median / 1.2", &records);
+    assert_eq!(d.outcome, Outcome3::Inconclusive, "{}", d.explanation);
+    assert!(
+        d.explanation.contains(
+            "8+8 runs, sequential: step `seed` has an undo command; inconclusive: drift (the machine got"
+        ),
+        "{}",
+        d.explanation
+    );
+}
