@@ -324,3 +324,78 @@ fn write_node(path: &Path, node: &Node, dir: &Path) -> Result<bool, EnvJournalEr
     super::restore::write_back(dir, path, node)?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(size: u64, copy: Option<&str>) -> Node {
+        Node::File {
+            mode: 0o644,
+            size,
+            mtime_ns: 1,
+            copy: copy.map(str::to_string),
+        }
+    }
+
+    fn tree(nodes: &[(&str, Node)]) -> Tree {
+        nodes
+            .iter()
+            .map(|(p, n)| (PathBuf::from(p), n.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_diff_names_each_added_or_removed_top_path_once_and_ignores_caches() {
+        let dir = Node::Dir { mode: 0o755 };
+        let before = tree(&[
+            ("/sp", dir.clone()),
+            ("/sp/six.py", file(1, Some("h"))),
+            ("/sp/six-1.16.dist-info", dir.clone()),
+            ("/sp/six-1.16.dist-info/RECORD", file(1, Some("r"))),
+        ]);
+        let now = tree(&[
+            ("/sp", dir.clone()),
+            ("/sp/six.py", file(2, None)),
+            ("/sp/six-1.17.dist-info", dir.clone()),
+            ("/sp/six-1.17.dist-info/RECORD", file(1, None)),
+            ("/sp/__pycache__/six.cpython-312.pyc", file(9, None)),
+            ("/sp/.old.planrun-off", file(3, None)),
+        ]);
+        let items = diff(&before, &now).unwrap();
+        assert_eq!(
+            items,
+            [
+                Item::Removed {
+                    path: "/sp/six-1.16.dist-info".into()
+                },
+                Item::Added {
+                    path: "/sp/six-1.17.dist-info".into()
+                },
+                Item::Changed {
+                    path: "/sp/six.py".into(),
+                    before: file(1, Some("h")),
+                    after: file(2, None),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_changed_in_place_without_its_old_copy_cannot_be_switched() {
+        let before = tree(&[("/sp/a.py", file(1, None))]);
+        let now = tree(&[("/sp/a.py", file(2, None))]);
+        assert_eq!(
+            diff(&before, &now).unwrap_err(),
+            "`/sp/a.py` changed in place and its old content was not saved"
+        );
+    }
+
+    #[test]
+    fn stashes_are_named_beside_their_path_and_recognised_below_it() {
+        let stash = stash_of(Path::new("/sp/xdist"));
+        assert_eq!(stash, Path::new("/sp/.xdist.planrun-off"));
+        assert!(is_stash(&stash.join("__init__.py")));
+        assert!(!is_stash(Path::new("/sp/xdist/__init__.py")));
+    }
+}
