@@ -71,9 +71,9 @@ pub struct EnvSwitch {
     pub python: PathBuf,
     identity: EnvIdentity,
     items: Vec<Item>,
-    /// The snapshot's directory of copies (the before contents).
+    /// The snapshot (its `files/` holds the copies of the before contents).
     before_files: PathBuf,
-    /// The directory of copies of the after contents.
+    /// Where the copies of the after contents are (in its `files/`).
     after_files: PathBuf,
 }
 
@@ -82,7 +82,7 @@ pub type Unswitchable = String;
 
 /// Prepares switching the environment snapshotted in `snapshot` (its `manifest.json` hashing to
 /// `manifest_hash`) between that state and the one it is in now; the after contents of paths
-/// changed in place are copied into `after_files`. `Err(Ok(reason))` when the environment cannot
+/// changed in place are copied into `after_files`' `files/`. `Err(Ok(reason))` when the environment cannot
 /// be switched exactly (a path changed in place without a saved copy, a path that changed kind).
 pub fn prepare(
     snapshot: &Path,
@@ -95,21 +95,29 @@ pub fn prepare(
     identity.check().map_err(Err)?;
     let now = manifest::scan(&before.layout.roots).map_err(Err)?;
     let items = diff(&before.entries, &now).map_err(Ok)?;
-    fs::create_dir_all(after_files).map_err(|e| {
+    let copies = after_files.join(manifest::FILES);
+    fs::create_dir_all(&copies).map_err(|e| {
         Err(EnvJournalError::io(
-            format!("create `{}`", after_files.display()),
+            format!("create `{}`", copies.display()),
             e,
         ))
     })?;
     let mut saved = Vec::with_capacity(items.len());
     for item in items {
+        // What the install removed is gone: its stash is made from the snapshot's copies, so
+        // the before state can be moved in with one rename.
+        if let Item::Removed { path } = &item {
+            if let Err(missing) = stash_removed(path, &before.entries, snapshot) {
+                return Err(missing);
+            }
+        }
         saved.push(match item {
             Item::Changed {
                 path,
                 before,
                 after,
             } => {
-                let after = save_copy(&path, after, after_files).map_err(Err)?;
+                let after = save_copy(&path, after, &copies).map_err(Err)?;
                 Item::Changed {
                     path,
                     before,
@@ -123,7 +131,7 @@ pub fn prepare(
         python: identity.python.clone(),
         identity: identity.clone(),
         items: saved,
-        before_files: snapshot.join(manifest::FILES),
+        before_files: snapshot.to_path_buf(),
         after_files: after_files.to_path_buf(),
     })
 }
@@ -177,6 +185,51 @@ fn diff(before: &Tree, now: &Tree) -> Result<Vec<Item>, Unswitchable> {
         }
     }
     Ok(items)
+}
+
+/// Builds the stash of `path`, which the install removed, from its entries in `before` (and
+/// everything under it) with the copies in `files`' `files/`. `Err(Ok(reason))` when a file of it has no
+/// saved copy.
+fn stash_removed(
+    path: &Path,
+    before: &Tree,
+    files: &Path,
+) -> Result<(), Result<Unswitchable, EnvJournalError>> {
+    let stash = stash_of(path);
+    let io = |what: &str, p: &Path| {
+        let context = format!("{what} `{}`", p.display());
+        move |e| Err(EnvJournalError::io(context, e))
+    };
+    // Entries sort parents first.
+    for (p, node) in before.range(path.to_path_buf()..) {
+        if !p.starts_with(path) {
+            break;
+        }
+        if is_cache(p) {
+            continue;
+        }
+        let rel = p.strip_prefix(path).unwrap_or(Path::new(""));
+        let to = if rel.as_os_str().is_empty() {
+            stash.clone()
+        } else {
+            stash.join(rel)
+        };
+        match node {
+            Node::Dir { mode } => {
+                fs::create_dir(&to).map_err(io("create", &to))?;
+                fs::set_permissions(&to, std::os::unix::fs::PermissionsExt::from_mode(*mode))
+                    .map_err(io("set the mode of", &to))?;
+            }
+            Node::File { copy: None, .. } => {
+                return Err(Ok(format!(
+                    "`{}` was removed and no copy of it was saved",
+                    p.display()
+                )))
+            }
+            _ => super::restore::write_back(files, &to, node).map_err(Err)?,
+        }
+    }
+    Ok(())
 }
 
 /// Saves the content of the file at `path` (now) under its blake3 in `dir`.

@@ -365,3 +365,51 @@ fn a_sigkill_in_the_middle_of_a_switch_rolls_back_byte_for_byte() {
     assert_eq!(project.hash_tree(), files);
     assert_eq!(venv_tree(&venv), env);
 }
+
+/// After an interleaved apply that was kept (files and an environment switched back and forth),
+/// the switches are not drift, a person's edit is: rollback refuses it (exit 5) and, once the
+/// edit is undone, restores the files and the venv byte for byte.
+#[test]
+fn after_interleaving_only_a_persons_edit_is_drift() {
+    let _lock = exclusive();
+    let project = Project::fixture("gates/target");
+    project.write("switch.toml", SWITCH_PLAN);
+    project.write("app.cfg", "mode = slow\n");
+    let venv = project.join(".venv");
+    sh(Command::new(uv()).args(["venv", "-q"]).arg(&venv));
+    sh(Command::new(uv())
+        .args(["pip", "install", "-q", "--python"])
+        .arg(venv.join("bin/python"))
+        .arg("six==1.16.0"));
+    let files = project.hash_tree();
+    let env = venv_tree(&venv);
+    project
+        .test()
+        .args(["apply", "switch.toml", "--target", "."])
+        .status(0)
+        .stderr_contains("pairs interleaved")
+        .run();
+    assert_eq!(
+        report(&project)["records"]["after"]["comparison"]["mode"],
+        "interleaved"
+    );
+    assert_eq!(project.read("app.cfg"), "mode = fast\n");
+    project.write("app.cfg", "mode = mine\n");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(5)
+        .stdout_unchecked("the refusal is on stderr")
+        .stderr_contains("app.cfg")
+        .run();
+    project.write("app.cfg", "mode = fast\n");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .status(0)
+        .stdout_unchecked("the rollback's account lists what it restored")
+        .stderr_unchecked("notes vary")
+        .run();
+    assert_eq!(project.hash_tree(), files);
+    assert_eq!(venv_tree(&venv), env);
+}
