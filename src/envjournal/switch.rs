@@ -107,9 +107,7 @@ pub fn prepare(
         // What the install removed is gone: its stash is made from the snapshot's copies, so
         // the before state can be moved in with one rename.
         if let Item::Removed { path } = &item {
-            if let Err(missing) = stash_removed(path, &before.entries, snapshot) {
-                return Err(missing);
-            }
+            stash_removed(path, &before.entries, snapshot)?;
         }
         saved.push(match item {
             Item::Changed {
