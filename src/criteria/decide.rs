@@ -337,7 +337,10 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
 fn describe(c: &RatioCheck) -> String {
     match &c.pairing {
         Some(Pairing::Interleaved { pairs, note, .. }) => {
-            let mut text = c.interval.describe(&format!("{pairs} pairs interleaved"));
+            let mut text = c.interval.describe(&format!(
+                "{pairs} pair{} interleaved",
+                if *pairs == 1 { "" } else { "s" }
+            ));
             if let Some(note) = note {
                 text.push_str("; ");
                 text.push_str(note);

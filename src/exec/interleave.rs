@@ -26,9 +26,6 @@ use crate::plan::compiled::{Step, Suite};
 /// apply can be repeated run for run.
 pub const SEED_ENV: &str = "PLANRUN_SEED";
 
-/// Fewer pairs than this say nothing about a paired interval.
-pub const MIN_PAIRS: u32 = 2;
-
 /// The earlier record a suite is compared with, and what happened since it was measured.
 #[derive(Debug, Clone)]
 pub struct Partner {
@@ -214,7 +211,7 @@ fn run_pairs(
     seed: u64,
     detail: &dyn Fn(String, bool),
 ) -> Result<(Record, Record), StepError> {
-    let min_pairs = spec.runs.max(MIN_PAIRS);
+    let min_pairs = spec.runs.max(1);
     let max_pairs = spec.max_runs.unwrap_or(spec.runs).max(min_pairs);
     let mut order = Order(seed);
     let mut after_runs: Vec<RunResult> = Vec::new();

@@ -101,13 +101,21 @@ pub fn pairing(
             })
         })
         .collect();
-    // after/baseline as the pairs give it; too few pairs say nothing yet.
-    let (ratio, lo, hi) = match paired::estimate(&pairs, confidence) {
-        Some(e) => (e.ratio, e.lo, e.hi),
-        None => {
-            let one = pairs.first().map_or(1.0, |p| p.after / p.baseline);
-            (one, 0.0, f64::INFINITY)
+    // after/baseline as the pairs give it. One pair has no spread of its own: its two runs
+    // are compared as two sides of one run each at the noise floor (which decides a 20x change
+    // and nothing near a bound), never with runs taken at other times.
+    let (ratio, lo, hi) = match (paired::estimate(&pairs, confidence), pairs.as_slice()) {
+        (Some(e), _) => (e.ratio, e.lo, e.hi),
+        (None, [one]) => {
+            let i = super::interval::ratio_interval(
+                &[one.after],
+                &[one.baseline],
+                super::interval::noise_floor(),
+                confidence,
+            )?;
+            (i.estimate, i.low, i.high)
         }
+        _ => (1.0, 0.0, f64::INFINITY),
     };
     let (estimate, low, high) = if num_is_later {
         (ratio, lo, hi)

@@ -153,3 +153,24 @@ fn a_gate_on_sequential_records_that_drifted_is_inconclusive_and_says_why() {
         d.explanation
     );
 }
+
+/// One pair is compared as one run a side at the noise floor: 20x is decided, a change near the
+/// bound is not, and no run taken at another time (the baseline's sequential ones) counts.
+#[test]
+fn one_pair_decides_only_what_one_run_a_side_can() {
+    use crate::criteria::decide::Outcome3;
+    let pair = |base: f64, after: f64| {
+        let mut records = drifting(INTERLEAVED);
+        let b = records.get_mut("baseline").unwrap();
+        b.samples = vec![sample(0.01, None), sample(base, Some(1))];
+        let a = records.get_mut("after").unwrap();
+        a.samples = vec![sample(after, Some(1))];
+        records
+    };
+    let check = "after.wall.median <= baseline.wall.median / 1.2";
+    let d = decide(check, &pair(20.0, 1.0));
+    assert_eq!(d.outcome, Outcome3::Pass, "{}", d.explanation);
+    assert!(d.explanation.contains("20.0x faster") && d.explanation.contains("1 pair interleaved"));
+    let d = decide(check, &pair(1.5, 1.0));
+    assert_eq!(d.outcome, Outcome3::Inconclusive, "{}", d.explanation);
+}
