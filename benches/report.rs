@@ -105,6 +105,7 @@ fn record(typical: &[f64], runs: usize, rng: &mut Rng) -> Record {
                     }),
                     log: format!(".planrun/runs/bench/logs/run-{i}.log").into(),
                     memory,
+                    pair: None,
                 },
                 tests,
                 warnings: Vec::new(),

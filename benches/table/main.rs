@@ -14,6 +14,7 @@ mod plans;
 mod row;
 mod suite;
 mod support;
+mod switch;
 mod validate;
 
 use std::time::Instant;
@@ -43,10 +44,17 @@ const GROUPS: &[(&str, Group)] = &[
     ("end to end: xdist", endtoend::xdist),
     ("floor of the optimized suite", endtoend::floor),
     ("environment rollback", envrollback::rows),
+    ("state switch for interleaving", switch::rows),
 ];
 
 fn main() {
-    let quick = std::env::args().skip(1).any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only TEXT`: the rows whose group name contains TEXT (one figure, measured again).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
     let cfg = Config { quick };
     // Set before any thread starts: every uv the rows run shares the tests' warm cache.
     std::env::set_var("UV_CACHE_DIR", support::venv::uv_cache_dir());
@@ -57,6 +65,9 @@ fn main() {
     support::venv::tools_venv();
     let mut rows = Vec::new();
     for (name, group) in GROUPS {
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         eprint!("bench: {name} ... ");
         let start = Instant::now();
         match group(&cfg) {

@@ -117,22 +117,25 @@ pub struct RatioCheck {
     /// when the runs show significant [`drift`](Self::drift).
     pub outcome: Outcome3,
     /// The trend of the machine's speed over both records' runs, when there were enough to
-    /// test: measured one after the other, a significant one makes the comparison inconclusive
-    /// (see `measure::interval`, "Drift").
+    /// test and they were not interleaved: measured one after the other, a significant one
+    /// makes the comparison inconclusive (see `measure::interval`, "Drift").
     pub drift: Option<Drift>,
+    /// How the two records were measured: from interleaved pairs, or one after the other.
+    pub pairing: Option<Pairing>,
 }
 
 impl RatioCheck {
-    /// The note printed after the comparison: the interval, and the drift that made it
-    /// inconclusive, e.g. `1.06x faster, 99% CI 0.91-1.24x, 3+6 runs; inconclusive: drift, the
-    /// machine got 38% slower during measurement (trend over 9 runs, p = 0.004)`.
-    pub fn note(&self) -> String {
-        match self.drift.filter(|d| d.significant) {
-            Some(d) => format!("{}; inconclusive: drift, {d}", self.interval),
-            None => self.interval.to_string(),
-        }
+    /// The drift that made the comparison inconclusive, if any.
+    pub fn significant_drift(&self) -> Option<Drift> {
+        self.drift.filter(|d| d.significant)
     }
 }
+
+pub use crate::measure::pairs::Pairing;
+
+/// What the caller knows of how `(num record, num metric)` and `(den record, den metric)` were
+/// measured together.
+pub type PairingOf<'a> = &'a dyn Fn(&str, &str, &str, &str) -> Option<Pairing>;
 
 /// The outcome of deciding a gate expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +164,7 @@ impl Decision {
 /// What deciding needs besides the expression.
 struct Inputs<'a> {
     get: &'a dyn Fn(&str) -> Option<f64>,
+    pairing: PairingOf<'a>,
     samples: &'a dyn Fn(&str, &str) -> Option<Vec<f64>>,
     floor: f64,
     confidence: f64,
@@ -180,11 +184,25 @@ impl Expr {
         floor: f64,
         confidence: f64,
     ) -> Result<Decision, EvalError> {
+        self.decide_paired(lookup, samples, &|_, _, _, _| None, floor, confidence)
+    }
+
+    /// [`Expr::decide`], where `pairing` says how two records were measured together: a ratio
+    /// of two records measured in interleaved pairs is decided on the paired interval.
+    pub fn decide_paired(
+        &self,
+        lookup: &dyn Fn(&str, &str) -> Option<f64>,
+        samples: &dyn Fn(&str, &str) -> Option<Vec<f64>>,
+        pairing: PairingOf<'_>,
+        floor: f64,
+        confidence: f64,
+    ) -> Result<Decision, EvalError> {
         let verdict = self.evaluate(lookup)?;
         let values = verdict.values;
         let get = |path: &str| values.iter().find(|(p, _)| p == path).map(|(_, v)| *v);
         let inputs = Inputs {
             get: &get,
+            pairing,
             samples,
             floor,
             confidence,
@@ -195,7 +213,7 @@ impl Expr {
             checks
                 .iter()
                 .find(|(node, _)| std::ptr::eq(*node, e))
-                .map(|(_, c): &(*const Expr, RatioCheck)| c.note())
+                .map(|(_, c): &(*const Expr, RatioCheck)| describe(c))
         };
         let explanation = self.explain(&get, &note);
         Ok(Decision {
@@ -288,18 +306,29 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
     }
     let num_samples = (inputs.samples)(&num.record, num.metric())?;
     let den_samples = (inputs.samples)(&den.record, den.metric())?;
-    let interval = ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?;
+    let pairing = (inputs.pairing)(&num.record, num.metric(), &den.record, den.metric());
+    let interval = match &pairing {
+        Some(Pairing::Interleaved { interval, .. }) => *interval,
+        _ => ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?,
+    };
     let (all_hold, none_hold) = match op {
         BinOp::Lt => (interval.high < bound, interval.low >= bound),
         BinOp::Le => (interval.high <= bound, interval.low > bound),
         BinOp::Gt => (interval.low > bound, interval.high <= bound),
         _ => (interval.low >= bound, interval.high < bound),
     };
-    // The records were measured one after the other: drift within them says the machine was
-    // not the same for both, so the interval cannot settle the comparison.
-    let drift = detect_blocks(&[&den_samples, &num_samples]);
+    // Records measured one after the other: drift within them says the machine was not the
+    // same for both, so the interval cannot settle the comparison. Interleaved pairs cancel it.
+    let interleaved = matches!(&pairing, Some(Pairing::Interleaved { .. }));
+    let drift = if interleaved {
+        None
+    } else {
+        detect_blocks(&[&den_samples, &num_samples])
+    };
+    let drifted = drift.is_some_and(|d| d.significant)
+        || matches!(&pairing, Some(Pairing::Sequential { drift: Some(_), .. }));
     let outcome = match (all_hold, none_hold) {
-        _ if drift.is_some_and(|d| d.significant) => Outcome3::Inconclusive,
+        _ if drifted => Outcome3::Inconclusive,
         (true, _) => Outcome3::Pass,
         (_, true) => Outcome3::Fail,
         _ => Outcome3::Inconclusive,
@@ -320,7 +349,42 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
         interval,
         outcome,
         drift,
+        pairing,
     })
+}
+
+/// A ratio's interval as the verdict shows it: `1.52x faster, 99% CI 1.31-1.76x, 6 pairs
+/// interleaved`, or with `N+M runs` and, when it was not interleaved, why.
+fn describe(c: &RatioCheck) -> String {
+    match &c.pairing {
+        Some(Pairing::Interleaved { pairs, note, .. }) => {
+            let mut text = c.interval.describe(&format!(
+                "{pairs} pair{} interleaved",
+                if *pairs == 1 { "" } else { "s" }
+            ));
+            if let Some(note) = note {
+                text.push_str("; ");
+                text.push_str(note);
+            }
+            text
+        }
+        Some(Pairing::Sequential { reason, drift }) => {
+            let mut text = c.interval.describe(&format!(
+                "{}+{} runs, sequential: {reason}",
+                c.interval.n_num, c.interval.n_den
+            ));
+            match (c.significant_drift(), drift) {
+                (Some(d), _) => text.push_str(&format!("; inconclusive: drift, {d}")),
+                (None, Some(drift)) => text.push_str(&format!("; inconclusive: drift ({drift})")),
+                (None, None) => {}
+            }
+            text
+        }
+        None => match c.significant_drift() {
+            Some(d) => format!("{}; inconclusive: drift, {d}", c.interval),
+            None => c.interval.to_string(),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod manifest;
 pub mod restore;
 pub mod snapshot;
+pub mod switch;
 pub mod verify;
 
 pub use affected::{predict, Affected};

@@ -124,6 +124,7 @@ fn plan(before: &Tree, after: Option<&Tree>, now: &Tree, force: bool) -> Plan {
         let Some(after) = after else { return false };
         !is_cache(path)
             && !is_leftover(path)
+            && !super::switch::is_stash(path)
             && match (after.get(path), current) {
                 (Some(a), Some(c)) => !a.same(c),
                 (None, None) => false,
@@ -244,7 +245,7 @@ fn execute(dir: &Path, plan: &Plan) -> Result<(Vec<PathBuf>, Vec<PathBuf>), EnvJ
 
 /// Writes one file or symlink back from the snapshot, through a temporary name so a crash
 /// leaves either the old or the new entry.
-fn write_back(dir: &Path, path: &Path, node: &Node) -> Result<(), EnvJournalError> {
+pub(super) fn write_back(dir: &Path, path: &Path, node: &Node) -> Result<(), EnvJournalError> {
     let io = |what: &str, p: &Path| {
         let context = format!("{what} `{}`", p.display());
         move |e| EnvJournalError::io(context, e)

@@ -397,16 +397,69 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
             });
         }
     }
-    // Each run logs to its own `<record>-<run>.log` in the logs directory; the step's log is
-    // the run that failed, or else the last one.
-    let (log, _) = log_path(ctx, &s.id)?;
     // The apply holds the target's lock, so junit directories of other runs are leftovers.
     if let Some(runs_dir) = ctx.run_dir.parent() {
         for gone in suite::clean_stale_junit(runs_dir, ctx.run_dir) {
             tracing::debug!("removed stale `{}`", gone.display());
         }
     }
-    let spec = SuiteSpec {
+    let spec = suite_spec(ctx, s)?;
+    let id = s.id.clone();
+    let mut on_progress = |p: suite::Progress| {
+        let kind = if p.warmup { "warmup" } else { "run" };
+        let text = match p.finished {
+            Some(took) => format!("{kind} {}/{} took {}", p.index, p.of, fmt_duration(took)),
+            None => format!("{kind} {}/{}", p.index, p.of),
+        };
+        ctx.emit.emit(Event::StepDetail {
+            id: id.clone(),
+            text,
+            milestone: p.finished.is_some(),
+        });
+    };
+    // An adaptive suite stops once every gate it can already be judged by is conclusive.
+    let plan = &ctx.prep.plan;
+    let mut enough = |so_far: &crate::measure::record::Record| {
+        gates::settled(plan, &s.record, so_far, ctx.records)
+    };
+    let suite_error = |e: suite::SuiteError| {
+        let mut message = e.to_string();
+        for line in e.output() {
+            message.push_str(&format!("\n  | {line}"));
+        }
+        let log = match &e {
+            suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
+            _ => None,
+        };
+        StepError { message, log }
+    };
+    // A suite compared with a record measured before the changes since is measured in pairs
+    // with it, the target switched between the two states, when the changes allow.
+    use crate::exec::interleave::{measure, Measured};
+    let measured = ctx.partner.map(|p| measure(ctx, s, &spec, p)).transpose()?;
+    let (record, partner) = match measured {
+        Some(Measured::Interleaved(record, partner)) => (*record, Some(partner)),
+        other => {
+            let mut record =
+                suite::run_suite_until(&spec, ctx.control, &mut on_progress, &mut enough)
+                    .map_err(suite_error)?;
+            if let Some(Measured::Sequential(comparison)) = other {
+                record.comparison = Some(comparison);
+            }
+            (record, None)
+        }
+    };
+    let record = crate::exec::red::settle(ctx, s, record)?;
+    finish_suite(ctx, s, record, partner)
+}
+
+/// The suite spec of step `s` in this apply.
+pub fn suite_spec(ctx: &StepContext<'_>, s: &Suite) -> Result<SuiteSpec, StepError> {
+    let prep = ctx.prep;
+    // Each run logs to its own `<record>-<run>.log` in the logs directory; the step's log is
+    // the run that failed, or else the last one.
+    let (log, _) = log_path(ctx, &s.id)?;
+    Ok(SuiteSpec {
         command: s.command.clone(),
         cwd: prep.target.clone(),
         env: s.process.env_pairs(),
@@ -436,38 +489,17 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         record: s.record.clone(),
         budgets: s.budgets.clone(),
         coverage: s.coverage.clone(),
-    };
-    let id = s.id.clone();
-    let mut on_progress = |p: suite::Progress| {
-        let kind = if p.warmup { "warmup" } else { "run" };
-        let text = match p.finished {
-            Some(took) => format!("{kind} {}/{} took {}", p.index, p.of, fmt_duration(took)),
-            None => format!("{kind} {}/{}", p.index, p.of),
-        };
-        ctx.emit.emit(Event::StepDetail {
-            id: id.clone(),
-            text,
-            milestone: p.finished.is_some(),
-        });
-    };
-    // An adaptive suite stops once every gate it can already be judged by is conclusive.
-    let plan = &ctx.prep.plan;
-    let mut enough = |so_far: &crate::measure::record::Record| {
-        gates::settled(plan, &s.record, so_far, ctx.records)
-    };
-    let record = suite::run_suite_until(&spec, ctx.control, &mut on_progress, &mut enough)
-        .map_err(|e| {
-            let mut message = e.to_string();
-            for line in e.output() {
-                message.push_str(&format!("\n  | {line}"));
-            }
-            let log = match &e {
-                suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
-                _ => None,
-            };
-            StepError { message, log }
-        })?;
-    let record = crate::exec::red::settle(ctx, s, record)?;
+    })
+}
+
+/// A suite step's output from its record (and its partner's, grown by interleaved runs).
+fn finish_suite(
+    ctx: &StepContext<'_>,
+    s: &Suite,
+    record: crate::measure::record::Record,
+    partner: Option<NewRecord>,
+) -> StepResult {
+    let prep = ctx.prep;
     let rel = record.samples.last().map(|r| ctx.target_rel(&r.log));
     let warnings = record.warnings.clone();
     let mut note = match s.framework {
@@ -501,6 +533,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
             record: Box::new(record),
             source: None,
         }),
+        partner,
         ..StepOutput::default()
     })
 }

@@ -36,10 +36,29 @@ struct Dispatcher<'a> {
     prep: &'a Prepared,
     state: RunState,
     sinks: Vec<Box<dyn Sink>>,
+    journal: &'a Journal,
+    /// Each record measured in this apply: the journal's last entry then, and the steps that
+    /// finished since (what an interleaved suite compared with it switches across).
+    marks: std::collections::BTreeMap<String, (u32, Vec<String>)>,
 }
 
 impl Dispatcher<'_> {
     fn send(&mut self, event: Event) {
+        if let Event::StepFinished { id, result, .. } = &event {
+            for (_, since) in self.marks.values_mut() {
+                since.push(id.clone());
+            }
+            let measured = result
+                .as_ref()
+                .ok()
+                .and_then(|out| out.record.as_ref())
+                .filter(|r| r.source.is_none());
+            if let Some(new) = measured {
+                // No other step runs beside a suite: the journal is as the suite left it.
+                self.marks
+                    .insert(new.name.clone(), (self.journal.last_seq(), Vec::new()));
+            }
+        }
         self.state.apply(&event);
         for sink in &mut self.sinks {
             sink.event(&event, &self.state);
@@ -63,7 +82,53 @@ impl Dispatcher<'_> {
     }
 }
 
-impl Dispatch<Event, Records> for Dispatcher<'_> {
+/// What a worker step is given when it starts.
+#[derive(Default)]
+struct Input {
+    records: Records,
+    partner: Option<Partner>,
+}
+
+impl Dispatcher<'_> {
+    /// The record suite `s` is compared with by a gate, when one was measured before it:
+    /// the suite is measured in pairs with it.
+    fn partner(&self, s: &crate::plan::compiled::Suite) -> Option<Partner> {
+        let records = &self.state.report.records;
+        let other = self
+            .prep
+            .plan
+            .phases
+            .iter()
+            .flat_map(|p| &p.gates)
+            // Only a comparison of times: counts need no pairs.
+            .map(|g| {
+                let mut refs = g.expr.metric_refs();
+                refs.retain(|m| crate::metrics::PER_RUN.contains(&m.metric()));
+                refs
+            })
+            .filter(|refs| refs.iter().any(|m| m.record == s.record))
+            .flatten()
+            .map(|m| m.record.clone())
+            .find(|r| *r != s.record && records.contains_key(r))?;
+        let step = self.prep.plan.steps().find_map(|(_, st)| match st {
+            Step::Suite(x) if x.record == other => Some(x.clone()),
+            _ => None,
+        })?;
+        let (mark, since) = match self.marks.get(&other) {
+            Some((mark, since)) => (Some(*mark), since.clone()),
+            None => (None, Vec::new()),
+        };
+        Some(Partner {
+            record: other.clone(),
+            step,
+            measured: records.get(&other)?.clone(),
+            mark,
+            since,
+        })
+    }
+}
+
+impl Dispatch<Event, Input> for Dispatcher<'_> {
     fn event(&mut self, event: Event) {
         self.send(event);
     }
@@ -94,24 +159,29 @@ impl Dispatch<Event, Records> for Dispatcher<'_> {
     /// A suite reads the records so far (an adaptive one for its gates, `timeout = "auto"` for
     /// the slowest run), and so does a `mark` step (the durations it marks from); every other
     /// step needs nothing.
-    fn input(&mut self, task: usize) -> Records {
-        let suite = matches!(
-            self.prep
-                .plan
-                .order
-                .get(task)
-                .and_then(|n| self.prep.step(n)),
-            Some(Step::Suite(_) | Step::Mark(_))
-        );
-        if suite {
-            self.state.report.records.clone()
-        } else {
-            Records::new()
+    fn input(&mut self, task: usize) -> Input {
+        let step = self
+            .prep
+            .plan
+            .order
+            .get(task)
+            .and_then(|n| self.prep.step(n));
+        match step {
+            Some(Step::Suite(s)) => Input {
+                records: self.state.report.records.clone(),
+                partner: self.partner(s),
+            },
+            Some(Step::Mark(_)) => Input {
+                records: self.state.report.records.clone(),
+                partner: None,
+            },
+            _ => Input::default(),
         }
     }
 }
 
 use crate::exec::gates::Records;
+use crate::exec::interleave::Partner;
 
 /// Runs one step on a worker: its events, its result, and what it left sealed in the journal.
 fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {
@@ -267,6 +337,8 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             ..initial_report(prep, &run_id)
         }),
         sinks: sinks::for_apply(opts, terminal, run_dir.clone(), &prep.secrets),
+        journal: &journal,
+        marks: Default::default(),
     };
     dispatcher.send(Event::Run(RunEvent::Started {
         run_id: run_id.clone(),
@@ -275,7 +347,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let started = Instant::now();
     let order = &prep.plan.order;
     let services = crate::exec::services::Services::default();
-    let worker = |i: usize, records: Records, emit: &Emitter<Event>| {
+    let worker = |i: usize, input: Input, emit: &Emitter<Event>| {
         let Some(step) = prep.step(&order[i]) else {
             return Outcome::Failed;
         };
@@ -286,8 +358,9 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             run_dir: &run_dir,
             control: &control,
             emit,
-            records: &records,
+            records: &input.records,
             services: &services,
+            partner: input.partner.as_ref(),
         };
         run_step(&ctx, step, started)
     };

@@ -163,6 +163,7 @@ mod tests {
             counts: None,
             log: PathBuf::from("x.log"),
             memory: Vec::new(),
+            pair: None,
         };
         let run = crate::measure::record::RunResult {
             sample,

@@ -62,6 +62,9 @@ pub struct StepContext<'a> {
     pub records: &'a BTreeMap<String, Record>,
     /// The services running for this apply; a `service` step adds its own.
     pub services: &'a Services,
+    /// For a suite compared with a record measured before the changes since: that record, to
+    /// measure in interleaved pairs with it.
+    pub partner: Option<&'a crate::exec::interleave::Partner>,
 }
 
 impl StepContext<'_> {

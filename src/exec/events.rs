@@ -17,6 +17,9 @@ pub struct StepOutput {
     pub note: Option<String>,
     /// The record a suite step measured (or took from a saved baseline).
     pub record: Option<NewRecord>,
+    /// The earlier record an interleaved suite measured again beside its own, grown by its
+    /// runs in the pairs.
+    pub partner: Option<NewRecord>,
     /// Warnings to show under the step.
     pub warnings: Vec<String>,
 }

@@ -62,8 +62,16 @@ fn drifted(check: &RatioCheck) -> bool {
 fn decision(gate: &Gate, records: &Records) -> Result<Decision, EvalError> {
     let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
     let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
-    gate.expr
-        .decide(&lookup, &samples, noise_floor(), DEFAULT_CONFIDENCE)
+    let pairing = |nr: &str, nm: &str, dr: &str, dm: &str| {
+        crate::measure::pairs::pairing(records, (nr, nm), (dr, dm), DEFAULT_CONFIDENCE)
+    };
+    gate.expr.decide_paired(
+        &lookup,
+        &samples,
+        &pairing,
+        noise_floor(),
+        DEFAULT_CONFIDENCE,
+    )
 }
 
 /// Evaluates every gate of a phase over the records so far.
@@ -300,6 +308,7 @@ mod tests {
                 counts: None,
                 log: "x.log".into(),
                 memory: Vec::new(),
+                pair: None,
             })
             .collect();
         r

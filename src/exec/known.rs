@@ -115,6 +115,7 @@ mod tests {
         });
         r.samples = vec![RunSample {
             warmup: false,
+            pair: None,
             promoted: false,
             wall: 1.0,
             cpu_user: 1.0,

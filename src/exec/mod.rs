@@ -10,6 +10,7 @@ pub mod dryrun;
 pub mod edits;
 pub mod events;
 pub mod gates;
+pub mod interleave;
 pub mod known;
 pub mod progress;
 pub mod red;

@@ -22,6 +22,7 @@ fn record(executed: &[&str], failing: &[&str], exit_code: i32) -> Record {
     });
     r.samples = vec![RunSample {
         warmup: false,
+        pair: None,
         promoted: false,
         wall: 1.0,
         cpu_user: 1.0,

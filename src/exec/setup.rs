@@ -33,6 +33,8 @@ pub struct Prepared {
     pub picked_vars: std::collections::BTreeSet<String>,
     /// The Python environment the plan runs in (`${python}`), and why that one.
     pub env: Found,
+    /// The steps the plan marks `switchable = false`.
+    pub unswitchable: std::collections::BTreeSet<String>,
 }
 
 /// Plan diagnostics as the command's error (rendered once, when it is reported).
@@ -131,6 +133,14 @@ impl Prepared {
             secret_vars: valid.secret_vars.clone(),
             picked_vars,
             env,
+            unswitchable: valid
+                .plan
+                .phases
+                .iter()
+                .flat_map(|p| &p.steps)
+                .filter(|s| !s.switchable())
+                .map(|s| s.id().to_string())
+                .collect(),
         };
         prep.confine_all(&valid)?;
         Ok(prep)

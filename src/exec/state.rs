@@ -138,6 +138,11 @@ impl RunState {
     }
 
     fn take_record(&mut self, out: &StepOutput) {
+        if let Some(partner) = &out.partner {
+            self.report
+                .records
+                .insert(partner.name.clone(), partner.record.as_ref().clone());
+        }
         let Some(new) = &out.record else { return };
         self.report
             .records

@@ -21,6 +21,8 @@ pub const ENV: &str = "env";
 pub const UNDO: &str = "undo";
 /// The kind of a service entry.
 pub const SERVICE: &str = "service";
+/// The kind of a state switch entry.
+pub const SWITCH: &str = "switch";
 
 /// One recorded mutation, written before the mutation happens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +127,18 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         dir: Option<PathBuf>,
     },
+    /// The target being switched between the state an earlier record was measured in and the
+    /// state after the changes since (interleaved measurement, [`super::switch`]): written,
+    /// durably, when a switch begins and when it is done. Rollback replays nothing for it; its
+    /// presence tells drift detection that the files may hold their state at `mark` too.
+    Switch {
+        /// The last entry before the changes being switched.
+        mark: u32,
+        /// The state the target is being brought to: `before` or `after`.
+        to: String,
+        /// The switch is done (else it began).
+        done: bool,
+    },
 }
 
 /// A file's state before the run, as stored.
@@ -201,6 +215,7 @@ impl Entry {
             Entry::Bytecode { .. } => "bytecode",
             Entry::Undo { .. } => UNDO,
             Entry::Service { .. } => SERVICE,
+            Entry::Switch { .. } => SWITCH,
         }
     }
 }

@@ -15,5 +15,6 @@ pub mod render;
 pub mod replay;
 pub mod reserve;
 pub mod state;
+pub mod switch;
 pub mod trust;
 pub mod venvlist;

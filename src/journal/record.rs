@@ -580,6 +580,17 @@ impl Journal {
         })
     }
 
+    /// The sequence number of the last entry recorded (0 before any).
+    pub fn last_seq(&self) -> u32 {
+        self.lock_inner().next - 1
+    }
+
+    /// Appends `entry` (without payload) durably.
+    pub(super) fn append(&self, entry: &Entry) -> Result<(), JournalError> {
+        let mut inner = self.lock_inner();
+        self.write_entry(&mut inner, entry, &[])
+    }
+
     /// Appends one record and syncs it: once this returns, the entry survives a crash. One
     /// `fdatasync` per record is the whole cost (the log's name was made durable at `begin`).
     fn write_entry(

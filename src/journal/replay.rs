@@ -123,6 +123,9 @@ pub fn drift(
     entries: &[Record],
 ) -> Result<Vec<Drift>, JournalError> {
     let afters = final_afters(run_dir, entries)?;
+    // A target switched for interleaved measurement may hold a file's state at the switch's
+    // mark: planrun's own, not drift.
+    let at_mark = super::switch::marked_images(run_dir, entries)?;
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for rec in entries {
@@ -147,7 +150,9 @@ pub fn drift(
         let after = afters.get(path);
         let unchanged = match &now {
             Ok(image) => {
-                image == &before || after.is_some_and(|(a, _)| &entry::After::of(image).0 == a)
+                image == &before
+                    || after.is_some_and(|(a, _)| &entry::After::of(image).0 == a)
+                    || at_mark.get(path) == Some(image)
             }
             Err(_) => false,
         };
@@ -333,7 +338,9 @@ fn undo_one(
         }
         // The apply stops its services, and `planrun rollback` those a killed apply left
         // running, before any entry is replayed.
-        Entry::After { .. } | Entry::Service { .. } | Entry::Tree { .. } => Ok(None),
+        Entry::After { .. } | Entry::Service { .. } | Entry::Tree { .. } | Entry::Switch { .. } => {
+            Ok(None)
+        }
         Entry::Bytecode { roots, paths } => {
             let removed = envjournal::bytecode::remove_new(&roots, &paths).map_err(io_err(
                 "remove bytecode under",

@@ -131,6 +131,14 @@ impl fmt::Display for RatioInterval {
     /// `1.42x faster, 95% CI 1.37-1.47x, 5+5 runs` when the ratio is below 1 (the figures are
     /// then denominator over numerator), `1.42x slower, ...` otherwise.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tail = format!("{}+{} runs", self.n_num, self.n_den);
+        f.write_str(&self.describe(&tail))
+    }
+}
+
+impl RatioInterval {
+    /// `1.42x faster, 95% CI 1.37-1.47x, ` then `tail` (how the runs were taken).
+    pub fn describe(&self, tail: &str) -> String {
         let (word, estimate, low, high) = if self.estimate < 1.0 {
             (
                 "faster",
@@ -141,15 +149,12 @@ impl fmt::Display for RatioInterval {
         } else {
             ("slower", self.estimate, self.low, self.high)
         };
-        write!(
-            f,
-            "{}x {word}, {}% CI {}-{}x, {}+{} runs",
+        format!(
+            "{}x {word}, {}% CI {}-{}x, {tail}",
             times(estimate),
             percent(self.confidence),
             times(low),
             times(high),
-            self.n_num,
-            self.n_den
         )
     }
 }

@@ -9,6 +9,7 @@ pub mod junit;
 pub mod live;
 pub mod outliers;
 pub mod paired;
+pub mod pairs;
 pub mod record;
 pub mod sim;
 pub mod stats;

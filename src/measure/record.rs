@@ -76,7 +76,46 @@ pub struct RunSample {
     /// (each the peak of its slice; at most a few hundred, however long the run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub memory: Vec<[f64; 2]>,
+    /// Its place in an interleaved pair, when it was measured in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<PairSlot>,
 }
+
+/// Where a run stands in the interleaved pairs of two records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairSlot {
+    /// The pair, from 1.
+    pub index: u32,
+    /// The run was the pair's first (the other record's run came second).
+    pub first: bool,
+}
+
+/// How a record was compared with the record measured before the changes it follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The other record.
+    pub with: String,
+    /// `interleaved` (runs in pairs, the target switched between the two states) or
+    /// `sequential` (each record measured once, one after the other).
+    pub mode: String,
+    /// Why it is sequential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The seed of the pairs' random order (AB or BA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Pairs measured.
+    #[serde(default)]
+    pub pairs: u32,
+    /// The median time of one switch between the states, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_ms: Option<f64>,
+}
+
+/// `interleaved`.
+pub const INTERLEAVED: &str = "interleaved";
+/// `sequential`.
+pub const SEQUENTIAL: &str = "sequential";
 
 impl RunSample {
     /// Exit 0 and, when tests were counted, no failure and no error.
@@ -186,6 +225,9 @@ pub struct Record {
     /// before planrun kept it, which are then compared on counts alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_set: Option<TestSet>,
+    /// How it was compared with the record it follows (interleaved or sequential, and why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
 }
 
 /// The tests a pytest record ran, so two records are compared on the same tests, and a
@@ -364,6 +406,7 @@ impl Record {
             coverage,
             rss_growth_mb,
             test_set,
+            comparison: None,
         })
     }
 

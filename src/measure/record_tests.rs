@@ -16,6 +16,7 @@ fn sample(wall: f64, status: Status, counts: Option<Counts>) -> RunSample {
         counts,
         log: PathBuf::from("x.log"),
         memory: Vec::new(),
+        pair: None,
     }
 }
 

@@ -261,26 +261,7 @@ pub fn run_suite_until(
             break;
         }
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cores = u32::try_from(cores).unwrap_or(1);
-    let record = |results: &[RunResult]| {
-        let mut results = results.to_vec();
-        if adaptive {
-            promote_warmups(&mut results);
-        }
-        let mut markers: std::collections::BTreeMap<_, std::collections::BTreeSet<String>> =
-            std::collections::BTreeMap::new();
-        for r in &results {
-            for (id, names) in &r.extras.markers {
-                markers
-                    .entry(id.clone())
-                    .or_default()
-                    .extend(names.iter().cloned());
-            }
-        }
-        Record::from_runs(&spec.command, spec.framework, results, cores)
-            .map(|r| r.with_budgets(&spec.budgets, &markers))
-    };
+    let record = |results: &[RunResult]| build_record(spec, results, adaptive);
     let counted_started = Instant::now();
     for i in 1..=max_runs {
         // A run that hung is a result: the suite takes no more, and the gates decide.
@@ -303,6 +284,47 @@ pub fn run_suite_until(
         }
     }
     record(&results).ok_or(SuiteError::NoRuns)
+}
+
+/// The record of `results` (warmup runs promoted where [`counts_as_run`] with `promote`).
+pub fn build_record(spec: &SuiteSpec, results: &[RunResult], promote: bool) -> Option<Record> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = u32::try_from(cores).unwrap_or(1);
+    let mut results = results.to_vec();
+    if promote {
+        promote_warmups(&mut results);
+    }
+    let mut markers: std::collections::BTreeMap<_, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for r in &results {
+        for (id, names) in &r.extras.markers {
+            markers
+                .entry(id.clone())
+                .or_default()
+                .extend(names.iter().cloned());
+        }
+    }
+    Record::from_runs(&spec.command, spec.framework, results, cores)
+        .map(|r| r.with_budgets(&spec.budgets, &markers))
+}
+
+/// One run of the suite on its own (an interleaved pair's), numbered `index` among its kind;
+/// under `timeout = "auto"` its limit comes from the earlier records' slowest run.
+pub fn run_single(
+    spec: &SuiteSpec,
+    control: &Control,
+    warmup: bool,
+    index: u32,
+) -> Result<RunResult, SuiteError> {
+    fs::create_dir_all(&spec.log_dir).map_err(|source| SuiteError::Prepare {
+        path: spec.log_dir.clone(),
+        source,
+    })?;
+    let limit = match (spec.timeout, spec.auto_timeout) {
+        (None, Some(auto)) => Some(auto_timeout(auto, &[])),
+        _ => None,
+    };
+    run_once(spec, control, warmup, index, limit)
 }
 
 /// Whether a warmup run of `wall` seconds counts as a run beside the counted `walls`: it is
@@ -576,6 +598,7 @@ fn sample_of(
                 [seconds, mib]
             })
             .collect(),
+        pair: None,
     }
 }
 

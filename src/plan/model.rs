@@ -230,6 +230,11 @@ macro_rules! step_struct {
             /// Steps (in any phase) that must succeed before this one runs.
             #[serde(default)]
             pub needs: Vec<String>,
+            /// `false`: the target is never switched back and forth across this step to
+            /// measure two records in interleaved pairs; records it lies between are measured
+            /// one after the other (for a step with effects planrun does not journal).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub switchable: Option<bool>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
     };
@@ -568,6 +573,12 @@ impl Step {
     /// The step ids this step needs.
     pub fn needs(&self) -> &[String] {
         with_step!(self, s => &s.needs)
+    }
+
+    /// Whether the plan lets the target be switched across this step (`switchable = false`
+    /// forbids it).
+    pub fn switchable(&self) -> bool {
+        with_step!(self, s => s.switchable != Some(false))
     }
 
     /// The step's timeout text, if any (only actions that run processes take one).

@@ -327,6 +327,7 @@ mod tests {
                 counts: None,
                 log: "check.log".into(),
                 memory: Vec::new(),
+                pair: None,
             },
             tests: Vec::new(),
             warnings: Vec::new(),

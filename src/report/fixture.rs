@@ -49,6 +49,7 @@ pub fn record() -> Record {
         coverage: None,
         rss_growth_mb: None,
         test_set: None,
+        comparison: None,
     }
 }
 
@@ -289,6 +290,7 @@ pub fn rich() -> RunReport {
                 ]
             })
             .collect(),
+        pair: None,
     };
     let id = |n: usize| format!("tests/test_{n}.py::test_case");
     let mut before = BTreeMap::new();

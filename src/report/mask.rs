@@ -183,6 +183,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         coverage,
         rss_growth_mb: _,
         test_set,
+        comparison,
     } = record;
     m(command);
     if let Some(set) = test_set {
@@ -194,6 +195,9 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         }
     }
     flaky.iter_mut().for_each(m);
+    if let Some(c) = comparison {
+        c.reason.iter_mut().for_each(m);
+    }
     mask_keys(durations, secrets);
     for sample in samples {
         let RunSample {
@@ -208,6 +212,7 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
             counts: _,
             log,
             memory: _,
+            pair: _,
         } = sample;
         if let Cow::Owned(masked) = secrets.mask(&log.to_string_lossy()) {
             *log = masked.into();

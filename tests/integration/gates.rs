@@ -96,7 +96,7 @@ fn wall_verdict(stderr: &str, factor: &str, verdict: &str) -> (f64, f64, f64) {
     let pattern = format!(
         // The interval follows the substituted expression: `(1.95x faster, 99% CI 1.64-2.33x,
         // 3+3 runs)`.
-        r"(?m)^gate after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) \* {} = ([0-9.]+) \([0-9.]+x (?:faster|slower), 99% CI [0-9.e+-]+x, [0-9]+\+[0-9]+ runs\) \.\.\. {verdict}",
+        r"(?m)^gate after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) \* {} = ([0-9.]+) \([0-9.]+x (?:faster|slower), 99% CI [0-9.e+-]+x, (?:[0-9]+\+[0-9]+ runs|[0-9]+ pairs interleaved[^)]*)\) \.\.\. {verdict}",
         regex::escape(factor)
     );
     let caps = regex::Regex::new(&pattern)

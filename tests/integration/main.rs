@@ -18,6 +18,7 @@ mod hostile;
 mod hostile_envs;
 mod hostile_proc;
 mod html;
+mod interleave;
 mod junit_values;
 mod leftovers;
 mod locks;

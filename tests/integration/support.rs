@@ -6,6 +6,7 @@
 
 pub mod browser;
 mod exclusive;
+mod load;
 mod normalize;
 mod project;
 mod run;
@@ -14,6 +15,7 @@ mod venv;
 use std::path::{Path, PathBuf};
 
 pub use exclusive::{busy, exclusive};
+pub use load::busy_loops;
 pub use normalize::Normalizer;
 pub use project::{hash_into, Project};
 pub use run::{lines, Output, Test};

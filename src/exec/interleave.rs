@@ -1,0 +1,361 @@
+//! Measuring a suite in interleaved pairs with the record measured before the changes it
+//! follows: the journal switches the target between the two states, each pair runs one suite in
+//! each state back to back in a random order (AB or BA, seeded), and both records grow by a run
+//! per pair until the gates that compare them are settled. Where a step between the two
+//! records cannot be switched exactly, the suite is measured on its own, as before, and the
+//! record says `sequential` and why.
+//!
+//! Warmup: the suite's `warmup` runs are taken once, in the after state, before the first pair
+//! (the earlier record had its own). A switch rewrites only the paths the changes touched and
+//! leaves bytecode and pytest caches alone, so what a warmup warms survives it; and both runs of
+//! every pair follow a switch alike, so what a switch costs the next run cancels in the ratio.
+
+use std::time::{Duration, Instant};
+
+use crate::exec::context::StepContext;
+use crate::exec::events::{Event, NewRecord, StepError};
+use crate::exec::gates;
+use crate::exec::setup::Prepared;
+use crate::journal::switch::{State, Switcher};
+use crate::measure::record::{Comparison, PairSlot, Record, RunResult, INTERLEAVED, SEQUENTIAL};
+use crate::measure::stats::{self, Summary};
+use crate::measure::suite::{self, SuiteSpec};
+use crate::plan::compiled::{Step, Suite};
+
+/// The environment variable that fixes the seed of the pairs' order (a decimal u64), so an
+/// apply can be repeated run for run.
+pub const SEED_ENV: &str = "PLANRUN_SEED";
+
+/// The earlier record a suite is compared with, and what happened since it was measured.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// Its name.
+    pub record: String,
+    /// The suite step that measured it.
+    pub step: Suite,
+    /// The record as it stands.
+    pub measured: Record,
+    /// The journal's last entry when it was measured; `None` when it was not measured in this
+    /// apply (a saved baseline).
+    pub mark: Option<u32>,
+    /// The steps that finished since, in order.
+    pub since: Vec<String>,
+}
+
+/// Why the steps `since` a record cannot be switched across, naming the first that cannot.
+pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
+    since.iter().find_map(|id| {
+        if prep.unswitchable.contains(id) {
+            return Some(format!("step `{id}` is marked `switchable = false`"));
+        }
+        let (_, step) = prep.plan.steps().find(|(_, s)| s.id() == id)?;
+        match step {
+            Step::Run(r) if r.undo.is_some() => {
+                Some(format!("step `{id}` is a `run` with an undo command"))
+            }
+            Step::Run(r) if !r.changes.is_empty() => Some(format!(
+                "step `{id}` is a `run` whose command's effects planrun cannot switch"
+            )),
+            Step::Service(_) => Some(format!("step `{id}` starts a service")),
+            _ => None,
+        }
+    })
+}
+
+/// How a suite with a partner was measured.
+#[derive(Debug)]
+pub enum Measured {
+    /// In pairs: its record, and the partner's grown by its runs in the pairs.
+    Interleaved(Box<Record>, NewRecord),
+    /// Not yet: it is to be measured on its own, as before; its record takes this comparison
+    /// (which says why).
+    Sequential(Comparison),
+}
+
+/// Measures suite `s` (spec `spec`) beside its partner in interleaved pairs when the changes
+/// since allow; else says why not.
+pub fn measure(
+    ctx: &StepContext<'_>,
+    s: &Suite,
+    spec: &SuiteSpec,
+    partner: &Partner,
+) -> Result<Measured, StepError> {
+    let reason = match partner.mark {
+        None => Some(format!(
+            "record `{}` was not measured in this apply",
+            partner.record
+        )),
+        Some(_) => unswitchable(ctx.prep, &partner.since),
+    };
+    let switcher = match (reason, partner.mark) {
+        (Some(reason), _) => Err(reason),
+        (None, None) => Err(String::new()),
+        (None, Some(mark)) => ctx
+            .journal
+            .switcher(mark)
+            .map_err(|e| StepError::caused("failed to prepare switching the target", &e))?,
+    };
+    match switcher {
+        Ok(sw) => interleaved(ctx, s, spec, partner, sw),
+        Err(reason) => Ok(sequential(ctx, s, partner, reason)),
+    }
+}
+
+/// The comparison of a suite measured on its own, saying why.
+fn sequential(ctx: &StepContext<'_>, s: &Suite, partner: &Partner, reason: String) -> Measured {
+    tracing::info!(record = %s.record, %reason, "measured in sequence");
+    ctx.emit.emit(Event::StepDetail {
+        id: s.id.clone(),
+        text: format!("sequential: {reason}"),
+        milestone: true,
+    });
+    Measured::Sequential(Comparison {
+        with: partner.record.clone(),
+        mode: SEQUENTIAL.into(),
+        reason: Some(reason),
+        seed: None,
+        pairs: 0,
+        switch_ms: None,
+    })
+}
+
+fn suite_error(ctx: &StepContext<'_>, e: suite::SuiteError) -> StepError {
+    let mut message = e.to_string();
+    for line in e.output() {
+        message.push_str(&format!("\n  | {line}"));
+    }
+    let log = match &e {
+        suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
+        _ => None,
+    };
+    StepError { message, log }
+}
+
+/// The pairs' order: splitmix64, seeded from [`SEED_ENV`] or the clock.
+struct Order(u64);
+
+impl Order {
+    fn seed() -> u64 {
+        std::env::var(SEED_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
+            })
+    }
+
+    /// Whether the next pair runs the before state first.
+    fn before_first(&mut self) -> bool {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) & 1 == 0
+    }
+}
+
+/// The pairs: both suites, one in each state, back to back, until the gates are settled.
+fn interleaved(
+    ctx: &StepContext<'_>,
+    s: &Suite,
+    spec: &SuiteSpec,
+    partner: &Partner,
+    mut sw: Switcher<'_>,
+) -> Result<Measured, StepError> {
+    let seed = Order::seed();
+    let (files, env_paths) = sw.size();
+    tracing::info!(record = %s.record, with = %partner.record, seed, files, env_paths, "interleaving");
+    let detail = |text: String, milestone: bool| {
+        ctx.emit.emit(Event::StepDetail {
+            id: s.id.clone(),
+            text,
+            milestone,
+        })
+    };
+    detail(
+        format!(
+            "interleaved with `{}` (seed {seed}; {files} files, {env_paths} environment paths switched)",
+            partner.record
+        ),
+        true,
+    );
+    let base_spec = crate::exec::actions::suite_spec(ctx, &partner.step)?;
+    let result = run_pairs(ctx, s, spec, &base_spec, partner, &mut sw, seed, &detail);
+    // Whatever happened, the target is left as the changes left it.
+    let finished = sw
+        .finish()
+        .map_err(|e| StepError::caused("failed to switch the target back", &e));
+    let (record, grown) = result?;
+    finished?;
+    Ok(Measured::Interleaved(
+        Box::new(record),
+        NewRecord {
+            name: partner.record.clone(),
+            record: Box::new(grown),
+            source: None,
+        },
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_pairs(
+    ctx: &StepContext<'_>,
+    s: &Suite,
+    spec: &SuiteSpec,
+    base_spec: &SuiteSpec,
+    partner: &Partner,
+    sw: &mut Switcher<'_>,
+    seed: u64,
+    detail: &dyn Fn(String, bool),
+) -> Result<(Record, Record), StepError> {
+    let min_pairs = spec.runs.max(1);
+    let max_pairs = spec.max_runs.unwrap_or(spec.runs).max(min_pairs);
+    let mut order = Order(seed);
+    let mut after_runs: Vec<RunResult> = Vec::new();
+    let mut base_runs: Vec<RunResult> = Vec::new();
+    let mut switches: Vec<f64> = Vec::new();
+    // The earlier record's own runs are numbered on from where it stopped.
+    let base_offset = u32::try_from(partner.measured.samples.len()).unwrap_or(0);
+    let run_err = |e| suite_error(ctx, e);
+    let switch_err = |e: crate::journal::error::JournalError| {
+        StepError::caused("failed to switch the target between states", &e)
+    };
+    sw.switch(State::After).map_err(switch_err)?;
+    for i in 1..=spec.warmup {
+        detail(format!("warmup {i}/{}", spec.warmup), false);
+        let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
+        after_runs.push(run);
+    }
+    let started = Instant::now();
+    let mut comparison = Comparison {
+        with: partner.record.clone(),
+        mode: INTERLEAVED.into(),
+        reason: None,
+        seed: Some(seed),
+        pairs: 0,
+        switch_ms: None,
+    };
+    let records = |after_runs: &[RunResult], base_runs: &[RunResult], c: &Comparison| {
+        let mut after = suite::build_record(spec, after_runs, false)?;
+        after.comparison = Some(c.clone());
+        Some((after, grow(&partner.measured, base_spec, base_runs)))
+    };
+    let mut timed_out = false;
+    for i in 1..=max_pairs {
+        let first = if order.before_first() {
+            State::Before
+        } else {
+            State::After
+        };
+        let mut walls = [0.0; 2];
+        for (position, state) in [first, other(first)].into_iter().enumerate() {
+            let took = sw.switch(state).map_err(switch_err)?.took;
+            if took > Duration::ZERO {
+                switches.push(took.as_secs_f64() * 1000.0);
+            }
+            let (run_spec, index) = match state {
+                State::Before => (base_spec, base_offset + i),
+                State::After => (spec, i),
+            };
+            let mut run =
+                suite::run_single(run_spec, ctx.control, false, index).map_err(run_err)?;
+            run.sample.pair = Some(PairSlot {
+                index: i,
+                first: position == 0,
+            });
+            timed_out |= run.sample.status == crate::process::Status::TimedOut;
+            walls[usize::from(state == State::After)] = run.sample.wall;
+            match state {
+                State::Before => base_runs.push(run),
+                State::After => after_runs.push(run),
+            }
+        }
+        comparison.pairs = i;
+        detail(
+            format!(
+                "pair {i}/{max_pairs} ({}): `{}` {:.2}s, `{}` {:.2}s",
+                if first == State::Before { "AB" } else { "BA" },
+                partner.record,
+                walls[0],
+                s.record,
+                walls[1]
+            ),
+            true,
+        );
+        // A run that hung is a result: no more pairs, and the gates decide.
+        if timed_out || i == max_pairs {
+            break;
+        }
+        if i < min_pairs {
+            continue;
+        }
+        if spec
+            .max_time
+            .is_some_and(|limit| started.elapsed() >= limit)
+        {
+            tracing::info!(record = %s.record, pairs = i, "max_time reached");
+            break;
+        }
+        if spec.max_runs.is_some() {
+            if let Some((after, grown)) = records(&after_runs, &base_runs, &comparison) {
+                let mut all = ctx.records.clone();
+                all.insert(partner.record.clone(), grown);
+                if gates::settled(&ctx.prep.plan, &s.record, &after, &all) {
+                    tracing::info!(record = %s.record, pairs = i, "enough pairs for the gates");
+                    break;
+                }
+            }
+        }
+    }
+    comparison.switch_ms = stats::median(&switches);
+    records(&after_runs, &base_runs, &comparison)
+        .ok_or_else(|| StepError::new("no counted run in the interleaved pairs"))
+}
+
+fn other(state: State) -> State {
+    match state {
+        State::Before => State::After,
+        State::After => State::Before,
+    }
+}
+
+/// `earlier` with the runs `more` added: its times over every counted run, its counts as
+/// pessimistic as over one suite's runs (the worst of both).
+fn grow(earlier: &Record, spec: &SuiteSpec, more: &[RunResult]) -> Record {
+    let Some(fresh) = suite::build_record(spec, more, false) else {
+        return earlier.clone();
+    };
+    let mut r = earlier.clone();
+    r.samples.extend(fresh.samples);
+    let counted: Vec<&crate::measure::record::RunSample> =
+        r.samples.iter().filter(|x| !x.warmup).collect();
+    let walls: Vec<f64> = counted.iter().map(|x| x.wall).collect();
+    let cpu: Vec<f64> = counted.iter().map(|x| x.cpu_user + x.cpu_system).collect();
+    if let Some(wall) = Summary::of(&walls) {
+        r.wall = wall;
+    }
+    r.cpu_seconds = stats::median(&cpu).unwrap_or(r.cpu_seconds);
+    r.runs = u32::try_from(counted.len()).unwrap_or(u32::MAX);
+    let green = counted.iter().filter(|x| x.green()).count();
+    r.runs_green = green as f64 / counted.len().max(1) as f64;
+    r.passed = r.passed.min(fresh.passed);
+    r.failed = r.failed.max(fresh.failed);
+    r.skipped = r.skipped.max(fresh.skipped);
+    r.errors = r.errors.max(fresh.errors);
+    r.tests = r.tests.max(fresh.tests);
+    for f in fresh.flaky {
+        if !r.flaky.contains(&f) {
+            r.flaky.push(f);
+        }
+    }
+    r.flaky.sort();
+    for w in fresh.warnings {
+        if !r.warnings.contains(&w) {
+            r.warnings.push(w);
+        }
+    }
+    r
+}
