@@ -416,3 +416,55 @@ fn a_pip_project_gets_xdist_in_its_requirements_test_file() {
     assert_eq!(project.read("requirements-dev.txt"), "ruff\n");
     rollback_offline(&project, &before);
 }
+
+const PDM_TESTS: &str = r#"[project]
+name = "pdmproj"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = []
+
+[dependency-groups]
+test = ["pytest>=8"]
+
+[tool.pdm]
+distribution = false
+"#;
+
+#[test]
+fn a_pdm_projects_lock_follows_its_test_group() {
+    let bin = cached_venv("pdm-venv", &repo_root().join("tests/requirements-pdm.txt")).join("bin");
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone()).chain(std::env::split_paths(&path_with_poetry(2))),
+    )
+    .unwrap();
+    let project = project(&[("pyproject.toml", PDM_TESTS)]);
+    let pdm = |args: &[&str]| {
+        sh(Command::new(bin.join("pdm"))
+            .args(args)
+            .current_dir(project.path())
+            .env("PATH", &path)
+            .env("PDM_CHECK_UPDATE", "false"))
+    };
+    pdm(&["lock"]);
+    let before = snapshot(&project, &["pyproject.toml", "pdm.lock"]);
+    let plan = record_plan("\"pytest-xdist>=3.5\"", "");
+    for dry in [true, false] {
+        let mut args = vec!["apply", plan.path.as_str(), "--target", "."];
+        if dry {
+            args.push("--dry-run");
+        }
+        let test = project.test().env("PATH", &path).args(args);
+        let test = if dry {
+            test.stdout_contains("$ pdm lock --update-reuse  (pdm.lock follows pyproject.toml)")
+                .stdout_contains(
+                    "record: pytest-xdist>=3.5 -> [dependency-groups].test (holds pytest)\n",
+                )
+        } else {
+            test.stderr_contains("exit 0")
+        };
+        test.run();
+    }
+    assert!(project.read("pdm.lock").contains("name = \"pytest-xdist\""));
+    pdm(&["lock", "--check"]);
+    rollback_offline(&project, &before);
+}
