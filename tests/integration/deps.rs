@@ -459,3 +459,21 @@ fn a_pdm_projects_lock_follows_its_test_group() {
     pdm(&["lock", "--check"]);
     rollback_offline(&project, &before);
 }
+
+#[test]
+fn a_tox_project_gets_xdist_in_the_deps_that_hold_pytest() {
+    let tox = "[tox]\nenvlist = py\n\n[testenv]\ndeps =\n    pytest>=8\n    iniconfig\ncommands = pytest {posargs}\n";
+    let project = project(&[("tox.ini", tox), ("requirements-dev.txt", "ruff\n")]);
+    let before = apply_xdist(
+        2,
+        &project,
+        &["tox.ini", "requirements-dev.txt"],
+        &["record: pytest-xdist>=3.5 -> tox.ini [testenv] deps (holds pytest)\n"],
+    );
+    assert_eq!(
+        project.read("tox.ini"),
+        tox.replace("    iniconfig\n", "    iniconfig\n    pytest-xdist>=3.5\n")
+    );
+    assert_eq!(project.read("requirements-dev.txt"), "ruff\n");
+    rollback_offline(&project, &before);
+}
