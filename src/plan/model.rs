@@ -285,12 +285,16 @@ step_struct! {
         /// Installer to use (default: uv when available, else pip).
         #[serde(default)]
         installer: Installer,
-        /// Also record the requirements: a requirements file, `pyproject.toml`, or `"auto"` (the
-        /// project's existing dev requirements wherever they live, else `requirements-dev.txt`).
+        /// Also record the requirements: a requirements file, `pyproject.toml`, or `"auto"` (where
+        /// the project lists pytest: a dependency group, Poetry group, extra, requirements file
+        /// or tox deps; else its dev requirements, else `requirements-dev.txt`). Requirements the
+        /// project already declares are not recorded again; a lock beside a changed
+        /// `pyproject.toml` is relocked by its own tool.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record_in: Option<String>,
-        /// In `pyproject.toml`: the dependency group (PEP 735) or, with `extra = true`, the
-        /// optional-dependencies list to record into (default `dev`).
+        /// In `pyproject.toml`: the dependency group (PEP 735, or Poetry's) or, with `extra =
+        /// true`, the optional-dependencies list to record into (default: the one holding
+        /// pytest, else `dev`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<String>,
         /// Record into `[project.optional-dependencies]` instead of `[dependency-groups]`.

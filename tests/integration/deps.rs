@@ -86,23 +86,21 @@ fn poetry(major: u8, project: &Project, args: &[&str]) -> String {
         .env("PATH", path_with_poetry(major)))
 }
 
-/// Applies the plan (kept: it has no gate) with Poetry `poetry` on `PATH`, checking the dry run
-/// first says `dry`.
-fn apply(poetry: u8, project: &Project, plan: &str, dry: &[&str]) {
-    let mut test = project.test().env("PATH", path_with_poetry(poetry)).args([
-        "apply",
-        plan,
-        "--target",
-        ".",
-        "--dry-run",
-    ]);
+/// Applies the plan (kept: it has no gate) with `path` as `PATH`, checking the dry run first
+/// says `dry`.
+fn apply(path: &std::ffi::OsStr, project: &Project, plan: &str, dry: &[&str]) {
+    let mut test =
+        project
+            .test()
+            .env("PATH", path)
+            .args(["apply", plan, "--target", ".", "--dry-run"]);
     for line in dry {
         test = test.stdout_contains(line);
     }
     test.stderr_unchecked("the dry run's header only").run();
     project
         .test()
-        .env("PATH", path_with_poetry(poetry))
+        .env("PATH", path)
         .args(["apply", plan, "--target", "."])
         .stderr_contains("exit 0")
         .run();
@@ -131,7 +129,7 @@ fn apply_xdist(
 ) -> Vec<(&'static str, String)> {
     let before = snapshot(project, files);
     let xdist = record_plan("\"pytest-xdist>=3.5\"", "");
-    apply(poetry, project, &xdist.path, dry);
+    apply(&path_with_poetry(poetry), project, &xdist.path, dry);
     before
 }
 
@@ -197,7 +195,7 @@ fn xdist_already_in_an_included_group_is_not_declared_again_and_the_lock_is_unto
     let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
     // execnet is only resolved in uv.lock (pytest-xdist requires it): declared all the same.
     let plan = record_plan("\"pytest-xdist>=3.5\", \"Execnet\"", "");
-    apply(2, &project,
+    apply(&path_with_poetry(2), &project,
         &plan.path,
         &[
             "record: pytest-xdist>=3.5: already declared in [dependency-groups].tests (included by dev); not recorded again, no lock file touched\n",
@@ -219,7 +217,7 @@ fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
     let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
     // The shared uv refuses every command in this project, `uv venv` too: pip makes the venv.
     let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"pip\"");
-    apply(2, &project,
+    apply(&path_with_poetry(2), &project,
         &plan.path,
         &["$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)"],
     );
@@ -412,6 +410,69 @@ fn a_pip_project_gets_xdist_in_its_requirements_test_file() {
     assert_eq!(
         project.read("requirements/test.txt"),
         format!("{test_txt}pytest-xdist>=3.5\n")
+    );
+    assert_eq!(project.read("requirements-dev.txt"), "ruff\n");
+    rollback_offline(&project, &before);
+}
+
+const PDM_TESTS: &str = r#"[project]
+name = "pdmproj"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = []
+
+[dependency-groups]
+test = ["pytest>=8"]
+
+[tool.pdm]
+distribution = false
+"#;
+
+#[test]
+fn a_pdm_projects_lock_follows_its_test_group() {
+    let bin = cached_venv("pdm-venv", &repo_root().join("tests/requirements-pdm.txt")).join("bin");
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone()).chain(std::env::split_paths(&path_with_poetry(2))),
+    )
+    .unwrap();
+    let project = project(&[("pyproject.toml", PDM_TESTS)]);
+    let pdm = |args: &[&str]| {
+        sh(Command::new(bin.join("pdm"))
+            .args(args)
+            .current_dir(project.path())
+            .env("PATH", &path)
+            .env("PDM_CHECK_UPDATE", "false"))
+    };
+    pdm(&["lock"]);
+    let before = snapshot(&project, &["pyproject.toml", "pdm.lock"]);
+    let plan = record_plan("\"pytest-xdist>=3.5\"", "");
+    apply(
+        &path,
+        &project,
+        &plan.path,
+        &[
+            "$ pdm lock --update-reuse  (pdm.lock follows pyproject.toml)",
+            "record: pytest-xdist>=3.5 -> [dependency-groups].test (holds pytest)\n",
+        ],
+    );
+    assert!(project.read("pdm.lock").contains("name = \"pytest-xdist\""));
+    pdm(&["lock", "--check"]);
+    rollback_offline(&project, &before);
+}
+
+#[test]
+fn a_tox_project_gets_xdist_in_the_deps_that_hold_pytest() {
+    let tox = "[tox]\nenvlist = py\n\n[testenv]\ndeps =\n    pytest>=8\n    iniconfig\ncommands = pytest {posargs}\n";
+    let project = project(&[("tox.ini", tox), ("requirements-dev.txt", "ruff\n")]);
+    let before = apply_xdist(
+        2,
+        &project,
+        &["tox.ini", "requirements-dev.txt"],
+        &["record: pytest-xdist>=3.5 -> tox.ini [testenv] deps (holds pytest)\n"],
+    );
+    assert_eq!(
+        project.read("tox.ini"),
+        tox.replace("    iniconfig\n", "    iniconfig\n    pytest-xdist>=3.5\n")
     );
     assert_eq!(project.read("requirements-dev.txt"), "ruff\n");
     rollback_offline(&project, &before);
