@@ -81,7 +81,7 @@ fn xdist(samples: usize) -> Res<Vec<f64>> {
     let packages = vec!["pytest-xdist".to_string()];
     let layout = EnvLayout::of_venv(&venv).ctx("venv layout")?;
     let installed = distinfo::installed(&layout.site_packages);
-    let affected = envjournal::predict(&env, &packages, &installed, &Control::default())
+    let affected = envjournal::predict(&env, &packages, &installed, &Control::default(), None)
         .ctx("predict the install")?;
     journal
         .record_env(&env, false, &affected)

@@ -147,7 +147,7 @@ fn a_gate_on_sequential_records_that_drifted_is_inconclusive_and_says_why() {
     assert_eq!(d.outcome, Outcome3::Inconclusive, "{}", d.explanation);
     assert!(
         d.explanation.contains(
-            "8+8 runs, sequential: step `seed` has an undo command; inconclusive: drift (the machine got"
+            "8+8 runs, sequential: step `seed` has an undo command; inconclusive: drift, the machine got"
         ),
         "{}",
         d.explanation
