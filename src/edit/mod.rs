@@ -11,6 +11,7 @@ pub mod markers;
 pub mod poetry;
 pub mod pytest_config;
 pub mod pytest_files;
+mod pytest_ops;
 mod pytest_toml;
 pub mod replace;
 pub mod requirements;
