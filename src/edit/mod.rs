@@ -16,6 +16,7 @@ pub mod placement;
 pub mod poetry;
 pub mod pytest_config;
 pub mod pytest_files;
+mod pytest_ops;
 mod pytest_toml;
 pub mod replace;
 pub mod requirements;

@@ -1,28 +1,16 @@
 //! pytest's own configuration: edits of its `addopts`, `markers` and other options in the file
 //! pytest really reads (see [`super::pytest_files`]), whatever the file's format.
 
-use std::collections::BTreeMap;
-
 use super::addopts::{self, split_shell};
 use super::error::EditError;
 use super::format;
 use super::ini;
+use super::pytest_ops::{lines, marker_name};
 use super::pytest_toml;
 
-pub use super::pytest_files::{locate, locate_for, ConfigKind, Generation, Located};
+pub use super::pytest_ops::PytestOps;
 
-/// What to change in pytest's configuration. Applied in this order: set, addopts, markers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PytestOps {
-    /// Options for `addopts`; an option already there gets the new value in place.
-    pub addopts_add: Vec<String>,
-    /// Options to drop from `addopts`, with their values.
-    pub addopts_remove: Vec<String>,
-    /// Other ini options to set, e.g. `testpaths`.
-    pub set: BTreeMap<String, String>,
-    /// Marker lines (`"slow: takes long"`) to register unless the name is registered already.
-    pub markers_add: Vec<String>,
-}
+pub use super::pytest_files::{locate, locate_for, ConfigKind, Generation, Located};
 
 /// Applies `ops` to the content of a configuration file of `kind` (empty when it is new).
 pub fn edit(kind: ConfigKind, old: &str, ops: &PytestOps) -> Result<String, EditError> {
@@ -30,19 +18,6 @@ pub fn edit(kind: ConfigKind, old: &str, ops: &PytestOps) -> Result<String, Edit
         Some(section) => edit_ini(plain, section, ops),
         None => pytest_toml::edit(kind, plain, ops),
     })
-}
-
-/// The marker's name: what comes before its `:` description or `(` arguments.
-pub(super) fn marker_name(line: &str) -> &str {
-    line.split([':', '(']).next().unwrap_or_default().trim()
-}
-
-pub(super) fn lines(value: &str) -> Vec<String> {
-    Some(value.trim())
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .into_iter()
-        .collect()
 }
 
 fn edit_ini(old: &str, section: &str, ops: &PytestOps) -> Result<String, EditError> {

@@ -6,8 +6,8 @@ use toml_edit::{Array, Item, TableLike, Value};
 use super::addopts::{self, split_shell};
 use super::error::EditError;
 use super::list::ListValue;
-use super::pytest_config::{lines, marker_name, PytestOps};
 use super::pytest_files::ConfigKind;
+use super::pytest_ops::{lines, marker_name, PytestOps};
 use super::toml;
 
 /// pytest's options whose TOML value is a list of strings (types `args`, `linelist`, `paths`).

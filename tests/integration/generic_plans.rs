@@ -225,3 +225,71 @@ fn a_budget_pattern_into_a_file_is_refused_with_its_line() {
         .stderr_contains("a path pattern such as `\"**/unit\" = 0.1`, `\"*\" = 2` for every other test")
         .run();
 }
+
+/// budgets-warn on a repository whose tests live in `test/` (not `tests/`): every test is
+/// marked through the top conftest, the markers select in the project's own pytest, and the
+/// kept changes roll back byte for byte.
+#[test]
+fn the_budgets_warn_plan_marks_the_tests_of_a_test_directory() {
+    let empty = tempfile::tempdir().expect("temp dir");
+    let project = Project::from_dir(empty.path());
+    project.write(
+        "pyproject.toml",
+        "[project]\nname = \"lib\"\nversion = \"0.1\"\n\n[tool.pytest.ini_options]\npythonpath = [\".\"]\n",
+    );
+    // Enough code, all of it run, for the plan's 80% coverage gate to hold beside what
+    // pytest-cov counts of the hooks.
+    let lib: String = (0..200)
+        .map(|i| format!("def f{i}(x):\n    return x + {i}\n\n\n"))
+        .collect();
+    project.write(
+        "lib.py",
+        &format!("{lib}def double(x):\n    return 2 * x\n"),
+    );
+    project.write(
+        "test/test_lib.py",
+        "import lib\nfrom lib import double\n\n\ndef test_double():\n    assert double(2) == 4\n    assert [getattr(lib, f\"f{i}\")(0) for i in range(200)] == list(range(200))\n\n\ndef test_zero():\n    assert double(0) == 0\n",
+    );
+    let before = project.hash_tree();
+    project
+        .test()
+        .arg("apply")
+        .arg(plan("budgets-warn.toml"))
+        .args(["--target", ".", "--var", "runs=1", "--var", "warmup=0"])
+        .stderr_contains("gate after.over_budget 0 == 0 ... pass")
+        .stdout_unchecked("the summary")
+        .run();
+    assert!(project
+        .read("conftest.py")
+        .contains("# <<< planrun mark <<<"));
+    assert!(
+        !project.join("tests").exists(),
+        "no tests/ made beside test/"
+    );
+    let fast = crate::support::run_ok(
+        std::process::Command::new(project.join(".venv/bin/python"))
+            .args([
+                "-m",
+                "pytest",
+                "--co",
+                "-q",
+                "-m",
+                "fast",
+                "-p",
+                "no:cacheprovider",
+            ])
+            .current_dir(project.path()),
+        "pytest -m fast",
+    );
+    let listed = String::from_utf8_lossy(&fast.stdout);
+    assert!(
+        listed.contains("test/test_lib.py::test_double\ntest/test_lib.py::test_zero\n"),
+        "{listed}"
+    );
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout_unchecked("the rollback's lines")
+        .run();
+    assert_eq!(project.hash_tree(), before, "rolled back byte for byte");
+}
