@@ -152,6 +152,11 @@ impl Error {
                 "nothing was done; apply stage `{previous}` until its `promote` criteria hold (`planrun status PLAN` shows them), or pass --force to apply anyway (the report and the history say so)"
             )),
             Error::Rollback { target, source } => Some(rollback_hint(target, source)),
+            Error::Context { source, .. } if disk_full(source.as_ref()) => Some(
+                "nothing was changed; free space on the target's file system (each run keeps \
+                 64 KiB for its journal), then run this again"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -284,6 +289,20 @@ fn rollback_hint(target: &Path, e: &RollbackError) -> String {
 
 /// The result of a command: its exit code, or an error that carries one.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether a full disk (or quota) is somewhere in `e`'s chain of causes.
+fn disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(crate::journal::reserve::is_full)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
 
 #[cfg(test)]
 mod tests {

@@ -183,6 +183,15 @@ fn a_disk_that_fills_at_any_point_is_never_drift_and_rollback_completes_once_fre
             crate::support::hash_into(target, target, &mut now);
             now
         };
+        if code == 2 {
+            assert!(
+                applied
+                    .stderr
+                    .contains("hint: nothing was changed; free space"),
+                "{}",
+                applied.stderr
+            );
+        }
         if code == 2 || code == 3 {
             assert_eq!(tree(&target), original, "free {free} KiB, exit {code}");
         }
