@@ -11,6 +11,10 @@ use super::interp::{interpolate_all, InterpError};
 use super::locate::{Loc, Seg};
 use super::model::{IntOrVar, Plan, Step, AUTO, DEFAULT_RUNS, DEFAULT_WARMUP};
 
+/// The variable naming the interpreter: the plan may set it (or `"auto"`), `--var` may always;
+/// otherwise it holds the environment discovery found ([`crate::pyenv::discover`]).
+pub const PYTHON: &str = "python";
+
 /// A problem found while checking a plan, with where it is and, for duplicates, where the
 /// first one is (rendered as a note with its line).
 #[derive(Debug, Clone)]
@@ -82,7 +86,7 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
             // An install without `python` goes into the plan's environment, `${python}`.
             if let Step::Install(s) = step {
                 if s.python.is_none() {
-                    s.python = vars.get(super::validate::PYTHON).cloned();
+                    s.python = vars.get(PYTHON).cloned();
                 }
             }
             let path = join(&base, vec![Seg::from("timeout")]);

@@ -130,9 +130,7 @@ pub struct Resolved {
 /// The names of the built-in variables.
 pub const BUILTINS: [&str; 2] = ["target", "plan_dir"];
 
-/// The variable naming the interpreter: the plan may set it (or `"auto"`), `--var` may always;
-/// otherwise it holds the environment discovery found ([`crate::pyenv::discover`]).
-pub const PYTHON: &str = "python";
+pub use super::resolve::PYTHON;
 
 /// The variables validation interpolates with: `vars`, the built-ins, and stand-ins for the
 /// services' variables the command line does not fix.
