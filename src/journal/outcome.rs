@@ -23,7 +23,7 @@ pub struct RollbackReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub saved: Vec<(String, PathBuf)>,
     /// Files and directories the run's commands created in the target, moved out of it into
-    /// the run's `leftovers/` folder (target-relative path, where it is now).
+    /// the run's `leftovers/` folder (where it was and where it is now, relative to the target).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leftovers: Vec<(String, PathBuf)>,
 }

@@ -489,7 +489,8 @@ fn undo_one(
 }
 
 /// Moves what the run's commands created in the target (see [`super::leftovers`]) into
-/// `.planrun/runs/<id>/leftovers/`; returns each path moved and where it is now.
+/// `.planrun/runs/<id>/leftovers/`; returns each path moved and where it is now (both relative
+/// to the target).
 fn move_leftovers(
     target: &Path,
     run_id: &str,
@@ -526,7 +527,16 @@ fn move_leftovers(
         return Vec::new();
     }
     let moved = match paths::ensure_report_dir(target, run_id) {
-        Ok(dir) => super::leftovers::move_into(target, &new, &dir.join("leftovers")),
+        Ok(dir) => super::leftovers::move_into(target, &new, &dir.join("leftovers"))
+            .into_iter()
+            .map(|(rel, to)| {
+                (
+                    rel,
+                    to.strip_prefix(target)
+                        .map_or(to.clone(), Path::to_path_buf),
+                )
+            })
+            .collect(),
         Err(e) => {
             tracing::warn!("left what the run created in place: {e}");
             Vec::new()

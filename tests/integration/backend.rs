@@ -343,7 +343,10 @@ fn rollback_after_a_killed_apply_stops_its_postgresql_and_leaves_no_process() {
     project
         .test()
         .args(["rollback", "--target", "."])
-        .stdout("rolled back run [RUN] (plan pg-killed) in [DURATION]\n")
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan pg-killed) in [DURATION]",
+            "  moved     url.txt (created by the run's commands) to .planrun/runs/[RUN]/leftovers/url.txt",
+        ]))
         .redact(&dir, "[SERVICE_DIR]")
         .stderr(lines(&[
             "note: cleared the stale lock of `apply` (pid [PID] on [HOST], started [TIME])",

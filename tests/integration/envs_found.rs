@@ -335,7 +335,9 @@ fn what_the_runs_left_is_moved_out_or_removed_on_rollback() {
         .run();
     let text = out.all();
     assert!(
-        text.contains("  moved     tests/app_test.db-wal (created by the run's commands) to "),
+        text.contains(
+            "  moved     tests/app_test.db-wal (created by the run's commands) to .planrun/runs/"
+        ) && text.contains("/leftovers/tests/app_test.db-wal\n"),
         "{text}"
     );
     assert!(text.contains("/active (a cache the run created)"), "{text}");
