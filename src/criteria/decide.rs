@@ -113,22 +113,26 @@ pub struct RatioCheck {
     pub bound: f64,
     /// The ratio and its interval.
     pub interval: RatioInterval,
-    /// What the interval says about the comparison; `Inconclusive` whatever the interval says
-    /// when the runs show significant [`drift`](Self::drift).
+    /// What the interval says about the comparison, widened by the shift significant
+    /// [`drift`](Self::drift) could have put between the records.
     pub outcome: Outcome3,
     /// The trend of the machine's speed over both records' runs, when there were enough to
-    /// test: measured one after the other, a significant one makes the comparison inconclusive
-    /// (see `measure::interval`, "Drift").
+    /// test: measured one after the other, a significant one widens the interval by its
+    /// extrapolation between the records (see `measure::interval`, "Drift").
     pub drift: Option<Drift>,
 }
 
 impl RatioCheck {
-    /// The note printed after the comparison: the interval, and the drift that made it
-    /// inconclusive, e.g. `1.06x faster, 99% CI 0.91-1.24x, 3+6 runs; inconclusive: drift, the
-    /// machine got 38% slower during measurement (trend over 9 runs, p = 0.004)`.
+    /// The note printed after the comparison: the interval, and the drift the runs show, e.g.
+    /// `1.06x faster, 99% CI 0.91-1.24x, 3+6 runs; inconclusive: drift, the machine got 38%
+    /// slower during measurement (trend over 9 runs, p = 0.004)`, or `...; drift allowed for,
+    /// ...` when the verdict holds despite it.
     pub fn note(&self) -> String {
         match self.drift.filter(|d| d.significant) {
-            Some(d) => format!("{}; inconclusive: drift, {d}", self.interval),
+            Some(d) if self.outcome == Outcome3::Inconclusive => {
+                format!("{}; inconclusive: drift, {d}", self.interval)
+            }
+            Some(d) => format!("{}; drift allowed for, {d}", self.interval),
             None => self.interval.to_string(),
         }
     }
@@ -289,17 +293,22 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
     let num_samples = (inputs.samples)(&num.record, num.metric())?;
     let den_samples = (inputs.samples)(&den.record, den.metric())?;
     let interval = ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?;
-    let (all_hold, none_hold) = match op {
-        BinOp::Lt => (interval.high < bound, interval.low >= bound),
-        BinOp::Le => (interval.high <= bound, interval.low > bound),
-        BinOp::Gt => (interval.low > bound, interval.high <= bound),
-        _ => (interval.low >= bound, interval.high < bound),
-    };
-    // The records were measured one after the other: drift within them says the machine was
-    // not the same for both, so the interval cannot settle the comparison.
+    // The records were measured one after the other: a trend within them says the machine was
+    // not the same for both. Extrapolated over the runs between the two records' centres, it
+    // shifts the ratio by up to `shift` either way; the comparison must hold over the interval
+    // widened by that, or it is inconclusive.
     let drift = detect_blocks(&[&den_samples, &num_samples]);
+    let shift = drift.filter(|d| d.significant).map_or(0.0, |d| {
+        d.slope.abs() * (num_samples.len() + den_samples.len()) as f64 / 2.0
+    });
+    let (low, high) = (interval.low * (-shift).exp(), interval.high * shift.exp());
+    let (all_hold, none_hold) = match op {
+        BinOp::Lt => (high < bound, low >= bound),
+        BinOp::Le => (high <= bound, low > bound),
+        BinOp::Gt => (low > bound, high <= bound),
+        _ => (low >= bound, high < bound),
+    };
     let outcome = match (all_hold, none_hold) {
-        _ if drift.is_some_and(|d| d.significant) => Outcome3::Inconclusive,
         (true, _) => Outcome3::Pass,
         (_, true) => Outcome3::Fail,
         _ => Outcome3::Inconclusive,
