@@ -113,21 +113,29 @@ pub struct RatioCheck {
     pub bound: f64,
     /// The ratio and its interval.
     pub interval: RatioInterval,
-    /// What the interval says about the comparison; `Inconclusive` whatever the interval says
-    /// when the runs show significant [`drift`](Self::drift).
+    /// What the interval says about the comparison, widened by the shift significant
+    /// [`drift`](Self::drift) could have put between the records.
     pub outcome: Outcome3,
     /// The trend of the machine's speed over both records' runs, when there were enough to
     /// test and they were not interleaved: measured one after the other, a significant one
-    /// makes the comparison inconclusive (see `measure::interval`, "Drift").
+    /// widens the interval by its extrapolation between the records (see `measure::interval`,
+    /// "Drift"). Interleaved pairs cancel it.
     pub drift: Option<Drift>,
     /// How the two records were measured: from interleaved pairs, or one after the other.
     pub pairing: Option<Pairing>,
 }
 
 impl RatioCheck {
-    /// The drift that made the comparison inconclusive, if any.
-    pub fn significant_drift(&self) -> Option<Drift> {
-        self.drift.filter(|d| d.significant)
+    /// What the drift the runs show adds to the verdict line: `inconclusive: drift, the machine
+    /// got 38% slower during measurement (trend over 9 runs, p = 0.004)`, or `drift allowed
+    /// for, ...` when the verdict holds despite it.
+    pub fn drift_note(&self) -> Option<String> {
+        let d = self.drift.filter(|d| d.significant)?;
+        Some(if self.outcome == Outcome3::Inconclusive {
+            format!("inconclusive: drift, {d}")
+        } else {
+            format!("drift allowed for, {d}")
+        })
     }
 }
 
@@ -307,28 +315,29 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
     let num_samples = (inputs.samples)(&num.record, num.metric())?;
     let den_samples = (inputs.samples)(&den.record, den.metric())?;
     let pairing = (inputs.pairing)(&num.record, num.metric(), &den.record, den.metric());
-    let interval = match &pairing {
-        Some(Pairing::Interleaved { interval, .. }) => *interval,
-        _ => ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?,
+    let (interval, drift) = match &pairing {
+        // Interleaved pairs cancel drift: the paired interval stands as it is.
+        Some(Pairing::Interleaved { interval, .. }) => (*interval, None),
+        _ => (
+            ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?,
+            detect_blocks(&[&den_samples, &num_samples]),
+        ),
     };
+    // The records were measured one after the other: a trend within them says the machine was
+    // not the same for both. Extrapolated over the runs between the two records' centres, it
+    // shifts the ratio by up to `shift` either way; the comparison must hold over the interval
+    // widened by that, or it is inconclusive.
+    let shift = drift.filter(|d| d.significant).map_or(0.0, |d| {
+        d.slope.abs() * (num_samples.len() + den_samples.len()) as f64 / 2.0
+    });
+    let (low, high) = (interval.low * (-shift).exp(), interval.high * shift.exp());
     let (all_hold, none_hold) = match op {
-        BinOp::Lt => (interval.high < bound, interval.low >= bound),
-        BinOp::Le => (interval.high <= bound, interval.low > bound),
-        BinOp::Gt => (interval.low > bound, interval.high <= bound),
-        _ => (interval.low >= bound, interval.high < bound),
+        BinOp::Lt => (high < bound, low >= bound),
+        BinOp::Le => (high <= bound, low > bound),
+        BinOp::Gt => (low > bound, high <= bound),
+        _ => (low >= bound, high < bound),
     };
-    // Records measured one after the other: drift within them says the machine was not the
-    // same for both, so the interval cannot settle the comparison. Interleaved pairs cancel it.
-    let interleaved = matches!(&pairing, Some(Pairing::Interleaved { .. }));
-    let drift = if interleaved {
-        None
-    } else {
-        detect_blocks(&[&den_samples, &num_samples])
-    };
-    let drifted = drift.is_some_and(|d| d.significant)
-        || matches!(&pairing, Some(Pairing::Sequential { drift: Some(_), .. }));
     let outcome = match (all_hold, none_hold) {
-        _ if drifted => Outcome3::Inconclusive,
         (true, _) => Outcome3::Pass,
         (_, true) => Outcome3::Fail,
         _ => Outcome3::Inconclusive,
@@ -368,20 +377,19 @@ fn describe(c: &RatioCheck) -> String {
             }
             text
         }
-        Some(Pairing::Sequential { reason, drift }) => {
+        Some(Pairing::Sequential { reason, .. }) => {
             let mut text = c.interval.describe(&format!(
                 "{}+{} runs, sequential: {reason}",
                 c.interval.n_num, c.interval.n_den
             ));
-            match (c.significant_drift(), drift) {
-                (Some(d), _) => text.push_str(&format!("; inconclusive: drift, {d}")),
-                (None, Some(drift)) => text.push_str(&format!("; inconclusive: drift ({drift})")),
-                (None, None) => {}
+            if let Some(note) = c.drift_note() {
+                text.push_str("; ");
+                text.push_str(&note);
             }
             text
         }
-        None => match c.significant_drift() {
-            Some(d) => format!("{}; inconclusive: drift, {d}", c.interval),
+        None => match c.drift_note() {
+            Some(note) => format!("{}; {note}", c.interval),
             None => c.interval.to_string(),
         },
     }

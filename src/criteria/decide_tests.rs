@@ -253,6 +253,35 @@ fn drift_in_sequential_runs_makes_speed_inconclusive() {
     assert!(!s.explanation.contains("drift"), "{}", s.explanation);
 }
 
+/// A machine getting 2% faster each run (caches warming on a quiet box) is significant drift
+/// over 4+2 runs, but it cannot turn a 1.68x into less than 1.2x: the verdict stands and says
+/// the drift was allowed for, as it did on a real xdist apply.
+#[test]
+fn small_drift_against_a_clear_effect_is_allowed_for() {
+    let walls = |from: i32, n: i32, typical: f64| -> Vec<f64> {
+        (from..from + n)
+            .map(|k| typical * 0.98f64.powi(k))
+            .collect()
+    };
+    let r = Records(vec![
+        ("baseline", walls(0, 4, 16.0)),
+        ("after", walls(4, 2, 16.0 / 1.68)),
+    ]);
+    let d = r.decide("after.wall.median <= baseline.wall.median / 1.2", 0.05);
+    assert!(
+        d.intervals[0].drift.unwrap().significant,
+        "{}",
+        d.explanation
+    );
+    assert_eq!(d.outcome, Outcome3::Pass, "{}", d.explanation);
+    assert!(
+        d.explanation
+            .contains("; drift allowed for, the machine got"),
+        "{}",
+        d.explanation
+    );
+}
+
 #[test]
 fn errors_are_those_of_evaluate() {
     let r = five_and_five();

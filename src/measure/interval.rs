@@ -43,8 +43,9 @@
 //! a trend within each side; a machine that slows down while it measures one side most likely
 //! kept doing so in between. `criteria::decide` therefore runs a trend test over both sides'
 //! runs ([`drift::detect_blocks`](super::drift::detect_blocks)) and, when it is significant,
-//! makes the speed verdict `inconclusive: drift`, naming how much slower or faster the machine
-//! got. A jump exactly between the sides is invisible to any test; interleaved pairs
+//! widens the interval by the trend's slope extrapolated over the runs between the two
+//! records' centres: a verdict that still holds stands (`drift allowed for`), any other is
+//! `inconclusive: drift`, naming how much slower or faster the machine got. A jump exactly between the sides is invisible to any test; interleaved pairs
 //! (`paired`) cancel both.
 //!
 //! # Why not a bootstrap or Hodges–Lehmann
