@@ -478,7 +478,10 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     // A suite compared with a record measured before the changes since is measured in pairs
     // with it, the target switched between the two states, when the changes allow.
     use crate::exec::interleave::{measure, Measured};
-    let measured = ctx.partner.map(|p| measure(ctx, s, &spec, p)).transpose()?;
+    let measured = ctx
+        .partner
+        .map(|p| measure(ctx, s, &spec, p, &suite_spec(ctx, &p.step)?))
+        .transpose()?;
     let (record, partner) = match measured {
         Some(Measured::Interleaved(record, partner)) => (*record, Some(partner)),
         other => {

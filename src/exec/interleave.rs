@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::exec::context::StepContext;
+use crate::exec::context::{Partner, StepContext};
 use crate::exec::events::{Event, NewRecord, StepError};
 use crate::exec::gates;
 use crate::exec::setup::Prepared;
@@ -25,22 +25,6 @@ use crate::plan::compiled::{Step, Suite};
 /// The environment variable that fixes the seed of the pairs' order (a decimal u64), so an
 /// apply can be repeated run for run.
 pub const SEED_ENV: &str = "PLANRUN_SEED";
-
-/// The earlier record a suite is compared with, and what happened since it was measured.
-#[derive(Debug, Clone)]
-pub struct Partner {
-    /// Its name.
-    pub record: String,
-    /// The suite step that measured it.
-    pub step: Suite,
-    /// The record as it stands.
-    pub measured: Record,
-    /// The journal's last entry when it was measured; `None` when it was not measured in this
-    /// apply (a saved baseline).
-    pub mark: Option<u32>,
-    /// The steps that finished since, in order.
-    pub since: Vec<String>,
-}
 
 /// Why the steps `since` a record cannot be switched across, naming the first that cannot.
 pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
@@ -79,6 +63,7 @@ pub fn measure(
     s: &Suite,
     spec: &SuiteSpec,
     partner: &Partner,
+    partner_spec: &SuiteSpec,
 ) -> Result<Measured, StepError> {
     let reason = match partner.mark {
         None => Some(format!(
@@ -96,7 +81,7 @@ pub fn measure(
             .map_err(|e| StepError::caused("failed to prepare switching the target", &e))?,
     };
     match switcher {
-        Ok(sw) => interleaved(ctx, s, spec, partner, sw),
+        Ok(sw) => interleaved(ctx, s, (spec, partner_spec), partner, sw),
         Err(reason) => Ok(sequential(ctx, s, partner, reason)),
     }
 }
@@ -161,7 +146,7 @@ impl Order {
 fn interleaved(
     ctx: &StepContext<'_>,
     s: &Suite,
-    spec: &SuiteSpec,
+    (spec, base_spec): (&SuiteSpec, &SuiteSpec),
     partner: &Partner,
     mut sw: Switcher<'_>,
 ) -> Result<Measured, StepError> {
@@ -182,8 +167,7 @@ fn interleaved(
         ),
         true,
     );
-    let base_spec = crate::exec::actions::suite_spec(ctx, &partner.step)?;
-    let result = run_pairs(ctx, s, spec, &base_spec, partner, &mut sw, seed, &detail);
+    let result = run_pairs(ctx, s, spec, base_spec, partner, &mut sw, seed, &detail);
     // Whatever happened, the target is left as the changes left it.
     let finished = sw
         .finish()
