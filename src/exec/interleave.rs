@@ -211,6 +211,15 @@ fn run_pairs(
     for i in 1..=spec.warmup {
         detail(format!("warmup {i}/{}", spec.warmup), false);
         let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
+        let took = Duration::from_secs_f64(run.sample.wall);
+        detail(
+            format!(
+                "warmup {i}/{} took {}",
+                spec.warmup,
+                crate::exec::progress::fmt_duration(took)
+            ),
+            true,
+        );
         after_runs.push(run);
     }
     let started = Instant::now();
