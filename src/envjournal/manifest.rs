@@ -111,6 +111,27 @@ pub fn is_cache(path: &Path) -> bool {
         || path.components().any(|c| c.as_os_str() == "__pycache__")
 }
 
+/// The suffix of a stashed path's name: `.name.planrun-off` beside `name`.
+const STASH_SUFFIX: &str = ".planrun-off";
+
+/// Where `path` goes while the environment is in the state that lacks it.
+pub fn stash_of(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}{STASH_SUFFIX}"))
+}
+
+/// Whether `path` is a stash of an environment switch ([`super::switch`]) or lies inside one:
+/// planrun's own, deleted on rollback.
+pub fn is_stash(path: &Path) -> bool {
+    path.components().any(|c| {
+        let n = c.as_os_str().to_string_lossy();
+        n.starts_with('.') && n.ends_with(STASH_SUFFIX)
+    })
+}
+
 /// Stats every entry under `roots` without following symlinks (the roots themselves included).
 pub fn scan(roots: &[PathBuf]) -> Result<Tree, EnvJournalError> {
     let mut tree = Tree::new();

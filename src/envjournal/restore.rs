@@ -124,7 +124,7 @@ fn plan(before: &Tree, after: Option<&Tree>, now: &Tree, force: bool) -> Plan {
         let Some(after) = after else { return false };
         !is_cache(path)
             && !is_leftover(path)
-            && !super::switch::is_stash(path)
+            && !manifest::is_stash(path)
             && match (after.get(path), current) {
                 (Some(a), Some(c)) => !a.same(c),
                 (None, None) => false,

@@ -17,27 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::EnvJournalError;
 use super::identity::EnvIdentity;
-use super::manifest::{self, is_cache, Node, Tree};
-
-/// The suffix of a stashed path's name: `.name.planrun-off` beside `name`.
-const STASH_SUFFIX: &str = ".planrun-off";
-
-/// Where `path` goes while the environment is in the state that lacks it.
-pub fn stash_of(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}{STASH_SUFFIX}"))
-}
-
-/// Whether `path` is a stash or lies inside one: planrun's own, deleted on rollback.
-pub fn is_stash(path: &Path) -> bool {
-    path.components().any(|c| {
-        let n = c.as_os_str().to_string_lossy();
-        n.starts_with('.') && n.ends_with(STASH_SUFFIX)
-    })
-}
+use super::manifest::{self, is_cache, is_stash, stash_of, Node, Tree};
 
 /// How one path differs between the two states.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -436,7 +436,10 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     // A suite compared with a record measured before the changes since is measured in pairs
     // with it, the target switched between the two states, when the changes allow.
     use crate::exec::interleave::{measure, Measured};
-    let measured = ctx.partner.map(|p| measure(ctx, s, &spec, p)).transpose()?;
+    let measured = ctx
+        .partner
+        .map(|p| measure(ctx, s, &spec, p, &suite_spec(ctx, &p.step)?))
+        .transpose()?;
     let (record, partner) = match measured {
         Some(Measured::Interleaved(record, partner)) => (*record, Some(partner)),
         other => {
@@ -518,11 +521,15 @@ fn finish_suite(
     if let Some(c) = &record.coverage {
         note.push_str(&format!(", coverage {:.1}%", c.percent));
     }
-    if s.baseline {
-        if let Some(name) = &ctx.opts.save_baseline {
-            crate::exec::baseline::save(&prep.target, name, &record, &prep.secrets)
-                .map_err(|e| StepError::caused(format!("failed to save baseline `{name}`"), &e))?;
-        }
+    // A baseline that grew by interleaved runs is saved again with them.
+    let grown = partner
+        .as_ref()
+        .filter(|_| ctx.partner.is_some_and(|p| p.step.baseline))
+        .map(|p| p.record.as_ref());
+    let saved = if s.baseline { Some(&record) } else { grown };
+    if let (Some(saved), Some(name)) = (saved, &ctx.opts.save_baseline) {
+        crate::exec::baseline::save(&prep.target, name, saved, &prep.secrets)
+            .map_err(|e| StepError::caused(format!("failed to save baseline `{name}`"), &e))?;
     }
     Ok(StepOutput {
         log: rel,

@@ -180,8 +180,8 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
     }
 }
 
+use crate::exec::context::Partner;
 use crate::exec::gates::Records;
-use crate::exec::interleave::Partner;
 
 /// Runs one step on a worker: its events, its result, and what it left sealed in the journal.
 fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {

@@ -12,6 +12,7 @@ use crate::exec::services::Services;
 use crate::exec::setup::Prepared;
 use crate::journal::record::Journal;
 use crate::measure::record::Record;
+use crate::plan::compiled::Suite;
 use crate::process::Control;
 
 /// Everything the command line decides about an apply.
@@ -64,7 +65,23 @@ pub struct StepContext<'a> {
     pub services: &'a Services,
     /// For a suite compared with a record measured before the changes since: that record, to
     /// measure in interleaved pairs with it.
-    pub partner: Option<&'a crate::exec::interleave::Partner>,
+    pub partner: Option<&'a Partner>,
+}
+
+/// The earlier record a suite is compared with, and what happened since it was measured.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// Its name.
+    pub record: String,
+    /// The suite step that measured it.
+    pub step: Suite,
+    /// The record as it stands.
+    pub measured: Record,
+    /// The journal's last entry when it was measured; `None` when it was not measured in this
+    /// apply (a saved baseline).
+    pub mark: Option<u32>,
+    /// The steps that finished since, in order.
+    pub since: Vec<String>,
 }
 
 impl StepContext<'_> {

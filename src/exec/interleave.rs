@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::exec::context::StepContext;
+use crate::exec::context::{Partner, StepContext};
 use crate::exec::events::{Event, NewRecord, StepError};
 use crate::exec::gates;
 use crate::exec::setup::Prepared;
@@ -26,24 +26,12 @@ use crate::plan::compiled::{Step, Suite};
 /// apply can be repeated run for run.
 pub const SEED_ENV: &str = "PLANRUN_SEED";
 
-/// The earlier record a suite is compared with, and what happened since it was measured.
-#[derive(Debug, Clone)]
-pub struct Partner {
-    /// Its name.
-    pub record: String,
-    /// The suite step that measured it.
-    pub step: Suite,
-    /// The record as it stands.
-    pub measured: Record,
-    /// The journal's last entry when it was measured; `None` when it was not measured in this
-    /// apply (a saved baseline).
-    pub mark: Option<u32>,
-    /// The steps that finished since, in order.
-    pub since: Vec<String>,
-}
-
 /// Why the steps `since` a record cannot be switched across, naming the first that cannot.
-pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
+pub fn unswitchable(
+    prep: &Prepared,
+    journal: &crate::journal::record::Journal,
+    since: &[String],
+) -> Option<String> {
     since.iter().find_map(|id| {
         if prep.unswitchable.contains(id) {
             return Some(format!("step `{id}` is marked `switchable = false`"));
@@ -57,6 +45,15 @@ pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
                 "step `{id}` is a `run` whose command's effects planrun cannot switch"
             )),
             Step::Service(_) => Some(format!("step `{id}` starts a service")),
+            Step::Install(i)
+                if prep
+                    .resolve_python(&i.python)
+                    .is_some_and(|p| journal.in_created_venv(&p)) =>
+            {
+                Some(format!(
+                    "step `{id}` installs into a venv this apply created, which is not journaled file by file"
+                ))
+            }
             _ => None,
         }
     })
@@ -79,13 +76,14 @@ pub fn measure(
     s: &Suite,
     spec: &SuiteSpec,
     partner: &Partner,
+    partner_spec: &SuiteSpec,
 ) -> Result<Measured, StepError> {
     let reason = match partner.mark {
         None => Some(format!(
             "record `{}` was not measured in this apply",
             partner.record
         )),
-        Some(_) => unswitchable(ctx.prep, &partner.since),
+        Some(_) => unswitchable(ctx.prep, ctx.journal, &partner.since),
     };
     let switcher = match (reason, partner.mark) {
         (Some(reason), _) => Err(reason),
@@ -96,7 +94,7 @@ pub fn measure(
             .map_err(|e| StepError::caused("failed to prepare switching the target", &e))?,
     };
     match switcher {
-        Ok(sw) => interleaved(ctx, s, spec, partner, sw),
+        Ok(sw) => interleaved(ctx, s, (spec, partner_spec), partner, sw),
         Err(reason) => Ok(sequential(ctx, s, partner, reason)),
     }
 }
@@ -161,7 +159,7 @@ impl Order {
 fn interleaved(
     ctx: &StepContext<'_>,
     s: &Suite,
-    spec: &SuiteSpec,
+    (spec, base_spec): (&SuiteSpec, &SuiteSpec),
     partner: &Partner,
     mut sw: Switcher<'_>,
 ) -> Result<Measured, StepError> {
@@ -182,8 +180,7 @@ fn interleaved(
         ),
         true,
     );
-    let base_spec = crate::exec::actions::suite_spec(ctx, &partner.step)?;
-    let result = run_pairs(ctx, s, spec, &base_spec, partner, &mut sw, seed, &detail);
+    let result = run_pairs(ctx, s, spec, base_spec, partner, &mut sw, seed, &detail);
     // Whatever happened, the target is left as the changes left it.
     let finished = sw
         .finish()
@@ -227,6 +224,15 @@ fn run_pairs(
     for i in 1..=spec.warmup {
         detail(format!("warmup {i}/{}", spec.warmup), false);
         let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
+        let took = Duration::from_secs_f64(run.sample.wall);
+        detail(
+            format!(
+                "warmup {i}/{} took {}",
+                spec.warmup,
+                crate::exec::progress::fmt_duration(took)
+            ),
+            true,
+        );
         after_runs.push(run);
     }
     let started = Instant::now();

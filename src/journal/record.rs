@@ -580,6 +580,15 @@ impl Journal {
         })
     }
 
+    /// Whether `python` lies in a venv this run created (installs into it are not journaled
+    /// file by file: rollback deletes the venv whole).
+    pub fn in_created_venv(&self, python: &Path) -> bool {
+        let Ok(abs) = std::path::absolute(python) else {
+            return false;
+        };
+        self.lock_inner().created.iter().any(|v| abs.starts_with(v))
+    }
+
     /// The sequence number of the last entry recorded (0 before any).
     pub fn last_seq(&self) -> u32 {
         self.lock_inner().next - 1

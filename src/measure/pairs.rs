@@ -101,21 +101,28 @@ pub fn pairing(
             })
         })
         .collect();
-    // after/baseline as the pairs give it. One pair has no spread of its own: its two runs
-    // are compared as two sides of one run each at the noise floor (which decides a 20x change
-    // and nothing near a bound), never with runs taken at other times.
-    let (ratio, lo, hi) = match (paired::estimate(&pairs, confidence), pairs.as_slice()) {
-        (Some(e), _) => (e.ratio, e.lo, e.hi),
-        (None, [one]) => {
+    // after/baseline as the pairs give it. Fewer than three pairs have too little spread of
+    // their own for a paired interval (two give one degree of freedom: a t quantile of 64 at
+    // 99%): their runs are compared as two sides at the noise floor, as records measured apart
+    // are (which decides a 20x change and nothing near a bound), and never with runs taken
+    // outside the pairs.
+    let paired_estimate = match pairs.len() {
+        0..=2 => None,
+        _ => paired::estimate(&pairs, confidence),
+    };
+    let (ratio, lo, hi) = match paired_estimate {
+        Some(e) => (e.ratio, e.lo, e.hi),
+        None => {
+            let afters: Vec<f64> = pairs.iter().map(|p| p.after).collect();
+            let baselines: Vec<f64> = pairs.iter().map(|p| p.baseline).collect();
             let i = super::interval::ratio_interval(
-                &[one.after],
-                &[one.baseline],
+                &afters,
+                &baselines,
                 super::interval::noise_floor(),
                 confidence,
             )?;
             (i.estimate, i.low, i.high)
         }
-        _ => (1.0, 0.0, f64::INFINITY),
     };
     let (estimate, low, high) = if num_is_later {
         (ratio, lo, hi)

@@ -304,7 +304,7 @@ fn xdist_is_rolled_back_on_a_fast_suite_and_says_why() {
         "a failed gate leaves the target as it was"
     );
     let verdict = regex::Regex::new(
-        r"after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) / 1\.2 = ([0-9.]+) \([0-9.]+x (?:slower|faster), 99% CI [0-9.]+-[0-9.]+x, [0-9]+\+[0-9]+ runs\) \.\.\. (FAIL|INCONCLUSIVE)",
+        r"after\.wall\.median ([0-9.]+) <= baseline\.wall\.median ([0-9.]+) / 1\.2 = ([0-9.]+) \([0-9.]+x (?:slower|faster), 99% CI [0-9.]+-[0-9.]+x, (?:[0-9]+\+[0-9]+ runs|[0-9]+ pairs? interleaved)[^)]*\) \.\.\. (FAIL|INCONCLUSIVE)",
     )
     .unwrap();
     let caps = verdict
