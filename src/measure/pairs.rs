@@ -81,26 +81,40 @@ pub fn pairing(
     } else {
         (den_metric, num_metric)
     };
-    let mut by_index: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
+    // Per pair: the earlier record's run, the later record's run, and whether the earlier's ran
+    // first (so drift within each pair can be fitted away, see `paired`).
+    type Slot = (Option<f64>, Option<f64>, Option<bool>);
+    let mut by_index: BTreeMap<u32, Slot> = BTreeMap::new();
     for s in earlier.samples.iter().filter(|s| !s.warmup) {
         if let Some(slot) = s.pair {
-            by_index.entry(slot.index).or_default().0 = Some(value(s, earlier_metric));
+            let entry = by_index.entry(slot.index).or_default();
+            entry.0 = Some(value(s, earlier_metric));
+            entry.2 = Some(slot.first);
         }
     }
     for s in later.samples.iter().filter(|s| !s.warmup) {
         if let Some(slot) = s.pair {
-            by_index.entry(slot.index).or_default().1 = Some(value(s, later_metric));
+            let entry = by_index.entry(slot.index).or_default();
+            entry.1 = Some(value(s, later_metric));
+            entry.2 = entry.2.or(Some(!slot.first));
         }
     }
-    let pairs: Vec<Pair> = by_index
+    let (pairs, orders): (Vec<Pair>, Vec<paired::Order>) = by_index
         .values()
-        .filter_map(|(b, a)| {
-            Some(Pair {
-                baseline: (*b)?,
-                after: (*a)?,
-            })
+        .filter_map(|(b, a, earlier_first)| {
+            let order = match (*earlier_first)? {
+                true => paired::Order::BaselineFirst,
+                false => paired::Order::AfterFirst,
+            };
+            Some((
+                Pair {
+                    baseline: (*b)?,
+                    after: (*a)?,
+                },
+                order,
+            ))
         })
-        .collect();
+        .unzip();
     // after/baseline as the pairs give it. Fewer than three pairs have too little spread of
     // their own for a paired interval (two give one degree of freedom: a t quantile of 64 at
     // 99%): their runs are compared as two sides at the noise floor, as records measured apart
@@ -108,7 +122,7 @@ pub fn pairing(
     // outside the pairs.
     let paired_estimate = match pairs.len() {
         0..=2 => None,
-        _ => paired::estimate(&pairs, confidence),
+        _ => paired::estimate_in_order(&pairs, &orders, confidence),
     };
     let (ratio, lo, hi) = match paired_estimate {
         Some(e) => (e.ratio, e.lo, e.hi),
