@@ -10,6 +10,7 @@ use crate::exec::events::{Event, NewRecord, StepError, StepOutput};
 use crate::exec::gates;
 use crate::exec::progress::fmt_duration;
 use crate::exec::services;
+use crate::exec::steplog::{describe_status, log_path, tail_text};
 use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::compiled::{Install, Run, Runs, Service, Step, Suite};
 use crate::plan::model::{Framework, Installer};
@@ -86,15 +87,6 @@ fn write_change(ctx: &StepContext<'_>, change: &FileChange) -> Result<(), StepEr
         .map_err(|e| StepError::new(format!("failed to write `{}`: {e}", change.rel)))
 }
 
-/// The log file of step `id`; refused unless the id is an identifier (validate made sure).
-pub(crate) fn log_path(ctx: &StepContext<'_>, id: &str) -> Result<(PathBuf, String), StepError> {
-    let path =
-        crate::ident::ident_path(&crate::journal::paths::logs_dir(ctx.run_dir), id, "log")
-            .map_err(|e| StepError::new(format!("step id `{}`: {e}", crate::ident::shown(id))))?;
-    let rel = ctx.target_rel(&path);
-    Ok((path, rel))
-}
-
 fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
     record_caches(ctx)?;
     {
@@ -139,28 +131,6 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
         ),
         log: Some(rel),
     })
-}
-
-/// How a command ended, as a sentence fragment.
-pub(crate) fn describe_status(status: &process::Status) -> String {
-    match status {
-        process::Status::Exited(code) => format!("exited with status {code}"),
-        process::Status::Signaled(sig) => format!("was killed by signal {sig}"),
-        process::Status::TimedOut => "timed out and was stopped".into(),
-        process::Status::Cancelled => "was interrupted".into(),
-    }
-}
-
-pub(crate) fn tail_text(log: &Path) -> String {
-    let lines = process::tail(log, 15);
-    if lines.is_empty() {
-        return "  (no output)".into();
-    }
-    lines
-        .iter()
-        .map(|l| format!("  | {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {

@@ -20,4 +20,5 @@ pub mod services;
 pub mod setup;
 pub mod sinks;
 pub mod state;
+pub mod steplog;
 pub mod testsets;

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::locks::{self, Lock, Tool, UvChoice};
 use crate::error::{Error, Result};
-use crate::exec::actions::{describe_status, log_path, tail_text};
 use crate::exec::context::StepContext;
 use crate::exec::edits;
 use crate::exec::events::StepError;
 use crate::exec::setup::Prepared;
+use crate::exec::steplog::{describe_status, log_path, tail_text};
 use crate::plan::compiled::{Install, Step};
 use crate::process::{self, CommandSpec};
 use crate::pyenv;
