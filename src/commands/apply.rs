@@ -23,7 +23,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
     )?;
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
-    let history = super::status::history_path(&args.history, &prep.target);
+    let history = super::status::history_path(&args.history, &prep.target)?;
     crate::history::check_appendable(&history)
         .map_err(|e| super::status::history_error(&history, e))?;
     let stage = super::status::enter_stage(

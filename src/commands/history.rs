@@ -44,7 +44,7 @@ pub fn run(args: &TargetArgs) -> Result<u8> {
 /// the last `--window` of them.
 fn stage_runs(args: &TargetArgs, plan: &str) -> Result<u8> {
     let name = plan_name(plan)?;
-    let path = super::status::history_path(&args.history, &args.target);
+    let path = super::status::history_path(&args.history, &args.target)?;
     let file = super::status::read_history(&path)?;
     let runs: Vec<&crate::history::Entry> = file
         .entries

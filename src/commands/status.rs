@@ -11,11 +11,17 @@ use crate::report::model::StageReport;
 use crate::ui::{self, Style};
 use crate::{exit, journal};
 
-/// The history file `args` name, or the target's own.
-pub(crate) fn history_path(args: &HistoryArgs, target: &Path) -> PathBuf {
-    args.file
-        .clone()
-        .unwrap_or_else(|| journal::paths::history_file(target))
+/// The history file `args` name, or the target's own: refused (exit 2) when the target's
+/// `.planrun/` is a symlink, not a directory or not this user's, so a repository cannot point
+/// planrun's reads or appends elsewhere through it.
+pub(crate) fn history_path(args: &HistoryArgs, target: &Path) -> Result<PathBuf> {
+    match &args.file {
+        Some(file) => Ok(file.clone()),
+        None => {
+            journal::paths::existing_state_dir(target)?;
+            Ok(journal::paths::history_file(target))
+        }
+    }
 }
 
 /// Reads the history, warning about each line it skips.
@@ -102,7 +108,7 @@ pub(crate) fn enter_stage(
 pub fn run(args: &StatusArgs) -> Result<u8> {
     let vars = super::validate::overrides(&args.vars)?;
     let prep = Prepared::new(&args.plan, args.target.as_deref(), &vars)?;
-    let path = history_path(&args.history, &prep.target);
+    let path = history_path(&args.history, &prep.target)?;
     let file = read_history(&path)?;
     let plan = &prep.plan;
     let color = ui::stdout_color();

@@ -192,7 +192,13 @@ impl CappedLog {
         );
         let tmp = self.path.with_extension("log.cut");
         {
-            let mut out = File::create(&tmp)?;
+            // A name under `.planrun/`: a leftover (or planted) file or link there is removed,
+            // never written through, and the new one is made afresh (O_EXCL never follows).
+            match fs::remove_file(&tmp) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            let mut out = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             out.write_all(marker.as_bytes())?;
             out.write_all(tail)?;
         }
@@ -208,7 +214,7 @@ impl CappedLog {
 /// it cannot be read. Invalid UTF-8 is replaced, a final newline does not make an empty line.
 pub fn tail(log: &Path, n: usize) -> Vec<String> {
     const CHUNK: u64 = 8192;
-    let Ok(mut file) = File::open(log) else {
+    let Ok(mut file) = open_read(log) else {
         return Vec::new();
     };
     let Ok(len) = file.seek(SeekFrom::End(0)) else {
@@ -240,6 +246,12 @@ pub fn tail(log: &Path, n: usize) -> Vec<String> {
     lines[skip..].iter().map(|l| l.to_string()).collect()
 }
 
+/// Opens a log for reading without following a symlink at its name (logs live under `.planrun/`).
+fn open_read(path: &Path) -> io::Result<File> {
+    std::os::unix::fs::OpenOptionsExt::custom_flags(OpenOptions::new().read(true), libc::O_NOFOLLOW)
+        .open(path)
+}
+
 fn append(path: &Path) -> io::Result<File> {
     // Logs live under `.planrun/`: a symlink planted at a log's name is not written through.
     std::os::unix::fs::OpenOptionsExt::custom_flags(
@@ -252,7 +264,7 @@ fn append(path: &Path) -> io::Result<File> {
 /// The length of the marker line at the head of `path` and the count it gives.
 fn read_marker(path: &Path) -> Option<(u64, u64)> {
     let mut head = vec![0u8; 256];
-    let n = File::open(path).ok()?.read(&mut head).ok()?;
+    let n = open_read(path).ok()?.read(&mut head).ok()?;
     let head = std::str::from_utf8(&head[..n]).ok()?;
     let line = head.split_inclusive('\n').next()?;
     let rest = line.strip_prefix(MARKER)?;
@@ -308,6 +320,22 @@ mod tests {
             format!("[planrun: log capped at 4096 bytes (PLANRUN_LOG_MAX); {dropped} earlier bytes dropped]")
         );
         assert!(!dir.path().join("x.log.cut").exists());
+    }
+
+    #[test]
+    fn a_link_planted_at_the_cut_files_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        fs::write(&outside, "keep me\n").unwrap();
+        let path = dir.path().join("x.log");
+        std::os::unix::fs::symlink(&outside, path.with_extension("log.cut")).unwrap();
+        let mut log = CappedLog::open(&path, Some(MIN_MAX)).unwrap();
+        for i in 0..2000 {
+            log.write(format!("line {i}\n").as_bytes()).unwrap();
+        }
+        assert!(log.dropped() > 0, "the log was cut");
+        assert_eq!(fs::read_to_string(&outside).unwrap(), "keep me\n");
+        assert!(fs::read_to_string(&path).unwrap().ends_with("line 1999\n"));
     }
 
     #[test]

@@ -461,3 +461,33 @@ fn odd_entries_in_a_shipped_state_dir_are_refused_not_followed() {
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     assert_eq!(files(project.path()), before);
 }
+
+/// A shipped `.planrun` that is itself a symlink: neither `apply` nor `history` reads or writes
+/// the history through it.
+#[test]
+fn a_shipped_state_dir_symlink_is_never_read_or_written_through() {
+    let (_dir, edit) = plan(EDIT_PLAN);
+    let outside = tempfile::tempdir().unwrap();
+    let forged = "{\"run\":\"forged\"}\n";
+    fs::write(outside.path().join("history.jsonl"), forged).unwrap();
+    let project = mini();
+    std::os::unix::fs::symlink(outside.path(), project.join(".planrun")).unwrap();
+    let before = files(project.path());
+    for args in [
+        vec!["history", "--target", ".", "--plan", "edit"],
+        vec!["apply", edit.as_str(), "--target", "."],
+    ] {
+        project
+            .test()
+            .args(args)
+            .status(2)
+            .stderr_contains("symlink")
+            .run();
+    }
+    assert_eq!(files(project.path()), before);
+    assert_eq!(
+        fs::read_to_string(outside.path().join("history.jsonl")).unwrap(),
+        forged
+    );
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 1);
+}

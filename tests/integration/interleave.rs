@@ -74,6 +74,7 @@ needs = ["before"]
   action = "suite"
   command = "{suite}"
   record = "after"
+  min_runs = 2
   max_runs = 16
   env = {{ PYTEST_DISABLE_PLUGIN_AUTOLOAD = "1" }}
 
