@@ -137,8 +137,9 @@ fn end_orphans(target: &std::path::Path) {
             ));
         }
         let record = paths::orphan_groups(&run_dir);
-        let killed =
-            crate::process::orphans::reap(&record) + crate::process::scope::end_left(&run.id);
+        // Distinct processes: the sweep by mark skips what the group kill just signalled.
+        let reaped = crate::process::orphans::reap_pids(&record);
+        let killed = reaped.len() + crate::process::scope::end_left(&run.id, &reaped);
         if killed > 0 {
             ui::note(&format!(
                 "ended {killed} process(es) left running by the interrupted run {}",

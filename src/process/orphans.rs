@@ -104,23 +104,29 @@ fn record_line(pid: u32) -> Option<String> {
 /// Kills every process still alive in a recorded group that is provably the one recorded (see
 /// the module doc); returns how many were signalled.
 pub fn reap(file: &Path) -> usize {
+    reap_pids(file).len()
+}
+
+/// [`reap`], giving the pids killed, so that a later sweep (which may still see them alive for
+/// the moment a SIGKILL takes to land) does not count them twice.
+pub fn reap_pids(file: &Path) -> std::collections::BTreeSet<u32> {
     let Ok(text) = std::fs::read_to_string(file) else {
-        return 0;
+        return Default::default();
     };
     let groups: Vec<Group> = text.lines().filter_map(parse_line).collect();
     if groups.is_empty() {
-        return 0;
+        return Default::default();
     }
     let Some(boot) = boot_id() else {
         tracing::warn!("cannot read {BOOT_ID}: recorded process groups are left alone");
-        return 0;
+        return Default::default();
     };
     let table = proctree::scan();
     groups
         .iter()
         .filter(|g| g.boot == boot)
-        .map(|group| signal_ours(group, &table, libc::SIGKILL))
-        .sum()
+        .flat_map(|group| kill_ours(group, &table, libc::SIGKILL))
+        .collect()
 }
 
 /// A service that a killed apply recorded and that still runs: the members of its group that
@@ -191,12 +197,19 @@ fn ours_alive(group: &Group, table: &[ProcInfo]) -> Vec<u32> {
 
 /// Sends `signal` to the live members of `group` that are provably ours; returns how many.
 fn signal_ours(group: &Group, table: &[ProcInfo], signal: i32) -> usize {
+    kill_ours(group, table, signal).len()
+}
+
+/// The members of `group` provably ours that `signal` was delivered to.
+fn kill_ours(group: &Group, table: &[ProcInfo], signal: i32) -> Vec<u32> {
     ours_alive(group, table)
         .into_iter()
-        .filter_map(|pid| i32::try_from(pid).ok())
-        // SAFETY: kill(2) with a pid just read from /proc; failure is harmless.
-        .filter(|&pid| unsafe { libc::kill(pid, signal) } == 0)
-        .count()
+        .filter(|&pid| {
+            i32::try_from(pid)
+                // SAFETY: kill(2) with a pid just read from /proc; failure is harmless.
+                .is_ok_and(|raw| unsafe { libc::kill(raw, signal) } == 0)
+        })
+        .collect()
 }
 
 /// A record line; `None` (skipped) for lines of the old two-field form or anything malformed.

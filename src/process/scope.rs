@@ -159,19 +159,23 @@ pub fn end_run(scope: &Scope) -> usize {
 }
 
 /// Ends the processes an earlier planrun (killed before it could) left carrying a mark of run
-/// `run`; returns how many were signalled.
-pub fn end_left(run: &str) -> usize {
+/// `run`, except `already` (killed a moment ago by other means, and perhaps not gone yet);
+/// returns how many were signalled.
+pub fn end_left(run: &str, already: &BTreeSet<u32>) -> usize {
     let needle = format!("{VAR}={}", Scope::new(run).prefix());
     let me = std::process::id();
     end(
         |table| {
             let roots: Vec<u32> = table
                 .iter()
-                .filter(|p| p.pid != me && !p.is_zombie())
+                .filter(|p| p.pid != me && !p.is_zombie() && !already.contains(&p.pid))
                 .filter(|p| carries(p.pid, needle.as_bytes(), false))
                 .map(|p| p.pid)
                 .collect();
             with_descendants(table, &roots)
+                .into_iter()
+                .filter(|pid| !already.contains(pid))
+                .collect()
         },
         None,
     )

@@ -101,11 +101,23 @@ fn processes_older_than_the_command_are_not_its_own() {
 fn what_a_killed_run_left_is_ended_by_its_run_id_only() {
     let mut left = marked("run-c/3");
     let mut other = marked("run-cd/1");
-    assert_eq!(end_left("run-c"), 1);
+    assert_eq!(end_left("run-c", &BTreeSet::new()), 1);
     left.wait().unwrap();
     assert!(!dead(other.id()));
     other.kill().unwrap();
     other.wait().unwrap();
+}
+
+/// The rollback's note counts distinct processes: one the group kill already signalled (still
+/// alive for the moment the signal takes to land) is neither signalled nor counted again.
+#[test]
+fn what_was_already_killed_is_not_counted_again() {
+    let mut left = marked("run-e/1");
+    let already = BTreeSet::from([left.id()]);
+    assert_eq!(end_left("run-e", &already), 0);
+    assert!(!dead(left.id()), "left to the kill that named it");
+    assert_eq!(end_left("run-e", &BTreeSet::new()), 1);
+    left.wait().unwrap();
 }
 
 #[test]
