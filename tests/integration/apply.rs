@@ -13,12 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::support::lines;
+use crate::support::mini;
 use crate::support::{repo_root, Project};
-
-/// A temp copy of tests/fixtures/targets/mini.
-fn mini() -> Project {
-    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
-}
 
 /// A plan of tests/fixtures/apply/.
 fn fixture(name: &str) -> String {

@@ -4,11 +4,8 @@
 
 use serde_json::Value;
 
-use crate::support::{repo_root, Project, Test};
-
-fn mini() -> Project {
-    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
-}
+use crate::support::mini;
+use crate::support::{repo_root, Test};
 
 fn edits_plan() -> String {
     let path = repo_root().join("tests/fixtures/apply/edits.toml");

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::lines;
-use crate::support::{fnv1a, repo_root, sh, uv, Project, Test};
+use crate::support::{digest_tree, repo_root, sh, uv, Project, Test};
 
 /// The plan every test applies.
 fn plan() -> String {
@@ -74,33 +74,7 @@ pub(crate) fn uv_venv(venv: &Path, scratch: &Path, wheel: bool) {
 
 /// Mode and digest of every file and symlink under `venv`, less `__pycache__`.
 pub(crate) fn venv_hash(venv: &Path) -> BTreeMap<PathBuf, (u32, String)> {
-    let mut out = BTreeMap::new();
-    hash_into(venv, &mut out);
-    out
-}
-
-fn hash_into(dir: &Path, out: &mut BTreeMap<PathBuf, (u32, String)>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().is_some_and(|n| n == "__pycache__") {
-            continue;
-        }
-        let meta = fs::symlink_metadata(&path).unwrap();
-        if meta.is_dir() {
-            hash_into(&path, out);
-            continue;
-        }
-        let bytes = if meta.file_type().is_symlink() {
-            fs::read_link(&path)
-                .unwrap()
-                .into_os_string()
-                .into_encoded_bytes()
-        } else {
-            fs::read(&path).unwrap()
-        };
-        let digest = format!("{}:{:016x}", bytes.len(), fnv1a(&bytes));
-        out.insert(path, (meta.permissions().mode(), digest));
-    }
+    digest_tree(venv, &["__pycache__"])
 }
 
 /// `uv pip freeze`, which works offline and without pip in the venv.

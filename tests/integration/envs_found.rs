@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::envs::{freeze, rollback_offline, uv_venv, venv_hash};
-use crate::support::{env_path, fnv1a, poetry, repo_root, sh, Project};
+use crate::support::{env_path, poetry, repo_root, sh, Project};
 
 /// The plan: install into `${python}` (no `python` of its own), then check the packages there.
 fn plan() -> String {
@@ -151,29 +150,7 @@ fn a_misspelt_var_is_refused_with_a_suggestion() {
 
 /// Every file under `dir`, bytecode included: mode, size and digest.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, (u32, String)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let bytes = if meta.file_type().is_symlink() {
-                fs::read_link(&path)
-                    .unwrap()
-                    .into_os_string()
-                    .into_encoded_bytes()
-            } else {
-                fs::read(&path).unwrap()
-            };
-            let digest = format!("{}:{:016x}", bytes.len(), fnv1a(&bytes));
-            out.insert(path, (meta.permissions().mode(), digest));
-        }
-    }
-    out
+    crate::support::digest_tree(dir, &[])
 }
 
 /// A Poetry project (PEP 621 metadata, `package-mode = false`) with six 1.16.0 (a module) and

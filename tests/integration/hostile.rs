@@ -6,38 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{repo_root, Project};
-
-pub(crate) fn mini() -> Project {
-    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
-}
-
-/// An edit of a tracked file and a file a command creates.
-const EDIT_PLAN: &str = r#"
-name = "edit"
-description = "A plan of the hostile tests."
-[[phase]]
-id = "p"
-  [[phase.step]]
-  id = "fast"
-  action = "replace"
-  path = "app.py"
-  pattern = "SLOW = True"
-  replacement = "SLOW = False"
-  [[phase.step]]
-  id = "out"
-  action = "run"
-  command = "echo made >> out.txt"
-  changes = ["out.txt"]
-"#;
-
-/// Writes `text` as `plan.toml` in a fresh temp dir outside the target.
-pub(crate) fn plan(text: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plan.toml");
-    fs::write(&path, text).unwrap();
-    (dir, path.to_str().unwrap().to_string())
-}
+use crate::support::Project;
+use crate::support::{mini, plan_file as plan, EDIT_PLAN};
 
 /// Every file under `root` but `.planrun/` and `.git/`, with its content.
 pub(crate) fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -7,7 +7,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::hostile::{files, mini, plan};
+use crate::hostile::files;
+use crate::support::{mini, plan_file as plan};
 
 /// A plan of one phase whose one step is `[[phase.step]]` with these `fields`.
 fn one_step_plan(fields: &str) -> String {

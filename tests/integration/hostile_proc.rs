@@ -9,19 +9,8 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{python, repo_root, Project};
-
-fn mini() -> Project {
-    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
-}
-
-/// Writes `text` as `plan.toml` in a fresh temp dir outside the target.
-fn plan(text: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plan.toml");
-    fs::write(&path, text).unwrap();
-    (dir, path.to_str().unwrap().to_string())
-}
+use crate::support::python;
+use crate::support::{mini, plan_file as plan};
 
 /// A process that is gone or only a zombie waiting for a reaper.
 fn dead(pid: u32) -> bool {

@@ -5,7 +5,8 @@
 use std::fs;
 use std::path::Path;
 
-use crate::support::{lines, repo_root, Project};
+use crate::support::mini;
+use crate::support::{lines, Project};
 
 /// A server that writes its pid and `up` into its directory, and exits once `halt` appears
 /// there (what its stop command does); `client` needs it, `loner` does not.
@@ -34,10 +35,6 @@ id = "p"
   action = "run"
   command = "echo \"[$${WEB_URL:-unset}]\" > loner.txt"
 "#;
-
-fn mini() -> Project {
-    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
-}
 
 fn plan_file(dir: &Path) -> String {
     let plan = dir.join("plan.toml");

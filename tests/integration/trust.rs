@@ -8,19 +8,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use crate::support::lines;
-use crate::support::{fnv1a, python, repo_root, Output, Project, Test};
-
-fn mini() -> Project {
-    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
-}
-
-/// Writes `text` as `plan.toml` in a fresh temp dir outside the target.
-fn plan(text: &str) -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("plan.toml");
-    fs::write(&path, text).unwrap();
-    (dir, path.to_str().unwrap().to_string())
-}
+use crate::support::{fnv1a, python, Output, Project, Test};
+use crate::support::{mini, one_phase_plan, plan_file as plan, EDIT_PLAN};
 
 /// What rollback says of a journal another key signed (`[ID]`), the only one on the target.
 const NOT_WRITTEN_HERE: &str = "warning: `.planrun/journal/[ID]` was not written here (by this \
@@ -28,36 +17,9 @@ const NOT_WRITTEN_HERE: &str = "warning: `.planrun/journal/[ID]` was not written
      sets it aside\n\
      note: nothing to roll back: every run in `.` is rolled back\n";
 
-/// An edit of a tracked file and a file a command creates.
-const EDIT_PLAN: &str = r#"
-name = "edit"
-description = "A plan of the trust tests."
-[[phase]]
-id = "p"
-  [[phase.step]]
-  id = "fast"
-  action = "replace"
-  path = "app.py"
-  pattern = "SLOW = True"
-  replacement = "SLOW = False"
-  [[phase.step]]
-  id = "out"
-  action = "run"
-  command = "echo made >> out.txt"
-  changes = ["out.txt"]
-"#;
-
-/// A plan `name` of one phase `p` with these `[[phase.step]]` tables.
-fn steps_plan_text(name: &str, steps: &str) -> String {
-    format!(
-        "name = \"{name}\"\ndescription = \"A plan of the trust \
-         tests.\"\n[[phase]]\nid = \"p\"\n{steps}"
-    )
-}
-
 /// A plan whose one step does nothing and has `undo` as its undo command.
 fn undo_plan(undo: &str) -> (tempfile::TempDir, String) {
-    plan(&steps_plan_text(
+    plan(&one_phase_plan(
         "undo",
         &format!(
             r#"
@@ -192,7 +154,7 @@ fn an_edit_through_an_in_target_symlink_edits_the_real_file() {
     fs::rename(project.join("setup.cfg"), project.join("config/setup.cfg")).unwrap();
     std::os::unix::fs::symlink("config/setup.cfg", project.join("setup.cfg")).unwrap();
     let original = whole_tree(project.path());
-    let (_dir, plan) = plan(&steps_plan_text(
+    let (_dir, plan) = plan(&one_phase_plan(
         "cfg",
         r#"
   [[phase.step]]
@@ -240,7 +202,7 @@ fn an_edit_through_an_in_target_symlink_edits_the_real_file() {
 fn rollback_removes_the_caches_the_run_created() {
     let project = mini();
     let original = whole_tree(project.path());
-    let (_dir, plan) = plan(&steps_plan_text(
+    let (_dir, plan) = plan(&one_phase_plan(
         "caches",
         &format!(
             r#"
@@ -432,7 +394,7 @@ fn a_planted_state_dir_symlink_is_refused_and_nothing_is_written_through_it() {
 #[test]
 fn concurrent_first_applies_get_locked_not_broken() {
     let project = mini();
-    let (_dir, plan) = plan(&steps_plan_text(
+    let (_dir, plan) = plan(&one_phase_plan(
         "slowish",
         r#"
   [[phase.step]]
@@ -467,7 +429,7 @@ fn concurrent_first_applies_get_locked_not_broken() {
 #[test]
 fn a_stuck_run_can_be_abandoned_and_applies_run_again() {
     let project = mini();
-    let (_dir, stuck) = plan(&steps_plan_text(
+    let (_dir, stuck) = plan(&one_phase_plan(
         "stuck",
         r#"
   [[phase.step]]
@@ -620,7 +582,7 @@ fn a_report_that_cannot_be_copied_does_not_turn_a_finished_apply_into_invalid() 
 #[test]
 fn rollback_on_a_locked_target_says_locked_and_does_nothing() {
     let project = mini();
-    let (_dir, slow) = plan(&steps_plan_text(
+    let (_dir, slow) = plan(&one_phase_plan(
         "slow",
         r#"
   [[phase.step]]

@@ -131,7 +131,9 @@ fn sigkill_then_rollback_restores_tree_and_environment() {
     // The sleep step's log is being written: the run is mid-flight. The step writes its pid
     // file before its echo, and the log pump copies the echo a moment later: wait for it.
     let run = super::run_ids(&project).pop().expect("a run directory");
-    let log = project.path().join(format!(".planrun/runs/{run}/logs/sleep.log"));
+    let log = project
+        .path()
+        .join(format!(".planrun/runs/{run}/logs/sleep.log"));
     wait_for("the sleep step's log to say it sleeps", || {
         std::fs::read_to_string(&log).is_ok_and(|text| text.contains("sleeping"))
     });

@@ -148,10 +148,24 @@ fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
+/// Mode and `size:digest` of every file and symlink under `dir` (keys relative to `root`),
+/// skipping the entries named in [`NOT_HASHED`]: what a target's own tree is compared by.
 pub fn hash_into(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (u32, String)>) {
+    digest_into(root, dir, NOT_HASHED, out);
+}
+
+/// Mode and `size:digest` of every file and symlink under `dir`, keyed by path relative to
+/// `dir`, skipping the entries named in `skip` (`&[]` for all, bytecode included).
+pub fn digest_tree(dir: &Path, skip: &[&str]) -> BTreeMap<PathBuf, (u32, String)> {
+    let mut out = BTreeMap::new();
+    digest_into(dir, dir, skip, &mut out);
+    out
+}
+
+fn digest_into(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<PathBuf, (u32, String)>) {
     for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
         let entry = entry.expect("read directory entry");
-        if NOT_HASHED.iter().any(|n| entry.file_name() == *n) {
+        if skip.iter().any(|n| entry.file_name() == *n) {
             continue;
         }
         let path = entry.path();
@@ -161,7 +175,7 @@ pub fn hash_into(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (u32, Stri
             .expect("path under root")
             .to_path_buf();
         if meta.is_dir() {
-            hash_into(root, &path, out);
+            digest_into(root, &path, skip, out);
         } else {
             let bytes = if meta.file_type().is_symlink() {
                 fs::read_link(&path)
