@@ -297,6 +297,25 @@ pub fn provision_uv_in(dir: &Path, base_python: &Path, control: &Control) -> Opt
     }
 }
 
+/// The version of distribution `dist` installed where `python` imports from; `None` when it is
+/// not installed or the interpreter cannot say. The interpreter runs isolated (`-I`: no
+/// `PYTHON*` variables, no user site, not the current directory on `sys.path`), so nothing in
+/// the target is imported in place of the standard library.
+pub fn installed_version(python: &Path, dist: &str) -> Option<String> {
+    const SCRIPT: &str = "import sys\nfrom importlib import metadata\ntry:\n    \
+        print(metadata.version(sys.argv[1]))\nexcept metadata.PackageNotFoundError:\n    pass\n";
+    let inv = Invocation::new(python)
+        .args(["-I", "-c", SCRIPT, dist])
+        .timeout(Some(Duration::from_secs(30)));
+    let out = process::capture(&inv, &Control::default()).ok()?;
+    if !out.outcome.status.success() {
+        tracing::debug!(python = %python.display(), stderr = %out.stderr.trim(), "version probe failed");
+        return None;
+    }
+    let version = out.stdout.trim();
+    (!version.is_empty()).then(|| version.to_string())
+}
+
 /// The venv directory implied by an interpreter path of the shape `DIR/bin/python*`.
 pub fn venv_dir_of(python: &Path) -> Option<PathBuf> {
     let name = python.file_name()?.to_str()?;

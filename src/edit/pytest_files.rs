@@ -37,6 +37,58 @@ pub enum Generation {
     Pytest9,
 }
 
+impl Generation {
+    /// The rules of pytest `version` (e.g. `8.4.2`): pytest 8's below 9, else pytest 9's
+    /// (an unreadable version gets the newest rules).
+    pub fn of_version(version: &str) -> Generation {
+        match version
+            .split('.')
+            .next()
+            .and_then(|major| major.trim().parse::<u32>().ok())
+        {
+            Some(major) if major < 9 => Generation::Pytest8,
+            _ => Generation::Pytest9,
+        }
+    }
+
+    /// The rules a requirement's specifiers (`==8.4.2`, `<9`, `~=8.3`, `>=8`) install under:
+    /// pytest 8's when every version they allow is below 9, else the newest.
+    pub fn of_specifiers(specifiers: &str) -> Generation {
+        let below_nine = specifiers.split(',').map(str::trim).any(|spec| {
+            let at = spec
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(spec.len());
+            let (op, version) = spec.split_at(at);
+            let parts: Vec<Option<u32>> = version.split('.').map(|p| p.parse().ok()).collect();
+            let Some(Some(major)) = parts.first().copied() else {
+                return false;
+            };
+            // `<9`, `<9.0`: nothing of 9 is allowed.
+            let nine_excluded =
+                major < 9 || (major == 9 && parts[1..].iter().all(|p| *p == Some(0)));
+            match op.trim() {
+                "==" | "===" | "<=" => major < 9,
+                "<" => nine_excluded,
+                "~=" => major < 9 && parts.len() >= 2,
+                _ => false,
+            }
+        });
+        if below_nine {
+            Generation::Pytest8
+        } else {
+            Generation::Pytest9
+        }
+    }
+
+    /// How the dry run names the rules: "pytest 8" or "pytest 9".
+    pub fn name(self) -> &'static str {
+        match self {
+            Generation::Pytest8 => "pytest 8",
+            Generation::Pytest9 => "pytest 9",
+        }
+    }
+}
+
 /// The file names pytest 9 tries in each directory, in its order (pytest 8 skips the first two).
 const NAMES: [&str; 7] = [
     "pytest.toml",
@@ -184,6 +236,35 @@ fn pyproject_form(text: &str, generation: Generation) -> Option<ConfigKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_installed_version_chooses_the_rules() {
+        assert_eq!(Generation::of_version("8.4.2"), Generation::Pytest8);
+        assert_eq!(Generation::of_version("7.0.0rc1"), Generation::Pytest8);
+        assert_eq!(Generation::of_version("9.0.0"), Generation::Pytest9);
+        assert_eq!(Generation::of_version("10.1"), Generation::Pytest9);
+        assert_eq!(Generation::of_version("dev"), Generation::Pytest9);
+    }
+
+    #[test]
+    fn a_pin_below_nine_chooses_pytest_8s_rules() {
+        for spec in [
+            "==8.4.2", "<9", "<9.0", ">=8,<9", "~=8.3", "<=8.4", "== 8.*",
+        ] {
+            assert_eq!(
+                Generation::of_specifiers(spec),
+                Generation::Pytest8,
+                "{spec}"
+            );
+        }
+        for spec in ["", ">=8", "==9.0.0", "<9.1", "~=8", "<10", ">=7,!=8.0"] {
+            assert_eq!(
+                Generation::of_specifiers(spec),
+                Generation::Pytest9,
+                "{spec}"
+            );
+        }
+    }
 
     fn files(list: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

@@ -65,6 +65,7 @@ fn apply_edits(ctx: &StepContext<'_>, step: &Step) -> Result<Vec<String>, StepEr
         &prep.plan_dir,
         &|t| prep.expand(t),
         ctx.records,
+        &|| prep.pytest_rules().0,
     )
     .map_err(|e| StepError::of(&e))?;
     let mut changed = Vec::new();

@@ -597,7 +597,12 @@ fn warn_dirty_files(prep: &Prepared) {
         .any(|(_, s)| matches!(s, Step::PytestConfig(_) | Step::Mark(_)))
     {
         let read = |rel: &str| prep.read(rel).ok().flatten();
-        files.push(crate::edit::pytest_config::locate(&read).path.to_string());
+        let rules = prep.pytest_rules().0;
+        files.push(
+            crate::edit::pytest_config::locate_for(&read, rules)
+                .path
+                .to_string(),
+        );
     }
     let dirty = crate::gitstate::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {

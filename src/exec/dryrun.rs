@@ -322,16 +322,33 @@ pub fn preview(
                 None => prep.read(rel),
             }
         };
+        let mut pytest = crate::edit::pytest_config::Generation::Pytest9;
         if matches!(step, Step::PytestConfig(_) | Step::Mark(_)) {
-            let found = crate::edit::pytest_config::locate(&|rel| read(rel).ok().flatten());
+            let (generation, why) = prep.pytest_rules();
+            pytest = generation;
+            let found =
+                crate::edit::pytest_config::locate_for(&|rel| read(rel).ok().flatten(), generation);
             let what = match found.exists {
-                true => format!("pytest reads {}", found.kind.describe()),
-                false => "no file holds pytest's configuration: creates pytest.ini".to_string(),
+                true => format!(
+                    "pytest reads {} ({}'s rules: {why})",
+                    found.kind.describe(),
+                    generation.name()
+                ),
+                false => format!(
+                    "no file holds pytest's configuration ({}'s rules: {why}): creates pytest.ini",
+                    generation.name()
+                ),
             };
             let _ = writeln!(text, "    {}", dim(&what));
         }
-        let changes: Vec<FileChange> =
-            edits::compute(step, &read, &prep.plan_dir, &|t| prep.expand(t), known)?;
+        let changes: Vec<FileChange> = edits::compute(
+            step,
+            &read,
+            &prep.plan_dir,
+            &|t| prep.expand(t),
+            known,
+            &|| pytest,
+        )?;
         for c in changes {
             if c.is_noop() {
                 let _ = writeln!(

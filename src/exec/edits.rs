@@ -9,6 +9,7 @@ use std::path::Path;
 use std::collections::BTreeMap;
 
 use crate::edit;
+use crate::edit::pytest_config::Generation;
 use crate::measure::record::Record;
 use crate::plan::compiled::{Install, Mark, Step};
 
@@ -65,15 +66,16 @@ pub type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
 /// Expands `${vars}` in a template's text.
 pub type Expander<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
 
-/// The file changes `step` makes, given how to read files, where the plan lives, and the
-/// records measured so far (a `mark` step reads one; without it, its durations file is left
-/// out).
+/// The file changes `step` makes, given how to read files, where the plan lives, the records
+/// measured so far (a `mark` step reads one; without it, its durations file is left out), and
+/// which pytest's rules find its configuration file (asked only by the steps that edit it).
 pub fn compute(
     step: &Step,
     read: &Reader<'_>,
     plan_dir: &Path,
     expand: &Expander<'_>,
     records: &BTreeMap<String, Record>,
+    pytest: &dyn Fn() -> Generation,
 ) -> Result<Vec<FileChange>, EditStepError> {
     let get = |rel: &str| {
         read(rel).map_err(|message| EditStepError::Read {
@@ -143,7 +145,7 @@ pub fn compute(
         }
         Step::PytestConfig(s) => {
             let lookup = |rel: &str| read(rel).ok().flatten();
-            let located = edit::pytest_config::locate(&lookup);
+            let located = edit::pytest_config::locate_for(&lookup, pytest());
             let old = get(located.path)?;
             let ops = edit::pytest_config::PytestOps {
                 addopts_add: s.addopts_add.clone(),
@@ -155,7 +157,7 @@ pub fn compute(
                 .map_err(wrap(located.path))?;
             vec![change(located.path, old, new)]
         }
-        Step::Mark(s) => mark_changes(s, read, records.get(&s.from))?,
+        Step::Mark(s) => mark_changes(s, read, records.get(&s.from), pytest())?,
     })
 }
 
@@ -165,6 +167,7 @@ fn mark_changes(
     s: &Mark,
     read: &Reader<'_>,
     record: Option<&Record>,
+    pytest: Generation,
 ) -> Result<Vec<FileChange>, EditStepError> {
     let get = |rel: &str| {
         read(rel).map_err(|message| EditStepError::Read {
@@ -178,7 +181,7 @@ fn mark_changes(
     };
     let mut changes = Vec::new();
     let lookup = |rel: &str| read(rel).ok().flatten();
-    let located = edit::pytest_config::locate(&lookup);
+    let located = edit::pytest_config::locate_for(&lookup, pytest);
     let old = get(located.path)?;
     let ops = edit::pytest_config::PytestOps {
         markers_add: thresholds.marker_lines(),

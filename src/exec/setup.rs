@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::edit::pytest_config::Generation;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::graph::Node;
@@ -217,6 +218,39 @@ impl Prepared {
             Some(PathBuf::from(python))
         } else {
             confine_interpreter(&self.target, python).ok()
+        }
+    }
+
+    /// Which pytest's rules find its configuration file, and how that was found (the dry run
+    /// says it): the pytest an install step of the plan pins, else the one installed in the
+    /// plan's environment now, else pytest 9's (the newest). Asked again at each step that
+    /// edits the configuration, so an apply reads the pytest its own installs left.
+    pub fn pytest_rules(&self) -> (Generation, String) {
+        let python = self.vars.get(plan::validate::PYTHON);
+        let pinned = self.plan.steps().find_map(|(_, step)| match step {
+            Step::Install(s) if Some(&s.python) == python => s.packages.iter().find_map(|p| {
+                let req = crate::edit::pep508::Requirement::parse(p)?;
+                (req.key() == "pytest" && !req.version.trim().is_empty())
+                    .then(|| (Generation::of_specifiers(&req.specifiers()), p.clone()))
+            }),
+            _ => None,
+        });
+        if let Some((generation, spec)) = pinned {
+            return (generation, format!("`{spec}`, which the plan installs"));
+        }
+        let installed = python
+            .and_then(|p| self.resolve_python(p))
+            .filter(|p| p.exists())
+            .and_then(|p| crate::pyenv::installed_version(&p, "pytest"));
+        match installed {
+            Some(version) => (
+                Generation::of_version(&version),
+                format!("pytest {version} in {}", self.env.describe(&self.target)),
+            ),
+            None => (
+                Generation::Pytest9,
+                "no pytest installed yet, so the newest".to_string(),
+            ),
         }
     }
 

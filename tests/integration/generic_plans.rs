@@ -106,7 +106,7 @@ fn the_xdist_plan_fits_a_pytest_9_project_that_is_not_a_demo() {
         .arg("apply")
         .arg(plan("xdist.toml"))
         .args(["--target", ".", "--dry-run"])
-        .stdout_contains("  step addopts (pytest-config)\n    pytest reads pyproject.toml [tool.pytest]\n--- a/pyproject.toml\n")
+        .stdout_contains("  step addopts (pytest-config)\n    pytest reads pyproject.toml [tool.pytest] (pytest 9's rules: no pytest installed yet, so the newest)\n--- a/pyproject.toml\n")
         .run();
     project
         .test()

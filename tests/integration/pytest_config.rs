@@ -86,9 +86,11 @@ fn check(major: u8, files: &[(&str, &str)], edited: &str, strict: bool) {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");
     fs::write(&plan, PLAN).unwrap();
+    // The person's venv is active: planrun reads which pytest it holds, and so its rules.
     project
         .test()
         .args(["apply", plan.to_str().unwrap(), "--target", "."])
+        .env("VIRTUAL_ENV", &venv)
         .stderr_unchecked("progress lines")
         .stdout_unchecked("the summary names the run")
         .run();
@@ -185,6 +187,52 @@ fn pytest_8_ini_forms_get_the_options_pytest_8_reads() {
         "setup.cfg",
         false,
     );
+}
+
+/// A project that holds a form only pytest 9 reads beside one pytest 8 reads: planrun edits the
+/// file the installed pytest reads, and its dry run says which pytest it found.
+#[test]
+fn the_installed_pytest_decides_which_file_is_edited() {
+    let both = [
+        ("pytest.toml", "[pytest]\nxfail_strict = true\n"),
+        ("pytest.ini", "[pytest]\nxfail_strict = true\n"),
+    ];
+    check(8, &both, "pytest.ini", false);
+    check(9, &both, "pytest.toml", false);
+    let native_and_tox = [
+        ("pyproject.toml", "[tool.pytest]\nxfail_strict = true\n"),
+        ("tox.ini", "[pytest]\nxfail_strict = true\n"),
+    ];
+    check(8, &native_and_tox, "tox.ini", false);
+    check(9, &native_and_tox, "pyproject.toml", false);
+
+    let project = project(&both);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    fs::write(&plan, PLAN).unwrap();
+    let venv = venv(8);
+    let out = project
+        .test()
+        .args([
+            "apply",
+            plan.to_str().unwrap(),
+            "--target",
+            ".",
+            "--dry-run",
+        ])
+        .env("VIRTUAL_ENV", &venv)
+        .stdout_unchecked("checked below")
+        .run();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("pytest reads"))
+        .unwrap_or_else(|| panic!("no line names the file:\n{}", out.stdout));
+    assert!(
+        line.starts_with("    pytest reads pytest.ini [pytest] (pytest 8's rules: pytest 8."),
+        "{line}"
+    );
+    assert!(out.stdout.contains("--- a/pytest.ini"), "{}", out.stdout);
 }
 
 #[test]

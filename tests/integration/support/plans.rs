@@ -1,0 +1,46 @@
+//! The small target and the inline plans that many test modules share.
+
+use std::fs;
+
+use super::{repo_root, Project};
+
+/// A temp copy of `tests/fixtures/targets/mini`: a tracked `app.py` with `SLOW = True`.
+pub fn mini() -> Project {
+    Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"))
+}
+
+/// Writes `text` as `plan.toml` in a fresh temp dir outside any target; the dir lives as long
+/// as the guard.
+pub fn plan_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.toml");
+    fs::write(&path, text).unwrap();
+    (dir, path.to_str().unwrap().to_string())
+}
+
+/// A plan `name` of one phase `p` made of these `[[phase.step]]` tables.
+pub fn one_phase_plan(name: &str, steps: &str) -> String {
+    format!(
+        "name = \"{name}\"\ndescription = \"A plan of the integration tests.\"\n\
+         [[phase]]\nid = \"p\"\n{steps}"
+    )
+}
+
+/// An edit of a tracked file (`app.py`) and a file a command creates (`out.txt`).
+pub const EDIT_PLAN: &str = r#"
+name = "edit"
+description = "A plan of the integration tests."
+[[phase]]
+id = "p"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+  [[phase.step]]
+  id = "out"
+  action = "run"
+  command = "echo made >> out.txt"
+  changes = ["out.txt"]
+"#;
