@@ -297,6 +297,78 @@ pub fn provision_uv_in(dir: &Path, base_python: &Path, control: &Control) -> Opt
     }
 }
 
+/// A uv at a version `spec` allows (`==0.7.2`, `>=0.6.15,<0.8.4`), installed once per spec into
+/// planrun's cache beside its own uv: by `uv` when given (run from the cache, outside any
+/// project, so no project's pin stops it), else by `base_python`'s venv and pip. Made under a
+/// temporary name and renamed into place, so a half-made one is never found.
+pub fn provision_uv_matching(
+    spec: &str,
+    uv: Option<&Path>,
+    base_python: &Path,
+    control: &Control,
+) -> Result<PathBuf, PyEnvError> {
+    let no_cache = || PyEnvError::NoInstaller {
+        python: base_python.to_path_buf(),
+        why: "planrun has no cache directory (set PLANRUN_CACHE_DIR or HOME)".into(),
+    };
+    let cache = uv_cache_venv().ok_or_else(no_cache)?;
+    let parent = cache.parent().ok_or_else(no_cache)?.to_path_buf();
+    let digest = blake3::hash(spec.as_bytes()).to_hex();
+    let dir = parent.join(format!("uv-pin-{}", &digest[..16]));
+    let binary = dir.join("bin").join("uv");
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    std::fs::create_dir_all(&parent).map_err(|source| PyEnvError::Spawn {
+        command: format!("mkdir {}", parent.display()),
+        source,
+    })?;
+    let tmp = parent.join(format!(
+        "uv-pin-{}.tmp{}",
+        &digest[..16],
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let requirement = format!("uv{spec}");
+    let steps = match uv {
+        Some(uv) => [
+            Invocation::new(uv)
+                .args(["venv", "--quiet", "--python"])
+                .arg(base_python)
+                .arg(&tmp),
+            Invocation::new(uv)
+                .args(["pip", "install", "--quiet", "--python"])
+                .arg(tmp.join("bin").join("python"))
+                .arg(&requirement),
+        ],
+        None => [
+            Invocation::new(base_python).args(["-m", "venv"]).arg(&tmp),
+            Invocation::new(tmp.join("bin").join("python"))
+                .args(["-m", "pip", "install", "--quiet"])
+                .arg(&requirement),
+        ],
+    };
+    for step in steps {
+        if let Err(e) = run(&step.cwd(&parent), control) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    }
+    // The uv binary is native code: it runs from the venv's final name as well.
+    if std::fs::rename(&tmp, &dir).is_err() {
+        // Another planrun made it first; theirs is as good.
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    if binary.is_file() {
+        Ok(binary)
+    } else {
+        Err(PyEnvError::NoInstaller {
+            python: base_python.to_path_buf(),
+            why: format!("installing {requirement} left no uv in {}", dir.display()),
+        })
+    }
+}
+
 /// The version of distribution `dist` installed where `python` imports from; `None` when it is
 /// not installed or the interpreter cannot say. The interpreter runs isolated (`-I`: no
 /// `PYTHON*` variables, no user site, not the current directory on `sys.path`), so nothing in

@@ -157,7 +157,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
                 ))
             })?;
         let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
-        let uv = installer_uv(s, venv, base, ctx.control);
+        let uv = installer_uv(ctx, s, venv, base)?;
         ctx.journal
             .record_env(
                 &PythonEnv::for_venv(venv, uv.clone()),
@@ -187,7 +187,13 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     let installer =
         pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base, ctx.control)
             .map_err(|e| StepError::of(&e))?;
-    env.uv = installer.uv().map(Path::to_path_buf);
+    env.uv = match installer.uv() {
+        Some(uv) => Some(
+            crate::exec::uvpin::for_target(prep, uv.to_path_buf(), base, ctx.control)
+                .map_err(StepError::new)?,
+        ),
+        None => None,
+    };
     let tool = if env.uv.is_some() { "uv" } else { "pip" };
     let packages = s.packages.join(" ");
     // A venv made just now is deleted whole on rollback: nothing in it needs saving first.
@@ -242,17 +248,23 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
 }
 
 /// The uv that creates a venv: none when the step asks for pip (the same search as
-/// [`pyenv::find_installer`]).
+/// [`pyenv::find_installer`]), and one the project's pin allows when it pins uv.
 fn installer_uv(
+    ctx: &StepContext<'_>,
     s: &Install,
     venv: &Path,
     base: &Path,
-    control: &process::Control,
-) -> Option<PathBuf> {
-    match s.installer {
+) -> Result<Option<PathBuf>, StepError> {
+    let found = match s.installer {
         Installer::Pip => None,
-        Installer::Auto | Installer::Uv => pyenv::find_or_provision_uv(Some(venv), base, control),
-    }
+        Installer::Auto | Installer::Uv => {
+            pyenv::find_or_provision_uv(Some(venv), base, ctx.control)
+        }
+    };
+    found
+        .map(|uv| crate::exec::uvpin::for_target(ctx.prep, uv, base, ctx.control))
+        .transpose()
+        .map_err(StepError::new)
 }
 
 /// The `service` action: journal how to stop it, make its directory, start it, and wait until

@@ -22,3 +22,4 @@ pub mod sinks;
 pub mod state;
 pub mod steplog;
 pub mod testsets;
+pub mod uvpin;

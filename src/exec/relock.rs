@@ -166,7 +166,7 @@ fn command(
                 read(&dir.join("uv.toml").to_string_lossy()).as_deref(),
             );
             let revision = read(&lock.file).map_or(0, |t| locks::uv_revision(&t));
-            let found = version_of(&uv, ctx.control);
+            let found = crate::exec::uvpin::version_of(&uv, ctx.control);
             let uv = path(uv);
             Ok(match locks::choose_uv(found, pin.as_deref(), revision) {
                 UvChoice::Found => (vec![uv, "lock".into()], None),
@@ -186,7 +186,7 @@ fn command(
         }
         Tool::Poetry => {
             let poetry = on_path("poetry").ok_or_else(|| missing("poetry"))?;
-            let version = version_of(&poetry, ctx.control);
+            let version = crate::exec::uvpin::version_of(&poetry, ctx.control);
             let mut argv = vec![path(poetry)];
             argv.extend(
                 locks::poetry_lock_args(version)
@@ -203,15 +203,6 @@ fn command(
             ))
         }
     }
-}
-
-/// A tool's version from its `--version` output.
-fn version_of(program: &Path, control: &process::Control) -> Option<[u64; 3]> {
-    let inv = process::capture::Invocation::new(program)
-        .arg("--version")
-        .timeout(Some(std::time::Duration::from_secs(60)));
-    let out = process::capture::capture(&inv, control).ok()?;
-    locks::parse_version(&out.stdout)
 }
 
 /// One shell word.

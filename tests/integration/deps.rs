@@ -215,12 +215,25 @@ fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
     let old_uv = ["tool", "run", "--from", "uv>=0.6.15,<0.8.4", "uv"];
     tool(&project, &uv(), &[&old_uv[..], &["lock"]].concat());
     let before = snapshot(&project, &["pyproject.toml", "uv.lock"]);
-    // The shared uv refuses every command in this project, `uv venv` too: pip makes the venv.
-    let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"pip\"");
+    // The shared uv refuses every command in this project, `uv venv` and `uv pip` too: planrun
+    // makes the venv and installs with a uv the pin allows, as it relocks with one.
+    let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"uv\"");
     apply(&path_with_poetry(2), &project,
         &plan.path,
         &["$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)"],
     );
+    let cfg = project.read(".venv/pyvenv.cfg");
+    let made_by = cfg
+        .lines()
+        .find_map(|l| l.strip_prefix("uv = "))
+        .unwrap_or_else(|| panic!("a uv made the venv:\n{cfg}"));
+    assert!(
+        made_by.starts_with("0.6.") || made_by.starts_with("0.7.") || made_by.starts_with("0.8."),
+        "the pinned uv made the venv, not uv {made_by}"
+    );
+    let xdist = sh(Command::new(project.join(".venv/bin/python"))
+        .args(["-c", "import xdist; print(xdist.__file__)"]));
+    assert!(xdist.contains(".venv"), "{xdist}");
     let lock = project.read("uv.lock");
     assert!(
         lock.contains("\nrevision = 2\n") && lock.contains("name = \"pytest-xdist\""),
@@ -233,6 +246,38 @@ fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
         &[&old_uv[..], &["lock", "--check"]].concat(),
     );
     rollback_offline(&project, &before);
+}
+
+/// A pin no uv at hand satisfies, with the network unusable: the install step fails naming
+/// where the pin is and what to do, and the apply rolls back to the tree as it was.
+#[test]
+fn a_uv_pin_that_cannot_be_had_offline_is_named_with_its_line() {
+    let pinned = format!("{UV_TESTS}required-version = \"==0.6.17\"\n");
+    let project = project(&[("pyproject.toml", &pinned)]);
+    let before = project.hash_tree();
+    let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"uv\"");
+    let line = pinned
+        .lines()
+        .position(|l| l.starts_with("required-version"))
+        .unwrap()
+        + 1;
+    let offline = tempfile::tempdir().unwrap();
+    project
+        .test()
+        .args(["apply", &plan.path, "--target", "."])
+        .envs(OFFLINE.iter().copied())
+        .env("PLANRUN_CACHE_DIR", offline.path())
+        // An empty uv cache: nothing of uv 0.6.17 can come from an earlier download.
+        .env("UV_CACHE_DIR", offline.path().join("uv-cache"))
+        .status(3)
+        .stderr_contains(format!(
+            "the project pins uv ==0.6.17 (pyproject.toml:{line}) and the uv found"
+        ))
+        .stderr_contains("hint: put a uv that satisfies the pin first on PATH or in UV")
+        .stdout_unchecked("the summary names the run")
+        .run();
+    assert_eq!(project.hash_tree(), before, "nothing of the apply stays");
+    assert!(!project.join(".venv").exists(), "no venv was made");
 }
 
 #[test]

@@ -318,6 +318,11 @@ impl<'a> Test<'a> {
             .current_dir(&self.dir)
             .env("PATH", env_path())
             .env("UV_CACHE_DIR", uv_cache_dir())
+            // What planrun caches for itself (a uv a project pins) stays under target/.
+            .env(
+                "PLANRUN_CACHE_DIR",
+                super::target_dir().join("planrun-cache"),
+            )
             .env("NO_COLOR", "1")
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
