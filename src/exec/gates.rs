@@ -124,6 +124,16 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
                     confidence: c.interval.confidence,
                     runs_num: c.interval.n_num,
                     runs_den: c.interval.n_den,
+                    num_record: c.num_record.clone(),
+                    num_metric: c.num_metric.clone(),
+                    den_record: c.den_record.clone(),
+                    pairing: c.pairing.as_ref().map(|p| {
+                        match p {
+                            crate::measure::pairs::Pairing::Interleaved { .. } => "interleaved",
+                            crate::measure::pairs::Pairing::Sequential { .. } => "sequential",
+                        }
+                        .to_string()
+                    }),
                 })
                 .collect();
         }

@@ -1,6 +1,7 @@
 //! Records side by side: which record is the reference, how each metric reads, and how another
 //! record compares to the reference (`0.09× (10.9× faster)`, `+3`, `+12 pp`).
 
+use super::model::RunReport;
 use std::collections::BTreeMap;
 
 use crate::measure::record::Record;
@@ -192,6 +193,59 @@ pub fn fmt_seconds(v: f64) -> String {
     } else {
         format!("{:.1} ms", v * 1000.0)
     }
+}
+
+/// What a speed comparison of two records stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The estimate a gate decided on, from interleaved pairs.
+    Paired,
+    /// The estimate a gate decided on, from records measured one after the other.
+    InSequence,
+    /// No gate compared them: the ratio of their median wall times.
+    Medians,
+}
+
+impl Basis {
+    /// How a summary names it: `paired`, `in sequence`, `medians`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Paired => "paired",
+            Basis::InSequence => "in sequence",
+            Basis::Medians => "medians",
+        }
+    }
+}
+
+/// How record `name`'s time compares with `reference`'s, as every summary a person reads gives
+/// it: the estimate of the gate that compared their wall times (the paired one when they were
+/// interleaved, so a summary never contradicts the verdict on a drifting machine), else the
+/// ratio of their medians. The ratio is `name`'s time over `reference`'s (below 1: faster).
+pub fn speed(report: &RunReport, name: &str, reference: &str) -> Option<(f64, Basis)> {
+    let decided = report
+        .gates
+        .iter()
+        .flat_map(|g| &g.intervals)
+        .filter(|i| i.num_metric.starts_with("wall.") && i.estimate > 0.0)
+        .find_map(|i| {
+            let ratio = if i.num_record == name && i.den_record == reference {
+                i.estimate
+            } else if i.num_record == reference && i.den_record == name {
+                1.0 / i.estimate
+            } else {
+                return None;
+            };
+            let basis = match i.pairing.as_deref() {
+                Some("interleaved") => Basis::Paired,
+                _ => Basis::InSequence,
+            };
+            Some((ratio, basis))
+        });
+    decided.or_else(|| {
+        let m = report.records.get(name)?.wall.median;
+        let b = report.records.get(reference)?.wall.median;
+        (m > 0.0 && b > 0.0).then(|| (m / b, Basis::Medians))
+    })
 }
 
 #[cfg(test)]

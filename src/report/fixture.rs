@@ -331,6 +331,10 @@ pub fn rich() -> RunReport {
         confidence: 0.99,
         runs_num: 3,
         runs_den: 3,
+        num_record: "after".into(),
+        num_metric: "wall.median".into(),
+        den_record: "baseline".into(),
+        pairing: Some("interleaved".into()),
     }];
     report.diff = vec![super::model::FileDiff {
         path: "pytest.ini".into(),

@@ -103,7 +103,8 @@ fn run_facts(page: &mut String, report: &RunReport) {
     page.push_str("</dl>\n");
 }
 
-/// `baseline 18.2 s → after 812 ms: 22.4× faster`, for the reference and each other record.
+/// `baseline 18.2 s → after 812 ms: 22.4× faster (paired)`, for the reference and each other
+/// record, on the estimate the verdict used.
 fn headline(report: &RunReport) -> Option<String> {
     let (names, reference) = columns(&report.records, &report.baselines_used);
     let base = report.records.get(reference?)?.wall.median;
@@ -112,13 +113,17 @@ fn headline(report: &RunReport) -> Option<String> {
         .filter(|n| Some(**n) != reference)
         .filter_map(|name| {
             let m = report.records.get(*name)?.wall.median;
-            let (ratio, word) = if m <= base {
-                (base / m, "faster")
+            let (time_ratio, basis) = super::compare::speed(report, name, reference?)?;
+            let (ratio, word) = if time_ratio <= 1.0 {
+                (1.0 / time_ratio, "faster")
             } else {
-                (m / base, "slower")
+                (time_ratio, "slower")
             };
-            (m > 0.0 && base > 0.0)
-                .then(|| format!("{name} {}: {ratio:.1}× {word}", fmt_seconds(m)))
+            Some(format!(
+                "{name} {}: {ratio:.1}× {word} ({})",
+                fmt_seconds(m),
+                basis.as_str()
+            ))
         })
         .collect();
     (!parts.is_empty()).then(|| {

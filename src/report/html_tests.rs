@@ -53,7 +53,7 @@ fn the_verdict_and_every_gate_show_with_values_and_interval() {
     assert!(page
         .contains("<h1>xdist <span class=\"verdict fail\">✗ gate failed, rolled back</span></h1>"));
     assert!(page.contains(
-        "<p class=\"headline\">median wall time: baseline 34.90 s → after 3.20 s: 10.9× faster</p>"
+        "<p class=\"headline\">median wall time: baseline 34.90 s → after 3.20 s: 10.9× faster (paired)</p>"
     ));
     assert_eq!(count(&page, "<span class=\"badge fail\">✗ fail</span>"), 1);
     assert_eq!(count(&page, "<span class=\"badge pass\">✓ pass</span>"), 1);

@@ -225,6 +225,19 @@ pub struct IntervalReport {
     pub runs_num: usize,
     /// Counted runs of the denominator's record.
     pub runs_den: usize,
+    /// The numerator's record, e.g. `after` (empty in reports of older planruns).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub num_record: String,
+    /// The numerator's metric, e.g. `wall.median`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub num_metric: String,
+    /// The denominator's record, e.g. `baseline`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub den_record: String,
+    /// How the two records were measured: `interleaved` (the estimate is the paired one) or
+    /// `sequential` (one after the other); absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing: Option<String>,
 }
 
 /// A gate's verdict.

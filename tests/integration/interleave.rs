@@ -170,6 +170,33 @@ fn a_change_that_does_nothing_on_a_drifting_machine_is_not_failed() {
     let report = report(&project);
     let status = report["gates"][0]["status"].as_str().unwrap();
     assert!(status == "pass" || status == "inconclusive", "{report:#}");
+    // The summary gives the verdict's paired estimate, never the drifting medians' ratio.
+    let interval = &report["gates"][0]["intervals"][0];
+    assert_eq!(interval["pairing"], "interleaved", "{report:#}");
+    let summary = out
+        .stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("records:"))
+        .unwrap_or_else(|| panic!("no records line:\n{}", out.stderr));
+    let expected = speed_words(interval["estimate"].as_f64().unwrap());
+    assert!(
+        summary.contains(&format!("({expected}, paired)")),
+        "{summary} (the verdict's estimate reads {expected})"
+    );
+}
+
+/// How a summary words a time ratio, as planrun's own `speed_versus` does.
+fn speed_words(time_ratio: f64) -> String {
+    let (ratio, word) = if time_ratio <= 1.0 {
+        (1.0 / time_ratio, "faster")
+    } else {
+        (time_ratio, "slower")
+    };
+    let digits = if ratio < 2.0 { 2 } else { 1 };
+    match format!("{ratio:.digits$}") {
+        text if text == "1.00" => "same speed".to_string(),
+        text => format!("{text}× {word}"),
+    }
 }
 
 /// Two quick `command` suites with a `run` step with an undo command between them.
@@ -236,6 +263,12 @@ fn a_run_step_with_an_undo_command_makes_the_comparison_sequential() {
     assert_eq!(
         comparison["reason"],
         "step `seed` is a `run` with an undo command"
+    );
+    assert_eq!(report["gates"][0]["intervals"][0]["pairing"], "sequential");
+    assert!(
+        out.stderr.contains(", in sequence)"),
+        "the summary says its figure is from records in sequence:\n{}",
+        out.stderr
     );
     // The same plan with the step marked unswitchable instead says that.
     let marked = SEQUENTIAL_PLAN
