@@ -196,10 +196,9 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     };
     let tool = if env.uv.is_some() { "uv" } else { "pip" };
     let packages = s.packages.join(" ");
-    // A venv made just now is deleted whole on rollback: nothing in it needs saving first.
-    let affected = if created {
-        None
-    } else {
+    // A venv made just now is deleted whole on rollback, but what the install changes in it is
+    // saved all the same: with it, the install can be switched across for interleaved pairs.
+    let affected = {
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())
             .map_err(|e| StepError::caused("failed to inspect the environment", &e))?;
         let installed = envjournal::distinfo::installed(&layout.site_packages);

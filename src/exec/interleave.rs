@@ -27,11 +27,7 @@ use crate::plan::compiled::{Step, Suite};
 pub const SEED_ENV: &str = "PLANRUN_SEED";
 
 /// Why the steps `since` a record cannot be switched across, naming the first that cannot.
-pub fn unswitchable(
-    prep: &Prepared,
-    journal: &crate::journal::record::Journal,
-    since: &[String],
-) -> Option<String> {
+pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
     since.iter().find_map(|id| {
         if prep.unswitchable.contains(id) {
             return Some(format!("step `{id}` is marked `switchable = false`"));
@@ -45,15 +41,9 @@ pub fn unswitchable(
                 "step `{id}` is a `run` whose command's effects planrun cannot switch"
             )),
             Step::Service(_) => Some(format!("step `{id}` starts a service")),
-            Step::Install(i)
-                if prep
-                    .resolve_python(&i.python)
-                    .is_some_and(|p| journal.in_created_venv(&p)) =>
-            {
-                Some(format!(
-                    "step `{id}` installs into a venv this apply created, which is not journaled file by file"
-                ))
-            }
+            // An install into a venv this apply created is journaled file by file like any
+            // other; only creating a venv between the records cannot be switched (the journal
+            // says so: see `journal::switch`).
             _ => None,
         }
     })
@@ -83,7 +73,7 @@ pub fn measure(
             "record `{}` was not measured in this apply",
             partner.record
         )),
-        Some(_) => unswitchable(ctx.prep, ctx.journal, &partner.since),
+        Some(_) => unswitchable(ctx.prep, &partner.since),
     };
     let switcher = match (reason, partner.mark) {
         (Some(reason), _) => Err(reason),

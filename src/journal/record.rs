@@ -450,7 +450,10 @@ impl Journal {
             inner.created.insert(venv);
             return Ok(());
         }
-        if venv_abs.as_ref().is_some_and(|v| inner.created.contains(v)) {
+        // A venv this run created is deleted whole on rollback; an install into it needs a
+        // snapshot only to be switched across (interleaved pairs), and one with nothing
+        // affected needs no entry at all.
+        if venv_abs.as_ref().is_some_and(|v| inner.created.contains(v)) && affected.is_empty() {
             return Ok(());
         }
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())?;
@@ -578,15 +581,6 @@ impl Journal {
             Ok(rel) => rel.to_path_buf(),
             Err(_) => abs,
         })
-    }
-
-    /// Whether `python` lies in a venv this run created (installs into it are not journaled
-    /// file by file: rollback deletes the venv whole).
-    pub fn in_created_venv(&self, python: &Path) -> bool {
-        let Ok(abs) = std::path::absolute(python) else {
-            return false;
-        };
-        self.lock_inner().created.iter().any(|v| abs.starts_with(v))
     }
 
     /// The sequence number of the last entry recorded (0 before any).

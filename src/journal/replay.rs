@@ -277,7 +277,30 @@ pub(crate) fn replay(
     force: bool,
 ) -> Vec<String> {
     let mut failures = Vec::new();
+    // A venv the run created is removed whole (what it lists): an install into it, journaled
+    // only so it could be switched across, has nothing to restore first.
+    let created: Vec<&PathBuf> = entries
+        .iter()
+        .filter_map(|r| match &r.entry {
+            Entry::Env {
+                venv: Some(venv),
+                created_venv: true,
+                ..
+            } => Some(venv),
+            _ => None,
+        })
+        .collect();
     for rec in entries.iter().rev() {
+        if let Entry::Env {
+            venv: Some(venv),
+            created_venv: false,
+            ..
+        } = &rec.entry
+        {
+            if created.iter().any(|c| venv.starts_with(c)) {
+                continue;
+            }
+        }
         let started = Instant::now();
         match undo_one(target, run_dir, rec, force) {
             Ok(None) => {}

@@ -51,10 +51,18 @@ fn walk(venv: &Path) -> io::Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// Lists what the venv at `venv` (absolute; `rel` from the target) holds now, durably.
+/// Lists what the venv at `venv` (absolute; `rel` from the target) holds now, with what it
+/// held at every earlier listing, durably. The union matters when an install into the venv is
+/// switched across for interleaved pairs: a run killed mid-switch leaves the venv in an earlier
+/// state, whose files (a package the install upgraded) were listed when that state was current.
 pub fn write(run_dir: &Path, rel: &Path, venv: &Path) -> Result<(), JournalError> {
-    let entries =
+    let mut entries =
         walk(venv).map_err(|e| JournalError::io(format!("list `{}`", venv.display()), e))?;
+    if let Some(earlier) = read(run_dir, rel)? {
+        entries.extend(earlier);
+        entries.sort();
+        entries.dedup();
+    }
     let body = entries.join(&b'\n');
     let mac = trust::mac(DOMAIN, &[rel.as_os_str().as_bytes(), &body])?;
     let mut text = mac.into_bytes();
@@ -65,14 +73,9 @@ pub fn write(run_dir: &Path, rel: &Path, venv: &Path) -> Result<(), JournalError
         .map_err(|e| JournalError::io(format!("write `{}`", path.display()), e))
 }
 
-/// Removes what the list of the venv at `venv` names, deepest first, and the venv itself when
-/// nothing else is left: [`Outcome::VenvRemoved`], or [`Outcome::DirKept`] when entries planrun
-/// did not list remain. `None` when the run wrote no list (the caller removes the venv whole).
-pub fn remove_listed(
-    run_dir: &Path,
-    rel: &Path,
-    venv: &Path,
-) -> Result<Option<Outcome>, JournalError> {
+/// The entries the list of the venv at `rel` names, its MAC checked; `None` when the run
+/// wrote no list.
+fn read(run_dir: &Path, rel: &Path) -> Result<Option<Vec<Vec<u8>>>, JournalError> {
     let path = list_path(run_dir, rel);
     let text = match crate::fsutil::read_nofollow(&path, MAX_LIST) {
         Ok(text) => text,
@@ -91,12 +94,27 @@ pub fn remove_listed(
             "its MAC does not hold: it was not written by planrun here",
         ));
     }
-    let mut listed: Vec<&[u8]> = body
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
+    Ok(Some(
+        body.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect(),
+    ))
+}
+
+/// Removes what the list of the venv at `venv` names, deepest first, and the venv itself when
+/// nothing else is left: [`Outcome::VenvRemoved`], or [`Outcome::DirKept`] when entries planrun
+/// did not list remain. `None` when the run wrote no list (the caller removes the venv whole).
+pub fn remove_listed(
+    run_dir: &Path,
+    rel: &Path,
+    venv: &Path,
+) -> Result<Option<Outcome>, JournalError> {
+    let Some(mut listed) = read(run_dir, rel)? else {
+        return Ok(None);
+    };
     // Deepest first, so a directory is emptied before it is removed.
-    let depth = |l: &[u8]| {
+    let depth = |l: &Vec<u8>| {
         let name = l.strip_suffix(b"/").unwrap_or(l);
         name.iter().filter(|b| **b == b'/').count()
     };
@@ -105,10 +123,10 @@ pub fn remove_listed(
         let p = p.to_path_buf();
         move |e: io::Error| JournalError::io(format!("remove `{}`", p.display()), e)
     };
-    for line in listed {
+    for line in &listed {
         let (name, is_dir) = match line.strip_suffix(b"/") {
             Some(name) => (name, true),
-            None => (line, false),
+            None => (line.as_slice(), false),
         };
         let name = Path::new(std::ffi::OsStr::from_bytes(name));
         if name.is_absolute()
@@ -146,6 +164,34 @@ pub fn remove_listed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A package an install upgraded is listed at the step before it; after a switch back to
+    /// that state (a run killed between pairs), its files are removed too.
+    #[test]
+    fn what_earlier_listings_named_is_removed_too() {
+        let run = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let venv = target.path().join(".venv");
+        let old = venv.join("lib/site/six-1.16.0.dist-info");
+        fs::create_dir_all(&old).unwrap();
+        fs::write(old.join("RECORD"), "old").unwrap();
+        let rel = Path::new(".venv");
+        write(run.path(), rel, &venv).unwrap();
+        fs::remove_dir_all(&old).unwrap();
+        let new = venv.join("lib/site/six-1.17.0.dist-info");
+        fs::create_dir_all(&new).unwrap();
+        fs::write(new.join("RECORD"), "new").unwrap();
+        write(run.path(), rel, &venv).unwrap();
+        // Switched back to the earlier state: the old version's files are there again.
+        fs::remove_dir_all(&new).unwrap();
+        fs::create_dir_all(&old).unwrap();
+        fs::write(old.join("RECORD"), "old").unwrap();
+        assert_eq!(
+            remove_listed(run.path(), rel, &venv).unwrap(),
+            Some(Outcome::VenvRemoved)
+        );
+        assert!(!venv.exists());
+    }
 
     #[test]
     fn only_listed_entries_go_and_a_persons_file_keeps_the_venv() {

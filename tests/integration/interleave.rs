@@ -448,3 +448,98 @@ fn after_interleaving_only_a_persons_edit_is_drift() {
     assert_eq!(project.hash_tree(), files);
     assert_eq!(venv_tree(&venv), env);
 }
+
+/// [`SWITCH_PLAN`] on a target without a venv: a first step makes `.venv` (with six 1.16.0)
+/// before the baseline, and the install between the records upgrades six in it.
+fn created_venv_plan() -> String {
+    SWITCH_PLAN.replace(
+        "[[phase]]\nid = \"before\"\n",
+        "[[phase]]\nid = \"before\"\n  [[phase.step]]\n  id = \"venv\"\n  action = \"install\"\n  \
+         python = \".venv/bin/python\"\n  packages = [\"six==1.16.0\"]\n\n",
+    )
+    .replace(
+        "  record = \"baseline\"\n",
+        "  needs = [\"venv\"]\n  record = \"baseline\"\n",
+    )
+}
+
+/// An install into a venv the apply itself created, before the baseline: the venv is common to
+/// both records, so the records are interleaved; rollback, offline, leaves no venv and the tree
+/// as it was.
+#[test]
+fn an_install_into_a_venv_the_apply_created_is_interleaved() {
+    let _lock = exclusive();
+    let project = Project::fixture("gates/target");
+    project.write("switch.toml", &created_venv_plan());
+    project.write("app.cfg", "mode = slow\n");
+    let files = project.hash_tree();
+    project
+        .test()
+        .args(["apply", "switch.toml", "--target", "."])
+        .status(0)
+        .stderr_contains("interleaved with `baseline`")
+        .run();
+    assert_eq!(
+        report(&project)["records"]["after"]["comparison"]["mode"],
+        "interleaved"
+    );
+    let freeze = sh(Command::new(uv())
+        .args(["pip", "freeze", "--python"])
+        .arg(project.join(".venv/bin/python")));
+    assert!(freeze.contains("six==1.17.0"), "{freeze}");
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .envs(crate::envs::OFFLINE.iter().copied())
+        .status(0)
+        .stdout_unchecked("the rollback's account lists what it restored")
+        .run();
+    assert!(
+        !project.join(".venv").exists(),
+        "the venv the apply made is gone"
+    );
+    assert_eq!(project.hash_tree(), files);
+}
+
+/// SIGKILL halfway through a switch of a venv the apply created (six 1.17.0 half switched
+/// back to 1.16.0): rollback removes the whole venv, the earlier version's files included.
+#[test]
+fn a_sigkill_mid_switch_of_a_created_venv_leaves_no_venv() {
+    let _lock = exclusive();
+    let project = Project::fixture("gates/target");
+    project.write("switch.toml", &created_venv_plan());
+    project.write("app.cfg", "mode = slow\n");
+    let files = project.hash_tree();
+    let pause = tempfile::tempdir().unwrap();
+    let marker = pause.path().join("paused");
+    let mut running = project
+        .test()
+        .args(["apply", "switch.toml", "--target", "."])
+        .env("PLANRUN_TEST_PAUSE_IN_SWITCH", marker.as_os_str())
+        .env("PLANRUN_SEED", "1")
+        .status(137)
+        .stdout_unchecked("killed mid-switch")
+        .stderr_unchecked("killed mid-switch")
+        .spawn();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !marker.exists() {
+        assert!(running.is_running(), "the apply ended before the switch");
+        assert!(Instant::now() < deadline, "the switch never paused");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    running.signal(libc::SIGKILL);
+    running.wait();
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .envs(crate::envs::OFFLINE.iter().copied())
+        .status(0)
+        .stdout_unchecked("the rollback's account lists what it restored")
+        .stderr_unchecked("notes vary")
+        .run();
+    assert!(
+        !project.join(".venv").exists(),
+        "the venv the apply made is gone"
+    );
+    assert_eq!(project.hash_tree(), files);
+}
