@@ -365,3 +365,108 @@ fn coverage_records_leave_out_planruns_own_plugin() {
         "{files:?}"
     );
 }
+
+/// A PDM project whose interpreter PDM itself chose (`pdm use` writes `.pdm-python`), in a venv
+/// outside the target: found, named, installed into and rolled back offline; no `.venv` made.
+#[test]
+fn a_pdm_projects_interpreter_is_found_through_pdm_python() {
+    let project = Project::fixture("targets/mini");
+    let mut text = project.read("pyproject.toml");
+    text.push_str("\n[tool.pdm]\ndistribution = false\n");
+    project.write("pyproject.toml", &text);
+    let scratch = tempfile::tempdir().unwrap();
+    let venv = scratch.path().join("pdm-env");
+    uv_venv(&venv, scratch.path(), false);
+    let bin =
+        crate::support::cached_venv("pdm-venv", &repo_root().join("tests/requirements-pdm.txt"))
+            .join("bin");
+    sh(Command::new(bin.join("pdm"))
+        .args(["use", "-f", "--ignore-remembered"])
+        .arg(venv.join("bin/python"))
+        .current_dir(project.path())
+        .env("PDM_HOME", scratch.path().join("pdm-home"))
+        .env("PDM_CACHE_DIR", scratch.path().join("pdm-cache"))
+        .env("PDM_CONFIG_FILE", scratch.path().join("pdm-config.toml")));
+    assert!(project.read(".pdm-python").contains("pdm-env"));
+    let before = (venv_hash(&venv), freeze(&venv));
+    project
+        .test()
+        .args(apply_args(&["--dry-run"]))
+        .stdout_contains("/pdm-env (PDM, .pdm-python)\n")
+        .run();
+    project
+        .test()
+        .args(apply_args(&[]))
+        .apply_progress("env-found", APPLIED)
+        .run();
+    assert!(
+        !project.join(".venv").exists(),
+        "a venv was made in the target"
+    );
+    assert!(freeze(&venv).contains("six==1.17.0"));
+    rollback_offline(&project)
+        .stdout_unchecked("measured numbers vary")
+        .run();
+    assert_eq!((venv_hash(&venv), freeze(&venv)), before);
+}
+
+/// A Hatch project whose default environment Hatch made in its own data directory: found by
+/// asking Hatch (`hatch env find`), installed into and rolled back offline; no `.venv` made.
+#[test]
+fn a_hatch_projects_default_environment_is_found_by_asking_hatch() {
+    let project = Project::fixture("targets/mini");
+    let mut text = project.read("pyproject.toml");
+    text.push_str("\n[tool.hatch.envs.default]\nskip-install = true\ndependencies = []\n");
+    project.write("pyproject.toml", &text);
+    let scratch = tempfile::tempdir().unwrap();
+    let data = scratch.path().join("hatch-data");
+    let bin = crate::support::cached_venv(
+        "hatch-venv",
+        &repo_root().join("tests/requirements-hatch.txt"),
+    )
+    .join("bin");
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone()).chain(std::env::split_paths(&env_path())),
+    )
+    .unwrap();
+    let hatch = |args: &[&str]| {
+        sh(Command::new(bin.join("hatch"))
+            .args(args)
+            .current_dir(project.path())
+            .env("PATH", &path)
+            .env("HATCH_DATA_DIR", &data)
+            .env("HATCH_CACHE_DIR", scratch.path().join("hatch-cache"))
+            .env_remove("VIRTUAL_ENV"))
+    };
+    hatch(&["env", "create"]);
+    let found = hatch(&["env", "find", "default"]);
+    let venv = PathBuf::from(found.trim());
+    assert!(venv.join("pyvenv.cfg").is_file(), "{found}");
+    assert!(venv.starts_with(&data), "{found}");
+    let before = (venv_hash(&venv), freeze(&venv));
+    project
+        .test()
+        .args(apply_args(&["--dry-run"]))
+        .env("PATH", &path)
+        .env("HATCH_DATA_DIR", &data)
+        .stdout_contains(" (Hatch, `hatch env find`)\n")
+        .run();
+    project
+        .test()
+        .args(apply_args(&[]))
+        .env("PATH", &path)
+        .env("HATCH_DATA_DIR", &data)
+        .apply_progress("env-found", APPLIED)
+        .run();
+    assert!(
+        !project.join(".venv").exists(),
+        "a venv was made in the target"
+    );
+    assert!(freeze(&venv).contains("six==1.17.0"));
+    rollback_offline(&project)
+        .env("PATH", &path)
+        .env("HATCH_DATA_DIR", &data)
+        .stdout_unchecked("measured numbers vary")
+        .run();
+    assert_eq!((venv_hash(&venv), freeze(&venv)), before);
+}
