@@ -192,9 +192,11 @@ pub fn drift(
             last_install.insert(python.clone(), rec.seq);
         }
     }
+    let created = created_venvs(entries);
     for rec in entries {
         let Entry::Env {
             python,
+            venv,
             identity: Some(identity),
             snapshot: Some(snapshot),
             manifest: Some(manifest),
@@ -203,7 +205,8 @@ pub fn drift(
         else {
             continue;
         };
-        if last_install.get(python) != Some(&rec.seq) {
+        // A venv the run created is removed by its list, which keeps a person's files.
+        if last_install.get(python) != Some(&rec.seq) || within(&created, venv.as_deref()) {
             continue;
         }
         let changed = envjournal::restore::drift(&run_dir.join(snapshot), manifest, identity)?;
@@ -279,25 +282,15 @@ pub(crate) fn replay(
     let mut failures = Vec::new();
     // A venv the run created is removed whole (what it lists): an install into it, journaled
     // only so it could be switched across, has nothing to restore first.
-    let created: Vec<&PathBuf> = entries
-        .iter()
-        .filter_map(|r| match &r.entry {
-            Entry::Env {
-                venv: Some(venv),
-                created_venv: true,
-                ..
-            } => Some(venv),
-            _ => None,
-        })
-        .collect();
+    let created = created_venvs(entries);
     for rec in entries.iter().rev() {
         if let Entry::Env {
-            venv: Some(venv),
+            venv,
             created_venv: false,
             ..
         } = &rec.entry
         {
-            if created.iter().any(|c| venv.starts_with(c)) {
+            if within(&created, venv.as_deref()) {
                 continue;
             }
         }
@@ -314,6 +307,26 @@ pub(crate) fn replay(
         }
     }
     failures
+}
+
+/// The venvs (target-relative) the run created.
+fn created_venvs(entries: &[Record]) -> Vec<&Path> {
+    entries
+        .iter()
+        .filter_map(|r| match &r.entry {
+            Entry::Env {
+                venv: Some(venv),
+                created_venv: true,
+                ..
+            } => Some(venv.as_path()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `venv` is one of `created` or lies inside one.
+fn within(created: &[&Path], venv: Option<&Path>) -> bool {
+    venv.is_some_and(|v| created.iter().any(|c| v.starts_with(c)))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
