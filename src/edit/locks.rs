@@ -162,11 +162,19 @@ pub fn satisfies(version: [u64; 3], spec: &str) -> bool {
                 .find(|c: char| c.is_ascii_digit())
                 .unwrap_or(clause.len());
             let (op, rest) = clause.split_at(op_len);
-            let Some(want) = parse_version(rest) else {
+            let rest = rest.trim();
+            // `==8.*` and `!=8.*` compare the given parts only.
+            let (rest, wildcard) = match rest.strip_suffix(".*") {
+                Some(head) => (head, true),
+                None => (rest, false),
+            };
+            let Some((want, parts)) = spec_version(rest) else {
                 return false;
             };
-            let parts = rest.trim().split('.').count();
+            let prefix_equal = version[..parts.min(3)] == want[..parts.min(3)];
             match op.trim() {
+                "==" | "" if wildcard => prefix_equal,
+                "!=" if wildcard => !prefix_equal,
                 "==" | "" => version == want,
                 "!=" => version != want,
                 ">=" => version >= want,
@@ -180,6 +188,17 @@ pub fn satisfies(version: [u64; 3], spec: &str) -> bool {
                 _ => false,
             }
         })
+}
+
+/// A specifier's version (`8`, `0.8.4`, `1.2.3.4` read as `1.2.3`) and how many parts it gave;
+/// `None` for anything but dot-separated numbers (`8.0rc1`).
+fn spec_version(text: &str) -> Option<(Version, usize)> {
+    let mut out = [0u64; 3];
+    let parts: Vec<&str> = text.split('.').collect();
+    for (slot, part) in out.iter_mut().zip(&parts) {
+        *slot = part.parse().ok()?;
+    }
+    Some((out, parts.len()))
 }
 
 /// Which uv relocks a `uv.lock`.
@@ -292,6 +311,12 @@ mod tests {
         assert!(satisfies([0, 7, 2], "==0.7.2") && !satisfies([0, 7, 3], "==0.7.2"));
         assert!(satisfies([0, 7, 9], "~=0.7.2") && !satisfies([0, 8, 0], "~=0.7.2"));
         assert!(!satisfies([1, 0, 0], "===x"));
+        // One-part versions and wildcards, as requirements write them.
+        assert!(satisfies([8, 4, 2], ">=8") && !satisfies([8, 4, 2], ">=9"));
+        assert!(satisfies([8, 4, 2], "<9") && !satisfies([9, 0, 0], "<9"));
+        assert!(satisfies([8, 4, 2], "==8.*") && !satisfies([9, 0, 0], "==8.*"));
+        assert!(satisfies([9, 0, 0], "!=8.*") && !satisfies([8, 1, 0], "!=8.*"));
+        assert!(!satisfies([8, 0, 0], ">=8.0rc1"));
     }
 
     #[test]

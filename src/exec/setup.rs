@@ -222,32 +222,44 @@ impl Prepared {
     }
 
     /// Which pytest's rules find its configuration file, and how that was found (the dry run
-    /// says it): the pytest an install step of the plan pins, else the one installed in the
-    /// plan's environment now, else pytest 9's (the newest). Asked again at each step that
-    /// edits the configuration, so an apply reads the pytest its own installs left.
+    /// says it): the pytest installed in the plan's environment, unless an install step of the
+    /// plan asks for a pytest it does not satisfy (then the rules of what that step allows);
+    /// else what the plan's install allows; else pytest 9's, the newest. Asked again at each
+    /// step that edits the configuration, so an apply reads the pytest its own installs left.
     pub fn pytest_rules(&self) -> (Generation, String) {
         let python = self.vars.get(plan::validate::PYTHON);
-        let pinned = self.plan.steps().find_map(|(_, step)| match step {
+        let wanted = self.plan.steps().find_map(|(_, step)| match step {
             Step::Install(s) if Some(&s.python) == python => s.packages.iter().find_map(|p| {
                 let req = crate::edit::pep508::Requirement::parse(p)?;
-                (req.key() == "pytest" && !req.version.trim().is_empty())
-                    .then(|| (Generation::of_specifiers(&req.specifiers()), p.clone()))
+                (req.key() == "pytest").then(|| (req.specifiers(), p.clone()))
             }),
             _ => None,
         });
-        if let Some((generation, spec)) = pinned {
-            return (generation, format!("`{spec}`, which the plan installs"));
-        }
         let installed = python
             .and_then(|p| self.resolve_python(p))
             .filter(|p| p.exists())
             .and_then(|p| crate::pyenv::installed_version(&p, "pytest"));
-        match installed {
-            Some(version) => (
-                Generation::of_version(&version),
-                format!("pytest {version} in {}", self.env.describe(&self.target)),
+        let satisfied = |version: &str, spec: &str| {
+            spec.trim().is_empty()
+                || crate::edit::locks::parse_version(version)
+                    .is_some_and(|v| crate::edit::locks::satisfies(v, spec))
+        };
+        match (installed, wanted) {
+            (Some(version), wanted)
+                if wanted
+                    .as_ref()
+                    .is_none_or(|(spec, _)| satisfied(&version, spec)) =>
+            {
+                (
+                    Generation::of_version(&version),
+                    format!("pytest {version} in {}", self.env.describe(&self.target)),
+                )
+            }
+            (_, Some((spec, text))) => (
+                Generation::of_specifiers(&spec),
+                format!("`{text}`, which the plan installs"),
             ),
-            None => (
+            (_, None) => (
                 Generation::Pytest9,
                 "no pytest installed yet, so the newest".to_string(),
             ),

@@ -233,6 +233,44 @@ fn the_installed_pytest_decides_which_file_is_edited() {
         "{line}"
     );
     assert!(out.stdout.contains("--- a/pytest.ini"), "{}", out.stdout);
+
+    // A plan that installs pytest: the installed pytest 8.4.2 satisfies `pytest>=8` (uv keeps
+    // it), so pytest 8's rules still hold; `pytest>=9` replaces it, so pytest 9's hold.
+    for (spec, rules, edited) in [
+        ("pytest>=8", "pytest 8's rules: pytest 8.", "pytest.ini"),
+        (
+            "pytest>=9",
+            "pytest 9's rules: `pytest>=9`, which the plan installs",
+            "pytest.toml",
+        ),
+    ] {
+        let installing = PLAN.replace(
+            "[[phase]]\nid = \"edit\"\n",
+            &format!(
+                "[[phase]]\nid = \"edit\"\n  [[phase.step]]\n  id = \"deps\"\n  action = \"install\"\n  \
+                 python = \"${{python}}\"\n  packages = [\"{spec}\"]\n\n"
+            ),
+        );
+        fs::write(&plan, installing).unwrap();
+        let out = project
+            .test()
+            .args([
+                "apply",
+                plan.to_str().unwrap(),
+                "--target",
+                ".",
+                "--dry-run",
+            ])
+            .env("VIRTUAL_ENV", &venv)
+            .stdout_unchecked("checked below")
+            .run();
+        assert!(
+            out.stdout
+                .contains(&format!("    pytest reads {edited} [pytest] ({rules}")),
+            "{spec}:\n{}",
+            out.stdout
+        );
+    }
 }
 
 #[test]
