@@ -11,6 +11,7 @@ pub mod redact;
 pub mod rss;
 pub mod scope;
 pub mod service;
+pub mod shell;
 pub mod signals;
 pub mod spawn;
 #[cfg(test)]
