@@ -235,11 +235,11 @@ fn rollback_details(target: &Path, e: &RollbackError, color: bool) {
             }
         }
         RollbackError::Incomplete { report, .. } => {
-            for line in crate::journal::render::rollback_lines(report, color)
-                .into_iter()
+            for line in crate::journal::render::rollback_lines(report)
+                .iter()
                 .skip(1)
             {
-                crate::ui::out(&line);
+                crate::ui::out(&crate::ui::render(line, color));
             }
         }
         RollbackError::Journal(_) => {}

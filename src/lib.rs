@@ -23,6 +23,7 @@ pub mod process;
 pub mod pyenv;
 pub mod report;
 pub mod secrets;
+pub mod styled;
 pub mod timestamp;
 pub mod ui;
 pub mod version;

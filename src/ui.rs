@@ -123,62 +123,50 @@ fn choice(color: bool) -> ColorChoice {
     }
 }
 
-/// A text style; rendered only when colour is on for the stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
-    Bold,
-    Dim,
-    Red,
-    Green,
-    Yellow,
-    Cyan,
-    BoldRed,
-    BoldGreen,
-    BoldYellow,
-}
+pub use crate::styled::{count, Span, Style, Styled};
 
-impl Style {
-    fn code(self) -> &'static str {
-        match self {
-            Style::Bold => "1",
-            Style::Dim => "2",
-            Style::Red => "31",
-            Style::Green => "32",
-            Style::Yellow => "33",
-            Style::Cyan => "36",
-            Style::BoldRed => "1;31",
-            Style::BoldGreen => "1;32",
-            Style::BoldYellow => "1;33",
-        }
+/// The terminal rendering of a style.
+fn ansi(style: Style) -> anstyle::Style {
+    use anstyle::AnsiColor::{Cyan, Green, Red, Yellow};
+    let plain = anstyle::Style::new();
+    match style {
+        Style::Bold => plain.bold(),
+        Style::Dim => plain.dimmed(),
+        Style::Red => plain.fg_color(Some(Red.into())),
+        Style::Green => plain.fg_color(Some(Green.into())),
+        Style::Yellow => plain.fg_color(Some(Yellow.into())),
+        Style::Cyan => plain.fg_color(Some(Cyan.into())),
+        Style::BoldRed => plain.bold().fg_color(Some(Red.into())),
+        Style::BoldGreen => plain.bold().fg_color(Some(Green.into())),
+        Style::BoldYellow => plain.bold().fg_color(Some(Yellow.into())),
     }
 }
 
 /// Wraps `text` in the style's escape codes when `color` is true.
 pub fn paint(color: bool, style: Style, text: &str) -> String {
     if color {
-        format!("\x1b[{}m{}\x1b[0m", style.code(), text)
+        let style = ansi(style);
+        format!("{style}{text}{style:#}")
     } else {
         text.to_string()
     }
 }
 
-/// `n` and `noun`, plural unless `n` is 1: `1 file`, `0 files`, `3 timed suites`. Every noun
-/// planrun counts takes a plain `s`, except the few [`plural`] knows.
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {}", plural(noun))
-    }
+/// Styled text as a string: escape codes only when `color` is true.
+pub fn render(styled: &Styled, color: bool) -> String {
+    styled
+        .spans()
+        .iter()
+        .map(|span| match span.style {
+            Some(style) => paint(color, style, &span.text),
+            None => span.text.clone(),
+        })
+        .collect()
 }
 
-/// The plural of a noun planrun counts (`files`, `processes`).
-fn plural(noun: &str) -> String {
-    if noun.ends_with("ss") || noun.ends_with('x') {
-        format!("{noun}es")
-    } else {
-        format!("{noun}s")
-    }
+/// Styled text for stdout: coloured when stdout is (NO_COLOR, `--color`, a pipe decide).
+pub fn render_out(styled: &Styled) -> String {
+    render(styled, stdout_color())
 }
 
 /// Writes a line to stdout (report output), secret values masked; through anstream, so no
@@ -235,11 +223,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_are_plural_unless_one() {
-        assert_eq!(count(1, "file"), "1 file");
-        assert_eq!(count(0, "file"), "0 files");
-        assert_eq!(count(3, "timed suite"), "3 timed suites");
-        assert_eq!(count(2, "process"), "2 processes");
+    fn spans_render_with_escape_codes_only_when_coloured() {
+        let mut line = Styled::new();
+        line.styled(Style::BoldRed, "error:").plain(" x");
+        assert_eq!(render(&line, true), "\x1b[1m\x1b[31merror:\x1b[0m x");
+        assert_eq!(paint(true, Style::Dim, "d"), "\x1b[2md\x1b[0m");
+        // NO_COLOR decides "never": the same spans render as their bare text.
+        let no_color = decide(ColorWhen::Auto, &env(&[("NO_COLOR", "1")]));
+        assert_eq!(no_color, Decided::Never);
+        let plain = render(&line, no_color != Decided::Never);
+        assert_eq!(plain, "error: x");
+        assert!(!plain.contains('\x1b'));
     }
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {

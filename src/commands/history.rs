@@ -28,8 +28,8 @@ pub fn run(args: &TargetArgs) -> Result<u8> {
     }
     let interrupted = state::interrupted(target).map_err(unreadable)?;
     let id = interrupted.as_ref().map(|run| run.id.as_str());
-    for line in render::history_lines(&runs, id, ui::stdout_color()) {
-        ui::out(&line);
+    for line in render::history_lines(&runs, id) {
+        ui::out(&ui::render_out(&line));
     }
     if interrupted.is_some() {
         ui::warn(&format!(

@@ -5,7 +5,7 @@ use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::journal::error::JournalError;
-use crate::journal::explain::warn_foreign;
+use crate::journal::explain::foreign_warnings;
 use crate::journal::lock::{Lock, LockError};
 use crate::journal::replay::RollbackOptions;
 use crate::journal::{paths, render, replay, state};
@@ -51,14 +51,14 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
     if let Some(run_id) = &args.abandon {
         return abandon(target, run_id);
     }
-    warn_foreign(target);
+    foreign_warnings(target).iter().for_each(|w| ui::warn(w));
     end_orphans(target);
     let color = ui::stdout_color();
     let opts = RollbackOptions { force: args.force };
     match replay::rollback_latest(target, opts) {
         Ok(Some(report)) => {
-            for line in render::rollback_lines(&report, color) {
-                ui::out(&line);
+            for line in render::rollback_lines(&report) {
+                ui::out(&ui::render(&line, color));
             }
             Ok(exit::OK)
         }

@@ -2,33 +2,33 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::ui::{count, paint, Style};
+use crate::styled::{count, Style, Styled};
 
 /// Lines of context around each change, as `diff -u` and git use.
 const CONTEXT: usize = 3;
 
 /// A unified diff of one file with `a/` and `b/` headers (`/dev/null` for a created or deleted
-/// file); empty when nothing changes. Coloured when `color`.
-pub fn unified(path: &str, old: Option<&str>, new: Option<&str>, color: bool) -> String {
+/// file), as plain text; empty when nothing changes.
+pub fn unified(path: &str, old: Option<&str>, new: Option<&str>) -> String {
+    unified_styled(path, old, new).text()
+}
+
+/// [`unified`] as styled spans (headers bold, hunk headers cyan, removals red, additions
+/// green), for `crate::ui` to render with or without colour.
+pub fn unified_styled(path: &str, old: Option<&str>, new: Option<&str>) -> Styled {
+    let mut out = Styled::new();
     if old == new {
-        return String::new();
+        return out;
     }
     let (a, b) = (old.unwrap_or_default(), new.unwrap_or_default());
     let from = old.map_or("/dev/null".to_string(), |_| format!("a/{path}"));
     let to = new.map_or("/dev/null".to_string(), |_| format!("b/{path}"));
-    let mut out = String::new();
-    let line = |out: &mut String, style: Option<Style>, text: &str| {
-        match style {
-            Some(style) => out.push_str(&paint(color, style, text)),
-            None => out.push_str(text),
-        }
-        out.push('\n');
-    };
-    line(&mut out, Some(Style::Bold), &format!("--- {from}"));
-    line(&mut out, Some(Style::Bold), &format!("+++ {to}"));
+    out.styled(Style::Bold, format!("--- {from}")).plain("\n");
+    out.styled(Style::Bold, format!("+++ {to}")).plain("\n");
     let diff = TextDiff::from_lines(a, b);
     for hunk in diff.unified_diff().context_radius(CONTEXT).iter_hunks() {
-        line(&mut out, Some(Style::Cyan), &hunk.header().to_string());
+        out.styled(Style::Cyan, hunk.header().to_string())
+            .plain("\n");
         for change in hunk.iter_changes() {
             let (sign, style) = match change.tag() {
                 ChangeTag::Delete => ("-", Some(Style::Red)),
@@ -38,9 +38,9 @@ pub fn unified(path: &str, old: Option<&str>, new: Option<&str>, color: bool) ->
             let value = change.value();
             let body = value.strip_suffix('\n').unwrap_or(value);
             let body = body.strip_suffix('\r').unwrap_or(body);
-            line(&mut out, style, &format!("{sign}{body}"));
+            out.push(style, format!("{sign}{body}")).plain("\n");
             if change.missing_newline() {
-                out.push_str("\\ No newline at end of file\n");
+                out.plain("\\ No newline at end of file\n");
             }
         }
     }
@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn a_change_shows_three_lines_of_context() {
         let new = OLD.replace("e = 5", "e = 50");
-        let diff = unified("pytest.ini", Some(OLD), Some(&new), false);
+        let diff = unified("pytest.ini", Some(OLD), Some(&new));
         assert_eq!(
             diff,
             "--- a/pytest.ini\n+++ b/pytest.ini\n@@ -3,6 +3,6 @@\n b = 2\n c = 3\n d = 4\n-e = 5\n+e = 50\n f = 6\n g = 7\n"
@@ -120,28 +120,41 @@ mod tests {
 
     #[test]
     fn creation_and_deletion_use_dev_null() {
-        let created = unified("pytest.ini", None, Some("[pytest]\n"), false);
+        let created = unified("pytest.ini", None, Some("[pytest]\n"));
         assert_eq!(
             created,
             "--- /dev/null\n+++ b/pytest.ini\n@@ -0,0 +1 @@\n+[pytest]\n"
         );
-        let deleted = unified("x.txt", Some("a\n"), None, false);
+        let deleted = unified("x.txt", Some("a\n"), None);
         assert_eq!(deleted, "--- a/x.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-a\n");
-        assert_eq!(unified("x", Some("same"), Some("same"), false), "");
+        assert_eq!(unified("x", Some("same"), Some("same")), "");
     }
 
     #[test]
-    fn missing_final_newline_is_marked_and_colour_is_optional() {
-        let diff = unified("f", Some("a"), Some("b"), false);
+    fn missing_final_newline_is_marked_and_spans_carry_the_styles() {
+        let diff = unified("f", Some("a"), Some("b"));
         assert!(
             diff.ends_with("-a\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n"),
             "{diff}"
         );
-        let coloured = unified("f", Some("a\n"), Some("b\n"), true);
-        assert!(
-            coloured.contains("\x1b[31m-a\x1b[0m") && coloured.contains("\x1b[32m+b\x1b[0m"),
-            "{coloured:?}"
+        let spans = unified_styled("f", Some("a\n"), Some("b\n"));
+        let styled: Vec<(Option<Style>, &str)> = spans
+            .spans()
+            .iter()
+            .map(|s| (s.style, s.text.as_str()))
+            .filter(|(_, t)| *t != "\n")
+            .collect();
+        assert_eq!(
+            styled,
+            [
+                (Some(Style::Bold), "--- a/f"),
+                (Some(Style::Bold), "+++ b/f"),
+                (Some(Style::Cyan), "@@ -1 +1 @@"),
+                (Some(Style::Red), "-a"),
+                (Some(Style::Green), "+b"),
+            ]
         );
+        assert_eq!(spans.text(), "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n");
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn owned_files(dist: &Dist) -> Option<BTreeSet<PathBuf>> {
     let mut out = BTreeSet::new();
     walk_files(&dist.meta, &mut out);
     if let Ok(text) = fs::read_to_string(dist.meta.join("RECORD")) {
-        for rel in text.lines().filter_map(record_path) {
+        for rel in record_paths(&text) {
             out.insert(normalize(&dist.site.join(rel)));
         }
         return Some(out);
@@ -142,16 +142,19 @@ pub fn owned_files(dist: &Dist) -> Option<BTreeSet<PathBuf>> {
     Some(out)
 }
 
-/// The path column of one `RECORD` line (CSV; quoted when it holds a comma).
-fn record_path(line: &str) -> Option<&str> {
-    let line = line.trim_end_matches('\r');
-    if line.is_empty() {
-        return None;
-    }
-    if let Some(rest) = line.strip_prefix('"') {
-        return rest.find('"').map(|end| &rest[..end]);
-    }
-    line.split(',').next().filter(|p| !p.is_empty())
+/// The path column of every row of a `RECORD` file. It is CSV as Python's `csv` module writes
+/// it: a path holding a comma, a quote or a line break is quoted, its quotes doubled; the `csv`
+/// crate reads all of that. A row that cannot be read is skipped: its file then counts as
+/// not owned, and the snapshot saves more, never less, of what it would have held.
+fn record_paths(text: &str) -> Vec<String> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .into_records()
+        .filter_map(Result::ok)
+        .filter_map(|row| row.get(0).filter(|p| !p.is_empty()).map(str::to_string))
+        .collect()
 }
 
 /// Every file (or symlink) at or below `path`.
@@ -192,9 +195,25 @@ mod tests {
 
     #[test]
     fn record_lines_and_relative_paths() {
-        assert_eq!(record_path("six.py,sha256=x,12"), Some("six.py"));
-        assert_eq!(record_path("\"a,b.py\",sha256=x,1"), Some("a,b.py"));
-        assert_eq!(record_path(""), None);
+        let record = concat!(
+            "six.py,sha256=x,12\r\n",
+            "\"a,b.py\",sha256=x,1\n",
+            "\n",
+            // A path with a comma and a quote, as Python's csv writes it: quoted, quote doubled.
+            "\"data/say \"\"hi\"\", then go.txt\",sha256=y,2\n",
+            "\"two\nlines.txt\",,\n",
+            "pkg/__init__.py,,\n",
+        );
+        assert_eq!(
+            record_paths(record),
+            [
+                "six.py",
+                "a,b.py",
+                "data/say \"hi\", then go.txt",
+                "two\nlines.txt",
+                "pkg/__init__.py"
+            ]
+        );
         assert_eq!(
             normalize(Path::new("/v/lib/python3.11/site-packages/../../../bin/x")),
             PathBuf::from("/v/bin/x")

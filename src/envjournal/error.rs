@@ -41,10 +41,10 @@ pub enum EnvJournalError {
     #[error("the saved copy of `{}` is damaged (expected blake3 {expected})", path.display())]
     CopyDamaged { path: PathBuf, expected: String },
     /// Files differ from before the install and no copy of their old content was saved.
-    #[error("{} changed and no copy of the old content was saved: {}", crate::ui::count(paths.len(), "path"), list(paths))]
+    #[error("{} changed and no copy of the old content was saved: {}", crate::styled::count(paths.len(), "path"), list(paths))]
     NoCopy { paths: Vec<PathBuf> },
     /// Paths changed after planrun's install; they are left alone unless forced.
-    #[error("{} changed after planrun's install and {} left as found (use --force to restore): {}", crate::ui::count(paths.len(), "path"), if paths.len() == 1 { "was" } else { "were" }, list(paths))]
+    #[error("{} changed after planrun's install and {} left as found (use --force to restore): {}", crate::styled::count(paths.len(), "path"), if paths.len() == 1 { "was" } else { "were" }, list(paths))]
     Drift { paths: Vec<PathBuf> },
     /// After restoring, the environment still differs from the snapshot.
     #[error("after restoring, the environment still differs from before the install: {}", differences.join("; "))]

@@ -292,7 +292,9 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 /// Runs a prepared plan for real and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
-    crate::journal::explain::warn_foreign(&prep.target);
+    crate::journal::explain::foreign_warnings(&prep.target)
+        .iter()
+        .for_each(|w| ui::warn(w));
     let plan_hash = plan_hash(prep);
     if !opts.reapply {
         if let Some(code) = already_applied(prep, &plan_hash)? {
@@ -637,7 +639,7 @@ fn net_changes(
         let new = now.as_deref().map(String::from_utf8_lossy);
         total += crate::edit::diff::stat(old.as_deref(), new.as_deref());
         let path = rel.to_string_lossy().into_owned();
-        let text = crate::edit::diff::unified(&path, old.as_deref(), new.as_deref(), false);
+        let text = crate::edit::diff::unified(&path, old.as_deref(), new.as_deref());
         let (diff, truncated) = cut_at_line(text, DIFF_KEPT);
         diffs.push(FileDiff {
             path,

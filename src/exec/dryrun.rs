@@ -378,15 +378,13 @@ pub fn preview(
                     )
                 );
             }
-            text.push_str(&diff::unified(
-                &c.rel,
-                c.old.as_deref(),
-                Some(&c.new),
+            text.push_str(&ui::render(
+                &diff::unified_styled(&c.rel, c.old.as_deref(), Some(&c.new)),
                 color,
             ));
             planned.files.push(PlannedFile {
                 path: c.rel.clone(),
-                diff: diff::unified(&c.rel, c.old.as_deref(), Some(&c.new), false),
+                diff: diff::unified(&c.rel, c.old.as_deref(), Some(&c.new)),
                 unchanged: false,
             });
             changed.insert(c.rel.clone());

@@ -99,7 +99,11 @@ pub fn relock(
     let (argv, note) = command(ctx, &lock)?;
     let dir = Path::new(&lock.pyproject).parent().unwrap_or(Path::new(""));
     let (log, rel) = log_path(ctx, &format!("{}-{}-lock", s.id, lock.tool.program()))?;
-    let quoted = argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
+    let quoted = argv
+        .iter()
+        .map(|a| process::shell::quote(a))
+        .collect::<Vec<_>>()
+        .join(" ");
     let spec = CommandSpec {
         command: quoted.clone(),
         cwd: ctx.prep.target.join(dir),
@@ -205,7 +209,3 @@ fn command(
     }
 }
 
-/// One shell word.
-fn quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}

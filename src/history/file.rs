@@ -1,4 +1,6 @@
-//! The history file: whole-line appends under an exclusive lock, fsynced; reading that keeps
+//! The history file: whole-line appends under an exclusive `flock` (a short wait for another
+//! appender, released by the kernel if the process dies; see `crate::journal::lock` for why the
+//! target's apply lock is a different mechanism), fsynced; reading that keeps
 //! every line it can and names every line it cannot.
 
 use std::fs::{File, OpenOptions};

@@ -1,5 +1,10 @@
 //! The journal's entries and their log: one record per mutation (a JSON header line, then a
 //! file's old bytes), appended and synced once, so journaling an edit costs a single fsync.
+//!
+//! A record's payload is summed with BLAKE3 (`b3`), and the sum is under the record's MAC, so a
+//! torn payload is recognized and a payload swapped for another is refused. Logs written before
+//! carry a 64-bit FNV-1a `sum` (MAC domain v1); they are still read and rolled back, since a
+//! journal may be in flight while planrun is upgraded, but never written.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -230,26 +235,67 @@ struct Header {
     entry: Entry,
     /// Length of the payload after the header line.
     len: u64,
-    /// FNV-1a of the payload, so a record torn by a crash is recognized.
-    sum: u64,
-    /// The MAC of the run id, `seq`, `entry` and `sum` under this user's key.
+    /// BLAKE3 of the payload (hex), so a record torn by a crash is recognized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    b3: Option<String>,
+    /// FNV-1a of the payload, in logs written before `b3` (read, never written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sum: Option<u64>,
+    /// The MAC of the run id, `seq`, `entry` and the payload sum under this user's key.
     #[serde(default)]
     mac: String,
 }
 
-/// The MAC domain of a log record.
-const RECORD_MAC: &str = "planrun record v1";
+/// The MAC domain of a record summed with BLAKE3.
+const RECORD_MAC: &str = "planrun record v2";
+/// The MAC domain of a record summed with FNV-1a (logs written before BLAKE3).
+const LEGACY_RECORD_MAC: &str = "planrun record v1";
 
-fn record_mac(run_id: &str, seq: u32, entry: &Entry, sum: u64) -> Result<String, JournalError> {
+/// How a record's payload was summed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sum {
+    /// BLAKE3, hex: what planrun writes.
+    Blake3(String),
+    /// 64-bit FNV-1a: what logs written before hold.
+    Fnv(u64),
+}
+
+impl Sum {
+    /// The sum a header carries: BLAKE3 when present, else the legacy FNV-1a.
+    fn of_header(header: &Header) -> Option<Sum> {
+        match (&header.b3, header.sum) {
+            (Some(b3), _) => Some(Sum::Blake3(b3.clone())),
+            (None, Some(fnv)) => Some(Sum::Fnv(fnv)),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether `payload` has this sum.
+    fn matches(&self, payload: &[u8]) -> bool {
+        match self {
+            Sum::Blake3(hex) => trust::same(&trust::hash(payload), hex),
+            Sum::Fnv(sum) => fnv1a(payload) == *sum,
+        }
+    }
+}
+
+/// 64-bit FNV-1a (the `fnv` crate's hasher over the bytes alone, no length prefix).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
+}
+
+fn record_mac(run_id: &str, seq: u32, entry: &Entry, sum: &Sum) -> Result<String, JournalError> {
     let json = entry_json(entry)?;
+    let (domain, sum) = match sum {
+        Sum::Blake3(hex) => (RECORD_MAC, hex.as_bytes().to_vec()),
+        Sum::Fnv(fnv) => (LEGACY_RECORD_MAC, fnv.to_le_bytes().to_vec()),
+    };
     trust::mac(
-        RECORD_MAC,
-        &[
-            run_id.as_bytes(),
-            &seq.to_le_bytes(),
-            &json,
-            &sum.to_le_bytes(),
-        ],
+        domain,
+        &[run_id.as_bytes(), &seq.to_le_bytes(), &json, &sum],
     )
 }
 
@@ -298,26 +344,20 @@ pub fn encode(
     entry: &Entry,
     payload: &[u8],
 ) -> Result<Vec<u8>, JournalError> {
-    let sum = fnv1a(payload);
+    let b3 = trust::hash(payload);
     let header = Header {
         seq,
         entry: entry.clone(),
         len: payload.len() as u64,
-        sum,
-        mac: record_mac(run_id, seq, entry, sum)?,
+        mac: record_mac(run_id, seq, entry, &Sum::Blake3(b3.clone()))?,
+        b3: Some(b3),
+        sum: None,
     };
     let mut bytes = serde_json::to_vec(&header)
         .map_err(|e| JournalError::io("encode a journal record", io::Error::other(e)))?;
     bytes.push(b'\n');
     bytes.extend_from_slice(payload);
     Ok(bytes)
-}
-
-/// 64-bit FNV-1a: enough to tell a complete payload from a torn or zeroed one.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Parses a run's log. A record torn by a crash can only be the last one written, and its
@@ -334,7 +374,7 @@ pub fn read_log(run_dir: &Path, check_payloads: bool) -> Result<Vec<Record>, Jou
     let run_id = run_dir.file_name().unwrap_or_default().to_string_lossy();
     let (records, macs) = parse_log(&bytes, check_payloads);
     for (record, (sum, mac)) in records.iter().zip(macs) {
-        let wanted = record_mac(&run_id, record.seq, &record.entry, sum)?;
+        let wanted = record_mac(&run_id, record.seq, &record.entry, &sum)?;
         if !trust::same(&wanted, &mac) {
             return Err(JournalError::Foreign {
                 run_id: run_id.into_owned(),
@@ -346,7 +386,7 @@ pub fn read_log(run_dir: &Path, check_payloads: bool) -> Result<Vec<Record>, Jou
 }
 
 /// The records of a log, and for each its payload sum and MAC as stored.
-fn parse_log(bytes: &[u8], check_payloads: bool) -> (Vec<Record>, Vec<(u64, String)>) {
+fn parse_log(bytes: &[u8], check_payloads: bool) -> (Vec<Record>, Vec<(Sum, String)>) {
     let mut macs = Vec::new();
     let mut records = Vec::new();
     let mut at = 0usize;
@@ -362,7 +402,10 @@ fn parse_log(bytes: &[u8], check_payloads: bool) -> (Vec<Record>, Vec<(u64, Stri
         else {
             break;
         };
-        if check_payloads && fnv1a(&bytes[start..end]) != header.sum {
+        let Some(sum) = Sum::of_header(&header) else {
+            break;
+        };
+        if check_payloads && !sum.matches(&bytes[start..end]) {
             break;
         }
         records.push(Record {
@@ -370,7 +413,7 @@ fn parse_log(bytes: &[u8], check_payloads: bool) -> (Vec<Record>, Vec<(u64, Stri
             entry: header.entry,
             payload: (start as u64, header.len),
         });
-        macs.push((header.sum, header.mac));
+        macs.push((sum, header.mac));
         at = end;
     }
     (records, macs)
@@ -408,75 +451,5 @@ pub fn mark_done(run_dir: &Path, seq: u32) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file_entry(path: &str) -> Entry {
-        Entry::File {
-            path: path.into(),
-            before: Before::File { mode: 0o644 },
-        }
-    }
-
-    #[test]
-    fn log_round_trips_records_and_payloads() {
-        let dir = tempfile::tempdir().unwrap();
-        let id = dir.path().file_name().unwrap().to_str().unwrap();
-        let mut log = encode(id, 1, &file_entry("a.txt"), b"old\nbytes").unwrap();
-        log.extend(encode(id, 2, &Entry::Dir { path: "d".into() }, b"").unwrap());
-        fs::write(dir.path().join(LOG), &log).unwrap();
-        let records = read_log(dir.path(), true).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[0].entry, file_entry("a.txt"));
-        assert_eq!(
-            read_payload(dir.path(), &records[0]).unwrap(),
-            b"old\nbytes"
-        );
-        assert_eq!(records[1].entry.kind(), DIR);
-    }
-
-    #[test]
-    fn a_record_signed_for_another_run_or_unsigned_is_foreign() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = encode("some-other-run", 1, &file_entry("a.txt"), b"x").unwrap();
-        fs::write(dir.path().join(LOG), &log).unwrap();
-        assert!(matches!(
-            read_log(dir.path(), true),
-            Err(JournalError::Foreign { .. })
-        ));
-        let unsigned = String::from_utf8(log).unwrap();
-        let (header, rest) = unsigned.split_once('\n').unwrap();
-        let mut header: serde_json::Value = serde_json::from_str(header).unwrap();
-        header["mac"] = "".into();
-        fs::write(dir.path().join(LOG), format!("{header}\n{rest}")).unwrap();
-        assert!(matches!(
-            read_log(dir.path(), true),
-            Err(JournalError::Foreign { .. })
-        ));
-    }
-
-    #[test]
-    fn a_torn_last_record_is_ignored() {
-        let good = encode("r", 1, &file_entry("a"), b"0123456789").unwrap();
-        let torn = encode("r", 2, &file_entry("b"), b"abcdefghij").unwrap();
-        for cut in 1..torn.len() {
-            let mut log = good.clone();
-            log.extend_from_slice(&torn[..cut]);
-            assert_eq!(parse_log(&log, true).0.len(), 1, "cut at {cut}");
-        }
-        // Extended but never written: the tail reads back as zeros.
-        let mut log = good.clone();
-        let zeroed = torn.len() - 4;
-        log.extend(
-            torn.iter()
-                .enumerate()
-                .map(|(i, b)| if i >= zeroed { 0 } else { *b }),
-        );
-        assert_eq!(parse_log(&log, true).0.len(), 1);
-        assert_eq!(
-            parse_log(&log, false).0.len(),
-            2,
-            "counting skips payload checks"
-        );
-    }
-}
+#[path = "entry_tests.rs"]
+mod tests;

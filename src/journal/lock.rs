@@ -1,4 +1,12 @@
 //! One apply per target: `.planrun/lock`, created atomically, naming its pid, host and start.
+//!
+//! This is one of planrun's two locks, on purpose; the other is the `flock` around a history
+//! append (`crate::history::file`). This one is held for a whole apply, must fail at once and
+//! say who holds it (pid, host, command), must be seen from another host on a shared file
+//! system (where `flock` may be local only), and must outlive a killed apply as evidence:
+//! `rollback` breaks it only once its process is gone, and `unlock` clears it. A `flock` gives
+//! none of that; it vanishes with its process. The history append needs the opposite: a wait
+//! of microseconds for another appender, never a stale file to clear.
 
 use std::fs;
 use std::io;

@@ -1,24 +1,28 @@
-//! Text for people: a rollback report and the history table, as lines (printed by `crate::ui`).
+//! Text for people: a rollback report and the history table, as lines of styled spans that
+//! `crate::ui` renders with or without colour.
 
 use super::outcome::{Outcome, RollbackReport};
 use super::state::{RunSummary, Status};
-use crate::ui::{paint, Style};
+use crate::styled::{Style, Styled};
 
 /// The lines describing a rollback: a headline, then one line per change made.
-pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
+pub fn rollback_lines(report: &RollbackReport) -> Vec<Styled> {
     if report.already_rolled_back {
-        return vec![format!(
+        let mut line = Styled::new();
+        line.plain(format!(
             "run {} (plan {}) was already rolled back",
             report.run_id, report.plan
-        )];
+        ));
+        return vec![line];
     }
-    let mut lines = vec![format!(
-        "{} run {} (plan {}) in {}",
-        paint(color, Style::BoldGreen, "rolled back"),
+    let mut head = Styled::new();
+    head.styled(Style::BoldGreen, "rolled back").plain(format!(
+        " run {} (plan {}) in {}",
         report.run_id,
         report.plan,
         millis(report.seconds)
-    )];
+    ));
+    let mut lines = vec![head];
     let mut unchanged = 0;
     for action in &report.actions {
         let (word, detail) = match &action.outcome {
@@ -45,41 +49,44 @@ pub fn rollback_lines(report: &RollbackReport, color: bool) -> Vec<String> {
                 ("packages", format!(": {}", parts.join(" ")))
             }
         };
-        lines.push(format!(
-            "  {:<9} {}{detail}",
-            paint(color, Style::Cyan, word),
-            action.subject
+        lines.push(labelled(
+            Style::Cyan,
+            word,
+            format!("{}{detail}", action.subject),
         ));
     }
     for (path, copy) in &report.saved {
-        lines.push(format!(
-            "  {:<9} {path}: your version is in {}",
-            paint(color, Style::Yellow, "saved"),
-            copy.display()
-        ));
+        let rest = format!("{path}: your version is in {}", copy.display());
+        lines.push(labelled(Style::Yellow, "saved", rest));
     }
     for (path, now) in &report.leftovers {
-        lines.push(format!(
-            "  {:<9} {path} (created by the run's commands) to {}",
-            paint(color, Style::Cyan, "moved"),
+        let rest = format!(
+            "{path} (created by the run's commands) to {}",
             now.display()
-        ));
+        );
+        lines.push(labelled(Style::Cyan, "moved", rest));
     }
     if unchanged > 0 {
-        lines.push(format!(
-            "  {}",
-            paint(
-                color,
-                Style::Dim,
-                &format!("{unchanged} already as they were")
-            )
-        ));
+        let mut line = Styled::new();
+        line.plain("  ")
+            .styled(Style::Dim, format!("{unchanged} already as they were"));
+        lines.push(line);
     }
     lines
 }
 
+/// `  word      rest`: the word styled, padded to a column of 9 outside its style.
+fn labelled(style: Style, word: &str, rest: String) -> Styled {
+    let pad = 9usize.saturating_sub(word.chars().count());
+    let mut line = Styled::new();
+    line.plain("  ")
+        .styled(style, word)
+        .plain(format!("{:pad$} {rest}", ""));
+    line
+}
+
 /// The history table, newest first; `interrupted` names a run to show as interrupted.
-pub fn history_lines(runs: &[RunSummary], interrupted: Option<&str>, color: bool) -> Vec<String> {
+pub fn history_lines(runs: &[RunSummary], interrupted: Option<&str>) -> Vec<Styled> {
     let rows: Vec<[String; 5]> = runs
         .iter()
         .map(|run| {
@@ -105,16 +112,16 @@ pub fn history_lines(runs: &[RunSummary], interrupted: Option<&str>, color: bool
         }
     }
     let line = |row: &[String; 5], styles: [Option<Style>; 5]| {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .zip(styles)
-            .map(|((cell, w), style)| {
-                let padded = format!("{cell:<w$}");
-                style.map_or(padded.clone(), |s| paint(color, s, &padded))
-            })
-            .collect();
-        cells.join("  ").trim_end().to_string()
+        let mut out = Styled::new();
+        let last = row.len() - 1;
+        for (i, ((cell, w), style)) in row.iter().zip(widths).zip(styles).enumerate() {
+            out.push(style, cell.clone());
+            if i < last {
+                let pad = w - cell.chars().count() + 2;
+                out.plain(format!("{:pad$}", ""));
+            }
+        }
+        out
     };
     let mut lines = vec![line(&header, [Some(Style::Bold); 5])];
     for (row, run) in rows.iter().zip(runs) {
@@ -174,8 +181,13 @@ mod tests {
             saved: Vec::new(),
             leftovers: Vec::new(),
         };
+        let lines = rollback_lines(&report);
+        assert_eq!(lines[0].spans()[0].style, Some(Style::BoldGreen));
+        assert_eq!(lines[1].spans()[1].style, Some(Style::Cyan));
+        assert_eq!(lines[1].spans()[1].text, "deleted");
+        assert_eq!(lines[3].spans()[1].style, Some(Style::Dim));
         assert_eq!(
-            rollback_lines(&report, false),
+            lines.iter().map(Styled::text).collect::<Vec<_>>(),
             vec![
                 "rolled back run 20261121T140501Z-05af (plan xdist) in 12 ms",
                 "  deleted   pytest.ini",
@@ -195,8 +207,23 @@ mod tests {
             files_touched: 3,
         };
         let runs = [run("B", Status::Running), run("A", Status::Applied)];
+        let lines = history_lines(&runs, Some("B"));
+        let status = |line: &Styled| {
+            line.spans()
+                .iter()
+                .find_map(|s| s.style.map(|st| (st, s.text.clone())))
+        };
+        assert_eq!(status(&lines[0]), Some((Style::Bold, "RUN".to_string())));
         assert_eq!(
-            history_lines(&runs, Some("B"), false),
+            status(&lines[1]),
+            Some((Style::BoldRed, "interrupted".to_string()))
+        );
+        assert_eq!(
+            status(&lines[2]),
+            Some((Style::Green, "applied".to_string()))
+        );
+        assert_eq!(
+            lines.iter().map(Styled::text).collect::<Vec<_>>(),
             vec![
                 "RUN  PLAN   STARTED               STATUS       FILES",
                 "B    xdist  2026-11-21T14:05:01Z  interrupted  3",

@@ -175,7 +175,7 @@ pub fn drift(
             Err(e) => Some(format!("({e})\n")),
         };
         let rel = path.display().to_string();
-        let diff = crate::edit::diff::unified(&rel, left.as_deref(), right.as_deref(), false);
+        let diff = crate::edit::diff::unified(&rel, left.as_deref(), right.as_deref());
         out.push(Drift {
             path: rel,
             diff,

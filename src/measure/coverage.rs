@@ -10,6 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::process::shell::quote;
+
 /// The coverage report's file name in a run's junit directory.
 pub const REPORT: &str = "coverage.json";
 
@@ -76,10 +78,6 @@ pub fn args(sources: &[String], dir: &Path) -> String {
     let report = dir.join(REPORT).display().to_string();
     args.push(format!("--cov-report=json:{}", quote(&report)));
     args.join(" ")
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// Parses coverage.py's JSON report.
@@ -336,11 +334,17 @@ mod tests {
         let dir = Path::new("/r/junit");
         assert_eq!(
             args(&[], dir),
-            "--cov --cov-report=json:'/r/junit/coverage.json'"
+            "--cov --cov-report=json:/r/junit/coverage.json"
         );
+        // What the shell hands pytest: each source whole, whatever it holds.
+        let line = args(&["shop".into(), "it's $x".into()], Path::new("/r/a b"));
         assert_eq!(
-            args(&["shop".into(), "it's".into()], dir),
-            r"--cov='shop' --cov='it'\''s' --cov-report=json:'/r/junit/coverage.json'"
+            shlex::split(&line).unwrap(),
+            [
+                "--cov=shop",
+                "--cov=it's $x",
+                "--cov-report=json:/r/a b/coverage.json"
+            ]
         );
     }
 }

@@ -18,6 +18,7 @@ use super::junit;
 use super::live;
 use super::record::{Record, RunExtras, RunResult, RunSample};
 use crate::plan::model::Framework;
+use crate::process::shell::quote;
 use crate::process::{self, CommandSpec, Control, Status};
 
 /// How many output lines an error carries.
@@ -399,7 +400,7 @@ fn run_once(
         Some(path) => format!(
             "{} --junitxml={} -o junit_family=xunit1",
             spec.command,
-            shell_quote(path)
+            quote(&path.display().to_string())
         ),
         None => spec.command.clone(),
     };
@@ -660,11 +661,6 @@ fn read_junit(path: &Path) -> Result<junit::Report, String> {
         Err(e) => return Err(format!("the junit file could not be read: {e}")),
     };
     junit::parse(&text).map_err(|e| e.to_string())
-}
-
-/// `path` single-quoted for `sh`.
-fn shell_quote(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
 
 #[cfg(test)]

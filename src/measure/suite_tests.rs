@@ -200,12 +200,6 @@ fn env_reaches_the_command() {
 }
 
 #[test]
-fn paths_are_quoted_for_the_shell() {
-    assert_eq!(shell_quote(Path::new("/tmp/a b")), "'/tmp/a b'");
-    assert_eq!(shell_quote(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
-}
-
-#[test]
 fn a_junit_file_with_duplicates_and_bad_times_gives_sane_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let script = r#"for arg in "$@"; do

@@ -12,7 +12,7 @@ use super::locate::{at, Loc, Seg};
 use super::model::{Plan, Step};
 use super::resolve::{interpolate_plan, Problem};
 use crate::graph::{Node, PlanGraph};
-use crate::ui::count;
+use crate::styled::count;
 
 /// A plan that passed every check; `resolve` gives the interpolated copy to execute.
 #[derive(Debug, Clone)]

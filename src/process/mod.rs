@@ -11,6 +11,7 @@ pub mod redact;
 pub mod rss;
 pub mod scope;
 pub mod service;
+pub mod shell;
 pub mod signals;
 pub mod spawn;
 #[cfg(test)]
@@ -28,7 +29,7 @@ pub use spawn::{run, CommandSpec};
 #[cfg(test)]
 mod tests {
     /// Every source file of this module, by name.
-    const SOURCES: [(&str, &str); 15] = [
+    const SOURCES: [(&str, &str); 16] = [
         ("caplog.rs", include_str!("caplog.rs")),
         ("capture.rs", include_str!("capture.rs")),
         ("child.rs", include_str!("child.rs")),
@@ -41,6 +42,7 @@ mod tests {
         ("scope.rs", include_str!("scope.rs")),
         ("scope_tests.rs", include_str!("scope_tests.rs")),
         ("service.rs", include_str!("service.rs")),
+        ("shell.rs", include_str!("shell.rs")),
         ("signals.rs", include_str!("signals.rs")),
         ("spawn.rs", include_str!("spawn.rs")),
         ("testing.rs", include_str!("testing.rs")),

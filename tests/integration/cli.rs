@@ -229,3 +229,71 @@ fn unknown_subcommand_exits_2() {
         ]))
         .run();
 }
+
+/// The history table and the rollback report are styled spans rendered at the edge: escape
+/// codes with `--color always`, none under NO_COLOR (which the harness sets), columns lined up
+/// either way.
+#[test]
+fn history_and_rollback_colour_only_when_asked() {
+    let project = Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"));
+    let plans = tempfile::tempdir().unwrap();
+    let plan = plans.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "name = \"edit\"\ndescription = \"One edit.\"\n[[phase]]\nid = \"p\"\n  [[phase.step]]\n  id = \"fast\"\n  action = \"replace\"\n  path = \"app.py\"\n  pattern = \"SLOW = True\"\n  replacement = \"SLOW = False\"\n",
+    )
+    .unwrap();
+    project
+        .test()
+        .args(["apply", plan.to_str().unwrap(), "--target", "."])
+        .stdout_unchecked("the run's summary")
+        .stderr_unchecked("progress")
+        .run();
+    let history = |colour: &[&str]| {
+        project
+            .test()
+            .args(["history", "--target", "."])
+            .args(colour)
+            .stdout_unchecked("checked below")
+            .stderr_unchecked("notes")
+            .run()
+            .stdout
+    };
+    let plain = history(&[]);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    let header = plain.lines().next().unwrap();
+    assert!(header.starts_with("RUN "), "{plain}");
+    let status_at = header.find("STATUS").unwrap();
+    assert_eq!(
+        &plain.lines().nth(1).unwrap()[status_at..status_at + 7],
+        "applied"
+    );
+    let coloured = history(&["--color", "always"]);
+    assert!(coloured.contains("\x1b[1mRUN\x1b[0m"), "{coloured:?}");
+    assert!(coloured.contains("\x1b[32mapplied\x1b[0m"), "{coloured:?}");
+    assert_eq!(strip_escapes(&coloured), plain);
+
+    // Coloured, the labels still line up: their padding lies outside the escape codes.
+    let out = project
+        .test()
+        .args(["rollback", "--target", ".", "--color", "always"])
+        .stdout_unchecked("checked below")
+        .stderr_unchecked("notes")
+        .run();
+    assert!(
+        out.stdout.contains("\x1b[36mrestored\x1b[0m  app.py\n"),
+        "{:?}",
+        out.stdout
+    );
+    let plain = strip_escapes(&out.stdout);
+    assert!(plain.starts_with("rolled back run "), "{plain}");
+    assert!(plain.contains("\n  restored  app.py\n"), "{plain}");
+}
+
+/// `text` without its SGR escape codes.
+fn strip_escapes(text: &str) -> String {
+    regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(text, "")
+        .into_owned()
+}

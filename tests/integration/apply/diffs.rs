@@ -216,10 +216,7 @@ fn dry_run_diffs_are_exactly_what_apply_changes() {
         let old = state.clone();
         let new = patch(old.as_deref().unwrap_or(""), block);
         // The block is the very diff planrun renders for that step's change.
-        assert_eq!(
-            block.text,
-            unified(&block.path, old.as_deref(), Some(&new), false)
-        );
+        assert_eq!(block.text, unified(&block.path, old.as_deref(), Some(&new)));
         *state = Some(new);
         *per_file.entry(block.path.clone()).or_default() += 1;
     }
@@ -246,7 +243,6 @@ fn dry_run_diffs_are_exactly_what_apply_changes() {
                 rel,
                 before.get(path).map(String::as_str),
                 Some(&after[path]),
-                false,
             );
             assert!(dry.stdout.contains(&whole), "{rel}:\n{whole}");
         }
