@@ -14,9 +14,10 @@ use crate::process::{self, Control};
 use crate::pyenv;
 
 /// Where the project states its pin, for messages: `pyproject.toml:12`. The line of
-/// `required-version` in `[tool.uv]` of `pyproject.toml`, else at the top of `uv.toml`.
+/// `required-version` at the top of `uv.toml`, else in `[tool.uv]` of `pyproject.toml`, in the
+/// order [`locks::uv_pin`] reads them.
 fn pin_site(prep: &Prepared) -> String {
-    for (file, table) in [("pyproject.toml", Some("tool.uv")), ("uv.toml", None)] {
+    for (file, table) in [("uv.toml", None), ("pyproject.toml", Some("tool.uv"))] {
         let Ok(Some(text)) = prep.read(file) else {
             continue;
         };
