@@ -80,6 +80,24 @@ pub fn preflight(prep: &Prepared, control: &Control) -> crate::error::Result<()>
         })
 }
 
+/// The dry run's words for the installer when the project pins a uv that `found` does not
+/// satisfy (nothing is fetched); `None` when `found` may run in the project.
+pub fn describe(prep: &Prepared, found: &Path) -> Option<String> {
+    let pin = pin(prep)?;
+    let version = version_of(found, &Control::default());
+    if version.is_some_and(|v| locks::satisfies(v, &pin)) {
+        return None;
+    }
+    let had = version.map_or("of unknown version".to_string(), |[a, b, c]| {
+        format!("{a}.{b}.{c}")
+    });
+    Some(format!(
+        "uv {pin}, as the project pins ({}); the uv found ({}) is {had}, so one the pin allows is installed once into planrun's cache",
+        pin_site(prep),
+        found.display()
+    ))
+}
+
 /// The project's uv pin, as a specifier.
 fn pin(prep: &Prepared) -> Option<String> {
     let read = |rel: &str| prep.read(rel).ok().flatten();

@@ -220,7 +220,10 @@ fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
     let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"uv\"");
     apply(&path_with_poetry(2), &project,
         &plan.path,
-        &["$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)"],
+        &[
+            "$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)",
+            "installer  uv >=0.6.15,<0.8.4, as the project pins (pyproject.toml:13); the uv found",
+        ],
     );
     let cfg = project.read(".venv/pyvenv.cfg");
     let made_by = cfg
