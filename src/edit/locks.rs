@@ -74,8 +74,9 @@ pub fn uv_revision(lock: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// The uv version the project pins: `[tool.uv] required-version` in `pyproject.toml`, else
-/// `required-version` in `uv.toml` beside it, as a specifier (`0.7.2` reads as `==0.7.2`).
+/// The uv version the project pins: `required-version` in `uv.toml`, else `[tool.uv]
+/// required-version` in `pyproject.toml` beside it (uv reads `uv.toml` first and then ignores
+/// `[tool.uv]`), as a specifier (`0.7.2` reads as `==0.7.2`).
 pub fn uv_pin(pyproject: &str, uv_toml: Option<&str>) -> Option<String> {
     let from_pyproject = strip_bom(pyproject)
         .parse::<DocumentMut>()
@@ -95,7 +96,7 @@ pub fn uv_pin(pyproject: &str, uv_toml: Option<&str>) -> Option<String> {
             .ok()
             .and_then(|doc| Some(doc.get("required-version")?.as_str()?.to_string()))
     };
-    let pin = from_pyproject.or_else(from_uv_toml)?;
+    let pin = from_uv_toml().or(from_pyproject)?;
     let pin = pin.trim();
     Some(if pin.starts_with(|c: char| c.is_ascii_digit()) {
         format!("=={pin}")
@@ -297,6 +298,15 @@ mod tests {
             Some(">=0.8")
         );
         assert_eq!(uv_pin("[project]\n", None), None);
+        assert_eq!(
+            uv_pin(
+                "[tool.uv]\nrequired-version = \"0.7.2\"\n",
+                Some("required-version = \">=0.8\"\n")
+            )
+            .as_deref(),
+            Some(">=0.8"),
+            "uv.toml wins, as uv reads it"
+        );
     }
 
     #[test]

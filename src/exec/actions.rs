@@ -190,7 +190,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     env.uv = match installer.uv() {
         Some(uv) => Some(
             crate::exec::uvpin::for_target(prep, uv.to_path_buf(), base, ctx.control)
-                .map_err(StepError::new)?,
+                .map_err(|e| StepError::new(e.to_string()))?,
         ),
         None => None,
     };
@@ -263,7 +263,7 @@ fn installer_uv(
     found
         .map(|uv| crate::exec::uvpin::for_target(ctx.prep, uv, base, ctx.control))
         .transpose()
-        .map_err(StepError::new)
+        .map_err(|e| StepError::new(e.to_string()))
 }
 
 /// The `service` action: journal how to stop it, make its directory, start it, and wait until

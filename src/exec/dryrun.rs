@@ -534,7 +534,8 @@ fn installer(prep: &Prepared) -> Option<String> {
         .resolve_python(&first.python)
         .and_then(|p| crate::pyenv::venv_dir_of(&p));
     Some(match crate::pyenv::find_uv(venv.as_deref()) {
-        Some(uv) => format!("uv ({})", uv.display()),
+        Some(uv) => crate::exec::uvpin::describe(prep, &uv)
+            .unwrap_or_else(|| format!("uv ({})", uv.display())),
         None => match crate::pyenv::uv_cache_venv() {
             Some(cache) => format!(
                 "uv, installed once into {} on first use (pip if that fails)",

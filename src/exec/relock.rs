@@ -58,8 +58,10 @@ pub fn refusal(prep: &Prepared, s: &Install) -> Option<(String, String)> {
     ))
 }
 
-/// Refuses (exit 2, nothing changed) a plan with a step [`refusal`] refuses.
+/// Refuses (exit 2, nothing changed) a plan with a step [`refusal`] refuses, or whose installs
+/// need a uv the project pins that cannot be had ([`crate::exec::uvpin::preflight`]).
 pub fn preflight(prep: &Prepared) -> Result<()> {
+    crate::exec::uvpin::preflight(prep, &process::Control::default())?;
     for (_, step) in prep.plan.steps() {
         if let Step::Install(s) = step {
             if let Some((message, hint)) = refusal(prep, s) {

@@ -222,16 +222,18 @@ impl Prepared {
     }
 
     /// Which pytest's rules find its configuration file, and how that was found (the dry run
-    /// says it): the pytest installed in the plan's environment, unless an install step of the
-    /// plan asks for a pytest it does not satisfy (then the rules of what that step allows);
-    /// else what the plan's install allows; else pytest 9's, the newest. Asked again at each
-    /// step that edits the configuration, so an apply reads the pytest its own installs left.
+    /// says it): the pytest installed in the plan's environment now, unless an install step of
+    /// the plan asks for a pytest it does not satisfy (that step replaces it: the step's
+    /// requirement decides); with none installed, the requirement an install step gives; else
+    /// pytest 9's (the newest). Asked again at each step that edits the configuration, so an
+    /// apply reads the pytest its own installs left.
     pub fn pytest_rules(&self) -> (Generation, String) {
         let python = self.vars.get(plan::validate::PYTHON);
-        let wanted = self.plan.steps().find_map(|(_, step)| match step {
+        let planned = self.plan.steps().find_map(|(_, step)| match step {
             Step::Install(s) if Some(&s.python) == python => s.packages.iter().find_map(|p| {
                 let req = crate::edit::pep508::Requirement::parse(p)?;
-                (req.key() == "pytest").then(|| (req.specifiers(), p.clone()))
+                (req.key() == "pytest" && !req.version.trim().is_empty())
+                    .then(|| (p.clone(), req.specifiers()))
             }),
             _ => None,
         });
@@ -239,26 +241,32 @@ impl Prepared {
             .and_then(|p| self.resolve_python(p))
             .filter(|p| p.exists())
             .and_then(|p| crate::pyenv::installed_version(&p, "pytest"));
-        let satisfied = |version: &str, spec: &str| {
-            spec.trim().is_empty()
-                || crate::edit::locks::parse_version(version)
-                    .is_some_and(|v| crate::edit::locks::satisfies(v, spec))
-        };
-        match (installed, wanted) {
-            (Some(version), wanted)
-                if wanted
+        match (installed, planned) {
+            (Some(version), planned)
+                if planned
                     .as_ref()
-                    .is_none_or(|(spec, _)| satisfied(&version, spec)) =>
+                    .is_none_or(|(_, spec)| admits(&version, spec)) =>
             {
+                let kept = planned
+                    .map(|(req, _)| format!(", which `{req}` in the plan keeps"))
+                    .unwrap_or_default();
                 (
                     Generation::of_version(&version),
-                    format!("pytest {version} in {}", self.env.describe(&self.target)),
+                    format!(
+                        "pytest {version} in {}{kept}",
+                        self.env.describe(&self.target)
+                    ),
                 )
             }
-            (_, Some((spec, text))) => (
-                Generation::of_specifiers(&spec),
-                format!("`{text}`, which the plan installs"),
-            ),
+            (installed, Some((req, spec))) => {
+                let replaced = installed
+                    .map(|v| format!(" in place of pytest {v}"))
+                    .unwrap_or_default();
+                (
+                    Generation::of_specifiers(&spec),
+                    format!("`{req}`, which the plan installs{replaced}"),
+                )
+            }
             (_, None) => (
                 Generation::Pytest9,
                 "no pytest installed yet, so the newest".to_string(),
@@ -270,6 +278,28 @@ impl Prepared {
     pub fn step(&self, node: &Node) -> Option<&Step> {
         self.plan.step(node)
     }
+}
+
+/// Whether an installed `version` (`8.4.2`) meets `specifiers` (`>=8,<9`): an installer asked
+/// for them keeps it. A version or clause that does not read is taken as not met.
+fn admits(version: &str, specifiers: &str) -> bool {
+    let Some(version) = crate::edit::locks::parse_version(version) else {
+        return false;
+    };
+    // `satisfies` reads dotted versions: `>=8` is `>=8.0`.
+    let dotted: Vec<String> = specifiers
+        .split(',')
+        .map(str::trim)
+        .map(
+            |clause| match clause.trim_start_matches(['<', '>', '=', '!', '~', ' ']) {
+                d if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
+                    format!("{clause}.0")
+                }
+                _ => clause.to_string(),
+            },
+        )
+        .collect();
+    crate::edit::locks::satisfies(version, &dotted.join(","))
 }
 
 /// Confines a target-relative interpreter path by its directory only.
@@ -293,7 +323,18 @@ pub fn confine_interpreter(
 
 #[cfg(test)]
 mod tests {
-    use super::confine_interpreter;
+    use super::{admits, confine_interpreter};
+
+    #[test]
+    fn an_installed_pytest_meets_the_plans_specifiers_or_not() {
+        assert!(admits("8.4.2", ">=8"));
+        assert!(admits("8.4.2", ">=8,<9"));
+        assert!(admits("8.4.2", "~=8.3"));
+        assert!(!admits("8.4.2", ">=9"));
+        assert!(!admits("9.0.0", "<9"));
+        assert!(admits("9.0.0", "==9.0.0"));
+        assert!(!admits("not a version", ">=8"));
+    }
     use std::os::unix::fs::symlink;
 
     /// A venv interpreter symlinked to a base Python outside the target is accepted; a venv

@@ -8,22 +8,103 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::locks;
 use crate::exec::setup::Prepared;
+use crate::plan::compiled::Step;
+use crate::plan::model::Installer;
 use crate::process::{self, Control};
 use crate::pyenv;
 
-/// Where the project states its pin, for messages: `pyproject.toml:12`.
+/// Where the project states its pin, for messages: `pyproject.toml:12`. The line of
+/// `required-version` at the top of `uv.toml`, else in `[tool.uv]` of `pyproject.toml`, in the
+/// order [`locks::uv_pin`] reads them.
 fn pin_site(prep: &Prepared) -> String {
-    for file in ["pyproject.toml", "uv.toml"] {
-        if let Ok(Some(text)) = prep.read(file) {
-            if let Some(i) = text
-                .lines()
-                .position(|l| l.trim_start().starts_with("required-version"))
-            {
+    for (file, table) in [("uv.toml", None), ("pyproject.toml", Some("tool.uv"))] {
+        let Ok(Some(text)) = prep.read(file) else {
+            continue;
+        };
+        let mut current: Option<String> = None;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_start();
+            if let Some(header) = line.strip_prefix('[') {
+                let name = header.split(']').next().unwrap_or_default();
+                current = Some(name.split_whitespace().collect());
+                continue;
+            }
+            if current.as_deref() == table && line.starts_with("required-version") {
                 return format!("{file}:{}", i + 1);
             }
         }
     }
     "pyproject.toml".to_string()
+}
+
+/// No uv the project's pin allows could be had: where the pin is, and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}\n  hint: {hint}")]
+pub struct PinError {
+    /// What is missing, with the pin's file and line.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}
+
+/// Refuses, before anything changes, a plan whose install steps would drive uv in a project
+/// that pins a uv planrun cannot have (none at hand meets the pin, and none can be installed,
+/// e.g. offline): uv would refuse each command there, halfway through the apply. Fetching it
+/// now also means the steps find it cached.
+pub fn preflight(prep: &Prepared, control: &Control) -> crate::error::Result<()> {
+    let uses_uv = prep.plan.steps().find_map(|(_, step)| match step {
+        Step::Install(s) if s.installer != Installer::Pip => Some(s),
+        _ => None,
+    });
+    let Some(step) = uses_uv else {
+        return Ok(());
+    };
+    if pin(prep).is_none() {
+        return Ok(());
+    }
+    let base = Path::new(&step.base_python);
+    let venv = prep
+        .resolve_python(&step.python)
+        .and_then(|p| pyenv::venv_dir_of(&p));
+    // Without any uv (and none installable), the steps use pip: no pin applies to it.
+    let Some(found) = pyenv::find_or_provision_uv(venv.as_deref(), base, control) else {
+        return Ok(());
+    };
+    for_target(prep, found, base, control)
+        .map(drop)
+        .map_err(|e| {
+            crate::error::Error::invalid(
+                format!("step `{}`: {}", step.id, e.message),
+                Some(&format!("nothing was changed; {}", e.hint)),
+            )
+        })
+}
+
+/// The dry run's words for the installer when the project pins a uv that `found` does not
+/// satisfy (nothing is fetched); `None` when `found` may run in the project.
+pub fn describe(prep: &Prepared, found: &Path) -> Option<String> {
+    let pin = pin(prep)?;
+    let version = version_of(found, &Control::default());
+    if version.is_some_and(|v| locks::satisfies(v, &pin)) {
+        return None;
+    }
+    let had = version.map_or("of unknown version".to_string(), |[a, b, c]| {
+        format!("{a}.{b}.{c}")
+    });
+    Some(format!(
+        "uv {pin}, as the project pins ({}); the uv found ({}) is {had}, so one the pin allows is installed once into planrun's cache",
+        pin_site(prep),
+        found.display()
+    ))
+}
+
+/// The project's uv pin, as a specifier.
+fn pin(prep: &Prepared) -> Option<String> {
+    let read = |rel: &str| prep.read(rel).ok().flatten();
+    locks::uv_pin(
+        &read("pyproject.toml").unwrap_or_default(),
+        read("uv.toml").as_deref(),
+    )
 }
 
 /// The uv to run in the target instead of `found`: `found` itself when the target pins no uv
@@ -34,12 +115,8 @@ pub fn for_target(
     found: PathBuf,
     base_python: &Path,
     control: &Control,
-) -> Result<PathBuf, String> {
-    let read = |rel: &str| prep.read(rel).ok().flatten();
-    let Some(pin) = locks::uv_pin(
-        &read("pyproject.toml").unwrap_or_default(),
-        read("uv.toml").as_deref(),
-    ) else {
+) -> Result<PathBuf, PinError> {
+    let Some(pin) = pin(prep) else {
         return Ok(found);
     };
     let version = version_of(&found, control);
@@ -49,11 +126,14 @@ pub fn for_target(
     tracing::info!(%pin, found = %found.display(), "the project pins another uv");
     pyenv::provision_uv_matching(&pin, Some(&found), base_python, control).map_err(|e| {
         let had = version.map_or("an unknown version".to_string(), |[a, b, c]| format!("{a}.{b}.{c}"));
-        format!(
-            "the project pins uv {pin} ({}) and the uv found ({}) is {had}; installing a uv the pin allows failed: {e}\n  hint: put a uv that satisfies the pin first on PATH or in UV, or run once with the network so planrun can cache one",
-            pin_site(prep),
-            found.display()
-        )
+        PinError {
+            message: format!(
+                "the project pins uv {pin} ({}) and the uv found ({}) is {had}; installing a uv the pin allows failed: {e}",
+                pin_site(prep),
+                found.display()
+            ),
+            hint: "put a uv that satisfies the pin first on PATH or in UV, or run once with the network so planrun can cache one".into(),
+        }
     })
 }
 

@@ -220,7 +220,10 @@ fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
     let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"uv\"");
     apply(&path_with_poetry(2), &project,
         &plan.path,
-        &["$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)"],
+        &[
+            "$ uv lock  (uv.lock follows pyproject.toml; with uv >=0.6.15,<0.8.4, as the project pins)",
+            "installer  uv >=0.6.15,<0.8.4, as the project pins (pyproject.toml:13); the uv found",
+        ],
     );
     let cfg = project.read(".venv/pyvenv.cfg");
     let made_by = cfg
@@ -248,17 +251,22 @@ fn a_uv_pin_in_the_project_is_the_uv_that_relocks() {
     rollback_offline(&project, &before);
 }
 
-/// A pin no uv at hand satisfies, with the network unusable: the install step fails naming
-/// where the pin is and what to do, and the apply rolls back to the tree as it was.
+/// A pin no uv at hand satisfies, with the network unusable: the apply is refused before
+/// anything changes (exit 2, no run begun), naming where the pin is and what to do.
 #[test]
 fn a_uv_pin_that_cannot_be_had_offline_is_named_with_its_line() {
-    let pinned = format!("{UV_TESTS}required-version = \"==0.6.17\"\n");
+    // A `required-version` of another tool's table comes first: not the line to name.
+    let other = UV_TESTS.replace(
+        "[tool.uv]",
+        "[tool.hatch]\nrequired-version = \"1\"\n\n[tool.uv]",
+    );
+    let pinned = format!("{other}required-version = \"==0.6.17\"\n");
     let project = project(&[("pyproject.toml", &pinned)]);
     let before = project.hash_tree();
     let plan = record_plan("\"pytest-xdist>=3.5\"", "installer = \"uv\"");
     let line = pinned
         .lines()
-        .position(|l| l.starts_with("required-version"))
+        .position(|l| l == "required-version = \"==0.6.17\"")
         .unwrap()
         + 1;
     let offline = tempfile::tempdir().unwrap();
@@ -269,15 +277,80 @@ fn a_uv_pin_that_cannot_be_had_offline_is_named_with_its_line() {
         .env("PLANRUN_CACHE_DIR", offline.path())
         // An empty uv cache: nothing of uv 0.6.17 can come from an earlier download.
         .env("UV_CACHE_DIR", offline.path().join("uv-cache"))
-        .status(3)
+        .status(2)
         .stderr_contains(format!(
-            "the project pins uv ==0.6.17 (pyproject.toml:{line}) and the uv found"
+            "step `deps`: the project pins uv ==0.6.17 (pyproject.toml:{line}) and the uv found"
         ))
-        .stderr_contains("hint: put a uv that satisfies the pin first on PATH or in UV")
-        .stdout_unchecked("the summary names the run")
+        .stderr_contains(
+            "hint: nothing was changed; put a uv that satisfies the pin first on PATH or in UV",
+        )
         .run();
     assert_eq!(project.hash_tree(), before, "nothing of the apply stays");
-    assert!(!project.join(".venv").exists(), "no venv was made");
+    let runs = fs::read_dir(project.join(".planrun/runs")).map_or(0, |d| d.count());
+    assert_eq!(runs, 0, "no run began");
+}
+
+/// A project that pins an older uv than the one on `PATH`, with its own `.venv` made by that
+/// uv: planrun installs into it with the pinned uv, and rollback offline gives back the
+/// environment as it was.
+#[test]
+fn an_install_in_a_project_pinning_another_uv_is_rolled_back_to_the_same_environment() {
+    let pinned = format!("{UV_TESTS}required-version = \">=0.6.15,<0.8.4\"\n");
+    let project = project(&[("pyproject.toml", &pinned)]);
+    let old_uv = ["tool", "run", "--from", "uv>=0.6.15,<0.8.4", "uv"];
+    tool(
+        &project,
+        &uv(),
+        &[&old_uv[..], &["venv", "--quiet", ".venv"]].concat(),
+    );
+    let python = project.join(".venv/bin/python");
+    let python_arg = python.to_str().unwrap();
+    tool(
+        &project,
+        &uv(),
+        &[
+            &old_uv[..],
+            &[
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                python_arg,
+                "pytest==8.4.2",
+            ],
+        ]
+        .concat(),
+    );
+    let freeze = || {
+        tool(
+            &project,
+            &uv(),
+            &[&old_uv[..], &["pip", "freeze", "--python", python_arg]].concat(),
+        )
+    };
+    let env_before = freeze();
+    let before = snapshot(&project, &["pyproject.toml"]);
+    // The shared uv refuses this project outright.
+    let refused = Command::new(uv())
+        .args(["pip", "freeze", "--python", python_arg])
+        .current_dir(project.path())
+        .env("UV_CACHE_DIR", crate::support::uv_cache_dir())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "the shared uv meets the pin");
+    let plan = record_plan("\"pytest-xdist>=3.5\"", "");
+    project
+        .test()
+        .args(["apply", &plan.path, "--target", "."])
+        .stderr_contains("exit 0")
+        .stdout_unchecked("the summary names the run")
+        .run();
+    assert!(
+        freeze().contains("pytest-xdist=="),
+        "xdist is in the project's venv"
+    );
+    rollback_offline(&project, &before);
+    assert_eq!(freeze(), env_before, "the environment is as it was");
 }
 
 #[test]

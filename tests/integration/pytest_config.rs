@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{cached_venv, repo_root, run_ok, Project};
+use crate::support::{cached_venv, repo_root, run_ok, sh, uv, Project};
 
 const PLAN: &str = r#"name = "pytest-options"
 description = "Add options to pytest's addopts wherever the project configures pytest."
@@ -327,4 +327,93 @@ fn pytest_9_still_reads_the_ini_forms() {
         "setup.cfg",
         false,
     );
+}
+
+/// The plan's install of `requirement` (`pytest>=8`, as a baseline phase has it) runs before the
+/// pytest-config step.
+fn install_then_edit(requirement: &str) -> String {
+    PLAN.replace(
+        "  [[phase.step]]\n  id = \"addopts\"\n",
+        &format!(
+            "  [[phase.step]]\n  id = \"deps\"\n  action = \"install\"\n  packages = [\"{requirement}\"]\n  [[phase.step]]\n  id = \"addopts\"\n  needs = [\"deps\"]\n"
+        ),
+    )
+}
+
+/// A pytest 8 project whose own `.venv` holds pytest 8.4.2, with a `pytest.toml` already there
+/// for pytest 9 (pytest 8 ignores it): a plan that installs `pytest>=8` first keeps pytest 8,
+/// so pytest 8's file is the one edited, and pytest 8 then sees the new option. A plan asking
+/// for `pytest>=9` replaces it, so pytest 9's file would be.
+#[test]
+fn a_plan_requirement_the_installed_pytest_meets_keeps_its_rules() {
+    let project = project(&[
+        ("pytest.toml", "[pytest]\nxfail_strict = true\n"),
+        ("pytest.ini", "[pytest]\nxfail_strict = true\n"),
+    ]);
+    sh(Command::new(uv())
+        .args(["venv", "--quiet", ".venv"])
+        .current_dir(project.path()));
+    sh(Command::new(uv())
+        .args(["pip", "install", "--quiet", "--python", ".venv/bin/python"])
+        .arg("pytest==8.4.2")
+        .current_dir(project.path()));
+    let venv = project.join(".venv");
+    let freeze = || {
+        sh(Command::new(uv())
+            .args(["pip", "freeze", "--python"])
+            .arg(venv.join("bin/python")))
+    };
+    let env_before = freeze();
+    let files_before = [project.read("pytest.toml"), project.read("pytest.ini")];
+    assert_eq!(probe(&venv, &project)["inipath"], "pytest.ini");
+
+    let dir = tempfile::tempdir().unwrap();
+    let newer = dir.path().join("newer.toml");
+    fs::write(&newer, install_then_edit("pytest>=9")).unwrap();
+    project
+        .test()
+        .args(["apply", newer.to_str().unwrap(), "--target", ".", "--dry-run"])
+        .stdout_contains(
+            "    pytest reads pytest.toml [pytest] (pytest 9's rules: `pytest>=9`, which the plan installs in place of pytest 8.4.2)\n--- a/pytest.toml\n",
+        )
+        .stderr_unchecked("the dry run's header only")
+        .run();
+
+    let plan = dir.path().join("plan.toml");
+    fs::write(&plan, install_then_edit("pytest>=8")).unwrap();
+    let plan = plan.to_str().unwrap();
+    project
+        .test()
+        .args(["apply", plan, "--target", ".", "--dry-run"])
+        .stdout_contains(
+            "    pytest reads pytest.ini [pytest] (pytest 8's rules: pytest 8.4.2 in .venv (found in the target), which `pytest>=8` in the plan keeps)\n--- a/pytest.ini\n",
+        )
+        .stderr_unchecked("the dry run's header only")
+        .run();
+    project
+        .test()
+        .args(["apply", plan, "--target", "."])
+        .stderr_contains("exit 0")
+        .stdout_unchecked("the summary names the run")
+        .run();
+    assert_eq!(
+        project.read("pytest.toml"),
+        files_before[0],
+        "pytest 8 ignores it"
+    );
+    let after = probe(&venv, &project);
+    assert_eq!(after["inipath"], "pytest.ini");
+    assert_eq!(after["maxfail"], 7, "pytest 8.4.2 sees the new addopts");
+    assert_eq!(after["markers"][0], "slow");
+
+    project
+        .test()
+        .args(["rollback", "--target", "."])
+        .stdout_unchecked("the rollback lists the files")
+        .run();
+    assert_eq!(
+        [project.read("pytest.toml"), project.read("pytest.ini")],
+        files_before
+    );
+    assert_eq!(freeze(), env_before, "the environment is as it was");
 }
