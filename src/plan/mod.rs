@@ -16,6 +16,7 @@ pub mod model;
 pub mod resolve;
 pub mod schema;
 pub mod service_vars;
+mod shape;
 pub mod stages;
 mod strict;
 pub mod validate;
