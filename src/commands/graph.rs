@@ -9,7 +9,7 @@ use crate::{exit, plan, ui};
 
 /// Runs `planrun graph`.
 pub fn run(args: &GraphArgs) -> Result<u8> {
-    let valid = plan::load(&args.plan).and_then(|loaded| plan::validate(&loaded, &[]))?;
+    let valid = plan::load(&args.plan).and_then(|loaded| plan::validate(loaded, &[]))?;
     let compiled = valid.compile()?.plan;
     let text = draw(&compiled, args.format);
     ui::out(text.trim_end());

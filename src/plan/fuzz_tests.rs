@@ -425,7 +425,7 @@ impl Ground {
     fn run(&self, text: &str, overrides: &[(String, String)]) {
         let path = self.plans.path().join("plan.toml");
         std::fs::write(&path, text).unwrap();
-        let valid = match plan::load(&path).and_then(|l| plan::validate(&l, overrides)) {
+        let valid = match plan::load(&path).and_then(|l| plan::validate(l, overrides)) {
             Ok(valid) => valid,
             Err(d) => {
                 d.render(false);

@@ -3,12 +3,14 @@
 
 pub mod baselines;
 pub mod bundled;
+#[cfg(test)]
+mod compile_tests;
 pub mod compiled;
 pub mod diag;
 mod fields;
 #[cfg(test)]
 mod fuzz_tests;
-mod gates;
+pub(crate) mod gates;
 pub mod interp;
 pub mod load;
 pub mod locate;

@@ -199,9 +199,10 @@ pub fn parse_var_arg(arg: &str) -> Result<(String, String), VarArgError> {
     Ok((key.to_string(), value.to_string()))
 }
 
-/// Checks everything about a loaded plan that its structure alone does not say.
+/// Checks everything about a loaded plan that its structure alone does not say; the valid plan
+/// takes the loaded one over (a big plan is not copied).
 pub fn validate(
-    loaded: &LoadedPlan,
+    loaded: LoadedPlan,
     overrides: &[(String, String)],
 ) -> Result<ValidPlan, Diagnostics> {
     let plan = &loaded.plan;
@@ -257,12 +258,12 @@ pub fn validate(
         graph,
         gates,
         builtins,
-        plan: plan.clone(),
-        path: loaded.path.clone(),
-        dir: loaded.dir.clone(),
+        plan: loaded.plan,
+        path: loaded.path,
+        dir: loaded.dir,
         vars,
         secret_vars,
-        source: Arc::clone(&loaded.source),
+        source: loaded.source,
     })
 }
 
