@@ -395,27 +395,33 @@ thread_local! {
 mod tests {
     use super::*;
 
-    /// A plan reduced to what the graph reads: phases of `(id, needs, steps of (id, needs))`.
-    struct Toy(Vec<(String, Vec<String>, Vec<(String, Vec<String>)>)>);
+    /// A step or phase as the graph reads it: its id and its `needs`.
+    type Named = (String, Vec<String>);
+
+    /// A written step or phase: its id and its `needs`.
+    type Written<'a> = (&'a str, &'a [&'a str]);
+
+    /// A plan reduced to what the graph reads: phases with their steps.
+    struct Toy(Vec<(Named, Vec<Named>)>);
 
     impl Shape for Toy {
         fn phase_count(&self) -> usize {
             self.0.len()
         }
         fn phase_id(&self, p: usize) -> &str {
-            &self.0[p].0
+            &self.0[p].0 .0
         }
         fn phase_needs(&self, p: usize) -> &[String] {
-            &self.0[p].1
+            &self.0[p].0 .1
         }
         fn step_count(&self, p: usize) -> usize {
-            self.0[p].2.len()
+            self.0[p].1.len()
         }
         fn step_id(&self, p: usize, i: usize) -> &str {
-            &self.0[p].2[i].0
+            &self.0[p].1[i].0
         }
         fn step_needs(&self, p: usize, i: usize) -> &[String] {
-            &self.0[p].2[i].1
+            &self.0[p].1[i].1
         }
     }
 
@@ -424,7 +430,7 @@ mod tests {
     }
 
     /// `[("a", &[], &[("s1", &["s2"])])]`-like literals.
-    fn toy(phases: &[(&str, &[&str], &[(&str, &[&str])])]) -> Toy {
+    fn toy(phases: &[(&str, &[&str], &[Written<'_>])]) -> Toy {
         Toy(phases
             .iter()
             .map(|(id, needs, steps)| {
@@ -432,7 +438,7 @@ mod tests {
                     .iter()
                     .map(|(s, n)| (s.to_string(), strings(n)))
                     .collect();
-                (id.to_string(), strings(needs), steps)
+                ((id.to_string(), strings(needs)), steps)
             })
             .collect())
     }

@@ -50,7 +50,7 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
                         ui::out(&line);
                     }
                 }
-                ui::err(&diagnostics.render(color));
+                ui::err(&diagnostics.render(&crate::error::painter(color)));
                 let n = diagnostics.len();
                 let noun = if n == 1 { "problem" } else { "problems" };
                 ui::err(&format!(

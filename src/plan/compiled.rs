@@ -539,13 +539,13 @@ fn compile_gates(
         .gates
         .iter()
         .enumerate()
-        .filter_map(|(g, gate)| {
+        .map(|(g, gate)| {
             let known = parsed.get(g).and_then(Option::as_ref);
             let expr = match known {
                 Some((text, expr)) if *text == gate.check => Ok(expr.clone()),
                 _ => super::gates::parse(&gate.check),
             };
-            Some((g, gate, expr))
+            (g, gate, expr)
         })
         .filter_map(|(g, gate, expr)| match expr {
             Ok(expr) => Some(Gate {
