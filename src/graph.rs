@@ -1,5 +1,7 @@
-//! The step DAG of a plan (petgraph): steps plus one gate barrier per phase, its order with ties
-//! broken by file order, cycle paths for diagnostics, and DOT/Mermaid renderings.
+//! The step DAG (petgraph): steps plus one gate barrier per phase, its order with ties broken by
+//! file order, cycle paths for diagnostics, and DOT/Mermaid renderings. It knows plans only
+//! through [`Shape`] (ids and `needs`) and labels its drawings with what the caller gives, so
+//! it sits below the plan layer.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -9,7 +11,31 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::IntoNeighbors;
 use petgraph::Direction;
 
-use crate::plan::model::Plan;
+/// What the graph reads of a plan: its phases and steps, their ids and their `needs`.
+pub trait Shape {
+    /// How many phases.
+    fn phase_count(&self) -> usize;
+    /// The id of phase `p`.
+    fn phase_id(&self, p: usize) -> &str;
+    /// The phases phase `p` needs.
+    fn phase_needs(&self, p: usize) -> &[String];
+    /// How many steps phase `p` has.
+    fn step_count(&self, p: usize) -> usize;
+    /// The id of step `i` of phase `p`.
+    fn step_id(&self, p: usize, i: usize) -> &str;
+    /// The steps step `i` of phase `p` needs.
+    fn step_needs(&self, p: usize, i: usize) -> &[String];
+}
+
+/// How a drawing labels its clusters (one per phase) and nodes.
+pub struct Labels<'a> {
+    /// How many phases (clusters).
+    pub phases: usize,
+    /// The title of phase `p`'s cluster.
+    pub cluster: &'a dyn Fn(usize) -> String,
+    /// The text of a node.
+    pub node: &'a dyn Fn(Node) -> String,
+}
 
 /// A node of the plan graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,10 +56,10 @@ pub enum Node {
 
 impl Node {
     /// How the node reads in a cycle path: the step id, or `phase <id>` for a barrier.
-    pub fn name(&self, plan: &Plan) -> String {
+    pub fn name(&self, plan: &dyn Shape) -> String {
         match *self {
-            Node::Step { phase, index } => plan.phases[phase].steps[index].id().to_string(),
-            Node::Gates { phase } => format!("phase {}", plan.phases[phase].id),
+            Node::Step { phase, index } => plan.step_id(phase, index).to_string(),
+            Node::Gates { phase } => format!("phase {}", plan.phase_id(phase)),
         }
     }
 }
@@ -48,7 +74,7 @@ pub struct CycleError {
 
 impl CycleError {
     /// `a -> b -> c -> a` for each cycle.
-    pub fn describe(&self, plan: &Plan) -> Vec<String> {
+    pub fn describe(&self, plan: &dyn Shape) -> Vec<String> {
         self.cycles
             .iter()
             .map(|c| {
@@ -70,25 +96,27 @@ pub struct PlanGraph {
 
 impl PlanGraph {
     /// Builds the graph; `needs` naming nothing are ignored here (validation reports them).
-    pub fn build(plan: &Plan) -> Result<PlanGraph, CycleError> {
+    pub fn build(plan: &dyn Shape) -> Result<PlanGraph, CycleError> {
+        #[cfg(test)]
+        BUILDS.with(|n| n.set(n.get() + 1));
         let mut graph = DiGraph::new();
         let mut index = HashMap::new();
         let mut step_ids: HashMap<&str, Node> = HashMap::new();
         let mut phase_ids: HashMap<&str, usize> = HashMap::new();
-        for (p, phase) in plan.phases.iter().enumerate() {
-            phase_ids.entry(phase.id.as_str()).or_insert(p);
-            for (i, step) in phase.steps.iter().enumerate() {
+        for p in 0..plan.phase_count() {
+            phase_ids.entry(plan.phase_id(p)).or_insert(p);
+            for i in 0..plan.step_count(p) {
                 let node = Node::Step { phase: p, index: i };
-                step_ids.entry(step.id()).or_insert(node);
+                step_ids.entry(plan.step_id(p, i)).or_insert(node);
                 index.insert(node, graph.add_node(node));
             }
             let gates = Node::Gates { phase: p };
             index.insert(gates, graph.add_node(gates));
         }
-        for (p, phase) in plan.phases.iter().enumerate() {
+        for p in 0..plan.phase_count() {
             let barrier = index[&Node::Gates { phase: p }];
-            let deps: Vec<NodeIndex> = phase
-                .needs
+            let deps: Vec<NodeIndex> = plan
+                .phase_needs(p)
                 .iter()
                 .filter_map(|n| phase_ids.get(n.as_str()))
                 .map(|&q| index[&Node::Gates { phase: q }])
@@ -96,13 +124,13 @@ impl PlanGraph {
             for &dep in &deps {
                 graph.update_edge(dep, barrier, ());
             }
-            for (i, step) in phase.steps.iter().enumerate() {
+            for i in 0..plan.step_count(p) {
                 let me = index[&Node::Step { phase: p, index: i }];
                 graph.add_edge(me, barrier, ());
                 for &dep in &deps {
                     graph.update_edge(dep, me, ());
                 }
-                for need in step.needs() {
+                for need in plan.step_needs(p, i) {
                     if let Some(n) = step_ids.get(need.as_str()) {
                         graph.update_edge(index[n], me, ());
                     }
@@ -116,6 +144,46 @@ impl PlanGraph {
         } else {
             Err(CycleError { cycles })
         }
+    }
+
+    /// The graph of the phases `kept` (indices into this graph's phases, in order), renumbered
+    /// `0..kept.len()`: what building it from a plan of only those phases gives, since a `needs`
+    /// naming a phase or step left out is ignored there too.
+    pub fn restrict(&self, kept: &[usize]) -> PlanGraph {
+        let renumber = |node: Node| {
+            let new = |p: usize| kept.iter().position(|&k| k == p);
+            match node {
+                Node::Step { phase, index } => new(phase).map(|phase| Node::Step { phase, index }),
+                Node::Gates { phase } => new(phase).map(|phase| Node::Gates { phase }),
+            }
+        };
+        let mut graph = DiGraph::new();
+        let mut index = HashMap::new();
+        let mut old_to_new = HashMap::new();
+        let mut nodes: Vec<(Node, NodeIndex)> = self
+            .graph
+            .node_indices()
+            .filter_map(|n| Some((renumber(self.graph[n])?, n)))
+            .collect();
+        // File order: each kept phase's steps, then its barrier, as `build` adds them.
+        nodes.sort_by_key(|(node, _)| match *node {
+            Node::Step { phase, index } => (phase, 0, index),
+            Node::Gates { phase } => (phase, 1, 0),
+        });
+        for (node, old) in nodes {
+            let new = graph.add_node(node);
+            index.insert(node, new);
+            old_to_new.insert(old, new);
+        }
+        for e in self.graph.edge_indices() {
+            let Some((a, b)) = self.graph.edge_endpoints(e) else {
+                continue;
+            };
+            if let (Some(&a), Some(&b)) = (old_to_new.get(&a), old_to_new.get(&b)) {
+                graph.update_edge(a, b, ());
+            }
+        }
+        PlanGraph { graph, index }
     }
 
     /// One cycle per strongly connected group, in `needs` order, starting at its first step.
@@ -215,12 +283,12 @@ impl PlanGraph {
     }
 
     /// The graph in Graphviz DOT, one cluster per phase.
-    pub fn to_dot(&self, plan: &Plan) -> String {
+    pub fn to_dot(&self, labels: &Labels<'_>) -> String {
         let mut out = String::from("digraph plan {\n  rankdir=TB;\n  node [shape=box];\n");
-        for p in 0..plan.phases.len() {
+        for p in 0..labels.phases {
             out.push_str(&format!(
                 "  subgraph cluster_{p} {{\n    label=\"{}\";\n",
-                dot_escape(&phase_label(plan, p))
+                dot_escape(&(labels.cluster)(p))
             ));
             for n in self.phase_nodes(p) {
                 let shape = if matches!(self.graph[n], Node::Gates { .. }) {
@@ -231,7 +299,7 @@ impl PlanGraph {
                 out.push_str(&format!(
                     "    n{} [label=\"{}\"{shape}];\n",
                     n.index(),
-                    dot_escape(&label(plan, self.graph[n]))
+                    dot_escape(&(labels.node)(self.graph[n]))
                 ));
             }
             out.push_str("  }\n");
@@ -244,15 +312,15 @@ impl PlanGraph {
     }
 
     /// The graph as a Mermaid flowchart, one subgraph per phase.
-    pub fn to_mermaid(&self, plan: &Plan) -> String {
+    pub fn to_mermaid(&self, labels: &Labels<'_>) -> String {
         let mut out = String::from("flowchart TD\n");
-        for p in 0..plan.phases.len() {
+        for p in 0..labels.phases {
             out.push_str(&format!(
                 "  subgraph p{p}[\"{}\"]\n",
-                mermaid_escape(&phase_label(plan, p))
+                mermaid_escape(&(labels.cluster)(p))
             ));
             for n in self.phase_nodes(p) {
-                let text = mermaid_escape(&label(plan, self.graph[n])).replace('\n', "<br/>");
+                let text = mermaid_escape(&(labels.node)(self.graph[n])).replace('\n', "<br/>");
                 match self.graph[n] {
                     Node::Gates { .. } => {
                         out.push_str(&format!("    n{}{{\"{text}\"}}\n", n.index()))
@@ -307,30 +375,6 @@ impl PlanGraph {
     }
 }
 
-/// A phase's cluster title: its id, and its title when it has one.
-fn phase_label(plan: &Plan, p: usize) -> String {
-    let phase = &plan.phases[p];
-    match &phase.title {
-        Some(title) => format!("{}: {title}", phase.id),
-        None => phase.id.clone(),
-    }
-}
-
-/// `id\naction` for a step; the gate count for a barrier.
-fn label(plan: &Plan, node: Node) -> String {
-    match node {
-        Node::Step { phase, index } => {
-            let step = &plan.phases[phase].steps[index];
-            format!("{}\n{}", step.id(), step.action())
-        }
-        Node::Gates { phase } => match plan.phases[phase].gates.len() {
-            0 => format!("{} done", plan.phases[phase].id),
-            1 => "1 gate".to_string(),
-            n => format!("{n} gates"),
-        },
-    }
-}
-
 fn dot_escape(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -342,25 +386,66 @@ fn mermaid_escape(text: &str) -> String {
 }
 
 #[cfg(test)]
+thread_local! {
+    /// How many graphs this thread built: a plan is compiled with one.
+    pub static BUILDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    fn plan(body: &str) -> Plan {
-        toml::from_str(&format!("name='x'\ndescription='d'\n{body}")).unwrap()
+    /// A step or phase as the graph reads it: its id and its `needs`.
+    type Named = (String, Vec<String>);
+
+    /// A written step or phase: its id and its `needs`.
+    type Written<'a> = (&'a str, &'a [&'a str]);
+
+    /// A plan reduced to what the graph reads: phases with their steps.
+    struct Toy(Vec<(Named, Vec<Named>)>);
+
+    impl Shape for Toy {
+        fn phase_count(&self) -> usize {
+            self.0.len()
+        }
+        fn phase_id(&self, p: usize) -> &str {
+            &self.0[p].0 .0
+        }
+        fn phase_needs(&self, p: usize) -> &[String] {
+            &self.0[p].0 .1
+        }
+        fn step_count(&self, p: usize) -> usize {
+            self.0[p].1.len()
+        }
+        fn step_id(&self, p: usize, i: usize) -> &str {
+            &self.0[p].1[i].0
+        }
+        fn step_needs(&self, p: usize, i: usize) -> &[String] {
+            &self.0[p].1[i].1
+        }
     }
 
-    fn step(id: &str, needs: &str) -> String {
-        format!("[[phase.step]]\nid='{id}'\naction='run'\ncommand='true'\nneeds=[{needs}]\n")
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// `[("a", &[], &[("s1", &["s2"])])]`-like literals.
+    fn toy(phases: &[(&str, &[&str], &[Written<'_>])]) -> Toy {
+        Toy(phases
+            .iter()
+            .map(|(id, needs, steps)| {
+                let steps = steps
+                    .iter()
+                    .map(|(s, n)| (s.to_string(), strings(n)))
+                    .collect();
+                ((id.to_string(), strings(needs)), steps)
+            })
+            .collect())
     }
 
     #[test]
     fn order_follows_needs_then_file_order() {
-        let p = plan(&format!(
-            "[[phase]]\nid='a'\n{}{}{}",
-            step("s1", "'s3'"),
-            step("s2", ""),
-            step("s3", "")
-        ));
+        let p = toy(&[("a", &[], &[("s1", &["s3"]), ("s2", &[]), ("s3", &[])])]);
         let g = PlanGraph::build(&p).unwrap();
         let names: Vec<String> = g.order().iter().map(|n| n.name(&p)).collect();
         assert_eq!(names, ["s2", "s3", "s1", "phase a"]);
@@ -373,11 +458,7 @@ mod tests {
 
     #[test]
     fn a_phase_waits_for_the_barrier_of_the_phases_it_needs() {
-        let p = plan(&format!(
-            "[[phase]]\nid='b'\nneeds=['a']\n{}[[phase]]\nid='a'\n{}",
-            step("x", ""),
-            step("y", "")
-        ));
+        let p = toy(&[("b", &["a"], &[("x", &[])]), ("a", &[], &[("y", &[])])]);
         let g = PlanGraph::build(&p).unwrap();
         let names: Vec<String> = g.order().iter().map(|n| n.name(&p)).collect();
         assert_eq!(names, ["y", "phase a", "x", "phase b"]);
@@ -388,29 +469,27 @@ mod tests {
 
     #[test]
     fn step_cycles_show_the_whole_path() {
-        let p = plan(&format!(
-            "[[phase]]\nid='a'\n{}{}{}",
-            step("s1", "'s2'"),
-            step("s2", "'s3'"),
-            step("s3", "'s1'")
-        ));
+        let p = toy(&[(
+            "a",
+            &[],
+            &[("s1", &["s2"]), ("s2", &["s3"]), ("s3", &["s1"])],
+        )]);
         let err = PlanGraph::build(&p).unwrap_err();
         assert_eq!(err.describe(&p), ["s1 -> s2 -> s3 -> s1"]);
     }
 
     #[test]
     fn self_needs_is_a_cycle() {
-        let p = plan(&format!("[[phase]]\nid='a'\n{}", step("s1", "'s1'")));
+        let p = toy(&[("a", &[], &[("s1", &["s1"])])]);
         assert_eq!(PlanGraph::build(&p).unwrap_err().describe(&p), ["s1 -> s1"]);
     }
 
     #[test]
     fn cycles_mixing_step_and_phase_needs_are_found() {
-        let p = plan(&format!(
-            "[[phase]]\nid='a'\n{}[[phase]]\nid='b'\nneeds=['a']\n{}",
-            step("s1", "'s2'"),
-            step("s2", "")
-        ));
+        let p = toy(&[
+            ("a", &[], &[("s1", &["s2"])]),
+            ("b", &["a"], &[("s2", &[])]),
+        ]);
         assert_eq!(
             PlanGraph::build(&p).unwrap_err().describe(&p),
             ["s1 -> s2 -> phase a -> s1"]
@@ -419,28 +498,34 @@ mod tests {
 
     #[test]
     fn phase_cycles_are_found_even_without_steps() {
-        let p = plan("[[phase]]\nid='a'\nneeds=['b']\n[[phase]]\nid='b'\nneeds=['a']\n");
+        let p = toy(&[("a", &["b"], &[]), ("b", &["a"], &[])]);
         assert_eq!(
             PlanGraph::build(&p).unwrap_err().describe(&p),
             ["phase a -> phase b -> phase a"]
         );
     }
 
-    /// `s2` waits for `s1`, so the barrier's edge from `s1` is implied and not drawn.
+    /// `s2` waits for `s1`, so the barrier's edge from `s1` is implied and not drawn; labels
+    /// are the caller's, escaped for each format.
     #[test]
     fn dot_and_mermaid_cluster_by_phase() {
-        let p = plan(&format!(
-            "[[phase]]\nid='a'\ntitle='Say \"hi\"'\n{}{}[[phase.gate]]\ncheck='x'\n",
-            step("s1", ""),
-            step("s2", "'s1'")
-        ));
+        let p = toy(&[("a", &[], &[("s1", &[]), ("s2", &["s1"])])]);
         let g = PlanGraph::build(&p).unwrap();
+        let node = |n: Node| match n {
+            Node::Step { phase, index } => format!("{}\nrun", p.step_id(phase, index)),
+            Node::Gates { .. } => "1 gate".to_string(),
+        };
+        let labels = Labels {
+            phases: 1,
+            cluster: &|_| "a: Say \"hi\"".to_string(),
+            node: &node,
+        };
         assert_eq!(
-            g.to_dot(&p),
+            g.to_dot(&labels),
             "digraph plan {\n  rankdir=TB;\n  node [shape=box];\n  subgraph cluster_0 {\n    label=\"a: Say \\\"hi\\\"\";\n    n0 [label=\"s1\\nrun\"];\n    n1 [label=\"s2\\nrun\"];\n    n2 [label=\"1 gate\", shape=diamond];\n  }\n  n0 -> n1;\n  n1 -> n2;\n}\n"
         );
         assert_eq!(
-            g.to_mermaid(&p),
+            g.to_mermaid(&labels),
             "flowchart TD\n  subgraph p0[\"a: Say #quot;hi#quot;\"]\n    n0[\"s1<br/>run\"]\n    n1[\"s2<br/>run\"]\n    n2{\"1 gate\"}\n  end\n  n0 --> n1\n  n1 --> n2\n"
         );
     }

@@ -42,7 +42,7 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
     let color = ui::stderr_color();
     let mut code = exit::OK;
     for path in &args.plans {
-        match plan::load(path).and_then(|loaded| plan::validate(&loaded, &overrides)) {
+        match plan::load(path).and_then(|loaded| plan::validate(loaded, &overrides)) {
             Ok(valid) => ui::out(&format!("{}: ok — {}", path.display(), valid.summary())),
             Err(diagnostics) => {
                 if crate::report::github::on_github_actions() {
@@ -50,7 +50,7 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
                         ui::out(&line);
                     }
                 }
-                ui::err(&diagnostics.render(color));
+                ui::err(&diagnostics.render(&crate::error::painter(color)));
                 let n = diagnostics.len();
                 let noun = if n == 1 { "problem" } else { "problems" };
                 ui::err(&format!(

@@ -64,7 +64,7 @@ impl Prepared {
     ) -> Result<Prepared> {
         tracing::info!(plan = %plan_path.display(), "loading plan");
         let loaded = plan::load(plan_path).map_err(diagnostics)?;
-        let valid = plan::validate(&loaded, overrides).map_err(diagnostics)?;
+        let valid = plan::validate(loaded, overrides).map_err(diagnostics)?;
         let plan_dir = plan_path
             .parent()
             .map(|p| {

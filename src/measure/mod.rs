@@ -4,6 +4,7 @@ pub mod budget;
 pub mod budget_glob;
 pub mod coverage;
 pub mod drift;
+pub mod framework;
 pub mod interval;
 pub mod junit;
 pub mod live;

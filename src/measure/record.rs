@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::{self, Budget, OverBudget};
 use super::coverage::Coverage;
+use super::framework::Framework;
 use super::junit::{Counts, Outcome, TestResult};
 use super::outliers;
 use super::stats::{self, Summary};
-use crate::plan::model::Framework;
 use crate::process::Status;
 
 /// How many of the slowest tests `slowest_tests` keeps.

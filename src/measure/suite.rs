@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use super::budget::Budget;
 use super::coverage;
+use super::framework::Framework;
 use super::junit;
 use super::live;
 use super::record::{Record, RunExtras, RunResult, RunSample};
-use crate::plan::model::Framework;
 use crate::process::shell::quote;
 use crate::process::{self, CommandSpec, Control, Status};
 

@@ -156,8 +156,12 @@ mod tests {
             [[phase.step]]\nid='diagnosis'\nneeds=['deps']\naction='suite'\ncommand='pytest'\nrecord='d'\nbaseline=false\n\
             [[phase.step]]\nid='later'\nneeds=['diagnosis']\naction='write'\npath='y'\ntemplate='t'\n";
         let model: crate::plan::model::Plan = toml::from_str(text).unwrap();
+        let known = crate::plan::compiled::Known {
+            graph: PlanGraph::build(&model).unwrap(),
+            gates: Vec::new(),
+        };
         let mut plan =
-            crate::plan::compiled::compile(&model, &Default::default(), &Default::default())
+            crate::plan::compiled::compile(&model, &Default::default(), &Default::default(), known)
                 .unwrap();
         mark(&mut plan.phases, &plan.graph);
         let checked: Vec<(&str, bool)> = plan

@@ -13,7 +13,7 @@ use super::locate::{at, Loc, Seg};
 use super::model::{self, Framework, Installer, IntOrVar, OnFail, OnInconclusive};
 use super::resolve::Problem;
 use crate::criteria;
-use crate::graph::{CycleError, Node, PlanGraph};
+use crate::graph::{Node, PlanGraph};
 
 /// The interpreter an `install` step uses when it names none.
 pub const DEFAULT_PYTHON: &str = ".venv/bin/python";
@@ -397,13 +397,25 @@ impl Plan {
     }
 }
 
+/// What validation already worked out for the plan being compiled, so compiling repeats none
+/// of it: its graph (built once, from ids and `needs`, which are never interpolated) and each
+/// gate's check as validation parsed it, by phase and gate.
+#[derive(Debug, Clone)]
+pub struct Known {
+    /// The plan's dependency graph.
+    pub graph: PlanGraph,
+    /// For each phase, each gate's check text and its parse (`None`: validation did not parse it).
+    pub gates: Vec<Vec<Option<(String, criteria::Expr)>>>,
+}
+
 /// Compiles an interpolated plan whose `runs`/`warmup` resolve has made integers;
-/// `timeouts` holds the durations resolve parsed, by step id. Problems come back with their
-/// place; a graph with a cycle is one too (validate reports cycles first, with their paths).
+/// `timeouts` holds the durations resolve parsed, by step id; `known` is what validation
+/// found (the graph, the parsed gates). Problems come back with their place.
 pub fn compile(
     plan: &model::Plan,
     timeouts: &BTreeMap<String, Duration>,
     max_times: &BTreeMap<String, Duration>,
+    known: Known,
 ) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     // Gates first (the suites' default runs depend on them), their problems after the steps'.
@@ -412,7 +424,10 @@ pub fn compile(
         .phases
         .iter()
         .enumerate()
-        .map(|(p, phase)| compile_gates(p, phase, &mut gate_problems))
+        .map(|(p, phase)| {
+            let parsed = known.gates.get(p).map_or(&[][..], Vec::as_slice);
+            compile_gates(p, phase, parsed, &mut gate_problems)
+        })
         .collect();
     let compared = compared_records(gates.iter().flatten());
     let budget = Budget {
@@ -439,33 +454,21 @@ pub fn compile(
         });
     }
     problems.extend(gate_problems);
-    let graph = match PlanGraph::build(plan) {
-        Ok(graph) => Some(graph),
-        Err(CycleError { cycles }) => {
-            problems.push(Problem::new(
-                Loc::value(at!["phase", 0, "id"]),
-                format!("the plan has {} dependency cycle(s)", cycles.len()),
-                "break the cycle in `needs` (`planrun validate` shows it)",
-            ));
-            None
-        }
-    };
-    if let Some(graph) = &graph {
-        give_exports(&mut phases, graph);
+    let graph = known.graph;
+    give_exports(&mut phases, &graph);
+    if !problems.is_empty() {
+        return Err(problems);
     }
-    match graph {
-        Some(graph) if problems.is_empty() => Ok(Plan {
-            name: plan.name.clone(),
-            description: plan.description.clone(),
-            default_target: plan.default_target.clone(),
-            order: graph.order(),
-            graph,
-            phases,
-            stages: Vec::new(),
-            stage: None,
-        }),
-        _ => Err(problems),
-    }
+    Ok(Plan {
+        name: plan.name.clone(),
+        description: plan.description.clone(),
+        default_target: plan.default_target.clone(),
+        order: graph.order(),
+        graph,
+        phases,
+        stages: Vec::new(),
+        stage: None,
+    })
 }
 
 /// Gives every step that runs processes the `export`s of the services it needs, directly or
@@ -524,13 +527,27 @@ fn give_exports(phases: &mut [Phase], graph: &PlanGraph) {
     }
 }
 
-/// A phase's gates with their checks parsed (once: the executor never parses them again).
-fn compile_gates(p: usize, phase: &model::Phase, problems: &mut Vec<Problem>) -> Vec<Gate> {
+/// A phase's gates with their checks parsed: validation's parse when the check reads as it did
+/// then (`parsed`), so a check is parsed once per load; the executor never parses them again.
+fn compile_gates(
+    p: usize,
+    phase: &model::Phase,
+    parsed: &[Option<(String, criteria::Expr)>],
+    problems: &mut Vec<Problem>,
+) -> Vec<Gate> {
     phase
         .gates
         .iter()
         .enumerate()
-        .filter_map(|(g, gate)| match criteria::parse(&gate.check) {
+        .map(|(g, gate)| {
+            let known = parsed.get(g).and_then(Option::as_ref);
+            let expr = match known {
+                Some((text, expr)) if *text == gate.check => Ok(expr.clone()),
+                _ => super::gates::parse(&gate.check),
+            };
+            (g, gate, expr)
+        })
+        .filter_map(|(g, gate, expr)| match expr {
             Ok(expr) => Some(Gate {
                 check: gate.check.clone(),
                 expr,
@@ -752,6 +769,19 @@ mod tests {
 
     fn model(text: &str) -> model::Plan {
         toml::from_str(text).unwrap()
+    }
+
+    /// Compiles with the graph built here and no gate parsed beforehand.
+    fn compile(
+        plan: &model::Plan,
+        timeouts: &BTreeMap<String, Duration>,
+        max_times: &BTreeMap<String, Duration>,
+    ) -> Result<Plan, Vec<Problem>> {
+        let known = Known {
+            graph: PlanGraph::build(plan).unwrap(),
+            gates: Vec::new(),
+        };
+        super::compile(plan, timeouts, max_times, known)
     }
 
     const HEAD: &str = "name='x'\ndescription='d'\n[[phase]]\nid='p'\n";

@@ -1,11 +1,34 @@
 //! Diagnostics: what is wrong in a plan, where (file:line:column), and what to do, rendered
-//! once in the rustc/just style with the offending line and a caret underline.
+//! once in the rustc/just style with the offending line and a caret underline. The plan layer
+//! knows no terminal: each styled piece is named by a [`Tone`] and the caller paints it.
 
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::ui::{paint, Style};
+/// How a piece of a rendered diagnostic should look; the caller maps it to its colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// `error:` and the caret underline.
+    Error,
+    /// The message.
+    Strong,
+    /// The gutter: `-->`, `|`, line numbers, `= note:`, `= help:`.
+    Gutter,
+}
+
+/// Paints one piece of text in a tone (the caller's colours; [`plain`] for none).
+pub type Paint<'a> = &'a dyn Fn(Tone, &str) -> String;
+
+/// Paints nothing: the text as it is.
+pub fn plain(_: Tone, text: &str) -> String {
+    text.to_string()
+}
+
+/// Keeps `paint(color, Style::X, text)`'s shape for the pieces below.
+fn paint(paint: Paint<'_>, tone: Tone, text: &str) -> String {
+    paint(tone, text)
+}
 
 /// The text of one plan file, shared by all of its diagnostics.
 #[derive(Debug)]
@@ -122,23 +145,23 @@ impl Diagnostic {
         }
     }
 
-    /// Renders the diagnostic, with ANSI colour when `color` is true.
-    pub fn render(&self, color: bool) -> String {
+    /// Renders the diagnostic, each styled piece through `color` (e.g. [`plain`]).
+    pub fn render(&self, color: Paint<'_>) -> String {
         let mut out = format!(
             "{} {}\n",
-            paint(color, Style::BoldRed, "error:"),
-            paint(color, Style::Bold, &self.message)
+            paint(color, Tone::Error, "error:"),
+            paint(color, Tone::Strong, &self.message)
         );
         let mut pad = String::from(" ");
         if let (Some(source), Some(span)) = (&self.source, &self.span) {
             let (line, col) = source.line_col(span.start);
             let number = line.to_string();
             pad = " ".repeat(number.len() + 1);
-            let bar = paint(color, Style::Cyan, "|");
+            let bar = paint(color, Tone::Gutter, "|");
             out.push_str(&format!(
                 "{}{} {}:{line}:{col}\n",
                 &pad[1..],
-                paint(color, Style::Cyan, "-->"),
+                paint(color, Tone::Gutter, "-->"),
                 source.name
             ));
             let text = source.line_text(line);
@@ -146,30 +169,30 @@ impl Diagnostic {
             out.push_str(&format!("{pad}{bar}\n"));
             out.push_str(&format!(
                 "{} {bar} {shown}\n",
-                paint(color, Style::Cyan, &number)
+                paint(color, Tone::Gutter, &number)
             ));
             out.push_str(&format!(
                 "{pad}{bar} {}{}\n",
                 " ".repeat(caret_at),
-                paint(color, Style::BoldRed, &"^".repeat(caret_len))
+                paint(color, Tone::Error, &"^".repeat(caret_len))
             ));
         } else if let Some(source) = &self.source {
             out.push_str(&format!(
                 " {} {}\n",
-                paint(color, Style::Cyan, "-->"),
+                paint(color, Tone::Gutter, "-->"),
                 source.name
             ));
         }
         for note in &self.notes {
             out.push_str(&format!(
                 "{pad}{} {note}\n",
-                paint(color, Style::Cyan, "= note:")
+                paint(color, Tone::Gutter, "= note:")
             ));
         }
         if let Some(help) = &self.help {
             out.push_str(&format!(
                 "{pad}{} {help}\n",
-                paint(color, Style::Cyan, "= help:")
+                paint(color, Tone::Gutter, "= help:")
             ));
         }
         out
@@ -262,8 +285,8 @@ impl Diagnostics {
         }
     }
 
-    /// Every problem rendered, separated by blank lines, with colour when `color` is true.
-    pub fn render(&self, color: bool) -> String {
+    /// Every problem rendered, separated by blank lines, each styled piece through `color`.
+    pub fn render(&self, color: Paint<'_>) -> String {
         self.items
             .iter()
             .map(|d| d.render(color))
@@ -282,7 +305,7 @@ impl From<Diagnostic> for Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(false))
+        f.write_str(&self.render(&plain))
     }
 }
 
@@ -316,7 +339,7 @@ mod tests {
         let d = Diagnostic::at(&src, 6..10, "unknown field `need` in step `measure`")
             .with_help("did you mean `needs`?");
         assert_eq!(
-            d.render(false),
+            d.render(&plain),
             "error: unknown field `need` in step `measure`\n --> plans/x.toml:2:1\n  |\n2 | need = [\"deps\"]\n  | ^^^^\n  = help: did you mean `needs`?\n"
         );
         assert_eq!(d.line_col(), Some((2, 1)));
@@ -329,13 +352,13 @@ mod tests {
         assert_eq!(src.line_col(1), (1, 1));
         assert_eq!(src.line_col(999), (2, 1));
         let d = Diagnostic::at(&src, 999..1000, "m");
-        assert!(d.render(false).contains("f:2:1"));
+        assert!(d.render(&plain).contains("f:2:1"));
     }
 
     #[test]
     fn multi_line_spans_underline_to_the_end_of_the_first_line() {
         let src = Source::new("f", "x = \"\"\"ab\ncd\"\"\"\n".into());
-        let text = Diagnostic::at(&src, 4..15, "m").render(false);
+        let text = Diagnostic::at(&src, 4..15, "m").render(&plain);
         assert!(text.ends_with("  |     ^^^^^\n"), "{text}");
     }
 
@@ -343,8 +366,9 @@ mod tests {
     fn colour_only_when_asked() {
         let src = Source::new("f", "x\n".into());
         let d = Diagnostic::at(&src, 0..1, "m");
-        assert!(!d.render(false).contains('\x1b'));
-        assert!(d.render(true).contains('\x1b'));
+        let marked = |tone: Tone, text: &str| format!("<{tone:?}>{text}");
+        assert!(!d.render(&plain).contains('<'));
+        assert!(d.render(&marked).starts_with("<Error>error: <Strong>m\n"));
     }
 
     #[test]

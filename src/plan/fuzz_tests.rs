@@ -425,11 +425,11 @@ impl Ground {
     fn run(&self, text: &str, overrides: &[(String, String)]) {
         let path = self.plans.path().join("plan.toml");
         std::fs::write(&path, text).unwrap();
-        let valid = match plan::load(&path).and_then(|l| plan::validate(&l, overrides)) {
+        let valid = match plan::load(&path).and_then(|l| plan::validate(l, overrides)) {
             Ok(valid) => valid,
             Err(d) => {
-                d.render(false);
-                d.render(true);
+                d.render(&crate::plan::diag::plain);
+                d.render(&|_, t: &str| format!("\x1b[1m{t}\x1b[0m"));
                 return;
             }
         };
@@ -443,7 +443,7 @@ impl Ground {
             ),
         ]);
         if let Err(d) = valid.resolve(&builtins) {
-            d.render(false);
+            d.render(&crate::plan::diag::plain);
             return;
         }
         // Validated and resolved: what is left to refuse (paths that leave the target) is

@@ -9,8 +9,25 @@ use super::model::Plan;
 use super::resolve::Problem;
 use crate::criteria;
 
+/// Each gate's check text and its parse, by phase and gate (`None`: not parsed).
+pub type Parsed = Vec<Vec<Option<(String, criteria::Expr)>>>;
+
+#[cfg(test)]
+thread_local! {
+    /// How many gate checks this thread parsed: each is parsed once per load.
+    pub static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Parses one gate's check (every gate parse of the plan layer goes through here).
+pub fn parse(check: &str) -> Result<criteria::Expr, criteria::ParseError> {
+    #[cfg(test)]
+    PARSES.with(|n| n.set(n.get() + 1));
+    criteria::parse(check)
+}
+
 /// Checks every gate of `resolved` (the interpolated plan); `raw` is the plan as written, so
-/// offsets inside an unchanged `check` can point at the exact column.
+/// offsets inside an unchanged `check` can point at the exact column. Returns each check
+/// parsed, for the checks after this one and for compiling.
 pub fn check(
     raw: &Plan,
     resolved: &Plan,
@@ -18,7 +35,12 @@ pub fn check(
     records: &[&str],
     ready: &dyn Fn(usize, &str) -> bool,
     problems: &mut Vec<Problem>,
-) {
+) -> Parsed {
+    let mut parsed: Parsed = resolved
+        .phases
+        .iter()
+        .map(|p| vec![None; p.gates.len()])
+        .collect();
     for (p, phase) in resolved.phases.iter().enumerate() {
         for (g, gate) in phase.gates.iter().enumerate() {
             let path = at!["phase", p, "gate", g, "check"];
@@ -35,8 +57,8 @@ pub fn check(
                 }
             };
             let ctx = format!("in gate {} of phase `{}`", g + 1, phase.id);
-            let expr = match criteria::parse(&gate.check) {
-                Ok(expr) => expr,
+            let expr = match parse(&gate.check) {
+                Ok(expr) => parsed[p][g].insert((gate.check.clone(), expr)).1.clone(),
                 Err(e) => {
                     problems.push(Problem::new(
                         place(e.offset, 1),
@@ -102,6 +124,7 @@ pub fn check(
             }
         }
     }
+    parsed
 }
 
 fn quoted<'a>(items: impl Iterator<Item = &'a str>) -> String {

@@ -3,12 +3,14 @@
 
 pub mod baselines;
 pub mod bundled;
+#[cfg(test)]
+mod compile_tests;
 pub mod compiled;
 pub mod diag;
 mod fields;
 #[cfg(test)]
 mod fuzz_tests;
-mod gates;
+pub(crate) mod gates;
 pub mod interp;
 pub mod load;
 pub mod locate;
@@ -16,6 +18,7 @@ pub mod model;
 pub mod resolve;
 pub mod schema;
 pub mod service_vars;
+mod shape;
 pub mod stages;
 mod strict;
 pub mod validate;

@@ -1,7 +1,8 @@
 //! The plan language as serde types: what a plan file may say, and nothing more.
 //!
 //! These types are the single source of truth: the loader deserializes them, `planrun schema`
-//! derives `schemas/plan.schema.json` from them, and the executor reads them. Every struct denies
+//! derives `schemas/plan.schema.json` from them, and `compile` turns them into the types the
+//! executor runs. Serde only: what code reads of them is in `shape.rs`. Every struct denies
 //! unknown fields so a typo is an error, never a silently ignored key.
 
 use std::collections::BTreeMap;
@@ -90,27 +91,6 @@ pub struct VarTable {
     pub secret: bool,
 }
 
-impl VarDef {
-    /// The variable's value.
-    pub fn value(&self) -> &str {
-        match self {
-            VarDef::Plain(v) => v,
-            VarDef::Table(t) => &t.value,
-        }
-    }
-
-    /// Whether the variable is marked secret (its name may make it secret too).
-    pub fn marked_secret(&self) -> bool {
-        matches!(self, VarDef::Table(t) if t.secret)
-    }
-}
-
-impl From<&str> for VarDef {
-    fn from(value: &str) -> Self {
-        VarDef::Plain(value.to_string())
-    }
-}
-
 /// A group of steps; its gates are checked once all of its steps have finished.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -190,16 +170,6 @@ pub enum IntOrVar {
     Int(u32),
     /// A string such as `"${runs}"`, interpolated and then parsed as an integer.
     Var(String),
-}
-
-impl IntOrVar {
-    /// The integer, once resolved.
-    pub fn int(&self) -> Option<u32> {
-        match self {
-            IntOrVar::Int(n) => Some(*n),
-            IntOrVar::Var(_) => None,
-        }
-    }
 }
 
 /// Declares one step struct per action, each with the common fields followed by its own, so that
@@ -397,16 +367,7 @@ step_struct! {
     }
 }
 
-/// How a suite's results are read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Framework {
-    /// pytest: planrun adds `--junitxml` and reads per-test outcomes and durations.
-    #[default]
-    Pytest,
-    /// Any command: only wall time, CPU, memory and the exit status are recorded.
-    Command,
-}
+pub use crate::measure::framework::Framework;
 
 step_struct! {
     process
@@ -548,109 +509,6 @@ pub enum Step {
     Mark(MarkStep),
     /// Start a service for the rest of the apply.
     Service(ServiceStep),
-}
-
-/// Calls `$body` with `$s` bound to the step struct of whatever action `$step` is.
-macro_rules! with_step {
-    ($step:expr, $s:ident => $body:expr) => {
-        match $step {
-            Step::Run($s) => $body,
-            Step::Install($s) => $body,
-            Step::Write($s) => $body,
-            Step::Replace($s) => $body,
-            Step::Ini($s) => $body,
-            Step::Toml($s) => $body,
-            Step::PytestConfig($s) => $body,
-            Step::Suite($s) => $body,
-            Step::Mark($s) => $body,
-            Step::Service($s) => $body,
-        }
-    };
-}
-
-impl Step {
-    /// The step id.
-    pub fn id(&self) -> &str {
-        with_step!(self, s => &s.id)
-    }
-
-    /// The step ids this step needs.
-    pub fn needs(&self) -> &[String] {
-        with_step!(self, s => &s.needs)
-    }
-
-    /// Whether the plan lets the target be switched across this step (`switchable = false`
-    /// forbids it).
-    pub fn switchable(&self) -> bool {
-        with_step!(self, s => s.switchable != Some(false))
-    }
-
-    /// The step's timeout text, if any (only actions that run processes take one).
-    pub fn timeout(&self) -> Option<&str> {
-        self.process_fields()
-            .and_then(|(timeout, _)| timeout.as_deref())
-    }
-
-    /// The step's extra environment (only actions that run processes take one).
-    pub fn env(&self) -> Option<&BTreeMap<String, String>> {
-        match self {
-            Step::Service(s) => Some(&s.env),
-            _ => self.process_fields().map(|(_, env)| env),
-        }
-    }
-
-    /// The environment of a step that runs processes, to add to.
-    pub fn env_mut(&mut self) -> Option<&mut BTreeMap<String, String>> {
-        match self {
-            Step::Run(s) => Some(&mut s.env),
-            Step::Install(s) => Some(&mut s.env),
-            Step::Suite(s) => Some(&mut s.env),
-            _ => None,
-        }
-    }
-
-    fn process_fields(&self) -> Option<(&Option<String>, &BTreeMap<String, String>)> {
-        match self {
-            Step::Run(s) => Some((&s.timeout, &s.env)),
-            Step::Install(s) => Some((&s.timeout, &s.env)),
-            Step::Suite(s) => Some((&s.timeout, &s.env)),
-            _ => None,
-        }
-    }
-
-    /// The action name as written in the plan.
-    pub fn action(&self) -> &'static str {
-        match self {
-            Step::Run(_) => "run",
-            Step::Install(_) => "install",
-            Step::Write(_) => "write",
-            Step::Replace(_) => "replace",
-            Step::Ini(_) => "ini",
-            Step::Toml(_) => "toml",
-            Step::PytestConfig(_) => "pytest-config",
-            Step::Suite(_) => "suite",
-            Step::Mark(_) => "mark",
-            Step::Service(_) => "service",
-        }
-    }
-}
-
-impl Plan {
-    /// The `[vars]` values by name.
-    pub fn var_values(&self) -> BTreeMap<String, String> {
-        self.vars
-            .iter()
-            .map(|(k, v)| (k.clone(), v.value().to_string()))
-            .collect()
-    }
-
-    /// Every step with the index of its phase, in file order.
-    pub fn steps(&self) -> impl Iterator<Item = (usize, &Step)> {
-        self.phases
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| p.steps.iter().map(move |s| (i, s)))
-    }
 }
 
 #[cfg(test)]

@@ -205,6 +205,10 @@ fn substitute(
     problems: &mut Vec<Problem>,
     failed: &mut HashSet<Vec<Seg>>,
 ) {
+    // Most strings of a plan name no variable: leave them as they are, uncopied.
+    if !s.contains(['$', '\0']) {
+        return;
+    }
     match interpolate_all(s, vars) {
         // No command, argument, environment value or file name can hold a NUL byte.
         Ok(text) if text.contains('\0') => {

@@ -359,11 +359,15 @@ impl<'a> Checker<'a> {
                 .with_help("write each step as a `[[phase.step]]` table");
             return self.push(d);
         };
+        // Direct lookups, not a JSON pointer: this runs once per step of the plan.
         let tag_of = |b: &'a Value| {
-            b.pointer(&format!("/properties/{TAG}/const"))
+            b.get("properties")
+                .and_then(|p| p.get(TAG))
+                .and_then(|t| t.get("const"))
                 .and_then(Value::as_str)
         };
-        let names: Vec<&str> = branches.iter().filter_map(tag_of).collect();
+        // The variant names, only for messages.
+        let names = || branches.iter().filter_map(tag_of).collect::<Vec<&str>>();
         let Some((_, tag)) = table.iter().find(|(k, _)| k.get_ref() == TAG) else {
             let d = Diagnostic::at(
                 self.source,
@@ -372,7 +376,7 @@ impl<'a> Checker<'a> {
             )
             .with_help(format!(
                 "add `{TAG} = \"...\"`, one of {}",
-                quoted_list(names.iter().copied())
+                quoted_list(names())
             ));
             return self.push(d);
         };
@@ -381,12 +385,13 @@ impl<'a> Checker<'a> {
                 "`{TAG}` {ctx} must be a string, found {}",
                 kind(tag.get_ref())
             );
-            let help = format!("use one of {}", quoted_list(names.iter().copied()));
+            let help = format!("use one of {}", quoted_list(names()));
             return self.push(Diagnostic::at(self.source, tag.span(), msg).with_help(help));
         };
         match branches.iter().find(|b| tag_of(b) == Some(name.as_ref())) {
             Some(branch) => self.table(branch, table, value.span(), ctx),
             None => {
+                let names = names();
                 let help = did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
                     format!("use one of {}", quoted_list(names.iter().copied()))
                 });

@@ -11,7 +11,7 @@ use super::load::{diagnose, LoadedPlan};
 use super::locate::{at, Loc, Seg};
 use super::model::{Plan, Step};
 use super::resolve::{interpolate_plan, Problem};
-use crate::graph::{Node, PlanGraph};
+use crate::graph::{CycleError, Node, PlanGraph};
 use crate::styled::count;
 
 /// A plan that passed every check; `resolve` gives the interpolated copy to execute.
@@ -28,6 +28,13 @@ pub struct ValidPlan {
     /// The names of the secret variables, whose values reports and logs mask.
     pub secret_vars: BTreeSet<String>,
     source: Arc<Source>,
+    /// The dependency graph, built once here (ids and `needs` are never interpolated).
+    graph: PlanGraph,
+    /// Each gate's check as validation interpolated and parsed it.
+    gates: super::gates::Parsed,
+    /// The built-in variables validation interpolated with (stand-ins for what only a target
+    /// decides), for compiling without one.
+    builtins: BTreeMap<String, String>,
 }
 
 impl ValidPlan {
@@ -67,19 +74,29 @@ impl ValidPlan {
             Some(k) => super::stages::select(&out.plan, k),
             None => (out.plan.clone(), (0..out.plan.phases.len()).collect()),
         };
-        let mut plan = super::compiled::compile(&selected, &out.timeouts, &out.max_times).map_err(
-            |mut problems| {
-                for p in &mut problems {
-                    super::stages::unselect(&mut p.loc.path, &kept);
-                }
-                diagnose(&self.source, problems)
-            },
-        )?;
+        let known = super::compiled::Known {
+            graph: self.graph.restrict(&kept),
+            gates: kept.iter().map(|&p| self.gates[p].clone()).collect(),
+        };
+        let compiled = super::compiled::compile(&selected, &out.timeouts, &out.max_times, known);
+        let mut plan = compiled.map_err(|mut problems| {
+            for p in &mut problems {
+                super::stages::unselect(&mut p.loc.path, &kept);
+            }
+            diagnose(&self.source, problems)
+        })?;
         super::baselines::mark(&mut plan.phases, &plan.graph);
         plan.stages = super::stages::compile(&out.plan);
         plan.stage = stage;
         self.place_gates(&mut plan, &kept);
         Ok(Resolved { plan })
+    }
+
+    /// The plan compiled with the stand-ins validation used for what only a target decides
+    /// (`target`, `plan_dir`, `python`, the services' variables): what `planrun graph` draws,
+    /// in the order an apply runs it.
+    pub fn compile(&self) -> Result<Resolved, Diagnostics> {
+        self.resolve(&self.builtins)
     }
 
     /// Sets each gate's line in the plan file (one parse for all of them); `kept` maps the
@@ -174,9 +191,10 @@ pub fn parse_var_arg(arg: &str) -> Result<(String, String), VarArgError> {
     Ok((key.to_string(), value.to_string()))
 }
 
-/// Checks everything about a loaded plan that its structure alone does not say.
+/// Checks everything about a loaded plan that its structure alone does not say; the valid plan
+/// takes the loaded one over (a big plan is not copied).
 pub fn validate(
-    loaded: &LoadedPlan,
+    loaded: LoadedPlan,
     overrides: &[(String, String)],
 ) -> Result<ValidPlan, Diagnostics> {
     let plan = &loaded.plan;
@@ -185,7 +203,10 @@ pub fn validate(
     check_overrides(plan, &loaded.dir, overrides, &mut problems);
     check_ids_and_needs(plan, &mut problems);
     check_env_names(plan, &mut problems);
-    check_cycles(plan, &mut problems);
+    let graph = PlanGraph::build(plan);
+    if let Err(cycles) = &graph {
+        check_cycles(plan, cycles, &mut problems);
+    }
     if let Some(t) = &plan.default_target {
         if Path::new(t).is_absolute() || t.is_empty() {
             problems.push(Problem::new(
@@ -201,27 +222,40 @@ pub fn validate(
     let target = loaded
         .dir
         .join(plan.default_target.as_deref().unwrap_or("."));
-    let out = interpolate_plan(plan, &with_builtins(plan, &vars, &target, &loaded.dir));
-    problems.extend(out.problems);
     let all = with_builtins(plan, &vars, &target, &loaded.dir);
-    check_resolved(
-        plan,
-        &out.plan,
-        &out.failed,
+    let out = interpolate_plan(plan, &all);
+    problems.extend(out.problems);
+    let gates = check_resolved(
+        &Checked {
+            raw: plan,
+            plan: &out.plan,
+            graph: graph.as_ref().ok(),
+            failed: &out.failed,
+        },
         &loaded.dir,
         &all,
         &mut problems,
     );
-    if !problems.is_empty() {
-        return Err(diagnose(&loaded.source, problems));
-    }
+    let graph = match graph {
+        Ok(graph) if problems.is_empty() => graph,
+        _ => return Err(diagnose(&loaded.source, problems)),
+    };
+    // What `with_builtins` added to `vars` or set over them.
+    let builtins = all
+        .iter()
+        .filter(|(name, _)| !vars.contains_key(*name) || BUILTINS.contains(&name.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Ok(ValidPlan {
-        plan: plan.clone(),
-        path: loaded.path.clone(),
-        dir: loaded.dir.clone(),
+        graph,
+        gates,
+        builtins,
+        plan: loaded.plan,
+        path: loaded.path,
+        dir: loaded.dir,
         vars,
         secret_vars,
-        source: Arc::clone(&loaded.source),
+        source: loaded.source,
     })
 }
 
@@ -512,10 +546,7 @@ fn indexed_steps(plan: &Plan) -> impl Iterator<Item = (usize, usize, &Step)> {
 }
 
 /// One problem per cycle, at the first `needs` entry on it.
-fn check_cycles(plan: &Plan, problems: &mut Vec<Problem>) {
-    let Err(err) = PlanGraph::build(plan) else {
-        return;
-    };
+fn check_cycles(plan: &Plan, err: &CycleError, problems: &mut Vec<Problem>) {
     for (cycle, text) in err.cycles.iter().zip(err.describe(plan)) {
         let loc = cycle
             .windows(2)
@@ -615,15 +646,30 @@ fn check_path(
     problems.push(Problem::new(loc, message, help));
 }
 
+/// What the checks of interpolated values read: the plan as written and interpolated, its
+/// graph (`None` when it has a cycle, reported on its own), and the fields that failed to
+/// interpolate (reported already).
+struct Checked<'a> {
+    raw: &'a Plan,
+    plan: &'a Plan,
+    graph: Option<&'a PlanGraph>,
+    failed: &'a std::collections::HashSet<Vec<Seg>>,
+}
+
 /// Checks that need interpolated values: paths, templates, modes, regexes, records, gates.
+/// Returns the gates as parsed.
 fn check_resolved(
-    raw: &Plan,
-    plan: &Plan,
-    failed: &std::collections::HashSet<Vec<Seg>>,
+    checked: &Checked<'_>,
     plan_dir: &Path,
     vars: &BTreeMap<String, String>,
     problems: &mut Vec<Problem>,
-) {
+) -> super::gates::Parsed {
+    let Checked {
+        raw,
+        plan,
+        graph,
+        failed,
+    } = *checked;
     let mut records: HashMap<&str, Vec<Seg>> = HashMap::new();
     for (p, i, step) in indexed_steps(plan) {
         let base = step_path(p, i);
@@ -741,10 +787,9 @@ fn check_resolved(
             _ => {}
         }
     }
-    let before = records_before_gates(plan);
-    check_marks(plan, failed, &records, problems);
-    check_measured_metrics(plan, failed, problems);
-    super::gates::check(
+    let before = graph.map(|g| records_before_gates(plan, g));
+    check_marks(plan, graph, failed, &records, problems);
+    let gates = super::gates::check(
         raw,
         plan,
         failed,
@@ -752,12 +797,14 @@ fn check_resolved(
         &|phase, record| before.as_ref().is_none_or(|b| b[phase].contains(record)),
         problems,
     );
+    check_measured_metrics(plan, &gates, problems);
     super::stages::check(
         raw,
         plan,
         &records.keys().copied().collect::<Vec<_>>(),
         problems,
     );
+    gates
 }
 
 /// A suite's budgets parse and its coverage options fit: both need pytest, and
@@ -813,13 +860,12 @@ fn check_suite_extras(
 /// has thresholds that make sense (`0 < fast <= slow`).
 fn check_marks(
     plan: &Plan,
+    graph: Option<&PlanGraph>,
     failed: &std::collections::HashSet<Vec<Seg>>,
     records: &HashMap<&str, Vec<Seg>>,
     problems: &mut Vec<Problem>,
 ) {
-    let before = PlanGraph::build(plan)
-        .ok()
-        .map(|g| ancestor_records(plan, &g));
+    let before = graph.map(|g| ancestor_records(plan, g));
     for (p, i, step) in indexed_steps(plan) {
         let Step::Mark(s) = step else { continue };
         let base = step_path(p, i);
@@ -891,12 +937,9 @@ fn check_marks(
 }
 
 /// A gate may read `over_budget` only of a suite with `budgets`, and `coverage` only of one
-/// with `coverage = true`: otherwise the metric would never have a value.
-fn check_measured_metrics(
-    plan: &Plan,
-    failed: &std::collections::HashSet<Vec<Seg>>,
-    problems: &mut Vec<Problem>,
-) {
+/// with `coverage = true`: otherwise the metric would never have a value. Reads the gates as
+/// [`super::gates::check`] parsed them (those it could not parse are reported there).
+fn check_measured_metrics(plan: &Plan, gates: &super::gates::Parsed, problems: &mut Vec<Problem>) {
     let suites: HashMap<&str, &super::model::SuiteStep> = plan
         .steps()
         .filter_map(|(_, s)| match s {
@@ -905,14 +948,12 @@ fn check_measured_metrics(
         })
         .collect();
     for (p, phase) in plan.phases.iter().enumerate() {
-        for (g, gate) in phase.gates.iter().enumerate() {
+        for g in 0..phase.gates.len() {
             let path = at!["phase", p, "gate", g, "check"];
-            let Ok(expr) = crate::criteria::parse(&gate.check) else {
+            let parsed = gates.get(p).and_then(|phase| phase.get(g));
+            let Some((_, expr)) = parsed.and_then(Option::as_ref) else {
                 continue;
             };
-            if failed.contains(&path) {
-                continue;
-            }
             let mut named = BTreeSet::new();
             for m in expr.metric_refs() {
                 let Some(suite) = suites.get(m.record.as_str()) else {
@@ -980,8 +1021,7 @@ fn ancestor_records(plan: &Plan, graph: &PlanGraph) -> HashMap<(usize, usize), B
 /// checked (its own suites and those it depends on); `None` when the graph has a cycle, which
 /// is reported on its own. One pass in topological order with a bit per record keeps this linear
 /// in the size of the graph.
-fn records_before_gates(plan: &Plan) -> Option<Vec<std::collections::BTreeSet<String>>> {
-    let graph = PlanGraph::build(plan).ok()?;
+fn records_before_gates(plan: &Plan, graph: &PlanGraph) -> Vec<BTreeSet<String>> {
     let mut names: Vec<&str> = Vec::new();
     for (_, step) in plan.steps() {
         if let Step::Suite(s) = step {
@@ -1021,7 +1061,7 @@ fn records_before_gates(plan: &Plan) -> Option<Vec<std::collections::BTreeSet<St
             }
         }
     }
-    Some(before)
+    before
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ fn check_at(path: &Path, body: &str, overrides: &[(&str, &str)]) -> Result<Valid
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    validate(&loaded, &overrides).map_err(|e| {
+    validate(loaded, &overrides).map_err(|e| {
         e.iter()
             .map(|d| {
                 let (l, c) = d.line_col().unwrap();
@@ -182,7 +182,7 @@ fn templates_stay_beside_the_plan_and_default_target_is_relative() {
     check("default_target = '../../repo'\n", &[]).unwrap();
     let text = format!("{HEAD}default_target = '/abs'\n");
     let loaded = load_bytes(Path::new("p.toml"), text.as_bytes()).unwrap();
-    assert_eq!(validate(&loaded, &[]).unwrap_err().len(), 1);
+    assert_eq!(validate(loaded, &[]).unwrap_err().len(), 1);
 }
 
 #[test]
