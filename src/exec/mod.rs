@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod context;
 pub mod dryrun;
 pub mod edits;
+pub mod eventlog;
 pub mod events;
 pub mod gates;
 pub mod interleave;
