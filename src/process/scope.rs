@@ -160,14 +160,25 @@ fn child_carries(needle: &[u8]) -> bool {
 
 /// This process's children, from every thread's `children` list (a child belongs to the thread
 /// that forked it; an adopted orphan to any); `None` when the kernel does not list them.
+///
+/// A thread that ends while the lists are read is skipped: its children move to a live thread,
+/// and the orphans that matter here are adopted by the main thread, which lives as long as the
+/// process (a kernel without these lists shows it by the main thread's missing too).
 fn own_children() -> Option<Vec<u32>> {
+    let me = std::process::id().to_string();
     let mut children = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let list = std::fs::read_to_string(task.ok()?.path().join("children")).ok()?;
-        children.extend(
-            list.split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
+        let task = task.ok()?;
+        match std::fs::read_to_string(task.path().join("children")) {
+            Ok(list) => {
+                children.extend(
+                    list.split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
+            }
+            Err(_) if task.file_name() != me.as_str() => {}
+            Err(_) => return None,
+        }
     }
     Some(children)
 }
