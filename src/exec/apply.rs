@@ -40,6 +40,9 @@ struct Dispatcher<'a> {
     /// Each record measured in this apply: the journal's last entry then, and the steps that
     /// finished since (what an interleaved suite compared with it switches across).
     marks: std::collections::BTreeMap<String, (u32, Vec<String>)>,
+    /// The records so far, shared with the steps that read them: a step is given the map, not
+    /// a copy of every record in it; a new record is added in place once no step holds the map.
+    records: std::sync::Arc<Records>,
 }
 
 impl Dispatcher<'_> {
@@ -60,8 +63,29 @@ impl Dispatcher<'_> {
             }
         }
         self.state.apply(&event);
+        self.share_records(&event);
         for sink in &mut self.sinks {
             sink.event(&event, &self.state);
+        }
+    }
+
+    /// Adds the records `event` brought, as the state took them, to the map the steps share.
+    fn share_records(&mut self, event: &Event) {
+        let names: Vec<&str> = match event {
+            Event::StepFinished {
+                result: Ok(out), ..
+            } => (out.record.iter())
+                .chain(&out.partner)
+                .map(|r| r.name.as_str())
+                .collect(),
+            Event::BaselineRefused { record } => vec![record.name.as_str()],
+            _ => return,
+        };
+        for name in names {
+            if let Some(record) = self.state.report.records.get(name) {
+                std::sync::Arc::make_mut(&mut self.records)
+                    .insert(name.to_string(), record.clone());
+            }
         }
     }
 
@@ -85,7 +109,7 @@ impl Dispatcher<'_> {
 /// What a worker step is given when it starts.
 #[derive(Default)]
 struct Input {
-    records: Records,
+    records: std::sync::Arc<Records>,
     partner: Option<Partner>,
 }
 
@@ -133,6 +157,12 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
         self.send(event);
     }
 
+    fn idle(&mut self) {
+        for sink in &mut self.sinks {
+            sink.idle(&self.state);
+        }
+    }
+
     /// Decides a phase's gates over the records the events brought so far.
     fn inline(&mut self, task: usize) -> Outcome {
         let Some(Node::Gates { phase }) = self.prep.plan.order.get(task).copied() else {
@@ -168,11 +198,11 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
             .and_then(|n| self.prep.step(n));
         match step {
             Some(Step::Suite(s)) => Input {
-                records: self.state.report.records.clone(),
+                records: self.records.clone(),
                 partner: self.partner(s),
             },
             Some(Step::Mark(_)) => Input {
-                records: self.state.report.records.clone(),
+                records: self.records.clone(),
                 partner: None,
             },
             _ => Input::default(),
@@ -183,8 +213,9 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
 use crate::exec::context::Partner;
 use crate::exec::gates::Records;
 
-/// Runs one step on a worker: its events, its result, and what it left sealed in the journal.
-fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {
+/// Runs one step on a worker: its events, and what it left sealed in the journal; returns its
+/// outcome and the event of its end, for the worker to send once the step's input is dropped.
+fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, Event) {
     let id = step.id().to_string();
     ctx.emit.emit(Event::StepStarted {
         id: id.clone(),
@@ -208,12 +239,12 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> Outcome {
     } else {
         Outcome::Failed
     };
-    ctx.emit.emit(Event::StepFinished {
+    let finished = Event::StepFinished {
         id,
         seconds,
         result,
-    });
-    outcome
+    };
+    (outcome, finished)
 }
 
 /// The report before anything ran: every step and gate, none evaluated.
@@ -341,6 +372,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
         sinks: sinks::for_apply(opts, terminal, run_dir.clone(), &prep.secrets),
         journal: &journal,
         marks: Default::default(),
+        records: Default::default(),
     };
     dispatcher.send(Event::Run(RunEvent::Started {
         run_id: run_id.clone(),
@@ -364,7 +396,11 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
             services: &services,
             partner: input.partner.as_ref(),
         };
-        run_step(&ctx, step, started)
+        let (outcome, finished) = run_step(&ctx, step, started);
+        // The records are let go first, so the record this step brings is added in place.
+        drop(input);
+        emit.emit(finished);
+        outcome
     };
     let outcomes = scheduler::run(
         &tasks(prep),
@@ -375,11 +411,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     );
     // Services run for the whole apply, and stop before anything is rolled back.
     for end in services.stop_all(&cancel, &control.groups) {
-        dispatcher.send(Event::Run(RunEvent::ServiceStopped {
-            id: end.id,
-            text: end.text,
-            clean: end.clean,
-        }));
+        dispatcher.send(Event::Run(RunEvent::ServiceStopped(end)));
     }
     // Nothing the run started outlives it, not even what left its group or lost its mark.
     crate::process::scope::end_run(&control.scope);

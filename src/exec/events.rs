@@ -144,14 +144,7 @@ pub enum RunEvent {
         seconds: f64,
     },
     /// A service was stopped as the apply ended.
-    ServiceStopped {
-        /// The service's step id.
-        id: String,
-        /// How it ended, as a sentence fragment.
-        text: String,
-        /// It ended as it should (by its stop command or SIGTERM).
-        clean: bool,
-    },
+    ServiceStopped(crate::exec::services::ServiceEnd),
     /// The run ended with this status and exit code.
     Finished {
         /// The run's status.

@@ -44,7 +44,12 @@ pub trait Dispatch<E, I> {
     fn inline(&mut self, task: usize) -> Outcome;
     /// What a worker task is given when it starts, from the state as it is then.
     fn input(&mut self, task: usize) -> I;
+    /// No event came for [`IDLE`] while tasks run.
+    fn idle(&mut self) {}
 }
+
+/// How long the dispatcher waits for an event before it calls [`Dispatch::idle`].
+pub const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 enum Msg<E> {
     Event(E),
@@ -135,8 +140,9 @@ where
         if running == 0 {
             break;
         }
-        match rx.recv() {
+        match rx.recv_timeout(IDLE) {
             Ok(Msg::Event(event)) => dispatch.event(event),
+            Err(mpsc::RecvTimeoutError::Timeout) => dispatch.idle(),
             Ok(Msg::Finished(i, result)) => {
                 running -= 1;
                 exclusive_running &= !tasks[i].exclusive;
@@ -144,7 +150,7 @@ where
                 failed |= result != Outcome::Done;
                 outcome[i] = Some(result);
             }
-            Err(_) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     });
     // Events sent by the last workers after their task's outcome was counted.

@@ -41,15 +41,37 @@ struct Running {
     dir: Option<PathBuf>,
 }
 
-/// How one service ended, as the terminal says it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How one service ended: what stopping it came to, and the directory planrun made for it
+/// that could not be removed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServiceEnd {
     /// The service's step id.
     pub id: String,
-    /// `stopped by its stop command in 0.41s`, ...
-    pub text: String,
+    /// How it was stopped.
+    pub stopped: Stopped,
+    /// The directory made for it that is still there, and why.
+    pub dir_left: Option<(PathBuf, String)>,
+}
+
+impl ServiceEnd {
     /// It ended as it should (its stop command or SIGTERM ended it).
-    pub clean: bool,
+    pub fn clean(&self) -> bool {
+        matches!(
+            self.stopped.ending,
+            Ending::StopCommand | Ending::Terminated
+        )
+    }
+}
+
+/// `stopped by its stop command in 0.41s`, ...: how the terminal and the report say it.
+impl std::fmt::Display for ServiceEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&describe(&self.stopped))?;
+        if let Some((dir, e)) = &self.dir_left {
+            write!(f, "; could not remove `{}`: {e}", dir.display())?;
+        }
+        Ok(())
+    }
 }
 
 impl Services {
@@ -81,16 +103,14 @@ impl Services {
                 dir,
             } = running;
             let stopped = service.stop(stop.as_ref(), cancel, groups);
-            let mut text = describe(&stopped);
-            if let Some(dir) = &dir {
-                if let Err(e) = remove_dir(dir) {
-                    text.push_str(&format!("; could not remove `{}`: {e}", dir.display()));
-                }
-            }
+            let dir_left = dir.and_then(|dir| {
+                let e = remove_dir(&dir).err()?;
+                Some((dir, e.to_string()))
+            });
             ends.push(ServiceEnd {
                 id,
-                text,
-                clean: matches!(stopped.ending, Ending::StopCommand | Ending::Terminated),
+                stopped,
+                dir_left,
             });
         }
         ends

@@ -1,5 +1,5 @@
 //! Where an apply's events go, behind one trait: the terminal (progress, gate verdicts, the
-//! closing lines), `report.json` rewritten as the run goes, and at the end the report files, CI
+//! closing lines), the event log and `report.json` as the run goes ([`super::eventlog`]), and at the end the report files, CI
 //! (step summary, annotations) and `--json` on stdout. Each sink masks secrets in what it shows.
 
 use std::path::PathBuf;
@@ -14,16 +14,7 @@ use crate::report::model::{GateStatus, RunReport, RunStatus, StepStatus};
 use crate::secrets::Secrets;
 use crate::ui::{self, Style};
 
-/// A consumer of an apply's events.
-pub trait Sink {
-    /// One event, after the state has taken it in.
-    fn event(&mut self, event: &Event, state: &RunState);
-    /// The run is over; `report` is the final report, secrets masked.
-    fn finish(&mut self, report: &RunReport) -> Result<()> {
-        let _ = report;
-        Ok(())
-    }
-}
+pub use crate::exec::sink::Sink;
 
 /// The terminal: live progress, each gate's verdict, the rollback, and the closing lines.
 pub struct Terminal {
@@ -99,10 +90,7 @@ impl Sink for Terminal {
             } => self.progress.detail(id, text, *milestone),
             Event::StepFinished { id, result, .. } => {
                 let status = state
-                    .report
-                    .steps
-                    .iter()
-                    .find(|s| &s.id == id)
+                    .step_report(id)
                     .map_or(StepStatus::Failed, |s| s.status);
                 let message = match result {
                     Ok(out) => out.note.as_deref(),
@@ -142,8 +130,9 @@ impl Sink for Terminal {
                     ));
                 }
             }
-            Event::Run(RunEvent::ServiceStopped { id, text, clean }) => {
-                let style = if *clean {
+            Event::Run(RunEvent::ServiceStopped(end)) => {
+                let (id, text) = (&end.id, end);
+                let style = if end.clean() {
                     Style::Dim
                 } else {
                     Style::BoldYellow
@@ -195,38 +184,6 @@ fn test_lines(gate: &crate::report::model::GateReport, report: &RunReport) -> Ve
         ));
     }
     lines
-}
-
-/// `report.json`, rewritten after every event that changes it (atomic, not fsynced: the final
-/// reports are), so a crash report says what was running.
-pub struct LiveReport {
-    path: PathBuf,
-    secrets: Secrets,
-}
-
-impl LiveReport {
-    /// Rewrites `run_dir/report.json`.
-    pub fn new(run_dir: &std::path::Path, secrets: &Secrets) -> Self {
-        LiveReport {
-            path: run_dir.join(crate::journal::paths::REPORT_JSON),
-            secrets: secrets.clone(),
-        }
-    }
-}
-
-impl Sink for LiveReport {
-    fn event(&mut self, event: &Event, state: &RunState) {
-        // Three atomic files per step made up most of planrun's own cost per `run` step
-        // (bench/run, the executor rows): only report.json is kept current, and not for progress details.
-        if matches!(event, Event::StepDetail { .. }) {
-            return;
-        }
-        let shown = crate::report::mask::mask_report(&state.report, &self.secrets);
-        let json = crate::report::json::to_json(&shown);
-        if let Err(e) = crate::fsutil::replace_unsynced(&self.path, json.as_bytes()) {
-            tracing::warn!("failed to write the report: {e}");
-        }
-    }
 }
 
 /// Every report format in the run's directory, fsynced, and copied to `--report-dir`.
@@ -340,7 +297,7 @@ pub fn for_apply(
     secrets: &Secrets,
 ) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = vec![
-        Box::new(LiveReport::new(&run_dir, secrets)),
+        Box::new(crate::exec::eventlog::LiveReport::new(&run_dir, secrets)),
         Box::new(ReportFiles::new(run_dir, opts.report_dir.clone())),
     ];
     if ci_mode(opts.ci) {

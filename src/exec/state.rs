@@ -27,16 +27,27 @@ pub struct RunState {
     /// The first failure, if any.
     pub stop: Option<Stop>,
     started: Instant,
+    /// Each step's index in `report.steps`: an event finds its step without a scan.
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl RunState {
     /// The state before anything ran; `report` lists every step and gate, not yet run.
     pub fn new(report: RunReport) -> Self {
+        let index = (report.steps.iter().enumerate())
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
         RunState {
             report,
             stop: None,
             started: Instant::now(),
+            index,
         }
+    }
+
+    /// Step `id` as the report has it now.
+    pub fn step_report(&self, id: &str) -> Option<&StepReport> {
+        self.report.steps.get(*self.index.get(id)?)
     }
 
     /// Seconds since the run started.
@@ -110,10 +121,10 @@ impl RunState {
                 }
             }
             Event::Run(RunEvent::Started { .. } | RunEvent::RollingBack { .. }) => {}
-            Event::Run(RunEvent::ServiceStopped { id, text, .. }) => self.step(id, |s| {
+            Event::Run(RunEvent::ServiceStopped(end)) => self.step(&end.id, |s| {
                 s.message = Some(match s.message.take() {
-                    Some(note) => format!("{note}; {text}"),
-                    None => text.clone(),
+                    Some(note) => format!("{note}; {end}"),
+                    None => end.to_string(),
                 });
             }),
             Event::Run(RunEvent::Changed(diffstat, diff)) => {
@@ -155,7 +166,7 @@ impl RunState {
     }
 
     fn step(&mut self, id: &str, f: impl FnOnce(&mut StepReport)) {
-        if let Some(s) = self.report.steps.iter_mut().find(|s| s.id == id) {
+        if let Some(s) = (self.index.get(id)).and_then(|&i| self.report.steps.get_mut(i)) {
             f(s);
         }
     }

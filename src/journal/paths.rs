@@ -9,6 +9,7 @@
 //!   journal/<run>/        a run's journal; `groups` records its process groups
 //!   journal/<run>/drift/  a person's versions of drifted files, kept by `rollback --force`
 //!   runs/<run>/           a run's reports (report.json, junit.xml, summary.md, report.html)
+//!   runs/<run>/events.jsonl  its events as they happened, one JSON line each, appended
 //!   runs/<run>/logs/      its steps' logs
 //!   runs/<run>/junit/     its pytest suites' junit files, while they run
 //!   baselines/<name>.json saved suite records
@@ -31,6 +32,9 @@ pub const JUNIT_XML: &str = "junit.xml";
 pub const SUMMARY_MD: &str = "summary.md";
 /// The HTML report's file name in a run's report directory.
 pub const REPORT_HTML: &str = "report.html";
+/// The run's event log in its report directory: one JSON line per event, appended as the run
+/// goes (not copied to `--report-dir`: `report.json` is the run's summary).
+pub const EVENTS_JSONL: &str = "events.jsonl";
 /// Every report file a run's report directory holds.
 pub const REPORT_FILES: [&str; 4] = [REPORT_JSON, JUNIT_XML, SUMMARY_MD, REPORT_HTML];
 

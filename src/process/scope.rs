@@ -117,6 +117,9 @@ pub(super) fn reaped(pid: u32) {
 /// its waiter reaps) is never reaped here. Returns how many were ended.
 pub(super) fn end_marked(mark: &str, since: u64, spare: Option<u32>) -> usize {
     let needle = format!("{VAR}={mark}\0");
+    if nothing_escaped(needle.as_bytes()) {
+        return 0;
+    }
     let me = std::process::id();
     end(
         |table| {
@@ -130,6 +133,54 @@ pub(super) fn end_marked(mark: &str, since: u64, spare: Option<u32>) -> usize {
         },
         spare,
     )
+}
+
+/// Whether no process carrying `needle` can be alive, known without the scan of all of `/proc`
+/// (two of them after every command were most of planrun's own cost per step).
+///
+/// As a subreaper, planrun adopts every process whose parent dies: once a command's group is
+/// gone, whatever of it still lives is below one of planrun's own children, and the topmost
+/// such process carries the command's mark (a process that clears its environment is found by
+/// the end of the run instead, as it always was). So when no child of planrun carries the mark,
+/// nothing does; otherwise, or when the children cannot be read, the full scan decides.
+fn nothing_escaped(needle: &[u8]) -> bool {
+    SUBREAPER.load(Ordering::SeqCst) && !child_carries(needle)
+}
+
+/// Whether a live child of this process carries `needle`, or the children cannot be listed.
+fn child_carries(needle: &[u8]) -> bool {
+    let mut buf = String::new();
+    own_children().is_none_or(|children| {
+        children.into_iter().any(|pid| {
+            proctree::read(pid, &mut buf).is_some_and(|p| !p.is_zombie())
+                && carries(pid, needle, true)
+        })
+    })
+}
+
+/// This process's children, from every thread's `children` list (a child belongs to the thread
+/// that forked it; an adopted orphan to any); `None` when the kernel does not list them.
+///
+/// A thread that ends while the lists are read is skipped: its children move to a live thread,
+/// and the orphans that matter here are adopted by the main thread, which lives as long as the
+/// process (a kernel without these lists shows it by the main thread's missing too).
+fn own_children() -> Option<Vec<u32>> {
+    let me = std::process::id().to_string();
+    let mut children = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let task = task.ok()?;
+        match std::fs::read_to_string(task.path().join("children")) {
+            Ok(list) => {
+                children.extend(
+                    list.split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
+            }
+            Err(_) if task.file_name() != me.as_str() => {}
+            Err(_) => return None,
+        }
+    }
+    Some(children)
 }
 
 /// Ends, at the end of a run, every process that carries a mark of `scope` and every process

@@ -127,3 +127,34 @@ fn marks_are_distinct_and_name_their_run() {
     assert_ne!(a, b, "two scopes of one name still never share a mark");
     assert!(a.starts_with("20261207T0519_x_y/"), "{a}");
 }
+
+/// As a subreaper, an orphan that left its group comes back as a child of this process: the
+/// quick check finds it by its mark among the children (and tells other marks apart), so the
+/// sweep still ends it without the scan of all of `/proc`.
+#[test]
+fn a_subreaper_finds_an_orphan_among_its_children() {
+    // The kernel's flag only: the layer's own (which also reaps signalled children) stays off,
+    // so that the other tests keep waiting for their children themselves.
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
+    assert_eq!(
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
+        0
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pid = dir.path().join("pid");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("setsid sleep 30 & echo $! > {}", pid.display()))
+        .env(VAR, "run-sub/1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let orphan = pid_in(&pid);
+    assert!(wait_for(|| own_children().unwrap().contains(&orphan)));
+    // The test harness's threads come and go: an orphan adopted by one that ends moves to
+    // another between two reads of the lists, so the check is polled, not read once.
+    assert!(wait_for(|| child_carries(b"PLANRUN_SCOPE=run-sub/1\0")));
+    assert!(!child_carries(b"PLANRUN_SCOPE=run-sub/2\0"));
+    assert_eq!(end_marked("run-sub/1", 0, None), 1);
+    assert!(dead(orphan));
+}

@@ -1,0 +1,288 @@
+//! The run's live record on disk: every event appended to `events.jsonl` as one JSON line,
+//! secrets masked per line, and `report.json` rewritten at step ends no more often than its cost
+//! allows. An event costs the size of its own line, never the size of the run: rewriting the whole
+//! report on every event made planrun's cost per step grow with the number of steps.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::exec::events::{Event, NewRecord, RunEvent};
+use crate::exec::sink::Sink;
+use crate::exec::state::RunState;
+use crate::secrets::Secrets;
+
+/// `report.json` is rewritten at a step's end only when this many times its last rewrite's cost
+/// has passed since: the snapshot costs at most about a twentieth of the run's time, however
+/// many steps the plan has (the event log carries every step as it ends).
+const SNAPSHOT_SPACING: u32 = 20;
+
+/// The event log and the `report.json` snapshot of one run.
+pub struct LiveReport {
+    log: Option<File>,
+    report: PathBuf,
+    secrets: Secrets,
+    /// The snapshot misses events that came since it was written.
+    stale: bool,
+    /// When the snapshot was last written, and what writing it took.
+    last: Option<(Instant, Duration)>,
+}
+
+impl LiveReport {
+    /// Appends to `run_dir/events.jsonl` and rewrites `run_dir/report.json`; an event log that
+    /// cannot be opened is said in the log and left out (the final reports do not need it).
+    pub fn new(run_dir: &Path, secrets: &Secrets) -> Self {
+        let path = run_dir.join(crate::journal::paths::EVENTS_JSONL);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| tracing::warn!("failed to open the event log `{}`: {e}", path.display()))
+            .ok();
+        LiveReport {
+            log,
+            report: run_dir.join(crate::journal::paths::REPORT_JSON),
+            secrets: secrets.clone(),
+            stale: false,
+            last: None,
+        }
+    }
+
+    fn append(&mut self, mut line: Value) {
+        let Some(log) = &mut self.log else { return };
+        self.secrets.mask_json(&mut line);
+        let mut bytes = line.to_string().into_bytes();
+        bytes.push(b'\n');
+        // One write per line: a reader (or a crash) never sees half of one beside another.
+        if let Err(e) = log.write_all(&bytes) {
+            tracing::warn!("failed to append to the event log: {e}");
+            self.log = None;
+        }
+    }
+
+    /// Rewrites `report.json` from the state, masked (atomic, not fsynced: the final reports are).
+    fn snapshot(&mut self, state: &RunState) {
+        let t = Instant::now();
+        let shown = crate::report::mask::mask_report(&state.report, &self.secrets);
+        let json = crate::report::json::to_json(&shown);
+        if let Err(e) = crate::fsutil::replace_unsynced(&self.report, json.as_bytes()) {
+            tracing::warn!("failed to write the report: {e}");
+        }
+        self.stale = false;
+        self.last = Some((Instant::now(), t.elapsed()));
+    }
+
+    /// Whether the snapshot's spacing since its last rewrite has passed.
+    fn due(&self) -> bool {
+        self.last
+            .is_none_or(|(at, took)| at.elapsed() >= took * SNAPSHOT_SPACING)
+    }
+}
+
+impl Sink for LiveReport {
+    fn event(&mut self, event: &Event, state: &RunState) {
+        self.append(line(event, state));
+        if matches!(event, Event::StepDetail { .. }) {
+            return;
+        }
+        self.stale = true;
+        // A step's start is not worth a rewrite; its end is when the spacing allows; a verdict and
+        // the run's own events (a few per run) always are.
+        match event {
+            Event::StepStarted { .. } => {}
+            Event::StepFinished { .. } if !self.due() => {}
+            _ => self.snapshot(state),
+        }
+    }
+
+    fn idle(&mut self, state: &RunState) {
+        if self.stale {
+            self.snapshot(state);
+        }
+    }
+}
+
+/// One event as its log line: its kind, and what it brought, from the state it was folded into.
+pub fn line(event: &Event, state: &RunState) -> Value {
+    let at = state.elapsed();
+    match event {
+        Event::StepStarted { id, action, at } => {
+            json!({"event": "step-started", "id": id, "action": action, "at": at})
+        }
+        Event::StepDetail {
+            id,
+            text,
+            milestone,
+        } => {
+            json!({"event": "step-detail", "id": id, "text": text, "milestone": milestone, "at": at})
+        }
+        Event::StepFinished { id, result, .. } => {
+            let mut line =
+                json!({"event": "step-finished", "at": at, "step": state.step_report(id)});
+            if let Ok(out) = result {
+                for (key, new) in [("record", &out.record), ("partner", &out.partner)] {
+                    if let Some(new) = new {
+                        line[key] = record(new);
+                    }
+                }
+                if !out.warnings.is_empty() {
+                    line["warnings"] = json!(out.warnings);
+                }
+            }
+            line
+        }
+        Event::GatesDecided { phase, verdicts } => {
+            json!({"event": "gates-decided", "at": at, "phase": phase, "verdicts": verdicts})
+        }
+        Event::BaselineRefused { record: new } => {
+            json!({"event": "baseline-refused", "at": at, "record": record(new)})
+        }
+        Event::Skipped { ids } => json!({"event": "skipped", "at": at, "ids": ids}),
+        Event::Run(run) => match run {
+            RunEvent::Started { run_id } => {
+                json!({"event": "run-started", "at": at, "run_id": run_id})
+            }
+            RunEvent::Changed(stat, diff) => {
+                json!({"event": "changed", "at": at, "diffstat": stat, "diff": diff})
+            }
+            RunEvent::RollingBack { reason } => {
+                json!({"event": "rolling-back", "at": at, "reason": reason})
+            }
+            RunEvent::RolledBack { info, seconds } => {
+                json!({"event": "rolled-back", "at": at, "rollback": info, "seconds": seconds})
+            }
+            RunEvent::ServiceStopped(end) => json!({
+                "event": "service-stopped",
+                "at": at,
+                "id": end.id,
+                "ending": ending(end.stopped.ending),
+                "stop_status": end.stopped.stop_status.map(|s| s.to_string()),
+                "seconds": end.stopped.seconds,
+                "dir_left": end.dir_left.as_ref().map(|(d, e)| json!({"dir": d, "error": e})),
+                "clean": end.clean(),
+            }),
+            RunEvent::Finished { status, code } => {
+                json!({"event": "finished", "at": at, "status": status, "exit_code": code})
+            }
+        },
+    }
+}
+
+fn ending(ending: crate::process::service::Ending) -> String {
+    use crate::process::service::Ending;
+    match ending {
+        Ending::Exited(status) => format!("exited ({status})"),
+        Ending::StopCommand => "stop-command".into(),
+        Ending::Terminated => "sigterm".into(),
+        Ending::Killed => "sigkill".into(),
+    }
+}
+
+fn record(new: &NewRecord) -> Value {
+    json!({"name": new.name, "source": new.source, "metrics": new.record})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::events::{StepError, StepOutput};
+    use crate::report::model::{RunReport, StepReport, StepStatus};
+
+    fn state() -> RunState {
+        let mut report = RunReport::default();
+        for id in ["a", "b"] {
+            report.steps.push(StepReport {
+                id: id.into(),
+                ..StepReport::default()
+            });
+        }
+        RunState::new(report)
+    }
+
+    fn finished(id: &str, result: Result<StepOutput, StepError>) -> Event {
+        Event::StepFinished {
+            id: id.into(),
+            seconds: 0.1,
+            result,
+        }
+    }
+
+    fn send(sink: &mut LiveReport, state: &mut RunState, event: Event) {
+        state.apply(&event);
+        sink.event(&event, state);
+    }
+
+    fn lines(dir: &Path) -> Vec<Value> {
+        let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn report(dir: &Path) -> RunReport {
+        let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
+        crate::report::json::from_json(&text).unwrap()
+    }
+
+    /// Every event is one line of its own, appended, its secrets masked; the step's line
+    /// carries the step as the report has it once the event is folded in.
+    #[test]
+    fn each_event_is_appended_as_one_masked_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = LiveReport::new(dir.path(), &Secrets::new(["hunter2"]));
+        let mut state = state();
+        let started = Event::StepStarted {
+            id: "a".into(),
+            action: "run",
+            at: 0.0,
+        };
+        send(&mut sink, &mut state, started);
+        let failed = finished("a", Err(StepError::new("login hunter2 refused")));
+        send(&mut sink, &mut state, failed);
+        let lines = lines(dir.path());
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event"], "step-started");
+        assert_eq!(lines[1]["event"], "step-finished");
+        assert_eq!(lines[1]["step"]["status"], "failed");
+        assert_eq!(lines[1]["step"]["message"], "login *** refused");
+        assert_eq!(
+            report(dir.path()).steps[0].message.as_deref(),
+            Some("login *** refused")
+        );
+    }
+
+    /// A step's end rewrites `report.json` only once its spacing has passed; until then the
+    /// event log has the step, and the next quiet moment brings the snapshot up to date.
+    #[test]
+    fn the_snapshot_is_put_off_while_it_would_cost_too_much_and_caught_up_when_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = LiveReport::new(dir.path(), &Secrets::default());
+        let mut state = state();
+        send(
+            &mut sink,
+            &mut state,
+            finished("a", Ok(StepOutput::default())),
+        );
+        assert_eq!(report(dir.path()).steps[0].status, StepStatus::Ok);
+        // As if the last rewrite had taken a second: the next step's end is not worth another.
+        sink.last = Some((Instant::now(), Duration::from_secs(1)));
+        send(
+            &mut sink,
+            &mut state,
+            finished("b", Ok(StepOutput::default())),
+        );
+        assert_eq!(lines(dir.path())[1]["step"]["status"], "ok");
+        assert_eq!(report(dir.path()).steps[1].status, StepStatus::Pending);
+        sink.idle(&state);
+        assert_eq!(report(dir.path()).steps[1].status, StepStatus::Ok);
+        // Nothing new since: a quiet moment writes nothing.
+        std::fs::remove_file(dir.path().join("report.json")).unwrap();
+        sink.idle(&state);
+        assert!(!dir.path().join("report.json").exists());
+    }
+}
