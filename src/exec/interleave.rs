@@ -27,11 +27,11 @@ use crate::plan::compiled::{Step, Suite};
 pub const SEED_ENV: &str = "PLANRUN_SEED";
 
 /// Why the steps `since` a record cannot be switched across, naming the first that cannot.
-pub fn unswitchable(
-    prep: &Prepared,
-    journal: &crate::journal::record::Journal,
-    since: &[String],
-) -> Option<String> {
+///
+/// An `install` is not among them: into an environment that existed at the earlier record
+/// (made by the plan before it, or not), the journal's snapshot switches it; a venv created
+/// between the two records the journal itself refuses to switch across.
+pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
     since.iter().find_map(|id| {
         if prep.unswitchable.contains(id) {
             return Some(format!("step `{id}` is marked `switchable = false`"));
@@ -45,15 +45,6 @@ pub fn unswitchable(
                 "step `{id}` is a `run` whose command's effects planrun cannot switch"
             )),
             Step::Service(_) => Some(format!("step `{id}` starts a service")),
-            Step::Install(i)
-                if prep
-                    .resolve_python(&i.python)
-                    .is_some_and(|p| journal.in_created_venv(&p)) =>
-            {
-                Some(format!(
-                    "step `{id}` installs into a venv this apply created, which is not journaled file by file"
-                ))
-            }
             _ => None,
         }
     })
@@ -83,7 +74,7 @@ pub fn measure(
             "record `{}` was not measured in this apply",
             partner.record
         )),
-        Some(_) => unswitchable(ctx.prep, ctx.journal, &partner.since),
+        Some(_) => unswitchable(ctx.prep, &partner.since),
     };
     let switcher = match (reason, partner.mark) {
         (Some(reason), _) => Err(reason),
@@ -114,6 +105,7 @@ fn sequential(ctx: &StepContext<'_>, s: &Suite, partner: &Partner, reason: Strin
         seed: None,
         pairs: 0,
         switch_ms: None,
+        speed: None,
     })
 }
 
@@ -129,8 +121,13 @@ fn suite_error(ctx: &StepContext<'_>, e: suite::SuiteError) -> StepError {
     StepError { message, log }
 }
 
-/// The pairs' order: splitmix64, seeded from [`SEED_ENV`] or the clock.
-struct Order(u64);
+/// The pairs' order: one AB and one BA pair per block of two, which comes first drawn by
+/// splitmix64, seeded from [`SEED_ENV`] or the clock (see `measure::paired::block_order`).
+struct Order {
+    state: u64,
+    pairs: u32,
+    last: Option<bool>,
+}
 
 impl Order {
     fn seed() -> u64 {
@@ -145,13 +142,29 @@ impl Order {
             })
     }
 
-    /// Whether the next pair runs the before state first.
-    fn before_first(&mut self) -> bool {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+    fn new(seed: u64) -> Order {
+        Order {
+            state: seed,
+            pairs: 0,
+            last: None,
+        }
+    }
+
+    fn coin(&mut self) -> bool {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (z ^ (z >> 31)) & 1 == 0
+    }
+
+    /// Whether the next pair runs the before state first.
+    fn before_first(&mut self) -> bool {
+        let (index, last) = (self.pairs, self.last);
+        let after_first = crate::measure::paired::block_order(index, last, &mut || self.coin());
+        self.pairs += 1;
+        self.last = Some(after_first);
+        !after_first
     }
 }
 
@@ -210,7 +223,7 @@ fn run_pairs(
 ) -> Result<(Record, Record), StepError> {
     let min_pairs = spec.runs.max(1);
     let max_pairs = spec.max_runs.unwrap_or(spec.runs).max(min_pairs);
-    let mut order = Order(seed);
+    let mut order = Order::new(seed);
     let mut after_runs: Vec<RunResult> = Vec::new();
     let mut base_runs: Vec<RunResult> = Vec::new();
     let mut switches: Vec<f64> = Vec::new();
@@ -243,6 +256,7 @@ fn run_pairs(
         seed: Some(seed),
         pairs: 0,
         switch_ms: None,
+        speed: None,
     };
     let records = |after_runs: &[RunResult], base_runs: &[RunResult], c: &Comparison| {
         let mut after = suite::build_record(spec, after_runs, false)?;

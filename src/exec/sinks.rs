@@ -427,8 +427,9 @@ fn print_verdict(report: &RunReport, run_dir: &std::path::Path) {
         shown.join(crate::journal::paths::REPORT_JSON).display()
     ));
 }
-/// `records: baseline 20.03s, after 0.91s (22.0× faster)`: each record's median wall time, and
-/// for the others how it compares with the baseline; `None` without records.
+/// `records: baseline 20.03s, after 0.91s (22.0x faster, 99% CI 18.1-27.6x, paired over 6
+/// pairs)`: each record's median wall time, and for the others how it compares with the
+/// baseline as the verdicts read it; `None` without records.
 pub fn records_line(report: &RunReport) -> Option<String> {
     let (names, reference) =
         crate::report::compare::columns(&report.records, &report.baselines_used);
@@ -438,8 +439,13 @@ pub fn records_line(report: &RunReport) -> Option<String> {
         .iter()
         .filter_map(|name| {
             let m = median(name)?;
-            let versus = match base {
-                Some(b) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
+            // The figure the verdicts use (paired, or drift-widened in sequence), else medians.
+            let figure = reference
+                .filter(|r| r != name)
+                .and_then(|r| crate::report::compare::speed(&report.records, name, r));
+            let versus = match (figure, base) {
+                (Some(s), _) => format!(" ({})", s.describe()),
+                (None, Some(b)) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
                     format!(" ({})", speed_versus(m, b))
                 }
                 _ => String::new(),

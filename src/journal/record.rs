@@ -397,7 +397,7 @@ impl Journal {
     }
 
     /// Records `env` before it changes. With `created_venv`, its venv does not exist yet and
-    /// rollback deletes it. Otherwise the environment's identity is recorded and, unless the
+    /// rollback deletes it (and skips the later installs into it). Otherwise the environment's identity is recorded and, unless the
     /// install changes nothing (`affected` empty), a snapshot of it is taken in `env-<seq>/` of
     /// the run directory, durable before this returns; [`Journal::seal_env`] completes it once
     /// the install is done. Every install gets its own entry: rollback undoes them newest first.
@@ -450,9 +450,10 @@ impl Journal {
             inner.created.insert(venv);
             return Ok(());
         }
-        if venv_abs.as_ref().is_some_and(|v| inner.created.contains(v)) {
-            return Ok(());
-        }
+        // An install into a venv this run created earlier is snapshotted like any other: not
+        // for rollback (which deletes the venv whole and skips it), but so that interleaved
+        // measurement can switch the venv between its state after creation and after this
+        // install.
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())?;
         let root = venv_abs.clone().unwrap_or_else(|| layout.root.clone());
         let identity = EnvIdentity::of(&root, &env.python)?;
@@ -580,13 +581,11 @@ impl Journal {
         })
     }
 
-    /// Whether `python` lies in a venv this run created (installs into it are not journaled
-    /// file by file: rollback deletes the venv whole).
-    pub fn in_created_venv(&self, python: &Path) -> bool {
-        let Ok(abs) = std::path::absolute(python) else {
-            return false;
-        };
-        self.lock_inner().created.iter().any(|v| abs.starts_with(v))
+    /// The venv this run created that `python` lies in (rollback deletes it whole).
+    pub fn created_venv_of(&self, python: &Path) -> Option<PathBuf> {
+        let abs = std::path::absolute(python).ok()?;
+        let inner = self.lock_inner();
+        inner.created.iter().find(|v| abs.starts_with(v)).cloned()
     }
 
     /// The sequence number of the last entry recorded (0 before any).

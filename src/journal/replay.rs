@@ -192,9 +192,11 @@ pub fn drift(
             last_install.insert(python.clone(), rec.seq);
         }
     }
+    let created = created_venvs(entries);
     for rec in entries {
         let Entry::Env {
             python,
+            venv,
             identity: Some(identity),
             snapshot: Some(snapshot),
             manifest: Some(manifest),
@@ -203,7 +205,8 @@ pub fn drift(
         else {
             continue;
         };
-        if last_install.get(python) != Some(&rec.seq) {
+        // A venv the run created goes whole, with only what planrun listed in it.
+        if last_install.get(python) != Some(&rec.seq) || in_created(&created, venv.as_deref()) {
             continue;
         }
         let changed = envjournal::restore::drift(&run_dir.join(snapshot), manifest, identity)?;
@@ -277,8 +280,22 @@ pub(crate) fn replay(
     force: bool,
 ) -> Vec<String> {
     let mut failures = Vec::new();
+    let created = created_venvs(entries);
     for rec in entries.iter().rev() {
         let started = Instant::now();
+        // An install into a venv the run created is undone by deleting the venv (its snapshot
+        // served interleaved measurement only): restoring it first would bring back paths the
+        // venv's list does not name, and keep the venv.
+        if let Entry::Env {
+            created_venv: false,
+            venv,
+            ..
+        } = &rec.entry
+        {
+            if in_created(&created, venv.as_deref()) {
+                continue;
+            }
+        }
         match undo_one(target, run_dir, rec, force) {
             Ok(None) => {}
             Ok(Some((outcome, subject))) => report.actions.push(RollbackAction {
@@ -291,6 +308,26 @@ pub(crate) fn replay(
         }
     }
     failures
+}
+
+/// The venvs (target-relative) the run created.
+fn created_venvs(entries: &[Record]) -> std::collections::BTreeSet<PathBuf> {
+    entries
+        .iter()
+        .filter_map(|r| match &r.entry {
+            Entry::Env {
+                created_venv: true,
+                venv: Some(venv),
+                ..
+            } => Some(venv.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `venv` is one of `created`.
+fn in_created(created: &std::collections::BTreeSet<PathBuf>, venv: Option<&Path>) -> bool {
+    venv.is_some_and(|v| created.contains(v))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

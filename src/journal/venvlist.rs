@@ -53,8 +53,34 @@ fn walk(venv: &Path) -> io::Result<Vec<Vec<u8>>> {
 
 /// Lists what the venv at `venv` (absolute; `rel` from the target) holds now, durably.
 pub fn write(run_dir: &Path, rel: &Path, venv: &Path) -> Result<(), JournalError> {
-    let entries =
+    write_with(run_dir, rel, venv, &[])
+}
+
+/// [`write`], listing also `extra` (absolute paths inside `venv`, each with whether it is a
+/// directory): what planrun is about to create there (the stashes of a switch).
+pub fn write_with(
+    run_dir: &Path,
+    rel: &Path,
+    venv: &Path,
+    extra: &[(PathBuf, bool)],
+) -> Result<(), JournalError> {
+    let mut entries =
         walk(venv).map_err(|e| JournalError::io(format!("list `{}`", venv.display()), e))?;
+    for (path, is_dir) in extra {
+        let Ok(inside) = path.strip_prefix(venv) else {
+            continue;
+        };
+        let mut line = inside.as_os_str().as_bytes().to_vec();
+        if line.is_empty() || line.contains(&b'\n') {
+            continue;
+        }
+        if *is_dir {
+            line.push(b'/');
+        }
+        entries.push(line);
+    }
+    entries.sort();
+    entries.dedup();
     let body = entries.join(&b'\n');
     let mac = trust::mac(DOMAIN, &[rel.as_os_str().as_bytes(), &body])?;
     let mut text = mac.into_bytes();
@@ -105,6 +131,21 @@ pub fn remove_listed(
         let p = p.to_path_buf();
         move |e: io::Error| JournalError::io(format!("remove `{}`", p.display()), e)
     };
+    for line in &listed {
+        // The bytecode Python wrote beside listed modules since the last list (a suite that
+        // imported them): derived from what planrun put there, and never a person's.
+        if let Some(dir) = line.strip_suffix(b"/") {
+            let cache = venv
+                .join(std::ffi::OsStr::from_bytes(dir))
+                .join("__pycache__");
+            if safe(dir)
+                && real_dirs(venv, dir)
+                && real_dirs(venv, &[dir, b"/__pycache__"].concat())
+            {
+                fs::remove_dir_all(&cache).map_err(io_err(&cache))?;
+            }
+        }
+    }
     for line in listed {
         let (name, is_dir) = match line.strip_suffix(b"/") {
             Some(name) => (name, true),
@@ -141,6 +182,27 @@ pub fn remove_listed(
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(Outcome::Unchanged)),
         Err(e) => Err(io_err(venv)(e)),
     }
+}
+
+/// Whether every directory from `venv` down to `venv/rel` is a directory, none a symlink: what
+/// is removed under it stays in the venv.
+fn real_dirs(venv: &Path, rel: &[u8]) -> bool {
+    let mut at = venv.to_path_buf();
+    Path::new(std::ffi::OsStr::from_bytes(rel))
+        .components()
+        .all(|c| {
+            at.push(c);
+            fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir())
+        })
+}
+
+/// Whether a listed name stays inside the venv (relative, no `..`).
+fn safe(name: &[u8]) -> bool {
+    let name = Path::new(std::ffi::OsStr::from_bytes(name));
+    !name.is_absolute()
+        && !name
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
 }
 
 #[cfg(test)]

@@ -106,6 +106,37 @@ pub fn columns<'a, R>(
     (ordered, reference)
 }
 
+/// How record `name` compares in wall time with `reference`, as a gate comparing the two would
+/// decide it (the paired estimate for interleaved pairs, the drift-widened one in sequence), at
+/// this machine's noise floor and the verdicts' confidence: every report says this figure, never
+/// a ratio of medians over runs the verdict set aside.
+pub fn speed(
+    records: &BTreeMap<String, Record>,
+    name: &str,
+    reference: &str,
+) -> Option<crate::measure::pairs::Speed> {
+    use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
+    crate::measure::pairs::speed(records, name, reference, noise_floor(), DEFAULT_CONFIDENCE)
+}
+
+/// The records table's `wall.median` ratio of `name` to `reference`: `0.09× (10.9× faster,
+/// paired)`, from [`speed`]; the ratio of the medians when a record has no counted run.
+pub fn speed_cell(records: &BTreeMap<String, Record>, name: &str, reference: &str) -> String {
+    match speed(records, name, reference) {
+        Some(s) => {
+            let text = time_ratio(s.figure.widened.estimate);
+            match text.strip_suffix(')') {
+                Some(head) => format!("{head}, {})", s.mode()),
+                None => format!("{text} ({})", s.mode()),
+            }
+        }
+        None => {
+            let metric = |n: &str| records.get(n)?.metric("wall.median");
+            ratio_cell(metric(name), metric(reference), Compare::Time)
+        }
+    }
+}
+
 /// A metric's value in `record`, read as gates read it ([`Record::metric`]) and written in its
 /// unit; the wall median carries its stddev.
 pub fn cell(record: &Record, row: &MetricRow) -> String {
