@@ -266,8 +266,8 @@ fn main() {
     println!(
         "{APPLIES} simulated applies per row, 5% noise per run unless said, {}% interval at each \
          look, noise allowance {DEFAULT_NOISE_FLOOR} at the start; interleaved: 1 to {MAX_RUNS} \
-         pairs in random order; sequential: {BASELINE_RUNS} baseline runs, then 1 to {MAX_RUNS} \
-         after runs. Runs are per side (after side for sequential).",
+         pairs, one AB and one BA per block of two; sequential: {BASELINE_RUNS} baseline \
+         runs, then 1 to {MAX_RUNS} after runs. Runs are per side (after side for sequential).",
         DEFAULT_CONFIDENCE * 100.0
     );
     println!();
