@@ -628,7 +628,9 @@ fn a_sigkill_mid_switch_of_a_created_venv_leaves_no_venv() {
 
 /// `plans/xdist.toml` on a target without any venv (the README's case): its first install
 /// creates `.venv` before the baseline, pytest-xdist goes into it between the records, and the
-/// two are measured in interleaved pairs; the verdict is kept and rollback leaves no venv.
+/// two are measured in interleaved pairs. Whether xdist pays on this machine's load decides the
+/// verdict (kept, failed or inconclusive); whichever it is, the records line says the paired
+/// figure and, after the rollback (its own or `planrun rollback`), no venv is left.
 #[test]
 fn the_xdist_plan_on_a_target_without_a_venv_is_interleaved() {
     let _lock = exclusive();
@@ -637,7 +639,7 @@ fn the_xdist_plan_on_a_target_without_a_venv_is_interleaved() {
     let files = project.hash_tree();
     let venv = project.join(".venv");
     assert!(!venv.exists());
-    project
+    let out = project
         .test()
         .args(["apply"])
         .arg(crate::support::plan("xdist.toml"))
@@ -649,22 +651,26 @@ fn the_xdist_plan_on_a_target_without_a_venv_is_interleaved() {
             "--var",
             "maxprocesses=2",
         ])
-        .status(0)
+        .status_in(&[0, 1, 7])
         // stderr: measured numbers vary.
         .stderr_contains("interleaved with `baseline`")
+        .stderr_contains(" pairs interleaved")
         .stderr_contains(", paired over ")
         .run();
+    assert!(!out.stderr.contains("sequential"), "{}", out.stderr);
     let report = report(&project);
     let comparison = &report["records"]["after"]["comparison"];
     assert_eq!(comparison["mode"], "interleaved", "{report:#}");
     assert_eq!(comparison["speed"]["basis"], "paired", "{comparison}");
-    project
-        .test()
-        .args(["rollback", "--target", "."])
-        .status(0)
-        .stdout_unchecked("the rollback's account lists what it restored")
-        .stderr_unchecked("notes vary")
-        .run();
+    if report["exit_code"] == 0 {
+        project
+            .test()
+            .args(["rollback", "--target", "."])
+            .status(0)
+            .stdout_unchecked("the rollback's account lists what it restored")
+            .stderr_unchecked("notes vary")
+            .run();
+    }
     assert!(!venv.exists(), "the created venv is removed");
     assert_eq!(project.hash_tree(), files);
 }
