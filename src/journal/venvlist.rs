@@ -242,6 +242,30 @@ mod tests {
         );
     }
 
+    /// What a switch will stash and the bytecode Python wrote beside listed modules since the
+    /// list go with the venv; a person's file elsewhere still keeps it.
+    #[test]
+    fn stashes_named_ahead_and_new_bytecode_go_with_the_venv() {
+        let run = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let venv = target.path().join(".venv");
+        fs::create_dir_all(venv.join("lib/site/six")).unwrap();
+        fs::write(venv.join("lib/site/six/a.py"), "a").unwrap();
+        let rel = Path::new(".venv");
+        let stash = venv.join("lib/site/.six.planrun-off");
+        let extra = [(stash.clone(), true), (stash.join("a.py"), false)];
+        write_with(run.path(), rel, &venv, &extra).unwrap();
+        // Mid-switch: six moved aside, bytecode written since the list.
+        fs::rename(venv.join("lib/site/six"), &stash).unwrap();
+        fs::create_dir_all(venv.join("lib/site/__pycache__")).unwrap();
+        fs::write(venv.join("lib/site/__pycache__/x.pyc"), "pyc").unwrap();
+        assert_eq!(
+            remove_listed(run.path(), rel, &venv).unwrap(),
+            Some(Outcome::VenvRemoved)
+        );
+        assert!(!venv.exists());
+    }
+
     #[test]
     fn an_edited_list_is_refused() {
         let run = tempfile::tempdir().unwrap();
