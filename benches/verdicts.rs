@@ -2,8 +2,9 @@
 //! sequential, and how many runs they take (issue 22's figures): simulated applies whose run
 //! times are drawn from lognormal noise on top of a drifting machine (`measure::sim`).
 //!
-//! Interleaved: pairs of runs, one in each state, in a random order (AB or BA), the ratio from
-//! `paired::estimate_in_order` (the executor knows each pair's order); one pair at a time until
+//! Interleaved: pairs of runs, one in each state, one AB and one BA pair per block of two in a
+//! random order, the interval from `paired::interval_of_pairs` as the executor has it (the
+//! paired estimate knowing each pair's order from three pairs on); one pair at a time until
 //! the gate is conclusive or `MAX_RUNS` pairs. Sequential, as the executor measures a plan like
 //! `plans/xdist.toml`: the baseline's `BASELINE_RUNS` runs first, then after runs one at a time
 //! until `Expr::decide` (the real gate path, drift check included) is conclusive, shows drift
@@ -17,7 +18,7 @@
 use planrun::criteria::decide::{Decision, Outcome3};
 use planrun::criteria::{parse, Expr};
 use planrun::measure::interval::{DEFAULT_CONFIDENCE, DEFAULT_NOISE_FLOOR};
-use planrun::measure::paired::{estimate_with, Order, Pair};
+use planrun::measure::paired::{block_order, estimate_with, interval_of_pairs, Order, Pair};
 use planrun::measure::sim::{Machine, Rng};
 use planrun::measure::stats::median;
 
@@ -90,13 +91,17 @@ fn claim(lo: f64, hi: f64, bound: f64) -> Outcome3 {
     }
 }
 
-/// One interleaved apply: its outcome and its pairs. With `order_known` false the estimate
-/// treats drift within pairs as noise (`paired::estimate`).
+/// One interleaved apply: its outcome and its pairs, in the executor's order (one AB and one
+/// BA pair per block of two, `paired::block_order`) and decided as the executor decides
+/// (`paired::interval_of_pairs`). With `order_known` false the estimate treats drift within
+/// pairs as noise (`paired::estimate`).
 fn interleaved(rng: &mut Rng, row: &Row, order_known: bool) -> (Outcome3, usize) {
     let (mut pairs, mut orders) = (Vec::new(), Vec::new());
     let mut k = 0;
+    let mut last = None;
     loop {
-        let after_first = rng.coin();
+        let after_first = block_order(pairs.len() as u32, last, &mut || rng.coin());
+        last = Some(after_first);
         let mut run = |typical: f64| {
             let t = rng.run(typical * row.machine.1.slowdown(k), row.noise);
             k += 1;
@@ -115,10 +120,16 @@ fn interleaved(rng: &mut Rng, row: &Row, order_known: bool) -> (Outcome3, usize)
         } else {
             Order::BaselineFirst
         });
-        let known = order_known.then_some(orders.as_slice());
-        let e = estimate_with(&pairs, known, DEFAULT_CONFIDENCE, DEFAULT_NOISE_FLOOR)
-            .expect("positive run times");
-        let outcome = claim(e.lo, e.hi, row.gate.bound);
+        let (lo, hi) = if order_known {
+            let i = interval_of_pairs(&pairs, &orders, DEFAULT_CONFIDENCE, DEFAULT_NOISE_FLOOR)
+                .expect("positive run times");
+            (i.low, i.high)
+        } else {
+            let e = estimate_with(&pairs, None, DEFAULT_CONFIDENCE, DEFAULT_NOISE_FLOOR)
+                .expect("positive run times");
+            (e.lo, e.hi)
+        };
+        let outcome = claim(lo, hi, row.gate.bound);
         if outcome != Outcome3::Inconclusive || pairs.len() == MAX_RUNS {
             return (outcome, pairs.len());
         }
@@ -255,8 +266,8 @@ fn main() {
     println!(
         "{APPLIES} simulated applies per row, 5% noise per run unless said, {}% interval at each \
          look, noise allowance {DEFAULT_NOISE_FLOOR} at the start; interleaved: 1 to {MAX_RUNS} \
-         pairs in random order; sequential: {BASELINE_RUNS} baseline runs, then 1 to {MAX_RUNS} \
-         after runs. Runs are per side (after side for sequential).",
+         pairs, one AB and one BA per block of two; sequential: {BASELINE_RUNS} baseline \
+         runs, then 1 to {MAX_RUNS} after runs. Runs are per side (after side for sequential).",
         DEFAULT_CONFIDENCE * 100.0
     );
     println!();

@@ -8,7 +8,7 @@
 //! `after.wall.median * 1.2 <= baseline.wall.median`, `baseline.wall.median / after.wall.median
 //! >= 1.5`. Dividing by a positive metric keeps the direction of the comparison, so each of
 //! these is a claim `m1 / m2 op bound` about the ratio, and the ratio has an interval
-//! ([`ratio_interval`]). The claim passes when the whole interval satisfies it, fails when the
+//! ([`crate::measure::pairs::figure`]). The claim passes when the whole interval satisfies it, fails when the
 //! whole interval violates it, and is inconclusive otherwise. `m1` is the metric of the ratio's
 //! numerator as it stands in the source, so `baseline / after >= 1.5` is read on
 //! baseline/after and `after <= baseline / 1.2` on after/baseline.
@@ -24,8 +24,8 @@
 use serde::Serialize;
 
 use super::{BinOp, EvalError, Expr, MetricRef};
-use crate::measure::drift::{detect_blocks, Drift};
-use crate::measure::interval::{ratio_interval, RatioInterval};
+use crate::measure::drift::Drift;
+use crate::measure::interval::RatioInterval;
 
 /// The answer of a gate: shown to hold, shown not to hold, or not shown either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -315,22 +315,15 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
     let num_samples = (inputs.samples)(&num.record, num.metric())?;
     let den_samples = (inputs.samples)(&den.record, den.metric())?;
     let pairing = (inputs.pairing)(&num.record, num.metric(), &den.record, den.metric());
-    let (interval, drift) = match &pairing {
-        // Interleaved pairs cancel drift: the paired interval stands as it is.
-        Some(Pairing::Interleaved { interval, .. }) => (*interval, None),
-        _ => (
-            ratio_interval(&num_samples, &den_samples, inputs.floor, inputs.confidence)?,
-            detect_blocks(&[&den_samples, &num_samples]),
-        ),
-    };
-    // The records were measured one after the other: a trend within them says the machine was
-    // not the same for both. Extrapolated over the runs between the two records' centres, it
-    // shifts the ratio by up to `shift` either way; the comparison must hold over the interval
-    // widened by that, or it is inconclusive.
-    let shift = drift.filter(|d| d.significant).map_or(0.0, |d| {
-        d.slope.abs() * (num_samples.len() + den_samples.len()) as f64 / 2.0
-    });
-    let (low, high) = (interval.low * (-shift).exp(), interval.high * shift.exp());
+    let figure = crate::measure::pairs::figure(
+        &num_samples,
+        &den_samples,
+        pairing.as_ref(),
+        inputs.floor,
+        inputs.confidence,
+    )?;
+    let (interval, drift) = (figure.interval, figure.drift);
+    let (low, high) = (figure.widened.low, figure.widened.high);
     let (all_hold, none_hold) = match op {
         BinOp::Lt => (high < bound, low >= bound),
         BinOp::Le => (high <= bound, low > bound),

@@ -252,6 +252,46 @@ impl EnvSwitch {
         self.items.len()
     }
 
+    /// Every path a switch puts under a stash name (absolute, with whether it is a directory):
+    /// the stash of each added path with what is under it now, and the stash already built
+    /// for each removed one. A venv's list names them, so a rollback after a crash in the
+    /// middle of a switch removes them with the venv.
+    pub fn stash_paths(&self) -> Vec<(PathBuf, bool)> {
+        let mut out = Vec::new();
+        for item in &self.items {
+            let (Item::Added { path } | Item::Removed { path }) = item else {
+                continue;
+            };
+            let from = match item {
+                Item::Added { .. } => path.clone(),
+                _ => stash_of(path),
+            };
+            let stash = stash_of(path);
+            let mut stack = vec![PathBuf::new()];
+            while let Some(rel) = stack.pop() {
+                let at = from.join(&rel);
+                let Ok(meta) = fs::symlink_metadata(&at) else {
+                    continue;
+                };
+                let is_dir = meta.is_dir();
+                out.push((
+                    if rel.as_os_str().is_empty() {
+                        stash.clone()
+                    } else {
+                        stash.join(&rel)
+                    },
+                    is_dir,
+                ));
+                if is_dir {
+                    for entry in fs::read_dir(&at).into_iter().flatten().flatten() {
+                        stack.push(rel.join(entry.file_name()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Whether the two states are the same.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()

@@ -27,6 +27,10 @@ use crate::plan::compiled::{Step, Suite};
 pub const SEED_ENV: &str = "PLANRUN_SEED";
 
 /// Why the steps `since` a record cannot be switched across, naming the first that cannot.
+///
+/// An `install` is not among them: into an environment that existed at the earlier record
+/// (made by the plan before it, or not), the journal's snapshot switches it; a venv created
+/// between the two records the journal itself refuses to switch across.
 pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
     since.iter().find_map(|id| {
         if prep.unswitchable.contains(id) {
@@ -41,9 +45,6 @@ pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
                 "step `{id}` is a `run` whose command's effects planrun cannot switch"
             )),
             Step::Service(_) => Some(format!("step `{id}` starts a service")),
-            // An install into a venv this apply created is journaled file by file like any
-            // other; only creating a venv between the records cannot be switched (the journal
-            // says so: see `journal::switch`).
             _ => None,
         }
     })
@@ -104,6 +105,7 @@ fn sequential(ctx: &StepContext<'_>, s: &Suite, partner: &Partner, reason: Strin
         seed: None,
         pairs: 0,
         switch_ms: None,
+        speed: None,
     })
 }
 
@@ -119,8 +121,13 @@ fn suite_error(ctx: &StepContext<'_>, e: suite::SuiteError) -> StepError {
     StepError { message, log }
 }
 
-/// The pairs' order: splitmix64, seeded from [`SEED_ENV`] or the clock.
-struct Order(u64);
+/// The pairs' order: one AB and one BA pair per block of two, which comes first drawn by
+/// splitmix64, seeded from [`SEED_ENV`] or the clock (see `measure::paired::block_order`).
+struct Order {
+    state: u64,
+    pairs: u32,
+    last: Option<bool>,
+}
 
 impl Order {
     fn seed() -> u64 {
@@ -135,13 +142,29 @@ impl Order {
             })
     }
 
-    /// Whether the next pair runs the before state first.
-    fn before_first(&mut self) -> bool {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+    fn new(seed: u64) -> Order {
+        Order {
+            state: seed,
+            pairs: 0,
+            last: None,
+        }
+    }
+
+    fn coin(&mut self) -> bool {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (z ^ (z >> 31)) & 1 == 0
+    }
+
+    /// Whether the next pair runs the before state first.
+    fn before_first(&mut self) -> bool {
+        let (index, last) = (self.pairs, self.last);
+        let after_first = crate::measure::paired::block_order(index, last, &mut || self.coin());
+        self.pairs += 1;
+        self.last = Some(after_first);
+        !after_first
     }
 }
 
@@ -200,7 +223,7 @@ fn run_pairs(
 ) -> Result<(Record, Record), StepError> {
     let min_pairs = spec.runs.max(1);
     let max_pairs = spec.max_runs.unwrap_or(spec.runs).max(min_pairs);
-    let mut order = Order(seed);
+    let mut order = Order::new(seed);
     let mut after_runs: Vec<RunResult> = Vec::new();
     let mut base_runs: Vec<RunResult> = Vec::new();
     let mut switches: Vec<f64> = Vec::new();
@@ -233,6 +256,7 @@ fn run_pairs(
         seed: Some(seed),
         pairs: 0,
         switch_ms: None,
+        speed: None,
     };
     let records = |after_runs: &[RunResult], base_runs: &[RunResult], c: &Comparison| {
         let mut after = suite::build_record(spec, after_runs, false)?;

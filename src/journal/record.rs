@@ -397,7 +397,7 @@ impl Journal {
     }
 
     /// Records `env` before it changes. With `created_venv`, its venv does not exist yet and
-    /// rollback deletes it. Otherwise the environment's identity is recorded and, unless the
+    /// rollback deletes it (and skips the later installs into it). Otherwise the environment's identity is recorded and, unless the
     /// install changes nothing (`affected` empty), a snapshot of it is taken in `env-<seq>/` of
     /// the run directory, durable before this returns; [`Journal::seal_env`] completes it once
     /// the install is done. Every install gets its own entry: rollback undoes them newest first.
@@ -450,12 +450,10 @@ impl Journal {
             inner.created.insert(venv);
             return Ok(());
         }
-        // A venv this run created is deleted whole on rollback; an install into it needs a
-        // snapshot only to be switched across (interleaved pairs), and one with nothing
-        // affected needs no entry at all.
-        if venv_abs.as_ref().is_some_and(|v| inner.created.contains(v)) && affected.is_empty() {
-            return Ok(());
-        }
+        // An install into a venv this run created earlier is snapshotted like any other: not
+        // for rollback (which deletes the venv whole and skips it), but so that interleaved
+        // measurement can switch the venv between its state after creation and after this
+        // install.
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())?;
         let root = venv_abs.clone().unwrap_or_else(|| layout.root.clone());
         let identity = EnvIdentity::of(&root, &env.python)?;
@@ -581,6 +579,13 @@ impl Journal {
             Ok(rel) => rel.to_path_buf(),
             Err(_) => abs,
         })
+    }
+
+    /// The venv this run created that `python` lies in (rollback deletes it whole).
+    pub fn created_venv_of(&self, python: &Path) -> Option<PathBuf> {
+        let abs = std::path::absolute(python).ok()?;
+        let inner = self.lock_inner();
+        inner.created.iter().find(|v| abs.starts_with(v)).cloned()
     }
 
     /// The sequence number of the last entry recorded (0 before any).

@@ -205,8 +205,8 @@ pub fn drift(
         else {
             continue;
         };
-        // A venv the run created is removed by its list, which keeps a person's files.
-        if last_install.get(python) != Some(&rec.seq) || within(&created, venv.as_deref()) {
+        // A venv the run created goes whole, with only what planrun listed in it.
+        if last_install.get(python) != Some(&rec.seq) || in_created(&created, venv.as_deref()) {
             continue;
         }
         let changed = envjournal::restore::drift(&run_dir.join(snapshot), manifest, identity)?;
@@ -280,21 +280,22 @@ pub(crate) fn replay(
     force: bool,
 ) -> Vec<String> {
     let mut failures = Vec::new();
-    // A venv the run created is removed whole (what it lists): an install into it, journaled
-    // only so it could be switched across, has nothing to restore first.
     let created = created_venvs(entries);
     for rec in entries.iter().rev() {
+        let started = Instant::now();
+        // An install into a venv the run created is undone by deleting the venv (its snapshot
+        // served interleaved measurement only): restoring it first would bring back paths the
+        // venv's list does not name, and keep the venv.
         if let Entry::Env {
-            venv,
             created_venv: false,
+            venv,
             ..
         } = &rec.entry
         {
-            if within(&created, venv.as_deref()) {
+            if in_created(&created, venv.as_deref()) {
                 continue;
             }
         }
-        let started = Instant::now();
         match undo_one(target, run_dir, rec, force) {
             Ok(None) => {}
             Ok(Some((outcome, subject))) => report.actions.push(RollbackAction {
@@ -310,23 +311,23 @@ pub(crate) fn replay(
 }
 
 /// The venvs (target-relative) the run created.
-fn created_venvs(entries: &[Record]) -> Vec<&Path> {
+fn created_venvs(entries: &[Record]) -> std::collections::BTreeSet<PathBuf> {
     entries
         .iter()
         .filter_map(|r| match &r.entry {
             Entry::Env {
-                venv: Some(venv),
                 created_venv: true,
+                venv: Some(venv),
                 ..
-            } => Some(venv.as_path()),
+            } => Some(venv.clone()),
             _ => None,
         })
         .collect()
 }
 
-/// Whether `venv` is one of `created` or lies inside one.
-fn within(created: &[&Path], venv: Option<&Path>) -> bool {
-    venv.is_some_and(|v| created.iter().any(|c| v.starts_with(c)))
+/// Whether `venv` is one of `created`.
+fn in_created(created: &std::collections::BTreeSet<PathBuf>, venv: Option<&Path>) -> bool {
+    venv.is_some_and(|v| created.contains(v))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

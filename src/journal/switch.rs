@@ -134,7 +134,8 @@ fn images_at(
 }
 
 /// Why the changes recorded after `mark` cannot be switched, from the journal alone: an undo
-/// command, a service, a venv created.
+/// command, a service, a venv created between the records (one created before `mark` is where
+/// both records were measured, and installs into it since switch like any other).
 fn blocker(entries: &[Record], mark: u32) -> Option<String> {
     entries
         .iter()
@@ -147,7 +148,7 @@ fn blocker(entries: &[Record], mark: u32) -> Option<String> {
                 venv,
                 ..
             } => Some(format!(
-                "a venv was created ({})",
+                "a venv was created between the records ({})",
                 venv.as_deref().unwrap_or(Path::new("?")).display()
             )),
             _ => None,
@@ -208,6 +209,13 @@ impl Journal {
                     )))
                 }
                 Err(Err(e)) => return Err(e.into()),
+            }
+        }
+        // A venv this run created is removed on rollback by its list: it names the stashes too.
+        for env in &envs {
+            if let Some(venv) = self.created_venv_of(&env.python) {
+                let rel = venv.strip_prefix(self.target()).unwrap_or(&venv);
+                super::venvlist::write_with(run_dir, rel, &venv, &env.stash_paths())?;
             }
         }
         Ok(Ok(Switcher {

@@ -56,13 +56,39 @@ fn walk(venv: &Path) -> io::Result<Vec<Vec<u8>>> {
 /// switched across for interleaved pairs: a run killed mid-switch leaves the venv in an earlier
 /// state, whose files (a package the install upgraded) were listed when that state was current.
 pub fn write(run_dir: &Path, rel: &Path, venv: &Path) -> Result<(), JournalError> {
+    write_with(run_dir, rel, venv, &[])
+}
+
+/// [`write`], listing also `extra` (absolute paths inside `venv`, each with whether it is a
+/// directory): what planrun is about to create there (the stashes of a switch).
+pub fn write_with(
+    run_dir: &Path,
+    rel: &Path,
+    venv: &Path,
+    extra: &[(PathBuf, bool)],
+) -> Result<(), JournalError> {
     let mut entries =
         walk(venv).map_err(|e| JournalError::io(format!("list `{}`", venv.display()), e))?;
+    for (path, is_dir) in extra {
+        let Ok(inside) = path.strip_prefix(venv) else {
+            continue;
+        };
+        let mut line = inside.as_os_str().as_bytes().to_vec();
+        if line.is_empty() || line.contains(&b'\n') {
+            continue;
+        }
+        if *is_dir {
+            line.push(b'/');
+        }
+        entries.push(line);
+    }
+    // What earlier lists named stays listed: a run killed while switched back to an earlier
+    // state leaves that state's files (a package version an install replaced) in the venv.
     if let Some(earlier) = read(run_dir, rel)? {
         entries.extend(earlier);
-        entries.sort();
-        entries.dedup();
     }
+    entries.sort();
+    entries.dedup();
     let body = entries.join(&b'\n');
     let mac = trust::mac(DOMAIN, &[rel.as_os_str().as_bytes(), &body])?;
     let mut text = mac.into_bytes();
@@ -124,6 +150,21 @@ pub fn remove_listed(
         move |e: io::Error| JournalError::io(format!("remove `{}`", p.display()), e)
     };
     for line in &listed {
+        // The bytecode Python wrote beside listed modules since the last list (a suite that
+        // imported them): derived from what planrun put there, and never a person's.
+        if let Some(dir) = line.strip_suffix(b"/") {
+            let cache = venv
+                .join(std::ffi::OsStr::from_bytes(dir))
+                .join("__pycache__");
+            if safe(dir)
+                && real_dirs(venv, dir)
+                && real_dirs(venv, &[dir, b"/__pycache__"].concat())
+            {
+                fs::remove_dir_all(&cache).map_err(io_err(&cache))?;
+            }
+        }
+    }
+    for line in listed {
         let (name, is_dir) = match line.strip_suffix(b"/") {
             Some(name) => (name, true),
             None => (line.as_slice(), false),
@@ -159,6 +200,27 @@ pub fn remove_listed(
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(Outcome::Unchanged)),
         Err(e) => Err(io_err(venv)(e)),
     }
+}
+
+/// Whether every directory from `venv` down to `venv/rel` is a directory, none a symlink: what
+/// is removed under it stays in the venv.
+fn real_dirs(venv: &Path, rel: &[u8]) -> bool {
+    let mut at = venv.to_path_buf();
+    Path::new(std::ffi::OsStr::from_bytes(rel))
+        .components()
+        .all(|c| {
+            at.push(c);
+            fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir())
+        })
+}
+
+/// Whether a listed name stays inside the venv (relative, no `..`).
+fn safe(name: &[u8]) -> bool {
+    let name = Path::new(std::ffi::OsStr::from_bytes(name));
+    !name.is_absolute()
+        && !name
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
 }
 
 #[cfg(test)]
@@ -224,6 +286,30 @@ mod tests {
             remove_listed(run.path(), Path::new("other"), &venv).unwrap(),
             None
         );
+    }
+
+    /// What a switch will stash and the bytecode Python wrote beside listed modules since the
+    /// list go with the venv; a person's file elsewhere still keeps it.
+    #[test]
+    fn stashes_named_ahead_and_new_bytecode_go_with_the_venv() {
+        let run = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let venv = target.path().join(".venv");
+        fs::create_dir_all(venv.join("lib/site/six")).unwrap();
+        fs::write(venv.join("lib/site/six/a.py"), "a").unwrap();
+        let rel = Path::new(".venv");
+        let stash = venv.join("lib/site/.six.planrun-off");
+        let extra = [(stash.clone(), true), (stash.join("a.py"), false)];
+        write_with(run.path(), rel, &venv, &extra).unwrap();
+        // Mid-switch: six moved aside, bytecode written since the list.
+        fs::rename(venv.join("lib/site/six"), &stash).unwrap();
+        fs::create_dir_all(venv.join("lib/site/__pycache__")).unwrap();
+        fs::write(venv.join("lib/site/__pycache__/x.pyc"), "pyc").unwrap();
+        assert_eq!(
+            remove_listed(run.path(), rel, &venv).unwrap(),
+            Some(Outcome::VenvRemoved)
+        );
+        assert!(!venv.exists());
     }
 
     #[test]

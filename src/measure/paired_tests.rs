@@ -243,3 +243,79 @@ proptest! {
         prop_assert!(e.lo > 0.0 && e.lo <= e.ratio && e.ratio <= e.hi && e.hi.is_finite());
     }
 }
+
+/// Each block of two pairs holds one AB and one BA pair, which first drawn once per block.
+#[test]
+fn orders_come_in_balanced_blocks() {
+    let mut rng = Rng(9);
+    let mut last = None;
+    let mut drawn = 0;
+    let mut orders = Vec::new();
+    for i in 0..40u32 {
+        let after_first = block_order(i, last, &mut || {
+            drawn += 1;
+            rng.coin()
+        });
+        last = Some(after_first);
+        orders.push(after_first);
+    }
+    assert_eq!(drawn, 20);
+    for block in orders.chunks(2) {
+        assert_ne!(block[0], block[1], "{orders:?}");
+    }
+    // Both orders lead a block somewhere: the first of each is random.
+    let leads: Vec<bool> = orders.chunks(2).map(|b| b[0]).collect();
+    assert!(leads.contains(&true) && leads.contains(&false));
+}
+
+/// Balanced pairs on a steady machine: the crossover and the plain fit agree on the estimate,
+/// and the plain one's extra degree of freedom gives the narrower interval, which is used; with
+/// drift within the pairs the crossover's is narrower and used, free of the drift.
+#[test]
+fn balanced_pairs_use_the_narrower_of_the_two_fits() {
+    let steady = pairs(&[(20.0, 15.0), (20.0, 15.3), (20.0, 14.6), (20.0, 15.1)]);
+    let orders = [
+        Order::AfterFirst,
+        Order::BaselineFirst,
+        Order::BaselineFirst,
+        Order::AfterFirst,
+    ];
+    let known = estimate_with(&steady, Some(&orders), 0.99, 0.05).unwrap();
+    let plain = estimate_with(&steady, None, 0.99, 0.05).unwrap();
+    assert!((known.ratio - plain.ratio).abs() < 1e-12);
+    assert!((known.lo - plain.lo).abs() < 1e-12 && (known.hi - plain.hi).abs() < 1e-12);
+    assert!(known.order_effect.is_some(), "{known:?}");
+    // 15% slower per run: the second run of each pair 15% slower.
+    let drifting: Vec<Pair> = orders
+        .iter()
+        .map(|o| match o {
+            Order::BaselineFirst => Pair {
+                baseline: 20.0,
+                after: 15.0 * 1.15,
+            },
+            Order::AfterFirst => Pair {
+                baseline: 20.0 * 1.15,
+                after: 15.0,
+            },
+        })
+        .collect();
+    let known = estimate_with(&drifting, Some(&orders), 0.99, 0.05).unwrap();
+    let plain = estimate_with(&drifting, None, 0.99, 0.05).unwrap();
+    assert!((known.ratio - 0.75).abs() < 1e-9, "{known:?}");
+    assert!(known.hi - known.lo < plain.hi - plain.lo);
+}
+
+/// One or two pairs are compared as two sides at the noise floor, from three on paired.
+#[test]
+fn the_interval_of_few_pairs_is_the_two_sides_one() {
+    let two = pairs(&[(20.0, 10.0), (21.0, 10.5)]);
+    let orders = [Order::AfterFirst, Order::BaselineFirst];
+    let got = interval_of_pairs(&two, &orders, 0.99, 0.05).unwrap();
+    let sides = interval::ratio_interval(&[10.0, 10.5], &[20.0, 21.0], 0.05, 0.99).unwrap();
+    assert_eq!(got, sides);
+    let three = pairs(&[(20.0, 10.0), (21.0, 10.5), (20.5, 10.1)]);
+    let orders = [Order::AfterFirst, Order::BaselineFirst, Order::AfterFirst];
+    let got = interval_of_pairs(&three, &orders, 0.99, 0.05).unwrap();
+    let paired = estimate_with(&three, Some(&orders), 0.99, 0.05).unwrap();
+    assert_eq!(got, paired.to_interval());
+}

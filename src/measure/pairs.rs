@@ -115,29 +115,9 @@ pub fn pairing(
             ))
         })
         .unzip();
-    // after/baseline as the pairs give it. Fewer than three pairs have too little spread of
-    // their own for a paired interval (two give one degree of freedom: a t quantile of 64 at
-    // 99%): their runs are compared as two sides at the noise floor, as records measured apart
-    // are (which decides a 20x change and nothing near a bound), and never with runs taken
-    // outside the pairs.
-    let paired_estimate = match pairs.len() {
-        0..=2 => None,
-        _ => paired::estimate_in_order(&pairs, &orders, confidence),
-    };
-    let (ratio, lo, hi) = match paired_estimate {
-        Some(e) => (e.ratio, e.lo, e.hi),
-        None => {
-            let afters: Vec<f64> = pairs.iter().map(|p| p.after).collect();
-            let baselines: Vec<f64> = pairs.iter().map(|p| p.baseline).collect();
-            let i = super::interval::ratio_interval(
-                &afters,
-                &baselines,
-                super::interval::noise_floor(),
-                confidence,
-            )?;
-            (i.estimate, i.low, i.high)
-        }
-    };
+    // after/baseline as the pairs give it, never with runs taken outside the pairs.
+    let i = paired::interval_of_pairs(&pairs, &orders, confidence, super::interval::noise_floor())?;
+    let (ratio, lo, hi) = (i.estimate, i.low, i.high);
     let (estimate, low, high) = if num_is_later {
         (ratio, lo, hi)
     } else {
@@ -167,6 +147,118 @@ pub fn pairing(
         pairs: pairs.len(),
         note,
     })
+}
+
+/// Two sides' ratio as a verdict decides on it: the interval, the trend over the runs when they
+/// were not interleaved, and the interval widened by what that trend could have put between
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figure {
+    /// The interval as measured: the paired one for interleaved pairs, else the two sides'.
+    pub interval: RatioInterval,
+    /// The trend over both sides' runs in the order they ran (`None` for interleaved pairs,
+    /// which cancel it).
+    pub drift: Option<drift::Drift>,
+    /// `interval` widened by the shift a significant `drift` extrapolates between the two
+    /// sides' centres (see `measure::interval`, "Drift"): what the verdict is decided on.
+    pub widened: RatioInterval,
+}
+
+/// The figure of `num / den` from their per-run samples and how they were measured together
+/// (see [`Figure`]); `None` when a side has no usable sample.
+pub fn figure(
+    num: &[f64],
+    den: &[f64],
+    pairing: Option<&Pairing>,
+    floor: f64,
+    confidence: f64,
+) -> Option<Figure> {
+    let (interval, drift) = match pairing {
+        // Interleaved pairs cancel drift: the paired interval stands as it is.
+        Some(Pairing::Interleaved { interval, .. }) => (*interval, None),
+        _ => (
+            super::interval::ratio_interval(num, den, floor, confidence)?,
+            drift::detect_blocks(&[den, num]),
+        ),
+    };
+    // Measured one after the other, a trend within the records says the machine was not the
+    // same for both: extrapolated over the runs between the two records' centres, it shifts the
+    // ratio by up to `shift` either way.
+    let shift = drift.filter(|d| d.significant).map_or(0.0, |d| {
+        d.slope.abs() * (num.len() + den.len()) as f64 / 2.0
+    });
+    let widened = RatioInterval {
+        low: interval.low * (-shift).exp(),
+        high: interval.high * shift.exp(),
+        ..interval
+    };
+    Some(Figure {
+        interval,
+        drift,
+        widened,
+    })
+}
+
+/// How two records compare in speed, as every report says it: the figure a gate comparing their
+/// wall times decides on, and how they were measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speed {
+    /// The figure (`widened` is what reports show).
+    pub figure: Figure,
+    /// How the records were measured together, when the later says it was compared with the
+    /// earlier.
+    pub pairing: Option<Pairing>,
+}
+
+impl Speed {
+    /// `paired` or `in sequence`.
+    pub fn mode(&self) -> &'static str {
+        match self.pairing {
+            Some(Pairing::Interleaved { .. }) => "paired",
+            _ => "in sequence",
+        }
+    }
+
+    /// `1.02x slower, 99% CI 0.97-1.08x, paired over 6 pairs`, or `..., in sequence, 3+4 runs`
+    /// with `drift allowed for` when a trend widened it.
+    pub fn describe(&self) -> String {
+        let i = &self.figure.widened;
+        let mut text = match &self.pairing {
+            Some(Pairing::Interleaved { pairs, .. }) => i.describe(&format!(
+                "paired over {pairs} pair{}",
+                if *pairs == 1 { "" } else { "s" }
+            )),
+            _ => i.describe(&format!("in sequence, {}+{} runs", i.n_num, i.n_den)),
+        };
+        if self.figure.drift.is_some_and(|d| d.significant) {
+            text.push_str(", drift allowed for");
+        }
+        text
+    }
+}
+
+/// How record `num` compares in wall time with record `den`, as a gate reading
+/// `num.wall.median / den.wall.median` would decide it (at `floor` and `confidence`); `None`
+/// when either has no counted run.
+pub fn speed(
+    records: &BTreeMap<String, Record>,
+    num: &str,
+    den: &str,
+    floor: f64,
+    confidence: f64,
+) -> Option<Speed> {
+    const METRIC: &str = "wall.median";
+    let num_samples = records.get(num)?.run_samples(METRIC)?;
+    let den_samples = records.get(den)?.run_samples(METRIC)?;
+    let pairing = pairing(records, (num, METRIC), (den, METRIC), confidence);
+    let figure = figure(
+        &num_samples,
+        &den_samples,
+        pairing.as_ref(),
+        floor,
+        confidence,
+    )?;
+    Some(Speed { figure, pairing })
 }
 
 /// The largest significant trend over the sides' runs, in words: `the machine got 38% slower

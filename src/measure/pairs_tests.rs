@@ -40,6 +40,7 @@ fn drifting(mode: &str) -> BTreeMap<String, Record> {
         seed: Some(7),
         pairs: 8,
         switch_ms: None,
+        speed: None,
     });
     BTreeMap::from([("baseline".into(), base), ("after".into(), after)])
 }
@@ -173,4 +174,56 @@ fn one_pair_decides_only_what_one_run_a_side_can() {
     assert!(d.explanation.contains("20.0x faster") && d.explanation.contains("1 pair interleaved"));
     let d = decide(check, &pair(1.5, 1.0));
     assert_eq!(d.outcome, Outcome3::Inconclusive, "{}", d.explanation);
+}
+
+/// What reports say of two interleaved records is the paired figure a gate decides on, not the
+/// ratio of their medians over all runs (which the drift pulls towards the later record).
+#[test]
+fn the_speed_of_interleaved_records_is_the_paired_figure() {
+    let mut records = drifting(INTERLEAVED);
+    // The baseline's own runs before the pairs, on the machine as it was then.
+    let early = [sample(0.5, None), sample(0.5, None), sample(0.5, None)];
+    records
+        .get_mut("baseline")
+        .unwrap()
+        .samples
+        .splice(0..0, early);
+    let speed = speed(&records, "after", "baseline", 0.05, 0.99).unwrap();
+    let Some(Pairing::Interleaved { interval, .. }) = pairing(
+        &records,
+        ("after", "wall.median"),
+        ("baseline", "wall.median"),
+        0.99,
+    ) else {
+        panic!("not interleaved");
+    };
+    assert_eq!(speed.figure.widened, interval);
+    assert_eq!(speed.mode(), "paired");
+    let medians = records["after"].run_samples("wall.median").unwrap();
+    let medians = crate::measure::stats::median(&medians).unwrap()
+        / crate::measure::stats::median(&records["baseline"].run_samples("wall.median").unwrap())
+            .unwrap();
+    assert!((medians - interval.estimate).abs() > 0.1, "{medians}");
+    assert!(
+        speed.describe().ends_with(", paired over 8 pairs"),
+        "{}",
+        speed.describe()
+    );
+}
+
+/// Measured in sequence on a drifting machine, the figure is the two sides' interval widened
+/// by the drift, as the verdict decides on it, and says so.
+#[test]
+fn the_speed_of_sequential_records_is_widened_by_their_drift() {
+    let records = drifting(SEQUENTIAL);
+    let speed = speed(&records, "after", "baseline", 0.05, 0.99).unwrap();
+    let f = speed.figure;
+    assert!(f.drift.unwrap().significant, "{f:?}");
+    assert!(f.widened.low < f.interval.low && f.widened.high > f.interval.high);
+    assert_eq!(f.widened.estimate, f.interval.estimate);
+    let text = speed.describe();
+    assert!(
+        text.contains(", in sequence, 8+8 runs, drift allowed for"),
+        "{text}"
+    );
 }

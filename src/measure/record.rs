@@ -110,6 +110,25 @@ pub struct Comparison {
     /// The median time of one switch between the states, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_ms: Option<f64>,
+    /// This record's wall time over the other's as the verdicts read it (filled in when the
+    /// report is written): the paired estimate, or the drift-widened one in sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<SpeedFigure>,
+}
+
+/// A ratio of two records' wall times with the interval a verdict decides on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeedFigure {
+    /// This record's time over the other's (below 1: this one is faster).
+    pub ratio: f64,
+    /// The interval's lower bound.
+    pub low: f64,
+    /// The interval's upper bound.
+    pub high: f64,
+    /// Its confidence level, e.g. 0.99.
+    pub confidence: f64,
+    /// `paired` (from interleaved pairs) or `in sequence`.
+    pub basis: String,
 }
 
 /// `interleaved`.

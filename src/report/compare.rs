@@ -1,7 +1,6 @@
 //! Records side by side: which record is the reference, how each metric reads, and how another
 //! record compares to the reference (`0.09× (10.9× faster)`, `+3`, `+12 pp`).
 
-use super::model::RunReport;
 use std::collections::BTreeMap;
 
 use crate::measure::record::Record;
@@ -107,6 +106,37 @@ pub fn columns<'a, R>(
     (ordered, reference)
 }
 
+/// How record `name` compares in wall time with `reference`, as a gate comparing the two would
+/// decide it (the paired estimate for interleaved pairs, the drift-widened one in sequence), at
+/// this machine's noise floor and the verdicts' confidence: every report says this figure, never
+/// a ratio of medians over runs the verdict set aside.
+pub fn speed(
+    records: &BTreeMap<String, Record>,
+    name: &str,
+    reference: &str,
+) -> Option<crate::measure::pairs::Speed> {
+    use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
+    crate::measure::pairs::speed(records, name, reference, noise_floor(), DEFAULT_CONFIDENCE)
+}
+
+/// The records table's `wall.median` ratio of `name` to `reference`: `0.09× (10.9× faster,
+/// paired)`, from [`speed`]; the ratio of the medians when a record has no counted run.
+pub fn speed_cell(records: &BTreeMap<String, Record>, name: &str, reference: &str) -> String {
+    match speed(records, name, reference) {
+        Some(s) => {
+            let text = time_ratio(s.figure.widened.estimate);
+            match text.strip_suffix(')') {
+                Some(head) => format!("{head}, {})", s.mode()),
+                None => format!("{text} ({})", s.mode()),
+            }
+        }
+        None => {
+            let metric = |n: &str| records.get(n)?.metric("wall.median");
+            ratio_cell(metric(name), metric(reference), Compare::Time)
+        }
+    }
+}
+
 /// A metric's value in `record`, read as gates read it ([`Record::metric`]) and written in its
 /// unit; the wall median carries its stddev.
 pub fn cell(record: &Record, row: &MetricRow) -> String {
@@ -193,59 +223,6 @@ pub fn fmt_seconds(v: f64) -> String {
     } else {
         format!("{:.1} ms", v * 1000.0)
     }
-}
-
-/// What a speed comparison of two records stands on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Basis {
-    /// The estimate a gate decided on, from interleaved pairs.
-    Paired,
-    /// The estimate a gate decided on, from records measured one after the other.
-    InSequence,
-    /// No gate compared them: the ratio of their median wall times.
-    Medians,
-}
-
-impl Basis {
-    /// How a summary names it: `paired`, `in sequence`, `medians`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Basis::Paired => "paired",
-            Basis::InSequence => "in sequence",
-            Basis::Medians => "medians",
-        }
-    }
-}
-
-/// How record `name`'s time compares with `reference`'s, as every summary a person reads gives
-/// it: the estimate of the gate that compared their wall times (the paired one when they were
-/// interleaved, so a summary never contradicts the verdict on a drifting machine), else the
-/// ratio of their medians. The ratio is `name`'s time over `reference`'s (below 1: faster).
-pub fn speed(report: &RunReport, name: &str, reference: &str) -> Option<(f64, Basis)> {
-    let decided = report
-        .gates
-        .iter()
-        .flat_map(|g| &g.intervals)
-        .filter(|i| i.num_metric.starts_with("wall.") && i.estimate > 0.0)
-        .find_map(|i| {
-            let ratio = if i.num_record == name && i.den_record == reference {
-                i.estimate
-            } else if i.num_record == reference && i.den_record == name {
-                1.0 / i.estimate
-            } else {
-                return None;
-            };
-            let basis = match i.pairing.as_deref() {
-                Some("interleaved") => Basis::Paired,
-                _ => Basis::InSequence,
-            };
-            Some((ratio, basis))
-        });
-    decided.or_else(|| {
-        let m = report.records.get(name)?.wall.median;
-        let b = report.records.get(reference)?.wall.median;
-        (m > 0.0 && b > 0.0).then(|| (m / b, Basis::Medians))
-    })
 }
 
 #[cfg(test)]

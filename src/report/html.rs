@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::charts;
-use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, ROWS};
+use super::compare::{cell, columns, fmt_seconds, ratio_cell, speed, speed_cell, MISSING, ROWS};
 use super::html_changes;
 use super::markdown::duration;
 use super::markup::{breakable, code, mark};
@@ -103,33 +103,36 @@ fn run_facts(page: &mut String, report: &RunReport) {
     page.push_str("</dl>\n");
 }
 
-/// `baseline 18.2 s → after 812 ms: 22.4× faster (paired)`, for the reference and each other
-/// record, on the estimate the verdict used.
+/// `baseline 18.2 s → after 812 ms: 22.4x faster, 99% CI 18.1-27.6x, paired over 6 pairs`, for
+/// the reference and each other record: the figure the verdicts use ([`speed`]).
 fn headline(report: &RunReport) -> Option<String> {
     let (names, reference) = columns(&report.records, &report.baselines_used);
-    let base = report.records.get(reference?)?.wall.median;
+    let reference = reference?;
+    let base = report.records.get(reference)?.wall.median;
     let parts: Vec<String> = names
         .iter()
-        .filter(|n| Some(**n) != reference)
+        .filter(|n| **n != reference)
         .filter_map(|name| {
             let m = report.records.get(*name)?.wall.median;
-            let (time_ratio, basis) = super::compare::speed(report, name, reference?)?;
-            let (ratio, word) = if time_ratio <= 1.0 {
-                (1.0 / time_ratio, "faster")
-            } else {
-                (time_ratio, "slower")
+            let versus = match speed(&report.records, name, reference) {
+                Some(s) => s.describe(),
+                // Records without their runs (an old report): the medians.
+                None if m > 0.0 && base > 0.0 => {
+                    let (ratio, word) = if m <= base {
+                        (base / m, "faster")
+                    } else {
+                        (m / base, "slower")
+                    };
+                    format!("{ratio:.1}× {word}")
+                }
+                None => return None,
             };
-            Some(format!(
-                "{name} {}: {ratio:.1}× {word} ({})",
-                fmt_seconds(m),
-                basis.as_str()
-            ))
+            Some(format!("{name} {}: {versus}", fmt_seconds(m)))
         })
         .collect();
     (!parts.is_empty()).then(|| {
         format!(
-            "median wall time: {} {} → {}",
-            reference.unwrap_or_default(),
+            "median wall time: {reference} {} → {}",
             fmt_seconds(base),
             parts.join(", ")
         )
@@ -283,15 +286,19 @@ fn records_section(page: &mut String, report: &RunReport) {
                 let _ = write!(page, "<td class=\"num\">{}</td>", esc(&cell(record, row)));
             }
         }
-        if let Some(base) = reference {
-            let base = report.records.get(base).and_then(|r| r.metric(row.path));
+        if let Some(reference) = reference {
+            let base = report
+                .records
+                .get(reference)
+                .and_then(|r| r.metric(row.path));
             for other in &others {
-                let new = report.records.get(*other).and_then(|r| r.metric(row.path));
-                let _ = write!(
-                    page,
-                    "<td class=\"num\">{}</td>",
-                    esc(&ratio_cell(new, base, row.compare))
-                );
+                let ratio = if row.path == "wall.median" {
+                    speed_cell(&report.records, other, reference)
+                } else {
+                    let new = report.records.get(*other).and_then(|r| r.metric(row.path));
+                    ratio_cell(new, base, row.compare)
+                };
+                let _ = write!(page, "<td class=\"num\">{}</td>", esc(&ratio));
             }
         }
         page.push_str("</tr>\n");

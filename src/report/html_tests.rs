@@ -52,8 +52,9 @@ fn the_verdict_and_every_gate_show_with_values_and_interval() {
     let page = to_html(&rich());
     assert!(page
         .contains("<h1>xdist <span class=\"verdict fail\">✗ gate failed, rolled back</span></h1>"));
+    // The figure a gate comparing the two records' times decides on (here in sequence).
     assert!(page.contains(
-        "<p class=\"headline\">median wall time: baseline 34.90 s → after 3.20 s: 10.9× faster (paired)</p>"
+        "<p class=\"headline\">median wall time: baseline 34.90 s → after 3.20 s: 10.9x faster, 99% CI 8.92-13.3x, in sequence, 3+3 runs</p>"
     ));
     assert_eq!(count(&page, "<span class=\"badge fail\">✗ fail</span>"), 1);
     assert_eq!(count(&page, "<span class=\"badge pass\">✓ pass</span>"), 1);
@@ -83,7 +84,7 @@ fn runs_show_as_one_dot_each_on_a_log_axis() {
     );
     assert!(runs.contains(">median 3.2 s</text>"));
     // The metrics table follows, with the reference first and the ratio last.
-    assert!(page.contains("<th><code>wall.median</code></th><td class=\"num\">34.90 s ± 0.41 s</td><td class=\"num\">3.20 s ± 0.05 s</td><td class=\"num\">0.09× (10.9× faster)</td>"));
+    assert!(page.contains("<th><code>wall.median</code></th><td class=\"num\">34.90 s ± 0.41 s</td><td class=\"num\">3.20 s ± 0.05 s</td><td class=\"num\">0.09× (10.9× faster, in sequence)</td>"));
 }
 
 #[test]

@@ -6,6 +6,13 @@ use super::model::RunReport;
 
 /// The report as pretty-printed JSON, ending with a newline.
 pub fn to_json(report: &RunReport) -> String {
+    let filled;
+    let report = if report.records.values().any(|r| r.comparison.is_some()) {
+        filled = with_speeds(report);
+        &filled
+    } else {
+        report
+    };
     // Serializing plain structs, string-keyed maps and `Value`s cannot fail; the fallback only
     // keeps this function total.
     let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
@@ -13,6 +20,27 @@ pub fn to_json(report: &RunReport) -> String {
     });
     text.push('\n');
     text
+}
+
+/// `report` with each record's `comparison.speed` filled in: the figure the verdicts use
+/// ([`super::compare::speed`]), so `report.json` never says another ratio than the gates.
+fn with_speeds(report: &RunReport) -> RunReport {
+    let mut out = report.clone();
+    for (name, record) in &mut out.records {
+        let Some(c) = record.comparison.as_mut() else {
+            continue;
+        };
+        c.speed = super::compare::speed(&report.records, name, &c.with).map(|s| {
+            crate::measure::record::SpeedFigure {
+                ratio: s.figure.widened.estimate,
+                low: s.figure.widened.low,
+                high: s.figure.widened.high,
+                confidence: s.figure.widened.confidence,
+                basis: s.mode().to_string(),
+            }
+        });
+    }
+    out
 }
 
 /// Reads a report back from its JSON text.

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::compare::{cell, columns, fmt_seconds, ratio_cell, MISSING, OPTIONAL_ROWS, ROWS};
+use super::compare::{
+    cell, columns, fmt_seconds, ratio_cell, speed_cell, MISSING, OPTIONAL_ROWS, ROWS,
+};
 use super::model::{RollbackInfo, RunReport};
 
 /// At most this many flaky test ids are listed per record.
@@ -112,8 +114,11 @@ fn records_section(md: &mut String, report: &RunReport) {
         if let Some(base) = reference {
             let base = metric(base, row.path);
             for other in &others {
-                let new = metric(other, row.path);
-                let _ = write!(md, " {} |", ratio_cell(new, base, row.compare));
+                let ratio = match (row.path, reference) {
+                    ("wall.median", Some(r)) => speed_cell(&report.records, other, r),
+                    _ => ratio_cell(metric(other, row.path), base, row.compare),
+                };
+                let _ = write!(md, " {ratio} |");
             }
         }
         md.push('\n');
