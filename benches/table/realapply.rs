@@ -85,7 +85,8 @@ pub fn apply(plan: &str, target: &Path, vars: &[String]) -> Res<Applied> {
     let interval = &gate["intervals"][0];
     let num_record = interval["ratio"]
         .as_str()
-        .and_then(|r| r.split('.').next())
+        // `after/baseline wall.median`: the numerator's record comes first.
+        .and_then(|r| r.split(['/', '.', ' ']).next())
         .unwrap_or("after")
         .to_string();
     let comparison = &report["records"][&num_record]["comparison"];
