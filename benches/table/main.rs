@@ -11,10 +11,13 @@ mod executor;
 mod journal;
 mod measure;
 mod plans;
+mod realapply;
+mod realverdicts;
 mod row;
 mod suite;
 mod support;
 mod switch;
+mod toggler;
 mod validate;
 
 use std::time::Instant;
@@ -45,6 +48,18 @@ const GROUPS: &[(&str, Group)] = &[
     ("floor of the optimized suite", endtoend::floor),
     ("environment rollback", envrollback::rows),
     ("state switch for interleaving", switch::rows),
+    (
+        "real: verdicts of the persistence plan, busy loops toggling",
+        realverdicts::persistence,
+    ),
+    (
+        "real: verdicts of the xdist plan, busy loops toggling",
+        realverdicts::xdist,
+    ),
+    (
+        "real: time to verdict of the README's first command",
+        realverdicts::first_command,
+    ),
 ];
 
 fn main() {
