@@ -224,13 +224,17 @@ pub fn estimate_with(
     let interval = |f: &Fit| -> Option<(f64, f64, f64)> {
         let df = f.df + PRIOR_DF;
         let var_pair = (f.ss + PRIOR_DF * prior) / df;
+        // A noise floor so large that its square overflows says nothing usable.
+        if !var_pair.is_finite() {
+            return None;
+        }
         let se = (f.weight * var_pair).sqrt();
         let half = if se > 0.0 {
             student_t::quantile(0.5 * (1.0 + confidence), df)? * se
         } else {
             0.0
         };
-        Some((df, var_pair, half))
+        (!half.is_nan()).then_some((df, var_pair, half))
     };
     let (plain, crossover) = fits(&kept)?;
     let period = crossover.as_ref().and_then(|c| c.period);

@@ -214,6 +214,23 @@ fn machine_drift_reads_the_pairs_mean_times() {
     assert!((d.change - (1.05f64.powi(14) - 1.0)).abs() < 1e-9, "{d:?}");
 }
 
+/// Found by the property below: a noise floor whose square overflows and a confidence whose
+/// quantile rounds to 0 made `0 * inf` bounds (NaN); such inputs give no estimate.
+#[test]
+fn an_overflowing_floor_gives_no_estimate_rather_than_nan_bounds() {
+    let ps = [Pair {
+        baseline: 1.1599667649900187e35,
+        after: 3.07981473817879e-173,
+    }];
+    for orders in [None, Some(&[Order::BaselineFirst][..])] {
+        let e = estimate_with(&ps, orders, 1.5946284180193027e-167, 6.103023226440132e168);
+        assert!(
+            e.as_ref().is_none_or(|e| e.lo <= e.ratio && e.ratio <= e.hi),
+            "{e:?}"
+        );
+    }
+}
+
 proptest! {
     #[test]
     fn never_panics_and_orders_its_bounds(
