@@ -225,7 +225,8 @@ fn an_overflowing_floor_gives_no_estimate_rather_than_nan_bounds() {
     for orders in [None, Some(&[Order::BaselineFirst][..])] {
         let e = estimate_with(&ps, orders, 1.5946284180193027e-167, 6.103023226440132e168);
         assert!(
-            e.as_ref().is_none_or(|e| e.lo <= e.ratio && e.ratio <= e.hi),
+            e.as_ref()
+                .is_none_or(|e| e.lo <= e.ratio && e.ratio <= e.hi),
             "{e:?}"
         );
     }
