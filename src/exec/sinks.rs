@@ -400,8 +400,12 @@ pub fn records_line(report: &RunReport) -> Option<String> {
             let figure = reference
                 .filter(|r| r != name)
                 .and_then(|r| crate::report::compare::speed(&report.records, name, r));
+            let other = reference.is_some_and(|r| {
+                r != *name && crate::report::compare::ran_other_tests(&report.records, name, r)
+            });
             let versus = match (figure, base) {
                 (Some(s), _) => format!(" ({})", s.describe()),
+                _ if other => format!(" ({})", crate::report::compare::OTHER_TESTS),
                 (None, Some(b)) if Some(*name) != reference && m > 0.0 && b > 0.0 => {
                     format!(" ({})", speed_versus(m, b))
                 }

@@ -116,7 +116,23 @@ pub fn speed(
     reference: &str,
 ) -> Option<crate::measure::pairs::Speed> {
     use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
+    if ran_other_tests(records, name, reference) {
+        return None;
+    }
     crate::measure::pairs::speed(records, name, reference, noise_floor(), DEFAULT_CONFIDENCE)
+}
+
+/// What a summary says instead of a speed for two records that ran other tests.
+pub const OTHER_TESTS: &str = "other tests ran: speed not compared";
+
+/// Whether records `a` and `b` both know their tests and did not run the same ones (or one ran
+/// none): their times are not compared, as no gate compares them.
+pub fn ran_other_tests(records: &BTreeMap<String, Record>, a: &str, b: &str) -> bool {
+    let set = |n: &str| records.get(n).and_then(|r| r.test_set.as_ref());
+    match (set(a), set(b)) {
+        (Some(x), Some(y)) => x.executed.is_empty() || x.executed != y.executed,
+        _ => false,
+    }
 }
 
 /// The records table's `wall.median` ratio of `name` to `reference`: `0.09× (10.9× faster,
@@ -130,6 +146,7 @@ pub fn speed_cell(records: &BTreeMap<String, Record>, name: &str, reference: &st
                 None => format!("{text} ({})", s.mode()),
             }
         }
+        None if ran_other_tests(records, name, reference) => OTHER_TESTS.to_string(),
         None => {
             let metric = |n: &str| records.get(n)?.metric("wall.median");
             ratio_cell(metric(name), metric(reference), Compare::Time)

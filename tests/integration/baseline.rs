@@ -341,6 +341,14 @@ fn records_of_different_tests_are_not_compared_on_speed() {
         out.stderr
     );
     assert!(!out.stderr.contains("x faster"), "{}", out.stderr);
+    // The summary does not compare them either.
+    assert!(
+        out.stderr
+            .contains("s (other tests ran: speed not compared)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("× faster"), "{}", out.stderr);
 }
 
 /// The case, with the bundled xdist plan: a module that does not import used to give
