@@ -49,6 +49,7 @@ pub fn accuracy(cfg: &Config) -> Res<Vec<Row>> {
         cwd: root.path().to_path_buf(),
         env: Vec::new(),
         warmup: 1,
+        warmup_collect: false,
         runs,
         max_runs: None,
         auto_timeout: None,

@@ -449,6 +449,7 @@ pub fn suite_spec(ctx: &StepContext<'_>, s: &Suite) -> Result<SuiteSpec, StepErr
         cwd: prep.target.clone(),
         env: s.process.env_pairs(),
         warmup: s.warmup,
+        warmup_collect: s.warmup_collect,
         runs: s.runs.min(),
         max_runs: match s.runs {
             Runs::Auto { max, .. } => Some(max.get()),

@@ -37,9 +37,10 @@ struct Dispatcher<'a> {
     state: RunState,
     sinks: Vec<Box<dyn Sink>>,
     journal: &'a Journal,
-    /// Each record measured in this apply: the journal's last entry then, and the steps that
-    /// finished since (what an interleaved suite compared with it switches across).
-    marks: std::collections::BTreeMap<String, (u32, Vec<String>)>,
+    /// Each record measured in this apply: the journal's last entry then, when its step
+    /// ended, and the steps that finished since (what an interleaved suite compared with it
+    /// switches across).
+    marks: std::collections::BTreeMap<String, (u32, std::time::Instant, Vec<String>)>,
     /// The records so far, shared with the steps that read them: a step is given the map, not
     /// a copy of every record in it; a new record is added in place once no step holds the map.
     records: std::sync::Arc<Records>,
@@ -48,7 +49,7 @@ struct Dispatcher<'a> {
 impl Dispatcher<'_> {
     fn send(&mut self, event: Event) {
         if let Event::StepFinished { id, result, .. } = &event {
-            for (_, since) in self.marks.values_mut() {
+            for (_, _, since) in self.marks.values_mut() {
                 since.push(id.clone());
             }
             let measured = result
@@ -58,8 +59,14 @@ impl Dispatcher<'_> {
                 .filter(|r| r.source.is_none());
             if let Some(new) = measured {
                 // No other step runs beside a suite: the journal is as the suite left it.
-                self.marks
-                    .insert(new.name.clone(), (self.journal.last_seq(), Vec::new()));
+                self.marks.insert(
+                    new.name.clone(),
+                    (
+                        self.journal.last_seq(),
+                        std::time::Instant::now(),
+                        Vec::new(),
+                    ),
+                );
             }
         }
         self.state.apply(&event);
@@ -138,15 +145,16 @@ impl Dispatcher<'_> {
             Step::Suite(x) if x.record == other => Some(x.clone()),
             _ => None,
         })?;
-        let (mark, since) = match self.marks.get(&other) {
-            Some((mark, since)) => (Some(*mark), since.clone()),
-            None => (None, Vec::new()),
+        let (mark, ended, since) = match self.marks.get(&other) {
+            Some((mark, ended, since)) => (Some(*mark), Some(*ended), since.clone()),
+            None => (None, None, Vec::new()),
         };
         Some(Partner {
             record: other.clone(),
             step,
             measured: records.get(&other)?.clone(),
             mark,
+            ended,
             since,
         })
     }

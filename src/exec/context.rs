@@ -80,6 +80,8 @@ pub struct Partner {
     /// The journal's last entry when it was measured; `None` when it was not measured in this
     /// apply (a saved baseline).
     pub mark: Option<u32>,
+    /// When the step that measured it ended, when that was in this apply.
+    pub ended: Option<std::time::Instant>,
     /// The steps that finished since, in order.
     pub since: Vec<String>,
 }

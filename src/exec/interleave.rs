@@ -9,6 +9,10 @@
 //! (the earlier record had its own). A switch rewrites only the paths the changes touched and
 //! leaves bytecode and pytest caches alone, so what a warmup warms survives it; and both runs of
 //! every pair follow a switch alike, so what a switch costs the next run cancels in the ratio.
+//!
+//! The first pair's `A`: the earlier record's last run, when it ended at most [`REUSE_GAP_SHARE`]
+//! of its wall time before the first pair starts (only switchable steps and the warmup between),
+//! rather than a fresh run of it in the before state right after it was measured.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +25,11 @@ use crate::measure::record::{Comparison, PairSlot, Record, RunResult, INTERLEAVE
 use crate::measure::stats::{self, Summary};
 use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::compiled::{Step, Suite};
+
+/// How long after the earlier record's last run ended the first pair may start and still take
+/// that run as its `A`, as a share of the run's own wall time: a fresh pair's two runs start one
+/// run apart, so a gap of a tenth of it widens the span that drift acts on by at most a tenth.
+pub const REUSE_GAP_SHARE: f64 = 0.10;
 
 /// The environment variable that fixes the seed of the pairs' order (a decimal u64), so an
 /// apply can be repeated run for run.
@@ -224,6 +233,7 @@ fn run_pairs(
     let min_pairs = spec.runs.max(1);
     let max_pairs = spec.max_runs.unwrap_or(spec.runs).max(min_pairs);
     let mut order = Order::new(seed);
+    let mut earlier = partner.measured.clone();
     let mut after_runs: Vec<RunResult> = Vec::new();
     let mut base_runs: Vec<RunResult> = Vec::new();
     let mut switches: Vec<f64> = Vec::new();
@@ -248,6 +258,17 @@ fn run_pairs(
         );
         after_runs.push(run);
     }
+    // The earlier record's last run, measured just before the changes, is the first pair's A
+    // when nothing but switchable steps and this warmup came between: the pair is then AB.
+    let reused = reusable(partner);
+    if let Some(at) = reused {
+        earlier.samples[at].pair = Some(PairSlot {
+            index: 1,
+            first: true,
+        });
+        order.pairs = 1;
+        order.last = Some(false);
+    }
     let started = Instant::now();
     let mut comparison = Comparison {
         with: partner.record.clone(),
@@ -261,17 +282,22 @@ fn run_pairs(
     let records = |after_runs: &[RunResult], base_runs: &[RunResult], c: &Comparison| {
         let mut after = suite::build_record(spec, after_runs, false)?;
         after.comparison = Some(c.clone());
-        Some((after, grow(&partner.measured, base_spec, base_runs)))
+        Some((after, grow(&earlier, base_spec, base_runs)))
     };
     let mut timed_out = false;
     for i in 1..=max_pairs {
-        let first = if order.before_first() {
+        let reuse = (i == 1).then_some(reused).flatten();
+        let first = if reuse.is_some() || order.before_first() {
             State::Before
         } else {
             State::After
         };
         let mut walls = [0.0; 2];
         for (position, state) in [first, other(first)].into_iter().enumerate() {
+            if let Some(at) = reuse.filter(|_| state == State::Before) {
+                walls[0] = earlier.samples[at].wall;
+                continue;
+            }
             let took = sw.switch(state).map_err(switch_err)?.took;
             if took > Duration::ZERO {
                 switches.push(took.as_secs_f64() * 1000.0);
@@ -296,10 +322,15 @@ fn run_pairs(
         comparison.pairs = i;
         detail(
             format!(
-                "pair {i}/{max_pairs} ({}): `{}` {:.2}s, `{}` {:.2}s",
+                "pair {i}/{max_pairs} ({}): `{}` {:.2}s{}, `{}` {:.2}s",
                 if first == State::Before { "AB" } else { "BA" },
                 partner.record,
                 walls[0],
+                if reuse.is_some() {
+                    " (its last run, just before the changes)"
+                } else {
+                    ""
+                },
                 s.record,
                 walls[1]
             ),
@@ -333,6 +364,24 @@ fn run_pairs(
     comparison.switch_ms = stats::median(&switches);
     records(&after_runs, &base_runs, &comparison)
         .ok_or_else(|| StepError::new("no counted run in the interleaved pairs"))
+}
+
+/// Where in the earlier record's samples its last counted run is, when it can be the first
+/// pair's `A`: measured in this apply, in no pair yet, not cut short by a timeout, and ended at
+/// most [`REUSE_GAP_SHARE`] of its wall time ago.
+fn reusable(partner: &Partner) -> Option<usize> {
+    let gap = partner.ended?.elapsed().as_secs_f64();
+    let (at, last) = (partner.measured.samples.iter().enumerate()).rfind(|(_, x)| !x.warmup)?;
+    let fits = last.pair.is_none()
+        && last.status != crate::process::Status::TimedOut
+        && reuse_fits(gap, last.wall);
+    tracing::debug!(record = %partner.record, gap, wall = last.wall, fits, "reuse of the last run");
+    fits.then_some(at)
+}
+
+/// Whether a run of `wall` seconds that ended `gap` seconds ago may open the pairs.
+fn reuse_fits(gap: f64, wall: f64) -> bool {
+    gap.is_finite() && wall.is_finite() && gap <= REUSE_GAP_SHARE * wall
 }
 
 fn other(state: State) -> State {
@@ -378,4 +427,21 @@ fn grow(earlier: &Record, spec: &SuiteSpec, more: &[RunResult]) -> Record {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run ending a tenth of its length before the first pair starts opens the pairs; a
+    /// longer gap, or one that cannot be measured, takes a fresh pair.
+    #[test]
+    fn the_last_run_opens_the_pairs_only_when_it_ended_just_before() {
+        assert!(reuse_fits(0.05, 20.0));
+        assert!(reuse_fits(2.0, 20.0));
+        assert!(!reuse_fits(2.01, 20.0));
+        assert!(!reuse_fits(0.2, 1.0));
+        assert!(!reuse_fits(f64::NAN, 20.0));
+        assert!(!reuse_fits(0.0, f64::INFINITY));
+    }
 }

@@ -35,6 +35,11 @@ pub struct SuiteSpec {
     pub env: Vec<(String, String)>,
     /// Uncounted runs first.
     pub warmup: u32,
+    /// Each warmup is a pytest `--collect-only -q` pass rather than a run of the suite: it
+    /// imports every test module and conftest (compiling their bytecode and loading what they
+    /// import), which is where a Python suite's first run loses its time, at the cost of
+    /// collection instead of a whole run.
+    pub warmup_collect: bool,
     /// Counted runs taken before [`run_suite`] asks whether they are enough (at least 1).
     pub runs: u32,
     /// An adaptive suite: at most this many counted runs (`None`: exactly `runs`).
@@ -242,11 +247,7 @@ pub fn run_suite_until(
             })
         };
         tell(None);
-        let own: Vec<f64> = results
-            .iter()
-            .filter(|r| r.sample.status.success())
-            .map(|r| r.sample.wall)
-            .collect();
+        let own = own_walls(spec, results);
         let limit = match (spec.timeout, spec.auto_timeout) {
             (None, Some(auto)) => Some(auto_timeout(auto, &own)),
             _ => None,
@@ -287,12 +288,23 @@ pub fn run_suite_until(
     record(&results).ok_or(SuiteError::NoRuns)
 }
 
+/// The walls of the runs so far that say how long a run takes (for `timeout = "auto"`): the
+/// successful ones, a collection pass not among them.
+fn own_walls(spec: &SuiteSpec, results: &[RunResult]) -> Vec<f64> {
+    results
+        .iter()
+        .filter(|r| r.sample.status.success() && !(r.sample.warmup && spec.warmup_collect))
+        .map(|r| r.sample.wall)
+        .collect()
+}
+
 /// The record of `results` (warmup runs promoted where [`counts_as_run`] with `promote`).
 pub fn build_record(spec: &SuiteSpec, results: &[RunResult], promote: bool) -> Option<Record> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = u32::try_from(cores).unwrap_or(1);
     let mut results = results.to_vec();
-    if promote {
+    // A collection pass is no run of the suite, however close its time.
+    if promote && !spec.warmup_collect {
         promote_warmups(&mut results);
     }
     let mut markers: std::collections::BTreeMap<_, std::collections::BTreeSet<String>> =
@@ -389,9 +401,10 @@ fn run_once(
         })?;
     // The directory lives until the end of this function; pytest creates the file inside it,
     // so a file that is not there afterwards means pytest did not report.
+    let collect_only = warmup && spec.warmup_collect;
     let junit_dir = match spec.framework {
-        Framework::Pytest => Some(junit_tempdir(spec, &label)?),
-        Framework::Command => None,
+        Framework::Pytest if !collect_only => Some(junit_tempdir(spec, &label)?),
+        Framework::Pytest | Framework::Command => None,
     };
     let junit_path = junit_dir.as_ref().map(|d| d.path().join("junit.xml"));
     let mut command = match &junit_path {
@@ -402,6 +415,7 @@ fn run_once(
             spec.command,
             quote(&path.display().to_string())
         ),
+        None if collect_only => format!("{} --collect-only -q", spec.command),
         None => spec.command.clone(),
     };
     let mut env = spec.env.clone();

@@ -21,6 +21,7 @@ XML
 
 fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
     SuiteSpec {
+        warmup_collect: false,
         command: command.to_string(),
         cwd: dir.to_path_buf(),
         env: Vec::new(),
@@ -40,6 +41,51 @@ fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
 }
 
 fn quiet(_: Progress) {}
+
+/// A warmup of `warmup = "collect"` is one `--collect-only -q` pass of the same command, with no
+/// junit file asked of it; it is never promoted to a counted run however close its time, and
+/// says nothing of how long a run takes to `timeout = "auto"`.
+#[test]
+fn a_collect_warmup_is_one_collection_pass_that_never_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "sleep 0.2\necho \"$*\" >> args.log\ncase \" $* \" in *' --collect-only '*) echo '3 tests collected'; exit 0 ;; esac\n{}",
+        FAKE_PYTEST.trim_start_matches("#!/bin/sh\n")
+    );
+    fs::write(dir.path().join("fake_pytest"), script).unwrap();
+    let s = SuiteSpec {
+        warmup_collect: true,
+        runs: 1,
+        max_runs: Some(3),
+        ..spec(dir.path(), "sh fake_pytest -q", Framework::Pytest)
+    };
+    let mut results = Vec::new();
+    let record = run_suite_until(&s, &Control::default(), &mut quiet, &mut |_| true).unwrap();
+    assert_eq!((record.warmup, record.runs), (1, 1), "{record:?}");
+    let warm = &record.samples[0];
+    assert!(
+        warm.warmup && !warm.promoted && warm.counts.is_none(),
+        "{warm:?}"
+    );
+    let args = fs::read_to_string(dir.path().join("args.log")).unwrap();
+    let lines: Vec<&str> = args.lines().collect();
+    assert_eq!(lines[0], "-q --collect-only -q");
+    assert!(lines[1].starts_with("-q --junitxml="), "{args}");
+    assert_eq!(lines.len(), 2, "{args}");
+    // The counted run is the only one the auto timeout learns from.
+    results.extend(record.samples.iter().map(|sample| RunResult {
+        sample: sample.clone(),
+        tests: Vec::new(),
+        warnings: Vec::new(),
+        extras: crate::measure::record::RunExtras::default(),
+    }));
+    assert_eq!(own_walls(&s, &results), vec![record.samples[1].wall]);
+    let full = SuiteSpec {
+        warmup_collect: false,
+        ..spec(dir.path(), "true", Framework::Pytest)
+    };
+    assert_eq!(own_walls(&full, &results).len(), 2);
+}
 
 #[test]
 fn a_command_suite_is_timed_and_reported() {

@@ -206,6 +206,8 @@ pub struct Suite {
     pub runs: Runs,
     /// Uncounted runs before them.
     pub warmup: u32,
+    /// The warmup is one pytest `--collect-only` pass, not a run (`warmup = "collect"`).
+    pub warmup_collect: bool,
     /// How results are read.
     pub framework: Framework,
     /// `--baseline` may stand in for it.
@@ -406,6 +408,16 @@ pub struct Known {
     pub graph: PlanGraph,
     /// For each phase, each gate's check text and its parse (`None`: validation did not parse it).
     pub gates: Vec<Vec<Option<(String, criteria::Expr)>>>,
+}
+
+/// `warmup = "collect"` (at `place`, in the step `ctx` names) on a `framework = "command"` suite:
+/// validate says it of a plan that writes it, compile of one a variable gave it to.
+pub fn collect_needs_pytest(place: Loc, ctx: &str) -> Problem {
+    Problem::new(
+        place,
+        format!("`warmup = \"collect\"` {ctx} needs a pytest suite: it warms up with pytest's collection, and `framework = \"command\"` has none"),
+        "write a number of warmup runs, e.g. `warmup = 1`",
+    )
 }
 
 /// Compiles an interpolated plan whose `runs`/`warmup` resolve has made integers;
@@ -683,7 +695,18 @@ fn compile_step(
                 }
             };
             let written = count("runs", &s.runs)?;
-            let warmup = count("warmup", &s.warmup)?.unwrap_or(model::DEFAULT_WARMUP);
+            let warmup_collect = matches!(&s.warmup, Some(IntOrVar::Var(v)) if v == model::COLLECT);
+            if warmup_collect && s.framework == Framework::Command {
+                problems.push(collect_needs_pytest(
+                    place("warmup"),
+                    &format!("in step `{}`", s.id),
+                ));
+                return None;
+            }
+            let warmup = match warmup_collect {
+                true => 1,
+                false => count("warmup", &s.warmup)?.unwrap_or(model::DEFAULT_WARMUP),
+            };
             let min = count("min_runs", &s.min_runs)?;
             let max = count("max_runs", &s.max_runs)?;
             let auto = match (&s.runs, written) {
@@ -751,6 +774,7 @@ fn compile_step(
                 record: s.record.clone(),
                 runs,
                 warmup,
+                warmup_collect,
                 framework: s.framework,
                 baseline: s.baseline == Some(true),
                 checked_baseline: s.baseline == Some(true),

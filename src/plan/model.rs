@@ -158,6 +158,8 @@ pub const DEFAULT_MAX_RUNS: u32 = 10;
 
 /// `runs = "auto"`: as many runs as the gates need.
 pub const AUTO: &str = "auto";
+/// `warmup = "collect"`: one pytest `--collect-only` pass stands in for the warmup runs.
+pub const COLLECT: &str = "collect";
 
 /// Uncounted runs of a suite without `warmup`.
 pub const DEFAULT_WARMUP: u32 = 1;
@@ -392,7 +394,8 @@ step_struct! {
         /// `"10m"`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_time: Option<String>,
-        /// Uncounted runs before the counted ones (default 1).
+        /// Uncounted runs before the counted ones (default 1), or `"collect"`: one pytest
+        /// `--collect-only` pass (imports and bytecode warmed, not a whole run).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         warmup: Option<IntOrVar>,
         /// How results are read (default pytest).

@@ -9,7 +9,7 @@ use super::diag::{did_you_mean, Diagnostic};
 use super::fields::{gate_strings, step_strings};
 use super::interp::{interpolate_all, InterpError};
 use super::locate::{Loc, Seg};
-use super::model::{IntOrVar, Plan, Step, AUTO, DEFAULT_RUNS, DEFAULT_WARMUP};
+use super::model::{IntOrVar, Plan, Step, AUTO, COLLECT, DEFAULT_RUNS, DEFAULT_WARMUP};
 
 /// The variable naming the interpreter: the plan may set it (or `"auto"`), `--var` may always;
 /// otherwise it holds the environment discovery found ([`crate::pyenv::discover`]).
@@ -273,8 +273,12 @@ fn resolve_ints(
                 None => continue,
             },
             Some(IntOrVar::Int(n)) => Ok(*n),
-            Some(IntOrVar::Var(text)) if key == "runs" && text.trim() == "auto" => {
+            Some(IntOrVar::Var(text)) if key == "runs" && text.trim() == AUTO => {
                 *value = Some(IntOrVar::Var(AUTO.into()));
+                continue;
+            }
+            Some(IntOrVar::Var(text)) if key == "warmup" && text.trim() == COLLECT => {
+                *value = Some(IntOrVar::Var(COLLECT.into()));
                 continue;
             }
             Some(IntOrVar::Var(text)) => text.trim().parse::<u32>().map_err(|_| text.clone()),

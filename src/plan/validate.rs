@@ -834,6 +834,14 @@ fn check_suite_extras(
         }
     }
     let command = s.framework == super::model::Framework::Command;
+    if command
+        && matches!(&s.warmup, Some(super::model::IntOrVar::Var(v)) if v.trim() == super::model::COLLECT)
+    {
+        problems.push(super::compiled::collect_needs_pytest(
+            Loc::value(with(base.to_vec(), at!["warmup"])),
+            ctx,
+        ));
+    }
     for (field, used) in [
         ("budgets", !s.budgets.is_empty()),
         ("coverage", s.coverage),

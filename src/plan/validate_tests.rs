@@ -536,6 +536,41 @@ fn runs_and_warmup_are_checked_where_they_are_given() {
     );
 }
 
+/// `warmup = "collect"`, written or through a variable, is one collection pass of a pytest
+/// suite; a `framework = "command"` suite has no collection, and is told to give a number.
+#[test]
+fn a_collect_warmup_is_for_pytest_suites() {
+    let body = format!(
+        "[vars]\nw = '1'\n[[phase]]\nid = 'p'\n{}warmup = '${{w}}'\n",
+        suite("s", "r")
+    );
+    for (w, collect) in [("collect", true), ("2", false)] {
+        let plan = check(&body, &[("w", w)])
+            .unwrap()
+            .resolve(&BTreeMap::new())
+            .unwrap()
+            .plan;
+        let compiled::Step::Suite(s) = &plan.phases[0].steps[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (s.warmup_collect, s.warmup),
+            (collect, if collect { 1 } else { 2 })
+        );
+    }
+    let e = one(&format!(
+        "[[phase]]\nid = 'p'\n{}framework = 'command'\nwarmup = 'collect'\n",
+        suite("s", "r")
+    ));
+    assert_eq!(
+        (e.0.as_str(), e.3.as_str()),
+        (
+            "`warmup = \"collect\"` in step `s` needs a pytest suite: it warms up with pytest's collection, and `framework = \"command\"` has none",
+            "write a number of warmup runs, e.g. `warmup = 1`"
+        )
+    );
+}
+
 #[test]
 fn defaults_and_timeouts_are_resolved_once() {
     let body = format!(

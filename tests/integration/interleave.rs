@@ -685,3 +685,105 @@ fn the_xdist_plan_on_a_target_without_a_venv_is_interleaved() {
     assert!(!venv.exists(), "the created venv is removed");
     assert_eq!(project.hash_tree(), files);
 }
+
+/// The drifting suite measured once before an edit that shortens its sleep, with `between`
+/// (plan text) as a step between the two records; neither suite warms up. The edit makes the
+/// sleep 20 times shorter, so that a pair or two settle the gate on any machine: the pairs'
+/// opening is under test here, not the verdict.
+fn reuse_plan(between: &str) -> String {
+    let suite = format!(
+        "{} -m pytest -q -p no:cacheprovider tests_drift",
+        python().display()
+    );
+    format!(
+        r#"name = "drift"
+description = "the last baseline run opens the pairs"
+
+[[phase]]
+id = "before"
+  [[phase.step]]
+  id = "base"
+  action = "suite"
+  command = "{suite}"
+  record = "baseline"
+  min_runs = 1
+  warmup = 0
+  env = {{ PYTEST_DISABLE_PLUGIN_AUTOLOAD = "1" }}
+
+[[phase]]
+id = "change"
+needs = ["before"]
+{between}
+  [[phase.step]]
+  id = "edit"
+  action = "replace"
+  path = "speed.cfg"
+  pattern = "2.00"
+  replacement = "0.10"
+
+  [[phase.step]]
+  id = "measure"
+  needs = ["edit"]
+  action = "suite"
+  command = "{suite}"
+  record = "after"
+  min_runs = 1
+  max_runs = 6
+  warmup = 0
+  env = {{ PYTEST_DISABLE_PLUGIN_AUTOLOAD = "1" }}
+
+  [[phase.gate]]
+  check = "after.wall.median <= baseline.wall.median / 1.2"
+"#
+    )
+}
+
+/// Counted runs of `record` in the report, and how many of them are in a pair.
+fn counted_and_paired(report: &Value, record: &str) -> (usize, usize) {
+    let samples = report["records"][record]["samples"].as_array().unwrap();
+    let counted = samples.iter().filter(|s| s["warmup"] != true).count();
+    let paired = samples.iter().filter(|s| s["pair"].is_object()).count();
+    (counted, paired)
+}
+
+/// The baseline's run, measured just before the changes, opens the pairs as their first `A`
+/// (an AB pair): the 2-second suite runs once on each side where it ran once more before; a
+/// step that takes a second between them (half the run) makes the gap too long, and the first
+/// pair runs the baseline afresh.
+#[test]
+fn the_baseline_run_just_before_the_changes_opens_the_pairs() {
+    let _lock = exclusive();
+    let _load = busy_loops(2);
+    let reused = "(its last run, just before the changes)";
+    let project = drift_project(&reuse_plan(""));
+    project.write("speed.cfg", "2.00\n");
+    let out = apply_drifting(&project, &[0]);
+    assert!(out.stderr.contains("(AB): `baseline` "), "{}", out.stderr);
+    assert!(out.stderr.contains(reused), "{}", out.stderr);
+    let got = report(&project);
+    let pairs = got["records"]["after"]["comparison"]["pairs"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(
+        counted_and_paired(&got, "baseline"),
+        (pairs, pairs),
+        "{got:#}"
+    );
+    let first = got["records"]["baseline"]["samples"][0]["pair"].clone();
+    assert_eq!(first, serde_json::json!({"index": 1, "first": true}));
+
+    let pause = "  [[phase.step]]\n  id = \"pause\"\n  action = \"run\"\n  command = \"sleep 1\"\n";
+    let project = drift_project(&reuse_plan(pause));
+    project.write("speed.cfg", "2.00\n");
+    let out = apply_drifting(&project, &[0]);
+    assert!(!out.stderr.contains(reused), "{}", out.stderr);
+    let got = report(&project);
+    let pairs = got["records"]["after"]["comparison"]["pairs"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(
+        counted_and_paired(&got, "baseline"),
+        (pairs + 1, pairs),
+        "{got:#}"
+    );
+}
