@@ -222,8 +222,11 @@ pub fn preview(
                     "    $ {}  {}",
                     s.command,
                     dim(&format!(
-                        "(timed: {} warmup + {} -> record `{}`; {}{})",
-                        s.warmup,
+                        "(timed: {} + {} -> record `{}`; {}{})",
+                        match s.warmup_collect {
+                            true => "a `--collect-only` warmup".to_string(),
+                            false => format!("{} warmup", s.warmup),
+                        },
                         s.runs,
                         s.record,
                         match s.process.timeout {
