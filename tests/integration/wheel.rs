@@ -2,8 +2,9 @@
 //! a fresh venv with pip, and the `planrun` it puts on PATH writes a bundled plan, applies a
 //! plan and rolls it back.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use crate::support::{self, repo_root, run_ok as run, Project};
 
@@ -38,10 +39,22 @@ fn build_wheel(out_dir: &Path) -> std::path::PathBuf {
     wheels.into_iter().next().unwrap()
 }
 
+/// The wheel of this checkout, built once per test run into `target/wheel-dist` (the
+/// workflow tests install it as `planrun==VERSION` the way the workflow does).
+pub fn wheel() -> &'static Path {
+    static WHEEL: OnceLock<PathBuf> = OnceLock::new();
+    WHEEL.get_or_init(|| {
+        let dir = support::target_dir().join("wheel-dist");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        build_wheel(&dir)
+    })
+}
+
 #[test]
 fn the_wheel_installs_a_planrun_that_runs_plans() {
     let scratch = tempfile::tempdir().unwrap();
-    let wheel = build_wheel(scratch.path());
+    let wheel = wheel();
     let name = wheel.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
         name.starts_with(&format!("planrun-{}-py3-none-", env!("CARGO_PKG_VERSION"))),
@@ -55,7 +68,7 @@ fn the_wheel_installs_a_planrun_that_runs_plans() {
     run(
         Command::new(venv.join("bin/python"))
             .args(["-m", "pip", "install", "--quiet", "--no-index", "--no-deps"])
-            .arg(&wheel),
+            .arg(wheel),
         "pip install the wheel",
     );
     let planrun = venv.join("bin/planrun");
