@@ -444,3 +444,89 @@ phases = ["wide"]
     );
     assert!(!ci.workspace.join("planrun.patch").exists());
 }
+
+/// A plan that changes nothing and checks the environment planrun found: the project's `.venv`,
+/// with pytest in it (from the group the project declares it in).
+const CHECK_ENV: &str = r#"name = "check-env"
+description = "the environment the workflow installed"
+
+[vars]
+python = "auto"
+
+[[phase]]
+id = "check"
+  [[phase.step]]
+  id = "imports"
+  action = "run"
+  command = '''${python} -c "import sys, pytest; assert sys.prefix.endswith('.venv'), sys.prefix"'''
+"#;
+
+/// Runs the check-env plan's workflow on `project`; returns the job, the install script, and
+/// the scratch directory its workspace lives in.
+fn run_check_env(project: &Project) -> (JobRun, String, tempfile::TempDir) {
+    // Beside the workflows: a top-level `plans/` would be a second top-level package to
+    // setuptools' flat-layout discovery, and `pip install -e .` of this demo refuses that.
+    project.write(".github/planrun/check.toml", CHECK_ENV);
+    let python = local_python();
+    let text = generate(
+        project,
+        &[".github/planrun/check.toml", "--python", &python],
+    );
+    commit_all(project);
+    let scratch = tempfile::tempdir().unwrap();
+    let mut runner = runner(scratch.path());
+    // The runner image's uv (setup-uv is GitHub's action), with the tests' shared cache.
+    runner
+        .path_first
+        .push(crate::support::tools_venv().join("bin"));
+    runner.env.push((
+        "UV_CACHE_DIR".into(),
+        crate::support::uv_cache_dir().display().to_string(),
+    ));
+    let mut runs = runner.run(&parse(&text), project.path(), &push_context(false));
+    let run = runs.remove(0);
+    assert!(run.green, "{:?}\n{}", run.steps, run.log);
+    assert_eq!(run.ctx.steps["apply"]["kept"], "true");
+    assert_eq!(
+        outcome(&run, "Make a patch of the kept change"),
+        &Outcome::Ran(0)
+    );
+    let patch = std::fs::read_to_string(run.workspace.join("planrun.patch")).unwrap();
+    assert_eq!(patch, "", "the plan changed nothing");
+    let wf = parse(&text);
+    let install = wf["jobs"]["planrun"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Install the project and its test dependencies"))
+        .unwrap()["run"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (run, install, scratch)
+}
+
+/// A project that keeps pytest in a PEP 735 group, without uv: pip 25.1's `--group`.
+#[test]
+fn a_pep_735_group_is_installed_with_pip_as_the_workflow_says() {
+    let project = Project::new("pyproject-demo");
+    let (_run, install, _scratch) = run_check_env(&project);
+    assert_eq!(
+        install,
+        "python -m venv .venv\n.venv/bin/python -m pip install --upgrade 'pip>=25.1'\n.venv/bin/python -m pip install -e . --group dev\n"
+    );
+}
+
+/// The same project with a uv.lock: `uv sync --locked --group dev` makes the `.venv` planrun finds.
+#[test]
+fn a_uv_project_is_synced_from_its_lock_as_the_workflow_says() {
+    let project = Project::new("pyproject-demo");
+    crate::support::sh(
+        Command::new(crate::support::uv())
+            .arg("lock")
+            .current_dir(project.path()),
+    );
+    let (run, install, _scratch) = run_check_env(&project);
+    assert_eq!(install, "uv sync --locked --group dev\n");
+    assert!(run.workspace.join(".venv/bin/pytest").is_file());
+}
