@@ -530,3 +530,23 @@ fn a_uv_project_is_synced_from_its_lock_as_the_workflow_says() {
     assert_eq!(install, "uv sync --locked --group dev\n");
     assert!(run.workspace.join(".venv/bin/pytest").is_file());
 }
+
+/// A Poetry project keeping pytest in a group: Poetry from PyPI through pipx, as the workflow
+/// installs it, then `poetry install --with test` into an in-project `.venv` planrun finds.
+#[test]
+fn a_poetry_project_is_installed_with_its_group_as_the_workflow_says() {
+    let project = Project::fixture("targets/mini");
+    project.write(
+        "pyproject.toml",
+        "[tool.poetry]\nname = \"poetry-mini\"\nversion = \"0.1.0\"\ndescription = \"\"\n\
+         authors = [\"t <t@t>\"]\npackage-mode = false\n\n\
+         [tool.poetry.dependencies]\npython = \">=3.9\"\n\n\
+         [tool.poetry.group.test.dependencies]\npytest = \">=8\"\n",
+    );
+    let (run, install, _scratch) = run_check_env(&project);
+    assert_eq!(
+        install,
+        "pipx install poetry\npoetry config virtualenvs.in-project true --local\npoetry install --with test\n"
+    );
+    assert!(run.workspace.join(".venv/bin/pytest").is_file());
+}
