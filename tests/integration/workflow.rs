@@ -550,3 +550,87 @@ fn a_poetry_project_is_installed_with_its_group_as_the_workflow_says() {
     );
     assert!(run.workspace.join(".venv/bin/pytest").is_file());
 }
+
+/// A failed gate is not neutral: the apply's exit 1 fails the step and the job, nothing is
+/// kept or patched, and the report is still uploaded (`if: always()`).
+#[test]
+fn a_failed_gate_fails_the_job_and_leaves_no_patch() {
+    let project = Project::fixture("targets/mini");
+    project.write(
+        ".github/planrun/red.toml",
+        r#"name = "red"
+description = "a gate that fails"
+
+[[phase]]
+id = "change"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+
+  [[phase.step]]
+  id = "after"
+  needs = ["fast"]
+  action = "suite"
+  framework = "command"
+  command = "true"
+  record = "after"
+  runs = 1
+  warmup = 0
+
+  [[phase.gate]]
+  check = "after.runs_green == 0"
+  why = "made to fail"
+"#,
+    );
+    let python = local_python();
+    let text = generate(&project, &[".github/planrun/red.toml", "--python", &python]);
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let runs = runner(scratch.path()).run(&parse(&text), project.path(), &push_context(false));
+    let run = &runs[0];
+    assert!(!run.green, "{}", run.log);
+    assert_eq!(outcome(run, "Apply red"), &Outcome::Ran(1), "{}", run.log);
+    assert_eq!(run.ctx.steps["apply"]["kept"], "false");
+    assert_eq!(
+        outcome(run, "Make a patch of the kept change"),
+        &Outcome::NotRun
+    );
+    assert_eq!(
+        outcome(run, "Upload the report"),
+        &Outcome::Uses("actions/upload-artifact@v4".into())
+    );
+    assert!(run.workspace.join("planrun-report/report.json").is_file());
+    let app = std::fs::read_to_string(run.workspace.join("app.py")).unwrap();
+    assert!(app.contains("SLOW = True"), "rolled back: {app}");
+}
+
+/// A dependency from the repository that GitHub would evaluate as an expression is refused,
+/// exit 2, before anything is written.
+#[test]
+fn a_name_from_the_repository_that_would_inject_an_expression_is_refused() {
+    let project = Project::fixture("targets/mini");
+    project.write(
+        "tox.ini",
+        "[testenv]\ndeps =\n    pytest\n    ${{ secrets.PLANRUN_KEY }}\n",
+    );
+    project.write(".github/planrun/edits.toml", "name = \"x\"\ndescription = \"x\"\n\n[[phase]]\nid = \"p\"\n  [[phase.step]]\n  id = \"s\"\n  action = \"run\"\n  command = \"true\"\n");
+    let out = project.join("wf.yml");
+    project
+        .test()
+        .args([
+            "ci",
+            "github",
+            ".github/planrun/edits.toml",
+            "--target",
+            ".",
+            "--output",
+        ])
+        .arg(&out)
+        .status(2)
+        .stderr_contains("refusing tox dependency `${{ secrets.PLANRUN_KEY }}` from the target")
+        .run();
+    assert!(!out.exists(), "nothing written");
+}

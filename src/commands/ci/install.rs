@@ -183,6 +183,8 @@ fn pip(
             let mut args = vec![editable.to_string()];
             for (_, text) in deps.iter().filter(|(s, _)| s == section) {
                 for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    // The whole line first, so a refusal names what the file says.
+                    quote("tox dependency", line)?;
                     for word in line.split_whitespace() {
                         args.push(quote("tox dependency", word)?);
                     }
