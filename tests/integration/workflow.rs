@@ -174,7 +174,7 @@ fn runner(scratch: &Path) -> Runner {
     let gh = bin.join("gh");
     std::fs::write(
         &gh,
-        "#!/bin/sh\ntest -n \"$GH_TOKEN\" || { echo 'gh: no GH_TOKEN' >&2; exit 4; }\nprintf '%s\\n' \"$@\" > \"$GH_LOG\"\n",
+        "#!/bin/sh\ntest -n \"$GH_TOKEN\" || { echo 'gh: no GH_TOKEN' >&2; exit 4; }\necho --- >> \"$GH_LOG\"\nprintf '%s\\n' \"$@\" >> \"$GH_LOG\"\n",
     )
     .unwrap();
     run_ok(Command::new("chmod").arg("755").arg(&gh), "chmod gh");
@@ -351,7 +351,7 @@ fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_req
         "{pushed}"
     );
     let gh = std::fs::read_to_string(scratch.path().join("gh.log")).unwrap();
-    let gh: Vec<&str> = gh.lines().collect();
+    let gh: Vec<&str> = gh.lines().skip(1).collect();
     assert_eq!(
         gh,
         [
@@ -633,4 +633,39 @@ fn a_name_from_the_repository_that_would_inject_an_expression_is_refused() {
         .stderr_contains("refusing tox dependency `${{ secrets.PLANRUN_KEY }}` from the target")
         .run();
     assert!(!out.exists(), "nothing written");
+}
+
+/// With two Python versions the matrix runs the plan twice, and only the first entry's kept
+/// change becomes a pull request: one `gh pr create` per run, not one per Python.
+#[test]
+fn a_two_python_matrix_runs_twice_and_opens_one_pull_request() {
+    let project = mini_with_edits();
+    let python = local_python();
+    // setup-python is not run here: both entries use this machine's Python, named two ways.
+    let patch_level = format!("{python}.0");
+    let text = generate(
+        &project,
+        &[
+            "plans/edits.toml",
+            "--python",
+            &python,
+            "--python",
+            &patch_level,
+            "--pull-request",
+        ],
+    );
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let runs = runner(scratch.path()).run(&parse(&text), project.path(), &push_context(true));
+    let entries: Vec<&str> = runs.iter().map(|r| r.matrix["python"].as_str()).collect();
+    assert_eq!(entries, [python.as_str(), patch_level.as_str()]);
+    for run in &runs {
+        assert!(run.green, "{}", run.log);
+        assert_eq!(run.ctx.steps["apply"]["kept"], "true");
+    }
+    let pr = "Open a pull request with the change";
+    assert_eq!(outcome(&runs[0], pr), &Outcome::Ran(0), "{}", runs[0].log);
+    assert_eq!(outcome(&runs[1], pr), &Outcome::NotRun);
+    let gh = std::fs::read_to_string(scratch.path().join("gh.log")).unwrap();
+    assert_eq!(gh.matches("---\n").count(), 1, "{gh}");
 }
