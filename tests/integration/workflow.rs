@@ -119,6 +119,16 @@ fn a_staged_plan_gets_a_job_per_stage_chained_and_a_neutral_refusal() {
     }
 }
 
+/// The options as `--help` shows them.
+#[test]
+fn ci_github_help_is_reviewed() {
+    crate::support::Test::new()
+        .args(["ci", "github", "--help"])
+        .verbatim()
+        .stdout_snapshot("help-ci-github")
+        .run();
+}
+
 #[test]
 fn a_plan_outside_the_repository_is_refused_with_what_to_do() {
     let project = Project::new("persistence-demo");
@@ -261,9 +271,21 @@ fn mini_with_edits() -> Project {
 fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_request() {
     let project = mini_with_edits();
     let python = local_python();
+    // A value with a space and a quote: the workflow must carry it to the apply intact.
     let text = generate(
         &project,
-        &["plans/edits.toml", "--python", &python, "--pull-request"],
+        &[
+            "plans/edits.toml",
+            "--python",
+            &python,
+            "--var",
+            "greeting=the CI's target",
+            "--pull-request",
+        ],
+    );
+    assert!(
+        text.contains(r"--var 'greeting=the CI'\''s target'"),
+        "{text}"
     );
     commit_all(&project);
     let scratch = tempfile::tempdir().unwrap();
@@ -310,6 +332,10 @@ fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_req
         "tests/conftest.py",
     ];
     assert_eq!(files, edited, "{patch}");
+    assert!(
+        patch.contains("+\"\"\"Written by planrun for the CI's target.\"\"\""),
+        "{patch}"
+    );
     // The patch applies to the commit the job checked out.
     let fresh = scratch.path().join("fresh");
     run_ok(
