@@ -629,6 +629,16 @@ id = "change"
         &Outcome::Uses("actions/upload-artifact@v4".into())
     );
     assert!(run.workspace.join("planrun-report/report.json").is_file());
+    // `--ci` under GitHub Actions: the gate annotated at its line, the summary appended.
+    assert!(
+        run.log
+            .contains("::error file=.github/planrun/red.toml,line="),
+        "{}",
+        run.log
+    );
+    let summary = run.workspace.parent().unwrap().join("files/summary.md");
+    let summary = std::fs::read_to_string(summary).unwrap_or_default();
+    assert!(summary.contains("after.runs_green == 0"), "{summary}");
     let app = std::fs::read_to_string(run.workspace.join("app.py")).unwrap();
     assert!(app.contains("SLOW = True"), "rolled back: {app}");
 }
