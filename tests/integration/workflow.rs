@@ -67,6 +67,19 @@ fn the_example_is_what_ci_github_writes_for_the_bundled_plan() {
         "examples/ci/github-actions.yml is stale: write it again with `planrun ci github {}` in a copy of examples/persistence-demo after `planrun init xdist`",
         EXAMPLE_ARGS.join(" ")
     );
+    // `--output` writes the same text, and says where and what to do with it.
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("planrun.yml");
+    project
+        .test()
+        .args(["ci", "github"])
+        .args(EXAMPLE_ARGS)
+        .args(["--target", ".", "-o"])
+        .arg(&file)
+        .stdout("")
+        .stderr_contains("(jobs: planrun); copy it to .github/workflows/ of the repository")
+        .run();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), example);
     let wf = parse(&written);
     let steps = wf["jobs"]["planrun"]["steps"].as_sequence().unwrap();
     let install = steps
