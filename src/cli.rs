@@ -64,6 +64,8 @@ pub enum Command {
     Plans,
     /// Write a bundled plan (and its templates) into a repository.
     Init(InitArgs),
+    /// Write a CI workflow that applies a plan (GitHub Actions: `planrun ci github PLAN`).
+    Ci(crate::commands::ci::CiArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.

@@ -133,7 +133,7 @@ impl Error {
                     exit::ROLLBACK_FAILED
                 }
             },
-            Error::NotPromoted { .. } => exit::GATE_FAILED,
+            Error::NotPromoted { .. } => exit::NOT_PROMOTED,
             Error::Plan(_)
             | Error::Lock { .. }
             | Error::Journal(_)

@@ -25,5 +25,9 @@ pub const INCONCLUSIVE: u8 = 7;
 /// no test passed, or tests failed that were not declared known; whatever ran before it was
 /// rolled back and nothing of the plan's changes was made.
 pub const BASELINE_RED: u8 = 8;
+/// `apply --stage` was refused: the previous stage's `promote` criteria do not hold yet over its
+/// history; nothing ran. Not a failure: CI reads it as a neutral result (the workflow `planrun ci
+/// github` writes turns it into a notice), so the first runs of a rollout do not go red.
+pub const NOT_PROMOTED: u8 = 9;
 /// Interrupted (SIGINT/SIGTERM); the target was rolled back.
 pub const INTERRUPTED: u8 = 130;

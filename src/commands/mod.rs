@@ -1,6 +1,7 @@
 //! One module per subcommand; this file only routes.
 
 mod apply;
+pub mod ci;
 mod graph;
 mod history;
 mod init;
@@ -29,6 +30,7 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Report(args) => report::run(&args),
         Command::Plans => init::list(),
         Command::Init(args) => init::run(&args),
+        Command::Ci(args) => ci::run(&args),
         Command::Completions(args) => manual::completions(&args),
         Command::Man(args) => manual::man(&args),
     }

@@ -47,7 +47,7 @@ pub(crate) fn history_error(path: &Path, e: std::io::Error) -> Error {
 }
 
 /// The stage an apply runs at, after the previous stage's promotion was decided over its
-/// history: refused (exit 1, with the numbers) when it does not hold, unless `force`.
+/// history: refused (exit 9, with the numbers) when it does not hold, unless `force`.
 pub(crate) fn enter_stage(
     prep: &Prepared,
     history: &Path,

@@ -235,16 +235,20 @@ fn pdm(target: &Path) -> Option<String> {
 
 /// The project managers a target declares.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Manager {
-    uv: bool,
-    poetry: bool,
-    pdm: bool,
-    hatch: bool,
+pub struct Manager {
+    /// `uv.lock` or `[tool.uv]`.
+    pub uv: bool,
+    /// `poetry.lock` or `[tool.poetry]`.
+    pub poetry: bool,
+    /// `pdm.lock` or `[tool.pdm]`.
+    pub pdm: bool,
+    /// `[tool.hatch]`.
+    pub hatch: bool,
 }
 
 impl Manager {
     /// From lock files and `[tool.*]` tables of `pyproject.toml`.
-    fn of(target: &Path) -> Manager {
+    pub fn of(target: &Path) -> Manager {
         let tools = std::fs::read_to_string(target.join("pyproject.toml"))
             .ok()
             .and_then(|t| t.parse::<toml::Table>().ok())

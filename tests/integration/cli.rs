@@ -14,6 +14,7 @@ const SUBCOMMANDS: &[&str] = &[
     "report",
     "plans",
     "init",
+    "ci",
     "completions",
     "man",
 ];

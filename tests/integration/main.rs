@@ -36,3 +36,5 @@ mod validate;
 mod verdicts;
 mod wheel;
 mod workflow;
+mod workflow_lint;
+mod workflow_local;

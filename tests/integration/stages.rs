@@ -131,14 +131,14 @@ fn newest_report(project: &Project) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// The second stage is refused, exit 1 with the numbers, until the first has its green streak;
-/// each apply appends one line naming its stage, and the environment of every stage up to the
+/// The second stage is refused, exit 9 with the numbers (not promoted: neutral, unlike the 1 of
+/// the failed gate below), until the first has its green streak; each apply appends one line naming its stage, and the environment of every stage up to the
 /// one applied reaches the steps (a later stage's value wins).
 #[test]
 fn a_stage_waits_for_the_previous_stage_to_be_promoted() {
     let (project, dir) = project();
     let history = history_arg(&dir);
-    let refused = apply(&project, &history, &["--stage", "ci"], 1);
+    let refused = apply(&project, &history, &["--stage", "ci"], 9);
     assert!(
         refused.stderr.contains(
             "error: stage `ci` may not be applied yet: stage `dev` is not promoted (0 run(s) in its history window)\n  not met: history.green_streak 0 >= 2 (two green runs in a row)"
@@ -156,7 +156,7 @@ fn a_stage_waits_for_the_previous_stage_to_be_promoted() {
     // A red run breaks the streak.
     apply(&project, &history, &["--var", "code=1"], 1);
     apply(&project, &history, &["--stage", "dev"], 0);
-    apply(&project, &history, &["--stage", "ci"], 1);
+    apply(&project, &history, &["--stage", "ci"], 9);
     apply(&project, &history, &["--stage", "dev"], 0);
 
     let status = project

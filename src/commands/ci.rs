@@ -1,0 +1,206 @@
+//! `planrun ci github PLAN`: writes the CI workflow that applies a plan in the repository it
+//! runs against, the project installed the way it documents and planrun pinned to this version.
+//! The arguments live here, not in cli.rs, so the command registers with one line there.
+
+mod github;
+mod install;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use crate::error::{Error, Result};
+use crate::exec::setup::Prepared;
+use crate::{exit, fsutil, ui};
+
+pub use github::{job_id, render, Spec};
+pub use install::{detect, quote, ProjectInstall, Tool};
+
+/// `planrun ci`: which CI system.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    #[command(subcommand)]
+    pub system: CiSystem,
+}
+
+/// The CI systems planrun writes workflows for.
+#[derive(Debug, Subcommand)]
+pub enum CiSystem {
+    /// Write a GitHub Actions workflow that applies the plan on every push and pull request.
+    Github(GithubArgs),
+}
+
+/// `planrun ci github`.
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// The plan file; it must lie inside the repository (`planrun init NAME` writes a bundled one there).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The repository the workflow runs in (default: the current directory).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
+    pub target: PathBuf,
+
+    /// A Python version of the job matrix (repeatable; default: the repository's .python-version, else 3.12).
+    #[arg(long = "python", value_name = "VERSION")]
+    pub pythons: Vec<String>,
+
+    /// A plan variable every apply in the workflow sets (repeatable): --var key=value.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
+    #[arg(long)]
+    pub pull_request: bool,
+
+    /// Write the workflow to this file instead of printing it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The Python version of a job matrix when neither `--python` nor `.python-version` says.
+pub const DEFAULT_PYTHON: &str = "3.12";
+
+/// Runs `planrun ci`.
+pub fn run(args: &CiArgs) -> Result<u8> {
+    match &args.system {
+        CiSystem::Github(args) => github_cmd(args),
+    }
+}
+
+fn github_cmd(args: &GithubArgs) -> Result<u8> {
+    let overrides = super::validate::overrides(&args.vars)?;
+    let target = args.target.canonicalize().map_err(|e| {
+        Error::io(
+            format!("failed to open the target `{}`", args.target.display()),
+            e,
+        )
+    })?;
+    let prep = Prepared::new(&args.plan, Some(&target), &overrides)?;
+    let plan_path = plan_in_repository(&args.plan, &target)?;
+    let install = install::detect(&target).map_err(|e| {
+        Error::invalid(
+            e.to_string(),
+            Some("rename it, or write the install step of the workflow yourself"),
+        )
+    })?;
+    let pythons = if args.pythons.is_empty() {
+        vec![python_version(&target).unwrap_or_else(|| DEFAULT_PYTHON.to_string())]
+    } else {
+        args.pythons.clone()
+    };
+    for p in &pythons {
+        if p.is_empty() || !p.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(Error::invalid(
+                format!("`--python {p}` is not a Python version"),
+                Some("give one as setup-python takes it: --python 3.12"),
+            ));
+        }
+    }
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| install::quote("--var", v))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    let spec = Spec {
+        command: command_line(args, &plan_path, &vars),
+        plan_path,
+        plan_name: prep.plan.name.clone(),
+        stages: prep
+            .plan
+            .stages
+            .iter()
+            .map(|s| (s.id.clone(), s.title.clone()))
+            .collect(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        pythons,
+        install,
+        vars,
+        pull_request: args.pull_request,
+    };
+    let text = github::render(&spec);
+    match &args.output {
+        Some(path) => {
+            fsutil::write_atomic(path, text.as_bytes(), None)
+                .map_err(|e| Error::io(format!("failed to write `{}`", path.display()), e))?;
+            ui::note(&format!(
+                "wrote {} (jobs: {}); copy it to .github/workflows/ of the repository",
+                path.display(),
+                if spec.stages.is_empty() {
+                    "planrun".to_string()
+                } else {
+                    spec.stages
+                        .iter()
+                        .map(|s| job_id(&s.0))
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
+                }
+            ));
+        }
+        None => ui::out(text.trim_end()),
+    }
+    Ok(exit::OK)
+}
+
+/// The plan's path inside the repository, as the workflow names it.
+fn plan_in_repository(plan: &Path, target: &Path) -> Result<String> {
+    let abs = plan
+        .canonicalize()
+        .map_err(|e| Error::io(format!("failed to open the plan `{}`", plan.display()), e))?;
+    let rel = abs.strip_prefix(target).map_err(|_| {
+        Error::invalid(
+            format!(
+                "the plan `{}` is outside the repository `{}`: a workflow can only apply a plan the repository holds",
+                plan.display(),
+                target.display()
+            ),
+            Some("copy it into the repository (`planrun init NAME` writes a bundled plan to plans/NAME.toml), then name that copy"),
+        )
+    })?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let path = parts.join("/");
+    install::quote("plan path", &path)
+        .ok()
+        .filter(|q| *q == path)
+        .ok_or_else(|| {
+            Error::invalid(
+                format!(
+                    "the plan path `{}` needs quoting in a workflow",
+                    path.escape_debug()
+                ),
+                Some("rename it with letters, digits, `-`, `_`, `.` and `/`"),
+            )
+        })
+}
+
+/// The first line of the repository's `.python-version`, when it is a version.
+fn python_version(target: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(target.join(".python-version")).ok()?;
+    let v = text.lines().next()?.trim();
+    let ok = !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.');
+    ok.then(|| v.to_string())
+}
+
+/// How the header names the command: the plan as the repository sees it, the options given.
+fn command_line(args: &GithubArgs, plan: &str, vars: &[String]) -> String {
+    let mut line = format!("planrun ci github {plan}");
+    for p in &args.pythons {
+        line.push_str(&format!(" --python {p}"));
+    }
+    for v in vars {
+        line.push_str(&format!(" --var {v}"));
+    }
+    if args.pull_request {
+        line.push_str(" --pull-request");
+    }
+    line
+}
