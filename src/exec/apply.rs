@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::exec::context::{ApplyOptions, StepContext};
-use crate::exec::events::{Event, RunEvent, StepError};
+use crate::exec::events::{Event, RunEvent};
+use crate::exec::failure::Journaled;
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
 use crate::exec::sinks::{self, Sink};
@@ -227,9 +228,7 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, E
     let result = actions::execute(ctx, step);
     // What the step left is what rollback compares with, to tell later edits by a person.
     let result = match (result, ctx.journal.seal_files()) {
-        (Ok(_), Err(e)) => Err(StepError::new(format!(
-            "failed to journal what the step wrote: {e}"
-        ))),
+        (Ok(_), Err(e)) => Err(actions::journal_failed(Journaled::StepWrites, e)),
         (result, _) => result,
     };
     let seconds = t.elapsed().as_secs_f64();

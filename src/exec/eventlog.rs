@@ -124,6 +124,13 @@ pub fn line(event: &Event, state: &RunState) -> Value {
         Event::StepFinished { id, result, .. } => {
             let mut line =
                 json!({"event": "step-finished", "at": at, "step": state.step_report(id)});
+            if let Err(e) = result {
+                line["failure"] = json!({
+                    "kind": e.failure.kind(),
+                    "status": e.failure.status(),
+                    "output": e.failure.output(),
+                });
+            }
             if let Ok(out) = result {
                 for (key, new) in [("record", &out.record), ("partner", &out.partner)] {
                     if let Some(new) = new {
@@ -242,18 +249,28 @@ mod tests {
             at: 0.0,
         };
         send(&mut sink, &mut state, started);
-        let failed = finished("a", Err(StepError::new("login hunter2 refused")));
+        let failure = crate::exec::failure::Failure::Command {
+            command: "login hunter2".into(),
+            status: crate::process::Status::Exited(2),
+            tail: vec!["refused".into()],
+        };
+        let failed = finished("a", Err(failure.into()));
         send(&mut sink, &mut state, failed);
         let lines = lines(dir.path());
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["event"], "step-started");
         assert_eq!(lines[1]["event"], "step-finished");
         assert_eq!(lines[1]["step"]["status"], "failed");
-        assert_eq!(lines[1]["step"]["message"], "login *** refused");
+        let shown = "`login ***` exited with status 2\n  | refused";
+        assert_eq!(lines[1]["step"]["message"], shown);
+        assert_eq!(report(dir.path()).steps[0].message.as_deref(), Some(shown));
+        // What failed is data a reader needs no parsing for: its kind, status and output.
+        assert_eq!(lines[1]["failure"]["kind"], "command-exited");
         assert_eq!(
-            report(dir.path()).steps[0].message.as_deref(),
-            Some("login *** refused")
+            lines[1]["failure"]["status"],
+            json!({"kind": "exited", "value": 2})
         );
+        assert_eq!(lines[1]["failure"]["output"], json!(["refused"]));
     }
 
     /// A step's end rewrites `report.json` only once its spacing has passed; until then the

@@ -35,38 +35,7 @@ pub struct NewRecord {
     pub source: Option<String>,
 }
 
-/// Why a step failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepError {
-    /// What went wrong, with the command's last lines when there is a command.
-    pub message: String,
-    /// Its log file, relative to the target.
-    pub log: Option<String>,
-}
-
-impl StepError {
-    /// A failure with a message and no log.
-    pub fn new(message: impl Into<String>) -> Self {
-        StepError {
-            message: message.into(),
-            log: None,
-        }
-    }
-
-    /// A failure from another layer's error, its causes kept (down to the OS error).
-    pub fn of(error: &dyn std::error::Error) -> Self {
-        StepError::new(crate::error::with_causes(error))
-    }
-
-    /// A failure doing `context` ("failed to journal `x`"), then the error and its causes.
-    pub fn caused(context: impl Into<String>, error: &dyn std::error::Error) -> Self {
-        StepError::new(format!(
-            "{}: {}",
-            context.into(),
-            crate::error::with_causes(error)
-        ))
-    }
-}
+pub use crate::exec::failure::{Failure, StepError};
 
 /// One thing that happened in an apply.
 #[derive(Debug)]

@@ -82,7 +82,7 @@ pub fn measure(
         (None, Some(mark)) => ctx
             .journal
             .switcher(mark)
-            .map_err(|e| StepError::caused("failed to prepare switching the target", &e))?,
+            .map_err(|e| switch_failed("prepare switching the target", e))?,
     };
     match switcher {
         Ok(sw) => interleaved(ctx, s, (spec, partner_spec), partner, sw),
@@ -109,16 +109,9 @@ fn sequential(ctx: &StepContext<'_>, s: &Suite, partner: &Partner, reason: Strin
     })
 }
 
-fn suite_error(ctx: &StepContext<'_>, e: suite::SuiteError) -> StepError {
-    let mut message = e.to_string();
-    for line in e.output() {
-        message.push_str(&format!("\n  | {line}"));
-    }
-    let log = match &e {
-        suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
-        _ => None,
-    };
-    StepError { message, log }
+fn switch_failed(what: &'static str, e: crate::journal::error::JournalError) -> StepError {
+    let source = Box::new(e);
+    crate::exec::failure::Failure::Switch { what, source }.into()
 }
 
 /// The pairs' order: one AB and one BA pair per block of two, which comes first drawn by
@@ -197,7 +190,7 @@ fn interleaved(
     // Whatever happened, the target is left as the changes left it.
     let finished = sw
         .finish()
-        .map_err(|e| StepError::caused("failed to switch the target back", &e));
+        .map_err(|e| switch_failed("switch the target back", e));
     let (record, grown) = result?;
     finished?;
     Ok(Measured::Interleaved(
@@ -229,9 +222,9 @@ fn run_pairs(
     let mut switches: Vec<f64> = Vec::new();
     // The earlier record's own runs are numbered on from where it stopped.
     let base_offset = u32::try_from(partner.measured.samples.len()).unwrap_or(0);
-    let run_err = |e| suite_error(ctx, e);
+    let run_err = |e| crate::exec::actions::suite_failed(ctx, e);
     let switch_err = |e: crate::journal::error::JournalError| {
-        StepError::caused("failed to switch the target between states", &e)
+        switch_failed("switch the target between states", e)
     };
     sw.switch(State::After).map_err(switch_err)?;
     for i in 1..=spec.warmup {
@@ -332,7 +325,7 @@ fn run_pairs(
     }
     comparison.switch_ms = stats::median(&switches);
     records(&after_runs, &base_runs, &comparison)
-        .ok_or_else(|| StepError::new("no counted run in the interleaved pairs"))
+        .ok_or_else(|| crate::exec::failure::Failure::NoPairs.into())
 }
 
 fn other(state: State) -> State {

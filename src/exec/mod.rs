@@ -10,6 +10,7 @@ pub mod dryrun;
 pub mod edits;
 pub mod eventlog;
 pub mod events;
+pub mod failure;
 pub mod gates;
 pub mod interleave;
 pub mod known;

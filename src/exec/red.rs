@@ -209,7 +209,8 @@ pub fn settle(
     suite: &crate::plan::compiled::Suite,
     mut record: Record,
 ) -> Result<Record, crate::exec::events::StepError> {
-    use crate::exec::events::{Event, NewRecord, StepError};
+    use crate::exec::events::{Event, NewRecord};
+    use crate::exec::failure::{Failure, StepError};
     if !suite.checked_baseline {
         let known = crate::exec::known::known(ctx.records);
         for id in crate::exec::known::fixed(&record, &known) {
@@ -254,10 +255,7 @@ pub fn settle(
                     source: None,
                 },
             });
-            Err(StepError {
-                message: refusal.message(),
-                log,
-            })
+            Err(StepError::logged(Failure::BaselineRed(refusal), log))
         }
     }
 }

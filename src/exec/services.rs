@@ -190,17 +190,9 @@ pub fn dir_to_make(
 }
 
 /// Makes a service's directory, private to this user.
-pub fn make_dir(dir: &Path) -> Result<(), String> {
+pub fn make_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            format!(
-                "failed to create the service's directory `{}`: {e}",
-                dir.display()
-            )
-        })
+    std::fs::DirBuilder::new().mode(0o700).create(dir)
 }
 
 /// Removes a directory made for a service; one already gone is fine.

@@ -93,10 +93,10 @@ impl Sink for Terminal {
                     .step_report(id)
                     .map_or(StepStatus::Failed, |s| s.status);
                 let message = match result {
-                    Ok(out) => out.note.as_deref(),
-                    Err(e) => Some(e.message.as_str()),
+                    Ok(out) => out.note.clone(),
+                    Err(e) => Some(crate::exec::failure::describe(&e.failure)),
                 };
-                let shown = message.map(|m| self.secrets.mask(m));
+                let shown = message.map(|m| self.secrets.mask(&m).into_owned());
                 // A suite's warnings come before its closing line, as its runs' lines do.
                 if let Ok(out) = result {
                     for w in &out.warnings {

@@ -81,7 +81,11 @@ impl RunState {
                     }
                     Err(e) => {
                         self.stop.get_or_insert_with(|| Stop::Step(id.clone()));
-                        (StepStatus::Failed, Some(e.message.clone()), e.log.clone())
+                        (
+                            StepStatus::Failed,
+                            Some(crate::exec::failure::describe(&e.failure)),
+                            e.log.clone(),
+                        )
                     }
                 };
                 self.step(id, |s| {
@@ -175,7 +179,7 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::events::StepError;
+    use crate::exec::failure::{Failure, StepError};
     use crate::report::model::GateReport;
 
     fn state() -> RunState {
@@ -214,7 +218,7 @@ mod tests {
         s.apply(&Event::StepFinished {
             id: "b".into(),
             seconds: 2.0,
-            result: Err(StepError::new("boom")),
+            result: Err(Failure::NoPairs.into()),
         });
         s.apply(&Event::GatesDecided {
             phase: "p".into(),
@@ -233,7 +237,10 @@ mod tests {
         assert_eq!(steps[0].started_s, Some(0.5));
         assert_eq!(
             (steps[1].status, steps[1].message.as_deref()),
-            (StepStatus::Failed, Some("boom"))
+            (
+                StepStatus::Failed,
+                Some("no counted run in the interleaved pairs")
+            )
         );
         assert_eq!(steps[2].status, StepStatus::Skipped);
         assert_eq!(s.report.gates[0].status, GateStatus::Fail);
@@ -255,7 +262,15 @@ mod tests {
         s.apply(&Event::StepFinished {
             id: "a".into(),
             seconds: 1.0,
-            result: Err(StepError::new("baseline `baseline` is red")),
+            result: Err(StepError::from(Failure::BaselineRed(
+                crate::exec::red::Refusal {
+                    record: "baseline".into(),
+                    step: "a".into(),
+                    problems: vec![],
+                    unknown: vec![],
+                    broken: true,
+                },
+            ))),
         });
         assert_eq!(s.stop, Some(Stop::BaselineRed("baseline".into())));
         assert!(s.report.records.contains_key("baseline"));
