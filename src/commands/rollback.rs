@@ -125,8 +125,8 @@ fn end_orphans(target: &std::path::Path) {
         return;
     };
     for run in runs.iter().filter(|r| r.status == state::Status::Running) {
-        for line in crate::exec::services::stop_left_behind(target, &run.id) {
-            ui::note(&line);
+        for left in crate::exec::services::stop_left_behind(target, &run.id) {
+            ui::note(&crate::exec::words::left_behind(&left, &run.id));
         }
         let run_dir = paths::run_dir(target, &run.id);
         if let Some(lock) = crate::envjournal::affected::clear_left_lock(&run_dir) {

@@ -9,7 +9,7 @@ use crate::exec::edits::{self, FileChange};
 use crate::exec::events::{Event, NewRecord, StepOutput};
 use crate::exec::failure::{Failure, Journaled, StepError};
 use crate::exec::gates;
-use crate::exec::progress::fmt_duration;
+use crate::exec::outcome::{Detail, Note};
 use crate::exec::services;
 use crate::exec::steplog::{log_path, tail};
 use crate::measure::suite::{self, SuiteSpec};
@@ -44,11 +44,8 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
         if let Step::Install(s) = step {
             let relocked = crate::exec::relock::relock(ctx, s, &changed)?;
             changed.extend(relocked.changed);
-            if let Some(extra) = relocked.note {
-                done.note = Some(match done.note.take() {
-                    Some(note) => format!("{note}; {extra}"),
-                    None => extra,
-                });
+            if let Some(Note::Install { relock, .. }) = done.note.as_mut() {
+                relock.extend(relocked.notes);
             }
         }
         done.unchanged = changed.is_empty() && !matches!(step, Step::Install(_));
@@ -148,7 +145,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
             python: python_text.to_string(),
         })?;
     let base = Path::new(&s.base_python);
-    let mut note = String::new();
+    let mut created_venv = None;
     let created = envjournal::guard::must_create(&python).map_err(Failure::Refused)?;
     if created {
         let venv = python
@@ -174,7 +171,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
                 source,
             }
         })?;
-        note = format!("created {}; ", rel.display());
+        created_venv = Some(rel.display().to_string());
     }
     let mut env = PythonEnv::locate(&python).map_err(Failure::Environment)?;
     if !created {
@@ -199,6 +196,13 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     };
     let tool = if env.uv.is_some() { "uv" } else { "pip" };
     let packages = s.packages.join(" ");
+    let note = |changed: bool| Note::Install {
+        created: created_venv.clone(),
+        packages: s.packages.clone(),
+        tool,
+        changed,
+        relock: Vec::new(),
+    };
     // A venv made just now is deleted whole on rollback, but what the install changes in it is
     // saved all the same: with it, the install can be switched across for interleaved pairs.
     let affected = {
@@ -223,9 +227,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     if affected.as_ref().is_some_and(Affected::is_empty) {
         return Ok(StepOutput {
             unchanged: true,
-            note: Some(format!(
-                "{note}{packages} already installed ({tool} changes nothing)"
-            )),
+            note: Some(note(false)),
             ..StepOutput::default()
         });
     }
@@ -245,7 +247,7 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         .map_err(|e| journal_failed(Journaled::Environment, e))?;
     Ok(StepOutput {
         log: Some(rel),
-        note: Some(format!("{note}installed {packages} with {tool}")),
+        note: Some(note(true)),
         ..StepOutput::default()
     })
 }
@@ -322,18 +324,16 @@ fn start_service(ctx: &StepContext<'_>, s: &Service) -> StepResult {
             let port = prep
                 .vars
                 .get(&crate::plan::service_vars::ServiceVars::new(&s.id).port)
-                .map(|p| format!(" (port {p})"))
-                .unwrap_or_default();
-            let exported: Vec<&str> = s.export.keys().map(String::as_str).collect();
-            let export = if exported.is_empty() {
-                String::new()
-            } else {
-                format!("; gives {} to the steps that need it", exported.join(", "))
-            };
+                .cloned();
+            let exports = s.export.keys().cloned().collect();
             ctx.services.add(&s.id, service, stop, dir);
             Ok(StepOutput {
                 log: Some(rel.clone()),
-                note: Some(format!("ready after {}{port}{export}", fmt_duration(took))),
+                note: Some(Note::ServiceReady {
+                    took,
+                    port,
+                    exports,
+                }),
                 ..StepOutput::default()
             })
         }
@@ -371,10 +371,10 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
                 crate::exec::baseline::load(&prep.target, source).map_err(Failure::Baseline)?;
             let record = crate::exec::red::settle(ctx, s, record)?;
             return Ok(StepOutput {
-                note: Some(format!(
-                    "record `{}` from saved baseline `{source}`",
-                    s.record
-                )),
+                note: Some(Note::FromBaseline {
+                    record: s.record.clone(),
+                    source: source.clone(),
+                }),
                 record: Some(NewRecord {
                     name: s.record.clone(),
                     record: Box::new(record),
@@ -393,15 +393,14 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     let spec = suite_spec(ctx, s)?;
     let id = s.id.clone();
     let mut on_progress = |p: suite::Progress| {
-        let kind = if p.warmup { "warmup" } else { "run" };
-        let text = match p.finished {
-            Some(took) => format!("{kind} {}/{} took {}", p.index, p.of, fmt_duration(took)),
-            None => format!("{kind} {}/{}", p.index, p.of),
-        };
         ctx.emit.emit(Event::StepDetail {
             id: id.clone(),
-            text,
-            milestone: p.finished.is_some(),
+            detail: Detail::Run {
+                warmup: p.warmup,
+                index: p.index,
+                of: p.of,
+                took: p.finished,
+            },
         });
     };
     // An adaptive suite stops once every gate it can already be judged by is conclusive.
@@ -481,22 +480,14 @@ fn finish_suite(
     let prep = ctx.prep;
     let rel = record.samples.last().map(|r| ctx.target_rel(&r.log));
     let warnings = record.warnings.clone();
-    let mut note = match s.framework {
-        Framework::Pytest => format!(
-            "median {:.2}s ± {:.2}s, {} passed, {} failed",
-            record.wall.median,
-            record.wall.stddev.unwrap_or(0.0),
-            record.passed,
-            record.failed
-        ),
-        Framework::Command => format!("median {:.2}s", record.wall.median),
+    let pytest = s.framework == Framework::Pytest;
+    let note = Note::Suite {
+        median: record.wall.median,
+        stddev: pytest.then(|| record.wall.stddev.unwrap_or(0.0)),
+        tests: pytest.then_some((record.passed, record.failed)),
+        over_budget: (!s.budgets.is_empty()).then_some(record.over_budget.len()),
+        coverage: record.coverage.as_ref().map(|c| c.percent),
     };
-    if !s.budgets.is_empty() {
-        note.push_str(&format!(", {} over budget", record.over_budget.len()));
-    }
-    if let Some(c) = &record.coverage {
-        note.push_str(&format!(", coverage {:.1}%", c.percent));
-    }
     // A baseline that grew by interleaved runs is saved again with them.
     let grown = partner
         .as_ref()

@@ -114,12 +114,8 @@ pub fn line(event: &Event, state: &RunState) -> Value {
         Event::StepStarted { id, action, at } => {
             json!({"event": "step-started", "id": id, "action": action, "at": at})
         }
-        Event::StepDetail {
-            id,
-            text,
-            milestone,
-        } => {
-            json!({"event": "step-detail", "id": id, "text": text, "milestone": milestone, "at": at})
+        Event::StepDetail { id, detail } => {
+            json!({"event": "step-detail", "id": id, "detail": detail, "at": at})
         }
         Event::StepFinished { id, result, .. } => {
             let mut line =
@@ -136,6 +132,9 @@ pub fn line(event: &Event, state: &RunState) -> Value {
                     if let Some(new) = new {
                         line[key] = record(new);
                     }
+                }
+                if let Some(note) = &out.note {
+                    line["note"] = json!(note);
                 }
                 if !out.warnings.is_empty() {
                     line["warnings"] = json!(out.warnings);
@@ -271,6 +270,47 @@ mod tests {
             json!({"kind": "exited", "value": 2})
         );
         assert_eq!(lines[1]["failure"]["output"], json!(["refused"]));
+    }
+
+    /// Progress and outcomes are logged as data, never as the sentences the terminal prints.
+    #[test]
+    fn progress_and_outcomes_are_logged_as_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = LiveReport::new(dir.path(), &Secrets::default());
+        let mut state = state();
+        let detail = crate::exec::outcome::Detail::Run {
+            warmup: false,
+            index: 2,
+            of: 5,
+            took: Some(Duration::from_millis(1500)),
+        };
+        let id = "a".to_string();
+        send(&mut sink, &mut state, Event::StepDetail { id, detail });
+        let note = crate::exec::outcome::Note::Suite {
+            median: 1.5,
+            stddev: Some(0.1),
+            tests: Some((40, 0)),
+            over_budget: None,
+            coverage: None,
+        };
+        let out = StepOutput {
+            note: Some(note),
+            ..StepOutput::default()
+        };
+        send(&mut sink, &mut state, finished("a", Ok(out)));
+        let lines = lines(dir.path());
+        assert_eq!(
+            lines[0]["detail"],
+            json!({"kind": "run", "warmup": false, "index": 2, "of": 5, "took": 1.5})
+        );
+        assert!(lines[0].get("text").is_none(), "{}", lines[0]);
+        assert_eq!(lines[1]["note"]["kind"], "suite");
+        assert_eq!(lines[1]["note"]["tests"], json!([40, 0]));
+        // The report's message is the renderer's sentence, made from the same data.
+        assert_eq!(
+            lines[1]["step"]["message"],
+            "median 1.50s ± 0.10s, 40 passed, 0 failed"
+        );
     }
 
     /// A step's end rewrites `report.json` only once its spacing has passed; until then the

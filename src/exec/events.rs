@@ -13,8 +13,8 @@ pub struct StepOutput {
     pub unchanged: bool,
     /// Its log file, relative to the target.
     pub log: Option<String>,
-    /// A short note for the progress line.
-    pub note: Option<String>,
+    /// What it came to, for its closing line and the report.
+    pub note: Option<crate::exec::outcome::Note>,
     /// The record a suite step measured (or took from a saved baseline).
     pub record: Option<NewRecord>,
     /// The earlier record an interleaved suite measured again beside its own, grown by its
@@ -54,9 +54,7 @@ pub enum Event {
         /// The step id.
         id: String,
         /// What is happening now.
-        text: String,
-        /// Whether it is worth a line of its own in plain output (a run that ended).
-        milestone: bool,
+        detail: crate::exec::outcome::Detail,
     },
     /// A step ended.
     StepFinished {

@@ -1,5 +1,5 @@
 //! Why a step failed, as data: what failed, the error that caused it kept as its `source`, and
-//! the command output that explains it. Only [`describe`] turns one into words, for the sinks
+//! the command output that explains it. Only `exec::words` turns one into words, for the sinks
 //! and the report (nextest's `ExecuteError` beside its displayer).
 
 use std::error::Error as StdError;
@@ -319,52 +319,6 @@ impl StepError {
     }
 }
 
-/// A failure as people read it: what failed, `: ` and its cause with the causes under it
-/// (`Caused by:`), a red baseline's problems and hint, a refused environment's hint, and the
-/// command's last lines quoted.
-pub fn describe(failure: &Failure) -> String {
-    let mut text = match failure {
-        Failure::BaselineRed(refusal) => return refusal.message(),
-        Failure::Refused(e) => format!("{e}\n  hint: {}", e.hint()),
-        // The transparent ones are another layer's error shown as it is, with its causes.
-        Failure::Edit(_)
-        | Failure::Environment(_)
-        | Failure::UvPin(_)
-        | Failure::Baseline(_)
-        | Failure::Suite(_) => crate::error::with_causes(failure),
-        _ => match failure.source() {
-            Some(cause) => format!("{failure}: {}", crate::error::with_causes(cause)),
-            None => failure.to_string(),
-        },
-    };
-    let output = failure.output();
-    match failure {
-        Failure::Suite(_) => {
-            for line in output {
-                text.push_str(&format!("\n  | {line}"));
-            }
-        }
-        Failure::Command { .. } | Failure::Relock { .. } | Failure::NotReady { .. } => {
-            text.push('\n');
-            text.push_str(&quoted(output));
-        }
-        _ => {}
-    }
-    text
-}
-
-/// The last lines of a command's output, indented and quoted.
-fn quoted(lines: &[String]) -> String {
-    if lines.is_empty() {
-        return "  (no output)".into();
-    }
-    lines
-        .iter()
-        .map(|l| format!("  | {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,7 +345,7 @@ mod tests {
         assert_eq!(chain.len(), 3, "{chain:?}");
         assert_eq!(chain[0], "failed to journal `setup.cfg`");
         assert!(chain[2].contains("No space left"), "{chain:?}");
-        let shown = describe(&failure);
+        let shown = crate::exec::words::failure(&failure);
         assert!(
             shown.starts_with("failed to journal `setup.cfg`: failed to write the before-image"),
             "{shown}"
@@ -410,7 +364,7 @@ mod tests {
         assert_eq!(failure.status(), Some(Status::Exited(3)));
         assert_eq!(failure.kind(), "command-exited");
         assert_eq!(
-            describe(&failure),
+            crate::exec::words::failure(&failure),
             "`pytest -x` exited with status 3\n  | E  boom"
         );
         let silent = Failure::Command {
@@ -420,7 +374,7 @@ mod tests {
         };
         assert_eq!(silent.kind(), "command-timed-out");
         assert_eq!(
-            describe(&silent),
+            crate::exec::words::failure(&silent),
             "`sleep 9` timed out and was stopped\n  (no output)"
         );
     }

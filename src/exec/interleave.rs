@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::exec::context::{Partner, StepContext};
 use crate::exec::events::{Event, NewRecord, StepError};
 use crate::exec::gates;
+use crate::exec::outcome::Detail;
 use crate::exec::setup::Prepared;
 use crate::journal::switch::{State, Switcher};
 use crate::measure::record::{Comparison, PairSlot, Record, RunResult, INTERLEAVED, SEQUENTIAL};
@@ -95,8 +96,9 @@ fn sequential(ctx: &StepContext<'_>, s: &Suite, partner: &Partner, reason: Strin
     tracing::info!(record = %s.record, %reason, "measured in sequence");
     ctx.emit.emit(Event::StepDetail {
         id: s.id.clone(),
-        text: format!("sequential: {reason}"),
-        milestone: true,
+        detail: Detail::Sequential {
+            reason: reason.clone(),
+        },
     });
     Measured::Sequential(Comparison {
         with: partner.record.clone(),
@@ -172,20 +174,16 @@ fn interleaved(
     let seed = Order::seed();
     let (files, env_paths) = sw.size();
     tracing::info!(record = %s.record, with = %partner.record, seed, files, env_paths, "interleaving");
-    let detail = |text: String, milestone: bool| {
-        ctx.emit.emit(Event::StepDetail {
-            id: s.id.clone(),
-            text,
-            milestone,
-        })
+    let detail = |detail: Detail| {
+        let id = s.id.clone();
+        ctx.emit.emit(Event::StepDetail { id, detail })
     };
-    detail(
-        format!(
-            "interleaved with `{}` (seed {seed}; {files} files, {env_paths} environment paths switched)",
-            partner.record
-        ),
-        true,
-    );
+    detail(Detail::Interleaved {
+        with: partner.record.clone(),
+        seed,
+        files,
+        env_paths,
+    });
     let result = run_pairs(ctx, s, spec, base_spec, partner, &mut sw, seed, &detail);
     // Whatever happened, the target is left as the changes left it.
     let finished = sw
@@ -212,7 +210,7 @@ fn run_pairs(
     partner: &Partner,
     sw: &mut Switcher<'_>,
     seed: u64,
-    detail: &dyn Fn(String, bool),
+    detail: &dyn Fn(Detail),
 ) -> Result<(Record, Record), StepError> {
     let min_pairs = spec.runs.max(1);
     let max_pairs = spec.max_runs.unwrap_or(spec.runs).max(min_pairs);
@@ -228,17 +226,15 @@ fn run_pairs(
     };
     sw.switch(State::After).map_err(switch_err)?;
     for i in 1..=spec.warmup {
-        detail(format!("warmup {i}/{}", spec.warmup), false);
+        let warmup = |took| Detail::Run {
+            warmup: true,
+            index: i,
+            of: spec.warmup,
+            took,
+        };
+        detail(warmup(None));
         let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
-        let took = Duration::from_secs_f64(run.sample.wall);
-        detail(
-            format!(
-                "warmup {i}/{} took {}",
-                spec.warmup,
-                crate::exec::progress::fmt_duration(took)
-            ),
-            true,
-        );
+        detail(warmup(Some(Duration::from_secs_f64(run.sample.wall))));
         after_runs.push(run);
     }
     let started = Instant::now();
@@ -287,17 +283,13 @@ fn run_pairs(
             }
         }
         comparison.pairs = i;
-        detail(
-            format!(
-                "pair {i}/{max_pairs} ({}): `{}` {:.2}s, `{}` {:.2}s",
-                if first == State::Before { "AB" } else { "BA" },
-                partner.record,
-                walls[0],
-                s.record,
-                walls[1]
-            ),
-            true,
-        );
+        detail(Detail::Pair {
+            index: i,
+            of: max_pairs,
+            before_first: first == State::Before,
+            partner: (partner.record.clone(), walls[0]),
+            record: (s.record.clone(), walls[1]),
+        });
         // A run that hung is a result: no more pairs, and the gates decide.
         if timed_out || i == max_pairs {
             break;

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::exec::context::StepContext;
 use crate::exec::edits;
 use crate::exec::failure::{Failure, Journaled, StepError};
+use crate::exec::outcome::Relock;
 use crate::exec::setup::Prepared;
 use crate::exec::steplog::{log_path, tail};
 use crate::plan::compiled::{Install, Step};
@@ -77,7 +78,7 @@ pub struct Relocked {
     /// The lock file, when its bytes changed.
     pub changed: Option<String>,
     /// How it was relocked, when there is something to say.
-    pub note: Option<String>,
+    pub notes: Vec<Relock>,
 }
 
 /// Relocks the lock beside the `pyproject.toml` among `changed`, if there is one.
@@ -91,7 +92,7 @@ pub fn relock(
     let Some(lock) = lock else {
         return Ok(Relocked {
             changed: None,
-            note: None,
+            notes: Vec::new(),
         });
     };
     let before = read(&lock.file);
@@ -130,20 +131,19 @@ pub fn relock(
         return Err(StepError::logged(failure, rel));
     }
     let after = read(&lock.file);
-    let mut note = note;
+    let mut notes: Vec<Relock> = note.into_iter().collect();
     if lock.tool == Tool::Uv {
         let (old, new) = (
             before.as_deref().map_or(0, locks::uv_revision),
             after.as_deref().map_or(0, locks::uv_revision),
         );
         if old != new {
-            let moved = format!("uv.lock moved from revision {old} to {new}: no uv known to planrun writes revision {old}");
-            note = Some(note.map_or(moved.clone(), |n| format!("{n}; {moved}")));
+            notes.push(Relock::RevisionMoved { old, new });
         }
     }
     Ok(Relocked {
         changed: (after != before).then(|| lock.file.clone()),
-        note,
+        notes,
     })
 }
 
@@ -151,7 +151,7 @@ pub fn relock(
 fn command(
     ctx: &StepContext<'_>,
     lock: &Lock,
-) -> std::result::Result<(Vec<String>, Option<String>), StepError> {
+) -> std::result::Result<(Vec<String>, Option<Relock>), StepError> {
     let missing = |program: &str| {
         StepError::from(Failure::LockToolMissing {
             lock: lock.file.clone(),
@@ -185,7 +185,7 @@ fn command(
                         "uv".into(),
                         "lock".into(),
                     ],
-                    Some(format!("relocked with uv{spec}: {why}")),
+                    Some(Relock::WithUv { spec, why }),
                 ),
             })
         }

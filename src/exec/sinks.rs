@@ -83,18 +83,17 @@ impl Sink for Terminal {
                 ui::paint(color, Style::Dim, &format!("(run {run_id})"))
             )),
             Event::StepStarted { id, action, .. } => self.progress.started(id, action),
-            Event::StepDetail {
-                id,
-                text,
-                milestone,
-            } => self.progress.detail(id, text, *milestone),
+            Event::StepDetail { id, detail } => {
+                let text = crate::exec::words::detail(detail);
+                self.progress.detail(id, &text, detail.milestone());
+            }
             Event::StepFinished { id, result, .. } => {
                 let status = state
                     .step_report(id)
                     .map_or(StepStatus::Failed, |s| s.status);
                 let message = match result {
-                    Ok(out) => out.note.clone(),
-                    Err(e) => Some(crate::exec::failure::describe(&e.failure)),
+                    Ok(out) => out.note.as_ref().map(crate::exec::words::note),
+                    Err(e) => Some(crate::exec::words::failure(&e.failure)),
                 };
                 let shown = message.map(|m| self.secrets.mask(&m).into_owned());
                 // A suite's warnings come before its closing line, as its runs' lines do.
@@ -131,7 +130,7 @@ impl Sink for Terminal {
                 }
             }
             Event::Run(RunEvent::ServiceStopped(end)) => {
-                let (id, text) = (&end.id, end);
+                let (id, text) = (&end.id, crate::exec::words::service_end(end));
                 let style = if end.clean() {
                     Style::Dim
                 } else {

@@ -77,13 +77,14 @@ impl RunState {
                             StepStatus::Ok
                         };
                         self.step(id, |s| s.changed = out.changed.clone());
-                        (status, out.note.clone(), out.log.clone())
+                        let note = out.note.as_ref().map(crate::exec::words::note);
+                        (status, note, out.log.clone())
                     }
                     Err(e) => {
                         self.stop.get_or_insert_with(|| Stop::Step(id.clone()));
                         (
                             StepStatus::Failed,
-                            Some(crate::exec::failure::describe(&e.failure)),
+                            Some(crate::exec::words::failure(&e.failure)),
                             e.log.clone(),
                         )
                     }
@@ -126,9 +127,10 @@ impl RunState {
             }
             Event::Run(RunEvent::Started { .. } | RunEvent::RollingBack { .. }) => {}
             Event::Run(RunEvent::ServiceStopped(end)) => self.step(&end.id, |s| {
+                let end = crate::exec::words::service_end(end);
                 s.message = Some(match s.message.take() {
                     Some(note) => format!("{note}; {end}"),
-                    None => end.to_string(),
+                    None => end,
                 });
             }),
             Event::Run(RunEvent::Changed(diffstat, diff)) => {
