@@ -7,11 +7,11 @@ use crate::envjournal::{self, Affected, EnvLayout};
 use crate::exec::context::StepContext;
 use crate::exec::edits::{self, FileChange};
 use crate::exec::events::{Event, NewRecord, StepOutput};
-use crate::exec::failure::{Failure, Journaled, StepError};
+use crate::exec::failure::{journal_failed, Failure, Journaled, StepError};
 use crate::exec::gates;
 use crate::exec::outcome::{Detail, Note};
 use crate::exec::services;
-use crate::exec::steplog::{log_path, tail};
+use crate::exec::steplog::{log_path, suite_failed, tail};
 use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::compiled::{Install, Run, Runs, Service, Step, Suite};
 use crate::plan::model::{Framework, Installer};
@@ -514,22 +514,4 @@ fn finish_suite(
         partner,
         ..StepOutput::default()
     })
-}
-
-/// A journal failure while recording `what`, its error kept as the cause.
-pub fn journal_failed(what: Journaled, e: crate::journal::error::JournalError) -> StepError {
-    Failure::Journal {
-        what,
-        source: Box::new(e),
-    }
-    .into()
-}
-
-/// A suite that could not be measured, with the log of the run whose results were unreadable.
-pub fn suite_failed(ctx: &StepContext<'_>, e: suite::SuiteError) -> StepError {
-    let log = match &e {
-        suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
-        _ => None,
-    };
-    StepError::logged(Failure::Suite(e), log)
 }

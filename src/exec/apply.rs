@@ -228,7 +228,10 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, E
     let result = actions::execute(ctx, step);
     // What the step left is what rollback compares with, to tell later edits by a person.
     let result = match (result, ctx.journal.seal_files()) {
-        (Ok(_), Err(e)) => Err(actions::journal_failed(Journaled::StepWrites, e)),
+        (Ok(_), Err(e)) => Err(crate::exec::failure::journal_failed(
+            Journaled::StepWrites,
+            e,
+        )),
         (result, _) => result,
     };
     let seconds = t.elapsed().as_secs_f64();

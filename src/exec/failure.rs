@@ -193,7 +193,7 @@ pub enum Failure {
     Suite(#[from] crate::measure::suite::SuiteError),
     /// A baseline measured red: nothing is changed before it is worth comparing with.
     #[error("baseline `{}` is red", .0.record)]
-    BaselineRed(crate::exec::red::Refusal),
+    BaselineRed(crate::exec::refusal::Refusal),
     /// A saved baseline could not be read or written.
     #[error(transparent)]
     Baseline(#[from] crate::exec::baseline::BaselineError),
@@ -317,6 +317,15 @@ impl StepError {
             log: log.into(),
         }
     }
+}
+
+/// A journal failure while recording `what`, its error kept as the cause.
+pub fn journal_failed(what: Journaled, e: crate::journal::error::JournalError) -> StepError {
+    Failure::Journal {
+        what,
+        source: Box::new(e),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ fn run_pairs(
     let mut switches: Vec<f64> = Vec::new();
     // The earlier record's own runs are numbered on from where it stopped.
     let base_offset = u32::try_from(partner.measured.samples.len()).unwrap_or(0);
-    let run_err = |e| crate::exec::actions::suite_failed(ctx, e);
+    let run_err = |e| crate::exec::steplog::suite_failed(ctx, e);
     let switch_err = |e: crate::journal::error::JournalError| {
         switch_failed("switch the target between states", e)
     };

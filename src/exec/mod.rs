@@ -17,6 +17,7 @@ pub mod known;
 pub mod outcome;
 pub mod progress;
 pub mod red;
+pub mod refusal;
 pub mod relock;
 pub mod scheduler;
 pub mod services;

@@ -98,7 +98,7 @@ pub fn relock(
     let before = read(&lock.file);
     ctx.journal
         .record_file(Path::new(&lock.file))
-        .map_err(|e| crate::exec::actions::journal_failed(Journaled::File(lock.file.clone()), e))?;
+        .map_err(|e| crate::exec::failure::journal_failed(Journaled::File(lock.file.clone()), e))?;
     let (argv, note) = command(ctx, &lock)?;
     let dir = Path::new(&lock.pyproject).parent().unwrap_or(Path::new(""));
     let (log, rel) = log_path(ctx, &format!("{}-{}-lock", s.id, lock.tool.program()))?;

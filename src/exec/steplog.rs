@@ -25,3 +25,12 @@ const TAIL_LINES: usize = 15;
 pub fn tail(log: &Path) -> Vec<String> {
     process::tail(log, TAIL_LINES)
 }
+
+/// A suite that could not be measured, with the log of the run whose results were unreadable.
+pub fn suite_failed(ctx: &StepContext<'_>, e: crate::measure::suite::SuiteError) -> StepError {
+    let log = match &e {
+        crate::measure::suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
+        _ => None,
+    };
+    StepError::logged(Failure::Suite(e), log)
+}
