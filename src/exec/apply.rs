@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::exec::context::{ApplyOptions, StepContext};
-use crate::exec::events::{Event, RunEvent};
+use crate::exec::events::{Event, RunEvent, Why};
 use crate::exec::failure::Journaled;
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
@@ -21,14 +21,11 @@ use crate::exec::{actions, gates};
 use crate::exit;
 use crate::graph::Node;
 use crate::journal::lock::Lock;
-use crate::journal::outcome::RollbackReport;
 use crate::journal::record::Journal;
-use crate::journal::replay;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
 use crate::report::model::{
-    DiffStatReport, FileDiff, GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus,
-    StepReport,
+    DiffStatReport, FileDiff, GateReport, GateStatus, PlanInfo, RunReport, RunStatus, StepReport,
 };
 use crate::ui;
 
@@ -431,44 +428,29 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let (diffstat, diff) = net_changes(&prep.target, journal.run_dir());
     dispatcher.send(Event::Run(RunEvent::Changed(diffstat, diff)));
 
-    let (status, code, reason) = match (&dispatcher.state.stop, cancel.is_cancelled()) {
-        (_, true) => (
-            RunStatus::Interrupted,
-            exit::INTERRUPTED,
-            "interrupted by a signal".to_string(),
-        ),
-        (Some(Stop::Gate(check)), _) => (
-            RunStatus::GateFailed,
-            exit::GATE_FAILED,
-            format!("gate failed: {check}"),
-        ),
-        (Some(Stop::Step(id)), _) => (
-            RunStatus::StepFailed,
-            exit::STEP_FAILED,
-            format!("step `{id}` failed"),
-        ),
-        (Some(Stop::BaselineRed(record)), _) => (
-            RunStatus::BaselineRed,
-            exit::BASELINE_RED,
-            format!("baseline `{record}` is red"),
-        ),
-        (Some(Stop::Inconclusive(check)), _) => (
-            RunStatus::Inconclusive,
-            exit::INCONCLUSIVE,
-            format!("gate inconclusive: {check}"),
-        ),
-        (None, false) => (RunStatus::Passed, exit::OK, String::new()),
+    let stop = dispatcher.state.stop.clone();
+    let (status, code, why) = match (stop, cancel.is_cancelled()) {
+        (_, true) => (RunStatus::Interrupted, exit::INTERRUPTED, Some(Why::Signal)),
+        (None, false) => (RunStatus::Passed, exit::OK, None),
+        (Some(stop), false) => {
+            let (status, code) = match stop {
+                Stop::Gate(_) => (RunStatus::GateFailed, exit::GATE_FAILED),
+                Stop::Step(_) => (RunStatus::StepFailed, exit::STEP_FAILED),
+                Stop::BaselineRed(_) => (RunStatus::BaselineRed, exit::BASELINE_RED),
+                Stop::Inconclusive(_) => (RunStatus::Inconclusive, exit::INCONCLUSIVE),
+            };
+            (status, code, Some(Why::Stopped(stop)))
+        }
     };
-    let (status, code) = if status != RunStatus::Passed {
-        match dispatcher.roll_back(&run_id, reason, false) {
+    let (status, code) = if let Some(why) = why {
+        match dispatcher.roll_back(&run_id, why) {
             None => (status, code),
             Some(failed) => (RunStatus::RollbackFailed, failed),
         }
     } else if let Err(e) = journal.set_status(Status::Applied) {
         // A run that cannot be marked applied would stay "running" and block the target:
         // it is undone instead, so the target ends in a state the journal can describe.
-        let reason = format!("failed to mark the run applied: {e}");
-        let code = dispatcher.roll_back(&run_id, reason, true);
+        let code = dispatcher.roll_back(&run_id, Why::NotMarkedApplied(e.to_string()));
         (RunStatus::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
     } else {
         (status, code)
@@ -484,38 +466,20 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 }
 
 impl Dispatcher<'_> {
-    /// Rolls the run back, telling the sinks before and after; `failed_anyway` marks the
-    /// rollback as not having saved the run (it undid an apply that could not be recorded).
-    /// Returns the error's exit code, already reported, when the rollback did not finish.
-    fn roll_back(&mut self, run_id: &str, reason: String, failed_anyway: bool) -> Option<u8> {
-        self.send(Event::Run(RunEvent::RollingBack {
-            reason: reason.clone(),
-        }));
-        let (mut info, seconds, error) = roll_back(self.prep, run_id, &reason);
-        let code = error.map(|err| err.report());
-        info.ok &= !failed_anyway;
-        self.send(Event::Run(RunEvent::RolledBack { info, seconds }));
-        code
+    /// Rolls the run back through the one rollback service, its events to the sinks.
+    /// Returns the error's exit code when the rollback did not finish.
+    fn roll_back(&mut self, run_id: &str, why: Why) -> Option<u8> {
+        self.send(Event::Run(RunEvent::RollingBack { why }));
+        let target = self.prep.target.clone();
+        let which = crate::exec::rollback::Which::Run(run_id);
+        let mut emit = |e| self.send(Event::Run(RunEvent::Rollback(e)));
+        let result =
+            crate::exec::rollback::roll_back(&target, which, Default::default(), &mut emit);
+        let error = Error::rollback(&target, result.err()?);
+        let code = error.code();
+        self.send(Event::Run(RunEvent::RollbackFailed(error)));
+        Some(code)
     }
-}
-
-/// Rolls the run back: the report's account of it, how long it took, and the error when it
-/// did not finish.
-fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64, Option<Error>) {
-    let t = Instant::now();
-    let (info, error) = match replay::rollback_run(&prep.target, run_id, Default::default()) {
-        Ok(done) => (rollback_info(reason, &done), None),
-        Err(e) => {
-            let info = RollbackInfo {
-                reason: reason.to_string(),
-                ok: false,
-                message: Some(e.to_string()),
-                ..Default::default()
-            };
-            (info, Some(Error::rollback(&prep.target, e)))
-        }
-    };
-    (info, t.elapsed().as_secs_f64(), error)
 }
 
 /// What identifies this apply's inputs: the plan file, every variable, and the stage.
@@ -704,26 +668,6 @@ fn cut_at_line(mut text: String, max: usize) -> (String, bool) {
     let end = text[..end].rfind('\n').map_or(0, |i| i + 1);
     text.truncate(end);
     (text, true)
-}
-
-/// What a rollback did, in the report's terms.
-fn rollback_info(reason: &str, done: &RollbackReport) -> RollbackInfo {
-    use crate::journal::outcome::Outcome as Undo;
-    let mut info = RollbackInfo {
-        reason: reason.to_string(),
-        ok: true,
-        ..RollbackInfo::default()
-    };
-    for action in &done.actions {
-        let subject = action.subject.clone();
-        match action.outcome {
-            Undo::Restored => info.restored.push(subject),
-            Undo::Deleted | Undo::DirRemoved | Undo::VenvRemoved => info.deleted.push(subject),
-            Undo::EnvRestored { .. } => info.environments.push(subject),
-            _ => {}
-        }
-    }
-    info
 }
 
 #[cfg(test)]

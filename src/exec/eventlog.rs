@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::exec::events::{Event, NewRecord, RunEvent};
+use crate::exec::rollback::RollbackEvent;
+use crate::exec::services::LeftBehind;
 use crate::exec::sink::Sink;
 use crate::exec::state::RunState;
 use crate::secrets::Secrets;
@@ -156,11 +158,32 @@ pub fn line(event: &Event, state: &RunState) -> Value {
             RunEvent::Changed(stat, diff) => {
                 json!({"event": "changed", "at": at, "diffstat": stat, "diff": diff})
             }
-            RunEvent::RollingBack { reason } => {
-                json!({"event": "rolling-back", "at": at, "reason": reason})
+            RunEvent::RollingBack { .. } => {
+                json!({"event": "rolling-back", "at": at, "rollback": state.report.rollback})
             }
-            RunEvent::RolledBack { info, seconds } => {
-                json!({"event": "rolled-back", "at": at, "rollback": info, "seconds": seconds})
+            RunEvent::Rollback(RollbackEvent::Undone(done)) => json!({
+                "event": "rolled-back",
+                "at": at,
+                "rollback": state.report.rollback,
+                "seconds": done.seconds
+            }),
+            RunEvent::Rollback(RollbackEvent::LeftBehind { run_id, left }) => {
+                let (id, what) = match left {
+                    LeftBehind::Stopped(end) => {
+                        (&end.id, json!({"ending": ending(end.stopped.ending)}))
+                    }
+                    LeftBehind::Dir { id, dir, error } => (id, json!({"dir": dir, "error": error})),
+                };
+                json!({"event": "service-left-behind", "at": at, "run_id": run_id, "id": id, "what": what})
+            }
+            RunEvent::Rollback(RollbackEvent::LockCleared { run_id, path }) => {
+                json!({"event": "lock-cleared", "at": at, "run_id": run_id, "path": path})
+            }
+            RunEvent::Rollback(RollbackEvent::ProcessesEnded { run_id, count }) => {
+                json!({"event": "processes-ended", "at": at, "run_id": run_id, "count": count})
+            }
+            RunEvent::RollbackFailed(_) => {
+                json!({"event": "rollback-failed", "at": at, "rollback": state.report.rollback})
             }
             RunEvent::ServiceStopped(end) => json!({
                 "event": "service-stopped",

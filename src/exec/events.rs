@@ -2,7 +2,7 @@
 //! turns them into the run's state, and the sinks show and store it.
 
 use crate::measure::record::Record;
-use crate::report::model::{DiffStatReport, FileDiff, GateReport, RollbackInfo, RunStatus};
+use crate::report::model::{DiffStatReport, FileDiff, GateReport, RunStatus};
 
 /// What a step that succeeded leaves behind.
 #[derive(Debug, Default)]
@@ -36,6 +36,31 @@ pub struct NewRecord {
 }
 
 pub use crate::exec::failure::{Failure, StepError};
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// A gate failed (its check).
+    Gate(String),
+    /// A step failed (its id).
+    Step(String),
+    /// A gate the measurements could not settle, and that is not kept (its check).
+    Inconclusive(String),
+    /// A baseline was red (its record name).
+    BaselineRed(String),
+}
+
+/// Why an apply rolls back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// A signal came.
+    Signal,
+    /// A step, a gate or the baseline stopped the run.
+    Stopped(Stop),
+    /// The run could not be marked applied (the journal's error): it is undone instead, and
+    /// the rollback does not count as having saved it.
+    NotMarkedApplied(String),
+}
 
 /// One thing that happened in an apply.
 #[derive(Debug)]
@@ -101,15 +126,13 @@ pub enum RunEvent {
     /// A step or gate failed, or a signal came: the rollback begins.
     RollingBack {
         /// Why.
-        reason: String,
+        why: Why,
     },
-    /// The rollback ended (`ok` false when it failed; its error is reported on its own).
-    RolledBack {
-        /// What it did.
-        info: RollbackInfo,
-        /// How long it took.
-        seconds: f64,
-    },
+    /// The rollback did something (see [`crate::exec::rollback`], which `planrun rollback`
+    /// runs too).
+    Rollback(crate::exec::rollback::RollbackEvent),
+    /// The rollback did not finish; the error owns the exit code.
+    RollbackFailed(crate::error::Error),
     /// A service was stopped as the apply ended.
     ServiceStopped(crate::exec::services::ServiceEnd),
     /// The run ended with this status and exit code.

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod red;
 pub mod refusal;
 pub mod relock;
+pub mod rollback;
 pub mod scheduler;
 pub mod services;
 pub mod setup;

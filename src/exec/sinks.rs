@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::exec::context::ApplyOptions;
 use crate::exec::events::{Event, RunEvent};
 use crate::exec::progress::{fmt_duration, Progress};
+use crate::exec::rollback::RollbackEvent;
 use crate::exec::state::RunState;
 use crate::report::model::{GateStatus, RunReport, RunStatus, StepStatus};
 use crate::secrets::Secrets;
@@ -109,25 +110,34 @@ impl Sink for Terminal {
             Event::Skipped { .. }
             | Event::BaselineRefused { .. }
             | Event::Run(RunEvent::Changed(..)) => {}
-            Event::Run(RunEvent::RollingBack { reason }) => {
+            Event::Run(RunEvent::RollingBack { why }) => {
                 self.progress.finish();
                 ui::err(&format!(
                     "{} {}; rolling back",
                     ui::paint(color, Style::BoldRed, "✗"),
-                    self.secrets.mask(reason)
+                    self.secrets.mask(&crate::exec::words::why(why))
                 ));
             }
-            Event::Run(RunEvent::RolledBack { info, seconds }) => {
-                if info.ok {
+            Event::Run(RunEvent::Rollback(RollbackEvent::Undone(done))) => {
+                let info = state.report.rollback.as_ref().filter(|i| i.ok);
+                if let Some(info) = info {
                     ui::err(&format!(
                         "{} rolled back in {}: {} restored, {} deleted, {} restored",
                         ui::paint(color, Style::BoldGreen, "↺"),
-                        fmt_duration(std::time::Duration::from_secs_f64(*seconds)),
+                        fmt_duration(std::time::Duration::from_secs_f64(done.seconds)),
                         info.restored.len(),
                         info.deleted.len(),
                         ui::count(info.environments.len(), "environment")
                     ));
                 }
+            }
+            Event::Run(RunEvent::Rollback(other)) => {
+                if let Some(note) = crate::exec::words::rollback_note(other) {
+                    ui::note(&self.secrets.mask(&note));
+                }
+            }
+            Event::Run(RunEvent::RollbackFailed(error)) => {
+                error.report();
             }
             Event::Run(RunEvent::ServiceStopped(end)) => {
                 let (id, text) = (&end.id, crate::exec::words::service_end(end));

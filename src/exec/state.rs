@@ -3,21 +3,14 @@
 
 use std::time::Instant;
 
-use crate::exec::events::{Event, RunEvent, StepOutput};
-use crate::report::model::{GateStatus, RunReport, RunStatus, StepReport, StepStatus};
+use crate::exec::events::{Event, RunEvent, StepOutput, Why};
+use crate::exec::rollback::RollbackEvent;
+use crate::journal::outcome::RollbackReport;
+use crate::report::model::{
+    GateStatus, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
+};
 
-/// Why a run stopped early.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stop {
-    /// A gate failed (its check).
-    Gate(String),
-    /// A step failed (its id).
-    Step(String),
-    /// A gate the measurements could not settle, and that is not kept (its check).
-    Inconclusive(String),
-    /// A baseline was red (its record name).
-    BaselineRed(String),
-}
+pub use crate::exec::events::Stop;
 
 /// The state of one apply, built from its events.
 #[derive(Debug)]
@@ -27,6 +20,8 @@ pub struct RunState {
     /// The first failure, if any.
     pub stop: Option<Stop>,
     started: Instant,
+    /// Why the run is rolling back, once it is.
+    why: Option<Why>,
     /// Each step's index in `report.steps`: an event finds its step without a scan.
     index: std::collections::HashMap<String, usize>,
 }
@@ -40,6 +35,7 @@ impl RunState {
         RunState {
             report,
             stop: None,
+            why: None,
             started: Instant::now(),
             index,
         }
@@ -125,7 +121,36 @@ impl RunState {
                     self.step(id, |s| s.status = StepStatus::Skipped);
                 }
             }
-            Event::Run(RunEvent::Started { .. } | RunEvent::RollingBack { .. }) => {}
+            Event::Run(RunEvent::Started { .. }) => {}
+            Event::Run(RunEvent::RollingBack { why }) => {
+                self.report.rollback = Some(RollbackInfo {
+                    reason: crate::exec::words::why(why),
+                    // Until the journal is replayed; a run that could not be marked applied
+                    // is not saved by its rollback.
+                    ok: false,
+                    ..RollbackInfo::default()
+                });
+                self.why = Some(why.clone());
+            }
+            Event::Run(RunEvent::Rollback(RollbackEvent::Undone(done))) => {
+                let saved = !matches!(self.why, Some(Why::NotMarkedApplied(_)));
+                let info = self.report.rollback.get_or_insert_with(Default::default);
+                undone(info, done);
+                info.ok = saved;
+                if !saved {
+                    self.report.status = RunStatus::RollbackFailed;
+                }
+            }
+            Event::Run(RunEvent::Rollback(_)) => {}
+            Event::Run(RunEvent::RollbackFailed(error)) => {
+                let info = self.report.rollback.get_or_insert_with(Default::default);
+                info.ok = false;
+                info.message = Some(match error {
+                    crate::error::Error::Rollback { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                });
+                self.report.status = RunStatus::RollbackFailed;
+            }
             Event::Run(RunEvent::ServiceStopped(end)) => self.step(&end.id, |s| {
                 let end = crate::exec::words::service_end(end);
                 s.message = Some(match s.message.take() {
@@ -136,12 +161,6 @@ impl RunState {
             Event::Run(RunEvent::Changed(diffstat, diff)) => {
                 self.report.diffstat = *diffstat;
                 self.report.diff = diff.clone();
-            }
-            Event::Run(RunEvent::RolledBack { info, .. }) => {
-                self.report.rollback = Some(info.clone());
-                if !info.ok {
-                    self.report.status = RunStatus::RollbackFailed;
-                }
             }
             Event::Run(RunEvent::Finished { status, code }) => {
                 self.report.status = *status;
@@ -174,6 +193,20 @@ impl RunState {
     fn step(&mut self, id: &str, f: impl FnOnce(&mut StepReport)) {
         if let Some(s) = (self.index.get(id)).and_then(|&i| self.report.steps.get_mut(i)) {
             f(s);
+        }
+    }
+}
+
+/// What a replay undid, in the report's terms.
+fn undone(info: &mut RollbackInfo, done: &RollbackReport) {
+    use crate::journal::outcome::Outcome as Undo;
+    for action in &done.actions {
+        let subject = action.subject.clone();
+        match action.outcome {
+            Undo::Restored => info.restored.push(subject),
+            Undo::Deleted | Undo::DirRemoved | Undo::VenvRemoved => info.deleted.push(subject),
+            Undo::EnvRestored { .. } => info.environments.push(subject),
+            _ => {}
         }
     }
 }

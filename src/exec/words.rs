@@ -5,9 +5,11 @@
 use std::error::Error as _;
 use std::time::Duration;
 
+use crate::exec::events::{Stop, Why};
 use crate::exec::failure::Failure;
 use crate::exec::outcome::{Detail, Note, Relock};
 use crate::exec::progress::fmt_duration;
+use crate::exec::rollback::RollbackEvent;
 use crate::exec::services::{LeftBehind, ServiceEnd};
 use crate::process::service::Ending;
 
@@ -227,6 +229,34 @@ pub fn left_behind(left: &LeftBehind, run_id: &str) -> String {
             dir.display()
         ),
     }
+}
+
+/// `gate failed: after.wall.median < 0.8 * baseline.wall.median`: why an apply rolls back.
+pub fn why(why: &Why) -> String {
+    match why {
+        Why::Signal => "interrupted by a signal".into(),
+        Why::Stopped(Stop::Gate(check)) => format!("gate failed: {check}"),
+        Why::Stopped(Stop::Step(id)) => format!("step `{id}` failed"),
+        Why::Stopped(Stop::BaselineRed(record)) => format!("baseline `{record}` is red"),
+        Why::Stopped(Stop::Inconclusive(check)) => format!("gate inconclusive: {check}"),
+        Why::NotMarkedApplied(e) => format!("failed to mark the run applied: {e}"),
+    }
+}
+
+/// What a rollback did about a killed run's leftovers, as a note; `None` for the replay itself,
+/// which each command says in its own way.
+pub fn rollback_note(event: &RollbackEvent) -> Option<String> {
+    Some(match event {
+        RollbackEvent::LeftBehind { run_id, left } => left_behind(left, run_id),
+        RollbackEvent::LockCleared { run_id, path } => format!(
+            "removed `{}`, which uv left in the environment when the run {run_id} was killed",
+            path.display()
+        ),
+        RollbackEvent::ProcessesEnded { run_id, count } => {
+            format!("ended {count} process(es) left running by the interrupted run {run_id}")
+        }
+        RollbackEvent::Undone(_) => return None,
+    })
 }
 
 #[cfg(test)]
