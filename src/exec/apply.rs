@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::exec::context::{ApplyOptions, StepContext};
-use crate::exec::events::{Event, RunEvent, Why};
+use crate::exec::events::{Event, Notice, RunEvent, Why};
 use crate::exec::failure::Journaled;
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
@@ -25,9 +25,8 @@ use crate::journal::record::Journal;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
 use crate::report::model::{
-    DiffStatReport, FileDiff, GateReport, GateStatus, PlanInfo, RunReport, RunStatus, StepReport,
+    DiffStatReport, FileDiff, GateReport, PlanInfo, RunReport, RunStatus, StepReport,
 };
-use crate::ui;
 
 /// The dispatcher's side of one apply: the state, the sinks, and the gates it decides.
 struct Dispatcher<'a> {
@@ -87,20 +86,12 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// The final report, masked, to every sink; the first error is returned after all ran.
-    fn finish(&mut self) -> Result<()> {
+    /// The final report, masked, to every sink; the errors of those that failed, once all ran.
+    fn finish(&mut self) -> Vec<Error> {
         let report = crate::report::mask::mask_report(&self.state.report, &self.prep.secrets);
-        let mut first = Ok(());
-        for sink in &mut self.sinks {
-            if let Err(e) = sink.finish(&report) {
-                if first.is_ok() {
-                    first = Err(e);
-                } else {
-                    e.report();
-                }
-            }
-        }
-        first
+        (self.sinks.iter_mut())
+            .filter_map(|sink| sink.finish(&report).err())
+            .collect()
     }
 }
 
@@ -322,9 +313,9 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 /// Runs a prepared plan for real and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
-    crate::journal::explain::foreign_warnings(&prep.target)
-        .iter()
-        .for_each(|w| ui::warn(w));
+    for w in crate::journal::explain::foreign_warnings(&prep.target) {
+        sinks::before_run(&Notice::ForeignJournal(w));
+    }
     let plan_hash = plan_hash(prep);
     if !opts.reapply {
         if let Some(code) = already_applied(prep, &plan_hash)? {
@@ -458,9 +449,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
     // The target's state is decided above; a report that cannot be written is said, but
     // never turns the exit code into "invalid, nothing ran".
-    if let Err(e) = dispatcher.finish() {
-        e.report();
-    }
+    sinks::sinks_failed(&dispatcher.finish());
     drop(lock_guard);
     Ok(code)
 }
@@ -558,28 +547,13 @@ fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
     let report = std::fs::read_to_string(report_path)
         .ok()
         .and_then(|t| crate::report::json::from_json(&t).ok());
-    let verdict = report.as_ref().map(|r| {
-        let passed = r
-            .gates
-            .iter()
-            .filter(|g| g.status == GateStatus::Pass)
-            .count();
-        let mut text = format!("{passed}/{} gates passed", r.gates.len());
-        if let Some(line) = crate::exec::sinks::records_line(r) {
-            text.push_str("; ");
-            text.push_str(&line);
-        }
-        text
+    sinks::before_run(&Notice::AlreadyApplied {
+        plan: prep.plan.name.clone(),
+        target: target.clone(),
+        run_id: run.id,
+        started: run.started,
+        report: report.map(Box::new),
     });
-    ui::out(&format!(
-        "plan `{}` is already applied to {} (run {}, {}){}; nothing to do",
-        prep.plan.name,
-        target.display(),
-        run.id,
-        run.started,
-        verdict.map(|v| format!(": {v}")).unwrap_or_default()
-    ));
-    ui::note("`--reapply` runs it again on top; `planrun rollback` undoes it");
     Ok(Some(exit::OK))
 }
 
@@ -606,10 +580,7 @@ fn warn_dirty_files(prep: &Prepared) {
     }
     let dirty = crate::gitstate::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
-        ui::warn(&format!(
-            "uncommitted changes in files this plan edits: {} (planrun journals them and can restore them)",
-            dirty.join(", ")
-        ));
+        sinks::before_run(&Notice::Uncommitted(dirty));
     }
 }
 
