@@ -17,16 +17,14 @@ use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
 use crate::exec::sinks::{self, Sink};
 use crate::exec::state::{RunState, Stop};
-use crate::exec::{actions, gates};
+use crate::exec::{actions, applied, gates};
 use crate::exit;
 use crate::graph::Node;
 use crate::journal::lock::Lock;
 use crate::journal::record::Journal;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
-use crate::report::model::{
-    DiffStatReport, FileDiff, GateReport, PlanInfo, RunReport, RunStatus, StepReport,
-};
+use crate::report::model::{GateReport, PlanInfo, RunReport, RunStatus, StepReport};
 
 /// The dispatcher's side of one apply: the state, the sinks, and the gates it decides.
 struct Dispatcher<'a> {
@@ -316,9 +314,9 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     for w in crate::journal::explain::foreign_warnings(&prep.target) {
         sinks::before_run(&Notice::ForeignJournal(w));
     }
-    let plan_hash = plan_hash(prep);
+    let plan_hash = applied::plan_hash(prep);
     if !opts.reapply {
-        if let Some(code) = already_applied(prep, &plan_hash)? {
+        if let Some(code) = applied::already_applied(prep, &plan_hash)? {
             return Ok(code);
         }
     }
@@ -416,7 +414,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     }
     // What the run changed, derived from its before-images (edits and `run` steps' `changes`
     // alike), taken before any rollback undoes it.
-    let (diffstat, diff) = net_changes(&prep.target, journal.run_dir());
+    let (diffstat, diff) = crate::exec::changes::net_changes(&prep.target, journal.run_dir());
     dispatcher.send(Event::Run(RunEvent::Changed(diffstat, diff)));
 
     let stop = dispatcher.state.stop.clone();
@@ -471,92 +469,6 @@ impl Dispatcher<'_> {
     }
 }
 
-/// What identifies this apply's inputs: the plan file, every variable, and the stage.
-fn plan_hash(prep: &Prepared) -> String {
-    let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
-    let mut vars = prep.vars.clone();
-    vars.retain(|name, _| !prep.picked_vars.contains(name));
-    if let Some(stage) = prep.plan.current_stage().map(|s| s.id.as_str()) {
-        // Not a variable name a plan can declare (`${...}` names are identifiers).
-        vars.insert("planrun stage".into(), stage.to_string());
-    }
-    crate::journal::state::plan_hash(&bytes, &vars)
-}
-
-/// The newest run still in effect on the target when it is this same plan with the same inputs,
-/// with the paths that changed since it wrote them.
-fn in_effect(
-    prep: &Prepared,
-    plan_hash: &str,
-) -> Option<(
-    crate::journal::state::RunSummary,
-    Vec<crate::journal::outcome::Drift>,
-)> {
-    use crate::journal::{entry, paths, replay, state};
-    let target = &prep.target;
-    let run = state::history(target)
-        .ok()?
-        .into_iter()
-        .find(|r| !matches!(r.status, Status::RolledBack | Status::Abandoned))?;
-    let dir = paths::run_dir(target, &run.id);
-    let record = state::read_record(&dir).ok()?;
-    if run.status != Status::Applied || record.plan_hash.is_empty() || record.plan_hash != plan_hash
-    {
-        return None;
-    }
-    let drift = entry::read_log(&dir, true)
-        .and_then(|entries| replay::drift(target, &dir, &entries))
-        .unwrap_or_default();
-    Some((run, drift))
-}
-
-/// The run that already applied this plan, with these inputs, to the target, when it is still
-/// in effect and nothing it wrote has changed since: an apply would do nothing.
-pub fn applied_here(prep: &Prepared) -> Option<String> {
-    in_effect(prep, &plan_hash(prep))
-        .filter(|(_, drift)| drift.is_empty())
-        .map(|(run, _)| run.id)
-}
-
-/// When the newest run still in effect on the target is this same plan with the same inputs:
-/// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
-/// changes"), or refuses, naming what changed, when something did.
-fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
-    use crate::journal::paths;
-    let target = &prep.target;
-    let Some((run, drift)) = in_effect(prep, plan_hash) else {
-        return Ok(None);
-    };
-    if !drift.is_empty() {
-        let names: Vec<&str> = drift.iter().map(|d| d.path.as_str()).collect();
-        return Err(Error::Message {
-            message: format!(
-                "plan `{}` is already applied here (run {}, {}), and these files changed since: {}",
-                prep.plan.name,
-                run.id,
-                run.started,
-                names.join(", ")
-            ),
-            hint: Some(format!(
-                "`planrun rollback --target {0}` to start from the original (your changes are kept unless you pass --force), or `--reapply` to apply on top",
-                target.display()
-            )),
-        });
-    }
-    let report_path = paths::report_json(target, &run.id);
-    let report = std::fs::read_to_string(report_path)
-        .ok()
-        .and_then(|t| crate::report::json::from_json(&t).ok());
-    sinks::before_run(&Notice::AlreadyApplied {
-        plan: prep.plan.name.clone(),
-        target: target.clone(),
-        run_id: run.id,
-        started: run.started,
-        report: report.map(Box::new),
-    });
-    Ok(Some(exit::OK))
-}
-
 /// Warns about files the plan will edit that have uncommitted changes in git.
 fn warn_dirty_files(prep: &Prepared) {
     let mut files: Vec<String> = prep
@@ -581,80 +493,5 @@ fn warn_dirty_files(prep: &Prepared) {
     let dirty = crate::gitstate::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
         sinks::before_run(&Notice::Uncommitted(dirty));
-    }
-}
-
-/// The net change of every file the run journaled: before-image against the file as it is now,
-/// as a stat and as each file's diff (cut to [`DIFF_KEPT`] bytes a file).
-fn net_changes(
-    target: &std::path::Path,
-    journal_dir: &std::path::Path,
-) -> (DiffStatReport, Vec<FileDiff>) {
-    let images = match crate::journal::entry::file_before_images(journal_dir) {
-        Ok(images) => images,
-        Err(e) => {
-            tracing::warn!("cannot read the journal for the diff stat: {e}");
-            return (DiffStatReport::default(), Vec::new());
-        }
-    };
-    let mut total = crate::edit::diff::DiffStat::default();
-    let mut diffs = Vec::new();
-    for (rel, before) in images {
-        let now = std::fs::read(target.join(&rel)).ok();
-        if now == before {
-            continue;
-        }
-        let old = before.as_deref().map(String::from_utf8_lossy);
-        let new = now.as_deref().map(String::from_utf8_lossy);
-        total += crate::edit::diff::stat(old.as_deref(), new.as_deref());
-        let path = rel.to_string_lossy().into_owned();
-        let text = crate::edit::diff::unified(&path, old.as_deref(), new.as_deref());
-        let (diff, truncated) = cut_at_line(text, DIFF_KEPT);
-        diffs.push(FileDiff {
-            path,
-            diff,
-            truncated,
-        });
-    }
-    let stat = DiffStatReport {
-        files: total.files,
-        insertions: total.insertions,
-        deletions: total.deletions,
-    };
-    (stat, diffs)
-}
-
-/// At most this many bytes of one file's diff go into the report.
-const DIFF_KEPT: usize = 64 * 1024;
-
-/// `text` cut after the last whole line within `max` bytes, and whether it was cut.
-fn cut_at_line(mut text: String, max: usize) -> (String, bool) {
-    if text.len() <= max {
-        return (text, false);
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let end = text[..end].rfind('\n').map_or(0, |i| i + 1);
-    text.truncate(end);
-    (text, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_diffs_are_cut_after_a_whole_line() {
-        let text = "--- a/f\n+++ b/f\n+é1\n+é2\n".to_string();
-        assert_eq!(cut_at_line(text.clone(), 100), (text.clone(), false));
-        // 23 bytes reach into `+é2`: the cut keeps the lines before it whole.
-        assert_eq!(
-            cut_at_line(text.clone(), 23),
-            ("--- a/f\n+++ b/f\n+é1\n".to_string(), true)
-        );
-        // A cut inside the two-byte `é` backs off to a character boundary first.
-        assert_eq!(cut_at_line(text, 18).0, "--- a/f\n+++ b/f\n");
     }
 }

@@ -3,8 +3,10 @@
 //! plus the dry-run preview.
 
 pub mod actions;
+pub mod applied;
 pub mod apply;
 pub mod baseline;
+pub mod changes;
 pub mod context;
 pub mod dryrun;
 pub mod edits;
