@@ -311,4 +311,77 @@ mod tests {
         assert!(s.report.records.contains_key("baseline"));
         assert_eq!(s.report.steps[0].status, StepStatus::Failed);
     }
+
+    fn undone(actions: &[(&str, crate::journal::outcome::Outcome)]) -> Event {
+        use crate::journal::outcome::RollbackAction;
+        Event::Run(RunEvent::Rollback(RollbackEvent::Undone(RollbackReport {
+            run_id: "r".into(),
+            plan: "p".into(),
+            already_rolled_back: false,
+            actions: (actions.iter().enumerate())
+                .map(|(i, (subject, outcome))| RollbackAction {
+                    seq: i as u32,
+                    outcome: outcome.clone(),
+                    subject: subject.to_string(),
+                    seconds: 0.0,
+                })
+                .collect(),
+            seconds: 0.2,
+            saved: Vec::new(),
+            leftovers: Vec::new(),
+        })))
+    }
+
+    /// The report's account of a rollback is built from the rollback service's events: why
+    /// (in words), then what the replay undid.
+    #[test]
+    fn the_rollback_folds_into_the_report_from_its_events() {
+        use crate::journal::outcome::Outcome as Undo;
+        let mut s = state();
+        s.apply(&Event::Run(RunEvent::RollingBack {
+            why: Why::Stopped(Stop::Step("b".into())),
+        }));
+        s.apply(&undone(&[
+            ("app.py", Undo::Restored),
+            ("new.txt", Undo::Deleted),
+        ]));
+        let info = s.report.rollback.clone().unwrap();
+        assert_eq!(info.reason, "step `b` failed");
+        assert!(info.ok);
+        assert_eq!(
+            (info.restored, info.deleted),
+            (vec!["app.py".to_string()], vec!["new.txt".to_string()])
+        );
+        assert_ne!(s.report.status, RunStatus::RollbackFailed);
+    }
+
+    /// A run undone because it could not be marked applied is not saved by its rollback; a
+    /// rollback that did not finish says its error and fails the run.
+    #[test]
+    fn a_rollback_that_did_not_save_the_run_or_did_not_finish_fails_it() {
+        let mut s = state();
+        s.apply(&Event::Run(RunEvent::RollingBack {
+            why: Why::NotMarkedApplied("disk full".into()),
+        }));
+        s.apply(&undone(&[]));
+        let info = s.report.rollback.clone().unwrap();
+        assert_eq!(info.reason, "failed to mark the run applied: disk full");
+        assert!(!info.ok);
+        assert_eq!(s.report.status, RunStatus::RollbackFailed);
+
+        let mut s = state();
+        s.apply(&Event::Run(RunEvent::RollingBack { why: Why::Signal }));
+        let error = crate::journal::error::RollbackError::Journal(
+            crate::journal::error::JournalError::NoSuchRun("r".into()),
+        );
+        let error = crate::error::Error::rollback(std::path::Path::new("/t"), error);
+        s.apply(&Event::Run(RunEvent::RollbackFailed(error)));
+        let info = s.report.rollback.clone().unwrap();
+        assert_eq!(info.reason, "interrupted by a signal");
+        assert_eq!(
+            (info.ok, info.message.as_deref()),
+            (false, Some("no run `r` in the journal"))
+        );
+        assert_eq!(s.report.status, RunStatus::RollbackFailed);
+    }
 }
