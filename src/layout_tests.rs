@@ -332,9 +332,10 @@ fn the_ui_check_sees_a_pure_layer_naming_ui() {
 }
 
 /// The files of `exec` that write for people: the sinks and the progress display they drive,
-/// and the dry-run preview (a command of its own, with no events). Every other file of the
+/// the terminal's notices outside the event stream, and the dry-run preview (a command of its
+/// own, with no events). Every other file of the
 /// executor emits events and returns values; it names neither `ui` nor `Error::report`.
-const EXEC_WRITERS: &[&str] = &["exec/sinks", "exec/progress", "exec/dryrun"];
+const EXEC_WRITERS: &[&str] = &["exec/sinks", "exec/progress", "exec/notices", "exec/dryrun"];
 
 #[test]
 fn the_executor_prints_only_through_its_sinks() {

@@ -5,7 +5,6 @@
 use crate::error::{Error, Result};
 use crate::exec::events::Notice;
 use crate::exec::setup::Prepared;
-use crate::exec::sinks;
 use crate::exit;
 use crate::journal::state::Status;
 
@@ -85,7 +84,7 @@ pub fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
     let report = std::fs::read_to_string(report_path)
         .ok()
         .and_then(|t| crate::report::json::from_json(&t).ok());
-    sinks::before_run(&Notice::AlreadyApplied {
+    crate::exec::notices::before_run(&Notice::AlreadyApplied {
         plan: prep.plan.name.clone(),
         target: target.clone(),
         run_id: run.id,

@@ -312,7 +312,7 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
     for w in crate::journal::explain::foreign_warnings(&prep.target) {
-        sinks::before_run(&Notice::ForeignJournal(w));
+        crate::exec::notices::before_run(&Notice::ForeignJournal(w));
     }
     let plan_hash = applied::plan_hash(prep);
     if !opts.reapply {
@@ -447,7 +447,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
     // The target's state is decided above; a report that cannot be written is said, but
     // never turns the exit code into "invalid, nothing ran".
-    sinks::sinks_failed(&dispatcher.finish());
+    crate::exec::notices::sinks_failed(&dispatcher.finish());
     drop(lock_guard);
     Ok(code)
 }
@@ -492,6 +492,6 @@ fn warn_dirty_files(prep: &Prepared) {
     }
     let dirty = crate::gitstate::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
-        sinks::before_run(&Notice::Uncommitted(dirty));
+        crate::exec::notices::before_run(&Notice::Uncommitted(dirty));
     }
 }

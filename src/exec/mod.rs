@@ -16,6 +16,7 @@ pub mod failure;
 pub mod gates;
 pub mod interleave;
 pub mod known;
+pub mod notices;
 pub mod outcome;
 pub mod progress;
 pub mod red;
