@@ -330,3 +330,31 @@ fn the_ui_check_sees_a_pure_layer_naming_ui() {
     ]);
     assert_eq!(ui_importers(&edges), ["edit/diff"]);
 }
+
+/// The files of `exec` that write for people: the sinks and the progress display they drive,
+/// the terminal's notices outside the event stream, and the dry-run preview (a command of its
+/// own, with no events). Every other file of the
+/// executor emits events and returns values; it names neither `ui` nor `Error::report`.
+const EXEC_WRITERS: &[&str] = &["exec/sinks", "exec/progress", "exec/notices", "exec/dryrun"];
+
+#[test]
+fn the_executor_prints_only_through_its_sinks() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let ui: Module = vec!["ui".to_string()];
+    let mut printing = Vec::new();
+    for (module, deps) in graph() {
+        let name = module.join("/");
+        if module.first().is_none_or(|f| f != "exec") || EXEC_WRITERS.contains(&name.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(modules(&src)[&module].clone()).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        if deps.contains(&ui) || code.contains(".report()") {
+            printing.push(name);
+        }
+    }
+    assert!(
+        printing.is_empty(),
+        "executor files that print (emit an event for a sink to show instead): {printing:?}"
+    );
+}

@@ -111,7 +111,7 @@ fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
     let known = known_records(prep, args.baseline.as_deref())?;
     let preview = dryrun::preview(prep, ui::stdout_color() && !args.json, &known)
         .map_err(|e| Error::invalid(e.to_string(), None))?;
-    let applied = apply::applied_here(prep);
+    let applied = crate::exec::applied::applied_here(prep);
     let pending = applied.is_none() && preview.pending();
     if args.json {
         let report =

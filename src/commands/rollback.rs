@@ -3,12 +3,13 @@
 
 use crate::cli::RollbackArgs;
 use crate::error::{Error, Result};
+use crate::exec::rollback::{self, RollbackEvent, Which};
 use crate::exit;
 use crate::journal::error::JournalError;
 use crate::journal::explain::foreign_warnings;
 use crate::journal::lock::{Lock, LockError};
 use crate::journal::replay::RollbackOptions;
-use crate::journal::{paths, render, replay, state};
+use crate::journal::{paths, render, state};
 use crate::ui;
 
 /// Runs `planrun rollback`.
@@ -52,17 +53,10 @@ pub fn run(args: &RollbackArgs) -> Result<u8> {
         return abandon(target, run_id);
     }
     foreign_warnings(target).iter().for_each(|w| ui::warn(w));
-    end_orphans(target);
-    let color = ui::stdout_color();
     let opts = RollbackOptions { force: args.force };
-    match replay::rollback_latest(target, opts) {
-        Ok(Some(report)) => {
-            for line in render::rollback_lines(&report) {
-                ui::out(&ui::render(&line, color));
-            }
-            Ok(exit::OK)
-        }
-        Ok(None) => {
+    match rollback::roll_back(target, Which::Latest, opts, &mut show) {
+        Ok(true) => Ok(exit::OK),
+        Ok(false) => {
             ui::note(&format!(
                 "nothing to roll back: every run in `{shown}` is rolled back"
             ));
@@ -118,33 +112,20 @@ fn abandon(target: &std::path::Path, run_id: &str) -> Result<u8> {
     }
 }
 
-/// Ends processes that a killed apply left running, before their files are restored: its
-/// services first, each by its stop command as the apply would have, then everything else.
-fn end_orphans(target: &std::path::Path) {
-    let Ok(runs) = state::history(target) else {
-        return;
-    };
-    for run in runs.iter().filter(|r| r.status == state::Status::Running) {
-        for line in crate::exec::services::stop_left_behind(target, &run.id) {
-            ui::note(&line);
+/// The terminal of `planrun rollback`: each leftover of a killed run as a note, and what the
+/// replay undid on stdout.
+fn show(event: RollbackEvent) {
+    match &event {
+        RollbackEvent::Undone(report) => {
+            let color = ui::stdout_color();
+            for line in render::rollback_lines(report) {
+                ui::out(&ui::render(&line, color));
+            }
         }
-        let run_dir = paths::run_dir(target, &run.id);
-        if let Some(lock) = crate::envjournal::affected::clear_left_lock(&run_dir) {
-            ui::note(&format!(
-                "removed `{}`, which uv left in the environment when the run {} was killed",
-                lock.display(),
-                run.id
-            ));
-        }
-        let record = paths::orphan_groups(&run_dir);
-        // Distinct processes: the sweep by mark skips what the group kill just signalled.
-        let reaped = crate::process::orphans::reap_pids(&record);
-        let killed = reaped.len() + crate::process::scope::end_left(&run.id, &reaped);
-        if killed > 0 {
-            ui::note(&format!(
-                "ended {killed} process(es) left running by the interrupted run {}",
-                run.id
-            ));
+        other => {
+            if let Some(note) = crate::exec::words::rollback_note(other) {
+                ui::note(&note);
+            }
         }
     }
 }

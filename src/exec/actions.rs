@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use crate::envjournal::{self, Affected, EnvLayout};
 use crate::exec::context::StepContext;
 use crate::exec::edits::{self, FileChange};
-use crate::exec::events::{Event, NewRecord, StepError, StepOutput};
+use crate::exec::events::{Event, NewRecord, StepOutput};
+use crate::exec::failure::{journal_failed, Failure, Journaled, StepError};
 use crate::exec::gates;
-use crate::exec::progress::fmt_duration;
+use crate::exec::outcome::{Detail, Note};
 use crate::exec::services;
-use crate::exec::steplog::{describe_status, log_path, tail_text};
+use crate::exec::steplog::{log_path, suite_failed, tail};
 use crate::measure::suite::{self, SuiteSpec};
 use crate::plan::compiled::{Install, Run, Runs, Service, Step, Suite};
 use crate::plan::model::{Framework, Installer};
@@ -27,10 +28,11 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
         Step::Suite(s) => run_suite(ctx, s)?,
         Step::Service(s) => start_service(ctx, s)?,
         Step::Mark(s) if !ctx.records.contains_key(&s.from) => {
-            return Err(StepError::new(format!(
-                "step `{}` marks tests from record `{}`, which no suite has measured yet",
-                s.id, s.from
-            )))
+            return Err(Failure::Unmeasured {
+                step: s.id.clone(),
+                record: s.from.clone(),
+            }
+            .into())
         }
         _ => StepOutput {
             unchanged: true,
@@ -42,11 +44,8 @@ pub fn execute(ctx: &StepContext<'_>, step: &Step) -> StepResult {
         if let Step::Install(s) = step {
             let relocked = crate::exec::relock::relock(ctx, s, &changed)?;
             changed.extend(relocked.changed);
-            if let Some(extra) = relocked.note {
-                done.note = Some(match done.note.take() {
-                    Some(note) => format!("{note}; {extra}"),
-                    None => extra,
-                });
+            if let Some(Note::Install { relock, .. }) = done.note.as_mut() {
+                relock.extend(relocked.notes);
             }
         }
         done.unchanged = changed.is_empty() && !matches!(step, Step::Install(_));
@@ -67,7 +66,7 @@ fn apply_edits(ctx: &StepContext<'_>, step: &Step) -> Result<Vec<String>, StepEr
         ctx.records,
         &|| prep.pytest_rules().0,
     )
-    .map_err(|e| StepError::of(&e))?;
+    .map_err(Failure::Edit)?;
     let mut changed = Vec::new();
     for change in changes {
         if change.is_noop() {
@@ -85,7 +84,13 @@ fn write_change(ctx: &StepContext<'_>, change: &FileChange) -> Result<(), StepEr
     ctx.journal
         .write_file(Path::new(&change.rel), change.new.as_bytes(), change.mode)
         .map(drop)
-        .map_err(|e| StepError::new(format!("failed to write `{}`: {e}", change.rel)))
+        .map_err(|e| {
+            Failure::Write {
+                path: change.rel.clone(),
+                source: Box::new(e),
+            }
+            .into()
+        })
 }
 
 fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
@@ -95,12 +100,12 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
         for rel in &s.changes {
             journal
                 .record_file(Path::new(rel))
-                .map_err(|e| StepError::caused(format!("failed to journal `{rel}`"), &e))?;
+                .map_err(|e| journal_failed(Journaled::File(rel.clone()), e))?;
         }
         if let Some(undo) = &s.undo {
             journal
                 .record_undo(&s.id, undo, &s.process.env, &ctx.prep.target)
-                .map_err(|e| StepError::caused("failed to journal the undo command", &e))?;
+                .map_err(|e| journal_failed(Journaled::Undo, e))?;
         }
     }
     let (log, rel) = log_path(ctx, &s.id)?;
@@ -113,9 +118,9 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
         grace: process::DEFAULT_GRACE,
         log_max: crate::process::caplog::max_from_env(),
     };
-    let outcome = process::run(&spec, ctx.control, false).map_err(|e| StepError {
-        message: format!("failed to start `{}`: {e}", s.command),
-        log: Some(rel.clone()),
+    let outcome = process::run(&spec, ctx.control, false).map_err(|source| {
+        let command = s.command.clone();
+        StepError::logged(Failure::Start { command, source }, rel.clone())
     })?;
     if outcome.status.success() {
         return Ok(StepOutput {
@@ -123,15 +128,12 @@ fn run_command(ctx: &StepContext<'_>, s: &Run) -> StepResult {
             ..StepOutput::default()
         });
     }
-    Err(StepError {
-        message: format!(
-            "`{}` {}\n{}",
-            s.command,
-            describe_status(&outcome.status),
-            tail_text(&log)
-        ),
-        log: Some(rel),
-    })
+    let failure = Failure::Command {
+        command: s.command.clone(),
+        status: outcome.status,
+        tail: tail(&log),
+    };
+    Err(StepError::logged(failure, rel))
 }
 
 fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
@@ -139,22 +141,20 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     let python_text = s.python.as_str();
     let python = prep
         .resolve_python(python_text)
-        .ok_or_else(|| StepError::new(format!("python `{python_text}` leaves the target")))?;
+        .ok_or_else(|| Failure::PythonOutside {
+            python: python_text.to_string(),
+        })?;
     let base = Path::new(&s.base_python);
-    let mut note = String::new();
-    let refused =
-        |e: envjournal::guard::GuardError| StepError::new(format!("{e}\n  hint: {}", e.hint()));
-    let created = envjournal::guard::must_create(&python).map_err(refused)?;
+    let mut created_venv = None;
+    let created = envjournal::guard::must_create(&python).map_err(Failure::Refused)?;
     if created {
         let venv = python
             .parent()
             .filter(|bin| bin.file_name().is_some_and(|n| n == "bin"))
             .and_then(Path::parent)
             .filter(|dir| dir.starts_with(&prep.target))
-            .ok_or_else(|| {
-                StepError::new(format!(
-                    "python `{python_text}` does not exist, and it is not of the form DIR/bin/python inside the target, so no venv can be made for it"
-                ))
+            .ok_or_else(|| Failure::NoVenvFor {
+                python: python_text.to_string(),
             })?;
         let rel = venv.strip_prefix(&prep.target).unwrap_or(venv);
         let uv = installer_uv(ctx, s, venv, base)?;
@@ -164,20 +164,20 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
                 true,
                 &Affected::default(),
             )
-            .map_err(|e| StepError::caused("failed to journal the venv", &e))?;
-        pyenv::create_venv(venv, base, uv.as_deref(), ctx.control).map_err(|e| {
-            StepError::new(format!(
-                "failed to create the venv `{}`: {e}",
-                rel.display()
-            ))
+            .map_err(|e| journal_failed(Journaled::Venv, e))?;
+        pyenv::create_venv(venv, base, uv.as_deref(), ctx.control).map_err(|source| {
+            Failure::CreateVenv {
+                venv: rel.display().to_string(),
+                source,
+            }
         })?;
-        note = format!("created {}; ", rel.display());
+        created_venv = Some(rel.display().to_string());
     }
-    let mut env = PythonEnv::locate(&python).map_err(|e| StepError::of(&e))?;
+    let mut env = PythonEnv::locate(&python).map_err(Failure::Environment)?;
     if !created {
         let pairs = s.process.env_pairs();
         envjournal::guard::check_interpreter(&env.python, env.venv.as_deref(), &pairs, ctx.control)
-            .map_err(refused)?;
+            .map_err(Failure::Refused)?;
     }
     let prefer = match s.installer {
         Installer::Auto => pyenv::Prefer::Auto,
@@ -186,21 +186,28 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
     };
     let installer =
         pyenv::find_installer(&env.python, env.venv.as_deref(), prefer, base, ctx.control)
-            .map_err(|e| StepError::of(&e))?;
+            .map_err(Failure::Environment)?;
     env.uv = match installer.uv() {
         Some(uv) => Some(
             crate::exec::uvpin::for_target(prep, uv.to_path_buf(), base, ctx.control)
-                .map_err(|e| StepError::new(e.to_string()))?,
+                .map_err(Failure::UvPin)?,
         ),
         None => None,
     };
     let tool = if env.uv.is_some() { "uv" } else { "pip" };
     let packages = s.packages.join(" ");
+    let note = |changed: bool| Note::Install {
+        created: created_venv.clone(),
+        packages: s.packages.clone(),
+        tool,
+        changed,
+        relock: Vec::new(),
+    };
     // A venv made just now is deleted whole on rollback, but what the install changes in it is
     // saved all the same: with it, the install can be switched across for interleaved pairs.
     let affected = {
         let layout = EnvLayout::locate(&env.python, env.venv.as_deref())
-            .map_err(|e| StepError::caused("failed to inspect the environment", &e))?;
+            .map_err(Failure::InspectEnvironment)?;
         let installed = envjournal::distinfo::installed(&layout.site_packages);
         let intent = ctx
             .journal
@@ -208,20 +215,19 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
             .join(envjournal::affected::LOCK_INTENT);
         let affected =
             envjournal::predict(&env, &s.packages, &installed, ctx.control, Some(&intent))
-                .map_err(|e| {
-                    StepError::caused(format!("failed to plan the install of {packages}"), &e)
+                .map_err(|source| Failure::PlanInstall {
+                    packages: packages.clone(),
+                    source,
                 })?;
         ctx.journal
             .record_env(&env, false, &affected)
-            .map_err(|e| StepError::caused("failed to journal the environment", &e))?;
+            .map_err(|e| journal_failed(Journaled::Environment, e))?;
         Some(affected)
     };
     if affected.as_ref().is_some_and(Affected::is_empty) {
         return Ok(StepOutput {
             unchanged: true,
-            note: Some(format!(
-                "{note}{packages} already installed ({tool} changes nothing)"
-            )),
+            note: Some(note(false)),
             ..StepOutput::default()
         });
     }
@@ -232,16 +238,16 @@ fn install(ctx: &StepContext<'_>, s: &Install) -> StepResult {
         env: s.process.env_pairs(),
     };
     env.install_with(&s.packages, ctx.control, &options)
-        .map_err(|e| StepError {
-            log: Some(rel.clone()),
-            ..StepError::caused(format!("failed to install {packages}"), &e)
+        .map_err(|source| {
+            let packages = packages.clone();
+            StepError::logged(Failure::Install { packages, source }, rel.clone())
         })?;
     ctx.journal
         .seal_env(&env)
-        .map_err(|e| StepError::caused("failed to journal the environment", &e))?;
+        .map_err(|e| journal_failed(Journaled::Environment, e))?;
     Ok(StepOutput {
         log: Some(rel),
-        note: Some(format!("{note}installed {packages} with {tool}")),
+        note: Some(note(true)),
         ..StepOutput::default()
     })
 }
@@ -263,7 +269,7 @@ fn installer_uv(
     found
         .map(|uv| crate::exec::uvpin::for_target(ctx.prep, uv, base, ctx.control))
         .transpose()
-        .map_err(|e| StepError::new(e.to_string()))
+        .map_err(|e| Failure::UvPin(e).into())
 }
 
 /// The `service` action: journal how to stop it, make its directory, start it, and wait until
@@ -280,9 +286,12 @@ fn start_service(ctx: &StepContext<'_>, s: &Service) -> StepResult {
             &prep.target,
             dir.as_deref(),
         )
-        .map_err(|e| StepError::caused("failed to journal the service", &e))?;
+        .map_err(|e| journal_failed(Journaled::Service, e))?;
     if let Some(dir) = &dir {
-        services::make_dir(dir).map_err(StepError::new)?;
+        services::make_dir(dir).map_err(|source| Failure::ServiceDir {
+            dir: dir.clone(),
+            source,
+        })?;
     }
     let (log, rel) = log_path(ctx, &s.id)?;
     let command = |text: &str, log: PathBuf| CommandSpec {
@@ -303,33 +312,28 @@ fn start_service(ctx: &StepContext<'_>, s: &Service) -> StepResult {
         Some(stop) => Some(command(stop, log_path(ctx, &format!("{}-stop", s.id))?.0)),
         None => None,
     };
-    let fail = |message: String| StepError {
-        message,
-        log: Some(rel.clone()),
-    };
     let mut service = process::Service::start(&spec, &s.id, ctx.control).map_err(|e| {
         if let Some(dir) = &dir {
             let _ = services::remove_dir(dir);
         }
-        fail(format!("failed to start `{}`: {e}", s.command))
+        let command = s.command.clone();
+        StepError::logged(Failure::Start { command, source: e }, rel.clone())
     })?;
     match service.wait_ready(probe.as_ref(), s.ready_timeout, ctx.control) {
         Ok(took) => {
             let port = prep
                 .vars
                 .get(&crate::plan::service_vars::ServiceVars::new(&s.id).port)
-                .map(|p| format!(" (port {p})"))
-                .unwrap_or_default();
-            let exported: Vec<&str> = s.export.keys().map(String::as_str).collect();
-            let export = if exported.is_empty() {
-                String::new()
-            } else {
-                format!("; gives {} to the steps that need it", exported.join(", "))
-            };
+                .cloned();
+            let exports = s.export.keys().cloned().collect();
             ctx.services.add(&s.id, service, stop, dir);
             Ok(StepOutput {
                 log: Some(rel.clone()),
-                note: Some(format!("ready after {}{port}{export}", fmt_duration(took))),
+                note: Some(Note::ServiceReady {
+                    took,
+                    port,
+                    exports,
+                }),
                 ..StepOutput::default()
             })
         }
@@ -339,11 +343,12 @@ fn start_service(ctx: &StepContext<'_>, s: &Service) -> StepResult {
                 let _ = services::remove_dir(dir);
             }
             tracing::info!(service = %s.id, ?stopped, "service stopped: not ready");
-            Err(fail(format!(
-                "service `{}`: {why}\n{}",
-                s.id,
-                tail_text(&log)
-            )))
+            let failure = Failure::NotReady {
+                id: s.id.clone(),
+                why,
+                tail: tail(&log),
+            };
+            Err(StepError::logged(failure, rel.clone()))
         }
     }
 }
@@ -354,7 +359,7 @@ fn record_caches(ctx: &StepContext<'_>) -> Result<(), StepError> {
     let python = ctx.prep.resolve_python(&ctx.prep.env.python);
     ctx.journal
         .record_caches(python.as_deref())
-        .map_err(|e| StepError::caused("failed to journal the caches", &e))
+        .map_err(|e| journal_failed(Journaled::Caches, e))
 }
 
 fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
@@ -363,13 +368,13 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     if s.baseline {
         if let Some(source) = &ctx.opts.baseline {
             let record =
-                crate::exec::baseline::load(&prep.target, source).map_err(|e| StepError::of(&e))?;
+                crate::exec::baseline::load(&prep.target, source).map_err(Failure::Baseline)?;
             let record = crate::exec::red::settle(ctx, s, record)?;
             return Ok(StepOutput {
-                note: Some(format!(
-                    "record `{}` from saved baseline `{source}`",
-                    s.record
-                )),
+                note: Some(Note::FromBaseline {
+                    record: s.record.clone(),
+                    source: source.clone(),
+                }),
                 record: Some(NewRecord {
                     name: s.record.clone(),
                     record: Box::new(record),
@@ -388,32 +393,20 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     let spec = suite_spec(ctx, s)?;
     let id = s.id.clone();
     let mut on_progress = |p: suite::Progress| {
-        let kind = if p.warmup { "warmup" } else { "run" };
-        let text = match p.finished {
-            Some(took) => format!("{kind} {}/{} took {}", p.index, p.of, fmt_duration(took)),
-            None => format!("{kind} {}/{}", p.index, p.of),
-        };
         ctx.emit.emit(Event::StepDetail {
             id: id.clone(),
-            text,
-            milestone: p.finished.is_some(),
+            detail: Detail::Run {
+                warmup: p.warmup,
+                index: p.index,
+                of: p.of,
+                took: p.finished,
+            },
         });
     };
     // An adaptive suite stops once every gate it can already be judged by is conclusive.
     let plan = &ctx.prep.plan;
     let mut enough = |so_far: &crate::measure::record::Record| {
         gates::settled(plan, &s.record, so_far, ctx.records)
-    };
-    let suite_error = |e: suite::SuiteError| {
-        let mut message = e.to_string();
-        for line in e.output() {
-            message.push_str(&format!("\n  | {line}"));
-        }
-        let log = match &e {
-            suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
-            _ => None,
-        };
-        StepError { message, log }
     };
     // A suite compared with a record measured before the changes since is measured in pairs
     // with it, the target switched between the two states, when the changes allow.
@@ -427,7 +420,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
         other => {
             let mut record =
                 suite::run_suite_until(&spec, ctx.control, &mut on_progress, &mut enough)
-                    .map_err(suite_error)?;
+                    .map_err(|e| suite_failed(ctx, e))?;
             if let Some(Measured::Sequential(comparison)) = other {
                 record.comparison = Some(comparison);
             }
@@ -488,22 +481,14 @@ fn finish_suite(
     let prep = ctx.prep;
     let rel = record.samples.last().map(|r| ctx.target_rel(&r.log));
     let warnings = record.warnings.clone();
-    let mut note = match s.framework {
-        Framework::Pytest => format!(
-            "median {:.2}s ± {:.2}s, {} passed, {} failed",
-            record.wall.median,
-            record.wall.stddev.unwrap_or(0.0),
-            record.passed,
-            record.failed
-        ),
-        Framework::Command => format!("median {:.2}s", record.wall.median),
+    let pytest = s.framework == Framework::Pytest;
+    let note = Note::Suite {
+        median: record.wall.median,
+        stddev: pytest.then(|| record.wall.stddev.unwrap_or(0.0)),
+        tests: pytest.then_some((record.passed, record.failed)),
+        over_budget: (!s.budgets.is_empty()).then_some(record.over_budget.len()),
+        coverage: record.coverage.as_ref().map(|c| c.percent),
     };
-    if !s.budgets.is_empty() {
-        note.push_str(&format!(", {} over budget", record.over_budget.len()));
-    }
-    if let Some(c) = &record.coverage {
-        note.push_str(&format!(", coverage {:.1}%", c.percent));
-    }
     // A baseline that grew by interleaved runs is saved again with them.
     let grown = partner
         .as_ref()
@@ -511,8 +496,12 @@ fn finish_suite(
         .map(|p| p.record.as_ref());
     let saved = if s.baseline { Some(&record) } else { grown };
     if let (Some(saved), Some(name)) = (saved, &ctx.opts.save_baseline) {
-        crate::exec::baseline::save(&prep.target, name, saved, &prep.secrets)
-            .map_err(|e| StepError::caused(format!("failed to save baseline `{name}`"), &e))?;
+        crate::exec::baseline::save(&prep.target, name, saved, &prep.secrets).map_err(
+            |source| Failure::SaveBaseline {
+                name: name.clone(),
+                source,
+            },
+        )?;
     }
     Ok(StepOutput {
         log: rel,

@@ -11,25 +11,20 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::exec::context::{ApplyOptions, StepContext};
-use crate::exec::events::{Event, RunEvent, StepError};
+use crate::exec::events::{Event, Notice, RunEvent, Why};
+use crate::exec::failure::Journaled;
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
 use crate::exec::sinks::{self, Sink};
 use crate::exec::state::{RunState, Stop};
-use crate::exec::{actions, gates};
+use crate::exec::{actions, applied, gates};
 use crate::exit;
 use crate::graph::Node;
 use crate::journal::lock::Lock;
-use crate::journal::outcome::RollbackReport;
 use crate::journal::record::Journal;
-use crate::journal::replay;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
-use crate::report::model::{
-    DiffStatReport, FileDiff, GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus,
-    StepReport,
-};
-use crate::ui;
+use crate::report::model::{GateReport, PlanInfo, RunReport, RunStatus, StepReport};
 
 /// The dispatcher's side of one apply: the state, the sinks, and the gates it decides.
 struct Dispatcher<'a> {
@@ -96,20 +91,12 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// The final report, masked, to every sink; the first error is returned after all ran.
-    fn finish(&mut self) -> Result<()> {
+    /// The final report, masked, to every sink; the errors of those that failed, once all ran.
+    fn finish(&mut self) -> Vec<Error> {
         let report = crate::report::mask::mask_report(&self.state.report, &self.prep.secrets);
-        let mut first = Ok(());
-        for sink in &mut self.sinks {
-            if let Err(e) = sink.finish(&report) {
-                if first.is_ok() {
-                    first = Err(e);
-                } else {
-                    e.report();
-                }
-            }
-        }
-        first
+        (self.sinks.iter_mut())
+            .filter_map(|sink| sink.finish(&report).err())
+            .collect()
     }
 }
 
@@ -235,9 +222,10 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, E
     let result = actions::execute(ctx, step);
     // What the step left is what rollback compares with, to tell later edits by a person.
     let result = match (result, ctx.journal.seal_files()) {
-        (Ok(_), Err(e)) => Err(StepError::new(format!(
-            "failed to journal what the step wrote: {e}"
-        ))),
+        (Ok(_), Err(e)) => Err(crate::exec::failure::journal_failed(
+            Journaled::StepWrites,
+            e,
+        )),
         (result, _) => result,
     };
     let seconds = t.elapsed().as_secs_f64();
@@ -331,12 +319,12 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 /// Runs a prepared plan for real and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
-    crate::journal::explain::foreign_warnings(&prep.target)
-        .iter()
-        .for_each(|w| ui::warn(w));
-    let plan_hash = plan_hash(prep);
+    for w in crate::journal::explain::foreign_warnings(&prep.target) {
+        crate::exec::notices::before_run(&Notice::ForeignJournal(w));
+    }
+    let plan_hash = applied::plan_hash(prep);
     if !opts.reapply {
-        if let Some(code) = already_applied(prep, &plan_hash)? {
+        if let Some(code) = applied::already_applied(prep, &plan_hash)? {
             return Ok(code);
         }
     }
@@ -434,47 +422,32 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     }
     // What the run changed, derived from its before-images (edits and `run` steps' `changes`
     // alike), taken before any rollback undoes it.
-    let (diffstat, diff) = net_changes(&prep.target, journal.run_dir());
+    let (diffstat, diff) = crate::exec::changes::net_changes(&prep.target, journal.run_dir());
     dispatcher.send(Event::Run(RunEvent::Changed(diffstat, diff)));
 
-    let (status, code, reason) = match (&dispatcher.state.stop, cancel.is_cancelled()) {
-        (_, true) => (
-            RunStatus::Interrupted,
-            exit::INTERRUPTED,
-            "interrupted by a signal".to_string(),
-        ),
-        (Some(Stop::Gate(check)), _) => (
-            RunStatus::GateFailed,
-            exit::GATE_FAILED,
-            format!("gate failed: {check}"),
-        ),
-        (Some(Stop::Step(id)), _) => (
-            RunStatus::StepFailed,
-            exit::STEP_FAILED,
-            format!("step `{id}` failed"),
-        ),
-        (Some(Stop::BaselineRed(record)), _) => (
-            RunStatus::BaselineRed,
-            exit::BASELINE_RED,
-            format!("baseline `{record}` is red"),
-        ),
-        (Some(Stop::Inconclusive(check)), _) => (
-            RunStatus::Inconclusive,
-            exit::INCONCLUSIVE,
-            format!("gate inconclusive: {check}"),
-        ),
-        (None, false) => (RunStatus::Passed, exit::OK, String::new()),
+    let stop = dispatcher.state.stop.clone();
+    let (status, code, why) = match (stop, cancel.is_cancelled()) {
+        (_, true) => (RunStatus::Interrupted, exit::INTERRUPTED, Some(Why::Signal)),
+        (None, false) => (RunStatus::Passed, exit::OK, None),
+        (Some(stop), false) => {
+            let (status, code) = match stop {
+                Stop::Gate(_) => (RunStatus::GateFailed, exit::GATE_FAILED),
+                Stop::Step(_) => (RunStatus::StepFailed, exit::STEP_FAILED),
+                Stop::BaselineRed(_) => (RunStatus::BaselineRed, exit::BASELINE_RED),
+                Stop::Inconclusive(_) => (RunStatus::Inconclusive, exit::INCONCLUSIVE),
+            };
+            (status, code, Some(Why::Stopped(stop)))
+        }
     };
-    let (status, code) = if status != RunStatus::Passed {
-        match dispatcher.roll_back(&run_id, reason, false) {
+    let (status, code) = if let Some(why) = why {
+        match dispatcher.roll_back(&run_id, why) {
             None => (status, code),
             Some(failed) => (RunStatus::RollbackFailed, failed),
         }
     } else if let Err(e) = journal.set_status(Status::Applied) {
         // A run that cannot be marked applied would stay "running" and block the target:
         // it is undone instead, so the target ends in a state the journal can describe.
-        let reason = format!("failed to mark the run applied: {e}");
-        let code = dispatcher.roll_back(&run_id, reason, true);
+        let code = dispatcher.roll_back(&run_id, Why::NotMarkedApplied(e.to_string()));
         (RunStatus::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
     } else {
         (status, code)
@@ -482,147 +455,26 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
     // The target's state is decided above; a report that cannot be written is said, but
     // never turns the exit code into "invalid, nothing ran".
-    if let Err(e) = dispatcher.finish() {
-        e.report();
-    }
+    crate::exec::notices::sinks_failed(&dispatcher.finish());
     drop(lock_guard);
     Ok(code)
 }
 
 impl Dispatcher<'_> {
-    /// Rolls the run back, telling the sinks before and after; `failed_anyway` marks the
-    /// rollback as not having saved the run (it undid an apply that could not be recorded).
-    /// Returns the error's exit code, already reported, when the rollback did not finish.
-    fn roll_back(&mut self, run_id: &str, reason: String, failed_anyway: bool) -> Option<u8> {
-        self.send(Event::Run(RunEvent::RollingBack {
-            reason: reason.clone(),
-        }));
-        let (mut info, seconds, error) = roll_back(self.prep, run_id, &reason);
-        let code = error.map(|err| err.report());
-        info.ok &= !failed_anyway;
-        self.send(Event::Run(RunEvent::RolledBack { info, seconds }));
-        code
+    /// Rolls the run back through the one rollback service, its events to the sinks.
+    /// Returns the error's exit code when the rollback did not finish.
+    fn roll_back(&mut self, run_id: &str, why: Why) -> Option<u8> {
+        self.send(Event::Run(RunEvent::RollingBack { why }));
+        let target = self.prep.target.clone();
+        let which = crate::exec::rollback::Which::Run(run_id);
+        let mut emit = |e| self.send(Event::Run(RunEvent::Rollback(e)));
+        let result =
+            crate::exec::rollback::roll_back(&target, which, Default::default(), &mut emit);
+        let error = Error::rollback(&target, result.err()?);
+        let code = error.code();
+        self.send(Event::Run(RunEvent::RollbackFailed(error)));
+        Some(code)
     }
-}
-
-/// Rolls the run back: the report's account of it, how long it took, and the error when it
-/// did not finish.
-fn roll_back(prep: &Prepared, run_id: &str, reason: &str) -> (RollbackInfo, f64, Option<Error>) {
-    let t = Instant::now();
-    let (info, error) = match replay::rollback_run(&prep.target, run_id, Default::default()) {
-        Ok(done) => (rollback_info(reason, &done), None),
-        Err(e) => {
-            let info = RollbackInfo {
-                reason: reason.to_string(),
-                ok: false,
-                message: Some(e.to_string()),
-                ..Default::default()
-            };
-            (info, Some(Error::rollback(&prep.target, e)))
-        }
-    };
-    (info, t.elapsed().as_secs_f64(), error)
-}
-
-/// What identifies this apply's inputs: the plan file, every variable, and the stage.
-fn plan_hash(prep: &Prepared) -> String {
-    let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
-    let mut vars = prep.vars.clone();
-    vars.retain(|name, _| !prep.picked_vars.contains(name));
-    if let Some(stage) = prep.plan.current_stage().map(|s| s.id.as_str()) {
-        // Not a variable name a plan can declare (`${...}` names are identifiers).
-        vars.insert("planrun stage".into(), stage.to_string());
-    }
-    crate::journal::state::plan_hash(&bytes, &vars)
-}
-
-/// The newest run still in effect on the target when it is this same plan with the same inputs,
-/// with the paths that changed since it wrote them.
-fn in_effect(
-    prep: &Prepared,
-    plan_hash: &str,
-) -> Option<(
-    crate::journal::state::RunSummary,
-    Vec<crate::journal::outcome::Drift>,
-)> {
-    use crate::journal::{entry, paths, replay, state};
-    let target = &prep.target;
-    let run = state::history(target)
-        .ok()?
-        .into_iter()
-        .find(|r| !matches!(r.status, Status::RolledBack | Status::Abandoned))?;
-    let dir = paths::run_dir(target, &run.id);
-    let record = state::read_record(&dir).ok()?;
-    if run.status != Status::Applied || record.plan_hash.is_empty() || record.plan_hash != plan_hash
-    {
-        return None;
-    }
-    let drift = entry::read_log(&dir, true)
-        .and_then(|entries| replay::drift(target, &dir, &entries))
-        .unwrap_or_default();
-    Some((run, drift))
-}
-
-/// The run that already applied this plan, with these inputs, to the target, when it is still
-/// in effect and nothing it wrote has changed since: an apply would do nothing.
-pub fn applied_here(prep: &Prepared) -> Option<String> {
-    in_effect(prep, &plan_hash(prep))
-        .filter(|(_, drift)| drift.is_empty())
-        .map(|(run, _)| run.id)
-}
-
-/// When the newest run still in effect on the target is this same plan with the same inputs:
-/// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
-/// changes"), or refuses, naming what changed, when something did.
-fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
-    use crate::journal::paths;
-    let target = &prep.target;
-    let Some((run, drift)) = in_effect(prep, plan_hash) else {
-        return Ok(None);
-    };
-    if !drift.is_empty() {
-        let names: Vec<&str> = drift.iter().map(|d| d.path.as_str()).collect();
-        return Err(Error::Message {
-            message: format!(
-                "plan `{}` is already applied here (run {}, {}), and these files changed since: {}",
-                prep.plan.name,
-                run.id,
-                run.started,
-                names.join(", ")
-            ),
-            hint: Some(format!(
-                "`planrun rollback --target {0}` to start from the original (your changes are kept unless you pass --force), or `--reapply` to apply on top",
-                target.display()
-            )),
-        });
-    }
-    let report_path = paths::report_json(target, &run.id);
-    let report = std::fs::read_to_string(report_path)
-        .ok()
-        .and_then(|t| crate::report::json::from_json(&t).ok());
-    let verdict = report.as_ref().map(|r| {
-        let passed = r
-            .gates
-            .iter()
-            .filter(|g| g.status == GateStatus::Pass)
-            .count();
-        let mut text = format!("{passed}/{} gates passed", r.gates.len());
-        if let Some(line) = crate::exec::sinks::records_line(r) {
-            text.push_str("; ");
-            text.push_str(&line);
-        }
-        text
-    });
-    ui::out(&format!(
-        "plan `{}` is already applied to {} (run {}, {}){}; nothing to do",
-        prep.plan.name,
-        target.display(),
-        run.id,
-        run.started,
-        verdict.map(|v| format!(": {v}")).unwrap_or_default()
-    ));
-    ui::note("`--reapply` runs it again on top; `planrun rollback` undoes it");
-    Ok(Some(exit::OK))
 }
 
 /// Warns about files the plan will edit that have uncommitted changes in git.
@@ -648,104 +500,6 @@ fn warn_dirty_files(prep: &Prepared) {
     }
     let dirty = crate::gitstate::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
-        ui::warn(&format!(
-            "uncommitted changes in files this plan edits: {} (planrun journals them and can restore them)",
-            dirty.join(", ")
-        ));
-    }
-}
-
-/// The net change of every file the run journaled: before-image against the file as it is now,
-/// as a stat and as each file's diff (cut to [`DIFF_KEPT`] bytes a file).
-fn net_changes(
-    target: &std::path::Path,
-    journal_dir: &std::path::Path,
-) -> (DiffStatReport, Vec<FileDiff>) {
-    let images = match crate::journal::entry::file_before_images(journal_dir) {
-        Ok(images) => images,
-        Err(e) => {
-            tracing::warn!("cannot read the journal for the diff stat: {e}");
-            return (DiffStatReport::default(), Vec::new());
-        }
-    };
-    let mut total = crate::edit::diff::DiffStat::default();
-    let mut diffs = Vec::new();
-    for (rel, before) in images {
-        let now = std::fs::read(target.join(&rel)).ok();
-        if now == before {
-            continue;
-        }
-        let old = before.as_deref().map(String::from_utf8_lossy);
-        let new = now.as_deref().map(String::from_utf8_lossy);
-        total += crate::edit::diff::stat(old.as_deref(), new.as_deref());
-        let path = rel.to_string_lossy().into_owned();
-        let text = crate::edit::diff::unified(&path, old.as_deref(), new.as_deref());
-        let (diff, truncated) = cut_at_line(text, DIFF_KEPT);
-        diffs.push(FileDiff {
-            path,
-            diff,
-            truncated,
-        });
-    }
-    let stat = DiffStatReport {
-        files: total.files,
-        insertions: total.insertions,
-        deletions: total.deletions,
-    };
-    (stat, diffs)
-}
-
-/// At most this many bytes of one file's diff go into the report.
-const DIFF_KEPT: usize = 64 * 1024;
-
-/// `text` cut after the last whole line within `max` bytes, and whether it was cut.
-fn cut_at_line(mut text: String, max: usize) -> (String, bool) {
-    if text.len() <= max {
-        return (text, false);
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let end = text[..end].rfind('\n').map_or(0, |i| i + 1);
-    text.truncate(end);
-    (text, true)
-}
-
-/// What a rollback did, in the report's terms.
-fn rollback_info(reason: &str, done: &RollbackReport) -> RollbackInfo {
-    use crate::journal::outcome::Outcome as Undo;
-    let mut info = RollbackInfo {
-        reason: reason.to_string(),
-        ok: true,
-        ..RollbackInfo::default()
-    };
-    for action in &done.actions {
-        let subject = action.subject.clone();
-        match action.outcome {
-            Undo::Restored => info.restored.push(subject),
-            Undo::Deleted | Undo::DirRemoved | Undo::VenvRemoved => info.deleted.push(subject),
-            Undo::EnvRestored { .. } => info.environments.push(subject),
-            _ => {}
-        }
-    }
-    info
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_diffs_are_cut_after_a_whole_line() {
-        let text = "--- a/f\n+++ b/f\n+é1\n+é2\n".to_string();
-        assert_eq!(cut_at_line(text.clone(), 100), (text.clone(), false));
-        // 23 bytes reach into `+é2`: the cut keeps the lines before it whole.
-        assert_eq!(
-            cut_at_line(text.clone(), 23),
-            ("--- a/f\n+++ b/f\n+é1\n".to_string(), true)
-        );
-        // A cut inside the two-byte `é` backs off to a character boundary first.
-        assert_eq!(cut_at_line(text, 18).0, "--- a/f\n+++ b/f\n");
+        crate::exec::notices::before_run(&Notice::Uncommitted(dirty));
     }
 }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::exec::events::{Event, NewRecord, RunEvent};
+use crate::exec::rollback::RollbackEvent;
+use crate::exec::services::LeftBehind;
 use crate::exec::sink::Sink;
 use crate::exec::state::RunState;
 use crate::secrets::Secrets;
@@ -114,21 +116,27 @@ pub fn line(event: &Event, state: &RunState) -> Value {
         Event::StepStarted { id, action, at } => {
             json!({"event": "step-started", "id": id, "action": action, "at": at})
         }
-        Event::StepDetail {
-            id,
-            text,
-            milestone,
-        } => {
-            json!({"event": "step-detail", "id": id, "text": text, "milestone": milestone, "at": at})
+        Event::StepDetail { id, detail } => {
+            json!({"event": "step-detail", "id": id, "detail": detail, "at": at})
         }
         Event::StepFinished { id, result, .. } => {
             let mut line =
                 json!({"event": "step-finished", "at": at, "step": state.step_report(id)});
+            if let Err(e) = result {
+                line["failure"] = json!({
+                    "kind": e.failure.kind(),
+                    "status": e.failure.status(),
+                    "output": e.failure.output(),
+                });
+            }
             if let Ok(out) = result {
                 for (key, new) in [("record", &out.record), ("partner", &out.partner)] {
                     if let Some(new) = new {
                         line[key] = record(new);
                     }
+                }
+                if let Some(note) = &out.note {
+                    line["note"] = json!(note);
                 }
                 if !out.warnings.is_empty() {
                     line["warnings"] = json!(out.warnings);
@@ -150,11 +158,32 @@ pub fn line(event: &Event, state: &RunState) -> Value {
             RunEvent::Changed(stat, diff) => {
                 json!({"event": "changed", "at": at, "diffstat": stat, "diff": diff})
             }
-            RunEvent::RollingBack { reason } => {
-                json!({"event": "rolling-back", "at": at, "reason": reason})
+            RunEvent::RollingBack { .. } => {
+                json!({"event": "rolling-back", "at": at, "rollback": state.report.rollback})
             }
-            RunEvent::RolledBack { info, seconds } => {
-                json!({"event": "rolled-back", "at": at, "rollback": info, "seconds": seconds})
+            RunEvent::Rollback(RollbackEvent::Undone(done)) => json!({
+                "event": "rolled-back",
+                "at": at,
+                "rollback": state.report.rollback,
+                "seconds": done.seconds
+            }),
+            RunEvent::Rollback(RollbackEvent::LeftBehind { run_id, left }) => {
+                let (id, what) = match left {
+                    LeftBehind::Stopped(end) => {
+                        (&end.id, json!({"ending": ending(end.stopped.ending)}))
+                    }
+                    LeftBehind::Dir { id, dir, error } => (id, json!({"dir": dir, "error": error})),
+                };
+                json!({"event": "service-left-behind", "at": at, "run_id": run_id, "id": id, "what": what})
+            }
+            RunEvent::Rollback(RollbackEvent::LockCleared { run_id, path }) => {
+                json!({"event": "lock-cleared", "at": at, "run_id": run_id, "path": path})
+            }
+            RunEvent::Rollback(RollbackEvent::ProcessesEnded { run_id, count }) => {
+                json!({"event": "processes-ended", "at": at, "run_id": run_id, "count": count})
+            }
+            RunEvent::RollbackFailed(_) => {
+                json!({"event": "rollback-failed", "at": at, "rollback": state.report.rollback})
             }
             RunEvent::ServiceStopped(end) => json!({
                 "event": "service-stopped",
@@ -242,17 +271,68 @@ mod tests {
             at: 0.0,
         };
         send(&mut sink, &mut state, started);
-        let failed = finished("a", Err(StepError::new("login hunter2 refused")));
+        let failure = crate::exec::failure::Failure::Command {
+            command: "login hunter2".into(),
+            status: crate::process::Status::Exited(2),
+            tail: vec!["refused".into()],
+        };
+        let failed = finished("a", Err(failure.into()));
         send(&mut sink, &mut state, failed);
         let lines = lines(dir.path());
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["event"], "step-started");
         assert_eq!(lines[1]["event"], "step-finished");
         assert_eq!(lines[1]["step"]["status"], "failed");
-        assert_eq!(lines[1]["step"]["message"], "login *** refused");
+        let shown = "`login ***` exited with status 2\n  | refused";
+        assert_eq!(lines[1]["step"]["message"], shown);
+        assert_eq!(report(dir.path()).steps[0].message.as_deref(), Some(shown));
+        // What failed is data a reader needs no parsing for: its kind, status and output.
+        assert_eq!(lines[1]["failure"]["kind"], "command-exited");
         assert_eq!(
-            report(dir.path()).steps[0].message.as_deref(),
-            Some("login *** refused")
+            lines[1]["failure"]["status"],
+            json!({"kind": "exited", "value": 2})
+        );
+        assert_eq!(lines[1]["failure"]["output"], json!(["refused"]));
+    }
+
+    /// Progress and outcomes are logged as data, never as the sentences the terminal prints.
+    #[test]
+    fn progress_and_outcomes_are_logged_as_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = LiveReport::new(dir.path(), &Secrets::default());
+        let mut state = state();
+        let detail = crate::exec::outcome::Detail::Run {
+            warmup: false,
+            index: 2,
+            of: 5,
+            took: Some(Duration::from_millis(1500)),
+        };
+        let id = "a".to_string();
+        send(&mut sink, &mut state, Event::StepDetail { id, detail });
+        let note = crate::exec::outcome::Note::Suite {
+            median: 1.5,
+            stddev: Some(0.1),
+            tests: Some((40, 0)),
+            over_budget: None,
+            coverage: None,
+        };
+        let out = StepOutput {
+            note: Some(note),
+            ..StepOutput::default()
+        };
+        send(&mut sink, &mut state, finished("a", Ok(out)));
+        let lines = lines(dir.path());
+        assert_eq!(
+            lines[0]["detail"],
+            json!({"kind": "run", "warmup": false, "index": 2, "of": 5, "took": 1.5})
+        );
+        assert!(lines[0].get("text").is_none(), "{}", lines[0]);
+        assert_eq!(lines[1]["note"]["kind"], "suite");
+        assert_eq!(lines[1]["note"]["tests"], json!([40, 0]));
+        // The report's message is the renderer's sentence, made from the same data.
+        assert_eq!(
+            lines[1]["step"]["message"],
+            "median 1.50s ± 0.10s, 40 passed, 0 failed"
         );
     }
 

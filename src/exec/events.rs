@@ -2,7 +2,7 @@
 //! turns them into the run's state, and the sinks show and store it.
 
 use crate::measure::record::Record;
-use crate::report::model::{DiffStatReport, FileDiff, GateReport, RollbackInfo, RunStatus};
+use crate::report::model::{DiffStatReport, FileDiff, GateReport, RunStatus};
 
 /// What a step that succeeded leaves behind.
 #[derive(Debug, Default)]
@@ -13,8 +13,8 @@ pub struct StepOutput {
     pub unchanged: bool,
     /// Its log file, relative to the target.
     pub log: Option<String>,
-    /// A short note for the progress line.
-    pub note: Option<String>,
+    /// What it came to, for its closing line and the report.
+    pub note: Option<crate::exec::outcome::Note>,
     /// The record a suite step measured (or took from a saved baseline).
     pub record: Option<NewRecord>,
     /// The earlier record an interleaved suite measured again beside its own, grown by its
@@ -35,37 +35,54 @@ pub struct NewRecord {
     pub source: Option<String>,
 }
 
-/// Why a step failed.
+pub use crate::exec::failure::{Failure, StepError};
+
+/// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepError {
-    /// What went wrong, with the command's last lines when there is a command.
-    pub message: String,
-    /// Its log file, relative to the target.
-    pub log: Option<String>,
+pub enum Stop {
+    /// A gate failed (its check).
+    Gate(String),
+    /// A step failed (its id).
+    Step(String),
+    /// A gate the measurements could not settle, and that is not kept (its check).
+    Inconclusive(String),
+    /// A baseline was red (its record name).
+    BaselineRed(String),
 }
 
-impl StepError {
-    /// A failure with a message and no log.
-    pub fn new(message: impl Into<String>) -> Self {
-        StepError {
-            message: message.into(),
-            log: None,
-        }
-    }
+/// Something said about an apply before it starts (or instead of it).
+#[derive(Debug)]
+pub enum Notice {
+    /// A journal in the target that planrun did not write (the journal's account of it).
+    ForeignJournal(String),
+    /// Files this plan edits that have uncommitted changes in git.
+    Uncommitted(Vec<String>),
+    /// The plan is already applied here with the same inputs and nothing it wrote changed:
+    /// nothing to do.
+    AlreadyApplied {
+        /// The plan's name.
+        plan: String,
+        /// The target.
+        target: std::path::PathBuf,
+        /// The run in effect.
+        run_id: String,
+        /// When it started.
+        started: String,
+        /// Its report, when it can be read.
+        report: Option<Box<crate::report::model::RunReport>>,
+    },
+}
 
-    /// A failure from another layer's error, its causes kept (down to the OS error).
-    pub fn of(error: &dyn std::error::Error) -> Self {
-        StepError::new(crate::error::with_causes(error))
-    }
-
-    /// A failure doing `context` ("failed to journal `x`"), then the error and its causes.
-    pub fn caused(context: impl Into<String>, error: &dyn std::error::Error) -> Self {
-        StepError::new(format!(
-            "{}: {}",
-            context.into(),
-            crate::error::with_causes(error)
-        ))
-    }
+/// Why an apply rolls back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// A signal came.
+    Signal,
+    /// A step, a gate or the baseline stopped the run.
+    Stopped(Stop),
+    /// The run could not be marked applied (the journal's error): it is undone instead, and
+    /// the rollback does not count as having saved it.
+    NotMarkedApplied(String),
 }
 
 /// One thing that happened in an apply.
@@ -85,9 +102,7 @@ pub enum Event {
         /// The step id.
         id: String,
         /// What is happening now.
-        text: String,
-        /// Whether it is worth a line of its own in plain output (a run that ended).
-        milestone: bool,
+        detail: crate::exec::outcome::Detail,
     },
     /// A step ended.
     StepFinished {
@@ -134,15 +149,13 @@ pub enum RunEvent {
     /// A step or gate failed, or a signal came: the rollback begins.
     RollingBack {
         /// Why.
-        reason: String,
+        why: Why,
     },
-    /// The rollback ended (`ok` false when it failed; its error is reported on its own).
-    RolledBack {
-        /// What it did.
-        info: RollbackInfo,
-        /// How long it took.
-        seconds: f64,
-    },
+    /// The rollback did something (see [`crate::exec::rollback`], which `planrun rollback`
+    /// runs too).
+    Rollback(crate::exec::rollback::RollbackEvent),
+    /// The rollback did not finish; the error owns the exit code.
+    RollbackFailed(crate::error::Error),
     /// A service was stopped as the apply ended.
     ServiceStopped(crate::exec::services::ServiceEnd),
     /// The run ended with this status and exit code.

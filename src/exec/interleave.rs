@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::exec::context::{Partner, StepContext};
 use crate::exec::events::{Event, NewRecord, StepError};
 use crate::exec::gates;
+use crate::exec::outcome::Detail;
 use crate::exec::setup::Prepared;
 use crate::journal::switch::{State, Switcher};
 use crate::measure::record::{Comparison, PairSlot, Record, RunResult, INTERLEAVED, SEQUENTIAL};
@@ -91,7 +92,7 @@ pub fn measure(
         (None, Some(mark)) => ctx
             .journal
             .switcher(mark)
-            .map_err(|e| StepError::caused("failed to prepare switching the target", &e))?,
+            .map_err(|e| switch_failed("prepare switching the target", e))?,
     };
     match switcher {
         Ok(sw) => interleaved(ctx, s, (spec, partner_spec), partner, sw),
@@ -104,8 +105,9 @@ fn sequential(ctx: &StepContext<'_>, s: &Suite, partner: &Partner, reason: Strin
     tracing::info!(record = %s.record, %reason, "measured in sequence");
     ctx.emit.emit(Event::StepDetail {
         id: s.id.clone(),
-        text: format!("sequential: {reason}"),
-        milestone: true,
+        detail: Detail::Sequential {
+            reason: reason.clone(),
+        },
     });
     Measured::Sequential(Comparison {
         with: partner.record.clone(),
@@ -118,16 +120,9 @@ fn sequential(ctx: &StepContext<'_>, s: &Suite, partner: &Partner, reason: Strin
     })
 }
 
-fn suite_error(ctx: &StepContext<'_>, e: suite::SuiteError) -> StepError {
-    let mut message = e.to_string();
-    for line in e.output() {
-        message.push_str(&format!("\n  | {line}"));
-    }
-    let log = match &e {
-        suite::SuiteError::Junit { log, .. } => Some(ctx.target_rel(log)),
-        _ => None,
-    };
-    StepError { message, log }
+fn switch_failed(what: &'static str, e: crate::journal::error::JournalError) -> StepError {
+    let source = Box::new(e);
+    crate::exec::failure::Failure::Switch { what, source }.into()
 }
 
 /// The pairs' order: one AB and one BA pair per block of two, which comes first drawn by
@@ -188,25 +183,21 @@ fn interleaved(
     let seed = Order::seed();
     let (files, env_paths) = sw.size();
     tracing::info!(record = %s.record, with = %partner.record, seed, files, env_paths, "interleaving");
-    let detail = |text: String, milestone: bool| {
-        ctx.emit.emit(Event::StepDetail {
-            id: s.id.clone(),
-            text,
-            milestone,
-        })
+    let detail = |detail: Detail| {
+        let id = s.id.clone();
+        ctx.emit.emit(Event::StepDetail { id, detail })
     };
-    detail(
-        format!(
-            "interleaved with `{}` (seed {seed}; {files} files, {env_paths} environment paths switched)",
-            partner.record
-        ),
-        true,
-    );
+    detail(Detail::Interleaved {
+        with: partner.record.clone(),
+        seed,
+        files,
+        env_paths,
+    });
     let result = run_pairs(ctx, s, spec, base_spec, partner, &mut sw, seed, &detail);
     // Whatever happened, the target is left as the changes left it.
     let finished = sw
         .finish()
-        .map_err(|e| StepError::caused("failed to switch the target back", &e));
+        .map_err(|e| switch_failed("switch the target back", e));
     let (record, grown) = result?;
     finished?;
     Ok(Measured::Interleaved(
@@ -228,7 +219,7 @@ fn run_pairs(
     partner: &Partner,
     sw: &mut Switcher<'_>,
     seed: u64,
-    detail: &dyn Fn(String, bool),
+    detail: &dyn Fn(Detail),
 ) -> Result<(Record, Record), StepError> {
     let min_pairs = spec.runs.max(1);
     let max_pairs = spec.max_runs.unwrap_or(spec.runs).max(min_pairs);
@@ -239,23 +230,21 @@ fn run_pairs(
     let mut switches: Vec<f64> = Vec::new();
     // The earlier record's own runs are numbered on from where it stopped.
     let base_offset = u32::try_from(partner.measured.samples.len()).unwrap_or(0);
-    let run_err = |e| suite_error(ctx, e);
+    let run_err = |e| crate::exec::steplog::suite_failed(ctx, e);
     let switch_err = |e: crate::journal::error::JournalError| {
-        StepError::caused("failed to switch the target between states", &e)
+        switch_failed("switch the target between states", e)
     };
     sw.switch(State::After).map_err(switch_err)?;
     for i in 1..=spec.warmup {
-        detail(format!("warmup {i}/{}", spec.warmup), false);
+        let warmup = |took| Detail::Run {
+            warmup: true,
+            index: i,
+            of: spec.warmup,
+            took,
+        };
+        detail(warmup(None));
         let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
-        let took = Duration::from_secs_f64(run.sample.wall);
-        detail(
-            format!(
-                "warmup {i}/{} took {}",
-                spec.warmup,
-                crate::exec::progress::fmt_duration(took)
-            ),
-            true,
-        );
+        detail(warmup(Some(Duration::from_secs_f64(run.sample.wall))));
         after_runs.push(run);
     }
     // The earlier record's last run, measured just before the changes, is the first pair's A
@@ -320,22 +309,14 @@ fn run_pairs(
             }
         }
         comparison.pairs = i;
-        detail(
-            format!(
-                "pair {i}/{max_pairs} ({}): `{}` {:.2}s{}, `{}` {:.2}s",
-                if first == State::Before { "AB" } else { "BA" },
-                partner.record,
-                walls[0],
-                if reuse.is_some() {
-                    " (its last run, just before the changes)"
-                } else {
-                    ""
-                },
-                s.record,
-                walls[1]
-            ),
-            true,
-        );
+        detail(Detail::Pair {
+            index: i,
+            of: max_pairs,
+            before_first: first == State::Before,
+            partner: (partner.record.clone(), walls[0]),
+            reused: reuse.is_some(),
+            record: (s.record.clone(), walls[1]),
+        });
         // A run that hung is a result: no more pairs, and the gates decide.
         if timed_out || i == max_pairs {
             break;
@@ -363,7 +344,7 @@ fn run_pairs(
     }
     comparison.switch_ms = stats::median(&switches);
     records(&after_runs, &base_runs, &comparison)
-        .ok_or_else(|| StepError::new("no counted run in the interleaved pairs"))
+        .ok_or_else(|| crate::exec::failure::Failure::NoPairs.into())
 }
 
 /// Where in the earlier record's samples its last counted run is, when it can be the first

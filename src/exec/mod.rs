@@ -3,19 +3,26 @@
 //! plus the dry-run preview.
 
 pub mod actions;
+pub mod applied;
 pub mod apply;
 pub mod baseline;
+pub mod changes;
 pub mod context;
 pub mod dryrun;
 pub mod edits;
 pub mod eventlog;
 pub mod events;
+pub mod failure;
 pub mod gates;
 pub mod interleave;
 pub mod known;
+pub mod notices;
+pub mod outcome;
 pub mod progress;
 pub mod red;
+pub mod refusal;
 pub mod relock;
+pub mod rollback;
 pub mod scheduler;
 pub mod services;
 pub mod setup;
@@ -25,3 +32,4 @@ pub mod state;
 pub mod steplog;
 pub mod testsets;
 pub mod uvpin;
+pub mod words;

@@ -9,8 +9,8 @@ use crate::measure::record::Record;
 use crate::plan::baselines::matches;
 use crate::plan::model::Framework;
 
-/// How many ids a message names before it says "and N more".
-const NAMED: usize = 8;
+pub use crate::exec::refusal::Refusal;
+use crate::exec::refusal::NAMED;
 
 /// What the person said is known to fail in a baseline.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,56 +19,6 @@ pub struct Known<'a> {
     pub patterns: &'a [&'a str],
     /// `--accept-baseline-failures`: whatever fails in the baseline is known.
     pub accept_all: bool,
-}
-
-/// Why a baseline is refused: each problem, and the failing tests not declared known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The record name.
-    pub record: String,
-    /// The suite step that measured it.
-    pub step: String,
-    /// What is wrong, one sentence fragment each.
-    pub problems: Vec<String>,
-    /// The failing tests that were not declared known (for the hint).
-    pub unknown: Vec<String>,
-    /// The suite could not be run as a suite at all (no test, collection errors).
-    pub broken: bool,
-}
-
-impl Refusal {
-    /// The step's failure message: what is wrong, then what to do.
-    pub fn message(&self) -> String {
-        let mut text = format!(
-            "baseline `{}` is red: refusing to change the target before it is worth comparing with",
-            self.record
-        );
-        for p in &self.problems {
-            text.push_str("\n  - ");
-            text.push_str(p);
-        }
-        text.push_str("\nhint: ");
-        text.push_str(&self.hint());
-        text
-    }
-
-    /// What to do about it.
-    fn hint(&self) -> String {
-        if self.broken {
-            return "fix the suite so that it collects and runs tests as the repository is (run its command by hand), then apply again".into();
-        }
-        let ids: Vec<String> = self
-            .unknown
-            .iter()
-            .take(NAMED)
-            .map(|id| format!("{id:?}"))
-            .collect();
-        format!(
-            "fix the failing tests first, or declare them known: `known_failures = [{}]` on step `{}`, `--known-failures FILE` (one id a line), or `--accept-baseline-failures`; gates then allow no new failure",
-            ids.join(", "),
-            self.step
-        )
-    }
 }
 
 /// pytest's exit codes that mean the suite did not run as a suite.
@@ -209,7 +159,8 @@ pub fn settle(
     suite: &crate::plan::compiled::Suite,
     mut record: Record,
 ) -> Result<Record, crate::exec::events::StepError> {
-    use crate::exec::events::{Event, NewRecord, StepError};
+    use crate::exec::events::{Event, NewRecord};
+    use crate::exec::failure::{Failure, StepError};
     if !suite.checked_baseline {
         let known = crate::exec::known::known(ctx.records);
         for id in crate::exec::known::fixed(&record, &known) {
@@ -254,10 +205,7 @@ pub fn settle(
                     source: None,
                 },
             });
-            Err(StepError {
-                message: refusal.message(),
-                log,
-            })
+            Err(StepError::logged(Failure::BaselineRed(refusal), log))
         }
     }
 }

@@ -9,9 +9,10 @@ use crate::edit::locks::{self, Lock, Tool, UvChoice};
 use crate::error::{Error, Result};
 use crate::exec::context::StepContext;
 use crate::exec::edits;
-use crate::exec::events::StepError;
+use crate::exec::failure::{Failure, Journaled, StepError};
+use crate::exec::outcome::Relock;
 use crate::exec::setup::Prepared;
-use crate::exec::steplog::{describe_status, log_path, tail_text};
+use crate::exec::steplog::{log_path, tail};
 use crate::plan::compiled::{Install, Step};
 use crate::process::{self, CommandSpec};
 use crate::pyenv;
@@ -77,7 +78,7 @@ pub struct Relocked {
     /// The lock file, when its bytes changed.
     pub changed: Option<String>,
     /// How it was relocked, when there is something to say.
-    pub note: Option<String>,
+    pub notes: Vec<Relock>,
 }
 
 /// Relocks the lock beside the `pyproject.toml` among `changed`, if there is one.
@@ -91,13 +92,13 @@ pub fn relock(
     let Some(lock) = lock else {
         return Ok(Relocked {
             changed: None,
-            note: None,
+            notes: Vec::new(),
         });
     };
     let before = read(&lock.file);
     ctx.journal
         .record_file(Path::new(&lock.file))
-        .map_err(|e| StepError::caused(format!("failed to journal `{}`", lock.file), &e))?;
+        .map_err(|e| crate::exec::failure::journal_failed(Journaled::File(lock.file.clone()), e))?;
     let (argv, note) = command(ctx, &lock)?;
     let dir = Path::new(&lock.pyproject).parent().unwrap_or(Path::new(""));
     let (log, rel) = log_path(ctx, &format!("{}-{}-lock", s.id, lock.tool.program()))?;
@@ -115,37 +116,34 @@ pub fn relock(
         grace: process::DEFAULT_GRACE,
         log_max: process::caplog::max_from_env(),
     };
-    let outcome = process::run(&spec, ctx.control, false).map_err(|e| StepError {
-        message: format!("failed to start `{quoted}`: {e}"),
-        log: Some(rel.clone()),
+    let outcome = process::run(&spec, ctx.control, false).map_err(|source| {
+        let command = quoted.clone();
+        StepError::logged(Failure::Start { command, source }, rel.clone())
     })?;
     if !outcome.status.success() {
-        return Err(StepError {
-            message: format!(
-                "`{quoted}` {} after recording {} in `{}`\n{}",
-                describe_status(&outcome.status),
-                s.packages.join(" "),
-                lock.pyproject,
-                tail_text(&log)
-            ),
-            log: Some(rel),
-        });
+        let failure = Failure::Relock {
+            command: quoted,
+            status: outcome.status,
+            packages: s.packages.join(" "),
+            pyproject: lock.pyproject.clone(),
+            tail: tail(&log),
+        };
+        return Err(StepError::logged(failure, rel));
     }
     let after = read(&lock.file);
-    let mut note = note;
+    let mut notes: Vec<Relock> = note.into_iter().collect();
     if lock.tool == Tool::Uv {
         let (old, new) = (
             before.as_deref().map_or(0, locks::uv_revision),
             after.as_deref().map_or(0, locks::uv_revision),
         );
         if old != new {
-            let moved = format!("uv.lock moved from revision {old} to {new}: no uv known to planrun writes revision {old}");
-            note = Some(note.map_or(moved.clone(), |n| format!("{n}; {moved}")));
+            notes.push(Relock::RevisionMoved { old, new });
         }
     }
     Ok(Relocked {
         changed: (after != before).then(|| lock.file.clone()),
-        note,
+        notes,
     })
 }
 
@@ -153,12 +151,13 @@ pub fn relock(
 fn command(
     ctx: &StepContext<'_>,
     lock: &Lock,
-) -> std::result::Result<(Vec<String>, Option<String>), StepError> {
+) -> std::result::Result<(Vec<String>, Option<Relock>), StepError> {
     let missing = |program: &str| {
-        StepError::new(format!(
-            "`{}` must follow `{}`, but {program} is not on PATH and could not be installed",
-            lock.file, lock.pyproject
-        ))
+        StepError::from(Failure::LockToolMissing {
+            lock: lock.file.clone(),
+            pyproject: lock.pyproject.clone(),
+            program: program.to_string(),
+        })
     };
     let path = |p: PathBuf| p.to_string_lossy().into_owned();
     match lock.tool {
@@ -186,7 +185,7 @@ fn command(
                         "uv".into(),
                         "lock".into(),
                     ],
-                    Some(format!("relocked with uv{spec}: {why}")),
+                    Some(Relock::WithUv { spec, why }),
                 ),
             })
         }

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::exec::progress::fmt_duration;
 use crate::journal::entry::{self, Entry};
 use crate::journal::{paths, trust};
 use crate::plan::model;
@@ -63,17 +62,6 @@ impl ServiceEnd {
     }
 }
 
-/// `stopped by its stop command in 0.41s`, ...: how the terminal and the report say it.
-impl std::fmt::Display for ServiceEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&describe(&self.stopped))?;
-        if let Some((dir, e)) = &self.dir_left {
-            write!(f, "; could not remove `{}`: {e}", dir.display())?;
-        }
-        Ok(())
-    }
-}
-
 impl Services {
     /// Keeps a service that is ready until the apply ends; `stop` is its stop command, `dir`
     /// the directory planrun made for it.
@@ -114,23 +102,6 @@ impl Services {
             });
         }
         ends
-    }
-}
-
-/// How a service was stopped, as a sentence fragment.
-fn describe(stopped: &Stopped) -> String {
-    let took = fmt_duration(Duration::from_secs_f64(stopped.seconds));
-    let stop_failed = match stopped.stop_status {
-        Some(status) if !status.success() => format!(" (its stop command ended with {status})"),
-        _ => String::new(),
-    };
-    match stopped.ending {
-        Ending::Exited(status) => format!("had exited by itself ({status}) before it was stopped"),
-        Ending::StopCommand => format!("stopped by its stop command in {took}"),
-        Ending::Terminated => format!("stopped by SIGTERM in {took}{stop_failed}"),
-        Ending::Killed => format!(
-            "killed with SIGKILL after {took}: neither its stop command nor SIGTERM ended it{stop_failed}"
-        ),
     }
 }
 
@@ -190,17 +161,9 @@ pub fn dir_to_make(
 }
 
 /// Makes a service's directory, private to this user.
-pub fn make_dir(dir: &Path) -> Result<(), String> {
+pub fn make_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            format!(
-                "failed to create the service's directory `{}`: {e}",
-                dir.display()
-            )
-        })
+    std::fs::DirBuilder::new().mode(0o700).create(dir)
 }
 
 /// Removes a directory made for a service; one already gone is fine.
@@ -220,10 +183,26 @@ struct Recorded {
     dir: Option<PathBuf>,
 }
 
+/// What `planrun rollback` did about a service a killed run left behind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeftBehind {
+    /// The service was still running and was stopped.
+    Stopped(ServiceEnd),
+    /// Its directory was still there: removed, or not (why).
+    Dir {
+        /// The service's step id.
+        id: String,
+        /// The directory.
+        dir: PathBuf,
+        /// Why it could not be removed.
+        error: Option<String>,
+    },
+}
+
 /// Stops the services that the killed run `run_id` left running, as the apply would have (its
 /// stop command, then SIGTERM, then SIGKILL, only to processes provably of the recorded group),
-/// and removes the directories made for them; returns what it did, a line each.
-pub fn stop_left_behind(target: &Path, run_id: &str) -> Vec<String> {
+/// and removes the directories made for them; returns what it did.
+pub fn stop_left_behind(target: &Path, run_id: &str) -> Vec<LeftBehind> {
     let run_dir = paths::run_dir(target, run_id);
     let entries = match entry::read_log(&run_dir, true) {
         Ok(entries) => entries,
@@ -278,11 +257,11 @@ pub fn stop_left_behind(target: &Path, run_id: &str) -> Vec<String> {
                 Some(spec)
             });
             let stopped = svc::stop_left(running, stop.as_ref(), GRACE);
-            lines.push(format!(
-                "service `{}` left running by the interrupted run {run_id}: {}",
-                service.step,
-                describe(&stopped)
-            ));
+            lines.push(LeftBehind::Stopped(ServiceEnd {
+                id: service.step.clone(),
+                stopped,
+                dir_left: None,
+            }));
         }
         let Some(dir) = &service.dir else { continue };
         let ours = dir.is_absolute()
@@ -290,18 +269,11 @@ pub fn stop_left_behind(target: &Path, run_id: &str) -> Vec<String> {
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with(DIR_PREFIX));
         if ours && dir.exists() {
-            match remove_dir(dir) {
-                Ok(()) => lines.push(format!(
-                    "removed `{}`, the directory of service `{}`",
-                    dir.display(),
-                    service.step
-                )),
-                Err(e) => lines.push(format!(
-                    "could not remove `{}`, the directory of service `{}`: {e}",
-                    dir.display(),
-                    service.step
-                )),
-            }
+            lines.push(LeftBehind::Dir {
+                id: service.step.clone(),
+                dir: dir.clone(),
+                error: remove_dir(dir).err().map(|e| e.to_string()),
+            });
         }
     }
     lines
@@ -385,18 +357,22 @@ mod tests {
             .spawn()
             .unwrap();
         Groups::record_in(paths::orphan_groups(journal.run_dir())).service(child.id(), "db");
-        let lines = stop_left_behind(t, journal.run_id());
-        assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(
-            lines[0].starts_with(&format!(
-                "service `db` left running by the interrupted run {}: stopped by its stop command in ",
-                journal.run_id()
-            )),
-            "{lines:?}"
+        let done = stop_left_behind(t, journal.run_id());
+        assert_eq!(done.len(), 2, "{done:?}");
+        let LeftBehind::Stopped(end) = &done[0] else {
+            panic!("{done:?}");
+        };
+        assert_eq!(
+            (end.id.as_str(), end.stopped.ending),
+            ("db", Ending::StopCommand)
         );
         assert_eq!(
-            lines[1],
-            format!("removed `{}`, the directory of service `db`", dir.display())
+            done[1],
+            LeftBehind::Dir {
+                id: "db".into(),
+                dir: dir.clone(),
+                error: None
+            }
         );
         assert!(child.wait().unwrap().success());
         assert!(!dir.exists());

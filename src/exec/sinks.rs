@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::exec::context::ApplyOptions;
 use crate::exec::events::{Event, RunEvent};
 use crate::exec::progress::{fmt_duration, Progress};
+use crate::exec::rollback::RollbackEvent;
 use crate::exec::state::RunState;
 use crate::report::model::{GateStatus, RunReport, RunStatus, StepStatus};
 use crate::secrets::Secrets;
@@ -83,20 +84,19 @@ impl Sink for Terminal {
                 ui::paint(color, Style::Dim, &format!("(run {run_id})"))
             )),
             Event::StepStarted { id, action, .. } => self.progress.started(id, action),
-            Event::StepDetail {
-                id,
-                text,
-                milestone,
-            } => self.progress.detail(id, text, *milestone),
+            Event::StepDetail { id, detail } => {
+                let text = crate::exec::words::detail(detail);
+                self.progress.detail(id, &text, detail.milestone());
+            }
             Event::StepFinished { id, result, .. } => {
                 let status = state
                     .step_report(id)
                     .map_or(StepStatus::Failed, |s| s.status);
                 let message = match result {
-                    Ok(out) => out.note.as_deref(),
-                    Err(e) => Some(e.message.as_str()),
+                    Ok(out) => out.note.as_ref().map(crate::exec::words::note),
+                    Err(e) => Some(crate::exec::words::failure(&e.failure)),
                 };
-                let shown = message.map(|m| self.secrets.mask(m));
+                let shown = message.map(|m| self.secrets.mask(&m).into_owned());
                 // A suite's warnings come before its closing line, as its runs' lines do.
                 if let Ok(out) = result {
                     for w in &out.warnings {
@@ -110,28 +110,37 @@ impl Sink for Terminal {
             Event::Skipped { .. }
             | Event::BaselineRefused { .. }
             | Event::Run(RunEvent::Changed(..)) => {}
-            Event::Run(RunEvent::RollingBack { reason }) => {
+            Event::Run(RunEvent::RollingBack { why }) => {
                 self.progress.finish();
                 ui::err(&format!(
                     "{} {}; rolling back",
                     ui::paint(color, Style::BoldRed, "✗"),
-                    self.secrets.mask(reason)
+                    self.secrets.mask(&crate::exec::words::why(why))
                 ));
             }
-            Event::Run(RunEvent::RolledBack { info, seconds }) => {
-                if info.ok {
+            Event::Run(RunEvent::Rollback(RollbackEvent::Undone(done))) => {
+                let info = state.report.rollback.as_ref().filter(|i| i.ok);
+                if let Some(info) = info {
                     ui::err(&format!(
                         "{} rolled back in {}: {} restored, {} deleted, {} restored",
                         ui::paint(color, Style::BoldGreen, "↺"),
-                        fmt_duration(std::time::Duration::from_secs_f64(*seconds)),
+                        fmt_duration(std::time::Duration::from_secs_f64(done.seconds)),
                         info.restored.len(),
                         info.deleted.len(),
                         ui::count(info.environments.len(), "environment")
                     ));
                 }
             }
+            Event::Run(RunEvent::Rollback(other)) => {
+                if let Some(note) = crate::exec::words::rollback_note(other) {
+                    ui::note(&self.secrets.mask(&note));
+                }
+            }
+            Event::Run(RunEvent::RollbackFailed(error)) => {
+                error.report();
+            }
             Event::Run(RunEvent::ServiceStopped(end)) => {
-                let (id, text) = (&end.id, end);
+                let (id, text) = (&end.id, crate::exec::words::service_end(end));
                 let style = if end.clean() {
                     Style::Dim
                 } else {

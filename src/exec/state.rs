@@ -3,21 +3,14 @@
 
 use std::time::Instant;
 
-use crate::exec::events::{Event, RunEvent, StepOutput};
-use crate::report::model::{GateStatus, RunReport, RunStatus, StepReport, StepStatus};
+use crate::exec::events::{Event, RunEvent, StepOutput, Why};
+use crate::exec::rollback::RollbackEvent;
+use crate::journal::outcome::RollbackReport;
+use crate::report::model::{
+    GateStatus, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
+};
 
-/// Why a run stopped early.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stop {
-    /// A gate failed (its check).
-    Gate(String),
-    /// A step failed (its id).
-    Step(String),
-    /// A gate the measurements could not settle, and that is not kept (its check).
-    Inconclusive(String),
-    /// A baseline was red (its record name).
-    BaselineRed(String),
-}
+pub use crate::exec::events::Stop;
 
 /// The state of one apply, built from its events.
 #[derive(Debug)]
@@ -27,6 +20,8 @@ pub struct RunState {
     /// The first failure, if any.
     pub stop: Option<Stop>,
     started: Instant,
+    /// Why the run is rolling back, once it is.
+    why: Option<Why>,
     /// Each step's index in `report.steps`: an event finds its step without a scan.
     index: std::collections::HashMap<String, usize>,
 }
@@ -40,6 +35,7 @@ impl RunState {
         RunState {
             report,
             stop: None,
+            why: None,
             started: Instant::now(),
             index,
         }
@@ -77,11 +73,16 @@ impl RunState {
                             StepStatus::Ok
                         };
                         self.step(id, |s| s.changed = out.changed.clone());
-                        (status, out.note.clone(), out.log.clone())
+                        let note = out.note.as_ref().map(crate::exec::words::note);
+                        (status, note, out.log.clone())
                     }
                     Err(e) => {
                         self.stop.get_or_insert_with(|| Stop::Step(id.clone()));
-                        (StepStatus::Failed, Some(e.message.clone()), e.log.clone())
+                        (
+                            StepStatus::Failed,
+                            Some(crate::exec::words::failure(&e.failure)),
+                            e.log.clone(),
+                        )
                     }
                 };
                 self.step(id, |s| {
@@ -120,22 +121,46 @@ impl RunState {
                     self.step(id, |s| s.status = StepStatus::Skipped);
                 }
             }
-            Event::Run(RunEvent::Started { .. } | RunEvent::RollingBack { .. }) => {}
+            Event::Run(RunEvent::Started { .. }) => {}
+            Event::Run(RunEvent::RollingBack { why }) => {
+                self.report.rollback = Some(RollbackInfo {
+                    reason: crate::exec::words::why(why),
+                    // Until the journal is replayed; a run that could not be marked applied
+                    // is not saved by its rollback.
+                    ok: false,
+                    ..RollbackInfo::default()
+                });
+                self.why = Some(why.clone());
+            }
+            Event::Run(RunEvent::Rollback(RollbackEvent::Undone(done))) => {
+                let saved = !matches!(self.why, Some(Why::NotMarkedApplied(_)));
+                let info = self.report.rollback.get_or_insert_with(Default::default);
+                undone(info, done);
+                info.ok = saved;
+                if !saved {
+                    self.report.status = RunStatus::RollbackFailed;
+                }
+            }
+            Event::Run(RunEvent::Rollback(_)) => {}
+            Event::Run(RunEvent::RollbackFailed(error)) => {
+                let info = self.report.rollback.get_or_insert_with(Default::default);
+                info.ok = false;
+                info.message = Some(match error {
+                    crate::error::Error::Rollback { source, .. } => source.to_string(),
+                    other => other.to_string(),
+                });
+                self.report.status = RunStatus::RollbackFailed;
+            }
             Event::Run(RunEvent::ServiceStopped(end)) => self.step(&end.id, |s| {
+                let end = crate::exec::words::service_end(end);
                 s.message = Some(match s.message.take() {
                     Some(note) => format!("{note}; {end}"),
-                    None => end.to_string(),
+                    None => end,
                 });
             }),
             Event::Run(RunEvent::Changed(diffstat, diff)) => {
                 self.report.diffstat = *diffstat;
                 self.report.diff = diff.clone();
-            }
-            Event::Run(RunEvent::RolledBack { info, .. }) => {
-                self.report.rollback = Some(info.clone());
-                if !info.ok {
-                    self.report.status = RunStatus::RollbackFailed;
-                }
             }
             Event::Run(RunEvent::Finished { status, code }) => {
                 self.report.status = *status;
@@ -172,10 +197,24 @@ impl RunState {
     }
 }
 
+/// What a replay undid, in the report's terms.
+fn undone(info: &mut RollbackInfo, done: &RollbackReport) {
+    use crate::journal::outcome::Outcome as Undo;
+    for action in &done.actions {
+        let subject = action.subject.clone();
+        match action.outcome {
+            Undo::Restored => info.restored.push(subject),
+            Undo::Deleted | Undo::DirRemoved | Undo::VenvRemoved => info.deleted.push(subject),
+            Undo::EnvRestored { .. } => info.environments.push(subject),
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::events::StepError;
+    use crate::exec::failure::{Failure, StepError};
     use crate::report::model::GateReport;
 
     fn state() -> RunState {
@@ -214,7 +253,7 @@ mod tests {
         s.apply(&Event::StepFinished {
             id: "b".into(),
             seconds: 2.0,
-            result: Err(StepError::new("boom")),
+            result: Err(Failure::NoPairs.into()),
         });
         s.apply(&Event::GatesDecided {
             phase: "p".into(),
@@ -233,7 +272,10 @@ mod tests {
         assert_eq!(steps[0].started_s, Some(0.5));
         assert_eq!(
             (steps[1].status, steps[1].message.as_deref()),
-            (StepStatus::Failed, Some("boom"))
+            (
+                StepStatus::Failed,
+                Some("no counted run in the interleaved pairs")
+            )
         );
         assert_eq!(steps[2].status, StepStatus::Skipped);
         assert_eq!(s.report.gates[0].status, GateStatus::Fail);
@@ -255,10 +297,91 @@ mod tests {
         s.apply(&Event::StepFinished {
             id: "a".into(),
             seconds: 1.0,
-            result: Err(StepError::new("baseline `baseline` is red")),
+            result: Err(StepError::from(Failure::BaselineRed(
+                crate::exec::red::Refusal {
+                    record: "baseline".into(),
+                    step: "a".into(),
+                    problems: vec![],
+                    unknown: vec![],
+                    broken: true,
+                },
+            ))),
         });
         assert_eq!(s.stop, Some(Stop::BaselineRed("baseline".into())));
         assert!(s.report.records.contains_key("baseline"));
         assert_eq!(s.report.steps[0].status, StepStatus::Failed);
+    }
+
+    fn undone(actions: &[(&str, crate::journal::outcome::Outcome)]) -> Event {
+        use crate::journal::outcome::RollbackAction;
+        Event::Run(RunEvent::Rollback(RollbackEvent::Undone(RollbackReport {
+            run_id: "r".into(),
+            plan: "p".into(),
+            already_rolled_back: false,
+            actions: (actions.iter().enumerate())
+                .map(|(i, (subject, outcome))| RollbackAction {
+                    seq: i as u32,
+                    outcome: outcome.clone(),
+                    subject: subject.to_string(),
+                    seconds: 0.0,
+                })
+                .collect(),
+            seconds: 0.2,
+            saved: Vec::new(),
+            leftovers: Vec::new(),
+        })))
+    }
+
+    /// The report's account of a rollback is built from the rollback service's events: why
+    /// (in words), then what the replay undid.
+    #[test]
+    fn the_rollback_folds_into_the_report_from_its_events() {
+        use crate::journal::outcome::Outcome as Undo;
+        let mut s = state();
+        s.apply(&Event::Run(RunEvent::RollingBack {
+            why: Why::Stopped(Stop::Step("b".into())),
+        }));
+        s.apply(&undone(&[
+            ("app.py", Undo::Restored),
+            ("new.txt", Undo::Deleted),
+        ]));
+        let info = s.report.rollback.clone().unwrap();
+        assert_eq!(info.reason, "step `b` failed");
+        assert!(info.ok);
+        assert_eq!(
+            (info.restored, info.deleted),
+            (vec!["app.py".to_string()], vec!["new.txt".to_string()])
+        );
+        assert_ne!(s.report.status, RunStatus::RollbackFailed);
+    }
+
+    /// A run undone because it could not be marked applied is not saved by its rollback; a
+    /// rollback that did not finish says its error and fails the run.
+    #[test]
+    fn a_rollback_that_did_not_save_the_run_or_did_not_finish_fails_it() {
+        let mut s = state();
+        s.apply(&Event::Run(RunEvent::RollingBack {
+            why: Why::NotMarkedApplied("disk full".into()),
+        }));
+        s.apply(&undone(&[]));
+        let info = s.report.rollback.clone().unwrap();
+        assert_eq!(info.reason, "failed to mark the run applied: disk full");
+        assert!(!info.ok);
+        assert_eq!(s.report.status, RunStatus::RollbackFailed);
+
+        let mut s = state();
+        s.apply(&Event::Run(RunEvent::RollingBack { why: Why::Signal }));
+        let error = crate::journal::error::RollbackError::Journal(
+            crate::journal::error::JournalError::NoSuchRun("r".into()),
+        );
+        let error = crate::error::Error::rollback(std::path::Path::new("/t"), error);
+        s.apply(&Event::Run(RunEvent::RollbackFailed(error)));
+        let info = s.report.rollback.clone().unwrap();
+        assert_eq!(info.reason, "interrupted by a signal");
+        assert_eq!(
+            (info.ok, info.message.as_deref()),
+            (false, Some("no run `r` in the journal"))
+        );
+        assert_eq!(s.report.status, RunStatus::RollbackFailed);
     }
 }

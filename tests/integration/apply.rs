@@ -3,6 +3,7 @@
 
 mod checked;
 mod diffs;
+mod events;
 mod secrets;
 mod signals;
 
