@@ -68,6 +68,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
     Man(ManArgs),
+    /// Profile a suite, rank what would make it faster with predicted savings, write the plan that verifies it.
+    Suggest(SuggestArgs),
 }
 
 /// `--color WHEN`. The values have no doc comments of their own: with them clap would print
@@ -383,4 +385,29 @@ pub enum ReportFormat {
     Json,
     Junit,
     Html,
+}
+
+/// `planrun suggest`'s arguments.
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// The repository whose suite to profile (default: the current directory).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
+    pub target: PathBuf,
+
+    /// Set a variable (repeatable): --var python=PATH picks the interpreter.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Write the plan that verifies the best opportunity (with its templates beside it).
+    #[arg(long, value_name = "PLAN")]
+    pub write: Option<PathBuf>,
+
+    /// Print the analysis as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

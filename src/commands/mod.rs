@@ -9,6 +9,7 @@ mod report;
 mod rollback;
 mod schema;
 mod status;
+mod suggest;
 mod unlock;
 mod validate;
 
@@ -31,5 +32,6 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Init(args) => init::run(&args),
         Command::Completions(args) => manual::completions(&args),
         Command::Man(args) => manual::man(&args),
+        Command::Suggest(args) => suggest::run(&args),
     }
 }
