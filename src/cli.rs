@@ -64,12 +64,12 @@ pub enum Command {
     Plans,
     /// Write a bundled plan (and its templates) into a repository.
     Init(InitArgs),
+    /// Profile the suite, predict what would make it faster, write a plan that checks it.
+    Suggest(SuggestArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
     Man(ManArgs),
-    /// Profile a suite, rank what would make it faster with predicted savings, write the plan that verifies it.
-    Suggest(SuggestArgs),
 }
 
 /// `--color WHEN`. The values have no doc comments of their own: with them clap would print
