@@ -38,7 +38,7 @@ pub fn run(args: &SuggestArgs) -> Result<u8> {
         .tempdir()
         .map_err(|e| Error::io("failed to create a temp directory for the profile", e))?;
     ui::status(&format!(
-        "profiling the suite of {} with {} (one run)",
+        "profiling the suite of {} with {} (two runs: in order, then in reverse)",
         target.display(),
         found.describe(&target)
     ));
@@ -47,7 +47,7 @@ pub fn run(args: &SuggestArgs) -> Result<u8> {
         target: target.clone(),
         scratch: scratch.path().to_path_buf(),
     };
-    let (mut profile, _) = profile::run(&spec, &Control::default()).map_err(|e| {
+    let mut profile = profile::run(&spec, &Control::default()).map_err(|e| {
         Error::context(
             format!("failed to profile the suite of `{}`", target.display()),
             e,

@@ -137,6 +137,7 @@ pub fn serial(profile: &Profile) -> Serial {
         collection: profile.collection,
         session_fixtures: scoped(&["session"]),
         module_fixtures: scoped(&["module", "class", "package"]),
+        noise: profile.noise(),
         tests: profile
             .tests
             .iter()
@@ -290,7 +291,7 @@ fn fixture_opportunities(profile: &Profile) -> Vec<Opportunity> {
                 title: format!("build `{}` once per session instead of once per test", f.name),
                 evidence,
                 saving: Saving {
-                    low: repeated * FIXTURE_KEPT.0,
+                    low: repeated * FIXTURE_KEPT.0 * (1.0 - profile.noise()).max(0.0),
                     mid: repeated * (FIXTURE_KEPT.0 + FIXTURE_KEPT.1) / 2.0,
                     high: repeated * FIXTURE_KEPT.1,
                 },
@@ -352,6 +353,24 @@ fn collection_opportunity(profile: &Profile) -> Option<Opportunity> {
 
 fn risks(profile: &Profile) -> Vec<Risk> {
     let mut risks = Vec::new();
+    if !profile.order_dependent.is_empty() {
+        let shown: Vec<&str> = profile
+            .order_dependent
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
+        let more = profile.order_dependent.len() - shown.len();
+        risks.push(Risk {
+            kind: Kind::ParallelWorkers,
+            message: format!(
+                "{} test(s) changed outcome when the suite ran in reverse order: {}{}; they depend on other tests, and pytest-xdist reorders tests too",
+                profile.order_dependent.len(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ),
+        });
+    }
     for f in &profile.shared_files {
         risks.push(Risk {
             kind: Kind::ParallelWorkers,

@@ -33,6 +33,8 @@ fn profile(n: usize, each: f64, overhead: f64) -> Profile {
         postgres: BTreeMap::new(),
         shared_files: Vec::new(),
         log: PathBuf::new(),
+        reverse_wall: None,
+        order_dependent: Vec::new(),
     }
 }
 

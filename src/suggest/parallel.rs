@@ -29,6 +29,9 @@ pub struct Serial {
     /// Module-, class- and package-scoped fixtures' setup seconds: rebuilt by each worker that
     /// runs a test of their scope unless a worker gets the whole file.
     pub module_fixtures: f64,
+    /// How much two runs of the same suite differed, relative (0 with one run): the interval
+    /// widens by it on both sides.
+    pub noise: f64,
     /// Each test's file and seconds (setup + call + teardown as measured: the test that built a
     /// session fixture first carries its time too, which errs on the slow side).
     pub tests: Vec<(String, f64)>,
@@ -136,14 +139,15 @@ pub fn predict(serial: &Serial, workers: usize, dist: Dist) -> Prediction {
         Dist::Loadfile | Dist::Worksteal => 1.0,
     };
     let start = serial.overhead + serial.collection + serial.session_fixtures;
+    let noise = serial.noise.clamp(0.0, 1.0);
     let lpt = lpt_makespan(&jobs, n) * imbalance;
     let ideal = ideal_makespan(&jobs, n);
     Prediction {
         workers: n,
         dist,
-        low: start + XDIST_SPAWN * 0.5 + (ideal + repeated) * TEST_NOISE.0,
+        low: start + XDIST_SPAWN * 0.5 + (ideal + repeated) * (TEST_NOISE.0 - noise).max(0.5),
         mid: start + XDIST_SPAWN + lpt + repeated,
-        high: start + XDIST_SPAWN * 2.0 + (lpt + repeated) * TEST_NOISE.1,
+        high: start + XDIST_SPAWN * 2.0 + (lpt + repeated) * (TEST_NOISE.1 + noise),
     }
 }
 
@@ -181,6 +185,7 @@ mod tests {
             collection: 0.2,
             session_fixtures: 0.0,
             module_fixtures: 0.0,
+            noise: 0.0,
             tests: tests.iter().map(|(f, s)| (f.to_string(), *s)).collect(),
         }
     }
@@ -207,6 +212,16 @@ mod tests {
         // 1 s start-up + 0.3 s xdist + 5 s of tests.
         assert!((p.mid - 6.3).abs() < 1e-9, "{p:?}");
         assert!(p.low < p.mid && p.mid < p.high);
+        // Two runs that differed by 20% widen the interval on both sides.
+        let noisy = predict(
+            &Serial {
+                noise: 0.2,
+                ..s.clone()
+            },
+            2,
+            Dist::Worksteal,
+        );
+        assert!(noisy.low < p.low && noisy.high > p.high && noisy.mid == p.mid);
         let more = predict(&s, 5, Dist::Worksteal);
         assert!(more.mid < p.mid);
     }

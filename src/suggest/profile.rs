@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::measure::framework::Framework;
-use crate::measure::record::Record;
 use crate::measure::suite::{self, SuiteSpec};
 use crate::process::shell::quote;
 use crate::process::Control;
@@ -144,12 +143,24 @@ pub struct Profile {
     pub shared_files: Vec<SharedFile>,
     /// The run's log file.
     pub log: PathBuf,
+    /// The wall time of the second run, in reverse order.
+    pub reverse_wall: Option<f64>,
+    /// Tests whose outcome differed between the run in order and the run in reverse.
+    pub order_dependent: Vec<String>,
 }
 
 impl Profile {
     /// The tests' setup, call and teardown together.
     pub fn test_seconds(&self) -> f64 {
         self.tests.iter().map(TestTiming::total).sum()
+    }
+
+    /// How much the two runs' walls differ, relative to their mean (0 with one run).
+    pub fn noise(&self) -> f64 {
+        match self.reverse_wall {
+            Some(r) if r + self.wall > 0.0 => (r - self.wall).abs() * 2.0 / (r + self.wall),
+            _ => 0.0,
+        }
     }
 
     /// What the run spent outside collection and tests: interpreter and pytest start-up,
@@ -170,8 +181,41 @@ pub struct ProfileSpec {
     pub scratch: PathBuf,
 }
 
-/// Runs the suite once under the profiling plugin.
-pub fn run(spec: &ProfileSpec, control: &Control) -> Result<(Profile, Record), ProfileError> {
+/// Runs the suite twice under the profiling plugin: in order (the profile), then in reverse
+/// order, whose outcomes show order dependence and whose wall shows the machine's noise. A red
+/// first run is returned as it is (the caller refuses it) without the second.
+pub fn run(spec: &ProfileSpec, control: &Control) -> Result<Profile, ProfileError> {
+    let mut profile = run_once(spec, control, false)?;
+    if profile.failed > 0 || profile.errors > 0 || profile.tests.is_empty() {
+        return Ok(profile);
+    }
+    let reverse = run_once(spec, control, true)?;
+    profile.reverse_wall = Some(reverse.wall);
+    profile.order_dependent = differing(&profile, &reverse);
+    Ok(profile)
+}
+
+/// The tests whose outcome differs between two runs (a test only one of them ran included).
+fn differing(a: &Profile, b: &Profile) -> Vec<String> {
+    let outcomes = |p: &Profile| -> BTreeMap<String, String> {
+        p.tests
+            .iter()
+            .map(|t| (t.id.clone(), t.outcome.clone()))
+            .collect()
+    };
+    let (a, b) = (outcomes(a), outcomes(b));
+    let mut ids: Vec<String> = a
+        .iter()
+        .filter(|(id, o)| b.get(*id) != Some(o))
+        .map(|(id, _)| id.clone())
+        .chain(b.keys().filter(|id| !a.contains_key(*id)).cloned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn run_once(spec: &ProfileSpec, control: &Control, reverse: bool) -> Result<Profile, ProfileError> {
     let prepare = |source| ProfileError::Prepare {
         path: spec.scratch.clone(),
         source,
@@ -179,19 +223,24 @@ pub fn run(spec: &ProfileSpec, control: &Control) -> Result<(Profile, Record), P
     let plugin_dir = spec.scratch.join("plugin");
     std::fs::create_dir_all(&plugin_dir).map_err(prepare)?;
     std::fs::write(plugin_dir.join(format!("{PLUGIN}.py")), SOURCE).map_err(prepare)?;
-    let out = spec.scratch.join("profile.jsonl");
+    let name = if reverse { "reverse" } else { "profile" };
+    let out = spec.scratch.join(format!("{name}.jsonl"));
     let base = format!("{} -m pytest", quote(&spec.python));
     let pythonpath = match std::env::var("PYTHONPATH").ok().filter(|v| !v.is_empty()) {
         Some(rest) => format!("{}:{rest}", plugin_dir.display()),
         None => plugin_dir.display().to_string(),
     };
+    let mut env = vec![
+        ("PYTHONPATH".into(), pythonpath),
+        ("PLANRUN_PROFILE".into(), out.display().to_string()),
+    ];
+    if reverse {
+        env.push(("PLANRUN_PROFILE_REVERSE".into(), "1".into()));
+    }
     let suite_spec = SuiteSpec {
         command: format!("{base} -p {PLUGIN}"),
         cwd: spec.target.clone(),
-        env: vec![
-            ("PYTHONPATH".into(), pythonpath),
-            ("PLANRUN_PROFILE".into(), out.display().to_string()),
-        ],
+        env,
         warmup: 0,
         runs: 1,
         max_runs: None,
@@ -201,7 +250,7 @@ pub fn run(spec: &ProfileSpec, control: &Control) -> Result<(Profile, Record), P
         auto_timeout: Some(suite::AutoTimeout::new(None)),
         log_dir: spec.scratch.join("logs"),
         junit_dir: spec.scratch.join("junit"),
-        record: "profile".into(),
+        record: name.into(),
         budgets: Vec::new(),
         coverage: None,
     };
@@ -224,7 +273,7 @@ pub fn run(spec: &ProfileSpec, control: &Control) -> Result<(Profile, Record), P
     profile.errors = record.errors;
     profile.collected = profile.collected.max(record.tests);
     profile.log = sample.map(|s| s.log.clone()).unwrap_or_default();
-    Ok((profile, record))
+    Ok(profile)
 }
 
 /// Reads the plugin's JSON lines; lines that are not the plugin's are skipped.
@@ -247,6 +296,8 @@ pub fn parse(text: &str) -> Profile {
         postgres: BTreeMap::new(),
         shared_files: Vec::new(),
         log: PathBuf::new(),
+        reverse_wall: None,
+        order_dependent: Vec::new(),
     };
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for line in text.lines() {
@@ -388,5 +439,24 @@ mod tests {
         assert_eq!(p.sqlite[0].fixtures, ["db"]);
         assert_eq!(p.tmp_created["t.py::a"], 1);
         assert_eq!(p.shared_files[0].tests.len(), 2);
+    }
+
+    #[test]
+    fn outcomes_that_differ_between_orders_are_order_dependence() {
+        let t = |id: &str, outcome: &str| TestTiming {
+            id: id.into(),
+            outcome: outcome.into(),
+            ..TestTiming::default()
+        };
+        let mut a = parse("");
+        a.tests = vec![t("x", "passed"), t("y", "passed"), t("z", "passed")];
+        let mut b = parse("");
+        b.tests = vec![t("z", "passed"), t("y", "failed"), t("w", "passed")];
+        assert_eq!(differing(&a, &b), ["w", "x", "y"]);
+        assert_eq!(differing(&a, &a), Vec::<String>::new());
+        a.wall = 10.0;
+        assert_eq!(a.noise(), 0.0);
+        a.reverse_wall = Some(12.0);
+        assert!((a.noise() - 2.0 / 11.0).abs() < 1e-12);
     }
 }

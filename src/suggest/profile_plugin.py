@@ -3,7 +3,8 @@ teardown time; each fixture's own setup time (its dependencies excluded) by name
 collection time; and what each test does that matters for running tests in parallel or
 sharing a fixture: SQLite databases it connects to, files it creates under the temp directory,
 PostgreSQL connections, and files outside the temp directory it writes or reads that other
-tests touch too. Loaded with `-p planrun_profile`; writes JSON lines to $PLANRUN_PROFILE and
+tests touch too. With PLANRUN_PROFILE_REVERSE=1 it runs the tests in reverse order (the
+second run, for order dependence). Loaded with `-p planrun_profile`; writes JSON lines to $PLANRUN_PROFILE and
 never fails the run. Observation goes through audit hooks (PEP 578), which cost one Python call
 per audited event, and a wrapper around psycopg's connect when psycopg is installed."""
 
@@ -139,6 +140,14 @@ def pytest_configure(config):
     except Exception:
         _root = None
     _wrap_psycopg()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    # The second run of `planrun suggest` goes in reverse order: a test that passes only after
+    # (or before) another shows as an outcome that differs between the runs.
+    if os.environ.get("PLANRUN_PROFILE_REVERSE") == "1":
+        items.reverse()
 
 
 def pytest_collection(session):

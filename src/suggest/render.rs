@@ -46,6 +46,10 @@ pub struct Summary<'a> {
     pub cores: u32,
     /// Tests that ran.
     pub tests: usize,
+    /// The wall of the second run, in reverse order.
+    pub reverse_wall: Option<f64>,
+    /// Tests whose outcome differed between the two orders.
+    pub order_dependent: &'a [String],
     /// Tests that passed.
     pub passed: u64,
     /// Collection seconds.
@@ -81,6 +85,8 @@ impl<'a> Summary<'a> {
             cpu: p.cpu,
             cores: p.cores,
             tests: p.tests.len(),
+            reverse_wall: p.reverse_wall,
+            order_dependent: &p.order_dependent,
             passed: p.passed,
             collection: p.collection,
             overhead: p.overhead(),
@@ -108,6 +114,13 @@ pub fn lines(profile: &Profile, analysis: &Analysis) -> Vec<String> {
         profile.test_seconds(),
         100.0 * profile.cpu / wall.max(1e-9)
     )];
+    if let Some(reverse) = profile.reverse_wall {
+        out.push(format!(
+            "in reverse order: {reverse:.2} s ({:.0}% apart), {} test(s) changed outcome",
+            100.0 * profile.noise(),
+            profile.order_dependent.len()
+        ));
+    }
     out.push(String::new());
     if analysis.little_to_gain {
         out.push(format!(

@@ -223,3 +223,18 @@ fn a_suite_without_tests_and_a_red_suite_are_refused() {
         .stderr_contains("suggest predicts from a green run")
         .run();
 }
+
+/// A test that passes only after another: the run in reverse order shows it, as a risk.
+#[test]
+fn a_test_that_needs_another_is_order_dependent() {
+    let project = crate::support::mini();
+    project.write(
+        "tests/test_order.py",
+        "SEEN = []\n\ndef test_first():\n    SEEN.append(1)\n\ndef test_second():\n    assert SEEN\n",
+    );
+    suggest(&project, &[])
+        .stdout_contains(", 1 test(s) changed outcome\n")
+        .stdout_contains("\nrisks:\n  - 1 test(s) changed outcome when the suite ran in reverse order: tests/test_order.py::test_second; they depend on other tests, and pytest-xdist reorders tests too\n")
+        .stderr_contains("(two runs: in order, then in reverse)")
+        .run();
+}
