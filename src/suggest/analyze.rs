@@ -146,7 +146,8 @@ pub fn serial(profile: &Profile) -> Serial {
         tests: profile
             .tests
             .iter()
-            .map(|t| (t.file().to_string(), t.total()))
+            // Session fixtures are in `session_fixtures`, once per worker.
+            .map(|t| (t.file().to_string(), (t.total() - t.session_setup).max(0.0)))
             .collect(),
     }
 }

@@ -13,6 +13,7 @@ fn profile(n: usize, each: f64, overhead: f64) -> Profile {
             call: each * 0.1,
             teardown: 0.0,
             outcome: "passed".into(),
+            session_setup: 0.0,
         })
         .collect();
     Profile {
@@ -157,4 +158,32 @@ fn ranking_puts_the_larger_estimate_then_the_surer_first() {
     assert!(worth_it(o(1.0, 0.0).saving, 5.0));
     assert!(!worth_it(o(0.4, 0.0).saving, 2.0));
     assert!(!worth_it(o(1.0, 0.0).saving, 20.0));
+}
+
+/// A session fixture that the first test happened to build is counted once per worker, not
+/// also as that test's own time (xdist13's 3 s service wait).
+#[test]
+fn a_session_fixture_is_not_the_first_tests_own_time() {
+    let mut p = profile(10, 0.3, 1.0);
+    p.tests[0].setup += 3.0;
+    p.tests[0].session_setup = 3.0;
+    p.wall += 3.0;
+    p.fixtures.push(FixtureTiming {
+        scope: "session".into(),
+        ..fixture("service", 1, 3.0)
+    });
+    let s = serial(&p);
+    assert!((s.session_fixtures - 3.0).abs() < 1e-9);
+    assert!(
+        s.tests.iter().all(|t| (t.1 - 0.3).abs() < 1e-9),
+        "{:?}",
+        s.tests
+    );
+    // 1.0 - 0.1 collection of overhead, 0.1 collection, 3 s service, xdist, 5 tests of 0.3 s.
+    let two = crate::suggest::parallel::predict(&s, 2, crate::suggest::parallel::Dist::Load);
+    assert!(
+        (two.mid - (0.9 + 0.1 + 3.0 + crate::suggest::parallel::XDIST_SPAWN + 1.5 * 1.05)).abs()
+            < 1e-9,
+        "{two:?}"
+    );
 }

@@ -32,8 +32,8 @@ pub struct Serial {
     /// How much two runs of the same suite differed, relative (0 with one run): the interval
     /// widens by it on both sides.
     pub noise: f64,
-    /// Each test's file and seconds (setup + call + teardown as measured: the test that built a
-    /// session fixture first carries its time too, which errs on the slow side).
+    /// Each test's file and seconds (setup + call + teardown, less the session fixtures it
+    /// happened to build first).
     pub tests: Vec<(String, f64)>,
 }
 

@@ -54,6 +54,9 @@ pub struct TestTiming {
     pub teardown: f64,
     /// passed, failed or skipped (the worst of its phases).
     pub outcome: String,
+    /// Seconds of its setup that went to session-scoped fixtures (the first test to use one
+    /// builds it for all).
+    pub session_setup: f64,
 }
 
 impl TestTiming {
@@ -339,6 +342,11 @@ pub fn parse(text: &str) -> Profile {
                 fixtures: strings(&s["fixtures"]),
             }));
             add_counts(&mut p.tmp_created, &v["tmp_created"]);
+            for (id, seconds) in v["session_setup"].as_object().into_iter().flatten() {
+                if let Some(t) = p.tests.iter_mut().find(|t| &t.id == id) {
+                    t.session_setup += seconds.as_f64().unwrap_or(0.0).max(0.0);
+                }
+            }
             add_counts(&mut p.postgres, &v["postgres"]);
         } else if let Some(list) = v["shared_files"].as_array() {
             p.shared_files.extend(list.iter().map(|s| SharedFile {
@@ -421,7 +429,7 @@ mod tests {
             "\n",
             r#"{"fixtures": [{"name": "db", "scope": "function", "where": "tests", "count": 1, "seconds": 0.25}]}"#,
             "\n",
-            r#"{"sqlite": [{"path": "/x.db", "tests": ["t.py::a"], "fixtures": ["db"]}], "tmp_created": {"t.py::a": 1}, "postgres": {}}"#,
+            r#"{"sqlite": [{"path": "/x.db", "tests": ["t.py::a"], "fixtures": ["db"]}], "tmp_created": {"t.py::a": 1}, "session_setup": {"t.py::a": 0.2}, "postgres": {}}"#,
             "\n",
             r#"{"shared_files": [{"path": "/r/c.json", "writers": ["t.py::a"], "tests": ["t.py::a", "t.py::b"]}]}"#,
             "\n",
@@ -438,6 +446,7 @@ mod tests {
         assert!((p.fixtures[0].seconds - 0.75).abs() < 1e-9);
         assert_eq!(p.sqlite[0].fixtures, ["db"]);
         assert_eq!(p.tmp_created["t.py::a"], 1);
+        assert!((p.tests[0].session_setup - 0.2).abs() < 1e-9);
         assert_eq!(p.shared_files[0].tests.len(), 2);
     }
 

@@ -25,6 +25,7 @@ _PG_PORTS = (5432, 5433)
 _test = None  # The node id of the test running now.
 _fixtures = []  # The fixtures being set up now, innermost last.
 _fixture_stats = {}  # (name, scope, baseid) -> [count, seconds]
+_session_setup = {}  # test -> seconds of session-scoped fixtures set up during its setup
 _touch = {}  # path -> [set of tests that wrote it, set of tests that read it]
 _sqlite = {}  # path -> {"tests": set, "fixtures": set}
 _tmp_created = {}  # test -> count
@@ -193,6 +194,8 @@ def pytest_fixture_setup(fixturedef, request):
         stat = _fixture_stats.setdefault(key, [0, 0.0])
         stat[0] += 1
         stat[1] += spent
+        if fixturedef.scope == "session" and _test is not None:
+            _session_setup[_test] = _session_setup.get(_test, 0.0) + spent
 
 
 def pytest_runtest_logreport(report):
@@ -222,6 +225,7 @@ def pytest_sessionfinish(session):
                 for path, e in sorted(_sqlite.items())
             ],
             "tmp_created": _tmp_created,
+            "session_setup": _session_setup,
             "postgres": _pg,
         }
     )
