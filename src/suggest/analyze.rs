@@ -66,6 +66,15 @@ pub struct Saving {
 }
 
 impl Saving {
+    /// The saving with no end above `most` seconds.
+    pub fn capped(self, most: f64) -> Saving {
+        Saving {
+            low: self.low.min(most),
+            mid: self.mid.min(most),
+            high: self.high.min(most),
+        }
+    }
+
     /// The speed-up the pessimistic end stands for, against `wall`.
     pub fn speedup_low(&self, wall: f64) -> f64 {
         wall / (wall - self.low).max(1e-9)
@@ -166,6 +175,11 @@ pub fn analyze(profile: &Profile, cores: usize) -> Analysis {
     }
     opportunities.extend(fixture_opportunities(profile));
     opportunities.extend(collection_opportunity(profile));
+    // No change takes the run below its start-up and collection.
+    let most = (wall - profile.overhead() - profile.collection).max(0.0);
+    for o in &mut opportunities {
+        o.saving = o.saving.capped(most);
+    }
     opportunities.retain(|o| worth_it(o.saving, wall));
     rank(&mut opportunities);
     let little_to_gain = opportunities.is_empty();
