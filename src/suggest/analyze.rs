@@ -152,6 +152,7 @@ pub fn serial(profile: &Profile) -> Serial {
         session_fixtures: scoped(&["session"]),
         module_fixtures: scoped(&["module", "class", "package"]),
         noise: profile.noise(),
+        xdist_startup: profile.xdist_startup.clone(),
         tests: profile
             .tests
             .iter()
@@ -222,11 +223,18 @@ fn parallel_opportunity(profile: &Profile, p: Prediction) -> Opportunity {
                 profile.test_seconds(),
                 profile.tests.iter().map(|t| t.total()).fold(0.0, f64::max)
             ),
-            format!(
-                "each worker repeats {:.2} s of start-up and {:.2} s of collection",
-                profile.overhead(),
-                profile.collection
-            ),
+            match parallel::startup_at(&profile.xdist_startup, p.workers) {
+                Some(s) => format!(
+                    "pytest-xdist with {} workers and no test selected took {s:.2} s here (start-up, collection in each worker, teardown)",
+                    p.workers
+                ),
+                None => format!(
+                    "pytest-xdist is not installed: its start-up is modelled as the controller's {:.2} s and then the workers', each collecting ({:.2} s), plus {:.1} s",
+                    profile.overhead(),
+                    profile.collection,
+                    parallel::XDIST_SPAWN
+                ),
+            },
             format!(
                 "predicted wall with -n {}: {:.2} s ({:.2} to {:.2})",
                 p.workers, p.mid, p.low, p.high

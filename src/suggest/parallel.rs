@@ -1,14 +1,14 @@
 //! Predicting a suite's wall time under pytest-xdist from one serial profile: the tests (or
 //! files, for `--dist loadfile`) packed onto n workers by longest-processing-time-first, plus
-//! what every worker repeats (interpreter start-up, collection, session fixtures) and xdist's own
-//! start-up. Pure: profile figures in, predictions out.
+//! xdist's start-up (measured with the workers collecting and running no test when xdist is
+//! installed; else the controller's start-up, the workers' again, and [`XDIST_SPAWN`]) and the
+//! session fixtures each worker builds. Pure: profile figures in, predictions out.
 
 use serde::Serialize;
 
-/// xdist's own cost on top of each worker's start-up: the controller's execnet gateways and
-/// the scheduling round trips, about 0.3 s on a quiet machine for pytest-xdist 3.x (measured by
-/// `bench/run --only suggest` as the gap between prediction and measurement on xdist13); the
-/// interval takes half of it to twice it.
+/// Without a measured start-up, xdist's own cost on top of the controller's and the workers'
+/// start-up: the execnet gateways and the scheduling round trips, about 0.3 s on a quiet
+/// machine for pytest-xdist 3.x; the interval takes half of it to twice it.
 pub const XDIST_SPAWN: f64 = 0.3;
 
 /// The spread a single serial run leaves on per-test times (machine noise, caches warming):
@@ -32,6 +32,8 @@ pub struct Serial {
     /// How much two runs of the same suite differed, relative (0 with one run): the interval
     /// widens by it on both sides.
     pub noise: f64,
+    /// Measured walls of xdist runs that selected no test, by worker count.
+    pub xdist_startup: Vec<(usize, f64)>,
     /// Each test's file and seconds (setup + call + teardown, less the session fixtures it
     /// happened to build first).
     pub tests: Vec<(String, f64)>,
@@ -138,16 +140,53 @@ pub fn predict(serial: &Serial, workers: usize, dist: Dist) -> Prediction {
         Dist::Load => 1.05,
         Dist::Loadfile | Dist::Worksteal => 1.0,
     };
-    let start = serial.overhead + serial.collection + serial.session_fixtures;
     let noise = serial.noise.clamp(0.0, 1.0);
+    let (fast, slow) = ((TEST_NOISE.0 - noise).max(0.5), TEST_NOISE.1 + noise);
+    // Start-up: measured (with its collection and teardown), or the controller's and then the
+    // workers' (started at once), their collection and xdist's own cost.
+    let (start_low, start, start_high) = match startup_at(&serial.xdist_startup, n) {
+        Some(measured) => (measured * fast, measured, measured * slow),
+        None => {
+            let both = 2.0 * serial.overhead + serial.collection;
+            (
+                both + XDIST_SPAWN * 0.5,
+                both + XDIST_SPAWN,
+                both + XDIST_SPAWN * 2.0,
+            )
+        }
+    };
+    let session = serial.session_fixtures;
     let lpt = lpt_makespan(&jobs, n) * imbalance;
     let ideal = ideal_makespan(&jobs, n);
     Prediction {
         workers: n,
         dist,
-        low: start + XDIST_SPAWN * 0.5 + (ideal + repeated) * (TEST_NOISE.0 - noise).max(0.5),
-        mid: start + XDIST_SPAWN + lpt + repeated,
-        high: start + XDIST_SPAWN * 2.0 + (lpt + repeated) * (TEST_NOISE.1 + noise),
+        low: start_low + session * fast + (ideal + repeated) * fast,
+        mid: start + session + lpt + repeated,
+        high: start_high + (session + lpt + repeated) * slow,
+    }
+}
+
+/// The measured start-up for `n` workers: the measurement at `n`, else the line through the
+/// two nearest (never below the smallest measured), else the one measurement there is.
+pub fn startup_at(measured: &[(usize, f64)], n: usize) -> Option<f64> {
+    let mut points = measured.to_vec();
+    points.sort_by_key(|p| p.0);
+    match points.as_slice() {
+        [] => None,
+        [(_, s)] => Some(*s),
+        _ => {
+            if let Some((_, s)) = points.iter().find(|p| p.0 == n) {
+                return Some(*s);
+            }
+            let i = points
+                .partition_point(|p| p.0 < n)
+                .clamp(1, points.len() - 1);
+            let ((n0, s0), (n1, s1)) = (points[i - 1], points[i]);
+            let slope = (s1 - s0) / (n1 as f64 - n0 as f64);
+            let floor = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            Some((s0 + slope * (n as f64 - n0 as f64)).max(floor))
+        }
     }
 }
 
@@ -186,6 +225,7 @@ mod tests {
             session_fixtures: 0.0,
             module_fixtures: 0.0,
             noise: 0.0,
+            xdist_startup: Vec::new(),
             tests: tests.iter().map(|(f, s)| (f.to_string(), *s)).collect(),
         }
     }
@@ -209,8 +249,15 @@ mod tests {
     fn a_suite_of_equal_tests_halves_its_test_time_on_two_workers() {
         let s = serial(&[("a.py", 1.0); 10]);
         let p = predict(&s, 2, Dist::Worksteal);
-        // 1 s start-up + 0.3 s xdist + 5 s of tests.
-        assert!((p.mid - 6.3).abs() < 1e-9, "{p:?}");
+        // The controller's 0.8 s and the workers' 0.8 s, 0.2 s collection, 0.3 s xdist, 5 s
+        // of tests.
+        assert!((p.mid - 7.1).abs() < 1e-9, "{p:?}");
+        // A measured start-up replaces the model.
+        let measured = Serial {
+            xdist_startup: vec![(2, 2.5)],
+            ..s.clone()
+        };
+        assert!((predict(&measured, 2, Dist::Worksteal).mid - 7.5).abs() < 1e-9);
         assert!(p.low < p.mid && p.mid < p.high);
         // Two runs that differed by 20% widen the interval on both sides.
         let noisy = predict(
@@ -230,9 +277,21 @@ mod tests {
     fn one_long_test_bounds_the_prediction() {
         let s = serial(&[("a.py", 12.0), ("b.py", 1.0), ("b.py", 1.0)]);
         let p = predict(&s, 4, Dist::Worksteal);
-        assert!((p.mid - (1.0 + XDIST_SPAWN + 12.0)).abs() < 1e-9, "{p:?}");
+        assert!((p.mid - (1.8 + XDIST_SPAWN + 12.0)).abs() < 1e-9, "{p:?}");
         assert!(skewed(&s.tests));
         assert!(!skewed(&serial(&[("a.py", 1.0); 5]).tests));
+    }
+
+    #[test]
+    fn start_up_between_and_beyond_measured_counts() {
+        let m = [(8, 6.0), (2, 3.0)];
+        assert_eq!(startup_at(&m, 2), Some(3.0));
+        assert_eq!(startup_at(&m, 4), Some(4.0));
+        assert_eq!(startup_at(&m, 10), Some(7.0));
+        assert_eq!(startup_at(&[(2, 3.0)], 6), Some(3.0));
+        assert_eq!(startup_at(&[], 2), None);
+        // A line that falls does not go below the cheapest measurement.
+        assert_eq!(startup_at(&[(2, 3.0), (4, 2.0)], 8), Some(2.0));
     }
 
     #[test]

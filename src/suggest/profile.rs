@@ -150,6 +150,9 @@ pub struct Profile {
     pub reverse_wall: Option<f64>,
     /// Tests whose outcome differed between the run in order and the run in reverse.
     pub order_dependent: Vec<String>,
+    /// When pytest-xdist is installed: the wall of a run with n workers that deselects every
+    /// test (controller and worker start-up, collection in each worker, teardown), by n.
+    pub xdist_startup: Vec<(usize, f64)>,
 }
 
 impl Profile {
@@ -195,7 +198,40 @@ pub fn run(spec: &ProfileSpec, control: &Control) -> Result<Profile, ProfileErro
     let reverse = run_once(spec, control, true)?;
     profile.reverse_wall = Some(reverse.wall);
     profile.order_dependent = differing(&profile, &reverse);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut counts = vec![2, cores.max(2)];
+    counts.dedup();
+    profile.xdist_startup = counts
+        .into_iter()
+        .filter_map(|n| xdist_startup(spec, control, n).map(|s| (n, s)))
+        .collect();
     Ok(profile)
+}
+
+/// The expression no test id matches, so that workers start and collect and run nothing.
+const NO_TEST: &str = "planrun_suggest_selects_no_test";
+
+/// The wall of `pytest -n workers -k <nothing>`: what pytest-xdist costs before the first test
+/// on this machine now; `None` when xdist is not installed or the run did not end as one that
+/// selected no test (exit 5) or passed (exit 0).
+fn xdist_startup(spec: &ProfileSpec, control: &Control, workers: usize) -> Option<f64> {
+    let has_xdist = crate::process::Invocation::new(&spec.python)
+        .args(["-c", "import xdist"])
+        .cwd(&spec.target)
+        .timeout(Some(std::time::Duration::from_secs(60)));
+    let ok = crate::process::capture(&has_xdist, control).is_ok_and(|c| c.outcome.status.success());
+    if !ok {
+        return None;
+    }
+    let n = workers.to_string();
+    let run = crate::process::Invocation::new(&spec.python)
+        .args(["-m", "pytest", "-n", &n, "-q", "-k", NO_TEST])
+        .cwd(&spec.target)
+        .timeout(Some(std::time::Duration::from_secs(600)));
+    let out = crate::process::capture(&run, control).ok()?;
+    let code = out.outcome.status.code();
+    tracing::debug!(workers, code, wall = ?out.outcome.wall, "xdist start-up measured");
+    matches!(code, 0 | 5).then(|| out.outcome.wall.as_secs_f64())
 }
 
 /// The tests whose outcome differs between two runs (a test only one of them ran included).
@@ -301,6 +337,7 @@ pub fn parse(text: &str) -> Profile {
         log: PathBuf::new(),
         reverse_wall: None,
         order_dependent: Vec::new(),
+        xdist_startup: Vec::new(),
     };
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for line in text.lines() {
