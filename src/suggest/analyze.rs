@@ -166,7 +166,12 @@ pub fn serial(profile: &Profile) -> Serial {
 pub fn analyze(profile: &Profile, cores: usize) -> Analysis {
     let wall = profile.wall.max(1e-9);
     let mut opportunities = Vec::new();
-    let parallel = parallel::predictions(&serial(profile), cores);
+    // Per-test times from workers say nothing of a serial run to predict from.
+    let parallel = if profile.already_parallel {
+        Vec::new()
+    } else {
+        parallel::predictions(&serial(profile), cores)
+    };
     if let Some(best) = parallel
         .iter()
         .copied()
@@ -414,6 +419,12 @@ fn collection_opportunity(profile: &Profile) -> Option<Opportunity> {
 
 fn risks(profile: &Profile) -> Vec<Risk> {
     let mut risks = Vec::new();
+    if profile.already_parallel {
+        risks.push(Risk {
+            kind: Kind::ParallelWorkers,
+            message: "the suite already runs on pytest-xdist workers (its pytest configuration passes -n): no parallel prediction, and the fixture figures add up the workers' set-ups".into(),
+        });
+    }
     if !profile.order_dependent.is_empty() {
         let shown: Vec<&str> = profile
             .order_dependent

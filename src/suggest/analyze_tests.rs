@@ -37,6 +37,7 @@ fn profile(n: usize, each: f64, overhead: f64) -> Profile {
         reverse_wall: None,
         order_dependent: Vec::new(),
         xdist_startup: Vec::new(),
+        already_parallel: false,
     }
 }
 
@@ -185,4 +186,19 @@ fn a_session_fixture_is_not_the_first_tests_own_time() {
     let two = crate::suggest::parallel::predict(&s, 2, crate::suggest::parallel::Dist::Load);
     let expected = 1.8 + 0.1 + 3.0 + crate::suggest::parallel::XDIST_SPAWN + 1.5 * 1.05;
     assert!((two.mid - expected).abs() < 1e-9, "{two:?}");
+}
+
+#[test]
+fn a_suite_already_on_xdist_gets_no_parallel_prediction() {
+    let mut p = profile(40, 0.5, 1.0);
+    p.already_parallel = true;
+    let a = analyze(&p, 4);
+    assert!(a.parallel.is_empty());
+    assert!(a
+        .opportunities
+        .iter()
+        .all(|o| o.kind != Kind::ParallelWorkers));
+    assert!(a.risks[0]
+        .message
+        .starts_with("the suite already runs on pytest-xdist workers"));
 }

@@ -150,6 +150,8 @@ pub struct Profile {
     pub reverse_wall: Option<f64>,
     /// Tests whose outcome differed between the run in order and the run in reverse.
     pub order_dependent: Vec<String>,
+    /// The suite already runs on pytest-xdist workers (its own configuration says `-n`).
+    pub already_parallel: bool,
     /// When pytest-xdist is installed: the wall of a run with n workers that deselects every
     /// test (controller and worker start-up, collection in each worker, teardown), by n.
     pub xdist_startup: Vec<(usize, f64)>,
@@ -198,6 +200,9 @@ pub fn run(spec: &ProfileSpec, control: &Control) -> Result<Profile, ProfileErro
     let reverse = run_once(spec, control, true)?;
     profile.reverse_wall = Some(reverse.wall);
     profile.order_dependent = differing(&profile, &reverse);
+    if profile.already_parallel {
+        return Ok(profile);
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut counts = vec![2, cores.max(2)];
     counts.dedup();
@@ -338,13 +343,16 @@ pub fn parse(text: &str) -> Profile {
         reverse_wall: None,
         order_dependent: Vec::new(),
         xdist_startup: Vec::new(),
+        already_parallel: false,
     };
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if let Some(seconds) = v["collection"].as_f64() {
+        if v["xdist"].as_bool() == Some(true) {
+            p.already_parallel = true;
+        } else if let Some(seconds) = v["collection"].as_f64() {
             p.collection += seconds;
             p.collected += v["tests"].as_u64().unwrap_or(0);
         } else if let (Some(id), Some(when)) = (v["test"].as_str(), v["when"].as_str()) {
@@ -454,6 +462,8 @@ mod tests {
     #[test]
     fn phases_and_fixtures_add_up_over_processes() {
         let text = concat!(
+            r#"{"xdist": true}"#,
+            "\n",
             r#"{"collection": 0.5, "tests": 2}"#,
             "\n",
             r#"{"test": "t.py::a", "when": "setup", "seconds": 0.3, "outcome": "passed"}"#,
@@ -474,6 +484,7 @@ mod tests {
         );
         let p = parse(text);
         assert_eq!(p.collected, 2);
+        assert!(p.already_parallel);
         assert_eq!(p.tests.len(), 1);
         let a = &p.tests[0];
         assert!((a.total() - 0.45).abs() < 1e-9);

@@ -32,6 +32,7 @@ _tmp_created = {}  # test -> count
 _pg = {}  # test -> count
 _collect_started = None
 _in_call = False  # Whether the test's own body is running (not pytest's hooks around it).
+_controller = False  # This process is pytest-xdist's controller: its workers report the tests.
 _root = None  # The rootdir: a repository under the temp directory is still the repository.
 
 
@@ -136,6 +137,11 @@ sys.addaudithook(_audit)
 
 def pytest_configure(config):
     global _root
+    # A suite whose own configuration already runs it on xdist workers (`-n` in addopts).
+    global _controller
+    _controller = config.pluginmanager.has_plugin("dsession")
+    if _controller or os.environ.get("PYTEST_XDIST_WORKER"):
+        _write({"xdist": True})
     try:
         _root = os.path.realpath(str(config.rootpath))
     except Exception:
@@ -199,6 +205,8 @@ def pytest_fixture_setup(fixturedef, request):
 
 
 def pytest_runtest_logreport(report):
+    if _controller:
+        return
     _write(
         {
             "test": report.nodeid,

@@ -238,3 +238,26 @@ fn a_test_that_needs_another_is_order_dependent() {
         .stderr_contains("(two runs: in order, then in reverse)")
         .run();
 }
+
+/// A suite whose own configuration runs it on xdist workers: no parallel prediction from
+/// workers' times, and it says why.
+#[test]
+fn a_suite_already_on_xdist_says_so() {
+    let project = crate::support::mini();
+    let ini = project
+        .read("pytest.ini")
+        .replace("addopts = -q", "addopts = -q -n 2");
+    assert!(ini.contains("-n 2"), "{ini}");
+    project.write("pytest.ini", &ini);
+    let out = suggest(&project, &["--json"])
+        .stdout_unchecked("parsed")
+        .stderr_unchecked("progress")
+        .run();
+    let report = json(&out);
+    assert_eq!(report["parallel"], Value::Array(Vec::new()), "{report:#}");
+    assert!(report["risks"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("the suite already runs on pytest-xdist workers"));
+    assert_eq!(report["profile"]["tests"], 2, "{report:#}");
+}
