@@ -7,7 +7,7 @@ use crate::cli::SuggestArgs;
 use crate::error::{Error, Result};
 use crate::process::Control;
 use crate::pyenv::discover;
-use crate::suggest::{analyze, profile, render, write};
+use crate::suggest::{analyze, profile, render, run as profiling, write};
 use crate::{exit, ui};
 
 /// Runs `planrun suggest`.
@@ -42,12 +42,12 @@ pub fn run(args: &SuggestArgs) -> Result<u8> {
         target.display(),
         found.describe(&target)
     ));
-    let spec = profile::ProfileSpec {
+    let spec = profiling::ProfileSpec {
         python: python.display().to_string(),
         target: target.clone(),
         scratch: scratch.path().to_path_buf(),
     };
-    let mut profile = profile::run(&spec, &Control::default()).map_err(|e| {
+    let mut profile = profiling::run(&spec, &Control::default()).map_err(|e| {
         Error::context(
             format!("failed to profile the suite of `{}`", target.display()),
             e,

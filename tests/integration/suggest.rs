@@ -261,3 +261,23 @@ fn a_suite_already_on_xdist_says_so() {
         .starts_with("the suite already runs on pytest-xdist workers"));
     assert_eq!(report["profile"]["tests"], 2, "{report:#}");
 }
+
+/// `--write` never overwrites: an existing plan file is refused before the suite runs, and
+/// left as it was.
+#[test]
+fn write_refuses_an_existing_plan() {
+    let project = crate::support::mini();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("mine.toml");
+    std::fs::write(&plan, "# a person's plan\n").unwrap();
+    suggest(&project, &["--write", plan.to_str().unwrap()])
+        .redact(dir.path().display().to_string(), "[DIR]")
+        .status(2)
+        .stderr_contains("error: refusing to overwrite `[DIR]/mine.toml`")
+        .stderr_contains("remove it, or give --write another path")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(&plan).unwrap(),
+        "# a person's plan\n"
+    );
+}
