@@ -47,7 +47,20 @@ pub fn run(args: &SuggestArgs) -> Result<u8> {
         target: target.clone(),
         scratch: scratch.path().to_path_buf(),
     };
-    let mut profile = profiling::run(&spec, &Control::default()).map_err(|e| {
+    let control = Control::default();
+    // Ctrl-C stops the suite's process group (it is not in planrun's) and ends suggest.
+    let _signals = crate::process::signals::install(&control.cancel);
+    let profiled = profiling::run(&spec, &control);
+    if let Err(profiling::ProfileError::Suite { source, .. }) = &profiled {
+        if matches!(**source, crate::measure::suite::SuiteError::Cancelled) {
+            ui::error(
+                "interrupted",
+                Some("the suite was stopped; nothing in the target was changed"),
+            );
+            return Ok(exit::INTERRUPTED);
+        }
+    }
+    let mut profile = profiled.map_err(|e| {
         Error::context(
             format!("failed to profile the suite of `{}`", target.display()),
             e,

@@ -281,3 +281,51 @@ fn write_refuses_an_existing_plan() {
         "# a person's plan\n"
     );
 }
+
+/// Ctrl-C while the suite runs: the suite's process (in a group of its own, which the terminal's
+/// SIGINT does not reach) is stopped, and suggest ends with 130, having written nothing.
+#[test]
+fn an_interrupt_stops_the_suite_and_ends_with_130() {
+    let project = crate::support::mini();
+    let pid_file = project.join("pytest.pid");
+    project.write(
+        "tests/test_slow.py",
+        &format!(
+            "import os, time\n\ndef test_slow():\n    open({:?}, 'w').write(str(os.getpid()))\n    time.sleep(120)\n",
+            pid_file.display().to_string()
+        ),
+    );
+    let plans = tempfile::tempdir().unwrap();
+    let plan = plans.path().join("p.toml");
+    let mut running = suggest(&project, &["--write", plan.to_str().unwrap()])
+        .status(130)
+        .stderr_contains("error: interrupted")
+        .stderr_contains("nothing in the target was changed")
+        .spawn();
+    let started = std::time::Instant::now();
+    while !pid_file.exists() {
+        assert!(
+            running.is_running(),
+            "suggest ended before the suite started"
+        );
+        assert!(started.elapsed().as_secs() < 120, "the suite never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pytest: libc::pid_t = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    running.signal(libc::SIGINT);
+    running.wait();
+    // An orphan is reaped by init a moment after its parent's end: allow it that moment.
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = || unsafe { libc::kill(pytest, 0) } == 0;
+    let ended = std::time::Instant::now();
+    while alive() && ended.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!alive(), "pytest (pid {pytest}) outlived suggest");
+    assert!(!plan.exists());
+}
