@@ -66,6 +66,8 @@ pub enum Command {
     Init(InitArgs),
     /// Write a CI workflow that applies a plan (GitHub Actions: `planrun ci github PLAN`).
     Ci(crate::commands::ci::CiArgs),
+    /// Profile the suite, predict what would make it faster, write a plan that checks it.
+    Suggest(SuggestArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a directory.
@@ -385,4 +387,29 @@ pub enum ReportFormat {
     Json,
     Junit,
     Html,
+}
+
+/// `planrun suggest`'s arguments.
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// The repository whose suite to profile (default: the current directory).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
+    pub target: PathBuf,
+
+    /// Set a variable (repeatable): --var python=PATH picks the interpreter.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Write the plan that verifies the best opportunity (with its templates beside it).
+    #[arg(long, value_name = "PLAN")]
+    pub write: Option<PathBuf>,
+
+    /// Print the analysis as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

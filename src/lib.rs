@@ -24,6 +24,7 @@ pub mod pyenv;
 pub mod report;
 pub mod secrets;
 pub mod styled;
+pub mod suggest;
 pub mod timestamp;
 pub mod ui;
 pub mod version;

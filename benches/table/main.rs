@@ -14,6 +14,7 @@ mod plans;
 mod realapply;
 mod realverdicts;
 mod row;
+mod suggest;
 mod suite;
 mod support;
 mod switch;
@@ -59,6 +60,10 @@ const GROUPS: &[(&str, Group)] = &[
     (
         "real: time to verdict of the README's first command",
         realverdicts::first_command,
+    ),
+    (
+        "suggest: predicted vs measured xdist speed-up",
+        suggest::rows,
     ),
 ];
 

@@ -10,6 +10,7 @@ mod report;
 mod rollback;
 mod schema;
 mod status;
+mod suggest;
 mod unlock;
 mod validate;
 
@@ -33,5 +34,6 @@ pub fn dispatch(command: Command) -> Result<u8> {
         Command::Ci(args) => ci::run(&args),
         Command::Completions(args) => manual::completions(&args),
         Command::Man(args) => manual::man(&args),
+        Command::Suggest(args) => suggest::run(&args),
     }
 }

@@ -30,6 +30,7 @@ mod pytest_config;
 mod schema;
 mod services;
 mod stages;
+mod suggest;
 mod support;
 mod trust;
 mod validate;

@@ -1,0 +1,488 @@
+//! From a [`Profile`] to ranked opportunities: parallel workers, expensive function-scoped
+//! fixtures, collection time, or little to gain; each with its evidence, a predicted saving
+//! with an interval, the plan steps that would try it, and the risks seen on the way. Pure.
+
+use serde::Serialize;
+
+use super::parallel::{self, Prediction, Serial};
+use super::profile::Profile;
+
+/// An opportunity is worth naming when its estimate saves this share of the wall time...
+pub const MIN_SHARE: f64 = 0.10;
+/// ...and at least this many seconds.
+pub const MIN_SECONDS: f64 = 0.5;
+
+/// A function-scoped fixture is a candidate from this share of the wall time on.
+pub const FIXTURE_SHARE: f64 = 0.10;
+
+/// Built once per session, a fixture still costs a per-test reset (a copy, a rollback, a
+/// cleanup): the pessimistic end keeps half of the repeated builds' time.
+pub const FIXTURE_KEPT_LOW: f64 = 0.5;
+
+/// The estimate's share of the repeated builds' time saved: for a SQLite file database, what
+/// the persistence demo's in-memory page copy per test keeps (its copy costs about 5% of a
+/// migration run); for any other fixture, the middle of the pessimistic end and all of it.
+pub const FIXTURE_KEPT_SQLITE: f64 = 0.95;
+const FIXTURE_KEPT_OTHER: f64 = 0.75;
+
+/// Collection is worth a look from this share of the wall time on; trimming what is collected
+/// or imported saves from a fifth to three fifths of it in the projects we measured.
+pub const COLLECTION_SHARE: f64 = 0.20;
+const COLLECTION_KEPT: (f64, f64) = (0.2, 0.6);
+
+/// What kind of change an opportunity is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Run the tests on several pytest-xdist workers.
+    ParallelWorkers,
+    /// Build a function-scoped fixture once per session.
+    FixtureScope,
+    /// Collect and import less.
+    Collection,
+}
+
+/// A known shape of an expensive fixture, which a seed plan's pattern fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// Connects to a SQLite database file it creates per test (seed 000).
+    SqliteFile,
+    /// Connects to PostgreSQL per test (seed 002, 004).
+    Postgres,
+    /// pytest-django's test database (`--reuse-db`, `--nomigrations`).
+    Django,
+}
+
+/// Seconds saved: the pessimistic end, the estimate, the optimistic end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Saving {
+    /// The pessimistic end (may be negative: slower).
+    pub low: f64,
+    /// The estimate.
+    pub mid: f64,
+    /// The optimistic end.
+    pub high: f64,
+}
+
+impl Saving {
+    /// The saving with no end above `most` seconds.
+    pub fn capped(self, most: f64) -> Saving {
+        Saving {
+            low: self.low.min(most),
+            mid: self.mid.min(most),
+            high: self.high.min(most),
+        }
+    }
+
+    /// The speed-up the pessimistic end stands for, against `wall`.
+    pub fn speedup_low(&self, wall: f64) -> f64 {
+        wall / (wall - self.low).max(1e-9)
+    }
+
+    /// The speed-up of the estimate.
+    pub fn speedup_mid(&self, wall: f64) -> f64 {
+        wall / (wall - self.mid).max(1e-9)
+    }
+}
+
+/// One thing to try.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Opportunity {
+    /// Its kind.
+    pub kind: Kind,
+    /// One line: what to change.
+    pub title: String,
+    /// What was measured that points at it.
+    pub evidence: Vec<String>,
+    /// The predicted saving in seconds.
+    pub saving: Saving,
+    /// The plan steps that would try it.
+    pub steps: Vec<String>,
+    /// The fixture's name, for a fixture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixture: Option<String>,
+    /// The fixture's share of the wall time, for a fixture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// The fixture's known shape, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Shape>,
+    /// The prediction it stands on, for parallel workers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Prediction>,
+}
+
+/// Something that may break when the change is made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Risk {
+    /// Which change it threatens.
+    pub kind: Kind,
+    /// What was seen.
+    pub message: String,
+}
+
+/// The whole analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The opportunities worth naming, the largest estimated saving first.
+    pub opportunities: Vec<Opportunity>,
+    /// The wall time predicted for 2..=cores workers, whether or not it pays.
+    pub parallel: Vec<Prediction>,
+    /// What may break.
+    pub risks: Vec<Risk>,
+    /// Nothing is predicted to save enough to be worth a change.
+    pub little_to_gain: bool,
+}
+
+/// The serial figures the parallel prediction starts from.
+pub fn serial(profile: &Profile) -> Serial {
+    let scoped = |scopes: &[&str]| -> f64 {
+        profile
+            .fixtures
+            .iter()
+            .filter(|f| scopes.contains(&f.scope.as_str()))
+            .map(|f| f.seconds)
+            .sum()
+    };
+    Serial {
+        wall: profile.wall,
+        overhead: profile.overhead(),
+        collection: profile.collection,
+        session_fixtures: scoped(&["session"]),
+        module_fixtures: scoped(&["module", "class", "package"]),
+        noise: profile.noise(),
+        xdist_startup: profile.xdist_startup.clone(),
+        tests: profile
+            .tests
+            .iter()
+            // Session fixtures are in `session_fixtures`, once per worker.
+            .map(|t| (t.file().to_string(), (t.total() - t.session_setup).max(0.0)))
+            .collect(),
+    }
+}
+
+/// Analyses a profile taken on a machine with `cores` cores.
+pub fn analyze(profile: &Profile, cores: usize) -> Analysis {
+    let wall = profile.wall.max(1e-9);
+    let mut opportunities = Vec::new();
+    // Per-test times from workers say nothing of a serial run to predict from.
+    let parallel = if profile.already_parallel {
+        Vec::new()
+    } else {
+        parallel::predictions(&serial(profile), cores)
+    };
+    if let Some(best) = parallel
+        .iter()
+        .copied()
+        .min_by(|a, b| a.mid.total_cmp(&b.mid))
+    {
+        opportunities.push(parallel_opportunity(profile, best));
+    }
+    opportunities.extend(fixture_opportunities(profile));
+    opportunities.extend(collection_opportunity(profile));
+    // No change takes the run below its start-up and collection.
+    let most = (wall - profile.overhead() - profile.collection).max(0.0);
+    for o in &mut opportunities {
+        o.saving = o.saving.capped(most);
+    }
+    opportunities.retain(|o| worth_it(o.saving, wall));
+    rank(&mut opportunities);
+    let little_to_gain = opportunities.is_empty();
+    Analysis {
+        opportunities,
+        parallel,
+        risks: risks(profile),
+        little_to_gain,
+    }
+}
+
+/// Whether a saving is large enough to be named.
+pub fn worth_it(saving: Saving, wall: f64) -> bool {
+    saving.mid >= MIN_SHARE * wall && saving.mid >= MIN_SECONDS
+}
+
+/// The largest estimated saving first; between equals, the surer (larger pessimistic end).
+pub fn rank(opportunities: &mut [Opportunity]) {
+    opportunities.sort_by(|a, b| {
+        b.saving
+            .mid
+            .total_cmp(&a.saving.mid)
+            .then(b.saving.low.total_cmp(&a.saving.low))
+    });
+}
+
+fn parallel_opportunity(profile: &Profile, p: Prediction) -> Opportunity {
+    let wall = profile.wall;
+    let tests = profile.tests.len();
+    Opportunity {
+        kind: Kind::ParallelWorkers,
+        title: format!(
+            "run the tests on {} pytest-xdist workers (--dist {})",
+            p.workers,
+            p.dist.as_str()
+        ),
+        evidence: vec![
+            format!(
+                "{tests} tests take {:.2} s of a {wall:.2} s run; the longest takes {:.2} s",
+                profile.test_seconds(),
+                profile.tests.iter().map(|t| t.total()).fold(0.0, f64::max)
+            ),
+            match parallel::startup_at(&profile.xdist_startup, p.workers) {
+                Some(s) => format!(
+                    "pytest-xdist with {} workers and no test selected took {s:.2} s here (start-up, collection in each worker, teardown)",
+                    p.workers
+                ),
+                None => format!(
+                    "pytest-xdist is not installed: its start-up is modelled as the controller's {:.2} s and then the workers', each collecting ({:.2} s), plus {:.1} s",
+                    profile.overhead(),
+                    profile.collection,
+                    parallel::XDIST_SPAWN
+                ),
+            },
+            format!(
+                "predicted wall with -n {}: {:.2} s ({:.2} to {:.2})",
+                p.workers, p.mid, p.low, p.high
+            ),
+        ],
+        saving: Saving {
+            low: wall - p.high,
+            mid: wall - p.mid,
+            high: wall - p.low,
+        },
+        steps: vec![
+            "install pytest-xdist>=3.5".into(),
+            format!(
+                "pytest-config: addopts += -n auto --dist {} --maxprocesses {}",
+                p.dist.as_str(),
+                p.workers
+            ),
+            "suite: measure again; gates: no new failure, same tests, the predicted speed-up"
+                .into(),
+        ],
+        fixture: None,
+        share: None,
+        shape: None,
+        workers: Some(p),
+    }
+}
+
+fn fixture_opportunities(profile: &Profile) -> Vec<Opportunity> {
+    let wall = profile.wall.max(1e-9);
+    profile
+        .fixtures
+        .iter()
+        .filter(|f| f.scope == "function" && f.count >= 3)
+        .filter(|f| f.seconds / wall >= FIXTURE_SHARE)
+        .map(|f| {
+            let share = f.seconds / wall;
+            let repeated = f.seconds * (1.0 - 1.0 / f.count as f64);
+            let shape = shape_of(profile, &f.name);
+            // The optimistic end: everything the tests that used it spent outside their bodies
+            // (the fixtures around it, a file database's removal), less one build, which
+            // stays; for a SQLite file their bodies too, whose every commit was durable on a
+            // file and is a memory copy afterwards (on the persistence demo the bodies went
+            // from 11 s to about 1).
+            let users = fixture_users(profile, &f.name, shape);
+            let bodies = if shape == Some(Shape::SqliteFile) { 1.0 } else { 0.0 };
+            let around: f64 = profile
+                .tests
+                .iter()
+                .filter(|t| users.as_ref().is_none_or(|u| u.contains(&t.id)))
+                .map(|t| t.setup + t.teardown + t.call * bodies)
+                .sum();
+            let high = (around - f.seconds / f.count as f64).max(repeated)
+                * (1.0 + profile.noise());
+            let kept = match shape {
+                Some(Shape::SqliteFile) => FIXTURE_KEPT_SQLITE,
+                _ => FIXTURE_KEPT_OTHER,
+            };
+            let mut evidence = vec![format!(
+                "`{}` (function scope{}) was set up {} times: {:.2} s, {:.0}% of the run, {:.3} s each",
+                f.name,
+                if f.defined_in.is_empty() {
+                    String::new()
+                } else {
+                    format!(", defined in {}", f.defined_in)
+                },
+                f.count,
+                f.seconds,
+                share * 100.0,
+                f.seconds / f.count as f64
+            )];
+            let steps = match shape {
+                Some(Shape::SqliteFile) => {
+                    let files = profile
+                        .sqlite
+                        .iter()
+                        .filter(|s| s.path != ":memory:" && s.fixtures.contains(&f.name))
+                        .count();
+                    evidence.push(format!(
+                        "its setup connects to a new SQLite file each time ({files} database files): the seed 000 pattern"
+                    ));
+                    vec![
+                        format!("write: a session fixture that builds the database once in memory (migrations included) and gives each test a copy under the name `{}`", f.name),
+                        "suite: measure again, and once in reverse order (pytest --reverse) for leaks between tests".into(),
+                    ]
+                }
+                Some(Shape::Postgres) => vec![
+                    "write: session-scoped schema and roles, each test in a transaction rolled back (seed 002)".into(),
+                    "suite: measure again, and once in reverse order".into(),
+                ],
+                Some(Shape::Django) => vec![
+                    "pytest-config: addopts += --reuse-db --nomigrations (pytest-django)".into(),
+                    "suite: measure again".into(),
+                ],
+                None => vec![
+                    format!("edit by hand: build what `{}` makes once (scope=\"session\") and reset it per test", f.name),
+                    "suite: measure again, and once in reverse order".into(),
+                ],
+            };
+            Opportunity {
+                kind: Kind::FixtureScope,
+                title: format!("build `{}` once per session instead of once per test", f.name),
+                evidence,
+                saving: Saving {
+                    low: repeated * FIXTURE_KEPT_LOW * (1.0 - profile.noise()).max(0.0),
+                    mid: repeated * kept,
+                    high,
+                },
+                steps,
+                fixture: Some(f.name.clone()),
+                share: Some(share),
+                shape,
+                workers: None,
+            }
+        })
+        .collect()
+}
+
+/// The tests that used fixture `name`, when the profile knows them (those that connected to
+/// its SQLite files); `None`: every test counts.
+fn fixture_users(
+    profile: &Profile,
+    name: &str,
+    shape: Option<Shape>,
+) -> Option<std::collections::BTreeSet<String>> {
+    (shape == Some(Shape::SqliteFile)).then(|| {
+        profile
+            .sqlite
+            .iter()
+            .filter(|s| s.fixtures.iter().any(|f| f == name))
+            .flat_map(|s| s.tests.iter().cloned())
+            .collect()
+    })
+}
+
+/// The known shape of fixture `name`, from what its setup was seen doing.
+fn shape_of(profile: &Profile, name: &str) -> Option<Shape> {
+    if matches!(name, "django_db_setup" | "_django_db_helper") {
+        return Some(Shape::Django);
+    }
+    let sqlite_files = profile
+        .sqlite
+        .iter()
+        .filter(|s| s.path != ":memory:" && s.fixtures.iter().any(|f| f == name))
+        .count();
+    if sqlite_files >= 2 {
+        return Some(Shape::SqliteFile);
+    }
+    let uses = profile.fixtures.iter().any(|f| f.name == name);
+    (uses && !profile.postgres.is_empty() && name.contains("db")).then_some(Shape::Postgres)
+}
+
+fn collection_opportunity(profile: &Profile) -> Option<Opportunity> {
+    let wall = profile.wall.max(1e-9);
+    let share = profile.collection / wall;
+    (share >= COLLECTION_SHARE).then(|| Opportunity {
+        kind: Kind::Collection,
+        title: "collect and import less".into(),
+        evidence: vec![format!(
+            "collection took {:.2} s, {:.0}% of the run, for {} tests",
+            profile.collection,
+            share * 100.0,
+            profile.collected
+        )],
+        saving: Saving {
+            low: profile.collection * COLLECTION_KEPT.0,
+            mid: profile.collection * (COLLECTION_KEPT.0 + COLLECTION_KEPT.1) / 2.0,
+            high: profile.collection * COLLECTION_KEPT.1,
+        },
+        steps: vec![
+            "pytest-config: testpaths = the test directories; norecursedirs += build dist .venv node_modules".into(),
+            "pytest-config: addopts += --import-mode=importlib; move heavy imports out of conftest.py".into(),
+            "measure `python -X importtime -m pytest --collect-only -q` for the imports that cost most".into(),
+        ],
+        fixture: None,
+        share: Some(share),
+        shape: None,
+        workers: None,
+    })
+}
+
+fn risks(profile: &Profile) -> Vec<Risk> {
+    let mut risks = Vec::new();
+    if profile.already_parallel {
+        risks.push(Risk {
+            kind: Kind::ParallelWorkers,
+            message: "the suite already runs on pytest-xdist workers (its pytest configuration passes -n): no parallel prediction, and the fixture figures add up the workers' set-ups".into(),
+        });
+    }
+    if !profile.order_dependent.is_empty() {
+        let shown: Vec<&str> = profile
+            .order_dependent
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
+        let more = profile.order_dependent.len() - shown.len();
+        risks.push(Risk {
+            kind: Kind::ParallelWorkers,
+            message: format!(
+                "{} test(s) changed outcome when the suite ran in reverse order: {}{}; they depend on other tests, and pytest-xdist reorders tests too",
+                profile.order_dependent.len(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ),
+        });
+    }
+    for f in &profile.shared_files {
+        risks.push(Risk {
+            kind: Kind::ParallelWorkers,
+            message: format!(
+                "`{}` is written by {} test(s) and used by {}: pytest-xdist workers would share it (key it by PYTEST_XDIST_WORKER, as seed 003 does)",
+                f.path,
+                f.writers.len(),
+                f.tests.len()
+            ),
+        });
+    }
+    for s in profile
+        .sqlite
+        .iter()
+        .filter(|s| s.path != ":memory:" && s.tests.len() > 1)
+    {
+        risks.push(Risk {
+            kind: Kind::ParallelWorkers,
+            message: format!(
+                "{} tests connect to the same SQLite file `{}`: workers would write it at once",
+                s.tests.len(),
+                s.path
+            ),
+        });
+    }
+    if !profile.postgres.is_empty() {
+        risks.push(Risk {
+            kind: Kind::ParallelWorkers,
+            message: format!(
+                "{} test(s) connect to PostgreSQL: each worker needs a database of its own (seed 002's per-worker databases)",
+                profile.postgres.len()
+            ),
+        });
+    }
+    risks
+}
+
+#[cfg(test)]
+#[path = "analyze_tests.rs"]
+mod tests;

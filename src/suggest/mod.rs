@@ -1,0 +1,10 @@
+//! `planrun suggest`: profile a suite once, say where its time goes, predict what each change
+//! would save, and write the plan that verifies the best one.
+
+pub mod account;
+pub mod analyze;
+pub mod parallel;
+pub mod profile;
+pub mod render;
+pub mod run;
+pub mod write;

@@ -1,0 +1,245 @@
+"""planrun's profile of one pytest run, for `planrun suggest`: each test's setup, call and
+teardown time; each fixture's own setup time (its dependencies excluded) by name and scope;
+collection time; and what each test does that matters for running tests in parallel or
+sharing a fixture: SQLite databases it connects to, files it creates under the temp directory,
+PostgreSQL connections, and files outside the temp directory it writes or reads that other
+tests touch too. With PLANRUN_PROFILE_REVERSE=1 it runs the tests in reverse order (the
+second run, for order dependence). Loaded with `-p planrun_profile`; writes JSON lines to $PLANRUN_PROFILE and
+never fails the run. Observation goes through audit hooks (PEP 578), which cost one Python call
+per audited event, and a wrapper around psycopg's connect when psycopg is installed."""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+import pytest
+
+_PATH = os.environ.get("PLANRUN_PROFILE")
+_PID = str(os.getpid())
+_TMP = os.path.realpath(tempfile.gettempdir())
+_PREFIXES = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+_PG_PORTS = (5432, 5433)
+
+_test = None  # The node id of the test running now.
+_fixtures = []  # The fixtures being set up now, innermost last.
+_fixture_stats = {}  # (name, scope, baseid) -> [count, seconds]
+_session_setup = {}  # test -> seconds of session-scoped fixtures set up during its setup
+_touch = {}  # path -> [set of tests that wrote it, set of tests that read it]
+_sqlite = {}  # path -> {"tests": set, "fixtures": set}
+_tmp_created = {}  # test -> count
+_pg = {}  # test -> count
+_collect_started = None
+_in_call = False  # Whether the test's own body is running (not pytest's hooks around it).
+_controller = False  # This process is pytest-xdist's controller: its workers report the tests.
+_root = None  # The rootdir: a repository under the temp directory is still the repository.
+
+
+def _write(record):
+    if not _PATH:
+        return
+    try:
+        with open(_PATH, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+    except Exception:
+        pass
+
+
+def _fixture():
+    return _fixtures[-1] if _fixtures else None
+
+
+def _text(path):
+    if isinstance(path, bytes):
+        try:
+            return os.fsdecode(path)
+        except Exception:
+            return None
+    return path if isinstance(path, str) else None
+
+
+def _opened(path, mode, flags):
+    if _test is None:
+        return
+    path = _text(path)
+    if not path or path.endswith((".py", ".pyc", ".so")):
+        return
+    path = os.path.realpath(path)
+    if path.startswith(_PREFIXES) or path.startswith("/proc/") or path.startswith("/dev/"):
+        return
+    writing = False
+    if isinstance(mode, str) and any(c in mode for c in "wax+"):
+        writing = True
+    if isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+        writing = True
+    inside_root = _root is not None and path.startswith(_root + os.sep)
+    if path == _TMP or (path.startswith(_TMP + os.sep) and not inside_root):
+        # pytest's own capture files are made outside fixtures and test bodies.
+        made = writing and isinstance(flags, int) and flags & os.O_CREAT
+        if made and (_fixtures or _in_call):
+            _tmp_created[_test] = _tmp_created.get(_test, 0) + 1
+        return
+    # A path named after this process (a per-process cache or lock) is not shared by workers.
+    if _PID in os.path.basename(path) or os.path.isdir(path):
+        return
+    entry = _touch.setdefault(path, [set(), set()])
+    entry[0 if writing else 1].add(_test)
+
+
+def _audit(event, args):
+    try:
+        if event == "open":
+            _opened(args[0], args[1], args[2])
+        elif event == "os.rename":
+            _opened(args[1], "w", None)
+        elif event == "sqlite3.connect":
+            if _test is not None or _fixtures:
+                path = _text(args[0]) or ""
+                memory = path in ("", ":memory:") or path.startswith("file::memory:")
+                key = ":memory:" if memory else os.path.realpath(path)
+                entry = _sqlite.setdefault(key, {"tests": set(), "fixtures": set()})
+                if _test is not None:
+                    entry["tests"].add(_test)
+                if _fixture() is not None:
+                    entry["fixtures"].add(_fixture())
+        elif event == "socket.connect" and _test is not None:
+            address = args[1]
+            port = address[1] if isinstance(address, tuple) and len(address) > 1 else None
+            if port in _PG_PORTS or (isinstance(address, str) and ".s.PGSQL." in address):
+                _pg[_test] = _pg.get(_test, 0) + 1
+    except Exception:
+        pass
+
+
+def _wrap_psycopg():
+    import importlib.util
+
+    for name in ("psycopg", "psycopg2"):
+        try:
+            if importlib.util.find_spec(name) is None:
+                continue
+            module = __import__(name)
+        except Exception:
+            continue
+        original = module.connect
+
+        def connect(*args, __original=original, **kwargs):
+            if _test is not None:
+                _pg[_test] = _pg.get(_test, 0) + 1
+            return __original(*args, **kwargs)
+
+        module.connect = connect
+
+
+sys.addaudithook(_audit)
+
+
+def pytest_configure(config):
+    global _root
+    # A suite whose own configuration already runs it on xdist workers (`-n` in addopts).
+    global _controller
+    _controller = config.pluginmanager.has_plugin("dsession")
+    if _controller or os.environ.get("PYTEST_XDIST_WORKER"):
+        _write({"xdist": True})
+    try:
+        _root = os.path.realpath(str(config.rootpath))
+    except Exception:
+        _root = None
+    _wrap_psycopg()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    # The second run of `planrun suggest` goes in reverse order: a test that passes only after
+    # (or before) another shows as an outcome that differs between the runs.
+    if os.environ.get("PLANRUN_PROFILE_REVERSE") == "1":
+        items.reverse()
+
+
+def pytest_collection(session):
+    global _collect_started
+    _collect_started = time.perf_counter()
+
+
+def pytest_collection_finish(session):
+    if _collect_started is not None:
+        _write({"collection": time.perf_counter() - _collect_started, "tests": len(session.items)})
+
+
+def pytest_runtest_logstart(nodeid, location):
+    global _test
+    _test = nodeid
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    global _test
+    _test = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    global _in_call
+    _in_call = True
+    try:
+        yield
+    finally:
+        _in_call = False
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    _fixtures.append(fixturedef.argname)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = time.perf_counter() - started
+        _fixtures.pop()
+        key = (fixturedef.argname, fixturedef.scope, fixturedef.baseid or "")
+        stat = _fixture_stats.setdefault(key, [0, 0.0])
+        stat[0] += 1
+        stat[1] += spent
+        if fixturedef.scope == "session" and _test is not None:
+            _session_setup[_test] = _session_setup.get(_test, 0.0) + spent
+
+
+def pytest_runtest_logreport(report):
+    if _controller:
+        return
+    _write(
+        {
+            "test": report.nodeid,
+            "when": report.when,
+            "seconds": report.duration,
+            "outcome": report.outcome,
+        }
+    )
+
+
+def pytest_sessionfinish(session):
+    _write(
+        {
+            "fixtures": [
+                {"name": name, "scope": scope, "where": where, "count": count, "seconds": seconds}
+                for (name, scope, where), (count, seconds) in sorted(_fixture_stats.items())
+            ]
+        }
+    )
+    _write(
+        {
+            "sqlite": [
+                {"path": path, "tests": sorted(e["tests"]), "fixtures": sorted(e["fixtures"])}
+                for path, e in sorted(_sqlite.items())
+            ],
+            "tmp_created": _tmp_created,
+            "session_setup": _session_setup,
+            "postgres": _pg,
+        }
+    )
+    shared = []
+    for path, (writers, readers) in sorted(_touch.items()):
+        everyone = writers | readers
+        if writers and len(everyone) > 1:
+            shared.append({"path": path, "writers": sorted(writers), "tests": sorted(everyone)})
+    _write({"shared_files": shared})

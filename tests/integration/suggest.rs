@@ -1,0 +1,331 @@
+//! `planrun suggest` on real suites: the persistence demo's database fixture named first and
+//! its plan applied, the locator demo's shared cache reported as a risk, a fast suite left
+//! alone, and bad input refused with a clear error.
+
+use std::ffi::OsString;
+
+use serde_json::Value;
+
+use crate::support::{exclusive as heavy, python, Output, Project, Test};
+
+/// `planrun suggest --target <copy> --var python=<shared venv> <extra...>`.
+fn suggest<'a>(project: &'a Project, extra: &[&str]) -> Test<'a> {
+    let mut args: Vec<OsString> = vec![
+        "suggest".into(),
+        "--target".into(),
+        project.path().into(),
+        "--var".into(),
+        format!("python={}", python().display()).into(),
+    ];
+    args.extend(extra.iter().map(OsString::from));
+    project.test().args(args)
+}
+
+/// The persistence demo with only its session tests (17 tests), so that a real profile, a
+/// real apply and its runs take seconds rather than minutes.
+fn small_persistence() -> Project {
+    let project = Project::new("persistence-demo");
+    for file in [
+        "test_containers",
+        "test_images",
+        "test_lifecycle",
+        "test_migrations",
+        "test_operations",
+        "test_ports",
+    ] {
+        std::fs::remove_file(project.join(format!("tests/{file}.py"))).unwrap();
+    }
+    project
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("suggest --json printed no JSON ({e})\n{}", out.all()))
+}
+
+/// The database fixture comes first with its share of the run and the seed's shape; the plan
+/// written from it validates, and `planrun apply` verifies it: every gate passes.
+#[test]
+fn persistence_database_fixture_comes_first_and_its_plan_applies() {
+    let _heavy = heavy();
+    let project = small_persistence();
+    let plans = tempfile::tempdir().unwrap();
+    let plan = plans.path().join("suggested.toml");
+    let out = suggest(&project, &["--json", "--write", plan.to_str().unwrap()])
+        .stdout_unchecked("measured figures vary; parsed below")
+        .stderr_contains("wrote ")
+        .stderr_contains("(from bundled plan `persistence-demo`, for opportunity 1)")
+        .run();
+    let report = json(&out);
+    let top = &report["opportunities"][0];
+    assert_eq!(top["kind"], "fixture-scope", "{report:#}");
+    assert_eq!(top["fixture"], "manager", "{report:#}");
+    assert_eq!(top["shape"], "sqlite-file", "{report:#}");
+    let share = top["share"].as_f64().unwrap();
+    assert!(share > 0.5 && share < 1.0, "manager's share: {share}");
+    let saving = &top["saving"];
+    let (low, mid, high) = (
+        saving["low"].as_f64().unwrap(),
+        saving["mid"].as_f64().unwrap(),
+        saving["high"].as_f64().unwrap(),
+    );
+    assert!(0.0 < low && low < mid && mid < high, "{saving}");
+    assert_eq!(report["little_to_gain"], false);
+    assert_eq!(report["plan_from"], "persistence-demo");
+    assert_eq!(report["profile"]["tests"], 17);
+    // The fixture's evidence names what was seen: one SQLite file per set-up.
+    let evidence = top["evidence"].to_string();
+    assert!(evidence.contains("17 database files"), "{evidence}");
+    assert!(plans
+        .path()
+        .join("templates/persistence/conftest.py")
+        .is_file());
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.starts_with("# Written by `planrun suggest` from bundled plan `persistence-demo`"));
+    assert!(
+        text.contains("check = \"after.wall.median <= baseline.wall.median * 0."),
+        "the gate derived from the prediction\n{text}"
+    );
+    Test::new()
+        .args([OsString::from("validate"), plan.clone().into()])
+        .stdout_contains(": ok")
+        .run();
+    let before = project.hash_tree();
+    project
+        .test()
+        .args([
+            OsString::from("apply"),
+            plan.clone().into(),
+            "--target".into(),
+            project.path().into(),
+        ])
+        .stdout_unchecked("the apply's report")
+        .stderr_contains("gates passed")
+        .stderr_contains("; exit 0")
+        .run();
+    assert_ne!(project.hash_tree(), before, "the apply kept its change");
+}
+
+/// The locator demo is fast, and its ServiceLocator's on-disk cache is one fixed file that many
+/// tests write: a risk for parallel workers, reported whatever the verdict on speed.
+#[test]
+fn locator_shared_cache_is_an_xdist_risk() {
+    let project = Project::new("locator-demo");
+    let out = suggest(&project, &[])
+        .stdout_contains("\nrisks:\n  - `.cache/common_paths.json` is written by 16 test(s) and used by 16: pytest-xdist workers would share it (key it by PYTEST_XDIST_WORKER, as seed 003 does)\n")
+        .stdout_contains("parallel workers, predicted wall (serial ")
+        .stderr_contains("profiling the suite of ")
+        .run();
+    assert!(out.stdout.starts_with("profiled `"), "{}", out.stdout);
+    let report = json(
+        &suggest(&project, &["--json"])
+            .stdout_unchecked("parsed")
+            .stderr_unchecked("progress")
+            .run(),
+    );
+    let risks = report["risks"].as_array().unwrap();
+    assert_eq!(risks.len(), 1, "{report:#}");
+    assert_eq!(risks[0]["kind"], "parallel-workers");
+    assert!(!report["parallel"].as_array().unwrap().is_empty());
+}
+
+/// A handful of instant tests: nothing pays for itself, and --write writes nothing.
+#[test]
+fn a_fast_suite_has_little_to_gain_and_gets_no_plan() {
+    let project = crate::support::mini();
+    let plans = tempfile::tempdir().unwrap();
+    let plan = plans.path().join("p.toml");
+    let out = suggest(&project, &["--write", plan.to_str().unwrap()])
+        .stdout_contains("\nlittle to gain: no change is predicted to save 10% of the run and 0.5 s; the suite is already fast for what it does\n")
+        .stderr_contains("note: wrote no plan: there is little to gain")
+        .run();
+    assert!(!out.stdout.contains("opportunities,"), "{}", out.stdout);
+    assert!(!plan.exists());
+    let report = json(
+        &suggest(&project, &["--json"])
+            .stdout_unchecked("parsed")
+            .stderr_unchecked("progress")
+            .run(),
+    );
+    assert_eq!(report["little_to_gain"], true);
+    assert_eq!(report["opportunities"], Value::Array(Vec::new()));
+    assert_eq!(report["plan"], Value::Null);
+}
+
+#[test]
+fn a_missing_target_is_refused() {
+    Test::new()
+        .args(["suggest", "--target", "no/such/dir"])
+        .status(2)
+        .stderr_contains("error: target `no/such/dir` is not a directory")
+        .stderr_contains("pass an existing repository with --target DIR")
+        .run();
+}
+
+#[test]
+fn a_target_without_python_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("README.md"), "no code here\n").unwrap();
+    Test::new()
+        .args([
+            OsString::from("suggest"),
+            "--target".into(),
+            dir.path().into(),
+        ])
+        .redact(dir.path().display().to_string(), "[DIR]")
+        .status(2)
+        .stderr_contains("error: target `[DIR]` has no Python files")
+        .run();
+}
+
+/// A fresh venv of the shared one's interpreter, without pytest.
+#[test]
+fn an_interpreter_without_pytest_is_refused() {
+    let project = crate::support::mini();
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new(python())
+        .args(["-m", "venv", "--without-pip"])
+        .arg(dir.path().join("venv"))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "python -m venv");
+    project
+        .test()
+        .args([
+            OsString::from("suggest"),
+            "--var".into(),
+            format!("python={}", dir.path().join("venv/bin/python").display()).into(),
+        ])
+        .redact(dir.path().display().to_string(), "[VENV]")
+        .status(2)
+        .stderr_contains("error: `[VENV]/venv/bin/python` (--var python) cannot import pytest")
+        .stderr_contains("pass --var python=PATH naming an interpreter with pytest installed")
+        .run();
+}
+
+#[test]
+fn a_suite_without_tests_and_a_red_suite_are_refused() {
+    let project = crate::support::mini();
+    std::fs::remove_dir_all(project.join("tests")).unwrap();
+    project.write("tests/helpers.py", "X = 1\n");
+    suggest(&project, &[])
+        .status(8)
+        .stderr_contains("error: the suite ran no test")
+        .stderr_contains("--collect-only")
+        .run();
+    project.write(
+        "tests/test_red.py",
+        "def test_red():\n    assert 1 == 2\n\ndef test_green():\n    pass\n",
+    );
+    suggest(&project, &[])
+        .status(8)
+        .stderr_contains("error: the suite is red: 1 failed, 0 errors of 2 tests")
+        .stderr_contains("suggest predicts from a green run")
+        .run();
+}
+
+/// A test that passes only after another: the run in reverse order shows it, as a risk.
+#[test]
+fn a_test_that_needs_another_is_order_dependent() {
+    let project = crate::support::mini();
+    project.write(
+        "tests/test_order.py",
+        "SEEN = []\n\ndef test_first():\n    SEEN.append(1)\n\ndef test_second():\n    assert SEEN\n",
+    );
+    suggest(&project, &[])
+        .stdout_contains(", 1 test(s) changed outcome\n")
+        .stdout_contains("\nrisks:\n  - 1 test(s) changed outcome when the suite ran in reverse order: tests/test_order.py::test_second; they depend on other tests, and pytest-xdist reorders tests too\n")
+        .stderr_contains("(two runs: in order, then in reverse)")
+        .run();
+}
+
+/// A suite whose own configuration runs it on xdist workers: no parallel prediction from
+/// workers' times, and it says why.
+#[test]
+fn a_suite_already_on_xdist_says_so() {
+    let project = crate::support::mini();
+    let ini = project
+        .read("pytest.ini")
+        .replace("addopts = -q", "addopts = -q -n 2");
+    assert!(ini.contains("-n 2"), "{ini}");
+    project.write("pytest.ini", &ini);
+    let out = suggest(&project, &["--json"])
+        .stdout_unchecked("parsed")
+        .stderr_unchecked("progress")
+        .run();
+    let report = json(&out);
+    assert_eq!(report["parallel"], Value::Array(Vec::new()), "{report:#}");
+    assert!(report["risks"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("the suite already runs on pytest-xdist workers"));
+    assert_eq!(report["profile"]["tests"], 2, "{report:#}");
+}
+
+/// `--write` never overwrites: an existing plan file is refused before the suite runs, and
+/// left as it was.
+#[test]
+fn write_refuses_an_existing_plan() {
+    let project = crate::support::mini();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("mine.toml");
+    std::fs::write(&plan, "# a person's plan\n").unwrap();
+    suggest(&project, &["--write", plan.to_str().unwrap()])
+        .redact(dir.path().display().to_string(), "[DIR]")
+        .status(2)
+        .stderr_contains("error: refusing to overwrite `[DIR]/mine.toml`")
+        .stderr_contains("remove it, or give --write another path")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(&plan).unwrap(),
+        "# a person's plan\n"
+    );
+}
+
+/// Ctrl-C while the suite runs: the suite's process (in a group of its own, which the terminal's
+/// SIGINT does not reach) is stopped, and suggest ends with 130, having written nothing.
+#[test]
+fn an_interrupt_stops_the_suite_and_ends_with_130() {
+    let project = crate::support::mini();
+    let pid_file = project.join("pytest.pid");
+    project.write(
+        "tests/test_slow.py",
+        &format!(
+            "import os, time\n\ndef test_slow():\n    open({:?}, 'w').write(str(os.getpid()))\n    time.sleep(120)\n",
+            pid_file.display().to_string()
+        ),
+    );
+    let plans = tempfile::tempdir().unwrap();
+    let plan = plans.path().join("p.toml");
+    let mut running = suggest(&project, &["--write", plan.to_str().unwrap()])
+        .status(130)
+        .stderr_contains("error: interrupted")
+        .stderr_contains("nothing in the target was changed")
+        .spawn();
+    let started = std::time::Instant::now();
+    while !pid_file.exists() {
+        assert!(
+            running.is_running(),
+            "suggest ended before the suite started"
+        );
+        assert!(started.elapsed().as_secs() < 120, "the suite never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pytest: libc::pid_t = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    running.signal(libc::SIGINT);
+    running.wait();
+    // An orphan is reaped by init a moment after its parent's end: allow it that moment.
+    // SAFETY: signal 0 only asks whether the process exists.
+    let alive = || unsafe { libc::kill(pytest, 0) } == 0;
+    let ended = std::time::Instant::now();
+    while alive() && ended.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!alive(), "pytest (pid {pytest}) outlived suggest");
+    assert!(!plan.exists());
+}
