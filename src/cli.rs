@@ -65,7 +65,7 @@ pub enum Command {
     /// Write a bundled plan (and its templates) into a repository.
     Init(InitArgs),
     /// Write a CI workflow that applies a plan (GitHub Actions: `planrun ci github PLAN`).
-    Ci(crate::commands::ci::CiArgs),
+    Ci(CiArgs),
     /// Profile the suite, predict what would make it faster, write a plan that checks it.
     Suggest(SuggestArgs),
     /// Print a shell completion script.
@@ -412,4 +412,51 @@ pub struct SuggestArgs {
     /// Print the analysis as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `planrun ci`: which CI system.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    #[command(subcommand)]
+    pub system: CiSystem,
+}
+
+/// The CI systems planrun writes workflows for.
+#[derive(Debug, Subcommand)]
+pub enum CiSystem {
+    /// Write a GitHub Actions workflow that applies the plan on every push and pull request.
+    Github(GithubArgs),
+}
+
+/// `planrun ci github`.
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// The plan file; it must lie inside the repository (`planrun init NAME` writes a bundled one there).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// The repository the workflow runs in (default: the current directory).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".",
+        hide_default_value = true
+    )]
+    pub target: PathBuf,
+
+    /// A Python version of the job matrix (repeatable; default: the repository's .python-version, else 3.12).
+    #[arg(long = "python", value_name = "VERSION")]
+    pub pythons: Vec<String>,
+
+    /// A plan variable every apply in the workflow sets (repeatable): --var key=value.
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
+    #[arg(long)]
+    pub pull_request: bool,
+
+    /// Write the workflow to this file instead of printing it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

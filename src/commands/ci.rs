@@ -1,67 +1,18 @@
 //! `planrun ci github PLAN`: writes the CI workflow that applies a plan in the repository it
 //! runs against, the project installed the way it documents and planrun pinned to this version.
-//! The arguments live here, not in cli.rs, so the command registers with one line there.
 
 mod github;
 mod install;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::{Args, Subcommand};
-
+use crate::cli::{CiArgs, CiSystem, GithubArgs};
 use crate::error::{Error, Result};
 use crate::exec::setup::Prepared;
 use crate::{exit, fsutil, ui};
 
 pub use github::{job_id, render, Spec};
 pub use install::{detect, quote, ProjectInstall, Tool};
-
-/// `planrun ci`: which CI system.
-#[derive(Debug, Args)]
-pub struct CiArgs {
-    #[command(subcommand)]
-    pub system: CiSystem,
-}
-
-/// The CI systems planrun writes workflows for.
-#[derive(Debug, Subcommand)]
-pub enum CiSystem {
-    /// Write a GitHub Actions workflow that applies the plan on every push and pull request.
-    Github(GithubArgs),
-}
-
-/// `planrun ci github`.
-#[derive(Debug, Args)]
-pub struct GithubArgs {
-    /// The plan file; it must lie inside the repository (`planrun init NAME` writes a bundled one there).
-    #[arg(value_name = "PLAN")]
-    pub plan: PathBuf,
-
-    /// The repository the workflow runs in (default: the current directory).
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = ".",
-        hide_default_value = true
-    )]
-    pub target: PathBuf,
-
-    /// A Python version of the job matrix (repeatable; default: the repository's .python-version, else 3.12).
-    #[arg(long = "python", value_name = "VERSION")]
-    pub pythons: Vec<String>,
-
-    /// A plan variable every apply in the workflow sets (repeatable): --var key=value.
-    #[arg(long = "var", value_name = "KEY=VALUE")]
-    pub vars: Vec<String>,
-
-    /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
-    #[arg(long)]
-    pub pull_request: bool,
-
-    /// Write the workflow to this file instead of printing it.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-}
 
 /// The Python version of a job matrix when neither `--python` nor `.python-version` says.
 pub const DEFAULT_PYTHON: &str = "3.12";
