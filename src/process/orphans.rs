@@ -102,7 +102,7 @@ impl Groups {
 /// The record line for the group `pid` leads; `None` when it is already gone.
 fn record_line(pid: u32, seen: Option<&ProcInfo>) -> Option<String> {
     let id = match seen {
-        Some(info) => info.clone(),
+        Some(info) => *info,
         None => identity(pid)?,
     };
     // Without a boot id the line can never be matched, which errs on the side of not killing.
