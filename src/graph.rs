@@ -121,7 +121,7 @@ impl PlanGraph {
             index.insert(gates, graph.add_node(gates));
         }
         let barrier = |p: usize| NodeIndex::new(first[p] + plan.step_count(p));
-        for p in 0..plan.phase_count() {
+        for (p, &start) in first.iter().enumerate() {
             let mut deps: Vec<NodeIndex> = plan
                 .phase_needs(p)
                 .iter()
@@ -136,7 +136,7 @@ impl PlanGraph {
                 graph.add_edge(dep, barrier(p), ());
             }
             for i in 0..plan.step_count(p) {
-                let me = NodeIndex::new(first[p] + i);
+                let me = NodeIndex::new(start + i);
                 graph.add_edge(me, barrier(p), ());
                 for &dep in &deps {
                     graph.add_edge(dep, me, ());
