@@ -55,7 +55,7 @@ pub fn run(args: &ValidateArgs) -> Result<u8> {
                         ui::out(&line);
                     }
                 }
-                ui::err(&diagnostics.render(&crate::error::painter(color)));
+                ui::err(&ui::render(&diagnostics.styled(), color));
                 let n = diagnostics.len();
                 let noun = if n == 1 { "problem" } else { "problems" };
                 ui::err(&format!(

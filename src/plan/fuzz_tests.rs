@@ -428,8 +428,8 @@ impl Ground {
         let valid = match plan::load(&path).and_then(|l| plan::validate(l, overrides)) {
             Ok(valid) => valid,
             Err(d) => {
-                d.render(&crate::plan::diag::plain);
-                d.render(&|_, t: &str| format!("\x1b[1m{t}\x1b[0m"));
+                d.styled().text();
+                crate::ui::render(&d.styled(), true);
                 return;
             }
         };
@@ -443,7 +443,7 @@ impl Ground {
             ),
         ]);
         if let Err(d) = valid.resolve(&builtins) {
-            d.render(&crate::plan::diag::plain);
+            d.styled().text();
             return;
         }
         // Validated and resolved: what is left to refuse (paths that leave the target) is
@@ -550,7 +550,7 @@ proptest! {
         let json = |p: &plan::model::Plan| serde_json::to_value(p).unwrap();
         match (&fast, &strict) {
             (Ok(a), Ok(b)) => prop_assert_eq!(json(a), json(b)),
-            (Err(a), Err(b)) => prop_assert_eq!(a.render(&plan::diag::plain), b.render(&plan::diag::plain)),
+            (Err(a), Err(b)) => prop_assert_eq!(a.styled(), b.styled()),
             _ => prop_assert!(false, "fast {} strict {} for\n{}", fast.is_ok(), strict.is_ok(), text),
         }
     }
