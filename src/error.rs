@@ -166,7 +166,9 @@ impl Error {
     pub fn report(&self) -> u8 {
         let color = crate::ui::stderr_color();
         match self {
-            Error::Plan(diagnostics) => crate::ui::err(&diagnostics.render(&painter(color))),
+            Error::Plan(diagnostics) => {
+                crate::ui::err(&crate::ui::render(&diagnostics.styled(), color))
+            }
             Error::Rollback { target, source } => {
                 rollback_details(target, source, color);
                 let message = rollback_message(source);
@@ -302,20 +304,6 @@ fn disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
         cause = e.source();
     }
     false
-}
-
-/// Paints a plan diagnostic's pieces in the terminal's colours (none when `color` is false).
-pub fn painter(color: bool) -> impl Fn(crate::plan::diag::Tone, &str) -> String {
-    use crate::plan::diag::Tone;
-    use crate::ui::{paint, Style};
-    move |tone, text| {
-        let style = match tone {
-            Tone::Error => Style::BoldRed,
-            Tone::Strong => Style::Bold,
-            Tone::Gutter => Style::Cyan,
-        };
-        paint(color, style, text)
-    }
 }
 
 #[cfg(test)]

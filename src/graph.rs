@@ -99,40 +99,52 @@ impl PlanGraph {
     pub fn build(plan: &dyn Shape) -> Result<PlanGraph, CycleError> {
         #[cfg(test)]
         BUILDS.with(|n| n.set(n.get() + 1));
-        let mut graph = DiGraph::new();
-        let mut index = HashMap::new();
-        let mut step_ids: HashMap<&str, Node> = HashMap::new();
+        let nodes: usize = (0..plan.phase_count())
+            .map(|p| plan.step_count(p) + 1)
+            .sum();
+        let mut graph = DiGraph::with_capacity(nodes, nodes * 2);
+        let mut index = HashMap::with_capacity(nodes);
+        let mut step_ids: HashMap<&str, NodeIndex> = HashMap::with_capacity(nodes);
         let mut phase_ids: HashMap<&str, usize> = HashMap::new();
+        // Node indices in file order: phase `p`'s steps from `first[p]`, then its barrier.
+        let mut first = Vec::with_capacity(plan.phase_count());
         for p in 0..plan.phase_count() {
             phase_ids.entry(plan.phase_id(p)).or_insert(p);
+            first.push(graph.node_count());
             for i in 0..plan.step_count(p) {
                 let node = Node::Step { phase: p, index: i };
-                step_ids.entry(plan.step_id(p, i)).or_insert(node);
-                index.insert(node, graph.add_node(node));
+                let n = graph.add_node(node);
+                step_ids.entry(plan.step_id(p, i)).or_insert(n);
+                index.insert(node, n);
             }
             let gates = Node::Gates { phase: p };
             index.insert(gates, graph.add_node(gates));
         }
-        for p in 0..plan.phase_count() {
-            let barrier = index[&Node::Gates { phase: p }];
-            let deps: Vec<NodeIndex> = plan
+        let barrier = |p: usize| NodeIndex::new(first[p] + plan.step_count(p));
+        for (p, &start) in first.iter().enumerate() {
+            let mut deps: Vec<NodeIndex> = plan
                 .phase_needs(p)
                 .iter()
                 .filter_map(|n| phase_ids.get(n.as_str()))
-                .map(|&q| index[&Node::Gates { phase: q }])
+                .map(|&q| barrier(q))
                 .collect();
+            deps.sort();
+            deps.dedup();
+            // Each edge below is new (deduplicated phases, a step's own edges): `add_edge`, not
+            // `update_edge`, whose scan of a barrier's edges made a 100-step phase quadratic.
             for &dep in &deps {
-                graph.update_edge(dep, barrier, ());
+                graph.add_edge(dep, barrier(p), ());
             }
             for i in 0..plan.step_count(p) {
-                let me = index[&Node::Step { phase: p, index: i }];
-                graph.add_edge(me, barrier, ());
+                let me = NodeIndex::new(start + i);
+                graph.add_edge(me, barrier(p), ());
                 for &dep in &deps {
-                    graph.update_edge(dep, me, ());
+                    graph.add_edge(dep, me, ());
                 }
                 for need in plan.step_needs(p, i) {
-                    if let Some(n) = step_ids.get(need.as_str()) {
-                        graph.update_edge(index[n], me, ());
+                    if let Some(&n) = step_ids.get(need.as_str()) {
+                        // A step may name the same need twice: one edge.
+                        graph.update_edge(n, me, ());
                     }
                 }
             }
@@ -454,6 +466,31 @@ mod tests {
             [Node::Step { phase: 0, index: 2 }]
         );
         assert_eq!(g.nodes().len(), 4);
+    }
+
+    /// A `needs` written twice, on a phase or a step, is one edge, as the graph was built
+    /// before its edges were added without a scan.
+    #[test]
+    fn a_need_written_twice_is_one_edge() {
+        let p = toy(&[
+            ("a", &[], &[("s1", &[])]),
+            ("b", &["a", "a"], &[("s2", &["s1", "s1"]), ("s3", &[])]),
+        ]);
+        let g = PlanGraph::build(&p).unwrap();
+        let barrier_a = Node::Gates { phase: 0 };
+        assert_eq!(
+            g.deps(Node::Step { phase: 1, index: 0 }),
+            [Node::Step { phase: 0, index: 0 }, barrier_a]
+        );
+        assert_eq!(g.deps(Node::Step { phase: 1, index: 1 }), [barrier_a]);
+        assert_eq!(
+            g.deps(Node::Gates { phase: 1 }),
+            [
+                barrier_a,
+                Node::Step { phase: 1, index: 0 },
+                Node::Step { phase: 1, index: 1 }
+            ]
+        );
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Timed {
     pub peak_rss_mib: f64,
     /// The exit code (128+n for a signal n).
     pub code: i32,
+    /// Seconds of CPU (user + system) the process and the children it waited for used: what
+    /// the work costs, which unlike `wall` does not grow with other programs' load.
+    pub cpu: f64,
 }
 
 /// Runs `cmd` to completion, its output in temporary files, and times it; a non-zero exit is
@@ -86,9 +89,15 @@ pub fn run_any(cmd: &mut Command) -> Res<(Timed, String)> {
             wall,
             peak_rss_mib: usage.ru_maxrss as f64 / 1024.0,
             code,
+            cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
         },
         text,
     ))
+}
+
+/// A `timeval` in seconds.
+fn seconds(tv: libc::timeval) -> f64 {
+    tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6
 }
 
 /// The last `n` lines of `text`.

@@ -365,4 +365,33 @@ mod tests {
         sink.idle(&state);
         assert!(!dir.path().join("report.json").exists());
     }
+
+    /// Step ends in quick succession share a rewrite: the second step's end, within twenty
+    /// times the first rewrite's cost, is in the event log and not yet in `report.json`, and
+    /// the idle moment after it brings `report.json` to the state's report exactly.
+    #[test]
+    fn quick_step_ends_share_one_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = LiveReport::new(dir.path(), &Secrets::default());
+        let mut state = state();
+        send(
+            &mut sink,
+            &mut state,
+            finished("a", Ok(StepOutput::default())),
+        );
+        sink.last = Some((Instant::now(), Duration::from_millis(50)));
+        send(
+            &mut sink,
+            &mut state,
+            finished("b", Ok(StepOutput::default())),
+        );
+        assert_eq!(lines(dir.path()).len(), 2);
+        assert_eq!(report(dir.path()).steps[1].status, StepStatus::Pending);
+        sink.idle(&state);
+        let written = report(dir.path());
+        assert_eq!(
+            written,
+            crate::report::mask::mask_report(&state.report, &Secrets::default())
+        );
+    }
 }

@@ -1,34 +1,19 @@
 //! Diagnostics: what is wrong in a plan, where (file:line:column), and what to do, rendered
 //! once in the rustc/just style with the offending line and a caret underline. The plan layer
-//! knows no terminal: each styled piece is named by a [`Tone`] and the caller paints it.
+//! knows no terminal: it returns [`Styled`] spans, and `crate::ui` decides on escape codes.
 
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// How a piece of a rendered diagnostic should look; the caller maps it to its colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    /// `error:` and the caret underline.
-    Error,
-    /// The message.
-    Strong,
-    /// The gutter: `-->`, `|`, line numbers, `= note:`, `= help:`.
-    Gutter,
-}
+use crate::styled::{Style, Styled};
 
-/// Paints one piece of text in a tone (the caller's colours; [`plain`] for none).
-pub type Paint<'a> = &'a dyn Fn(Tone, &str) -> String;
-
-/// Paints nothing: the text as it is.
-pub fn plain(_: Tone, text: &str) -> String {
-    text.to_string()
-}
-
-/// Keeps `paint(color, Style::X, text)`'s shape for the pieces below.
-fn paint(paint: Paint<'_>, tone: Tone, text: &str) -> String {
-    paint(tone, text)
-}
+/// `error:` and the caret underline.
+const ERROR: Style = Style::BoldRed;
+/// The message.
+const STRONG: Style = Style::Bold;
+/// The gutter: `-->`, `|`, line numbers, `= note:`, `= help:`.
+const GUTTER: Style = Style::Cyan;
 
 /// The text of one plan file, shared by all of its diagnostics.
 #[derive(Debug)]
@@ -145,55 +130,47 @@ impl Diagnostic {
         }
     }
 
-    /// Renders the diagnostic, each styled piece through `color` (e.g. [`plain`]).
-    pub fn render(&self, color: Paint<'_>) -> String {
-        let mut out = format!(
-            "{} {}\n",
-            paint(color, Tone::Error, "error:"),
-            paint(color, Tone::Strong, &self.message)
-        );
+    /// The diagnostic as styled text, ending in a newline.
+    pub fn styled(&self) -> Styled {
+        let mut out = Styled::new();
+        out.styled(ERROR, "error:")
+            .plain(" ")
+            .styled(STRONG, self.message.as_str())
+            .plain("\n");
         let mut pad = String::from(" ");
         if let (Some(source), Some(span)) = (&self.source, &self.span) {
             let (line, col) = source.line_col(span.start);
             let number = line.to_string();
             pad = " ".repeat(number.len() + 1);
-            let bar = paint(color, Tone::Gutter, "|");
-            out.push_str(&format!(
-                "{}{} {}:{line}:{col}\n",
-                &pad[1..],
-                paint(color, Tone::Gutter, "-->"),
-                source.name
-            ));
+            out.plain(&pad[1..])
+                .styled(GUTTER, "-->")
+                .plain(format!(" {}:{line}:{col}\n", source.name));
             let text = source.line_text(line);
             let (shown, caret_at, caret_len) = underline(text, col, span, source);
-            out.push_str(&format!("{pad}{bar}\n"));
-            out.push_str(&format!(
-                "{} {bar} {shown}\n",
-                paint(color, Tone::Gutter, &number)
-            ));
-            out.push_str(&format!(
-                "{pad}{bar} {}{}\n",
-                " ".repeat(caret_at),
-                paint(color, Tone::Error, &"^".repeat(caret_len))
-            ));
+            out.plain(pad.as_str()).styled(GUTTER, "|").plain("\n");
+            out.styled(GUTTER, number)
+                .plain(" ")
+                .styled(GUTTER, "|")
+                .plain(format!(" {shown}\n"));
+            out.plain(pad.as_str())
+                .styled(GUTTER, "|")
+                .plain(format!(" {}", " ".repeat(caret_at)))
+                .styled(ERROR, "^".repeat(caret_len))
+                .plain("\n");
         } else if let Some(source) = &self.source {
-            out.push_str(&format!(
-                " {} {}\n",
-                paint(color, Tone::Gutter, "-->"),
-                source.name
-            ));
+            out.plain(" ")
+                .styled(GUTTER, "-->")
+                .plain(format!(" {}\n", source.name));
         }
         for note in &self.notes {
-            out.push_str(&format!(
-                "{pad}{} {note}\n",
-                paint(color, Tone::Gutter, "= note:")
-            ));
+            out.plain(pad.as_str())
+                .styled(GUTTER, "= note:")
+                .plain(format!(" {note}\n"));
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!(
-                "{pad}{} {help}\n",
-                paint(color, Tone::Gutter, "= help:")
-            ));
+            out.plain(pad.as_str())
+                .styled(GUTTER, "= help:")
+                .plain(format!(" {help}\n"));
         }
         out
     }
@@ -285,13 +262,16 @@ impl Diagnostics {
         }
     }
 
-    /// Every problem rendered, separated by blank lines, each styled piece through `color`.
-    pub fn render(&self, color: Paint<'_>) -> String {
-        self.items
-            .iter()
-            .map(|d| d.render(color))
-            .collect::<Vec<_>>()
-            .join("\n")
+    /// Every problem as styled text, separated by blank lines.
+    pub fn styled(&self) -> Styled {
+        let mut out = Styled::new();
+        for (i, d) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.plain("\n");
+            }
+            out.0.extend(d.styled().0);
+        }
+        out
     }
 }
 
@@ -305,7 +285,7 @@ impl From<Diagnostic> for Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(&plain))
+        f.write_str(&self.styled().text())
     }
 }
 
@@ -339,7 +319,7 @@ mod tests {
         let d = Diagnostic::at(&src, 6..10, "unknown field `need` in step `measure`")
             .with_help("did you mean `needs`?");
         assert_eq!(
-            d.render(&plain),
+            d.styled().text(),
             "error: unknown field `need` in step `measure`\n --> plans/x.toml:2:1\n  |\n2 | need = [\"deps\"]\n  | ^^^^\n  = help: did you mean `needs`?\n"
         );
         assert_eq!(d.line_col(), Some((2, 1)));
@@ -352,13 +332,13 @@ mod tests {
         assert_eq!(src.line_col(1), (1, 1));
         assert_eq!(src.line_col(999), (2, 1));
         let d = Diagnostic::at(&src, 999..1000, "m");
-        assert!(d.render(&plain).contains("f:2:1"));
+        assert!(d.styled().text().contains("f:2:1"));
     }
 
     #[test]
     fn multi_line_spans_underline_to_the_end_of_the_first_line() {
         let src = Source::new("f", "x = \"\"\"ab\ncd\"\"\"\n".into());
-        let text = Diagnostic::at(&src, 4..15, "m").render(&plain);
+        let text = Diagnostic::at(&src, 4..15, "m").styled().text();
         assert!(text.ends_with("  |     ^^^^^\n"), "{text}");
     }
 
@@ -366,9 +346,12 @@ mod tests {
     fn colour_only_when_asked() {
         let src = Source::new("f", "x\n".into());
         let d = Diagnostic::at(&src, 0..1, "m");
-        let marked = |tone: Tone, text: &str| format!("<{tone:?}>{text}");
-        assert!(!d.render(&plain).contains('<'));
-        assert!(d.render(&marked).starts_with("<Error>error: <Strong>m\n"));
+        let spans = d.styled();
+        assert_eq!(spans.spans()[0].style, Some(Style::BoldRed));
+        assert_eq!(spans.spans()[2].style, Some(Style::Bold));
+        assert_eq!(spans.spans()[2].text, "m");
+        assert!(!crate::ui::render(&spans, false).contains('\x1b'));
+        assert!(crate::ui::render(&spans, true).contains('\x1b'));
     }
 
     #[test]

@@ -428,8 +428,8 @@ impl Ground {
         let valid = match plan::load(&path).and_then(|l| plan::validate(l, overrides)) {
             Ok(valid) => valid,
             Err(d) => {
-                d.render(&crate::plan::diag::plain);
-                d.render(&|_, t: &str| format!("\x1b[1m{t}\x1b[0m"));
+                d.styled().text();
+                crate::ui::render(&d.styled(), true);
                 return;
             }
         };
@@ -443,7 +443,7 @@ impl Ground {
             ),
         ]);
         if let Err(d) = valid.resolve(&builtins) {
-            d.render(&crate::plan::diag::plain);
+            d.styled().text();
             return;
         }
         // Validated and resolved: what is left to refuse (paths that leave the target) is
@@ -484,4 +484,74 @@ fn the_pools_alone_make_a_plan_that_previews() {
     let prep = Prepared::new(&path, Some(ground.target.path()), &[]).unwrap();
     let preview = dryrun::preview(&prep, false, &Default::default()).unwrap();
     assert_eq!(preview.files, 2, "{}", preview.text);
+}
+
+/// Any value a plan author could put under a key: the kinds TOML has, in and out of range.
+fn any_value() -> BoxedStrategy<Value> {
+    prop_oneof![
+        2 => text().prop_map(Value::String),
+        1 => select(vec!["run", "suite", "5s", "auto", "${runs}", "2"]).prop_map(|s| Value::String(s.into())),
+        2 => prop_oneof![Just(-1i64), Just(0), Just(3), Just(1 << 33), any::<i64>()].prop_map(Value::Integer),
+        1 => any::<bool>().prop_map(Value::Boolean),
+        1 => prop_oneof![Just(0.5f64), Just(-2.0), Just(1e300)].prop_map(Value::Float),
+        1 => list(text(), 3).prop_map(array),
+        1 => map(id()).prop_map(|m| Value::Table(strings(m))),
+        1 => Just(Value::Array(vec![Value::Integer(1), Value::Boolean(true)])),
+    ]
+    .boxed()
+}
+
+/// The table under `key`, or the first of the array of tables there.
+fn first_table<'t>(t: &'t mut Table, key: &str) -> Option<&'t mut Table> {
+    match t.get_mut(key)? {
+        Value::Array(items) => items.first_mut()?.as_table_mut(),
+        Value::Table(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// A generated plan with one key set to any value in one of its tables (the top, `[vars]`, the
+/// first phase, its first step or gate): unknown keys, wrong types, out-of-range numbers.
+fn mutated_plan() -> BoxedStrategy<String> {
+    let keys = &[
+        "name", "id", "needs", "action", "command", "timeout", "runs", "warmup", "env", "check",
+        "record", "path", "mode", "phase", "step", "gate", "vars", "on_fail", "secret", "value",
+        "unknown", "é",
+    ];
+    (plan_text(), 0usize..5, select(keys.to_vec()), any_value())
+        .prop_filter_map("a plan that parses back", |(text, at, key, value)| {
+            let mut plan: Table = toml::from_str(&text).ok()?;
+            let table: &mut Table = match at {
+                0 => &mut plan,
+                1 => plan
+                    .entry("vars")
+                    .or_insert(Value::Table(Table::new()))
+                    .as_table_mut()?,
+                2 => first_table(&mut plan, "phase")?,
+                3 => first_table(first_table(&mut plan, "phase")?, "step")?,
+                _ => first_table(first_table(&mut plan, "phase")?, "gate")?,
+            };
+            table.insert(key.to_string(), value);
+            toml::to_string(&plan).ok()
+        })
+        .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// `load` deserializes first and runs the strict pass only when serde refuses: that is
+    /// sound only if a plan serde takes is one the strict pass takes too, as the same model.
+    #[test]
+    fn serde_first_accepts_exactly_what_the_strict_pass_accepts(text in mutated_plan()) {
+        let source = plan::diag::Source::new("plan.toml", text.clone());
+        let fast = super::load::parse(&source);
+        let strict = super::load::parse_strictly(&source);
+        let json = |p: &plan::model::Plan| serde_json::to_value(p).unwrap();
+        match (&fast, &strict) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(json(a), json(b)),
+            (Err(a), Err(b)) => prop_assert_eq!(a.styled(), b.styled()),
+            _ => prop_assert!(false, "fast {} strict {} for\n{}", fast.is_ok(), strict.is_ok(), text),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 
 use super::diag::{Diagnostic, Diagnostics, Source};
 use super::locate::{span_of, Loc};
@@ -119,7 +119,62 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<LoadedPlan, Diagnostics> 
 }
 
 /// Parses the text of `source` into the typed model, reporting every problem found.
-fn parse(source: &Arc<Source>) -> Result<Plan, Diagnostics> {
+///
+/// A plan that deserializes is one the strict pass finds nothing in (every struct of the model
+/// denies unknown fields, and serde refuses every wrong type, value and range the schema does;
+/// `fuzz_tests` checks it on generated plans), so the strict pass, a walk of the whole tree
+/// against the schema, runs only for a plan serde refuses: on the tree parsed again, so that
+/// its problems come with their places, all at once.
+pub(super) fn parse(source: &Arc<Source>) -> Result<Plan, Diagnostics> {
+    if let Ok(root) = DeTable::parse(&source.text) {
+        if structs_are_tables(root.get_ref()) {
+            if let Ok(plan) = Plan::deserialize(toml::de::Deserializer::from(root)) {
+                return Ok(plan);
+            }
+        }
+    }
+    parse_strictly(source)
+}
+
+/// The tables of the array of tables under `key` (none when absent); `None` when anything else
+/// is there.
+fn tables<'t, 'a>(t: &'t DeTable<'a>, key: &str) -> Option<Vec<&'t DeTable<'a>>> {
+    match t.get(key).map(|v| v.get_ref()) {
+        None => Some(Vec::new()),
+        Some(DeValue::Array(items)) => items
+            .iter()
+            .map(|item| match item.get_ref() {
+                DeValue::Table(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        Some(_) => None,
+    }
+}
+
+/// Whether every place the model has a struct holds a table: serde also builds a struct from an
+/// array of its fields in order (`[vars] x = ["v"]`), which the schema (and so the strict pass)
+/// refuses. Only the kinds are looked at, not the keys, so this costs little beside the parse.
+fn structs_are_tables(root: &DeTable<'_>) -> bool {
+    let vars = match root.get("vars").map(|v| v.get_ref()) {
+        None => true,
+        Some(DeValue::Table(vars)) => vars
+            .values()
+            .all(|v| matches!(v.get_ref(), DeValue::String(_) | DeValue::Table(_))),
+        Some(_) => false,
+    };
+    let phases = tables(root, "phase").is_some_and(|phases| {
+        phases
+            .iter()
+            .all(|p| tables(p, "step").is_some() && tables(p, "gate").is_some())
+    });
+    let stages = tables(root, "stage")
+        .is_some_and(|stages| stages.iter().all(|s| tables(s, "promote").is_some()));
+    vars && phases && stages
+}
+
+/// The full pass: every syntax error, then every structural problem, then serde's own.
+pub(super) fn parse_strictly(source: &Arc<Source>) -> Result<Plan, Diagnostics> {
     let (root, errors) = DeTable::parse_recoverable(&source.text);
     if !errors.is_empty() {
         let mut diags = Diagnostics::new();

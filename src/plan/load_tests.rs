@@ -185,7 +185,7 @@ fn hostile_inputs_do_not_panic() {
     ] {
         let _ = load_bytes(Path::new("p.toml"), text.as_bytes())
             .map(|_| ())
-            .map_err(|e| e.render(&|_, t: &str| format!("\x1b[1m{t}\x1b[0m")));
+            .map_err(|e| crate::ui::render(&e.styled(), true));
     }
     let binary: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
     assert!(load_bytes(Path::new("p.toml"), &binary).is_err());
@@ -217,13 +217,13 @@ mod props {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let _ = load_bytes(Path::new("p.toml"), &bytes).map_err(|e| e.render(&crate::plan::diag::plain));
+            let _ = load_bytes(Path::new("p.toml"), &bytes).map_err(|e| e.styled().text());
         }
 
         #[test]
         fn tomlish_text_never_panics(text in tomlish()) {
             if let Err(e) = load_bytes(Path::new("p.toml"), text.as_bytes()) {
-                let rendered = e.render(&crate::plan::diag::plain);
+                let rendered = e.styled().text();
                 prop_assert!(rendered.contains("error:"));
                 prop_assert!(e.iter().all(|d| d.help.is_some()), "{}", rendered);
             }

@@ -80,7 +80,10 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                 _ => [None, None, None, None],
             };
             step_strings(step, &mut |s, rel| {
-                substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
+                // Most strings name no variable: their path is only made for one that does.
+                if needs_substitution(s) {
+                    substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
+                }
             });
             resolve_ints(step, &raw, &base, &ctx, &failed, &mut problems);
             // An install without `python` goes into the plan's environment, `${python}`.
@@ -134,7 +137,10 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                 Seg::Index(g),
             ];
             gate_strings(gate, &mut |s, rel| {
-                substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
+                // Most strings name no variable: their path is only made for one that does.
+                if needs_substitution(s) {
+                    substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
+                }
             });
         }
     }
@@ -197,6 +203,11 @@ fn join(base: &[Seg], rel: Vec<Seg>) -> Vec<Seg> {
     path
 }
 
+/// Whether `s` names a variable or holds a NUL: what [`substitute`] has to look at.
+fn needs_substitution(s: &str) -> bool {
+    s.contains(['$', '\0'])
+}
+
 fn substitute(
     s: &mut String,
     path: Vec<Seg>,
@@ -206,7 +217,7 @@ fn substitute(
     failed: &mut HashSet<Vec<Seg>>,
 ) {
     // Most strings of a plan name no variable: leave them as they are, uncopied.
-    if !s.contains(['$', '\0']) {
+    if !needs_substitution(s) {
         return;
     }
     match interpolate_all(s, vars) {

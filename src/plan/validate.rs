@@ -1029,7 +1029,7 @@ fn ancestor_records(plan: &Plan, graph: &PlanGraph) -> HashMap<(usize, usize), B
 /// checked (its own suites and those it depends on); `None` when the graph has a cycle, which
 /// is reported on its own. One pass in topological order with a bit per record keeps this linear
 /// in the size of the graph.
-fn records_before_gates(plan: &Plan, graph: &PlanGraph) -> Vec<BTreeSet<String>> {
+fn records_before_gates<'p>(plan: &'p Plan, graph: &PlanGraph) -> Vec<BTreeSet<&'p str>> {
     let mut names: Vec<&str> = Vec::new();
     for (_, step) in plan.steps() {
         if let Step::Suite(s) = step {
@@ -1064,7 +1064,7 @@ fn records_before_gates(plan: &Plan, graph: &PlanGraph) -> Vec<BTreeSet<String>>
                     .iter()
                     .enumerate()
                     .filter(|(bit, _)| masks[i * words + bit / 64] & (1 << (bit % 64)) != 0)
-                    .map(|(_, n)| n.to_string())
+                    .map(|(_, n)| *n)
                     .collect();
             }
         }

@@ -95,12 +95,24 @@ impl CappedLog {
     /// Opens `path` for appending (created with its parent directories when missing); an
     /// earlier marker's count carries on.
     pub fn open(path: &Path, max: Option<u64>) -> io::Result<CappedLog> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir)?;
-        }
-        let file = append(path)?;
+        // The directory is made only when the open says it is missing: a run's steps share one.
+        let file = match append(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    Some(dir) => fs::create_dir_all(dir)?,
+                    None => return Err(e),
+                }
+                append(path)?
+            }
+            opened => opened?,
+        };
         let len = file.metadata()?.len();
-        let (marker_len, dropped) = read_marker(path).unwrap_or((0, 0));
+        // A new (empty) log has no marker to carry on from; only an earlier log is read.
+        let (marker_len, dropped) = if len == 0 {
+            (0, 0)
+        } else {
+            read_marker(path).unwrap_or((0, 0))
+        };
         let mut log = CappedLog {
             path: path.to_path_buf(),
             file,

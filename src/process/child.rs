@@ -135,9 +135,10 @@ pub(super) fn run(
         pid,
         exit: rx,
         mark,
+        seen,
     } = spawn_in_group(command, &control.scope)?;
     let pgid = i32::try_from(pid).unwrap_or(0);
-    control.groups.spawned(pid);
+    control.groups.spawned_seen(pid, seen.as_ref());
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
     let (forced, (ended, waited)) = watch(&rx, pgid, started, limits, &control.cancel);
     let trace = sampler.map(rss::RssSampler::finish).unwrap_or_default();
@@ -171,6 +172,8 @@ pub(super) struct Spawned {
     pub exit: mpsc::Receiver<Exit>,
     /// The mark it and every descendant carry.
     pub mark: Mark,
+    /// What `/proc` showed of it just after it started (`None`: gone already).
+    pub seen: Option<proctree::ProcInfo>,
 }
 
 /// The mark one command carries in its environment, and when it started.
@@ -206,7 +209,8 @@ pub(super) fn spawn_in_group(mut command: Command, scope: &scope::Scope) -> io::
     // end of the output only once every copy is closed.
     drop(command);
     // Not reaped yet, so its stat is there even if it already exited.
-    let since = proctree::read(pid, &mut String::new()).map_or(0, |p| p.start);
+    let seen = proctree::read(pid, &mut String::new());
+    let since = seen.map_or(0, |p| p.start);
     tracing::debug!(pid, mark = %value, "started in its own process group");
     // A blocking wait in its own thread stamps the exit the moment it happens; polling would add
     // up to one poll interval to every wall time.
@@ -220,6 +224,7 @@ pub(super) fn spawn_in_group(mut command: Command, scope: &scope::Scope) -> io::
         pid,
         exit: rx,
         mark: Mark { value, since },
+        seen,
     })
 }
 

@@ -60,19 +60,25 @@ impl Groups {
 
     /// Notes that a process group led by `pid` has started.
     pub fn spawned(&self, pid: u32) {
-        self.append(pid, None);
+        self.append(pid, None, None);
+    }
+
+    /// As [`Groups::spawned`], with what `/proc` showed of the leader just after its start (the
+    /// spawner reads it anyway): one read of `/proc/<pid>/stat` per command, not two.
+    pub(super) fn spawned_seen(&self, pid: u32, seen: Option<&ProcInfo>) {
+        self.append(pid, None, seen);
     }
 
     /// Notes that the process group led by `pid` is the service `name` (an identifier: one word).
     pub fn service(&self, pid: u32, name: &str) {
-        self.append(pid, Some(name));
+        self.append(pid, Some(name), None);
     }
 
-    fn append(&self, pid: u32, service: Option<&str>) {
+    fn append(&self, pid: u32, service: Option<&str>, seen: Option<&ProcInfo>) {
         let Some(file) = self.file.as_deref() else {
             return;
         };
-        let Some(mut line) = record_line(pid) else {
+        let Some(mut line) = record_line(pid, seen) else {
             return;
         };
         if let Some(name) = service.filter(|n| !n.is_empty() && !n.contains(char::is_whitespace)) {
@@ -94,10 +100,13 @@ impl Groups {
 }
 
 /// The record line for the group `pid` leads; `None` when it is already gone.
-fn record_line(pid: u32) -> Option<String> {
-    let id = identity(pid)?;
+fn record_line(pid: u32, seen: Option<&ProcInfo>) -> Option<String> {
+    let id = match seen {
+        Some(info) => *info,
+        None => identity(pid)?,
+    };
     // Without a boot id the line can never be matched, which errs on the side of not killing.
-    let boot = boot_id().unwrap_or_else(|| "-".to_string());
+    let boot = boot_id().unwrap_or("-");
     Some(format!("{pid} {} {} {boot}", id.start, id.session))
 }
 
@@ -236,10 +245,14 @@ fn parse_line(line: &str) -> Option<Group> {
     })
 }
 
-/// The id of the current boot.
-fn boot_id() -> Option<String> {
-    let id = std::fs::read_to_string(BOOT_ID).ok()?;
-    Some(id.trim().to_string()).filter(|id| !id.is_empty())
+/// The id of the current boot, read once per process (it cannot change while planrun runs).
+fn boot_id() -> Option<&'static str> {
+    static ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let id = std::fs::read_to_string(BOOT_ID).ok()?;
+        Some(id.trim().to_string()).filter(|id| !id.is_empty())
+    })
+    .as_deref()
 }
 
 /// A process as `/proc` shows it now; `None` when it is gone.
@@ -319,7 +332,7 @@ mod tests {
         let groups = Groups::record_in(file.clone());
         groups.clone().spawned(pid);
         groups.spawned(pid);
-        let line = record_line(pid).unwrap();
+        let line = record_line(pid, None).unwrap();
         assert_eq!(
             std::fs::read_to_string(&file).unwrap(),
             format!("{line}\n{line}\n")
@@ -333,7 +346,7 @@ mod tests {
         let file = dir.path().join(FILE);
         let mut child = group_of_three();
         let pid = child.id();
-        std::fs::write(&file, format!("{}\n", record_line(pid).unwrap())).unwrap();
+        std::fs::write(&file, format!("{}\n", record_line(pid, None).unwrap())).unwrap();
         assert!(reap(&file) >= 2, "sh and its sleeps are signalled");
         let status = child.wait().unwrap();
         assert!(!status.success());
@@ -363,13 +376,31 @@ mod tests {
             .unwrap()
     }
 
+    /// The spawner's own read of `/proc` records the same line as a fresh read would, so the
+    /// group is recognised (and reaped) alike.
+    #[test]
+    fn a_group_recorded_from_the_spawners_read_is_the_same_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE);
+        let (child, pids) = leader_with_a_member(dir.path());
+        let pid = child.id();
+        let seen = identity(pid).unwrap();
+        Groups::record_in(file.clone()).spawned_seen(pid, Some(&seen));
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(written, format!("{}\n", record_line(pid, None).unwrap()));
+        release(child);
+        let member = member_of(&pids);
+        assert_eq!(reap(&file), 1);
+        assert!(wait_for(|| !alive(member)));
+    }
+
     #[test]
     fn members_left_after_their_leader_exited_are_killed() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE);
         let (child, pids) = leader_with_a_member(dir.path());
         let pid = child.id();
-        std::fs::write(&file, format!("{}\n", record_line(pid).unwrap())).unwrap();
+        std::fs::write(&file, format!("{}\n", record_line(pid, None).unwrap())).unwrap();
         // Reaped, the leader is gone from /proc; its sleep still holds the group.
         release(child);
         let member = member_of(&pids);

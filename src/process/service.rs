@@ -98,7 +98,9 @@ impl Service {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
         let (command, log_done) = spawn::shell(spec)?;
-        let Spawned { pid, exit, mark } = child::spawn_in_group(command, &control.scope)?;
+        let Spawned {
+            pid, exit, mark, ..
+        } = child::spawn_in_group(command, &control.scope)?;
         control.groups.service(pid, name);
         Ok(Service {
             pgid: i32::try_from(pid).unwrap_or(0),
