@@ -1,8 +1,9 @@
 //! The integration-test harness: one shared Python venv, temp copies of example repos, and one
 //! builder that runs the real `planrun` binary and checks its exit code and exact output.
 
-// Each test module uses the part of the harness it needs; the rest would warn per module.
-#![allow(dead_code)]
+// Each test module, and each of the two test binaries (tests/integration, tests/e2e), uses the
+// part of the harness it needs; the rest would warn per binary.
+#![allow(dead_code, unused_imports)]
 
 pub mod browser;
 mod exclusive;

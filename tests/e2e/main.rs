@@ -1,0 +1,19 @@
+//! The heavy end-to-end tests: whole demo plans with their real suites timed, PostgreSQL, headless
+//! Chromium, planrun's wheel built with maturin, interleaved measurements beside busy loops. They
+//! take most of the suite's time, so plain `cargo test` leaves them out; `cargo test --features
+//! e2e` (the README's test command and `.ci/run`) runs them with the quick group.
+
+// The harness is the integration tests' own (tests/integration/support.rs and its directory),
+// compiled into this binary too: one copy of it.
+#[path = "../integration"]
+mod integration {
+    pub mod support;
+}
+use integration::support;
+
+mod backend;
+mod html;
+mod interleave;
+mod plans;
+mod verdicts;
+mod wheel;
