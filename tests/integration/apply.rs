@@ -22,18 +22,41 @@ fn fixture(name: &str) -> String {
     path.to_str().expect("UTF-8 path").to_string()
 }
 
-/// Applies tests/fixtures/apply/edits.toml to the copy: five files changed.
+/// Applies tests/fixtures/apply/edits.toml to the copy: five files changed. One step at a time
+/// (`--jobs 1`), so its progress is in the plan's order and compared whole.
 fn apply_edits(project: &Project) {
     project
         .test()
-        .args(["apply", &fixture("edits.toml"), "--target", "."])
-        // Its edits run at once, so their progress lines interleave.
-        .apply_progress(
-            "edits",
-            "applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0",
-        )
+        .args([
+            "apply",
+            &fixture("edits.toml"),
+            "--target",
+            ".",
+            "--jobs",
+            "1",
+        ])
+        .stderr(EDITS_APPLIED)
         .run();
 }
+
+/// The progress of edits.toml applied with `--jobs 1` to a fresh copy of the mini target.
+const EDITS_APPLIED: &str = "\
+planrun apply edits -> [TARGET] (run [RUN])
+▶ conftest write
+✓ conftest [DURATION]
+▶ fast replace
+✓ fast [DURATION]
+▶ metadata ini
+✓ metadata [DURATION]
+▶ black toml
+✓ black [DURATION]
+▶ pytest pytest-config
+✓ pytest [DURATION]
+▶ pytest-again pytest-config
+✓ pytest-again [DURATION]
+applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0
+report: .planrun/runs/[RUN]/report.json
+";
 
 /// Every file (mode and digest, from `hash_tree`) and every directory of the copy, outside
 /// `.planrun`, `.venv` and Python caches: equal snapshots mean identical trees.
@@ -457,12 +480,25 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
     assert_eq!(run_ids(&project).len(), 1);
     project
         .test()
-        .args(["apply", &plan, "--target", ".", "--reapply"])
-        // stderr: concurrent steps' progress lines interleave.
-        .apply_progress(
-            "edits",
+        .args(["apply", &plan, "--target", ".", "--reapply", "--jobs", "1"])
+        // `=`: every step found its change already made.
+        .stderr(lines(&[
+            "planrun apply edits -> [TARGET] (run [RUN])",
+            "▶ conftest write",
+            "= conftest [DURATION]",
+            "▶ fast replace",
+            "= fast [DURATION]",
+            "▶ metadata ini",
+            "= metadata [DURATION]",
+            "▶ black toml",
+            "= black [DURATION]",
+            "▶ pytest pytest-config",
+            "= pytest [DURATION]",
+            "▶ pytest-again pytest-config",
+            "= pytest-again [DURATION]",
             "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
-        )
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     assert_eq!(snapshot(&project), applied);
     assert_eq!(
@@ -495,13 +531,15 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
     project
         .test()
         .args(["rollback", "--target", "."])
-        // stdout: concurrent steps journal in either order.
-        .stdout_contains("rolled back run [RUN] (plan edits) in [DURATION]")
-        .stdout_contains("  restored  pyproject.toml")
-        .stdout_contains("  restored  pytest.ini")
-        .stdout_contains("  restored  setup.cfg")
-        .stdout_contains("  deleted   tests/conftest.py")
-        .stdout_contains("  restored  app.py")
+        // Undone newest first: the steps ran one at a time, so in the reverse of the plan's order.
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan edits) in [DURATION]",
+            "  restored  pytest.ini",
+            "  restored  pyproject.toml",
+            "  restored  setup.cfg",
+            "  restored  app.py",
+            "  deleted   tests/conftest.py",
+        ]))
         .run();
     assert_eq!(snapshot(&project), original);
     assert!(!project.join("tests/conftest.py").exists());
@@ -523,11 +561,17 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
             "--var",
             &format!("marker={}", marker.display()),
         ])
-        // stderr: concurrent steps' progress lines interleave.
-        .apply_progress(
-            "undo",
+        .redact(marker.display().to_string(), "[MARKER]")
+        // `touch` needs `build`: one step at a time whatever `--jobs` says.
+        .stderr(lines(&[
+            "planrun apply undo -> [TARGET] (run [RUN])",
+            "▶ build run",
+            "✓ build [DURATION]",
+            "▶ touch run",
+            "✓ touch [DURATION]",
             "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -0); exit 0",
-        )
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     assert!(project.read("app.py").ends_with("# appended\n"));
     assert_eq!(project.read("gen/deep/new.txt"), "new\n");
@@ -548,7 +592,17 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
     project
         .test()
         .args(["rollback", "--target", "."])
-        .stdout_contains("undo ran")
+        .redact(marker.display().to_string(), "[MARKER]")
+        // Newest first: the files `touch` declared, then `build`'s undo command.
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan undo) in [DURATION]",
+            "  restored  setup.cfg",
+            "  deleted   gen/deep/new.txt",
+            "  removed   gen/deep/",
+            "  removed   gen/",
+            "  restored  app.py",
+            "  undo ran  build: echo undone >> [MARKER]",
+        ]))
         .run();
     assert_eq!(snapshot(&project), original);
     assert!(!project.join("gen").exists());
