@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use exclusive::{busy, exclusive};
 pub use load::busy_loops;
 pub use normalize::Normalizer;
-pub use plans::{mini, one_phase_plan, plan_file, EDIT_PLAN};
+pub use plans::{mini, one_phase_plan, plan_file, EDIT_APPLIED, EDIT_PLAN};
 pub use project::{digest_tree, hash_into, Project};
 pub use run::{lines, Output, Test};
 pub use venv::{cached_venv, env_path, poetry, python, run_ok, sh, tools_venv, uv, uv_cache_dir};
