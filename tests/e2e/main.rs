@@ -15,5 +15,6 @@ mod backend;
 mod html;
 mod interleave;
 mod plans;
+mod rollout;
 mod verdicts;
 mod wheel;

@@ -50,3 +50,19 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// The `report.json` of the newest run in `project` (run ids sort by time).
+pub fn newest_report(project: &Project) -> serde_json::Value {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(project.join(".planrun/runs"))
+        .expect("read .planrun/runs")
+        .map(|e| e.expect("a run directory").path())
+        .filter(|p| p.join("report.json").exists())
+        .collect();
+    dirs.sort();
+    let newest = dirs
+        .last()
+        .expect("a run with a report")
+        .join("report.json");
+    let text = std::fs::read_to_string(&newest).expect("read report.json");
+    serde_json::from_str(&text).expect("parse report.json")
+}
