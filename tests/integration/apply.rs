@@ -23,18 +23,41 @@ fn fixture(name: &str) -> String {
     path.to_str().expect("UTF-8 path").to_string()
 }
 
-/// Applies tests/fixtures/apply/edits.toml to the copy: five files changed.
+/// Applies tests/fixtures/apply/edits.toml to the copy: five files changed. One step at a time
+/// (`--jobs 1`), so its progress is in the plan's order and compared whole.
 fn apply_edits(project: &Project) {
     project
         .test()
-        .args(["apply", &fixture("edits.toml"), "--target", "."])
-        // Its edits run at once, so their progress lines interleave.
-        .apply_progress(
-            "edits",
-            "applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0",
-        )
+        .args([
+            "apply",
+            &fixture("edits.toml"),
+            "--target",
+            ".",
+            "--jobs",
+            "1",
+        ])
+        .stderr(EDITS_APPLIED)
         .run();
 }
+
+/// The progress of edits.toml applied with `--jobs 1` to a fresh copy of the mini target.
+const EDITS_APPLIED: &str = "\
+planrun apply edits -> [TARGET] (run [RUN])
+▶ conftest write
+✓ conftest [DURATION]
+▶ fast replace
+✓ fast [DURATION]
+▶ metadata ini
+✓ metadata [DURATION]
+▶ black toml
+✓ black [DURATION]
+▶ pytest pytest-config
+✓ pytest [DURATION]
+▶ pytest-again pytest-config
+✓ pytest-again [DURATION]
+applied in [DURATION]: 0/0 gates passed, 5 files changed (+11 -4); exit 0
+report: .planrun/runs/[RUN]/report.json
+";
 
 /// Every file (mode and digest, from `hash_tree`) and every directory of the copy, outside
 /// `.planrun`, `.venv` and Python caches: equal snapshots mean identical trees.
@@ -111,7 +134,7 @@ fn plan_in_tempdir(text: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, St
 fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
     let project = mini();
     let before = snapshot(&project);
-    let out = project
+    project
         .test()
         .args([
             "apply",
@@ -120,33 +143,42 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
             ".",
             "--dry-run",
         ])
-        // stdout: measured numbers vary.
-        .stdout_contains("step hello (run)")
-        .stdout_contains("  $ echo hello from the mini target")
-        .stdout_contains("step deps (install)")
-        .stdout_contains("step fast (replace)")
-        .stdout_contains(
-            "  note: shown against today's content; step `hello` runs first \
-             and may change `app.py`",
-        )
-        .stdout_contains("--- a/app.py")
-        .stdout_contains("+++ b/app.py")
-        .stdout_contains("@@ -1,6 +1,6 @@")
-        .stdout_contains(" \"\"\"A tiny module for planrun's own tests.\"\"\"")
-        .stdout_contains("-SLOW = True")
-        .stdout_contains("+SLOW = False")
-        .stdout_contains(" def add(a, b):")
-        .stdout_contains("step after (suite)")
-        .stdout_contains(
-            "  $ .venv/bin/python -m pytest -q  (timed: 1 warmup + 2 runs -> record `after`; \
+        // Each command, install and diff, in the order the plan's needs impose.
+        .stdout(lines(&[
+            "plan       mixed ([REPO]/tests/fixtures/apply/mixed.toml)",
+            "target     [TARGET]",
+            "env        .venv (the plan's `python`; step `deps` creates the venv)",
+            "installer  uv ([REPO]/target/test-venv/bin/uv)",
+            "phases     prepare, measure",
+            "",
+            "phase prepare",
+            "  step hello (run)",
+            "    $ echo hello from the mini target",
+            "  step deps (install)",
+            "    install into .venv/bin/python (creates the venv): six==1.16.0 iniconfig",
+            "  step fast (replace)",
+            "    note: shown against today's content; step `hello` runs first and may change `app.py`",
+            "--- a/app.py",
+            "+++ b/app.py",
+            "@@ -1,6 +1,6 @@",
+            " \"\"\"A tiny module for planrun's own tests.\"\"\"",
+            " ",
+            "-SLOW = True",
+            "+SLOW = False",
+            " ",
+            " ",
+            " def add(a, b):",
+            "",
+            "phase measure  (after prepare)",
+            "  step after (suite)",
+            "    $ .venv/bin/python -m pytest -q  (timed: 1 warmup + 2 runs -> record `after`; \
              timeout auto: 3x the slowest run so far + [DURATION])",
-        )
-        .stdout_contains("step bye (run)")
-        .stdout_contains("  $ echo goodbye")
-        .stdout_contains("gate after.failed == 0")
-        .stdout_contains(
-            "plan: 1 file to change, 2 packages to install, 2 commands, 1 timed suite, ",
-        )
+            "  step bye (run)",
+            "    $ echo goodbye",
+            "  gate after.failed == 0",
+            "",
+            "plan: 1 file to change, 2 packages to install, 2 commands, 1 timed suite, 1 gate",
+        ]))
         .run();
     assert_eq!(snapshot(&project), before);
     assert!(
@@ -154,36 +186,6 @@ fn dry_run_prints_commands_and_diffs_in_order_and_touches_nothing() {
         "dry-run created .planrun/"
     );
     assert!(!project.join(".venv").exists(), "dry-run created the venv");
-
-    // Each command, install and diff, in the order the plan's needs impose.
-    let expected = [
-        "step hello (run)",
-        "$ echo hello from the mini target",
-        "step deps (install)",
-        "install into .venv/bin/python (creates the venv): six==1.16.0 iniconfig",
-        "step fast (replace)",
-        "note: shown against today's content; step `hello` runs first",
-        "--- a/app.py\n+++ b/app.py\n",
-        "-SLOW = True\n+SLOW = False\n",
-        "step after (suite)",
-        "$ .venv/bin/python -m pytest -q",
-        "(timed: 1 warmup + 2 runs -> record `after`; timeout auto: 3x the slowest run so far + 60s)",
-        "step bye (run)",
-        "$ echo goodbye",
-        "gate after.failed == 0",
-        "plan: 1 file to change, 2 packages to install, 2 commands, 1 timed suite, ",
-    ];
-    let mut at = 0;
-    for needle in expected {
-        let found = out.stdout[at..].find(needle);
-        assert!(
-            found.is_some(),
-            "{needle:?} after byte {at} of stdout:\n{}",
-            out.stdout
-        );
-        at += found.unwrap() + needle.len();
-    }
-    assert_eq!(out.stdout.matches("--- ").count(), 1, "{}", out.stdout);
 }
 
 #[test]
@@ -479,12 +481,25 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
     assert_eq!(run_ids(&project).len(), 1);
     project
         .test()
-        .args(["apply", &plan, "--target", ".", "--reapply"])
-        // stderr: concurrent steps' progress lines interleave.
-        .apply_progress(
-            "edits",
+        .args(["apply", &plan, "--target", ".", "--reapply", "--jobs", "1"])
+        // `=`: every step found its change already made.
+        .stderr(lines(&[
+            "planrun apply edits -> [TARGET] (run [RUN])",
+            "▶ conftest write",
+            "= conftest [DURATION]",
+            "▶ fast replace",
+            "= fast [DURATION]",
+            "▶ metadata ini",
+            "= metadata [DURATION]",
+            "▶ black toml",
+            "= black [DURATION]",
+            "▶ pytest pytest-config",
+            "= pytest [DURATION]",
+            "▶ pytest-again pytest-config",
+            "= pytest-again [DURATION]",
             "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
-        )
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     assert_eq!(snapshot(&project), applied);
     assert_eq!(
@@ -517,13 +532,15 @@ fn applying_twice_changes_nothing_and_rollbacks_walk_back() {
     project
         .test()
         .args(["rollback", "--target", "."])
-        // stdout: concurrent steps journal in either order.
-        .stdout_contains("rolled back run [RUN] (plan edits) in [DURATION]")
-        .stdout_contains("  restored  pyproject.toml")
-        .stdout_contains("  restored  pytest.ini")
-        .stdout_contains("  restored  setup.cfg")
-        .stdout_contains("  deleted   tests/conftest.py")
-        .stdout_contains("  restored  app.py")
+        // Undone newest first: the steps ran one at a time, so in the reverse of the plan's order.
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan edits) in [DURATION]",
+            "  restored  pytest.ini",
+            "  restored  pyproject.toml",
+            "  restored  setup.cfg",
+            "  restored  app.py",
+            "  deleted   tests/conftest.py",
+        ]))
         .run();
     assert_eq!(snapshot(&project), original);
     assert!(!project.join("tests/conftest.py").exists());
@@ -545,11 +562,17 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
             "--var",
             &format!("marker={}", marker.display()),
         ])
-        // stderr: concurrent steps' progress lines interleave.
-        .apply_progress(
-            "undo",
+        .redact(marker.display().to_string(), "[MARKER]")
+        // `touch` needs `build`: one step at a time whatever `--jobs` says.
+        .stderr(lines(&[
+            "planrun apply undo -> [TARGET] (run [RUN])",
+            "▶ build run",
+            "✓ build [DURATION]",
+            "▶ touch run",
+            "✓ touch [DURATION]",
             "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -0); exit 0",
-        )
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     assert!(project.read("app.py").ends_with("# appended\n"));
     assert_eq!(project.read("gen/deep/new.txt"), "new\n");
@@ -570,7 +593,17 @@ fn rollback_runs_undo_commands_and_restores_declared_changes() {
     project
         .test()
         .args(["rollback", "--target", "."])
-        .stdout_contains("undo ran")
+        .redact(marker.display().to_string(), "[MARKER]")
+        // Newest first: the files `touch` declared, then `build`'s undo command.
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan undo) in [DURATION]",
+            "  restored  setup.cfg",
+            "  deleted   gen/deep/new.txt",
+            "  removed   gen/deep/",
+            "  removed   gen/",
+            "  restored  app.py",
+            "  undo ran  build: echo undone >> [MARKER]",
+        ]))
         .run();
     assert_eq!(snapshot(&project), original);
     assert!(!project.join("gen").exists());

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::support::Project;
+use crate::support::{lines, Project};
 
 /// A plan: a pytest baseline of `tests_b` (`known` as its extra lines), then an edit of
 /// `app.cfg` and an after suite running `after_args`, with one gate `check`.
@@ -75,6 +75,35 @@ fn apply(project: &Project, extra: &[&str], status: i32) -> crate::support::Outp
         .run()
 }
 
+/// Applies red.toml, which must stop with exit 8 for a red baseline, and prints `why` (the
+/// lines under the failed step, up to its hint); the one run takes one measurement, so
+/// everything else is fixed.
+fn red(project: &Project, extra: &[&str], why: &[&str]) {
+    let mut want = vec![
+        "planrun apply red -> [TARGET] (run [RUN])",
+        "▶ measure suite",
+        "  measure: run 1/1 took [DURATION]",
+        "✗ measure [DURATION]  baseline `baseline` is red: refusing to change the target before \
+         it is worth comparing with",
+    ];
+    want.extend(why);
+    want.extend([
+        "✗ baseline `baseline` is red; rolling back",
+        "↺ rolled back in [DURATION]: 0 restored, 0 deleted, 0 environments restored",
+        "records: baseline [DURATION]",
+        "baseline red, nothing kept in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); \
+         exit 8",
+        "report: .planrun/runs/[RUN]/report.json",
+    ]);
+    project
+        .test()
+        .args(["apply", "red.toml", "--target", "."])
+        .args(extra)
+        .status(8)
+        .stderr(lines(&want))
+        .run();
+}
+
 /// The JSON report of the only run.
 fn report(project: &Project) -> Value {
     let runs = project.join(".planrun/runs");
@@ -110,27 +139,36 @@ fn a_red_baseline_stops_with_exit_8_naming_the_tests() {
         )],
     );
     let before = project.hash_tree();
-    let out = apply(&project, &[], 8);
-    says(
-        &out,
+    // The after suite never runs.
+    red(
+        &project,
+        &[],
         &[
-            "baseline `baseline` is red",
-            "no test passed: 2 ran, 2 failed",
-            "2 failing tests not declared known: tests_b/test_red.py::test_one, tests_b/test_red.py::test_two",
-            "known_failures = [\"tests_b/test_red.py::test_one\", \"tests_b/test_red.py::test_two\"]` on step `measure`",
-            "--accept-baseline-failures",
-            "baseline red, nothing kept",
-            "exit 8",
+            "  - no test passed: 2 ran, 2 failed, 0 errors",
+            "  - 2 failing tests not declared known: tests_b/test_red.py::test_one, \
+             tests_b/test_red.py::test_two",
+            "hint: fix the failing tests first, or declare them known: `known_failures = \
+             [\"tests_b/test_red.py::test_one\", \"tests_b/test_red.py::test_two\"]` on step \
+             `measure`, `--known-failures FILE` (one id a line), or `--accept-baseline-failures`; \
+             gates then allow no new failure",
         ],
     );
-    assert!(!out.stderr.contains("after: run"), "{}", out.stderr);
     assert_eq!(project.hash_tree(), before);
     let report = report(&project);
     assert_eq!(report["status"], "baseline-red");
     assert_eq!(report["exit_code"], 8);
     assert_eq!(report["records"]["baseline"]["failed"], 2);
     // Even with every failure taken as known, a suite that passes nothing is no baseline.
-    apply(&project, &["--accept-baseline-failures", "--reapply"], 8);
+    red(
+        &project,
+        &["--accept-baseline-failures", "--reapply"],
+        &[
+            "  - no test passed: 2 ran, 2 failed, 0 errors",
+            "hint: fix the failing tests first, or declare them known: `known_failures = []` on \
+             step `measure`, `--known-failures FILE` (one id a line), or \
+             `--accept-baseline-failures`; gates then allow no new failure",
+        ],
+    );
     assert_eq!(project.hash_tree(), before);
 }
 
@@ -179,10 +217,16 @@ fn an_empty_suite_stops_with_exit_8() {
         &[("tests_b/helpers.py", "VALUE = 1\n")],
     );
     let before = project.hash_tree();
-    let out = apply(&project, &[], 8);
-    for needle in ["pytest exited 5 (no tests were collected)", "no test ran"] {
-        assert!(out.stderr.contains(needle), "{needle}\n{}", out.stderr);
-    }
+    red(
+        &project,
+        &[],
+        &[
+            "  - pytest exited 5 (no tests were collected)",
+            "  - no test ran",
+            "hint: fix the suite so that it collects and runs tests as the repository is (run its \
+             command by hand), then apply again",
+        ],
+    );
     assert_eq!(project.hash_tree(), before);
 }
 

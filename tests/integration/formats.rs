@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::support::{repo_root, Project};
+use crate::support::{lines, repo_root, Project};
 
 const PLAN: &str = r#"name = "formats"
 description = "One edit of each text kind on files with BOMs and CRLF endings."
@@ -66,12 +66,20 @@ fn crlf_bom_and_final_newline_survive_every_edit_and_rollback() {
 
     project
         .test()
-        .args(["apply", plan, "--target", "."])
-        // stderr: concurrent steps' progress lines interleave.
-        .apply_progress(
-            "formats",
+        .args(["apply", plan, "--target", ".", "--jobs", "1"])
+        .stderr(lines(&[
+            "planrun apply formats -> [TARGET] (run [RUN])",
+            "▶ fast replace",
+            "✓ fast [DURATION]",
+            "▶ metadata ini",
+            "✓ metadata [DURATION]",
+            "▶ black toml",
+            "✓ black [DURATION]",
+            "▶ pytest pytest-config",
+            "✓ pytest [DURATION]",
             "applied in [DURATION]: 0/0 gates passed, 4 files changed (+4 -4); exit 0",
-        )
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     for ((file, bom, unterminated), (_, old)) in forms.iter().zip(&before) {
         let new = project.read(file);
@@ -90,12 +98,14 @@ fn crlf_bom_and_final_newline_survive_every_edit_and_rollback() {
     project
         .test()
         .args(["rollback", "--target", "."])
-        // stdout: concurrent steps journal in either order.
-        .stdout_contains("rolled back run [RUN] (plan formats) in [DURATION]")
-        .stdout_contains("  restored  pytest.ini")
-        .stdout_contains("  restored  pyproject.toml")
-        .stdout_contains("  restored  app.py")
-        .stdout_contains("  restored  setup.cfg")
+        // Newest first: the steps ran one at a time, so in the reverse of the plan's order.
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan formats) in [DURATION]",
+            "  restored  pytest.ini",
+            "  restored  pyproject.toml",
+            "  restored  setup.cfg",
+            "  restored  app.py",
+        ]))
         .run();
     for (file, old) in &before {
         assert_eq!(&project.read(file), old, "{file} restored byte for byte");

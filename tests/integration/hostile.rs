@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::Project;
-use crate::support::{mini, plan_file as plan, EDIT_PLAN};
+use crate::support::{lines, Project};
+use crate::support::{mini, plan_file as plan, EDIT_APPLIED, EDIT_PLAN};
 
 /// Every file under `root` but `.planrun/` and `.git/`, with its content.
 pub(crate) fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -40,6 +40,19 @@ pub(crate) fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// What apply and status say of a shipped history that is a symlink.
+const HISTORY_SYMLINK: &str = "error: refusing the history: `[TARGET]/.planrun/history.jsonl` is \
+                               a symlink, and planrun does not follow one to its history (a \
+                               repository may ship it to point anywhere); remove it, or name the \
+                               real file with --history\n";
+
+/// The warning on lines of a history planrun did not sign, up to the count of lines.
+const FORGED_WARNING: &str = "warning: [TARGET]/.planrun/history.jsonl";
+
+/// The rest of that warning, after the lines it names.
+const FORGED_HINT: &str = "they do not count toward promotion. Jobs sharing a history (a CI \
+                           cache) need the same key: set PLANRUN_KEY (README, \"CI gated rollout\")";
+
 /// A shipped `.planrun/` holding `name` as a symlink to `to`.
 fn ship_symlink(project: &Project, name: &str, to: &Path) {
     fs::create_dir_all(project.join(".planrun")).unwrap();
@@ -62,7 +75,7 @@ fn a_shipped_history_symlink_is_refused_and_the_file_it_names_untouched() {
             .test()
             .args(["apply", &edit, "--target", "."])
             .status(2)
-            .stderr_contains("is a symlink, and planrun does not follow one to its history")
+            .stderr(HISTORY_SYMLINK)
             .run();
         if existing {
             assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
@@ -89,7 +102,7 @@ fn a_history_pointing_at_dev_zero_is_refused_at_once() {
         .wrapper(capped)
         .args(["status", "staged.toml", "--target", "."])
         .status(2)
-        .stderr_contains("is a symlink")
+        .stderr(HISTORY_SYMLINK)
         .run();
     project
         .test()
@@ -103,7 +116,10 @@ fn a_history_pointing_at_dev_zero_is_refused_at_once() {
             "/dev/zero",
         ])
         .status(2)
-        .stderr_contains("`/dev/zero` is not a regular file")
+        .stderr(
+            "error: refusing the history: `/dev/zero` is not a regular file; remove it, or name \
+             a file with --history\n",
+        )
         .run();
 }
 
@@ -136,7 +152,13 @@ fn a_shipped_baselines_symlink_is_refused_and_nothing_is_written_through_it() {
         .test()
         .args(["apply", &base, "--target", ".", "--save-baseline", "main"])
         .status(2)
-        .stderr_contains("is a symlink")
+        .stderr(lines(&[
+            "error: --save-baseline: baseline `[TARGET]/.planrun/baselines/main.json`: \
+             `[TARGET]/.planrun/baselines` is a symlink; planrun keeps its state only in a real \
+             directory of its own",
+            "  hint: remove the symlink or file at .planrun/baselines (planrun makes that \
+             directory itself)",
+        ]))
         .run();
     assert_eq!(
         fs::read_to_string(outside.path().join("main.json")).unwrap(),
@@ -195,10 +217,18 @@ fn a_forged_history_shipped_in_the_repository_promotes_nothing() {
         .test()
         .args(["apply", "staged.toml", "--target", ".", "--stage", "ci"])
         .status(9)
-        .stderr_contains(
-            "3 history lines not written by planrun on this machine were ignored (line 1, 2, 3)",
-        )
-        .stderr_contains("stage `ci` may not be applied yet")
+        .stderr(lines(&[
+            &format!(
+                "{FORGED_WARNING}: 3 history lines not written by planrun on this machine \
+             were ignored (line 1, 2, 3); {FORGED_HINT}"
+            ),
+            "error: stage `ci` may not be applied yet: stage `dev` is not promoted (0 run(s) in \
+             its history window)",
+            "  not met: history.green_streak 0 >= 2",
+            "  hint: nothing was done; apply stage `dev` until its `promote` criteria hold \
+             (`planrun status PLAN` shows them), or pass --force to apply anyway (the report and \
+             the history say so)",
+        ]))
         .run();
     assert!(!project.join("promoted.txt").exists());
     // Two real green runs do promote it: the check refuses forgeries, not history.
@@ -214,7 +244,15 @@ fn a_forged_history_shipped_in_the_repository_promotes_nothing() {
                 "dev",
                 "--reapply",
             ])
-            .stderr_unchecked("progress and the foreign-lines warning")
+            // The first stage is not gated by the history: no word of the forged lines.
+            .stderr(lines(&[
+                "note: stage `dev` of 2 stages: the first stage",
+                "planrun apply staged -> [TARGET] (run [RUN])",
+                "▶ noop run",
+                "✓ noop [DURATION]",
+                "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+                "report: .planrun/runs/[RUN]/report.json",
+            ]))
             .run();
     }
     project
@@ -228,7 +266,20 @@ fn a_forged_history_shipped_in_the_repository_promotes_nothing() {
             "ci",
             "--reapply",
         ])
-        .stderr_unchecked("progress")
+        .stderr(lines(&[
+            &format!(
+                "{FORGED_WARNING}: 3 history lines not written by planrun on this machine were \
+                 ignored (line 1, 2, 3); {FORGED_HINT}"
+            ),
+            "note: stage `ci` of 2 stages: stage `dev` is promoted",
+            "planrun apply staged -> [TARGET] (run [RUN])",
+            "▶ noop run",
+            "✓ noop [DURATION]",
+            "▶ mark run",
+            "✓ mark [DURATION]",
+            "applied in [DURATION]: 0/0 gates passed, 1 file changed (+0 -0); exit 0",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     assert!(project.join("promoted.txt").exists());
 }
@@ -313,8 +364,11 @@ fn nothing_from_the_targets_git_config_runs_on_apply_or_drift_rollback() {
     project.write("app.py", &format!("{app}# a person's edit\n"));
     project
         .test()
-        .args(["apply", &edit, "--target", "."])
-        .stderr_contains("uncommitted changes in files this plan edits: app.py")
+        .args(["apply", &edit, "--target", ".", "--jobs", "1"])
+        .stderr(format!(
+            "warning: uncommitted changes in files this plan edits: app.py (planrun journals \
+             them and can restore them)\n{EDIT_APPLIED}"
+        ))
         .run();
     assert_eq!(ran(markers.path()), Vec::<String>::new(), "apply ran them");
     // A person edits what planrun wrote: rollback stops on drift and names git's state.
@@ -323,8 +377,25 @@ fn nothing_from_the_targets_git_config_runs_on_apply_or_drift_rollback() {
         .test()
         .args(["rollback", "--target", "."])
         .status(5)
-        .stderr_contains("tracked by git, with uncommitted changes")
-        .stdout_unchecked("the rollback's account")
+        .stderr(lines(&[
+            "changed since the apply: app.py (tracked by git, with uncommitted changes)",
+            "--- a/app.py",
+            "+++ b/app.py",
+            "@@ -1,8 +1 @@",
+            "-\"\"\"A tiny module for planrun's own tests.\"\"\"",
+            "-",
+            "-SLOW = False",
+            "-",
+            "-",
+            "-def add(a, b):",
+            "-    return a + b",
+            "-# a person's edit",
+            "+changed after the apply",
+            "error: rollback of run `[RUN]` stopped: 1 path(s) changed since planrun wrote them; \
+             nothing was touched",
+            "  hint: keep your changes elsewhere first, or run `planrun rollback --force --target \
+             .` to restore anyway after saving your versions in .planrun/journal/[RUN]/drift/",
+        ]))
         .run();
     assert_eq!(
         ran(markers.path()),
@@ -356,12 +427,18 @@ fn a_history_shared_between_runners_counts_only_under_the_same_key() {
         runner(fresh.path(), Some(&key))
             .args(["apply", "staged.toml", "--target", ".", "--stage", "dev"])
             .args(["--history", history, "--reapply"])
-            .stderr_unchecked("progress")
+            .stderr(lines(&[
+                "note: stage `dev` of 2 stages: the first stage",
+                "planrun apply staged -> [TARGET] (run [RUN])",
+                "▶ noop run",
+                "✓ noop [DURATION]",
+                "applied in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 0",
+                "report: .planrun/runs/[RUN]/report.json",
+            ]))
             .run();
         runner(fresh.path(), Some(&key))
             .args(["rollback", "--target", "."])
-            .stdout_unchecked("the rollback's account")
-            .stderr_unchecked("notes")
+            .stdout("rolled back run [RUN] (plan staged) in [DURATION]\n")
             .run();
     }
     let other = tempfile::tempdir().unwrap();
@@ -375,13 +452,30 @@ fn a_history_shared_between_runners_counts_only_under_the_same_key() {
     ];
     runner(other.path(), Some(&key))
         .args(status)
-        .stdout_contains("promote: history.green_streak 2 >= 2 ... met")
-        .stderr("")
+        .stdout(lines(&[
+            "plan staged (history [TMP]/history.jsonl, window 20)",
+            "stage dev: 2 runs, 2 green, green streak 2, fail rate 0%, last [TIME] (exit 0); may \
+             be applied",
+            "  promote: history.green_streak 2 >= 2 ... met",
+            "  => may be promoted",
+            "stage ci: no runs yet; may be applied",
+            "  promote: no criteria; the next stage may follow at once",
+        ]))
         .run();
     runner(other.path(), None)
         .args(status)
-        .stdout_contains("history.green_streak 0 >= 2")
-        .stderr_contains("2 history lines not written by planrun on this machine were ignored")
+        .stdout(lines(&[
+            "plan staged (history [TMP]/history.jsonl, window 20)",
+            "stage dev: no runs yet; may be applied",
+            "  promote: history.green_streak 0 >= 2 ... NOT MET",
+            "  => not yet promoted",
+            "stage ci: no runs yet; locked",
+            "  promote: no criteria; the next stage may follow at once",
+        ]))
+        .stderr(format!(
+            "warning: [TMP]/history.jsonl: 2 history lines not written by planrun on this machine \
+             were ignored (line 1, 2); {FORGED_HINT}\n"
+        ))
         .run();
     runner(other.path(), Some("not hex"))
         .args(status)
@@ -403,7 +497,10 @@ fn odd_entries_in_a_shipped_state_dir_are_refused_not_followed() {
         .test()
         .args(["apply", &edit, "--target", "."])
         .status(2)
-        .stderr_contains("history.jsonl` is not a regular file")
+        .stderr(
+            "error: refusing the history: `[TARGET]/.planrun/history.jsonl` is not a regular \
+             file; remove it, or name a file with --history\n",
+        )
         .run();
     assert_eq!(files(project.path()), before);
 
@@ -413,7 +510,13 @@ fn odd_entries_in_a_shipped_state_dir_are_refused_not_followed() {
         .test()
         .args(["apply", &base, "--target", ".", "--save-baseline", "main"])
         .status(2)
-        .stderr_contains("not a directory")
+        .stderr(lines(&[
+            "error: --save-baseline: baseline `[TARGET]/.planrun/baselines/main.json`: \
+             `[TARGET]/.planrun/baselines` is not a directory; planrun keeps its state only in a \
+             real directory of its own",
+            "  hint: remove the symlink or file at .planrun/baselines (planrun makes that \
+             directory itself)",
+        ]))
         .run();
     assert_eq!(project.read(".planrun/baselines"), "not a directory\n");
 
@@ -443,17 +546,27 @@ fn a_shipped_state_dir_symlink_is_never_read_or_written_through() {
     let project = mini();
     std::os::unix::fs::symlink(outside.path(), project.join(".planrun")).unwrap();
     let before = files(project.path());
-    for args in [
-        vec!["history", "--target", ".", "--plan", "edit"],
-        vec!["apply", edit.as_str(), "--target", "."],
-    ] {
-        project
-            .test()
-            .args(args)
-            .status(2)
-            .stderr_contains("symlink")
-            .run();
-    }
+    let refused = "error: `{}` is a symlink; planrun keeps its state only in a real directory of \
+                   its own\n";
+    project
+        .test()
+        .args(["history", "--target", ".", "--plan", "edit"])
+        .status(2)
+        .stderr(format!(
+            "{}  hint: nothing was done\n",
+            refused.replace("{}", "./.planrun")
+        ))
+        .run();
+    project
+        .test()
+        .args(["apply", edit.as_str(), "--target", "."])
+        .status(2)
+        .stderr(format!(
+            "{}  hint: if you already put things right by hand, `planrun rollback --abandon RUN \
+             --target [TARGET]` ends it (`planrun history` lists the runs)\n",
+            refused.replace("{}", "[TARGET]/.planrun")
+        ))
+        .run();
     assert_eq!(files(project.path()), before);
     assert_eq!(
         fs::read_to_string(outside.path().join("history.jsonl")).unwrap(),

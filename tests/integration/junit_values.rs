@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::support::{repo_root, Project};
+use crate::support::{lines, repo_root, Project};
 
 const PLAN: &str = r#"name = "odd-junit"
 description = "A suite whose junit file lists a test twice and has negative and NaN times."
@@ -38,17 +38,21 @@ fn duplicates_count_once_and_bad_times_are_unknown() {
         .test()
         .args(["apply", plan.to_str().unwrap(), "--target", ".", "--json"])
         .stdout_unchecked("parsed and checked field by field below")
-        // stderr: measured numbers vary.
-        .apply_progress(
-            "odd-junit",
+        .stderr(lines(&[
+            "planrun apply odd-junit -> [TARGET] (run [RUN])",
+            "▶ suite suite",
+            "  suite: run 1/2 took [DURATION]",
+            "  suite: run 2/2 took [DURATION]",
+            "  warning: junit file lists 1 test(s) more than once, counted once: m::a",
+            "  warning: junit file has 2 negative or non-finite test time(s), taken as unknown \
+             (0): m::a (-5.0), m::b (NaN)",
+            "✓ suite [DURATION]  median [DURATION] ± [DURATION], 3 passed, 0 failed",
+            "gate baseline.tests 3 == 3 and baseline.passed 3 == 3 and baseline.slowest 0.250 == \
+             0.25 ... pass",
+            "records: baseline [DURATION]",
             "applied in [DURATION]: 1/1 gates passed, 0 files changed (+0 -0); exit 0",
-        )
-        .stderr_contains("▶ suite suite")
-        .stderr_contains("  suite: run 1/2 took [DURATION]")
-        .stderr_contains("  suite: run 2/2 took [DURATION]")
-        .stderr_contains("  warning: junit file lists 1 test(s) more than once, counted once: m::a")
-        .stderr_contains("✓ suite [DURATION]  median [DURATION] ± [DURATION], 3 passed, 0 failed")
-        .stderr_contains("records: baseline [DURATION]")
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     // The gate passing says tests=3, passed=3 and slowest=0.25 (not -5.0); the report says why.
     let all = out.all();

@@ -1,7 +1,7 @@
 //! Project files an install step touches stay consistent: a uv project's `uv.lock` follows the
 //! `pyproject.toml` that `record_in` changed, and both come back byte for byte on rollback.
 
-use crate::support::{repo_root, tools_venv, Project};
+use crate::support::{lines, repo_root, tools_venv, Project};
 
 /// `uv lock --check` in the project succeeds: the lock matches pyproject.toml.
 fn uv_lock_check(project: &Project) {
@@ -27,19 +27,47 @@ fn a_uv_projects_lock_follows_its_dev_group_and_comes_back() {
     project
         .test()
         .args(["apply", plan, "--target", ".", "--dry-run"])
-        .stdout_contains("$ uv lock")
-        .stdout_contains("record: six==1.16.0 -> [dependency-groups].dev (nothing declares pytest; the project's dev or test group)\n")
-        .stdout_contains("+dev = [\n+    \"iniconfig>=2\",\n+    \"six==1.16.0\",\n+]\n")
+        .stdout(lines(&[
+            "plan       record ([TMP]/plan.toml)",
+            "target     [TARGET]",
+            "env        .venv (none found; step `deps` creates the venv)",
+            "installer  uv ([REPO]/target/test-venv/bin/uv)",
+            "phases     p",
+            "",
+            "phase p",
+            "  step deps (install)",
+            "    install into .venv/bin/python (creates the venv): six==1.16.0",
+            "    record: six==1.16.0 -> [dependency-groups].dev (nothing declares pytest; the \
+             project's dev or test group)",
+            "--- a/pyproject.toml",
+            "+++ b/pyproject.toml",
+            "@@ -5,7 +5,10 @@",
+            " dependencies = []",
+            " ",
+            " [dependency-groups]",
+            "-dev = [\"iniconfig>=2\"]",
+            "+dev = [",
+            "+    \"iniconfig>=2\",",
+            "+    \"six==1.16.0\",",
+            "+]",
+            " ",
+            " [build-system]",
+            " requires = [\"hatchling\"]",
+            "    $ uv lock  (uv.lock follows pyproject.toml; keeps revision 5)",
+            "",
+            "plan: 1 file to change, 1 package to install, 0 commands, 0 timed suites, 0 gates",
+        ]))
         .run();
     project
         .test()
         .args(["apply", plan, "--target", "."])
-        // stderr: measured numbers vary.
-        .apply_progress(
-            "record",
+        .stderr(lines(&[
+            "planrun apply record -> [TARGET] (run [RUN])",
+            "▶ deps install",
+            "✓ deps [DURATION]  created .venv; installed six==1.16.0 with uv",
             "applied in [DURATION]: 0/0 gates passed, 2 files changed (+18 -2); exit 0",
-        )
-        .stderr_contains("▶ deps install")
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     assert!(project.read("pyproject.toml").contains("\"six==1.16.0\""));
     assert!(project.read("uv.lock").contains("name = \"six\""));
@@ -48,11 +76,13 @@ fn a_uv_projects_lock_follows_its_dev_group_and_comes_back() {
     project
         .test()
         .args(["rollback", "--target", "."])
-        // stdout: concurrent steps journal in either order.
-        .stdout_contains("rolled back run [RUN] (plan record) in [DURATION]")
-        .stdout_contains("  restored  uv.lock")
-        .stdout_contains("  restored  pyproject.toml")
-        .stdout_contains("  removed   .venv/ (venv created by the run)")
+        // One step: its files and its venv are undone in one order.
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan record) in [DURATION]",
+            "  restored  uv.lock",
+            "  restored  pyproject.toml",
+            "  removed   .venv/ (venv created by the run)",
+        ]))
         .run();
     assert_eq!(project.read("pyproject.toml"), pyproject);
     assert_eq!(project.read("uv.lock"), lock);

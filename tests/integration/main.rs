@@ -1,7 +1,6 @@
 //! Integration tests: the real `planrun` binary against temp copies of example repositories.
 
 mod apply;
-mod backend;
 mod baseline;
 mod budgets;
 mod cli;
@@ -17,25 +16,16 @@ mod harness;
 mod hostile;
 mod hostile_envs;
 mod hostile_proc;
-mod html;
-mod interleave;
 mod junit_values;
 mod leftovers;
 mod locks;
 mod logs;
 mod messages;
 mod outputs;
-mod plans;
 mod pytest_config;
 mod schema;
 mod services;
 mod stages;
-mod suggest;
 mod support;
 mod trust;
 mod validate;
-mod verdicts;
-mod wheel;
-mod workflow;
-mod workflow_lint;
-mod workflow_local;

@@ -1,11 +1,11 @@
 //! Staged rollouts end to end: promotion between stages decided on the run history (refused
 //! with its numbers, forced and said so), the history file's appends (concurrent, after a torn
-//! line) and the commands that read it; and the staged example plan on the locator demo, whose
-//! verify gate fails without the feature flag and passes with it.
+//! line) and the commands that read it. The staged example plan on the locator demo is in
+//! tests/e2e/rollout.rs.
 
 use serde_json::Value;
 
-use crate::support::{self, lines, Project};
+use crate::support::{self, lines, newest_report, Project};
 
 /// Two stages over `command` suites: `dev` edits a file and must be green twice in a row
 /// before `ci` runs; `ci` checks that its environment reached the step.
@@ -119,20 +119,9 @@ fn history_lines(dir: &tempfile::TempDir) -> Vec<Value> {
         .collect()
 }
 
-fn newest_report(project: &Project) -> Value {
-    let runs = project.join(".planrun/runs");
-    let mut dirs: Vec<_> = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("report.json").exists())
-        .collect();
-    dirs.sort();
-    let text = std::fs::read_to_string(dirs.last().unwrap().join("report.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 /// The second stage is refused, exit 9 with the numbers (not promoted: neutral, unlike the 1 of
-/// the failed gate below), until the first has its green streak; each apply appends one line naming its stage, and the environment of every stage up to the
+/// the failed gate below), until the first has its green streak; each apply appends one line
+/// naming its stage, and the environment of every stage up to the
 /// one applied reaches the steps (a later stage's value wins).
 #[test]
 fn a_stage_waits_for_the_previous_stage_to_be_promoted() {
@@ -301,56 +290,6 @@ fn concurrent_appends_and_a_torn_line() {
         .stdout_contains("7 runs of plan `staged`, stage `dev`")
         .stderr("warning: [TMP]/history.jsonl:7: unreadable history line skipped (EOF while parsing a string at line 1 column 21); it is not counted as a run\n")
         .run();
-}
-
-/// Seed 003 on the locator demo: with the feature flag the parallel suite is green in ten runs
-/// and the dev stage is kept; without it the workers trample the shared cache, the verify gate
-/// fails and pytest.ini is restored byte for byte.
-fn locator(isolation: &str, status: i32) -> (Project, Value) {
-    let project = Project::new("locator-demo");
-    let before = project.read("pytest.ini");
-    let python = format!("python={}", support::python().display());
-    let out = project
-        .test()
-        .arg("apply")
-        .arg(support::plan("xdist-isolation-demo.toml"))
-        .args(["--target", ".", "--stage", "dev", "--var", &python])
-        .args(["--var", &format!("isolation={isolation}")])
-        // The test checks the flag's effect, not timing on a shared machine.
-        .args(["--var", "max_time_ratio=5"])
-        .status(status)
-        .stderr_unchecked("measured numbers vary")
-        .run();
-    let report = newest_report(&project);
-    if status != 0 {
-        assert_eq!(project.read("pytest.ini"), before, "{}", out.stderr);
-    }
-    (project, report)
-}
-
-#[test]
-fn locator_rollout_with_the_flag_is_kept() {
-    let (project, report) = locator("1", 0);
-    assert_eq!(report["records"]["verify"]["runs"], 10);
-    assert_eq!(report["records"]["verify"]["runs_green"], 1.0);
-    assert!(project.read("pytest.ini").contains("-n 2"));
-    let history = std::fs::read_to_string(project.join(".planrun/history.jsonl")).unwrap();
-    assert!(history.contains("\"stage\":\"dev\""), "{history}");
-}
-
-#[test]
-fn locator_rollout_without_the_flag_is_rolled_back() {
-    let (_, report) = locator("0", 1);
-    let gate = report["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["check"] == "verify.runs_green >= 1 - 0.05")
-        .unwrap()
-        .clone();
-    assert_eq!(gate["status"], "fail");
-    assert!(report["records"]["verify"]["runs_green"].as_f64().unwrap() < 0.95);
-    assert_eq!(report["records"]["serial"]["runs_green"], 1.0);
 }
 
 /// `apply --ci` never waits for input: a step that reads its stdin gets end-of-file at once,

@@ -1,8 +1,9 @@
 //! The integration-test harness: one shared Python venv, temp copies of example repos, and one
 //! builder that runs the real `planrun` binary and checks its exit code and exact output.
 
-// Each test module uses the part of the harness it needs; the rest would warn per module.
-#![allow(dead_code)]
+// Each test module, and each of the two test binaries (tests/integration, tests/e2e), uses the
+// part of the harness it needs; the rest would warn per binary.
+#![allow(dead_code, unused_imports)]
 
 pub mod browser;
 mod exclusive;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use exclusive::{busy, exclusive};
 pub use load::busy_loops;
 pub use normalize::Normalizer;
-pub use plans::{mini, one_phase_plan, plan_file, EDIT_PLAN};
+pub use plans::{mini, one_phase_plan, plan_file, EDIT_APPLIED, EDIT_PLAN};
 pub use project::{digest_tree, hash_into, Project};
 pub use run::{lines, Output, Test};
 pub use venv::{cached_venv, env_path, poetry, python, run_ok, sh, tools_venv, uv, uv_cache_dir};
@@ -48,4 +49,20 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// The `report.json` of the newest run in `project` (run ids sort by time).
+pub fn newest_report(project: &Project) -> serde_json::Value {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(project.join(".planrun/runs"))
+        .expect("read .planrun/runs")
+        .map(|e| e.expect("a run directory").path())
+        .filter(|p| p.join("report.json").exists())
+        .collect();
+    dirs.sort();
+    let newest = dirs
+        .last()
+        .expect("a run with a report")
+        .join("report.json");
+    let text = std::fs::read_to_string(&newest).expect("read report.json");
+    serde_json::from_str(&text).expect("parse report.json")
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::lines;
 use crate::support::{fnv1a, python, Output, Project, Test};
-use crate::support::{mini, one_phase_plan, plan_file as plan, EDIT_PLAN};
+use crate::support::{mini, one_phase_plan, plan_file as plan, EDIT_APPLIED, EDIT_PLAN};
 
 /// What rollback says of a journal another key signed (`[ID]`), the only one on the target.
 const NOT_WRITTEN_HERE: &str = "warning: `.planrun/journal/[ID]` was not written here (by this \
@@ -88,12 +88,8 @@ fn rollback_refuses_to_overwrite_a_persons_edits_and_force_keeps_them() {
     let (_dir, plan) = plan(EDIT_PLAN);
     project
         .test()
-        .args(["apply", &plan, "--target", "."])
-        // stderr: concurrent steps' progress lines interleave.
-        .apply_progress(
-            "edit",
-            "applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0",
-        )
+        .args(["apply", &plan, "--target", ".", "--jobs", "1"])
+        .stderr(EDIT_APPLIED)
         .run();
     let app = project.read("app.py") + "# my own edit\n";
     project.write("app.py", &app);
@@ -103,16 +99,8 @@ fn rollback_refuses_to_overwrite_a_persons_edits_and_force_keeps_them() {
         .test()
         .args(["rollback", "--target", "."])
         .status(5)
-        // The two steps ran at once, so their files are journaled, and shown, in either order.
-        .stderr_contains(lines(&[
-            "changed since the apply: out.txt",
-            "--- a/out.txt",
-            "+++ b/out.txt",
-            "@@ -1 +1,2 @@",
-            " made",
-            "+and mine",
-        ]))
-        .stderr_contains(lines(&[
+        // The two steps ran one after the other, so their files are shown in the journal's order.
+        .stderr(lines(&[
             "changed since the apply: app.py",
             "--- a/app.py",
             "+++ b/app.py",
@@ -121,8 +109,12 @@ fn rollback_refuses_to_overwrite_a_persons_edits_and_force_keeps_them() {
             " def add(a, b):",
             "     return a + b",
             "+# my own edit",
-        ]))
-        .stderr_contains(lines(&[
+            "changed since the apply: out.txt",
+            "--- a/out.txt",
+            "+++ b/out.txt",
+            "@@ -1 +1,2 @@",
+            " made",
+            "+and mine",
             "error: rollback of run `[RUN]` stopped: 2 path(s) changed since planrun wrote them; \
              nothing was touched",
             "  hint: keep your changes elsewhere first, or run `planrun rollback --force --target .` \
@@ -135,7 +127,13 @@ fn rollback_refuses_to_overwrite_a_persons_edits_and_force_keeps_them() {
     project
         .test()
         .args(["rollback", "--target", ".", "--force"])
-        .stdout_contains("your version is in")
+        .stdout(lines(&[
+            "rolled back run [RUN] (plan edit) in [DURATION]",
+            "  deleted   out.txt",
+            "  restored  app.py",
+            "  saved     app.py: your version is in ./.planrun/journal/[RUN]/drift/app.py",
+            "  saved     out.txt: your version is in ./.planrun/journal/[RUN]/drift/out.txt",
+        ]))
         .run();
     assert_eq!(whole_tree(project.path()), original);
     let id = &journal_ids(&project)[0];
@@ -296,8 +294,13 @@ fn a_journal_shipped_in_the_repository_is_never_acted_on() {
     let (_dir2, edit) = plan(EDIT_PLAN);
     project
         .test()
-        .args(["apply", &edit, "--target", "."])
-        .stderr_contains("was not written here")
+        .args(["apply", &edit, "--target", ".", "--jobs", "1"])
+        .redact(&id, "[ID]")
+        .stderr(format!(
+            "warning: `.planrun/journal/[ID]` was not written here (by this user on this \
+             machine) and is ignored; inspect it, then `planrun rollback --abandon [ID]` sets it \
+             aside\n{EDIT_APPLIED}"
+        ))
         .run();
     project
         .test()
@@ -364,6 +367,10 @@ fn a_journal_tampered_with_after_the_apply_is_refused() {
 #[test]
 fn a_planted_state_dir_symlink_is_refused_and_nothing_is_written_through_it() {
     let (_dir, edit) = plan(EDIT_PLAN);
+    let symlink = "is a symlink; planrun keeps its state only in a real directory of its own";
+    let by_hand =
+        "  hint: if you already put things right by hand, `planrun rollback --abandon RUN \
+                   --target [TARGET]` ends it (`planrun history` lists the runs)";
     for planted in [".planrun", ".planrun/journal", ".planrun/runs"] {
         let project = mini();
         let outside = tempfile::tempdir().unwrap();
@@ -375,7 +382,15 @@ fn a_planted_state_dir_symlink_is_refused_and_nothing_is_written_through_it() {
             .test()
             .args(["apply", &edit, "--target", "."])
             .status(2)
-            .stderr_contains("is a symlink")
+            // The runs directory is found to be a symlink where the reports are prepared.
+            .stderr(if planted == ".planrun/runs" {
+                lines(&[
+                    "error: failed to prepare the reports directory",
+                    &format!("  Caused by: `[TARGET]/{planted}` {symlink}"),
+                ])
+            } else {
+                lines(&[&format!("error: `[TARGET]/{planted}` {symlink}"), by_hand])
+            })
             .run();
         let left: Vec<_> = fs::read_dir(outside.path()).unwrap().collect();
         assert!(left.is_empty(), "{planted}: wrote {left:?} outside");
@@ -448,7 +463,24 @@ fn a_stuck_run_can_be_abandoned_and_applies_run_again() {
         .test()
         .args(["apply", &stuck, "--target", "."])
         .status(4)
-        .stderr_contains("cannot undo")
+        .stderr(lines(&[
+            "planrun apply stuck -> [TARGET] (run [RUN])",
+            "▶ x run",
+            "✓ x [DURATION]",
+            "▶ boom run",
+            "✗ boom [DURATION]  `exit 1` exited with status 1",
+            "  (no output)",
+            "✗ step `boom` failed; rolling back",
+            "error: rollback of run `[RUN]` is incomplete:",
+            "  - entry 3: failed to run the undo command of step `x` (exit status: 3): `echo \
+             cannot undo >&2; exit 3`: cannot undo",
+            "  hint: fix the cause above, then run `planrun rollback --target [TARGET]` again: it \
+             retries only what is left, and the journal is kept in .planrun/journal/[RUN]; if you \
+             put things right by hand, `planrun rollback --abandon [RUN] --target [TARGET]` ends \
+             the run",
+            "ROLLBACK FAILED in [DURATION]: 0/0 gates passed, 0 files changed (+0 -0); exit 4",
+            "report: .planrun/runs/[RUN]/report.json",
+        ]))
         .run();
     let id = journal_ids(&project).pop().unwrap();
     let (_dir2, edit) = plan(EDIT_PLAN);
@@ -566,8 +598,14 @@ fn a_report_that_cannot_be_copied_does_not_turn_a_finished_apply_into_invalid() 
             ".",
             "--report-dir",
             report_dir.to_str().unwrap(),
+            "--jobs",
+            "1",
         ])
-        .stderr_contains("failed to copy the reports")
+        // The apply is done and reported before the copy fails.
+        .stderr(format!(
+            "{EDIT_APPLIED}error: failed to copy the reports to `[TMP]/reports`\n  Caused by: Not \
+             a directory (os error 20)\n"
+        ))
         .run();
     project
         .test()

@@ -44,3 +44,15 @@ id = "p"
   command = "echo made >> out.txt"
   changes = ["out.txt"]
 "#;
+
+/// What applying [`EDIT_PLAN`] with `--jobs 1` to a fresh copy of the mini target prints on
+/// standard error: one step at a time, in the plan's order.
+pub const EDIT_APPLIED: &str = "\
+planrun apply edit -> [TARGET] (run [RUN])
+▶ fast replace
+✓ fast [DURATION]
+▶ out run
+✓ out [DURATION]
+applied in [DURATION]: 0/0 gates passed, 2 files changed (+2 -1); exit 0
+report: .planrun/runs/[RUN]/report.json
+";

@@ -354,6 +354,15 @@ impl<'a> Test<'a> {
                 self.normalizer.apply(&out.stderr),
             )
         };
+        if std::env::var_os("PLANRUN_TEST_SHOW").is_some() {
+            // For writing an exact expectation: `PLANRUN_TEST_SHOW=1 cargo test NAME --
+            // --nocapture` prints what each run printed, as the comparison sees it.
+            eprintln!(
+                "=== {} (exit {})\n--- stdout\n{stdout}--- stderr\n{stderr}===",
+                self.command_line(),
+                out.code
+            );
+        }
         let problems: Vec<String> = [
             (!self.status.contains(&out.code))
                 .then(|| format!("exit code {} instead of {:?}", out.code, self.status)),

@@ -16,12 +16,26 @@ use super::{fnv1a, repo_root, target_dir};
 /// reused across runs while a stamp file holds the hash of the requirements it was built from.
 pub fn tools_venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| cached_venv("test-venv", &repo_root().join("tests/requirements.txt")))
+    VENV.get_or_init(|| {
+        let requirements = repo_root().join("tests/requirements.txt");
+        locked_venv(SHARED, &requirements, false)
+    })
 }
+
+/// The shared venv's name under target/.
+const SHARED: &str = "test-venv";
 
 /// `target/<name>` with `requirements` installed, built when missing or when the requirements
 /// changed, under an exclusive lock on `target/<name>.lock` (test processes may run at once).
+/// Only the tests that need it build it, the first time they ask.
 pub fn cached_venv(name: &str, requirements: &Path) -> PathBuf {
+    assert_ne!(name, SHARED, "the shared venv is `tools_venv()`");
+    // The shared venv first, outside this venv's lock: its uv builds this one.
+    tools_venv();
+    locked_venv(name, requirements, true)
+}
+
+fn locked_venv(name: &str, requirements: &Path, with_uv: bool) -> PathBuf {
     let target = target_dir();
     let venv = target.join(name);
     fs::create_dir_all(&target).expect("create the target directory");
@@ -45,7 +59,7 @@ pub fn cached_venv(name: &str, requirements: &Path) -> PathBuf {
     let fresh = venv.join("bin/python").exists()
         && fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted);
     if !fresh {
-        build_venv(&venv, requirements);
+        build_venv(&venv, requirements, with_uv);
         // Written last, so an interrupted build is redone by the next run.
         fs::write(&stamp, wanted).expect("write the venv stamp");
     }
@@ -67,19 +81,31 @@ pub fn run_ok(cmd: &mut Command, what: &str) -> std::process::Output {
     out
 }
 
-fn build_venv(venv: &Path, requirements: &Path) {
-    let run = |cmd: &mut Command, what: &str| {
-        run_ok(cmd, what);
-    };
+/// Makes `venv` anew with `requirements` installed. The shared venv bootstraps with
+/// `python3 -m venv` and pip, which are all a clean machine has; every other venv (Poetry, PDM,
+/// Hatch, pytest 8/9, maturin) is made by the shared venv's uv from uv's shared cache: it
+/// resolves and downloads in parallel and installs by hard links, where pip took 40-80 s a venv
+/// on a loaded 2-core machine. `--seed` gives it pip, as `python3 -m venv` would.
+fn build_venv(venv: &Path, requirements: &Path, with_uv: bool) {
     if venv.exists() {
         fs::remove_dir_all(venv).expect("remove the stale test venv");
     }
-
-    run(
+    if with_uv {
+        sh(Command::new(uv())
+            .args(["venv", "-q", "--seed", "--python", "python3"])
+            .arg(venv));
+        sh(Command::new(uv())
+            .args(["pip", "install", "-q", "--python"])
+            .arg(venv.join("bin/python"))
+            .arg("-r")
+            .arg(requirements));
+        return;
+    }
+    run_ok(
         Command::new("python3").arg("-m").arg("venv").arg(venv),
         "python3 -m venv",
     );
-    run(
+    run_ok(
         Command::new(venv.join("bin/python"))
             .args([
                 "-m",
