@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::newest_report as report;
 use crate::support::{busy_loops, exclusive, hash_into, python, sh, uv, Project};
 
 /// The drifting suite (pytest without the plugins of the shared venv, whose start-up would
@@ -92,17 +93,6 @@ fn drift_project(plan: &str) -> Project {
     project.write("notes.txt", "nothing here\n");
     project.write("tests_drift/test_drift.py", "def test_a():\n    pass\n");
     project
-}
-
-/// The JSON report of the project's only run.
-fn report(project: &Project) -> Value {
-    let runs = project.join(".planrun/runs");
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.join("report.json").exists())
-        .expect("a run with a report");
-    serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
 }
 
 /// Applies `drift.toml` with the counter in a directory outside the target.

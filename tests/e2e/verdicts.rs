@@ -3,8 +3,7 @@
 //! prints its interval. The suites sleep rather than compute, so their ratios hold on a loaded
 //! machine; they hold the exclusive lock all the same.
 
-use serde_json::Value;
-
+use crate::support::newest_report as report;
 use crate::support::{exclusive, Project};
 
 /// A plan whose two `framework = "command"` suites sleep `base` and `after` seconds, with
@@ -56,17 +55,6 @@ fn project(plan_text: &str) -> Project {
     project.write("verdict.toml", plan_text);
     project.write("app.cfg", "mode = slow\n");
     project
-}
-
-/// The JSON report of the only run.
-fn report(project: &Project) -> Value {
-    let runs = project.join(".planrun/runs");
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.join("report.json").exists())
-        .expect("a run with a report");
-    serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap()
 }
 
 fn apply(project: &Project, status: i32) -> crate::support::Output {
