@@ -240,7 +240,9 @@ fn run_pairs(
             warmup: true,
             index: i,
             of: spec.warmup,
+            expected: spec.warmup,
             took,
+            typical: None,
         };
         detail(warmup(None));
         let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
@@ -312,6 +314,7 @@ fn run_pairs(
         detail(Detail::Pair {
             index: i,
             of: max_pairs,
+            expected: min_pairs,
             before_first: first == State::Before,
             partner: (partner.record.clone(), walls[0]),
             reused: reuse.is_some(),

@@ -24,11 +24,18 @@ pub enum Detail {
         warmup: bool,
         /// Its number, from 1.
         index: u32,
-        /// How many of its kind there are.
+        /// The most of its kind there will be.
         of: u32,
+        /// How many of its kind it takes at least: `of` for a fixed count, fewer for an adaptive
+        /// suite that may stop early.
+        expected: u32,
         /// How long it took, once it ended (seconds in JSON).
         #[serde(serialize_with = "seconds")]
         took: Option<Duration>,
+        /// How long a run took in the earlier record this suite is compared with (seconds in
+        /// JSON), for an estimate before its own runs have ended.
+        #[serde(serialize_with = "seconds", skip_serializing_if = "Option::is_none")]
+        typical: Option<Duration>,
     },
     /// The suite is measured on its own, not in pairs with the record it is compared with.
     Sequential {
@@ -52,6 +59,8 @@ pub enum Detail {
         index: u32,
         /// The most pairs there will be.
         of: u32,
+        /// How many pairs it takes at least.
+        expected: u32,
         /// The earlier record ran first.
         before_first: bool,
         /// The earlier record's name and wall time in seconds.
