@@ -409,6 +409,7 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
                 expected: if p.warmup { p.of } else { min_runs.min(p.of) },
                 took: p.finished,
                 typical,
+                live: p.live,
             },
         });
     };

@@ -243,6 +243,7 @@ fn run_pairs(
             expected: spec.warmup,
             took,
             typical: None,
+            live: None,
         };
         detail(warmup(None));
         let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;

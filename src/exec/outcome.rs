@@ -36,6 +36,10 @@ pub enum Detail {
         /// JSON), for an estimate before its own runs have ended.
         #[serde(serialize_with = "seconds", skip_serializing_if = "Option::is_none")]
         typical: Option<Duration>,
+        /// When it starts, the file a pytest run reports its tests' outcomes to as they end: a
+        /// path of this run only, not logged.
+        #[serde(skip)]
+        live: Option<std::path::PathBuf>,
     },
     /// The suite is measured on its own, not in pairs with the record it is compared with.
     Sequential {

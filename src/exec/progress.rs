@@ -179,7 +179,7 @@ impl Progress {
             let at = Instant::now();
             let now: Vec<String> = s
                 .running
-                .iter()
+                .iter_mut()
                 .map(|(id, r)| {
                     let d = r.tally.status(at).unwrap_or_else(|| r.text.clone());
                     let d = if d.is_empty() { d } else { format!(" {d}") };

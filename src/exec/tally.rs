@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::exec::outcome::Detail;
+use crate::measure::live::Follow;
 
 /// A suite step's runs (or interleaved pairs) as its events told them.
 #[derive(Debug, Default, Clone)]
@@ -21,6 +22,8 @@ pub struct Tally {
     typical: Option<Duration>,
     /// When the last event came.
     last: Option<Instant>,
+    /// The run in progress's live file and what it said so far.
+    live: Option<(std::path::PathBuf, Follow)>,
 }
 
 impl Tally {
@@ -34,6 +37,7 @@ impl Tally {
                 expected,
                 took,
                 typical,
+                live,
             } => {
                 self.start_kind(if *warmup { "warmup" } else { "run" });
                 (self.index, self.of, self.expected) = (*index, *of, *expected);
@@ -45,6 +49,7 @@ impl Tally {
                         self.current = None;
                     }
                 }
+                self.live = live.clone().map(|file| (file, Follow::default()));
             }
             // A pair is only told when it ends: the next one starts then, and a pair took the
             // time since the event before it.
@@ -77,16 +82,20 @@ impl Tally {
         }
     }
 
-    /// `run 2 of 3, about 4s left`, or `None` before any run or pair began.
-    pub fn status(&self, now: Instant) -> Option<String> {
+    /// `run 2 of 3: 40 passed, 0 failed, about 4s left`, or `None` before any run or pair
+    /// began; reads on in the run's live file.
+    pub fn status(&mut self, now: Instant) -> Option<String> {
         if self.kind.is_empty() {
             return None;
         }
+        let tests = self.live.as_mut().map(|(file, follow)| {
+            follow.read_on(file);
+            (follow.counts.passed, follow.counts.failed)
+        });
         Some(crate::exec::words::run_status(
             self.kind,
-            self.index,
-            self.expected,
-            self.of,
+            (self.index, self.expected, self.of),
+            tests,
             self.left(now),
         ))
     }
@@ -120,6 +129,7 @@ mod tests {
             expected,
             took: took.map(Duration::from_secs),
             typical: None,
+            live: None,
         }
     }
 
@@ -176,6 +186,7 @@ mod tests {
             expected: 5,
             took: None,
             typical: Some(Duration::from_secs(20)),
+            live: None,
         };
         tally.observe(&first, t0);
         assert_eq!(
@@ -195,6 +206,7 @@ mod tests {
             expected: 1,
             took,
             typical: None,
+            live: None,
         };
         tally.observe(&warmup(None), t0);
         tally.observe(&warmup(Some(Duration::from_secs(60))), t0);
@@ -230,6 +242,45 @@ mod tests {
         assert_eq!(
             tally.status(at(13)).as_deref(),
             Some("pair 3 of ~4 (at most 10), about 11s left")
+        );
+    }
+
+    #[test]
+    fn a_pytest_run_says_its_tests_so_far() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("live.jsonl");
+        let t0 = Instant::now();
+        let mut tally = Tally::default();
+        let start = |index| Detail::Run {
+            warmup: false,
+            index,
+            of: 2,
+            expected: 2,
+            took: None,
+            typical: None,
+            live: Some(file.clone()),
+        };
+        tally.observe(&start(1), t0);
+        assert_eq!(
+            tally.status(t0).as_deref(),
+            Some("run 1 of 2: 0 passed, 0 failed")
+        );
+        let line = |id: &str, outcome: &str| {
+            format!(r#"{{"id": "{id}", "when": "call", "outcome": "{outcome}"}}"#)
+        };
+        let text = format!("{}\n{}\n", line("t::a", "passed"), line("t::b", "failed"));
+        std::fs::write(&file, text).unwrap();
+        assert_eq!(
+            tally.status(t0).as_deref(),
+            Some("run 1 of 2: 1 passed, 1 failed")
+        );
+        // The next run counts from nothing, in its own file.
+        tally.observe(&run(1, 2, 2, Some(1)), t0);
+        std::fs::write(&file, "").unwrap();
+        tally.observe(&start(2), t0);
+        assert_eq!(
+            tally.status(t0).as_deref(),
+            Some("run 2 of 2: 0 passed, 0 failed, about 1s left")
         );
     }
 }

@@ -108,14 +108,14 @@ pub fn detail(detail: &Detail) -> String {
     }
 }
 
-/// `run 2 of 3, about 4s left`, `run 2 of ~3 (at most 10), about 1m05s left`, `pair 5 (at most
-/// 10)`: where a suite is, for the terminal's status line. `of` is the most there will be,
-/// `expected` the fewest; an adaptive suite past its fewest says only the most.
+/// `run 2 of 3: 40 passed, 1 failed, about 4s left`, `run 2 of ~3 (at most 10), about 1m05s
+/// left`, `pair 5 (at most 10)`: where a suite is, for the terminal's status line. `of` is the
+/// most there will be, `expected` the fewest; an adaptive suite past its fewest says only the
+/// most. `tests` are the passed and failed tests of the run in progress.
 pub fn run_status(
     kind: &str,
-    index: u32,
-    expected: u32,
-    of: u32,
+    (index, expected, of): (u32, u32, u32),
+    tests: Option<(u64, u64)>,
     left: Option<Duration>,
 ) -> String {
     let mut text = if expected >= of {
@@ -125,6 +125,9 @@ pub fn run_status(
     } else {
         format!("{kind} {index} (at most {of})")
     };
+    if let Some((passed, failed)) = tests {
+        text.push_str(&format!(": {passed} passed, {failed} failed"));
+    }
     if let Some(left) = left {
         text.push_str(&format!(", about {} left", eta(left)));
     }
@@ -334,6 +337,7 @@ mod tests {
             expected: 2,
             took: None,
             typical: Some(Duration::from_secs(3)),
+            live: None,
         };
         assert_eq!(
             (detail(&run), run.milestone()),
@@ -374,13 +378,16 @@ mod tests {
     fn a_status_says_the_expected_count_and_the_time_left() {
         let left = Some(Duration::from_millis(4100));
         assert_eq!(
-            run_status("run", 2, 3, 3, left),
-            "run 2 of 3, about 5s left"
+            run_status("run", (2, 3, 3), Some((40, 1)), left),
+            "run 2 of 3: 40 passed, 1 failed, about 5s left"
         );
         assert_eq!(
-            run_status("run", 2, 3, 10, Some(Duration::from_secs(65))),
+            run_status("run", (2, 3, 10), None, Some(Duration::from_secs(65))),
             "run 2 of ~3 (at most 10), about 1m05s left"
         );
-        assert_eq!(run_status("pair", 5, 3, 10, None), "pair 5 (at most 10)");
+        assert_eq!(
+            run_status("pair", (5, 3, 10), None, None),
+            "pair 5 (at most 10)"
+        );
     }
 }
