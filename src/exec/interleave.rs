@@ -187,11 +187,17 @@ fn interleaved(
         let id = s.id.clone();
         ctx.emit.emit(Event::StepDetail { id, detail })
     };
+    let min_pairs = spec.runs.max(1);
+    let typical = Some(partner.measured.wall.median * 2.0)
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map(Duration::from_secs_f64);
     detail(Detail::Interleaved {
         with: partner.record.clone(),
         seed,
         files,
         env_paths,
+        pairs: (min_pairs, spec.max_runs.unwrap_or(spec.runs).max(min_pairs)),
+        typical,
     });
     let result = run_pairs(ctx, s, spec, base_spec, partner, &mut sw, seed, &detail);
     // Whatever happened, the target is left as the changes left it.

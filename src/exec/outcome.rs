@@ -56,6 +56,11 @@ pub enum Detail {
         files: usize,
         /// Environment paths switched between the two states.
         env_paths: usize,
+        /// The pairs it takes at least, and at most.
+        pairs: (u32, u32),
+        /// How long a pair should take from the earlier record's runs (seconds in JSON).
+        #[serde(serialize_with = "seconds", skip_serializing_if = "Option::is_none")]
+        typical: Option<Duration>,
     },
     /// One interleaved pair ended.
     Pair {

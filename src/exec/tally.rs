@@ -24,6 +24,9 @@ pub struct Tally {
     last: Option<Instant>,
     /// The run in progress's live file and what it said so far.
     live: Option<(std::path::PathBuf, Follow)>,
+    /// For an interleaved suite: its pairs at least and at most, and a pair's expected time;
+    /// the first pair starts when the last warmup run ends (or at once without warmup).
+    pairs: Option<((u32, u32), Option<Duration>)>,
 }
 
 impl Tally {
@@ -50,6 +53,9 @@ impl Tally {
                     }
                 }
                 self.live = live.clone().map(|file| (file, Follow::default()));
+                if let Some(pairs) = self.pairs.filter(|_| took.is_some() && index == of) {
+                    self.first_pair(pairs, at);
+                }
             }
             // A pair is only told when it ends: the next one starts then, and a pair took the
             // time since the event before it.
@@ -70,9 +76,26 @@ impl Tally {
                     self.current = None;
                 }
             }
-            Detail::Sequential { .. } | Detail::Interleaved { .. } => {}
+            Detail::Interleaved { pairs, typical, .. } => {
+                self.pairs = Some((*pairs, *typical));
+                self.first_pair((*pairs, *typical), at);
+            }
+            Detail::Sequential { .. } => {}
         }
         self.last = Some(at);
+    }
+
+    /// The first pair of an interleaved suite starts at `at`.
+    fn first_pair(
+        &mut self,
+        ((expected, of), typical): ((u32, u32), Option<Duration>),
+        at: Instant,
+    ) {
+        self.start_kind("pair");
+        (self.index, self.expected, self.of) = (1, expected, of);
+        self.typical = typical;
+        self.current = Some(at);
+        self.live = None;
     }
 
     fn start_kind(&mut self, kind: &'static str) {
@@ -240,14 +263,34 @@ mod tests {
                 seed: 1,
                 files: 1,
                 env_paths: 0,
+                pairs: (4, 10),
+                typical: Some(Duration::from_secs(8)),
             },
             t0,
         );
+        let warmup = |took| Detail::Run {
+            warmup: true,
+            index: 1,
+            of: 1,
+            expected: 1,
+            took,
+            typical: None,
+            live: None,
+        };
+        tally.observe(&warmup(None), t0);
+        assert_eq!(tally.status(t0).as_deref(), Some("warmup 1 of 1"));
+        tally.observe(&warmup(Some(Duration::from_secs(3))), at(3));
+        // The first pair guesses from the earlier record's runs until it ends.
+        assert_eq!(
+            tally.status(at(4)).as_deref(),
+            Some("pair 1 of ~4 (at most 10), about 31s left")
+        );
+        // Pairs of 3s (from the warmup's end) and 6s: 4.5s each.
         tally.observe(&pair(1), at(6));
         tally.observe(&pair(2), at(12));
         assert_eq!(
             tally.status(at(13)).as_deref(),
-            Some("pair 3 of ~4 (at most 10), about 11s left")
+            Some("pair 3 of ~4 (at most 10), about 8s left")
         );
     }
 

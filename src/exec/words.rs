@@ -81,6 +81,7 @@ pub fn detail(detail: &Detail) -> String {
             seed,
             files,
             env_paths,
+            ..
         } => format!(
             "interleaved with `{with}` (seed {seed}; {files} files, {env_paths} environment paths switched)"
         ),
