@@ -158,6 +158,15 @@ mod tests {
         }
     }
 
+    /// The one warmup run, starting (`None`) or ended after `took` seconds.
+    fn warmup(took: Option<u64>) -> Detail {
+        let mut detail = run(1, 1, 1, took);
+        if let Detail::Run { warmup, .. } = &mut detail {
+            *warmup = true;
+        }
+        detail
+    }
+
     #[test]
     fn the_estimate_comes_from_the_runs_so_far() {
         let t0 = Instant::now();
@@ -228,17 +237,8 @@ mod tests {
     fn warmups_do_not_set_the_pace_of_counted_runs() {
         let t0 = Instant::now();
         let mut tally = Tally::default();
-        let warmup = |took| Detail::Run {
-            warmup: true,
-            index: 1,
-            of: 1,
-            expected: 1,
-            took,
-            typical: None,
-            live: None,
-        };
         tally.observe(&warmup(None), t0);
-        tally.observe(&warmup(Some(Duration::from_secs(60))), t0);
+        tally.observe(&warmup(Some(60)), t0);
         tally.observe(&run(1, 2, 2, None), t0);
         assert_eq!(tally.status(t0).as_deref(), Some("run 1 of 2"));
     }
@@ -268,18 +268,9 @@ mod tests {
             },
             t0,
         );
-        let warmup = |took| Detail::Run {
-            warmup: true,
-            index: 1,
-            of: 1,
-            expected: 1,
-            took,
-            typical: None,
-            live: None,
-        };
         tally.observe(&warmup(None), t0);
         assert_eq!(tally.status(t0).as_deref(), Some("warmup 1 of 1"));
-        tally.observe(&warmup(Some(Duration::from_secs(3))), at(3));
+        tally.observe(&warmup(Some(3)), at(3));
         // The first pair guesses from the earlier record's runs until it ends.
         assert_eq!(
             tally.status(at(4)).as_deref(),
