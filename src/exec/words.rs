@@ -391,4 +391,33 @@ mod tests {
             "pair 5 (at most 10)"
         );
     }
+
+    #[test]
+    fn a_pipe_reads_a_run_as_before_whatever_the_terminal_gets() {
+        let run = Detail::Run {
+            warmup: false,
+            index: 2,
+            of: 10,
+            expected: 3,
+            took: Some(Duration::from_millis(1200)),
+            typical: Some(Duration::from_secs(5)),
+            live: Some("/tmp/live.jsonl".into()),
+        };
+        assert_eq!(
+            (detail(&run), run.milestone()),
+            ("run 2/10 took 1.20s".into(), true)
+        );
+        let interleaved = Detail::Interleaved {
+            with: "baseline".into(),
+            seed: 7,
+            files: 2,
+            env_paths: 1,
+            pairs: (3, 10),
+            typical: Some(Duration::from_secs(4)),
+        };
+        assert_eq!(
+            detail(&interleaved),
+            "interleaved with `baseline` (seed 7; 2 files, 1 environment paths switched)"
+        );
+    }
 }
