@@ -392,6 +392,13 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
     }
     let spec = suite_spec(ctx, s)?;
     let id = s.id.clone();
+    // A suite compared with an earlier record expects its runs to take about as long.
+    let typical = ctx
+        .partner
+        .map(|p| p.measured.wall.median)
+        .filter(|m| m.is_finite() && *m > 0.0)
+        .map(std::time::Duration::from_secs_f64);
+    let min_runs = spec.runs;
     let mut on_progress = |p: suite::Progress| {
         ctx.emit.emit(Event::StepDetail {
             id: id.clone(),
@@ -399,7 +406,10 @@ fn run_suite(ctx: &StepContext<'_>, s: &Suite) -> StepResult {
                 warmup: p.warmup,
                 index: p.index,
                 of: p.of,
+                expected: if p.warmup { p.of } else { min_runs.min(p.of) },
                 took: p.finished,
+                typical,
+                live: p.live,
             },
         });
     };

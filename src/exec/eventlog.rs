@@ -305,7 +305,10 @@ mod tests {
             warmup: false,
             index: 2,
             of: 5,
+            expected: 5,
             took: Some(Duration::from_millis(1500)),
+            typical: None,
+            live: None,
         };
         let id = "a".to_string();
         send(&mut sink, &mut state, Event::StepDetail { id, detail });
@@ -324,7 +327,7 @@ mod tests {
         let lines = lines(dir.path());
         assert_eq!(
             lines[0]["detail"],
-            json!({"kind": "run", "warmup": false, "index": 2, "of": 5, "took": 1.5})
+            json!({"kind": "run", "warmup": false, "index": 2, "of": 5, "expected": 5, "took": 1.5})
         );
         assert!(lines[0].get("text").is_none(), "{}", lines[0]);
         assert_eq!(lines[1]["note"]["kind"], "suite");

@@ -187,11 +187,17 @@ fn interleaved(
         let id = s.id.clone();
         ctx.emit.emit(Event::StepDetail { id, detail })
     };
+    let min_pairs = spec.runs.max(1);
+    let typical = Some(partner.measured.wall.median * 2.0)
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map(Duration::from_secs_f64);
     detail(Detail::Interleaved {
         with: partner.record.clone(),
         seed,
         files,
         env_paths,
+        pairs: (min_pairs, spec.max_runs.unwrap_or(spec.runs).max(min_pairs)),
+        typical,
     });
     let result = run_pairs(ctx, s, spec, base_spec, partner, &mut sw, seed, &detail);
     // Whatever happened, the target is left as the changes left it.
@@ -240,7 +246,10 @@ fn run_pairs(
             warmup: true,
             index: i,
             of: spec.warmup,
+            expected: spec.warmup,
             took,
+            typical: None,
+            live: None,
         };
         detail(warmup(None));
         let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
@@ -312,6 +321,7 @@ fn run_pairs(
         detail(Detail::Pair {
             index: i,
             of: max_pairs,
+            expected: min_pairs,
             before_first: first == State::Before,
             partner: (partner.record.clone(), walls[0]),
             reused: reuse.is_some(),

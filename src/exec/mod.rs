@@ -30,6 +30,7 @@ pub mod sink;
 pub mod sinks;
 pub mod state;
 pub mod steplog;
+pub mod tally;
 pub mod testsets;
 pub mod uvpin;
 pub mod words;

@@ -24,11 +24,22 @@ pub enum Detail {
         warmup: bool,
         /// Its number, from 1.
         index: u32,
-        /// How many of its kind there are.
+        /// The most of its kind there will be.
         of: u32,
+        /// How many of its kind it takes at least: `of` for a fixed count, fewer for an adaptive
+        /// suite that may stop early.
+        expected: u32,
         /// How long it took, once it ended (seconds in JSON).
         #[serde(serialize_with = "seconds")]
         took: Option<Duration>,
+        /// How long a run took in the earlier record this suite is compared with (seconds in
+        /// JSON), for an estimate before its own runs have ended.
+        #[serde(serialize_with = "seconds", skip_serializing_if = "Option::is_none")]
+        typical: Option<Duration>,
+        /// When it starts, the file a pytest run reports its tests' outcomes to as they end: a
+        /// path of this run only, not logged.
+        #[serde(skip)]
+        live: Option<std::path::PathBuf>,
     },
     /// The suite is measured on its own, not in pairs with the record it is compared with.
     Sequential {
@@ -45,6 +56,11 @@ pub enum Detail {
         files: usize,
         /// Environment paths switched between the two states.
         env_paths: usize,
+        /// The pairs it takes at least, and at most.
+        pairs: (u32, u32),
+        /// How long a pair should take from the earlier record's runs (seconds in JSON).
+        #[serde(serialize_with = "seconds", skip_serializing_if = "Option::is_none")]
+        typical: Option<Duration>,
     },
     /// One interleaved pair ended.
     Pair {
@@ -52,6 +68,8 @@ pub enum Detail {
         index: u32,
         /// The most pairs there will be.
         of: u32,
+        /// How many pairs it takes at least.
+        expected: u32,
         /// The earlier record ran first.
         before_first: bool,
         /// The earlier record's name and wall time in seconds.

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::exec::outcome::Detail;
+use crate::exec::tally::Tally;
 use crate::report::model::StepStatus;
 use crate::ui::{self, Style};
 
@@ -23,9 +25,18 @@ struct State {
     total: usize,
     done: usize,
     start: Instant,
-    running: BTreeMap<String, (Instant, String)>,
+    running: BTreeMap<String, Running>,
     frame: usize,
     drawn: bool,
+}
+
+/// A step in progress, as its status line shows it.
+struct Running {
+    since: Instant,
+    /// Its last detail, said.
+    text: String,
+    /// Its runs so far, when it is a suite.
+    tally: Tally,
 }
 
 /// Formats a duration as `1.23s` or `2m05s`.
@@ -98,8 +109,12 @@ impl Progress {
     /// A step has started.
     pub fn started(&self, id: &str, action: &str) {
         self.with_state(|s| {
-            s.running
-                .insert(id.to_string(), (Instant::now(), String::new()));
+            let running = Running {
+                since: Instant::now(),
+                text: String::new(),
+                tally: Tally::default(),
+            };
+            s.running.insert(id.to_string(), running);
         });
         // On a TTY the status line shows what runs; plain output (CI logs) says it in a line.
         if !self.animate {
@@ -111,15 +126,17 @@ impl Progress {
         }
     }
 
-    /// What a running step is doing now (shown on the status line; in plain mode, printed).
-    pub fn detail(&self, id: &str, detail: &str, print_plain: bool) {
+    /// What a running step is doing now, said as `text`: shown on the status line, and when it
+    /// is a `milestone` (a run ended) printed as a line, which on a terminal stays above it.
+    pub fn detail(&self, id: &str, detail: &Detail, text: &str, milestone: bool) {
         self.with_state(|s| {
             if let Some(entry) = s.running.get_mut(id) {
-                entry.1 = detail.to_string();
+                entry.text = text.to_string();
+                entry.tally.observe(detail, Instant::now());
             }
         });
-        if !self.animate && print_plain {
-            self.line(&format!("  {id}: {detail}"));
+        if milestone {
+            self.line(&format!("  {id}: {text}"));
         }
     }
 
@@ -129,7 +146,7 @@ impl Progress {
             s.done += 1;
             s.running
                 .remove(id)
-                .map(|(t, _)| t.elapsed())
+                .map(|r| r.since.elapsed())
                 .unwrap_or_default()
         });
         let (mark, style) = match status {
@@ -159,16 +176,14 @@ impl Progress {
         }
         self.with_state(|s| {
             s.frame = (s.frame + 1) % SPINNER.len();
+            let at = Instant::now();
             let now: Vec<String> = s
                 .running
-                .iter()
-                .map(|(id, (t, d))| {
-                    let d = if d.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {d}")
-                    };
-                    format!("{id}{d} ({})", fmt_duration(t.elapsed()))
+                .iter_mut()
+                .map(|(id, r)| {
+                    let d = r.tally.status(at).unwrap_or_else(|| r.text.clone());
+                    let d = if d.is_empty() { d } else { format!(" {d}") };
+                    format!("{id}{d} ({})", fmt_duration(at - r.since))
                 })
                 .collect();
             let mut line = format!(

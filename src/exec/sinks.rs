@@ -86,7 +86,7 @@ impl Sink for Terminal {
             Event::StepStarted { id, action, .. } => self.progress.started(id, action),
             Event::StepDetail { id, detail } => {
                 let text = crate::exec::words::detail(detail);
-                self.progress.detail(id, &text, detail.milestone());
+                self.progress.detail(id, detail, &text, detail.milestone());
             }
             Event::StepFinished { id, result, .. } => {
                 let status = state

@@ -67,6 +67,7 @@ pub fn detail(detail: &Detail) -> String {
             index,
             of,
             took,
+            ..
         } => {
             let kind = if *warmup { "warmup" } else { "run" };
             match took {
@@ -80,6 +81,7 @@ pub fn detail(detail: &Detail) -> String {
             seed,
             files,
             env_paths,
+            ..
         } => format!(
             "interleaved with `{with}` (seed {seed}; {files} files, {env_paths} environment paths switched)"
         ),
@@ -90,6 +92,7 @@ pub fn detail(detail: &Detail) -> String {
             partner,
             reused,
             record,
+            ..
         } => format!(
             "pair {index}/{of} ({}): `{}` {:.2}s{}, `{}` {:.2}s",
             if *before_first { "AB" } else { "BA" },
@@ -103,6 +106,42 @@ pub fn detail(detail: &Detail) -> String {
             record.0,
             record.1
         ),
+    }
+}
+
+/// `run 2 of 3: 40 passed, 1 failed, about 4s left`, `run 2 of ~3 (at most 10), about 1m05s
+/// left`, `pair 5 (at most 10)`: where a suite is, for the terminal's status line. `of` is the
+/// most there will be, `expected` the fewest; an adaptive suite past its fewest says only the
+/// most. `tests` are the passed and failed tests of the run in progress.
+pub fn run_status(
+    kind: &str,
+    (index, expected, of): (u32, u32, u32),
+    tests: Option<(u64, u64)>,
+    left: Option<Duration>,
+) -> String {
+    let mut text = if expected >= of {
+        format!("{kind} {index} of {of}")
+    } else if index <= expected {
+        format!("{kind} {index} of ~{expected} (at most {of})")
+    } else {
+        format!("{kind} {index} (at most {of})")
+    };
+    if let Some((passed, failed)) = tests {
+        text.push_str(&format!(": {passed} passed, {failed} failed"));
+    }
+    if let Some(left) = left {
+        text.push_str(&format!(", about {} left", eta(left)));
+    }
+    text
+}
+
+/// A time still to wait, to the second: an estimate has no hundredths.
+fn eta(d: Duration) -> String {
+    let s = d.as_secs_f64().ceil() as u64;
+    if s < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
     }
 }
 
@@ -296,7 +335,10 @@ mod tests {
             warmup: true,
             index: 1,
             of: 2,
+            expected: 2,
             took: None,
+            typical: Some(Duration::from_secs(3)),
+            live: None,
         };
         assert_eq!(
             (detail(&run), run.milestone()),
@@ -305,6 +347,7 @@ mod tests {
         let pair = Detail::Pair {
             index: 3,
             of: 10,
+            expected: 3,
             before_first: false,
             partner: ("baseline".into(), 2.0),
             reused: false,
@@ -320,6 +363,7 @@ mod tests {
         let opening = Detail::Pair {
             index: 1,
             of: 10,
+            expected: 3,
             before_first: true,
             partner: ("baseline".into(), 20.0),
             reused: true,
@@ -328,6 +372,52 @@ mod tests {
         assert_eq!(
             detail(&opening),
             "pair 1/10 (AB): `baseline` 20.00s (its last run, just before the changes), `after` 0.90s"
+        );
+    }
+
+    #[test]
+    fn a_status_says_the_expected_count_and_the_time_left() {
+        let left = Some(Duration::from_millis(4100));
+        assert_eq!(
+            run_status("run", (2, 3, 3), Some((40, 1)), left),
+            "run 2 of 3: 40 passed, 1 failed, about 5s left"
+        );
+        assert_eq!(
+            run_status("run", (2, 3, 10), None, Some(Duration::from_secs(65))),
+            "run 2 of ~3 (at most 10), about 1m05s left"
+        );
+        assert_eq!(
+            run_status("pair", (5, 3, 10), None, None),
+            "pair 5 (at most 10)"
+        );
+    }
+
+    #[test]
+    fn a_pipe_reads_a_run_as_before_whatever_the_terminal_gets() {
+        let run = Detail::Run {
+            warmup: false,
+            index: 2,
+            of: 10,
+            expected: 3,
+            took: Some(Duration::from_millis(1200)),
+            typical: Some(Duration::from_secs(5)),
+            live: Some("/tmp/live.jsonl".into()),
+        };
+        assert_eq!(
+            (detail(&run), run.milestone()),
+            ("run 2/10 took 1.20s".into(), true)
+        );
+        let interleaved = Detail::Interleaved {
+            with: "baseline".into(),
+            seed: 7,
+            files: 2,
+            env_paths: 1,
+            pairs: (3, 10),
+            typical: Some(Duration::from_secs(4)),
+        };
+        assert_eq!(
+            detail(&interleaved),
+            "interleaved with `baseline` (seed 7; 2 files, 1 environment paths switched)"
         );
     }
 }

@@ -112,22 +112,7 @@ fn parse(text: &str) -> Account {
             }
             continue;
         }
-        let (Some(id), Some(when), Some(outcome)) = (
-            value["id"].as_str(),
-            value["when"].as_str(),
-            value["outcome"].as_str(),
-        ) else {
-            continue;
-        };
-        if !ended.insert(id.to_string()) && when != "teardown" {
-            continue;
-        }
-        match (when, outcome) {
-            ("call", "passed") => counts.passed += 1,
-            ("call", "failed") => counts.failed += 1,
-            (_, "skipped") => counts.skipped += 1,
-            _ => counts.errors += 1,
-        }
+        count_outcome(&value, &mut ended, &mut counts);
     }
     counts.tests = seen.len().max(ended.len()) as u64;
     let rss_growth_kb = rss
@@ -147,6 +132,61 @@ fn parse(text: &str) -> Account {
         collected,
         markers,
         rss_growth_kb,
+    }
+}
+
+/// Counts the test outcome `value` says, if it says one: a test once, but a teardown that
+/// failed after it too.
+fn count_outcome(value: &serde_json::Value, ended: &mut BTreeSet<String>, counts: &mut Counts) {
+    let (Some(id), Some(when), Some(outcome)) = (
+        value["id"].as_str(),
+        value["when"].as_str(),
+        value["outcome"].as_str(),
+    ) else {
+        return;
+    };
+    if !ended.insert(id.to_string()) && when != "teardown" {
+        return;
+    }
+    match (when, outcome) {
+        ("call", "passed") => counts.passed += 1,
+        ("call", "failed") => counts.failed += 1,
+        (_, "skipped") => counts.skipped += 1,
+        _ => counts.errors += 1,
+    }
+}
+
+/// The outcomes of a run still going, read on from where the last read stopped (a line the
+/// plugin is still writing waits for the next read).
+#[derive(Debug, Clone, Default)]
+pub struct Follow {
+    offset: u64,
+    ended: BTreeSet<String>,
+    /// The tests that ended so far.
+    pub counts: Counts,
+}
+
+impl Follow {
+    /// Reads what `file` gained since the last call; a file not there yet reads as nothing.
+    pub fn read_on(&mut self, file: &Path) {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut buf = Vec::new();
+        let read = std::fs::File::open(file).and_then(|mut f| {
+            f.seek(SeekFrom::Start(self.offset))?;
+            f.read_to_end(&mut buf)
+        });
+        if read.is_err() {
+            return;
+        }
+        let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
+            return;
+        };
+        self.offset += end as u64 + 1;
+        for line in String::from_utf8_lossy(&buf[..end]).lines() {
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(line) {
+                count_outcome(&value, &mut self.ended, &mut self.counts);
+            }
+        }
     }
 }
 
@@ -290,5 +330,23 @@ mod tests {
                 ("PLANRUN_LIVE".to_string(), file.display().to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn a_follow_counts_what_the_file_gained_and_waits_for_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("live.jsonl");
+        let mut follow = Follow::default();
+        follow.read_on(&file);
+        assert_eq!(follow.counts, Counts::default());
+        let a = r#"{"id": "t.py::a", "when": "call", "outcome": "passed"}"#;
+        let b = r#"{"id": "t.py::b", "when": "call", "outcome": "failed"}"#;
+        std::fs::write(&file, format!("{a}\n{}", &b[..10])).unwrap();
+        follow.read_on(&file);
+        assert_eq!((follow.counts.passed, follow.counts.failed), (1, 0));
+        std::fs::write(&file, format!("{a}\n{b}\n")).unwrap();
+        follow.read_on(&file);
+        follow.read_on(&file);
+        assert_eq!((follow.counts.passed, follow.counts.failed), (1, 1));
     }
 }

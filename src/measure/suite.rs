@@ -127,7 +127,7 @@ pub fn auto_timeout(auto: AutoTimeout, own: &[f64]) -> (Duration, Option<f64>) {
 }
 
 /// Where a suite is: sent when a run starts and when it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// Whether this is a warmup run.
     pub warmup: bool,
@@ -139,6 +139,9 @@ pub struct Progress {
     pub elapsed: Duration,
     /// The run's wall time once it has ended; `None` when it starts.
     pub finished: Option<Duration>,
+    /// When it starts, the file a pytest run reports its tests' outcomes to as they end
+    /// ([`live`]).
+    pub live: Option<PathBuf>,
 }
 
 /// Why a suite produced no record.
@@ -237,23 +240,24 @@ pub fn run_suite_until(
     let started = Instant::now();
     let mut results = Vec::new();
     let mut run = |warmup: bool, index: u32, of: u32, results: &mut Vec<RunResult>| {
-        let mut tell = |finished| {
+        let mut tell = |finished, live| {
             progress(Progress {
                 warmup,
                 index,
                 of,
                 elapsed: started.elapsed(),
                 finished,
+                live,
             })
         };
-        tell(None);
         let own = own_walls(spec, results);
         let limit = match (spec.timeout, spec.auto_timeout) {
             (None, Some(auto)) => Some(auto_timeout(auto, &own)),
             _ => None,
         };
-        let result = run_once(spec, control, warmup, index, limit)?;
-        tell(Some(Duration::from_secs_f64(result.sample.wall)));
+        let begun = &mut |live: Option<&Path>| tell(None, live.map(Path::to_path_buf));
+        let result = run_once(spec, control, warmup, index, limit, begun)?;
+        tell(Some(Duration::from_secs_f64(result.sample.wall)), None);
         let timed_out = result.sample.status == Status::TimedOut;
         results.push(result);
         Ok::<_, SuiteError>(timed_out)
@@ -337,7 +341,7 @@ pub fn run_single(
         (None, Some(auto)) => Some(auto_timeout(auto, &[])),
         _ => None,
     };
-    run_once(spec, control, warmup, index, limit)
+    run_once(spec, control, warmup, index, limit, &mut |_| {})
 }
 
 /// Whether a warmup run of `wall` seconds counts as a run beside the counted `walls`: it is
@@ -383,6 +387,7 @@ fn run_once(
     warmup: bool,
     index: u32,
     auto_limit: Option<(Duration, Option<f64>)>,
+    begun: &mut dyn FnMut(Option<&Path>),
 ) -> Result<RunResult, SuiteError> {
     let label = if warmup {
         format!("warmup {index}")
@@ -452,6 +457,7 @@ fn run_once(
         timeout: spec.timeout.or(auto_limit.map(|(limit, _)| limit)),
         ..CommandSpec::new(command, &spec.cwd, &log)
     };
+    begun(live.as_deref());
     let outcome =
         process::run(&command_spec, control, true).map_err(|source| SuiteError::Spawn {
             command: spec.command.clone(),

@@ -22,6 +22,7 @@ mod locks;
 mod logs;
 mod messages;
 mod outputs;
+mod progress;
 mod pytest_config;
 mod schema;
 mod services;
