@@ -318,7 +318,7 @@ fn fixture_opportunities(profile: &Profile) -> Vec<Opportunity> {
                         .filter(|s| s.path != ":memory:" && s.fixtures.contains(&f.name))
                         .count();
                     evidence.push(format!(
-                        "its setup connects to a new SQLite file each time ({files} database files): the seed 000 pattern"
+                        "its setup connects to a new SQLite file each time ({files} database files): the persistence demo's pattern"
                     ));
                     vec![
                         format!("write: a session fixture that builds the database once in memory (migrations included) and gives each test a copy under the name `{}`", f.name),
@@ -326,7 +326,7 @@ fn fixture_opportunities(profile: &Profile) -> Vec<Opportunity> {
                     ]
                 }
                 Some(Shape::Postgres) => vec![
-                    "write: session-scoped schema and roles, each test in a transaction rolled back (seed 002)".into(),
+                    "write: session-scoped schema and roles, each test in a transaction rolled back (the backend demo's pattern)".into(),
                     "suite: measure again, and once in reverse order".into(),
                 ],
                 Some(Shape::Django) => vec![
@@ -450,7 +450,7 @@ fn risks(profile: &Profile) -> Vec<Risk> {
         risks.push(Risk {
             kind: Kind::ParallelWorkers,
             message: format!(
-                "`{}` is written by {} test(s) and used by {}: pytest-xdist workers would share it (key it by PYTEST_XDIST_WORKER, as seed 003 does)",
+                "`{}` is written by {} test(s) and used by {}: pytest-xdist workers would share it (key it by PYTEST_XDIST_WORKER, as the locator demo's fix does)",
                 f.path,
                 f.writers.len(),
                 f.tests.len()
@@ -475,7 +475,7 @@ fn risks(profile: &Profile) -> Vec<Risk> {
         risks.push(Risk {
             kind: Kind::ParallelWorkers,
             message: format!(
-                "{} test(s) connect to PostgreSQL: each worker needs a database of its own (seed 002's per-worker databases)",
+                "{} test(s) connect to PostgreSQL: each worker needs a database of its own (one per worker)",
                 profile.postgres.len()
             ),
         });

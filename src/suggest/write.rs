@@ -192,7 +192,7 @@ fn persistence_fits(o: &Opportunity, target: &Path) -> Result<(), String> {
             && !target.join(format!("{top}.py")).is_file()
         {
             return Err(format!(
-                "the bundled persistence plan's fixtures import `{top}`, which this repository does not have; make the change by hand: build the migrated database once per session (in memory) and give each test a copy (seed 000)"
+                "the bundled persistence plan's fixtures import `{top}`, which this repository does not have; make the change by hand: build the migrated database once per session (in memory) and give each test a copy (the persistence demo's pattern)"
             ));
         }
     }

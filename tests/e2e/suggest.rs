@@ -112,7 +112,7 @@ fn persistence_database_fixture_comes_first_and_its_plan_applies() {
 fn locator_shared_cache_is_an_xdist_risk() {
     let project = Project::new("locator-demo");
     let out = suggest(&project, &[])
-        .stdout_contains("\nrisks:\n  - `.cache/common_paths.json` is written by 16 test(s) and used by 16: pytest-xdist workers would share it (key it by PYTEST_XDIST_WORKER, as seed 003 does)\n")
+        .stdout_contains("\nrisks:\n  - `.cache/common_paths.json` is written by 16 test(s) and used by 16: pytest-xdist workers would share it (key it by PYTEST_XDIST_WORKER, as the locator demo's fix does)\n")
         .stdout_contains("parallel workers, predicted wall (serial ")
         .stderr_contains("profiling the suite of ")
         .run();
