@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::exec::outcome::Detail;
 use crate::exec::tally::Tally;
+use crate::exec::words::fmt_duration;
 use crate::report::model::StepStatus;
 use crate::ui::{self, Style};
 
@@ -37,16 +38,6 @@ struct Running {
     text: String,
     /// Its runs so far, when it is a suite.
     tally: Tally,
-}
-
-/// Formats a duration as `1.23s` or `2m05s`.
-pub fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 60.0 {
-        format!("{s:.2}s")
-    } else {
-        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
-    }
 }
 
 impl Progress {

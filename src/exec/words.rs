@@ -8,10 +8,19 @@ use std::time::Duration;
 use crate::exec::events::{Stop, Why};
 use crate::exec::failure::Failure;
 use crate::exec::outcome::{Detail, Note, Relock};
-use crate::exec::progress::fmt_duration;
 use crate::exec::rollback::RollbackEvent;
 use crate::exec::services::{LeftBehind, ServiceEnd};
 use crate::process::service::Ending;
+
+/// Formats a duration as `1.23s` or `2m05s`.
+pub fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.2}s")
+    } else {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+}
 
 /// A failure as people read it: what failed, `: ` and its cause with the causes under it
 /// (`Caused by:`), a red baseline's problems and hint, a refused environment's hint, and the

@@ -37,7 +37,7 @@ fn patterns() -> &'static [(Regex, &'static str)] {
             (r"\bpid \d+ on [^\s,()]+".to_string(), "pid [PID] on [HOST]"),
             // `-vv` log lines name the pid of each process group planrun starts.
             (r"\bpid=\d+".to_string(), "pid=[PID]"),
-            // exec::progress::fmt_duration (`1.23s`, `2m05s`), summaries (`0.1s`, `10 ms`) and
+            // exec::words::fmt_duration (`1.23s`, `2m05s`), summaries (`0.1s`, `10 ms`) and
             // the Markdown report (`1.44 s`, `826.3 ms`).
             (
                 r"\b(?:\d+m\d\ds|\d+(?:\.\d+)? ?(?:ms|s))\b".to_string(),
