@@ -126,7 +126,9 @@ pub struct InitArgs {
     pub plan: String,
 
     /// The directory to write it into, relative to the repository.
-    #[arg(long, value_name = "DIR", default_value = "plans")]
+    // Not a top-level `plans/`: setuptools' flat-layout discovery would take it for a second
+    // package and fail the project's `pip install -e .`; `ci` is a name it skips.
+    #[arg(long, value_name = "DIR", default_value = "ci/plans")]
     pub dir: PathBuf,
 
     /// The repository (default: the current directory).

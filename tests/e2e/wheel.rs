@@ -109,8 +109,8 @@ fn the_wheel_installs_a_planrun_that_runs_plans() {
         )
     };
     in_project(&["init", "xdist"], "planrun init xdist");
-    assert!(project.join("plans/xdist.toml").is_file());
-    assert!(project.join("plans/plan.schema.json").is_file());
+    assert!(project.join("ci/plans/xdist.toml").is_file());
+    assert!(project.join("ci/plans/plan.schema.json").is_file());
     let listed = in_project(&["plans"], "planrun plans");
     assert!(String::from_utf8_lossy(&listed.stdout).contains("xdist "));
 

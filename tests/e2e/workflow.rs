@@ -14,7 +14,7 @@ use super::workflow_lint::ci_tools;
 use super::workflow_local::{Ctx, JobRun, Outcome, Runner, V};
 use crate::support::{repo_root, run_ok, Project};
 
-const EXAMPLE_ARGS: &[&str] = &["plans/xdist.toml", "--pull-request"];
+const EXAMPLE_ARGS: &[&str] = &["ci/plans/xdist.toml", "--pull-request"];
 
 pub fn example_path() -> PathBuf {
     repo_root().join("examples/ci/github-actions.yml")
@@ -90,7 +90,7 @@ fn the_example_is_what_ci_github_writes_for_the_bundled_plan() {
         install, "python -m venv .venv\n.venv/bin/python -m pip install -r requirements-dev.txt\n",
         "the demo documents its test dependencies in requirements-dev.txt"
     );
-    assert_eq!(wf["env"]["PLAN"].as_str(), Some("plans/xdist.toml"));
+    assert_eq!(wf["env"]["PLAN"].as_str(), Some("ci/plans/xdist.toml"));
     assert_eq!(
         wf["env"]["PLANRUN_VERSION"].as_str(),
         Some(env!("CARGO_PKG_VERSION"))

@@ -1,6 +1,6 @@
 //! The command line itself: help, version, unknown commands, colour, completions, man pages.
 
-use crate::support::{lines, repo_root, Project, Test};
+use crate::support::{lines, python, repo_root, Project, Test};
 
 const SUBCOMMANDS: &[&str] = &[
     "validate",
@@ -182,46 +182,46 @@ fn init_writes_a_bundled_plan_that_validates() {
     Test::in_project(&project)
         .args(["init", "xdist"])
         .stderr(lines(&[
-            "wrote plans/xdist.toml",
-            "wrote plans/plan.schema.json",
-            "note: next: `planrun apply plans/xdist.toml --dry-run`, then without --dry-run",
+            "wrote ci/plans/xdist.toml",
+            "wrote ci/plans/plan.schema.json",
+            "note: next: `planrun apply ci/plans/xdist.toml --dry-run`, then without --dry-run",
         ]))
         .run();
-    let plan = project.read("plans/xdist.toml");
+    let plan = project.read("ci/plans/xdist.toml");
     assert!(plan.starts_with("#:schema plan.schema.json\n"), "{plan}");
-    assert!(plan.contains("\ndefault_target = \"..\"\n"), "{plan}");
+    assert!(plan.contains("\ndefault_target = \"../..\"\n"), "{plan}");
     Test::in_project(&project)
-        .args(["validate", "plans/xdist.toml"])
-        .stdout("plans/xdist.toml: ok — 2 phases, 5 steps, 4 gates\n")
+        .args(["validate", "ci/plans/xdist.toml"])
+        .stdout("ci/plans/xdist.toml: ok — 2 phases, 5 steps, 4 gates\n")
         .run();
     Test::in_project(&project)
-        .args(["apply", "plans/xdist.toml", "--dry-run"])
-        .stdout_contains("plan       xdist (plans/xdist.toml)\ntarget     [TARGET]\n")
+        .args(["apply", "ci/plans/xdist.toml", "--dry-run"])
+        .stdout_contains("plan       xdist (ci/plans/xdist.toml)\ntarget     [TARGET]\n")
         .run();
     Test::in_project(&project)
         .args(["init", "xdist"])
         .status(2)
         .stderr(lines(&[
-            "error: refusing to overwrite plans/xdist.toml",
+            "error: refusing to overwrite ci/plans/xdist.toml",
             "  hint: pass --force to overwrite, or --dir to write elsewhere",
         ]))
         .run();
     Test::in_project(&project)
-        .args(["init", "persistence-demo", "--dir", "ci/plans"])
+        .args(["init", "persistence-demo", "--dir", "plans"])
         .stderr(lines(&[
-            "wrote ci/plans/persistence-demo.toml",
-            "wrote ci/plans/templates/persistence/conftest.py",
-            "wrote ci/plans/plan.schema.json",
+            "wrote plans/persistence-demo.toml",
+            "wrote plans/templates/persistence/conftest.py",
+            "wrote plans/plan.schema.json",
             "warning: `persistence-demo` is an example made for planrun's \
              examples/persistence-demo: it expects that repository's layout and code; `planrun \
              plans` lists the plans that fit any repository",
-            "note: next: `planrun apply ci/plans/persistence-demo.toml --dry-run`, then without \
+            "note: next: `planrun apply plans/persistence-demo.toml --dry-run`, then without \
              --dry-run",
         ]))
         .run();
     assert!(project
-        .read("ci/plans/persistence-demo.toml")
-        .contains("\ndefault_target = \"../..\"\n"));
+        .read("plans/persistence-demo.toml")
+        .contains("\ndefault_target = \"..\"\n"));
     Test::in_project(&project)
         .args(["init", "xdsit"])
         .status(2)
@@ -313,4 +313,51 @@ fn strip_escapes(text: &str) -> String {
         .unwrap()
         .replace_all(text, "")
         .into_owned()
+}
+
+/// What setuptools says of a project's packages: `egg_info` runs the same flat-layout discovery
+/// as `pip install -e .`, offline and without installing anything.
+fn setuptools_discovery(project: &Project) -> std::process::Output {
+    let egg_base = tempfile::tempdir().unwrap();
+    std::process::Command::new(python())
+        .args([
+            "-c",
+            "from setuptools import setup; setup()",
+            "-q",
+            "egg_info",
+            "--egg-base",
+        ])
+        .arg(egg_base.path())
+        .current_dir(project.path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_leaves_a_flat_layout_project_installable() {
+    // pyproject-demo is a flat layout (`vaultkey/` beside `tests/`) with no packages listed: a
+    // top-level `plans/` would be a second package and its `pip install -e .` would fail.
+    let project = Project::new("pyproject-demo");
+    let before = setuptools_discovery(&project);
+    assert!(before.status.success(), "{before:?}");
+    Test::in_project(&project)
+        .args(["init", "xdist"])
+        .stderr_unchecked("what init wrote")
+        .run();
+    let after = setuptools_discovery(&project);
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    // The check can fail: the same plan written to a top-level `plans/` breaks the build.
+    Test::in_project(&project)
+        .args(["init", "xdist", "--dir", "plans"])
+        .stderr_unchecked("what init wrote")
+        .run();
+    let broken = setuptools_discovery(&project);
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("Multiple top-level packages"),
+        "{broken:?}"
+    );
 }
