@@ -335,6 +335,22 @@ impl Step {
         }
     }
 
+    /// The `install` step this is, if it is one.
+    pub fn install(&self) -> Option<&Install> {
+        match self {
+            Step::Install(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The `suite` step this is, if it is one.
+    pub fn suite(&self) -> Option<&Suite> {
+        match self {
+            Step::Suite(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Timeout and environment, for the actions that run processes.
     pub fn process(&self) -> Option<&Process> {
         match self {
@@ -383,6 +399,16 @@ impl Plan {
             .iter()
             .enumerate()
             .flat_map(|(i, p)| p.steps.iter().map(move |s| (i, s)))
+    }
+
+    /// The `install` steps, in file order.
+    pub fn installs(&self) -> impl Iterator<Item = &Install> {
+        self.steps().filter_map(|(_, s)| s.install())
+    }
+
+    /// The `suite` steps, in file order.
+    pub fn suites(&self) -> impl Iterator<Item = &Suite> {
+        self.steps().filter_map(|(_, s)| s.suite())
     }
 
     /// The step a node stands for, if it is a step.
