@@ -99,3 +99,48 @@ pub fn of(step: &Step) -> &dyn Action {
         Step::Service(s) => s,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each action's rules, asked of the action itself: a timed suite runs alone and reads the
+    /// records and its partner; edits, marks and installs run one at a time; only `run` steps
+    /// with effects outside the journal and services keep the target from being switched.
+    #[test]
+    fn each_action_gives_its_own_scheduling_and_switching_rules() {
+        let plan = crate::plan::action::every_action();
+        let rules: Vec<(&str, bool, bool, Reads, bool, bool, bool)> = plan
+            .steps()
+            .map(|(_, step)| {
+                let a = of(step);
+                let s = a.schedule();
+                (
+                    step.id(),
+                    s.exclusive,
+                    s.serial,
+                    s.reads,
+                    a.edits_pytest_config(),
+                    a.relocks(),
+                    a.unswitchable().is_some(),
+                )
+            })
+            .collect();
+        use Reads::*;
+        assert_eq!(
+            rules,
+            [
+                ("r", false, false, Nothing, false, false, true),
+                ("i", false, true, Nothing, false, true, false),
+                ("w", false, true, Nothing, false, false, false),
+                ("re", false, true, Nothing, false, false, false),
+                ("in", false, true, Nothing, false, false, false),
+                ("to", false, true, Nothing, false, false, false),
+                ("pc", false, true, Nothing, true, false, false),
+                ("s", true, false, RecordsAndPartner, false, false, false),
+                ("m", false, true, Records, true, false, false),
+                ("db", false, false, Nothing, false, false, true),
+            ]
+        );
+    }
+}

@@ -97,3 +97,88 @@ pub trait CompiledStep {
         false
     }
 }
+
+/// One step of every action, as a plan writes it; tests of what each action answers read it.
+#[cfg(test)]
+pub(crate) const EVERY_ACTION: &str = "name='x'\ndescription='d'\n[[phase]]\nid='p'\n\
+        [[phase.step]]\nid='r'\naction='run'\ncommand='true'\nchanges=['out.txt']\n\
+        [[phase.step]]\nid='i'\naction='install'\npackages=['x']\nrecord_in='requirements-dev.txt'\n\
+        [[phase.step]]\nid='w'\naction='write'\ntemplate='t'\npath='w.txt'\n\
+        [[phase.step]]\nid='re'\naction='replace'\npath='r.txt'\npattern='a'\nreplacement='b'\n\
+        [[phase.step]]\nid='in'\naction='ini'\npath='setup.cfg'\nsection='tool:pytest'\n\
+        [[phase.step]]\nid='to'\naction='toml'\npath='pyproject.toml'\ntable='tool.x'\n\
+        [[phase.step]]\nid='pc'\naction='pytest-config'\naddopts_add=['-q']\n\
+        [[phase.step]]\nid='s'\naction='suite'\ncommand='pytest'\nrecord='base'\n\
+        [[phase.step]]\nid='m'\naction='mark'\nfrom='base'\nneeds=['s']\n\
+        [[phase.step]]\nid='db'\naction='service'\ncommand='serve'\nexport={URL='x'}\n";
+
+/// [`EVERY_ACTION`] compiled.
+#[cfg(test)]
+pub(crate) fn every_action() -> crate::plan::compiled::Plan {
+    let plan: crate::plan::model::Plan = toml::from_str(EVERY_ACTION).unwrap();
+    let known = crate::plan::compiled::Known {
+        graph: crate::graph::PlanGraph::build(&plan).unwrap(),
+        gates: Vec::new(),
+    };
+    crate::plan::compiled::compile(&plan, &BTreeMap::new(), &BTreeMap::new(), known).unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model;
+
+    /// The name each compiled step gives its action is the one the plan language reads (the
+    /// serde tag of the written step), for every action; and what the plan layer asks of each
+    /// (its paths, whether it edits files, its process) comes from its own module.
+    #[test]
+    fn every_action_names_itself_as_the_plan_writes_it_and_answers_for_itself() {
+        let plan: model::Plan = toml::from_str(EVERY_ACTION).unwrap();
+        let compiled = every_action();
+        let written: Vec<String> = plan.phases[0]
+            .steps
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s).unwrap()["action"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let named: Vec<&str> = compiled.steps().map(|(_, s)| s.action()).collect();
+        assert_eq!(named, written);
+        assert_eq!(written.len(), 10, "one step of each action");
+        let answers: Vec<(&str, Vec<&str>, bool, bool)> = compiled
+            .steps()
+            .map(|(_, s)| {
+                let c = s.compiled();
+                (
+                    c.id(),
+                    c.target_paths(),
+                    c.edits_files(),
+                    c.process().is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            answers,
+            [
+                ("r", vec!["out.txt"], false, true),
+                ("i", vec!["requirements-dev.txt"], false, true),
+                ("w", vec!["w.txt"], true, false),
+                ("re", vec!["r.txt"], true, false),
+                ("in", vec!["setup.cfg"], true, false),
+                ("to", vec!["pyproject.toml"], true, false),
+                ("pc", vec![], true, false),
+                ("s", vec![], false, true),
+                (
+                    "m",
+                    vec![".test-durations.json", "conftest.py"],
+                    true,
+                    false
+                ),
+                ("db", vec![], false, true),
+            ]
+        );
+    }
+}
