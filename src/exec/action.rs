@@ -1,7 +1,13 @@
 //! The actions a step can take, as one trait, and the registry: the one place that sends a
 //! compiled step to its action's module. Each module under `action/` holds everything the
-//! executor, the dry run and the scheduler ask of its action; adding an action is its module
-//! and a line in [`of`].
+//! executor, the dry run and the scheduler ask of its action.
+//!
+//! Adding an action: its written fields in `plan/model.rs` (the plan language and its schema,
+//! with a line in `plan/shape.rs`'s `with_step!`, its interpolated strings in `plan/fields.rs`
+//! and the paths it names in `plan/validate.rs`); its compiled type and compile in
+//! `plan/action/NAME.rs`, registered in `plan/compiled.rs`; what it does in
+//! `exec/action/NAME.rs`, registered in [`of`]. The compiler names every one of these matches
+//! (none has a catch-all), and `action_layout_tests` keeps variant matches out of other files.
 
 use crate::exec::edits::{EditStepError, FileChange, Inputs};
 use crate::exec::events::StepOutput;
