@@ -30,6 +30,8 @@ pub mod ui;
 pub mod version;
 
 #[cfg(test)]
+mod action_layout_tests;
+#[cfg(test)]
 mod layout_tests;
 
 /// Runs one parsed command line and returns the process exit code.

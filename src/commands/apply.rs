@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::exec::apply;
 use crate::exec::context::ApplyOptions;
 use crate::exec::{dryrun, setup::Prepared, sinks};
-use crate::plan::compiled::Step;
 use crate::{exit, ui};
 
 /// Runs `planrun apply`.
@@ -151,8 +150,7 @@ fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
 /// whole or whose venv folder it would wrongly take for its own (`envjournal::guard`).
 fn check_installs(prep: &Prepared) -> Result<()> {
     use crate::envjournal::guard;
-    for (_, step) in prep.plan.steps() {
-        let Step::Install(s) = step else { continue };
+    for s in prep.plan.installs() {
         let Some(python) = prep.resolve_python(&s.python) else {
             continue;
         };
@@ -185,10 +183,7 @@ fn check_baseline_flags(prep: &Prepared, args: &ApplyArgs) -> Result<()> {
         (None, Some(s)) => format!("--save-baseline {s}"),
         (None, None) => return Ok(()),
     };
-    let has_baseline_suite = prep
-        .plan
-        .steps()
-        .any(|(_, s)| matches!(s, Step::Suite(suite) if suite.baseline));
+    let has_baseline_suite = prep.plan.suites().any(|suite| suite.baseline);
     if !has_baseline_suite {
         return Err(Error::invalid(
             format!("{flag} given, but no suite step of the plan has `baseline = true`"),
@@ -226,12 +221,8 @@ fn known_records(
     };
     let record = crate::exec::baseline::load(&prep.target, source)
         .map_err(|e| Error::invalid(e.to_string(), None))?;
-    for (_, step) in prep.plan.steps() {
-        if let Step::Suite(s) = step {
-            if s.baseline {
-                known.insert(s.record.clone(), record.clone());
-            }
-        }
+    for s in prep.plan.suites().filter(|s| s.baseline) {
+        known.insert(s.record.clone(), record.clone());
     }
     Ok(known)
 }

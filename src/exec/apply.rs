@@ -1,7 +1,7 @@
 //! One apply: lock the target, open a journal, run the DAG, decide the gates, and on any failure
 //! (a step, a gate, a signal) roll everything back.
 //!
-//! The flow is nextest's: the scheduler's workers run steps ([`actions::execute`]) and emit
+//! The flow is nextest's: the scheduler's workers run steps ([`Action::execute`](crate::exec::action::Action::execute)) and emit
 //! [`Event`]s; the dispatcher (this thread) folds each into the [`RunState`], decides gates
 //! inline, and hands every event to the [`Sink`]s (terminal, `report.json`, and at the end the
 //! report files, CI and `--json`). No state is shared between steps.
@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::exec::action::{self, Reads};
 use crate::exec::context::{ApplyOptions, StepContext};
 use crate::exec::events::{Event, Notice, RunEvent, Why};
 use crate::exec::failure::Journaled;
@@ -17,7 +18,7 @@ use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
 use crate::exec::sinks::{self, Sink};
 use crate::exec::state::{RunState, Stop};
-use crate::exec::{actions, applied, gates};
+use crate::exec::{applied, gates};
 use crate::exit;
 use crate::graph::Node;
 use crate::journal::lock::Lock;
@@ -128,10 +129,7 @@ impl Dispatcher<'_> {
             .flatten()
             .map(|m| m.record.clone())
             .find(|r| *r != s.record && records.contains_key(r))?;
-        let step = self.prep.plan.steps().find_map(|(_, st)| match st {
-            Step::Suite(x) if x.record == other => Some(x.clone()),
-            _ => None,
-        })?;
+        let step = self.prep.plan.suites().find(|x| x.record == other)?.clone();
         let (mark, ended, since) = match self.marks.get(&other) {
             Some((mark, ended, since)) => (Some(*mark), Some(*ended), since.clone()),
             None => (None, None, Vec::new()),
@@ -191,16 +189,19 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
             .order
             .get(task)
             .and_then(|n| self.prep.step(n));
-        match step {
-            Some(Step::Suite(s)) => Input {
-                records: self.records.clone(),
-                partner: self.partner(s),
-            },
-            Some(Step::Mark(_)) => Input {
+        let Some(step) = step else {
+            return Input::default();
+        };
+        match action::of(step).schedule().reads {
+            Reads::Nothing => Input::default(),
+            Reads::Records => Input {
                 records: self.records.clone(),
                 partner: None,
             },
-            _ => Input::default(),
+            Reads::RecordsAndPartner => Input {
+                records: self.records.clone(),
+                partner: step.suite().and_then(|s| self.partner(s)),
+            },
         }
     }
 }
@@ -219,7 +220,7 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, E
     });
     tracing::info!(step = %id, action = step.action(), "step started");
     let t = Instant::now();
-    let result = actions::execute(ctx, step);
+    let result = action::of(step).execute(ctx);
     // What the step left is what rollback compares with, to tell later edits by a person.
     let result = match (result, ctx.journal.seal_files()) {
         (Ok(_), Err(e)) => Err(crate::exec::failure::journal_failed(
@@ -298,7 +299,7 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
     order
         .iter()
         .map(|n| {
-            let step = prep.step(n);
+            let schedule = prep.step(n).map(|s| action::of(s).schedule());
             Task {
                 deps: prep
                     .plan
@@ -307,10 +308,9 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
                     .iter()
                     .filter_map(|d| index.get(d).copied())
                     .collect(),
-                exclusive: matches!(step, Some(Step::Suite(_))),
-                serial: step
-                    .is_some_and(|s| s.process().is_none() || matches!(s, Step::Install(_))),
-                inline: step.is_none(),
+                exclusive: schedule.is_some_and(|s| s.exclusive),
+                serial: schedule.is_some_and(|s| s.serial),
+                inline: schedule.is_none(),
             }
         })
         .collect()
@@ -488,7 +488,7 @@ fn warn_dirty_files(prep: &Prepared) {
     if prep
         .plan
         .steps()
-        .any(|(_, s)| matches!(s, Step::PytestConfig(_) | Step::Mark(_)))
+        .any(|(_, s)| action::of(s).edits_pytest_config())
     {
         let read = |rel: &str| prep.read(rel).ok().flatten();
         let rules = prep.pytest_rules().0;

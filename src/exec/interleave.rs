@@ -25,7 +25,7 @@ use crate::journal::switch::{State, Switcher};
 use crate::measure::record::{Comparison, PairSlot, Record, RunResult, INTERLEAVED, SEQUENTIAL};
 use crate::measure::stats::{self, Summary};
 use crate::measure::suite::{self, SuiteSpec};
-use crate::plan::compiled::{Step, Suite};
+use crate::plan::compiled::Suite;
 
 /// How long after the earlier record's last run ended the first pair may start and still take
 /// that run as its `A`, as a share of the run's own wall time: a fresh pair's two runs start one
@@ -47,16 +47,7 @@ pub fn unswitchable(prep: &Prepared, since: &[String]) -> Option<String> {
             return Some(format!("step `{id}` is marked `switchable = false`"));
         }
         let (_, step) = prep.plan.steps().find(|(_, s)| s.id() == id)?;
-        match step {
-            Step::Run(r) if r.undo.is_some() => {
-                Some(format!("step `{id}` is a `run` with an undo command"))
-            }
-            Step::Run(r) if !r.changes.is_empty() => Some(format!(
-                "step `{id}` is a `run` whose command's effects planrun cannot switch"
-            )),
-            Step::Service(_) => Some(format!("step `{id}` starts a service")),
-            _ => None,
-        }
+        crate::exec::action::of(step).unswitchable()
     })
 }
 

@@ -2,7 +2,7 @@
 //! one fold keeps the run's state and sinks show and store it; services run beside the steps;
 //! plus the dry-run preview.
 
-pub mod actions;
+pub mod action;
 pub mod applied;
 pub mod apply;
 pub mod baseline;
@@ -18,6 +18,7 @@ pub mod interleave;
 pub mod known;
 pub mod notices;
 pub mod outcome;
+pub mod planned;
 pub mod progress;
 pub mod red;
 pub mod refusal;

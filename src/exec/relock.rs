@@ -13,7 +13,7 @@ use crate::exec::failure::{Failure, Journaled, StepError};
 use crate::exec::outcome::Relock;
 use crate::exec::setup::Prepared;
 use crate::exec::steplog::{log_path, tail};
-use crate::plan::compiled::{Install, Step};
+use crate::plan::compiled::Install;
 use crate::process::{self, CommandSpec};
 use crate::pyenv;
 
@@ -63,11 +63,9 @@ pub fn refusal(prep: &Prepared, s: &Install) -> Option<(String, String)> {
 /// need a uv the project pins that cannot be had ([`crate::exec::uvpin::preflight`]).
 pub fn preflight(prep: &Prepared) -> Result<()> {
     crate::exec::uvpin::preflight(prep, &process::Control::default())?;
-    for (_, step) in prep.plan.steps() {
-        if let Step::Install(s) = step {
-            if let Some((message, hint)) = refusal(prep, s) {
-                return Err(Error::invalid(message, Some(&hint)));
-            }
+    for s in prep.plan.installs() {
+        if let Some((message, hint)) = refusal(prep, s) {
+            return Err(Error::invalid(message, Some(&hint)));
         }
     }
     Ok(())

@@ -179,7 +179,7 @@ impl Prepared {
                 for rel in step.target_paths() {
                     self.confine(rel).map_err(refuse)?;
                 }
-                if let Step::Install(s) = step {
+                if let Some(s) = step.install() {
                     if !Path::new(&s.python).is_absolute() {
                         confine_interpreter(&self.target, &s.python).map_err(refuse)?;
                     }
@@ -229,14 +229,17 @@ impl Prepared {
     /// apply reads the pytest its own installs left.
     pub fn pytest_rules(&self) -> (Generation, String) {
         let python = self.vars.get(plan::validate::PYTHON);
-        let planned = self.plan.steps().find_map(|(_, step)| match step {
-            Step::Install(s) if Some(&s.python) == python => s.packages.iter().find_map(|p| {
-                let req = crate::edit::pep508::Requirement::parse(p)?;
-                (req.key() == "pytest" && !req.version.trim().is_empty())
-                    .then(|| (p.clone(), req.specifiers()))
-            }),
-            _ => None,
-        });
+        let planned = self
+            .plan
+            .installs()
+            .filter(|s| Some(&s.python) == python)
+            .find_map(|s| {
+                s.packages.iter().find_map(|p| {
+                    let req = crate::edit::pep508::Requirement::parse(p)?;
+                    (req.key() == "pytest" && !req.version.trim().is_empty())
+                        .then(|| (p.clone(), req.specifiers()))
+                })
+            });
         let installed = python
             .and_then(|p| self.resolve_python(p))
             .filter(|p| p.exists())

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use crate::edit::locks;
 use crate::exec::setup::Prepared;
-use crate::plan::compiled::Step;
 use crate::plan::model::Installer;
 use crate::process::{self, Control};
 use crate::pyenv;
@@ -52,10 +51,7 @@ pub struct PinError {
 /// e.g. offline): uv would refuse each command there, halfway through the apply. Fetching it
 /// now also means the steps find it cached.
 pub fn preflight(prep: &Prepared, control: &Control) -> crate::error::Result<()> {
-    let uses_uv = prep.plan.steps().find_map(|(_, step)| match step {
-        Step::Install(s) if s.installer != Installer::Pip => Some(s),
-        _ => None,
-    });
+    let uses_uv = prep.plan.installs().find(|s| s.installer != Installer::Pip);
     let Some(step) = uses_uv else {
         return Ok(());
     };

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use crate::graph::{Node, PlanGraph};
-use crate::plan::compiled::{Phase, Step};
+use crate::plan::compiled::Phase;
 use crate::plan::model::Framework;
 
 /// Marks every suite of `phases` that measures before any edit as a baseline.
@@ -23,7 +23,7 @@ pub fn mark(phases: &mut [Phase], graph: &PlanGraph) {
             p.steps
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| is_edit(s))
+                .filter(|(_, s)| s.compiled().edits_files())
                 .map(move |(index, _)| Node::Step { phase, index })
         })
         .collect();
@@ -31,7 +31,9 @@ pub fn mark(phases: &mut [Phase], graph: &PlanGraph) {
     let before_an_edit: BTreeSet<Node> = edits.iter().flat_map(|e| ancestors(graph, *e)).collect();
     for (phase, p) in phases.iter_mut().enumerate() {
         for (index, step) in p.steps.iter_mut().enumerate() {
-            let Step::Suite(suite) = step else { continue };
+            let Some(suite) = step.suite_mut() else {
+                continue;
+            };
             let node = Node::Step { phase, index };
             if suite.framework == Framework::Pytest
                 && !suite.not_baseline
@@ -43,19 +45,6 @@ pub fn mark(phases: &mut [Phase], graph: &PlanGraph) {
             suite.checked_baseline |= suite.baseline;
         }
     }
-}
-
-/// Whether a step edits the target's files.
-fn is_edit(step: &Step) -> bool {
-    matches!(
-        step,
-        Step::Write(_)
-            | Step::Replace(_)
-            | Step::Ini(_)
-            | Step::Toml(_)
-            | Step::PytestConfig(_)
-            | Step::Mark(_)
-    )
 }
 
 /// Every node `node` waits for, directly or not.
@@ -117,6 +106,7 @@ pub fn matches(pattern: &str, id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::compiled::Step;
 
     #[test]
     fn patterns_match_ids_with_star_only() {

@@ -6,20 +6,23 @@
 //! whatever can be wrong with a plan is found before anything runs.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use super::locate::{at, Loc, Seg};
-use super::model::{self, Framework, Installer, IntOrVar, OnFail, OnInconclusive};
+use super::action::{self, CompiledStep, Compiling};
+use super::locate::{at, Loc};
+use super::model::{self, OnFail, OnInconclusive};
 use super::resolve::Problem;
+
+pub use super::action::install::{Install, DEFAULT_BASE_PYTHON, DEFAULT_PYTHON};
+pub use super::action::mark::{
+    Mark, DEFAULT_CONFTEST, DEFAULT_DURATIONS, DEFAULT_MARK_FAST, DEFAULT_MARK_SLOW,
+};
+pub use super::action::run::Run;
+pub use super::action::service::Service;
+pub use super::action::suite::{collect_needs_pytest, Runs, Suite};
+pub use super::action::Process;
 use crate::criteria;
 use crate::graph::{Node, PlanGraph};
-
-/// The interpreter an `install` step uses when it names none.
-pub const DEFAULT_PYTHON: &str = ".venv/bin/python";
-
-/// The interpreter that creates a missing venv when the step names none.
-pub const DEFAULT_BASE_PYTHON: &str = "python3";
 
 /// A compiled plan: its phases, and the order and dependencies of its nodes.
 #[derive(Debug, Clone)]
@@ -86,197 +89,6 @@ pub struct Gate {
     pub line: Option<usize>,
 }
 
-/// How many counted runs a suite takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runs {
-    /// Exactly this many.
-    Fixed(NonZeroU32),
-    /// Until every gate that reads the record is conclusive, within these bounds.
-    Auto {
-        /// Counted runs taken before the first decision.
-        min: NonZeroU32,
-        /// The most counted runs.
-        max: NonZeroU32,
-        /// No counted run starts once the counted runs have taken this long.
-        max_time: Option<Duration>,
-    },
-}
-
-impl Runs {
-    /// The fewest counted runs.
-    pub fn min(&self) -> u32 {
-        match self {
-            Runs::Fixed(n) => n.get(),
-            Runs::Auto { min, .. } => min.get(),
-        }
-    }
-
-    /// The most counted runs.
-    pub fn max(&self) -> u32 {
-        match self {
-            Runs::Fixed(n) => n.get(),
-            Runs::Auto { max, .. } => max.get(),
-        }
-    }
-}
-
-impl std::fmt::Display for Runs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Runs::Fixed(n) if n.get() == 1 => write!(f, "1 run"),
-            Runs::Fixed(n) => write!(f, "{n} runs"),
-            Runs::Auto { min, max, max_time } => {
-                write!(f, "{min}-{max} runs as the gates need")?;
-                match max_time {
-                    Some(t) => write!(f, ", at most {}", humantime::format_duration(*t)),
-                    None => Ok(()),
-                }
-            }
-        }
-    }
-}
-
-/// What a step that runs processes gives them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Process {
-    /// Longest time the step's commands may take together.
-    pub timeout: Option<Duration>,
-    /// Extra environment variables.
-    pub env: BTreeMap<String, String>,
-}
-
-impl Process {
-    /// The environment as `(name, value)` pairs.
-    pub fn env_pairs(&self) -> Vec<(String, String)> {
-        self.env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-}
-
-/// A `run` step.
-#[derive(Debug, Clone)]
-pub struct Run {
-    /// The step id.
-    pub id: String,
-    /// The command, run with `sh -c` in the target.
-    pub command: String,
-    /// The command that undoes it on rollback.
-    pub undo: Option<String>,
-    /// Target-relative files it may change.
-    pub changes: Vec<String>,
-    /// Timeout and environment.
-    pub process: Process,
-}
-
-/// An `install` step.
-#[derive(Debug, Clone)]
-pub struct Install {
-    /// The step id.
-    pub id: String,
-    /// Requirement specifiers.
-    pub packages: Vec<String>,
-    /// The interpreter whose environment receives them ([`DEFAULT_PYTHON`] unless given).
-    pub python: String,
-    /// The interpreter that creates a missing venv ([`DEFAULT_BASE_PYTHON`] unless given).
-    pub base_python: String,
-    /// Which installer.
-    pub installer: Installer,
-    /// Where the requirements are also recorded.
-    pub record_in: Option<String>,
-    /// The dependency group or extra to record into.
-    pub group: Option<String>,
-    /// Record into `[project.optional-dependencies]`.
-    pub extra: bool,
-    /// Timeout and environment of the installer.
-    pub process: Process,
-}
-
-/// A `suite` step.
-#[derive(Debug, Clone)]
-pub struct Suite {
-    /// The step id.
-    pub id: String,
-    /// The test command.
-    pub command: String,
-    /// The record it stores.
-    pub record: String,
-    /// Counted runs.
-    pub runs: Runs,
-    /// Uncounted runs before them.
-    pub warmup: u32,
-    /// The warmup is one pytest `--collect-only` pass, not a run (`warmup = "collect"`).
-    pub warmup_collect: bool,
-    /// How results are read.
-    pub framework: Framework,
-    /// `--baseline` may stand in for it.
-    pub baseline: bool,
-    /// It measures before the plan's edits (or says `baseline = true`): a red record of it
-    /// stops the apply (see [`crate::plan::baselines`]).
-    pub checked_baseline: bool,
-    /// It says `baseline = false`: never checked as a baseline.
-    pub not_baseline: bool,
-    /// Tests (or `*` patterns) known to fail in it.
-    pub known_failures: Vec<String>,
-    /// Timeout (of each run) and environment.
-    pub process: Process,
-    /// No fixed `timeout`: each run's limit is derived from what was measured (`"auto"`).
-    pub auto_timeout: bool,
-    /// Per-test budgets, parsed.
-    pub budgets: Vec<crate::measure::budget::Budget>,
-    /// Run under pytest-cov, measuring these sources (empty: the project's configuration).
-    pub coverage: Option<Vec<String>>,
-}
-
-/// A test below this median is `fast` when a `mark` step names no `fast`.
-pub const DEFAULT_MARK_FAST: f64 = 0.1;
-
-/// A test above this median is `slow` when a `mark` step names no `slow`.
-pub const DEFAULT_MARK_SLOW: f64 = 1.0;
-
-/// The durations file of a `mark` step that names none.
-pub const DEFAULT_DURATIONS: &str = ".test-durations.json";
-
-/// The conftest of a `mark` step that names none.
-pub const DEFAULT_CONFTEST: &str = "conftest.py";
-
-/// A `mark` step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Mark {
-    /// The step id.
-    pub id: String,
-    /// The record whose durations decide.
-    pub from: String,
-    /// Below this median a test is `fast`.
-    pub fast: f64,
-    /// Above this median a test is `slow`.
-    pub slow: f64,
-    /// The durations file, target-relative.
-    pub durations: String,
-    /// The conftest that gets the hook, target-relative.
-    pub conftest: String,
-}
-
-/// A `service` step.
-#[derive(Debug, Clone)]
-pub struct Service {
-    /// The step id.
-    pub id: String,
-    /// The command, run with `sh -c` in the target until the apply ends.
-    pub command: String,
-    /// The command polled until the service is ready.
-    pub ready: Option<String>,
-    /// How long `ready` may take to succeed.
-    pub ready_timeout: Duration,
-    /// The command that stops it cleanly.
-    pub stop: Option<String>,
-    /// What the steps that need it get in their environment (already merged into theirs).
-    pub export: BTreeMap<String, String>,
-    /// The environment of its own commands (no timeout: it runs until stopped).
-    pub process: Process,
-}
-
 /// One compiled step. The edit actions keep their written shape: they have nothing to resolve.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -303,76 +115,84 @@ pub enum Step {
 }
 
 impl Step {
+    /// What the plan layer knows of the step: its action's [`CompiledStep`]. The registry:
+    /// one line per action.
+    pub fn compiled(&self) -> &dyn CompiledStep {
+        match self {
+            Step::Run(s) => s,
+            Step::Install(s) => s,
+            Step::Write(s) => s,
+            Step::Replace(s) => s,
+            Step::Ini(s) => s,
+            Step::Toml(s) => s,
+            Step::PytestConfig(s) => s,
+            Step::Suite(s) => s,
+            Step::Mark(s) => s,
+            Step::Service(s) => s,
+        }
+    }
+
+    fn compiled_mut(&mut self) -> &mut dyn CompiledStep {
+        match self {
+            Step::Run(s) => s,
+            Step::Install(s) => s,
+            Step::Write(s) => s,
+            Step::Replace(s) => s,
+            Step::Ini(s) => s,
+            Step::Toml(s) => s,
+            Step::PytestConfig(s) => s,
+            Step::Suite(s) => s,
+            Step::Mark(s) => s,
+            Step::Service(s) => s,
+        }
+    }
+
     /// The step id.
     pub fn id(&self) -> &str {
-        match self {
-            Step::Run(s) => &s.id,
-            Step::Install(s) => &s.id,
-            Step::Write(s) => &s.id,
-            Step::Replace(s) => &s.id,
-            Step::Ini(s) => &s.id,
-            Step::Toml(s) => &s.id,
-            Step::PytestConfig(s) => &s.id,
-            Step::Suite(s) => &s.id,
-            Step::Mark(s) => &s.id,
-            Step::Service(s) => &s.id,
-        }
+        self.compiled().id()
     }
 
     /// The action name as written in the plan.
     pub fn action(&self) -> &'static str {
+        self.compiled().action()
+    }
+
+    /// The `install` step this is, if it is one.
+    pub fn install(&self) -> Option<&Install> {
         match self {
-            Step::Run(_) => "run",
-            Step::Install(_) => "install",
-            Step::Write(_) => "write",
-            Step::Replace(_) => "replace",
-            Step::Ini(_) => "ini",
-            Step::Toml(_) => "toml",
-            Step::PytestConfig(_) => "pytest-config",
-            Step::Suite(_) => "suite",
-            Step::Mark(_) => "mark",
-            Step::Service(_) => "service",
+            Step::Install(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The `suite` step this is, if it is one.
+    pub fn suite(&self) -> Option<&Suite> {
+        match self {
+            Step::Suite(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The same, to settle what the plan's other steps decide of it.
+    pub fn suite_mut(&mut self) -> Option<&mut Suite> {
+        match self {
+            Step::Suite(s) => Some(s),
+            _ => None,
         }
     }
 
     /// Timeout and environment, for the actions that run processes.
     pub fn process(&self) -> Option<&Process> {
-        match self {
-            Step::Run(s) => Some(&s.process),
-            Step::Install(s) => Some(&s.process),
-            Step::Suite(s) => Some(&s.process),
-            Step::Service(s) => Some(&s.process),
-            _ => None,
-        }
+        self.compiled().process()
     }
 
     fn process_mut(&mut self) -> Option<&mut Process> {
-        match self {
-            Step::Run(s) => Some(&mut s.process),
-            Step::Install(s) => Some(&mut s.process),
-            Step::Suite(s) => Some(&mut s.process),
-            Step::Service(s) => Some(&mut s.process),
-            _ => None,
-        }
+        self.compiled_mut().process_mut()
     }
 
     /// The target-relative paths this step names (confined to the target before anything runs).
     pub fn target_paths(&self) -> Vec<&str> {
-        match self {
-            Step::Run(s) => s.changes.iter().map(String::as_str).collect(),
-            Step::Install(s) => s
-                .record_in
-                .iter()
-                .filter(|p| *p != "auto")
-                .map(String::as_str)
-                .collect(),
-            Step::Write(s) => vec![s.path.as_str()],
-            Step::Replace(s) => vec![s.path.as_str()],
-            Step::Ini(s) => vec![s.path.as_str()],
-            Step::Toml(s) => vec![s.path.as_str()],
-            Step::Mark(s) => vec![s.durations.as_str(), s.conftest.as_str()],
-            Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
-        }
+        self.compiled().target_paths()
     }
 }
 
@@ -383,6 +203,16 @@ impl Plan {
             .iter()
             .enumerate()
             .flat_map(|(i, p)| p.steps.iter().map(move |s| (i, s)))
+    }
+
+    /// The `install` steps, in file order.
+    pub fn installs(&self) -> impl Iterator<Item = &Install> {
+        self.steps().filter_map(|(_, s)| s.install())
+    }
+
+    /// The `suite` steps, in file order.
+    pub fn suites(&self) -> impl Iterator<Item = &Suite> {
+        self.steps().filter_map(|(_, s)| s.suite())
     }
 
     /// The step a node stands for, if it is a step.
@@ -410,16 +240,6 @@ pub struct Known {
     pub gates: Vec<Vec<Option<(String, criteria::Expr)>>>,
 }
 
-/// `warmup = "collect"` (at `place`, in the step `ctx` names) on a `framework = "command"` suite:
-/// validate says it of a plan that writes it, compile of one a variable gave it to.
-pub fn collect_needs_pytest(place: Loc, ctx: &str) -> Problem {
-    Problem::new(
-        place,
-        format!("`warmup = \"collect\"` {ctx} needs a pytest suite: it warms up with pytest's collection, and `framework = \"command\"` has none"),
-        "write a number of warmup runs, e.g. `warmup = 1`",
-    )
-}
-
 /// Compiles an interpolated plan whose `runs`/`warmup` resolve has made integers;
 /// `timeouts` holds the durations resolve parsed, by step id; `known` is what validation
 /// found (the graph, the parsed gates). Problems come back with their place.
@@ -442,11 +262,7 @@ pub fn compile(
         })
         .collect();
     let compared = compared_records(gates.iter().flatten());
-    let budget = Budget {
-        timeouts,
-        max_times,
-        compared: &compared,
-    };
+
     let mut phases = Vec::with_capacity(plan.phases.len());
     for ((p, phase), gates) in plan.phases.iter().enumerate().zip(gates) {
         let steps = phase
@@ -454,7 +270,13 @@ pub fn compile(
             .iter()
             .enumerate()
             .filter_map(|(i, step)| {
-                compile_step(step, &budget, at!["phase", p, "step", i], &mut problems)
+                let c = Compiling {
+                    timeouts,
+                    max_times,
+                    compared: &compared,
+                    base: at!["phase", p, "step", i],
+                };
+                compile_step(step, &c, &mut problems)
             })
             .collect();
         phases.push(Phase {
@@ -490,8 +312,8 @@ fn give_exports(phases: &mut [Phase], graph: &PlanGraph) {
     let mut exports: BTreeMap<Node, BTreeMap<String, String>> = BTreeMap::new();
     for (p, phase) in phases.iter().enumerate() {
         for (index, step) in phase.steps.iter().enumerate() {
-            if let Step::Service(s) = step {
-                exports.insert(Node::Step { phase: p, index }, s.export.clone());
+            if let Some(export) = step.compiled().exports() {
+                exports.insert(Node::Step { phase: p, index }, export.clone());
             }
         }
     }
@@ -601,195 +423,31 @@ fn compared_records<'a>(
     out
 }
 
-/// What compiling a step needs besides the step.
-struct Budget<'a> {
-    timeouts: &'a BTreeMap<String, Duration>,
-    max_times: &'a BTreeMap<String, Duration>,
-    compared: &'a std::collections::BTreeSet<String>,
-}
-
+/// Compiles one written step by its action's module: the one match from the written model to
+/// the compiled step.
 fn compile_step(
     step: &model::Step,
-    budget: &Budget<'_>,
-    base: Vec<Seg>,
+    c: &Compiling<'_>,
     problems: &mut Vec<Problem>,
 ) -> Option<Step> {
-    let process = |env: &BTreeMap<String, String>, id: &str| Process {
-        timeout: budget.timeouts.get(id).copied(),
-        env: env.clone(),
-    };
     Some(match step {
-        model::Step::Run(s) => Step::Run(Run {
-            id: s.id.clone(),
-            command: s.command.clone(),
-            undo: s.undo.clone(),
-            changes: s.changes.clone(),
-            process: process(&s.env, &s.id),
-        }),
-        model::Step::Install(s) => Step::Install(Install {
-            id: s.id.clone(),
-            packages: s.packages.clone(),
-            python: s.python.clone().unwrap_or_else(|| DEFAULT_PYTHON.into()),
-            base_python: s
-                .base_python
-                .clone()
-                .unwrap_or_else(|| DEFAULT_BASE_PYTHON.into()),
-            installer: s.installer,
-            record_in: s.record_in.clone(),
-            group: s.group.clone(),
-            extra: s.extra,
-            process: process(&s.env, &s.id),
-        }),
-        model::Step::Service(s) => Step::Service(Service {
-            id: s.id.clone(),
-            command: s.command.clone(),
-            ready: s.ready.clone(),
-            ready_timeout: budget
-                .timeouts
-                .get(&s.id)
-                .copied()
-                .unwrap_or(model::DEFAULT_READY_TIMEOUT),
-            stop: s.stop.clone(),
-            export: s.export.clone(),
-            process: Process {
-                timeout: None,
-                env: s.env.clone(),
-            },
-        }),
+        model::Step::Run(s) => Step::Run(action::run::compile(s, c)),
+        model::Step::Install(s) => Step::Install(action::install::compile(s, c)),
         model::Step::Write(s) => Step::Write(s.clone()),
         model::Step::Replace(s) => Step::Replace(s.clone()),
         model::Step::Ini(s) => Step::Ini(s.clone()),
         model::Step::Toml(s) => Step::Toml(s.clone()),
         model::Step::PytestConfig(s) => Step::PytestConfig(s.clone()),
-        model::Step::Mark(s) => Step::Mark(Mark {
-            id: s.id.clone(),
-            from: s.from.clone(),
-            fast: s.fast.unwrap_or(DEFAULT_MARK_FAST),
-            slow: s.slow.unwrap_or(DEFAULT_MARK_SLOW),
-            durations: s
-                .durations
-                .clone()
-                .unwrap_or_else(|| DEFAULT_DURATIONS.into()),
-            conftest: s
-                .conftest
-                .clone()
-                .unwrap_or_else(|| DEFAULT_CONFTEST.into()),
-        }),
-        model::Step::Suite(s) => {
-            let place = |key: &str| {
-                let mut path = base.clone();
-                path.push(Seg::from(key));
-                Loc::value(path)
-            };
-            let mut count = |key: &str, value: &Option<IntOrVar>| match value {
-                None => Some(None),
-                Some(IntOrVar::Int(n)) => Some(Some(*n)),
-                Some(IntOrVar::Var(v)) if key == "runs" && v == model::AUTO => Some(None),
-                Some(IntOrVar::Var(_)) => {
-                    problems.push(Problem::new(
-                        place(key),
-                        format!("`{key}` in step `{}` is not a whole number", s.id),
-                        format!("write a whole number, e.g. `{key} = 3`"),
-                    ));
-                    None
-                }
-            };
-            let written = count("runs", &s.runs)?;
-            let warmup_collect = matches!(&s.warmup, Some(IntOrVar::Var(v)) if v == model::COLLECT);
-            if warmup_collect && s.framework == Framework::Command {
-                problems.push(collect_needs_pytest(
-                    place("warmup"),
-                    &format!("in step `{}`", s.id),
-                ));
-                return None;
-            }
-            let warmup = match warmup_collect {
-                true => 1,
-                false => count("warmup", &s.warmup)?.unwrap_or(model::DEFAULT_WARMUP),
-            };
-            let min = count("min_runs", &s.min_runs)?;
-            let max = count("max_runs", &s.max_runs)?;
-            let auto = match (&s.runs, written) {
-                (Some(IntOrVar::Var(_)), None) => true,
-                (None, _) => budget.compared.contains(&s.record),
-                _ => false,
-            };
-            let max_time = budget.max_times.get(&s.id).copied();
-            let runs = if auto {
-                let min = min.unwrap_or(1);
-                let max = max.unwrap_or(model::DEFAULT_MAX_RUNS.max(min));
-                if min > max {
-                    problems.push(Problem::new(
-                        place("min_runs"),
-                        format!(
-                            "`min_runs` ({min}) in step `{}` is more than `max_runs` ({max})",
-                            s.id
-                        ),
-                        "make `min_runs` at most `max_runs`",
-                    ));
-                    return None;
-                }
-                Runs::Auto {
-                    min: NonZeroU32::new(min)?,
-                    max: NonZeroU32::new(max)?,
-                    max_time,
-                }
-            } else {
-                // A fixed count wins over the adaptive bounds, so `--var runs=1` still shortens
-                // a plan whose suites give `min_runs`.
-                let n = written.unwrap_or(model::DEFAULT_RUNS);
-                match NonZeroU32::new(n) {
-                    Some(n) => Runs::Fixed(n),
-                    None => {
-                        problems.push(Problem::new(
-                            place("runs"),
-                            format!("`runs` in step `{}` must be at least 1", s.id),
-                            "write `runs = 1` or more",
-                        ));
-                        return None;
-                    }
-                }
-            };
-            let mut budgets = Vec::new();
-            for (key, &seconds) in &s.budgets {
-                match crate::measure::budget::Budget::parse(key, seconds) {
-                    Ok(b) => budgets.push(b),
-                    Err(e) => {
-                        let mut path = base.clone();
-                        path.extend([Seg::from("budgets"), Seg::Key(key.clone())]);
-                        problems.push(Problem::new(
-                            Loc::key(path),
-                            format!("{e} in step `{}`", s.id),
-                            crate::measure::budget::HELP,
-                        ));
-                        return None;
-                    }
-                }
-            }
-            Step::Suite(Suite {
-                budgets,
-                coverage: s.coverage.then(|| s.coverage_source.clone()),
-                id: s.id.clone(),
-                command: s.command.clone(),
-                record: s.record.clone(),
-                runs,
-                warmup,
-                warmup_collect,
-                framework: s.framework,
-                baseline: s.baseline == Some(true),
-                checked_baseline: s.baseline == Some(true),
-                not_baseline: s.baseline == Some(false),
-                known_failures: s.known_failures.clone(),
-                process: process(&s.env, &s.id),
-                auto_timeout: !budget.timeouts.contains_key(&s.id),
-            })
-        }
+        model::Step::Suite(s) => Step::Suite(action::suite::compile(s, c, problems)?),
+        model::Step::Mark(s) => Step::Mark(action::mark::compile(s)),
+        model::Step::Service(s) => Step::Service(action::service::compile(s, c)),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::num::NonZeroU32;
 
     fn model(text: &str) -> model::Plan {
         toml::from_str(text).unwrap()

@@ -1,6 +1,7 @@
 //! Plans: the serde model, loading with diagnostics, validation, interpolation, and the
 //! compiled plan the executor runs.
 
+pub mod action;
 pub mod baselines;
 pub mod bundled;
 #[cfg(test)]

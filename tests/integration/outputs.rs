@@ -34,6 +34,22 @@ fn dry_run_of_xdist_on_its_demo() {
     dry_run("xdist.toml", "persistence-demo");
 }
 
+/// One step of every action previewed in colour, as a terminal shows it (the escape codes are
+/// in the snapshot): each action's own lines, its diffs, and the notes between them.
+#[test]
+fn dry_run_of_every_action_in_colour() {
+    let project = crate::support::mini();
+    let before = project.hash_tree();
+    project
+        .test()
+        .arg("apply")
+        .arg(repo_root().join("tests/fixtures/dryrun/every-action.toml"))
+        .args(["--target", ".", "--dry-run", "--color", "always"])
+        .stdout_snapshot("dry-run-every-action-colour")
+        .run();
+    assert_eq!(project.hash_tree(), before, "a dry run touches nothing");
+}
+
 #[test]
 fn dry_run_of_xdist_on_the_other_layouts() {
     for demo in ["pyproject-demo", "setupcfg-demo", "toxini-demo"] {
