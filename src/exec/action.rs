@@ -2,12 +2,12 @@
 //! compiled step to its action's module. Each module under `action/` holds everything the
 //! executor, the dry run and the scheduler ask of its action.
 //!
-//! Adding an action: its written fields in `plan/model.rs` (the plan language and its schema,
-//! with a line in `plan/shape.rs`'s `with_step!`, its interpolated strings in `plan/fields.rs`
-//! and the paths it names in `plan/validate.rs`); its compiled type and compile in
-//! `plan/action/NAME.rs`, registered in `plan/compiled.rs`; what it does in
-//! `exec/action/NAME.rs`, registered in [`of`]. The compiler names every one of these matches
-//! (none has a catch-all), and `action_layout_tests` keeps variant matches out of other files.
+//! Adding an action: its written fields in `plan/model.rs` (the plan language and its schema),
+//! registered in `plan/shape.rs`'s `with_step!`; what the plan layer reads of it (interpolated
+//! strings, paths), its compiled type and its compile in `plan/action/NAME.rs`, registered in
+//! `plan/compiled.rs`; what it does in `exec/action/NAME.rs`, registered in [`of`]. The compiler
+//! names every one of these matches (none has a catch-all), and `action_layout_tests` keeps
+//! variant matches of compiled steps out of other files.
 
 use crate::exec::edits::{EditStepError, FileChange, Inputs};
 use crate::exec::events::StepOutput;

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use super::fields::Visit;
 use super::locate::{Loc, Seg};
 
 pub mod edit;
@@ -61,6 +62,19 @@ impl Compiling<'_> {
         let mut path = self.base.clone();
         path.push(Seg::from(key));
         Loc::value(path)
+    }
+}
+
+/// What the plan layer reads of a written step before it is compiled, by its action.
+pub trait Written {
+    /// Calls `f` on each of its own interpolated strings with its place under the step
+    /// (`timeout` and `env`, which every action that runs processes has, are read apart).
+    fn strings(&mut self, f: &mut Visit<'_>);
+
+    /// The target-relative paths it names, each with its place under the step, confined to
+    /// the target by validation.
+    fn paths(&self) -> Vec<(Vec<Seg>, &str)> {
+        Vec::new()
     }
 }
 

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use super::action::Written;
+use super::fields::Visit;
+use super::locate::Seg;
 use super::model::{IntOrVar, Plan, Step, VarDef};
 use crate::graph::Shape;
 
@@ -56,6 +59,25 @@ macro_rules! with_step {
 }
 
 impl Step {
+    /// What the plan layer reads of the step by its action ([`Written`]).
+    fn written(&self) -> &dyn Written {
+        with_step!(self, s => s)
+    }
+
+    fn written_mut(&mut self) -> &mut dyn Written {
+        with_step!(self, s => s)
+    }
+
+    /// Calls `f` on each of the action's own interpolated strings.
+    pub(crate) fn own_strings(&mut self, f: &mut Visit<'_>) {
+        self.written_mut().strings(f);
+    }
+
+    /// The target-relative paths the step names, each with its place under the step.
+    pub fn paths(&self) -> Vec<(Vec<Seg>, &str)> {
+        self.written().paths()
+    }
+
     /// The step id.
     pub fn id(&self) -> &str {
         with_step!(self, s => &s.id)

@@ -678,29 +678,7 @@ fn check_resolved(
             (!failed.contains(&path)).then_some(path)
         };
         let ctx = format!("in step `{}`", step.id());
-        let mut paths: Vec<(Vec<Seg>, &str)> = match step {
-            Step::Run(s) => s
-                .changes
-                .iter()
-                .enumerate()
-                .map(|(n, c)| (at!["changes", n], c.as_str()))
-                .collect(),
-            Step::Install(s) => s
-                .record_in
-                .iter()
-                .filter(|r| *r != "auto")
-                .map(|r| (at!["record_in"], r.as_str()))
-                .collect(),
-            Step::Write(s) => vec![(at!["path"], s.path.as_str())],
-            Step::Replace(s) => vec![(at!["path"], s.path.as_str())],
-            Step::Ini(s) => vec![(at!["path"], s.path.as_str())],
-            Step::Toml(s) => vec![(at!["path"], s.path.as_str())],
-            Step::Mark(s) => [("durations", &s.durations), ("conftest", &s.conftest)]
-                .into_iter()
-                .filter_map(|(key, p)| Some((at![key], p.as_deref()?)))
-                .collect(),
-            Step::PytestConfig(_) | Step::Suite(_) | Step::Service(_) => Vec::new(),
-        };
+        let mut paths = step.paths();
         for (rel, path) in paths.drain(..) {
             if let Some(loc) = field(rel) {
                 check_path(path, Base::Target, Loc::value(loc), "path", &ctx, problems);

@@ -1,8 +1,28 @@
 //! The compiled `install` step: the packages, the interpreter whose environment receives them,
 //! and where the requirements are recorded; the interpreters' defaults are filled in here.
 
-use super::{CompiledStep, Compiling, Process};
+use super::{CompiledStep, Compiling, Process, Written};
+use crate::plan::fields::{list, opt, Visit};
+use crate::plan::locate::{at, Seg};
 use crate::plan::model::{InstallStep, Installer};
+
+impl Written for InstallStep {
+    fn strings(&mut self, f: &mut Visit<'_>) {
+        list(f, "packages", &mut self.packages);
+        opt(f, "python", &mut self.python);
+        opt(f, "base_python", &mut self.base_python);
+        opt(f, "record_in", &mut self.record_in);
+        opt(f, "group", &mut self.group);
+    }
+
+    /// `record_in`, unless it is `"auto"` (the file is found when the step runs).
+    fn paths(&self) -> Vec<(Vec<Seg>, &str)> {
+        (self.record_in.iter())
+            .filter(|r| *r != "auto")
+            .map(|r| (at!["record_in"], r.as_str()))
+            .collect()
+    }
+}
 
 /// The interpreter an `install` step uses when it names none.
 pub const DEFAULT_PYTHON: &str = ".venv/bin/python";

@@ -1,8 +1,26 @@
 //! The compiled `mark` step: the record whose durations decide, the thresholds, and the files
 //! it writes, with their defaults filled in here.
 
-use super::CompiledStep;
+use super::{CompiledStep, Written};
+use crate::plan::fields::{one, opt, Visit};
+use crate::plan::locate::{at, Seg};
 use crate::plan::model::MarkStep;
+
+impl Written for MarkStep {
+    fn strings(&mut self, f: &mut Visit<'_>) {
+        one(f, "from", &mut self.from);
+        opt(f, "durations", &mut self.durations);
+        opt(f, "conftest", &mut self.conftest);
+    }
+
+    /// The durations file and the conftest, where the step names them.
+    fn paths(&self) -> Vec<(Vec<Seg>, &str)> {
+        [("durations", &self.durations), ("conftest", &self.conftest)]
+            .into_iter()
+            .filter_map(|(key, p)| Some((at![key], p.as_deref()?)))
+            .collect()
+    }
+}
 
 /// A test below this median is `fast` when a `mark` step names no `fast`.
 pub const DEFAULT_MARK_FAST: f64 = 0.1;

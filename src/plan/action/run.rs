@@ -1,7 +1,23 @@
 //! The compiled `run` step: a shell command, its undo command and the files it may change.
 
-use super::{CompiledStep, Compiling, Process};
+use super::{CompiledStep, Compiling, Process, Written};
+use crate::plan::fields::{list, one, opt, Visit};
+use crate::plan::locate::{at, Seg};
 use crate::plan::model::RunStep;
+
+impl Written for RunStep {
+    fn strings(&mut self, f: &mut Visit<'_>) {
+        one(f, "command", &mut self.command);
+        opt(f, "undo", &mut self.undo);
+        list(f, "changes", &mut self.changes);
+    }
+
+    fn paths(&self) -> Vec<(Vec<Seg>, &str)> {
+        (self.changes.iter().enumerate())
+            .map(|(n, c)| (at!["changes", n], c.as_str()))
+            .collect()
+    }
+}
 
 /// A `run` step.
 #[derive(Debug, Clone)]

@@ -4,8 +4,20 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{CompiledStep, Compiling, Process};
+use super::{CompiledStep, Compiling, Process, Written};
+use crate::plan::fields::{map, one, opt, Visit};
 use crate::plan::model::{ServiceStep, DEFAULT_READY_TIMEOUT};
+
+impl Written for ServiceStep {
+    fn strings(&mut self, f: &mut Visit<'_>) {
+        one(f, "command", &mut self.command);
+        opt(f, "ready", &mut self.ready);
+        opt(f, "ready_timeout", &mut self.ready_timeout);
+        opt(f, "stop", &mut self.stop);
+        map(f, "export", &mut self.export);
+        map(f, "env", &mut self.env);
+    }
+}
 
 /// A `service` step.
 #[derive(Debug, Clone)]

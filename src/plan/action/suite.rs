@@ -5,8 +5,9 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use super::{CompiledStep, Compiling, Process};
+use super::{CompiledStep, Compiling, Process, Written};
 use crate::measure::budget::{self, Budget};
+use crate::plan::fields::{int_or_var, list, one, opt, Visit};
 use crate::plan::locate::{Loc, Seg};
 use crate::plan::model::{self, Framework, IntOrVar, SuiteStep};
 use crate::plan::resolve::Problem;
@@ -236,6 +237,19 @@ fn budgets(s: &SuiteStep, c: &Compiling<'_>, problems: &mut Vec<Problem>) -> Opt
         }
     }
     Some(out)
+}
+
+impl Written for SuiteStep {
+    fn strings(&mut self, f: &mut Visit<'_>) {
+        one(f, "command", &mut self.command);
+        one(f, "record", &mut self.record);
+        int_or_var(f, "runs", &mut self.runs);
+        int_or_var(f, "warmup", &mut self.warmup);
+        int_or_var(f, "min_runs", &mut self.min_runs);
+        int_or_var(f, "max_runs", &mut self.max_runs);
+        opt(f, "max_time", &mut self.max_time);
+        list(f, "coverage_source", &mut self.coverage_source);
+    }
 }
 
 impl CompiledStep for Suite {
