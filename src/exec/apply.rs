@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::exec::context::{ApplyOptions, StepContext};
-use crate::exec::events::{Event, Notice, RunEvent, Why};
+use crate::exec::events::{Event, RunEvent, Why};
 use crate::exec::failure::Journaled;
+use crate::exec::notices::Notice;
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
 use crate::exec::sinks::{self, Sink};
