@@ -229,6 +229,8 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, E
         )),
         (result, _) => result,
     };
+    let mut result = result;
+    crate::exec::steplog::unwritten_log_dropped(ctx, &mut result);
     let seconds = t.elapsed().as_secs_f64();
     tracing::info!(step = %id, ok = result.is_ok(), seconds, "step finished");
     let outcome = if result.is_ok() {

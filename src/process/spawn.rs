@@ -30,7 +30,8 @@ pub struct CommandSpec {
     pub env: Vec<(String, String)>,
     /// Longest time the command may run; `None` for no limit.
     pub timeout: Option<Duration>,
-    /// The file stdout and stderr are appended to (created with its parent directories).
+    /// The file stdout and stderr are appended to (created with its parent directories at the
+    /// first byte of output by [`run`]; at once for a service).
     pub log: PathBuf,
     /// Time between SIGTERM and SIGKILL when the command must end.
     pub grace: Duration,
@@ -59,9 +60,8 @@ impl CommandSpec {
 }
 
 /// `sh -c` of `spec`'s command in its directory and environment, its stdout and stderr joined
-/// into one pipe whose read end comes back with `spec.log` (capped), for the caller to copy.
-fn shell_piped(spec: &CommandSpec) -> io::Result<(Command, Output)> {
-    let log = CappedLog::open(&spec.log, spec.log_max)?;
+/// into one pipe whose read end comes back with `log`, for the caller to copy.
+fn shell_piped(spec: &CommandSpec, log: CappedLog) -> io::Result<(Command, Output)> {
     let (pipe, child_output) = os_pipe::pipe()?;
     // An absolute path spares a failed execve per PATH entry on every step.
     let mut command = Command::new("/bin/sh");
@@ -85,7 +85,7 @@ pub(super) fn shell(spec: &CommandSpec) -> io::Result<(Command, mpsc::Receiver<(
             pipe: output,
             mut log,
         },
-    ) = shell_piped(spec)?;
+    ) = shell_piped(spec, CappedLog::open(&spec.log, spec.log_max)?)?;
     let (copied, log_done) = mpsc::channel();
     thread::spawn(move || {
         if let Err(e) = log.copy_from(output) {
@@ -96,7 +96,8 @@ pub(super) fn shell(spec: &CommandSpec) -> io::Result<(Command, mpsc::Receiver<(
     Ok((command, log_done))
 }
 
-/// Runs `spec` to the end, its output appended to `spec.log`; samples tree RSS if asked.
+/// Runs `spec` to the end, its output appended to `spec.log` (created at its first byte: a
+/// command that writes nothing leaves no log); samples tree RSS if asked.
 ///
 /// A non-zero exit is an `Ok` outcome; `Err` means the command could not be started or waited for.
 /// When `control.cancel` is already set, nothing is started and the outcome is `Cancelled`.
@@ -104,7 +105,9 @@ pub fn run(spec: &CommandSpec, control: &Control, sample_rss: bool) -> io::Resul
     if control.cancel.is_cancelled() {
         return Ok(Outcome::not_started());
     }
-    let (command, output) = shell_piped(spec)?;
+    // A command that writes nothing leaves no log file (see `CappedLog::lazy`).
+    let log = CappedLog::lazy(&spec.log, spec.log_max);
+    let (command, output) = shell_piped(spec, log)?;
     let limits = Limits {
         timeout: spec.timeout,
         grace: spec.grace,
