@@ -358,3 +358,80 @@ fn the_executor_prints_only_through_its_sinks() {
         "executor files that print (emit an event for a sink to show instead): {printing:?}"
     );
 }
+
+/// The files of `exec` that still build report model types themselves, which issue 25 moves
+/// into `report/` (the fold of events into the report, the report before anything ran, the gate
+/// verdicts and the net change as report types). The test fails on any other file of the
+/// executor that builds one, and on one of these once it no longer does (so the list cannot go
+/// stale).
+const KNOWN_REPORT_BUILDERS: &[&str] = &["exec/apply", "exec/changes", "exec/gates", "exec/state"];
+
+/// The types `report/model.rs` defines.
+fn report_model_types() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report/model.rs");
+    let text = std::fs::read_to_string(path).unwrap();
+    let decl = regex::Regex::new(r"(?m)^pub (?:struct|enum) (\w+)").unwrap();
+    decl.captures_iter(&text)
+        .map(|c| c[1].to_string())
+        .collect()
+}
+
+/// Whether `code` builds one of `types`: a struct literal (`GateReport {`, not a return type
+/// `-> GateReport {` nor an `impl`) or a `::default()`.
+fn builds_report_types(code: &str, types: &[String]) -> bool {
+    let code = code.split("#[cfg(test)]").next().unwrap_or("");
+    let names = types.join("|");
+    let built = regex::Regex::new(&format!(
+        r"(->\s*|impl\s+|for\s+)?\b({names})(\s*\{{|::default\(\))"
+    ))
+    .unwrap();
+    let found = built.captures_iter(code).any(|c| c.get(1).is_none());
+    found
+}
+
+/// The report model is built from events only in `report/`: the executor emits events and
+/// returns values; a file of `exec/` that writes a `RunReport`, `GateReport`, ... literal is
+/// building the report itself.
+#[test]
+fn only_report_builds_the_report_model() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let types = report_model_types();
+    assert!(types.iter().any(|t| t == "RunReport"), "{types:?}");
+    let mut found = Vec::new();
+    for (module, path) in modules(&src) {
+        if module.first().is_none_or(|f| f != "exec") {
+            continue;
+        }
+        if builds_report_types(&std::fs::read_to_string(path).unwrap(), &types) {
+            found.push(module.join("/"));
+        }
+    }
+    let new: Vec<&String> = (found.iter())
+        .filter(|m| !KNOWN_REPORT_BUILDERS.contains(&m.as_str()))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "executor files that build report model types (emit an event and let report/ fold it): {new:?}"
+    );
+    let gone: Vec<&&str> = (KNOWN_REPORT_BUILDERS.iter())
+        .filter(|k| !found.iter().any(|f| f == *k))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "remove from KNOWN_REPORT_BUILDERS: {gone:?}"
+    );
+}
+
+#[test]
+fn the_report_model_check_tells_a_literal_from_a_type() {
+    let types = vec!["GateReport".to_string(), "RunStatus".to_string()];
+    let built = "fn f() -> Vec<u8> { let g = GateReport { check: x, ..GateReport::default() }; }";
+    assert!(builds_report_types(built, &types));
+    assert!(builds_report_types("let s = RunStatus::default();", &types));
+    let read = "fn f(g: &GateReport) -> GateReport {\n    g.clone()\n}\nimpl GateReport {}\n";
+    assert!(!builds_report_types(read, &types));
+    let status = "if s == RunStatus::Passed { return; }";
+    assert!(!builds_report_types(status, &types));
+    let test_only = "fn f() {}\n#[cfg(test)]\nmod tests { fn g() { GateReport { } } }";
+    assert!(!builds_report_types(test_only, &types));
+}

@@ -443,16 +443,15 @@ fn normalize_line(line: &str) -> String {
     for sep in ["==", " @ "] {
         if let Some((name, rest)) = line.split_once(sep) {
             if !line.starts_with('-') {
-                return format!("{}{sep}{}", normalize_name(name), rest.trim());
+                return format!(
+                    "{}{sep}{}",
+                    crate::edit::requirements::normalize(name),
+                    rest.trim()
+                );
             }
         }
     }
     line.to_string()
-}
-
-/// PEP 503 names, as [`crate::edit::requirements::normalize`] makes them (the one normaliser).
-pub fn normalize_name(name: &str) -> String {
-    crate::edit::requirements::normalize(name)
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::distinfo::Dist;
 use super::error::EnvJournalError;
+use crate::edit::requirements::normalize as normalize_name;
 use crate::process::{Control, Invocation};
-use crate::pyenv::{self, normalize_name, PythonEnv};
+use crate::pyenv::{self, PythonEnv};
 
 /// The distributions one install changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

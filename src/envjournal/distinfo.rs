@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use crate::pyenv::normalize_name;
+use crate::edit::requirements::normalize as normalize_name;
 
 /// One installed distribution.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! changed what it wrote since.
 
 use crate::error::{Error, Result};
-use crate::exec::events::Notice;
+use crate::exec::notices::Notice;
 use crate::exec::setup::Prepared;
 use crate::exit;
 use crate::journal::state::Status;

@@ -12,8 +12,9 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::exec::action::{self, Reads};
 use crate::exec::context::{ApplyOptions, StepContext};
-use crate::exec::events::{Event, Notice, RunEvent, Why};
+use crate::exec::events::{Event, RunEvent, Why};
 use crate::exec::failure::Journaled;
+use crate::exec::notices::Notice;
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
 use crate::exec::sinks::{self, Sink};
@@ -229,6 +230,8 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, E
         )),
         (result, _) => result,
     };
+    let mut result = result;
+    crate::exec::steplog::unwritten_log_dropped(ctx, &mut result);
     let seconds = t.elapsed().as_secs_f64();
     tracing::info!(step = %id, ok = result.is_ok(), seconds, "step finished");
     let outcome = if result.is_ok() {

@@ -50,29 +50,6 @@ pub enum Stop {
     BaselineRed(String),
 }
 
-/// Something said about an apply before it starts (or instead of it).
-#[derive(Debug)]
-pub enum Notice {
-    /// A journal in the target that planrun did not write (the journal's account of it).
-    ForeignJournal(String),
-    /// Files this plan edits that have uncommitted changes in git.
-    Uncommitted(Vec<String>),
-    /// The plan is already applied here with the same inputs and nothing it wrote changed:
-    /// nothing to do.
-    AlreadyApplied {
-        /// The plan's name.
-        plan: String,
-        /// The target.
-        target: std::path::PathBuf,
-        /// The run in effect.
-        run_id: String,
-        /// When it started.
-        started: String,
-        /// Its report, when it can be read.
-        report: Option<Box<crate::report::model::RunReport>>,
-    },
-}
-
 /// Why an apply rolls back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::exec::context::StepContext;
+use crate::exec::events::StepOutput;
 use crate::exec::failure::{Failure, StepError};
 use crate::process;
 
@@ -33,4 +34,20 @@ pub fn suite_failed(ctx: &StepContext<'_>, e: crate::measure::suite::SuiteError)
         _ => None,
     };
     StepError::logged(Failure::Suite(e), log)
+}
+
+/// `result` without the log it names when that log was never written: a command that writes
+/// nothing leaves no file (see [`process::caplog::CappedLog::lazy`]), and the report names only
+/// logs that exist.
+pub fn unwritten_log_dropped(ctx: &StepContext<'_>, result: &mut Result<StepOutput, StepError>) {
+    let log = match result {
+        Ok(out) => &mut out.log,
+        Err(e) => &mut e.log,
+    };
+    if log
+        .as_deref()
+        .is_some_and(|rel| std::fs::symlink_metadata(ctx.prep.target.join(rel)).is_err())
+    {
+        *log = None;
+    }
 }

@@ -69,7 +69,8 @@ pub fn max_from_env() -> Option<u64> {
 #[derive(Debug)]
 pub struct CappedLog {
     path: PathBuf,
-    file: File,
+    /// `None` until the first byte of output (see [`CappedLog::lazy`]).
+    file: Option<File>,
     max: Option<u64>,
     /// Bytes in the file, marker included.
     len: u64,
@@ -95,35 +96,55 @@ impl CappedLog {
     /// Opens `path` for appending (created with its parent directories when missing); an
     /// earlier marker's count carries on.
     pub fn open(path: &Path, max: Option<u64>) -> io::Result<CappedLog> {
-        // The directory is made only when the open says it is missing: a run's steps share one.
-        let file = match append(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    Some(dir) => fs::create_dir_all(dir)?,
-                    None => return Err(e),
-                }
-                append(path)?
-            }
-            opened => opened?,
-        };
-        let len = file.metadata()?.len();
-        // A new (empty) log has no marker to carry on from; only an earlier log is read.
-        let (marker_len, dropped) = if len == 0 {
-            (0, 0)
-        } else {
-            read_marker(path).unwrap_or((0, 0))
-        };
-        let mut log = CappedLog {
-            path: path.to_path_buf(),
-            file,
-            max,
-            len,
-            marker_len,
-            dropped,
-            redact: Redactor::new(),
-        };
-        log.keep_under_cap()?;
+        let mut log = CappedLog::lazy(path, max);
+        log.opened()?;
         Ok(log)
+    }
+
+    /// A log of `path` that is opened (and created) only when the first byte of output comes: a
+    /// command that writes nothing leaves no file. Creating a file is most of what a quick
+    /// step costs planrun on a busy ext4 disk (allocating its inode), and a silent step's
+    /// log would be empty.
+    pub fn lazy(path: &Path, max: Option<u64>) -> CappedLog {
+        CappedLog {
+            path: path.to_path_buf(),
+            file: None,
+            max,
+            len: 0,
+            marker_len: 0,
+            dropped: 0,
+            redact: Redactor::new(),
+        }
+    }
+
+    /// The file, opened for appending (created with its parent directories when missing) the
+    /// first time; an earlier marker's count carries on.
+    fn opened(&mut self) -> io::Result<&mut File> {
+        if self.file.is_none() {
+            let path = &self.path;
+            // The directory is made only when the open says it is missing: a run's steps share one.
+            let file = match append(path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        Some(dir) => fs::create_dir_all(dir)?,
+                        None => return Err(e),
+                    }
+                    append(path)?
+                }
+                opened => opened?,
+            };
+            let len = file.metadata()?.len();
+            // A new (empty) log has no marker to carry on from; only an earlier log is read.
+            let (marker_len, dropped) = if len == 0 {
+                (0, 0)
+            } else {
+                read_marker(path).unwrap_or((0, 0))
+            };
+            (self.len, self.marker_len, self.dropped) = (len, marker_len, dropped);
+            self.file = Some(file);
+            self.keep_under_cap()?;
+        }
+        Ok(self.file.as_mut().expect("opened above"))
     }
 
     /// Appends `buf`, then cuts the file if it went past the cap.
@@ -136,7 +157,7 @@ impl CappedLog {
         if buf.is_empty() {
             return Ok(());
         }
-        self.file.write_all(buf)?;
+        self.opened()?.write_all(buf)?;
         self.len += buf.len() as u64;
         self.keep_under_cap()
     }
@@ -215,7 +236,7 @@ impl CappedLog {
             out.write_all(tail)?;
         }
         fs::rename(&tmp, &self.path)?;
-        self.file = append(&self.path)?;
+        self.file = Some(append(&self.path)?);
         self.marker_len = marker.len() as u64;
         self.len = self.marker_len + tail.len() as u64;
         Ok(())
@@ -287,6 +308,33 @@ fn read_marker(path: &Path) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lazy log is no file until its first byte (a silent command leaves nothing), and from
+    /// then on the same log as an opened one, its cap included.
+    #[test]
+    fn a_lazy_log_is_created_at_its_first_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/quiet.log");
+        let mut log = CappedLog::lazy(&path, Some(MIN_MAX));
+        log.write(b"").unwrap();
+        log.flush_held().unwrap();
+        drop(log);
+        assert!(!path.exists() && !dir.path().join("logs").exists());
+        let mut log = CappedLog::lazy(&path, Some(MIN_MAX));
+        assert!(!path.exists());
+        log.write(b"hello\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "hello\n");
+        for i in 0..2000 {
+            log.write(format!("line {i}\n").as_bytes()).unwrap();
+        }
+        drop(log);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(MARKER) && text.ends_with("line 1999\n"),
+            "{text:.80}"
+        );
+        assert!(text.len() as u64 <= MIN_MAX);
+    }
 
     #[test]
     fn sizes_parse_with_units() {
@@ -387,7 +435,7 @@ mod tests {
         let path = dir.path().join("x.log");
         let mut log = CappedLog::open(&path, Some(MIN_MAX)).unwrap();
         // Writing through a read-only handle fails like a full disk does.
-        log.file = File::open(&path).unwrap();
+        log.file = Some(File::open(&path).unwrap());
         let mut input = io::Cursor::new(vec![b'x'; 300_000]);
         assert!(log.copy_from(&mut input).is_err());
         assert_eq!(input.position(), 300_000, "everything was read");

@@ -157,7 +157,7 @@ pub fn capture(inv: &Invocation, control: &Control) -> io::Result<Captured> {
         timeout: inv.timeout,
         grace: inv.grace,
     };
-    let outcome = child::run(command, limits, control, false)?;
+    let outcome = child::run(command, limits, control, false, None)?;
     Ok(Captured {
         outcome,
         stdout: stdout.finish(),

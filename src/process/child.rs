@@ -8,13 +8,17 @@
 
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::control::{Cancel, Control};
-use super::{proctree, rss, scope};
+use super::pidwait::{Output, Watched};
+use super::{pidwait, proctree, rss, scope};
+
+/// How long the log may take to drain once the command's group is gone.
+pub(super) const DRAIN: Duration = Duration::from_secs(2);
 
 /// The default time between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -120,27 +124,27 @@ pub(super) struct Limits {
 /// Starts `command` (its stdout and stderr already set; stdin is `/dev/null`) in a new process
 /// group recorded in `control.groups`, and waits for it under `limits`; samples tree RSS if
 /// asked. `Err` means it could not be started or waited for.
+/// `output`, when given, is copied to its log in this thread while the command runs, and
+/// drained (up to [`DRAIN`]) once it has exited.
 pub(super) fn run(
     command: Command,
     limits: Limits,
     control: &Control,
     sample_rss: bool,
+    output: Option<Output>,
 ) -> io::Result<Outcome> {
     // CPU time comes from RUSAGE_CHILDREN: it grows when a child is reaped, by that child's time
     // plus the time of every descendant it reaped itself. Suites run alone, so the delta around
     // one run is that run's tree; for `run` steps in parallel it may include a neighbour's.
     let cpu_before = children_cpu();
     let started = Instant::now();
-    let Spawned {
-        pid,
-        exit: rx,
-        mark,
-        seen,
-    } = spawn_in_group(command, &control.scope)?;
+    let (child, mark, seen) = start_in_group(command, &control.scope)?;
+    let pid = child.id();
+    let mut watched = Watched::new(child, output);
     let pgid = i32::try_from(pid).unwrap_or(0);
     control.groups.spawned_seen(pid, seen.as_ref());
     let sampler = sample_rss.then(|| rss::RssSampler::start(pid, rss::DEFAULT_INTERVAL));
-    let (forced, (ended, waited)) = watch(&rx, pgid, started, limits, &control.cancel);
+    let (forced, (ended, waited)) = watch(&mut watched, pgid, started, limits, &control.cancel);
     let trace = sampler.map(rss::RssSampler::finish).unwrap_or_default();
     let exit = waited?;
     // Leftovers after a normal exit get the same treatment as a timeout.
@@ -149,6 +153,7 @@ pub(super) fn run(
     }
     // Then whatever left the group (`setsid`, a double fork), found by the mark it inherited.
     mark.end(Some(pid));
+    watched.drain(DRAIN);
     let (user, system) = children_cpu();
     Ok(Outcome {
         status: forced.unwrap_or_else(|| Status::of(exit)),
@@ -160,8 +165,7 @@ pub(super) fn run(
     })
 }
 
-/// The moment the leader exited and how.
-pub(super) type Exit = (Instant, io::Result<ExitStatus>);
+pub(super) use super::pidwait::Exit;
 
 /// A child started as the leader of a new process group (stdin `/dev/null`); a waiter thread
 /// reports its exit on `exit`.
@@ -172,8 +176,6 @@ pub(super) struct Spawned {
     pub exit: mpsc::Receiver<Exit>,
     /// The mark it and every descendant carry.
     pub mark: Mark,
-    /// What `/proc` showed of it just after it started (`None`: gone already).
-    pub seen: Option<proctree::ProcInfo>,
 }
 
 /// The mark one command carries in its environment, and when it started.
@@ -192,8 +194,27 @@ impl Mark {
     }
 }
 
-/// Starts `command` in a new process group of its own, carrying a new mark of `scope`.
-pub(super) fn spawn_in_group(mut command: Command, scope: &scope::Scope) -> io::Result<Spawned> {
+/// Starts `command` in a new process group of its own, carrying a new mark of `scope`; a waiter
+/// thread reports its exit (a service's, which runs for the whole apply).
+pub(super) fn spawn_in_group(command: Command, scope: &scope::Scope) -> io::Result<Spawned> {
+    let (child, mark, _) = start_in_group(command, scope)?;
+    let pid = child.id();
+    // A blocking wait in its own thread stamps the exit the moment it happens; polling would add
+    // up to one poll interval to every wall time.
+    Ok(Spawned {
+        pid,
+        exit: pidwait::waiter(child),
+        mark,
+    })
+}
+
+/// Starts `command` in a new process group of its own, carrying a new mark of `scope`, and
+/// registered as this layer's own child (see [`scope::own`]): the child, its mark, and what
+/// `/proc` showed of it just after it started.
+fn start_in_group(
+    mut command: Command,
+    scope: &scope::Scope,
+) -> io::Result<(Child, Mark, Option<proctree::ProcInfo>)> {
     let value = scope.mark();
     command
         .stdin(Stdio::null())
@@ -201,7 +222,7 @@ pub(super) fn spawn_in_group(mut command: Command, scope: &scope::Scope) -> io::
         .env(scope::VAR, &value);
     // Registered before its waiter exists, so that reaping adopted orphans never takes it.
     let mut own = scope::own();
-    let mut child = command.spawn()?;
+    let child = command.spawn()?;
     let pid = child.id();
     own.insert(pid);
     drop(own);
@@ -212,40 +233,24 @@ pub(super) fn spawn_in_group(mut command: Command, scope: &scope::Scope) -> io::
     let seen = proctree::read(pid, &mut String::new());
     let since = seen.map_or(0, |p| p.start);
     tracing::debug!(pid, mark = %value, "started in its own process group");
-    // A blocking wait in its own thread stamps the exit the moment it happens; polling would add
-    // up to one poll interval to every wall time.
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let waited = child.wait();
-        scope::reaped(pid);
-        let _ = tx.send((Instant::now(), waited));
-    });
-    Ok(Spawned {
-        pid,
-        exit: rx,
-        mark: Mark { value, since },
-        seen,
-    })
+    Ok((child, Mark { value, since }, seen))
 }
 
 /// Waits for the exit of the leader of group `pgid` on `rx`, ending the group on timeout or
 /// cancel; returns the status that ending it gave (`None` when it exited by itself) and the exit.
 fn watch(
-    rx: &mpsc::Receiver<Exit>,
+    watched: &mut Watched,
     pgid: i32,
     started: Instant,
     limits: Limits,
     cancel: &Cancel,
 ) -> (Option<Status>, Exit) {
-    let gone = || (Instant::now(), Err(io::Error::other("waiter thread ended")));
     loop {
         let until_timeout = limits
             .timeout
             .map_or(WATCH, |t| t.saturating_sub(started.elapsed()));
-        match rx.recv_timeout(WATCH.min(until_timeout)) {
-            Ok(done) => return (None, done),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return (None, gone()),
+        if let Some(done) = watched.wait(WATCH.min(until_timeout)) {
+            return (None, done);
         }
         let forced = if cancel.is_cancelled() {
             Status::Cancelled
@@ -255,11 +260,7 @@ fn watch(
             continue;
         };
         let done = terminate_group(pgid, limits.grace, &|| cancel.is_forced(), || {
-            match rx.recv_timeout(POLL) {
-                Ok(done) => Some(done),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => Some(gone()),
-            }
+            watched.wait(POLL)
         });
         return (Some(forced), done);
     }

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod child;
 pub mod control;
 pub mod orphans;
+mod pidwait;
 pub mod proctree;
 pub mod redact;
 pub mod rss;
@@ -29,13 +30,14 @@ pub use spawn::{run, CommandSpec};
 #[cfg(test)]
 mod tests {
     /// Every source file of this module, by name.
-    const SOURCES: [(&str, &str); 16] = [
+    const SOURCES: [(&str, &str); 17] = [
         ("caplog.rs", include_str!("caplog.rs")),
         ("capture.rs", include_str!("capture.rs")),
         ("child.rs", include_str!("child.rs")),
         ("control.rs", include_str!("control.rs")),
         ("mod.rs", include_str!("mod.rs")),
         ("orphans.rs", include_str!("orphans.rs")),
+        ("pidwait.rs", include_str!("pidwait.rs")),
         ("proctree.rs", include_str!("proctree.rs")),
         ("redact.rs", include_str!("redact.rs")),
         ("rss.rs", include_str!("rss.rs")),

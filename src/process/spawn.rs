@@ -15,9 +15,9 @@ use std::time::Duration;
 use super::caplog::{self, CappedLog};
 use super::child::{self, Limits, Outcome, DEFAULT_GRACE};
 use super::control::Control;
+use super::pidwait::Output;
 
-/// How long the log may take to drain once the command's group is gone.
-pub(super) const DRAIN: Duration = Duration::from_secs(2);
+pub(super) use super::child::DRAIN;
 
 /// One command to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,8 @@ pub struct CommandSpec {
     pub env: Vec<(String, String)>,
     /// Longest time the command may run; `None` for no limit.
     pub timeout: Option<Duration>,
-    /// The file stdout and stderr are appended to (created with its parent directories).
+    /// The file stdout and stderr are appended to (created with its parent directories at the
+    /// first byte of output by [`run`]; at once for a service).
     pub log: PathBuf,
     /// Time between SIGTERM and SIGKILL when the command must end.
     pub grace: Duration,
@@ -58,11 +59,10 @@ impl CommandSpec {
     }
 }
 
-/// `sh -c` of `spec`'s command in its directory and environment, its stdout and stderr piped
-/// into `spec.log` (capped); the receiver hears once the log has all the output there will be.
-pub(super) fn shell(spec: &CommandSpec) -> io::Result<(Command, mpsc::Receiver<()>)> {
-    let mut log = CappedLog::open(&spec.log, spec.log_max)?;
-    let (output, child_output) = os_pipe::pipe()?;
+/// `sh -c` of `spec`'s command in its directory and environment, its stdout and stderr joined
+/// into one pipe whose read end comes back with `log`, for the caller to copy.
+fn shell_piped(spec: &CommandSpec, log: CappedLog) -> io::Result<(Command, Output)> {
+    let (pipe, child_output) = os_pipe::pipe()?;
     // An absolute path spares a failed execve per PATH entry on every step.
     let mut command = Command::new("/bin/sh");
     command
@@ -71,6 +71,21 @@ pub(super) fn shell(spec: &CommandSpec) -> io::Result<(Command, mpsc::Receiver<(
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdout(child_output.try_clone()?)
         .stderr(child_output);
+    tracing::debug!(command = %spec.command, cwd = %spec.cwd.display(), "spawning");
+    Ok((command, Output { pipe, log }))
+}
+
+/// `sh -c` of `spec`'s command, its output copied into `spec.log` by a thread of its own (a
+/// service's, which runs beside the steps); the receiver hears once the log has all the output
+/// there will be.
+pub(super) fn shell(spec: &CommandSpec) -> io::Result<(Command, mpsc::Receiver<()>)> {
+    let (
+        command,
+        Output {
+            pipe: output,
+            mut log,
+        },
+    ) = shell_piped(spec, CappedLog::open(&spec.log, spec.log_max)?)?;
     let (copied, log_done) = mpsc::channel();
     thread::spawn(move || {
         if let Err(e) = log.copy_from(output) {
@@ -78,11 +93,11 @@ pub(super) fn shell(spec: &CommandSpec) -> io::Result<(Command, mpsc::Receiver<(
         }
         let _ = copied.send(());
     });
-    tracing::debug!(command = %spec.command, cwd = %spec.cwd.display(), "spawning");
     Ok((command, log_done))
 }
 
-/// Runs `spec` to the end, its output appended to `spec.log`; samples tree RSS if asked.
+/// Runs `spec` to the end, its output appended to `spec.log` (created at its first byte: a
+/// command that writes nothing leaves no log); samples tree RSS if asked.
 ///
 /// A non-zero exit is an `Ok` outcome; `Err` means the command could not be started or waited for.
 /// When `control.cancel` is already set, nothing is started and the outcome is `Cancelled`.
@@ -90,18 +105,15 @@ pub fn run(spec: &CommandSpec, control: &Control, sample_rss: bool) -> io::Resul
     if control.cancel.is_cancelled() {
         return Ok(Outcome::not_started());
     }
-    let (command, log_done) = shell(spec)?;
+    // A command that writes nothing leaves no log file (see `CappedLog::lazy`).
+    let log = CappedLog::lazy(&spec.log, spec.log_max);
+    let (command, output) = shell_piped(spec, log)?;
     let limits = Limits {
         timeout: spec.timeout,
         grace: spec.grace,
     };
-    let outcome = child::run(command, limits, control, sample_rss)?;
-    // A process that left the group (`setsid`) may keep the pipe open for ever; after a while
-    // the copier is left to finish on its own rather than holding up the step.
-    if log_done.recv_timeout(DRAIN).is_err() {
-        tracing::debug!("output pipe still open after the command ended; log left to drain");
-    }
-    Ok(outcome)
+    // The output is copied in this thread while it waits for the exit (see `pidwait`).
+    child::run(command, limits, control, sample_rss, Some(output))
 }
 
 #[cfg(test)]
@@ -369,6 +381,37 @@ mod tests {
             20001,
             "every line after the marker is there, in order"
         );
+    }
+
+    /// The output is copied by the thread that waits for the command: a command writing more
+    /// than a pipe holds (64 KiB) is read while it runs, or it would block for ever.
+    #[test]
+    fn output_past_a_pipe_buffer_is_copied_while_the_command_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec(
+            dir.path(),
+            "head -c 1000000 /dev/zero | tr '\\0' x; echo; echo end >&2",
+        );
+        s.timeout = Some(Duration::from_secs(60));
+        assert_eq!(go(&s).status, Status::Exited(0));
+        let log = fs::read_to_string(&s.log).unwrap();
+        assert_eq!(log.len(), 1_000_000 + "\nend\n".len());
+        assert!(log.ends_with("x\nend\n"), "{:?}", &log[log.len() - 10..]);
+    }
+
+    /// A command that writes without a pause keeps the copying busy; its timeout is still
+    /// checked, and it ends.
+    #[test]
+    fn a_command_writing_without_pause_still_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec(dir.path(), "yes");
+        s.timeout = Some(Duration::from_millis(500));
+        s.grace = Duration::from_millis(200);
+        s.log_max = Some(64 * 1024);
+        let t = Instant::now();
+        assert_eq!(go(&s).status, Status::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+        assert!(fs::read_to_string(&s.log).unwrap().ends_with("y\n"));
     }
 
     #[test]

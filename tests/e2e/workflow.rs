@@ -297,7 +297,7 @@ fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_req
         ],
     );
     assert!(
-        text.contains(r"--var 'greeting=the CI'\''s target'"),
+        text.contains(r#"--var "greeting=the CI's target""#),
         "{text}"
     );
     commit_all(&project);

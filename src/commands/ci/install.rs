@@ -206,8 +206,9 @@ fn join(args: &[String]) -> String {
         .join(" ")
 }
 
-/// `value` single-quoted for bash when it needs it; refused when it holds a control character
-/// (it would end the YAML block) or `${{` (GitHub would evaluate it as an expression).
+/// `value` as one bash word, quoted by the one shell quoter ([`crate::process::shell::quote`])
+/// when it needs it; refused when it holds a control character (it would end the YAML block) or
+/// `${{` (GitHub would evaluate it as an expression).
 pub fn quote(what: &str, value: &str) -> Result<String, Unsafe> {
     if value.chars().any(char::is_control) || value.contains("${{") {
         return Err(Unsafe {
@@ -215,11 +216,7 @@ pub fn quote(what: &str, value: &str) -> Result<String, Unsafe> {
             value: value.escape_debug().to_string(),
         });
     }
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=,+".contains(c);
-    if !value.is_empty() && value.chars().all(plain) {
-        return Ok(value.to_string());
-    }
-    Ok(format!("'{}'", value.replace('\'', r"'\''")))
+    Ok(crate::process::shell::quote(value).into_owned())
 }
 
 #[cfg(test)]

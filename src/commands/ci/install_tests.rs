@@ -110,6 +110,13 @@ fn a_name_that_would_inject_into_the_workflow_is_refused() {
         err.to_string(),
         "refusing tox dependency `${{secrets.TOKEN}}` from the target: a workflow cannot carry it safely"
     );
-    assert_eq!(quote("x", "a'b; rm -rf /").unwrap(), r"'a'\''b; rm -rf /'");
+    // Quoted by the one shell quoter: bash reads the hostile name back as one word.
+    let quoted = quote("x", "a'b; rm -rf /").unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("printf '%s\\n' {quoted}"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a'b; rm -rf /\n");
     assert!(quote("x", "a\nb").is_err());
 }
