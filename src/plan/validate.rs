@@ -653,7 +653,7 @@ struct Checked<'a> {
     raw: &'a Plan,
     plan: &'a Plan,
     graph: Option<&'a PlanGraph>,
-    failed: &'a std::collections::HashSet<Vec<Seg>>,
+    failed: &'a super::resolve::Failed,
 }
 
 /// Checks that need interpolated values: paths, templates, modes, regexes, records, gates.
@@ -869,7 +869,7 @@ fn check_suite_extras(
 fn check_marks(
     plan: &Plan,
     graph: Option<&PlanGraph>,
-    failed: &std::collections::HashSet<Vec<Seg>>,
+    failed: &super::resolve::Failed,
     records: &HashMap<&str, Vec<Seg>>,
     problems: &mut Vec<Problem>,
 ) {
@@ -1040,7 +1040,7 @@ fn records_before_gates<'p>(plan: &'p Plan, graph: &PlanGraph) -> Vec<BTreeSet<&
     }
     let words = names.len().div_ceil(64).max(1);
     let order = graph.order();
-    let index: std::collections::HashMap<Node, usize> =
+    let index: fnv::FnvHashMap<Node, usize> =
         order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut masks = vec![0u64; order.len() * words];
     let mut before = vec![std::collections::BTreeSet::new(); plan.phases.len()];
