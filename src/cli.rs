@@ -426,11 +426,39 @@ pub struct CiArgs {
 pub enum CiSystem {
     /// Write a GitHub Actions workflow that applies the plan on every push and pull request.
     Github(GithubArgs),
+    /// Write a GitLab CI pipeline (.gitlab-ci.yml) that applies the plan on the default branch and merge requests.
+    Gitlab(GitlabArgs),
+}
+
+/// `planrun ci gitlab`.
+#[derive(Debug, Args)]
+pub struct GitlabArgs {
+    #[command(flatten)]
+    pub workflow: WorkflowArgs,
+
+    /// Write the pipeline to this file instead of printing it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `planrun ci github`.
 #[derive(Debug, Args)]
 pub struct GithubArgs {
+    #[command(flatten)]
+    pub workflow: WorkflowArgs,
+
+    /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
+    #[arg(long)]
+    pub pull_request: bool,
+
+    /// Write the workflow to this file instead of printing it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What every `planrun ci SYSTEM` takes.
+#[derive(Debug, Args)]
+pub struct WorkflowArgs {
     /// The plan file; it must lie inside the repository (`planrun init NAME` writes a bundled one there).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
@@ -451,12 +479,4 @@ pub struct GithubArgs {
     /// A plan variable every apply in the workflow sets (repeatable): --var key=value.
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
-
-    /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
-    #[arg(long)]
-    pub pull_request: bool,
-
-    /// Write the workflow to this file instead of printing it.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
 }
