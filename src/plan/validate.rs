@@ -427,7 +427,8 @@ fn duplicate(loc: Loc, first: Loc, message: String, help: &str) -> Problem {
 }
 
 fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
-    let mut phases: HashMap<&str, usize> = HashMap::new();
+    // FNV, not SipHash: every id and every `needs` of a big plan is hashed here.
+    let mut phases: fnv::FnvHashMap<&str, usize> = fnv::FnvHashMap::default();
     for (p, phase) in plan.phases.iter().enumerate() {
         if let Err(e) = crate::ident::check(&phase.id) {
             problems.push(not_ident(
@@ -449,7 +450,7 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
             phases.insert(&phase.id, p);
         }
     }
-    let mut steps: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut steps: fnv::FnvHashMap<&str, (usize, usize)> = fnv::FnvHashMap::default();
     for (p, i, step) in indexed_steps(plan) {
         if let Err(e) = crate::ident::check(step.id()) {
             problems.push(not_ident(
