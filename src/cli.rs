@@ -64,7 +64,7 @@ pub enum Command {
     Plans,
     /// Write a bundled plan (and its templates) into a repository.
     Init(InitArgs),
-    /// Write a CI workflow that applies a plan (GitHub Actions: `planrun ci github PLAN`).
+    /// Write a CI workflow that applies a plan (`planrun ci github|gitlab PLAN`).
     Ci(CiArgs),
     /// Profile the suite, predict what would make it faster, write a plan that checks it.
     Suggest(SuggestArgs),
@@ -426,7 +426,7 @@ pub struct CiArgs {
 pub enum CiSystem {
     /// Write a GitHub Actions workflow that applies the plan on every push and pull request.
     Github(GithubArgs),
-    /// Write a GitLab CI pipeline (.gitlab-ci.yml) that applies the plan on the default branch and merge requests.
+    /// Write a GitLab CI pipeline (.gitlab-ci.yml) that applies the plan on its default branch and merge requests.
     Gitlab(GitlabArgs),
 }
 

@@ -314,3 +314,13 @@ fn strip_escapes(text: &str) -> String {
         .replace_all(text, "")
         .into_owned()
 }
+
+/// `planrun ci gitlab --help`: its options as the user reads them.
+#[test]
+fn ci_gitlab_help_is_reviewed() {
+    Test::new()
+        .args(["ci", "gitlab", "--help"])
+        .verbatim()
+        .stdout_snapshot("help-ci-gitlab")
+        .run();
+}
