@@ -64,7 +64,7 @@ pub enum Command {
     Plans,
     /// Write a bundled plan (and its templates) into a repository.
     Init(InitArgs),
-    /// Write a CI workflow that applies a plan (GitHub Actions: `planrun ci github PLAN`).
+    /// Write a CI workflow that applies a plan (`planrun ci github|gitlab PLAN`).
     Ci(CiArgs),
     /// Profile the suite, predict what would make it faster, write a plan that checks it.
     Suggest(SuggestArgs),
@@ -428,11 +428,39 @@ pub struct CiArgs {
 pub enum CiSystem {
     /// Write a GitHub Actions workflow that applies the plan on every push and pull request.
     Github(GithubArgs),
+    /// Write a GitLab CI pipeline (.gitlab-ci.yml) that applies the plan on its default branch and merge requests.
+    Gitlab(GitlabArgs),
+}
+
+/// `planrun ci gitlab`.
+#[derive(Debug, Args)]
+pub struct GitlabArgs {
+    #[command(flatten)]
+    pub workflow: WorkflowArgs,
+
+    /// Write the pipeline to this file instead of printing it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `planrun ci github`.
 #[derive(Debug, Args)]
 pub struct GithubArgs {
+    #[command(flatten)]
+    pub workflow: WorkflowArgs,
+
+    /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
+    #[arg(long)]
+    pub pull_request: bool,
+
+    /// Write the workflow to this file instead of printing it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What every `planrun ci SYSTEM` takes.
+#[derive(Debug, Args)]
+pub struct WorkflowArgs {
     /// The plan file; it must lie inside the repository (`planrun init NAME` writes a bundled one there).
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
@@ -453,12 +481,4 @@ pub struct GithubArgs {
     /// A plan variable every apply in the workflow sets (repeatable): --var key=value.
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
-
-    /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
-    #[arg(long)]
-    pub pull_request: bool,
-
-    /// Write the workflow to this file instead of printing it.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
 }

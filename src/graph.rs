@@ -6,6 +6,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+use fnv::FnvHashMap;
 use petgraph::algo::tred;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::IntoNeighbors;
@@ -91,7 +92,8 @@ impl CycleError {
 #[derive(Debug, Clone)]
 pub struct PlanGraph {
     graph: DiGraph<Node, ()>,
-    index: HashMap<Node, NodeIndex>,
+    /// FNV, not SipHash: `deps` looks every node up, and nodes are a plan's own indices.
+    index: FnvHashMap<Node, NodeIndex>,
 }
 
 impl PlanGraph {
@@ -103,8 +105,9 @@ impl PlanGraph {
             .map(|p| plan.step_count(p) + 1)
             .sum();
         let mut graph = DiGraph::with_capacity(nodes, nodes * 2);
-        let mut index = HashMap::with_capacity(nodes);
-        let mut step_ids: HashMap<&str, NodeIndex> = HashMap::with_capacity(nodes);
+        let mut index = FnvHashMap::with_capacity_and_hasher(nodes, Default::default());
+        let mut step_ids: FnvHashMap<&str, NodeIndex> =
+            FnvHashMap::with_capacity_and_hasher(nodes, Default::default());
         let mut phase_ids: HashMap<&str, usize> = HashMap::new();
         // Node indices in file order: phase `p`'s steps from `first[p]`, then its barrier.
         let mut first = Vec::with_capacity(plan.phase_count());
@@ -170,7 +173,7 @@ impl PlanGraph {
             }
         };
         let mut graph = DiGraph::new();
-        let mut index = HashMap::new();
+        let mut index = FnvHashMap::default();
         let mut old_to_new = HashMap::new();
         let mut nodes: Vec<(Node, NodeIndex)> = self
             .graph

@@ -1,18 +1,23 @@
-//! `planrun ci github PLAN`: writes the CI workflow that applies a plan in the repository it
-//! runs against, the project installed the way it documents and planrun pinned to this version.
+//! `planrun ci github PLAN` and `planrun ci gitlab PLAN`: write the CI workflow that applies a
+//! plan in the repository it runs against, the project installed the way it documents and
+//! planrun pinned to this version.
 
 mod github;
+mod gitlab;
 mod install;
+mod workflow;
 
 use std::path::Path;
 
-use crate::cli::{CiArgs, CiSystem, GithubArgs};
+use crate::cli::{CiArgs, CiSystem, WorkflowArgs};
 use crate::error::{Error, Result};
 use crate::exec::setup::Prepared;
 use crate::{exit, fsutil, ui};
 
-pub use github::{job_id, render, Spec};
+pub use github::render;
+pub use gitlab::render as render_gitlab;
 pub use install::{detect, quote, ProjectInstall, Tool};
+pub use workflow::{job_id, Spec};
 
 /// The Python version of a job matrix when neither `--python` nor `.python-version` says.
 pub const DEFAULT_PYTHON: &str = "3.12";
@@ -20,11 +25,36 @@ pub const DEFAULT_PYTHON: &str = "3.12";
 /// Runs `planrun ci`.
 pub fn run(args: &CiArgs) -> Result<u8> {
     match &args.system {
-        CiSystem::Github(args) => github_cmd(args),
+        CiSystem::Github(a) => write(&a.workflow, a.pull_request, a.output.as_deref(), GITHUB),
+        CiSystem::Gitlab(a) => write(&a.workflow, false, a.output.as_deref(), GITLAB),
     }
 }
 
-fn github_cmd(args: &GithubArgs) -> Result<u8> {
+/// A CI system: its subcommand, its renderer, and where its file goes.
+struct System {
+    name: &'static str,
+    render: fn(&Spec) -> String,
+    copy_to: &'static str,
+}
+
+const GITHUB: System = System {
+    name: "github",
+    render: github::render,
+    copy_to: ".github/workflows/ of the repository",
+};
+
+const GITLAB: System = System {
+    name: "gitlab",
+    render: gitlab::render,
+    copy_to: ".gitlab-ci.yml at the repository's root",
+};
+
+fn write(
+    args: &WorkflowArgs,
+    pull_request: bool,
+    output: Option<&Path>,
+    system: System,
+) -> Result<u8> {
     let overrides = super::validate::overrides(&args.vars)?;
     let target = args.target.canonicalize().map_err(|e| {
         Error::io(
@@ -60,7 +90,7 @@ fn github_cmd(args: &GithubArgs) -> Result<u8> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::invalid(e.to_string(), None))?;
     let spec = Spec {
-        command: command_line(args, &plan_path, &vars),
+        command: command_line(system.name, args, pull_request, &plan_path, &vars),
         plan_path,
         plan_name: prep.plan.name.clone(),
         stages: prep
@@ -73,15 +103,15 @@ fn github_cmd(args: &GithubArgs) -> Result<u8> {
         pythons,
         install,
         vars,
-        pull_request: args.pull_request,
+        pull_request,
     };
-    let text = github::render(&spec);
-    match &args.output {
+    let text = (system.render)(&spec);
+    match output {
         Some(path) => {
             fsutil::write_atomic(path, text.as_bytes(), None)
                 .map_err(|e| Error::io(format!("failed to write `{}`", path.display()), e))?;
             ui::note(&format!(
-                "wrote {} (jobs: {}); copy it to .github/workflows/ of the repository",
+                "wrote {} (jobs: {}); copy it to {}",
                 path.display(),
                 if spec.stages.is_empty() {
                     "planrun".to_string()
@@ -91,7 +121,8 @@ fn github_cmd(args: &GithubArgs) -> Result<u8> {
                         .map(|s| job_id(&s.0))
                         .collect::<Vec<_>>()
                         .join(" -> ")
-                }
+                },
+                system.copy_to
             ));
         }
         None => ui::out(text.trim_end()),
@@ -142,15 +173,21 @@ fn python_version(target: &Path) -> Option<String> {
 }
 
 /// How the header names the command: the plan as the repository sees it, the options given.
-fn command_line(args: &GithubArgs, plan: &str, vars: &[String]) -> String {
-    let mut line = format!("planrun ci github {plan}");
+fn command_line(
+    system: &str,
+    args: &WorkflowArgs,
+    pull_request: bool,
+    plan: &str,
+    vars: &[String],
+) -> String {
+    let mut line = format!("planrun ci {system} {plan}");
     for p in &args.pythons {
         line.push_str(&format!(" --python {p}"));
     }
     for v in vars {
         line.push_str(&format!(" --var {v}"));
     }
-    if args.pull_request {
+    if pull_request {
         line.push_str(" --pull-request");
     }
     line

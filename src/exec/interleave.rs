@@ -14,6 +14,7 @@
 //! of its wall time before the first pair starts (only switchable steps and the warmup between),
 //! rather than a fresh run of it in the before state right after it was measured.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::exec::context::{Partner, StepContext};
@@ -233,18 +234,18 @@ fn run_pairs(
     };
     sw.switch(State::After).map_err(switch_err)?;
     for i in 1..=spec.warmup {
-        let warmup = |took| Detail::Run {
+        let warmup = |took, live: Option<&Path>| Detail::Run {
             warmup: true,
             index: i,
             of: spec.warmup,
             expected: spec.warmup,
             took,
             typical: None,
-            live: None,
+            live: live.map(Path::to_path_buf),
         };
-        detail(warmup(None));
-        let run = suite::run_single(spec, ctx.control, true, i).map_err(run_err)?;
-        detail(warmup(Some(Duration::from_secs_f64(run.sample.wall))));
+        let begun = &mut |live: Option<&Path>| detail(warmup(None, live));
+        let run = suite::run_single(spec, ctx.control, true, i, begun).map_err(run_err)?;
+        detail(warmup(Some(Duration::from_secs_f64(run.sample.wall)), None));
         after_runs.push(run);
     }
     // The earlier record's last run, measured just before the changes, is the first pair's A
@@ -291,12 +292,20 @@ fn run_pairs(
             if took > Duration::ZERO {
                 switches.push(took.as_secs_f64() * 1000.0);
             }
-            let (run_spec, index) = match state {
-                State::Before => (base_spec, base_offset + i),
-                State::After => (spec, i),
+            let (run_spec, index, record) = match state {
+                State::Before => (base_spec, base_offset + i, &partner.record),
+                State::After => (spec, i, &s.record),
+            };
+            // On a terminal the run's tests are counted as they end, as an ordinary run's are.
+            let begun = &mut |live: Option<&Path>| {
+                detail(Detail::PairRun {
+                    index: i,
+                    record: record.clone(),
+                    live: live.map(Path::to_path_buf),
+                })
             };
             let mut run =
-                suite::run_single(run_spec, ctx.control, false, index).map_err(run_err)?;
+                suite::run_single(run_spec, ctx.control, false, index, begun).map_err(run_err)?;
             run.sample.pair = Some(PairSlot {
                 index: i,
                 first: position == 0,

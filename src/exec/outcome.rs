@@ -62,6 +62,18 @@ pub enum Detail {
         #[serde(serialize_with = "seconds", skip_serializing_if = "Option::is_none")]
         typical: Option<Duration>,
     },
+    /// A run of an interleaved pair began, in one of the two states.
+    PairRun {
+        /// The pair's number, from 1.
+        index: u32,
+        /// The record the run is for: the earlier one (the state before the changes) or this
+        /// suite's.
+        record: String,
+        /// The file a pytest run reports its tests' outcomes to as they end: a path of this run
+        /// only, not logged.
+        #[serde(skip)]
+        live: Option<std::path::PathBuf>,
+    },
     /// One interleaved pair ended.
     Pair {
         /// Its number, from 1.
@@ -85,7 +97,10 @@ impl Detail {
     /// Whether it is worth a line of its own in plain output (something ended or was decided),
     /// rather than only the status line.
     pub fn milestone(&self) -> bool {
-        !matches!(self, Detail::Run { took: None, .. })
+        !matches!(
+            self,
+            Detail::Run { took: None, .. } | Detail::PairRun { .. }
+        )
     }
 }
 

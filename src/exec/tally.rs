@@ -20,8 +20,8 @@ pub struct Tally {
     walls: Vec<Duration>,
     /// How long a run took in the record this suite is compared with.
     typical: Option<Duration>,
-    /// When the last event came.
-    last: Option<Instant>,
+    /// When the last pair ended, or the first began: a pair's own runs' events come between.
+    last_pair: Option<Instant>,
     /// The run in progress's live file and what it said so far.
     live: Option<(std::path::PathBuf, Follow)>,
     /// For an interleaved suite: its pairs at least and at most, and a pair's expected time;
@@ -66,7 +66,9 @@ impl Tally {
                 ..
             } => {
                 self.start_kind("pair");
-                self.walls.push(at - self.last.unwrap_or(at));
+                self.walls.push(at - self.last_pair.unwrap_or(at));
+                self.last_pair = Some(at);
+                self.live = None;
                 (self.of, self.expected) = (*of, *expected);
                 if index < of {
                     self.index = index + 1;
@@ -76,13 +78,16 @@ impl Tally {
                     self.current = None;
                 }
             }
+            // The run in progress is one of the pair's two: its tests are counted as a run's.
+            Detail::PairRun { live, .. } => {
+                self.live = live.clone().map(|file| (file, Follow::default()));
+            }
             Detail::Interleaved { pairs, typical, .. } => {
                 self.pairs = Some((*pairs, *typical));
                 self.first_pair((*pairs, *typical), at);
             }
             Detail::Sequential { .. } => {}
         }
-        self.last = Some(at);
     }
 
     /// The first pair of an interleaved suite starts at `at`.
@@ -95,6 +100,7 @@ impl Tally {
         (self.index, self.expected, self.of) = (1, expected, of);
         self.typical = typical;
         self.current = Some(at);
+        self.last_pair = Some(at);
         self.live = None;
     }
 
@@ -243,6 +249,18 @@ mod tests {
         assert_eq!(tally.status(t0).as_deref(), Some("run 1 of 2"));
     }
 
+    /// Interleaved with `baseline`, whose runs took 4s each: a pair should take 8s.
+    fn interleaved(pairs: (u32, u32)) -> Detail {
+        Detail::Interleaved {
+            with: "baseline".into(),
+            seed: 1,
+            files: 1,
+            env_paths: 0,
+            pairs,
+            typical: Some(Duration::from_secs(8)),
+        }
+    }
+
     #[test]
     fn pairs_are_timed_between_their_ends() {
         let t0 = Instant::now();
@@ -257,17 +275,7 @@ mod tests {
             record: ("after".into(), 2.0),
         };
         let mut tally = Tally::default();
-        tally.observe(
-            &Detail::Interleaved {
-                with: "baseline".into(),
-                seed: 1,
-                files: 1,
-                env_paths: 0,
-                pairs: (4, 10),
-                typical: Some(Duration::from_secs(8)),
-            },
-            t0,
-        );
+        tally.observe(&interleaved((4, 10)), t0);
         tally.observe(&warmup(None), t0);
         assert_eq!(tally.status(t0).as_deref(), Some("warmup 1 of 1"));
         tally.observe(&warmup(Some(3)), at(3));
@@ -282,6 +290,58 @@ mod tests {
         assert_eq!(
             tally.status(at(13)).as_deref(),
             Some("pair 3 of ~4 (at most 10), about 8s left")
+        );
+    }
+
+    #[test]
+    fn a_pairs_run_says_its_tests_so_far_and_the_pairs_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("live.jsonl");
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut tally = Tally::default();
+        tally.observe(&interleaved((3, 3)), t0);
+        let run = |index, record: &str| Detail::PairRun {
+            index,
+            record: record.into(),
+            live: Some(file.clone()),
+        };
+        tally.observe(&run(1, "baseline"), t0);
+        let line = |id: &str, outcome: &str| {
+            format!(r#"{{"id": "{id}", "when": "call", "outcome": "{outcome}"}}"#)
+        };
+        let text = format!("{}\n{}\n", line("t::a", "passed"), line("t::b", "failed"));
+        std::fs::write(&file, text).unwrap();
+        assert_eq!(
+            tally.status(at(2)).as_deref(),
+            Some("pair 1 of 3: 1 passed, 1 failed, about 22s left")
+        );
+        // The pair's other run counts from nothing, in its own file.
+        std::fs::write(&file, "").unwrap();
+        tally.observe(&run(1, "after"), at(4));
+        assert_eq!(
+            tally.status(at(4)).as_deref(),
+            Some("pair 1 of 3: 0 passed, 0 failed, about 20s left")
+        );
+        // A pair of 10s (its runs' events between do not cut it short).
+        let pair = Detail::Pair {
+            index: 1,
+            of: 3,
+            expected: 3,
+            before_first: true,
+            partner: ("baseline".into(), 4.0),
+            reused: false,
+            record: ("after".into(), 6.0),
+        };
+        tally.observe(&pair, at(10));
+        assert_eq!(
+            tally.status(at(10)).as_deref(),
+            Some("pair 2 of 3, about 20s left")
+        );
+        tally.observe(&run(2, "after"), at(10));
+        assert_eq!(
+            tally.status(at(11)).as_deref(),
+            Some("pair 2 of 3: 0 passed, 0 failed, about 19s left")
         );
     }
 

@@ -85,6 +85,7 @@ pub fn detail(detail: &Detail) -> String {
             }
         }
         Detail::Sequential { reason } => format!("sequential: {reason}"),
+        Detail::PairRun { index, record, .. } => format!("pair {index}: `{record}` runs"),
         Detail::Interleaved {
             with,
             seed,

@@ -326,12 +326,14 @@ pub fn build_record(spec: &SuiteSpec, results: &[RunResult], promote: bool) -> O
 }
 
 /// One run of the suite on its own (an interleaved pair's), numbered `index` among its kind;
-/// under `timeout = "auto"` its limit comes from the earlier records' slowest run.
+/// under `timeout = "auto"` its limit comes from the earlier records' slowest run. `begun` is
+/// told when the run starts, with the file a pytest run reports its tests to as they end.
 pub fn run_single(
     spec: &SuiteSpec,
     control: &Control,
     warmup: bool,
     index: u32,
+    begun: &mut dyn FnMut(Option<&Path>),
 ) -> Result<RunResult, SuiteError> {
     fs::create_dir_all(&spec.log_dir).map_err(|source| SuiteError::Prepare {
         path: spec.log_dir.clone(),
@@ -341,7 +343,7 @@ pub fn run_single(
         (None, Some(auto)) => Some(auto_timeout(auto, &[])),
         _ => None,
     };
-    run_once(spec, control, warmup, index, limit, &mut |_| {})
+    run_once(spec, control, warmup, index, limit, begun)
 }
 
 /// Whether a warmup run of `wall` seconds counts as a run beside the counted `walls`: it is

@@ -22,6 +22,8 @@ fn text() -> BoxedStrategy<String> {
         Just("}".to_string()),
         Just("$".to_string()),
         select(vec!["${target}", "${plan_dir}", "${a}", "${runs}", "${é}"]).prop_map(String::from),
+        // A header line inside a string: where `load` cuts a plan into phases, it must not.
+        Just("\n[[phase]]\nid = 'p'\n".to_string()),
         "\\PC{0,4}",
     ];
     prop_oneof![

@@ -1,10 +1,8 @@
 //! Gate checks at validation time: each `check` parses (the column is pointed at inside the
 //! file) and reads only records some `suite` step produces and metrics a record has.
 
-use std::collections::HashSet;
-
 use super::diag::did_you_mean;
-use super::locate::{at, Loc, Seg};
+use super::locate::{at, Loc};
 use super::model::Plan;
 use super::resolve::Problem;
 use crate::criteria;
@@ -31,7 +29,7 @@ pub fn parse(check: &str) -> Result<criteria::Expr, criteria::ParseError> {
 pub fn check(
     raw: &Plan,
     resolved: &Plan,
-    failed: &HashSet<Vec<Seg>>,
+    failed: &super::resolve::Failed,
     records: &[&str],
     ready: &dyn Fn(usize, &str) -> bool,
     problems: &mut Vec<Problem>,

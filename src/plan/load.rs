@@ -124,8 +124,12 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<LoadedPlan, Diagnostics> 
 /// denies unknown fields, and serde refuses every wrong type, value and range the schema does;
 /// `fuzz_tests` checks it on generated plans), so the strict pass, a walk of the whole tree
 /// against the schema, runs only for a plan serde refuses: on the tree parsed again, so that
-/// its problems come with their places, all at once.
+/// its problems come with their places, all at once. A plan split into phases is read phase by
+/// phase first ([`super::split`]); the whole-file parse is for what that does not take.
 pub(super) fn parse(source: &Arc<Source>) -> Result<Plan, Diagnostics> {
+    if let Some(plan) = super::split::parse(&source.text, structs_are_tables) {
+        return Ok(plan);
+    }
     if let Ok(root) = DeTable::parse(&source.text) {
         if structs_are_tables(root.get_ref()) {
             if let Ok(plan) = Plan::deserialize(toml::de::Deserializer::from(root)) {
@@ -155,7 +159,7 @@ fn tables<'t, 'a>(t: &'t DeTable<'a>, key: &str) -> Option<Vec<&'t DeTable<'a>>>
 /// Whether every place the model has a struct holds a table: serde also builds a struct from an
 /// array of its fields in order (`[vars] x = ["v"]`), which the schema (and so the strict pass)
 /// refuses. Only the kinds are looked at, not the keys, so this costs little beside the parse.
-fn structs_are_tables(root: &DeTable<'_>) -> bool {
+pub(super) fn structs_are_tables(root: &DeTable<'_>) -> bool {
     let vars = match root.get("vars").map(|v| v.get_ref()) {
         None => true,
         Some(DeValue::Table(vars)) => vars

@@ -3,6 +3,8 @@
 //! problems come back with their place in the file.
 
 use std::collections::{BTreeMap, HashSet};
+
+use fnv::FnvBuildHasher;
 use std::time::Duration;
 
 use super::diag::{did_you_mean, Diagnostic};
@@ -38,6 +40,10 @@ impl Problem {
     }
 }
 
+/// The places of fields that failed to interpolate. FNV, not SipHash: every field of a big plan
+/// is looked up here, and a plan's own paths need no protection from collisions.
+pub type Failed = HashSet<Vec<Seg>, FnvBuildHasher>;
+
 /// The interpolated copy of a plan, the problems found, and the paths whose interpolation failed
 /// (so later checks do not report the same field twice).
 pub struct Interpolated {
@@ -46,7 +52,7 @@ pub struct Interpolated {
     /// Unknown variables, bad placeholders, non-integer `runs`/`warmup`.
     pub problems: Vec<Problem>,
     /// Paths of fields that could not be interpolated.
-    pub failed: HashSet<Vec<Seg>>,
+    pub failed: Failed,
     /// The timeout of each step that has one (a service's `ready_timeout`), by step id.
     pub timeouts: BTreeMap<String, Duration>,
     /// The `max_time` of each suite that has one, by step id.
@@ -57,7 +63,7 @@ pub struct Interpolated {
 pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpolated {
     let mut out = plan.clone();
     let mut problems = Vec::new();
-    let mut failed = HashSet::new();
+    let mut failed = Failed::default();
     let mut timeouts = BTreeMap::new();
     let mut max_times = BTreeMap::new();
     for (p, phase) in out.phases.iter_mut().enumerate() {
@@ -214,7 +220,7 @@ fn substitute(
     vars: &BTreeMap<String, String>,
     ctx: &str,
     problems: &mut Vec<Problem>,
-    failed: &mut HashSet<Vec<Seg>>,
+    failed: &mut Failed,
 ) {
     // Most strings of a plan name no variable: leave them as they are, uncopied.
     if !needs_substitution(s) {
@@ -257,7 +263,7 @@ fn resolve_ints(
     raw: &[Option<IntOrVar>; 4],
     base: &[Seg],
     ctx: &str,
-    failed: &HashSet<Vec<Seg>>,
+    failed: &Failed,
     problems: &mut Vec<Problem>,
 ) {
     let Step::Suite(suite) = step else {

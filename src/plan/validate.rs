@@ -427,7 +427,8 @@ fn duplicate(loc: Loc, first: Loc, message: String, help: &str) -> Problem {
 }
 
 fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
-    let mut phases: HashMap<&str, usize> = HashMap::new();
+    // FNV, not SipHash: every id and every `needs` of a big plan is hashed here.
+    let mut phases: fnv::FnvHashMap<&str, usize> = fnv::FnvHashMap::default();
     for (p, phase) in plan.phases.iter().enumerate() {
         if let Err(e) = crate::ident::check(&phase.id) {
             problems.push(not_ident(
@@ -449,7 +450,7 @@ fn check_ids_and_needs(plan: &Plan, problems: &mut Vec<Problem>) {
             phases.insert(&phase.id, p);
         }
     }
-    let mut steps: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut steps: fnv::FnvHashMap<&str, (usize, usize)> = fnv::FnvHashMap::default();
     for (p, i, step) in indexed_steps(plan) {
         if let Err(e) = crate::ident::check(step.id()) {
             problems.push(not_ident(
@@ -653,7 +654,7 @@ struct Checked<'a> {
     raw: &'a Plan,
     plan: &'a Plan,
     graph: Option<&'a PlanGraph>,
-    failed: &'a std::collections::HashSet<Vec<Seg>>,
+    failed: &'a super::resolve::Failed,
 }
 
 /// Checks that need interpolated values: paths, templates, modes, regexes, records, gates.
@@ -847,7 +848,7 @@ fn check_suite_extras(
 fn check_marks(
     plan: &Plan,
     graph: Option<&PlanGraph>,
-    failed: &std::collections::HashSet<Vec<Seg>>,
+    failed: &super::resolve::Failed,
     records: &HashMap<&str, Vec<Seg>>,
     problems: &mut Vec<Problem>,
 ) {
@@ -1018,7 +1019,7 @@ fn records_before_gates<'p>(plan: &'p Plan, graph: &PlanGraph) -> Vec<BTreeSet<&
     }
     let words = names.len().div_ceil(64).max(1);
     let order = graph.order();
-    let index: std::collections::HashMap<Node, usize> =
+    let index: fnv::FnvHashMap<Node, usize> =
         order.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut masks = vec![0u64; order.len() * words];
     let mut before = vec![std::collections::BTreeSet::new(); plan.phases.len()];

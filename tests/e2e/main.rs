@@ -13,6 +13,7 @@ mod integration {
 use integration::support;
 
 mod backend;
+mod gitlab;
 mod html;
 mod interleave;
 mod plans;

@@ -22,9 +22,14 @@ pub fn example_path() -> PathBuf {
 
 /// `planrun ci github ARGS --target .` in `project`, its standard output.
 fn generate(project: &Project, args: &[&str]) -> String {
+    generate_for("github", project, args)
+}
+
+/// `planrun ci SYSTEM ARGS --target .` in `project`, its standard output.
+pub fn generate_for(system: &str, project: &Project, args: &[&str]) -> String {
     project
         .test()
-        .args(["ci", "github"])
+        .args(["ci", system])
         .args(args)
         .args(["--target", "."])
         .stdout_unchecked("the workflow: parsed and compared by the tests")
@@ -34,7 +39,7 @@ fn generate(project: &Project, args: &[&str]) -> String {
 }
 
 /// The persistence demo with the bundled xdist plan written into it, as a user would have it.
-fn demo_with_bundled_plan() -> Project {
+pub fn demo_with_bundled_plan() -> Project {
     let project = Project::new("persistence-demo");
     project
         .test()
@@ -158,7 +163,7 @@ fn a_plan_outside_the_repository_is_refused_with_what_to_do() {
 
 /// This machine's `python3` as `X.Y`, the matrix entry the local run uses (setup-python is
 /// GitHub's action; here the Python is the one installed).
-fn local_python() -> String {
+pub fn local_python() -> String {
     let out = run_ok(
         Command::new("python3").args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]),
         "python3 --version",
@@ -167,7 +172,7 @@ fn local_python() -> String {
 }
 
 /// Makes `project` a git repository with one commit: the checkout the jobs clone.
-fn commit_all(project: &Project) {
+pub fn commit_all(project: &Project) {
     for args in [
         &["init", "--quiet", "--initial-branch=main"][..],
         &["add", "--all"],
@@ -191,7 +196,7 @@ fn commit_all(project: &Project) {
 
 /// A runner with pipx (installing from the wheel's directory, as `planrun==VERSION` from an
 /// index), shellcheck and a `gh` that records its arguments.
-fn runner(scratch: &Path) -> Runner {
+pub fn runner(scratch: &Path) -> Runner {
     let bin = scratch.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let gh = bin.join("gh");
@@ -263,7 +268,7 @@ fn skipped(runs: &[JobRun]) -> Vec<String> {
 }
 
 /// The mini project, with the `edits` plan (three edits, no suite) in `plans/`, committed.
-fn mini_with_edits() -> Project {
+pub fn mini_with_edits() -> Project {
     let project = Project::fixture("targets/mini");
     let fixtures = repo_root().join("tests/fixtures/apply");
     project.write(
@@ -277,30 +282,77 @@ fn mini_with_edits() -> Project {
     project
 }
 
+/// The edits plan's workflow for `system` in `project` with `more` options, for the machine's
+/// Python and with a `--var` holding a space and a quote, which the workflow must carry to the
+/// apply intact; then the project is committed. The text and the Python.
+pub fn edits_workflow(system: &str, project: &Project, more: &[&str]) -> (String, String) {
+    let python = local_python();
+    let mut args = vec![
+        "plans/edits.toml",
+        "--python",
+        &python,
+        "--var",
+        "greeting=the CI's target",
+    ];
+    args.extend(more);
+    let text = generate_for(system, project, &args);
+    assert!(
+        text.contains(r#"--var "greeting=the CI's target""#),
+        "{text}"
+    );
+    commit_all(project);
+    (text, python)
+}
+
+/// The files the edits plan changes.
+const EDITED: [&str; 5] = [
+    "app.py",
+    "pyproject.toml",
+    "pytest.ini",
+    "setup.cfg",
+    "tests/conftest.py",
+];
+
+/// The patch a job made in `workspace` of the edits plan's kept change: its five edits and
+/// nothing of the runner's (.venv, the report, egg-info), the `--var` in the rendered template,
+/// and it applies to the commit the job checked out.
+pub fn check_edits_patch(workspace: &Path, project: &Project, scratch: &Path) {
+    let patch = std::fs::read_to_string(workspace.join("planrun.patch")).unwrap();
+    let mut files: Vec<&str> = patch
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .collect();
+    files.sort_unstable();
+    assert_eq!(files, EDITED, "{patch}");
+    assert!(
+        patch.contains("+\"\"\"Written by planrun for the CI's target.\"\"\""),
+        "{patch}"
+    );
+    let fresh = scratch.join("fresh");
+    run_ok(
+        Command::new("git")
+            .arg("clone")
+            .arg("--quiet")
+            .arg(project.path())
+            .arg(&fresh),
+        "clone",
+    );
+    run_ok(
+        Command::new("git")
+            .args(["apply", "--check"])
+            .arg(workspace.join("planrun.patch"))
+            .current_dir(&fresh),
+        "git apply --check planrun.patch",
+    );
+}
+
 /// The workflow's steps, run in order on a fresh clone: the project is installed with pip as
 /// it documents, planrun from its wheel with pipx, the plan is applied and kept, the patch is
 /// exactly planrun's change, and the pull-request step pushes a branch and calls `gh`.
 #[test]
 fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_request() {
     let project = mini_with_edits();
-    let python = local_python();
-    // A value with a space and a quote: the workflow must carry it to the apply intact.
-    let text = generate(
-        &project,
-        &[
-            "plans/edits.toml",
-            "--python",
-            &python,
-            "--var",
-            "greeting=the CI's target",
-            "--pull-request",
-        ],
-    );
-    assert!(
-        text.contains(r#"--var "greeting=the CI's target""#),
-        "{text}"
-    );
-    commit_all(&project);
+    let (text, python) = edits_workflow("github", &project, &["--pull-request"]);
     let scratch = tempfile::tempdir().unwrap();
     let runner = runner(scratch.path());
     let runs = runner.run(&parse(&text), project.path(), &push_context(true));
@@ -330,42 +382,7 @@ fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_req
     );
     assert!(String::from_utf8_lossy(&installed.stdout).contains("Location"));
 
-    let patch = std::fs::read_to_string(run.workspace.join("planrun.patch")).unwrap();
-    let mut files: Vec<&str> = patch
-        .lines()
-        .filter_map(|l| l.strip_prefix("+++ b/"))
-        .collect();
-    files.sort_unstable();
-    // The edits plan's five edits, and nothing of the runner's (.venv, the report, egg-info).
-    let edited = [
-        "app.py",
-        "pyproject.toml",
-        "pytest.ini",
-        "setup.cfg",
-        "tests/conftest.py",
-    ];
-    assert_eq!(files, edited, "{patch}");
-    assert!(
-        patch.contains("+\"\"\"Written by planrun for the CI's target.\"\"\""),
-        "{patch}"
-    );
-    // The patch applies to the commit the job checked out.
-    let fresh = scratch.path().join("fresh");
-    run_ok(
-        Command::new("git")
-            .arg("clone")
-            .arg("--quiet")
-            .arg(project.path())
-            .arg(&fresh),
-        "clone",
-    );
-    run_ok(
-        Command::new("git")
-            .args(["apply", "--check"])
-            .arg(run.workspace.join("planrun.patch"))
-            .current_dir(&fresh),
-        "git apply --check planrun.patch",
-    );
+    check_edits_patch(&run.workspace, &project, scratch.path());
 
     let branch = format!("planrun/planrun-4242-py{python}");
     let pushed = run_ok(
@@ -379,7 +396,7 @@ fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_req
         pushed.starts_with("planrun: apply plans/edits.toml"),
         "{pushed}"
     );
-    for f in edited {
+    for f in EDITED {
         assert!(
             pushed.lines().any(|l| l == f),
             "{f} not committed: {pushed}"
@@ -406,15 +423,8 @@ fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_req
     );
 }
 
-/// A plan with two stages whose second waits for two green runs of the first: on a fresh
-/// history, the first stage's job applies and keeps its change, the second's apply is refused
-/// (exit 9) and its job stays green with a notice; no patch is made where nothing was kept.
-#[test]
-fn a_stage_not_promoted_yet_is_a_green_job_with_a_notice() {
-    let project = mini_with_edits();
-    project.write(
-        "plans/staged.toml",
-        r#"name = "staged"
+/// Two stages: the second waits for two green runs of the first.
+pub const STAGED: &str = r#"name = "staged"
 description = "two stages"
 
 [[phase]]
@@ -444,8 +454,15 @@ phases = ["dev"]
 [[stage]]
 id = "ci"
 phases = ["wide"]
-"#,
-    );
+"#;
+
+/// A plan with two stages whose second waits for two green runs of the first: on a fresh
+/// history, the first stage's job applies and keeps its change, the second's apply is refused
+/// (exit 9) and its job stays green with a notice; no patch is made where nothing was kept.
+#[test]
+fn a_stage_not_promoted_yet_is_a_green_job_with_a_notice() {
+    let project = mini_with_edits();
+    project.write("plans/staged.toml", STAGED);
     let python = local_python();
     let text = generate(&project, &["plans/staged.toml", "--python", &python]);
     commit_all(&project);

@@ -317,6 +317,61 @@ fn file_command(path: &Path) -> Vec<(String, String)> {
 }
 
 impl Runner {
+    /// A fresh clone of `repo` for job `id` (the CI system's checkout): its work tree, and a
+    /// directory for the runner's own files.
+    pub fn checkout(&self, id: &str, repo: &Path) -> (PathBuf, PathBuf) {
+        let n = std::fs::read_dir(&self.scratch).unwrap().count();
+        let dir = self.scratch.join(format!("{n}-{id}"));
+        let workspace = dir.join("workspace");
+        let files = dir.join("files");
+        std::fs::create_dir_all(&files).unwrap();
+        let clone = Command::new("git")
+            .args(["clone", "--quiet"])
+            .arg(repo)
+            .arg(&workspace)
+            .status()
+            .unwrap();
+        assert!(clone.success(), "the checkout, done as git clone");
+        (workspace, files)
+    }
+
+    /// Runs the script `file` with bash as both CI systems do (`-eo pipefail`) in `workspace`:
+    /// `path_first` before the system's `PATH`, the runner's variables, `CI=true`, then `env`.
+    /// Its exit code and everything it printed.
+    pub fn bash(
+        &self,
+        file: &Path,
+        workspace: &Path,
+        path_first: &[PathBuf],
+        env: &BTreeMap<String, String>,
+    ) -> (i32, String) {
+        let system = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            path_first
+                .iter()
+                .cloned()
+                .chain(std::env::split_paths(&system)),
+        )
+        .unwrap();
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(file)
+            .current_dir(workspace)
+            .envs(self.env.iter().cloned())
+            .env("CI", "true")
+            .envs(env)
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap_or(128);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (code, text)
+    }
+
     /// Runs every job of `workflow` in order (they are chained by `needs:`), each matrix entry
     /// on a fresh checkout of `repo` (a git work tree), with `base` as the contexts.
     pub fn run(&self, workflow: &Value, repo: &Path, base: &Ctx) -> Vec<JobRun> {
@@ -358,18 +413,7 @@ impl Runner {
         repo: &Path,
         base: &Ctx,
     ) -> JobRun {
-        let n = std::fs::read_dir(&self.scratch).unwrap().count();
-        let dir = self.scratch.join(format!("{n}-{id}"));
-        let workspace = dir.join("workspace");
-        let files = dir.join("files");
-        std::fs::create_dir_all(&files).unwrap();
-        let clone = Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(repo)
-            .arg(&workspace)
-            .status()
-            .unwrap();
-        assert!(clone.success(), "actions/checkout, done as git clone");
+        let (workspace, files) = self.checkout(id, repo);
         let mut ctx = base.clone();
         ctx.matrix = matrix.clone();
         ctx.env = yaml_env(&workflow["env"], &ctx);
@@ -399,40 +443,24 @@ impl Runner {
             std::fs::write(&file, &script).unwrap();
             let output = files.join(format!("output-{k}"));
             std::fs::write(&output, "").unwrap();
-            let mut env: BTreeMap<String, String> = ctx.env.clone();
+            let path = |p: &Path| p.display().to_string();
+            let mut env: BTreeMap<String, String> = BTreeMap::from([
+                ("GITHUB_ACTIONS".into(), "true".into()),
+                ("GITHUB_WORKSPACE".into(), path(&workspace)),
+                ("RUNNER_TEMP".into(), path(&files)),
+                ("GITHUB_OUTPUT".into(), path(&output)),
+                ("GITHUB_ENV".into(), path(&files.join("env"))),
+                ("GITHUB_PATH".into(), path(&files.join("path"))),
+                (
+                    "GITHUB_STEP_SUMMARY".into(),
+                    path(&files.join("summary.md")),
+                ),
+            ]);
+            env.extend(ctx.env.clone());
             env.extend(extra_env.clone());
             env.extend(yaml_env(&step["env"], &ctx));
-            let system = std::env::var_os("PATH").unwrap_or_default();
-            let path = std::env::join_paths(
-                path_first
-                    .iter()
-                    .cloned()
-                    .chain(std::env::split_paths(&system)),
-            )
-            .unwrap();
-            let out = Command::new("bash")
-                .args(["--noprofile", "--norc", "-eo", "pipefail"])
-                .arg(&file)
-                .current_dir(&workspace)
-                .envs(self.env.iter().cloned())
-                .envs(&env)
-                .env("PATH", path)
-                .env("CI", "true")
-                .env("GITHUB_ACTIONS", "true")
-                .env("GITHUB_WORKSPACE", &workspace)
-                .env("RUNNER_TEMP", &files)
-                .env("GITHUB_OUTPUT", &output)
-                .env("GITHUB_ENV", files.join("env"))
-                .env("GITHUB_PATH", files.join("path"))
-                .env("GITHUB_STEP_SUMMARY", files.join("summary.md"))
-                .output()
-                .unwrap();
-            let code = out.status.code().unwrap_or(128);
-            log.push_str(&format!(
-                "--- {name} (exit {code})\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
+            let (code, out) = self.bash(&file, &workspace, &path_first, &env);
+            log.push_str(&format!("--- {name} (exit {code})\n{out}"));
             if let Some(sid) = step["id"].as_str() {
                 ctx.steps
                     .insert(sid.to_string(), file_command(&output).into_iter().collect());

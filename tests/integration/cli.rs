@@ -361,3 +361,13 @@ fn init_leaves_a_flat_layout_project_installable() {
         "{broken:?}"
     );
 }
+
+/// `planrun ci gitlab --help`: its options as the user reads them.
+#[test]
+fn ci_gitlab_help_is_reviewed() {
+    Test::new()
+        .args(["ci", "gitlab", "--help"])
+        .verbatim()
+        .stdout_snapshot("help-ci-gitlab")
+        .run();
+}

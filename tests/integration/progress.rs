@@ -121,3 +121,42 @@ fn a_suite_compared_with_the_baseline_estimates_from_it_before_its_first_run_end
         "no estimate in the after-suite's first run:\n{screen}"
     );
 }
+
+/// The same after-suite measured in interleaved pairs with the baseline: a pytest-config edit,
+/// which planrun can switch, comes between instead of a `run` with an undo.
+fn paired() -> String {
+    let unswitchable = r#"  action = "run"
+  command = "echo made > made.txt"
+  undo = "rm made.txt""#;
+    assert!(COMPARED.contains(unswitchable));
+    COMPARED
+        .replace(
+            unswitchable,
+            "  action = \"pytest-config\"\n  addopts_add = [\"-p\", \"no:cacheprovider\"]",
+        )
+        .replace("  runs = 2\n", "  runs = 3\n")
+}
+
+#[test]
+fn a_suite_in_interleaved_pairs_counts_each_runs_tests_and_says_the_time_left() {
+    let screen = on_a_terminal(&paired());
+    assert!(
+        screen.contains("after: interleaved with `baseline`"),
+        "not measured in pairs:\n{screen}"
+    );
+    // Within a pair, the run in progress (either state's) counts its tests on the status line,
+    // beside which pair of how many and the time left.
+    let counted = screen.split(['\n', '\r']).any(|l| {
+        l.contains("after pair ")
+            && l.contains(" of 3: ")
+            && (1..10).any(|n| l.contains(&format!(": {n} passed, 0 failed, about ")))
+    });
+    assert!(counted, "no test counts in a pair's run:\n{screen}");
+    // The ended pairs' lines stay on screen.
+    for pair in 1..=3 {
+        assert!(
+            screen.contains(&format!("  after: pair {pair}/3 (")),
+            "pair {pair}'s line is not kept:\n{screen}"
+        );
+    }
+}

@@ -6,86 +6,14 @@
 
 use std::fmt::Write as _;
 
-use super::install::{ProjectInstall, Tool};
-
-/// What the workflow is written for.
-#[derive(Debug, Clone)]
-pub struct Spec {
-    /// The plan file, relative to the repository root, with `/` separators.
-    pub plan_path: String,
-    /// The plan's name.
-    pub plan_name: String,
-    /// The rollout stages (id, title), in order; empty for a plan without stages.
-    pub stages: Vec<(String, Option<String>)>,
-    /// The planrun version the workflow installs (`pipx install planrun==VERSION`).
-    pub version: String,
-    /// The Python versions of the matrix.
-    pub pythons: Vec<String>,
-    /// How the project is installed.
-    pub install: ProjectInstall,
-    /// `--var` arguments to pass to every apply, already shell-quoted (`'runs=3'`).
-    pub vars: Vec<String>,
-    /// Whether a kept change may become a pull request (a `workflow_dispatch` input).
-    pub pull_request: bool,
-    /// The command line that writes this workflow, for its header.
-    pub command: String,
-}
-
-/// One job: a stage, or the whole plan.
-struct Job<'a> {
-    /// The job id.
-    id: String,
-    /// The stage, when the plan has stages.
-    stage: Option<&'a str>,
-    /// Its title.
-    name: String,
-    /// The previous job, whose history entries it reads first.
-    needs: Option<String>,
-    /// Whether it is the last job: the one whose kept change may become a pull request.
-    last: bool,
-}
-
-/// A job id from a stage id: identifiers may hold `.`, which job ids may not.
-pub fn job_id(stage: &str) -> String {
-    let id: String = stage
-        .chars()
-        .map(|c| if c == '.' { '_' } else { c })
-        .collect();
-    if id.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        id
-    } else {
-        format!("stage-{id}")
-    }
-}
+use super::install::Tool;
+pub use super::workflow::Spec;
+use super::workflow::{apply_command, indented, jobs, python_list, Job, PATCH_SCRIPT};
 
 /// The workflow's text.
 pub fn render(spec: &Spec) -> String {
-    let jobs: Vec<Job> = if spec.stages.is_empty() {
-        vec![Job {
-            id: "planrun".into(),
-            stage: None,
-            name: format!("planrun {}", spec.plan_name),
-            needs: None,
-            last: true,
-        }]
-    } else {
-        spec.stages
-            .iter()
-            .enumerate()
-            .map(|(i, (id, title))| Job {
-                id: job_id(id),
-                stage: Some(id),
-                name: match title {
-                    Some(t) => format!("stage {id}: {t}"),
-                    None => format!("stage {id}"),
-                },
-                needs: i.checked_sub(1).map(|p| job_id(&spec.stages[p].0)),
-                last: i + 1 == spec.stages.len(),
-            })
-            .collect()
-    };
     let mut out = header(spec);
-    for job in &jobs {
+    for job in &jobs(spec) {
         out.push('\n');
         out.push_str(&job_text(spec, job));
     }
@@ -154,12 +82,7 @@ fn job_text(spec: &Spec, job: &Job) -> String {
             "    permissions:\n      contents: write # to push the pull request's branch\n      pull-requests: write\n",
         );
     }
-    let pythons = spec
-        .pythons
-        .iter()
-        .map(|p| format!("\"{p}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let pythons = python_list(spec);
     let _ = writeln!(
         j,
         "    strategy:\n      fail-fast: false\n      matrix:\n        python: [{pythons}]"
@@ -221,18 +144,6 @@ fn history_steps(j: &mut String, _spec: &Spec, job: &Job) {
 }
 
 fn apply_step(j: &mut String, spec: &Spec, job: &Job) {
-    let mut args = vec!["\"$PLAN\"".to_string(), "--target .".into()];
-    if let Some(stage) = job.stage {
-        args.push(format!("--stage {stage}"));
-    }
-    args.push("--ci".into());
-    for var in &spec.vars {
-        args.push(format!("--var {var}"));
-    }
-    if job.stage.is_some() {
-        args.push("$FORCE".into());
-    }
-    args.push("--history \"$HISTORY\" --report-dir planrun-report".into());
     let what = job.stage.map_or_else(
         || format!("Apply {}", spec.plan_name),
         |s| format!("Apply stage {s}"),
@@ -257,14 +168,14 @@ fn apply_step(j: &mut String, spec: &Spec, job: &Job) {
          \x20         mkdir -p .planrun-history\n\
          \x20         code=0\n\
          {lint}\
-         \x20         planrun apply {} || code=$?\n\
+         \x20         {} || code=$?\n\
          \x20         case \"$code\" in\n\
          \x20           0) echo \"kept=true\" >> \"$GITHUB_OUTPUT\" ;;\n\
          {neutral}\
          \x20           *) echo \"kept=false\" >> \"$GITHUB_OUTPUT\"\n\
          \x20              exit \"$code\" ;;\n\
          \x20         esac\n",
-        args.join(" ")
+        apply_command(spec, job)
     );
 }
 
@@ -280,23 +191,9 @@ fn after_steps(j: &mut String, spec: &Spec, job: &Job) {
         "      - name: Upload the report\n        if: always()\n        uses: actions/upload-artifact@v4\n        with:\n          name: planrun-report-{suffix}\n          path: planrun-report/\n          if-no-files-found: warn"
     );
     j.push_str(
-        "      - name: Make a patch of the kept change\n\
-         \x20       if: steps.apply.outputs.kept == 'true'\n\
-         \x20       run: |\n\
-         \x20         # The files planrun changed, as its report lists them; nothing else of the runner's.\n\
-         \x20         python3 -c 'import json, sys; print(\"\\n\".join(d[\"path\"] for d in json.load(open(sys.argv[1])).get(\"diff\", [])))' planrun-report/report.json > planrun-changed.txt\n\
-         \x20         mapfile -t changed < planrun-changed.txt\n\
-         \x20         if [ \"${#changed[@]}\" -eq 0 ] || [ -z \"${changed[0]}\" ]; then\n\
-         \x20           echo \"planrun changed no file\"\n\
-         \x20           : > planrun.patch\n\
-         \x20           exit 0\n\
-         \x20         fi\n\
-         \x20         for f in \"${changed[@]}\"; do\n\
-         \x20           if [ -e \"$f\" ]; then git add --intent-to-add -- \"$f\"; fi\n\
-         \x20         done\n\
-         \x20         git diff --binary -- \"${changed[@]}\" > planrun.patch\n\
-         \x20         git diff --stat -- \"${changed[@]}\"\n",
+        "      - name: Make a patch of the kept change\n        if: steps.apply.outputs.kept == 'true'\n        run: |\n",
     );
+    j.push_str(&indented(PATCH_SCRIPT, "          "));
     let _ = writeln!(
         j,
         "      - name: Upload the patch\n        if: steps.apply.outputs.kept == 'true'\n        uses: actions/upload-artifact@v4\n        with:\n          name: planrun-patch-{suffix}\n          path: planrun.patch\n          if-no-files-found: ignore"
