@@ -256,6 +256,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Run only shard I of N of every suite with `shards` (a CI matrix job, e.g. `--shard 2/4`); its records are parts for `planrun report merge`.
+    #[arg(long, value_name = "I/N", env = "PLANRUN_SHARD")]
+    pub shard: Option<String>,
+
     #[command(flatten)]
     pub history: HistoryArgs,
 }

@@ -21,6 +21,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         &vars,
         args.stage.as_deref(),
     )?;
+    let shard = super::shard::check(&prep, args.shard.as_deref())?;
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
     let history = super::status::history_path(&args.history, &prep.target)?;
@@ -71,6 +72,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         reapply: args.reapply,
         history: Some(history),
         stage,
+        shard,
     };
     apply::apply(&prep, &opts)
 }

@@ -9,6 +9,7 @@ mod manual;
 mod report;
 mod rollback;
 mod schema;
+mod shard;
 mod status;
 mod suggest;
 mod unlock;

@@ -227,6 +227,8 @@ pub struct Suite {
     pub budgets: Vec<crate::measure::budget::Budget>,
     /// Run under pytest-cov, measuring these sources (empty: the project's configuration).
     pub coverage: Option<Vec<String>>,
+    /// Split over shards (see [`super::shards`]).
+    pub shards: Option<crate::measure::shard::Shards>,
 }
 
 /// A test below this median is `fast` when a `mark` step names no `fast`.
@@ -766,7 +768,15 @@ fn compile_step(
                     }
                 }
             }
+            let shards = match super::shards::compile(s, place("shards")) {
+                Ok(shards) => shards,
+                Err(problem) => {
+                    problems.push(*problem);
+                    return None;
+                }
+            };
             Step::Suite(Suite {
+                shards,
                 budgets,
                 coverage: s.coverage.then(|| s.coverage_source.clone()),
                 id: s.id.clone(),

@@ -141,6 +141,7 @@ pub fn step_strings(step: &mut Step, f: &mut Visit<'_>) {
             int_or_var(f, "runs", &mut s.runs);
             int_or_var(f, "warmup", &mut s.warmup);
             int_or_var(f, "min_runs", &mut s.min_runs);
+            int_or_var(f, "shards", &mut s.shards);
             int_or_var(f, "max_runs", &mut s.max_runs);
             opt(f, "max_time", &mut s.max_time);
             list(f, "coverage_source", &mut s.coverage_source);

@@ -19,6 +19,7 @@ pub mod resolve;
 pub mod schema;
 pub mod service_vars;
 mod shape;
+mod shards;
 pub mod stages;
 mod strict;
 pub mod validate;
