@@ -22,6 +22,14 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         args.stage.as_deref(),
     )?;
     let shard = super::shard::check(&prep, args.shard.as_deref())?;
+    if let Some(slice) = shard {
+        ui::note(&format!(
+            "--shard {slice}: this job measures shard {} of {} of each sharded suite; the gates judge the whole suite, so `planrun report merge --plan {}` decides them over every job's report",
+            slice.index,
+            slice.count,
+            args.plan.display()
+        ));
+    }
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
     let history = super::status::history_path(&args.history, &prep.target)?;

@@ -6,6 +6,7 @@ mod graph;
 mod history;
 mod init;
 mod manual;
+mod merge;
 mod report;
 mod rollback;
 mod schema;

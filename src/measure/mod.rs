@@ -15,6 +15,7 @@ pub mod pairs;
 pub mod record;
 pub mod shard;
 pub mod shard_figures;
+pub mod shard_merge;
 pub mod sim;
 pub mod stats;
 pub mod student_t;

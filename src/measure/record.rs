@@ -612,7 +612,7 @@ fn tail_chars(text: &str, n: usize) -> String {
 }
 
 /// The slowest tests, slowest first, ties by id.
-fn slowest(durations: &BTreeMap<String, f64>) -> Vec<TestTime> {
+pub(super) fn slowest(durations: &BTreeMap<String, f64>) -> Vec<TestTime> {
     let mut all: Vec<TestTime> = durations
         .iter()
         .map(|(id, &seconds)| TestTime {

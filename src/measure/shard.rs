@@ -476,11 +476,15 @@ pub fn figures(sh: &ShardSpec, counted: &[&RunResult]) -> Option<ShardFigures> {
 
 /// A warning for a sharded record balanced without durations.
 pub fn even_split_note(sh: &ShardSpec) -> Option<String> {
-    sh.source.is_none().then(|| {
-        format!(
+    sh.source.is_none().then(|| match sh.only {
+        Some(_) => format!(
+            "no `{DURATIONS_FILE}` in the target to balance {} shards on (a matrix job balances from it alone, so that every job agrees): the tests were split evenly by count; `planrun report merge --durations {DURATIONS_FILE}` writes one",
+            sh.count
+        ),
+        None => format!(
             "no test durations to balance {} shards on (no `{DURATIONS_FILE}` in the target and no earlier record): the first run split the tests evenly by count",
             sh.count
-        )
+        ),
     })
 }
 
