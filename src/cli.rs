@@ -501,6 +501,10 @@ pub struct GithubArgs {
     #[arg(long)]
     pub pull_request: bool,
 
+    /// How many shard jobs the matrix has, for a plan whose suites say `shards = "matrix"` (a plan's `shards = N` gives N).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+
     /// Write the workflow to this file instead of printing it.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

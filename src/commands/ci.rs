@@ -2,6 +2,7 @@
 //! runs against, the project installed the way it documents and planrun pinned to this version.
 
 mod github;
+mod github_shards;
 mod install;
 
 use std::path::Path;
@@ -74,6 +75,7 @@ fn github_cmd(args: &GithubArgs) -> Result<u8> {
         install,
         vars,
         pull_request: args.pull_request,
+        shards: shard_matrix(&prep, args.shards)?,
     };
     let text = github::render(&spec);
     match &args.output {
@@ -97,6 +99,62 @@ fn github_cmd(args: &GithubArgs) -> Result<u8> {
         None => ui::out(text.trim_end()),
     }
     Ok(exit::OK)
+}
+
+/// How many shard jobs the workflow's matrix has: the plan's `shards = N`, or `--shards N` for
+/// `shards = "matrix"`; `None` for a plan without sharded suites.
+fn shard_matrix(prep: &Prepared, given: Option<u32>) -> Result<Option<u32>> {
+    use crate::measure::shard::{Shards, MAX_SHARDS};
+    let asked: Vec<Shards> = prep
+        .plan
+        .phases
+        .iter()
+        .flat_map(|p| &p.steps)
+        .filter_map(|s| match s {
+            crate::plan::compiled::Step::Suite(s) => s.shards,
+            _ => None,
+        })
+        .collect();
+    if asked.is_empty() {
+        return match given {
+            Some(_) => Err(Error::invalid(
+                "--shards: no suite step of the plan has `shards`",
+                Some("add `shards = \"matrix\"` to the suite steps to split over the matrix"),
+            )),
+            None => Ok(None),
+        };
+    }
+    if !prep.plan.stages.is_empty() {
+        return Err(Error::invalid(
+            "a plan with rollout stages and sharded suites needs a matrix per stage, which `ci github` does not write yet",
+            Some("write the workflow for a plan without stages, or remove `shards`"),
+        ));
+    }
+    let mut count = given;
+    for s in asked {
+        if let Shards::Count(n) = s {
+            match count {
+                Some(c) if c != n => {
+                    return Err(Error::invalid(
+                        format!("the plan's suites ask for {n} shards, but the matrix would have {c}"),
+                        Some("give every sharded suite the same `shards`, or `shards = \"matrix\"` and `--shards N`"),
+                    ))
+                }
+                _ => count = Some(n),
+            }
+        }
+    }
+    match count {
+        Some(n) if (1..=MAX_SHARDS).contains(&n) => Ok(Some(n)),
+        Some(n) => Err(Error::invalid(
+            format!("--shards {n}: a matrix of 1 to {MAX_SHARDS} shards"),
+            None,
+        )),
+        None => Err(Error::invalid(
+            "the plan's suites say `shards = \"matrix\"`: how many jobs should the matrix have?",
+            Some("give `--shards N`, e.g. `--shards 4`"),
+        )),
+    }
 }
 
 /// The plan's path inside the repository, as the workflow names it.
@@ -152,6 +210,9 @@ fn command_line(args: &GithubArgs, plan: &str, vars: &[String]) -> String {
     }
     if args.pull_request {
         line.push_str(" --pull-request");
+    }
+    if let Some(n) = args.shards {
+        line.push_str(&format!(" --shards {n}"));
     }
     line
 }

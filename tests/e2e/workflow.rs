@@ -53,6 +53,19 @@ pub fn staged() -> (Project, String) {
     (project, text)
 }
 
+/// The shard demo with the bundled `shards` plan written into it (`shards = 4`), and the
+/// workflow `ci github` writes for it.
+pub fn sharded() -> (Project, String) {
+    let project = Project::new("shard-demo");
+    project
+        .test()
+        .args(["init", "shards"])
+        .stderr_unchecked("what init wrote")
+        .run();
+    let text = generate(&project, &["plans/shards.toml"]);
+    (project, text)
+}
+
 pub fn parse(text: &str) -> Value {
     serde_yaml_ng::from_str(text).unwrap()
 }
@@ -717,4 +730,80 @@ fn a_two_python_matrix_runs_twice_and_opens_one_pull_request() {
     assert_eq!(outcome(&runs[1], pr), &Outcome::NotRun);
     let gh = std::fs::read_to_string(scratch.path().join("gh.log")).unwrap();
     assert_eq!(gh.matches("---\n").count(), 1, "{gh}");
+}
+
+/// A plan with sharded suites gets one apply job per shard and Python (`--shard i/N`, the
+/// durations the last merge saved restored first, no patch: a shard decides nothing) and a
+/// `merge` job after them that joins their reports, decides the plan's gates and saves the
+/// durations; `shards = "matrix"` needs `--shards N`, and a count the plan contradicts is
+/// refused.
+#[test]
+fn a_sharded_plan_gets_a_shard_matrix_and_a_merge_job() {
+    let (project, text) = sharded();
+    let wf = parse(&text);
+    let job = &wf["jobs"]["planrun"];
+    let shards: Vec<u64> = job["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(shards, [1, 2, 3, 4]);
+    let runs: Vec<&str> = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(
+        runs.iter().any(|r| r
+            .contains("planrun apply \"$PLAN\" --target . --ci --shard ${{ matrix.shard }}/4 ")),
+        "{runs:?}"
+    );
+    assert!(!text.contains("Make a patch"), "a shard job makes no patch");
+    assert!(text.contains("path: .test_durations"));
+    let merge = &wf["jobs"]["merge"];
+    assert_eq!(merge["needs"].as_str(), Some("planrun"));
+    let merged: Vec<&str> = merge["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(
+        merged.iter().any(|r| r.contains(
+            "planrun report merge planrun-shards/*/ --plan \"$PLAN\" --durations .test_durations"
+        )),
+        "{merged:?}"
+    );
+
+    let plan = project.read("plans/shards.toml");
+    project.write(
+        "plans/matrix.toml",
+        &plan.replace("shards = \"4\"", "shards = \"matrix\""),
+    );
+    project
+        .test()
+        .args(["ci", "github", "plans/matrix.toml", "--target", "."])
+        .status(2)
+        .stderr_contains("give `--shards N`, e.g. `--shards 4`")
+        .run();
+    let six = generate(&project, &["plans/matrix.toml", "--shards", "6"]);
+    assert!(
+        six.contains("shard: [1, 2, 3, 4, 5, 6]") && six.contains("--shard ${{ matrix.shard }}/6 ")
+    );
+    project
+        .test()
+        .args([
+            "ci",
+            "github",
+            "plans/shards.toml",
+            "--shards",
+            "3",
+            "--target",
+            ".",
+        ])
+        .status(2)
+        .stderr_contains("the plan's suites ask for 4 shards, but the matrix would have 3")
+        .run();
 }

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::github_shards as shards;
 use super::install::{ProjectInstall, Tool};
 
 /// What the workflow is written for.
@@ -29,6 +30,9 @@ pub struct Spec {
     pub pull_request: bool,
     /// The command line that writes this workflow, for its header.
     pub command: String,
+    /// The plan's sharded suites split over this many matrix jobs, joined by a `merge` job
+    /// ([`super::github_shards`]); `None` without `shards`.
+    pub shards: Option<u32>,
 }
 
 /// One job: a stage, or the whole plan.
@@ -88,6 +92,9 @@ pub fn render(spec: &Spec) -> String {
     for job in &jobs {
         out.push('\n');
         out.push_str(&job_text(spec, job));
+    }
+    if let (Some(n), Some(last)) = (spec.shards, jobs.last()) {
+        out.push_str(&shards::merge_job(n, &last.id, &pythons(spec)));
     }
     out
 }
@@ -154,16 +161,14 @@ fn job_text(spec: &Spec, job: &Job) -> String {
             "    permissions:\n      contents: write # to push the pull request's branch\n      pull-requests: write\n",
         );
     }
-    let pythons = spec
-        .pythons
-        .iter()
-        .map(|p| format!("\"{p}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
     let _ = writeln!(
         j,
-        "    strategy:\n      fail-fast: false\n      matrix:\n        python: [{pythons}]"
+        "    strategy:\n      fail-fast: false\n      matrix:\n        python: [{}]",
+        pythons(spec)
     );
+    if let Some(n) = spec.shards {
+        j.push_str(&shards::axis(n));
+    }
     j.push_str("    steps:\n      - uses: actions/checkout@v4\n");
     j.push_str(
         "      - uses: actions/setup-python@v5\n        with:\n          python-version: ${{ matrix.python }}\n",
@@ -173,9 +178,21 @@ fn job_text(spec: &Spec, job: &Job) -> String {
     }
     install_steps(&mut j, spec);
     history_steps(&mut j, spec, job);
+    if spec.shards.is_some() {
+        shards::restore_durations(&mut j);
+    }
     apply_step(&mut j, spec, job);
     after_steps(&mut j, spec, job);
     j
+}
+
+/// The matrix's Python versions as a YAML flow list's items.
+fn pythons(spec: &Spec) -> String {
+    spec.pythons
+        .iter()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn install_steps(j: &mut String, spec: &Spec) {
@@ -205,15 +222,18 @@ fn install_steps(j: &mut String, spec: &Spec) {
 
 /// The cache key of a job's history: unique per run attempt (a cache entry is written once),
 /// found again by prefix from the same run (the previous stage) and then from the branch.
-fn history_key(job: &Job) -> (String, String, String) {
+fn history_key(spec: &Spec, job: &Job) -> (String, String, String) {
     let branch = "planrun-history-${{ github.ref_name }}-py${{ matrix.python }}-";
     let run = format!("{branch}${{{{ github.run_id }}}}-");
-    let key = format!("{run}${{{{ github.run_attempt }}}}-{}", job.id);
+    let mut key = format!("{run}${{{{ github.run_attempt }}}}-{}", job.id);
+    if spec.shards.is_some() {
+        key.push_str("-shard${{ matrix.shard }}");
+    }
     (key, run, branch.to_string())
 }
 
-fn history_steps(j: &mut String, _spec: &Spec, job: &Job) {
-    let (key, run, branch) = history_key(job);
+fn history_steps(j: &mut String, spec: &Spec, job: &Job) {
+    let (key, run, branch) = history_key(spec, job);
     let _ = writeln!(
         j,
         "      - name: Restore the run history\n        uses: actions/cache/restore@v4\n        with:\n          path: .planrun-history\n          key: {key}\n          restore-keys: |\n            {run}\n            {branch}"
@@ -231,6 +251,9 @@ fn apply_step(j: &mut String, spec: &Spec, job: &Job) {
     }
     if job.stage.is_some() {
         args.push("$FORCE".into());
+    }
+    if let Some(n) = spec.shards {
+        args.push(shards::arg(n));
     }
     args.push("--history \"$HISTORY\" --report-dir planrun-report".into());
     let what = job.stage.map_or_else(
@@ -269,8 +292,11 @@ fn apply_step(j: &mut String, spec: &Spec, job: &Job) {
 }
 
 fn after_steps(j: &mut String, spec: &Spec, job: &Job) {
-    let (key, _, _) = history_key(job);
-    let suffix = format!("{}-py${{{{ matrix.python }}}}", job.id);
+    let (key, _, _) = history_key(spec, job);
+    let mut suffix = format!("{}-py${{{{ matrix.python }}}}", job.id);
+    if spec.shards.is_some() {
+        suffix.push_str("-shard${{ matrix.shard }}");
+    }
     let _ = writeln!(
         j,
         "      - name: Save the run history\n        if: always()\n        uses: actions/cache/save@v4\n        with:\n          path: .planrun-history\n          key: {key}"
@@ -279,6 +305,10 @@ fn after_steps(j: &mut String, spec: &Spec, job: &Job) {
         j,
         "      - name: Upload the report\n        if: always()\n        uses: actions/upload-artifact@v4\n        with:\n          name: planrun-report-{suffix}\n          path: planrun-report/\n          if-no-files-found: warn"
     );
+    // A shard job decides nothing: the merge does, and its change is every job's alike.
+    if spec.shards.is_some() {
+        return;
+    }
     j.push_str(
         "      - name: Make a patch of the kept change\n\
          \x20       if: steps.apply.outputs.kept == 'true'\n\
