@@ -279,17 +279,18 @@ pub fn run<E: Send>(
 /// The shards' results as one run; with `check`, every test the shards were chosen from ran in
 /// exactly one shard, else the error says which did not.
 pub fn combine(parts: Vec<(u32, RunResult)>, check: bool) -> Result<RunResult, String> {
-    let mut shard_of: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    let mut collected: BTreeSet<String> = BTreeSet::new();
+    let mut shard_of: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    let mut collected: BTreeSet<&str> = BTreeSet::new();
     for (shard, r) in &parts {
-        collected.extend(r.extras.all_tests.iter().cloned());
+        collected.extend(r.extras.all_tests.iter().map(String::as_str));
         for t in r.tests.iter().filter(|t| !collection_error(t)) {
-            shard_of.entry(t.id.clone()).or_default().push(*shard);
+            shard_of.entry(&t.id).or_default().push(*shard);
         }
     }
     if check {
-        problems(&shard_of, &collected)?;
+        uneven(&shard_of, &collected)?;
     }
+    let collected: Vec<String> = collected.into_iter().map(str::to_string).collect();
     let mut runs: Vec<ShardRun> = Vec::new();
     let mut combined: Option<RunResult> = None;
     for (shard, r) in parts {
@@ -307,14 +308,15 @@ pub fn combine(parts: Vec<(u32, RunResult)>, check: bool) -> Result<RunResult, S
     }
     let mut run = combined.ok_or("no shard ran")?;
     run.extras.shards = runs;
-    run.extras.all_tests = collected.into_iter().collect();
+    run.extras.all_tests = collected;
     Ok(run)
 }
 
-/// What the shards' tests got wrong: tests that ran in no shard or in several.
-fn problems(
-    shard_of: &BTreeMap<String, Vec<u32>>,
-    collected: &BTreeSet<String>,
+/// What the shards' tests got wrong, given the shards each test ran in and the tests they were
+/// chosen from: the tests that ran in no shard and those that ran in several, named.
+pub fn uneven(
+    shard_of: &BTreeMap<&str, Vec<u32>>,
+    collected: &BTreeSet<&str>,
 ) -> Result<(), String> {
     let twice: Vec<String> = shard_of
         .iter()
@@ -324,19 +326,17 @@ fn problems(
             format!("{id} (shards {})", s.join(", "))
         })
         .collect();
-    let missing: Vec<&String> = collected
+    let missing: Vec<&str> = collected
         .iter()
         .filter(|id| !shard_of.contains_key(*id))
+        .copied()
         .collect();
-    if twice.is_empty() && missing.is_empty() {
-        return Ok(());
-    }
     let mut said = Vec::new();
     if !missing.is_empty() {
         said.push(format!(
             "{} collected test(s) ran in no shard: {}",
             missing.len(),
-            shown(missing.iter().map(|s| s.as_str()))
+            shown(missing.iter().copied())
         ));
     }
     if !twice.is_empty() {
@@ -346,7 +346,10 @@ fn problems(
             shown(twice.iter().map(String::as_str))
         ));
     }
-    Err(said.join("; "))
+    match said.is_empty() {
+        true => Ok(()),
+        false => Err(said.join("; ")),
+    }
 }
 
 /// The first few of `ids` and how many more.

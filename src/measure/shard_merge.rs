@@ -132,50 +132,10 @@ fn check_tests(record: &str, parts: &[Record]) -> Result<(), MergeError> {
             shard_of.entry(id).or_default().push(index);
         }
     }
-    let twice: Vec<String> = shard_of
-        .iter()
-        .filter(|(_, s)| s.len() > 1)
-        .map(|(id, s)| {
-            let s: Vec<String> = s.iter().map(u32::to_string).collect();
-            format!("{id} (shards {})", s.join(", "))
-        })
-        .collect();
-    let missing: Vec<&str> = collected
-        .iter()
-        .filter(|id| !shard_of.contains_key(*id))
-        .copied()
-        .collect();
-    let mut said = Vec::new();
-    if !missing.is_empty() {
-        said.push(format!(
-            "{} collected test(s) ran in no shard: {}",
-            missing.len(),
-            shown(&missing)
-        ));
-    }
-    if !twice.is_empty() {
-        let twice: Vec<&str> = twice.iter().map(String::as_str).collect();
-        said.push(format!(
-            "{} test(s) ran in more than one shard: {}",
-            twice.len(),
-            shown(&twice)
-        ));
-    }
-    match said.is_empty() {
-        true => Ok(()),
-        false => Err(MergeError::Tests {
-            record: record.into(),
-            problem: said.join("; "),
-        }),
-    }
-}
-
-fn shown(ids: &[&str]) -> String {
-    let head = ids[..ids.len().min(5)].join(", ");
-    match ids.len().saturating_sub(5) {
-        0 => head,
-        more => format!("{head} and {more} more"),
-    }
+    super::shard::uneven(&shard_of, &collected).map_err(|problem| MergeError::Tests {
+        record: record.into(),
+        problem,
+    })
 }
 
 /// The shards' records (in shard order, checked) as one: run k of the whole is run k of every
