@@ -807,3 +807,88 @@ fn a_sharded_plan_gets_a_shard_matrix_and_a_merge_job() {
         .stderr_contains("the plan's suites ask for 4 shards, but the matrix would have 3")
         .run();
 }
+
+/// The sharded workflow's steps run locally, its matrix expanded (one Python, 2 shards): each
+/// shard job applies its shard and defers the gates, uploads its report; the merge job
+/// downloads them, joins them and decides the plan's gates on the whole suite (here the
+/// machine-independent one: every test ran once), and writes the durations the next run's
+/// shard jobs restore.
+#[test]
+fn the_sharded_workflow_runs_as_written_and_the_merge_decides_the_gates() {
+    let (project, _) = sharded();
+    let plan = project.read("plans/shards.toml");
+    let cut = plan
+        .find("  [[phase.gate]]\n  check = \"after.balance")
+        .unwrap();
+    project.write("plans/split.toml", &plan[..cut]);
+    let python = local_python();
+    let text = generate(
+        &project,
+        &[
+            "plans/split.toml",
+            "--python",
+            &python,
+            "--var",
+            "shards=2",
+            "--var",
+            "runs=1",
+            "--var",
+            "warmup=0",
+        ],
+    );
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let mut runner = runner(scratch.path());
+    runner
+        .env
+        .push(("LEDGER_LATENCY_SCALE".into(), "0.1".into()));
+    let runs = runner.run(&parse(&text), project.path(), &push_context(false));
+    let jobs: Vec<(&str, Option<&String>)> = runs
+        .iter()
+        .map(|r| (r.job.as_str(), r.matrix.get("shard")))
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            ("planrun", Some(&"1".to_string())),
+            ("planrun", Some(&"2".to_string())),
+            ("merge", None)
+        ]
+    );
+    for run in &runs {
+        assert!(run.green, "{} {:?}\n{}", run.job, run.steps, run.log);
+    }
+    for run in &runs[..2] {
+        assert_eq!(
+            outcome(run, "Apply shards"),
+            &Outcome::Ran(0),
+            "{}",
+            run.log
+        );
+        assert!(run.log.contains("this job measures shard"), "{}", run.log);
+    }
+    let merge = &runs[2];
+    assert_eq!(
+        outcome(merge, "Merge the shards and decide the gates"),
+        &Outcome::Ran(0),
+        "{}",
+        merge.log
+    );
+    assert!(
+        merge.log.contains("after: 2 shards, wall "),
+        "{}",
+        merge.log
+    );
+    assert!(
+        merge
+            .log
+            .contains("and after.tests 404 == baseline.tests 404 ... pass"),
+        "{}",
+        merge.log
+    );
+    let durations = std::fs::read_to_string(merge.workspace.join(".test_durations")).unwrap();
+    assert!(
+        durations.contains("tests/e2e/test_close_period.py::test_close_period[1.4]"),
+        "{durations}"
+    );
+}
