@@ -50,7 +50,7 @@ fn variant_matches(rel: &str, code: &str, variants: &[String]) -> Vec<String> {
     if reads_the_model(rel, code) {
         return Vec::new();
     }
-    let pattern = format!(r"(?:^|[^:\w])Step::(?:{})\b", variants.join("|"));
+    let pattern = format!(r"(?:^|[^:\w]|compiled::)Step::(?:{})\b", variants.join("|"));
     let found = regex::Regex::new(&pattern).unwrap();
     code.lines()
         .enumerate()

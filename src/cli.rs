@@ -258,6 +258,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Run only shard I of N of every suite with `shards` (a CI matrix job, e.g. `--shard 2/4`); its records are parts for `planrun report merge`.
+    #[arg(long, value_name = "I/N", env = "PLANRUN_SHARD")]
+    pub shard: Option<String>,
+
     #[command(flatten)]
     pub history: HistoryArgs,
 }
@@ -364,7 +368,12 @@ pub struct UnlockArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ReportArgs {
+    /// Join the reports of a CI matrix's shard jobs instead.
+    #[command(subcommand)]
+    pub action: Option<ReportAction>,
+
     /// The run id (default: the most recent run).
     #[arg(value_name = "RUN")]
     pub run: Option<String>,
@@ -381,6 +390,42 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: ReportFormat,
+}
+
+/// What `planrun report` does besides rendering a run.
+#[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// Join the report.json of each job of a CI matrix (`planrun apply --shard i/N`) into the
+    /// report of the whole suite: each sharded record's wall the slowest shard's, run by run,
+    /// its CPU summed, its tests the union (a shard or a test missing or twice is an error).
+    Merge(MergeArgs),
+}
+
+/// `planrun report merge`'s arguments.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The jobs' report.json files (or the directories holding them, e.g. downloaded artifacts).
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Write the merged report.json here (`planrun report` renders it like any run's).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write every test's median seconds here in pytest-split's format (`.test_durations`), to
+    /// commit or cache for the next run's balance.
+    #[arg(long, value_name = "FILE")]
+    pub durations: Option<PathBuf>,
+
+    /// Decide this plan's gates over the merged records (the jobs deferred them); exit 1 when
+    /// one fails.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+
+    /// A criterion on the merged records (repeatable), e.g. `after.balance >= 0.9`; exit 1 when
+    /// one fails.
+    #[arg(long = "check", value_name = "EXPR")]
+    pub checks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -452,6 +497,10 @@ pub struct GithubArgs {
     /// Let a manual run (`workflow_dispatch`, input `open_pr`) open a pull request with a kept change through `gh`; the job that opens it gets write permissions.
     #[arg(long)]
     pub pull_request: bool,
+
+    /// How many shard jobs the matrix has, for a plan whose suites say `shards = "matrix"` (a plan's `shards = N` gives N).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
 
     /// Write the workflow to this file instead of printing it.
     #[arg(long, short = 'o', value_name = "FILE")]

@@ -36,6 +36,10 @@ pub const METRICS: &[&str] = &[
     "over_budget",
     "coverage",
     "rss_growth_mb",
+    "shards",
+    "balance",
+    "shard_wall.min",
+    "shard_wall.max",
 ];
 
 /// The per-record metrics a run history line keeps, which `history.<record>.<metric>` reads.

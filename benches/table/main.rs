@@ -14,6 +14,7 @@ mod plans;
 mod realapply;
 mod realverdicts;
 mod row;
+mod shards;
 mod suggest;
 mod suite;
 mod support;
@@ -65,6 +66,7 @@ const GROUPS: &[(&str, Group)] = &[
         "suggest: predicted vs measured xdist speed-up",
         suggest::rows,
     ),
+    ("sharding: 1, 2 and 4 local shards", shards::rows),
 ];
 
 fn main() {

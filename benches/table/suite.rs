@@ -62,6 +62,7 @@ pub fn accuracy(cfg: &Config) -> Res<Vec<Row>> {
         record: "bench".to_string(),
         budgets: Vec::new(),
         coverage: None,
+        shards: None,
     };
     let (mut ours, mut theirs, mut plain) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {

@@ -20,6 +20,15 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         &vars,
         args.stage.as_deref(),
     )?;
+    let shard = super::shard::check(&prep, args.shard.as_deref())?;
+    if let Some(slice) = shard {
+        ui::note(&format!(
+            "--shard {slice}: this job measures shard {} of {} of each sharded suite; the gates judge the whole suite, so `planrun report merge --plan {}` decides them over every job's report",
+            slice.index,
+            slice.count,
+            args.plan.display()
+        ));
+    }
     refuse_if_interrupted(&prep.target)?;
     check_baseline_flags(&prep, args)?;
     let history = super::status::history_path(&args.history, &prep.target)?;
@@ -70,6 +79,7 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         reapply: args.reapply,
         history: Some(history),
         stage,
+        shard,
     };
     apply::apply(&prep, &opts)
 }

@@ -3,6 +3,7 @@
 //! planrun pinned to this version.
 
 mod github;
+mod github_shards;
 mod gitlab;
 mod install;
 mod workflow;
@@ -25,8 +26,14 @@ pub const DEFAULT_PYTHON: &str = "3.12";
 /// Runs `planrun ci`.
 pub fn run(args: &CiArgs) -> Result<u8> {
     match &args.system {
-        CiSystem::Github(a) => write(&a.workflow, a.pull_request, a.output.as_deref(), GITHUB),
-        CiSystem::Gitlab(a) => write(&a.workflow, false, a.output.as_deref(), GITLAB),
+        CiSystem::Github(a) => write(
+            &a.workflow,
+            a.pull_request,
+            a.shards,
+            a.output.as_deref(),
+            GITHUB,
+        ),
+        CiSystem::Gitlab(a) => write(&a.workflow, false, None, a.output.as_deref(), GITLAB),
     }
 }
 
@@ -52,6 +59,7 @@ const GITLAB: System = System {
 fn write(
     args: &WorkflowArgs,
     pull_request: bool,
+    given_shards: Option<u32>,
     output: Option<&Path>,
     system: System,
 ) -> Result<u8> {
@@ -89,8 +97,22 @@ fn write(
         .map(|v| install::quote("--var", v))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::invalid(e.to_string(), None))?;
+    let shards = shard_matrix(&prep, given_shards)?;
+    if shards.is_some() && system.name != GITHUB.name {
+        return Err(Error::invalid(
+            format!("`ci {}` does not write a shard matrix yet", system.name),
+            Some("write the workflow with `planrun ci github`, or remove `shards` from the plan's suites"),
+        ));
+    }
     let spec = Spec {
-        command: command_line(system.name, args, pull_request, &plan_path, &vars),
+        command: command_line(
+            system.name,
+            args,
+            pull_request,
+            given_shards,
+            &plan_path,
+            &vars,
+        ),
         plan_path,
         plan_name: prep.plan.name.clone(),
         stages: prep
@@ -104,6 +126,7 @@ fn write(
         install,
         vars,
         pull_request,
+        shards,
     };
     let text = (system.render)(&spec);
     match output {
@@ -128,6 +151,53 @@ fn write(
         None => ui::out(text.trim_end()),
     }
     Ok(exit::OK)
+}
+
+/// How many shard jobs the workflow's matrix has: the plan's `shards = N`, or `--shards N` for
+/// `shards = "matrix"`; `None` for a plan without sharded suites.
+fn shard_matrix(prep: &Prepared, given: Option<u32>) -> Result<Option<u32>> {
+    use crate::measure::shard::{Shards, MAX_SHARDS};
+    let asked: Vec<Shards> = prep.plan.suites().filter_map(|s| s.shards).collect();
+    if asked.is_empty() {
+        return match given {
+            Some(_) => Err(Error::invalid(
+                "--shards: no suite step of the plan has `shards`",
+                Some("add `shards = \"matrix\"` to the suite steps to split over the matrix"),
+            )),
+            None => Ok(None),
+        };
+    }
+    if !prep.plan.stages.is_empty() {
+        return Err(Error::invalid(
+            "a plan with rollout stages and sharded suites needs a matrix per stage, which `ci github` does not write yet",
+            Some("write the workflow for a plan without stages, or remove `shards`"),
+        ));
+    }
+    let mut count = given;
+    for s in asked {
+        if let Shards::Count(n) = s {
+            match count {
+                Some(c) if c != n => {
+                    return Err(Error::invalid(
+                        format!("the plan's suites ask for {n} shards, but the matrix would have {c}"),
+                        Some("give every sharded suite the same `shards`, or `shards = \"matrix\"` and `--shards N`"),
+                    ))
+                }
+                _ => count = Some(n),
+            }
+        }
+    }
+    match count {
+        Some(n) if (1..=MAX_SHARDS).contains(&n) => Ok(Some(n)),
+        Some(n) => Err(Error::invalid(
+            format!("--shards {n}: a matrix of 1 to {MAX_SHARDS} shards"),
+            None,
+        )),
+        None => Err(Error::invalid(
+            "the plan's suites say `shards = \"matrix\"`: how many jobs should the matrix have?",
+            Some("give `--shards N`, e.g. `--shards 4`"),
+        )),
+    }
 }
 
 /// The plan's path inside the repository, as the workflow names it.
@@ -177,6 +247,7 @@ fn command_line(
     system: &str,
     args: &WorkflowArgs,
     pull_request: bool,
+    shards: Option<u32>,
     plan: &str,
     vars: &[String],
 ) -> String {
@@ -189,6 +260,9 @@ fn command_line(
     }
     if pull_request {
         line.push_str(" --pull-request");
+    }
+    if let Some(n) = shards {
+        line.push_str(&format!(" --shards {n}"));
     }
     line
 }

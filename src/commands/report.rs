@@ -19,6 +19,9 @@ const RUNS_LISTED: usize = 10;
 
 /// Runs `planrun report`.
 pub fn run(args: &ReportArgs) -> Result<u8> {
+    if let Some(crate::cli::ReportAction::Merge(merge)) = &args.action {
+        return super::merge::run(merge);
+    }
     let report = load(&args.target, args.run.as_deref())?;
     ui::out(render(&report, args.format).trim_end_matches('\n'));
     Ok(exit::OK)
@@ -35,7 +38,7 @@ fn render(report: &RunReport, format: ReportFormat) -> String {
 }
 
 /// Reads the report of run `wanted` (default: the newest) in `target`.
-fn load(target: &Path, wanted: Option<&str>) -> Result<RunReport> {
+pub(super) fn load(target: &Path, wanted: Option<&str>) -> Result<RunReport> {
     let run = pick_run(&list_runs(&paths::reports_dir(target))?, wanted, target)?;
     let path = paths::report_json(target, &run);
     let text = fs::read_to_string(&path).map_err(|e| match e.kind() {

@@ -42,6 +42,8 @@ pub struct ApplyOptions {
     pub history: Option<PathBuf>,
     /// The stage applied and how it was entered.
     pub stage: Option<crate::report::model::StageReport>,
+    /// `--shard i/N`: the one shard of each sharded suite this apply runs.
+    pub shard: Option<crate::measure::shard::Slice>,
 }
 
 /// The context of one step.

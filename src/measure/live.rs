@@ -60,6 +60,8 @@ pub struct Account {
     /// The largest growth of any test process's resident memory, in KiB, from before its
     /// first test to after any later one; `None` when no process sampled itself.
     pub rss_growth_kb: Option<u64>,
+    /// In one shard of a sharded run: the tests the shards were chosen from, each once.
+    pub sharded_from: Vec<String>,
 }
 
 /// Reads the progress at `file`; lines that are not the plugin's (a torn last line) are skipped.
@@ -76,6 +78,7 @@ pub fn read_account(file: &Path) -> Account {
 fn parse(text: &str) -> Account {
     let mut collected: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut sharded_from = BTreeSet::new();
     let mut ended = BTreeSet::new();
     let mut counts = Counts::default();
     let mut markers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -91,6 +94,10 @@ fn parse(text: &str) -> Account {
                     collected.push(id.to_string());
                 }
             }
+            continue;
+        }
+        if let Some(ids) = value["shard_of"].as_array() {
+            sharded_from.extend(ids.iter().filter_map(|v| v.as_str()).map(str::to_string));
             continue;
         }
         if let Some(marked) = value["markers"].as_object() {
@@ -132,6 +139,7 @@ fn parse(text: &str) -> Account {
         collected,
         markers,
         rss_growth_kb,
+        sharded_from: sharded_from.into_iter().collect(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Measuring test suites: repeated timed runs, junit results, memory, statistics.
 
+pub mod balance;
 pub mod budget;
 pub mod budget_glob;
 pub mod coverage;
@@ -12,6 +13,9 @@ pub mod outliers;
 pub mod paired;
 pub mod pairs;
 pub mod record;
+pub mod shard;
+pub mod shard_figures;
+pub mod shard_merge;
 pub mod sim;
 pub mod stats;
 pub mod student_t;

@@ -165,6 +165,10 @@ pub struct RunExtras {
     pub rss_growth_kb: Option<u64>,
     /// Line coverage, when the run was measured under pytest-cov.
     pub coverage: Option<Coverage>,
+    /// In a sharded run, the tests the shards were chosen from (each process's collection).
+    pub all_tests: Vec<String>,
+    /// In a sharded run, each shard's part.
+    pub shards: Vec<super::shard_figures::ShardRun>,
 }
 
 /// A test and its duration.
@@ -247,6 +251,9 @@ pub struct Record {
     /// How it was compared with the record it follows (interleaved or sequential, and why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// A sharded suite's shards: each one's wall and CPU, and how evenly they shared the work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<super::shard_figures::ShardFigures>,
 }
 
 /// The tests a pytest record ran, so two records are compared on the same tests, and a
@@ -426,6 +433,7 @@ impl Record {
             rss_growth_mb,
             test_set,
             comparison: None,
+            shards: None,
         })
     }
 
@@ -489,6 +497,16 @@ impl Record {
             }
             "coverage" => self.coverage.as_ref().map(|c| c.percent),
             "rss_growth_mb" => self.rss_growth_mb,
+            "shards" => self.shards.as_ref().map(|s| f64::from(s.count)),
+            "balance" => self.shards.as_ref().and_then(|s| s.balance),
+            "shard_wall.min" => self
+                .shards
+                .as_ref()
+                .and_then(|s| super::stats::min(&s.walls)),
+            "shard_wall.max" => self
+                .shards
+                .as_ref()
+                .and_then(|s| super::stats::max(&s.walls)),
             _ => None,
         }
     }
@@ -594,7 +612,7 @@ fn tail_chars(text: &str, n: usize) -> String {
 }
 
 /// The slowest tests, slowest first, ties by id.
-fn slowest(durations: &BTreeMap<String, f64>) -> Vec<TestTime> {
+pub(super) fn slowest(durations: &BTreeMap<String, f64>) -> Vec<TestTime> {
     let mut all: Vec<TestTime> = durations
         .iter()
         .map(|(id, &seconds)| TestTime {

@@ -160,9 +160,28 @@ fn metric_paths_resolve() {
             &[crate::measure::budget::Budget::parse("t::a", 0.5).unwrap()],
             &BTreeMap::new(),
         );
+    let mut r = r;
+    r.shards = Some(crate::measure::shard_figures::ShardFigures {
+        count: 2,
+        only: None,
+        walls: vec![3.0, 2.0],
+        cpu: vec![1.0, 1.0],
+        runs: vec![vec![3.0, 2.0]],
+        balance: Some(2.5 / 3.0),
+        durations: None,
+        collected: Vec::new(),
+    });
     for path in METRICS {
         assert!(r.metric(path).is_some(), "{path} has no value");
     }
+    assert_eq!(
+        (
+            r.metric("shards"),
+            r.metric("shard_wall.min"),
+            r.metric("shard_wall.max")
+        ),
+        (Some(2.0), Some(2.0), Some(3.0))
+    );
     assert_eq!(r.metric("wall.median"), Some(3.0));
     assert_eq!(r.metric("passed"), Some(2.0));
     assert_eq!(r.metric("flaky"), Some(1.0));

@@ -18,6 +18,7 @@ use super::framework::Framework;
 use super::junit;
 use super::live;
 use super::record::{Record, RunExtras, RunResult, RunSample};
+use super::shard::{self, Part, ShardSpec};
 use crate::process::shell::quote;
 use crate::process::{self, CommandSpec, Control, Status};
 
@@ -64,6 +65,8 @@ pub struct SuiteSpec {
     /// Run under pytest-cov, measuring these sources (empty: the project's coverage
     /// configuration decides); `None` without coverage.
     pub coverage: Option<Vec<String>>,
+    /// Each run split over shards (pytest only); `None`: one process runs the suite.
+    pub shards: Option<ShardSpec>,
 }
 
 /// What `timeout = "auto"` derives a run's limit from.
@@ -194,6 +197,16 @@ pub enum SuiteError {
         /// The last output lines of the run.
         tail: Vec<String>,
     },
+    /// The shards of a run did not run every test exactly once.
+    #[error("{run} of `{command}` split its tests over shards unevenly: {problem}; every shard chooses from its own collection, so a test whose id changes between processes (a random or unordered parametrization) cannot be sharded")]
+    Shards {
+        /// Which run.
+        run: String,
+        /// The command.
+        command: String,
+        /// Which tests ran in no shard or in several.
+        problem: String,
+    },
     /// planrun was interrupted.
     #[error("interrupted")]
     Cancelled,
@@ -321,8 +334,17 @@ pub fn build_record(spec: &SuiteSpec, results: &[RunResult], promote: bool) -> O
                 .extend(names.iter().cloned());
         }
     }
-    Record::from_runs(&spec.command, spec.framework, results, cores)
-        .map(|r| r.with_budgets(&spec.budgets, &markers))
+    let figures = spec.shards.as_ref().and_then(|sh| {
+        let counted: Vec<&RunResult> = results.iter().filter(|r| !r.sample.warmup).collect();
+        shard::figures(sh, &counted)
+    });
+    let note = spec.shards.as_ref().and_then(shard::even_split_note);
+    Record::from_runs(&spec.command, spec.framework, results, cores).map(|r| {
+        let mut r = r.with_budgets(&spec.budgets, &markers);
+        r.shards = figures;
+        r.warnings.extend(note);
+        r
+    })
 }
 
 /// One run of the suite on its own (an interleaved pair's), numbered `index` among its kind;
@@ -391,11 +413,62 @@ fn run_once(
     auto_limit: Option<(Duration, Option<f64>)>,
     begun: &mut dyn FnMut(Option<&Path>),
 ) -> Result<RunResult, SuiteError> {
-    let label = if warmup {
+    match &spec.shards {
+        Some(sh) if spec.framework == Framework::Pytest && !(warmup && spec.warmup_collect) => {
+            begun(None);
+            let label = run_label(warmup, index);
+            let dir = junit_tempdir(spec, &format!("{label} shards"))?;
+            let process = |part: Part| {
+                run_process(
+                    spec,
+                    control,
+                    warmup,
+                    index,
+                    auto_limit,
+                    &mut |_| {},
+                    Some(&part),
+                )
+            };
+            shard::run(sh, &dir.path().join("shards.json"), &process).map_err(|e| match e {
+                shard::RunFailure::Prepare(source) => SuiteError::Prepare {
+                    path: dir.path().to_path_buf(),
+                    source,
+                },
+                shard::RunFailure::Process(e) => e,
+                shard::RunFailure::Uneven(problem) => SuiteError::Shards {
+                    run: label,
+                    command: spec.command.clone(),
+                    problem,
+                },
+            })
+        }
+        _ => run_process(spec, control, warmup, index, auto_limit, begun, None),
+    }
+}
+
+/// `warmup 2` or `run 3`.
+fn run_label(warmup: bool, index: u32) -> String {
+    if warmup {
         format!("warmup {index}")
     } else {
         format!("run {index}")
-    };
+    }
+}
+
+/// One pytest (or command) process of a run: the whole run, or one shard's `part` of it.
+pub fn run_process(
+    spec: &SuiteSpec,
+    control: &Control,
+    warmup: bool,
+    index: u32,
+    auto_limit: Option<(Duration, Option<f64>)>,
+    begun: &mut dyn FnMut(Option<&Path>),
+    part: Option<&Part>,
+) -> Result<RunResult, SuiteError> {
+    let mut label = run_label(warmup, index);
+    if let Some(p) = part {
+        label.push_str(&format!(" shard {}", p.shard));
+    }
     // The record is an identifier (validate checked it); the path is built only from one.
     let name = format!("{}-{}", spec.record, label.replace(' ', "-"));
     let log =
@@ -443,6 +516,10 @@ fn run_once(
     if live.is_some() {
         command.push_str(" -p ");
         command.push_str(live::PLUGIN);
+    }
+    if let Some(p) = part {
+        env.push(("PLANRUN_SHARD_PLAN".into(), p.plan.display().to_string()));
+        env.push(("PLANRUN_SHARD_INDEX".into(), (p.shard - 1).to_string()));
     }
     // Coverage goes to the run's junit directory too: its data file and its JSON report, so
     // the target gets neither.
@@ -530,6 +607,8 @@ fn run_once(
             markers: account.markers,
             rss_growth_kb: account.rss_growth_kb,
             coverage,
+            all_tests: account.sharded_from,
+            shards: Vec::new(),
         },
     })
 }

@@ -37,6 +37,7 @@ fn spec(dir: &Path, command: &str, framework: Framework) -> SuiteSpec {
         record: "baseline".to_string(),
         budgets: Vec::new(),
         coverage: None,
+        shards: None,
     }
 }
 

@@ -58,6 +58,12 @@ pub const PLANS: &[Bundled] = &[
         example: None,
     },
     Bundled {
+        name: "shards",
+        text: include_str!("../../plans/shards.toml"),
+        templates: &[],
+        example: None,
+    },
+    Bundled {
         name: "backend-demo",
         text: include_str!("../../plans/backend-demo.toml"),
         // The service script is no `write` template, but the plan runs it from beside itself.

@@ -20,6 +20,7 @@ pub mod resolve;
 pub mod schema;
 pub mod service_vars;
 mod shape;
+mod shards;
 mod split;
 pub mod stages;
 mod strict;

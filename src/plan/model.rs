@@ -161,6 +161,10 @@ pub const AUTO: &str = "auto";
 /// `warmup = "collect"`: one pytest `--collect-only` pass stands in for the warmup runs.
 pub const COLLECT: &str = "collect";
 
+/// `shards = "matrix"`: as many shards as the CI matrix has, from `--shard i/N` (or
+/// `PLANRUN_SHARD`); without either the suite runs whole.
+pub const MATRIX: &str = "matrix";
+
 /// Uncounted runs of a suite without `warmup`.
 pub const DEFAULT_WARMUP: u32 = 1;
 
@@ -429,6 +433,13 @@ step_struct! {
         /// coverage configuration (`[tool.coverage.run] source`), else everything that runs.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         coverage_source: Vec<String>,
+        /// Split the tests over this many pytest processes, balanced by measured durations
+        /// (longest first), which run at once: the record's wall is the slowest shard's, and it
+        /// gains `shards`, `balance` and each shard's wall. `"matrix"`: as many as the CI
+        /// matrix has, from `planrun apply --shard i/N` (or `PLANRUN_SHARD=i/N`), the suite
+        /// whole without either. With `--shard i/N` only shard i runs (pytest only, 1 to 64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shards: Option<IntOrVar>,
     }
 }
 

@@ -11,7 +11,7 @@ use super::diag::{did_you_mean, Diagnostic};
 use super::fields::{gate_strings, step_strings};
 use super::interp::{interpolate_all, InterpError};
 use super::locate::{Loc, Seg};
-use super::model::{IntOrVar, Plan, Step, AUTO, COLLECT, DEFAULT_RUNS, DEFAULT_WARMUP};
+use super::model::{IntOrVar, Plan, Step, AUTO, COLLECT, DEFAULT_RUNS, DEFAULT_WARMUP, MATRIX};
 
 /// The variable naming the interpreter: the plan may set it (or `"auto"`), `--var` may always;
 /// otherwise it holds the environment discovery found ([`crate::pyenv::discover`]).
@@ -82,8 +82,9 @@ pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpo
                     s.warmup.clone(),
                     s.min_runs.clone(),
                     s.max_runs.clone(),
+                    s.shards.clone(),
                 ],
-                _ => [None, None, None, None],
+                _ => [None, None, None, None, None],
             };
             step_strings(step, &mut |s, rel| {
                 // Most strings name no variable: their path is only made for one that does.
@@ -260,7 +261,7 @@ fn substitute(
 /// gates); `raw` holds them as written, to name the variables used.
 fn resolve_ints(
     step: &mut Step,
-    raw: &[Option<IntOrVar>; 4],
+    raw: &[Option<IntOrVar>; 5],
     base: &[Seg],
     ctx: &str,
     failed: &Failed,
@@ -274,6 +275,7 @@ fn resolve_ints(
         ("warmup", &mut suite.warmup, Some(DEFAULT_WARMUP), 0),
         ("min_runs", &mut suite.min_runs, None, 1),
         ("max_runs", &mut suite.max_runs, None, 1),
+        ("shards", &mut suite.shards, None, 1),
     ];
     for ((key, value, default, min), raw) in slots.into_iter().zip(raw) {
         let path = join(base, vec![Seg::from(key)]);
@@ -298,11 +300,17 @@ fn resolve_ints(
                 *value = Some(IntOrVar::Var(COLLECT.into()));
                 continue;
             }
+            Some(IntOrVar::Var(text)) if key == "shards" && text.trim() == MATRIX => {
+                *value = Some(IntOrVar::Var(MATRIX.into()));
+                continue;
+            }
             Some(IntOrVar::Var(text)) => text.trim().parse::<u32>().map_err(|_| text.clone()),
         };
         let default = default.unwrap_or(DEFAULT_RUNS);
         let least = if min == 0 {
             "a whole number (0 or more)".to_string()
+        } else if key == "shards" {
+            format!("a whole number of at least {min} or `\"{MATRIX}\"`")
         } else {
             format!("a whole number of at least {min}")
         };

@@ -812,6 +812,9 @@ fn check_suite_extras(
             ));
         }
     }
+    if let Err(p) = super::shards::compile(s, Loc::value(with(base.to_vec(), at!["shards"]))) {
+        problems.push(*p);
+    }
     let command = s.framework == super::model::Framework::Command;
     if command
         && matches!(&s.warmup, Some(super::model::IntOrVar::Var(v)) if v.trim() == super::model::COLLECT)

@@ -50,6 +50,7 @@ pub fn record() -> Record {
         rss_growth_mb: None,
         test_set: None,
         comparison: None,
+        shards: None,
     }
 }
 

@@ -184,8 +184,13 @@ pub fn mask_record(record: &mut Record, secrets: &Secrets) {
         rss_growth_mb: _,
         test_set,
         comparison,
+        shards,
     } = record;
     m(command);
+    if let Some(s) = shards {
+        s.collected.iter_mut().for_each(m);
+        s.durations.iter_mut().for_each(m);
+    }
     if let Some(set) = test_set {
         set.executed.iter_mut().for_each(m);
         set.known_failures.iter_mut().for_each(m);

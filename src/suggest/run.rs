@@ -162,6 +162,7 @@ fn run_once(spec: &ProfileSpec, control: &Control, reverse: bool) -> Result<Prof
         record: name.into(),
         budgets: Vec::new(),
         coverage: None,
+        shards: None,
     };
     let record = suite::run_suite(&suite_spec, control, &mut |_| {}).map_err(|source| {
         ProfileError::Suite {

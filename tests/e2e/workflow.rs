@@ -58,6 +58,19 @@ pub fn staged() -> (Project, String) {
     (project, text)
 }
 
+/// The shard demo with the bundled `shards` plan written into it (`shards = 4`), and the
+/// workflow `ci github` writes for it.
+pub fn sharded() -> (Project, String) {
+    let project = Project::new("shard-demo");
+    project
+        .test()
+        .args(["init", "shards"])
+        .stderr_unchecked("what init wrote")
+        .run();
+    let text = generate(&project, &["plans/shards.toml"]);
+    (project, text)
+}
+
 pub fn parse(text: &str) -> Value {
     serde_yaml_ng::from_str(text).unwrap()
 }
@@ -734,4 +747,165 @@ fn a_two_python_matrix_runs_twice_and_opens_one_pull_request() {
     assert_eq!(outcome(&runs[1], pr), &Outcome::NotRun);
     let gh = std::fs::read_to_string(scratch.path().join("gh.log")).unwrap();
     assert_eq!(gh.matches("---\n").count(), 1, "{gh}");
+}
+
+/// A plan with sharded suites gets one apply job per shard and Python (`--shard i/N`, the
+/// durations the last merge saved restored first, no patch: a shard decides nothing) and a
+/// `merge` job after them that joins their reports, decides the plan's gates and saves the
+/// durations; `shards = "matrix"` needs `--shards N`, and a count the plan contradicts is
+/// refused.
+#[test]
+fn a_sharded_plan_gets_a_shard_matrix_and_a_merge_job() {
+    let (project, text) = sharded();
+    let wf = parse(&text);
+    let job = &wf["jobs"]["planrun"];
+    let shards: Vec<u64> = job["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(shards, [1, 2, 3, 4]);
+    let runs: Vec<&str> = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(
+        runs.iter().any(|r| r
+            .contains("planrun apply \"$PLAN\" --target . --ci --shard ${{ matrix.shard }}/4 ")),
+        "{runs:?}"
+    );
+    assert!(!text.contains("Make a patch"), "a shard job makes no patch");
+    assert!(text.contains("path: .test_durations"));
+    let merge = &wf["jobs"]["merge"];
+    assert_eq!(merge["needs"].as_str(), Some("planrun"));
+    let merged: Vec<&str> = merge["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(
+        merged.iter().any(|r| r.contains(
+            "planrun report merge planrun-shards/*/ --plan \"$PLAN\" --durations .test_durations"
+        )),
+        "{merged:?}"
+    );
+
+    let plan = project.read("plans/shards.toml");
+    project.write(
+        "plans/matrix.toml",
+        &plan.replace("shards = \"4\"", "shards = \"matrix\""),
+    );
+    project
+        .test()
+        .args(["ci", "github", "plans/matrix.toml", "--target", "."])
+        .status(2)
+        .stderr_contains("give `--shards N`, e.g. `--shards 4`")
+        .run();
+    let six = generate(&project, &["plans/matrix.toml", "--shards", "6"]);
+    assert!(
+        six.contains("shard: [1, 2, 3, 4, 5, 6]") && six.contains("--shard ${{ matrix.shard }}/6 ")
+    );
+    project
+        .test()
+        .args([
+            "ci",
+            "github",
+            "plans/shards.toml",
+            "--shards",
+            "3",
+            "--target",
+            ".",
+        ])
+        .status(2)
+        .stderr_contains("the plan's suites ask for 4 shards, but the matrix would have 3")
+        .run();
+}
+
+/// The sharded workflow's steps run locally, its matrix expanded (one Python, 2 shards): each
+/// shard job applies its shard and defers the gates, uploads its report; the merge job
+/// downloads them, joins them and decides the plan's gates on the whole suite (here the
+/// machine-independent one: every test ran once), and writes the durations the next run's
+/// shard jobs restore.
+#[test]
+fn the_sharded_workflow_runs_as_written_and_the_merge_decides_the_gates() {
+    let (project, _) = sharded();
+    let plan = project.read("plans/shards.toml");
+    let cut = plan
+        .find("  [[phase.gate]]\n  check = \"after.balance")
+        .unwrap();
+    project.write("plans/split.toml", &plan[..cut]);
+    let python = local_python();
+    let text = generate(
+        &project,
+        &[
+            "plans/split.toml",
+            "--python",
+            &python,
+            "--var",
+            "shards=2",
+            "--var",
+            "runs=1",
+            "--var",
+            "warmup=0",
+        ],
+    );
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let mut runner = runner(scratch.path());
+    runner
+        .env
+        .push(("LEDGER_LATENCY_SCALE".into(), "0.1".into()));
+    let runs = runner.run(&parse(&text), project.path(), &push_context(false));
+    let jobs: Vec<(&str, Option<&String>)> = runs
+        .iter()
+        .map(|r| (r.job.as_str(), r.matrix.get("shard")))
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            ("planrun", Some(&"1".to_string())),
+            ("planrun", Some(&"2".to_string())),
+            ("merge", None)
+        ]
+    );
+    for run in &runs {
+        assert!(run.green, "{} {:?}\n{}", run.job, run.steps, run.log);
+    }
+    for run in &runs[..2] {
+        assert_eq!(
+            outcome(run, "Apply shards"),
+            &Outcome::Ran(0),
+            "{}",
+            run.log
+        );
+        assert!(run.log.contains("this job measures shard"), "{}", run.log);
+    }
+    let merge = &runs[2];
+    assert_eq!(
+        outcome(merge, "Merge the shards and decide the gates"),
+        &Outcome::Ran(0),
+        "{}",
+        merge.log
+    );
+    assert!(
+        merge.log.contains("after: 2 shards, wall "),
+        "{}",
+        merge.log
+    );
+    assert!(
+        merge
+            .log
+            .contains("and after.tests 404 == baseline.tests 404 ... pass"),
+        "{}",
+        merge.log
+    );
+    let durations = std::fs::read_to_string(merge.workspace.join(".test_durations")).unwrap();
+    assert!(
+        durations.contains("tests/e2e/test_close_period.py::test_close_period[1.4]"),
+        "{durations}"
+    );
 }

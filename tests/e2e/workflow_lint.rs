@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::workflow::{example_path, parse, staged};
+use super::workflow::{example_path, parse, sharded, staged};
 use crate::support::{cached_venv, repo_root, target_dir};
 
 /// pipx and shellcheck from PyPI, in target/ci-venv.
@@ -58,7 +58,12 @@ fn shellcheck(text: &str) -> Vec<String> {
 fn actionlint_and_shellcheck_find_nothing_in_what_it_writes() {
     let example = std::fs::read_to_string(example_path()).unwrap();
     let (_project, staged) = staged();
-    for (what, text) in [("the example", &example), ("the staged workflow", &staged)] {
+    let (_sharded_project, sharded) = sharded();
+    for (what, text) in [
+        ("the example", &example),
+        ("the staged workflow", &staged),
+        ("the sharded workflow", &sharded),
+    ] {
         let found = shellcheck(text);
         assert!(
             found.is_empty(),
@@ -75,7 +80,11 @@ fn actionlint_and_shellcheck_find_nothing_in_what_it_writes() {
         return;
     };
     let scratch = tempfile::tempdir().unwrap();
-    for (name, text) in [("example.yml", &example), ("staged.yml", &staged)] {
+    for (name, text) in [
+        ("example.yml", &example),
+        ("staged.yml", &staged),
+        ("sharded.yml", &sharded),
+    ] {
         let path = scratch.path().join(name);
         std::fs::write(&path, text).unwrap();
         let out = Command::new("node")

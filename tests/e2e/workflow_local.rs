@@ -300,6 +300,19 @@ fn yaml_env(v: &Value, ctx: &Ctx) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Copies the files under `from` into `to`, keeping their relative paths.
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Reads `KEY=value` lines (and `KEY<<EOF` blocks) from a GitHub file command.
 fn file_command(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -372,6 +385,43 @@ impl Runner {
         (code, text)
     }
 
+    /// What `actions/upload-artifact` and `actions/download-artifact` do, between the jobs of
+    /// this runner: an upload copies its paths into a directory named after the artifact, a
+    /// download copies each artifact its `pattern` (a trailing `*`) matches into `path/<name>/`.
+    fn artifacts(&self, uses: &str, with: &Value, ctx: &Ctx, workspace: &Path) {
+        let store = self.scratch.with_file_name("artifacts");
+        let field = |k: &str| with[k].as_str().map(|v| ctx.substitute(v));
+        if uses.starts_with("actions/upload-artifact@") {
+            let dir = store.join(field("name").unwrap());
+            std::fs::create_dir_all(&dir).unwrap();
+            for path in field("path")
+                .unwrap()
+                .lines()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let from = workspace.join(path);
+                if from.is_dir() {
+                    copy_dir(&from, &dir);
+                } else if from.is_file() {
+                    std::fs::copy(&from, dir.join(from.file_name().unwrap())).unwrap();
+                }
+            }
+        } else if uses.starts_with("actions/download-artifact@") {
+            let pattern = field("pattern").unwrap();
+            let prefix = pattern.strip_suffix('*').expect("a pattern ending in `*`");
+            let into = workspace.join(field("path").unwrap());
+            for entry in std::fs::read_dir(&store).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(prefix) {
+                    let to = into.join(&name);
+                    std::fs::create_dir_all(&to).unwrap();
+                    copy_dir(&entry.path(), &to);
+                }
+            }
+        }
+    }
+
     /// Runs every job of `workflow` in order (they are chained by `needs:`), each matrix entry
     /// on a fresh checkout of `repo` (a git work tree), with `base` as the contexts.
     pub fn run(&self, workflow: &Value, repo: &Path, base: &Ctx) -> Vec<JobRun> {
@@ -380,23 +430,30 @@ impl Runner {
         for (id, job) in jobs {
             let id = id.as_str().unwrap();
             let matrix = &job["strategy"]["matrix"];
-            let entries: Vec<BTreeMap<String, String>> = match matrix.as_mapping() {
-                None => vec![BTreeMap::new()],
-                Some(m) => {
-                    assert_eq!(m.len(), 1, "one matrix axis");
-                    let (k, vs) = m.iter().next().unwrap();
-                    vs.as_sequence()
-                        .unwrap()
-                        .iter()
-                        .map(|v| {
-                            let v = v.as_str().map(str::to_string).unwrap_or_else(|| {
-                                serde_yaml_ng::to_string(v).unwrap().trim().to_string()
-                            });
-                            BTreeMap::from([(k.as_str().unwrap().to_string(), v)])
+            // Every combination of the axes' values, as GitHub expands them.
+            let mut entries: Vec<BTreeMap<String, String>> = vec![BTreeMap::new()];
+            for (k, vs) in matrix.as_mapping().into_iter().flatten() {
+                let values: Vec<String> = vs
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .map(|v| {
+                        v.as_str().map(str::to_string).unwrap_or_else(|| {
+                            serde_yaml_ng::to_string(v).unwrap().trim().to_string()
                         })
-                        .collect()
-                }
-            };
+                    })
+                    .collect();
+                entries = entries
+                    .iter()
+                    .flat_map(|e| {
+                        values.iter().map(move |v| {
+                            let mut e = e.clone();
+                            e.insert(k.as_str().unwrap().to_string(), v.clone());
+                            e
+                        })
+                    })
+                    .collect();
+            }
             for entry in entries {
                 runs.push(self.job(workflow, id, job, entry, repo, base));
             }
@@ -431,6 +488,7 @@ impl Runner {
                 .to_string();
             let name = ctx.substitute(&name);
             if let Some(uses) = step["uses"].as_str() {
+                self.artifacts(uses, &step["with"], &ctx, &workspace);
                 steps.push((name, Outcome::Uses(uses.to_string())));
                 continue;
             }

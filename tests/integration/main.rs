@@ -26,6 +26,7 @@ mod progress;
 mod pytest_config;
 mod schema;
 mod services;
+mod shards;
 mod stages;
 mod support;
 mod trust;

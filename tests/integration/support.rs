@@ -51,6 +51,16 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The directory of the only run on `project` (a test that expects exactly one apply there).
+pub fn only_run(project: &Project) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(project.join(".planrun/runs"))
+        .expect("a runs directory")
+        .map(|e| e.expect("a run").path())
+        .collect();
+    assert_eq!(runs.len(), 1, "expected one run, got {runs:?}");
+    runs.into_iter().next().unwrap()
+}
+
 /// The `report.json` of the newest run in `project` (run ids sort by time).
 pub fn newest_report(project: &Project) -> serde_json::Value {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(project.join(".planrun/runs"))

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::github_shards as shards;
 use super::install::Tool;
 pub use super::workflow::Spec;
 use super::workflow::{apply_command, indented, jobs, python_list, Job, PATCH_SCRIPT};
@@ -13,9 +14,13 @@ use super::workflow::{apply_command, indented, jobs, python_list, Job, PATCH_SCR
 /// The workflow's text.
 pub fn render(spec: &Spec) -> String {
     let mut out = header(spec);
-    for job in &jobs(spec) {
+    let jobs = jobs(spec);
+    for job in &jobs {
         out.push('\n');
         out.push_str(&job_text(spec, job));
+    }
+    if let (Some(n), Some(last)) = (spec.shards, jobs.last()) {
+        out.push_str(&shards::merge_job(n, &last.id, &python_list(spec)));
     }
     out
 }
@@ -82,11 +87,14 @@ fn job_text(spec: &Spec, job: &Job) -> String {
             "    permissions:\n      contents: write # to push the pull request's branch\n      pull-requests: write\n",
         );
     }
-    let pythons = python_list(spec);
     let _ = writeln!(
         j,
-        "    strategy:\n      fail-fast: false\n      matrix:\n        python: [{pythons}]"
+        "    strategy:\n      fail-fast: false\n      matrix:\n        python: [{}]",
+        python_list(spec)
     );
+    if let Some(n) = spec.shards {
+        j.push_str(&shards::axis(n));
+    }
     j.push_str("    steps:\n      - uses: actions/checkout@v4\n");
     j.push_str(
         "      - uses: actions/setup-python@v5\n        with:\n          python-version: ${{ matrix.python }}\n",
@@ -96,6 +104,9 @@ fn job_text(spec: &Spec, job: &Job) -> String {
     }
     install_steps(&mut j, spec);
     history_steps(&mut j, spec, job);
+    if spec.shards.is_some() {
+        shards::restore_durations(&mut j);
+    }
     apply_step(&mut j, spec, job);
     after_steps(&mut j, spec, job);
     j
@@ -128,15 +139,18 @@ fn install_steps(j: &mut String, spec: &Spec) {
 
 /// The cache key of a job's history: unique per run attempt (a cache entry is written once),
 /// found again by prefix from the same run (the previous stage) and then from the branch.
-fn history_key(job: &Job) -> (String, String, String) {
+fn history_key(spec: &Spec, job: &Job) -> (String, String, String) {
     let branch = "planrun-history-${{ github.ref_name }}-py${{ matrix.python }}-";
     let run = format!("{branch}${{{{ github.run_id }}}}-");
-    let key = format!("{run}${{{{ github.run_attempt }}}}-{}", job.id);
+    let mut key = format!("{run}${{{{ github.run_attempt }}}}-{}", job.id);
+    if spec.shards.is_some() {
+        key.push_str("-shard${{ matrix.shard }}");
+    }
     (key, run, branch.to_string())
 }
 
-fn history_steps(j: &mut String, _spec: &Spec, job: &Job) {
-    let (key, run, branch) = history_key(job);
+fn history_steps(j: &mut String, spec: &Spec, job: &Job) {
+    let (key, run, branch) = history_key(spec, job);
     let _ = writeln!(
         j,
         "      - name: Restore the run history\n        uses: actions/cache/restore@v4\n        with:\n          path: .planrun-history\n          key: {key}\n          restore-keys: |\n            {run}\n            {branch}"
@@ -175,13 +189,16 @@ fn apply_step(j: &mut String, spec: &Spec, job: &Job) {
          \x20           *) echo \"kept=false\" >> \"$GITHUB_OUTPUT\"\n\
          \x20              exit \"$code\" ;;\n\
          \x20         esac\n",
-        apply_command(spec, job)
+        apply_command(spec, job, spec.shards.map(shards::arg))
     );
 }
 
 fn after_steps(j: &mut String, spec: &Spec, job: &Job) {
-    let (key, _, _) = history_key(job);
-    let suffix = format!("{}-py${{{{ matrix.python }}}}", job.id);
+    let (key, _, _) = history_key(spec, job);
+    let mut suffix = format!("{}-py${{{{ matrix.python }}}}", job.id);
+    if spec.shards.is_some() {
+        suffix.push_str("-shard${{ matrix.shard }}");
+    }
     let _ = writeln!(
         j,
         "      - name: Save the run history\n        if: always()\n        uses: actions/cache/save@v4\n        with:\n          path: .planrun-history\n          key: {key}"
@@ -190,6 +207,10 @@ fn after_steps(j: &mut String, spec: &Spec, job: &Job) {
         j,
         "      - name: Upload the report\n        if: always()\n        uses: actions/upload-artifact@v4\n        with:\n          name: planrun-report-{suffix}\n          path: planrun-report/\n          if-no-files-found: warn"
     );
+    // A shard job decides nothing: the merge does, and its change is every job's alike.
+    if spec.shards.is_some() {
+        return;
+    }
     j.push_str(
         "      - name: Make a patch of the kept change\n        if: steps.apply.outputs.kept == 'true'\n        run: |\n",
     );

@@ -129,7 +129,7 @@ fn job_text(spec: &Spec, job: &Job) -> String {
         &mut j,
         &format!(
             "mkdir -p .planrun-history\ncode=0\n{lint}{} || code=$?\nif [ \"$code\" -ne 0 ]; then exit \"$code\"; fi\n",
-            apply_command(spec, job)
+            apply_command(spec, job, None)
         ),
     );
     block(&mut j, PATCH_SCRIPT);

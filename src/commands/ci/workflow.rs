@@ -23,6 +23,9 @@ pub struct Spec {
     pub pull_request: bool,
     /// The command line that writes this workflow, for its header.
     pub command: String,
+    /// The plan's sharded suites split over this many matrix jobs, joined by a `merge` job
+    /// ([`super::github_shards`]); `None` without `shards`. GitHub only.
+    pub shards: Option<u32>,
 }
 
 /// One job: a stage, or the whole plan.
@@ -81,8 +84,9 @@ pub(super) fn jobs(spec: &Spec) -> Vec<Job<'_>> {
 }
 
 /// `planrun apply ...` for `job`: the plan from `$PLAN`, the history from `$HISTORY`, reports
-/// into `planrun-report/`, and for a stage `$FORCE` (empty, or `--force`).
-pub(super) fn apply_command(spec: &Spec, job: &Job) -> String {
+/// into `planrun-report/`, for a stage `$FORCE` (empty, or `--force`), and for a shard job its
+/// `--shard` argument.
+pub(super) fn apply_command(spec: &Spec, job: &Job, shard: Option<String>) -> String {
     let mut args = vec!["\"$PLAN\"".to_string(), "--target .".into()];
     if let Some(stage) = job.stage {
         args.push(format!("--stage {stage}"));
@@ -94,6 +98,7 @@ pub(super) fn apply_command(spec: &Spec, job: &Job) -> String {
     if job.stage.is_some() {
         args.push("$FORCE".into());
     }
+    args.extend(shard);
     args.push("--history \"$HISTORY\" --report-dir planrun-report".into());
     format!("planrun apply {}", args.join(" "))
 }

@@ -195,6 +195,9 @@ pub fn suite_spec(ctx: &StepContext<'_>, s: &Suite) -> Result<SuiteSpec, StepErr
         record: s.record.clone(),
         budgets: s.budgets.clone(),
         coverage: s.coverage.clone(),
+        shards: s.shards.and_then(|n| {
+            crate::measure::shard::spec_for(n, ctx.opts.shard, &prep.target, ctx.records.values())
+        }),
     })
 }
 

@@ -96,6 +96,8 @@ pub struct Suite {
     pub budgets: Vec<Budget>,
     /// Run under pytest-cov, measuring these sources (empty: the project's configuration).
     pub coverage: Option<Vec<String>>,
+    /// Split over shards (see [`crate::plan::shards`]).
+    pub shards: Option<crate::measure::shard::Shards>,
 }
 
 /// `warmup = "collect"` (at `place`, in the step `ctx` names) on a `framework = "command"` suite:
@@ -148,7 +150,15 @@ pub fn compile(s: &SuiteStep, c: &Compiling<'_>, problems: &mut Vec<Problem>) ->
         true => auto_runs(s, c, min, max, problems)?,
         false => fixed_runs(s, c, written, problems)?,
     };
+    let shards = match crate::plan::shards::compile(s, c.place("shards")) {
+        Ok(shards) => shards,
+        Err(problem) => {
+            problems.push(*problem);
+            return None;
+        }
+    };
     Some(Suite {
+        shards,
         budgets: budgets(s, c, problems)?,
         coverage: s.coverage.then(|| s.coverage_source.clone()),
         id: s.id.clone(),
@@ -246,6 +256,7 @@ impl Written for SuiteStep {
         int_or_var(f, "runs", &mut self.runs);
         int_or_var(f, "warmup", &mut self.warmup);
         int_or_var(f, "min_runs", &mut self.min_runs);
+        int_or_var(f, "shards", &mut self.shards);
         int_or_var(f, "max_runs", &mut self.max_runs);
         opt(f, "max_time", &mut self.max_time);
         list(f, "coverage_source", &mut self.coverage_source);

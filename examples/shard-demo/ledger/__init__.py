@@ -1,0 +1,1 @@
+"""A small ledger: amounts, entries, and period closing against a simulated store."""
