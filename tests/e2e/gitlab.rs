@@ -170,7 +170,7 @@ fn shellcheck(pipeline: &Value) -> Vec<String> {
 #[test]
 fn the_pipeline_passes_gitlabs_schema_and_shellcheck_and_says_what_gitlab_reads() {
     let demo = demo_with_bundled_plan();
-    let plain = generate_for("gitlab", &demo, &["plans/xdist.toml"]);
+    let plain = generate_for("gitlab", &demo, &["ci/plans/xdist.toml"]);
     let staged_project = mini_with_edits();
     staged_project.write("plans/staged.toml", STAGED);
     let staged = generate_for("gitlab", &staged_project, &["plans/staged.toml"]);
@@ -191,7 +191,10 @@ fn the_pipeline_passes_gitlabs_schema_and_shellcheck_and_says_what_gitlab_reads(
     );
 
     let wf = parse(&plain);
-    assert_eq!(wf["variables"]["PLAN"].as_str(), Some("plans/xdist.toml"));
+    assert_eq!(
+        wf["variables"]["PLAN"].as_str(),
+        Some("ci/plans/xdist.toml")
+    );
     let job = &wf["planrun"];
     assert_eq!(job["stage"].as_str(), Some("planrun"));
     assert!(job["allow_failure"].is_null(), "no stage, no refusal");
@@ -311,4 +314,17 @@ fn a_stage_not_promoted_yet_exits_with_the_code_the_job_allows() {
         ci.log
     );
     assert!(!ci.workspace.join("planrun.patch").exists());
+}
+
+/// GitLab gets no shard matrix yet: a sharded plan is refused, not written as a pipeline whose
+/// one job would run every shard's suite whole.
+#[test]
+fn a_sharded_plan_is_refused_until_gitlab_writes_a_shard_matrix() {
+    let (project, _) = crate::workflow::sharded();
+    project
+        .test()
+        .args(["ci", "gitlab", "ci/plans/shards.toml", "--target", "."])
+        .status(2)
+        .stderr_contains("`ci gitlab` does not write a shard matrix yet")
+        .run();
 }

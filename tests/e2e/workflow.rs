@@ -67,7 +67,7 @@ pub fn sharded() -> (Project, String) {
         .args(["init", "shards"])
         .stderr_unchecked("what init wrote")
         .run();
-    let text = generate(&project, &["plans/shards.toml"]);
+    let text = generate(&project, &["ci/plans/shards.toml"]);
     (project, text)
 }
 
@@ -794,18 +794,18 @@ fn a_sharded_plan_gets_a_shard_matrix_and_a_merge_job() {
         "{merged:?}"
     );
 
-    let plan = project.read("plans/shards.toml");
+    let plan = project.read("ci/plans/shards.toml");
     project.write(
-        "plans/matrix.toml",
+        "ci/plans/matrix.toml",
         &plan.replace("shards = \"4\"", "shards = \"matrix\""),
     );
     project
         .test()
-        .args(["ci", "github", "plans/matrix.toml", "--target", "."])
+        .args(["ci", "github", "ci/plans/matrix.toml", "--target", "."])
         .status(2)
         .stderr_contains("give `--shards N`, e.g. `--shards 4`")
         .run();
-    let six = generate(&project, &["plans/matrix.toml", "--shards", "6"]);
+    let six = generate(&project, &["ci/plans/matrix.toml", "--shards", "6"]);
     assert!(
         six.contains("shard: [1, 2, 3, 4, 5, 6]") && six.contains("--shard ${{ matrix.shard }}/6 ")
     );
@@ -814,7 +814,7 @@ fn a_sharded_plan_gets_a_shard_matrix_and_a_merge_job() {
         .args([
             "ci",
             "github",
-            "plans/shards.toml",
+            "ci/plans/shards.toml",
             "--shards",
             "3",
             "--target",
@@ -833,16 +833,16 @@ fn a_sharded_plan_gets_a_shard_matrix_and_a_merge_job() {
 #[test]
 fn the_sharded_workflow_runs_as_written_and_the_merge_decides_the_gates() {
     let (project, _) = sharded();
-    let plan = project.read("plans/shards.toml");
+    let plan = project.read("ci/plans/shards.toml");
     let cut = plan
         .find("  [[phase.gate]]\n  check = \"after.balance")
         .unwrap();
-    project.write("plans/split.toml", &plan[..cut]);
+    project.write("ci/plans/split.toml", &plan[..cut]);
     let python = local_python();
     let text = generate(
         &project,
         &[
-            "plans/split.toml",
+            "ci/plans/split.toml",
             "--python",
             &python,
             "--var",
