@@ -261,6 +261,16 @@ fn coverage_on_older_pythons_or_with_branches_is_a_note() {
     let a = analyze(&p, 1);
     assert!(a.opportunities.iter().all(|o| o.kind != Kind::Coverage));
     assert!(a.notes[0].contains("does not apply to branch coverage on Python 3.12"));
+    // A cost within the noise predicts nothing, and says so.
+    covered(&mut p, (3, 12), wall - 0.5, false);
+    let a = analyze(&p, 1);
+    assert!(a.opportunities.iter().all(|o| o.kind != Kind::Coverage));
+    assert!(
+        a.notes[0].contains("costs 0.50 s, 5% of the run")
+            && a.notes[0].contains("within the machine's noise"),
+        "{}",
+        a.notes[0]
+    );
     // Already on sys.monitoring: nothing to change.
     p.coverage.as_mut().unwrap().tracer = "SysMonitor".into();
     assert!(analyze(&p, 1).notes[0].contains("already uses sys.monitoring"));

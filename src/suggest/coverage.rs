@@ -70,6 +70,14 @@ pub fn coverage(profile: &Profile) -> (Option<Opportunity>, Vec<String>) {
     }
     // The cost is one run's wall less another's: the noise the machine has widens it.
     let spread = profile.noise() * wall;
+    if cost <= spread {
+        return (
+            None,
+            vec![format!(
+                "{costs}; that is within the machine's noise (about {spread:.2} s a run), so no saving is predicted: measure it with the bundled coverage-sysmon plan, which repeats the runs"
+            )],
+        );
+    }
     let saving = Saving {
         low: (cost - spread).max(0.0) * SYSMON_SAVES.0,
         mid: cost.max(0.0) * SYSMON_SAVES.1,

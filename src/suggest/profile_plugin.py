@@ -166,7 +166,10 @@ _wrap_sqlalchemy()
 
 
 def pytest_configure(config):
-    global _root
+    global _root, _PATH
+    # The collect-only pass that warms the bytecode before the first run reports nothing.
+    if config.option.collectonly:
+        _PATH = None
     # A suite whose own configuration already runs it on xdist workers (`-n` in addopts).
     global _controller
     _controller = config.pluginmanager.has_plugin("dsession")

@@ -176,8 +176,11 @@ fn run_once(
         command: format!("{base} -p {PLUGIN}{no_cov}"),
         cwd: spec.target.clone(),
         env,
-        warmup: 0,
-        warmup_collect: false,
+        // Before the first run, one `--collect-only` pass compiles the bytecode a fresh
+        // checkout lacks (no run of the suite): else the first run's collection is the cold
+        // one, which no later run pays.
+        warmup: u32::from(second == Second::No),
+        warmup_collect: true,
         runs: 1,
         max_runs: None,
         max_time: None,
