@@ -61,10 +61,7 @@ const GROUPS: &[(&str, Group)] = &[
         "real: time to verdict of the README's first command",
         realverdicts::first_command,
     ),
-    (
-        "suggest: predicted vs measured xdist speed-up",
-        suggest::rows,
-    ),
+    ("suggest prediction accuracy", suggest::rows),
 ];
 
 fn main() {
