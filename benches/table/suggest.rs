@@ -109,6 +109,9 @@ struct Predicted {
 
 fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
     let target = root.join("t");
+    // The xdist plan is applied to a copy as it was: the written plan's apply may keep its change.
+    let pristine = root.join("t-xdist");
+    copy_tree(&target, &pristine)?;
     let hook = root.join("hook");
     write(&hook.join("sitecustomize.py"), COUNTER)?;
     let runs_log = root.join("runs.jsonl");
@@ -186,7 +189,7 @@ fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
             rows.push(applied(
                 &format!("suggest: parallel-workers (-n {workers} --dist {dist}) on {name}"),
                 &xdist,
-                &target,
+                &pristine,
                 &root.join("report-xdist"),
                 &[
                     format!("maxprocesses={workers}"),
@@ -262,7 +265,10 @@ fn applied(
         .arg(target)
         .arg("--report-dir")
         .arg(report_dir)
-        .args(["--var", &format!("python={}", python().display())]);
+        .args(["--var", &format!("python={}", python().display())])
+        // Two runs a side: "auto" takes up to ten pairs on a change near 1x, and the bench
+        // has seven targets.
+        .args(["--var", "runs=2"]);
     for v in vars {
         apply.args(["--var", v]);
     }
@@ -295,7 +301,7 @@ fn applied(
             num(measured),
             timed.code
         ))
-        .reps("1+1")
+        .reps("2+2")
         .target(
             "measured within 25% of predicted, or inside the interval",
             inside || within,
