@@ -62,10 +62,7 @@ const GROUPS: &[(&str, Group)] = &[
         "real: time to verdict of the README's first command",
         realverdicts::first_command,
     ),
-    (
-        "suggest: predicted vs measured xdist speed-up",
-        suggest::rows,
-    ),
+    ("suggest prediction accuracy", suggest::rows),
     ("sharding: 1, 2 and 4 local shards", shards::rows),
 ];
 

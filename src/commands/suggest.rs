@@ -82,6 +82,7 @@ pub fn run(args: &SuggestArgs) -> Result<u8> {
             parallel: &analysis.parallel,
             risks: &analysis.risks,
             little_to_gain: analysis.little_to_gain,
+            notes: &analysis.notes,
             plan: args
                 .write
                 .as_ref()
@@ -274,6 +275,9 @@ fn relativize(p: &mut profile::Profile, target: &Path) {
     }
     for s in &mut p.sqlite {
         s.path = profile::shown_path(&s.path, target);
+    }
+    if let Some(file) = p.coverage.as_mut().and_then(|c| c.config_file.as_mut()) {
+        *file = profile::shown_path(file, target);
     }
 }
 

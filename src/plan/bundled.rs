@@ -91,6 +91,18 @@ pub const PLANS: &[Bundled] = &[
         ],
         example: Some("backend-demo"),
     },
+    Bundled {
+        name: "coverage-sysmon",
+        text: include_str!("../../plans/coverage-sysmon.toml"),
+        templates: &[],
+        example: None,
+    },
+    Bundled {
+        name: "django-reuse-db",
+        text: include_str!("../../plans/django-reuse-db.toml"),
+        templates: &[],
+        example: None,
+    },
 ];
 
 /// The bundled plan called `name`.

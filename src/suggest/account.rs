@@ -2,34 +2,16 @@
 //! appending) read into a [`Profile`]; lines that are not the plugin's are skipped.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use super::profile::{FixtureTiming, Profile, SharedFile, SqliteUse, TestTiming};
+use super::profile::{
+    CoverageUse, DjangoUse, FixtureTiming, Profile, SharedFile, SqliteUse, TestTiming,
+};
 
 /// Reads the plugin's JSON lines; lines that are not the plugin's are skipped.
 pub fn parse(text: &str) -> Profile {
     let mut p = Profile {
-        command: String::new(),
-        wall: 0.0,
-        cpu: 0.0,
         cores: 1,
-        collected: 0,
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-        errors: 0,
-        collection: 0.0,
-        tests: Vec::new(),
-        fixtures: Vec::new(),
-        sqlite: Vec::new(),
-        tmp_created: BTreeMap::new(),
-        postgres: BTreeMap::new(),
-        shared_files: Vec::new(),
-        log: PathBuf::new(),
-        reverse_wall: None,
-        order_dependent: Vec::new(),
-        xdist_startup: Vec::new(),
-        already_parallel: false,
+        ..Profile::default()
     };
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for line in text.lines() {
@@ -38,6 +20,25 @@ pub fn parse(text: &str) -> Profile {
         };
         if v["xdist"].as_bool() == Some(true) {
             p.already_parallel = true;
+        } else if let Some([major, minor]) = v["python"].as_array().map(Vec::as_slice) {
+            p.python = major
+                .as_u64()
+                .zip(minor.as_u64())
+                .map(|(a, b)| (a as u32, b as u32));
+        } else if v["coverage"].is_object() {
+            let c = &v["coverage"];
+            p.coverage = Some(CoverageUse {
+                tracer: c["tracer"].as_str().unwrap_or_default().to_string(),
+                config_file: c["config_file"].as_str().map(str::to_string),
+                branch: c["branch"].as_bool().unwrap_or(false),
+                pytest_cov: c["pytest_cov"].as_bool().unwrap_or(false),
+            });
+        } else if v["django"].is_object() {
+            let d = &v["django"];
+            p.django = Some(DjangoUse {
+                reuse_db: d["reuse_db"].as_bool().unwrap_or(false),
+                nomigrations: d["nomigrations"].as_bool().unwrap_or(false),
+            });
         } else if let Some(seconds) = v["collection"].as_f64() {
             p.collection += seconds;
             p.collected += v["tests"].as_u64().unwrap_or(0);
@@ -79,6 +80,7 @@ pub fn parse(text: &str) -> Profile {
                 }
             }
             add_counts(&mut p.postgres, &v["postgres"]);
+            add_counts(&mut p.sqlalchemy, &v["sqlalchemy"]);
         } else if let Some(list) = v["shared_files"].as_array() {
             p.shared_files.extend(list.iter().map(|s| SharedFile {
                 path: s["path"].as_str().unwrap_or_default().to_string(),
@@ -152,7 +154,15 @@ mod tests {
             "\n",
             r#"{"fixtures": [{"name": "db", "scope": "function", "where": "tests", "count": 1, "seconds": 0.25}]}"#,
             "\n",
-            r#"{"sqlite": [{"path": "/x.db", "tests": ["t.py::a"], "fixtures": ["db"]}], "tmp_created": {"t.py::a": 1}, "session_setup": {"t.py::a": 0.2}, "postgres": {}}"#,
+            r#"{"sqlite": [{"path": "/x.db", "tests": ["t.py::a"], "fixtures": ["db"]}], "tmp_created": {"t.py::a": 1}, "session_setup": {"t.py::a": 0.2}, "postgres": {}, "sqlalchemy": {"engine": 2}}"#,
+            "\n",
+            r#"{"sqlite": [], "tmp_created": {}, "session_setup": {}, "postgres": {}, "sqlalchemy": {"engine": 1}}"#,
+            "\n",
+            r#"{"python": [3, 12]}"#,
+            "\n",
+            r#"{"coverage": {"tracer": "CTracer", "config_file": "/r/pyproject.toml", "pytest_cov": true}}"#,
+            "\n",
+            r#"{"django": {"reuse_db": true, "nomigrations": false}}"#,
             "\n",
             r#"{"shared_files": [{"path": "/r/c.json", "writers": ["t.py::a"], "tests": ["t.py::a", "t.py::b"]}]}"#,
             "\n",
@@ -172,5 +182,23 @@ mod tests {
         assert_eq!(p.tmp_created["t.py::a"], 1);
         assert!((p.tests[0].session_setup - 0.2).abs() < 1e-9);
         assert_eq!(p.shared_files[0].tests.len(), 2);
+        assert_eq!(p.sqlalchemy["engine"], 3);
+        assert_eq!(p.python, Some((3, 12)));
+        let cov = p.coverage.as_ref().unwrap();
+        assert_eq!(
+            (
+                cov.tracer.as_str(),
+                cov.config_file.as_deref(),
+                cov.pytest_cov
+            ),
+            ("CTracer", Some("/r/pyproject.toml"), true)
+        );
+        assert_eq!(
+            p.django,
+            Some(DjangoUse {
+                reuse_db: true,
+                nomigrations: false
+            })
+        );
     }
 }

@@ -1,19 +1,19 @@
 //! From a [`Profile`] to ranked opportunities: parallel workers, expensive function-scoped
-//! fixtures, collection time, or little to gain; each with its evidence, a predicted saving
-//! with an interval, the plan steps that would try it, and the risks seen on the way. Pure.
+//! fixtures (pytest-django's database among them), collection time, coverage's cost, markers
+//! from the durations, or little to gain; each with its evidence, a predicted saving with an
+//! interval, the plan steps that would try it, and the risks seen on the way. Pure.
 
 use serde::Serialize;
 
+pub use super::opportunity::{Kind, Opportunity, Saving, Shape, FIXTURE_SHARE};
 use super::parallel::{self, Prediction, Serial};
 use super::profile::Profile;
+use super::{coverage, django, tiers};
 
 /// An opportunity is worth naming when its estimate saves this share of the wall time...
 pub const MIN_SHARE: f64 = 0.10;
 /// ...and at least this many seconds.
 pub const MIN_SECONDS: f64 = 0.5;
-
-/// A function-scoped fixture is a candidate from this share of the wall time on.
-pub const FIXTURE_SHARE: f64 = 0.10;
 
 /// Built once per session, a fixture still costs a per-test reset (a copy, a rollback, a
 /// cleanup): the pessimistic end keeps half of the repeated builds' time.
@@ -29,89 +29,6 @@ const FIXTURE_KEPT_OTHER: f64 = 0.75;
 /// or imported saves from a fifth to three fifths of it in the projects we measured.
 pub const COLLECTION_SHARE: f64 = 0.20;
 const COLLECTION_KEPT: (f64, f64) = (0.2, 0.6);
-
-/// What kind of change an opportunity is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// Run the tests on several pytest-xdist workers.
-    ParallelWorkers,
-    /// Build a function-scoped fixture once per session.
-    FixtureScope,
-    /// Collect and import less.
-    Collection,
-}
-
-/// A known shape of an expensive fixture, which a seed plan's pattern fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Shape {
-    /// Connects to a SQLite database file it creates per test (seed 000).
-    SqliteFile,
-    /// Connects to PostgreSQL per test (seed 002, 004).
-    Postgres,
-    /// pytest-django's test database (`--reuse-db`, `--nomigrations`).
-    Django,
-}
-
-/// Seconds saved: the pessimistic end, the estimate, the optimistic end.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Saving {
-    /// The pessimistic end (may be negative: slower).
-    pub low: f64,
-    /// The estimate.
-    pub mid: f64,
-    /// The optimistic end.
-    pub high: f64,
-}
-
-impl Saving {
-    /// The saving with no end above `most` seconds.
-    pub fn capped(self, most: f64) -> Saving {
-        Saving {
-            low: self.low.min(most),
-            mid: self.mid.min(most),
-            high: self.high.min(most),
-        }
-    }
-
-    /// The speed-up the pessimistic end stands for, against `wall`.
-    pub fn speedup_low(&self, wall: f64) -> f64 {
-        wall / (wall - self.low).max(1e-9)
-    }
-
-    /// The speed-up of the estimate.
-    pub fn speedup_mid(&self, wall: f64) -> f64 {
-        wall / (wall - self.mid).max(1e-9)
-    }
-}
-
-/// One thing to try.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Opportunity {
-    /// Its kind.
-    pub kind: Kind,
-    /// One line: what to change.
-    pub title: String,
-    /// What was measured that points at it.
-    pub evidence: Vec<String>,
-    /// The predicted saving in seconds.
-    pub saving: Saving,
-    /// The plan steps that would try it.
-    pub steps: Vec<String>,
-    /// The fixture's name, for a fixture.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixture: Option<String>,
-    /// The fixture's share of the wall time, for a fixture.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub share: Option<f64>,
-    /// The fixture's known shape, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shape: Option<Shape>,
-    /// The prediction it stands on, for parallel workers.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workers: Option<Prediction>,
-}
 
 /// Something that may break when the change is made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,8 +48,11 @@ pub struct Analysis {
     pub parallel: Vec<Prediction>,
     /// What may break.
     pub risks: Vec<Risk>,
-    /// Nothing is predicted to save enough to be worth a change.
+    /// Nothing is predicted to make the suite faster by enough to be worth a change.
     pub little_to_gain: bool,
+    /// What was measured that no change here addresses, and why (coverage's cost on a Python
+    /// without sys.monitoring, ...).
+    pub notes: Vec<String>,
 }
 
 /// The serial figures the parallel prediction starts from.
@@ -180,20 +100,31 @@ pub fn analyze(profile: &Profile, cores: usize) -> Analysis {
         opportunities.push(parallel_opportunity(profile, best));
     }
     opportunities.extend(fixture_opportunities(profile));
+    opportunities.extend(django::reuse_db(profile));
     opportunities.extend(collection_opportunity(profile));
+    let (coverage, notes) = coverage::coverage(profile);
+    opportunities.extend(coverage);
+    opportunities.extend(tiers::markers(profile));
     // No change takes the run below its start-up and collection.
     let most = (wall - profile.overhead() - profile.collection).max(0.0);
     for o in &mut opportunities {
+        // Collection takes collection's time away; coverage's cost is everywhere.
+        let most = if matches!(o.kind, Kind::Collection | Kind::Coverage) {
+            wall
+        } else {
+            most
+        };
         o.saving = o.saving.capped(most);
     }
     opportunities.retain(|o| worth_it(o.saving, wall));
     rank(&mut opportunities);
-    let little_to_gain = opportunities.is_empty();
+    let little_to_gain = opportunities.iter().all(|o| o.kind == Kind::Markers);
     Analysis {
         opportunities,
         parallel,
         risks: risks(profile),
         little_to_gain,
+        notes,
     }
 }
 
@@ -203,11 +134,12 @@ pub fn worth_it(saving: Saving, wall: f64) -> bool {
 }
 
 /// The largest estimated saving first; between equals, the surer (larger pessimistic end).
+/// Markers come last: they make a profile faster, not the suite.
 pub fn rank(opportunities: &mut [Opportunity]) {
     opportunities.sort_by(|a, b| {
-        b.saving
-            .mid
-            .total_cmp(&a.saving.mid)
+        (a.kind == Kind::Markers)
+            .cmp(&(b.kind == Kind::Markers))
+            .then(b.saving.mid.total_cmp(&a.saving.mid))
             .then(b.saving.low.total_cmp(&a.saving.low))
     });
 }
@@ -333,6 +265,17 @@ fn fixture_opportunities(profile: &Profile) -> Vec<Opportunity> {
                     "pytest-config: addopts += --reuse-db --nomigrations (pytest-django)".into(),
                     "suite: measure again".into(),
                 ],
+                Some(Shape::SqlalchemyEngine) => {
+                    evidence.push(format!(
+                        "its setup creates a SQLAlchemy engine each time ({} engines)",
+                        profile.sqlalchemy.get(&f.name).copied().unwrap_or(0)
+                    ));
+                    vec![
+                        "edit by hand: a session-scoped engine that creates the tables once (metadata.create_all); per test, a connection whose transaction is rolled back at teardown, the Session bound to it with join_transaction_mode=\"create_savepoint\" (seed 001's session engine)".into(),
+                        format!("keep the name `{}` for the per-test Session, so no test changes", f.name),
+                        "suite: measure again, and once in reverse order (pytest --reverse) for leaks between tests".into(),
+                    ]
+                }
                 None => vec![
                     format!("edit by hand: build what `{}` makes once (scope=\"session\") and reset it per test", f.name),
                     "suite: measure again, and once in reverse order".into(),
@@ -378,6 +321,9 @@ fn fixture_users(
 fn shape_of(profile: &Profile, name: &str) -> Option<Shape> {
     if matches!(name, "django_db_setup" | "_django_db_helper") {
         return Some(Shape::Django);
+    }
+    if profile.sqlalchemy.get(name).is_some_and(|&n| n >= 2) {
+        return Some(Shape::SqlalchemyEngine);
     }
     let sqlite_files = profile
         .sqlite

@@ -1,8 +1,7 @@
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use super::*;
-use crate::suggest::profile::{FixtureTiming, SharedFile, SqliteUse, TestTiming};
+use crate::suggest::profile::{
+    CoverageUse, DjangoUse, FixtureTiming, SharedFile, SqliteUse, TestTiming,
+};
 
 /// A profile of `n` tests of `each` seconds in two files, `overhead` seconds around them.
 fn profile(n: usize, each: f64, overhead: f64) -> Profile {
@@ -28,16 +27,7 @@ fn profile(n: usize, each: f64, overhead: f64) -> Profile {
         errors: 0,
         collection: 0.1,
         tests,
-        fixtures: Vec::new(),
-        sqlite: Vec::new(),
-        tmp_created: BTreeMap::new(),
-        postgres: BTreeMap::new(),
-        shared_files: Vec::new(),
-        log: PathBuf::new(),
-        reverse_wall: None,
-        order_dependent: Vec::new(),
-        xdist_startup: Vec::new(),
-        already_parallel: false,
+        ..Profile::default()
     }
 }
 
@@ -201,4 +191,187 @@ fn a_suite_already_on_xdist_gets_no_parallel_prediction() {
     assert!(a.risks[0]
         .message
         .starts_with("the suite already runs on pytest-xdist workers"));
+}
+
+/// A suite under pytest-cov whose second run without coverage took `without` seconds.
+fn covered(p: &mut Profile, python: (u32, u32), without: f64, branch: bool) {
+    p.python = Some(python);
+    p.coverage = Some(CoverageUse {
+        tracer: "CTracer".into(),
+        config_file: Some("setup.cfg".into()),
+        branch,
+        pytest_cov: true,
+    });
+    p.reverse_wall = Some(without);
+    p.reverse_without_coverage = true;
+}
+
+/// On Python 3.12 coverage's measured cost becomes an opportunity: its share of the cost saved,
+/// widened by the noise assumed for a second run that could not show it.
+#[test]
+fn coverage_cost_on_python_3_12_is_an_opportunity() {
+    // 20 tests of 0.2 s: two workers would save little next to coverage's 6 s.
+    let mut p = profile(20, 0.2, 6.0);
+    let wall = p.wall;
+    covered(&mut p, (3, 12), wall - 6.0, false);
+    assert!((p.coverage_overhead().unwrap() - 6.0).abs() < 1e-9);
+    assert!((p.noise() - crate::suggest::profile::ASSUMED_NOISE).abs() < 1e-12);
+    let a = analyze(&p, 1);
+    let cov = a
+        .opportunities
+        .iter()
+        .find(|o| o.kind == Kind::Coverage)
+        .expect("a coverage opportunity");
+    let spread = 0.1 * wall;
+    assert!(
+        (cov.saving.mid - 6.0 * 0.6).abs() < 1e-9,
+        "{:?}",
+        cov.saving
+    );
+    assert!((cov.saving.low - (6.0 - spread) * 0.3).abs() < 1e-9);
+    assert!((cov.saving.high - (6.0 + spread) * 0.9).abs() < 1e-9);
+    assert!(
+        cov.evidence[0].contains("costs 6.00 s"),
+        "{:?}",
+        cov.evidence
+    );
+    assert_eq!(
+        cov.steps[1],
+        "ini: [coverage:run] of setup.cfg: core = \"sysmon\""
+    );
+    assert!(a.notes.is_empty(), "{:?}", a.notes);
+}
+
+/// The same suite on Python 3.11, or with branch coverage on 3.12: no opportunity, and a note
+/// that says why sysmon does not apply.
+#[test]
+fn coverage_on_older_pythons_or_with_branches_is_a_note() {
+    let mut p = profile(20, 0.2, 6.0);
+    let wall = p.wall;
+    covered(&mut p, (3, 11), wall - 6.0, false);
+    let a = analyze(&p, 1);
+    assert!(a.opportunities.iter().all(|o| o.kind != Kind::Coverage));
+    assert_eq!(a.notes.len(), 1);
+    assert!(
+        a.notes[0].contains("COVERAGE_CORE=sysmon does not apply on Python 3.11: sys.monitoring needs Python 3.12 or later"),
+        "{}",
+        a.notes[0]
+    );
+    covered(&mut p, (3, 12), wall - 6.0, true);
+    let a = analyze(&p, 1);
+    assert!(a.opportunities.iter().all(|o| o.kind != Kind::Coverage));
+    assert!(a.notes[0].contains("does not apply to branch coverage on Python 3.12"));
+    // A cost within the noise predicts nothing, and says so.
+    covered(&mut p, (3, 12), wall - 0.5, false);
+    let a = analyze(&p, 1);
+    assert!(a.opportunities.iter().all(|o| o.kind != Kind::Coverage));
+    assert!(
+        a.notes[0].contains("costs 0.50 s, 5% of the run")
+            && a.notes[0].contains("within the machine's noise"),
+        "{}",
+        a.notes[0]
+    );
+    // Already on sys.monitoring: nothing to change.
+    p.coverage.as_mut().unwrap().tracer = "SysMonitor".into();
+    assert!(analyze(&p, 1).notes[0].contains("already uses sys.monitoring"));
+}
+
+#[test]
+fn the_coverage_setting_goes_where_coverage_reads_it() {
+    use crate::suggest::coverage::{config_target, ConfigTarget};
+    let ini = |p: &str, s: &'static str| Some(ConfigTarget::Ini(p.into(), s));
+    assert_eq!(config_target(None), ini(".coveragerc", "run"));
+    assert_eq!(
+        config_target(Some(".coveragerc")),
+        ini(".coveragerc", "run")
+    );
+    assert_eq!(
+        config_target(Some("tox.ini")),
+        ini("tox.ini", "coverage:run")
+    );
+    assert_eq!(
+        config_target(Some("pyproject.toml")),
+        Some(ConfigTarget::Toml("pyproject.toml".into()))
+    );
+    assert_eq!(config_target(Some("/etc/coveragerc")), None);
+    assert_eq!(config_target(Some("../other/.coveragerc")), None);
+}
+
+/// Five slow tests among 45 instant ones: markers, ranked after what makes the suite faster,
+/// and not enough on their own to call the suite worth a change.
+#[test]
+fn a_few_slow_tests_give_markers() {
+    let mut p = profile(50, 0.01, 0.5);
+    for t in p.tests.iter_mut().take(5) {
+        t.call = 2.0;
+    }
+    p.wall = 0.5 + p.test_seconds();
+    let a = analyze(&p, 1);
+    let m = a
+        .opportunities
+        .iter()
+        .find(|o| o.kind == Kind::Markers)
+        .expect("markers");
+    assert!(m.title.contains("run the 45 fast ones"), "{}", m.title);
+    let slow: f64 = p.tests.iter().take(5).map(|t| t.total()).sum();
+    assert!((m.saving.mid - slow).abs() < 1e-9);
+    assert!(m.saving.low <= m.saving.mid && m.saving.mid <= m.saving.high);
+    assert!(
+        m.evidence[0].starts_with("5 of 50 tests take"),
+        "{:?}",
+        m.evidence
+    );
+    // Ranked after what makes the suite faster, and no such change on its own.
+    assert_eq!(a.opportunities[0].kind, Kind::ParallelWorkers);
+    assert_eq!(a.opportunities.last().unwrap().kind, Kind::Markers);
+    assert!(!a.little_to_gain);
+    p.already_parallel = true;
+    let a = analyze(&p, 1);
+    assert_eq!(a.opportunities.len(), 1);
+    assert!(a.little_to_gain, "markers do not make the suite faster");
+    // Every test slow: no fast profile to run.
+    let all = profile(50, 2.0, 0.5);
+    assert!(crate::suggest::tiers::markers(&all).is_none());
+}
+
+/// pytest-django building its database in a third of the run, without --reuse-db.
+#[test]
+fn a_django_database_built_each_run_is_a_fixture_opportunity() {
+    let mut p = profile(20, 0.1, 1.0);
+    // The first test that needs the database builds it.
+    p.tests[0].setup += 4.0;
+    p.tests[0].session_setup = 4.0;
+    p.wall += 4.0;
+    p.django = Some(DjangoUse {
+        reuse_db: false,
+        nomigrations: true,
+    });
+    p.fixtures.push(FixtureTiming {
+        scope: "session".into(),
+        ..fixture("django_db_setup", 1, 4.0)
+    });
+    let a = analyze(&p, 1);
+    let d = &a.opportunities[0];
+    assert_eq!((d.kind, d.shape), (Kind::FixtureScope, Some(Shape::Django)));
+    assert!(d.title.ends_with("(--reuse-db)"), "{}", d.title);
+    assert!((d.saving.mid - 3.2).abs() < 1e-9);
+    assert_eq!(d.steps[0], "pytest-config: addopts += --reuse-db");
+    p.django = Some(DjangoUse {
+        reuse_db: true,
+        nomigrations: true,
+    });
+    assert!(analyze(&p, 1).opportunities.is_empty());
+}
+
+/// A fixture that creates a SQLAlchemy engine per test: its shape and the seed's recipe.
+#[test]
+fn an_engine_per_test_is_the_sqlalchemy_shape() {
+    let mut p = profile(30, 0.2, 1.0);
+    p.fixtures.push(fixture("session", 30, 5.0));
+    p.sqlalchemy.insert("session".into(), 30);
+    let a = analyze(&p, 1);
+    let o = &a.opportunities[0];
+    assert_eq!(o.shape, Some(Shape::SqlalchemyEngine));
+    assert!(o.evidence[1].contains("30 engines"), "{:?}", o.evidence);
+    assert!(o.steps[0].contains("join_transaction_mode=\"create_savepoint\""));
 }

@@ -3,8 +3,12 @@
 
 pub mod account;
 pub mod analyze;
+pub mod coverage;
+pub mod django;
+pub mod opportunity;
 pub mod parallel;
 pub mod profile;
 pub mod render;
 pub mod run;
+pub mod tiers;
 pub mod write;

@@ -74,8 +74,33 @@ pub struct SharedFile {
     pub tests: Vec<String>,
 }
 
-/// What one profiled run measured.
+/// Coverage measuring the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoverageUse {
+    /// coverage.py's tracer: `CTracer`, `PyTracer` or `SysMonitor`.
+    pub tracer: String,
+    /// The configuration file coverage read, when it read one.
+    pub config_file: Option<String>,
+    /// It measures branches too.
+    pub branch: bool,
+    /// pytest-cov started it (so `--no-cov` turns it off).
+    pub pytest_cov: bool,
+}
+
+/// pytest-django's database options in the profiled run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DjangoUse {
+    /// `--reuse-db` was on.
+    pub reuse_db: bool,
+    /// `--nomigrations` was on.
+    pub nomigrations: bool,
+}
+
+/// The noise assumed when the second run cannot show it (it ran without coverage).
+pub const ASSUMED_NOISE: f64 = 0.10;
+
+/// What one profiled run measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Profile {
     /// The command that ran (without planrun's additions).
     pub command: String,
@@ -120,6 +145,17 @@ pub struct Profile {
     /// When pytest-xdist is installed: the wall of a run with n workers that deselects every
     /// test (controller and worker start-up, collection in each worker, teardown), by n.
     pub xdist_startup: Vec<(usize, f64)>,
+    /// The interpreter's (major, minor) version.
+    pub python: Option<(u32, u32)>,
+    /// Coverage measured the run.
+    pub coverage: Option<CoverageUse>,
+    /// The second run had coverage turned off (`--no-cov`): its wall is the suite's without
+    /// coverage, not a second look at the machine's noise.
+    pub reverse_without_coverage: bool,
+    /// pytest-django ran the suite.
+    pub django: Option<DjangoUse>,
+    /// SQLAlchemy engines created during set-ups, by fixture (`<test>` for test bodies).
+    pub sqlalchemy: BTreeMap<String, u64>,
 }
 
 impl Profile {
@@ -128,12 +164,25 @@ impl Profile {
         self.tests.iter().map(TestTiming::total).sum()
     }
 
-    /// How much the two runs' walls differ, relative to their mean (0 with one run).
+    /// How much the two runs' walls differ, relative to their mean (0 with one run;
+    /// [`ASSUMED_NOISE`] when the second run was without coverage).
     pub fn noise(&self) -> f64 {
+        if self.reverse_without_coverage {
+            return ASSUMED_NOISE;
+        }
         match self.reverse_wall {
             Some(r) if r + self.wall > 0.0 => (r - self.wall).abs() * 2.0 / (r + self.wall),
             _ => 0.0,
         }
+    }
+
+    /// Seconds coverage added to the run: the run's wall less the second's, which ran without
+    /// coverage; `None` unless it did.
+    pub fn coverage_overhead(&self) -> Option<f64> {
+        let without = self
+            .reverse_wall
+            .filter(|_| self.reverse_without_coverage)?;
+        Some(self.wall - without)
     }
 
     /// What the run spent outside collection and tests: interpreter and pytest start-up,

@@ -2,10 +2,11 @@
 teardown time; each fixture's own setup time (its dependencies excluded) by name and scope;
 collection time; and what each test does that matters for running tests in parallel or
 sharing a fixture: SQLite databases it connects to, files it creates under the temp directory,
-PostgreSQL connections, and files outside the temp directory it writes or reads that other
+PostgreSQL connections, SQLAlchemy engines created (by which fixture), and files outside the temp directory it writes or reads that other
 tests touch too. With PLANRUN_PROFILE_REVERSE=1 it runs the tests in reverse order (the
 second run, for order dependence). Loaded with `-p planrun_profile`; writes JSON lines to $PLANRUN_PROFILE and
-never fails the run. Observation goes through audit hooks (PEP 578), which cost one Python call
+never fails the run. It also says the Python version, whether coverage measures the run (and with which
+tracer and configuration file) and pytest-django's options. Observation goes through audit hooks (PEP 578), which cost one Python call
 per audited event, and a wrapper around psycopg's connect when psycopg is installed."""
 
 import json
@@ -34,6 +35,7 @@ _collect_started = None
 _in_call = False  # Whether the test's own body is running (not pytest's hooks around it).
 _controller = False  # This process is pytest-xdist's controller: its workers report the tests.
 _root = None  # The rootdir: a repository under the temp directory is still the repository.
+_engines = {}  # fixture (or "<test>" for a test body) -> SQLAlchemy engines created
 
 
 def _write(record):
@@ -132,11 +134,42 @@ def _wrap_psycopg():
         module.connect = connect
 
 
+def _wrap_sqlalchemy():
+    # At import, before conftests bind `from sqlalchemy import create_engine`.
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("sqlalchemy") is None:
+            return
+        import sqlalchemy
+    except Exception:
+        return
+    original = getattr(sqlalchemy, "create_engine", None)
+    if original is None:
+        return
+
+    def create_engine(*args, __original=original, **kwargs):
+        if _test is not None or _fixtures:
+            key = _fixture() or "<test>"
+            _engines[key] = _engines.get(key, 0) + 1
+        return __original(*args, **kwargs)
+
+    sqlalchemy.create_engine = create_engine
+    try:
+        sqlalchemy.engine.create_engine = create_engine
+    except Exception:
+        pass
+
+
 sys.addaudithook(_audit)
+_wrap_sqlalchemy()
 
 
 def pytest_configure(config):
-    global _root
+    global _root, _PATH
+    # The collect-only pass that warms the bytecode before the first run reports nothing.
+    if config.option.collectonly:
+        _PATH = None
     # A suite whose own configuration already runs it on xdist workers (`-n` in addopts).
     global _controller
     _controller = config.pluginmanager.has_plugin("dsession")
@@ -147,6 +180,51 @@ def pytest_configure(config):
     except Exception:
         _root = None
     _wrap_psycopg()
+    _write({"python": list(sys.version_info[:2])})
+    django = config.pluginmanager.hasplugin("django")
+    if django:
+        _write(
+            {
+                "django": {
+                    "reuse_db": bool(config.getoption("reuse_db", False)),
+                    "nomigrations": bool(config.getoption("nomigrations", False)),
+                }
+            }
+        )
+
+
+def pytest_sessionstart(session):
+    # pytest-cov (or COVERAGE_PROCESS_START) has started coverage by now.
+    try:
+        import coverage
+
+        cov = coverage.Coverage.current()
+    except Exception:
+        return
+    if cov is None:
+        return
+    tracer = ""
+    try:
+        tracer = cov._collector.core.tracer_class.__name__
+    except Exception:
+        tracer = type(sys.gettrace()).__name__ if sys.gettrace() is not None else ""
+    config_file, branch = None, False
+    try:
+        config_file = cov.config.config_file
+        branch = bool(cov.config.branch)
+    except Exception:
+        pass
+    plugin = session.config.pluginmanager.hasplugin("_cov")
+    _write(
+        {
+            "coverage": {
+                "tracer": tracer,
+                "config_file": config_file,
+                "branch": branch,
+                "pytest_cov": plugin,
+            }
+        }
+    )
 
 
 @pytest.hookimpl(trylast=True)
@@ -235,6 +313,7 @@ def pytest_sessionfinish(session):
             "tmp_created": _tmp_created,
             "session_setup": _session_setup,
             "postgres": _pg,
+            "sqlalchemy": _engines,
         }
     )
     shared = []

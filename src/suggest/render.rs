@@ -25,6 +25,8 @@ pub struct Report<'a> {
     pub risks: &'a [Risk],
     /// Nothing is worth a change.
     pub little_to_gain: bool,
+    /// What was measured that no change here addresses, and why.
+    pub notes: &'a [String],
     /// The plan written with `--write` (its path), if any.
     pub plan: Option<String>,
     /// The bundled plan it was made from.
@@ -54,6 +56,12 @@ pub struct Summary<'a> {
     pub passed: u64,
     /// Collection seconds.
     pub collection: f64,
+    /// The interpreter's (major, minor) version.
+    pub python_version: Option<(u32, u32)>,
+    /// Coverage measured the run: its tracer and configuration file.
+    pub coverage: Option<&'a super::profile::CoverageUse>,
+    /// Seconds coverage added (the second run went without it).
+    pub coverage_overhead: Option<f64>,
     /// Start-up and teardown seconds around collection and tests.
     pub overhead: f64,
     /// The tests' setup, call and teardown seconds.
@@ -89,6 +97,9 @@ impl<'a> Summary<'a> {
             order_dependent: &p.order_dependent,
             passed: p.passed,
             collection: p.collection,
+            python_version: p.python,
+            coverage: p.coverage.as_ref(),
+            coverage_overhead: p.coverage_overhead(),
             overhead: p.overhead(),
             test_seconds: p.test_seconds(),
             fixtures,
@@ -114,7 +125,12 @@ pub fn lines(profile: &Profile, analysis: &Analysis) -> Vec<String> {
         profile.test_seconds(),
         100.0 * profile.cpu / wall.max(1e-9)
     )];
-    if let Some(reverse) = profile.reverse_wall {
+    if let (Some(reverse), true) = (profile.reverse_wall, profile.reverse_without_coverage) {
+        out.push(format!(
+            "in reverse order without coverage (--no-cov): {reverse:.2} s, {} test(s) changed outcome",
+            profile.order_dependent.len()
+        ));
+    } else if let Some(reverse) = profile.reverse_wall {
         out.push(format!(
             "in reverse order: {reverse:.2} s ({:.0}% apart), {} test(s) changed outcome",
             100.0 * profile.noise(),
@@ -164,6 +180,13 @@ pub fn lines(profile: &Profile, analysis: &Analysis) -> Vec<String> {
                 p.low,
                 p.high
             ));
+        }
+    }
+    if !analysis.notes.is_empty() {
+        out.push(String::new());
+        out.push("notes:".into());
+        for n in &analysis.notes {
+            out.push(format!("  - {n}"));
         }
     }
     if !analysis.risks.is_empty() {

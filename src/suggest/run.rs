@@ -54,15 +54,24 @@ pub struct ProfileSpec {
 }
 
 /// Runs the suite twice under the profiling plugin: in order (the profile), then in reverse
-/// order, whose outcomes show order dependence and whose wall shows the machine's noise. A red
-/// first run is returned as it is (the caller refuses it) without the second.
+/// order, whose outcomes show order dependence and whose wall shows the machine's noise, or,
+/// when pytest-cov measured the first run, what coverage costs (the second runs with
+/// `--no-cov`; two runs in all either way). A red first run is returned as it is (the caller
+/// refuses it) without the second.
 pub fn run(spec: &ProfileSpec, control: &Control) -> Result<Profile, ProfileError> {
-    let mut profile = run_once(spec, control, false)?;
+    let mut profile = run_once(spec, control, Second::No)?;
     if profile.failed > 0 || profile.errors > 0 || profile.tests.is_empty() {
         return Ok(profile);
     }
-    let reverse = run_once(spec, control, true)?;
+    let without_coverage = profile.coverage.as_ref().is_some_and(|c| c.pytest_cov);
+    let second = if without_coverage {
+        Second::ReverseWithoutCoverage
+    } else {
+        Second::Reverse
+    };
+    let reverse = run_once(spec, control, second)?;
     profile.reverse_wall = Some(reverse.wall);
+    profile.reverse_without_coverage = without_coverage;
     profile.order_dependent = differing(&profile, &reverse);
     if profile.already_parallel {
         return Ok(profile);
@@ -123,7 +132,20 @@ fn differing(a: &Profile, b: &Profile) -> Vec<String> {
     ids
 }
 
-fn run_once(spec: &ProfileSpec, control: &Control, reverse: bool) -> Result<Profile, ProfileError> {
+/// Which run: the first, or the second in reverse order (with or without coverage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Second {
+    No,
+    Reverse,
+    ReverseWithoutCoverage,
+}
+
+fn run_once(
+    spec: &ProfileSpec,
+    control: &Control,
+    second: Second,
+) -> Result<Profile, ProfileError> {
+    let reverse = second != Second::No;
     let prepare = |source| ProfileError::Prepare {
         path: spec.scratch.clone(),
         source,
@@ -145,12 +167,20 @@ fn run_once(spec: &ProfileSpec, control: &Control, reverse: bool) -> Result<Prof
     if reverse {
         env.push(("PLANRUN_PROFILE_REVERSE".into(), "1".into()));
     }
+    let no_cov = if second == Second::ReverseWithoutCoverage {
+        " --no-cov"
+    } else {
+        ""
+    };
     let suite_spec = SuiteSpec {
-        command: format!("{base} -p {PLUGIN}"),
+        command: format!("{base} -p {PLUGIN}{no_cov}"),
         cwd: spec.target.clone(),
         env,
-        warmup: 0,
-        warmup_collect: false,
+        // Before the first run, one `--collect-only` pass compiles the bytecode a fresh
+        // checkout lacks (no run of the suite): else the first run's collection is the cold
+        // one, which no later run pays.
+        warmup: u32::from(second == Second::No),
+        warmup_collect: true,
         runs: 1,
         max_runs: None,
         max_time: None,

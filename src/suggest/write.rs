@@ -1,6 +1,7 @@
 //! The plan `suggest --write` writes: the bundled plan that verifies the best opportunity with a
 //! plan (`xdist` for parallel workers, `persistence-demo` for a per-test SQLite file fixture
-//! the demo's template fits), its gates set from the prediction and the measured baseline.
+//! the demo's template fits, `django-reuse-db`, `coverage-sysmon`, `budgets-warn` for markers),
+//! its gates set from the prediction and the measured baseline.
 //! Opportunities no bundled plan fits are named as manual changes instead. Pure: text in, text out.
 
 use std::path::Path;
@@ -52,6 +53,24 @@ pub fn choose(
                     }
                 }
             }
+            Kind::FixtureScope
+                if o.shape == Some(Shape::Django)
+                    && o.fixture.as_deref() == Some(super::django::SETUP) =>
+            {
+                Some(django_plan(o, profile, default_target))
+            }
+            Kind::Coverage => match coverage_plan(o, profile, default_target) {
+                Some(plan) => Some(plan),
+                None => {
+                    choice.manual.push(format!(
+                        "{}: coverage reads a configuration file outside the repository; {}",
+                        o.title,
+                        o.steps.join("; ")
+                    ));
+                    None
+                }
+            },
+            Kind::Markers => Some(markers_plan(o, profile, default_target)),
             Kind::FixtureScope => {
                 choice.manual.push(format!(
                     "{}: no bundled plan rewrites this fixture; {}",
@@ -130,14 +149,9 @@ pub fn speedup_gate(speedup_low: f64) -> f64 {
 fn xdist_plan(o: &Opportunity, profile: &Profile, target: &Path) -> Built {
     let plan = bundled_plan("xdist");
     let mut text = base_text(plan, &header(o, profile, plan.name), target);
-    let gate = speedup_gate(o.saving.speedup_low(profile.wall));
     let workers = o.workers.map_or(2, |w| w.workers);
     let dist = o.workers.map_or("worksteal", |w| w.dist.as_str());
-    text = text
-        .replace(
-            "min_speedup = \"1.2\"",
-            &format!("min_speedup = \"{gate:.2}\""),
-        )
+    text = with_min_speedup(&text, "1.2", o, profile)
         .replace(
             "maxprocesses = \"4\"",
             &format!("maxprocesses = \"{workers}\""),
@@ -162,6 +176,94 @@ fn persistence_plan(o: &Opportunity, profile: &Profile, target: &Path) -> Built 
             1.0 / ratio
         ),
     );
+    (plan.name, text, templates(plan))
+}
+
+/// The plan with its `min_speedup` at the prediction's pessimistic end.
+fn with_min_speedup(text: &str, default: &str, o: &Opportunity, profile: &Profile) -> String {
+    let gate = speedup_gate(o.saving.speedup_low(profile.wall));
+    text.replace(
+        &format!("min_speedup = \"{default}\""),
+        &format!("min_speedup = \"{gate:.2}\""),
+    )
+}
+
+fn django_plan(o: &Opportunity, profile: &Profile, target: &Path) -> Built {
+    let plan = bundled_plan("django-reuse-db");
+    let text = base_text(plan, &header(o, profile, plan.name), target);
+    let mut text = with_min_speedup(&text, "1.2", o, profile);
+    if let Some(django) = profile.django {
+        // Only the options the run did not have: one already in addopts stays as it is.
+        let wanted: Vec<&str> = [
+            (!django.reuse_db).then_some("\"--reuse-db\""),
+            (!django.nomigrations).then_some("\"--nomigrations\""),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        text = text.replace(
+            "addopts_add = [\"--reuse-db\", \"--nomigrations\"]",
+            &format!("addopts_add = [{}]", wanted.join(", ")),
+        );
+    }
+    (plan.name, text, templates(plan))
+}
+
+/// The coverage plan with `core` set in the file coverage reads; `None` when that file is
+/// outside the target.
+fn coverage_plan(o: &Opportunity, profile: &Profile, target: &Path) -> Option<Built> {
+    use super::coverage::{config_target, ConfigTarget};
+    let file = profile.coverage.as_ref()?.config_file.as_deref();
+    let step = match config_target(file)? {
+        ConfigTarget::Toml(path) => format!(
+            "  action = \"toml\"\n  path = {}\n  table = \"tool.coverage.run\"",
+            toml_str(&path)
+        ),
+        ConfigTarget::Ini(path, section) => format!(
+            "  action = \"ini\"\n  path = {}\n  section = \"{section}\"",
+            toml_str(&path)
+        ),
+    };
+    let plan = bundled_plan("coverage-sysmon");
+    let text = base_text(plan, &header(o, profile, plan.name), target);
+    let text = with_min_speedup(&text, "1.1", o, profile).replace(
+        "  action = \"toml\"\n  path = \"pyproject.toml\"\n  table = \"tool.coverage.run\"",
+        &step,
+    );
+    Some((plan.name, text, templates(plan)))
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The budgets-warn plan held to the prediction instead of the seed's absolute figures: the
+/// fast profile within the predicted ratio of the baseline, the full suite no slower than the
+/// seed's regression tolerance (x 1.2), coverage not lower, memory as a warning.
+fn markers_plan(o: &Opportunity, profile: &Profile, target: &Path) -> Built {
+    let plan = bundled_plan("budgets-warn");
+    let text = base_text(plan, &header(o, profile, plan.name), target);
+    let ratio = 1.0 / speedup_gate(o.saving.speedup_low(profile.wall));
+    let text = text
+        .replace(
+            "  check = \"fast.wall.median < 30 and fast.failed == 0 and fast.tests > 0\"\n  why = \"the fast profile gives feedback in under 30 s\"",
+            &format!(
+                "  check = \"fast.wall.median <= baseline.wall.median * {ratio:.2} and fast.failed == 0 and fast.tests > 0\"\n  why = \"the prediction of `planrun suggest`: the fast profile at least {:.2}x faster than the full suite\"",
+                1.0 / ratio
+            ),
+        )
+        .replace(
+            "  check = \"after.wall.median < 60\"\n  why = \"the full suite under 60 s\"",
+            "  check = \"after.wall.median <= baseline.wall.median * 1.2\"\n  why = \"the full suite no slower than the baseline and its tolerance (x 1.2)\"",
+        )
+        .replace(
+            "  check = \"after.coverage >= 80 and after.coverage >= baseline.coverage - 0.5\"\n  why = \"coverage stays above 80% and does not drop\"",
+            "  check = \"after.coverage >= baseline.coverage - 0.5\"\n  why = \"coverage does not drop\"",
+        )
+        .replace(
+            "  why = \"peak memory under 500 MB, no test process growing by 10 MB\"\n",
+            "  why = \"peak memory under 500 MB, no test process growing by 10 MB\"\n  on_fail = \"warn\"\n",
+        );
     (plan.name, text, templates(plan))
 }
 
@@ -268,6 +370,122 @@ fn takes(line: &str, fixture: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suggest::analyze::Saving;
+    use crate::suggest::profile::{CoverageUse, DjangoUse};
+
+    fn opportunity(kind: Kind, shape: Option<Shape>, fixture: Option<&str>) -> Opportunity {
+        Opportunity {
+            kind,
+            title: "a change".into(),
+            evidence: Vec::new(),
+            saving: Saving {
+                low: 2.0,
+                mid: 4.0,
+                high: 6.0,
+            },
+            steps: vec!["a step".into()],
+            fixture: fixture.map(str::to_string),
+            share: None,
+            shape,
+            workers: None,
+        }
+    }
+
+    /// Writes `built` into a temp dir beside a target and checks planrun's own validation.
+    fn validates(built: &Built) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("repo")).unwrap();
+        let plans = dir.path().join("plans");
+        std::fs::create_dir(&plans).unwrap();
+        let plan = plans.join("suggested.toml");
+        std::fs::write(&plan, &built.1).unwrap();
+        for (rel, text) in &built.2 {
+            let path = plans.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let loaded = crate::plan::load(&plan).unwrap_or_else(|e| panic!("{e:?}\n{}", built.1));
+        if let Err(e) = crate::plan::validate(loaded, &[]) {
+            panic!("{e:?}\n{}", built.1);
+        }
+        built.1.clone()
+    }
+
+    fn profile() -> Profile {
+        Profile {
+            command: "python -m pytest".into(),
+            wall: 10.0,
+            ..Profile::default()
+        }
+    }
+
+    /// The coverage plan sets `core` in the file coverage read, with the gate from the prediction.
+    #[test]
+    fn the_coverage_plan_edits_the_file_coverage_reads() {
+        let mut p = profile();
+        p.coverage = Some(CoverageUse {
+            tracer: "CTracer".into(),
+            config_file: Some("setup.cfg".into()),
+            branch: false,
+            pytest_cov: true,
+        });
+        let o = opportunity(Kind::Coverage, None, None);
+        let target = Path::new("../repo");
+        let text = validates(&coverage_plan(&o, &p, target).unwrap());
+        assert!(
+            text.contains("  action = \"ini\"\n  path = \"setup.cfg\"\n  section = \"coverage:run\"\n  set = { core = \"sysmon\" }"),
+            "{text}"
+        );
+        // 10 s less 2 s at the pessimistic end: 1.25x.
+        assert!(text.contains("min_speedup = \"1.25\""), "{text}");
+        p.coverage.as_mut().unwrap().config_file = None;
+        let text = validates(&coverage_plan(&o, &p, target).unwrap());
+        assert!(
+            text.contains("  path = \".coveragerc\"\n  section = \"run\""),
+            "{text}"
+        );
+        p.coverage.as_mut().unwrap().config_file = Some("/etc/coveragerc".into());
+        assert!(coverage_plan(&o, &p, target).is_none());
+    }
+
+    /// The Django plan adds only the options the run lacked.
+    #[test]
+    fn the_django_plan_adds_the_missing_options() {
+        let mut p = profile();
+        p.django = Some(DjangoUse {
+            reuse_db: false,
+            nomigrations: true,
+        });
+        let o = opportunity(
+            Kind::FixtureScope,
+            Some(Shape::Django),
+            Some("django_db_setup"),
+        );
+        let text = validates(&django_plan(&o, &p, Path::new("../repo")));
+        assert!(text.contains("addopts_add = [\"--reuse-db\"]\n"), "{text}");
+        assert!(text.contains("min_speedup = \"1.25\""), "{text}");
+    }
+
+    /// The markers plan holds the fast profile to the prediction, and drops the seed's absolute
+    /// figures (60 s, 30 s, 80% coverage) that say nothing of this suite.
+    #[test]
+    fn the_markers_plan_is_held_to_the_prediction() {
+        let o = opportunity(Kind::Markers, None, None);
+        let text = validates(&markers_plan(&o, &profile(), Path::new("../repo")));
+        for gone in [
+            "fast.wall.median < 30",
+            "after.wall.median < 60",
+            "after.coverage >= 80",
+        ] {
+            assert!(!text.contains(gone), "{gone}\n{text}");
+        }
+        assert!(text.contains("check = \"fast.wall.median <= baseline.wall.median * 0.80 and fast.failed == 0 and fast.tests > 0\""), "{text}");
+        assert!(text.contains("check = \"after.wall.median <= baseline.wall.median * 1.2\""));
+        assert!(
+            text.contains("growing by 10 MB\"\n  on_fail = \"warn\"\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn the_gate_is_the_pessimistic_end_rounded_down() {

@@ -1,6 +1,7 @@
 //! `planrun suggest` on real suites: the persistence demo's database fixture named first and
 //! its plan applied, the locator demo's shared cache reported as a risk, a fast suite left
-//! alone, and bad input refused with a clear error.
+//! alone, a real project's suite from its PyPI sdist, coverage's cost measured, and bad input
+//! refused with a clear error.
 
 use std::ffi::OsString;
 
@@ -328,4 +329,132 @@ fn an_interrupt_stops_the_suite_and_ends_with_130() {
     }
     assert!(!alive(), "pytest (pid {pytest}) outlived suggest");
     assert!(!plan.exists());
+}
+
+/// pytest's own count of the tests it collects in `project`.
+fn collected(project: &Project) -> u64 {
+    let out = std::process::Command::new(python())
+        .args([
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ])
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "730 tests collected in 0.53s"
+    text.lines()
+        .filter(|l| l.contains(" collected"))
+        .find_map(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count in pytest --collect-only:\n{text}"))
+}
+
+/// Every figure of one interval in order: pessimistic end, estimate, optimistic end.
+fn ordered(v: &Value, low: &str, high: &str) {
+    let f = |k: &str| v[k].as_f64().unwrap_or_else(|| panic!("no {k} in {v}"));
+    assert!(f(low) <= f("mid") && f("mid") <= f(high), "{v}");
+}
+
+/// A real project's suite (pyflakes 3.2.0 from its PyPI sdist: 730 tests): the profile counts
+/// what pytest collects, its parts fit in its wall, every interval is ordered, two workers are
+/// predicted, it says nothing of coverage (none runs), and a plan it writes validates.
+#[test]
+fn a_real_projects_suite_gets_a_sane_profile() {
+    let _heavy = heavy();
+    let sdist = crate::suggest_sdists::REAL
+        .iter()
+        .find(|s| s.name == "pyflakes")
+        .unwrap();
+    let src = crate::suggest_sdists::fetch(sdist, &crate::support::target_dir(), &python());
+    let project = Project::from_dir(&src);
+    let expected = collected(&project);
+    let plans = tempfile::tempdir().unwrap();
+    let plan = plans.path().join("suggested.toml");
+    let out = suggest(&project, &["--json", "--write", plan.to_str().unwrap()])
+        .stdout_unchecked("measured figures vary; parsed below")
+        .stderr_unchecked("which plan, if any, depends on the machine's speed; checked below")
+        .run();
+    let report = json(&out);
+    let profile = &report["profile"];
+    assert_eq!(profile["tests"], expected, "{profile:#}");
+    let f = |k: &str| profile[k].as_f64().unwrap();
+    assert!(f("passed") > 0.9 * expected as f64, "{profile:#}");
+    assert!(f("wall") > 0.0);
+    assert!(
+        f("collection") + f("test_seconds") <= f("wall") * 1.01,
+        "{profile:#}"
+    );
+    assert!(f("reverse_wall") > 0.0);
+    assert_eq!(profile["coverage"], Value::Null);
+    assert_eq!(report["notes"], Value::Array(Vec::new()));
+    for o in report["opportunities"].as_array().unwrap() {
+        ordered(&o["saving"], "low", "high");
+        assert!(o["saving"]["mid"].as_f64().unwrap() > 0.0, "{o:#}");
+        assert!(!o["evidence"].as_array().unwrap().is_empty());
+        assert!(!o["steps"].as_array().unwrap().is_empty());
+    }
+    let parallel = report["parallel"].as_array().unwrap();
+    assert_eq!(parallel[0]["workers"], 2, "{report:#}");
+    for p in parallel {
+        ordered(p, "low", "high");
+    }
+    match report["plan"].as_str() {
+        Some(_) => {
+            assert!(!report["little_to_gain"].as_bool().unwrap());
+            Test::new()
+                .args([OsString::from("validate"), plan.clone().into()])
+                .stdout_contains(": ok")
+                .run();
+        }
+        None => assert!(!plan.exists()),
+    }
+}
+
+/// A suite under pytest-cov on the shared venv's Python (3.11): coverage's cost is measured
+/// (the second run goes with --no-cov), and the note says sysmon needs 3.12.
+#[test]
+fn coverage_on_python_3_11_is_measured_and_sysmon_does_not_apply() {
+    let project = crate::support::mini();
+    let ini = project
+        .read("pytest.ini")
+        .replace("addopts = -q", "addopts = -q --cov=. --cov-report=");
+    assert!(ini.contains("--cov=."), "{ini}");
+    project.write("pytest.ini", &ini);
+    let report = json(
+        &suggest(&project, &["--json"])
+            .stdout_unchecked("parsed")
+            .stderr_unchecked("progress")
+            .run(),
+    );
+    let profile = &report["profile"];
+    assert_eq!(
+        profile["python_version"],
+        serde_json::json!([3, 11]),
+        "{profile:#}"
+    );
+    assert_eq!(profile["coverage"]["tracer"], "CTracer", "{profile:#}");
+    assert_eq!(profile["coverage"]["pytest_cov"], true);
+    assert!(profile["coverage_overhead"].is_number(), "{profile:#}");
+    let notes = report["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{report:#}");
+    let note = notes[0].as_str().unwrap();
+    assert!(
+        note.starts_with("coverage.py (its C tracer) costs "),
+        "{note}"
+    );
+    assert!(note.contains("(pytest-cov's --no-cov); COVERAGE_CORE=sysmon does not apply on Python 3.11: sys.monitoring needs Python 3.12 or later"), "{note}");
+    assert!(report["opportunities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["kind"] != "coverage"));
+    suggest(&project, &[])
+        .stdout_contains("in reverse order without coverage (--no-cov): ")
+        .stdout_contains("\nnotes:\n  - coverage.py (its C tracer) costs ")
+        .stderr_contains("profiling the suite of ")
+        .run();
 }
