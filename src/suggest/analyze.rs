@@ -271,7 +271,7 @@ fn fixture_opportunities(profile: &Profile) -> Vec<Opportunity> {
                         profile.sqlalchemy.get(&f.name).copied().unwrap_or(0)
                     ));
                     vec![
-                        "edit by hand: a session-scoped engine that creates the tables once (metadata.create_all); per test, a connection whose transaction is rolled back at teardown, the Session bound to it with join_transaction_mode=\"create_savepoint\" (seed 001's session engine)".into(),
+                        "edit by hand: a session-scoped engine that creates the tables once (metadata.create_all); per test, a connection whose transaction is rolled back at teardown, the Session bound to it with join_transaction_mode=\"create_savepoint\"".into(),
                         format!("keep the name `{}` for the per-test Session, so no test changes", f.name),
                         "suite: measure again, and once in reverse order (pytest --reverse) for leaks between tests".into(),
                     ]
