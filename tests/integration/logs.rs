@@ -4,7 +4,7 @@
 use std::fs;
 
 use crate::support::lines;
-use crate::support::{repo_root, Project};
+use crate::support::{mini, plan_file};
 
 const PLAN: &str = r#"name = "chatty"
 description = "A step that writes a lot, then fails, so its message quotes the log's end."
@@ -18,13 +18,11 @@ id = "talk"
 
 #[test]
 fn a_chatty_step_log_is_capped_and_its_failure_quotes_the_end() {
-    let project = Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"));
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.toml");
-    fs::write(&plan, PLAN).unwrap();
+    let project = mini();
+    let (_dir, plan) = plan_file(PLAN);
     let out = project
         .test()
-        .args(["apply", plan.to_str().unwrap(), "--target", "."])
+        .args(["apply", &plan, "--target", "."])
         .env("PLANRUN_LOG_MAX", "64K")
         .status(3)
         .stderr(lines(&[
@@ -91,20 +89,11 @@ id = "p"
 
 #[test]
 fn a_silent_step_leaves_no_log_and_the_report_names_only_logs_that_exist() {
-    let project = Project::from_dir(&repo_root().join("tests/fixtures/targets/mini"));
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.toml");
-    fs::write(&plan, QUIET).unwrap();
+    let project = mini();
+    let (_dir, plan) = plan_file(QUIET);
     project
         .test()
-        .args([
-            "apply",
-            plan.to_str().unwrap(),
-            "--target",
-            ".",
-            "--jobs",
-            "1",
-        ])
+        .args(["apply", &plan, "--target", ".", "--jobs", "1"])
         .status(3)
         .stderr(lines(&[
             "planrun apply quiet -> [TARGET] (run [RUN])",
