@@ -22,6 +22,7 @@ pub mod plan;
 pub mod process;
 pub mod pyenv;
 pub mod report;
+pub mod run;
 pub mod secrets;
 pub mod styled;
 pub mod suggest;

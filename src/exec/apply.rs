@@ -26,7 +26,8 @@ use crate::journal::lock::Lock;
 use crate::journal::record::Journal;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
-use crate::report::model::{GateReport, PlanInfo, RunReport, RunStatus, StepReport};
+use crate::report::model::{GateReport, PlanInfo, RunReport, StepReport};
+use crate::run::end::Ending;
 
 /// The dispatcher's side of one apply: the state, the sinks, and the gates it decides.
 struct Dispatcher<'a> {
@@ -285,8 +286,11 @@ pub fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
                         phase: p.id.clone(),
                         check: g.check.clone(),
                         why: g.why.clone(),
-                        on_fail: gates::on_fail_name(g.on_fail).into(),
-                        on_inconclusive: gates::on_inconclusive_name(g.on_inconclusive).into(),
+                        on_fail: crate::report::convert::on_fail_name(g.on_fail).into(),
+                        on_inconclusive: crate::report::convert::on_inconclusive_name(
+                            g.on_inconclusive,
+                        )
+                        .into(),
                         ..GateReport::default()
                     });
                 }
@@ -434,14 +438,14 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
 
     let stop = dispatcher.state.stop.clone();
     let (status, code, why) = match (stop, cancel.is_cancelled()) {
-        (_, true) => (RunStatus::Interrupted, exit::INTERRUPTED, Some(Why::Signal)),
-        (None, false) => (RunStatus::Passed, exit::OK, None),
+        (_, true) => (Ending::Interrupted, exit::INTERRUPTED, Some(Why::Signal)),
+        (None, false) => (Ending::Passed, exit::OK, None),
         (Some(stop), false) => {
             let (status, code) = match stop {
-                Stop::Gate(_) => (RunStatus::GateFailed, exit::GATE_FAILED),
-                Stop::Step(_) => (RunStatus::StepFailed, exit::STEP_FAILED),
-                Stop::BaselineRed(_) => (RunStatus::BaselineRed, exit::BASELINE_RED),
-                Stop::Inconclusive(_) => (RunStatus::Inconclusive, exit::INCONCLUSIVE),
+                Stop::Gate(_) => (Ending::GateFailed, exit::GATE_FAILED),
+                Stop::Step(_) => (Ending::StepFailed, exit::STEP_FAILED),
+                Stop::BaselineRed(_) => (Ending::BaselineRed, exit::BASELINE_RED),
+                Stop::Inconclusive(_) => (Ending::Inconclusive, exit::INCONCLUSIVE),
             };
             (status, code, Some(Why::Stopped(stop)))
         }
@@ -449,13 +453,13 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let (status, code) = if let Some(why) = why {
         match dispatcher.roll_back(&run_id, why) {
             None => (status, code),
-            Some(failed) => (RunStatus::RollbackFailed, failed),
+            Some(failed) => (Ending::RollbackFailed, failed),
         }
     } else if let Err(e) = journal.set_status(Status::Applied) {
         // A run that cannot be marked applied would stay "running" and block the target:
         // it is undone instead, so the target ends in a state the journal can describe.
         let code = dispatcher.roll_back(&run_id, Why::NotMarkedApplied(e.to_string()));
-        (RunStatus::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
+        (Ending::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
     } else {
         (status, code)
     };

@@ -1,22 +1,22 @@
 //! What an apply changed in the target's files, from the journal's before-images (edits and
 //! `run` steps' declared `changes` alike): a diff stat and each file's diff, cut to a size.
 
-use crate::report::model::{DiffStatReport, FileDiff};
+use crate::run::change::{DiffStat, FileChange};
 
 /// The net change of every file the run journaled: before-image against the file as it is now,
 /// as a stat and as each file's diff (cut to [`DIFF_KEPT`] bytes a file).
 pub fn net_changes(
     target: &std::path::Path,
     journal_dir: &std::path::Path,
-) -> (DiffStatReport, Vec<FileDiff>) {
+) -> (DiffStat, Vec<FileChange>) {
     let images = match crate::journal::entry::file_before_images(journal_dir) {
         Ok(images) => images,
         Err(e) => {
             tracing::warn!("cannot read the journal for the diff stat: {e}");
-            return (DiffStatReport::default(), Vec::new());
+            return (DiffStat::default(), Vec::new());
         }
     };
-    let mut total = crate::edit::diff::DiffStat::default();
+    let mut total = DiffStat::default();
     let mut diffs = Vec::new();
     for (rel, before) in images {
         let now = std::fs::read(target.join(&rel)).ok();
@@ -29,18 +29,13 @@ pub fn net_changes(
         let path = rel.to_string_lossy().into_owned();
         let text = crate::edit::diff::unified(&path, old.as_deref(), new.as_deref());
         let (diff, truncated) = cut_at_line(text, DIFF_KEPT);
-        diffs.push(FileDiff {
+        diffs.push(FileChange {
             path,
             diff,
             truncated,
         });
     }
-    let stat = DiffStatReport {
-        files: total.files,
-        insertions: total.insertions,
-        deletions: total.deletions,
-    };
-    (stat, diffs)
+    (total, diffs)
 }
 
 /// At most this many bytes of one file's diff go into the report.

@@ -16,6 +16,7 @@ use crate::exec::rollback::RollbackEvent;
 use crate::exec::services::LeftBehind;
 use crate::exec::sink::Sink;
 use crate::exec::state::RunState;
+use crate::report::model::{DiffStatReport, FileDiff, GateReport, RunStatus};
 use crate::secrets::Secrets;
 
 /// `report.json` is rewritten at a step's end only when this many times its last rewrite's cost
@@ -145,6 +146,7 @@ pub fn line(event: &Event, state: &RunState) -> Value {
             line
         }
         Event::GatesDecided { phase, verdicts } => {
+            let verdicts: Vec<GateReport> = verdicts.iter().map(GateReport::from).collect();
             json!({"event": "gates-decided", "at": at, "phase": phase, "verdicts": verdicts})
         }
         Event::BaselineRefused { record: new } => {
@@ -156,6 +158,8 @@ pub fn line(event: &Event, state: &RunState) -> Value {
                 json!({"event": "run-started", "at": at, "run_id": run_id})
             }
             RunEvent::Changed(stat, diff) => {
+                let diff: Vec<FileDiff> = diff.iter().map(FileDiff::from).collect();
+                let stat = DiffStatReport::from(*stat);
                 json!({"event": "changed", "at": at, "diffstat": stat, "diff": diff})
             }
             RunEvent::RollingBack { .. } => {
@@ -196,6 +200,7 @@ pub fn line(event: &Event, state: &RunState) -> Value {
                 "clean": end.clean(),
             }),
             RunEvent::Finished { status, code } => {
+                let status = RunStatus::from(*status);
                 json!({"event": "finished", "at": at, "status": status, "exit_code": code})
             }
         },

@@ -2,7 +2,9 @@
 //! turns them into the run's state, and the sinks show and store it.
 
 use crate::measure::record::Record;
-use crate::report::model::{DiffStatReport, FileDiff, GateReport, RunStatus};
+use crate::run::change::{DiffStat, FileChange};
+use crate::run::end::Ending;
+use crate::run::verdict::Verdict;
 
 /// What a step that succeeded leaves behind.
 #[derive(Debug, Default)]
@@ -95,7 +97,7 @@ pub enum Event {
         /// The phase id.
         phase: String,
         /// One verdict per gate.
-        verdicts: Vec<GateReport>,
+        verdicts: Vec<Verdict>,
     },
     /// A baseline suite measured a red record (no test ran, collection errors, failures not
     /// declared known): the apply stops with [`crate::exit::BASELINE_RED`] before any change.
@@ -122,7 +124,7 @@ pub enum RunEvent {
     },
     /// The net change of the target's files, taken before any rollback: the stat and each
     /// file's diff.
-    Changed(DiffStatReport, Vec<FileDiff>),
+    Changed(DiffStat, Vec<FileChange>),
     /// A step or gate failed, or a signal came: the rollback begins.
     RollingBack {
         /// Why.
@@ -137,8 +139,8 @@ pub enum RunEvent {
     ServiceStopped(crate::exec::services::ServiceEnd),
     /// The run ended with this status and exit code.
     Finished {
-        /// The run's status.
-        status: RunStatus,
+        /// How it ended.
+        status: Ending,
         /// The process exit code.
         code: u8,
     },

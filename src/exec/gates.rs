@@ -8,24 +8,8 @@ use crate::criteria::EvalError;
 use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
 use crate::measure::record::Record;
 use crate::plan::compiled::{Gate, Plan};
-use crate::plan::model::{OnFail, OnInconclusive};
-use crate::report::model::{GateReport, GateStatus, GateTest, IntervalReport};
-
-/// How a gate's `on_fail` reads in reports.
-pub fn on_fail_name(on_fail: OnFail) -> &'static str {
-    match on_fail {
-        OnFail::Rollback => "rollback",
-        OnFail::Warn => "warn",
-    }
-}
-
-/// How a gate's `on_inconclusive` reads in reports.
-pub fn on_inconclusive_name(on: OnInconclusive) -> &'static str {
-    match on {
-        OnInconclusive::Rollback => "rollback",
-        OnInconclusive::Keep => "keep",
-    }
-}
+use crate::plan::model::OnFail;
+use crate::run::verdict::{Detail, Interval, NamedTest, Pairing, Status, TestOutcome, Verdict};
 
 /// Records by name, as gates read them.
 pub type Records = BTreeMap<String, Record>;
@@ -75,83 +59,86 @@ fn decision(gate: &Gate, records: &Records) -> Result<Decision, EvalError> {
 }
 
 /// Evaluates every gate of a phase over the records so far.
-pub fn evaluate(phase: &str, gates: &[Gate], records: &Records) -> Vec<GateReport> {
+pub fn evaluate(phase: &str, gates: &[Gate], records: &Records) -> Vec<Verdict> {
     gates.iter().map(|g| decide(phase, g, records)).collect()
 }
 
 /// One gate's verdict: comparisons of two records' times on their ratio's interval (at the
 /// noise floor and [`DEFAULT_CONFIDENCE`]), everything else as it stands.
-fn decide(phase: &str, gate: &Gate, records: &Records) -> GateReport {
+fn decide(phase: &str, gate: &Gate, records: &Records) -> Verdict {
     // Known failures of a baseline are out of every record's test counts: test by test.
     let adjusted = crate::exec::known::adjusted(records);
     let records: &Records = &adjusted;
-    let mut report = GateReport {
+    let failed = match gate.on_fail {
+        OnFail::Rollback => Status::Fail,
+        OnFail::Warn => Status::Warn,
+    };
+    let mut verdict = Verdict {
         phase: phase.to_string(),
         check: gate.check.clone(),
         why: gate.why.clone(),
-        on_fail: on_fail_name(gate.on_fail).into(),
-        on_inconclusive: on_inconclusive_name(gate.on_inconclusive).into(),
+        on_fail: gate.on_fail,
+        on_inconclusive: gate.on_inconclusive,
         line: gate.line,
-        ..GateReport::default()
-    };
-    let failed = match gate.on_fail {
-        OnFail::Rollback => GateStatus::Fail,
-        OnFail::Warn => GateStatus::Warn,
+        status: failed,
+        explanation: None,
+        values: BTreeMap::new(),
+        message: None,
+        intervals: Vec::new(),
+        details: Vec::new(),
+        tests: Vec::new(),
     };
     if let Some(why) = crate::exec::testsets::speed_refusal(gate, records) {
-        report.status = failed;
-        report.explanation = Some(format!("{}: {why}", gate.check));
-        report.message = Some(why);
-        return report;
+        verdict.explanation = Some(format!("{}: {why}", gate.check));
+        verdict.message = Some(why);
+        return verdict;
     }
     match decision(gate, records) {
         Ok(d) => {
-            report.status = match d.outcome {
-                Outcome3::Pass => GateStatus::Pass,
+            verdict.status = match d.outcome {
+                Outcome3::Pass => Status::Pass,
                 Outcome3::Fail => failed,
-                Outcome3::Inconclusive => GateStatus::Inconclusive,
+                Outcome3::Inconclusive => Status::Inconclusive,
             };
-            report.explanation = Some(d.explanation);
-            report.values = d.values.into_iter().collect();
-            report.intervals = d
-                .intervals
-                .iter()
-                .map(|c| IntervalReport {
-                    ratio: c.label.clone(),
-                    estimate: c.interval.estimate,
-                    low: c.interval.low,
-                    high: c.interval.high,
-                    confidence: c.interval.confidence,
-                    runs_num: c.interval.n_num,
-                    runs_den: c.interval.n_den,
-                    num_record: c.num_record.clone(),
-                    num_metric: c.num_metric.clone(),
-                    den_record: c.den_record.clone(),
-                    pairing: c.pairing.as_ref().map(|p| {
-                        match p {
-                            crate::measure::pairs::Pairing::Interleaved { .. } => "interleaved",
-                            crate::measure::pairs::Pairing::Sequential { .. } => "sequential",
-                        }
-                        .to_string()
-                    }),
-                })
-                .collect();
+            verdict.explanation = Some(d.explanation);
+            verdict.values = d.values.into_iter().collect();
+            verdict.intervals = d.intervals.iter().map(interval).collect();
         }
         Err(e) => {
             // A gate that cannot be decided never passes: with `warn` it warns, else it fails.
-            report.status = if gate.on_fail == OnFail::Warn {
-                GateStatus::Warn
+            verdict.status = if gate.on_fail == OnFail::Warn {
+                Status::Warn
             } else {
-                GateStatus::Error
+                Status::Error
             };
-            report.message = Some(e.to_string());
+            verdict.message = Some(e.to_string());
         }
     }
-    if report.status != GateStatus::Pass {
-        report.details = details(gate, records);
-        report.tests = named_tests(gate, records);
+    if verdict.status != Status::Pass {
+        verdict.details = details(gate, records);
+        verdict.tests = named_tests(gate, records);
     }
-    report
+    verdict
+}
+
+/// One comparison of a decision, as the verdict keeps it.
+fn interval(c: &RatioCheck) -> Interval {
+    Interval {
+        ratio: c.label.clone(),
+        estimate: c.interval.estimate,
+        low: c.interval.low,
+        high: c.interval.high,
+        confidence: c.interval.confidence,
+        runs_num: c.interval.n_num,
+        runs_den: c.interval.n_den,
+        num_record: c.num_record.clone(),
+        num_metric: c.num_metric.clone(),
+        den_record: c.den_record.clone(),
+        pairing: c.pairing.as_ref().map(|p| match p {
+            crate::measure::pairs::Pairing::Interleaved { .. } => Pairing::Interleaved,
+            crate::measure::pairs::Pairing::Sequential { .. } => Pairing::Sequential,
+        }),
+    }
 }
 
 /// How many files with the least coverage a failed coverage gate names.
@@ -159,7 +146,7 @@ const COVERAGE_FILES_NAMED: usize = 5;
 
 /// What stands behind a verdict that did not pass, for the metrics the gate read: every test
 /// over its budget (slowest first, by how much), and the files with the least coverage.
-fn details(gate: &Gate, records: &Records) -> Vec<String> {
+fn details(gate: &Gate, records: &Records) -> Vec<Detail> {
     let mut lines = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for m in gate.expr.metric_refs() {
@@ -170,27 +157,23 @@ fn details(gate: &Gate, records: &Records) -> Vec<String> {
             continue;
         };
         match m.metric() {
-            "over_budget" => lines.extend(
-                record
-                    .over_budget
-                    .iter()
-                    .map(|o| format!("over budget in `{}`: {}", m.record, o.describe())),
-            ),
+            "over_budget" => lines.extend(record.over_budget.iter().map(|o| Detail::OverBudget {
+                record: m.record.clone(),
+                test: o.clone(),
+            })),
             "coverage" => {
                 if let Some(c) = &record.coverage {
-                    let files: Vec<String> =
-                        crate::measure::coverage::lowest(c, COVERAGE_FILES_NAMED)
-                            .into_iter()
-                            .map(|(path, f)| format!("{path} {:.1}%", f.percent))
-                            .collect();
-                    lines.push(format!(
-                        "coverage of `{}`: {:.2}% ({} of {} statements missed); least covered: {}",
-                        m.record,
-                        c.percent,
-                        c.missing,
-                        c.statements,
-                        files.join(", ")
-                    ));
+                    let least = crate::measure::coverage::lowest(c, COVERAGE_FILES_NAMED)
+                        .into_iter()
+                        .map(|(path, f)| (path.to_string(), f.percent))
+                        .collect();
+                    lines.push(Detail::Coverage {
+                        record: m.record.clone(),
+                        percent: c.percent,
+                        missing: c.missing,
+                        statements: c.statements,
+                        least,
+                    });
                 }
             }
             _ => {}
@@ -205,7 +188,7 @@ const TEST_METRICS: &[&str] = &["failed", "errors", "passed", "runs_green", "fla
 /// The tests behind a verdict on test counts: each failing, erroring or flaky test of a record
 /// the gate reads through [`TEST_METRICS`], except those that fail in every other record it
 /// reads as well (a failure the change did not bring); new ones first.
-fn named_tests(gate: &Gate, records: &Records) -> Vec<GateTest> {
+fn named_tests(gate: &Gate, records: &Records) -> Vec<NamedTest> {
     let refs = gate.expr.metric_refs();
     let mut read: Vec<&str> = refs.iter().map(|m| m.record.as_str()).collect();
     read.sort_unstable();
@@ -232,23 +215,23 @@ fn named_tests(gate: &Gate, records: &Records) -> Vec<GateTest> {
             .flaky
             .iter()
             .filter(|id| !record.failures.iter().any(|f| &f.id == *id))
-            .map(|id| (id.clone(), "flaky"));
+            .map(|id| (id.clone(), TestOutcome::Flaky));
         let failed = record.failures.iter().map(|f| {
             let outcome = if f.runs < record.runs {
-                "flaky"
+                TestOutcome::Flaky
             } else if f.outcome == crate::measure::junit::Outcome::Error {
-                "error"
+                TestOutcome::Error
             } else {
-                "failed"
+                TestOutcome::Failed
             };
             (f.id.clone(), outcome)
         });
         let others: Vec<&str> = read.iter().copied().filter(|r| *r != name).collect();
         for (id, outcome) in failed.chain(flaky_only) {
-            let test = GateTest {
+            let test = NamedTest {
                 id: id.clone(),
                 record: name.to_string(),
-                outcome: outcome.to_string(),
+                outcome,
             };
             if others.is_empty() || !others.iter().all(|r| failing(r, &id)) {
                 let before = others.iter().any(|r| failing(r, &id));
@@ -264,19 +247,9 @@ fn named_tests(gate: &Gate, records: &Records) -> Vec<GateTest> {
     new
 }
 
-/// Whether any verdict stops the run: a failure, an undecidable gate that does not only warn,
-/// or an inconclusive one that is not kept.
-pub fn blocks(reports: &[GateReport]) -> bool {
-    reports.iter().any(blocking)
-}
-
-/// Whether this verdict stops the run.
-pub fn blocking(r: &GateReport) -> bool {
-    match r.status {
-        GateStatus::Fail | GateStatus::Error => true,
-        GateStatus::Inconclusive => r.on_inconclusive != "keep",
-        GateStatus::Pass | GateStatus::Warn | GateStatus::NotEvaluated => false,
-    }
+/// Whether any verdict stops the run (see [`Verdict::blocks`]).
+pub fn blocks(verdicts: &[Verdict]) -> bool {
+    verdicts.iter().any(Verdict::blocks)
 }
 
 #[cfg(test)]
@@ -284,6 +257,8 @@ mod tests {
     use super::*;
     use crate::measure::record::RunSample;
     use crate::plan::compiled;
+    use crate::plan::model::OnInconclusive;
+    use crate::report::model::GateReport;
 
     fn gate(check: &str, on_fail: OnFail) -> Gate {
         Gate {
@@ -359,26 +334,26 @@ mod tests {
             &gate("after.failed <= baseline.failed", OnFail::Rollback),
             &rs,
         );
-        assert_eq!(v.status, GateStatus::Fail);
-        let named: Vec<(&str, &str, &str)> = v
+        assert_eq!(v.status, Status::Fail);
+        let named: Vec<(&str, &str, TestOutcome)> = v
             .tests
             .iter()
-            .map(|t| (t.id.as_str(), t.record.as_str(), t.outcome.as_str()))
+            .map(|t| (t.id.as_str(), t.record.as_str(), t.outcome))
             .collect();
         assert_eq!(
             named,
             [
-                ("t.py::a", "after", "failed"),
-                ("t.py::b", "after", "flaky"),
-                ("t.py::e", "after", "error"),
-                ("t.py::c", "after", "flaky"),
+                ("t.py::a", "after", TestOutcome::Failed),
+                ("t.py::b", "after", TestOutcome::Flaky),
+                ("t.py::e", "after", TestOutcome::Error),
+                ("t.py::c", "after", TestOutcome::Flaky),
             ]
         );
         // Alone, a record's failures are all named; a gate on times names none; nor does a pass.
         let alone = decide("p", &gate("baseline.failed == 0", OnFail::Rollback), &rs);
         assert_eq!(alone.tests.len(), 1);
         let times = decide("p", &gate("after.wall.median < 0.5", OnFail::Rollback), &rs);
-        assert_eq!((times.status, times.tests.len()), (GateStatus::Fail, 0));
+        assert_eq!((times.status, times.tests.len()), (Status::Fail, 0));
         let pass = decide("p", &gate("after.failed <= 3", OnFail::Rollback), &rs);
         assert!(pass.tests.is_empty());
     }
@@ -396,7 +371,7 @@ mod tests {
         }
         let check = "after.wall.median <= baseline.wall.median * 0.43";
         let v = decide("p", &gate(check, OnFail::Rollback), &rs);
-        assert_eq!(v.status, GateStatus::Fail);
+        assert_eq!(v.status, Status::Fail);
         let explanation = v.explanation.unwrap();
         assert!(
             explanation.starts_with("after.wall.median <= baseline.wall.median * 0.43: no speed verdict: `after` and `baseline` ran different tests: 0 only in `after`, 1 only in `baseline` (t::b)"),
@@ -405,7 +380,7 @@ mod tests {
         assert!(v.intervals.is_empty());
         assert_eq!(
             decide("p", &gate(check, OnFail::Warn), &rs).status,
-            GateStatus::Warn
+            Status::Warn
         );
         rs.get_mut("after")
             .unwrap()
@@ -416,7 +391,7 @@ mod tests {
             .push("t::b".into());
         assert_eq!(
             decide("p", &gate(check, OnFail::Rollback), &rs).status,
-            GateStatus::Pass
+            Status::Pass
         );
     }
 
@@ -432,7 +407,7 @@ mod tests {
             gate("after.rss_peak_mb < 500", OnFail::Rollback),
         ];
         let r = evaluate("verify", &gates, &records(&[2.0], &[20.0]));
-        assert_eq!(r[0].status, GateStatus::Pass);
+        assert_eq!(r[0].status, Status::Pass);
         let explanation = r[0].explanation.as_deref().unwrap();
         assert!(
             explanation.starts_with("after.wall.median 2 <= baseline.wall.median 20 * 0.43 = 8.60 (10.00x faster, 99% CI"),
@@ -446,9 +421,9 @@ mod tests {
             (1, 1)
         );
         assert!(r[0].intervals[0].low < 0.1 && r[0].intervals[0].high > 0.1);
-        assert_eq!(r[1].status, GateStatus::Warn);
-        assert_eq!(r[2].status, GateStatus::Fail);
-        assert_eq!(r[3].status, GateStatus::Error);
+        assert_eq!(r[1].status, Status::Warn);
+        assert_eq!(r[2].status, Status::Fail);
+        assert_eq!(r[3].status, Status::Error);
         assert_eq!(
             r[3].message.as_deref(),
             Some("no run produced `after.rss_peak_mb`")
@@ -467,12 +442,12 @@ mod tests {
             &[gate(check, OnFail::Rollback)],
             &records(&[10.0], &[12.4]),
         );
-        assert_eq!(near[0].status, GateStatus::Inconclusive);
+        assert_eq!(near[0].status, Status::Inconclusive);
         assert!(blocks(&near));
         let mut kept = gate(check, OnFail::Rollback);
         kept.on_inconclusive = OnInconclusive::Keep;
         let kept = evaluate("p", &[kept], &records(&[10.0], &[12.4]));
-        assert_eq!(kept[0].on_inconclusive, "keep");
+        assert_eq!(kept[0].on_inconclusive, OnInconclusive::Keep);
         assert!(!blocks(&kept));
         // Quiet runs in no particular order (runs that grow steadily would be drift).
         let jitter = |i: u32| 0.01 * f64::from((i * 7) % 10);
@@ -485,14 +460,15 @@ mod tests {
         );
         assert_eq!(
             settled[0].status,
-            GateStatus::Pass,
+            Status::Pass,
             "{:?}",
             settled[0].explanation
         );
     }
 
     /// A budget gate that fails names every test over budget, slowest first, by how much; a
-    /// coverage gate names the least covered files; a gate that passes names nothing.
+    /// coverage gate names the least covered files; a gate that passes names nothing (in the
+    /// report's words).
     #[test]
     fn failed_gates_name_what_stands_behind_them() {
         let report = crate::report::fixture::budgets();
@@ -506,22 +482,23 @@ mod tests {
             ],
             &records,
         );
-        assert_eq!(r[0].status, GateStatus::Fail);
+        let shown: Vec<GateReport> = r.iter().map(GateReport::from).collect();
+        assert_eq!(r[0].status, Status::Fail);
         assert_eq!(
-            r[0].details,
+            shown[0].details,
             [
                 "over budget in `after`: tests/integration/test_flow.py::test_checkout 2.31 s > 2.00 s (tests/integration), 0.31 s over",
                 "over budget in `after`: tests/unit/test_tax.py::TestRates::test_rate[de] 0.25 s > 0.10 s (tests/unit), 0.15 s over",
             ]
         );
-        assert_eq!(r[1].status, GateStatus::Warn);
-        assert_eq!(r[1].details.len(), 2, "{:?}", r[1].details);
+        assert_eq!(r[1].status, Status::Warn);
+        assert_eq!(shown[1].details.len(), 2, "{:?}", shown[1].details);
         assert!(
-            r[1].details[0].starts_with("coverage of `after`: 78.57% (3 of 14 statements missed); least covered: shop/tax.py 50.0%, shop/cart.py 90.0%"),
+            shown[1].details[0].starts_with("coverage of `after`: 78.57% (3 of 14 statements missed); least covered: shop/tax.py 50.0%, shop/cart.py 90.0%"),
             "{:?}",
-            r[1].details
+            shown[1].details
         );
-        assert_eq!(r[2].status, GateStatus::Pass);
+        assert_eq!(r[2].status, Status::Pass);
         assert!(r[2].details.is_empty());
     }
 
@@ -572,7 +549,7 @@ mod tests {
         let mut all = drifting.clone();
         all.insert("after".into(), after.clone());
         let verdict = decide("p", &ratio.phases[0].gates[0], &all);
-        assert_eq!(verdict.status, GateStatus::Inconclusive);
+        assert_eq!(verdict.status, Status::Inconclusive);
         assert!(
             verdict
                 .explanation

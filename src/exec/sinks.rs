@@ -12,7 +12,7 @@ use crate::exec::progress::Progress;
 use crate::exec::rollback::RollbackEvent;
 use crate::exec::state::RunState;
 use crate::exec::words::fmt_duration;
-use crate::report::model::{GateStatus, RunReport, RunStatus, StepStatus};
+use crate::report::model::{GateReport, GateStatus, RunReport, RunStatus, StepStatus};
 use crate::secrets::Secrets;
 use crate::ui::{self, Style};
 
@@ -39,7 +39,7 @@ impl Terminal {
         }
     }
 
-    fn gate_lines(&self, verdicts: &[crate::report::model::GateReport], report: &RunReport) {
+    fn gate_lines(&self, verdicts: &[GateReport], report: &RunReport) {
         for v in verdicts {
             let (word, style) = match v.status {
                 GateStatus::Pass => ("pass", Style::BoldGreen),
@@ -107,7 +107,10 @@ impl Sink for Terminal {
                 }
                 self.progress.finished(id, status, shown.as_deref());
             }
-            Event::GatesDecided { verdicts, .. } => self.gate_lines(verdicts, &state.report),
+            Event::GatesDecided { verdicts, .. } => {
+                let shown: Vec<GateReport> = verdicts.iter().map(GateReport::from).collect();
+                self.gate_lines(&shown, &state.report)
+            }
             Event::Skipped { .. }
             | Event::BaselineRefused { .. }
             | Event::Run(RunEvent::Changed(..)) => {}
@@ -168,7 +171,7 @@ const TESTS_LISTED: usize = 10;
 
 /// `  failed in after: tests/test_a.py::test_x  AssertionError: nope (tests/test_a.py:27)`: the
 /// tests a gate names, one line each.
-fn test_lines(gate: &crate::report::model::GateReport, report: &RunReport) -> Vec<String> {
+fn test_lines(gate: &GateReport, report: &RunReport) -> Vec<String> {
     let mut lines: Vec<String> = gate
         .tests
         .iter()

@@ -7,8 +7,9 @@ use crate::exec::events::{Event, RunEvent, StepOutput, Why};
 use crate::exec::rollback::RollbackEvent;
 use crate::journal::outcome::RollbackReport;
 use crate::report::model::{
-    GateStatus, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
+    GateReport, GateStatus, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
 };
+use crate::run::verdict::Status as Decided;
 
 pub use crate::exec::events::Stop;
 
@@ -99,12 +100,12 @@ impl RunState {
                             && g.check == v.check
                             && g.status == GateStatus::NotEvaluated
                     }) {
-                        *slot = v.clone();
+                        *slot = GateReport::from(v);
                     }
                 }
-                if let Some(v) = verdicts.iter().find(|v| crate::exec::gates::blocking(v)) {
+                if let Some(v) = verdicts.iter().find(|v| v.blocks()) {
                     self.stop.get_or_insert_with(|| match v.status {
-                        GateStatus::Inconclusive => Stop::Inconclusive(v.check.clone()),
+                        Decided::Inconclusive => Stop::Inconclusive(v.check.clone()),
                         _ => Stop::Gate(v.check.clone()),
                     });
                 }
@@ -159,11 +160,11 @@ impl RunState {
                 });
             }),
             Event::Run(RunEvent::Changed(diffstat, diff)) => {
-                self.report.diffstat = *diffstat;
-                self.report.diff = diff.clone();
+                self.report.diffstat = (*diffstat).into();
+                self.report.diff = diff.iter().map(Into::into).collect();
             }
             Event::Run(RunEvent::Finished { status, code }) => {
-                self.report.status = *status;
+                self.report.status = (*status).into();
                 self.report.exit_code = Some(*code);
                 self.report.finished = Some(
                     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -215,7 +216,6 @@ fn undone(info: &mut RollbackInfo, done: &RollbackReport) {
 mod tests {
     use super::*;
     use crate::exec::failure::{Failure, StepError};
-    use crate::report::model::GateReport;
 
     fn state() -> RunState {
         let mut report = RunReport::default();
@@ -257,11 +257,20 @@ mod tests {
         });
         s.apply(&Event::GatesDecided {
             phase: "p".into(),
-            verdicts: vec![GateReport {
+            verdicts: vec![crate::run::verdict::Verdict {
                 phase: "p".into(),
                 check: "x".into(),
-                status: GateStatus::Fail,
-                ..GateReport::default()
+                why: None,
+                on_fail: Default::default(),
+                on_inconclusive: Default::default(),
+                line: None,
+                status: Decided::Fail,
+                explanation: None,
+                values: Default::default(),
+                message: None,
+                intervals: Vec::new(),
+                details: Vec::new(),
+                tests: Vec::new(),
             }],
         });
         s.apply(&Event::Skipped {

@@ -2,6 +2,7 @@
 
 pub mod charts;
 pub mod compare;
+pub mod convert;
 pub mod github;
 pub mod html;
 mod html_changes;
