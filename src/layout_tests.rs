@@ -211,10 +211,10 @@ fn the_process_layer_depends_on_nothing_else() {
     assert!(outside.is_empty(), "{outside:?}");
 }
 
-/// Module-level cycles allowed to exist (none: the plan pipeline work removed the last one);
-/// the test fails on any other, and on one of these once it is gone (so the list cannot go
-/// stale).
-const KNOWN_MODULE_CYCLES: &[&[&str]] = &[];
+/// Module-level cycles allowed to exist: the executor still names `report` and `sinks` while
+/// the fold and the sinks move out of it (issue 25); the test fails on any other, and on one of
+/// these once it is gone (so the list cannot go stale).
+const KNOWN_MODULE_CYCLES: &[&[&str]] = &[&["exec", "history", "report", "sinks"]];
 
 /// The graph of top-level modules (`exec/apply` counts as `exec`); edges inside one are dropped.
 fn top_level(edges: &BTreeMap<Module, BTreeSet<Module>>) -> BTreeMap<Module, BTreeSet<Module>> {
@@ -364,7 +364,7 @@ fn the_executor_prints_only_through_its_sinks() {
 /// verdicts and the net change as report types). The test fails on any other file of the
 /// executor that builds one, and on one of these once it no longer does (so the list cannot go
 /// stale).
-const KNOWN_REPORT_BUILDERS: &[&str] = &["exec/apply", "exec/state"];
+const KNOWN_REPORT_BUILDERS: &[&str] = &["exec/apply"];
 
 /// The types `report/model.rs` defines.
 fn report_model_types() -> Vec<String> {

@@ -24,6 +24,7 @@ pub mod pyenv;
 pub mod report;
 pub mod run;
 pub mod secrets;
+pub mod sinks;
 pub mod styled;
 pub mod suggest;
 pub mod timestamp;

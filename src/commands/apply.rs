@@ -4,7 +4,8 @@ use crate::cli::ApplyArgs;
 use crate::error::{Error, Result};
 use crate::exec::apply;
 use crate::exec::context::ApplyOptions;
-use crate::exec::{dryrun, setup::Prepared, sinks};
+use crate::exec::{dryrun, setup::Prepared};
+use crate::sinks::apply as sinks;
 use crate::{exit, ui};
 
 /// Runs `planrun apply`.

@@ -3,10 +3,10 @@
 //! changed what it wrote since.
 
 use crate::error::{Error, Result};
-use crate::exec::notices::Notice;
 use crate::exec::setup::Prepared;
 use crate::exit;
 use crate::journal::state::Status;
+use crate::sinks::notices::Notice;
 
 /// What identifies this apply's inputs: the plan file, every variable, and the stage.
 pub fn plan_hash(prep: &Prepared) -> String {
@@ -84,7 +84,7 @@ pub fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
     let report = std::fs::read_to_string(report_path)
         .ok()
         .and_then(|t| crate::report::json::from_json(&t).ok());
-    crate::exec::notices::before_run(&Notice::AlreadyApplied {
+    crate::sinks::notices::before_run(&Notice::AlreadyApplied {
         plan: prep.plan.name.clone(),
         target: target.clone(),
         run_id: run.id,

@@ -14,11 +14,8 @@ use crate::exec::action::{self, Reads};
 use crate::exec::context::{ApplyOptions, StepContext};
 use crate::exec::events::{Event, RunEvent, Why};
 use crate::exec::failure::Journaled;
-use crate::exec::notices::Notice;
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
-use crate::exec::sinks::{self, Sink};
-use crate::exec::state::{RunState, Stop};
 use crate::exec::{applied, gates};
 use crate::exit;
 use crate::graph::Node;
@@ -26,8 +23,11 @@ use crate::journal::lock::Lock;
 use crate::journal::record::Journal;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
+use crate::report::fold::{RunState, Stop};
 use crate::report::model::{GateReport, PlanInfo, RunReport, StepReport};
 use crate::run::end::Ending;
+use crate::sinks::apply::{self as sinks, Sink};
+use crate::sinks::notices::Notice;
 
 /// The dispatcher's side of one apply: the state, the sinks, and the gates it decides.
 struct Dispatcher<'a> {
@@ -330,7 +330,7 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
     for w in crate::journal::explain::foreign_warnings(&prep.target) {
-        crate::exec::notices::before_run(&Notice::ForeignJournal(w));
+        crate::sinks::notices::before_run(&Notice::ForeignJournal(w));
     }
     let plan_hash = applied::plan_hash(prep);
     if !opts.reapply {
@@ -466,7 +466,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
     // The target's state is decided above; a report that cannot be written is said, but
     // never turns the exit code into "invalid, nothing ran".
-    crate::exec::notices::sinks_failed(&dispatcher.finish());
+    crate::sinks::notices::sinks_failed(&dispatcher.finish());
     drop(lock_guard);
     Ok(code)
 }
@@ -511,6 +511,6 @@ fn warn_dirty_files(prep: &Prepared) {
     }
     let dirty = crate::gitstate::uncommitted(&prep.target, &files);
     if !dirty.is_empty() {
-        crate::exec::notices::before_run(&Notice::Uncommitted(dirty));
+        crate::sinks::notices::before_run(&Notice::Uncommitted(dirty));
     }
 }

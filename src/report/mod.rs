@@ -3,6 +3,7 @@
 pub mod charts;
 pub mod compare;
 pub mod convert;
+pub mod fold;
 pub mod github;
 pub mod html;
 mod html_changes;

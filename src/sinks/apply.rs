@@ -8,15 +8,15 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::exec::context::ApplyOptions;
 use crate::exec::events::{Event, RunEvent};
-use crate::exec::progress::Progress;
 use crate::exec::rollback::RollbackEvent;
-use crate::exec::state::RunState;
 use crate::exec::words::fmt_duration;
+use crate::report::fold::RunState;
 use crate::report::model::{GateReport, GateStatus, RunReport, RunStatus, StepStatus};
 use crate::secrets::Secrets;
+use crate::sinks::progress::Progress;
 use crate::ui::{self, Style};
 
-pub use crate::exec::sink::Sink;
+pub use crate::sinks::sink::Sink;
 
 /// The terminal: live progress, each gate's verdict, the rollback, and the closing lines.
 pub struct Terminal {
@@ -310,7 +310,7 @@ pub fn for_apply(
     secrets: &Secrets,
 ) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = vec![
-        Box::new(crate::exec::eventlog::LiveReport::new(&run_dir, secrets)),
+        Box::new(crate::sinks::eventlog::LiveReport::new(&run_dir, secrets)),
         Box::new(ReportFiles::new(run_dir, opts.report_dir.clone())),
     ];
     if ci_mode(opts.ci) {

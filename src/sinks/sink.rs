@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::exec::events::Event;
-use crate::exec::state::RunState;
+use crate::report::fold::RunState;
 use crate::report::model::RunReport;
 
 /// A consumer of an apply's events.

@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 use crate::exec::events::{Event, NewRecord, RunEvent};
 use crate::exec::rollback::RollbackEvent;
 use crate::exec::services::LeftBehind;
-use crate::exec::sink::Sink;
-use crate::exec::state::RunState;
+use crate::report::fold::RunState;
 use crate::report::model::{DiffStatReport, FileDiff, GateReport, RunStatus};
 use crate::secrets::Secrets;
+use crate::sinks::sink::Sink;
 
 /// `report.json` is rewritten at a step's end only when this many times its last rewrite's cost
 /// has passed since: the snapshot costs at most about a twentieth of the run's time, however

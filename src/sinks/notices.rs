@@ -2,8 +2,8 @@
 //! of it: already applied, nothing to do), and the sinks that failed once it ended.
 
 use crate::error::Error;
-use crate::exec::sinks::records_line;
 use crate::report::model::GateStatus;
+use crate::sinks::apply::records_line;
 use crate::ui;
 
 /// Something said about an apply before it starts (or instead of it).
