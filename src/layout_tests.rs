@@ -211,10 +211,10 @@ fn the_process_layer_depends_on_nothing_else() {
     assert!(outside.is_empty(), "{outside:?}");
 }
 
-/// Module-level cycles allowed to exist: the executor still names `report` and `sinks` while
-/// the fold and the sinks move out of it (issue 25); the test fails on any other, and on one of
-/// these once it is gone (so the list cannot go stale).
-const KNOWN_MODULE_CYCLES: &[&[&str]] = &[&["exec", "history", "report", "sinks"]];
+/// Module-level cycles allowed to exist (none: the fold and the sinks moved out of the
+/// executor); the test fails on any other, and on one of these once it is gone (so the list
+/// cannot go stale).
+const KNOWN_MODULE_CYCLES: &[&[&str]] = &[];
 
 /// The graph of top-level modules (`exec/apply` counts as `exec`); edges inside one are dropped.
 fn top_level(edges: &BTreeMap<Module, BTreeSet<Module>>) -> BTreeMap<Module, BTreeSet<Module>> {
@@ -331,11 +331,11 @@ fn the_ui_check_sees_a_pure_layer_naming_ui() {
     assert_eq!(ui_importers(&edges), ["edit/diff"]);
 }
 
-/// The files of `exec` that write for people: the sinks and the progress display they drive,
-/// the terminal's notices outside the event stream, and the dry-run preview (a command of its
-/// own, with no events). Every other file of the
-/// executor emits events and returns values; it names neither `ui` nor `Error::report`.
-const EXEC_WRITERS: &[&str] = &["exec/sinks", "exec/progress", "exec/notices", "exec/dryrun"];
+/// The files of `exec` that write for people: only the dry-run preview (a command of its own,
+/// with no events); the sinks, the progress display and the notices live in `sinks/`. Every
+/// other file of the executor emits events and returns values; it names neither `ui` nor
+/// `Error::report`.
+const EXEC_WRITERS: &[&str] = &["exec/dryrun"];
 
 #[test]
 fn the_executor_prints_only_through_its_sinks() {
@@ -358,13 +358,6 @@ fn the_executor_prints_only_through_its_sinks() {
         "executor files that print (emit an event for a sink to show instead): {printing:?}"
     );
 }
-
-/// The files of `exec` that still build report model types themselves, which issue 25 moves
-/// into `report/` (the fold of events into the report, the report before anything ran, the gate
-/// verdicts and the net change as report types). The test fails on any other file of the
-/// executor that builds one, and on one of these once it no longer does (so the list cannot go
-/// stale).
-const KNOWN_REPORT_BUILDERS: &[&str] = &["exec/apply"];
 
 /// The types `report/model.rs` defines.
 fn report_model_types() -> Vec<String> {
@@ -390,35 +383,21 @@ fn builds_report_types(code: &str, types: &[String]) -> bool {
 }
 
 /// The report model is built from events only in `report/`: the executor emits events and
-/// returns values; a file of `exec/` that writes a `RunReport`, `GateReport`, ... literal is
-/// building the report itself.
+/// domain values (`run/`), the sinks read the report `report/` folds; any other file that writes
+/// a `RunReport`, `GateReport`, ... literal is building the report itself.
 #[test]
 fn only_report_builds_the_report_model() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let types = report_model_types();
     assert!(types.iter().any(|t| t == "RunReport"), "{types:?}");
-    let mut found = Vec::new();
-    for (module, path) in modules(&src) {
-        if module.first().is_none_or(|f| f != "exec") {
-            continue;
-        }
-        if builds_report_types(&std::fs::read_to_string(path).unwrap(), &types) {
-            found.push(module.join("/"));
-        }
-    }
-    let new: Vec<&String> = (found.iter())
-        .filter(|m| !KNOWN_REPORT_BUILDERS.contains(&m.as_str()))
+    let found: Vec<String> = (modules(&src).into_iter())
+        .filter(|(module, _)| module.first().is_none_or(|f| f != "report"))
+        .filter(|(_, path)| builds_report_types(&std::fs::read_to_string(path).unwrap(), &types))
+        .map(|(module, _)| module.join("/"))
         .collect();
     assert!(
-        new.is_empty(),
-        "executor files that build report model types (emit an event and let report/ fold it): {new:?}"
-    );
-    let gone: Vec<&&str> = (KNOWN_REPORT_BUILDERS.iter())
-        .filter(|k| !found.iter().any(|f| f == *k))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "remove from KNOWN_REPORT_BUILDERS: {gone:?}"
+        found.is_empty(),
+        "files outside report/ that build report model types (emit an event or a domain value and let report/ fold it): {found:?}"
     );
 }
 

@@ -82,7 +82,11 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
         stage,
         shard,
     };
-    apply::apply(&prep, &opts)
+    apply::apply(
+        &prep,
+        &opts,
+        &mut crate::sinks::output::ApplyOutput::new(&prep, &opts),
+    )
 }
 
 /// The known failures of `--known-failures FILE`: one id or `*` pattern a line; blank lines and
@@ -124,9 +128,11 @@ fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
     let applied = crate::exec::applied::applied_here(prep);
     let pending = applied.is_none() && preview.pending();
     if args.json {
-        let report =
-            crate::report::mask::mask_report(&apply::initial_report(prep, ""), &prep.secrets);
-        let json = dryrun::DryRunReport {
+        let report = crate::report::mask::mask_report(
+            &crate::report::fold::initial_report(prep, "", None),
+            &prep.secrets,
+        );
+        let json = crate::report::preview::DryRunReport {
             report: &report,
             dry_run: true,
             planned: &preview.steps,

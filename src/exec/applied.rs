@@ -3,10 +3,9 @@
 //! changed what it wrote since.
 
 use crate::error::{Error, Result};
+use crate::exec::output::Notice;
 use crate::exec::setup::Prepared;
-use crate::exit;
 use crate::journal::state::Status;
-use crate::sinks::notices::Notice;
 
 /// What identifies this apply's inputs: the plan file, every variable, and the stage.
 pub fn plan_hash(prep: &Prepared) -> String {
@@ -56,9 +55,9 @@ pub fn applied_here(prep: &Prepared) -> Option<String> {
 }
 
 /// When the newest run still in effect on the target is this same plan with the same inputs:
-/// says so and returns exit 0 if nothing it wrote has changed since (Terraform's "No
-/// changes"), or refuses, naming what changed, when something did.
-pub fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
+/// the notice to say instead of applying (exit 0) if nothing it wrote has changed since
+/// (Terraform's "No changes"), or a refusal naming what changed, when something did.
+pub fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<Notice>> {
     use crate::journal::paths;
     let target = &prep.target;
     let Some((run, drift)) = in_effect(prep, plan_hash) else {
@@ -80,16 +79,11 @@ pub fn already_applied(prep: &Prepared, plan_hash: &str) -> Result<Option<u8>> {
             )),
         });
     }
-    let report_path = paths::report_json(target, &run.id);
-    let report = std::fs::read_to_string(report_path)
-        .ok()
-        .and_then(|t| crate::report::json::from_json(&t).ok());
-    crate::sinks::notices::before_run(&Notice::AlreadyApplied {
+    Ok(Some(Notice::AlreadyApplied {
         plan: prep.plan.name.clone(),
         target: target.clone(),
+        report: paths::report_json(target, &run.id),
         run_id: run.id,
         started: run.started,
-        report: report.map(Box::new),
-    });
-    Ok(Some(exit::OK))
+    }))
 }

@@ -2,9 +2,9 @@
 //! (a step, a gate, a signal) roll everything back.
 //!
 //! The flow is nextest's: the scheduler's workers run steps ([`Action::execute`](crate::exec::action::Action::execute)) and emit
-//! [`Event`]s; the dispatcher (this thread) folds each into the [`RunState`], decides gates
-//! inline, and hands every event to the [`Sink`]s (terminal, `report.json`, and at the end the
-//! report files, CI and `--json`). No state is shared between steps.
+//! [`Event`]s; the dispatcher (this thread) keeps the records and the first [`Stop`], decides
+//! gates inline, and hands every event to the [`Output`] (where `report/` folds them and the
+//! sinks show and store them). No state is shared between steps.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,8 +12,9 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::exec::action::{self, Reads};
 use crate::exec::context::{ApplyOptions, StepContext};
-use crate::exec::events::{Event, RunEvent, Why};
+use crate::exec::events::{Event, RunEvent, Stop, Why};
 use crate::exec::failure::Journaled;
+use crate::exec::output::{Begun, Notice, Output};
 use crate::exec::scheduler::{self, Dispatch, Emitter, Outcome, Task};
 use crate::exec::setup::Prepared;
 use crate::exec::{applied, gates};
@@ -23,17 +24,15 @@ use crate::journal::lock::Lock;
 use crate::journal::record::Journal;
 use crate::journal::state::{RunMeta, Status};
 use crate::plan::compiled::Step;
-use crate::report::fold::{RunState, Stop};
-use crate::report::model::{GateReport, PlanInfo, RunReport, StepReport};
 use crate::run::end::Ending;
-use crate::sinks::apply::{self as sinks, Sink};
-use crate::sinks::notices::Notice;
 
-/// The dispatcher's side of one apply: the state, the sinks, and the gates it decides.
+/// The dispatcher's side of one apply: the records, the first stop, the gates it decides, and
+/// where its events go.
 struct Dispatcher<'a> {
     prep: &'a Prepared,
-    state: RunState,
-    sinks: Vec<Box<dyn Sink>>,
+    out: &'a mut dyn Output,
+    /// The first failure, if any.
+    stop: Option<Stop>,
     journal: &'a Journal,
     /// Each record measured in this apply: the journal's last entry then, when its step
     /// ended, and the steps that finished since (what an interleaved suite compared with it
@@ -70,39 +69,26 @@ impl Dispatcher<'_> {
                 );
             }
         }
-        self.state.apply(&event);
-        self.share_records(&event);
-        for sink in &mut self.sinks {
-            sink.event(&event, &self.state);
+        if self.stop.is_none() {
+            self.stop = Stop::of(&event);
         }
+        self.share_records(&event);
+        self.out.event(&event);
     }
 
-    /// Adds the records `event` brought, as the state took them, to the map the steps share.
+    /// Adds the records `event` brought to the map the steps share.
     fn share_records(&mut self, event: &Event) {
-        let names: Vec<&str> = match event {
+        let new: Vec<&crate::exec::events::NewRecord> = match event {
             Event::StepFinished {
                 result: Ok(out), ..
-            } => (out.record.iter())
-                .chain(&out.partner)
-                .map(|r| r.name.as_str())
-                .collect(),
-            Event::BaselineRefused { record } => vec![record.name.as_str()],
+            } => out.partner.iter().chain(&out.record).collect(),
+            Event::BaselineRefused { record } => vec![record],
             _ => return,
         };
-        for name in names {
-            if let Some(record) = self.state.report.records.get(name) {
-                std::sync::Arc::make_mut(&mut self.records)
-                    .insert(name.to_string(), record.clone());
-            }
+        for r in new {
+            std::sync::Arc::make_mut(&mut self.records)
+                .insert(r.name.clone(), r.record.as_ref().clone());
         }
-    }
-
-    /// The final report, masked, to every sink; the errors of those that failed, once all ran.
-    fn finish(&mut self) -> Vec<Error> {
-        let report = crate::report::mask::mask_report(&self.state.report, &self.prep.secrets);
-        (self.sinks.iter_mut())
-            .filter_map(|sink| sink.finish(&report).err())
-            .collect()
     }
 }
 
@@ -117,7 +103,7 @@ impl Dispatcher<'_> {
     /// The record suite `s` is compared with by a gate, when one was measured before it:
     /// the suite is measured in pairs with it.
     fn partner(&self, s: &crate::plan::compiled::Suite) -> Option<Partner> {
-        let records = &self.state.report.records;
+        let records = &*self.records;
         let other = self
             .prep
             .plan
@@ -156,9 +142,7 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
     }
 
     fn idle(&mut self) {
-        for sink in &mut self.sinks {
-            sink.idle(&self.state);
-        }
+        self.out.idle();
     }
 
     /// Decides a phase's gates over the records the events brought so far.
@@ -170,7 +154,7 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
         if phase.gates.is_empty() || self.defer_gates {
             return Outcome::Done;
         }
-        let verdicts = gates::evaluate(&phase.id, &phase.gates, &self.state.report.records);
+        let verdicts = gates::evaluate(&phase.id, &phase.gates, &self.records);
         let blocked = gates::blocks(&verdicts);
         tracing::info!(phase = %phase.id, blocked, "gates decided");
         self.send(Event::GatesDecided {
@@ -251,55 +235,6 @@ fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, E
     (outcome, finished)
 }
 
-/// The report before anything ran: every step and gate, none evaluated.
-pub fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
-    let mut report = RunReport {
-        format_version: 1,
-        run_id: run_id.to_string(),
-        plan: PlanInfo {
-            name: prep.plan.name.clone(),
-            description: prep.plan.description.clone(),
-            path: prep.plan_path.display().to_string(),
-        },
-        target: prep.target.display().to_string(),
-        host: crate::journal::lock::host_name(),
-        started: crate::timestamp::now(),
-        vars: prep.shown_vars(),
-        ..RunReport::default()
-    };
-    for node in &prep.plan.order {
-        match *node {
-            Node::Step { phase, .. } => {
-                if let Some(step) = prep.step(node) {
-                    report.steps.push(StepReport {
-                        id: step.id().to_string(),
-                        phase: prep.plan.phases[phase].id.clone(),
-                        action: step.action().to_string(),
-                        ..StepReport::default()
-                    });
-                }
-            }
-            Node::Gates { phase } => {
-                let p = &prep.plan.phases[phase];
-                for g in &p.gates {
-                    report.gates.push(GateReport {
-                        phase: p.id.clone(),
-                        check: g.check.clone(),
-                        why: g.why.clone(),
-                        on_fail: crate::report::convert::on_fail_name(g.on_fail).into(),
-                        on_inconclusive: crate::report::convert::on_inconclusive_name(
-                            g.on_inconclusive,
-                        )
-                        .into(),
-                        ..GateReport::default()
-                    });
-                }
-            }
-        }
-    }
-    report
-}
-
 /// The scheduler's view of the plan: dependencies by index, suites alone, edits one at a time
 /// (two steps never edit one file at once), gates decided inline.
 fn tasks(prep: &Prepared) -> Vec<Task> {
@@ -326,19 +261,22 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
         .collect()
 }
 
-/// Runs a prepared plan for real and returns the exit code.
-pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
+/// Runs a prepared plan for real, its notices and events to `out`, and returns the exit code.
+pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
     for w in crate::journal::explain::foreign_warnings(&prep.target) {
-        crate::sinks::notices::before_run(&Notice::ForeignJournal(w));
+        out.notice(&Notice::ForeignJournal(w));
     }
     let plan_hash = applied::plan_hash(prep);
     if !opts.reapply {
-        if let Some(code) = applied::already_applied(prep, &plan_hash)? {
-            return Ok(code);
+        if let Some(notice) = applied::already_applied(prep, &plan_hash)? {
+            out.notice(&notice);
+            return Ok(exit::OK);
         }
     }
-    warn_dirty_files(prep);
+    if let Some(dirty) = dirty_files(prep) {
+        out.notice(&dirty);
+    }
     // A lock file that would go stale for want of its tool is refused before anything changes.
     crate::exec::relock::preflight(prep)?;
     let meta = RunMeta {
@@ -363,19 +301,14 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     crate::process::scope::become_subreaper();
     let control = crate::process::Control::new(cancel.clone(), groups)
         .scoped(crate::process::Scope::new(&run_id));
-    let terminal = sinks::Terminal::new(
-        prep.plan.step_count(),
-        &prep.secrets,
-        format!("{} -> {}", prep.plan.name, prep.target.display()),
-        run_dir.clone(),
-    );
+    out.begin(&Begun {
+        run_id: run_id.clone(),
+        run_dir: run_dir.clone(),
+    });
     let mut dispatcher = Dispatcher {
         prep,
-        state: RunState::new(RunReport {
-            stage: opts.stage.clone(),
-            ..initial_report(prep, &run_id)
-        }),
-        sinks: sinks::for_apply(opts, terminal, run_dir.clone(), &prep.secrets),
+        out,
+        stop: None,
         journal: &journal,
         marks: Default::default(),
         records: Default::default(),
@@ -436,7 +369,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     let (diffstat, diff) = crate::exec::changes::net_changes(&prep.target, journal.run_dir());
     dispatcher.send(Event::Run(RunEvent::Changed(diffstat, diff)));
 
-    let stop = dispatcher.state.stop.clone();
+    let stop = dispatcher.stop.clone();
     let (status, code, why) = match (stop, cancel.is_cancelled()) {
         (_, true) => (Ending::Interrupted, exit::INTERRUPTED, Some(Why::Signal)),
         (None, false) => (Ending::Passed, exit::OK, None),
@@ -466,7 +399,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions) -> Result<u8> {
     dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
     // The target's state is decided above; a report that cannot be written is said, but
     // never turns the exit code into "invalid, nothing ran".
-    crate::sinks::notices::sinks_failed(&dispatcher.finish());
+    dispatcher.out.finish();
     drop(lock_guard);
     Ok(code)
 }
@@ -488,8 +421,8 @@ impl Dispatcher<'_> {
     }
 }
 
-/// Warns about files the plan will edit that have uncommitted changes in git.
-fn warn_dirty_files(prep: &Prepared) {
+/// The notice of files the plan will edit that have uncommitted changes in git, if any.
+fn dirty_files(prep: &Prepared) -> Option<Notice> {
     let mut files: Vec<String> = prep
         .plan
         .steps()
@@ -510,7 +443,5 @@ fn warn_dirty_files(prep: &Prepared) {
         );
     }
     let dirty = crate::gitstate::uncommitted(&prep.target, &files);
-    if !dirty.is_empty() {
-        crate::sinks::notices::before_run(&Notice::Uncommitted(dirty));
-    }
+    (!dirty.is_empty()).then_some(Notice::Uncommitted(dirty))
 }

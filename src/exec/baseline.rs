@@ -102,7 +102,7 @@ pub fn save(
         message: e.to_string(),
     };
     let mut record = record.clone();
-    crate::report::mask::mask_record(&mut record, secrets);
+    crate::measure::mask::mask_record(&mut record, secrets);
     let text = serde_json::to_string_pretty(&record).map_err(parse)?;
     crate::fsutil::write_atomic(&path, text.as_bytes(), None).map_err(io)?;
     Ok(path)

@@ -41,7 +41,7 @@ pub struct ApplyOptions {
     /// The history file this apply appends its line to.
     pub history: Option<PathBuf>,
     /// The stage applied and how it was entered.
-    pub stage: Option<crate::report::model::StageReport>,
+    pub stage: Option<crate::run::stage::StageReport>,
     /// `--shard i/N`: the one shard of each sharded suite this apply runs.
     pub shard: Option<crate::measure::shard::Slice>,
 }

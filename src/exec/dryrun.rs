@@ -11,8 +11,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use crate::edit::diff;
 use crate::exec::action::{self, Action};
 use crate::exec::edits::{self, FileChange};
@@ -23,26 +21,8 @@ use crate::graph::Node;
 use crate::measure::record::Record;
 use crate::plan::compiled::{Phase, Step};
 use crate::plan::model::Installer;
-use crate::report::model::RunReport;
 use crate::styled::Styled;
 use crate::ui::{self, count, Style};
-
-/// `--dry-run --json`: the report an apply would start from (steps pending, gates not
-/// evaluated) and what each step would do.
-#[derive(Debug, Serialize)]
-pub struct DryRunReport<'a> {
-    /// The report, as report.json has it before the first step.
-    #[serde(flatten)]
-    pub report: &'a RunReport,
-    /// Always true: nothing ran.
-    pub dry_run: bool,
-    /// What each step would do.
-    pub planned: &'a [PlannedStep],
-    /// Whether applying would change the target (`--detailed-exitcode` exits 2).
-    pub changes_pending: bool,
-    /// Files that already hold the change their step makes.
-    pub already_in_target: &'a [String],
-}
 
 /// Builds the preview of a prepared apply; `known` holds the records known before anything runs
 /// (the saved baseline `--baseline` names, under its suite's record name).

@@ -52,6 +52,30 @@ pub enum Stop {
     BaselineRed(String),
 }
 
+impl Stop {
+    /// The stop `event` brings, if any: a failed step, a verdict that blocks (a failure, an
+    /// undecidable gate, an inconclusive one not kept), a refused baseline. The dispatcher
+    /// keeps the first.
+    pub fn of(event: &Event) -> Option<Stop> {
+        match event {
+            Event::StepFinished {
+                id, result: Err(_), ..
+            } => Some(Stop::Step(id.clone())),
+            Event::GatesDecided { verdicts, .. } => {
+                let v = verdicts.iter().find(|v| v.blocks())?;
+                Some(match v.status {
+                    crate::run::verdict::Status::Inconclusive => {
+                        Stop::Inconclusive(v.check.clone())
+                    }
+                    _ => Stop::Gate(v.check.clone()),
+                })
+            }
+            Event::BaselineRefused { record } => Some(Stop::BaselineRed(record.name.clone())),
+            _ => None,
+        }
+    }
+}
+
 /// Why an apply rolls back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
@@ -144,4 +168,82 @@ pub enum RunEvent {
         /// The process exit code.
         code: u8,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::verdict::{Status, Verdict};
+
+    fn verdict(check: &str, status: Status, keep: bool) -> Verdict {
+        Verdict {
+            phase: "p".into(),
+            check: check.into(),
+            why: None,
+            on_fail: Default::default(),
+            on_inconclusive: if keep {
+                crate::plan::model::OnInconclusive::Keep
+            } else {
+                crate::plan::model::OnInconclusive::Rollback
+            },
+            line: None,
+            status,
+            explanation: None,
+            values: Default::default(),
+            message: None,
+            intervals: Vec::new(),
+            details: Vec::new(),
+            tests: Vec::new(),
+        }
+    }
+
+    fn gates(verdicts: Vec<Verdict>) -> Event {
+        Event::GatesDecided {
+            phase: "p".into(),
+            verdicts,
+        }
+    }
+
+    /// A failed step, a blocking verdict (failed, undecidable, or inconclusive and not kept)
+    /// and a refused baseline each stop the run, each as itself; a pass, a warning and a kept
+    /// inconclusive verdict do not.
+    #[test]
+    fn what_stops_a_run() {
+        let failed = Event::StepFinished {
+            id: "b".into(),
+            seconds: 1.0,
+            result: Err(crate::exec::failure::Failure::NoPairs.into()),
+        };
+        assert_eq!(Stop::of(&failed), Some(Stop::Step("b".into())));
+        let ok = Event::StepFinished {
+            id: "a".into(),
+            seconds: 1.0,
+            result: Ok(StepOutput::default()),
+        };
+        assert_eq!(Stop::of(&ok), None);
+        let decided = gates(vec![
+            verdict("w", Status::Warn, false),
+            verdict("i", Status::Inconclusive, false),
+            verdict("f", Status::Fail, false),
+        ]);
+        assert_eq!(Stop::of(&decided), Some(Stop::Inconclusive("i".into())));
+        let error = gates(vec![verdict("e", Status::Error, false)]);
+        assert_eq!(Stop::of(&error), Some(Stop::Gate("e".into())));
+        let kept = gates(vec![
+            verdict("p", Status::Pass, false),
+            verdict("k", Status::Inconclusive, true),
+        ]);
+        assert_eq!(Stop::of(&kept), None);
+        let refused = Event::BaselineRefused {
+            record: NewRecord {
+                name: "baseline".into(),
+                record: Box::new(crate::report::fixture::record()),
+                source: None,
+            },
+        };
+        assert_eq!(
+            Stop::of(&refused),
+            Some(Stop::BaselineRed("baseline".into()))
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Executing a compiled plan: the scheduler runs steps (actions) as workers that emit events;
-//! one fold keeps the run's state and sinks show and store it; services run beside the steps;
-//! plus the dry-run preview.
+//! the dispatcher decides gates and hands every event to one [`output::Output`] (report/ folds
+//! them, the sinks show and store them); services run beside the steps; plus the dry-run
+//! preview.
 
 pub mod action;
 pub mod applied;
@@ -16,6 +17,7 @@ pub mod gates;
 pub mod interleave;
 pub mod known;
 pub mod outcome;
+pub mod output;
 pub mod planned;
 pub mod red;
 pub mod refusal;

@@ -9,6 +9,7 @@ pub mod framework;
 pub mod interval;
 pub mod junit;
 pub mod live;
+pub mod mask;
 pub mod outliers;
 pub mod paired;
 pub mod pairs;

@@ -1,25 +1,23 @@
 //! The fold: every event of an apply, applied in order to one `RunState` (the report as it
-//! stands, its records included, and why the run stopped). Only the dispatcher holds it.
+//! stands, its records included), from the report before anything ran. The sinks hold it; the
+//! report model is built here and nowhere in the executor.
 
 use std::time::Instant;
 
 use crate::exec::events::{Event, RunEvent, StepOutput, Why};
 use crate::exec::rollback::RollbackEvent;
+use crate::exec::setup::Prepared;
+use crate::graph::Node;
 use crate::journal::outcome::RollbackReport;
 use crate::report::model::{
-    GateReport, GateStatus, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
+    GateReport, GateStatus, PlanInfo, RollbackInfo, RunReport, RunStatus, StepReport, StepStatus,
 };
-use crate::run::verdict::Status as Decided;
-
-pub use crate::exec::events::Stop;
 
 /// The state of one apply, built from its events.
 #[derive(Debug)]
 pub struct RunState {
     /// The report as it stands, records included (unmasked; sinks mask what they show).
     pub report: RunReport,
-    /// The first failure, if any.
-    pub stop: Option<Stop>,
     started: Instant,
     /// Why the run is rolling back, once it is.
     why: Option<Why>,
@@ -35,7 +33,6 @@ impl RunState {
             .collect();
         RunState {
             report,
-            stop: None,
             why: None,
             started: Instant::now(),
             index,
@@ -77,14 +74,11 @@ impl RunState {
                         let note = out.note.as_ref().map(crate::exec::words::note);
                         (status, note, out.log.clone())
                     }
-                    Err(e) => {
-                        self.stop.get_or_insert_with(|| Stop::Step(id.clone()));
-                        (
-                            StepStatus::Failed,
-                            Some(crate::exec::words::failure(&e.failure)),
-                            e.log.clone(),
-                        )
-                    }
+                    Err(e) => (
+                        StepStatus::Failed,
+                        Some(crate::exec::words::failure(&e.failure)),
+                        e.log.clone(),
+                    ),
                 };
                 self.step(id, |s| {
                     s.status = status;
@@ -103,16 +97,8 @@ impl RunState {
                         *slot = GateReport::from(v);
                     }
                 }
-                if let Some(v) = verdicts.iter().find(|v| v.blocks()) {
-                    self.stop.get_or_insert_with(|| match v.status {
-                        Decided::Inconclusive => Stop::Inconclusive(v.check.clone()),
-                        _ => Stop::Gate(v.check.clone()),
-                    });
-                }
             }
             Event::BaselineRefused { record } => {
-                self.stop
-                    .get_or_insert_with(|| Stop::BaselineRed(record.name.clone()));
                 self.report
                     .records
                     .insert(record.name.clone(), record.record.as_ref().clone());
@@ -198,6 +184,59 @@ impl RunState {
     }
 }
 
+/// The report before anything ran: every step and gate, none evaluated; `stage` is the rollout
+/// stage entered, when the plan has stages.
+pub fn initial_report(
+    prep: &Prepared,
+    run_id: &str,
+    stage: Option<crate::run::stage::StageReport>,
+) -> RunReport {
+    let mut report = RunReport {
+        format_version: 1,
+        stage,
+        run_id: run_id.to_string(),
+        plan: PlanInfo {
+            name: prep.plan.name.clone(),
+            description: prep.plan.description.clone(),
+            path: prep.plan_path.display().to_string(),
+        },
+        target: prep.target.display().to_string(),
+        host: crate::journal::lock::host_name(),
+        started: crate::timestamp::now(),
+        vars: prep.shown_vars(),
+        ..RunReport::default()
+    };
+    for node in &prep.plan.order {
+        match *node {
+            Node::Step { phase, .. } => {
+                if let Some(step) = prep.step(node) {
+                    report.steps.push(StepReport {
+                        id: step.id().to_string(),
+                        phase: prep.plan.phases[phase].id.clone(),
+                        action: step.action().to_string(),
+                        ..StepReport::default()
+                    });
+                }
+            }
+            Node::Gates { phase } => {
+                let p = &prep.plan.phases[phase];
+                for g in &p.gates {
+                    report.gates.push(GateReport {
+                        phase: p.id.clone(),
+                        check: g.check.clone(),
+                        why: g.why.clone(),
+                        on_fail: super::convert::on_fail_name(g.on_fail).into(),
+                        on_inconclusive: super::convert::on_inconclusive_name(g.on_inconclusive)
+                            .into(),
+                        ..GateReport::default()
+                    });
+                }
+            }
+        }
+    }
+    report
+}
+
 /// What a replay undid, in the report's terms.
 fn undone(info: &mut RollbackInfo, done: &RollbackReport) {
     use crate::journal::outcome::Outcome as Undo;
@@ -234,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_fold_into_the_report_and_the_first_failure_stops() {
+    fn steps_and_verdicts_fold_into_the_report() {
         let mut s = state();
         s.apply(&Event::StepStarted {
             id: "a".into(),
@@ -264,7 +303,7 @@ mod tests {
                 on_fail: Default::default(),
                 on_inconclusive: Default::default(),
                 line: None,
-                status: Decided::Fail,
+                status: crate::run::verdict::Status::Fail,
                 explanation: None,
                 values: Default::default(),
                 message: None,
@@ -288,13 +327,12 @@ mod tests {
         );
         assert_eq!(steps[2].status, StepStatus::Skipped);
         assert_eq!(s.report.gates[0].status, GateStatus::Fail);
-        assert_eq!(s.stop, Some(Stop::Step("b".into())));
     }
 
-    /// A refused baseline stops the run as red (not as a failed step, which its step's own
-    /// failure comes after), and its record stays in the report.
+    /// A refused baseline's record stays in the report, and its step's own failure after it
+    /// marks the step failed (the dispatcher stops the run as red: see `Stop::of`).
     #[test]
-    fn a_refused_baseline_stops_as_red_and_keeps_its_record() {
+    fn a_refused_baseline_keeps_its_record() {
         let mut s = state();
         s.apply(&Event::BaselineRefused {
             record: crate::exec::events::NewRecord {
@@ -316,7 +354,6 @@ mod tests {
                 },
             ))),
         });
-        assert_eq!(s.stop, Some(Stop::BaselineRed("baseline".into())));
         assert!(s.report.records.contains_key("baseline"));
         assert_eq!(s.report.steps[0].status, StepStatus::Failed);
     }
@@ -348,7 +385,7 @@ mod tests {
         use crate::journal::outcome::Outcome as Undo;
         let mut s = state();
         s.apply(&Event::Run(RunEvent::RollingBack {
-            why: Why::Stopped(Stop::Step("b".into())),
+            why: Why::Stopped(crate::exec::events::Stop::Step("b".into())),
         }));
         s.apply(&undone(&[
             ("app.py", Undo::Restored),

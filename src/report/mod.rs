@@ -16,6 +16,7 @@ pub mod mask;
 pub mod mermaid;
 pub mod model;
 pub mod pertest;
+pub mod preview;
 pub mod svg;
 pub mod write;
 

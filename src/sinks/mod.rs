@@ -5,5 +5,6 @@
 pub mod apply;
 pub mod eventlog;
 pub mod notices;
+pub mod output;
 pub mod progress;
 pub mod sink;

@@ -2,32 +2,10 @@
 //! of it: already applied, nothing to do), and the sinks that failed once it ended.
 
 use crate::error::Error;
+pub use crate::exec::output::Notice;
 use crate::report::model::GateStatus;
 use crate::sinks::apply::records_line;
 use crate::ui;
-
-/// Something said about an apply before it starts (or instead of it).
-#[derive(Debug)]
-pub enum Notice {
-    /// A journal in the target that planrun did not write (the journal's account of it).
-    ForeignJournal(String),
-    /// Files this plan edits that have uncommitted changes in git.
-    Uncommitted(Vec<String>),
-    /// The plan is already applied here with the same inputs and nothing it wrote changed:
-    /// nothing to do.
-    AlreadyApplied {
-        /// The plan's name.
-        plan: String,
-        /// The target.
-        target: std::path::PathBuf,
-        /// The run in effect.
-        run_id: String,
-        /// When it started.
-        started: String,
-        /// Its report, when it can be read.
-        report: Option<Box<crate::report::model::RunReport>>,
-    },
-}
 
 /// The terminal before an apply starts (or instead of it): its notices, the way the run's own
 /// lines are written.
@@ -45,7 +23,11 @@ pub fn before_run(notice: &Notice) {
             started,
             report,
         } => {
-            let verdict = report.as_deref().map(|r| {
+            // An unreadable report leaves out the verdict, not the notice.
+            let report = std::fs::read_to_string(report)
+                .ok()
+                .and_then(|t| crate::report::json::from_json(&t).ok());
+            let verdict = report.as_ref().map(|r| {
                 let passed = (r.gates.iter())
                     .filter(|g| g.status == GateStatus::Pass)
                     .count();
