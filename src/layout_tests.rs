@@ -359,6 +359,24 @@ fn the_executor_prints_only_through_its_sinks() {
     );
 }
 
+/// The executor emits events and domain values and hands them to one `exec::output::Output`:
+/// it names neither the report (which folds its events) nor the sinks (which show them).
+#[test]
+fn the_executor_names_neither_the_report_nor_the_sinks() {
+    let found: Vec<String> = (graph().into_iter())
+        .filter(|(m, _)| m.first().is_some_and(|f| f == "exec"))
+        .flat_map(|(m, deps)| {
+            deps.into_iter()
+                .filter(|d| d.first().is_some_and(|f| f == "report" || f == "sinks"))
+                .map(move |d| format!("{} -> {}", m.join("/"), d.join("/")))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "the executor names the report or the sinks (emit an event or a domain value from `run/` instead): {found:?}"
+    );
+}
+
 /// The types `report/model.rs` defines.
 fn report_model_types() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report/model.rs");
