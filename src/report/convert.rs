@@ -153,3 +153,143 @@ impl From<Ending> for RunStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field of a verdict lands in the report's gate under its name and in its words:
+    /// the policy names, the pairing, each test's outcome, each detail as one line.
+    #[test]
+    fn a_verdict_reads_in_the_report_as_before() {
+        let verdict = Verdict {
+            phase: "verify".into(),
+            check: "after.wall.median <= baseline.wall.median / 1.3".into(),
+            why: Some("parallel must pay for itself".into()),
+            on_fail: OnFail::Warn,
+            on_inconclusive: OnInconclusive::Keep,
+            line: Some(12),
+            status: Status::Inconclusive,
+            explanation: Some("after.wall.median 8 <= 7.7".into()),
+            values: [("after.wall.median".to_string(), 8.0)].into(),
+            message: None,
+            intervals: vec![Interval {
+                ratio: "after.wall.median / baseline.wall.median".into(),
+                estimate: 0.8,
+                low: 0.7,
+                high: 0.9,
+                confidence: 0.95,
+                runs_num: 5,
+                runs_den: 5,
+                num_record: "after".into(),
+                num_metric: "wall.median".into(),
+                den_record: "baseline".into(),
+                pairing: Some(Pairing::Interleaved),
+            }],
+            details: vec![
+                Detail::OverBudget {
+                    record: "after".into(),
+                    test: crate::measure::budget::OverBudget {
+                        id: "t.py::slow".into(),
+                        seconds: 0.25,
+                        budget: 0.1,
+                        key: "tests".into(),
+                    },
+                },
+                Detail::Coverage {
+                    record: "after".into(),
+                    percent: 78.571,
+                    missing: 3,
+                    statements: 14,
+                    least: vec![("shop/tax.py".into(), 50.0), ("shop/cart.py".into(), 90.0)],
+                },
+            ],
+            tests: vec![
+                NamedTest {
+                    id: "t.py::a".into(),
+                    record: "after".into(),
+                    outcome: TestOutcome::Failed,
+                },
+                NamedTest {
+                    id: "t.py::b".into(),
+                    record: "after".into(),
+                    outcome: TestOutcome::Flaky,
+                },
+            ],
+        };
+        let json = serde_json::to_value(GateReport::from(&verdict)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "phase": "verify",
+                "check": "after.wall.median <= baseline.wall.median / 1.3",
+                "why": "parallel must pay for itself",
+                "on_fail": "warn",
+                "on_inconclusive": "keep",
+                "status": "inconclusive",
+                "explanation": "after.wall.median 8 <= 7.7",
+                "values": {"after.wall.median": 8.0},
+                "intervals": [{
+                    "ratio": "after.wall.median / baseline.wall.median",
+                    "estimate": 0.8, "low": 0.7, "high": 0.9, "confidence": 0.95,
+                    "runs_num": 5, "runs_den": 5,
+                    "num_record": "after", "num_metric": "wall.median", "den_record": "baseline",
+                    "pairing": "interleaved"
+                }],
+                "details": [
+                    "over budget in `after`: t.py::slow 0.25 s > 0.10 s (tests), 0.15 s over",
+                    "coverage of `after`: 78.57% (3 of 14 statements missed); least covered: shop/tax.py 50.0%, shop/cart.py 90.0%"
+                ],
+                "line": 12,
+                "tests": [
+                    {"id": "t.py::a", "record": "after", "outcome": "failed"},
+                    {"id": "t.py::b", "record": "after", "outcome": "flaky"}
+                ]
+            })
+        );
+    }
+
+    /// Each way a run ends keeps its name in the report; the net change keeps its figures.
+    #[test]
+    fn endings_and_changes_read_in_the_report_as_before() {
+        let names: Vec<serde_json::Value> = [
+            Ending::Passed,
+            Ending::GateFailed,
+            Ending::StepFailed,
+            Ending::Interrupted,
+            Ending::RollbackFailed,
+            Ending::Inconclusive,
+            Ending::BaselineRed,
+        ]
+        .into_iter()
+        .map(|e| serde_json::to_value(RunStatus::from(e)).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "passed",
+                "gate-failed",
+                "step-failed",
+                "interrupted",
+                "rollback-failed",
+                "inconclusive",
+                "baseline-red"
+            ]
+        );
+        let stat = DiffStatReport::from(DiffStat {
+            files: 2,
+            insertions: 5,
+            deletions: 1,
+        });
+        assert_eq!((stat.files, stat.insertions, stat.deletions), (2, 5, 1));
+        let diff = FileDiff::from(&FileChange {
+            path: "setup.cfg".into(),
+            diff: "--- a/setup.cfg\n".into(),
+            truncated: true,
+        });
+        assert_eq!(
+            serde_json::to_value(diff).unwrap(),
+            serde_json::json!({"path": "setup.cfg", "diff": "--- a/setup.cfg\n", "truncated": true})
+        );
+    }
+}
