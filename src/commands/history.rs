@@ -78,7 +78,7 @@ fn stage_runs(args: &TargetArgs, plan: &str) -> Result<u8> {
                 m.get("wall.median").map(|w| {
                     format!(
                         "{r} {}",
-                        crate::exec::words::fmt_duration(std::time::Duration::from_secs_f64(
+                        crate::report::words::fmt_duration(std::time::Duration::from_secs_f64(
                             w.max(0.0)
                         ))
                     )
@@ -92,7 +92,7 @@ fn stage_runs(args: &TargetArgs, plan: &str) -> Result<u8> {
             e.stage.as_deref().unwrap_or("-"),
             commit,
             e.exit_code,
-            crate::exec::words::fmt_duration(std::time::Duration::from_secs_f64(
+            crate::report::words::fmt_duration(std::time::Duration::from_secs_f64(
                 e.duration_s.max(0.0)
             )),
             if e.forced { "  forced" } else { "" },

@@ -123,7 +123,7 @@ fn show(event: RollbackEvent) {
             }
         }
         other => {
-            if let Some(note) = crate::exec::words::rollback_note(other) {
+            if let Some(note) = crate::report::words::rollback_note(other) {
                 ui::note(&note);
             }
         }

@@ -1,5 +1,5 @@
 //! Why a step failed, as data: what failed, the error that caused it kept as its `source`, and
-//! the command output that explains it. Only `exec::words` turns one into words, for the sinks
+//! the command output that explains it. Only `report::words` turns one into words, for the sinks
 //! and the report (nextest's `ExecuteError` beside its displayer).
 
 use std::error::Error as StdError;
@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(chain.len(), 3, "{chain:?}");
         assert_eq!(chain[0], "failed to journal `setup.cfg`");
         assert!(chain[2].contains("No space left"), "{chain:?}");
-        let shown = crate::exec::words::failure(&failure);
+        let shown = crate::report::words::failure(&failure);
         assert!(
             shown.starts_with("failed to journal `setup.cfg`: failed to write the before-image"),
             "{shown}"
@@ -373,7 +373,7 @@ mod tests {
         assert_eq!(failure.status(), Some(Status::Exited(3)));
         assert_eq!(failure.kind(), "command-exited");
         assert_eq!(
-            crate::exec::words::failure(&failure),
+            crate::report::words::failure(&failure),
             "`pytest -x` exited with status 3\n  | E  boom"
         );
         let silent = Failure::Command {
@@ -383,7 +383,7 @@ mod tests {
         };
         assert_eq!(silent.kind(), "command-timed-out");
         assert_eq!(
-            crate::exec::words::failure(&silent),
+            crate::report::words::failure(&silent),
             "`sleep 9` timed out and was stopped\n  (no output)"
         );
     }

@@ -27,7 +27,5 @@ pub mod scheduler;
 pub mod services;
 pub mod setup;
 pub mod steplog;
-pub mod tally;
 pub mod testsets;
 pub mod uvpin;
-pub mod words;

@@ -1,5 +1,5 @@
 //! What a step came to and what it is doing, as data (counts, names, durations): the progress
-//! inside a step and the outcome a step that succeeded leaves. `exec::words` says them.
+//! inside a step and the outcome a step that succeeded leaves. `report::words` says them.
 
 use std::time::Duration;
 

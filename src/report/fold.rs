@@ -71,12 +71,12 @@ impl RunState {
                             StepStatus::Ok
                         };
                         self.step(id, |s| s.changed = out.changed.clone());
-                        let note = out.note.as_ref().map(crate::exec::words::note);
+                        let note = out.note.as_ref().map(crate::report::words::note);
                         (status, note, out.log.clone())
                     }
                     Err(e) => (
                         StepStatus::Failed,
-                        Some(crate::exec::words::failure(&e.failure)),
+                        Some(crate::report::words::failure(&e.failure)),
                         e.log.clone(),
                     ),
                 };
@@ -111,7 +111,7 @@ impl RunState {
             Event::Run(RunEvent::Started { .. }) => {}
             Event::Run(RunEvent::RollingBack { why }) => {
                 self.report.rollback = Some(RollbackInfo {
-                    reason: crate::exec::words::why(why),
+                    reason: crate::report::words::why(why),
                     // Until the journal is replayed; a run that could not be marked applied
                     // is not saved by its rollback.
                     ok: false,
@@ -139,7 +139,7 @@ impl RunState {
                 self.report.status = RunStatus::RollbackFailed;
             }
             Event::Run(RunEvent::ServiceStopped(end)) => self.step(&end.id, |s| {
-                let end = crate::exec::words::service_end(end);
+                let end = crate::report::words::service_end(end);
                 s.message = Some(match s.message.take() {
                     Some(note) => format!("{note}; {end}"),
                     None => end,

@@ -18,6 +18,7 @@ pub mod model;
 pub mod pertest;
 pub mod preview;
 pub mod svg;
+pub mod words;
 pub mod write;
 
 #[cfg(test)]

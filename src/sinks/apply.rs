@@ -9,9 +9,9 @@ use crate::error::{Error, Result};
 use crate::exec::context::ApplyOptions;
 use crate::exec::events::{Event, RunEvent};
 use crate::exec::rollback::RollbackEvent;
-use crate::exec::words::fmt_duration;
 use crate::report::fold::RunState;
 use crate::report::model::{GateReport, GateStatus, RunReport, RunStatus, StepStatus};
+use crate::report::words::fmt_duration;
 use crate::secrets::Secrets;
 use crate::sinks::progress::Progress;
 use crate::ui::{self, Style};
@@ -86,7 +86,7 @@ impl Sink for Terminal {
             )),
             Event::StepStarted { id, action, .. } => self.progress.started(id, action),
             Event::StepDetail { id, detail } => {
-                let text = crate::exec::words::detail(detail);
+                let text = crate::report::words::detail(detail);
                 self.progress.detail(id, detail, &text, detail.milestone());
             }
             Event::StepFinished { id, result, .. } => {
@@ -94,8 +94,8 @@ impl Sink for Terminal {
                     .step_report(id)
                     .map_or(StepStatus::Failed, |s| s.status);
                 let message = match result {
-                    Ok(out) => out.note.as_ref().map(crate::exec::words::note),
-                    Err(e) => Some(crate::exec::words::failure(&e.failure)),
+                    Ok(out) => out.note.as_ref().map(crate::report::words::note),
+                    Err(e) => Some(crate::report::words::failure(&e.failure)),
                 };
                 let shown = message.map(|m| self.secrets.mask(&m).into_owned());
                 // A suite's warnings come before its closing line, as its runs' lines do.
@@ -119,7 +119,7 @@ impl Sink for Terminal {
                 ui::err(&format!(
                     "{} {}; rolling back",
                     ui::paint(color, Style::BoldRed, "✗"),
-                    self.secrets.mask(&crate::exec::words::why(why))
+                    self.secrets.mask(&crate::report::words::why(why))
                 ));
             }
             Event::Run(RunEvent::Rollback(RollbackEvent::Undone(done))) => {
@@ -136,7 +136,7 @@ impl Sink for Terminal {
                 }
             }
             Event::Run(RunEvent::Rollback(other)) => {
-                if let Some(note) = crate::exec::words::rollback_note(other) {
+                if let Some(note) = crate::report::words::rollback_note(other) {
                     ui::note(&self.secrets.mask(&note));
                 }
             }
@@ -144,7 +144,7 @@ impl Sink for Terminal {
                 error.report();
             }
             Event::Run(RunEvent::ServiceStopped(end)) => {
-                let (id, text) = (&end.id, crate::exec::words::service_end(end));
+                let (id, text) = (&end.id, crate::report::words::service_end(end));
                 let style = if end.clean() {
                     Style::Dim
                 } else {

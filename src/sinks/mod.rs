@@ -8,3 +8,4 @@ pub mod notices;
 pub mod output;
 pub mod progress;
 pub mod sink;
+pub mod tally;

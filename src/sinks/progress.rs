@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::exec::outcome::Detail;
-use crate::exec::tally::Tally;
-use crate::exec::words::fmt_duration;
 use crate::report::model::StepStatus;
+use crate::report::words::fmt_duration;
+use crate::sinks::tally::Tally;
 use crate::ui::{self, Style};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];

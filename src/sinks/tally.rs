@@ -123,7 +123,7 @@ impl Tally {
             follow.read_on(file);
             (follow.counts.passed, follow.counts.failed)
         });
-        Some(crate::exec::words::run_status(
+        Some(crate::report::words::run_status(
             self.kind,
             (self.index, self.expected, self.of),
             tests,
