@@ -158,29 +158,21 @@ fn child_carries(needle: &[u8]) -> bool {
     })
 }
 
-/// This process's children, from every thread's `children` list (a child belongs to the thread
-/// that forked it; an adopted orphan to any); `None` when the kernel does not list them.
+/// The children of this process's main thread, which are every orphan it adopted; `None` when
+/// the kernel does not list them.
 ///
-/// A thread that ends while the lists are read is skipped: its children move to a live thread,
-/// and the orphans that matter here are adopted by the main thread, which lives as long as the
-/// process (a kernel without these lists shows it by the main thread's missing too).
+/// A child belongs to the thread that forked it, so the other threads' lists hold only the
+/// commands the workers started, each carrying its own mark. An orphan is handed to the
+/// subreaper's first live thread, the main thread, which lives as long as the process: reading
+/// its list alone is one file per command instead of a directory and a file per thread.
 fn own_children() -> Option<Vec<u32>> {
-    let me = std::process::id().to_string();
-    let mut children = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let task = task.ok()?;
-        match std::fs::read_to_string(task.path().join("children")) {
-            Ok(list) => {
-                children.extend(
-                    list.split_whitespace()
-                        .filter_map(|p| p.parse::<u32>().ok()),
-                );
-            }
-            Err(_) if task.file_name() != me.as_str() => {}
-            Err(_) => return None,
-        }
-    }
-    Some(children)
+    let me = std::process::id();
+    let list = std::fs::read_to_string(format!("/proc/self/task/{me}/children")).ok()?;
+    Some(
+        list.split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+            .collect(),
+    )
 }
 
 /// Ends, at the end of a run, every process that carries a mark of `scope` and every process
