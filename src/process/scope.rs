@@ -232,12 +232,27 @@ pub fn reap_adopted() {
         return;
     }
     let own = own();
-    let me = std::process::id();
-    for p in proctree::scan() {
-        if p.ppid == me && p.is_zombie() && !own.contains(&p.pid) {
-            wait_nohang(p.pid);
-        }
+    for pid in adopted_zombies(&own) {
+        wait_nohang(pid);
     }
+}
+
+/// This process's children that ended and that no waiter of this layer owns (`own`): from the
+/// main thread's children, where adopted orphans are (see [`own_children`]), not from a scan
+/// of all of `/proc`, unless the kernel does not list them.
+fn adopted_zombies(own: &BTreeSet<u32>) -> Vec<u32> {
+    let me = std::process::id();
+    let mut buf = String::new();
+    let children: Vec<ProcInfo> = match own_children() {
+        Some(pids) => (pids.into_iter())
+            .filter_map(|pid| proctree::read(pid, &mut buf))
+            .collect(),
+        None => proctree::scan(),
+    };
+    (children.into_iter())
+        .filter(|p| p.ppid == me && p.is_zombie() && !own.contains(&p.pid))
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// Stops what `select` finds with SIGSTOP, again and again until nothing new appears (a stopped
@@ -268,7 +283,8 @@ fn end(select: impl Fn(&[ProcInfo]) -> Vec<u32>, spare: Option<u32>) -> usize {
     for &pid in &stopped {
         signal(pid, libc::SIGKILL);
     }
-    loop {
+    // Nothing stopped, nothing to wait for: no second scan of all of `/proc`.
+    while !stopped.is_empty() {
         let table = proctree::scan();
         reap_ours(&table, &stopped, spare, me);
         let left: Vec<u32> = stopped

@@ -158,3 +158,31 @@ fn a_subreaper_finds_an_orphan_among_its_children() {
     assert_eq!(end_marked("run-sub/1", 0, None), 1);
     assert!(dead(orphan));
 }
+
+/// An orphan that ended is found among the main thread's children, for the end of the run to
+/// reap it, and one a waiter of this layer owns is left to that waiter.
+#[test]
+fn an_adopted_orphan_that_ended_is_found_without_a_scan_of_all_of_proc() {
+    // The kernel's flag only, as in the test above.
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
+    assert_eq!(
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) },
+        0
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pid = dir.path().join("pid");
+    // The subshell outlives its parent by a moment, then ends: a zombie this process adopted.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("(sleep 0.2; exit 0) & echo $! > {}", pid.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let orphan = pid_in(&pid);
+    assert!(wait_for(
+        || adopted_zombies(&BTreeSet::new()).contains(&orphan)
+    ));
+    assert!(!adopted_zombies(&BTreeSet::from([orphan])).contains(&orphan));
+    wait_nohang(orphan);
+    assert!(!adopted_zombies(&BTreeSet::new()).contains(&orphan));
+}
