@@ -179,9 +179,12 @@ pub fn out(line: &str) {
 
 /// Writes a line to stderr (status, progress, diagnostics), secret values masked.
 pub fn err(line: &str) {
-    let line = crate::secrets::mask_output(line);
+    let mut line = crate::secrets::mask_output(line).into_owned();
+    // The line and its end in one write: stderr is unbuffered, and a run prints a line or two
+    // per step.
+    line.push('\n');
     let mut stderr = anstream::AutoStream::new(std::io::stderr().lock(), choice(stderr_color()));
-    let _ = writeln!(stderr, "{line}");
+    let _ = stderr.write_all(line.as_bytes());
 }
 
 /// A status line on stderr that `-q` leaves out.

@@ -44,6 +44,8 @@ struct Dispatcher<'a> {
     /// `--shard i/N`: this job measures one shard, so the gates, which judge the whole suite,
     /// are decided by `planrun report merge --plan` over every job's report.
     defer_gates: bool,
+    /// When the steps began to run: a step's start is given from it.
+    started: Instant,
 }
 
 impl Dispatcher<'_> {
@@ -141,6 +143,21 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
         self.send(event);
     }
 
+    /// A step's start is sent here, as it is handed to its worker: the worker's first word
+    /// would cost one more hand-off between threads per step, and the order of starts is the
+    /// scheduler's own.
+    fn starting(&mut self, task: usize) {
+        let step = (self.prep.plan.order.get(task)).and_then(|n| self.prep.step(n));
+        if let Some(step) = step {
+            tracing::info!(step = %step.id(), action = step.action(), "step started");
+            self.send(Event::StepStarted {
+                id: step.id().to_string(),
+                action: step.action(),
+                at: self.started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
     fn idle(&mut self) {
         self.out.idle();
     }
@@ -198,16 +215,11 @@ impl Dispatch<Event, Input> for Dispatcher<'_> {
 use crate::exec::context::Partner;
 use crate::exec::gates::Records;
 
-/// Runs one step on a worker: its events, and what it left sealed in the journal; returns its
-/// outcome and the event of its end, for the worker to send once the step's input is dropped.
-fn run_step(ctx: &StepContext<'_>, step: &Step, started: Instant) -> (Outcome, Event) {
+/// Runs one step on a worker (its start was sent by the dispatcher): its events, and what it
+/// left sealed in the journal; returns its outcome and the event of its end, for the worker to
+/// send once the step's input is dropped.
+fn run_step(ctx: &StepContext<'_>, step: &Step) -> (Outcome, Event) {
     let id = step.id().to_string();
-    ctx.emit.emit(Event::StepStarted {
-        id: id.clone(),
-        action: step.action(),
-        at: started.elapsed().as_secs_f64(),
-    });
-    tracing::info!(step = %id, action = step.action(), "step started");
     let t = Instant::now();
     let result = action::of(step).execute(ctx);
     // What the step left is what rollback compares with, to tell later edits by a person.
@@ -313,12 +325,13 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Resu
         marks: Default::default(),
         records: Default::default(),
         defer_gates: opts.shard.is_some(),
+        started: Instant::now(),
     };
     dispatcher.send(Event::Run(RunEvent::Started {
         run_id: run_id.clone(),
     }));
 
-    let started = Instant::now();
+    dispatcher.started = Instant::now();
     let order = &prep.plan.order;
     let services = crate::exec::services::Services::default();
     let worker = |i: usize, input: Input, emit: &Emitter<Event>| {
@@ -336,7 +349,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Resu
             services: &services,
             partner: input.partner.as_ref(),
         };
-        let (outcome, finished) = run_step(&ctx, step, started);
+        let (outcome, finished) = run_step(&ctx, step);
         // The records are let go first, so the record this step brings is added in place.
         drop(input);
         emit.emit(finished);

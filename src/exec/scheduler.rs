@@ -2,6 +2,10 @@
 //! run tasks and send events, and one dispatcher (the calling thread) receives every event in
 //! order, runs the quick inline tasks itself, and decides what starts next.
 //!
+//! The workers are started as tasks need them, at most `jobs`, and each runs task after task
+//! until the run ends: a chain of quick steps costs one hand-off to a waiting thread per step,
+//! not a thread started and ended per step.
+//!
 //! A task starts once every task it depends on has succeeded; exclusive tasks (timed suites) run
 //! alone so their timings are not disturbed; serial tasks (file edits) never overlap each other.
 //! The scheduler knows nothing about plans: it takes dependency lists, a worker closure and a
@@ -42,6 +46,8 @@ pub trait Dispatch<E, I> {
     fn event(&mut self, event: E);
     /// Runs an inline task; it sees every event sent before it became ready.
     fn inline(&mut self, task: usize) -> Outcome;
+    /// A worker task is about to be handed to a worker; its events come after this.
+    fn starting(&mut self, _task: usize) {}
     /// What a worker task is given when it starts, from the state as it is then.
     fn input(&mut self, task: usize) -> I;
     /// No event came for [`IDLE`] while tasks run.
@@ -53,7 +59,8 @@ pub const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 enum Msg<E> {
     Event(E),
-    Finished(usize, Outcome),
+    /// Task `.0` came to `.1` on worker `.2`, which now waits for another.
+    Finished(usize, Outcome, usize),
 }
 
 /// How a worker sends events to the dispatcher.
@@ -91,6 +98,9 @@ where
     let mut serial_running = false;
     let mut failed = false;
     let (tx, rx) = mpsc::channel::<Msg<E>>();
+    // Each worker's queue of tasks, and the workers waiting for one.
+    let mut workers: Vec<mpsc::Sender<(usize, I)>> = Vec::new();
+    let mut idle: Vec<usize> = Vec::new();
 
     std::thread::scope(|scope| loop {
         let mut progressed = true;
@@ -128,29 +138,46 @@ where
                 running += 1;
                 exclusive_running = tasks[i].exclusive;
                 serial_running |= tasks[i].serial;
-                let emitter = Emitter { tx: tx.clone() };
+                dispatch.starting(i);
                 let input = dispatch.input(i);
-                let exec = &exec;
-                scope.spawn(move || {
-                    let result = exec(i, input, &emitter);
-                    let _ = emitter.tx.send(Msg::Finished(i, result));
+                let worker = idle.pop().unwrap_or_else(|| {
+                    let (queue, assigned) = mpsc::channel::<(usize, I)>();
+                    let emitter = Emitter { tx: tx.clone() };
+                    let (exec, me) = (&exec, workers.len());
+                    scope.spawn(move || {
+                        // Ends when the dispatcher drops the queue's sender: the run is over.
+                        while let Ok((i, input)) = assigned.recv() {
+                            let result = exec(i, input, &emitter);
+                            let _ = emitter.tx.send(Msg::Finished(i, result, me));
+                        }
+                    });
+                    workers.push(queue);
+                    me
                 });
+                // A worker lives as long as its queue's sender, which this thread holds.
+                let _ = workers[worker].send((i, input));
             }
         }
         if running == 0 {
+            // The workers' queues close, so each ends once it is waiting again.
+            workers.clear();
             break;
         }
         match rx.recv_timeout(IDLE) {
             Ok(Msg::Event(event)) => dispatch.event(event),
             Err(mpsc::RecvTimeoutError::Timeout) => dispatch.idle(),
-            Ok(Msg::Finished(i, result)) => {
+            Ok(Msg::Finished(i, result, worker)) => {
+                idle.push(worker);
                 running -= 1;
                 exclusive_running &= !tasks[i].exclusive;
                 serial_running &= !tasks[i].serial;
                 failed |= result != Outcome::Done;
                 outcome[i] = Some(result);
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                workers.clear();
+                break;
+            }
         }
     });
     // Events sent by the last workers after their task's outcome was counted.
@@ -249,6 +276,37 @@ mod tests {
             Outcome::Done
         });
         assert_eq!(live.lock().unwrap().1, 3);
+    }
+
+    /// A chain runs on one thread, and no more threads than jobs are ever started: a worker
+    /// waits for the next task instead of ending with its own.
+    #[test]
+    fn workers_are_reused_and_never_more_than_jobs() {
+        let stop = AtomicBool::new(false);
+        let chain: Vec<Task> = (0..20usize)
+            .map(|i| task(&i.checked_sub(1).into_iter().collect::<Vec<_>>()))
+            .collect();
+        let threads = Mutex::new(Vec::new());
+        run_plain(&chain, 1, &stop, |_| {
+            threads.lock().unwrap().push(std::thread::current().id());
+            Outcome::Done
+        });
+        let mut seen = threads.into_inner().unwrap();
+        assert_eq!(seen.len(), 20);
+        seen.dedup();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+
+        let threads = Mutex::new(std::collections::BTreeSet::new());
+        run_plain(&vec![task(&[]); 30], 3, &stop, |_| {
+            threads
+                .lock()
+                .unwrap()
+                .insert(format!("{:?}", std::thread::current().id()));
+            std::thread::sleep(Duration::from_millis(1));
+            Outcome::Done
+        });
+        let used = threads.into_inner().unwrap().len();
+        assert!((1..=3).contains(&used), "{used} threads");
     }
 
     #[test]

@@ -313,7 +313,12 @@ impl Journal {
     /// nothing), and journals the files of caches that exist so they come back as they were;
     /// with them the target's tree (for [`super::leftovers`]) and the bytecode in the
     /// environment of `python` (when it exists), so rollback finds what the run's commands left.
-    pub fn record_caches(&self, python: Option<&Path>) -> Result<(), JournalError> {
+    /// `python` is asked only the first time: finding the interpreter touches the disk, and
+    /// every command step comes through here.
+    pub fn record_caches(
+        &self,
+        python: impl FnOnce() -> Option<PathBuf>,
+    ) -> Result<(), JournalError> {
         {
             let mut inner = self.lock_inner();
             if inner.caches {
@@ -330,7 +335,7 @@ impl Journal {
             end: false,
             paths: crate::journal::leftovers::scan(&self.target),
         };
-        let bytecode = python.and_then(|p| self.bytecode_entry(p));
+        let bytecode = python().and_then(|p| self.bytecode_entry(&p));
         {
             let mut inner = self.lock_inner();
             self.write_entry(&mut inner, &entry, &[])?;

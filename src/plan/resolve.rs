@@ -11,7 +11,9 @@ use super::diag::{did_you_mean, Diagnostic};
 use super::fields::{gate_strings, step_strings};
 use super::interp::{interpolate_all, InterpError};
 use super::locate::{Loc, Seg};
-use super::model::{IntOrVar, Plan, Step, AUTO, COLLECT, DEFAULT_RUNS, DEFAULT_WARMUP, MATRIX};
+use super::model::{
+    IntOrVar, Phase, Plan, Step, AUTO, COLLECT, DEFAULT_RUNS, DEFAULT_WARMUP, MATRIX,
+};
 
 /// The variable naming the interpreter: the plan may set it (or `"auto"`), `--var` may always;
 /// otherwise it holds the environment discovery found ([`crate::pyenv::discover`]).
@@ -59,98 +61,199 @@ pub struct Interpolated {
     pub max_times: BTreeMap<String, Duration>,
 }
 
-/// Interpolates every step and gate string of `plan` with `vars`.
-pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpolated {
-    let mut out = plan.clone();
-    let mut problems = Vec::new();
-    let mut failed = Failed::default();
-    let mut timeouts = BTreeMap::new();
-    let mut max_times = BTreeMap::new();
-    for (p, phase) in out.phases.iter_mut().enumerate() {
-        let phase_id = phase.id.clone();
-        for (i, step) in phase.steps.iter_mut().enumerate() {
-            let ctx = format!("in step `{}`", step.id());
-            let base = vec![
-                Seg::from("phase"),
-                Seg::Index(p),
-                Seg::from("step"),
-                Seg::Index(i),
-            ];
-            let raw = match &*step {
-                Step::Suite(s) => [
-                    s.runs.clone(),
-                    s.warmup.clone(),
-                    s.min_runs.clone(),
-                    s.max_runs.clone(),
-                    s.shards.clone(),
-                ],
-                _ => [None, None, None, None, None],
-            };
-            step_strings(step, &mut |s, rel| {
-                // Most strings name no variable: their path is only made for one that does.
-                if needs_substitution(s) {
-                    substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
-                }
-            });
-            resolve_ints(step, &raw, &base, &ctx, &failed, &mut problems);
-            // An install without `python` goes into the plan's environment, `${python}`.
-            if let Step::Install(s) = step {
-                if s.python.is_none() {
-                    s.python = vars.get(PYTHON).cloned();
-                }
-            }
-            let path = join(&base, vec![Seg::from("timeout")]);
-            // A suite may say `timeout = "auto"`: its limit comes from what was measured.
-            let auto = |t: &str| matches!(step, Step::Suite(_)) && t.trim() == AUTO;
-            if let Some(text) = step
-                .timeout()
-                .filter(|t| !failed.contains(&path) && !auto(t))
-            {
-                match parse_timeout(text, &ctx) {
-                    Ok(d) => {
-                        timeouts.insert(step.id().to_string(), d);
-                    }
-                    Err((message, help)) => {
-                        problems.push(Problem::new(Loc::value(path), message, help))
-                    }
-                }
-            }
-            // A service's time limit is the time `ready` has to succeed.
-            let (key, text, into) = match &*step {
-                Step::Service(s) => ("ready_timeout", s.ready_timeout.as_deref(), &mut timeouts),
-                Step::Suite(s) => ("max_time", s.max_time.as_deref(), &mut max_times),
-                _ => ("", None, &mut max_times),
-            };
-            let path = join(&base, vec![Seg::from(key)]);
-            if let Some(text) = text.filter(|_| !failed.contains(&path)) {
-                match parse_timeout(text, &ctx) {
-                    Ok(d) => {
-                        into.insert(step.id().to_string(), d);
-                    }
-                    Err((message, help)) => problems.push(Problem::new(
-                        Loc::value(path),
-                        message.replacen("timeout", key, 1),
-                        help.replace("`timeout`", &format!("`{key}`")),
-                    )),
-                }
-            }
-        }
-        for (g, gate) in phase.gates.iter_mut().enumerate() {
-            let ctx = format!("in gate {} of phase `{phase_id}`", g + 1);
-            let base = vec![
-                Seg::from("phase"),
-                Seg::Index(p),
-                Seg::from("gate"),
-                Seg::Index(g),
-            ];
-            gate_strings(gate, &mut |s, rel| {
-                // Most strings name no variable: their path is only made for one that does.
-                if needs_substitution(s) {
-                    substitute(s, join(&base, rel), vars, &ctx, &mut problems, &mut failed)
-                }
-            });
+/// Plans of at least this many steps have their phases copied and interpolated in two halves,
+/// the second on a thread of its own: below it, a thread costs more than it saves.
+const HALVES_MIN: usize = 1000;
+
+/// What interpolating some phases found.
+#[derive(Default)]
+struct Found {
+    problems: Vec<Problem>,
+    failed: Failed,
+    timeouts: BTreeMap<String, Duration>,
+    max_times: BTreeMap<String, Duration>,
+}
+
+impl Found {
+    /// Interpolates the field `rel` of the step or gate at `base`.
+    fn substitute(
+        &mut self,
+        s: &mut String,
+        base: &[Seg],
+        rel: Vec<Seg>,
+        vars: &BTreeMap<String, String>,
+        ctx: &str,
+    ) {
+        // Most strings name no variable: their path is only made for one that does.
+        if needs_substitution(s) {
+            let path = join(base, rel);
+            substitute(s, path, vars, ctx, &mut self.problems, &mut self.failed);
         }
     }
+
+    /// `later`'s findings after these: problems in the order of the phases.
+    fn then(mut self, later: Found) -> Found {
+        self.problems.extend(later.problems);
+        self.failed.extend(later.failed);
+        self.timeouts.extend(later.timeouts);
+        self.max_times.extend(later.max_times);
+        self
+    }
+}
+
+/// Copies of `phases`, the first of which is phase `first` of the plan, interpolated.
+fn interpolate_phases(
+    phases: &[Phase],
+    first: usize,
+    vars: &BTreeMap<String, String>,
+) -> (Vec<Phase>, Found) {
+    let mut phases = phases.to_vec();
+    let mut found = Found::default();
+    for (k, phase) in phases.iter_mut().enumerate() {
+        interpolate_phase(first + k, phase, vars, &mut found);
+    }
+    (phases, found)
+}
+
+/// Interpolates phase `p` in place.
+fn interpolate_phase(
+    p: usize,
+    phase: &mut Phase,
+    vars: &BTreeMap<String, String>,
+    found: &mut Found,
+) {
+    let phase_id = phase.id.clone();
+    for (i, step) in phase.steps.iter_mut().enumerate() {
+        let ctx = format!("in step `{}`", step.id());
+        let base = vec![
+            Seg::from("phase"),
+            Seg::Index(p),
+            Seg::from("step"),
+            Seg::Index(i),
+        ];
+        let raw = match &*step {
+            Step::Suite(s) => [
+                s.runs.clone(),
+                s.warmup.clone(),
+                s.min_runs.clone(),
+                s.max_runs.clone(),
+                s.shards.clone(),
+            ],
+            _ => [None, None, None, None, None],
+        };
+        step_strings(step, &mut |s, rel| {
+            found.substitute(s, &base, rel, vars, &ctx)
+        });
+        resolve_ints(step, &raw, &base, &ctx, &found.failed, &mut found.problems);
+        // An install without `python` goes into the plan's environment, `${python}`.
+        if let Step::Install(s) = step {
+            if s.python.is_none() {
+                s.python = vars.get(PYTHON).cloned();
+            }
+        }
+        let path = join(&base, vec![Seg::from("timeout")]);
+        // A suite may say `timeout = "auto"`: its limit comes from what was measured.
+        let auto = |t: &str| matches!(step, Step::Suite(_)) && t.trim() == AUTO;
+        if let Some(text) = step
+            .timeout()
+            .filter(|t| !found.failed.contains(&path) && !auto(t))
+        {
+            match parse_timeout(text, &ctx) {
+                Ok(d) => {
+                    found.timeouts.insert(step.id().to_string(), d);
+                }
+                Err((message, help)) => {
+                    found
+                        .problems
+                        .push(Problem::new(Loc::value(path), message, help))
+                }
+            }
+        }
+        // A service's time limit is the time `ready` has to succeed.
+        let (key, text, into) = match &*step {
+            Step::Service(s) => (
+                "ready_timeout",
+                s.ready_timeout.as_deref(),
+                &mut found.timeouts,
+            ),
+            Step::Suite(s) => ("max_time", s.max_time.as_deref(), &mut found.max_times),
+            _ => ("", None, &mut found.max_times),
+        };
+        let path = join(&base, vec![Seg::from(key)]);
+        if let Some(text) = text.filter(|_| !found.failed.contains(&path)) {
+            match parse_timeout(text, &ctx) {
+                Ok(d) => {
+                    into.insert(step.id().to_string(), d);
+                }
+                Err((message, help)) => found.problems.push(Problem::new(
+                    Loc::value(path),
+                    message.replacen("timeout", key, 1),
+                    help.replace("`timeout`", &format!("`{key}`")),
+                )),
+            }
+        }
+    }
+    for (g, gate) in phase.gates.iter_mut().enumerate() {
+        let ctx = format!("in gate {} of phase `{phase_id}`", g + 1);
+        let base = vec![
+            Seg::from("phase"),
+            Seg::Index(p),
+            Seg::from("gate"),
+            Seg::Index(g),
+        ];
+        gate_strings(gate, &mut |s, rel| {
+            found.substitute(s, &base, rel, vars, &ctx)
+        });
+    }
+}
+
+/// Interpolates every step and gate string of `plan` with `vars`.
+pub fn interpolate_plan(plan: &Plan, vars: &BTreeMap<String, String>) -> Interpolated {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    interpolate_in(plan, vars, cores > 1 && plan.steps().count() >= HALVES_MIN)
+}
+
+/// [`interpolate_plan`], in two halves when `halves` holds.
+fn interpolate_in(plan: &Plan, vars: &BTreeMap<String, String>, halves: bool) -> Interpolated {
+    let mid = if halves {
+        plan.phases.len() / 2
+    } else {
+        plan.phases.len()
+    };
+    let (first, second) = plan.phases.split_at(mid);
+    let ((mut phases, found), rest) = if second.is_empty() {
+        (interpolate_phases(first, 0, vars), None)
+    } else {
+        std::thread::scope(|scope| {
+            let later = scope.spawn(|| interpolate_phases(second, mid, vars));
+            let done = interpolate_phases(first, 0, vars);
+            match later.join() {
+                Ok(later) => (done, Some(later)),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    };
+    let found = match rest {
+        Some((later, more)) => {
+            phases.extend(later);
+            found.then(more)
+        }
+        None => found,
+    };
+    let Found {
+        mut problems,
+        mut failed,
+        timeouts,
+        max_times,
+    } = found;
+    let mut out = Plan {
+        name: plan.name.clone(),
+        description: plan.description.clone(),
+        default_target: plan.default_target.clone(),
+        vars: plan.vars.clone(),
+        phases,
+        stages: plan.stages.clone(),
+    };
     for (k, stage) in out.stages.iter_mut().enumerate() {
         let ctx = format!("in stage `{}`", stage.id);
         for (name, value) in stage.env.iter_mut() {
@@ -420,6 +523,43 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    /// Interpolated in two halves, the plan, its problems (in the order of the phases), the
+    /// failed fields and the timeouts are what one pass gives.
+    #[test]
+    fn two_halves_give_what_one_pass_gives() {
+        let mut text = String::from("name='x'\ndescription='d'\n");
+        for p in 0..7 {
+            text += &format!("[[phase]]\nid='p{p}'\n");
+            text += &format!("[[phase.step]]\nid='a{p}'\naction='run'\ncommand='${{py}} ${{nope{p}}}'\ntimeout='{p}s'\n");
+            text += &format!("[[phase.step]]\nid='b{p}'\naction='suite'\ncommand='${{py}}'\nrecord='r{p}'\nruns='${{n}}'\nmax_time='${{t}}'\n");
+            text += &format!("[[phase.gate]]\ncheck='r{p}.failed == ${{g{p}}}'\n");
+        }
+        let p: Plan = toml::from_str(&text).unwrap();
+        let v = vars(&[("py", "python3"), ("n", "3"), ("t", "1m"), ("g2", "0")]);
+        let (one, two) = (interpolate_in(&p, &v, false), interpolate_in(&p, &v, true));
+        let shown = |out: &Interpolated| {
+            let problems: Vec<_> = (out.problems.iter())
+                .map(|p| (p.diag.message.clone(), p.loc.clone()))
+                .collect();
+            let mut failed: Vec<String> = out.failed.iter().map(|f| format!("{f:?}")).collect();
+            failed.sort();
+            let plan = serde_json::to_value(&out.plan).unwrap();
+            (
+                problems,
+                failed,
+                out.timeouts.clone(),
+                out.max_times.clone(),
+                plan,
+            )
+        };
+        assert_eq!(
+            one.problems.len(),
+            14,
+            "7 unknown `nope`s, 6 unknown gate variables and a timeout of 0s"
+        );
+        assert_eq!(shown(&one), shown(&two));
     }
 
     #[test]

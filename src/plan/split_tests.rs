@@ -127,3 +127,47 @@ fn a_broken_piece_reports_what_the_whole_file_reports() {
         assert!(!agree(&text), "{text}");
     }
 }
+
+/// The pieces read on several threads give what one thread gives, phases in the file's order,
+/// and every text one thread leaves to the whole-file parse, several leave too: a piece a later
+/// thread finds broken, or a top-level key two threads each hold.
+#[test]
+fn pieces_read_on_several_threads_give_what_one_thread_gives() {
+    let read = |text: &str, threads| {
+        super::parse_on(text, structs_are_tables, threads).map(|p| serde_json::to_value(p).unwrap())
+    };
+    let mut text = format!("{HEAD}[vars]\npython = 'python3'\n\n");
+    for p in 0..12 {
+        text += &phase(&format!("p{p}"), "'${python} -c 1'");
+        text += "[[phase.gate]]\ncheck = 'r.failed == 0'\n\n";
+    }
+    let whole = text.clone() + "[[stage]]\nid = 'dev'\nphases = ['p0']\n";
+    let one = read(&whole, 1).expect("read in pieces");
+    for threads in [2, 3, 5, 12, 40] {
+        assert_eq!(
+            read(&whole, threads).as_ref(),
+            Some(&one),
+            "{threads} threads"
+        );
+    }
+    let ids: Vec<String> = (0..12).map(|p| format!("p{p}")).collect();
+    assert_eq!(one["phase"].as_array().unwrap().len(), 12);
+    for (phase, id) in one["phase"].as_array().unwrap().iter().zip(&ids) {
+        assert_eq!(&phase["id"], id);
+    }
+    let refused = [
+        // The last piece does not parse.
+        format!("{text}x = \n"),
+        // A stage at the end of the first piece and another at the end of the last.
+        text.replacen(
+            "[[phase]]\nid = 'p1'",
+            "[[stage]]\nid = 's'\n[[phase]]\nid = 'p1'",
+            1,
+        ) + "[[stage]]\nid = 't'\n",
+    ];
+    for text in refused {
+        for threads in [1, 2, 3, 12] {
+            assert_eq!(read(&text, threads), None, "{threads} threads:\n{text}");
+        }
+    }
+}

@@ -198,24 +198,6 @@ pub fn validate(
     overrides: &[(String, String)],
 ) -> Result<ValidPlan, Diagnostics> {
     let plan = &loaded.plan;
-    let mut problems = Vec::new();
-    check_var_names(plan, &mut problems);
-    check_overrides(plan, &loaded.dir, overrides, &mut problems);
-    check_ids_and_needs(plan, &mut problems);
-    check_env_names(plan, &mut problems);
-    let graph = PlanGraph::build(plan);
-    if let Err(cycles) = &graph {
-        check_cycles(plan, cycles, &mut problems);
-    }
-    if let Some(t) = &plan.default_target {
-        if Path::new(t).is_absolute() || t.is_empty() {
-            problems.push(Problem::new(
-                Loc::value(at!["default_target"]),
-                format!("`default_target` must be a path relative to the plan file, not `{t}`"),
-                "write it relative to this file, e.g. `../my-repo`, or pass `--target` instead",
-            ));
-        }
-    }
     let mut vars = plan.var_values();
     vars.extend(overrides.iter().cloned());
     let secret_vars = secret_vars(plan, overrides);
@@ -223,7 +205,33 @@ pub fn validate(
         .dir
         .join(plan.default_target.as_deref().unwrap_or("."));
     let all = with_builtins(plan, &vars, &target, &loaded.dir);
-    let out = interpolate_plan(plan, &all);
+    let mut problems = Vec::new();
+    // A big plan is interpolated on a thread of its own while this one checks its ids and
+    // builds its graph; its problems still come after those checks'.
+    let (graph, out) = beside(
+        plan.steps().count() >= BESIDE_MIN,
+        || interpolate_plan(plan, &all),
+        || {
+            check_var_names(plan, &mut problems);
+            check_overrides(plan, &loaded.dir, overrides, &mut problems);
+            check_ids_and_needs(plan, &mut problems);
+            check_env_names(plan, &mut problems);
+            let graph = PlanGraph::build(plan);
+            if let Err(cycles) = &graph {
+                check_cycles(plan, cycles, &mut problems);
+            }
+            if let Some(t) = &plan.default_target {
+                if Path::new(t).is_absolute() || t.is_empty() {
+                    problems.push(Problem::new(
+                    Loc::value(at!["default_target"]),
+                    format!("`default_target` must be a path relative to the plan file, not `{t}`"),
+                    "write it relative to this file, e.g. `../my-repo`, or pass `--target` instead",
+                ));
+                }
+            }
+            graph
+        },
+    );
     problems.extend(out.problems);
     let gates = check_resolved(
         &Checked {
@@ -256,6 +264,31 @@ pub fn validate(
         vars,
         secret_vars,
         source: loaded.source,
+    })
+}
+
+/// Plans of at least this many steps are interpolated beside the other checks: below it,
+/// starting a thread costs more than it saves.
+const BESIDE_MIN: usize = 1000;
+
+/// `(here(), there())`, `there` on another thread when `apart` holds and there is a core for it.
+fn beside<A: Send, B>(
+    apart: bool,
+    there: impl FnOnce() -> A + Send,
+    here: impl FnOnce() -> B,
+) -> (B, A) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if !apart || cores < 2 {
+        let b = here();
+        return (b, there());
+    }
+    std::thread::scope(|scope| {
+        let other = scope.spawn(there);
+        let b = here();
+        match other.join() {
+            Ok(a) => (b, a),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     })
 }
 

@@ -19,10 +19,10 @@
 //! that is a plan's `service` has its step id as a fifth field, so that rollback can stop it with
 //! its own stop command before anything is killed.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::proctree::{self, ProcInfo};
 
@@ -36,7 +36,15 @@ const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 /// default records nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
-    file: Option<Arc<PathBuf>>,
+    file: Option<Arc<Record>>,
+}
+
+/// The record's path, and the file once the first line has opened it: one `open` per apply,
+/// not one per command.
+#[derive(Debug)]
+struct Record {
+    path: PathBuf,
+    open: Mutex<Option<File>>,
 }
 
 /// One recorded group.
@@ -54,7 +62,10 @@ impl Groups {
     /// Groups recorded into `file`, a line each (the file is created by the first one).
     pub fn record_in(file: PathBuf) -> Self {
         Groups {
-            file: Some(Arc::new(file)),
+            file: Some(Arc::new(Record {
+                path: file,
+                open: Mutex::new(None),
+            })),
         }
     }
 
@@ -75,7 +86,7 @@ impl Groups {
     }
 
     fn append(&self, pid: u32, service: Option<&str>, seen: Option<&ProcInfo>) {
-        let Some(file) = self.file.as_deref() else {
+        let Some(record) = self.file.as_deref() else {
             return;
         };
         let Some(mut line) = record_line(pid, seen) else {
@@ -85,14 +96,23 @@ impl Groups {
             line.push(' ');
             line.push_str(name);
         }
-        // One write of one short line to a file opened for appending: lines from commands
-        // started at the same moment never interleave, so no lock is needed.
-        let written = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(file)
-            // No fsync: what must survive is a kill of planrun, and the page cache outlives that.
-            .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
+        line.push('\n');
+        let mut open = record.open.lock().unwrap_or_else(|p| p.into_inner());
+        let file = match open.take() {
+            Some(file) => Ok(file),
+            None => OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&record.path),
+        };
+        // One write of one short line to a file opened for appending, so a line is never
+        // half there. No fsync: what must survive is a kill of planrun, and the page cache
+        // outlives that.
+        let written = file.and_then(|mut f| {
+            f.write_all(line.as_bytes())?;
+            *open = Some(f);
+            Ok(())
+        });
         if let Err(e) = written {
             tracing::warn!("cannot record process group {pid}: {e}");
         }

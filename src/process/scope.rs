@@ -158,29 +158,21 @@ fn child_carries(needle: &[u8]) -> bool {
     })
 }
 
-/// This process's children, from every thread's `children` list (a child belongs to the thread
-/// that forked it; an adopted orphan to any); `None` when the kernel does not list them.
+/// The children of this process's main thread, which are every orphan it adopted; `None` when
+/// the kernel does not list them.
 ///
-/// A thread that ends while the lists are read is skipped: its children move to a live thread,
-/// and the orphans that matter here are adopted by the main thread, which lives as long as the
-/// process (a kernel without these lists shows it by the main thread's missing too).
+/// A child belongs to the thread that forked it, so the other threads' lists hold only the
+/// commands the workers started, each carrying its own mark. An orphan is handed to the
+/// subreaper's first live thread, the main thread, which lives as long as the process: reading
+/// its list alone is one file per command instead of a directory and a file per thread.
 fn own_children() -> Option<Vec<u32>> {
-    let me = std::process::id().to_string();
-    let mut children = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let task = task.ok()?;
-        match std::fs::read_to_string(task.path().join("children")) {
-            Ok(list) => {
-                children.extend(
-                    list.split_whitespace()
-                        .filter_map(|p| p.parse::<u32>().ok()),
-                );
-            }
-            Err(_) if task.file_name() != me.as_str() => {}
-            Err(_) => return None,
-        }
-    }
-    Some(children)
+    let me = std::process::id();
+    let list = std::fs::read_to_string(format!("/proc/self/task/{me}/children")).ok()?;
+    Some(
+        list.split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+            .collect(),
+    )
 }
 
 /// Ends, at the end of a run, every process that carries a mark of `scope` and every process
@@ -240,12 +232,27 @@ pub fn reap_adopted() {
         return;
     }
     let own = own();
-    let me = std::process::id();
-    for p in proctree::scan() {
-        if p.ppid == me && p.is_zombie() && !own.contains(&p.pid) {
-            wait_nohang(p.pid);
-        }
+    for pid in adopted_zombies(&own) {
+        wait_nohang(pid);
     }
+}
+
+/// This process's children that ended and that no waiter of this layer owns (`own`): from the
+/// main thread's children, where adopted orphans are (see [`own_children`]), not from a scan
+/// of all of `/proc`, unless the kernel does not list them.
+fn adopted_zombies(own: &BTreeSet<u32>) -> Vec<u32> {
+    let me = std::process::id();
+    let mut buf = String::new();
+    let children: Vec<ProcInfo> = match own_children() {
+        Some(pids) => (pids.into_iter())
+            .filter_map(|pid| proctree::read(pid, &mut buf))
+            .collect(),
+        None => proctree::scan(),
+    };
+    (children.into_iter())
+        .filter(|p| p.ppid == me && p.is_zombie() && !own.contains(&p.pid))
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// Stops what `select` finds with SIGSTOP, again and again until nothing new appears (a stopped
@@ -276,7 +283,8 @@ fn end(select: impl Fn(&[ProcInfo]) -> Vec<u32>, spare: Option<u32>) -> usize {
     for &pid in &stopped {
         signal(pid, libc::SIGKILL);
     }
-    loop {
+    // Nothing stopped, nothing to wait for: no second scan of all of `/proc`.
+    while !stopped.is_empty() {
         let table = proctree::scan();
         reap_ours(&table, &stopped, spare, me);
         let left: Vec<u32> = stopped

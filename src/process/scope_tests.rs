@@ -128,11 +128,9 @@ fn marks_are_distinct_and_name_their_run() {
     assert!(a.starts_with("20261207T0519_x_y/"), "{a}");
 }
 
-/// As a subreaper, an orphan that left its group comes back as a child of this process: the
-/// quick check finds it by its mark among the children (and tells other marks apart), so the
-/// sweep still ends it without the scan of all of `/proc`.
-#[test]
-fn a_subreaper_finds_an_orphan_among_its_children() {
+/// The pid of `command`, started in the background by a shell that then exits, with `mark`:
+/// an orphan this process adopts, as a subreaper.
+fn orphaned(command: &str, mark: &str) -> u32 {
     // The kernel's flag only: the layer's own (which also reaps signalled children) stays off,
     // so that the other tests keep waiting for their children themselves.
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory.
@@ -144,12 +142,20 @@ fn a_subreaper_finds_an_orphan_among_its_children() {
     let pid = dir.path().join("pid");
     let status = Command::new("sh")
         .arg("-c")
-        .arg(format!("setsid sleep 30 & echo $! > {}", pid.display()))
-        .env(VAR, "run-sub/1")
+        .arg(format!("{command} & echo $! > {}", pid.display()))
+        .env(VAR, mark)
         .status()
         .unwrap();
     assert!(status.success());
-    let orphan = pid_in(&pid);
+    pid_in(&pid)
+}
+
+/// As a subreaper, an orphan that left its group comes back as a child of this process: the
+/// quick check finds it by its mark among the children (and tells other marks apart), so the
+/// sweep still ends it without the scan of all of `/proc`.
+#[test]
+fn a_subreaper_finds_an_orphan_among_its_children() {
+    let orphan = orphaned("setsid sleep 30", "run-sub/1");
     assert!(wait_for(|| own_children().unwrap().contains(&orphan)));
     // The test harness's threads come and go: an orphan adopted by one that ends moves to
     // another between two reads of the lists, so the check is polled, not read once.
@@ -157,4 +163,18 @@ fn a_subreaper_finds_an_orphan_among_its_children() {
     assert!(!child_carries(b"PLANRUN_SCOPE=run-sub/2\0"));
     assert_eq!(end_marked("run-sub/1", 0, None), 1);
     assert!(dead(orphan));
+}
+
+/// An orphan that ended is found among the main thread's children, for the end of the run to
+/// reap it, and one a waiter of this layer owns is left to that waiter.
+#[test]
+fn an_adopted_orphan_that_ended_is_found_without_a_scan_of_all_of_proc() {
+    // The subshell outlives its parent by a moment, then ends: a zombie this process adopted.
+    let orphan = orphaned("(sleep 0.2; exit 0)", "run-sub/3");
+    assert!(wait_for(
+        || adopted_zombies(&BTreeSet::new()).contains(&orphan)
+    ));
+    assert!(!adopted_zombies(&BTreeSet::from([orphan])).contains(&orphan));
+    wait_nohang(orphan);
+    assert!(!adopted_zombies(&BTreeSet::new()).contains(&orphan));
 }

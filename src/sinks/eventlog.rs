@@ -24,6 +24,12 @@ use crate::sinks::sink::Sink;
 /// many steps the plan has (the event log carries every step as it ends).
 const SNAPSHOT_SPACING: u32 = 20;
 
+/// The end of a step quicker than this rewrites `report.json` only once this long has passed
+/// since the last rewrite: a chain of quick steps shares one rewrite, and the quiet moment
+/// after the last of them ([`Sink::idle`]) brings the snapshot up to date. A step that took
+/// this long is in the snapshot at once.
+const SNAPSHOT_FLOOR: Duration = Duration::from_millis(100);
+
 /// The event log and the `report.json` snapshot of one run.
 pub struct LiveReport {
     log: Option<File>,
@@ -80,10 +86,13 @@ impl LiveReport {
         self.last = Some((Instant::now(), t.elapsed()));
     }
 
-    /// Whether the snapshot's spacing since its last rewrite has passed.
-    fn due(&self) -> bool {
-        self.last
-            .is_none_or(|(at, took)| at.elapsed() >= took * SNAPSHOT_SPACING)
+    /// Whether the snapshot's spacing since its last rewrite has passed, at the end of a step
+    /// that ran for `ran`.
+    fn due(&self, ran: Duration) -> bool {
+        self.last.is_none_or(|(at, took)| {
+            let since = at.elapsed();
+            since >= took * SNAPSHOT_SPACING && (since >= SNAPSHOT_FLOOR || ran >= SNAPSHOT_FLOOR)
+        })
     }
 }
 
@@ -98,7 +107,8 @@ impl Sink for LiveReport {
         // the run's own events (a few per run) always are.
         match event {
             Event::StepStarted { .. } => {}
-            Event::StepFinished { .. } if !self.due() => {}
+            Event::StepFinished { seconds, .. }
+                if !self.due(Duration::from_secs_f64(seconds.max(0.0))) => {}
             _ => self.snapshot(state),
         }
     }
@@ -372,6 +382,29 @@ mod tests {
         std::fs::remove_file(dir.path().join("report.json")).unwrap();
         sink.idle(&state);
         assert!(!dir.path().join("report.json").exists());
+    }
+
+    /// A quick step's end soon after a cheap rewrite waits for the floor (a chain of quick
+    /// steps shares one rewrite); a step that ran as long as the floor is written at once.
+    #[test]
+    fn quick_steps_share_a_rewrite_within_the_floor_and_a_long_one_is_written_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = LiveReport::new(dir.path(), &Secrets::default());
+        let mut state = state();
+        let ended = |id: &str, ran: Duration| Event::StepFinished {
+            id: id.into(),
+            seconds: ran.as_secs_f64(),
+            result: Ok(StepOutput::default()),
+        };
+        sink.last = Some((Instant::now(), Duration::ZERO));
+        send(&mut sink, &mut state, ended("a", Duration::from_millis(1)));
+        assert!(!dir.path().join("report.json").exists());
+        assert_eq!(lines(dir.path())[0]["step"]["status"], "ok");
+        sink.last = Some((Instant::now(), Duration::ZERO));
+        send(&mut sink, &mut state, ended("b", SNAPSHOT_FLOOR));
+        let written = report(dir.path());
+        assert_eq!(written.steps[0].status, StepStatus::Ok);
+        assert_eq!(written.steps[1].status, StepStatus::Ok);
     }
 
     /// Step ends in quick succession share a rewrite: the second step's end, within twenty

@@ -62,8 +62,7 @@ fn write_change(ctx: &StepContext<'_>, change: &FileChange) -> Result<(), StepEr
 /// Notes the caches under the target and in the plan's environment, and the target's tree,
 /// before the first command, so rollback removes new caches and moves out what the run made.
 pub fn record_caches(ctx: &StepContext<'_>) -> Result<(), StepError> {
-    let python = ctx.prep.resolve_python(&ctx.prep.env.python);
     ctx.journal
-        .record_caches(python.as_deref())
+        .record_caches(|| ctx.prep.resolve_python(&ctx.prep.env.python))
         .map_err(|e| journal_failed(Journaled::Caches, e))
 }
