@@ -262,21 +262,18 @@ pub fn predict(serial: &Serial, workers: usize, dist: Dist) -> Prediction {
     };
     let noise = serial.noise.clamp(0.0, 1.0);
     let (fast, slow) = ((TEST_NOISE.0 - noise).max(0.5), TEST_NOISE.1 + noise);
-    // Start-up: measured (with its collection and teardown), or the controller's and then the
-    // workers' (started at once, collecting side by side), and xdist's own cost. The serial
-    // run's overhead holds its reporting between tests too, which the controller does here.
+    // Start-up: the model (the controller's, then the workers' started and collecting side by
+    // side at the share each gets, and xdist's own cost) and, when xdist is installed, one
+    // measured run that selected no test: the estimate is their mean, the interval spans both
+    // (a single short run is as noisy as the machine it ran on).
+    let (model_low, model, model_high) = modelled_startup(serial, n);
     let (start_low, start, start_high) = match startup_at(&serial.xdist_startup, n) {
-        Some(measured) => (measured * fast, measured, measured * slow),
-        None => {
-            let reporting = serial.reports as f64 * CONTROLLER_PER_REPORT / c.share.max(0.01);
-            let own = (serial.overhead - reporting).max(0.0);
-            let both = 2.0 * own + serial.collection * c.slowdown(c.share_of(n as f64));
-            (
-                both + XDIST_SPAWN * 0.5,
-                both + XDIST_SPAWN,
-                both + XDIST_SPAWN * 2.0,
-            )
-        }
+        Some(measured) => (
+            measured.min(model_low) * fast,
+            (measured + model) / 2.0,
+            measured.max(model_high) * slow,
+        ),
+        None => (model_low, model, model_high),
     };
     let session = serial.session_fixtures * slow_n;
     Prediction {
@@ -287,6 +284,22 @@ pub fn predict(serial: &Serial, workers: usize, dist: Dist) -> Prediction {
         high: start_high
             + (session + (high.lpt * imbalance).max(high.controller) + repeated) * slow,
     }
+}
+
+/// xdist's start-up modelled from the serial profile: the controller's own start-up and
+/// teardown (the serial run's overhead less the reporting between its tests, which the
+/// controller does during the tests), then the n workers' start-up and collection side by side,
+/// each at the share of a CPU it gets, and [`XDIST_SPAWN`] (half to twice that in the interval).
+pub fn modelled_startup(serial: &Serial, n: usize) -> (f64, f64, f64) {
+    let c = serial.contention;
+    let reporting = serial.reports as f64 * CONTROLLER_PER_REPORT / c.share.max(0.01);
+    let own = (serial.overhead - reporting).max(0.0);
+    let both = own + (own + serial.collection) * c.slowdown(c.share_of(n as f64));
+    (
+        both + XDIST_SPAWN * 0.5,
+        both + XDIST_SPAWN,
+        both + XDIST_SPAWN * 2.0,
+    )
 }
 
 /// The measured start-up for `n` workers: the measurement at `n`, else the line through the

@@ -151,6 +151,29 @@ fn a_fast_suite_has_little_to_gain_and_gets_no_plan() {
     assert_eq!(report["little_to_gain"], true);
     assert_eq!(report["opportunities"], Value::Array(Vec::new()));
     assert_eq!(report["plan"], Value::Null);
+    sched_and_reports(&report["profile"]);
+}
+
+/// The profile counts every report (what xdist's workers would send their controller: setup,
+/// call and teardown of a test that ran, two of one skipped at setup) and, on Linux, says how
+/// the scheduler treated the tests' process: time on a CPU and waiting for one, no more than
+/// the time that passed.
+fn sched_and_reports(profile: &Value) {
+    let tests = profile["tests"].as_u64().unwrap();
+    let reports = profile["reports"].as_u64().unwrap();
+    assert!(
+        tests > 0 && (2 * tests..=3 * tests).contains(&reports),
+        "{profile:#}"
+    );
+    if cfg!(target_os = "linux") {
+        let s = &profile["sched"];
+        let f = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{profile:#}"));
+        assert!(f("cpu") > 0.0 && f("wait") >= 0.0, "{profile:#}");
+        assert!(
+            f("cpu") + f("wait") <= f("elapsed") * 1.05 + 0.01,
+            "{profile:#}"
+        );
+    }
 }
 
 #[test]
@@ -389,6 +412,7 @@ fn a_real_projects_suite_gets_a_sane_profile() {
         "{profile:#}"
     );
     assert!(f("reverse_wall") > 0.0);
+    sched_and_reports(profile);
     assert_eq!(profile["coverage"], Value::Null);
     assert_eq!(report["notes"], Value::Array(Vec::new()));
     for o in report["opportunities"].as_array().unwrap() {
