@@ -8,7 +8,7 @@ second run, for order dependence). Loaded with `-p planrun_profile`; writes JSON
 never fails the run. It also says the Python version, whether coverage measures the run (and with which
 tracer and configuration file), pytest-django's options and, on Linux, how much of a CPU the
 process got while its tests wanted one (/proc/self/schedstat: a busy machine's contention). Observation goes through audit hooks (PEP 578), which cost one Python call
-per audited event, and a wrapper around psycopg's connect when psycopg is installed."""
+per audited event, and a wrapper around psycopg's, psycopg2's and asyncpg's connect when they are installed."""
 
 import json
 import os
@@ -127,10 +127,13 @@ def _audit(event, args):
         pass
 
 
-def _wrap_psycopg():
+def _wrap_postgres():
+    # A server on another port than 5432/5433 (a throwaway one on a free port, as the backend
+    # plan starts) is seen through its drivers' connect, which SQLAlchemy's dialects call as
+    # module attributes: psycopg, psycopg2 and asyncpg (whose connect returns a coroutine).
     import importlib.util
 
-    for name in ("psycopg", "psycopg2"):
+    for name in ("psycopg", "psycopg2", "asyncpg"):
         try:
             if importlib.util.find_spec(name) is None:
                 continue
@@ -192,7 +195,7 @@ def pytest_configure(config):
         _root = os.path.realpath(str(config.rootpath))
     except Exception:
         _root = None
-    _wrap_psycopg()
+    _wrap_postgres()
     _write({"python": list(sys.version_info[:2])})
     django = config.pluginmanager.hasplugin("django")
     if django:

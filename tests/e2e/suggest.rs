@@ -248,6 +248,34 @@ fn a_suite_without_tests_and_a_red_suite_are_refused() {
         .run();
 }
 
+/// A PostgreSQL server on a port of its own (the backend plan's throwaway server takes a free
+/// one) is seen through the driver's connect, asyncpg's here, as SQLAlchemy calls it: a
+/// stand-in module with asyncpg's `connect` signature, since the project has no server.
+#[test]
+fn an_asyncpg_connection_on_any_port_is_a_postgres_risk() {
+    let project = crate::support::mini();
+    project.write(
+        "asyncpg.py",
+        "async def connect(dsn=None, **kwargs):\n    return dsn\n",
+    );
+    project.write(
+        "tests/test_pg.py",
+        "import asyncio\n\nimport asyncpg\n\n\ndef test_connects():\n    assert asyncio.run(asyncpg.connect('postgresql://u@127.0.0.1:55999/db'))\n",
+    );
+    let report = json(
+        &suggest(&project, &["--json"])
+            .stdout_unchecked("parsed")
+            .stderr_unchecked("progress")
+            .run(),
+    );
+    assert_eq!(report["profile"]["tests_using_postgres"], 1, "{report:#}");
+    let risks = report["risks"].to_string();
+    assert!(
+        risks.contains("1 test(s) connect to PostgreSQL: each worker needs a database of its own"),
+        "{risks}"
+    );
+}
+
 /// A test that passes only after another: the run in reverse order shows it, as a risk.
 #[test]
 fn a_test_that_needs_another_is_order_dependent() {
