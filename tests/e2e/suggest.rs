@@ -248,6 +248,36 @@ fn a_suite_without_tests_and_a_red_suite_are_refused() {
         .run();
 }
 
+/// With busy loops on every CPU and one more beside it, the profile sees the machine busy: the
+/// tests' process waited for a CPU (a share well under a whole one), which the parallel
+/// prediction then leaves the workers; the loops hold the shared "busy" lock, so suites that
+/// time themselves wait. Linux's schedstat says it; other systems have no such figure.
+#[cfg(target_os = "linux")]
+#[test]
+fn busy_loops_beside_the_profile_show_as_a_busy_machine() {
+    let project = crate::support::mini();
+    project.write(
+        "tests/test_spin.py",
+        "import time\n\n\ndef test_spins():\n    end = time.process_time() + 0.5\n    while time.process_time() < end:\n        pass\n",
+    );
+    let _hold = crate::support::busy();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let _loops = crate::support::busy_loops(cores + 1);
+    let report = json(
+        &suggest(&project, &["--json"])
+            .stdout_unchecked("parsed")
+            .stderr_unchecked("progress")
+            .run(),
+    );
+    let sched = &report["profile"]["sched"];
+    let (cpu, wait) = (
+        sched["cpu"].as_f64().unwrap(),
+        sched["wait"].as_f64().unwrap(),
+    );
+    assert!(cpu >= 0.5, "{report:#}");
+    assert!(cpu / (cpu + wait) < 0.9, "{report:#}");
+}
+
 /// A PostgreSQL server on a port of its own (the backend plan's throwaway server takes a free
 /// one) is seen through the driver's connect, asyncpg's here, as SQLAlchemy calls it: a
 /// stand-in module with asyncpg's `connect` signature, since the project has no server.
