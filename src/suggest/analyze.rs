@@ -176,18 +176,7 @@ fn parallel_opportunity(profile: &Profile, p: Prediction, cores: usize) -> Oppor
                 profile.test_seconds(),
                 profile.tests.iter().map(|t| t.total()).fold(0.0, f64::max)
             ),
-            match parallel::startup_at(&profile.xdist_startup, p.workers) {
-                Some(s) => format!(
-                    "pytest-xdist with {} workers and no test selected took {s:.2} s here (start-up, collection in each worker, teardown)",
-                    p.workers
-                ),
-                None => format!(
-                    "pytest-xdist is not installed: its start-up is modelled as the controller's {:.2} s and then the workers', each collecting ({:.2} s), plus {:.1} s",
-                    profile.overhead(),
-                    profile.collection,
-                    parallel::XDIST_SPAWN
-                ),
-            },
+            startup_evidence(profile, p.workers, cores),
             format!(
                 "predicted wall with -n {}: {:.2} s ({:.2} to {:.2})",
                 p.workers, p.mid, p.low, p.high
@@ -215,6 +204,20 @@ fn parallel_opportunity(profile: &Profile, p: Prediction, cores: usize) -> Oppor
         share: None,
         shape: None,
         workers: Some(p),
+    }
+}
+
+/// Where the start-up figure comes from: the model, and the measured run when there is one.
+fn startup_evidence(profile: &Profile, workers: usize, cores: usize) -> String {
+    let (_, model, _) = parallel::modelled_startup(&serial(profile, cores), workers);
+    match parallel::startup_at(&profile.xdist_startup, workers) {
+        Some(s) => format!(
+            "pytest-xdist with {workers} workers and no test selected took {s:.2} s here (start-up, collection in each worker, teardown); modelled from the profile, {model:.2} s; the estimate takes their mean"
+        ),
+        None => format!(
+            "pytest-xdist is not installed: its start-up is modelled from the profile as {model:.2} s (the controller's start-up, then the workers' starting and collecting side by side, plus {:.1} s)",
+            parallel::XDIST_SPAWN
+        ),
     }
 }
 
