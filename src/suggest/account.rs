@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::profile::{
-    CoverageUse, DjangoUse, FixtureTiming, Profile, SharedFile, SqliteUse, TestTiming,
+    CoverageUse, DjangoUse, FixtureTiming, Profile, Sched, SharedFile, SqliteUse, TestTiming,
 };
 
 /// Reads the plugin's JSON lines; lines that are not the plugin's are skipped.
@@ -42,7 +42,15 @@ pub fn parse(text: &str) -> Profile {
         } else if let Some(seconds) = v["collection"].as_f64() {
             p.collection += seconds;
             p.collected += v["tests"].as_u64().unwrap_or(0);
+        } else if v["sched"].is_object() {
+            let f = |k: &str| v["sched"][k].as_f64().unwrap_or(0.0).max(0.0);
+            p.sched = Some(Sched {
+                cpu: f("cpu"),
+                wait: f("wait"),
+                elapsed: f("elapsed"),
+            });
         } else if let (Some(id), Some(when)) = (v["test"].as_str(), v["when"].as_str()) {
+            p.reports += 1;
             let i = *index.entry(id.to_string()).or_insert_with(|| {
                 p.tests.push(TestTiming {
                     id: id.to_string(),
@@ -164,6 +172,8 @@ mod tests {
             "\n",
             r#"{"django": {"reuse_db": true, "nomigrations": false}}"#,
             "\n",
+            r#"{"sched": {"cpu": 1.0, "wait": 3.0, "elapsed": 5.0}}"#,
+            "\n",
             r#"{"shared_files": [{"path": "/r/c.json", "writers": ["t.py::a"], "tests": ["t.py::a", "t.py::b"]}]}"#,
             "\n",
             r#"{"test": "t.py::b", "wh"#,
@@ -172,6 +182,10 @@ mod tests {
         assert_eq!(p.collected, 2);
         assert!(p.already_parallel);
         assert_eq!(p.tests.len(), 1);
+        // Three reports of one test (the fourth line is cut short).
+        assert_eq!(p.reports, 3);
+        let sched = p.sched.unwrap();
+        assert_eq!((sched.share(), sched.busy()), (Some(0.25), Some(0.8)));
         let a = &p.tests[0];
         assert!((a.total() - 0.45).abs() < 1e-9);
         assert_eq!((a.outcome.as_str(), a.file()), ("failed", "t.py"));

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 pub use super::opportunity::{Kind, Opportunity, Saving, Shape, FIXTURE_SHARE};
-use super::parallel::{self, Prediction, Serial};
+use super::parallel::{self, Contention, Prediction, Serial};
 use super::profile::Profile;
 use super::{coverage, django, tiers};
 
@@ -55,8 +55,8 @@ pub struct Analysis {
     pub notes: Vec<String>,
 }
 
-/// The serial figures the parallel prediction starts from.
-pub fn serial(profile: &Profile) -> Serial {
+/// The serial figures the parallel prediction starts from, on a machine of `cores` CPUs.
+pub fn serial(profile: &Profile, cores: usize) -> Serial {
     let scoped = |scopes: &[&str]| -> f64 {
         profile
             .fixtures
@@ -79,6 +79,22 @@ pub fn serial(profile: &Profile) -> Serial {
             // Session fixtures are in `session_fixtures`, once per worker.
             .map(|t| (t.file().to_string(), (t.total() - t.session_setup).max(0.0)))
             .collect(),
+        reports: profile.reports,
+        contention: contention(profile, cores),
+    }
+}
+
+/// How busy the machine was while the profile's tests ran: what the scheduler says (Linux),
+/// else an idle machine.
+pub fn contention(profile: &Profile, cores: usize) -> Contention {
+    let idle = Contention::idle(cores);
+    match profile.sched {
+        Some(s) => Contention {
+            share: s.share().unwrap_or(1.0),
+            busy: s.busy().unwrap_or(1.0),
+            ..idle
+        },
+        None => idle,
     }
 }
 
@@ -90,14 +106,14 @@ pub fn analyze(profile: &Profile, cores: usize) -> Analysis {
     let parallel = if profile.already_parallel {
         Vec::new()
     } else {
-        parallel::predictions(&serial(profile), cores)
+        parallel::predictions(&serial(profile, cores), cores)
     };
     if let Some(best) = parallel
         .iter()
         .copied()
         .min_by(|a, b| a.mid.total_cmp(&b.mid))
     {
-        opportunities.push(parallel_opportunity(profile, best));
+        opportunities.push(parallel_opportunity(profile, best, cores));
     }
     opportunities.extend(fixture_opportunities(profile));
     opportunities.extend(django::reuse_db(profile));
@@ -144,7 +160,7 @@ pub fn rank(opportunities: &mut [Opportunity]) {
     });
 }
 
-fn parallel_opportunity(profile: &Profile, p: Prediction) -> Opportunity {
+fn parallel_opportunity(profile: &Profile, p: Prediction, cores: usize) -> Opportunity {
     let wall = profile.wall;
     let tests = profile.tests.len();
     Opportunity {
@@ -160,23 +176,15 @@ fn parallel_opportunity(profile: &Profile, p: Prediction) -> Opportunity {
                 profile.test_seconds(),
                 profile.tests.iter().map(|t| t.total()).fold(0.0, f64::max)
             ),
-            match parallel::startup_at(&profile.xdist_startup, p.workers) {
-                Some(s) => format!(
-                    "pytest-xdist with {} workers and no test selected took {s:.2} s here (start-up, collection in each worker, teardown)",
-                    p.workers
-                ),
-                None => format!(
-                    "pytest-xdist is not installed: its start-up is modelled as the controller's {:.2} s and then the workers', each collecting ({:.2} s), plus {:.1} s",
-                    profile.overhead(),
-                    profile.collection,
-                    parallel::XDIST_SPAWN
-                ),
-            },
+            startup_evidence(profile, p.workers, cores),
             format!(
                 "predicted wall with -n {}: {:.2} s ({:.2} to {:.2})",
                 p.workers, p.mid, p.low, p.high
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(cost_evidence(profile, cores))
+        .collect(),
         saving: Saving {
             low: wall - p.high,
             mid: wall - p.mid,
@@ -197,6 +205,44 @@ fn parallel_opportunity(profile: &Profile, p: Prediction) -> Opportunity {
         shape: None,
         workers: Some(p),
     }
+}
+
+/// Where the start-up figure comes from: the model, and the measured run when there is one.
+fn startup_evidence(profile: &Profile, workers: usize, cores: usize) -> String {
+    let (_, model, _) = parallel::modelled_startup(&serial(profile, cores), workers);
+    match parallel::startup_at(&profile.xdist_startup, workers) {
+        Some(s) => format!(
+            "pytest-xdist with {workers} workers and no test selected took {s:.2} s here (start-up, collection in each worker, teardown); modelled from the profile, {model:.2} s; the estimate takes their mean"
+        ),
+        None => format!(
+            "pytest-xdist is not installed: its start-up is modelled from the profile as {model:.2} s (the controller's start-up, then the workers' starting and collecting side by side, plus {:.1} s)",
+            parallel::XDIST_SPAWN
+        ),
+    }
+}
+
+/// What xdist's per-report cost and a busy machine add, when they add anything.
+fn cost_evidence(profile: &Profile, cores: usize) -> Vec<String> {
+    let c = contention(profile, cores);
+    let mut lines = Vec::new();
+    if profile.reports > 0 {
+        lines.push(format!(
+            "{} test reports: each costs a worker about {:.2} ms of CPU and the controller {:.2} ms (measured on pytest-xdist 3.8), {:.2} s of the controller's CPU in all",
+            profile.reports,
+            parallel::WORKER_PER_REPORT * 1e3,
+            parallel::CONTROLLER_PER_REPORT * 1e3,
+            profile.reports as f64 * parallel::CONTROLLER_PER_REPORT
+        ));
+    }
+    if c.others() > 0.0 {
+        lines.push(format!(
+            "the machine is busy: the profiled tests got {:.0}% of a CPU while they wanted one (about {:.1} other processes runnable on {} CPUs), so workers share the CPUs with them",
+            c.share * 100.0,
+            c.others(),
+            c.cores
+        ));
+    }
+    lines
 }
 
 fn fixture_opportunities(profile: &Profile) -> Vec<Opportunity> {

@@ -88,6 +88,24 @@ fn a_fast_suite_has_little_to_gain() {
     assert!(a.parallel[0].mid > p.wall);
 }
 
+/// On one CPU two workers of CPU-bound tests only take turns: no speed-up is predicted, and
+/// little to gain is said; tests that mostly sleep still gain.
+#[test]
+fn one_cpu_gains_nothing_from_workers_unless_the_tests_sleep() {
+    let mut p = profile(40, 0.5, 1.0);
+    let a = analyze(&p, 1);
+    assert!(a.parallel[0].mid > p.wall, "{:?}", a.parallel);
+    assert!(a.little_to_gain, "{:?}", a.opportunities);
+    p.sched = Some(crate::suggest::profile::Sched {
+        cpu: 2.0,
+        wait: 0.0,
+        elapsed: 20.0,
+    });
+    let a = analyze(&p, 1);
+    assert!(a.parallel[0].mid < p.wall * 0.7, "{:?}", a.parallel);
+    assert_eq!(a.opportunities[0].kind, Kind::ParallelWorkers);
+}
+
 /// Many equal tests and no expensive fixture: parallel workers, with the workers' figures.
 #[test]
 fn a_long_suite_of_equal_tests_goes_parallel() {
@@ -164,7 +182,7 @@ fn a_session_fixture_is_not_the_first_tests_own_time() {
         scope: "session".into(),
         ..fixture("service", 1, 3.0)
     });
-    let s = serial(&p);
+    let s = serial(&p, 2);
     assert!((s.session_fixtures - 3.0).abs() < 1e-9);
     assert!(
         s.tests.iter().all(|t| (t.1 - 0.3).abs() < 1e-9),
@@ -306,7 +324,7 @@ fn a_few_slow_tests_give_markers() {
         t.call = 2.0;
     }
     p.wall = 0.5 + p.test_seconds();
-    let a = analyze(&p, 1);
+    let a = analyze(&p, 2);
     let m = a
         .opportunities
         .iter()
@@ -326,7 +344,7 @@ fn a_few_slow_tests_give_markers() {
     assert_eq!(a.opportunities.last().unwrap().kind, Kind::Markers);
     assert!(!a.little_to_gain);
     p.already_parallel = true;
-    let a = analyze(&p, 1);
+    let a = analyze(&p, 2);
     assert_eq!(a.opportunities.len(), 1);
     assert!(a.little_to_gain, "markers do not make the suite faster");
     // Every test slow: no fast profile to run.

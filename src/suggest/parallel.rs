@@ -1,8 +1,10 @@
 //! Predicting a suite's wall time under pytest-xdist from one serial profile: the tests (or
 //! files, for `--dist loadfile`) packed onto n workers by longest-processing-time-first, plus
 //! xdist's start-up (measured with the workers collecting and running no test when xdist is
-//! installed; else the controller's start-up, the workers' again, and [`XDIST_SPAWN`]) and the
-//! session fixtures each worker builds. Pure: profile figures in, predictions out.
+//! installed; else the controller's start-up, the workers' again, and [`XDIST_SPAWN`]), the
+//! session fixtures each worker builds, what each test report costs a worker and the controller
+//! ([`WORKER_PER_REPORT`], [`CONTROLLER_PER_REPORT`]), and the CPUs the workers get on a
+//! machine other processes share ([`Contention`]). Pure: profile figures in, predictions out.
 
 use serde::Serialize;
 
@@ -14,6 +16,73 @@ pub const XDIST_SPAWN: f64 = 0.3;
 /// The spread a single serial run leaves on per-test times (machine noise, caches warming):
 /// the interval packs the tests 10% faster and 15% slower than measured.
 pub const TEST_NOISE: (f64, f64) = (0.90, 1.15);
+
+/// CPU seconds a worker spends on each report beyond the test itself (pytest's protocol
+/// around it, serializing the report and sending it to the controller). Measured on the
+/// 2-core development machine (pytest 9.2, pytest-xdist 3.8, CPython 3.11) with a suite of
+/// 1,000 empty tests run as planrun's suite runner runs it (junit file and live plugin): the
+/// workers' CPU (os.times at exit) grew by 0.75 ms a test over a `-n 2` run that selected no
+/// test, three reports a test.
+pub const WORKER_PER_REPORT: f64 = 0.25e-3;
+
+/// CPU seconds the controller spends on each report: receiving and unserializing it, then the
+/// terminal, junit and plugin hooks a serial run calls between its tests. Same measurement:
+/// the controller's CPU grew by 0.50 ms a test. One process does it for every worker, so on a
+/// busy machine it can bound the run.
+pub const CONTROLLER_PER_REPORT: f64 = 0.17e-3;
+
+/// The interval's range for the per-report costs: the measurement above, on another machine
+/// or Python, from three quarters to one and a half times.
+pub const PER_REPORT_RANGE: (f64, f64) = (0.75, 1.5);
+
+/// How busy the machine was while the serial profile ran its tests, from the share of a CPU
+/// its process got while it wanted one and the share of the time it wanted one (Linux's
+/// schedstat). On `cores` CPUs a process that got share `s` competed with about `cores / s -
+/// 1` other runnable processes; n workers and the controller then get `cores / (others + n +
+/// controller)` each, at most a whole CPU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contention {
+    /// The machine's CPUs.
+    pub cores: usize,
+    /// The share of a CPU the serial run got while it wanted one (1: it never waited).
+    pub share: f64,
+    /// The share of the serial run's time it wanted a CPU (the rest it slept).
+    pub busy: f64,
+}
+
+impl Contention {
+    /// A machine nothing else uses, and tests that want a CPU all the time.
+    pub fn idle(cores: usize) -> Contention {
+        Contention {
+            cores: cores.max(1),
+            share: 1.0,
+            busy: 1.0,
+        }
+    }
+
+    /// Other runnable processes, on average, while the serial run ran. A process that
+    /// hardly waited (a share of 95% or more) only says there were fewer than the free CPUs:
+    /// taken as none.
+    pub fn others(&self) -> f64 {
+        let share = self.share.clamp(0.01, 1.0);
+        if share >= 0.95 {
+            return 0.0;
+        }
+        (self.cores as f64 / share - 1.0).clamp(0.0, 100.0)
+    }
+
+    /// The share of a CPU each of `runnable` processes of the suite gets.
+    pub fn share_of(&self, runnable: f64) -> f64 {
+        (self.cores as f64 / (self.others() + runnable).max(1e-9)).min(1.0)
+    }
+
+    /// How much longer a test of the serial run takes on a worker that gets `share`: its
+    /// CPU-bound part by the ratio of the shares, its sleeping part not at all.
+    pub fn slowdown(&self, share: f64) -> f64 {
+        let busy = self.busy.clamp(0.0, 1.0);
+        busy * self.share.clamp(0.01, 1.0) / share.max(1e-3) + (1.0 - busy)
+    }
+}
 
 /// The figures of a serial run the prediction starts from.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +106,10 @@ pub struct Serial {
     /// Each test's file and seconds (setup + call + teardown, less the session fixtures it
     /// happened to build first).
     pub tests: Vec<(String, f64)>,
+    /// The reports the tests made (three a test, and one a subtest).
+    pub reports: u64,
+    /// How busy the machine was.
+    pub contention: Contention,
 }
 
 /// pytest-xdist's `--dist` modes planrun chooses between.
@@ -102,10 +175,10 @@ pub fn ideal_makespan(jobs: &[f64], workers: usize) -> f64 {
 }
 
 /// Each file's total seconds.
-fn per_file(tests: &[(String, f64)]) -> Vec<f64> {
+fn per_file<'a>(tests: impl Iterator<Item = (&'a str, f64)>) -> Vec<f64> {
     let mut files: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
     for (file, s) in tests {
-        *files.entry(file.as_str()).or_default() += s;
+        *files.entry(file).or_default() += s;
     }
     files.into_values().collect()
 }
@@ -121,18 +194,65 @@ pub fn skewed(tests: &[(String, f64)]) -> bool {
     *longest > 10.0 * median.max(1e-4)
 }
 
+/// The test phase on n workers: the packed makespan, its lower bound, the controller's time
+/// for every report, and the share of a CPU each worker gets.
+#[derive(Debug, Clone, Copy)]
+struct Phase {
+    lpt: f64,
+    ideal: f64,
+    controller: f64,
+    share: f64,
+}
+
+/// The test phase with the per-report costs times `cost`: each test slowed by the CPUs the
+/// workers get, plus its reports; the controller runnable beside the workers for the share of
+/// the phase its reports take (estimated once from the phase without it).
+fn phase(serial: &Serial, n: usize, dist: Dist, cost: f64) -> Phase {
+    let c = serial.contention;
+    let per_test = serial.reports as f64 / serial.tests.len().max(1) as f64;
+    let controller_cpu = serial.reports as f64 * CONTROLLER_PER_REPORT * cost;
+    let jobs = |share: f64| -> Vec<f64> {
+        let slow = c.slowdown(share);
+        let reports = per_test * WORKER_PER_REPORT * cost / share;
+        let tests = serial
+            .tests
+            .iter()
+            .map(|(file, s)| (file.as_str(), s * slow + reports));
+        match dist {
+            Dist::Loadfile => per_file(tests),
+            Dist::Load | Dist::Worksteal => tests.map(|t| t.1).collect(),
+        }
+    };
+    let alone = c.share_of(n as f64);
+    let first = lpt_makespan(&jobs(alone), n).max(1e-9);
+    let controller_busy = (controller_cpu / alone / first).min(1.0);
+    let share = c.share_of(n as f64 + controller_busy);
+    let jobs = jobs(share);
+    Phase {
+        lpt: lpt_makespan(&jobs, n),
+        ideal: ideal_makespan(&jobs, n),
+        controller: controller_cpu / share,
+        share,
+    }
+}
+
 /// The prediction for `workers` under `dist`.
 pub fn predict(serial: &Serial, workers: usize, dist: Dist) -> Prediction {
     let n = workers.max(1);
-    let jobs: Vec<f64> = match dist {
-        Dist::Loadfile => per_file(&serial.tests),
-        Dist::Load | Dist::Worksteal => serial.tests.iter().map(|t| t.1).collect(),
-    };
+    let c = serial.contention;
+    let (low, mid, high) = (
+        phase(serial, n, dist, PER_REPORT_RANGE.0),
+        phase(serial, n, dist, 1.0),
+        phase(serial, n, dist, PER_REPORT_RANGE.1),
+    );
+    let slow_n = c.slowdown(mid.share);
     // Module fixtures: with whole files per worker each is built once, as in series; else
     // about every worker that runs one of its tests builds it again.
     let repeated = match dist {
         Dist::Loadfile => 0.0,
-        Dist::Load | Dist::Worksteal => serial.module_fixtures * (n as f64 - 1.0) / n as f64,
+        Dist::Load | Dist::Worksteal => {
+            serial.module_fixtures * slow_n * (n as f64 - 1.0) / n as f64
+        }
     };
     // `load` hands out chunks in collection order and cannot rebalance, so it is priced at
     // the pessimistic end of the noise.
@@ -142,29 +262,44 @@ pub fn predict(serial: &Serial, workers: usize, dist: Dist) -> Prediction {
     };
     let noise = serial.noise.clamp(0.0, 1.0);
     let (fast, slow) = ((TEST_NOISE.0 - noise).max(0.5), TEST_NOISE.1 + noise);
-    // Start-up: measured (with its collection and teardown), or the controller's and then the
-    // workers' (started at once), their collection and xdist's own cost.
+    // Start-up: the model (the controller's, then the workers' started and collecting side by
+    // side at the share each gets, and xdist's own cost) and, when xdist is installed, one
+    // measured run that selected no test: the estimate is their mean, the interval spans both
+    // (a single short run is as noisy as the machine it ran on).
+    let (model_low, model, model_high) = modelled_startup(serial, n);
     let (start_low, start, start_high) = match startup_at(&serial.xdist_startup, n) {
-        Some(measured) => (measured * fast, measured, measured * slow),
-        None => {
-            let both = 2.0 * serial.overhead + serial.collection;
-            (
-                both + XDIST_SPAWN * 0.5,
-                both + XDIST_SPAWN,
-                both + XDIST_SPAWN * 2.0,
-            )
-        }
+        Some(measured) => (
+            measured.min(model_low) * fast,
+            (measured + model) / 2.0,
+            measured.max(model_high) * slow,
+        ),
+        None => (model_low, model, model_high),
     };
-    let session = serial.session_fixtures;
-    let lpt = lpt_makespan(&jobs, n) * imbalance;
-    let ideal = ideal_makespan(&jobs, n);
+    let session = serial.session_fixtures * slow_n;
     Prediction {
         workers: n,
         dist,
-        low: start_low + session * fast + (ideal + repeated) * fast,
-        mid: start + session + lpt + repeated,
-        high: start_high + (session + lpt + repeated) * slow,
+        low: start_low + (session + low.ideal.max(low.controller) + repeated) * fast,
+        mid: start + session + (mid.lpt * imbalance).max(mid.controller) + repeated,
+        high: start_high
+            + (session + (high.lpt * imbalance).max(high.controller) + repeated) * slow,
     }
+}
+
+/// xdist's start-up modelled from the serial profile: the controller's own start-up and
+/// teardown (the serial run's overhead less the reporting between its tests, which the
+/// controller does during the tests), then the n workers' start-up and collection side by side,
+/// each at the share of a CPU it gets, and [`XDIST_SPAWN`] (half to twice that in the interval).
+pub fn modelled_startup(serial: &Serial, n: usize) -> (f64, f64, f64) {
+    let c = serial.contention;
+    let reporting = serial.reports as f64 * CONTROLLER_PER_REPORT / c.share.max(0.01);
+    let own = (serial.overhead - reporting).max(0.0);
+    let both = own + (own + serial.collection) * c.slowdown(c.share_of(n as f64));
+    (
+        both + XDIST_SPAWN * 0.5,
+        both + XDIST_SPAWN,
+        both + XDIST_SPAWN * 2.0,
+    )
 }
 
 /// The measured start-up for `n` workers: the measurement at `n`, else the line through the
@@ -214,96 +349,5 @@ pub fn predictions(serial: &Serial, cores: usize) -> Vec<Prediction> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn serial(tests: &[(&str, f64)]) -> Serial {
-        Serial {
-            wall: 1.0 + tests.iter().map(|t| t.1).sum::<f64>(),
-            overhead: 0.8,
-            collection: 0.2,
-            session_fixtures: 0.0,
-            module_fixtures: 0.0,
-            noise: 0.0,
-            xdist_startup: Vec::new(),
-            tests: tests.iter().map(|(f, s)| (f.to_string(), *s)).collect(),
-        }
-    }
-
-    #[test]
-    fn lpt_packs_the_longest_first() {
-        // LPT is not optimal (3+3 against 2+2+2 would be 6), but it is what the bound is for.
-        assert_eq!(lpt_makespan(&[3.0, 3.0, 2.0, 2.0, 2.0], 2), 7.0);
-        assert_eq!(lpt_makespan(&[1.0, 1.0, 1.0, 1.0], 4), 1.0);
-        assert_eq!(lpt_makespan(&[5.0, 1.0, 1.0], 2), 5.0);
-        assert_eq!(lpt_makespan(&[], 3), 0.0);
-        assert_eq!(lpt_makespan(&[2.0, 2.0], 0), 4.0);
-        // Graham's bound: never above 4/3 of the ideal.
-        let jobs: Vec<f64> = (1..40).map(|i| f64::from(i % 7) + 0.5).collect();
-        for n in 2..6 {
-            assert!(lpt_makespan(&jobs, n) <= ideal_makespan(&jobs, n) * 4.0 / 3.0 + 1e-9);
-        }
-    }
-
-    #[test]
-    fn a_suite_of_equal_tests_halves_its_test_time_on_two_workers() {
-        let s = serial(&[("a.py", 1.0); 10]);
-        let p = predict(&s, 2, Dist::Worksteal);
-        // The controller's 0.8 s and the workers' 0.8 s, 0.2 s collection, 0.3 s xdist, 5 s
-        // of tests.
-        assert!((p.mid - 7.1).abs() < 1e-9, "{p:?}");
-        // A measured start-up replaces the model.
-        let measured = Serial {
-            xdist_startup: vec![(2, 2.5)],
-            ..s.clone()
-        };
-        assert!((predict(&measured, 2, Dist::Worksteal).mid - 7.5).abs() < 1e-9);
-        assert!(p.low < p.mid && p.mid < p.high);
-        // Two runs that differed by 20% widen the interval on both sides.
-        let noisy = predict(
-            &Serial {
-                noise: 0.2,
-                ..s.clone()
-            },
-            2,
-            Dist::Worksteal,
-        );
-        assert!(noisy.low < p.low && noisy.high > p.high && noisy.mid == p.mid);
-        let more = predict(&s, 5, Dist::Worksteal);
-        assert!(more.mid < p.mid);
-    }
-
-    #[test]
-    fn one_long_test_bounds_the_prediction() {
-        let s = serial(&[("a.py", 12.0), ("b.py", 1.0), ("b.py", 1.0)]);
-        let p = predict(&s, 4, Dist::Worksteal);
-        assert!((p.mid - (1.8 + XDIST_SPAWN + 12.0)).abs() < 1e-9, "{p:?}");
-        assert!(skewed(&s.tests));
-        assert!(!skewed(&serial(&[("a.py", 1.0); 5]).tests));
-    }
-
-    #[test]
-    fn start_up_between_and_beyond_measured_counts() {
-        let m = [(8, 6.0), (2, 3.0)];
-        assert_eq!(startup_at(&m, 2), Some(3.0));
-        assert_eq!(startup_at(&m, 4), Some(4.0));
-        assert_eq!(startup_at(&m, 10), Some(7.0));
-        assert_eq!(startup_at(&[(2, 3.0)], 6), Some(3.0));
-        assert_eq!(startup_at(&[], 2), None);
-        // A line that falls does not go below the cheapest measurement.
-        assert_eq!(startup_at(&[(2, 3.0), (4, 2.0)], 8), Some(2.0));
-    }
-
-    #[test]
-    fn expensive_module_fixtures_choose_loadfile() {
-        let mut s = serial(&[("a.py", 1.0), ("a.py", 1.0), ("b.py", 1.0), ("b.py", 1.0)]);
-        s.module_fixtures = 4.0;
-        let best = best_dist(&s, 2);
-        assert_eq!(best.dist, Dist::Loadfile, "{best:?}");
-        s.module_fixtures = 0.0;
-        assert_ne!(best_dist(&s, 2).dist, Dist::Loadfile);
-        let all = predictions(&s, 4);
-        assert_eq!(all.iter().map(|p| p.workers).collect::<Vec<_>>(), [2, 3, 4]);
-        assert_eq!(predictions(&s, 1).len(), 1);
-    }
-}
+#[path = "parallel_tests.rs"]
+mod tests;

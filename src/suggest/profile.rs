@@ -96,6 +96,33 @@ pub struct DjangoUse {
     pub nomigrations: bool,
 }
 
+/// How the scheduler treated the profiled process while its tests ran (Linux's
+/// `/proc/self/schedstat`, from the end of collection to the end of the session).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sched {
+    /// Seconds on a CPU.
+    pub cpu: f64,
+    /// Seconds runnable but waiting for a CPU (other processes had them).
+    pub wait: f64,
+    /// Seconds that passed.
+    pub elapsed: f64,
+}
+
+impl Sched {
+    /// The share of a CPU the process got while it wanted one (1: never waited).
+    pub fn share(&self) -> Option<f64> {
+        let wanted = self.cpu + self.wait;
+        (wanted > 0.0 && self.cpu.is_finite() && self.wait.is_finite())
+            .then(|| (self.cpu / wanted).clamp(0.01, 1.0))
+    }
+
+    /// The share of the time the process wanted a CPU (the rest it slept: I/O, sleeps,
+    /// subprocesses).
+    pub fn busy(&self) -> Option<f64> {
+        (self.elapsed > 0.0).then(|| ((self.cpu + self.wait) / self.elapsed).clamp(0.0, 1.0))
+    }
+}
+
 /// The noise assumed when the second run cannot show it (it ran without coverage).
 pub const ASSUMED_NOISE: f64 = 0.10;
 
@@ -124,6 +151,11 @@ pub struct Profile {
     pub collection: f64,
     /// Every test's phases, in the order they ended.
     pub tests: Vec<TestTiming>,
+    /// Reports the tests made (setup, call and teardown each, and every subtest's): what
+    /// pytest-xdist's workers send the controller one by one.
+    pub reports: u64,
+    /// How the scheduler treated the run's tests, when the system says (Linux).
+    pub sched: Option<Sched>,
     /// Every fixture that was set up.
     pub fixtures: Vec<FixtureTiming>,
     /// SQLite databases connected to.

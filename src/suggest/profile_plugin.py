@@ -6,8 +6,9 @@ PostgreSQL connections, SQLAlchemy engines created (by which fixture), and files
 tests touch too. With PLANRUN_PROFILE_REVERSE=1 it runs the tests in reverse order (the
 second run, for order dependence). Loaded with `-p planrun_profile`; writes JSON lines to $PLANRUN_PROFILE and
 never fails the run. It also says the Python version, whether coverage measures the run (and with which
-tracer and configuration file) and pytest-django's options. Observation goes through audit hooks (PEP 578), which cost one Python call
-per audited event, and a wrapper around psycopg's connect when psycopg is installed."""
+tracer and configuration file), pytest-django's options and, on Linux, how much of a CPU the
+process got while its tests wanted one (/proc/self/schedstat: a busy machine's contention). Observation goes through audit hooks (PEP 578), which cost one Python call
+per audited event, and a wrapper around psycopg's, psycopg2's and asyncpg's connect when they are installed."""
 
 import json
 import os
@@ -36,6 +37,18 @@ _in_call = False  # Whether the test's own body is running (not pytest's hooks a
 _controller = False  # This process is pytest-xdist's controller: its workers report the tests.
 _root = None  # The rootdir: a repository under the temp directory is still the repository.
 _engines = {}  # fixture (or "<test>" for a test body) -> SQLAlchemy engines created
+_sched = None  # (cpu ns, run-queue wait ns, perf_counter) when the tests began (Linux)
+
+
+def _schedstat():
+    # Linux's per-task scheduler account: nanoseconds on a CPU, nanoseconds runnable but
+    # waiting for one. Their ratio is the share of a CPU this process got while it wanted one.
+    try:
+        with open("/proc/self/schedstat", encoding="ascii") as stat:
+            on_cpu, waiting = stat.read().split()[:2]
+        return int(on_cpu), int(waiting), time.perf_counter()
+    except Exception:
+        return None
 
 
 def _write(record):
@@ -114,10 +127,13 @@ def _audit(event, args):
         pass
 
 
-def _wrap_psycopg():
+def _wrap_postgres():
+    # A server on another port than 5432/5433 (a throwaway one on a free port, as the backend
+    # plan starts) is seen through its drivers' connect, which SQLAlchemy's dialects call as
+    # module attributes: psycopg, psycopg2 and asyncpg (whose connect returns a coroutine).
     import importlib.util
 
-    for name in ("psycopg", "psycopg2"):
+    for name in ("psycopg", "psycopg2", "asyncpg"):
         try:
             if importlib.util.find_spec(name) is None:
                 continue
@@ -179,7 +195,7 @@ def pytest_configure(config):
         _root = os.path.realpath(str(config.rootpath))
     except Exception:
         _root = None
-    _wrap_psycopg()
+    _wrap_postgres()
     _write({"python": list(sys.version_info[:2])})
     django = config.pluginmanager.hasplugin("django")
     if django:
@@ -241,6 +257,8 @@ def pytest_collection(session):
 
 
 def pytest_collection_finish(session):
+    global _sched
+    _sched = _schedstat()
     if _collect_started is not None:
         _write({"collection": time.perf_counter() - _collect_started, "tests": len(session.items)})
 
@@ -296,6 +314,17 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session):
+    end = _schedstat()
+    if _sched is not None and end is not None and not _controller:
+        _write(
+            {
+                "sched": {
+                    "cpu": (end[0] - _sched[0]) / 1e9,
+                    "wait": (end[1] - _sched[1]) / 1e9,
+                    "elapsed": end[2] - _sched[2],
+                }
+            }
+        )
     _write(
         {
             "fixtures": [

@@ -62,6 +62,11 @@ pub struct Summary<'a> {
     pub coverage: Option<&'a super::profile::CoverageUse>,
     /// Seconds coverage added (the second run went without it).
     pub coverage_overhead: Option<f64>,
+    /// Reports the tests made (what xdist's workers would send the controller).
+    pub reports: u64,
+    /// How the scheduler treated the tests' process (Linux): seconds on a CPU, waiting for
+    /// one, elapsed.
+    pub sched: Option<super::profile::Sched>,
     /// Start-up and teardown seconds around collection and tests.
     pub overhead: f64,
     /// The tests' setup, call and teardown seconds.
@@ -100,6 +105,8 @@ impl<'a> Summary<'a> {
             python_version: p.python,
             coverage: p.coverage.as_ref(),
             coverage_overhead: p.coverage_overhead(),
+            reports: p.reports,
+            sched: p.sched,
             overhead: p.overhead(),
             test_seconds: p.test_seconds(),
             fixtures,

@@ -151,6 +151,29 @@ fn a_fast_suite_has_little_to_gain_and_gets_no_plan() {
     assert_eq!(report["little_to_gain"], true);
     assert_eq!(report["opportunities"], Value::Array(Vec::new()));
     assert_eq!(report["plan"], Value::Null);
+    sched_and_reports(&report["profile"]);
+}
+
+/// The profile counts every report (what xdist's workers would send their controller: setup,
+/// call and teardown of a test that ran, two of one skipped at setup) and, on Linux, says how
+/// the scheduler treated the tests' process: time on a CPU and waiting for one, no more than
+/// the time that passed.
+fn sched_and_reports(profile: &Value) {
+    let tests = profile["tests"].as_u64().unwrap();
+    let reports = profile["reports"].as_u64().unwrap();
+    assert!(
+        tests > 0 && (2 * tests..=3 * tests).contains(&reports),
+        "{profile:#}"
+    );
+    if cfg!(target_os = "linux") {
+        let s = &profile["sched"];
+        let f = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{profile:#}"));
+        assert!(f("cpu") > 0.0 && f("wait") >= 0.0, "{profile:#}");
+        assert!(
+            f("cpu") + f("wait") <= f("elapsed") * 1.05 + 0.01,
+            "{profile:#}"
+        );
+    }
 }
 
 #[test]
@@ -223,6 +246,64 @@ fn a_suite_without_tests_and_a_red_suite_are_refused() {
         .stderr_contains("error: the suite is red: 1 failed, 0 errors of 2 tests")
         .stderr_contains("suggest predicts from a green run")
         .run();
+}
+
+/// With busy loops on every CPU and one more beside it, the profile sees the machine busy: the
+/// tests' process waited for a CPU (a share well under a whole one), which the parallel
+/// prediction then leaves the workers; the loops hold the shared "busy" lock, so suites that
+/// time themselves wait. Linux's schedstat says it; other systems have no such figure.
+#[cfg(target_os = "linux")]
+#[test]
+fn busy_loops_beside_the_profile_show_as_a_busy_machine() {
+    let project = crate::support::mini();
+    project.write(
+        "tests/test_spin.py",
+        "import time\n\n\ndef test_spins():\n    end = time.process_time() + 0.5\n    while time.process_time() < end:\n        pass\n",
+    );
+    let _hold = crate::support::busy();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let _loops = crate::support::busy_loops(cores + 1);
+    let report = json(
+        &suggest(&project, &["--json"])
+            .stdout_unchecked("parsed")
+            .stderr_unchecked("progress")
+            .run(),
+    );
+    let sched = &report["profile"]["sched"];
+    let (cpu, wait) = (
+        sched["cpu"].as_f64().unwrap(),
+        sched["wait"].as_f64().unwrap(),
+    );
+    assert!(cpu >= 0.5, "{report:#}");
+    assert!(cpu / (cpu + wait) < 0.9, "{report:#}");
+}
+
+/// A PostgreSQL server on a port of its own (the backend plan's throwaway server takes a free
+/// one) is seen through the driver's connect, asyncpg's here, as SQLAlchemy calls it: a
+/// stand-in module with asyncpg's `connect` signature, since the project has no server.
+#[test]
+fn an_asyncpg_connection_on_any_port_is_a_postgres_risk() {
+    let project = crate::support::mini();
+    project.write(
+        "asyncpg.py",
+        "async def connect(dsn=None, **kwargs):\n    return dsn\n",
+    );
+    project.write(
+        "tests/test_pg.py",
+        "import asyncio\n\nimport asyncpg\n\n\ndef test_connects():\n    assert asyncio.run(asyncpg.connect('postgresql://u@127.0.0.1:55999/db'))\n",
+    );
+    let report = json(
+        &suggest(&project, &["--json"])
+            .stdout_unchecked("parsed")
+            .stderr_unchecked("progress")
+            .run(),
+    );
+    assert_eq!(report["profile"]["tests_using_postgres"], 1, "{report:#}");
+    let risks = report["risks"].to_string();
+    assert!(
+        risks.contains("1 test(s) connect to PostgreSQL: each worker needs a database of its own"),
+        "{risks}"
+    );
 }
 
 /// A test that passes only after another: the run in reverse order shows it, as a risk.
@@ -389,6 +470,7 @@ fn a_real_projects_suite_gets_a_sane_profile() {
         "{profile:#}"
     );
     assert!(f("reverse_wall") > 0.0);
+    sched_and_reports(profile);
     assert_eq!(profile["coverage"], Value::Null);
     assert_eq!(report["notes"], Value::Array(Vec::new()));
     for o in report["opportunities"].as_array().unwrap() {
