@@ -259,6 +259,7 @@ pub fn initial_report(prep: &Prepared, run_id: &str) -> RunReport {
             name: prep.plan.name.clone(),
             description: prep.plan.description.clone(),
             path: prep.plan_path.display().to_string(),
+            hash: crate::exec::applied::report_plan_hash(prep),
         },
         target: prep.target.display().to_string(),
         host: crate::journal::lock::host_name(),

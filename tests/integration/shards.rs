@@ -126,7 +126,8 @@ fn local_shards_run_every_test_once_as_concurrent_processes() {
 /// apart.
 #[test]
 fn two_shard_jobs_merge_into_the_whole_suite() {
-    let (_dir, plan) = plan_file(&plan("\"matrix\""));
+    let plan_text = plan("\"matrix\"");
+    let (_dir, plan) = plan_file(&plan_text);
     let jobs: Vec<Project> = (0..2).map(|_| Project::new("shard-demo")).collect();
     let mut reports = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
@@ -193,7 +194,28 @@ fn two_shard_jobs_merge_into_the_whole_suite() {
         ])
         .status(2)
         .stdout_unchecked("nothing merged")
-        .stderr_contains("record `after` of 2 shards: no report holds shard 2")
+        .stderr_contains("no report is shard 2 of 2: the whole suite needs every shard")
+        .run();
+    // A job's report given twice is named, as is a `--plan` the jobs did not apply.
+    let twice = reports[0].join("report.json");
+    Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .arg(&reports[0])
+        .arg(&twice)
+        .arg(&reports[1])
+        .status(2)
+        .stderr_contains(format!(
+            "shard 1 of 2 is given more than once: `{0}`, `{0}`",
+            twice.display()
+        ))
+        .run();
+    let (_other_dir, other) = plan_file("name = \"other\"\n");
+    Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .args(&reports)
+        .args(["--plan", &other])
+        .status(2)
+        .stderr_contains("is plan `other`, but the jobs applied plan `shards`")
         .run();
     // A failing criterion is a failed gate.
     Test::new()
@@ -220,12 +242,26 @@ fn two_shard_jobs_merge_into_the_whole_suite() {
         serde_json::to_string(&committed).unwrap(),
     )
     .unwrap();
-    apply(&third, &plan, &["--shard", "1/2"]).run();
-    let part = &report(&only_run(&third))["records"]["after"];
+    // Its plan was edited since the first two jobs ran (a stale artifact of an older run).
+    let (_edited_dir, edited) = plan_file(&(plan_text.clone() + "# edited\n"));
+    apply(&third, &edited, &["--shard", "1/2"]).run();
+    let stale = only_run(&third);
+    let part = &report(&stale)["records"]["after"];
     assert_eq!(part["shards"]["durations"], "`.test_durations`");
     let ran: Vec<&String> = part["durations"].as_object().unwrap().keys().collect();
     let slow = |p: &str| ran.iter().any(|id| id.ends_with(&format!("[{p}]")));
     assert!(slow("1.4") != slow("1.2"), "{ran:?}");
+    Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .arg(&stale)
+        .arg(&reports[1])
+        .status(2)
+        .stderr_contains("the jobs did not apply the same plan alike")
+        .stderr_contains(format!(
+            "{}/report.json` is a report of plan `shards` (hash ",
+            reports[1].display()
+        ))
+        .run();
 }
 
 /// A parametrization whose ids are random differs in every process: the shards cannot agree
