@@ -13,7 +13,7 @@ use serde_yaml_ng::Value;
 
 use super::workflow::{
     check_edits_patch, commit_all, demo_with_bundled_plan, edits_workflow, generate_for,
-    local_python, mini_with_edits, runner, STAGED,
+    local_python, mini_with_edits, runner, staged_shards, STAGED,
 };
 use super::workflow_lint::ci_tools;
 use super::workflow_local::{JobRun, Outcome, Runner};
@@ -174,7 +174,13 @@ fn the_pipeline_passes_gitlabs_schema_and_shellcheck_and_says_what_gitlab_reads(
     let staged_project = mini_with_edits();
     staged_project.write("plans/staged.toml", STAGED);
     let staged = generate_for("gitlab", &staged_project, &["plans/staged.toml"]);
-    for (what, text) in [("the plain pipeline", &plain), ("the staged one", &staged)] {
+    let (_on_runner_project, on_runner) = staged_shards("gitlab", &["--shards-on-runner"]);
+    assert!(on_runner.contains("--shards-on-runner):\n# no shard jobs to merge"));
+    for (what, text) in [
+        ("the plain pipeline", &plain),
+        ("the staged one", &staged),
+        ("the staged one with shards on the runner", &on_runner),
+    ] {
         assert_eq!(schema_problems(text), None, "{what}:\n{text}");
         let found = shellcheck(&parse(text));
         assert!(

@@ -8,7 +8,9 @@
 use std::fmt::Write as _;
 
 use super::install::Tool;
-use super::workflow::{apply_command, indented, jobs, python_list, Job, Spec, PATCH_SCRIPT};
+use super::workflow::{
+    apply_command, indented, jobs, python_list, Job, Spec, ON_RUNNER, PATCH_SCRIPT,
+};
 use crate::exit::NOT_PROMOTED;
 
 /// The pipeline's text.
@@ -38,6 +40,9 @@ fn header(spec: &Spec, jobs: &[Job]) -> String {
          # digits, `openssl rand -hex 32`) as a masked CI/CD variable of the project; without it\n\
          # the lines are not signed and promote nothing."
     );
+    if spec.shards_on_runner {
+        h.push_str(ON_RUNNER);
+    }
     h.push_str(
         "\nworkflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n    - if: $CI_PIPELINE_SOURCE == \"web\"\n",
     );
