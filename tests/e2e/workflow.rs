@@ -967,7 +967,7 @@ fn a_staged_plan_runs_its_shards_on_each_stage_jobs_runner() {
     let plan = project.read("ci/plans/shards.toml");
     project.write(
         "ci/plans/refused.toml",
-        &format!("{plan}\n[[stage]]\nid = \"dev\"\nphases = [\"whole\"]\n"),
+        &format!("{plan}\n[[stage]]\nid = \"dev\"\nphases = [\"whole\", \"sharded\"]\n"),
     );
     for system in ["github", "gitlab"] {
         project

@@ -117,6 +117,15 @@ fn local_shards_run_every_test_once_as_concurrent_processes() {
         assert!(text.contains("passed"), "{text}");
         assert!(text.contains("deselected"), "{text}");
     }
+    // A local run's report is no matrix job's: merging it is refused, naming it.
+    Test::new()
+        .args([OsString::from("report"), "merge".into(), run.clone().into()])
+        .status(2)
+        .stderr_contains(format!(
+            "`{}` holds no record of one shard: it was not applied with `--shard i/N`",
+            run.join("report.json").display()
+        ))
+        .run();
 }
 
 /// A CI matrix of two jobs, each on its own checkout with `--shard i/2`, each recording one
