@@ -483,8 +483,12 @@ pub struct GitlabArgs {
     #[command(flatten)]
     pub workflow: WorkflowArgs,
 
-    /// Run each sharded suite's `shards = N` as N processes on the job's runner (a pipeline splits no suite over `parallel:` jobs yet).
-    #[arg(long)]
+    /// How many shard jobs the `parallel:` matrix has, for a plan whose suites say `shards = "matrix"` (a plan's `shards = N` gives N).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+
+    /// Run each sharded suite's `shards = N` as N processes on the job's runner instead of `parallel:` shard jobs and a merge (what a plan with rollout stages needs: each stage's apply decides its own gates).
+    #[arg(long, conflicts_with = "shards")]
     pub shards_on_runner: bool,
 
     /// Write the pipeline to this file instead of printing it.

@@ -5,6 +5,7 @@
 mod github;
 mod github_shards;
 mod gitlab;
+mod gitlab_shards;
 mod install;
 mod workflow;
 
@@ -40,7 +41,7 @@ pub fn run(args: &CiArgs) -> Result<u8> {
             &a.workflow,
             false,
             Sharding {
-                given: None,
+                given: a.shards,
                 on_runner: a.shards_on_runner,
             },
             a.output.as_deref(),
@@ -118,17 +119,6 @@ fn write(
         .map(|v| install::quote("--var", v))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::invalid(e.to_string(), None))?;
-    let can_shard = system.name == GITHUB.name || sharding.on_runner;
-    let has_shards = prep.plan.suites().any(|s| s.shards.is_some());
-    if !can_shard && has_shards {
-        return Err(Error::invalid(
-            format!(
-                "`ci {}` does not split sharded suites over `parallel:` jobs yet (the merge job would need every shard job's report)",
-                system.name
-            ),
-            Some("add `--shards-on-runner` to run each suite's `shards = N` as N processes in the job, or write the workflow with `planrun ci github`, which splits over a matrix"),
-        ));
-    }
     let shards = shard_matrix(&prep, sharding)?;
     let spec = Spec {
         command: command_line(system.name, args, pull_request, sharding, &plan_path, &vars),
