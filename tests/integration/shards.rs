@@ -365,3 +365,77 @@ fn bad_shards_values_and_slices_are_refused_before_anything_runs() {
         .run();
     assert_eq!(project.hash_tree(), before, "nothing ran");
 }
+
+/// Two jobs whose sharded after-suite was measured in interleaved pairs with their sharded
+/// baseline (a pytest-config edit between, which planrun switches): each job's pairs cancel its
+/// own machine's drift, but joined across jobs they would compare machines, so the merge says
+/// it compares medians and keeps no paired interval.
+#[test]
+fn jobs_measured_in_pairs_merge_on_medians_and_say_so() {
+    let text = one_phase_plan(
+        "paired-shards",
+        r#"
+  [[phase.step]]
+  id = "deps"
+  action = "install"
+  packages = ["pytest>=8"]
+  [[phase.step]]
+  id = "baseline"
+  needs = ["deps"]
+  action = "suite"
+  command = "${python} -m pytest"
+  record = "baseline"
+  runs = 2
+  warmup = 0
+  shards = "matrix"
+  [[phase.step]]
+  id = "addopts"
+  needs = ["baseline"]
+  action = "pytest-config"
+  addopts_add = ["-p", "no:cacheprovider"]
+  [[phase.step]]
+  id = "after"
+  needs = ["addopts"]
+  action = "suite"
+  command = "${python} -m pytest"
+  record = "after"
+  runs = 2
+  warmup = 0
+  shards = "matrix"
+  [[phase.gate]]
+  check = "after.tests == baseline.tests"
+  [[phase.gate]]
+  check = "after.wall.median <= baseline.wall.median * 100"
+"#,
+    );
+    let (_dir, plan) = plan_file(&text);
+    let mut reports = Vec::new();
+    for i in 1..=2 {
+        let job = Project::new("shard-demo");
+        apply(&job, &plan, &["--shard", &format!("{i}/2")]).run();
+        let run = only_run(&job);
+        let after = &report(&run)["records"]["after"];
+        assert_eq!(after["comparison"]["mode"], "interleaved", "{after:#}");
+        reports.push((job, run));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("merged.json");
+    let out = Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .args(reports.iter().map(|(_, run)| run))
+        .arg("-o")
+        .arg(&merged)
+        .args(["--check", "after.tests == baseline.tests"])
+        .stdout_unchecked("walls vary")
+        .stderr_contains("`after` was measured in interleaved pairs with `baseline` within each job; pairs are not joined across jobs")
+        .run();
+    assert!(
+        out.stdout
+            .contains("check after.tests 404 == baseline.tests 404 ... pass"),
+        "{}",
+        out.stdout
+    );
+    let whole: Value = serde_json::from_str(&fs::read_to_string(&merged).unwrap()).unwrap();
+    assert!(whole["records"]["after"]["comparison"].is_null());
+    assert_eq!(whole["records"]["baseline"]["tests"].as_u64(), Some(TESTS));
+}
