@@ -419,6 +419,26 @@ fn the_sharded_pipeline_runs_as_written_and_the_merge_decides_the_gates() {
         wf["merge"]["cache"][0]["paths"][0].as_str(),
         Some(".test_durations")
     );
+    // `shards = "matrix"` takes its count from `--shards N`, and asks for it without.
+    project.write(
+        "ci/plans/matrix.toml",
+        &plan.replace("shards = \"4\"", "shards = \"matrix\""),
+    );
+    let three = generate_for(
+        "gitlab",
+        &project,
+        &["ci/plans/matrix.toml", "--shards", "3"],
+    );
+    assert!(
+        three.contains("SHARD: [\"1\", \"2\", \"3\"]") && three.contains("--shard \"$SHARD/3\""),
+        "{three}"
+    );
+    project
+        .test()
+        .args(["ci", "gitlab", "ci/plans/matrix.toml", "--target", "."])
+        .status(2)
+        .stderr_contains("give `--shards N`, e.g. `--shards 4`")
+        .run();
     commit_all(&project);
     let scratch = tempfile::tempdir().unwrap();
     let mut runner = runner(scratch.path());
