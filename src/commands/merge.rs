@@ -280,3 +280,68 @@ fn write(path: &Path, text: &str) -> Result<()> {
     crate::fsutil::write_atomic(path, text.as_bytes(), None)
         .map_err(|e| Error::io(format!("failed to write `{}`", path.display()), e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::shard_figures::ShardFigures;
+    use crate::report::fixture;
+
+    /// The report of a job that ran shard `index` of `count` of plan hash `hash`.
+    fn job(index: u32, count: u32, hash: &str) -> (PathBuf, RunReport) {
+        let mut report = fixture::sample();
+        report.plan.hash = hash.into();
+        let mut record = fixture::record();
+        record.shards = Some(ShardFigures {
+            count,
+            only: Some(index),
+            walls: vec![1.0],
+            cpu: vec![1.0],
+            runs: vec![vec![1.0]],
+            balance: None,
+            durations: None,
+            collected: Vec::new(),
+        });
+        report.records = [("after".to_string(), record)].into();
+        (PathBuf::from(format!("job{index}-of-{count}.json")), report)
+    }
+
+    fn refusal(reports: &[(PathBuf, RunReport)]) -> String {
+        check_jobs(reports).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_jobs_of_one_matrix_pass() {
+        assert!(check_jobs(&[job(2, 2, "h"), job(1, 2, "h")]).is_ok());
+    }
+
+    #[test]
+    fn jobs_of_another_plan_or_matrix_are_named() {
+        let e = refusal(&[job(1, 2, "aaaaaaaaaaaaaaaa"), job(2, 2, "bbbbbbbbbbbbbbbb")]);
+        assert!(
+            e.starts_with("`job2-of-2.json` is a report of plan `xdist` (hash bbbbbbbbbbbb), but `job1-of-2.json` of plan `xdist` (hash aaaaaaaaaaaa)"),
+            "{e}"
+        );
+        let e = refusal(&[job(1, 2, ""), job(2, 2, "h")]);
+        assert!(
+            e.contains("from a planrun that does not record the plan's hash"),
+            "{e}"
+        );
+        let e = refusal(&[job(1, 2, "h"), job(2, 3, "h")]);
+        assert!(
+            e.starts_with(
+                "`job2-of-3.json` is shard 2 of 3, but `job1-of-2.json` is one of 2 shards"
+            ),
+            "{e}"
+        );
+        let e = refusal(&[job(1, 3, "h"), job(3, 3, "h")]);
+        assert!(e.starts_with("no report is shard 2 of 3"), "{e}");
+        let (path, mut whole) = job(1, 1, "h");
+        whole.records.values_mut().for_each(|r| r.shards = None);
+        let e = refusal(&[(path, whole)]);
+        assert!(
+            e.starts_with("`job1-of-1.json` holds no record of one shard"),
+            "{e}"
+        );
+    }
+}
