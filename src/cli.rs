@@ -483,6 +483,14 @@ pub struct GitlabArgs {
     #[command(flatten)]
     pub workflow: WorkflowArgs,
 
+    /// How many shard jobs the `parallel:` matrix has, for a plan whose suites say `shards = "matrix"` (a plan's `shards = N` gives N).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+
+    /// Run each sharded suite's `shards = N` as N processes on the job's runner instead of `parallel:` shard jobs and a merge (what a plan with rollout stages needs: each stage's apply decides its own gates).
+    #[arg(long, conflicts_with = "shards")]
+    pub shards_on_runner: bool,
+
     /// Write the pipeline to this file instead of printing it.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -501,6 +509,10 @@ pub struct GithubArgs {
     /// How many shard jobs the matrix has, for a plan whose suites say `shards = "matrix"` (a plan's `shards = N` gives N).
     #[arg(long, value_name = "N")]
     pub shards: Option<u32>,
+
+    /// Run each sharded suite's `shards = N` as N processes on the job's runner instead of a matrix of shard jobs and a merge (what a plan with rollout stages needs: each stage's apply decides its own gates).
+    #[arg(long, conflicts_with = "shards")]
+    pub shards_on_runner: bool,
 
     /// Write the workflow to this file instead of printing it.
     #[arg(long, short = 'o', value_name = "FILE")]

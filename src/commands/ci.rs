@@ -5,6 +5,7 @@
 mod github;
 mod github_shards;
 mod gitlab;
+mod gitlab_shards;
 mod install;
 mod workflow;
 
@@ -29,12 +30,33 @@ pub fn run(args: &CiArgs) -> Result<u8> {
         CiSystem::Github(a) => write(
             &a.workflow,
             a.pull_request,
-            a.shards,
+            Sharding {
+                given: a.shards,
+                on_runner: a.shards_on_runner,
+            },
             a.output.as_deref(),
             GITHUB,
         ),
-        CiSystem::Gitlab(a) => write(&a.workflow, false, None, a.output.as_deref(), GITLAB),
+        CiSystem::Gitlab(a) => write(
+            &a.workflow,
+            false,
+            Sharding {
+                given: a.shards,
+                on_runner: a.shards_on_runner,
+            },
+            a.output.as_deref(),
+            GITLAB,
+        ),
     }
+}
+
+/// How the workflow splits the plan's sharded suites, as the command line said.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sharding {
+    /// `--shards N`: the matrix's shard jobs.
+    given: Option<u32>,
+    /// `--shards-on-runner`: no matrix, each job runs the shards as processes.
+    on_runner: bool,
 }
 
 /// A CI system: its subcommand, its renderer, and where its file goes.
@@ -59,7 +81,7 @@ const GITLAB: System = System {
 fn write(
     args: &WorkflowArgs,
     pull_request: bool,
-    given_shards: Option<u32>,
+    sharding: Sharding,
     output: Option<&Path>,
     system: System,
 ) -> Result<u8> {
@@ -97,22 +119,9 @@ fn write(
         .map(|v| install::quote("--var", v))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::invalid(e.to_string(), None))?;
-    let shards = shard_matrix(&prep, given_shards)?;
-    if shards.is_some() && system.name != GITHUB.name {
-        return Err(Error::invalid(
-            format!("`ci {}` does not write a shard matrix yet", system.name),
-            Some("write the workflow with `planrun ci github`, or remove `shards` from the plan's suites"),
-        ));
-    }
+    let shards = shard_matrix(&prep, sharding)?;
     let spec = Spec {
-        command: command_line(
-            system.name,
-            args,
-            pull_request,
-            given_shards,
-            &plan_path,
-            &vars,
-        ),
+        command: command_line(system.name, args, pull_request, sharding, &plan_path, &vars),
         plan_path,
         plan_name: prep.plan.name.clone(),
         stages: prep
@@ -127,6 +136,7 @@ fn write(
         vars,
         pull_request,
         shards,
+        shards_on_runner: sharding.on_runner,
     };
     let text = (system.render)(&spec);
     match output {
@@ -154,26 +164,44 @@ fn write(
 }
 
 /// How many shard jobs the workflow's matrix has: the plan's `shards = N`, or `--shards N` for
-/// `shards = "matrix"`; `None` for a plan without sharded suites.
-fn shard_matrix(prep: &Prepared, given: Option<u32>) -> Result<Option<u32>> {
+/// `shards = "matrix"`; `None` for a plan without sharded suites or with `--shards-on-runner`.
+///
+/// A plan with rollout stages gets no matrix: a stage is promoted on the history of its
+/// applies, and a shard job defers its gates to `planrun report merge`, which writes no history
+/// line, so the next stage would be promoted on lines that judged no gate.
+fn shard_matrix(prep: &Prepared, sharding: Sharding) -> Result<Option<u32>> {
     use crate::measure::shard::{Shards, MAX_SHARDS};
     let asked: Vec<Shards> = prep.plan.suites().filter_map(|s| s.shards).collect();
+    let flag = match (sharding.given, sharding.on_runner) {
+        (_, true) => Some("--shards-on-runner"),
+        (Some(_), false) => Some("--shards"),
+        (None, false) => None,
+    };
     if asked.is_empty() {
-        return match given {
-            Some(_) => Err(Error::invalid(
-                "--shards: no suite step of the plan has `shards`",
-                Some("add `shards = \"matrix\"` to the suite steps to split over the matrix"),
+        return match flag {
+            Some(flag) => Err(Error::invalid(
+                format!("{flag}: no suite step of the plan has `shards`"),
+                Some("add `shards = N` (or `shards = \"matrix\"` for a matrix) to the suite steps"),
             )),
             None => Ok(None),
         };
     }
+    if sharding.on_runner {
+        return match asked.contains(&Shards::Matrix) {
+            true => Err(Error::invalid(
+                "--shards-on-runner: a suite says `shards = \"matrix\"`, which splits only over a matrix (it runs whole without `--shard i/N`)",
+                Some("give the suite `shards = N`: its N shards then run as processes on the job's runner"),
+            )),
+            false => Ok(None),
+        };
+    }
     if !prep.plan.stages.is_empty() {
         return Err(Error::invalid(
-            "a plan with rollout stages and sharded suites needs a matrix per stage, which `ci github` does not write yet",
-            Some("write the workflow for a plan without stages, or remove `shards`"),
+            "a plan with rollout stages cannot split its sharded suites over a matrix of jobs: a stage is promoted on the history of its applies, and a shard job defers its gates to `planrun report merge`, which writes no history, so the next stage would be promoted on runs that judged no gate",
+            Some("add `--shards-on-runner` to run each suite's `shards = N` as N processes in the stage's job (its apply decides the gates), or drop the stages for a matrix of shard jobs and a merge"),
         ));
     }
-    let mut count = given;
+    let mut count = sharding.given;
     for s in asked {
         if let Shards::Count(n) = s {
             match count {
@@ -247,7 +275,7 @@ fn command_line(
     system: &str,
     args: &WorkflowArgs,
     pull_request: bool,
-    shards: Option<u32>,
+    sharding: Sharding,
     plan: &str,
     vars: &[String],
 ) -> String {
@@ -261,8 +289,11 @@ fn command_line(
     if pull_request {
         line.push_str(" --pull-request");
     }
-    if let Some(n) = shards {
+    if let Some(n) = sharding.given {
         line.push_str(&format!(" --shards {n}"));
+    }
+    if sharding.on_runner {
+        line.push_str(" --shards-on-runner");
     }
     line
 }

@@ -9,8 +9,23 @@ use crate::journal::state::Status;
 
 /// What identifies this apply's inputs: the plan file, every variable, and the stage.
 pub fn plan_hash(prep: &Prepared) -> String {
+    hash_with(prep, prep.vars.clone())
+}
+
+/// [`plan_hash`] as a report carries it off the machine, with secret variables masked (a hash
+/// of a secret would let it be guessed) and without where the target, the plan and the Python
+/// environment are (each machine's own: the jobs of a CI matrix differ in them and still apply
+/// one plan alike). `planrun report merge` checks its parts share it.
+pub fn report_plan_hash(prep: &Prepared) -> String {
+    let mut vars = prep.shown_vars();
+    for own in ["target", "plan_dir", crate::plan::validate::PYTHON] {
+        vars.remove(own);
+    }
+    hash_with(prep, vars)
+}
+
+fn hash_with(prep: &Prepared, mut vars: std::collections::BTreeMap<String, String>) -> String {
     let bytes = std::fs::read(&prep.plan_path).unwrap_or_default();
-    let mut vars = prep.vars.clone();
     vars.retain(|name, _| !prep.picked_vars.contains(name));
     if let Some(stage) = prep.plan.current_stage().map(|s| s.id.as_str()) {
         // Not a variable name a plan can declare (`${...}` names are identifiers).

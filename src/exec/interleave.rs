@@ -14,7 +14,7 @@
 //! of its wall time before the first pair starts (only switchable steps and the warmup between),
 //! rather than a fresh run of it in the before state right after it was measured.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::exec::context::{Partner, StepContext};
@@ -234,18 +234,18 @@ fn run_pairs(
     };
     sw.switch(State::After).map_err(switch_err)?;
     for i in 1..=spec.warmup {
-        let warmup = |took, live: Option<&Path>| Detail::Run {
+        let warmup = |took, live: &[PathBuf]| Detail::Run {
             warmup: true,
             index: i,
             of: spec.warmup,
             expected: spec.warmup,
             took,
             typical: None,
-            live: live.map(Path::to_path_buf),
+            live: live.to_vec(),
         };
-        let begun = &mut |live: Option<&Path>| detail(warmup(None, live));
+        let begun = &mut |live: &[PathBuf]| detail(warmup(None, live));
         let run = suite::run_single(spec, ctx.control, true, i, begun).map_err(run_err)?;
-        detail(warmup(Some(Duration::from_secs_f64(run.sample.wall)), None));
+        detail(warmup(Some(Duration::from_secs_f64(run.sample.wall)), &[]));
         after_runs.push(run);
     }
     // The earlier record's last run, measured just before the changes, is the first pair's A
@@ -297,11 +297,11 @@ fn run_pairs(
                 State::After => (spec, i, &s.record),
             };
             // On a terminal the run's tests are counted as they end, as an ordinary run's are.
-            let begun = &mut |live: Option<&Path>| {
+            let begun = &mut |live: &[PathBuf]| {
                 detail(Detail::PairRun {
                     index: i,
                     record: record.clone(),
-                    live: live.map(Path::to_path_buf),
+                    live: live.to_vec(),
                 })
             };
             let mut run =

@@ -36,10 +36,10 @@ pub enum Detail {
         /// JSON), for an estimate before its own runs have ended.
         #[serde(serialize_with = "seconds", skip_serializing_if = "Option::is_none")]
         typical: Option<Duration>,
-        /// When it starts, the file a pytest run reports its tests' outcomes to as they end: a
-        /// path of this run only, not logged.
+        /// When it starts, the files a pytest run reports its tests' outcomes to as they end
+        /// (one, or one per shard of a sharded run): paths of this run only, not logged.
         #[serde(skip)]
-        live: Option<std::path::PathBuf>,
+        live: Vec<std::path::PathBuf>,
     },
     /// The suite is measured on its own, not in pairs with the record it is compared with.
     Sequential {
@@ -69,10 +69,10 @@ pub enum Detail {
         /// The record the run is for: the earlier one (the state before the changes) or this
         /// suite's.
         record: String,
-        /// The file a pytest run reports its tests' outcomes to as they end: a path of this run
-        /// only, not logged.
+        /// The files a pytest run reports its tests' outcomes to as they end (one per shard of
+        /// a sharded suite): paths of this run only, not logged.
         #[serde(skip)]
-        live: Option<std::path::PathBuf>,
+        live: Vec<std::path::PathBuf>,
     },
     /// One interleaved pair ended.
     Pair {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::junit::Counts;
 
@@ -14,12 +14,14 @@ pub const PLUGIN: &str = "planrun_live";
 /// The plugin's source, written next to the run's junit file.
 const SOURCE: &str = include_str!("live_plugin.py");
 
+/// The file a run's plugin appends to, in the run's own junit directory.
+pub const FILE: &str = "live.jsonl";
+
 /// Writes the plugin into `dir` and points the run's environment at it: `PYTHONPATH` gets `dir`
-/// in front of what it was (the step's own value, else planrun's), and `PLANRUN_LIVE` names the
-/// file the plugin appends to, which is returned.
-pub fn prepare(dir: &Path, env: &mut Vec<(String, String)>) -> io::Result<PathBuf> {
+/// in front of what it was (the step's own value, else planrun's), and `PLANRUN_LIVE` names
+/// `file`, which the plugin appends to.
+pub fn prepare(dir: &Path, file: &Path, env: &mut Vec<(String, String)>) -> io::Result<()> {
     std::fs::write(dir.join(format!("{PLUGIN}.py")), SOURCE)?;
-    let file = dir.join("live.jsonl");
     let before = env
         .iter()
         .rev()
@@ -34,7 +36,7 @@ pub fn prepare(dir: &Path, env: &mut Vec<(String, String)>) -> io::Result<PathBu
     env.retain(|(k, _)| k != "PYTHONPATH");
     env.push(("PYTHONPATH".into(), path));
     env.push(("PLANRUN_LIVE".into(), file.display().to_string()));
-    Ok(file)
+    Ok(())
 }
 
 /// What a stopped run had done.
@@ -326,7 +328,8 @@ mod tests {
     fn pythonpath_gets_the_plugin_first() {
         let dir = tempfile::tempdir().unwrap();
         let mut env = vec![("PYTHONPATH".to_string(), "/src".to_string())];
-        let file = prepare(dir.path(), &mut env).unwrap();
+        let file = dir.path().join(FILE);
+        prepare(dir.path(), &file, &mut env).unwrap();
         assert!(dir.path().join("planrun_live.py").exists());
         assert_eq!(
             env,

@@ -222,6 +222,24 @@ pub struct Part {
     pub shard: u32,
     /// The balance file its plugin reads.
     pub plan: PathBuf,
+    /// The file its plugin reports its tests to as they end, beside `plan`.
+    pub live: PathBuf,
+}
+
+/// The processes of one run of `sh` balanced by the file `plan`: every shard at once, or the
+/// one `--shard` gave.
+pub fn parts(sh: &ShardSpec, plan: &Path) -> Vec<Part> {
+    let shards = match sh.only {
+        Some(i) => i..=i,
+        None => 1..=sh.count,
+    };
+    shards
+        .map(|shard| Part {
+            shard,
+            plan: plan.to_path_buf(),
+            live: plan.with_file_name(format!("live-{shard}.jsonl")),
+        })
+        .collect()
 }
 
 /// Why a sharded run gave no result.
@@ -245,20 +263,12 @@ pub fn run<E: Send>(
     // Each process keeps the shard its `PLANRUN_SHARD_INDEX` names.
     let text = serde_json::to_string(&sh.balance()).unwrap_or_default();
     crate::fsutil::write_atomic(plan, text.as_bytes(), None).map_err(RunFailure::Prepare)?;
-    let shards: Vec<u32> = match sh.only {
-        Some(i) => vec![i],
-        None => (1..=sh.count).collect(),
-    };
+    let parts = parts(sh, plan);
+    let shards: Vec<u32> = parts.iter().map(|p| p.shard).collect();
     let results: Vec<Option<Result<RunResult, E>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = shards
-            .iter()
-            .map(|&shard| {
-                let part = Part {
-                    shard,
-                    plan: plan.to_path_buf(),
-                };
-                scope.spawn(move || process(part))
-            })
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || process(part)))
             .collect();
         handles.into_iter().map(|h| h.join().ok()).collect()
     });

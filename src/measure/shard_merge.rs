@@ -22,14 +22,14 @@ pub enum MergeError {
         part: String,
     },
     /// The parts split the suite differently.
-    #[error("record `{record}` was split into {a} shards in one report and {b} in another")]
+    #[error("record `{record}` was split into {} shards in `{}` but into {} in `{}`", a.1, a.0, b.1, b.0)]
     Counts {
         /// The record.
         record: String,
-        /// One count.
-        a: u32,
-        /// The other.
-        b: u32,
+        /// One report and its count.
+        a: (String, u32),
+        /// Another and its count.
+        b: (String, u32),
     },
     /// Shards absent or given twice.
     #[error("record `{record}` of {count} shards: {problem}")]
@@ -55,7 +55,7 @@ pub enum MergeError {
 /// came from), checked: every shard once, every test collected ran in exactly one shard.
 pub fn merge(record: &str, parts: Vec<(String, Record)>) -> Result<Record, MergeError> {
     let mut by_shard: BTreeMap<u32, Vec<(String, Record)>> = BTreeMap::new();
-    let mut count = None;
+    let mut count: Option<(String, u32)> = None;
     for (name, r) in parts {
         let Some(f) = r.shards.as_ref().filter(|f| f.only.is_some()) else {
             return Err(MergeError::NotAPart {
@@ -63,20 +63,21 @@ pub fn merge(record: &str, parts: Vec<(String, Record)>) -> Result<Record, Merge
                 part: name,
             });
         };
-        match count {
-            Some(c) if c != f.count => {
+        match &count {
+            Some(c) if c.1 != f.count => {
                 return Err(MergeError::Counts {
                     record: record.into(),
-                    a: c,
-                    b: f.count,
+                    a: c.clone(),
+                    b: (name, f.count),
                 })
             }
-            _ => count = Some(f.count),
+            Some(_) => {}
+            None => count = Some((name.clone(), f.count)),
         }
         let index = f.only.unwrap_or_default();
         by_shard.entry(index).or_default().push((name, r));
     }
-    let count = count.unwrap_or_default();
+    let count = count.map_or(0, |c| c.1);
     let missing: Vec<String> = (1..=count)
         .filter(|i| !by_shard.contains_key(i))
         .map(|i| i.to_string())
@@ -284,6 +285,22 @@ fn joined_sample(row: &[&RunSample]) -> RunSample {
     s.memory.clear();
     s.pair = None;
     s
+}
+
+/// Why the merged `record` has no paired interval although its `parts` were measured in
+/// interleaved pairs (`None` when none was). Each job's pairs cancel its own machine's drift,
+/// but pair k of the whole would take each state's slowest shard, which can be another job's in
+/// each state: the joined pair would compare two machines, the very difference pairs exist to
+/// cancel. So the merged record is compared on medians, like a sequential one.
+pub fn unpaired_note(record: &str, parts: &[Record]) -> Option<String> {
+    let with = &parts
+        .iter()
+        .filter_map(|r| r.comparison.as_ref())
+        .find(|c| c.mode == super::record::INTERLEAVED)?
+        .with;
+    Some(format!(
+        "`{record}` was measured in interleaved pairs with `{with}` within each job; pairs are not joined across jobs (each state's slowest shard can be another job's machine, the difference pairs cancel), so the merged `{record}` is compared on medians, without a paired interval"
+    ))
 }
 
 #[cfg(test)]

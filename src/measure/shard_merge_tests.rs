@@ -118,7 +118,10 @@ fn a_shard_absent_or_given_twice_is_named() {
         ]),
     )
     .unwrap_err();
-    assert!(matches!(e, MergeError::Counts { a: 2, b: 3, .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "record `after` was split into 2 shards in `job1.json` but into 3 in `job2.json`"
+    );
     let mut whole = part(1, 1, &[1.0], ALL);
     whole.shards = None;
     let e = merge("after", named(vec![whole])).unwrap_err();
@@ -140,5 +143,32 @@ fn a_test_run_by_two_jobs_or_by_none_fails_the_merge() {
     assert_eq!(
         e.to_string(),
         "record `after`: 1 collected test(s) ran in no shard: t::d; 1 test(s) ran in more than one shard: t::b (shards 1, 2); the jobs must balance the same durations (commit or cache the same `.test_durations` for every job) and collect the same tests"
+    );
+}
+
+/// Each job's pairs cancel its own machine's drift; joined across jobs they would not, and the
+/// merge says so rather than keep a paired interval it cannot stand behind.
+#[test]
+fn parts_measured_in_pairs_are_said_to_be_compared_on_medians() {
+    let plain = part(1, 2, &[1.0], &["t::a", "t::b"]);
+    assert_eq!(unpaired_note("after", std::slice::from_ref(&plain)), None);
+    let mut paired = part(2, 2, &[1.0], &["t::c", "t::d"]);
+    paired.comparison = Some(crate::measure::record::Comparison {
+        with: "baseline".into(),
+        mode: crate::measure::record::INTERLEAVED.into(),
+        reason: None,
+        seed: Some(1),
+        pairs: 3,
+        switch_ms: None,
+        speed: None,
+    });
+    let note = unpaired_note("after", &[plain, paired]).unwrap();
+    assert!(
+        note.starts_with("`after` was measured in interleaved pairs with `baseline` within each job; pairs are not joined across jobs"),
+        "{note}"
+    );
+    assert!(
+        note.ends_with("compared on medians, without a paired interval"),
+        "{note}"
     );
 }

@@ -142,9 +142,9 @@ pub struct Progress {
     pub elapsed: Duration,
     /// The run's wall time once it has ended; `None` when it starts.
     pub finished: Option<Duration>,
-    /// When it starts, the file a pytest run reports its tests' outcomes to as they end
-    /// ([`live`]).
-    pub live: Option<PathBuf>,
+    /// When it starts, the files a pytest run reports its tests' outcomes to as they end
+    /// ([`live`]): one, or one per shard of a sharded run.
+    pub live: Vec<PathBuf>,
 }
 
 /// Why a suite produced no record.
@@ -268,9 +268,12 @@ pub fn run_suite_until(
             (None, Some(auto)) => Some(auto_timeout(auto, &own)),
             _ => None,
         };
-        let begun = &mut |live: Option<&Path>| tell(None, live.map(Path::to_path_buf));
+        let begun = &mut |live: &[PathBuf]| tell(None, live.to_vec());
         let result = run_once(spec, control, warmup, index, limit, begun)?;
-        tell(Some(Duration::from_secs_f64(result.sample.wall)), None);
+        tell(
+            Some(Duration::from_secs_f64(result.sample.wall)),
+            Vec::new(),
+        );
         let timed_out = result.sample.status == Status::TimedOut;
         results.push(result);
         Ok::<_, SuiteError>(timed_out)
@@ -349,13 +352,13 @@ pub fn build_record(spec: &SuiteSpec, results: &[RunResult], promote: bool) -> O
 
 /// One run of the suite on its own (an interleaved pair's), numbered `index` among its kind;
 /// under `timeout = "auto"` its limit comes from the earlier records' slowest run. `begun` is
-/// told when the run starts, with the file a pytest run reports its tests to as they end.
+/// told when the run starts, with the files a pytest run reports its tests to as they end.
 pub fn run_single(
     spec: &SuiteSpec,
     control: &Control,
     warmup: bool,
     index: u32,
-    begun: &mut dyn FnMut(Option<&Path>),
+    begun: &mut dyn FnMut(&[PathBuf]),
 ) -> Result<RunResult, SuiteError> {
     fs::create_dir_all(&spec.log_dir).map_err(|source| SuiteError::Prepare {
         path: spec.log_dir.clone(),
@@ -411,13 +414,20 @@ fn run_once(
     warmup: bool,
     index: u32,
     auto_limit: Option<(Duration, Option<f64>)>,
-    begun: &mut dyn FnMut(Option<&Path>),
+    begun: &mut dyn FnMut(&[PathBuf]),
 ) -> Result<RunResult, SuiteError> {
     match &spec.shards {
         Some(sh) if spec.framework == Framework::Pytest && !(warmup && spec.warmup_collect) => {
-            begun(None);
             let label = run_label(warmup, index);
             let dir = junit_tempdir(spec, &format!("{label} shards"))?;
+            let plan = dir.path().join("shards.json");
+            // The shards report to files named before they start, so the terminal counts the
+            // tests of all of them as they end.
+            let live: Vec<PathBuf> = shard::parts(sh, &plan)
+                .into_iter()
+                .map(|p| p.live)
+                .collect();
+            begun(&live);
             let process = |part: Part| {
                 run_process(
                     spec,
@@ -429,7 +439,7 @@ fn run_once(
                     Some(&part),
                 )
             };
-            shard::run(sh, &dir.path().join("shards.json"), &process).map_err(|e| match e {
+            shard::run(sh, &plan, &process).map_err(|e| match e {
                 shard::RunFailure::Prepare(source) => SuiteError::Prepare {
                     path: dir.path().to_path_buf(),
                     source,
@@ -462,7 +472,7 @@ pub fn run_process(
     warmup: bool,
     index: u32,
     auto_limit: Option<(Duration, Option<f64>)>,
-    begun: &mut dyn FnMut(Option<&Path>),
+    begun: &mut dyn FnMut(&[PathBuf]),
     part: Option<&Part>,
 ) -> Result<RunResult, SuiteError> {
     let mut label = run_label(warmup, index);
@@ -504,12 +514,12 @@ pub fn run_process(
     // grew; the plugin lives in the run's own junit directory.
     let live = match &junit_dir {
         Some(dir) => {
-            Some(
-                live::prepare(dir.path(), &mut env).map_err(|source| SuiteError::Prepare {
-                    path: dir.path().to_path_buf(),
-                    source,
-                })?,
-            )
+            let file = part.map_or_else(|| dir.path().join(live::FILE), |p| p.live.clone());
+            live::prepare(dir.path(), &file, &mut env).map_err(|source| SuiteError::Prepare {
+                path: dir.path().to_path_buf(),
+                source,
+            })?;
+            Some(file)
         }
         None => None,
     };
@@ -536,7 +546,7 @@ pub fn run_process(
         timeout: spec.timeout.or(auto_limit.map(|(limit, _)| limit)),
         ..CommandSpec::new(command, &spec.cwd, &log)
     };
-    begun(live.as_deref());
+    begun(live.as_slice());
     let outcome =
         process::run(&command_spec, control, true).map_err(|source| SuiteError::Spawn {
             command: spec.command.clone(),

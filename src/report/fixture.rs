@@ -151,6 +151,7 @@ pub fn sample() -> RunReport {
             description: "Run the suite in parallel; keep it only if faster and still green."
                 .into(),
             path: "plans/xdist.toml".into(),
+            hash: String::new(),
         },
         target: "/home/dev/shop-api".into(),
         host: "ci-runner-7".into(),

@@ -199,6 +199,7 @@ pub fn initial_report(
             name: prep.plan.name.clone(),
             description: prep.plan.description.clone(),
             path: prep.plan_path.display().to_string(),
+            hash: crate::exec::applied::report_plan_hash(prep),
         },
         target: prep.target.display().to_string(),
         host: crate::journal::lock::host_name(),

@@ -59,6 +59,7 @@ fn mask_in_place(report: &mut RunReport, secrets: &Secrets) {
         name,
         description,
         path,
+        hash: _,
     } = plan;
     m(name);
     m(description);

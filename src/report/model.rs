@@ -66,6 +66,10 @@ pub struct PlanInfo {
     pub description: String,
     /// The plan file as given on the command line.
     pub path: String,
+    /// The hash of the plan file, its variables (secrets masked) and the stage: the same in
+    /// every job of a CI matrix that applied the same plan alike.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
 }
 
 /// Where a run stands.

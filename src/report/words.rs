@@ -348,7 +348,7 @@ mod tests {
             expected: 2,
             took: None,
             typical: Some(Duration::from_secs(3)),
-            live: None,
+            live: Vec::new(),
         };
         assert_eq!(
             (detail(&run), run.milestone()),
@@ -411,7 +411,7 @@ mod tests {
             expected: 3,
             took: Some(Duration::from_millis(1200)),
             typical: Some(Duration::from_secs(5)),
-            live: Some("/tmp/live.jsonl".into()),
+            live: vec!["/tmp/live.jsonl".into()],
         };
         assert_eq!(
             (detail(&run), run.milestone()),

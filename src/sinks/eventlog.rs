@@ -323,7 +323,7 @@ mod tests {
             expected: 5,
             took: Some(Duration::from_millis(1500)),
             typical: None,
-            live: None,
+            live: Vec::new(),
         };
         let id = "a".to_string();
         send(&mut sink, &mut state, Event::StepDetail { id, detail });

@@ -22,8 +22,9 @@ pub struct Tally {
     typical: Option<Duration>,
     /// When the last pair ended, or the first began: a pair's own runs' events come between.
     last_pair: Option<Instant>,
-    /// The run in progress's live file and what it said so far.
-    live: Option<(std::path::PathBuf, Follow)>,
+    /// The run in progress's live files (one per shard of a sharded run) and what each said
+    /// so far.
+    live: Vec<(std::path::PathBuf, Follow)>,
     /// For an interleaved suite: its pairs at least and at most, and a pair's expected time;
     /// the first pair starts when the last warmup run ends (or at once without warmup).
     pairs: Option<((u32, u32), Option<Duration>)>,
@@ -52,7 +53,7 @@ impl Tally {
                         self.current = None;
                     }
                 }
-                self.live = live.clone().map(|file| (file, Follow::default()));
+                self.live = follow(live);
                 if let Some(pairs) = self.pairs.filter(|_| took.is_some() && index == of) {
                     self.first_pair(pairs, at);
                 }
@@ -68,7 +69,7 @@ impl Tally {
                 self.start_kind("pair");
                 self.walls.push(at - self.last_pair.unwrap_or(at));
                 self.last_pair = Some(at);
-                self.live = None;
+                self.live.clear();
                 (self.of, self.expected) = (*of, *expected);
                 if index < of {
                     self.index = index + 1;
@@ -79,9 +80,7 @@ impl Tally {
                 }
             }
             // The run in progress is one of the pair's two: its tests are counted as a run's.
-            Detail::PairRun { live, .. } => {
-                self.live = live.clone().map(|file| (file, Follow::default()));
-            }
+            Detail::PairRun { live, .. } => self.live = follow(live),
             Detail::Interleaved { pairs, typical, .. } => {
                 self.pairs = Some((*pairs, *typical));
                 self.first_pair((*pairs, *typical), at);
@@ -101,7 +100,7 @@ impl Tally {
         self.typical = typical;
         self.current = Some(at);
         self.last_pair = Some(at);
-        self.live = None;
+        self.live.clear();
     }
 
     fn start_kind(&mut self, kind: &'static str) {
@@ -114,14 +113,16 @@ impl Tally {
     /// `run 2 of 3: 40 passed, 0 failed, about 4s left`, or `None` before any run or pair
     /// began and once the expected ones ended (what comes next is not known here: the counted
     /// runs after the warmup, pairs, another run of an adaptive suite, or the step's end);
-    /// reads on in the run's live file.
+    /// reads on in the run's live files, a sharded run's shards' counts summed.
     pub fn status(&mut self, now: Instant) -> Option<String> {
         if self.kind.is_empty() || (self.current.is_none() && self.index >= self.expected) {
             return None;
         }
-        let tests = self.live.as_mut().map(|(file, follow)| {
-            follow.read_on(file);
-            (follow.counts.passed, follow.counts.failed)
+        let tests = (!self.live.is_empty()).then(|| {
+            self.live.iter_mut().fold((0, 0), |(p, f), (file, follow)| {
+                follow.read_on(file);
+                (p + follow.counts.passed, f + follow.counts.failed)
+            })
         });
         Some(crate::report::words::run_status(
             self.kind,
@@ -148,6 +149,14 @@ impl Tally {
     }
 }
 
+/// The live files of a run that began, each read from its start.
+fn follow(files: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, Follow)> {
+    files
+        .iter()
+        .map(|file| (file.clone(), Follow::default()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,7 +169,7 @@ mod tests {
             expected,
             took: took.map(Duration::from_secs),
             typical: None,
-            live: None,
+            live: Vec::new(),
         }
     }
 
@@ -230,7 +239,7 @@ mod tests {
             expected: 5,
             took: None,
             typical: Some(Duration::from_secs(20)),
-            live: None,
+            live: Vec::new(),
         };
         tally.observe(&first, t0);
         assert_eq!(
@@ -304,7 +313,7 @@ mod tests {
         let run = |index, record: &str| Detail::PairRun {
             index,
             record: record.into(),
-            live: Some(file.clone()),
+            live: vec![file.clone()],
         };
         tally.observe(&run(1, "baseline"), t0);
         let line = |id: &str, outcome: &str| {
@@ -358,7 +367,7 @@ mod tests {
             expected: 2,
             took: None,
             typical: None,
-            live: Some(file.clone()),
+            live: vec![file.clone()],
         };
         tally.observe(&start(1), t0);
         assert_eq!(
@@ -381,6 +390,41 @@ mod tests {
         assert_eq!(
             tally.status(t0).as_deref(),
             Some("run 2 of 2: 0 passed, 0 failed, about 1s left")
+        );
+    }
+
+    #[test]
+    fn a_sharded_run_sums_its_shards_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<_> = (1..=2)
+            .map(|i| dir.path().join(format!("live-{i}.jsonl")))
+            .collect();
+        let t0 = Instant::now();
+        let mut tally = Tally::default();
+        let start = Detail::Run {
+            warmup: false,
+            index: 2,
+            of: 2,
+            expected: 2,
+            took: None,
+            typical: Some(Duration::from_secs(4)),
+            live: files.clone(),
+        };
+        tally.observe(&start, t0);
+        let line = |id: &str, outcome: &str| {
+            format!(r#"{{"id": "{id}", "when": "call", "outcome": "{outcome}"}}"#)
+        };
+        // One shard has not started writing yet: it counts nothing.
+        std::fs::write(&files[0], line("t::a", "passed") + "\n").unwrap();
+        assert_eq!(
+            tally.status(t0 + Duration::from_secs(1)).as_deref(),
+            Some("run 2 of 2: 1 passed, 0 failed, about 3s left")
+        );
+        let other = format!("{}\n{}\n", line("t::b", "passed"), line("t::c", "failed"));
+        std::fs::write(&files[1], other).unwrap();
+        assert_eq!(
+            tally.status(t0 + Duration::from_secs(2)).as_deref(),
+            Some("run 2 of 2: 2 passed, 1 failed, about 2s left")
         );
     }
 }

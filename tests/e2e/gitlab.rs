@@ -13,7 +13,7 @@ use serde_yaml_ng::Value;
 
 use super::workflow::{
     check_edits_patch, commit_all, demo_with_bundled_plan, edits_workflow, generate_for,
-    local_python, mini_with_edits, runner, STAGED,
+    local_python, mini_with_edits, runner, staged_shards, STAGED,
 };
 use super::workflow_lint::ci_tools;
 use super::workflow_local::{JobRun, Outcome, Runner};
@@ -68,20 +68,39 @@ fn lines(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// Runs every job of `pipeline` in file order (stages are in that order), each entry of its
-/// `parallel: matrix:` on a fresh checkout of `repo`, with GitLab's predefined `predefined`.
+/// Every combination of a job's `parallel: matrix:` entry's axes, in order.
+fn combinations(job: &Value) -> Vec<BTreeMap<String, String>> {
+    let mut all = vec![BTreeMap::new()];
+    for (axis, values) in job["parallel"]["matrix"][0].as_mapping().unwrap() {
+        all = all
+            .into_iter()
+            .flat_map(|so_far| {
+                values.as_sequence().unwrap().iter().map(move |v| {
+                    let mut next = so_far.clone();
+                    next.insert(axis.as_str().unwrap().to_string(), value(v));
+                    next
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+/// Runs every job of `pipeline` in file order (stages are in that order), each combination of
+/// its `parallel: matrix:` on a fresh checkout of `repo`, with GitLab's predefined
+/// `predefined`. What a job's `artifacts: paths:` name is kept, and given to every later job
+/// that `needs:` one, as GitLab downloads the artifacts of the jobs a job needs.
 fn run(runner: &Runner, pipeline: &Value, repo: &Path, predefined: &[(&str, &str)]) -> Vec<JobRun> {
+    let kept = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
     for (id, job) in jobs(pipeline) {
-        let matrix = &job["parallel"]["matrix"][0];
-        let (axis, values) = matrix.as_mapping().unwrap().iter().next().unwrap();
-        for v in values.as_sequence().unwrap() {
+        for matrix in combinations(job) {
             let mut vars: BTreeMap<String, String> = predefined
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
             vars.insert("CI_JOB_NAME".into(), id.clone());
-            vars.insert(axis.as_str().unwrap().into(), value(v));
+            vars.extend(matrix.clone());
             for scope in [&pipeline["variables"], &job["variables"]] {
                 for (k, v) in scope.as_mapping().into_iter().flatten() {
                     let text = expand(&value(v), &vars);
@@ -89,15 +108,37 @@ fn run(runner: &Runner, pipeline: &Value, repo: &Path, predefined: &[(&str, &str
                 }
             }
             let (workspace, files) = runner.checkout(&id, repo);
+            // A need's artifacts come along unless it says `artifacts: false`.
+            let wants = job["needs"].as_sequence().is_some_and(|needs| {
+                needs
+                    .iter()
+                    .any(|n| n.is_string() || n["artifacts"].as_bool() != Some(false))
+            });
+            if wants {
+                copy_tree(kept.path(), &workspace);
+            }
             let script = format!("{}{}", lines(&job["before_script"]), lines(&job["script"]));
             let file = files.join("script.sh");
             std::fs::write(&file, &script).unwrap();
             vars.insert("GITLAB_CI".into(), "true".into());
             vars.insert("CI_PROJECT_DIR".into(), workspace.display().to_string());
             let (code, log) = runner.bash(&file, &workspace, &runner.path_first, &vars);
+            for path in job["artifacts"]["paths"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
+                let path = expand(path.as_str().unwrap(), &vars);
+                let from = workspace.join(path.trim_end_matches('/'));
+                if from.exists() {
+                    let to = kept.path().join(path.trim_end_matches('/'));
+                    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                    copy_tree(&from, &to);
+                }
+            }
             runs.push(JobRun {
                 job: id.clone(),
-                matrix: BTreeMap::from([(axis.as_str().unwrap().into(), value(v))]),
+                matrix,
                 steps: vec![("script".into(), Outcome::Ran(code))],
                 ctx: Default::default(),
                 workspace,
@@ -107,6 +148,21 @@ fn run(runner: &Runner, pipeline: &Value, repo: &Path, predefined: &[(&str, &str
         }
     }
     runs
+}
+
+/// `from` (a file or a directory) copied into `to`, merged with what `to` holds.
+fn copy_tree(from: &Path, to: &Path) {
+    let status = if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        Command::new("cp")
+            .arg("-a")
+            .arg(from.join("."))
+            .arg(to)
+            .status()
+    } else {
+        Command::new("cp").arg("-a").arg(from).arg(to).status()
+    };
+    assert!(status.unwrap().success(), "cp {from:?} {to:?}");
 }
 
 /// A push to the default branch.
@@ -174,7 +230,13 @@ fn the_pipeline_passes_gitlabs_schema_and_shellcheck_and_says_what_gitlab_reads(
     let staged_project = mini_with_edits();
     staged_project.write("plans/staged.toml", STAGED);
     let staged = generate_for("gitlab", &staged_project, &["plans/staged.toml"]);
-    for (what, text) in [("the plain pipeline", &plain), ("the staged one", &staged)] {
+    let (_on_runner_project, on_runner) = staged_shards("gitlab", &["--shards-on-runner"]);
+    assert!(on_runner.contains("--shards-on-runner):\n# no shard jobs to merge"));
+    for (what, text) in [
+        ("the plain pipeline", &plain),
+        ("the staged one", &staged),
+        ("the staged one with shards on the runner", &on_runner),
+    ] {
         assert_eq!(schema_problems(text), None, "{what}:\n{text}");
         let found = shellcheck(&parse(text));
         assert!(
@@ -217,11 +279,15 @@ fn the_pipeline_passes_gitlabs_schema_and_shellcheck_and_says_what_gitlab_reads(
         .collect();
     assert_eq!(stages, ids);
     for (i, (id, job)) in jobs(&wf).into_iter().enumerate() {
+        // The order only: not the previous stage's report and patch as this job's.
         let needs: Vec<&str> = job["needs"]
             .as_sequence()
             .unwrap()
             .iter()
-            .map(|n| n.as_str().unwrap())
+            .map(|n| {
+                assert_eq!(n["artifacts"].as_bool(), Some(false), "{id}");
+                n["job"].as_str().unwrap()
+            })
             .collect();
         assert_eq!(
             needs,
@@ -316,15 +382,109 @@ fn a_stage_not_promoted_yet_exits_with_the_code_the_job_allows() {
     assert!(!ci.workspace.join("planrun.patch").exists());
 }
 
-/// GitLab gets no shard matrix yet: a sharded plan is refused, not written as a pipeline whose
-/// one job would run every shard's suite whole.
+/// The sharded pipeline runs as written, its matrix expanded (one Python, 2 shards): each shard
+/// job applies its shard, defers the gates and keeps its report in its own directory; the merge
+/// job gets every shard job's artifacts, joins them, decides the plan's gates on the whole suite
+/// (here the machine-independent one: every test ran once) and writes the durations its cache
+/// keeps for the next pipeline's shard jobs.
 #[test]
-fn a_sharded_plan_is_refused_until_gitlab_writes_a_shard_matrix() {
+fn the_sharded_pipeline_runs_as_written_and_the_merge_decides_the_gates() {
     let (project, _) = crate::workflow::sharded();
+    let plan = project.read("ci/plans/shards.toml");
+    let cut = plan
+        .find("  [[phase.gate]]\n  check = \"after.balance")
+        .unwrap();
+    project.write("ci/plans/split.toml", &plan[..cut]);
+    let python = local_python();
+    let text = generate_for(
+        "gitlab",
+        &project,
+        &[
+            "ci/plans/split.toml",
+            "--python",
+            &python,
+            "--var",
+            "shards=2",
+            "--var",
+            "runs=1",
+            "--var",
+            "warmup=0",
+        ],
+    );
+    assert_eq!(schema_problems(&text), None, "{text}");
+    let wf = parse(&text);
+    let found = shellcheck(&wf);
+    assert!(found.is_empty(), "shellcheck:\n{}", found.join("\n"));
+    assert_eq!(
+        wf["merge"]["cache"][0]["paths"][0].as_str(),
+        Some(".test_durations")
+    );
+    // `shards = "matrix"` takes its count from `--shards N`, and asks for it without.
+    project.write(
+        "ci/plans/matrix.toml",
+        &plan.replace("shards = \"4\"", "shards = \"matrix\""),
+    );
+    let three = generate_for(
+        "gitlab",
+        &project,
+        &["ci/plans/matrix.toml", "--shards", "3"],
+    );
+    assert!(
+        three.contains("SHARD: [\"1\", \"2\", \"3\"]") && three.contains("--shard \"$SHARD/3\""),
+        "{three}"
+    );
     project
         .test()
-        .args(["ci", "gitlab", "ci/plans/shards.toml", "--target", "."])
+        .args(["ci", "gitlab", "ci/plans/matrix.toml", "--target", "."])
         .status(2)
-        .stderr_contains("`ci gitlab` does not write a shard matrix yet")
+        .stderr_contains("give `--shards N`, e.g. `--shards 4`")
         .run();
+    commit_all(&project);
+    let scratch = tempfile::tempdir().unwrap();
+    let mut runner = runner(scratch.path());
+    runner
+        .env
+        .push(("LEDGER_LATENCY_SCALE".into(), "0.1".into()));
+    let runs = run(&runner, &wf, project.path(), PUSH);
+    let jobs: Vec<(&str, Option<&String>)> = runs
+        .iter()
+        .map(|r| (r.job.as_str(), r.matrix.get("SHARD")))
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            ("planrun", Some(&"1".to_string())),
+            ("planrun", Some(&"2".to_string())),
+            ("merge", None)
+        ]
+    );
+    for run in &runs {
+        assert!(run.green, "{} {:?}\n{}", run.job, run.matrix, run.log);
+    }
+    for (i, run) in runs[..2].iter().enumerate() {
+        assert!(run.log.contains("this job measures shard"), "{}", run.log);
+        let junit = run.workspace.join(format!(
+            "planrun-shards/py{python}-shard{}/junit.xml",
+            i + 1
+        ));
+        assert!(junit.is_file(), "where the artifacts look: {junit:?}");
+    }
+    let merge = &runs[2];
+    assert!(
+        merge.log.contains("after: 2 shards, wall "),
+        "{}",
+        merge.log
+    );
+    assert!(
+        merge
+            .log
+            .contains("and after.tests 404 == baseline.tests 404 ... pass"),
+        "{}",
+        merge.log
+    );
+    let durations = std::fs::read_to_string(merge.workspace.join(".test_durations")).unwrap();
+    assert!(
+        durations.contains("tests/e2e/test_close_period.py::test_close_period[1.4]"),
+        "{durations}"
+    );
 }

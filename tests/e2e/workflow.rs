@@ -909,3 +909,119 @@ fn the_sharded_workflow_runs_as_written_and_the_merge_decides_the_gates() {
         "{durations}"
     );
 }
+
+/// The bundled `shards` plan (its machine-independent gate only) as the first of two rollout
+/// stages, in the shard demo: its workflow for this machine's Python with 2 shards and one run
+/// each, with `more` options (the project committed); or the refusal without them.
+pub fn staged_shards(system: &str, more: &[&str]) -> (Project, String) {
+    let (project, _) = sharded();
+    let plan = project.read("ci/plans/shards.toml");
+    let cut = plan
+        .find("  [[phase.gate]]\n  check = \"after.balance")
+        .unwrap();
+    let stages = r#"
+[[phase]]
+id = "wide"
+needs = ["sharded"]
+  [[phase.step]]
+  id = "marker"
+  action = "run"
+  command = "true"
+
+[[stage]]
+id = "dev"
+phases = ["whole", "sharded"]
+  [[stage.promote]]
+  check = "history.green_streak >= 2"
+
+[[stage]]
+id = "ci"
+phases = ["wide"]
+"#;
+    project.write("ci/plans/staged.toml", &format!("{}{stages}", &plan[..cut]));
+    let python = local_python();
+    let mut args = vec![
+        "ci/plans/staged.toml",
+        "--python",
+        &python,
+        "--var",
+        "shards=2",
+        "--var",
+        "runs=1",
+        "--var",
+        "warmup=0",
+    ];
+    args.extend(more);
+    let text = generate_for(system, &project, &args);
+    commit_all(&project);
+    (project, text)
+}
+
+/// A staged plan with sharded suites gets no shard matrix: a stage is promoted on its applies'
+/// history, which shard jobs (their gates deferred to a merge) would fill with runs that judged
+/// nothing. Without `--shards-on-runner` it is refused saying so; with it each stage's job runs
+/// the suite's shards as processes on its runner and decides the gates itself, as written.
+#[test]
+fn a_staged_plan_runs_its_shards_on_each_stage_jobs_runner() {
+    let (project, _) = sharded();
+    let plan = project.read("ci/plans/shards.toml");
+    project.write(
+        "ci/plans/refused.toml",
+        &format!("{plan}\n[[stage]]\nid = \"dev\"\nphases = [\"whole\", \"sharded\"]\n"),
+    );
+    for system in ["github", "gitlab"] {
+        project
+            .test()
+            .args(["ci", system, "ci/plans/refused.toml", "--target", "."])
+            .status(2)
+            .stderr_contains("--shards-on-runner")
+            .run();
+    }
+    let (project, text) = staged_shards("github", &["--shards-on-runner"]);
+    assert!(
+        text.contains("# Each sharded suite runs its shards as processes on the job's runner"),
+        "{text}"
+    );
+    let wf = parse(&text);
+    let jobs: Vec<&str> = wf["jobs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(jobs, ["dev", "ci"], "no merge job");
+    assert!(!text.contains("--shard "), "no shard job:\n{text}");
+    let scratch = tempfile::tempdir().unwrap();
+    let mut runner = runner(scratch.path());
+    runner
+        .env
+        .push(("LEDGER_LATENCY_SCALE".into(), "0.1".into()));
+    let mut ctx = push_context(false);
+    ctx.inputs.insert("force".into(), V::B(false));
+    let runs = runner.run(&wf, project.path(), &ctx);
+    let dev = &runs[0];
+    assert!(dev.green, "{}", dev.log);
+    assert_eq!(
+        outcome(dev, "Apply stage dev"),
+        &Outcome::Ran(0),
+        "{}",
+        dev.log
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dev.workspace.join("planrun-report/report.json")).unwrap(),
+    )
+    .unwrap();
+    let after = &report["records"]["after"];
+    assert_eq!(after["shards"]["count"], 2, "{after}");
+    assert!(
+        after["shards"]["only"].is_null(),
+        "both shards on the runner"
+    );
+    assert_eq!(after["tests"], 404);
+    assert_eq!(report["gates"][0]["status"], "pass", "decided in the job");
+    assert!(
+        runs[1].green,
+        "a refused promotion is neutral: {}",
+        runs[1].log
+    );
+}

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::workflow::{example_path, parse, sharded, staged};
+use super::workflow::{example_path, parse, sharded, staged, staged_shards};
 use crate::support::{cached_venv, repo_root, target_dir};
 
 /// pipx and shellcheck from PyPI, in target/ci-venv.
@@ -59,10 +59,12 @@ fn actionlint_and_shellcheck_find_nothing_in_what_it_writes() {
     let example = std::fs::read_to_string(example_path()).unwrap();
     let (_project, staged) = staged();
     let (_sharded_project, sharded) = sharded();
+    let (_on_runner_project, on_runner) = staged_shards("github", &["--shards-on-runner"]);
     for (what, text) in [
         ("the example", &example),
         ("the staged workflow", &staged),
         ("the sharded workflow", &sharded),
+        ("the staged workflow with shards on the runner", &on_runner),
     ] {
         let found = shellcheck(text);
         assert!(
@@ -84,6 +86,7 @@ fn actionlint_and_shellcheck_find_nothing_in_what_it_writes() {
         ("example.yml", &example),
         ("staged.yml", &staged),
         ("sharded.yml", &sharded),
+        ("on-runner.yml", &on_runner),
     ] {
         let path = scratch.path().join(name);
         std::fs::write(&path, text).unwrap();

@@ -160,3 +160,48 @@ fn a_suite_in_interleaved_pairs_counts_each_runs_tests_and_says_the_time_left() 
         );
     }
 }
+
+#[test]
+fn a_sharded_run_counts_every_shards_tests_and_says_the_time_left() {
+    let sharded = PLAN.replace("  runs = 3\n", "  runs = 3\n  shards = 2\n");
+    assert_ne!(sharded, PLAN);
+    let screen = on_a_terminal(&sharded);
+    for run in 1..=3 {
+        assert!(
+            screen.contains(&format!("  suite: run {run}/3 took ")),
+            "run {run}'s line is not kept:\n{screen}"
+        );
+    }
+    // Each shard holds 5 of the 10 tests: a count above 5 is both shards' tests summed, and
+    // after the first run the line estimates the rest.
+    let summed = screen.split(['\n', '\r']).any(|l| {
+        (2..=3).any(|run| {
+            (6..=10).any(|n| {
+                l.contains(&format!(
+                    "suite run {run} of 3: {n} passed, 0 failed, about "
+                ))
+            })
+        })
+    });
+    assert!(
+        summed,
+        "no summed test counts with the time left:\n{screen}"
+    );
+}
+
+#[test]
+fn a_sharded_suite_in_interleaved_pairs_counts_every_shards_tests() {
+    let sharded = paired().replace("  warmup = 0\n", "  warmup = 0\n  shards = 2\n");
+    assert_eq!(sharded.matches("shards = 2").count(), 2, "both suites");
+    let screen = on_a_terminal(&sharded);
+    assert!(
+        screen.contains("after: interleaved with `baseline`"),
+        "not measured in pairs:\n{screen}"
+    );
+    // Each shard holds 5 of the 10 tests: above 5 is the pair's run's shards summed.
+    let summed = screen.split(['\n', '\r']).any(|l| {
+        l.contains("after pair ")
+            && (6..=10).any(|n| l.contains(&format!(": {n} passed, 0 failed, about ")))
+    });
+    assert!(summed, "no summed test counts in a pair's run:\n{screen}");
+}

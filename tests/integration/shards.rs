@@ -117,6 +117,15 @@ fn local_shards_run_every_test_once_as_concurrent_processes() {
         assert!(text.contains("passed"), "{text}");
         assert!(text.contains("deselected"), "{text}");
     }
+    // A local run's report is no matrix job's: merging it is refused, naming it.
+    Test::new()
+        .args([OsString::from("report"), "merge".into(), run.clone().into()])
+        .status(2)
+        .stderr_contains(format!(
+            "`{}` holds no record of one shard: it was not applied with `--shard i/N`",
+            run.join("report.json").display()
+        ))
+        .run();
 }
 
 /// A CI matrix of two jobs, each on its own checkout with `--shard i/2`, each recording one
@@ -126,7 +135,8 @@ fn local_shards_run_every_test_once_as_concurrent_processes() {
 /// apart.
 #[test]
 fn two_shard_jobs_merge_into_the_whole_suite() {
-    let (_dir, plan) = plan_file(&plan("\"matrix\""));
+    let plan_text = plan("\"matrix\"");
+    let (_dir, plan) = plan_file(&plan_text);
     let jobs: Vec<Project> = (0..2).map(|_| Project::new("shard-demo")).collect();
     let mut reports = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
@@ -193,7 +203,28 @@ fn two_shard_jobs_merge_into_the_whole_suite() {
         ])
         .status(2)
         .stdout_unchecked("nothing merged")
-        .stderr_contains("record `after` of 2 shards: no report holds shard 2")
+        .stderr_contains("no report is shard 2 of 2: the whole suite needs every shard")
+        .run();
+    // A job's report given twice is named, as is a `--plan` the jobs did not apply.
+    let twice = reports[0].join("report.json");
+    Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .arg(&reports[0])
+        .arg(&twice)
+        .arg(&reports[1])
+        .status(2)
+        .stderr_contains(format!(
+            "shard 1 of 2 is given more than once: `{0}`, `{0}`",
+            twice.display()
+        ))
+        .run();
+    let (_other_dir, other) = plan_file("name = \"other\"\n");
+    Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .args(&reports)
+        .args(["--plan", &other])
+        .status(2)
+        .stderr_contains("is plan `other`, but the jobs applied plan `shards`")
         .run();
     // A failing criterion is a failed gate.
     Test::new()
@@ -220,12 +251,26 @@ fn two_shard_jobs_merge_into_the_whole_suite() {
         serde_json::to_string(&committed).unwrap(),
     )
     .unwrap();
-    apply(&third, &plan, &["--shard", "1/2"]).run();
-    let part = &report(&only_run(&third))["records"]["after"];
+    // Its plan was edited since the first two jobs ran (a stale artifact of an older run).
+    let (_edited_dir, edited) = plan_file(&(plan_text.clone() + "# edited\n"));
+    apply(&third, &edited, &["--shard", "1/2"]).run();
+    let stale = only_run(&third);
+    let part = &report(&stale)["records"]["after"];
     assert_eq!(part["shards"]["durations"], "`.test_durations`");
     let ran: Vec<&String> = part["durations"].as_object().unwrap().keys().collect();
     let slow = |p: &str| ran.iter().any(|id| id.ends_with(&format!("[{p}]")));
     assert!(slow("1.4") != slow("1.2"), "{ran:?}");
+    Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .arg(&stale)
+        .arg(&reports[1])
+        .status(2)
+        .stderr_contains("the jobs did not apply the same plan alike")
+        .stderr_contains(format!(
+            "{}/report.json` is a report of plan `shards` (hash ",
+            reports[1].display()
+        ))
+        .run();
 }
 
 /// A parametrization whose ids are random differs in every process: the shards cannot agree
@@ -319,4 +364,78 @@ fn bad_shards_values_and_slices_are_refused_before_anything_runs() {
         .stderr_contains("--shard 1/2: no suite step of")
         .run();
     assert_eq!(project.hash_tree(), before, "nothing ran");
+}
+
+/// Two jobs whose sharded after-suite was measured in interleaved pairs with their sharded
+/// baseline (a pytest-config edit between, which planrun switches): each job's pairs cancel its
+/// own machine's drift, but joined across jobs they would compare machines, so the merge says
+/// it compares medians and keeps no paired interval.
+#[test]
+fn jobs_measured_in_pairs_merge_on_medians_and_say_so() {
+    let text = one_phase_plan(
+        "paired-shards",
+        r#"
+  [[phase.step]]
+  id = "deps"
+  action = "install"
+  packages = ["pytest>=8"]
+  [[phase.step]]
+  id = "baseline"
+  needs = ["deps"]
+  action = "suite"
+  command = "${python} -m pytest"
+  record = "baseline"
+  runs = 2
+  warmup = 0
+  shards = "matrix"
+  [[phase.step]]
+  id = "addopts"
+  needs = ["baseline"]
+  action = "pytest-config"
+  addopts_add = ["-p", "no:cacheprovider"]
+  [[phase.step]]
+  id = "after"
+  needs = ["addopts"]
+  action = "suite"
+  command = "${python} -m pytest"
+  record = "after"
+  runs = 2
+  warmup = 0
+  shards = "matrix"
+  [[phase.gate]]
+  check = "after.tests == baseline.tests"
+  [[phase.gate]]
+  check = "after.wall.median <= baseline.wall.median * 100"
+"#,
+    );
+    let (_dir, plan) = plan_file(&text);
+    let mut reports = Vec::new();
+    for i in 1..=2 {
+        let job = Project::new("shard-demo");
+        apply(&job, &plan, &["--shard", &format!("{i}/2")]).run();
+        let run = only_run(&job);
+        let after = &report(&run)["records"]["after"];
+        assert_eq!(after["comparison"]["mode"], "interleaved", "{after:#}");
+        reports.push((job, run));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let merged = dir.path().join("merged.json");
+    let out = Test::new()
+        .args([OsString::from("report"), "merge".into()])
+        .args(reports.iter().map(|(_, run)| run))
+        .arg("-o")
+        .arg(&merged)
+        .args(["--check", "after.tests == baseline.tests"])
+        .stdout_unchecked("walls vary")
+        .stderr_contains("`after` was measured in interleaved pairs with `baseline` within each job; pairs are not joined across jobs")
+        .run();
+    assert!(
+        out.stdout
+            .contains("check after.tests 404 == baseline.tests 404 ... pass"),
+        "{}",
+        out.stdout
+    );
+    let whole: Value = serde_json::from_str(&fs::read_to_string(&merged).unwrap()).unwrap();
+    assert!(whole["records"]["after"]["comparison"].is_null());
+    assert_eq!(whole["records"]["baseline"]["tests"].as_u64(), Some(TESTS));
 }

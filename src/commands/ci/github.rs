@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::github_shards as shards;
 use super::install::Tool;
 pub use super::workflow::Spec;
-use super::workflow::{apply_command, indented, jobs, python_list, Job, PATCH_SCRIPT};
+use super::workflow::{apply_command, indented, jobs, python_list, Job, ON_RUNNER, PATCH_SCRIPT};
 
 /// The workflow's text.
 pub fn render(spec: &Spec) -> String {
@@ -37,6 +37,9 @@ fn header(spec: &Spec) -> String {
          # a patch (artifact planrun-patch-*); a stage that is not promoted yet is a notice, not a\n\
          # failure (planrun's exit 9). A failed gate rolls the change back and fails the job.\n",
     );
+    if spec.shards_on_runner {
+        h.push_str(ON_RUNNER);
+    }
     let _ = writeln!(h, "name: \"planrun {}\"", spec.plan_name);
     h.push_str("\non:\n  push:\n    branches: [main]\n  pull_request:\n  workflow_dispatch:\n");
     let mut inputs = String::new();

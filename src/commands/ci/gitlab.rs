@@ -7,8 +7,11 @@
 
 use std::fmt::Write as _;
 
+use super::gitlab_shards as shards;
 use super::install::Tool;
-use super::workflow::{apply_command, indented, jobs, python_list, Job, Spec, PATCH_SCRIPT};
+use super::workflow::{
+    apply_command, indented, jobs, python_list, Job, Spec, ON_RUNNER, PATCH_SCRIPT,
+};
 use crate::exit::NOT_PROMOTED;
 
 /// The pipeline's text.
@@ -18,6 +21,9 @@ pub fn render(spec: &Spec) -> String {
     for job in &jobs {
         out.push('\n');
         out.push_str(&job_text(spec, job));
+    }
+    if let (Some(n), Some(last)) = (spec.shards, jobs.last()) {
+        out.push_str(&shards::merge_job(n, &last.id, &python_list(spec)));
     }
     out
 }
@@ -38,12 +44,18 @@ fn header(spec: &Spec, jobs: &[Job]) -> String {
          # digits, `openssl rand -hex 32`) as a masked CI/CD variable of the project; without it\n\
          # the lines are not signed and promote nothing."
     );
+    if spec.shards_on_runner {
+        h.push_str(ON_RUNNER);
+    }
     h.push_str(
         "\nworkflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH\n    - if: $CI_PIPELINE_SOURCE == \"web\"\n",
     );
     h.push_str("\nstages:\n");
     for job in jobs {
         let _ = writeln!(h, "  - {}", job.id);
+    }
+    if spec.shards.is_some() {
+        h.push_str("  - merge\n");
     }
     h.push_str("\nvariables:\n");
     let _ = writeln!(h, "  PLAN: {}", spec.plan_path);
@@ -64,15 +76,25 @@ fn job_text(spec: &Spec, job: &Job) -> String {
     let _ = writeln!(j, "  stage: {}", job.id);
     j.push_str("  image: python:$PYTHON\n");
     match &job.needs {
+        // For the order only: GitLab would download the previous stage's report and patch,
+        // and this job's artifacts would carry that patch on as its own.
         Some(needs) => {
-            let _ = writeln!(j, "  needs: [{needs}]");
+            let _ = writeln!(j, "  needs:\n    - job: {needs}\n      artifacts: false");
         }
         None => j.push_str("  needs: []\n"),
     }
     let pythons = python_list(spec);
     let _ = writeln!(j, "  parallel:\n    matrix:\n      - PYTHON: [{pythons}]");
-    j.push_str(
-        "  # One apply at a time per branch and Python: the history is appended in order.\n  resource_group: planrun-$CI_COMMIT_REF_SLUG-py$PYTHON\n",
+    // A shard job's history and its place in the queue are its own: the shards run at once.
+    let shard = if let Some(n) = spec.shards {
+        j.push_str(&shards::axis(n));
+        "-shard$SHARD"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        j,
+        "  # One apply at a time per branch and Python: the history is appended in order.\n  resource_group: planrun-$CI_COMMIT_REF_SLUG-py$PYTHON{shard}"
     );
     match spec.install.tool {
         Tool::Uv => j.push_str("  variables:\n    UV_PYTHON: $PYTHON\n"),
@@ -83,15 +105,28 @@ fn job_text(spec: &Spec, job: &Job) -> String {
     }
     j.push_str(
         "  # GitLab writes a cache key again on every upload, so a retried job saves its history; a\n\
-         \x20 # branch's first pipeline starts from the default branch's.\n\
-         \x20 cache:\n\
-         \x20   key: planrun-history-$CI_COMMIT_REF_SLUG-py$PYTHON\n\
-         \x20   fallback_keys:\n\
-         \x20     - planrun-history-$CI_DEFAULT_BRANCH-py$PYTHON\n\
-         \x20   paths:\n\
-         \x20     - .planrun-history/\n\
-         \x20   when: always\n",
+         \x20 # branch's first pipeline starts from the default branch's.\n",
     );
+    let history = format!(
+        "key: planrun-history-$CI_COMMIT_REF_SLUG-py$PYTHON{shard}\n\
+         fallback_keys:\n\
+         \x20 - planrun-history-$CI_DEFAULT_BRANCH-py$PYTHON{shard}\n\
+         paths:\n\
+         \x20 - .planrun-history/\n\
+         when: always\n"
+    );
+    match spec.shards {
+        // The shard jobs also read the durations the last merge cached, to balance alike.
+        Some(_) => {
+            j.push_str("  cache:\n");
+            j.push_str(&indented(&history, "    ").replacen("    key:", "  - key:", 1));
+            j.push_str(&shards::durations_cache("pull"));
+        }
+        None => {
+            j.push_str("  cache:\n");
+            j.push_str(&indented(&history, "    "));
+        }
+    }
     if job.stage.is_some() {
         let _ = writeln!(
             j,
@@ -125,24 +160,40 @@ fn job_text(spec: &Spec, job: &Job) -> String {
     } else {
         ""
     };
+    let keep = spec
+        .shards
+        .map(|_| shards::keep_report())
+        .unwrap_or_default();
     block(
         &mut j,
         &format!(
-            "mkdir -p .planrun-history\ncode=0\n{lint}{} || code=$?\nif [ \"$code\" -ne 0 ]; then exit \"$code\"; fi\n",
-            apply_command(spec, job, None)
+            "mkdir -p .planrun-history\ncode=0\n{lint}{} || code=$?\n{keep}if [ \"$code\" -ne 0 ]; then exit \"$code\"; fi\n",
+            apply_command(spec, job, spec.shards.map(shards::arg))
         ),
     );
-    block(&mut j, PATCH_SCRIPT);
-    j.push_str(
+    // A shard job decides nothing and makes no patch: the merge decides.
+    let (reports, patch) = match spec.shards {
+        Some(_) => (format!("{}/", shards::REPORTS), ""),
+        None => {
+            block(&mut j, PATCH_SCRIPT);
+            ("planrun-report/".to_string(), "      - planrun.patch\n")
+        }
+    };
+    let _ = write!(
+        j,
         "  artifacts:\n\
          \x20   name: planrun-$CI_JOB_NAME_SLUG\n\
          \x20   when: always\n\
          \x20   expire_in: 30 days\n\
          \x20   paths:\n\
-         \x20     - planrun-report/\n\
-         \x20     - planrun.patch\n\
+         \x20     - {reports}\n\
+         {patch}\
          \x20   reports:\n\
-         \x20     junit: planrun-report/junit.xml\n",
+         \x20     junit: {}\n",
+        match spec.shards {
+            Some(_) => format!("{}/*/junit.xml", shards::REPORTS),
+            None => "planrun-report/junit.xml".to_string(),
+        }
     );
     j
 }

@@ -26,7 +26,15 @@ pub struct Spec {
     /// The plan's sharded suites split over this many matrix jobs, joined by a `merge` job
     /// ([`super::github_shards`]); `None` without `shards`. GitHub only.
     pub shards: Option<u32>,
+    /// The plan's sharded suites run their shards as processes on each job's runner
+    /// (`--shards-on-runner`), said in the header. GitHub only.
+    pub shards_on_runner: bool,
 }
+
+/// The header's line for `--shards-on-runner`, as a comment.
+pub(super) const ON_RUNNER: &str =
+    "# Each sharded suite runs its shards as processes on the job's runner (--shards-on-runner):\n\
+     # no shard jobs to merge; the apply decides the gates itself.\n";
 
 /// One job: a stage, or the whole plan.
 pub(super) struct Job<'a> {
