@@ -542,4 +542,8 @@ pub struct WorkflowArgs {
     /// A plan variable every apply in the workflow sets (repeatable): --var key=value.
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
+
+    /// Where the workflow installs planrun from, as pipx takes it: a wheel's URL (a release asset), a `git+https://...@TAG` URL, or a wheel's path in the repository (default: `planrun==VERSION` from PyPI).
+    #[arg(long, value_name = "SPEC")]
+    pub planrun_from: Option<String>,
 }

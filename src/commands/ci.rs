@@ -120,6 +120,15 @@ fn write(
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::invalid(e.to_string(), None))?;
     let shards = shard_matrix(&prep, sharding)?;
+    let from = (args.planrun_from.as_deref())
+        .map(workflow::planrun_from)
+        .transpose()
+        .map_err(|e| {
+            Error::invalid(
+                e,
+                Some("give a wheel's URL or path, or a `git+https://...@TAG` URL, with none of \" \\ $ `"),
+            )
+        })?;
     let spec = Spec {
         command: command_line(system.name, args, pull_request, sharding, &plan_path, &vars),
         plan_path,
@@ -131,6 +140,7 @@ fn write(
             .map(|s| (s.id.clone(), s.title.clone()))
             .collect(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        from,
         pythons,
         install,
         vars,
@@ -294,6 +304,9 @@ fn command_line(
     }
     if sharding.on_runner {
         line.push_str(" --shards-on-runner");
+    }
+    if let Some(from) = &args.planrun_from {
+        line.push_str(&format!(" --planrun-from {}", from.trim()));
     }
     line
 }

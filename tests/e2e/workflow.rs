@@ -21,7 +21,7 @@ pub fn example_path() -> PathBuf {
 }
 
 /// `planrun ci github ARGS --target .` in `project`, its standard output.
-fn generate(project: &Project, args: &[&str]) -> String {
+pub fn generate(project: &Project, args: &[&str]) -> String {
     generate_for("github", project, args)
 }
 
@@ -433,6 +433,51 @@ fn the_workflow_runs_as_written_and_a_kept_change_becomes_a_patch_and_a_pull_req
             "--body-file",
             "planrun-report/summary.md"
         ]
+    );
+}
+
+/// Before planrun is on an index, `--planrun-from` names where the workflow gets it (here the
+/// wheel's path, as a release asset's URL would be): the job installs exactly that, with no
+/// index offering planrun, and applies the plan. GitLab's pipeline carries it the same way.
+#[test]
+fn planrun_from_installs_the_named_wheel_and_the_workflow_runs() {
+    let project = mini_with_edits();
+    let from = wheel().display().to_string();
+    let (text, _) = edits_workflow("github", &project, &["--planrun-from", &from]);
+    assert!(
+        text.contains(&format!("  PLANRUN_FROM: \"{from}\"\n"))
+            && text.contains("run: pipx install \"$PLANRUN_FROM\"\n")
+            && !text.contains("planrun==$PLANRUN_VERSION"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("--planrun-from {from}`")),
+        "the header's command: {text}"
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let mut runner = runner(scratch.path());
+    runner.env.retain(|(k, _)| k != "PIP_FIND_LINKS");
+    let runs = runner.run(&parse(&text), project.path(), &push_context(false));
+    let run = &runs[0];
+    assert!(run.green, "{:?}\n{}", run.steps, run.log);
+    assert_eq!(
+        outcome(run, "Install planrun 0.1.0"),
+        &Outcome::Ran(0),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.ctx.steps["apply"]["kept"], "true");
+
+    let gitlab = generate_for(
+        "gitlab",
+        &project,
+        &["plans/edits.toml", "--planrun-from", &from],
+    );
+    assert!(
+        gitlab.contains(&format!("  PLANRUN_FROM: \"{from}\"\n"))
+            && gitlab.contains("pipx install \"$PLANRUN_FROM\"\n")
+            && !gitlab.contains("planrun==$PLANRUN_VERSION"),
+        "{gitlab}"
     );
 }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::workflow::{example_path, parse, sharded, staged, staged_shards};
+use super::workflow::{example_path, generate, parse, sharded, staged, staged_shards};
 use crate::support::{cached_venv, repo_root, target_dir};
 
 /// pipx and shellcheck from PyPI, in target/ci-venv.
@@ -58,13 +58,28 @@ fn shellcheck(text: &str) -> Vec<String> {
 fn actionlint_and_shellcheck_find_nothing_in_what_it_writes() {
     let example = std::fs::read_to_string(example_path()).unwrap();
     let (_project, staged) = staged();
-    let (_sharded_project, sharded) = sharded();
+    let (sharded_project, sharded) = sharded();
     let (_on_runner_project, on_runner) = staged_shards("github", &["--shards-on-runner"]);
+    // Shard jobs and the merge job both install planrun: from a release asset's URL here.
+    let from = generate(
+        &sharded_project,
+        &[
+            "ci/plans/shards.toml",
+            "--planrun-from",
+            "https://github.com/o/planrun/releases/download/v0.1.0/planrun-0.1.0-py3-none-manylinux_2_17_x86_64.whl",
+        ],
+    );
+    assert_eq!(
+        from.matches("pipx install \"$PLANRUN_FROM\"").count(),
+        2,
+        "{from}"
+    );
     for (what, text) in [
         ("the example", &example),
         ("the staged workflow", &staged),
         ("the sharded workflow", &sharded),
         ("the staged workflow with shards on the runner", &on_runner),
+        ("the sharded workflow with --planrun-from", &from),
     ] {
         let found = shellcheck(text);
         assert!(
@@ -87,6 +102,7 @@ fn actionlint_and_shellcheck_find_nothing_in_what_it_writes() {
         ("staged.yml", &staged),
         ("sharded.yml", &sharded),
         ("on-runner.yml", &on_runner),
+        ("planrun-from.yml", &from),
     ] {
         let path = scratch.path().join(name);
         std::fs::write(&path, text).unwrap();

@@ -371,3 +371,36 @@ fn ci_gitlab_help_is_reviewed() {
         .stdout_snapshot("help-ci-gitlab")
         .run();
 }
+
+/// `--planrun-from` goes into a quoted YAML string and a quoted shell word of the workflow:
+/// what would need quoting there is refused, naming it, and nothing is written.
+#[test]
+fn ci_refuses_a_planrun_from_the_workflow_would_have_to_quote() {
+    let project = crate::support::mini();
+    project.write("plan.toml", &crate::support::one_phase_plan("p", EDIT_STEP));
+    for (system, from, says) in [
+        (
+            "github",
+            "$HOME/planrun.whl",
+            "holds '$', which the workflow would have to quote",
+        ),
+        (
+            "gitlab",
+            "--index-url=https://x",
+            "reads as an option of pipx",
+        ),
+    ] {
+        project
+            .test()
+            .args(["ci", system, "plan.toml", "--target", ".", "-o", "wf.yml"])
+            .arg(format!("--planrun-from={from}"))
+            .status(2)
+            .stderr_contains(says)
+            .stderr_contains("hint: give a wheel's URL or path, or a `git+https://...@TAG` URL")
+            .run();
+        assert!(!project.join("wf.yml").exists());
+    }
+}
+
+const EDIT_STEP: &str =
+    "  [[phase.step]]\n  id = \"s\"\n  action = \"run\"\n  command = \"true\"\n";

@@ -20,7 +20,12 @@ pub fn render(spec: &Spec) -> String {
         out.push_str(&job_text(spec, job));
     }
     if let (Some(n), Some(last)) = (spec.shards, jobs.last()) {
-        out.push_str(&shards::merge_job(n, &last.id, &python_list(spec)));
+        out.push_str(&shards::merge_job(
+            n,
+            &last.id,
+            &python_list(spec),
+            super::workflow::install_planrun(spec),
+        ));
     }
     out
 }
@@ -66,6 +71,7 @@ fn header(spec: &Spec) -> String {
     h.push_str("env:\n");
     let _ = writeln!(h, "  PLAN: {}", spec.plan_path);
     let _ = writeln!(h, "  PLANRUN_VERSION: \"{}\"", spec.version);
+    h.push_str(&super::workflow::from_variable(spec, "  "));
     h.push_str(
         "  HISTORY: .planrun-history/history.jsonl\n\
          \x20 # planrun signs each history line with its key; a fresh runner has none, so the key comes\n\
@@ -135,8 +141,10 @@ fn install_steps(j: &mut String, spec: &Spec) {
     for line in &spec.install.commands {
         let _ = writeln!(j, "          {line}");
     }
-    j.push_str(
-        "      - name: Install planrun ${{ env.PLANRUN_VERSION }}\n        run: pipx install \"planrun==$PLANRUN_VERSION\"\n",
+    let _ = writeln!(
+        j,
+        "      - name: Install planrun ${{{{ env.PLANRUN_VERSION }}}}\n        run: {}",
+        super::workflow::install_planrun(spec)
     );
 }
 

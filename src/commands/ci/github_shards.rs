@@ -37,7 +37,7 @@ pub fn restore_durations(j: &mut String) {
 }
 
 /// The job that joins the shard jobs' reports (artifacts `planrun-report-<job>-py<v>-shard<i>`).
-pub fn merge_job(n: u32, job: &str, pythons: &str) -> String {
+pub fn merge_job(n: u32, job: &str, pythons: &str, install: &str) -> String {
     let (key, _) = durations_key();
     let mut j = String::new();
     let _ = write!(
@@ -52,7 +52,7 @@ pub fn merge_job(n: u32, job: &str, pythons: &str) -> String {
          \x20   steps:\n\
          \x20     - uses: actions/checkout@v4\n\
          \x20     - uses: actions/setup-python@v5\n        with:\n          python-version: ${{{{ matrix.python }}}}\n\
-         \x20     - name: Install planrun ${{{{ env.PLANRUN_VERSION }}}}\n        run: pipx install \"planrun==$PLANRUN_VERSION\"\n\
+         \x20     - name: Install planrun ${{{{ env.PLANRUN_VERSION }}}}\n        run: {install}\n\
          \x20     - name: Download the shards' reports\n\
          \x20       uses: actions/download-artifact@v4\n\
          \x20       with:\n\

@@ -23,7 +23,12 @@ pub fn render(spec: &Spec) -> String {
         out.push_str(&job_text(spec, job));
     }
     if let (Some(n), Some(last)) = (spec.shards, jobs.last()) {
-        out.push_str(&shards::merge_job(n, &last.id, &python_list(spec)));
+        out.push_str(&shards::merge_job(
+            n,
+            &last.id,
+            &python_list(spec),
+            super::workflow::install_planrun(spec),
+        ));
     }
     out
 }
@@ -60,6 +65,7 @@ fn header(spec: &Spec, jobs: &[Job]) -> String {
     h.push_str("\nvariables:\n");
     let _ = writeln!(h, "  PLAN: {}", spec.plan_path);
     let _ = writeln!(h, "  PLANRUN_VERSION: \"{}\"", spec.version);
+    h.push_str(&super::workflow::from_variable(spec, "  "));
     h.push_str("  HISTORY: .planrun-history/history.jsonl\n");
     if !spec.stages.is_empty() {
         h.push_str(
@@ -154,7 +160,10 @@ fn job_text(spec: &Spec, job: &Job) -> String {
         let _ = writeln!(install, "{line}");
     }
     block(&mut j, &install);
-    block(&mut j, "pipx install \"planrun==$PLANRUN_VERSION\"\n");
+    block(
+        &mut j,
+        &format!("{}\n", super::workflow::install_planrun(spec)),
+    );
     let lint = if job.stage.is_some() {
         "# shellcheck disable=SC2086 # FORCE is empty or one word\n"
     } else {

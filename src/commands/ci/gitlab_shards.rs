@@ -43,7 +43,7 @@ pub fn durations_cache(policy: &str) -> String {
 }
 
 /// The job that joins the shard jobs' reports of its Python.
-pub fn merge_job(n: u32, job: &str, pythons: &str) -> String {
+pub fn merge_job(n: u32, job: &str, pythons: &str, install: &str) -> String {
     let mut j = String::new();
     let _ = write!(
         j,
@@ -66,7 +66,7 @@ pub fn merge_job(n: u32, job: &str, pythons: &str) -> String {
          \x20     export PATH=\"$HOME/.local/bin:$PATH\"\n\
          \x20 script:\n\
          \x20   - |\n\
-         \x20     pipx install \"planrun==$PLANRUN_VERSION\"\n\
+         \x20     {install}\n\
          \x20   - |\n\
          \x20     planrun report merge {REPORTS}/py\"$PYTHON\"-shard*/ --plan \"$PLAN\" --durations .test_durations -o planrun-merged.json\n\
          \x20 artifacts:\n\

@@ -13,6 +13,9 @@ pub struct Spec {
     pub stages: Vec<(String, Option<String>)>,
     /// The planrun version the workflow installs (`pipx install planrun==VERSION`).
     pub version: String,
+    /// Where it installs planrun from instead (`--planrun-from`): a wheel's URL or path, a
+    /// `git+` URL; checked by [`planrun_from`].
+    pub from: Option<String>,
     /// The Python versions of the matrix.
     pub pythons: Vec<String>,
     /// How the project is installed.
@@ -35,6 +38,46 @@ pub struct Spec {
 pub(super) const ON_RUNNER: &str =
     "# Each sharded suite runs its shards as processes on the job's runner (--shards-on-runner):\n\
      # no shard jobs to merge; the apply decides the gates itself.\n";
+
+/// The shell command that installs planrun in a job: the pinned version from PyPI, or what
+/// `--planrun-from` names (carried in `$PLANRUN_FROM`, so the YAML never holds it unquoted).
+pub(super) fn install_planrun(spec: &Spec) -> &'static str {
+    match spec.from {
+        Some(_) => "pipx install \"$PLANRUN_FROM\"",
+        None => "pipx install \"planrun==$PLANRUN_VERSION\"",
+    }
+}
+
+/// The workflow's variable line for `--planrun-from` (indented by `indent`), or nothing.
+pub(super) fn from_variable(spec: &Spec, indent: &str) -> String {
+    match &spec.from {
+        Some(from) => format!("{indent}PLANRUN_FROM: \"{from}\"\n"),
+        None => String::new(),
+    }
+}
+
+/// Checks `--planrun-from`: a pipx argument that goes into a double-quoted YAML string and a
+/// double-quoted shell word, so nothing there may quote, escape, expand or start an option.
+pub fn planrun_from(spec: &str) -> Result<String, String> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Err("`--planrun-from` is empty".into());
+    }
+    if spec.starts_with('-') {
+        return Err(format!(
+            "`--planrun-from {spec}` reads as an option of pipx"
+        ));
+    }
+    if let Some(c) = spec
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '"' | '\\' | '$' | '`'))
+    {
+        return Err(format!(
+            "`--planrun-from {spec}` holds {c:?}, which the workflow would have to quote"
+        ));
+    }
+    Ok(spec.to_string())
+}
 
 /// One job: a stage, or the whole plan.
 pub(super) struct Job<'a> {
@@ -137,4 +180,32 @@ pub(super) fn python_list(spec: &Spec) -> String {
 /// `text`'s lines, each after `indent`.
 pub(super) fn indented(text: &str, indent: &str) -> String {
     text.lines().map(|l| format!("{indent}{l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::planrun_from;
+
+    #[test]
+    fn planrun_from_takes_urls_and_paths_and_refuses_what_needs_quoting() {
+        for ok in [
+            "https://github.com/o/planrun/releases/download/v0.1.0/planrun-0.1.0-py3-none-manylinux_2_17_x86_64.whl",
+            "git+https://github.com/o/planrun@v0.1.0",
+            "dist/planrun-0.1.0-py3-none-any.whl",
+        ] {
+            assert_eq!(planrun_from(&format!(" {ok} ")).as_deref(), Ok(ok));
+        }
+        for (bad, says) in [
+            ("", "is empty"),
+            ("--index-url=x", "option of pipx"),
+            ("planrun\"; rm -rf ~", "holds '\"'"),
+            ("$HOME/planrun.whl", "holds '$'"),
+            ("a`id`", "holds '`'"),
+            ("a\\b", "holds '\\\\'"),
+            ("a\nb", "holds '\\n'"),
+        ] {
+            let e = planrun_from(bad).unwrap_err();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
+    }
 }
