@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::exclusive::shared;
-use super::{env_path, repo_root, uv_cache_dir, Normalizer, Project};
+use super::{env_path, repo_root, target_dir, uv_cache_dir, Normalizer, Project};
 
 /// Variables of the test process that would change planrun's output or verdicts; a test that
 /// wants one sets it with [`Test::env`].
@@ -106,6 +106,9 @@ impl Test<'static> {
     pub fn new() -> Test<'static> {
         let mut normalizer = Normalizer::default();
         normalizer.redact(repo_root().display().to_string(), "[REPO]");
+        // The build directory shows as the repository's own `target/` wherever it is
+        // (`CARGO_TARGET_DIR` may put it outside the repository); the longer literal wins.
+        normalizer.redact(target_dir().display().to_string(), "[REPO]/target");
         Test {
             project: None,
             dir: repo_root().to_path_buf(),
@@ -319,10 +322,7 @@ impl<'a> Test<'a> {
             .env("PATH", env_path())
             .env("UV_CACHE_DIR", uv_cache_dir())
             // What planrun caches for itself (a uv a project pins) stays under target/.
-            .env(
-                "PLANRUN_CACHE_DIR",
-                super::target_dir().join("planrun-cache"),
-            )
+            .env("PLANRUN_CACHE_DIR", target_dir().join("planrun-cache"))
             .env("NO_COLOR", "1")
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
