@@ -404,7 +404,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Resu
     } else if let Err(e) = journal.set_status(Status::Applied) {
         // A run that cannot be marked applied would stay "running" and block the target:
         // it is undone instead, so the target ends in a state the journal can describe.
-        let code = dispatcher.roll_back(&run_id, Why::NotMarkedApplied(e.to_string()));
+        let code = dispatcher.roll_back(&run_id, Why::NotMarkedApplied(std::sync::Arc::new(e)));
         (Ending::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
     } else {
         (status, code)
