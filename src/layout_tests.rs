@@ -331,11 +331,11 @@ fn the_ui_check_sees_a_pure_layer_naming_ui() {
     assert_eq!(ui_importers(&edges), ["edit/diff"]);
 }
 
-/// The files of `exec` that write for people: only the dry-run preview (a command of its own,
-/// with no events); the sinks, the progress display and the notices live in `sinks/`. Every
-/// other file of the executor emits events and returns values; it names neither `ui` nor
+/// The files of `exec` that write for people: none. The dry-run preview is data that
+/// `sinks::preview` renders; the sinks, the progress display and the notices live in `sinks/`.
+/// Every file of the executor emits events and returns values; it names neither `ui` nor
 /// `Error::report`.
-const EXEC_WRITERS: &[&str] = &["exec/dryrun"];
+const EXEC_WRITERS: &[&str] = &[];
 
 #[test]
 fn the_executor_prints_only_through_its_sinks() {
