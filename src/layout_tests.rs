@@ -496,8 +496,6 @@ const IDENTIFIER_FIELDS: &[&str] = &[
 const KNOWN_PROSE: &[&str] = &[
     // The reason a suite was not interleaved: `interleave` keeps it in the record's comparison.
     "Detail::Sequential.reason",
-    // Why another uv relocked: `edit::locks::choose_uv` says it.
-    "Relock::WithUv.why",
     // A promotion criterion's line, stored in the stage's history and report as text.
     "CriterionVerdict.explanation",
 ];
