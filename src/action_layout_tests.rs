@@ -1,9 +1,9 @@
-//! Each action lives in its modules: outside the two registries (`plan/compiled`, which maps a
-//! written step to its compiled one, and `exec/action`, which maps a compiled step to what it
-//! does) and the action modules under `plan/action/` and `exec/action/`, no file of `src/`
+//! Each action lives in its modules: outside the registry (`plan/compiled`'s
+//! `for_each_action`, one line per action, from which the `Step` enum and `exec/action`'s map
+//! of a compiled step to what it does are written) and the action modules under `plan/action/` and `exec/action/`, no file of `src/`
 //! matches a compiled step by its variant (`Step::Suite(..)`, `matches!(s, Step::Run(_))`); code
 //! elsewhere asks the step (`action::of(step).schedule()`, `step.suite()`). Adding an action is
-//! then its two modules and a line in each registry, not an arm in every file that cares.
+//! then its two modules and a line in the registry, not an arm in every file that cares.
 //! Files that read the written model (`plan::model::Step`, the plan language's checks) are its
 //! own registry of fields and are left out. Test code is left out too.
 
@@ -15,14 +15,15 @@ const REGISTRIES: &[&str] = &["plan/compiled.rs", "exec/action.rs"];
 /// The directories holding one module per action.
 const ACTION_DIRS: &[&str] = &["plan/action/", "exec/action/"];
 
-/// The variants of the compiled `Step` enum, read from its definition.
+/// The variants of the compiled `Step` enum, read from the registry of actions that defines
+/// it (`for_each_action`).
 fn variants(compiled: &str) -> Vec<String> {
     let start = compiled
-        .find("pub enum Step {")
-        .expect("plan/compiled.rs defines `pub enum Step`");
+        .find("macro_rules! for_each_action {")
+        .expect("plan/compiled.rs holds the registry `for_each_action`");
     let body = &compiled[start..];
-    let body = &body[..body.find("\n}").expect("the enum ends")];
-    let variant = regex::Regex::new(r"(?m)^\s{4}(\w+)\(").unwrap();
+    let body = &body[..body.find("\n}").expect("the registry ends")];
+    let variant = regex::Regex::new(r"(?m)^\s+(\w+)\(").unwrap();
     variant
         .captures_iter(body)
         .map(|c| c[1].to_string())
@@ -116,7 +117,7 @@ fn compiled_steps_are_matched_by_variant_only_in_the_registries_and_action_modul
 #[test]
 fn the_check_sees_a_variant_match_and_tells_the_model_from_the_compiled_step() {
     let variants: Vec<String> = variants(
-        "pub enum Step {\n    /// A.\n    Run(Run),\n    Suite(Suite),\n}\nimpl Step {}\n",
+        "macro_rules! for_each_action {\n    ($callback:ident) => {\n        $callback! {\n            /// A.\n            Run(Run),\n            Suite(Suite),\n        }\n    };\n}\nimpl Step {}\n",
     );
     assert_eq!(variants, ["Run", "Suite"]);
     let compiled = "use crate::plan::compiled::Step;\nfn f(s: &Step) -> bool {\n    matches!(s, Step::Suite(_))\n}\n";

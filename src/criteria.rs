@@ -271,7 +271,7 @@ impl Expr {
 
     /// Renders the expression with values: metrics as `path value`, each compound operand of a
     /// comparison followed by `= result`, and each comparison by ` (note)` where `note` gives one.
-    fn explain(
+    pub fn explain(
         &self,
         get: &dyn Fn(&str) -> Option<f64>,
         note: &dyn Fn(&Expr) -> Option<String>,

@@ -331,11 +331,11 @@ fn the_ui_check_sees_a_pure_layer_naming_ui() {
     assert_eq!(ui_importers(&edges), ["edit/diff"]);
 }
 
-/// The files of `exec` that write for people: only the dry-run preview (a command of its own,
-/// with no events); the sinks, the progress display and the notices live in `sinks/`. Every
-/// other file of the executor emits events and returns values; it names neither `ui` nor
+/// The files of `exec` that write for people: none. The dry-run preview is data that
+/// `sinks::preview` renders; the sinks, the progress display and the notices live in `sinks/`.
+/// Every file of the executor emits events and returns values; it names neither `ui` nor
 /// `Error::report`.
-const EXEC_WRITERS: &[&str] = &["exec/dryrun"];
+const EXEC_WRITERS: &[&str] = &[];
 
 #[test]
 fn the_executor_prints_only_through_its_sinks() {
@@ -431,4 +431,129 @@ fn the_report_model_check_tells_a_literal_from_a_type() {
     assert!(!builds_report_types(status, &types));
     let test_only = "fn f() {}\n#[cfg(test)]\nmod tests { fn g() { GateReport { } } }";
     assert!(!builds_report_types(test_only, &types));
+}
+
+/// The files whose types are the run's events and domain values.
+const EVENT_FILES: &[&str] = &[
+    "exec/events.rs",
+    "exec/outcome.rs",
+    "run/change.rs",
+    "run/end.rs",
+    "run/stage.rs",
+    "run/verdict.rs",
+];
+
+/// String fields of event and domain types that hold names, ids, paths, commands, captured
+/// output or what the plan's author wrote (`why`, `check`), never sentences planrun wrote.
+const IDENTIFIER_FIELDS: &[&str] = &[
+    "StepOutput.changed",
+    "StepOutput.log",
+    "NewRecord.name",
+    "NewRecord.source",
+    "Event::StepStarted.id",
+    "Event::StepDetail.id",
+    "Event::StepFinished.id",
+    "Event::GatesDecided.phase",
+    "Event::Skipped.ids",
+    "RunEvent::Started.run_id",
+    "Detail::Interleaved.with",
+    "Detail::PairRun.record",
+    "Detail::Pair.partner",
+    "Detail::Pair.record",
+    "Note::Install.created",
+    "Note::Install.packages",
+    "Note::ServiceReady.port",
+    "Note::ServiceReady.exports",
+    "Note::FromBaseline.record",
+    "Note::FromBaseline.source",
+    "Relock::WithUv.spec",
+    "FileChange.path",
+    "FileChange.diff",
+    "StageReport.id",
+    "CriterionVerdict.check",
+    "CriterionVerdict.why",
+    "Promotion.stage",
+    "Verdict.phase",
+    "Verdict.check",
+    "Verdict.why",
+    "NoSpeed::RanNoTest.record",
+    "NoSpeed::DifferentTests.sides",
+    "CollectCause::Error.id",
+    "CollectCause::Error.summary",
+    "Interval.ratio",
+    "Interval.num_record",
+    "Interval.num_metric",
+    "Interval.den_record",
+    "Detail::OverBudget.record",
+    "Detail::Coverage.record",
+    "Detail::Coverage.least",
+    "NamedTest.id",
+    "NamedTest.record",
+];
+
+/// Prose fields that remain, each with why: the text is made below the executor and persisted
+/// in records or the history as text. The list may only shrink.
+const KNOWN_PROSE: &[&str] = &[
+    // The reason a suite was not interleaved: `interleave` keeps it in the record's comparison.
+    "Detail::Sequential.reason",
+    // A promotion criterion's line, stored in the stage's history and report as text.
+    "CriterionVerdict.explanation",
+];
+
+/// Every field of type `String`, `Option<String>`, `Vec<String>` or a tuple or array starting
+/// with `String`, as `Type.field` or `Enum::Variant.field`, in non-test code of `text`.
+fn string_fields(text: &str) -> Vec<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let item = regex::Regex::new(r"^pub (?:struct|enum) (\w+)").unwrap();
+    let variant = regex::Regex::new(r"^    (\w+) \{$").unwrap();
+    let field =
+        regex::Regex::new(r"^\s+(?:pub )?(\w+): (?:Option<|Vec<)?(?:\(|\[\()?String\b").unwrap();
+    let (mut ty, mut var) = (String::new(), None::<String>);
+    let mut out = Vec::new();
+    for line in code.lines() {
+        if let Some(c) = item.captures(line) {
+            (ty, var) = (c[1].to_string(), None);
+        } else if let Some(c) = variant.captures(line) {
+            var = Some(c[1].to_string());
+        } else if let Some(c) = field.captures(line) {
+            out.push(match &var {
+                Some(v) => format!("{ty}::{v}.{}", &c[1]),
+                None => format!("{ty}.{}", &c[1]),
+            });
+        }
+    }
+    out
+}
+
+/// Events and domain values carry data; the words are `report/`'s and the sinks'. A new
+/// `String` field must be an identifier-like one (add it to [`IDENTIFIER_FIELDS`]) or become
+/// structured data.
+#[test]
+fn events_carry_no_prose() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut prose = Vec::new();
+    let mut seen = Vec::new();
+    for file in EVENT_FILES {
+        for f in string_fields(&std::fs::read_to_string(src.join(file)).unwrap()) {
+            if !IDENTIFIER_FIELDS.contains(&f.as_str()) && !KNOWN_PROSE.contains(&f.as_str()) {
+                prose.push(format!("{file}: {f}"));
+            }
+            seen.push(f);
+        }
+    }
+    assert!(
+        prose.is_empty(),
+        "event or domain fields that may carry prose (make them data, or list an identifier in IDENTIFIER_FIELDS): {prose:?}"
+    );
+    let gone: Vec<&&str> = KNOWN_PROSE
+        .iter()
+        .filter(|k| !seen.iter().any(|s| s == *k))
+        .collect();
+    assert!(gone.is_empty(), "take these off KNOWN_PROSE: {gone:?}");
+}
+
+#[test]
+fn the_prose_check_names_fields_by_type_and_variant() {
+    let code = "pub struct Out {\n    pub said: Vec<String>,\n    pub n: u32,\n}\npub enum E {\n    A {\n        text: Option<String>,\n        pair: (String, f64),\n    },\n}\n#[cfg(test)]\nmod tests { pub struct T { pub x: String } }\n";
+    assert_eq!(string_fields(code), ["Out.said", "E::A.text", "E::A.pair"]);
 }

@@ -123,8 +123,7 @@ fn read_known_failures(path: &std::path::Path) -> Result<Vec<String>> {
 /// when its change is in the target already, and with `--detailed-exitcode` 2 for changes.
 fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
     let known = known_records(prep, args.baseline.as_deref())?;
-    let preview = dryrun::preview(prep, ui::stdout_color() && !args.json, &known)
-        .map_err(|e| Error::invalid(e.to_string(), None))?;
+    let preview = dryrun::preview(prep, &known).map_err(|e| Error::invalid(e.to_string(), None))?;
     let applied = crate::exec::applied::applied_here(prep);
     let pending = applied.is_none() && preview.pending();
     if args.json {
@@ -143,7 +142,8 @@ fn dry_run(prep: &Prepared, args: &ApplyArgs) -> Result<u8> {
             .map_err(|e| Error::context("failed to render the dry run as JSON", e))?;
         ui::out(&text);
     } else {
-        ui::out(preview.text.trim_end());
+        let text = crate::sinks::preview::text(&preview, ui::stdout_color(), &prep.secrets);
+        ui::out(text.trim_end());
     }
     if let Some(run) = applied {
         ui::note(&format!(

@@ -19,7 +19,8 @@
 //!
 //! Whatever statistic the gate names (`wall.median`, `wall.mean`, `wall.min`), the interval is on
 //! the ratio of the medians of the samples behind it: the robust typical run. The explanation
-//! still prints the values the gate names.
+//! (`report::explain`, from the decision's values and checks) still prints the values the gate
+//! names.
 
 use serde::Serialize;
 
@@ -123,20 +124,9 @@ pub struct RatioCheck {
     pub drift: Option<Drift>,
     /// How the two records were measured: from interleaved pairs, or one after the other.
     pub pairing: Option<Pairing>,
-}
-
-impl RatioCheck {
-    /// What the drift the runs show adds to the verdict line: `inconclusive: drift, the machine
-    /// got 38% slower during measurement (trend over 9 runs, p = 0.004)`, or `drift allowed
-    /// for, ...` when the verdict holds despite it.
-    pub fn drift_note(&self) -> Option<String> {
-        let d = self.drift.filter(|d| d.significant)?;
-        Some(if self.outcome == Outcome3::Inconclusive {
-            format!("inconclusive: drift, {d}")
-        } else {
-            format!("drift allowed for, {d}")
-        })
-    }
+    /// Its place among the expression's comparisons in source order (from 0), the order in
+    /// which [`Expr::explain`] asks for each comparison's note.
+    pub at: usize,
 }
 
 pub use crate::measure::pairs::Pairing;
@@ -150,10 +140,6 @@ pub type PairingOf<'a> = &'a dyn Fn(&str, &str, &str, &str) -> Option<Pairing>;
 pub struct Decision {
     /// Pass, fail or inconclusive.
     pub outcome: Outcome3,
-    /// The expression with every metric's value substituted and each interval comparison
-    /// followed by its interval, e.g. `after.wall.median 13.20 <= baseline.wall.median 18.70 /
-    /// 1.2 = 15.58 (1.42x faster, 95% CI 1.34-1.49x, 5+5 runs)`.
-    pub explanation: String,
     /// Each metric used and its value.
     pub values: Vec<(String, f64)>,
     /// The comparisons decided on an interval, in source order.
@@ -216,45 +202,44 @@ impl Expr {
             confidence,
         };
         let mut checks = Vec::new();
-        let outcome = self.outcome3(&inputs, &mut checks)?;
-        let note = |e: &Expr| {
-            checks
-                .iter()
-                .find(|(node, _)| std::ptr::eq(*node, e))
-                .map(|(_, c): &(*const Expr, RatioCheck)| describe(c))
-        };
-        let explanation = self.explain(&get, &note);
+        let outcome = self.outcome3(&inputs, &mut checks, &mut 0)?;
         Ok(Decision {
             outcome,
-            explanation,
             values,
-            intervals: checks.into_iter().map(|(_, c)| c).collect(),
+            intervals: checks,
         })
     }
 
+    /// The outcome; `checks` gathers the interval comparisons, `seen` counts the comparisons
+    /// met so far (the walk is [`Expr::explain`]'s: `not`, `and`, `or`, then comparisons).
     fn outcome3(
         &self,
         inputs: &Inputs,
-        checks: &mut Vec<(*const Expr, RatioCheck)>,
+        checks: &mut Vec<RatioCheck>,
+        seen: &mut usize,
     ) -> Result<Outcome3, EvalError> {
         Ok(match self {
-            Expr::Not(e) => !e.outcome3(inputs, checks)?,
+            Expr::Not(e) => !e.outcome3(inputs, checks, seen)?,
             Expr::Binary(BinOp::And, a, b) => {
-                let a = a.outcome3(inputs, checks)?;
-                a.and(b.outcome3(inputs, checks)?)
+                let a = a.outcome3(inputs, checks, seen)?;
+                a.and(b.outcome3(inputs, checks, seen)?)
             }
             Expr::Binary(BinOp::Or, a, b) => {
-                let a = a.outcome3(inputs, checks)?;
-                a.or(b.outcome3(inputs, checks)?)
+                let a = a.outcome3(inputs, checks, seen)?;
+                a.or(b.outcome3(inputs, checks, seen)?)
             }
-            Expr::Binary(op, a, b) if op.is_comparison() => match ratio_check(*op, a, b, inputs) {
-                Some(check) => {
-                    let outcome = check.outcome;
-                    checks.push((self as *const Expr, check));
-                    outcome
+            Expr::Binary(op, a, b) if op.is_comparison() => {
+                let at = *seen;
+                *seen += 1;
+                match ratio_check(*op, a, b, inputs, at) {
+                    Some(check) => {
+                        let outcome = check.outcome;
+                        checks.push(check);
+                        outcome
+                    }
+                    None => Outcome3::from_bool(self.eval(inputs.get)?.boolean(self)?),
                 }
-                None => Outcome3::from_bool(self.eval(inputs.get)?.boolean(self)?),
-            },
+            }
             other => Outcome3::from_bool(other.eval(inputs.get)?.boolean(other)?),
         })
     }
@@ -281,7 +266,7 @@ fn factors(e: &Expr) -> Option<Factors<'_>> {
 }
 
 /// The comparison `a op b` decided on a ratio's interval, when it is one (see the module doc).
-fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCheck> {
+fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs, at: usize) -> Option<RatioCheck> {
     if matches!(op, BinOp::Eq | BinOp::Ne) {
         return None;
     }
@@ -352,42 +337,10 @@ fn ratio_check(op: BinOp, a: &Expr, b: &Expr, inputs: &Inputs) -> Option<RatioCh
         outcome,
         drift,
         pairing,
+        at,
     })
-}
-
-/// A ratio's interval as the verdict shows it: `1.52x faster, 99% CI 1.31-1.76x, 6 pairs
-/// interleaved`, or with `N+M runs` and, when it was not interleaved, why.
-fn describe(c: &RatioCheck) -> String {
-    match &c.pairing {
-        Some(Pairing::Interleaved { pairs, note, .. }) => {
-            let mut text = c.interval.describe(&format!(
-                "{pairs} pair{} interleaved",
-                if *pairs == 1 { "" } else { "s" }
-            ));
-            if let Some(note) = note {
-                text.push_str("; ");
-                text.push_str(note);
-            }
-            text
-        }
-        Some(Pairing::Sequential { reason, .. }) => {
-            let mut text = c.interval.describe(&format!(
-                "{}+{} runs, sequential: {reason}",
-                c.interval.n_num, c.interval.n_den
-            ));
-            if let Some(note) = c.drift_note() {
-                text.push_str("; ");
-                text.push_str(&note);
-            }
-            text
-        }
-        None => match c.drift_note() {
-            Some(note) => format!("{}; {note}", c.interval),
-            None => c.interval.to_string(),
-        },
-    }
 }
 
 #[cfg(test)]
 #[path = "decide_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -27,16 +27,43 @@ impl Records {
             .flatten()
     }
 
-    fn decide(&self, src: &str, floor: f64) -> Decision {
-        parse(src)
-            .unwrap()
+    fn decide(&self, src: &str, floor: f64) -> Said {
+        let expr = parse(src).unwrap();
+        let d = expr
             .decide(
                 &|r, m| self.lookup(r, m),
                 &|r, m| self.samples(r, m),
                 floor,
                 0.95,
             )
-            .unwrap()
+            .unwrap();
+        Said::of(&expr, d)
+    }
+}
+
+/// A decision with its explanation in the report's words.
+pub(crate) struct Said {
+    pub outcome: Outcome3,
+    pub values: Vec<(String, f64)>,
+    pub intervals: Vec<RatioCheck>,
+    pub explanation: String,
+}
+
+impl Said {
+    pub(crate) fn of(expr: &Expr, d: Decision) -> Said {
+        let get = |path: &str| d.values.iter().find(|(p, _)| p == path).map(|(_, v)| *v);
+        Said {
+            explanation: crate::report::explain::decided(expr, &get, &d.intervals),
+            outcome: d.outcome,
+            values: d.values,
+            intervals: d.intervals,
+        }
+    }
+
+    fn undecided(&self) -> impl Iterator<Item = &RatioCheck> {
+        self.intervals
+            .iter()
+            .filter(|c| c.outcome == Outcome3::Inconclusive)
     }
 }
 

@@ -212,7 +212,23 @@ pub enum UvChoice {
         /// The specifier given to `--from uv`.
         spec: String,
         /// Why, for the step's note.
-        why: String,
+        why: UvReason,
+    },
+}
+
+/// Why another uv than the one found relocks (`report::words` says it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum UvReason {
+    /// The project pins uv to this specifier.
+    Pinned {
+        /// The pin.
+        pin: String,
+    },
+    /// The found uv would rewrite `uv.lock` at another revision than its own.
+    KeepsRevision {
+        /// The lock's revision.
+        revision: u32,
     },
 }
 
@@ -225,14 +241,16 @@ pub fn choose_uv(found: Option<[u64; 3]>, pin: Option<&str>, revision: u32) -> U
         }
         return UvChoice::Other {
             spec: pin.to_string(),
-            why: format!("the project pins uv {pin}"),
+            why: UvReason::Pinned {
+                pin: pin.to_string(),
+            },
         };
     }
     let writes = found.and_then(revision_written_by);
     match (writes, uv_range_for(revision)) {
         (Some(w), Some(spec)) if w != revision => UvChoice::Other {
             spec,
-            why: format!("keeps uv.lock at revision {revision}"),
+            why: UvReason::KeepsRevision { revision },
         },
         _ => UvChoice::Found,
     }
@@ -336,7 +354,7 @@ mod tests {
             choose_uv(Some([0, 13, 9]), None, 2),
             UvChoice::Other {
                 spec: ">=0.6.15,<0.8.4".into(),
-                why: "keeps uv.lock at revision 2".into()
+                why: UvReason::KeepsRevision { revision: 2 }
             }
         );
         assert_eq!(uv_range_for(0).as_deref(), Some("<0.6.0"));

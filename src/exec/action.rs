@@ -90,21 +90,19 @@ pub trait Action {
     }
 }
 
-/// The action of a compiled step: the registry, one line per action.
-pub fn of(step: &Step) -> &dyn Action {
-    match step {
-        Step::Run(s) => s,
-        Step::Install(s) => s,
-        Step::Write(s) => s,
-        Step::Replace(s) => s,
-        Step::Ini(s) => s,
-        Step::Toml(s) => s,
-        Step::PytestConfig(s) => s,
-        Step::Suite(s) => s,
-        Step::Mark(s) => s,
-        Step::Service(s) => s,
-    }
+/// `of`, written from the registry of actions (`plan::compiled::for_each_action`).
+macro_rules! action_of {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+        /// The action of a compiled step.
+        pub fn of(step: &Step) -> &dyn Action {
+            match step {
+                $(Step::$variant(s) => s,)*
+            }
+        }
+    };
 }
+
+crate::plan::compiled::for_each_action!(action_of);
 
 #[cfg(test)]
 mod tests {

@@ -276,37 +276,11 @@ fn tasks(prep: &Prepared) -> Vec<Task> {
 /// Runs a prepared plan for real, its notices and events to `out`, and returns the exit code.
 pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Result<u8> {
     let lock_guard = Lock::acquire(&prep.target, "apply")?;
-    for w in crate::journal::explain::foreign_warnings(&prep.target) {
-        out.notice(&Notice::ForeignJournal(w));
-    }
-    let plan_hash = applied::plan_hash(prep);
-    if !opts.reapply {
-        if let Some(notice) = applied::already_applied(prep, &plan_hash)? {
-            out.notice(&notice);
-            return Ok(exit::OK);
-        }
-    }
-    if let Some(dirty) = dirty_files(prep) {
-        out.notice(&dirty);
-    }
-    // A lock file that would go stale for want of its tool is refused before anything changes.
-    crate::exec::relock::preflight(prep)?;
-    let meta = RunMeta {
-        plan: prep.plan.name.clone(),
-        plan_path: prep.plan_path.clone(),
-        plan_hash,
+    let Some(plan_hash) = preflight(prep, opts, out)? else {
+        return Ok(exit::OK);
     };
-    // Checked before the journal begins: a run that cannot keep its reports never starts.
-    crate::journal::paths::ensure_reports_dir(&prep.target)
-        .map_err(|e| Error::context("failed to prepare the reports directory", e))?;
-    let journal = Journal::begin(&prep.target, meta)
-        .map_err(|e| Error::context("failed to open the journal", e))?;
+    let (journal, groups, run_dir) = open_run(prep, plan_hash)?;
     let run_id = journal.run_id().to_string();
-    let groups =
-        crate::process::Groups::record_in(crate::journal::paths::orphan_groups(journal.run_dir()));
-    let run_dir: PathBuf = crate::journal::paths::ensure_report_dir(&prep.target, &run_id)
-        .map_err(|e| Error::context("failed to create the run's report directory", e))?;
-
     let cancel = crate::process::Cancel::new();
     let _signals = crate::process::signals::install(&cancel);
     // Orphans of the run's commands come back to planrun, which ends them with the run.
@@ -368,22 +342,72 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Resu
     }
     // Nothing the run started outlives it, not even what left its group or lost its mark.
     crate::process::scope::end_run(&control.scope);
-    let skipped: Vec<String> = order
-        .iter()
-        .zip(&outcomes)
+    dispatcher.after_steps(&outcomes);
+    let (status, code, why) = ending(dispatcher.stop.clone(), cancel.is_cancelled());
+    let (status, code) = dispatcher.conclude(&run_id, (status, code), why);
+    dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
+    // The target's state is decided above; a report that cannot be written is said, but
+    // never turns the exit code into "invalid, nothing ran".
+    dispatcher.out.finish();
+    drop(lock_guard);
+    Ok(code)
+}
+
+/// What comes before the journal: notices of a foreign journal and of files not committed,
+/// the refusal of a lock file that would go stale; `None` (after its notice) when the plan is
+/// applied here already and not to be applied again, else the plan's hash.
+fn preflight(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Result<Option<String>> {
+    for w in crate::journal::explain::foreign_warnings(&prep.target) {
+        out.notice(&Notice::ForeignJournal(w));
+    }
+    let plan_hash = applied::plan_hash(prep);
+    if !opts.reapply {
+        if let Some(notice) = applied::already_applied(prep, &plan_hash)? {
+            out.notice(&notice);
+            return Ok(None);
+        }
+    }
+    if let Some(dirty) = dirty_files(prep) {
+        out.notice(&dirty);
+    }
+    // A lock file that would go stale for want of its tool is refused before anything changes.
+    crate::exec::relock::preflight(prep)?;
+    Ok(Some(plan_hash))
+}
+
+/// Begins the run: its journal, the record of its process groups, its report directory.
+fn open_run(
+    prep: &Prepared,
+    plan_hash: String,
+) -> Result<(Journal, crate::process::Groups, PathBuf)> {
+    let meta = RunMeta {
+        plan: prep.plan.name.clone(),
+        plan_path: prep.plan_path.clone(),
+        plan_hash,
+    };
+    // Checked before the journal begins: a run that cannot keep its reports never starts.
+    crate::journal::paths::ensure_reports_dir(&prep.target)
+        .map_err(|e| Error::context("failed to prepare the reports directory", e))?;
+    let journal = Journal::begin(&prep.target, meta)
+        .map_err(|e| Error::context("failed to open the journal", e))?;
+    let groups =
+        crate::process::Groups::record_in(crate::journal::paths::orphan_groups(journal.run_dir()));
+    let run_dir = crate::journal::paths::ensure_report_dir(&prep.target, journal.run_id())
+        .map_err(|e| Error::context("failed to create the run's report directory", e))?;
+    Ok((journal, groups, run_dir))
+}
+
+/// The ids of the steps the scheduler skipped.
+fn skipped_ids(prep: &Prepared, outcomes: &[Outcome]) -> Vec<String> {
+    (prep.plan.order.iter().zip(outcomes))
         .filter(|(_, o)| **o == Outcome::Skipped)
         .filter_map(|(n, _)| prep.step(n).map(|s| s.id().to_string()))
-        .collect();
-    if !skipped.is_empty() {
-        dispatcher.send(Event::Skipped { ids: skipped });
-    }
-    // What the run changed, derived from its before-images (edits and `run` steps' `changes`
-    // alike), taken before any rollback undoes it.
-    let (diffstat, diff) = crate::exec::changes::net_changes(&prep.target, journal.run_dir());
-    dispatcher.send(Event::Run(RunEvent::Changed(diffstat, diff)));
+        .collect()
+}
 
-    let stop = dispatcher.stop.clone();
-    let (status, code, why) = match (stop, cancel.is_cancelled()) {
+/// How the run ends before any rollback, its exit code, and why it rolls back, if it does.
+fn ending(stop: Option<Stop>, cancelled: bool) -> (Ending, u8, Option<Why>) {
+    match (stop, cancelled) {
         (_, true) => (Ending::Interrupted, exit::INTERRUPTED, Some(Why::Signal)),
         (None, false) => (Ending::Passed, exit::OK, None),
         (Some(stop), false) => {
@@ -395,29 +419,42 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Resu
             };
             (status, code, Some(Why::Stopped(stop)))
         }
-    };
-    let (status, code) = if let Some(why) = why {
-        match dispatcher.roll_back(&run_id, why) {
-            None => (status, code),
-            Some(failed) => (Ending::RollbackFailed, failed),
-        }
-    } else if let Err(e) = journal.set_status(Status::Applied) {
-        // A run that cannot be marked applied would stay "running" and block the target:
-        // it is undone instead, so the target ends in a state the journal can describe.
-        let code = dispatcher.roll_back(&run_id, Why::NotMarkedApplied(e.to_string()));
-        (Ending::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
-    } else {
-        (status, code)
-    };
-    dispatcher.send(Event::Run(RunEvent::Finished { status, code }));
-    // The target's state is decided above; a report that cannot be written is said, but
-    // never turns the exit code into "invalid, nothing ran".
-    dispatcher.out.finish();
-    drop(lock_guard);
-    Ok(code)
+    }
 }
 
 impl Dispatcher<'_> {
+    /// Says which steps never ran and what the run changed, derived from its before-images
+    /// (edits and `run` steps' `changes` alike), taken before any rollback undoes it.
+    fn after_steps(&mut self, outcomes: &[Outcome]) {
+        let skipped = skipped_ids(self.prep, outcomes);
+        if !skipped.is_empty() {
+            self.send(Event::Skipped { ids: skipped });
+        }
+        let (diffstat, diff) =
+            crate::exec::changes::net_changes(&self.prep.target, self.journal.run_dir());
+        self.send(Event::Run(RunEvent::Changed(diffstat, diff)));
+    }
+
+    /// Ends the run as `ending` says: rolled back when there is a `why`, else marked applied
+    /// (and rolled back after all when it cannot be). Returns how it ended and its exit code.
+    fn conclude(&mut self, run_id: &str, ending: (Ending, u8), why: Option<Why>) -> (Ending, u8) {
+        if let Some(why) = why {
+            return match self.roll_back(run_id, why) {
+                None => ending,
+                Some(failed) => (Ending::RollbackFailed, failed),
+            };
+        }
+        match self.journal.set_status(Status::Applied) {
+            Ok(()) => ending,
+            // A run that cannot be marked applied would stay "running" and block the target:
+            // it is undone instead, so the target ends in a state the journal can describe.
+            Err(e) => {
+                let code = self.roll_back(run_id, Why::NotMarkedApplied(std::sync::Arc::new(e)));
+                (Ending::RollbackFailed, code.unwrap_or(exit::STEP_FAILED))
+            }
+        }
+    }
+
     /// Rolls the run back through the one rollback service, its events to the sinks.
     /// Returns the error's exit code when the rollback did not finish.
     fn roll_back(&mut self, run_id: &str, why: Why) -> Option<u8> {

@@ -6,7 +6,8 @@
 //! What a step would do is its action's to say ([`Action::preview`]); its file changes are
 //! computed by the same [`Action::files`] that apply uses, reading through an overlay of the
 //! changes previewed so far, so a later edit of the same file shows its real diff. This module
-//! lays the steps out, with the phases, gates and counts around them, and renders them.
+//! lays the steps out, with the phases, gates and counts around them, as data
+//! ([`Preview`]); `sinks::preview` renders it for the terminal.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,27 +16,27 @@ use crate::edit::diff;
 use crate::exec::action::{self, Action};
 use crate::exec::edits::{self, FileChange};
 use crate::exec::planned::StepPreview;
-pub use crate::exec::planned::{PlannedFile, PlannedStep, Preview};
+pub use crate::exec::planned::{Block, Header, PlannedFile, PlannedStep, Preview};
 use crate::exec::setup::Prepared;
 use crate::graph::Node;
 use crate::measure::record::Record;
-use crate::plan::compiled::{Phase, Step};
+use crate::plan::compiled::Step;
 use crate::plan::model::Installer;
-use crate::styled::Styled;
-use crate::ui::{self, count, Style};
+use crate::styled::{Style, Styled};
 
 /// Builds the preview of a prepared apply; `known` holds the records known before anything runs
-/// (the saved baseline `--baseline` names, under its suite's record name).
+/// (the saved baseline `--baseline` names, under its suite's record name). Commands, diffs and
+/// undo lines hold secret values as they are: whoever shows them masks them.
 pub fn preview(
     prep: &Prepared,
-    color: bool,
     known: &BTreeMap<String, Record>,
 ) -> Result<Preview, edits::EditStepError> {
-    let mut out = Preview::default();
+    let mut out = Preview {
+        header: header(prep),
+        ..Preview::default()
+    };
     let mut overlay: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut text = header(prep, color);
     let mut current_phase: Option<usize> = None;
-    let mut gates = 0;
     for node in &prep.plan.order {
         let (phase_index, index) = match node {
             Node::Step { phase, index } => (*phase, Some(*index)),
@@ -44,24 +45,33 @@ pub fn preview(
         let phase = &prep.plan.phases[phase_index];
         if current_phase != Some(phase_index) && (index.is_some() || !phase.gates.is_empty()) {
             current_phase = Some(phase_index);
-            text.push_str(&phase_heading(phase, color));
+            out.blocks.push(Block::Phase {
+                id: phase.id.clone(),
+                title: phase.title.clone(),
+                needs: phase.needs.clone(),
+            });
         }
         let Some(index) = index else {
-            gates += phase.gates.len();
-            text.push_str(&ui::render(&gate_lines(phase), color));
+            out.gates += phase.gates.len();
+            let gates = phase.gates.iter();
+            out.blocks.push(Block::Gates(
+                gates.map(|g| (g.check.clone(), g.why.clone())).collect(),
+            ));
             continue;
         };
         let step = &phase.steps[index];
         let lines = preview_step(prep, known, &mut overlay, &mut out, step)?;
-        text.push_str(&ui::render(&lines, color));
+        out.blocks.push(Block::Step {
+            id: step.id().to_string(),
+            action: step.action(),
+            lines,
+        });
     }
     out.files = out.changed.len();
     let changed = std::mem::take(&mut out.changed);
     out.already.retain(|f| !changed.contains(f));
     out.changed = changed;
-    text.push_str(&ui::render(&summary(&out, gates), color));
-    // Commands, diffs and undo lines show secret values masked; apply runs them unmasked.
-    out.text = prep.secrets.mask(&text).into_owned();
+    // The data shows secret values masked, as the text does; apply runs them unmasked.
     for step in &mut out.steps {
         for c in step.commands.iter_mut().chain(step.undo.iter_mut()) {
             *c = prep.secrets.mask(c).into_owned();
@@ -71,41 +81,6 @@ pub fn preview(
         }
     }
     Ok(out)
-}
-
-/// A phase's heading: `phase ID  TITLE  (after NEEDS)`, after a blank line.
-fn phase_heading(phase: &Phase, color: bool) -> String {
-    let mut line = Styled::new();
-    line.plain("\n")
-        .styled(Style::Bold, "phase")
-        .plain(format!(" {}", phase.id));
-    if let Some(title) = &phase.title {
-        line.plain(format!("  {title}"));
-    }
-    if !phase.needs.is_empty() {
-        line.plain("  ")
-            .styled(Style::Dim, format!("(after {})", phase.needs.join(", ")));
-    }
-    line.plain("\n");
-    ui::render(&line, color)
-}
-
-/// A phase's gates, each with its why.
-fn gate_lines(phase: &Phase) -> Styled {
-    let mut lines = Styled::new();
-    for gate in &phase.gates {
-        lines
-            .plain("  ")
-            .styled(Style::Bold, "gate")
-            .plain(format!(" {}\n", gate.check));
-        if let Some(why) = &gate.why {
-            lines
-                .plain("    ")
-                .styled(Style::Dim, format!("why: {why}"))
-                .plain("\n");
-        }
-    }
-    lines
 }
 
 /// One step's lines: its heading, what its action says it would do, and its file diffs,
@@ -124,12 +99,6 @@ fn preview_step(
         ..PlannedStep::default()
     };
     let mut lines = Styled::new();
-    lines
-        .plain("  ")
-        .styled(Style::Bold, "step")
-        .plain(format!(" {} ", step.id()))
-        .styled(Style::Dim, format!("({})", step.action()))
-        .plain("\n");
     let read = |rel: &str| -> Result<Option<String>, String> {
         match overlay.get(rel) {
             Some(content) => Ok(content.clone()),
@@ -242,51 +211,16 @@ fn file_lines(
     overlay.insert(c.rel.clone(), Some(c.new));
 }
 
-/// The closing count: `plan: 2 files to change, ...`, after a blank line.
-fn summary(out: &Preview, gates: usize) -> Styled {
-    // Plans without services keep the summary they always had.
-    let services = match out.services {
-        0 => String::new(),
-        n => format!(", {}", count(n, "service")),
-    };
-    let mut line = Styled::new();
-    line.plain("\n")
-        .styled(
-            Style::Bold,
-            format!(
-                "plan: {} to change, {} to install, {}, {}{services}, {}",
-                count(out.files, "file"),
-                count(out.packages, "package"),
-                count(out.commands, "command"),
-                count(out.suites, "timed suite"),
-                count(gates, "gate"),
-            ),
-        )
-        .plain("\n");
-    line
-}
-
-/// `plan`, `target`, `installer` and `phases`, one line each.
-fn header(prep: &Prepared, color: bool) -> String {
-    let key = |s: &str| ui::paint(color, Style::Bold, &format!("{s:<10}"));
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{} {} ({})",
-        key("plan"),
-        prep.plan.name,
-        prep.plan_path.display()
-    );
-    let _ = writeln!(text, "{} {}", key("target"), prep.target.display());
-    if let Some(env) = environment(prep) {
-        let _ = writeln!(text, "{} {env}", key("env"));
+/// The plan, target, environment, installer and phases.
+fn header(prep: &Prepared) -> Header {
+    Header {
+        plan: prep.plan.name.clone(),
+        plan_path: prep.plan_path.clone(),
+        target: prep.target.clone(),
+        env: environment(prep),
+        installer: installer(prep),
+        phases: prep.plan.phases.iter().map(|p| p.id.clone()).collect(),
     }
-    if let Some(installer) = installer(prep) {
-        let _ = writeln!(text, "{} {installer}", key("installer"));
-    }
-    let phases: Vec<&str> = prep.plan.phases.iter().map(|p| p.id.as_str()).collect();
-    let _ = writeln!(text, "{} {}", key("phases"), phases.join(", "));
-    text
 }
 
 /// The environment the plan runs in and why (see [`crate::pyenv::discover`]), when it installs

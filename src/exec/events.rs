@@ -22,8 +22,18 @@ pub struct StepOutput {
     /// The earlier record an interleaved suite measured again beside its own, grown by its
     /// runs in the pairs.
     pub partner: Option<NewRecord>,
-    /// Warnings to show under the step.
-    pub warnings: Vec<String>,
+}
+
+impl StepOutput {
+    /// What measuring its record warned of, to show under the step: the warnings of a record
+    /// it measured (none for one taken from a saved baseline, whose warnings were shown when
+    /// it was measured).
+    pub fn warnings(&self) -> &[String] {
+        match &self.record {
+            Some(new) if new.source.is_none() => &new.record.warnings,
+            _ => &[],
+        }
+    }
 }
 
 /// A record a suite step produced.
@@ -77,7 +87,7 @@ impl Stop {
 }
 
 /// Why an apply rolls back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Why {
     /// A signal came.
     Signal,
@@ -85,7 +95,7 @@ pub enum Why {
     Stopped(Stop),
     /// The run could not be marked applied (the journal's error): it is undone instead, and
     /// the rollback does not count as having saved it.
-    NotMarkedApplied(String),
+    NotMarkedApplied(std::sync::Arc<crate::journal::error::JournalError>),
 }
 
 /// One thing that happened in an apply.

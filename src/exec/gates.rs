@@ -9,7 +9,9 @@ use crate::measure::interval::{noise_floor, DEFAULT_CONFIDENCE};
 use crate::measure::record::Record;
 use crate::plan::compiled::{Gate, Plan};
 use crate::plan::model::OnFail;
-use crate::run::verdict::{Detail, Interval, NamedTest, Pairing, Status, TestOutcome, Verdict};
+use crate::run::verdict::{
+    Detail, Explanation, Interval, NamedTest, Pairing, Status, TestOutcome, Undecided, Verdict,
+};
 
 /// Records by name, as gates read them.
 pub type Records = BTreeMap<String, Record>;
@@ -88,9 +90,9 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> Verdict {
         details: Vec::new(),
         tests: Vec::new(),
     };
-    if let Some(why) = crate::exec::testsets::speed_refusal(gate, records) {
-        verdict.explanation = Some(format!("{}: {why}", gate.check));
-        verdict.message = Some(why);
+    if let Some(refusal) = crate::exec::testsets::speed_refusal(gate, records) {
+        verdict.explanation = Some(Explanation::NoSpeedVerdict(refusal.clone()));
+        verdict.message = Some(Undecided::NoSpeedVerdict(refusal));
         return verdict;
     }
     match decision(gate, records) {
@@ -100,9 +102,12 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> Verdict {
                 Outcome3::Fail => failed,
                 Outcome3::Inconclusive => Status::Inconclusive,
             };
-            verdict.explanation = Some(d.explanation);
             verdict.values = d.values.into_iter().collect();
             verdict.intervals = d.intervals.iter().map(interval).collect();
+            verdict.explanation = Some(Explanation::Decided {
+                expr: gate.expr.clone(),
+                checks: d.intervals,
+            });
         }
         Err(e) => {
             // A gate that cannot be decided never passes: with `warn` it warns, else it fails.
@@ -111,7 +116,7 @@ fn decide(phase: &str, gate: &Gate, records: &Records) -> Verdict {
             } else {
                 Status::Error
             };
-            verdict.message = Some(e.to_string());
+            verdict.message = Some(Undecided::Eval(e));
         }
     }
     if verdict.status != Status::Pass {
@@ -260,6 +265,11 @@ mod tests {
     use crate::plan::model::OnInconclusive;
     use crate::report::model::GateReport;
 
+    /// The verdict's explanation in the report's words.
+    fn said(v: &Verdict) -> String {
+        crate::report::explain::explanation(v).unwrap()
+    }
+
     fn gate(check: &str, on_fail: OnFail) -> Gate {
         Gate {
             check: check.into(),
@@ -372,7 +382,7 @@ mod tests {
         let check = "after.wall.median <= baseline.wall.median * 0.43";
         let v = decide("p", &gate(check, OnFail::Rollback), &rs);
         assert_eq!(v.status, Status::Fail);
-        let explanation = v.explanation.unwrap();
+        let explanation = said(&v);
         assert!(
             explanation.starts_with("after.wall.median <= baseline.wall.median * 0.43: no speed verdict: `after` and `baseline` ran different tests: 0 only in `after`, 1 only in `baseline` (t::b)"),
             "{explanation}"
@@ -408,7 +418,7 @@ mod tests {
         ];
         let r = evaluate("verify", &gates, &records(&[2.0], &[20.0]));
         assert_eq!(r[0].status, Status::Pass);
-        let explanation = r[0].explanation.as_deref().unwrap();
+        let explanation = said(&r[0]);
         assert!(
             explanation.starts_with("after.wall.median 2 <= baseline.wall.median 20 * 0.43 = 8.60 (10.00x faster, 99% CI"),
             "{explanation}"
@@ -425,7 +435,7 @@ mod tests {
         assert_eq!(r[2].status, Status::Fail);
         assert_eq!(r[3].status, Status::Error);
         assert_eq!(
-            r[3].message.as_deref(),
+            crate::report::explain::message(&r[3]).as_deref(),
             Some("no run produced `after.rss_peak_mb`")
         );
         assert!(blocks(&r));
@@ -458,12 +468,7 @@ mod tests {
             &[gate(check, OnFail::Rollback)],
             &records(&after, &baseline),
         );
-        assert_eq!(
-            settled[0].status,
-            Status::Pass,
-            "{:?}",
-            settled[0].explanation
-        );
+        assert_eq!(settled[0].status, Status::Pass, "{}", said(&settled[0]));
     }
 
     /// A budget gate that fails names every test over budget, slowest first, by how much; a
@@ -551,13 +556,9 @@ mod tests {
         let verdict = decide("p", &ratio.phases[0].gates[0], &all);
         assert_eq!(verdict.status, Status::Inconclusive);
         assert!(
-            verdict
-                .explanation
-                .as_deref()
-                .unwrap()
-                .contains("inconclusive: drift, the machine got"),
-            "{:?}",
-            verdict.explanation
+            said(&verdict).contains("inconclusive: drift, the machine got"),
+            "{}",
+            said(&verdict)
         );
         assert!(settled(&ratio, "after", &after, &drifting));
     }

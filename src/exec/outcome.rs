@@ -162,7 +162,7 @@ pub enum Relock {
         /// The specifier of the uv used.
         spec: String,
         /// Why.
-        why: String,
+        why: crate::edit::locks::UvReason,
     },
     /// `uv.lock`'s revision changed.
     RevisionMoved {

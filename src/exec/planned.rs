@@ -1,6 +1,8 @@
-//! What a dry run says a plan would do, as data: its counts, and what each step would do,
-//! filled in by each action's preview ([`crate::exec::action::Action::preview`]) and rendered
-//! by [`crate::exec::dryrun`].
+//! What a dry run says a plan would do, as data: the header, the phases with their steps and
+//! gates in execution order, the counts, and what each step would do, filled in by each
+//! action's preview ([`crate::exec::action::Action::preview`]) and laid out by
+//! [`crate::exec::dryrun`]; `sinks::preview` renders it for the terminal, `report::preview` as
+//! JSON.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,11 +13,15 @@ use crate::exec::setup::Prepared;
 use crate::measure::record::Record;
 use crate::styled::{Style, Styled};
 
-/// What a dry run would do, rendered for the terminal, plus its counts and data.
+/// What a dry run would do: its layout, its counts and data.
 #[derive(Debug, Default)]
 pub struct Preview {
-    /// The rendered preview.
-    pub text: String,
+    /// The plan, target, environment and installer, shown first.
+    pub header: Header,
+    /// The phases, steps and gates in execution order.
+    pub blocks: Vec<Block>,
+    /// Gates that would be decided.
+    pub gates: usize,
     /// Distinct files that would change.
     pub files: usize,
     /// Packages that would be installed.
@@ -49,6 +55,48 @@ impl Preview {
     pub fn already_in_target(&self) -> bool {
         !self.already.is_empty() && self.files == 0 && self.commands == 0
     }
+}
+
+/// What the preview's header says.
+#[derive(Debug, Default)]
+pub struct Header {
+    /// The plan's name.
+    pub plan: String,
+    /// The plan file, as given.
+    pub plan_path: std::path::PathBuf,
+    /// The target.
+    pub target: std::path::PathBuf,
+    /// The environment the plan runs in and why, when a step uses it.
+    pub env: Option<String>,
+    /// The installer its install steps would use, when it has any.
+    pub installer: Option<String>,
+    /// The phase ids.
+    pub phases: Vec<String>,
+}
+
+/// One part of the preview, in execution order.
+#[derive(Debug)]
+pub enum Block {
+    /// A phase begins.
+    Phase {
+        /// Its id.
+        id: String,
+        /// Its title.
+        title: Option<String>,
+        /// The phases it runs after.
+        needs: Vec<String>,
+    },
+    /// A step: what its action says it would do, then its file diffs, as styled lines.
+    Step {
+        /// The step id.
+        id: String,
+        /// Its action name.
+        action: &'static str,
+        /// The lines under its heading.
+        lines: Styled,
+    },
+    /// A phase's gates: each check and its why.
+    Gates(Vec<(String, Option<String>)>),
 }
 
 /// What one step would do.

@@ -1,13 +1,13 @@
 //! Speed is compared only between runs of the same tests: a gate that reads the times of a
 //! pytest record that ran no test, or of two records that ran different tests, gets no speed
 //! verdict. It fails, naming the difference, and the cause when pytest said it (pytest-xdist
-//! workers that collected different tests).
+//! workers that collected different tests): as data, which `report::explain` words.
 
 use std::collections::BTreeSet;
 
-use crate::exec::red::named;
 use crate::measure::record::Record;
 use crate::plan::compiled::Gate;
+use crate::run::verdict::{CollectCause, NoSpeed, SpeedRefusal};
 
 /// Records by name, as gates read them.
 type Records = std::collections::BTreeMap<String, Record>;
@@ -16,7 +16,7 @@ type Records = std::collections::BTreeMap<String, Record>;
 pub const XDIST_MISMATCH: &str = "Different tests were collected";
 
 /// Why `gate` may not compare the times it reads, if it may not.
-pub fn speed_refusal(gate: &Gate, records: &Records) -> Option<String> {
+pub fn speed_refusal(gate: &Gate, records: &Records) -> Option<SpeedRefusal> {
     let refs = gate.expr.metric_refs();
     let mut timed: Vec<&str> = refs
         .iter()
@@ -29,74 +29,60 @@ pub fn speed_refusal(gate: &Gate, records: &Records) -> Option<String> {
     // are compared on time alone, as before.
     timed.retain(|r| records.get(*r).is_some_and(|rec| rec.test_set.is_some()));
     let set = |r: &str| records.get(r).and_then(|rec| rec.test_set.as_ref());
-    let mut why = Vec::new();
+    let mut reasons = Vec::new();
     for r in &timed {
         if set(r).is_some_and(|s| s.executed.is_empty()) {
-            why.push(format!("`{r}` ran no test{}", cause(&records[*r])));
+            reasons.push(NoSpeed::RanNoTest {
+                record: r.to_string(),
+                cause: cause(&records[*r]),
+            });
         }
     }
-    if why.is_empty() {
+    if reasons.is_empty() {
         for pair in timed.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             let (Some(sa), Some(sb)) = (set(a), set(b)) else {
                 continue;
             };
-            if let Some(diff) = difference(a, &sa.executed, b, &sb.executed) {
-                let causes = [cause(&records[a]), cause(&records[b])].concat();
-                why.push(format!("{diff}{causes}"));
+            if let Some([only_a, only_b]) = difference(&sa.executed, &sb.executed) {
+                reasons.push(NoSpeed::DifferentTests {
+                    sides: [(a.to_string(), only_a), (b.to_string(), only_b)],
+                    causes: [cause(&records[a]), cause(&records[b])],
+                });
             }
         }
     }
-    (!why.is_empty()).then(|| {
-        format!(
-            "no speed verdict: {}; times are compared only between runs of the same tests",
-            why.join("; ")
-        )
-    })
+    (!reasons.is_empty()).then_some(SpeedRefusal { reasons })
 }
 
-/// "`a` and `b` ran different tests: ..." when their executed sets differ.
-pub fn difference(a: &str, ta: &[String], b: &str, tb: &[String]) -> Option<String> {
+/// The ids only `ta` ran and those only `tb` ran, when the two sets differ.
+fn difference(ta: &[String], tb: &[String]) -> Option<[Vec<String>; 2]> {
     let sa: BTreeSet<&String> = ta.iter().collect();
     let sb: BTreeSet<&String> = tb.iter().collect();
     if sa == sb {
         return None;
     }
-    let only_a: Vec<String> = sa.difference(&sb).map(|s| s.to_string()).collect();
-    let only_b: Vec<String> = sb.difference(&sa).map(|s| s.to_string()).collect();
-    let side = |name: &str, ids: &[String]| {
-        if ids.is_empty() {
-            format!("0 only in `{name}`")
-        } else {
-            format!("{} only in `{name}` ({})", ids.len(), named(ids))
-        }
+    let only = |x: &BTreeSet<&String>, y: &BTreeSet<&String>| {
+        x.difference(y).map(|s| s.to_string()).collect::<Vec<_>>()
     };
-    Some(format!(
-        "`{a}` and `{b}` ran different tests: {}, {}",
-        side(a, &only_a),
-        side(b, &only_b)
-    ))
+    Some([only(&sa, &sb), only(&sb, &sa)])
 }
 
-/// What pytest said went wrong in collecting `record`'s tests, as a clause.
-fn cause(record: &Record) -> String {
-    let Some(set) = &record.test_set else {
-        return String::new();
-    };
+/// What pytest said went wrong in collecting `record`'s tests.
+fn cause(record: &Record) -> Option<CollectCause> {
+    let set = record.test_set.as_ref()?;
     if let Some(c) = set
         .collection_errors
         .iter()
         .find(|c| c.summary.contains(XDIST_MISMATCH))
     {
         let first = c.summary.split(". ").next().unwrap_or(&c.summary);
-        return format!(
-            " (pytest-xdist: \"{first}\": the workers collected different tests, so ids or their order depend on the process; make parametrization deterministic)"
-        );
+        return Some(CollectCause::XdistMismatch(first.to_string()));
     }
-    match set.collection_errors.first() {
-        Some(c) => format!(" (collection error in `{}`: {})", c.id, c.summary),
-        None => String::new(),
-    }
+    set.collection_errors.first().map(|c| CollectCause::Error {
+        id: c.id.clone(),
+        summary: c.summary.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -104,6 +90,11 @@ mod tests {
     use super::*;
     use crate::measure::record::{CollectionError, TestSet};
     use crate::plan::model::{OnFail, OnInconclusive};
+
+    /// The refusal in the report's words.
+    fn said(refusal: Option<SpeedRefusal>) -> Option<String> {
+        refusal.as_ref().map(crate::report::explain::speed_refusal)
+    }
 
     fn gate(check: &str) -> Gate {
         Gate {
@@ -145,7 +136,7 @@ mod tests {
             ("after".into(), record(&["t::a", "t::d"], &[])),
         ]);
         assert_eq!(
-            speed_refusal(&speed, &differ).unwrap(),
+            said(speed_refusal(&speed, &differ)).unwrap(),
             "no speed verdict: `after` and `baseline` ran different tests: 1 only in `after` (t::d), 2 only in `baseline` (t::b, t::c); times are compared only between runs of the same tests"
         );
         // A gate on test counts is not a speed gate; a record without a test set is not checked.
@@ -165,14 +156,18 @@ mod tests {
             ("baseline".into(), record(&["t::a"], &[])),
             ("after".into(), record(&[], &[("gw1", mismatch)])),
         ]);
-        let why = speed_refusal(&gate("after.wall.median <= baseline.wall.median"), &rs).unwrap();
+        let why = said(speed_refusal(
+            &gate("after.wall.median <= baseline.wall.median"),
+            &rs,
+        ))
+        .unwrap();
         assert!(why.starts_with("no speed verdict: `after` ran no test (pytest-xdist: \"Different tests were collected between gw0 and gw1\""), "{why}");
         // Alone, too: an absolute bound on the time of a suite that ran nothing is no verdict.
-        let alone = speed_refusal(&gate("after.wall.median <= 15"), &rs).unwrap();
+        let alone = said(speed_refusal(&gate("after.wall.median <= 15"), &rs)).unwrap();
         assert!(alone.contains("`after` ran no test"), "{alone}");
         let empty = Records::from([("after".into(), record(&[], &[]))]);
         assert_eq!(
-            speed_refusal(&gate("after.wall.median <= 15"), &empty).unwrap(),
+            said(speed_refusal(&gate("after.wall.median <= 15"), &empty)).unwrap(),
             "no speed verdict: `after` ran no test; times are compared only between runs of the same tests"
         );
     }

@@ -114,15 +114,16 @@ fn records_without_a_comparison_have_no_pairing() {
 }
 
 /// The gate decided over `records` as the apply decides it.
-fn decide(check: &str, records: &BTreeMap<String, Record>) -> crate::criteria::decide::Decision {
+fn decide(check: &str, records: &BTreeMap<String, Record>) -> crate::criteria::decide::tests::Said {
     let lookup = |r: &str, m: &str| records.get(r)?.metric(m);
     let samples = |r: &str, m: &str| records.get(r)?.run_samples(m);
     let pairing =
         |nr: &str, nm: &str, dr: &str, dm: &str| pairing(records, (nr, nm), (dr, dm), 0.99);
-    crate::criteria::parse(check)
-        .unwrap()
+    let expr = crate::criteria::parse(check).unwrap();
+    let d = expr
         .decide_paired(&lookup, &samples, &pairing, 0.05, 0.99)
-        .unwrap()
+        .unwrap();
+    crate::criteria::decide::tests::Said::of(&expr, d)
 }
 
 #[test]

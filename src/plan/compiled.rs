@@ -89,64 +89,69 @@ pub struct Gate {
     pub line: Option<usize>,
 }
 
-/// One compiled step. The edit actions keep their written shape: they have nothing to resolve.
-#[derive(Debug, Clone)]
-pub enum Step {
-    /// Run a shell command.
-    Run(Run),
-    /// Install Python packages.
-    Install(Install),
-    /// Write a file from a template.
-    Write(model::WriteStep),
-    /// Replace text in a file.
-    Replace(model::ReplaceStep),
-    /// Edit an INI file.
-    Ini(model::IniStep),
-    /// Edit a TOML file.
-    Toml(model::TomlStep),
-    /// Edit pytest's configuration.
-    PytestConfig(model::PytestConfigStep),
-    /// Run a timed suite.
-    Suite(Suite),
-    /// Mark tests from a record's durations.
-    Mark(Mark),
-    /// Start a service for the rest of the apply.
-    Service(Service),
+/// The registry of actions: each compiled step's variant and its type, one line per action.
+/// It hands the list to `$callback`, a macro that writes what is needed once per action: the
+/// [`Step`] enum and its [`CompiledStep`] view here ([`step_enum`]), the executor's `Action`
+/// view in `exec::action`. Adding an action is its modules and one line here.
+macro_rules! for_each_action {
+    ($callback:ident) => {
+        $callback! {
+            /// Run a shell command.
+            Run(Run),
+            /// Install Python packages.
+            Install(Install),
+            /// Write a file from a template.
+            Write(model::WriteStep),
+            /// Replace text in a file.
+            Replace(model::ReplaceStep),
+            /// Edit an INI file.
+            Ini(model::IniStep),
+            /// Edit a TOML file.
+            Toml(model::TomlStep),
+            /// Edit pytest's configuration.
+            PytestConfig(model::PytestConfigStep),
+            /// Run a timed suite.
+            Suite(Suite),
+            /// Mark tests from a record's durations.
+            Mark(Mark),
+            /// Start a service for the rest of the apply.
+            Service(Service),
+        }
+    };
+}
+pub(crate) use for_each_action;
+
+/// The [`Step`] enum from the registry, and what the plan layer knows of each step: its
+/// action's [`CompiledStep`].
+macro_rules! step_enum {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+        /// One compiled step. The edit actions keep their written shape: they have nothing to
+        /// resolve.
+        #[derive(Debug, Clone)]
+        pub enum Step {
+            $($(#[$doc])* $variant($ty),)*
+        }
+
+        impl Step {
+            /// What the plan layer knows of the step: its action's [`CompiledStep`].
+            pub fn compiled(&self) -> &dyn CompiledStep {
+                match self {
+                    $(Step::$variant(s) => s,)*
+                }
+            }
+
+            fn compiled_mut(&mut self) -> &mut dyn CompiledStep {
+                match self {
+                    $(Step::$variant(s) => s,)*
+                }
+            }
+        }
+    };
 }
 
+for_each_action!(step_enum);
+
 impl Step {
-    /// What the plan layer knows of the step: its action's [`CompiledStep`]. The registry:
-    /// one line per action.
-    pub fn compiled(&self) -> &dyn CompiledStep {
-        match self {
-            Step::Run(s) => s,
-            Step::Install(s) => s,
-            Step::Write(s) => s,
-            Step::Replace(s) => s,
-            Step::Ini(s) => s,
-            Step::Toml(s) => s,
-            Step::PytestConfig(s) => s,
-            Step::Suite(s) => s,
-            Step::Mark(s) => s,
-            Step::Service(s) => s,
-        }
-    }
-
-    fn compiled_mut(&mut self) -> &mut dyn CompiledStep {
-        match self {
-            Step::Run(s) => s,
-            Step::Install(s) => s,
-            Step::Write(s) => s,
-            Step::Replace(s) => s,
-            Step::Ini(s) => s,
-            Step::Toml(s) => s,
-            Step::PytestConfig(s) => s,
-            Step::Suite(s) => s,
-            Step::Mark(s) => s,
-            Step::Service(s) => s,
-        }
-    }
-
     /// The step id.
     pub fn id(&self) -> &str {
         self.compiled().id()

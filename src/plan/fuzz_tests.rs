@@ -451,8 +451,9 @@ impl Ground {
         // Validated and resolved: what is left to refuse (paths that leave the target) is
         // printed by `Prepared::new` itself.
         if let Ok(prep) = Prepared::new(&path, Some(&target), overrides) {
-            let _ = dryrun::preview(&prep, false, &Default::default());
-            let _ = dryrun::preview(&prep, true, &Default::default());
+            if let Ok(preview) = dryrun::preview(&prep, &Default::default()) {
+                let _ = crate::sinks::preview::text(&preview, true, &prep.secrets);
+            }
         }
         // Prepared::new makes its secrets the process's; other tests must not see them.
         crate::secrets::install(&crate::secrets::Secrets::default());
@@ -484,8 +485,8 @@ fn the_pools_alone_make_a_plan_that_previews() {
     let path = ground.plans.path().join("plan.toml");
     std::fs::write(&path, text).unwrap();
     let prep = Prepared::new(&path, Some(ground.target.path()), &[]).unwrap();
-    let preview = dryrun::preview(&prep, false, &Default::default()).unwrap();
-    assert_eq!(preview.files, 2, "{}", preview.text);
+    let preview = dryrun::preview(&prep, &Default::default()).unwrap();
+    assert_eq!(preview.files, 2, "{:?}", preview.blocks);
 }
 
 /// Any value a plan author could put under a key: the kinds TOML has, in and out of range.

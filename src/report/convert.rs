@@ -34,9 +34,9 @@ impl From<&Verdict> for GateReport {
             on_fail: on_fail_name(v.on_fail).into(),
             on_inconclusive: on_inconclusive_name(v.on_inconclusive).into(),
             status: v.status.into(),
-            explanation: v.explanation.clone(),
+            explanation: crate::report::explain::explanation(v),
             values: v.values.clone(),
-            message: v.message.clone(),
+            message: crate::report::explain::message(v),
             intervals: v.intervals.iter().map(IntervalReport::from).collect(),
             details: v.details.iter().map(detail).collect(),
             line: v.line,
@@ -170,7 +170,10 @@ mod tests {
             on_inconclusive: OnInconclusive::Keep,
             line: Some(12),
             status: Status::Inconclusive,
-            explanation: Some("after.wall.median 8 <= 7.7".into()),
+            explanation: Some(crate::run::verdict::Explanation::Decided {
+                expr: crate::criteria::parse("after.wall.median <= 7.7").unwrap(),
+                checks: Vec::new(),
+            }),
             values: [("after.wall.median".to_string(), 8.0)].into(),
             message: None,
             intervals: vec![Interval {

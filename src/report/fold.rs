@@ -408,11 +408,16 @@ mod tests {
     fn a_rollback_that_did_not_save_the_run_or_did_not_finish_fails_it() {
         let mut s = state();
         s.apply(&Event::Run(RunEvent::RollingBack {
-            why: Why::NotMarkedApplied("disk full".into()),
+            why: Why::NotMarkedApplied(std::sync::Arc::new(
+                crate::journal::error::JournalError::NoSuchRun("r1".into()),
+            )),
         }));
         s.apply(&undone(&[]));
         let info = s.report.rollback.clone().unwrap();
-        assert_eq!(info.reason, "failed to mark the run applied: disk full");
+        assert_eq!(
+            info.reason,
+            "failed to mark the run applied: no run `r1` in the journal"
+        );
         assert!(!info.ok);
         assert_eq!(s.report.status, RunStatus::RollbackFailed);
 

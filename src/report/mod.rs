@@ -3,6 +3,7 @@
 pub mod charts;
 pub mod compare;
 pub mod convert;
+pub mod explain;
 pub mod fold;
 pub mod github;
 pub mod html;

@@ -5,6 +5,7 @@
 use std::error::Error as _;
 use std::time::Duration;
 
+use crate::edit::locks::UvReason;
 use crate::exec::events::{Stop, Why};
 use crate::exec::failure::Failure;
 use crate::exec::outcome::{Detail, Note, Relock};
@@ -227,9 +228,17 @@ pub fn note(note: &Note) -> String {
     }
 }
 
+/// `the project pins uv ==0.7.2`, `keeps uv.lock at revision 2`.
+fn uv_reason(why: &UvReason) -> String {
+    match why {
+        UvReason::Pinned { pin } => format!("the project pins uv {pin}"),
+        UvReason::KeepsRevision { revision } => format!("keeps uv.lock at revision {revision}"),
+    }
+}
+
 fn relocked(r: &Relock) -> String {
     match r {
-        Relock::WithUv { spec, why } => format!("relocked with uv{spec}: {why}"),
+        Relock::WithUv { spec, why } => format!("relocked with uv{spec}: {}", uv_reason(why)),
         Relock::RevisionMoved { old, new } => format!(
             "uv.lock moved from revision {old} to {new}: no uv known to planrun writes revision {old}"
         ),
@@ -328,14 +337,20 @@ mod tests {
             relock: vec![
                 Relock::WithUv {
                     spec: "==0.4.0".into(),
-                    why: "the project pins it".into(),
+                    why: UvReason::Pinned {
+                        pin: "==0.4.0".into(),
+                    },
+                },
+                Relock::WithUv {
+                    spec: ">=0.6.15,<0.8.4".into(),
+                    why: UvReason::KeepsRevision { revision: 2 },
                 },
                 Relock::RevisionMoved { old: 1, new: 2 },
             ],
         };
         assert_eq!(
             super::note(&note),
-            "created .venv; installed httpx pytest-xdist with uv; relocked with uv==0.4.0: the project pins it; uv.lock moved from revision 1 to 2: no uv known to planrun writes revision 1"
+            "created .venv; installed httpx pytest-xdist with uv; relocked with uv==0.4.0: the project pins uv ==0.4.0; relocked with uv>=0.6.15,<0.8.4: keeps uv.lock at revision 2; uv.lock moved from revision 1 to 2: no uv known to planrun writes revision 1"
         );
     }
 

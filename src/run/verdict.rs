@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::criteria::decide::RatioCheck;
+use crate::criteria::{EvalError, Expr};
 use crate::measure::budget::OverBudget;
 use crate::plan::model::{OnFail, OnInconclusive};
 
@@ -24,12 +26,13 @@ pub struct Verdict {
     pub line: Option<usize>,
     /// The verdict.
     pub status: Status,
-    /// The expression with every metric's value substituted.
-    pub explanation: Option<String>,
+    /// What the verdict's line says: the expression decided over `values`, or the speed
+    /// comparison it refused (`report::explain` writes it).
+    pub explanation: Option<Explanation>,
     /// Each metric the gate read and its value.
     pub values: BTreeMap<String, f64>,
     /// Why the gate could not be evaluated, or why it refused to compare.
-    pub message: Option<String>,
+    pub message: Option<Undecided>,
     /// The ratios of two records' times the gate compared, with their intervals.
     pub intervals: Vec<Interval>,
     /// What stands behind a verdict that did not pass, for the metrics the gate read.
@@ -48,6 +51,71 @@ impl Verdict {
             Status::Pass | Status::Warn => false,
         }
     }
+}
+
+/// What a verdict's line says, as data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Explanation {
+    /// The gate's expression was decided over the verdict's `values`.
+    Decided {
+        /// The expression.
+        expr: Expr,
+        /// The comparisons decided on a ratio's interval, each with its place among the
+        /// expression's comparisons ([`RatioCheck::at`]).
+        checks: Vec<RatioCheck>,
+    },
+    /// The gate reads times the records cannot compare: no speed verdict.
+    NoSpeedVerdict(SpeedRefusal),
+}
+
+/// Why a gate has no value to decide on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Undecided {
+    /// The expression could not be evaluated (a metric no run produced, a type mismatch).
+    Eval(EvalError),
+    /// The records it reads the times of ran no test, or different tests.
+    NoSpeedVerdict(SpeedRefusal),
+}
+
+/// Why a gate may not compare the times it reads: each record that ran no test or, when every
+/// one ran some, each pair of records that ran different tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeedRefusal {
+    /// The reasons, in record order.
+    pub reasons: Vec<NoSpeed>,
+}
+
+/// One reason for no speed verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoSpeed {
+    /// A pytest record ran no test.
+    RanNoTest {
+        /// The record.
+        record: String,
+        /// What pytest said went wrong in collecting its tests.
+        cause: Option<CollectCause>,
+    },
+    /// Two records ran different tests.
+    DifferentTests {
+        /// The two records and the tests only each ran, by id.
+        sides: [(String, Vec<String>); 2],
+        /// What pytest said went wrong in collecting each one's tests.
+        causes: [Option<CollectCause>; 2],
+    },
+}
+
+/// What pytest said went wrong in collecting a record's tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectCause {
+    /// pytest-xdist's workers collected different tests (its first sentence).
+    XdistMismatch(String),
+    /// A collection error: the module's id and pytest's summary.
+    Error {
+        /// The collected module or test id.
+        id: String,
+        /// pytest's summary line.
+        summary: String,
+    },
 }
 
 /// A decided gate's status.

@@ -100,7 +100,7 @@ impl Sink for Terminal {
                 let shown = message.map(|m| self.secrets.mask(&m).into_owned());
                 // A suite's warnings come before its closing line, as its runs' lines do.
                 if let Ok(out) = result {
-                    for w in &out.warnings {
+                    for w in out.warnings() {
                         self.progress
                             .line_always(&self.secrets.mask(&format!("  warning: {w}")));
                     }

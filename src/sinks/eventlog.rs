@@ -149,8 +149,8 @@ pub fn line(event: &Event, state: &RunState) -> Value {
                 if let Some(note) = &out.note {
                     line["note"] = json!(note);
                 }
-                if !out.warnings.is_empty() {
-                    line["warnings"] = json!(out.warnings);
+                if !out.warnings().is_empty() {
+                    line["warnings"] = json!(out.warnings());
                 }
             }
             line

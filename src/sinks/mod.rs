@@ -6,6 +6,7 @@ pub mod apply;
 pub mod eventlog;
 pub mod notices;
 pub mod output;
+pub mod preview;
 pub mod progress;
 pub mod sink;
 pub mod tally;

@@ -144,8 +144,11 @@ mod tests {
                     on_inconclusive: Default::default(),
                     line: Some(9),
                     status: Status::Fail,
-                    explanation: Some("after.wall.median 2 < 1".into()),
-                    values: Default::default(),
+                    explanation: Some(crate::run::verdict::Explanation::Decided {
+                        expr: prep.plan.phases[0].gates[0].expr.clone(),
+                        checks: Vec::new(),
+                    }),
+                    values: [("after.wall.median".to_string(), 2.0)].into(),
                     message: None,
                     intervals: Vec::new(),
                     details: Vec::new(),

@@ -210,7 +210,6 @@ fn finish_suite(
 ) -> StepResult {
     let prep = ctx.prep;
     let rel = record.samples.last().map(|r| ctx.target_rel(&r.log));
-    let warnings = record.warnings.clone();
     let pytest = s.framework == Framework::Pytest;
     let note = Note::Suite {
         median: record.wall.median,
@@ -236,7 +235,6 @@ fn finish_suite(
     Ok(StepOutput {
         log: rel,
         note: Some(note),
-        warnings,
         record: Some(NewRecord {
             name: s.record.clone(),
             record: Box::new(record),
