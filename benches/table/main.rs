@@ -63,6 +63,10 @@ const GROUPS: &[(&str, Group)] = &[
         realverdicts::first_command,
     ),
     ("suggest prediction accuracy", suggest::rows),
+    (
+        "suggest prediction accuracy on Django",
+        suggest::django_rows,
+    ),
     ("sharding: 1, 2 and 4 local shards", shards::rows),
 ];
 

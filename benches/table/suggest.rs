@@ -6,7 +6,7 @@
 //! suite runs suggest itself cost (target: at most 2), from a `sitecustomize` on PYTHONPATH
 //! that logs every `python -m pytest` process's arguments as it exits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -89,7 +89,7 @@ pub fn rows(cfg: &Config) -> Res<Vec<Row>> {
         targets.push((format!("{} {} (PyPI sdist)", s.name, s.version), root));
     }
     for (name, root) in &targets {
-        match one(name, root.path()) {
+        match one(name, root.path(), &python(), true) {
             Ok(mut r) => rows.append(&mut r),
             Err(e) => rows.push(Row::failed(
                 format!("suggest prediction accuracy on {name}"),
@@ -100,6 +100,38 @@ pub fn rows(cfg: &Config) -> Res<Vec<Row>> {
     Ok(rows)
 }
 
+/// The Django demo in its own venv (Django 5.2, pytest-django): its test database, 30
+/// migrations, is most of its run. Its own row group (`bench/run --only Django`). No xdist
+/// row: pytest-xdist is not in that venv.
+pub fn django_rows(cfg: &Config) -> Res<Vec<Row>> {
+    let name = "examples/django-demo";
+    if cfg.quick {
+        return Ok(vec![Row::skipped(
+            format!("suggest prediction accuracy on {name}"),
+            "skipped in --quick: a profile and an apply of the Django demo's suite; run `bench/run --only Django`",
+        )]);
+    }
+    let root = tempdir()?;
+    copy_tree(&repo_root().join(name), &root.path().join("t"))?;
+    Ok(
+        one(name, root.path(), &django_python(), false).unwrap_or_else(|e| {
+            vec![Row::failed(
+                format!("suggest prediction accuracy on {name}"),
+                e,
+            )]
+        }),
+    )
+}
+
+/// The Django demo's interpreter: target/django-venv, built as the e2e test builds it.
+fn django_python() -> PathBuf {
+    crate::support::venv::cached_venv(
+        "django-venv",
+        &repo_root().join("tests/django-requirements.txt"),
+    )
+    .join("bin/python")
+}
+
 /// The predicted speed-up (estimate, pessimistic and optimistic ends) of an opportunity.
 struct Predicted {
     mid: f64,
@@ -107,7 +139,7 @@ struct Predicted {
     high: f64,
 }
 
-fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
+fn one(name: &str, root: &Path, python: &Path, xdist: bool) -> Res<Vec<Row>> {
     let target = root.join("t");
     // The xdist plan is applied to a copy as it was: the written plan's apply may keep its change.
     let pristine = root.join("t-xdist");
@@ -117,7 +149,7 @@ fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
     let runs_log = root.join("runs.jsonl");
     let plan = root.join("plans/suggested.toml");
     let mut cmd = planrun(&["suggest", "--json", "--var"]);
-    cmd.arg(format!("python={}", python().display()))
+    cmd.arg(format!("python={}", python.display()))
         .arg("--target")
         .arg(&target)
         .arg("--write")
@@ -159,15 +191,20 @@ fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
             &plan,
             &target,
             &root.join("report-written"),
+            python,
             &[],
             &predicted,
         )?);
     }
     // Parallel workers, whatever the verdict on speed: the prediction is always made.
-    if let Some(best) = report["parallel"].as_array().and_then(|ps| {
-        let mid = |p: &Value| p["mid"].as_f64().unwrap_or(f64::INFINITY);
-        ps.iter().min_by(|a, b| mid(a).total_cmp(&mid(b)))
-    }) {
+    if let Some(best) = report["parallel"]
+        .as_array()
+        .filter(|_| xdist)
+        .and_then(|ps| {
+            let mid = |p: &Value| p["mid"].as_f64().unwrap_or(f64::INFINITY);
+            ps.iter().min_by(|a, b| mid(a).total_cmp(&mid(b)))
+        })
+    {
         let f = |k: &str| best[k].as_f64().unwrap_or(f64::NAN);
         let predicted = Predicted {
             mid: wall / f("mid"),
@@ -191,6 +228,7 @@ fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
                 &xdist,
                 &pristine,
                 &root.join("report-xdist"),
+                python,
                 &[
                     format!("maxprocesses={workers}"),
                     "min_speedup=0.01".to_string(),
@@ -255,6 +293,7 @@ fn applied(
     plan: &Path,
     target: &Path,
     report_dir: &Path,
+    python: &Path,
     vars: &[String],
     predicted: &Predicted,
 ) -> Res<Row> {
@@ -265,7 +304,7 @@ fn applied(
         .arg(target)
         .arg("--report-dir")
         .arg(report_dir)
-        .args(["--var", &format!("python={}", python().display())])
+        .args(["--var", &format!("python={}", python.display())])
         // Two runs a side: "auto" takes up to ten pairs on a change near 1x, and the bench
         // has seven targets.
         .args(["--var", "runs=2"]);

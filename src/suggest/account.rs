@@ -39,6 +39,8 @@ pub fn parse(text: &str) -> Profile {
                 reuse_db: d["reuse_db"].as_bool().unwrap_or(false),
                 nomigrations: d["nomigrations"].as_bool().unwrap_or(false),
             });
+        } else if v["django_db"].is_object() {
+            p.django_db = Some(super::django::database(&v["django_db"]));
         } else if let Some(seconds) = v["collection"].as_f64() {
             p.collection += seconds;
             p.collected += v["tests"].as_u64().unwrap_or(0);

@@ -118,7 +118,8 @@ pub fn analyze(profile: &Profile, cores: usize) -> Analysis {
     opportunities.extend(fixture_opportunities(profile));
     opportunities.extend(django::reuse_db(profile));
     opportunities.extend(collection_opportunity(profile));
-    let (coverage, notes) = coverage::coverage(profile);
+    let (coverage, mut notes) = coverage::coverage(profile);
+    notes.extend(django::note(profile));
     opportunities.extend(coverage);
     opportunities.extend(tiers::markers(profile));
     // No change takes the run below its start-up and collection.

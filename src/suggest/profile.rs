@@ -96,6 +96,18 @@ pub struct DjangoUse {
     pub nomigrations: bool,
 }
 
+/// What pytest-django's run left to see once it ended: whether a test database lives in memory
+/// (SQLite's default test database: `--reuse-db` cannot keep it) and which of the repository's
+/// own migrations run Python or SQL (their rows are missing from a database `--nomigrations`
+/// builds from the models).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DjangoDatabase {
+    /// A test database (of any alias) lives in memory.
+    pub in_memory: bool,
+    /// The repository's data migrations (`app.0004_name`), in order.
+    pub data_migrations: Vec<String>,
+}
+
 /// How the scheduler treated the profiled process while its tests ran (Linux's
 /// `/proc/self/schedstat`, from the end of collection to the end of the session).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -186,6 +198,8 @@ pub struct Profile {
     pub reverse_without_coverage: bool,
     /// pytest-django ran the suite.
     pub django: Option<DjangoUse>,
+    /// pytest-django's test databases and the repository's data migrations, seen after the run.
+    pub django_db: Option<DjangoDatabase>,
     /// SQLAlchemy engines created during set-ups, by fixture (`<test>` for test bodies).
     pub sqlalchemy: BTreeMap<String, u64>,
 }

@@ -6,7 +6,8 @@ PostgreSQL connections, SQLAlchemy engines created (by which fixture), and files
 tests touch too. With PLANRUN_PROFILE_REVERSE=1 it runs the tests in reverse order (the
 second run, for order dependence). Loaded with `-p planrun_profile`; writes JSON lines to $PLANRUN_PROFILE and
 never fails the run. It also says the Python version, whether coverage measures the run (and with which
-tracer and configuration file), pytest-django's options and, on Linux, how much of a CPU the
+tracer and configuration file), pytest-django's options (and, after the run, whether its test
+databases live in memory and which of the repository's migrations are data migrations) and, on Linux, how much of a CPU the
 process got while its tests wanted one (/proc/self/schedstat: a busy machine's contention). Observation goes through audit hooks (PEP 578), which cost one Python call
 per audited event, and a wrapper around psycopg's, psycopg2's and asyncpg's connect when they are installed."""
 
@@ -313,8 +314,50 @@ def pytest_runtest_logreport(report):
     )
 
 
+def _django_database():
+    # After the run, with Django set up: whether each test database lives in memory (SQLite's
+    # default: --reuse-db cannot keep it) and which of the repository's own migrations run
+    # Python or SQL (data migrations: a database built with --nomigrations lacks their rows).
+    # Django's and other installed apps' migrations are left out: the post_migrate signal
+    # makes what theirs make.
+    try:
+        from django.apps import apps
+        from django.db import connections
+        from django.db.migrations.loader import MigrationLoader
+        from django.db.migrations.operations.special import RunPython, RunSQL
+
+        if not apps.ready:
+            return None
+        databases = []
+        for alias in connections:
+            connection = connections[alias]
+            name = (connection.settings_dict.get("TEST") or {}).get("NAME")
+            memory = connection.vendor == "sqlite" and (
+                not name or connection.creation.is_in_memory_db(str(name))
+            )
+            databases.append({"alias": alias, "vendor": connection.vendor, "memory": bool(memory)})
+        data = []
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        for (label, name), migration in sorted(loader.disk_migrations.items()):
+            try:
+                path = os.path.realpath(apps.get_app_config(label).path)
+            except Exception:
+                continue
+            if _root is None or not path.startswith(_root + os.sep):
+                continue
+            if any(isinstance(op, (RunPython, RunSQL)) for op in migration.operations):
+                data.append(f"{label}.{name}")
+        return {"databases": databases, "data_migrations": data}
+    except Exception:
+        return None
+
+
 def pytest_sessionfinish(session):
     end = _schedstat()
+    if session.config.pluginmanager.hasplugin("django") and not _controller:
+        database = _django_database()
+        if database is not None:
+            _write({"django_db": database})
     if _sched is not None and end is not None and not _controller:
         _write(
             {

@@ -30,11 +30,13 @@ pub struct Tiers {
     pub slow: (usize, f64),
 }
 
-/// The tiers of `profile`'s tests with the thresholds scaled by `scale` (1: the plan's).
+/// The tiers of `profile`'s tests with the thresholds scaled by `scale` (1: the plan's). A
+/// test's time leaves out the session fixtures set up in its setup (pytest-django's database):
+/// the fast profile sets them up too, in whichever test comes first.
 pub fn tiers(profile: &Profile, scale: f64) -> Tiers {
     let mut t = Tiers::default();
     for test in &profile.tests {
-        let s = test.total();
+        let s = (test.total() - test.session_setup).max(0.0);
         let tier = if s < FAST * scale {
             &mut t.fast
         } else if s < SLOW * scale {
@@ -106,4 +108,40 @@ pub fn markers(profile: &Profile) -> Option<Opportunity> {
         shape: None,
         workers: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suggest::profile::TestTiming;
+
+    /// The first of 20 fast database tests sets up pytest-django's database (4 s, a session
+    /// fixture): it is no slow test, and there are no markers to gain, since the fast profile
+    /// would build the database too.
+    #[test]
+    fn a_session_fixture_does_not_make_its_first_test_slow() {
+        let mut tests: Vec<TestTiming> = (0..20)
+            .map(|i| TestTiming {
+                id: format!("tests/test_db.py::t{i}"),
+                setup: 0.005,
+                call: 0.01,
+                outcome: "passed".into(),
+                ..TestTiming::default()
+            })
+            .collect();
+        tests[0].setup += 4.0;
+        tests[0].session_setup = 4.0;
+        let p = Profile {
+            wall: 6.0,
+            tests,
+            ..Profile::default()
+        };
+        assert_eq!(tiers(&p, 1.0).slow, (0, 0.0));
+        assert_eq!(tiers(&p, 1.0).fast.0, 20);
+        assert!(markers(&p).is_none());
+        // The same time in the test's own setup is a slow test.
+        let mut own = p.clone();
+        own.tests[0].session_setup = 0.0;
+        assert_eq!(tiers(&own, 1.0).slow.0, 1);
+    }
 }

@@ -192,19 +192,26 @@ fn django_plan(o: &Opportunity, profile: &Profile, target: &Path) -> Built {
     let plan = bundled_plan("django-reuse-db");
     let text = base_text(plan, &header(o, profile, plan.name), target);
     let mut text = with_min_speedup(&text, "1.2", o, profile);
-    if let Some(django) = profile.django {
-        // Only the options the run did not have: one already in addopts stays as it is.
-        let wanted: Vec<&str> = [
-            (!django.reuse_db).then_some("\"--reuse-db\""),
-            (!django.nomigrations).then_some("\"--nomigrations\""),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        text = text.replace(
-            "addopts_add = [\"--reuse-db\", \"--nomigrations\"]",
-            &format!("addopts_add = [{}]", wanted.join(", ")),
-        );
+    if let Some(options) = super::django::options(profile) {
+        // Only the options the run lacked that can work: one already in addopts stays as it is,
+        // --reuse-db is left out for a database in memory, --nomigrations for data migrations.
+        let wanted: Vec<String> = options.add.iter().map(|o| format!("\"{o}\"")).collect();
+        text = text
+            .replace(
+                "addopts_add = [\"--reuse-db\", \"--nomigrations\"]",
+                &format!("addopts_add = [{}]", wanted.join(", ")),
+            )
+            .replace(
+                "(--reuse-db --nomigrations); keep it",
+                &format!("({}); keep it", options.add.join(" ")),
+            );
+        if !options.add.contains(&"--reuse-db") {
+            // Nothing to create for the counted runs to reuse.
+            text = text.replace(
+                "  # One whole run first: it creates the database the counted runs reuse.\n  warmup = \"1\"",
+                "  warmup = \"${warmup}\"",
+            );
+        }
     }
     (plan.name, text, templates(plan))
 }
@@ -464,6 +471,43 @@ mod tests {
         let text = validates(&django_plan(&o, &p, Path::new("../repo")));
         assert!(text.contains("addopts_add = [\"--reuse-db\"]\n"), "{text}");
         assert!(text.contains("min_speedup = \"1.25\""), "{text}");
+    }
+
+    /// The Django demo's data migrations keep --nomigrations out of the plan; a test database
+    /// in memory keeps --reuse-db out, and then the after-suite warms up as the baseline does
+    /// (there is no database to create for the counted runs).
+    #[test]
+    fn the_django_plan_leaves_out_what_cannot_work() {
+        use crate::suggest::profile::DjangoDatabase;
+        let mut p = profile();
+        p.django = Some(DjangoUse {
+            reuse_db: false,
+            nomigrations: false,
+        });
+        p.django_db = Some(DjangoDatabase {
+            in_memory: false,
+            data_migrations: vec!["shop.0004_seed_currencies".into()],
+        });
+        let o = opportunity(
+            Kind::FixtureScope,
+            Some(Shape::Django),
+            Some("django_db_setup"),
+        );
+        let text = validates(&django_plan(&o, &p, Path::new("../repo")));
+        assert!(text.contains("addopts_add = [\"--reuse-db\"]\n"), "{text}");
+        assert!(text.contains("(--reuse-db); keep it only if"), "{text}");
+        assert!(text.contains("  warmup = \"1\"\n"), "{text}");
+        p.django_db = Some(DjangoDatabase {
+            in_memory: true,
+            data_migrations: Vec::new(),
+        });
+        let text = validates(&django_plan(&o, &p, Path::new("../repo")));
+        assert!(
+            text.contains("addopts_add = [\"--nomigrations\"]\n"),
+            "{text}"
+        );
+        assert!(!text.contains("warmup = \"1\""), "{text}");
+        assert_eq!(text.matches("warmup = \"${warmup}\"").count(), 2, "{text}");
     }
 
     /// The markers plan holds the fast profile to the prediction, and drops the seed's absolute

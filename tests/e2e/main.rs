@@ -19,6 +19,7 @@ mod interleave;
 mod plans;
 mod rollout;
 mod suggest;
+mod suggest_django;
 mod suggest_sdists;
 mod verdicts;
 mod wheel;
