@@ -69,11 +69,19 @@ pub fn rows(cfg: &Config) -> Res<Vec<Row>> {
         }
         return Ok(rows);
     }
-    rows.push(Row::skipped(
-        "suggest prediction accuracy on examples/backend-demo",
-        "no change there that one plan verifies alone: on PostgreSQL suggest names the per-test `engine` fixture (77% of the run, the SQLAlchemy shape) as a change by hand, the bundled backend plan measures it and xdist together, and xdist alone would share one database between workers (a risk suggest reports)",
-    ));
-    for (demo, drop) in DEMOS {
+    // `PLANRUN_BENCH_SUGGEST=persistence` (any part of a target's name): only those targets.
+    let wanted = |name: &str| {
+        std::env::var("PLANRUN_BENCH_SUGGEST").map_or(true, |only| name.contains(only.as_str()))
+    };
+    if wanted("examples/backend-demo") {
+        rows.extend(backend().unwrap_or_else(|e| {
+            vec![Row::failed(
+                "suggest prediction accuracy on examples/backend-demo",
+                e,
+            )]
+        }));
+    }
+    for (demo, drop) in DEMOS.iter().filter(|(d, _)| wanted(d)) {
         let root = tempdir()?;
         copy_tree(&repo_root().join(demo), &root.path().join("t"))?;
         for file in *drop {
@@ -82,7 +90,7 @@ pub fn rows(cfg: &Config) -> Res<Vec<Row>> {
         }
         targets.push((demo.to_string(), root));
     }
-    for s in sdists::REAL {
+    for s in sdists::REAL.iter().filter(|s| wanted(s.name)) {
         let src = sdists::fetch(s, &target_dir(), &python());
         let root = tempdir()?;
         copy_tree(&src, &root.path().join("t"))?;
@@ -130,6 +138,72 @@ fn django_python() -> PathBuf {
         &repo_root().join("tests/django-requirements.txt"),
     )
     .join("bin/python")
+/// The backend demo's 42 tests of test_auth.py and test_roles.py (as its e2e test runs them) in
+/// its own venv (its pinned requirements, by uv), profiled on a throwaway PostgreSQL that
+/// TEST_DATABASE_URL points at, then the plan suggest wrote applied as written (it starts its
+/// own server).
+fn backend() -> Res<Vec<Row>> {
+    let name = "examples/backend-demo (42 tests)";
+    let root = tempdir()?;
+    let target = root.path().join("t");
+    copy_tree(&repo_root().join("examples/backend-demo"), &target)?;
+    for file in ["test_projects", "test_tasks", "test_users"] {
+        std::fs::remove_file(target.join(format!("tests/{file}.py")))
+            .map_err(|e| format!("remove {file}: {e}"))?;
+    }
+    let uv = crate::support::venv::tools_venv().join("bin/uv");
+    let venv = root.path().join("venv");
+    let python = venv.join("bin/python");
+    for cmd in [
+        std::process::Command::new(&uv)
+            .args(["venv", "-q", "--python", "python3"])
+            .arg(&venv),
+        std::process::Command::new(&uv)
+            .args(["pip", "install", "-q", "--python"])
+            .arg(&python)
+            .arg("-r")
+            .arg(target.join("requirements-dev.txt")),
+    ] {
+        let (timed, out) = measure::run_any(cmd)?;
+        if timed.code != 0 {
+            return Err(format!("the demo's venv: {}", measure::tail(&out, 10)));
+        }
+    }
+    let script = repo_root().join("plans/templates/backend/postgres.sh");
+    let dir = tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("a free port: {e}"))?
+        .port()
+        .to_string();
+    let dir_arg = dir.path().to_str().ok_or("a temp dir that is not UTF-8")?;
+    let mut server = std::process::Command::new("sh")
+        .arg(&script)
+        .args(["start", dir_arg, &port])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("start PostgreSQL: {e}"))?;
+    let ready = || {
+        std::process::Command::new("sh")
+            .arg(&script)
+            .args(["ready", dir_arg, &port])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let started = std::time::Instant::now();
+    while !ready() && started.elapsed().as_secs() < 180 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let url = format!("postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres");
+    let profiled = one_with(name, root.path(), &python, &[("TEST_DATABASE_URL", &url)]);
+    let _ = std::process::Command::new("sh")
+        .arg(&script)
+        .args(["stop", dir_arg, &port])
+        .status();
+    let _ = server.kill();
+    let _ = server.wait();
+    profiled
 }
 
 /// The predicted speed-up (estimate, pessimistic and optimistic ends) of an opportunity.
@@ -140,6 +214,13 @@ struct Predicted {
 }
 
 fn one(name: &str, root: &Path, python: &Path, xdist: bool) -> Res<Vec<Row>> {
+fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
+    one_with(name, root, &python(), &[])
+}
+
+/// [`one`] with the suite's interpreter and environment variables of its own; with `env` (a
+/// server only the profile can reach) the xdist row is left out.
+fn one_with(name: &str, root: &Path, py: &Path, env: &[(&str, &str)]) -> Res<Vec<Row>> {
     let target = root.join("t");
     // The xdist plan is applied to a copy as it was: the written plan's apply may keep its change.
     let pristine = root.join("t-xdist");
@@ -150,6 +231,8 @@ fn one(name: &str, root: &Path, python: &Path, xdist: bool) -> Res<Vec<Row>> {
     let plan = root.join("plans/suggested.toml");
     let mut cmd = planrun(&["suggest", "--json", "--var"]);
     cmd.arg(format!("python={}", python.display()))
+    cmd.arg(format!("python={}", py.display()))
+        .envs(env.iter().copied())
         .arg("--target")
         .arg(&target)
         .arg("--write")
@@ -193,8 +276,12 @@ fn one(name: &str, root: &Path, python: &Path, xdist: bool) -> Res<Vec<Row>> {
             &root.join("report-written"),
             python,
             &[],
+            &[format!("python={}", py.display())],
             &predicted,
         )?);
+    }
+    if !env.is_empty() {
+        return Ok(rows);
     }
     // Parallel workers, whatever the verdict on speed: the prediction is always made.
     if let Some(best) = report["parallel"]
@@ -308,6 +395,9 @@ fn applied(
         // Two runs a side: "auto" takes up to ten pairs on a change near 1x, and the bench
         // has seven targets.
         .args(["--var", "runs=2"]);
+    if !vars.iter().any(|v| v.starts_with("python=")) {
+        apply.args(["--var", &format!("python={}", python().display())]);
+    }
     for v in vars {
         apply.args(["--var", v]);
     }

@@ -63,6 +63,9 @@ pub fn parse(text: &str) -> Profile {
             });
             let t = &mut p.tests[i];
             let seconds = v["seconds"].as_f64().unwrap_or(0.0).max(0.0);
+            if let Some(cpu) = v["cpu"].as_f64() {
+                *t.cpu.get_or_insert(0.0) += cpu.max(0.0);
+            }
             match when {
                 "setup" => t.setup += seconds,
                 "call" => t.call += seconds,
@@ -76,6 +79,11 @@ pub fn parse(text: &str) -> Profile {
         } else if let Some(list) = v["fixtures"].as_array() {
             for f in list {
                 merge_fixture(&mut p.fixtures, f);
+                if let (Some(name), Some("function"), Some(cpu)) =
+                    (f["name"].as_str(), f["scope"].as_str(), f["cpu"].as_f64())
+                {
+                    *p.fixture_cpu.entry(name.to_string()).or_default() += cpu.max(0.0);
+                }
             }
         } else if let Some(list) = v["sqlite"].as_array() {
             p.sqlite.extend(list.iter().map(|s| SqliteUse {
@@ -154,15 +162,15 @@ mod tests {
             "\n",
             r#"{"collection": 0.5, "tests": 2}"#,
             "\n",
-            r#"{"test": "t.py::a", "when": "setup", "seconds": 0.3, "outcome": "passed"}"#,
+            r#"{"test": "t.py::a", "when": "setup", "seconds": 0.3, "outcome": "passed", "cpu": 0.1}"#,
             "\n",
-            r#"{"test": "t.py::a", "when": "call", "seconds": 0.1, "outcome": "failed"}"#,
+            r#"{"test": "t.py::a", "when": "call", "seconds": 0.1, "outcome": "failed", "cpu": 0.05}"#,
             "\n",
             r#"{"test": "t.py::a", "when": "teardown", "seconds": 0.05, "outcome": "passed"}"#,
             "\n",
-            r#"{"fixtures": [{"name": "db", "scope": "function", "where": "tests", "count": 2, "seconds": 0.5}]}"#,
+            r#"{"fixtures": [{"name": "db", "scope": "function", "where": "tests", "count": 2, "seconds": 0.5, "cpu": 0.2}]}"#,
             "\n",
-            r#"{"fixtures": [{"name": "db", "scope": "function", "where": "tests", "count": 1, "seconds": 0.25}]}"#,
+            r#"{"fixtures": [{"name": "db", "scope": "function", "where": "tests", "count": 1, "seconds": 0.25, "cpu": 0.1}, {"name": "s", "scope": "session", "where": "", "count": 1, "seconds": 1.0, "cpu": 1.0}]}"#,
             "\n",
             r#"{"sqlite": [{"path": "/x.db", "tests": ["t.py::a"], "fixtures": ["db"]}], "tmp_created": {"t.py::a": 1}, "session_setup": {"t.py::a": 0.2}, "postgres": {}, "sqlalchemy": {"engine": 2}}"#,
             "\n",
@@ -191,7 +199,11 @@ mod tests {
         let a = &p.tests[0];
         assert!((a.total() - 0.45).abs() < 1e-9);
         assert_eq!((a.outcome.as_str(), a.file()), ("failed", "t.py"));
-        assert_eq!(p.fixtures.len(), 1);
+        // The CPU of the phases that said it; of the function-scoped fixtures by name.
+        assert!((a.cpu.unwrap() - 0.15).abs() < 1e-9);
+        assert!((p.fixture_cpu["db"] - 0.3).abs() < 1e-9);
+        assert!(!p.fixture_cpu.contains_key("s"));
+        assert_eq!(p.fixtures.len(), 2);
         assert_eq!(p.fixtures[0].count, 3);
         assert!((p.fixtures[0].seconds - 0.75).abs() < 1e-9);
         assert_eq!(p.sqlite[0].fixtures, ["db"]);

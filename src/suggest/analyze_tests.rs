@@ -13,6 +13,7 @@ fn profile(n: usize, each: f64, overhead: f64) -> Profile {
             teardown: 0.0,
             outcome: "passed".into(),
             session_setup: 0.0,
+            cpu: None,
         })
         .collect();
     Profile {
@@ -392,4 +393,28 @@ fn an_engine_per_test_is_the_sqlalchemy_shape() {
     assert_eq!(o.shape, Some(Shape::SqlalchemyEngine));
     assert!(o.evidence[1].contains("30 engines"), "{:?}", o.evidence);
     assert!(o.steps[0].contains("join_transaction_mode=\"create_savepoint\""));
+}
+
+/// An engine per test whose tests connect to PostgreSQL is the backend demo's shape: named with
+/// its share and the backend pattern's remedy, saving all but a few percent of its rebuilds.
+#[test]
+fn an_engine_per_test_on_postgres_is_the_backend_shape() {
+    let mut p = profile(30, 0.2, 1.0);
+    p.fixtures.push(fixture("engine", 30, 5.0));
+    p.sqlalchemy.insert("engine".into(), 30);
+    p.postgres = p.tests.iter().map(|t| (t.id.clone(), 1)).collect();
+    let a = analyze(&p, 1);
+    let o = &a.opportunities[0];
+    assert_eq!(
+        (o.shape, o.fixture.as_deref()),
+        (Some(Shape::Postgres), Some("engine"))
+    );
+    assert!((o.share.unwrap() - 5.0 / 7.0).abs() < 1e-9);
+    assert!(
+        o.evidence[1].contains("30 engines) and 30 test(s) connect to PostgreSQL"),
+        "{:?}",
+        o.evidence
+    );
+    assert!(o.steps[0].contains("each test in a transaction rolled back"));
+    assert!((o.saving.mid - 5.0 * (29.0 / 30.0) * FIXTURE_KEPT_POSTGRES).abs() < 1e-9);
 }

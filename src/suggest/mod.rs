@@ -3,8 +3,10 @@
 
 pub mod account;
 pub mod analyze;
+pub mod backend;
 pub mod coverage;
 pub mod django;
+pub mod in_memory;
 pub mod opportunity;
 pub mod parallel;
 pub mod profile;

@@ -22,6 +22,9 @@ pub struct TestTiming {
     /// Seconds of its setup that went to session-scoped fixtures (the first test to use one
     /// builds it for all).
     pub session_setup: f64,
+    /// CPU seconds of its phases together (the process's, all threads), when the plugin said:
+    /// what is left of the test when its waits on I/O are gone.
+    pub cpu: Option<f64>,
 }
 
 impl TestTiming {
@@ -202,6 +205,9 @@ pub struct Profile {
     pub django_db: Option<DjangoDatabase>,
     /// SQLAlchemy engines created during set-ups, by fixture (`<test>` for test bodies).
     pub sqlalchemy: BTreeMap<String, u64>,
+    /// CPU seconds of the function-scoped fixtures' own set-ups (their dependencies excluded),
+    /// by name, when the plugin said.
+    pub fixture_cpu: BTreeMap<String, f64>,
 }
 
 impl Profile {

@@ -1,5 +1,5 @@
 """planrun's profile of one pytest run, for `planrun suggest`: each test's setup, call and
-teardown time; each fixture's own setup time (its dependencies excluded) by name and scope;
+teardown time and the CPU time the process spent in each; each fixture's own setup time and CPU time (its dependencies excluded) by name and scope;
 collection time; and what each test does that matters for running tests in parallel or
 sharing a fixture: SQLite databases it connects to, files it creates under the temp directory,
 PostgreSQL connections, SQLAlchemy engines created (by which fixture), and files outside the temp directory it writes or reads that other
@@ -39,6 +39,7 @@ _controller = False  # This process is pytest-xdist's controller: its workers re
 _root = None  # The rootdir: a repository under the temp directory is still the repository.
 _engines = {}  # fixture (or "<test>" for a test body) -> SQLAlchemy engines created
 _sched = None  # (cpu ns, run-queue wait ns, perf_counter) when the tests began (Linux)
+_phase_cpu = {}  # (node id, phase) -> CPU seconds of the process during that phase
 
 
 def _schedstat():
@@ -274,29 +275,50 @@ def pytest_runtest_logfinish(nodeid, location):
     _test = None
 
 
+def _cpu_of(item, when):
+    # The process's CPU seconds (all its threads) during one phase: what is left of the phase
+    # when its waits (I/O, sleeps, other processes) are gone.
+    started = time.process_time()
+    try:
+        yield
+    finally:
+        _phase_cpu[(item.nodeid, when)] = time.process_time() - started
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    yield from _cpu_of(item, "setup")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     global _in_call
     _in_call = True
     try:
-        yield
+        yield from _cpu_of(item, "call")
     finally:
         _in_call = False
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    yield from _cpu_of(item, "teardown")
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     _fixtures.append(fixturedef.argname)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         spent = time.perf_counter() - started
         _fixtures.pop()
         key = (fixturedef.argname, fixturedef.scope, fixturedef.baseid or "")
-        stat = _fixture_stats.setdefault(key, [0, 0.0])
+        stat = _fixture_stats.setdefault(key, [0, 0.0, 0.0])
         stat[0] += 1
         stat[1] += spent
+        stat[2] += time.process_time() - started_cpu
         if fixturedef.scope == "session" and _test is not None:
             _session_setup[_test] = _session_setup.get(_test, 0.0) + spent
 
@@ -304,14 +326,17 @@ def pytest_fixture_setup(fixturedef, request):
 def pytest_runtest_logreport(report):
     if _controller:
         return
-    _write(
-        {
-            "test": report.nodeid,
-            "when": report.when,
-            "seconds": report.duration,
-            "outcome": report.outcome,
-        }
-    )
+    record = {
+        "test": report.nodeid,
+        "when": report.when,
+        "seconds": report.duration,
+        "outcome": report.outcome,
+    }
+    # A subtest's report comes during its test's call, before the call's CPU is known.
+    cpu = _phase_cpu.pop((report.nodeid, report.when), None)
+    if cpu is not None:
+        record["cpu"] = cpu
+    _write(record)
 
 
 def _django_database():
@@ -371,8 +396,15 @@ def pytest_sessionfinish(session):
     _write(
         {
             "fixtures": [
-                {"name": name, "scope": scope, "where": where, "count": count, "seconds": seconds}
-                for (name, scope, where), (count, seconds) in sorted(_fixture_stats.items())
+                {
+                    "name": name,
+                    "scope": scope,
+                    "where": where,
+                    "count": count,
+                    "seconds": seconds,
+                    "cpu": cpu,
+                }
+                for (name, scope, where), (count, seconds, cpu) in sorted(_fixture_stats.items())
             ]
         }
     )

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use super::analyze::{Analysis, Kind, Opportunity, Shape};
+use super::backend;
 use super::profile::Profile;
 use crate::plan::bundled::{self, Bundled};
 
@@ -44,8 +45,21 @@ pub fn choose(
     for (i, o) in analysis.opportunities.iter().enumerate() {
         let plan = match o.kind {
             Kind::ParallelWorkers => Some(xdist_plan(o, profile, default_target)),
+            Kind::FixtureScope if o.shape == Some(Shape::Postgres) => {
+                match conftest_fits(o, target, &BACKEND_FIT) {
+                    Ok(()) => backend_plan(o, profile, default_target)
+                        .map_err(|why| {
+                            choice.manual.push(format!("{}: {why}", o.title));
+                        })
+                        .ok(),
+                    Err(why) => {
+                        choice.manual.push(format!("{}: {why}", o.title));
+                        None
+                    }
+                }
+            }
             Kind::FixtureScope if o.shape == Some(Shape::SqliteFile) => {
-                match persistence_fits(o, target) {
+                match conftest_fits(o, target, &PERSISTENCE_FIT) {
                     Ok(()) => Some(persistence_plan(o, profile, default_target)),
                     Err(why) => {
                         choice.manual.push(format!("{}: {why}", o.title));
@@ -138,6 +152,20 @@ fn header(o: &Opportunity, profile: &Profile, from: &str) -> Vec<String> {
         ),
         "The speed gate holds the apply to the pessimistic end of that prediction.".into(),
     ]
+}
+
+/// The backend plan without its parallel phase, its speed gate at the prediction's
+/// pessimistic end.
+fn backend_plan(o: &Opportunity, profile: &Profile, target: &Path) -> Result<Built, String> {
+    let plan = bundled_plan(backend::PLAN);
+    let text = base_text(plan, &header(o, profile, plan.name), target);
+    let speedup = speedup_gate(o.saving.speedup_low(profile.wall));
+    let text = backend::fixtures_only(&text, 1.0 / speedup, speedup)?;
+    let templates = templates(plan)
+        .into_iter()
+        .filter(|(rel, _)| backend::wanted_template(rel))
+        .collect();
+    Ok((plan.name, text, templates))
 }
 
 /// A speed-up threshold from a prediction: its pessimistic end, rounded down to hundredths,
@@ -281,35 +309,71 @@ fn templates(plan: &Bundled) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Whether the persistence template can replace the target's `tests/conftest.py`: every
-/// module it imports is the target's, it defines the expensive fixture, and it defines every
-/// fixture the target's conftest defines (so no test loses one).
-fn persistence_fits(o: &Opportunity, target: &Path) -> Result<(), String> {
-    let plan = bundled_plan("persistence-demo");
-    let template = plan.templates.first().map_or("", |(_, t)| t);
-    for line in template.lines() {
-        let Some(module) = line
-            .strip_prefix("from ")
-            .and_then(|r| r.split_whitespace().next())
-        else {
-            continue;
-        };
-        let top = module.split('.').next().unwrap_or(module);
-        let known = ["sqlite3", "pytest", "os", "tempfile", "pathlib"];
-        if !known.contains(&top)
-            && !target.join(top).is_dir()
-            && !target.join(format!("{top}.py")).is_file()
-        {
-            return Err(format!(
-                "the bundled persistence plan's fixtures import `{top}`, which this repository does not have; make the change by hand: build the migrated database once per session (in memory) and give each test a copy (the persistence demo's pattern)"
-            ));
+/// A bundled plan whose templates replace the target's `tests/conftest.py`, and what a person
+/// does by hand where they do not fit.
+struct ConftestFit {
+    plan: &'static str,
+    /// Which of its templates are the conftests it writes.
+    conftest: fn(&str) -> bool,
+    /// Modules they import that are the suite's dependencies or the standard library's.
+    known: &'static [&'static str],
+    /// The change, said for a person making it by hand.
+    by_hand: &'static str,
+}
+
+const PERSISTENCE_FIT: ConftestFit = ConftestFit {
+    plan: "persistence-demo",
+    conftest: |rel| rel.ends_with("conftest.py"),
+    known: &["sqlite3", "pytest", "os", "tempfile", "pathlib"],
+    by_hand: "build the migrated database once per session (in memory) and give each test a copy (the persistence demo's pattern)",
+};
+
+const BACKEND_FIT: ConftestFit = ConftestFit {
+    plan: backend::PLAN,
+    conftest: backend::conftest_template,
+    known: backend::KNOWN_MODULES,
+    by_hand: "a session-scoped engine that creates the schema and the roles once, each test on a connection whose transaction is rolled back (the backend demo's pattern)",
+};
+
+/// Whether a bundled plan's conftests can replace the target's `tests/conftest.py`: every
+/// module they import is the target's (or a known dependency), they define the expensive
+/// fixture, and they define every fixture the target's conftest defines that a test requests
+/// (so no test loses one).
+fn conftest_fits(o: &Opportunity, target: &Path, fit: &ConftestFit) -> Result<(), String> {
+    let plan = bundled_plan(fit.plan);
+    let what = format!("the bundled `{}` plan's fixtures", fit.plan);
+    for (_, template) in plan.templates.iter().filter(|(rel, _)| (fit.conftest)(rel)) {
+        for line in template.lines() {
+            let Some(module) = line
+                .strip_prefix("from ")
+                .and_then(|r| r.split_whitespace().next())
+            else {
+                continue;
+            };
+            let top = module.split('.').next().unwrap_or(module);
+            if fit.known.contains(&top) {
+                continue;
+            }
+            let path = target.join(module.replace('.', "/"));
+            if !path.is_dir() && !path.with_extension("py").is_file() {
+                return Err(format!(
+                    "{what} import `{module}`, which this repository does not have; make the change by hand: {}",
+                    fit.by_hand
+                ));
+            }
         }
     }
+    let last = plan
+        .templates
+        .iter()
+        .rfind(|(rel, _)| (fit.conftest)(rel))
+        .map_or("", |(_, t)| *t);
     let name = o.fixture.as_deref().unwrap_or_default();
     let defines = |text: &str, name: &str| text.contains(&format!("def {name}("));
-    if !defines(template, name) {
+    if !defines(last, name) {
         return Err(format!(
-            "the bundled persistence plan's fixtures do not define `{name}`; make the change by hand"
+            "{what} do not define `{name}`; make the change by hand: {}",
+            fit.by_hand
         ));
     }
     let conftest = std::fs::read_to_string(target.join("tests/conftest.py")).unwrap_or_default();
@@ -319,16 +383,19 @@ fn persistence_fits(o: &Opportunity, target: &Path) -> Result<(), String> {
             continue;
         }
         let Some(def) = lines.peek() else { break };
+        let def = def.trim_start();
         let fixture = def
-            .trim_start()
+            .strip_prefix("async ")
+            .unwrap_or(def)
             .strip_prefix("def ")
             .and_then(|r| r.split('(').next());
-        let Some(fixture) = fixture.filter(|f| !defines(template, f)) else {
+        let Some(fixture) = fixture.filter(|f| !defines(last, f)) else {
             continue;
         };
         if let Some(test) = requested_by(&target.join("tests"), fixture) {
             return Err(format!(
-                "tests/conftest.py defines `{fixture}`, which `{test}` requests and the bundled persistence plan's conftest does not define; make the change by hand"
+                "tests/conftest.py defines `{fixture}`, which `{test}` requests and {what} do not define; make the change by hand: {}",
+                fit.by_hand
             ));
         }
     }
@@ -529,6 +596,65 @@ mod tests {
             text.contains("growing by 10 MB\"\n  on_fail = \"warn\"\n"),
             "{text}"
         );
+    }
+
+    /// The backend demo's conftests fit the backend demo; the plan written from them has no
+    /// xdist phase and no worker-database template, holds the apply to the prediction, and
+    /// validates (its throwaway server's script beside it).
+    #[test]
+    fn the_backend_plan_fits_the_backend_demo_and_validates() {
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/backend-demo");
+        let o = opportunity(Kind::FixtureScope, Some(Shape::Postgres), Some("engine"));
+        conftest_fits(&o, &demo, &BACKEND_FIT).unwrap();
+        let built = backend_plan(&o, &profile(), Path::new("../repo")).unwrap();
+        let text = validates(&built);
+        let rels: Vec<&str> = built.2.iter().map(|(rel, _)| rel.as_str()).collect();
+        assert_eq!(
+            rels,
+            [
+                "templates/backend/conftest.1-session-roles.py",
+                "templates/backend/conftest.2-session-schema.py",
+                "templates/backend/conftest.3-transaction.py",
+                "templates/backend/postgres.sh"
+            ]
+        );
+        // 10 s less 2 s at the pessimistic end: 1.25x, so 0.80 of the baseline.
+        assert!(text.contains("max_time_ratio = \"0.80\""), "{text}");
+        assert!(!text.contains("pytest-xdist=="), "{text}");
+    }
+
+    /// A repository without the modules the backend conftests import, or whose conftest has a
+    /// fixture a test requests and the template lacks, gets no plan: a change by hand, named.
+    #[test]
+    fn the_backend_plan_does_not_fit_another_repository() {
+        let o = opportunity(Kind::FixtureScope, Some(Shape::Postgres), Some("engine"));
+        let dir = tempfile::tempdir().unwrap();
+        let put = |rel: &str, text: &str| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        put("app/db.py", "");
+        put("tests/fixtures.py", "");
+        let why = conftest_fits(&o, dir.path(), &BACKEND_FIT).unwrap_err();
+        assert!(why.contains("import `app.roles`"), "{why}");
+        assert!(
+            why.contains("rolled back (the backend demo's pattern)"),
+            "{why}"
+        );
+        put("app/roles.py", "");
+        put(
+            "tests/conftest.py",
+            "@pytest.fixture\nasync def engine(url):\n    pass\n\n@pytest.fixture\nasync def tenant(engine):\n    pass\n",
+        );
+        put("tests/test_t.py", "async def test_a(tenant):\n    pass\n");
+        let why = conftest_fits(&o, dir.path(), &BACKEND_FIT).unwrap_err();
+        assert!(
+            why.contains("defines `tenant`, which `test_t.py` requests"),
+            "{why}"
+        );
+        std::fs::remove_file(dir.path().join("tests/test_t.py")).unwrap();
+        conftest_fits(&o, dir.path(), &BACKEND_FIT).unwrap();
     }
 
     #[test]

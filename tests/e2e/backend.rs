@@ -361,3 +361,120 @@ fn rollback_after_a_killed_apply_stops_its_postgresql_and_leaves_no_process() {
     assert_eq!(processes_naming(&dir), Vec::<String>::new());
     assert!(!Path::new(&dir).exists(), "{dir} was left behind");
 }
+
+/// A throwaway PostgreSQL started with the plan's own script on a free port, as a developer's
+/// `TEST_DATABASE_URL` points at one; stopped (and its process ended) when dropped.
+struct Server {
+    dir: tempfile::TempDir,
+    port: String,
+    child: std::process::Child,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string();
+        let child = Command::new("sh")
+            .arg(postgres_sh())
+            .args(["start", dir.path().to_str().unwrap(), &port])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { dir, port, child };
+        wait_for("the test's PostgreSQL", Duration::from_secs(180), || {
+            Command::new("sh")
+                .arg(postgres_sh())
+                .args(["ready", server.dir.path().to_str().unwrap(), &server.port])
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        server
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "postgresql+asyncpg://postgres@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("sh")
+            .arg(postgres_sh())
+            .args(["stop", self.dir.path().to_str().unwrap(), &self.port])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `planrun suggest` on the backend demo (42 of its tests, on a PostgreSQL of the test's own
+/// through TEST_DATABASE_URL) names the per-test `engine` fixture first, with its share and the
+/// backend shape (an engine per test, the tests on PostgreSQL); `--write` writes the backend
+/// plan without its xdist phase; it validates, and `planrun apply` (with the plan's own
+/// throwaway server) keeps the change with every gate passed, the prediction's among them.
+#[test]
+fn suggest_names_the_per_test_schema_and_its_plan_applies() {
+    require_postgres();
+    let project = Project::new("backend-demo");
+    for file in ["test_projects", "test_tasks", "test_users"] {
+        fs::remove_file(project.join(format!("tests/{file}.py"))).unwrap();
+    }
+    let venv = demo_venv(&project);
+    let python = format!("python={}", venv.join("bin/python").display());
+    let plans = tempfile::tempdir().unwrap();
+    let plan = plans.path().join("suggested.toml");
+    let _alone = exclusive();
+    let out = {
+        let server = Server::start();
+        project
+            .test()
+            .env("TEST_DATABASE_URL", server.url())
+            .args(["suggest", "--json", "--target", ".", "--var", &python])
+            .args(["--write", plan.to_str().unwrap()])
+            .stdout_unchecked("measured figures vary; parsed below")
+            .stderr_contains("(from bundled plan `backend-demo`, for opportunity 1)")
+            .run()
+    };
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let top = &report["opportunities"][0];
+    assert_eq!(top["kind"], "fixture-scope", "{report:#}");
+    assert_eq!(top["fixture"], "engine", "{report:#}");
+    assert_eq!(top["shape"], "postgres", "{report:#}");
+    let share = top["share"].as_f64().unwrap();
+    assert!(share > 0.2 && share < 1.0, "engine's share: {share}");
+    let evidence = top["evidence"].to_string();
+    assert!(
+        evidence.contains("42 test(s) connect to PostgreSQL: the backend demo's pattern"),
+        "{evidence}"
+    );
+    let text = fs::read_to_string(&plan).unwrap();
+    assert!(!text.contains("pytest-xdist=="), "{text}");
+    assert!(plans
+        .path()
+        .join("templates/backend/conftest.3-transaction.py")
+        .is_file());
+    crate::support::Test::new()
+        .args(["validate", plan.to_str().unwrap()])
+        .stdout_contains(": ok")
+        .run();
+    project
+        .test()
+        .args(["apply", plan.to_str().unwrap(), "--target", "."])
+        .args(["--var", &python, "--var", "warmup=0", "--var", "runs=3"])
+        .stdout_unchecked("the apply's report")
+        .stderr_contains("gates passed")
+        .stderr_contains("; exit 0")
+        .run();
+    assert!(project
+        .read("tests/conftest.py")
+        .contains("join_transaction_mode=\"create_savepoint\""));
+}

@@ -77,6 +77,12 @@ fn persistence_database_fixture_comes_first_and_its_plan_applies() {
     // The fixture's evidence names what was seen: one SQLite file per set-up.
     let evidence = top["evidence"].to_string();
     assert!(evidence.contains("17 database files"), "{evidence}");
+    // The plugin measured the tests' CPU: the estimate is the in-memory one (their waits on the
+    // database file go, their CPU stays).
+    assert!(
+        evidence.contains("waiting on the database file"),
+        "{evidence}"
+    );
     assert!(plans
         .path()
         .join("templates/persistence/conftest.py")
