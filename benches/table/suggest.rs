@@ -138,6 +138,8 @@ fn django_python() -> PathBuf {
         &repo_root().join("tests/django-requirements.txt"),
     )
     .join("bin/python")
+}
+
 /// The backend demo's 42 tests of test_auth.py and test_roles.py (as its e2e test runs them) in
 /// its own venv (its pinned requirements, by uv), profiled on a throwaway PostgreSQL that
 /// TEST_DATABASE_URL points at, then the plan suggest wrote applied as written (it starts its
@@ -196,7 +198,13 @@ fn backend() -> Res<Vec<Row>> {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let url = format!("postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres");
-    let profiled = one_with(name, root.path(), &python, &[("TEST_DATABASE_URL", &url)]);
+    let profiled = one_with(
+        name,
+        root.path(),
+        &python,
+        &[("TEST_DATABASE_URL", &url)],
+        false,
+    );
     let _ = std::process::Command::new("sh")
         .arg(&script)
         .args(["stop", dir_arg, &port])
@@ -214,13 +222,18 @@ struct Predicted {
 }
 
 fn one(name: &str, root: &Path, python: &Path, xdist: bool) -> Res<Vec<Row>> {
-fn one(name: &str, root: &Path) -> Res<Vec<Row>> {
-    one_with(name, root, &python(), &[])
+    one_with(name, root, python, &[], xdist)
 }
 
 /// [`one`] with the suite's interpreter and environment variables of its own; with `env` (a
-/// server only the profile can reach) the xdist row is left out.
-fn one_with(name: &str, root: &Path, py: &Path, env: &[(&str, &str)]) -> Res<Vec<Row>> {
+/// server only the profile can reach) or without `xdist` the xdist row is left out.
+fn one_with(
+    name: &str,
+    root: &Path,
+    py: &Path,
+    env: &[(&str, &str)],
+    xdist: bool,
+) -> Res<Vec<Row>> {
     let target = root.join("t");
     // The xdist plan is applied to a copy as it was: the written plan's apply may keep its change.
     let pristine = root.join("t-xdist");
@@ -230,7 +243,6 @@ fn one_with(name: &str, root: &Path, py: &Path, env: &[(&str, &str)]) -> Res<Vec
     let runs_log = root.join("runs.jsonl");
     let plan = root.join("plans/suggested.toml");
     let mut cmd = planrun(&["suggest", "--json", "--var"]);
-    cmd.arg(format!("python={}", python.display()))
     cmd.arg(format!("python={}", py.display()))
         .envs(env.iter().copied())
         .arg("--target")
@@ -274,9 +286,8 @@ fn one_with(name: &str, root: &Path, py: &Path, env: &[(&str, &str)]) -> Res<Vec
             &plan,
             &target,
             &root.join("report-written"),
-            python,
+            py,
             &[],
-            &[format!("python={}", py.display())],
             &predicted,
         )?);
     }
@@ -315,7 +326,7 @@ fn one_with(name: &str, root: &Path, py: &Path, env: &[(&str, &str)]) -> Res<Vec
                 &xdist,
                 &pristine,
                 &root.join("report-xdist"),
-                python,
+                py,
                 &[
                     format!("maxprocesses={workers}"),
                     "min_speedup=0.01".to_string(),
@@ -395,9 +406,6 @@ fn applied(
         // Two runs a side: "auto" takes up to ten pairs on a change near 1x, and the bench
         // has seven targets.
         .args(["--var", "runs=2"]);
-    if !vars.iter().any(|v| v.starts_with("python=")) {
-        apply.args(["--var", &format!("python={}", python().display())]);
-    }
     for v in vars {
         apply.args(["--var", v]);
     }
