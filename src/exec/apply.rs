@@ -326,7 +326,7 @@ pub fn apply(prep: &Prepared, opts: &ApplyOptions, out: &mut dyn Output) -> Resu
         let (outcome, finished) = run_step(&ctx, step);
         // The records are let go first, so the record this step brings is added in place.
         drop(input);
-        emit.emit(finished);
+        emit.finish(finished);
         outcome
     };
     let outcomes = scheduler::run(

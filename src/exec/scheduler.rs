@@ -59,19 +59,36 @@ pub const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 enum Msg<E> {
     Event(E),
-    /// Task `.0` came to `.1` on worker `.2`, which now waits for another.
-    Finished(usize, Outcome, usize),
+    /// Task `.0` came to `.1` on worker `.2`, which now waits for another; `.3` is the task's
+    /// last event (see [`Emitter::finish`]), handled just before the outcome.
+    Finished(usize, Outcome, usize, Option<E>),
 }
 
 /// How a worker sends events to the dispatcher.
 pub struct Emitter<E> {
     tx: mpsc::Sender<Msg<E>>,
+    /// The task's last event, sent with its outcome.
+    last: std::sync::Mutex<Option<E>>,
 }
 
 impl<E> Emitter<E> {
     /// Sends one event; after the run has ended it is dropped.
     pub fn emit(&self, event: E) {
         let _ = self.tx.send(Msg::Event(event));
+    }
+
+    /// Sends the task's last event together with its outcome, after every event emitted
+    /// before: one message and one wake of the dispatcher per task end instead of two (the
+    /// dispatcher would wake for the event, and often again for the outcome).
+    pub fn finish(&self, event: E) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(earlier) = last.replace(event) {
+            let _ = self.tx.send(Msg::Event(earlier));
+        }
+    }
+
+    fn take_last(&self) -> Option<E> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
 
@@ -142,13 +159,17 @@ where
                 let input = dispatch.input(i);
                 let worker = idle.pop().unwrap_or_else(|| {
                     let (queue, assigned) = mpsc::channel::<(usize, I)>();
-                    let emitter = Emitter { tx: tx.clone() };
+                    let emitter = Emitter {
+                        tx: tx.clone(),
+                        last: std::sync::Mutex::new(None),
+                    };
                     let (exec, me) = (&exec, workers.len());
                     scope.spawn(move || {
                         // Ends when the dispatcher drops the queue's sender: the run is over.
                         while let Ok((i, input)) = assigned.recv() {
                             let result = exec(i, input, &emitter);
-                            let _ = emitter.tx.send(Msg::Finished(i, result, me));
+                            let last = emitter.take_last();
+                            let _ = emitter.tx.send(Msg::Finished(i, result, me, last));
                         }
                     });
                     workers.push(queue);
@@ -166,7 +187,10 @@ where
         match rx.recv_timeout(IDLE) {
             Ok(Msg::Event(event)) => dispatch.event(event),
             Err(mpsc::RecvTimeoutError::Timeout) => dispatch.idle(),
-            Ok(Msg::Finished(i, result, worker)) => {
+            Ok(Msg::Finished(i, result, worker, last)) => {
+                if let Some(event) = last {
+                    dispatch.event(event);
+                }
                 idle.push(worker);
                 running -= 1;
                 exclusive_running &= !tasks[i].exclusive;
@@ -182,8 +206,9 @@ where
     });
     // Events sent by the last workers after their task's outcome was counted.
     while let Ok(msg) = rx.try_recv() {
-        if let Msg::Event(event) = msg {
-            dispatch.event(event);
+        match msg {
+            Msg::Event(event) | Msg::Finished(_, _, _, Some(event)) => dispatch.event(event),
+            Msg::Finished(_, _, _, None) => {}
         }
     }
 
@@ -276,6 +301,33 @@ mod tests {
             Outcome::Done
         });
         assert_eq!(live.lock().unwrap().1, 3);
+    }
+
+    /// A task's last event comes with its outcome, after the events it emitted before, and
+    /// before the next task is given its input; a second `finish` sends the first in order.
+    #[test]
+    fn a_tasks_last_event_comes_with_its_end_and_in_order() {
+        let stop = AtomicBool::new(false);
+        let chain: Vec<Task> = (0..3usize)
+            .map(|i| task(&i.checked_sub(1).into_iter().collect::<Vec<_>>()))
+            .collect();
+        let inputs = Mutex::new(Vec::new());
+        let mut collect = Collect::default();
+        let exec = |i: usize, seen: usize, emit: &Emitter<usize>| {
+            inputs.lock().unwrap().push(seen);
+            emit.emit(i * 10);
+            if i == 1 {
+                emit.finish(i * 10 + 1);
+                emit.finish(i * 10 + 2);
+            } else {
+                emit.finish(i * 10 + 2);
+            }
+            Outcome::Done
+        };
+        let out = run(&chain, 1, &stop, exec, &mut collect);
+        assert!(out.iter().all(|o| *o == Outcome::Done));
+        assert_eq!(collect.events, [0, 2, 10, 11, 12, 20, 22]);
+        assert_eq!(inputs.into_inner().unwrap(), [0, 2, 5]);
     }
 
     /// A chain runs on one thread, and no more threads than jobs are ever started: a worker

@@ -193,3 +193,28 @@ fn a_legacy_record_cannot_stand_in_for_a_new_one_without_the_key() {
         Err(JournalError::Foreign { .. })
     ));
 }
+
+/// The caches, the tree and the bytecode are appended in one write with one sync: each keeps
+/// its own number, and the record after them follows on.
+#[test]
+fn entries_written_together_are_numbered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path();
+    fs::create_dir_all(target.join(".pytest_cache")).unwrap();
+    fs::write(target.join("a.txt"), "a").unwrap();
+    let meta = RunMeta {
+        plan: "p".into(),
+        plan_path: "plans/p.toml".into(),
+        plan_hash: String::new(),
+    };
+    let journal = Journal::begin(target, meta).unwrap();
+    let python = target.join("no-python");
+    journal.record_caches(|| Some(python)).unwrap();
+    journal.record_file(std::path::Path::new("a.txt")).unwrap();
+    let records = read_log(journal.run_dir(), true).unwrap();
+    let seqs: Vec<u32> = records.iter().map(|r| r.seq).collect();
+    let kinds: Vec<&str> = records.iter().map(|r| r.entry.kind()).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(kinds, ["caches", "tree", FILE]);
+    assert_eq!(journal.last_seq(), 3);
+}

@@ -122,8 +122,10 @@ impl Lock {
             context: "encode the lock".into(),
             source: io::Error::other(e),
         })?;
-        fsutil::write_atomic(&tmp, &json, None)
-            .map_err(io_err(format!("write `{}`", tmp.display())))?;
+        // Its bytes are synced before the link makes them the lock; the private name itself
+        // need not survive a crash (it is removed at once), so it is written in place, not
+        // renamed into place with a sync of the directory of its own.
+        write_synced(&tmp, &json).map_err(io_err(format!("write `{}`", tmp.display())))?;
         let linked = fs::hard_link(&tmp, &path);
         let _ = fs::remove_file(&tmp);
         match linked {
@@ -170,6 +172,25 @@ impl Drop for Lock {
             let _ = fs::remove_file(&self.path);
         }
     }
+}
+
+/// Writes `bytes` to a new file `path` (one left by an earlier process of the same pid is
+/// replaced) and syncs them.
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+    if written.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    written
 }
 
 /// The current lock holder, if any.
@@ -320,6 +341,20 @@ mod tests {
         drop(lock);
         assert!(!lock_path(dir.path()).exists());
         assert!(Lock::acquire(dir.path(), "apply y.toml").is_ok());
+    }
+
+    /// The private file the lock is written under before it is linked into place: one left
+    /// by a killed process of the same pid is replaced, and none is left behind.
+    #[test]
+    fn a_leftover_private_file_is_replaced_and_none_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::journal::paths::ensure_state_dir(dir.path()).unwrap();
+        let lock = lock_path(dir.path());
+        let tmp = lock.with_file_name(format!("lock.{}.tmp", std::process::id()));
+        fs::write(&tmp, "half a lo").unwrap();
+        let held = Lock::acquire(dir.path(), "apply x.toml").unwrap();
+        assert_eq!(read_lock(dir.path()).unwrap().as_ref(), Some(held.info()));
+        assert!(!tmp.exists());
     }
 
     #[test]

@@ -66,9 +66,21 @@ fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
             io::Error::other("set HOME, XDG_STATE_HOME or PLANRUN_STATE_DIR"),
         )
     })?;
+    load_or_create_in(&dir)
+}
+
+/// The key in `dir`, made there if there is none yet.
+fn load_or_create_in(dir: &std::path::Path) -> Result<[u8; KEY_LEN], JournalError> {
     let path = dir.join("key");
     let ctx = |what: &str| format!("{what} `{}`", path.display());
-    fs::create_dir_all(&dir)
+    // The key exists after the first use: read, not made again (a new key written and synced
+    // under a private name, then thrown away, was one `fsync` per run).
+    match fs::symlink_metadata(&path) {
+        Ok(meta) => return existing(&path, &meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(JournalError::io(ctx("inspect"), e)),
+    }
+    fs::create_dir_all(dir)
         .map_err(|e| JournalError::io(format!("create `{}`", dir.display()), e))?;
     let mut fresh = [0u8; KEY_LEN];
     fs::File::open("/dev/urandom")
@@ -97,6 +109,12 @@ fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
         Err(e) => return Err(JournalError::io(ctx("create"), e)),
     }
     let meta = fs::symlink_metadata(&path).map_err(|e| JournalError::io(ctx("inspect"), e))?;
+    existing(&path, &meta)
+}
+
+/// The key in `path`, whose metadata is `meta`, once it is known to be this user's alone.
+fn existing(path: &std::path::Path, meta: &fs::Metadata) -> Result<[u8; KEY_LEN], JournalError> {
+    let ctx = |what: &str| format!("{what} `{}`", path.display());
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
     if !meta.file_type().is_file() || meta.uid() != me || meta.mode() & 0o077 != 0 {
@@ -107,7 +125,7 @@ fn load_or_create() -> Result<[u8; KEY_LEN], JournalError> {
             ),
         ));
     }
-    let bytes = fs::read(&path).map_err(|e| JournalError::io(ctx("read"), e))?;
+    let bytes = fs::read(path).map_err(|e| JournalError::io(ctx("read"), e))?;
     bytes.try_into().map_err(|_| {
         JournalError::io(
             ctx("read"),
@@ -206,6 +224,25 @@ pub fn hash(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The second use reads the key: nothing is written in the state directory (a new key was
+    /// made and synced under a private name, then thrown away, on every run).
+    #[test]
+    fn an_existing_key_is_read_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let first = load_or_create_in(&state).unwrap();
+        let before = fs::metadata(&state).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(load_or_create_in(&state).unwrap(), first);
+        let after = fs::metadata(&state).unwrap().modified().unwrap();
+        assert_eq!(before, after, "the state directory was written to");
+        let names: Vec<_> = fs::read_dir(&state)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["key"]);
+    }
 
     #[test]
     fn sealed_fields_round_trip_and_hide_their_text() {

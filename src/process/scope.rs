@@ -167,17 +167,79 @@ fn child_carries(needle: &[u8]) -> bool {
 /// its list alone is one file per command instead of a directory and a file per thread.
 fn own_children() -> Option<Vec<u32>> {
     let me = std::process::id();
-    let list = std::fs::read_to_string(format!("/proc/self/task/{me}/children")).ok()?;
+    let mut list = Vec::with_capacity(256);
+    proctree::read_proc(&format!("/proc/self/task/{me}/children"), &mut list, None).ok()?;
     Some(
-        list.split_whitespace()
+        String::from_utf8_lossy(&list)
+            .split_whitespace()
             .filter_map(|p| p.parse::<u32>().ok())
             .collect(),
     )
 }
 
+/// Whether no thread of this process has a child, from their `/proc` lists of children;
+/// `false` when that cannot be known (a kernel that does not keep the lists), so that the
+/// caller falls back to the scan.
+///
+/// A thread that is ending (a worker of the run a moment ago) has its list gone before its
+/// entry: its children, if it had any, are being handed to a live thread, so the lists are
+/// read again once it is gone, for at most [`SETTLE`].
+fn childless() -> bool {
+    let me = std::process::id();
+    let started = Instant::now();
+    loop {
+        match any_child(me) {
+            Ok(any) => return !any,
+            Err(Unsettled::Ending) if started.elapsed() < SETTLE => thread::sleep(SETTLE / 50),
+            Err(_) => return false,
+        }
+    }
+}
+
+/// How long [`childless`] waits for ending threads to be gone.
+const SETTLE: Duration = Duration::from_millis(20);
+
+/// Why the children of this process could not be known.
+enum Unsettled {
+    /// A thread is ending: its list is gone, its entry not yet.
+    Ending,
+    /// The lists cannot be read at all.
+    Unknown,
+}
+
+/// Whether a thread of this process (`me`) has a child.
+fn any_child(me: u32) -> Result<bool, Unsettled> {
+    let tasks = std::fs::read_dir("/proc/self/task").map_err(|_| Unsettled::Unknown)?;
+    let mut list = Vec::with_capacity(64);
+    for task in tasks {
+        let task = task.map_err(|_| Unsettled::Unknown)?;
+        let path = task.path().join("children");
+        let path = path.to_str().ok_or(Unsettled::Unknown)?;
+        match proctree::read_proc(path, &mut list, None) {
+            Ok(()) if list.iter().all(u8::is_ascii_whitespace) => {}
+            Ok(()) => return Ok(true),
+            // The main thread lives as long as the process: its list missing means the kernel
+            // keeps none.
+            Err(_) if task.file_name().to_str() == Some(&me.to_string()) => {
+                return Err(Unsettled::Unknown)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unsettled::Ending),
+            Err(_) => return Err(Unsettled::Unknown),
+        }
+    }
+    Ok(false)
+}
+
 /// Ends, at the end of a run, every process that carries a mark of `scope` and every process
 /// still below planrun; returns how many were signalled.
 pub fn end_run(scope: &Scope) -> usize {
+    // As a subreaper, every process that carries a mark of the run is below planrun (its
+    // orphans come back to planrun, not to init): with no child at all there is nothing to
+    // end nor to reap, and no scan of all of `/proc` (hundreds of `stat` and `environ` reads
+    // on a busy machine, the largest part of a short apply's own CPU) to find it.
+    if SUBREAPER.load(Ordering::SeqCst) && childless() {
+        return 0;
+    }
     let needle = format!("{VAR}={}", scope.prefix());
     let me = std::process::id();
     let ended = end(

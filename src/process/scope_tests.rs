@@ -178,3 +178,13 @@ fn an_adopted_orphan_that_ended_is_found_without_a_scan_of_all_of_proc() {
     wait_nohang(orphan);
     assert!(!adopted_zombies(&BTreeSet::new()).contains(&orphan));
 }
+
+/// The end of a run skips its scan of `/proc` only when this process has no child: one that
+/// a thread of it started (here, this test's) is seen.
+#[test]
+fn a_live_child_is_seen_by_the_check_for_none() {
+    let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+    assert!(!childless());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
