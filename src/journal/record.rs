@@ -59,10 +59,9 @@ impl Journal {
             .map_err(|e| JournalError::io(format!("resolve `{}`", target.display()), e))?;
         let journal_dir = paths::ensure_journal_dir(&target)?;
         let now = SystemTime::now();
-        let seed = u64::from(std::process::id()) ^ u64::from(now_nanos(now));
         let (id, run_dir) = (0..16u8)
             .find_map(|i| {
-                let id = state::new_run_id(now, (seed as u8).wrapping_add(i));
+                let id = state::new_run_id(now, i);
                 let dir = journal_dir.join(&id);
                 fs::create_dir(&dir).ok().map(|()| (id, dir))
             })
@@ -675,11 +674,6 @@ impl Journal {
 /// Whether a journal error is a full disk.
 fn is_full(e: &JournalError) -> bool {
     matches!(e, JournalError::Io { source, .. } if super::reserve::is_full(source))
-}
-
-fn now_nanos(now: SystemTime) -> u32 {
-    now.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos())
 }
 
 /// An environment with every value sealed: an undo or stop command's environment may carry a

@@ -111,16 +111,19 @@ pub struct RunSummary {
     pub files_touched: usize,
 }
 
-/// A sortable run id for `now`: UTC seconds, then milliseconds and a random nibble in hex.
-pub fn new_run_id(now: SystemTime, nibble: u8) -> String {
+/// A sortable run id for `now`: UTC seconds, then the 16-microsecond slot within the second in
+/// hex (0 to f423), plus `retry` (the next slots, when the run directory was taken). Runs of
+/// different targets can share a history, so their ids must differ without any coordination:
+/// two processes would have to create their journals within the same 16 microseconds.
+pub fn new_run_id(now: SystemTime, retry: u8) -> String {
     let stamp: String = crate::timestamp::rfc3339(now)
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();
-    let millis = now
+    let slot = now
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_millis());
-    format!("{stamp}-{millis:03x}{:x}", nibble & 0xf)
+        .map_or(0, |d| d.subsec_micros() / 16);
+    format!("{stamp}-{:04x}", slot + u32::from(retry & 0xf))
 }
 
 /// Reads a run's `meta.json`.
@@ -280,8 +283,16 @@ mod tests {
         let a = new_run_id(t, 0xf);
         let b = new_run_id(t + Duration::from_millis(1), 0);
         let c = new_run_id(t + Duration::from_secs(1), 0);
-        assert_eq!(a, "20261121T140501Z-005f");
+        // 5 ms is slot 312 (0x138), plus the 15th retry.
+        assert_eq!(a, "20261121T140501Z-0147");
         assert!(a < b && b < c, "{a} {b} {c}");
+        // Two processes 16 microseconds apart, with no coordination, get different ids (a
+        // random nibble beside the millisecond gave 6 concurrent applies sharing a history
+        // the same id).
+        let d = new_run_id(t + Duration::from_micros(16), 0);
+        assert_ne!(new_run_id(t, 0), d);
+        let last = new_run_id(t + Duration::from_micros(999_999), 0xf);
+        assert_eq!(last.len(), a.len(), "{last}");
     }
 
     #[test]
